@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { openApp, type App } from '../app/app.ts';
+import { GLOBAL_OPTIONS, type GlobalFlags, loadConfig } from '../config/config.ts';
+import { ArchiveError, ValidationError } from '../errors/errors.ts';
+import type { Command, CommandIo } from './command.ts';
+import { COMMANDS } from './commands/index.ts';
+
+function usage(): string {
+  const lines = COMMANDS.map((c) => `  ${c.usage}\n      ${c.summary}`);
+  return [
+    'wecom-archive: keeps a WeCom (企业微信) chat archive complete, readable and searchable',
+    '',
+    'usage: wecom-archive COMMAND [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'global options (every command): --db URL (WECOM_ARCHIVE_DB), --data-dir DIR (WECOM_ARCHIVE_DATA_DIR),',
+    '  --port P (WECOM_ARCHIVE_PORT), --log-level L (WECOM_ARCHIVE_LOG_LEVEL); master key from WECOM_ARCHIVE_MASTER_KEY',
+    '  or DATA_DIR/master.key',
+  ].join('\n');
+}
+
+/** Finds the command named by the leading words of argv (`corp add`, `run`, …). */
+function findCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
+  for (const words of [2, 1]) {
+    const name = argv.slice(0, words).join(' ');
+    const command = COMMANDS.find((c) => c.name === name);
+    if (command) return { command, rest: argv.slice(words) };
+  }
+  return undefined;
+}
+
+/** Runs one CLI invocation; returns the exit code. */
+export async function main(argv: string[], io: CommandIo): Promise<number> {
+  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+    io.out(usage());
+    return argv.length === 0 ? 2 : 0;
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    io.err(`error: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${usage()}`);
+    return 2;
+  }
+  const { command, rest } = found;
+  let app: App | undefined;
+  try {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.out(`usage: wecom-archive ${command.usage}\n  ${command.summary}`);
+      return 0;
+    }
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: command.allowPositionals ?? false, strict: true });
+    } catch (err) {
+      throw new ValidationError('USAGE', `${(err as Error).message}\nusage: wecom-archive ${command.usage}`);
+    }
+    const config = loadConfig(parsed.values as GlobalFlags, io.env, io.cwd);
+    if (command.store !== false) app = await openApp(config);
+    const code = await command.run({ app, config, values: parsed.values, positionals: parsed.positionals, io });
+    return code ?? 0;
+  } catch (err) {
+    if (err instanceof ArchiveError) {
+      io.err(`error: ${err.message}`);
+      return err.exitCode;
+    }
+    io.err(`internal error: ${(err as Error)?.stack ?? String(err)}`);
+    return 70;
+  } finally {
+    await app?.close();
+  }
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntry) {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (name: string) => {
+    signals += 1;
+    if (signals > 1) process.exit(130);
+    process.stderr.write(`${name}: stopping (again to force)\n`);
+    controller.abort(new Error(name));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  const io: CommandIo = {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    stdout: process.stdout,
+    cwd: process.cwd(),
+    env: process.env,
+    signal: controller.signal,
+  };
+  process.exitCode = await main(process.argv.slice(2), io);
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors/errors.ts';
+import { loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('defaults to SQLite in ./data and port 8080', () => {
+    const config = loadConfig({}, {}, '/srv/wa');
+    expect(config).toMatchObject({ dataDir: '/srv/wa/data', dbUrl: 'sqlite:/srv/wa/data/archive.db', port: 8080, logLevel: 'info' });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('takes the environment, and flags over the environment', () => {
+    const env = { WECOM_ARCHIVE_DB: 'postgres://u@db/archive', WECOM_ARCHIVE_DATA_DIR: '/var/lib/wa', WECOM_ARCHIVE_PORT: '9000' };
+    expect(loadConfig({}, env, '/').dbUrl).toBe('postgres://u@db/archive');
+    const config = loadConfig({ db: 'sqlite:rel/a.db', port: '81' }, env, '/srv');
+    expect(config).toMatchObject({ dbUrl: 'sqlite:/srv/rel/a.db', dataDir: '/var/lib/wa', port: 81 });
+  });
+
+  it('reports every bad setting at once, naming where it came from', () => {
+    let error: unknown;
+    try {
+      loadConfig({ port: 'eighty' }, { WECOM_ARCHIVE_DB: 'oracle://x', WECOM_ARCHIVE_LOG_LEVEL: 'loud' }, '/');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('--port must be a port number');
+    expect(message).toContain('WECOM_ARCHIVE_DB must be sqlite:PATH');
+    expect(message).toContain('WECOM_ARCHIVE_LOG_LEVEL must be one of');
+  });
+});

@@ -1,0 +1,36 @@
+import { MysqlDialect, sql } from 'kysely';
+import { createPool } from 'mysql2';
+import { redactUrl, type StoreDialect } from './dialect.ts';
+
+/** MySQL / MariaDB through mysql2, for sites that already run MySQL. */
+export function mysqlDialect(url: string): StoreDialect {
+  return {
+    name: 'mysql',
+    displayUrl: redactUrl(url),
+    createKyselyDialect() {
+      return new MysqlDialect({
+        pool: createPool({
+          uri: url,
+          connectionLimit: 8,
+          charset: 'utf8mb4',
+          // Refuse silent truncation: a value that does not fit is an error, not a shorter value.
+          // BIGINT columns hold times and counts only (seq is text), so numbers are exact.
+          supportBigNumbers: true,
+          bigNumberStrings: false,
+          dateStrings: true,
+        }).on('connection', (conn) => {
+          conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'");
+        }),
+      });
+    },
+    types: { longText: sql`longtext`, blob: sql`longblob`, bigint: 'bigint' },
+    addIdColumn: (table) => table.addColumn('id', 'bigint', (c) => c.primaryKey().autoIncrement()),
+    // utf8mb4_bin: msgids and userids are case-sensitive; a case-insensitive collation would make
+    // two different msgids collide and lose a message.
+    tableOptions: (table) => table.modifyEnd(sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
+    // ON DUPLICATE KEY UPDATE with a no-op, not INSERT IGNORE: IGNORE would also turn real errors
+    // (data too long, bad values) into warnings.
+    ignoreDuplicates: (query, keyColumns) =>
+      query.onDuplicateKeyUpdate({ [keyColumns[0]!]: sql.ref(keyColumns[0]!) } as any) as typeof query,
+  };
+}

@@ -1,0 +1,25 @@
+import { PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { redactUrl, type StoreDialect } from './dialect.ts';
+
+/** PostgreSQL through pg: production, and the engine for scale-out. */
+export function postgresDialect(url: string): StoreDialect {
+  return {
+    name: 'postgres',
+    displayUrl: redactUrl(url),
+    createKyselyDialect() {
+      // int8 arrives as text by default; our int8 columns are times in ms and counts, all far below
+      // 2^53 (seq is stored as text, see seq-codec.ts), so numbers are exact. Scoped to this pool.
+      const types = {
+        getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+          oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+      };
+      return new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 8, types: types as pg.CustomTypesConfig }) });
+    },
+    types: { longText: 'text', blob: 'bytea', bigint: 'bigint' },
+    addIdColumn: (table) => table.addColumn('id', 'bigserial', (c) => c.primaryKey()),
+    tableOptions: (table) => table,
+    ignoreDuplicates: (query, keyColumns) =>
+      query.onConflict((oc: any) => oc.columns(keyColumns).doNothing()) as typeof query,
+  };
+}

@@ -1,0 +1,14 @@
+import type { Kysely, Migration } from 'kysely';
+import type { StoreDialect } from '../dialects/dialect.ts';
+import * as m0001 from './0001-initial.ts';
+
+type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
+
+/** Every migration in order. Never edit one that has shipped: add the next. */
+const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
+  ['0001-initial', m0001],
+];
+
+export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
+  return Object.fromEntries(MIGRATIONS.map(([name, m]) => [name, { up: (db: Kysely<any>) => m.up(db, dialect) }]));
+}
