@@ -16,12 +16,16 @@ export interface App {
 /** Opens the database (migrating it) and loads the master key. */
 export async function openApp(config: Config): Promise<App> {
   const { key } = loadMasterKey({ envValue: config.masterKey, dataDir: config.dataDir });
-  const store = await openStore(config.dbUrl);
+  return createApp(config, await openStore(config.dbUrl), key);
+}
+
+/** The services over an opened store (tests build one on a fresh database). */
+export function createApp(config: Config, store: Store, masterKey: Buffer): App {
   return {
     config,
     store,
-    corps: new CorpRegistry(store.db, key),
-    keys: new KeyVault(store.db, key),
+    corps: new CorpRegistry(store.db, masterKey),
+    keys: new KeyVault(store.db, masterKey),
     close: () => store.close(),
   };
 }

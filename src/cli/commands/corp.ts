@@ -71,7 +71,13 @@ export const corpImport: Command = {
     const file = positionals[0];
     if (!file) throw new ValidationError('OPTION_MISSING', 'corp import needs the FILE written by `wecom-archive simulator --write-config FILE`');
     const a = needApp(app);
-    const config = readSimulatorConfig(readFileSync(file, 'utf8'), io.cwd);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ValidationError('CONFIG_FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    const config = readSimulatorConfig(text, io.cwd);
     for (const corp of config) {
       await a.corps.add(corp.corp, { replace: values.replace === true });
       for (const key of corp.keys) await a.keys.add(corp.corp.corpid, key.version, key.privateKeyPem);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { decryptWaiting } from '../../archiver/decrypt-waiting.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 
@@ -36,10 +37,18 @@ export const keysAdd: Command = {
     } catch (err) {
       throw new ValidationError('KEY_FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    const info = await needApp(app).keys.add(corpid, version, text);
+    const a = needApp(app);
+    const info = await a.keys.add(corpid, version, text);
     io.out(info.added
       ? `key version ${version} added for ${corpid} (${info.bits} bits, fingerprint ${info.fingerprint.slice(0, 16)}…)`
       : `key version ${version} of ${corpid} was already stored (same key)`);
+    // Messages that waited for this key decrypt now (design rule 3: nothing dropped, all retried).
+    try {
+      const done = await decryptWaiting(a, corpid, io.signal);
+      if (done.requeued || done.messages) io.out(`decrypted ${done.messages} waiting message(s); ${done.failures} still waiting (see \`status\`)`);
+    } catch (err) {
+      io.err(`the waiting messages are queued and will decrypt on the next \`run\` (${(err as Error).message})`);
+    }
   },
 };
 

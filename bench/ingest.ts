@@ -1,0 +1,79 @@
+/**
+ * End-to-end ingest benchmark (issue #3): the simulator and the archive as separate processes, as in
+ * production. Prints one JSON line:
+ *   {messages, seconds, msgs_per_s, rss_peak_mb, rsa_sign_per_s, ratio_to_rsa, db}
+ * rsa_sign_per_s is `openssl speed -multi <cores> rsa2048` measured in the same run: every message
+ * costs one RSA-2048 private-key operation, so it is the ceiling for this machine.
+ *
+ *   npm run bench:ingest -- --messages 100000 [--db URL]
+ * With --db the database should be empty (a fresh database or schema).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, db: { type: 'string' }, 'keep-data': { type: 'boolean' } } });
+const messages = Number(values.messages);
+if (!Number.isInteger(messages) || messages < 1) throw new Error('--messages must be a positive integer');
+const root = new URL('..', import.meta.url).pathname;
+const bin = join(root, 'bin/wecom-archive');
+const dir = mkdtempSync(join(tmpdir(), 'wa-bench-'));
+const db = values.db ?? `sqlite:${join(dir, 'archive.db')}`;
+const env = { ...process.env, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_DB: db, WECOM_ARCHIVE_LOG_LEVEL: 'warn' };
+
+function rsaRate(): number {
+  const cores = availableParallelism();
+  const out = execFileSync('openssl', ['speed', '-seconds', '3', '-multi', String(cores), 'rsa2048'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const line = out.split('\n').find((l) => /^rsa\s+2048 bits/.test(l));
+  const fields = line?.trim().split(/\s+/) ?? [];
+  const signPerS = Number(fields[5]);
+  if (!Number.isFinite(signPerS)) throw new Error(`cannot read openssl speed output:\n${out}`);
+  return signPerS;
+}
+
+function rssKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function main(): Promise<void> {
+  const rsaSignPerS = rsaRate();
+  const config = join(dir, 'sim.json');
+  const sim = spawn(bin, ['simulator', '--port', '0', '--messages', String(messages), '--write-config', config], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    for (let i = 0; !existsSync(config); i++) {
+      if (i > 600) throw new Error('the simulator did not start');
+      if (sim.exitCode !== null) throw new Error(`the simulator exited with ${sim.exitCode}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    execFileSync(bin, ['corp', 'import', config], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const started = performance.now();
+    const archive = spawn(bin, ['run', '--once'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    let peakKb = 0;
+    const sampler = setInterval(() => { peakKb = Math.max(peakKb, rssKb(archive.pid!)); }, 100);
+    const code = await new Promise<number | null>((resolve) => archive.on('exit', resolve));
+    clearInterval(sampler);
+    const seconds = (performance.now() - started) / 1000;
+    if (code !== 0) throw new Error(`run --once exited with ${code}`);
+    const status = JSON.parse(execFileSync(bin, ['status', '--json'], { env, encoding: 'utf8' })) as { corps: Array<{ messages: number; pending: number }> };
+    const stored = status.corps.reduce((n, c) => n + c.messages, 0);
+    if (stored !== messages) throw new Error(`archived ${stored} of ${messages} messages`);
+    const msgsPerS = messages / seconds;
+    process.stdout.write(`${JSON.stringify({
+      messages, seconds: Math.round(seconds * 10) / 10, msgs_per_s: Math.round(msgsPerS), rss_peak_mb: Math.round(peakKb / 1024),
+      rsa_sign_per_s: Math.round(rsaSignPerS), ratio_to_rsa: Math.round((msgsPerS / rsaSignPerS) * 1000) / 1000,
+      db: db.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@').replace(dir, '$TMP'),
+    })}\n`);
+  } finally {
+    sim.kill('SIGTERM');
+    if (!values['keep-data']) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,55 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { App } from '../app/app.ts';
+import type { Logger } from '../app/logger.ts';
+import { ArchiveError } from '../errors/errors.ts';
+import { corpStatuses } from '../status/corp-status.ts';
+
+export interface HttpServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * The archive's HTTP server inside `run` and `demo`: health and status for operators now; the
+ * callback endpoint and the UI mount here as they arrive.
+ */
+export async function startHttpServer(app: App, port: number, log: Logger, host = '127.0.0.1'): Promise<HttpServer> {
+  const routes: Record<string, Handler> = {
+    'GET /healthz': async (_req, res) => sendJson(res, 200, { ok: true }),
+    'GET /api/status': async (_req, res) => sendJson(res, 200, { corps: await corpStatuses(app.store.db, Date.now()) }),
+  };
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const handler = routes[`${req.method} ${path}`];
+    if (!handler) {
+      sendJson(res, 404, { error: 'NOT_FOUND', message: `no route ${req.method} ${path}` });
+      return;
+    }
+    handler(req, res).catch((err: unknown) => {
+      const status = err instanceof ArchiveError ? err.httpStatus : 500;
+      if (status >= 500) log.error({ stage: 'http', err }, 'request failed');
+      if (!res.headersSent) sendJson(res, status, { error: err instanceof ArchiveError ? err.code : 'INTERNAL', message: err instanceof ArchiveError ? err.message : 'internal error' });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new ArchiveError('PORT_UNAVAILABLE', `cannot listen on ${host}:${port}: ${err.code ?? err.message}; choose another with --port or WECOM_ARCHIVE_PORT`, { exitCode: 2 })));
+    server.listen(port, host, resolve);
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

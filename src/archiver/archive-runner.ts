@@ -1,0 +1,61 @@
+import type { App } from '../app/app.ts';
+import type { Logger } from '../app/logger.ts';
+import { DecryptStage } from '../decrypt/decrypt-stage.ts';
+import { RsaPool } from '../decrypt/rsa-pool.ts';
+import { ArchiveError } from '../errors/errors.ts';
+import type { SdkBackend } from '../sdk/backend.ts';
+import { createBackend } from '../sdk/create-backend.ts';
+import { type ArchiverTiming, CorpArchiver, type CorpProgress, DEFAULT_TIMING } from './corp-archiver.ts';
+
+export interface RunOptions {
+  once: boolean;
+  timing?: Partial<ArchiverTiming>;
+  /** called every `progressEveryMs` and once at the end */
+  onProgress?(progress: readonly CorpProgress[]): void;
+  progressEveryMs?: number;
+  /** called once every corp's archiver is up (e.g. to route msgaudit_notify to `wake`) */
+  onStarted?(archivers: ReadonlyMap<string, CorpArchiver>): void;
+}
+
+/**
+ * Archives every configured corp at once, each in its own loops, so a corp stopped by a
+ * configuration error never holds up the others. RSA work for all corps shares one worker pool.
+ */
+export async function runArchive(app: App, log: Logger, signal: AbortSignal, options: RunOptions): Promise<CorpProgress[]> {
+  const corpids = await app.corps.ids();
+  if (corpids.length === 0) throw new ArchiveError('NO_CORPS', 'no corps configured: add one with `wecom-archive corp add` (or `corp import` a simulator config)', { exitCode: 2 });
+  const timing = { ...DEFAULT_TIMING, ...options.timing };
+  const rsa = new RsaPool();
+  const backends: SdkBackend[] = [];
+  const archivers = new Map<string, CorpArchiver>();
+  const failed: CorpProgress[] = [];
+  const { db, dialect } = app.store;
+  try {
+    for (const corpid of corpids) {
+      try {
+        const corp = await app.corps.get(corpid);
+        const backend = createBackend(corp);
+        backends.push(backend);
+        const decrypt = new DecryptStage({ db, dialect, backend, rsa, now: Date.now, loadKeys: (id) => app.keys.privateKeys(id) });
+        archivers.set(corpid, new CorpArchiver({ db, dialect, backend, decrypt, log, now: Date.now }, corp, timing));
+      } catch (err) {
+        // One corp that cannot start (bad SDK setting, unreadable secret) does not stop the others.
+        log.error({ corp: corpid, err: (err as Error).message }, 'corp cannot be archived');
+        failed.push({ corpid, cursor: 0n, envelopes: 0, messages: 0, failures: 0, state: 'stopped', lastError: (err as Error).message });
+      }
+    }
+    options.onStarted?.(archivers);
+    const all = () => [...[...archivers.values()].map((a) => a.progress), ...failed];
+    const ticker = options.onProgress ? setInterval(() => options.onProgress!(all()), options.progressEveryMs ?? 2_000) : undefined;
+    try {
+      await Promise.all([...archivers.values()].map((a) => a.run(signal, { once: options.once })));
+    } finally {
+      if (ticker) clearInterval(ticker);
+    }
+    options.onProgress?.(all());
+    return all();
+  } finally {
+    await Promise.all(backends.map((b) => b.close().catch(() => undefined)));
+    await rsa.close();
+  }
+}

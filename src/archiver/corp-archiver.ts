@@ -1,0 +1,157 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from '../app/logger.ts';
+import type { CorpConfig } from '../corps/corp-registry.ts';
+import type { DecryptStage } from '../decrypt/decrypt-stage.ts';
+import { pullPage } from '../pull/pull-page.ts';
+import { type Backoff, classifyPullError, exponentialBackoff } from '../pull/retry-policy.ts';
+import type { SdkBackend } from '../sdk/backend.ts';
+import type { StoreDialect } from '../store/dialects/dialect.ts';
+import type { Database } from '../store/schema.ts';
+import { Bell, sleep } from './sleep.ts';
+
+export interface ArchiverTiming {
+  /** pause between pulls once caught up (a msgaudit_notify rings the bell earlier) */
+  pollIntervalMs: number;
+  /** at most 600 GetChatData calls a minute per corp */
+  minCallIntervalMs: number;
+  backoff: Backoff;
+  /** a stopped corp (configuration error) is tried again after this long */
+  stoppedRetryMs: number;
+  /** how often waiting envelopes are looked at again (new keys, transient SDK errors) */
+  requeueIntervalMs: number;
+  /** `run --once`: consecutive transient failures before giving up on this run */
+  onceMaxFailures: number;
+}
+
+export const DEFAULT_TIMING: ArchiverTiming = {
+  pollIntervalMs: 10_000,
+  minCallIntervalMs: 100,
+  backoff: exponentialBackoff(1_000, 60_000),
+  stoppedRetryMs: 10 * 60_000,
+  requeueIntervalMs: 30_000,
+  onceMaxFailures: 8,
+};
+
+export interface CorpProgress {
+  corpid: string;
+  cursor: bigint;
+  envelopes: number;
+  messages: number;
+  failures: number;
+  state: 'ok' | 'retrying' | 'stopped';
+  lastError: string | null;
+}
+
+export interface CorpArchiverDeps {
+  db: Kysely<Database>;
+  dialect: StoreDialect;
+  backend: SdkBackend;
+  decrypt: DecryptStage;
+  log: Logger;
+  now(): number;
+}
+
+/**
+ * Archives one corp: a pull loop that stores envelopes and moves the cursor, and a decrypt loop
+ * that turns them into messages. The two only meet through the envelopes table (style.md: stages
+ * hand work on by rows); the bell only saves the decrypt loop a wait.
+ */
+export class CorpArchiver {
+  /** ring to pull now (msgaudit_notify) */
+  readonly pullBell = new Bell();
+  private readonly decryptBell = new Bell();
+  readonly progress: CorpProgress;
+
+  constructor(private readonly deps: CorpArchiverDeps, private readonly corp: CorpConfig, private readonly timing: ArchiverTiming = DEFAULT_TIMING) {
+    this.progress = { corpid: corp.corpid, cursor: 0n, envelopes: 0, messages: 0, failures: 0, state: 'ok', lastError: null };
+  }
+
+  /** Runs until aborted, or with `once` until caught up and everything pulled is decrypted. */
+  async run(signal: AbortSignal, options: { once: boolean }): Promise<CorpProgress> {
+    let pullFinished = false;
+    const pulling = this.pullLoop(signal, options.once).finally(() => {
+      pullFinished = true;
+      this.decryptBell.ring();
+    });
+    const decrypting = this.decryptLoop(signal, options.once, () => pullFinished);
+    await Promise.all([pulling, decrypting]);
+    return this.progress;
+  }
+
+  private async pullLoop(signal: AbortSignal, once: boolean): Promise<void> {
+    const { log, now } = this.deps;
+    let failures = 0;
+    let lastCall = 0;
+    while (!signal.aborted) {
+      await sleep(lastCall + this.timing.minCallIntervalMs - now(), signal);
+      if (signal.aborted) break;
+      lastCall = now();
+      try {
+        const result = await pullPage(this.deps, this.corp, signal);
+        failures = 0;
+        this.progress.cursor = result.cursor;
+        this.progress.envelopes += result.stored;
+        this.progress.state = 'ok';
+        this.progress.lastError = null;
+        if (result.gaps) log.warn({ corp: this.corp.corpid, stage: 'pull', gaps: result.gaps }, 'WeCom skipped seq values: messages older than the 5-day window are lost');
+        if (result.stored) this.decryptBell.ring();
+        if (result.full) continue;
+        if (once) break;
+        await sleep(this.timing.pollIntervalMs, signal, this.pullBell);
+      } catch (err) {
+        if (signal.aborted) break;
+        failures += 1;
+        const verdict = classifyPullError(err);
+        const message = (err as Error).message ?? String(err);
+        this.progress.state = verdict.action === 'stop' ? 'stopped' : 'retrying';
+        this.progress.lastError = message;
+        await this.recordPullError(verdict.action === 'stop' ? 'stopped' : 'retrying', verdict.code, message).catch((e: unknown) => log.error({ corp: this.corp.corpid, stage: 'pull', err: e }, 'could not record the pull error'));
+        if (verdict.action === 'stop') {
+          log.error({ corp: this.corp.corpid, stage: 'pull', code: verdict.code }, `pull stopped: ${message}`);
+          if (once) break;
+          await sleep(this.timing.stoppedRetryMs, signal, this.pullBell);
+        } else {
+          log.warn({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, failures }, `pull failed, retrying: ${message}`);
+          if (once && failures >= this.timing.onceMaxFailures) break;
+          await sleep(this.timing.backoff.delayMs(failures), signal);
+        }
+      }
+    }
+  }
+
+  private async decryptLoop(signal: AbortSignal, once: boolean, pullFinished: () => boolean): Promise<void> {
+    const { log, now, decrypt } = this.deps;
+    let lastRequeue = -Infinity;
+    let failures = 0;
+    while (!signal.aborted) {
+      const finishedBefore = pullFinished();
+      try {
+        if (now() - lastRequeue >= this.timing.requeueIntervalMs) {
+          const requeued = await decrypt.requeue(this.corp.corpid);
+          if (requeued) log.info({ corp: this.corp.corpid, stage: 'decrypt', requeued }, 'waiting envelopes queued again');
+          lastRequeue = now();
+        }
+        const result = await decrypt.drain(this.corp.corpid, signal);
+        failures = 0;
+        this.progress.messages += result.messages;
+        this.progress.failures += result.failures;
+        if (result.messages + result.failures > 0) continue;
+        if (once && finishedBefore) break;
+        await sleep(once ? 1_000 : this.timing.requeueIntervalMs, signal, this.decryptBell);
+      } catch (err) {
+        if (signal.aborted) break;
+        failures += 1;
+        log.error({ corp: this.corp.corpid, stage: 'decrypt', err }, 'decrypt batch failed; its envelopes stay pending and are retried');
+        if (once && finishedBefore && failures >= this.timing.onceMaxFailures) break;
+        await sleep(this.timing.backoff.delayMs(failures), signal);
+      }
+    }
+  }
+
+  private async recordPullError(state: 'stopped' | 'retrying', code: number | null, message: string): Promise<void> {
+    const at = this.deps.now();
+    await this.deps.db.updateTable('cursors')
+      .set({ state, last_error_code: code, last_error: message.slice(0, 2000), last_pull_at: at, updated_at: at })
+      .where('corpid', '=', this.corp.corpid).execute();
+  }
+}

@@ -1,0 +1,28 @@
+import type { App } from '../app/app.ts';
+import { DecryptStage } from '../decrypt/decrypt-stage.ts';
+import { RsaPool } from '../decrypt/rsa-pool.ts';
+import { createBackend } from '../sdk/create-backend.ts';
+
+/**
+ * Decrypts, right now, a corp's envelopes that were waiting and may succeed now (after `keys add`).
+ * The requeue is committed first: if decryption cannot run here (SDK unreachable), the envelopes are
+ * pending and the next `run` decrypts them.
+ */
+export async function decryptWaiting(app: App, corpid: string, signal?: AbortSignal): Promise<{ requeued: number; messages: number; failures: number }> {
+  const corp = await app.corps.get(corpid);
+  const backend = createBackend(corp);
+  const rsa = new RsaPool();
+  try {
+    const { db, dialect } = app.store;
+    const stage = new DecryptStage({ db, dialect, backend, rsa, now: Date.now, loadKeys: (id) => app.keys.privateKeys(id) });
+    const requeued = await stage.requeue(corpid);
+    const pending = await db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('corpid', '=', corpid).where('state', '=', 'pending').executeTakeFirst();
+    if (Number(pending?.n ?? 0) === 0) return { requeued, messages: 0, failures: 0 };
+    const result = await stage.drain(corpid, signal);
+    return { requeued, ...result };
+  } finally {
+    await backend.close().catch(() => undefined);
+    await rsa.close();
+  }
+}

@@ -1,0 +1,48 @@
+import { createLogger } from '../../app/logger.ts';
+import { runArchive } from '../../archiver/archive-runner.ts';
+import type { CorpProgress } from '../../archiver/corp-archiver.ts';
+import { startHttpServer } from '../../api/http-server.ts';
+import { ValidationError } from '../../errors/errors.ts';
+import { type Command, type CommandIo, needApp } from '../command.ts';
+
+/** One progress line per corp, with the rate since the previous report. */
+export function progressPrinter(io: CommandIo): (progress: readonly CorpProgress[]) => void {
+  const before = new Map<string, { messages: number; at: number }>();
+  return (progress) => {
+    const now = Date.now();
+    for (const p of progress) {
+      const prev = before.get(p.corpid);
+      const rate = prev && now > prev.at ? Math.round(((p.messages - prev.messages) * 1000) / (now - prev.at)) : 0;
+      before.set(p.corpid, { messages: p.messages, at: now });
+      const err = p.lastError ? `  last error: ${p.lastError.slice(0, 160)}` : '';
+      io.err(`${p.corpid}: cursor ${p.cursor}  envelopes +${p.envelopes}  messages +${p.messages} (${rate}/s)  waiting +${p.failures}  ${p.state}${err}`);
+    }
+  };
+}
+
+export const run: Command = {
+  name: 'run',
+  usage: 'run [--once] [--poll-interval S]',
+  summary: 'archive every configured corp until stopped (--once: catch up, decrypt, exit)',
+  options: { once: { type: 'boolean' }, 'poll-interval': { type: 'string' } },
+  async run({ app, config, values, io }) {
+    const a = needApp(app);
+    const log = createLogger(config.logLevel);
+    const pollText = typeof values['poll-interval'] === 'string' ? values['poll-interval'] : undefined;
+    const pollIntervalMs = pollText === undefined ? undefined : Number(pollText) * 1000;
+    if (pollIntervalMs !== undefined && !(pollIntervalMs >= 100 && pollIntervalMs <= 3_600_000)) {
+      throw new ValidationError('POLL_INTERVAL_INVALID', '--poll-interval must be 0.1–3600 seconds');
+    }
+    const once = values.once === true;
+    const server = once ? undefined : await startHttpServer(a, config.port, log);
+    if (server) io.err(`archive HTTP server listening on http://127.0.0.1:${server.port}`);
+    try {
+      const result = await runArchive(a, log, io.signal, { once, onProgress: progressPrinter(io), ...(pollIntervalMs ? { timing: { pollIntervalMs } } : {}) });
+      const stopped = result.filter((p) => p.state !== 'ok');
+      for (const p of stopped) io.err(`${p.corpid}: ${p.state}: ${p.lastError ?? ''}`);
+      return stopped.length ? 1 : 0;
+    } finally {
+      await server?.close();
+    }
+  },
+};

@@ -1,0 +1,10 @@
+/**
+ * Every msgtype the official message-format reference (seed 004) and wecom-protocol.md §5.6 name.
+ * A message of another type is still stored whole; it is only counted as unknown.
+ */
+export const KNOWN_MSGTYPES: ReadonlySet<string> = new Set([
+  'text', 'image', 'revoke', 'agree', 'disagree', 'voice', 'video', 'card', 'location', 'emotion', 'file',
+  'link', 'weapp', 'chatrecord', 'todo', 'vote', 'collect', 'redpacket', 'meeting', 'meeting_notification',
+  'switch', 'docmsg', 'markdown', 'news', 'calendar', 'mixed', 'meeting_voice_call', 'voip_doc_share',
+  'external_redpacket', 'sphfeed', 'voiptext', 'qydiskfile',
+]);

@@ -1,0 +1,101 @@
+import type { Kysely } from 'kysely';
+import type { CorpConfig } from '../corps/corp-registry.ts';
+import type { SdkBackend } from '../sdk/backend.ts';
+import type { StoreDialect } from '../store/dialects/dialect.ts';
+import type { Database, NewEnvelope } from '../store/schema.ts';
+import { decodeSeq, encodeSeq } from '../store/seq-codec.ts';
+import { parseChatDataPage } from './chat-data-page.ts';
+
+export interface PullDeps {
+  db: Kysely<Database>;
+  dialect: StoreDialect;
+  backend: SdkBackend;
+  now(): number;
+}
+
+export interface PullResult {
+  /** entries WeCom returned */
+  received: number;
+  /** envelopes newly stored (duplicates of stored ones are not counted) */
+  stored: number;
+  /** the page was full: more is waiting, pull again at once */
+  full: boolean;
+  cursor: bigint;
+  gaps: number;
+}
+
+const INSERT_CHUNK = 200;
+
+/**
+ * One GetChatData call from the corp's cursor. The envelopes and the cursor that passes them are
+ * committed in one transaction, before any decryption (design rule 1); the cursor only moves forward.
+ */
+export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortSignal): Promise<PullResult> {
+  const { db, dialect, backend, now } = deps;
+  const row = await db.selectFrom('cursors').select('seq').where('corpid', '=', corp.corpid).executeTakeFirst();
+  const from = row ? decodeSeq(row.seq) : 0n;
+  const text = await backend.getChatData(
+    { seq: from, limit: corp.limit, proxy: corp.proxy ?? '', passwd: corp.proxyAuth ?? '', timeoutS: corp.timeoutS },
+    signal,
+  );
+  const entries = parseChatDataPage(text).sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+  const at = now();
+
+  return db.transaction().execute(async (trx) => {
+    // Read again inside the transaction: another holder may have moved it meanwhile.
+    const current = await trx.selectFrom('cursors').select('seq').where('corpid', '=', corp.corpid).executeTakeFirst();
+    const cursor = current ? decodeSeq(current.seq) : 0n;
+    const fresh = entries.filter((e) => e.seq > cursor);
+    let stored = 0;
+    for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
+      const values: NewEnvelope[] = fresh.slice(i, i + INSERT_CHUNK).map((e) => ({
+        corpid: corp.corpid,
+        msgid: e.msgid,
+        seq: encodeSeq(e.seq),
+        publickey_ver: e.publickeyVer,
+        encrypt_random_key: e.encryptRandomKey,
+        encrypt_chat_msg: e.encryptChatMsg,
+        state: e.problem ? 'waiting' : 'pending',
+        reason: e.problem ? 'bad_envelope' : null,
+        reason_code: null,
+        reason_detail: e.problem,
+        attempts: 0,
+        received_at: at,
+        updated_at: at,
+      }));
+      const result = await dialect.ignoreDuplicates(trx.insertInto('envelopes').values(values), ['corpid', 'msgid']).executeTakeFirst();
+      // Every dialect reports only rows really inserted (a skipped duplicate counts 0).
+      stored += Math.min(Number(result.numInsertedOrUpdatedRows ?? values.length), values.length);
+    }
+
+    // A jump in seq is WeCom's silent skip (the cursor was older than the 5-day window): loud, not lost
+    // silently (design rule 8). The first pull of a new corp (cursor 0) has no "before" to compare.
+    let gaps = 0;
+    let previous = cursor;
+    for (const e of fresh) {
+      if (previous > 0n && e.seq > previous + 1n) {
+        await trx.insertInto('gaps').values({
+          corpid: corp.corpid, after_seq: encodeSeq(previous), next_seq: encodeSeq(e.seq), detected_at: at,
+          note: `WeCom skipped ${e.seq - previous - 1n} seq value(s) between ${previous} and ${e.seq}: messages older than the 5-day window are gone`,
+        }).execute();
+        gaps += 1;
+      }
+      previous = e.seq;
+    }
+
+    const next = fresh.length ? fresh[fresh.length - 1]!.seq : cursor;
+    const full = entries.length >= corp.limit;
+    await trx.updateTable('cursors').set({
+      seq: encodeSeq(next),
+      state: 'ok',
+      last_error_code: null,
+      last_error: null,
+      last_pull_at: at,
+      last_success_at: at,
+      ...(full ? {} : { caught_up_at: at }),
+      updated_at: at,
+    }).where('corpid', '=', corp.corpid).execute();
+    return { received: entries.length, stored, full, cursor: next, gaps };
+  });
+}
+

@@ -1,0 +1,35 @@
+import { ArchiveError } from '../errors/errors.ts';
+import { WeComApiError, WeComSdkError } from '../errors/wecom-codes.ts';
+
+/**
+ * What the pull loop does after a failed GetChatData (issue #3): retry with backoff, or stop the
+ * corp with a clear status until its configuration is fixed. Data, not scattered loops (style.md).
+ */
+export type PullVerdict = { action: 'retry'; code: number | null } | { action: 'stop'; code: number | null };
+
+/** WeCom answers that only a change of configuration can fix. */
+const CONFIGURATION_API_CODES = new Set([40001, 40013, 48002, 60020, 301042, 301052, 301053]);
+
+export function classifyPullError(err: unknown): PullVerdict {
+  if (err instanceof WeComSdkError) return { action: err.transient ? 'retry' : 'stop', code: err.wecomCode };
+  // A JSON-level errcode inside a successful call is retried, unless it names a configuration problem.
+  if (err instanceof WeComApiError) return { action: CONFIGURATION_API_CODES.has(err.wecomCode) ? 'stop' : 'retry', code: err.wecomCode };
+  if (err instanceof ArchiveError && err.exitCode === 2) return { action: 'stop', code: null };
+  // Database hiccups, worker restarts and the like: retry; nothing was committed.
+  return { action: 'retry', code: null };
+}
+
+export interface Backoff {
+  /** delay before the attempt after `failures` consecutive failures */
+  delayMs(failures: number): number;
+}
+
+/** Exponential backoff with full jitter, capped. */
+export function exponentialBackoff(baseMs: number, maxMs: number, random: () => number = Math.random): Backoff {
+  return {
+    delayMs(failures) {
+      const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 20));
+      return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.ts';
+import { decodeSeq } from '../store/seq-codec.ts';
+
+/** WeCom keeps archive data for 5 days. */
+export const RETENTION_MS = 5 * 24 * 3600_000;
+
+export interface WaitingGroup {
+  reason: string;
+  code: number | null;
+  count: number;
+  /** e.g. "key version 3 missing" */
+  label: string;
+}
+
+export interface CorpStatus {
+  corpid: string;
+  configured: boolean;
+  cursorSeq: string;
+  state: string;
+  lastErrorCode: number | null;
+  lastError: string | null;
+  messages: number;
+  unknownTypes: number;
+  pending: number;
+  waiting: WaitingGroup[];
+  gaps: { count: number; latest: Array<{ afterSeq: string; nextSeq: string; detectedAt: number; note: string }> };
+  lastSuccessAt: number | null;
+  /** newest archived message time */
+  newestMsgtime: number | null;
+  /** how far the newest archived message is behind now */
+  lagMs: number | null;
+  /**
+   * hours before data not yet pulled starts to fall out of WeCom's 5-day window: everything older
+   * than the last catch-up is stored, so the risk clock started then. null: never caught up yet.
+   */
+  hoursLeft: number | null;
+}
+
+function labelOf(reason: string, code: number | null): string {
+  switch (reason) {
+    case 'key_missing': return `key version ${code} missing`;
+    case 'sdk_error': return code === null ? 'SDK backend unavailable' : `SDK error ${code}`;
+    case 'rsa_failed': return `RSA decryption failed (key version ${code} does not match)`;
+    case 'bad_base64': return 'encrypt_random_key is not base64';
+    case 'bad_json': return 'decrypted message is not valid JSON';
+    case 'bad_envelope': return 'malformed chat data entry';
+    default: return reason;
+  }
+}
+
+/** Where every corp stands (`status`, and the HTTP status endpoint). Includes corps removed from config that still have data. */
+export async function corpStatuses(db: Kysely<Database>, now: number): Promise<CorpStatus[]> {
+  const [corps, cursors, messageCounts, envelopeCounts, gapCounts] = await Promise.all([
+    db.selectFrom('corps').select('corpid').execute(),
+    db.selectFrom('cursors').selectAll().orderBy('corpid').execute(),
+    db.selectFrom('messages').select(['corpid', 'known_type', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['corpid', 'known_type']).execute(),
+    db.selectFrom('envelopes').select(['corpid', 'state', 'reason', 'reason_code', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('state', '!=', 'done').groupBy(['corpid', 'state', 'reason', 'reason_code']).execute(),
+    db.selectFrom('gaps').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('corpid').execute(),
+  ]);
+  const configured = new Set(corps.map((c) => c.corpid));
+  const result: CorpStatus[] = [];
+  for (const c of cursors) {
+    const latestGaps = await db.selectFrom('gaps').select(['after_seq', 'next_seq', 'detected_at', 'note'])
+      .where('corpid', '=', c.corpid).orderBy('id', 'desc').limit(5).execute();
+    const mine = envelopeCounts.filter((e) => e.corpid === c.corpid);
+    const caughtUp = c.caught_up_at === null ? null : Number(c.caught_up_at);
+    const newest = c.newest_msgtime === null ? null : Number(c.newest_msgtime);
+    result.push({
+      corpid: c.corpid,
+      configured: configured.has(c.corpid),
+      cursorSeq: decodeSeq(c.seq).toString(),
+      state: c.state,
+      lastErrorCode: c.last_error_code,
+      lastError: c.last_error,
+      messages: messageCounts.filter((m) => m.corpid === c.corpid).reduce((n, m) => n + Number(m.n), 0),
+      unknownTypes: messageCounts.filter((m) => m.corpid === c.corpid && Number(m.known_type) === 0).reduce((n, m) => n + Number(m.n), 0),
+      pending: mine.filter((e) => e.state === 'pending').reduce((n, e) => n + Number(e.n), 0),
+      waiting: mine.filter((e) => e.state === 'waiting').map((e) => ({
+        reason: e.reason ?? 'unknown', code: e.reason_code, count: Number(e.n), label: labelOf(e.reason ?? 'unknown', e.reason_code),
+      })),
+      gaps: {
+        count: Number(gapCounts.find((g) => g.corpid === c.corpid)?.n ?? 0),
+        latest: latestGaps.map((g) => ({ afterSeq: decodeSeq(g.after_seq).toString(), nextSeq: decodeSeq(g.next_seq).toString(), detectedAt: Number(g.detected_at), note: g.note })),
+      },
+      lastSuccessAt: c.last_success_at === null ? null : Number(c.last_success_at),
+      newestMsgtime: newest,
+      lagMs: newest === null ? null : Math.max(0, now - newest),
+      hoursLeft: caughtUp === null ? null : Math.round(((RETENTION_MS - (now - caughtUp)) / 3600_000) * 10) / 10,
+    });
+  }
+  return result;
+}

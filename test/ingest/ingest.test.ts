@@ -1,0 +1,122 @@
+import { afterEach, expect, it } from 'vitest';
+import type { App } from '../../src/app/app.ts';
+import { decryptWaiting } from '../../src/archiver/decrypt-waiting.ts';
+import { exportJsonl } from '../../src/export/export-jsonl.ts';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
+import { decodeSeq } from '../../src/store/seq-codec.ts';
+import { corpStatuses } from '../../src/status/corp-status.ts';
+import { addSimulatorCorp, appOn, archiveOnce } from '../support/archive-harness.ts';
+import { describeEachDialect } from '../support/databases.ts';
+
+const sims: RunningSimulator[] = [];
+afterEach(async () => {
+  for (const sim of sims.splice(0)) await sim.close();
+});
+async function simulator(opts: Parameters<typeof startSimulator>[0]): Promise<RunningSimulator> {
+  const sim = await startSimulator(opts);
+  sims.push(sim);
+  return sim;
+}
+
+/** Every message the simulator has is archived exactly once, with its exact plaintext and seq. */
+async function expectArchivedExactly(app: App, sim: RunningSimulator, count: number): Promise<void> {
+  const rows = await app.store.db.selectFrom('messages').select(['msgid', 'seq', 'raw']).where('corpid', '=', sim.corp.corpid).orderBy('seq').execute();
+  expect(rows.length).toBe(count);
+  for (const [i, row] of rows.entries()) {
+    expect(row.msgid).toBe(sim.msgidOf(i));
+    expect(decodeSeq(row.seq)).toBe(sim.seqOf(i));
+    expect(Buffer.from(row.raw).equals(sim.plaintextOf(i)), `message ${i}`).toBe(true);
+  }
+}
+
+describeEachDialect('ingest', ({ open }) => {
+  it('archives every message once, exactly, with seq beyond 2^53, and exports it as sent', async () => {
+    const app = appOn(await open());
+    const sim = await simulator({ messages: 1500, seed: 'ingest-1', seqStart: 2n ** 60n + 7n });
+    await addSimulatorCorp(app, sim, { limit: 400 });
+    const [progress] = await archiveOnce(app);
+    expect(progress).toMatchObject({ state: 'ok', messages: 1500, failures: 0 });
+    await expectArchivedExactly(app, sim, 1500);
+    // A second run finds nothing new and duplicates nothing.
+    await archiveOnce(app);
+    await expectArchivedExactly(app, sim, 1500);
+
+    const [status] = await corpStatuses(app.store.db, Date.now());
+    expect(status).toMatchObject({ cursorSeq: (2n ** 60n + 7n + 1499n).toString(), messages: 1500, pending: 0, waiting: [], gaps: { count: 0 } });
+    expect(status!.hoursLeft).toBeGreaterThan(119);
+
+    let i = 0;
+    for await (const line of exportJsonl(app.store.db, sim.corp.corpid)) {
+      const sent = sim.plaintextOf(i).toString('utf8');
+      const parsed = JSON.parse(line);
+      expect(parsed.seq).toBe(sim.seqOf(i).toString());
+      expect(parsed._archive.msgid).toBe(sim.msgidOf(i));
+      // Every key/value as WeCom sent it: the line starts with the original members, byte for byte
+      // (big integers included) once control characters are escaped.
+      const original = JSON.parse(sent.replace(/[\u0000-\u001f]/g, ' ').replace(/\s+$/, '')) as object;
+      for (const key of Object.keys(original)) expect(parsed).toHaveProperty(key);
+      if (!/[\u0000-\u001f]/.test(sent)) expect(line.startsWith(sent.trimEnd().slice(0, -1))).toBe(true);
+      i += 1;
+    }
+    expect(i).toBe(1500);
+  });
+
+  it('keeps new-key messages waiting until the key is added, then decrypts them', async () => {
+    const app = appOn(await open());
+    const sim = await simulator({ messages: 900, seed: 'rotation', keySchedule: '1:0,2:400' });
+    await addSimulatorCorp(app, sim, { keyVersions: [1] });
+    const [progress] = await archiveOnce(app);
+    expect(progress).toMatchObject({ messages: 400, failures: 500 });
+    let [status] = await corpStatuses(app.store.db, Date.now());
+    expect(status!.waiting).toEqual([{ reason: 'key_missing', code: 2, count: 500, label: 'key version 2 missing' }]);
+    expect(status!.cursorSeq).toBe(sim.seqOf(899).toString());
+
+    await app.keys.add(sim.corp.corpid, 2, sim.privateKeyPems.get(2)!);
+    expect(await decryptWaiting(app, sim.corp.corpid)).toEqual({ requeued: 500, messages: 500, failures: 0 });
+    await expectArchivedExactly(app, sim, 900);
+    [status] = await corpStatuses(app.store.db, Date.now());
+    expect(status).toMatchObject({ waiting: [], pending: 0, messages: 900 });
+  });
+
+  it('retries SDK faults, slow calls, truncated and errcode responses without losing anything', async () => {
+    const app = appOn(await open());
+    const sim = await simulator({ messages: 1200, seed: 'faults' });
+    await addSimulatorCorp(app, sim, { limit: 100 });
+    for (const f of ['chatdata:10001x2', 'chatdata:10002', 'chatdata:10003', 'chatdata:delay=300x2', 'chatdata:truncate', 'chatdata:errcode=-1', 'chatdata:errcode=45009', 'chatdata:disconnect', 'decrypt:10001x3']) {
+      sim.injectFault(f);
+    }
+    const [progress] = await archiveOnce(app);
+    expect(progress!.state).toBe('ok');
+    await expectArchivedExactly(app, sim, 1200);
+    expect(sim.sim.faults.list().filter((f) => f.op === 'chatdata')).toEqual([]);
+  });
+
+  it('stops a corp on a configuration error while another corp is archived', async () => {
+    const app = appOn(await open());
+    const blocked = await simulator({ messages: 50, seed: 'blocked', corpid: 'wwblocked', faults: ['chatdata:10009x*'] });
+    const healthy = await simulator({ messages: 300, seed: 'healthy', corpid: 'wwhealthy' });
+    await addSimulatorCorp(app, blocked);
+    await addSimulatorCorp(app, healthy);
+    const progress = await archiveOnce(app);
+    expect(progress.find((p) => p.corpid === 'wwblocked')).toMatchObject({ state: 'stopped', messages: 0 });
+    expect(progress.find((p) => p.corpid === 'wwblocked')!.lastError).toMatch(/10009.*trusted IPs/);
+    await expectArchivedExactly(app, healthy, 300);
+    const statuses = await corpStatuses(app.store.db, Date.now());
+    expect(statuses.find((s) => s.corpid === 'wwblocked')).toMatchObject({ state: 'stopped', lastErrorCode: 10009 });
+  });
+
+  it('records a silent skip past the 5-day window as a gap', async () => {
+    const app = appOn(await open());
+    const sim = await simulator({ messages: 100, seed: 'gap', freezeClock: true });
+    await addSimulatorCorp(app, sim);
+    await archiveOnce(app);
+    sim.appendGenerated(50); // arrive now ...
+    sim.advanceClock(5.5 * 24 * 3600_000); // ... and fall out of the window before the next pull
+    sim.appendGenerated(20);
+    await archiveOnce(app);
+    const [status] = await corpStatuses(app.store.db, sim.state().now);
+    expect(status!.gaps.count).toBe(1);
+    expect(status!.gaps.latest[0]).toMatchObject({ afterSeq: sim.seqOf(99).toString(), nextSeq: sim.seqOf(150).toString() });
+    expect(status!.messages).toBe(120);
+  });
+});

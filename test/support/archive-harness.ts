@@ -1,0 +1,34 @@
+import { createApp, type App } from '../../src/app/app.ts';
+import { createLogger } from '../../src/app/logger.ts';
+import { runArchive } from '../../src/archiver/archive-runner.ts';
+import type { ArchiverTiming, CorpProgress } from '../../src/archiver/corp-archiver.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { exponentialBackoff } from '../../src/pull/retry-policy.ts';
+import type { RunningSimulator } from '../../src/simulator/server.ts';
+import type { Store } from '../../src/store/open-store.ts';
+
+/** Fast timings for tests: the same loops, shorter waits. */
+export const FAST_TIMING: Partial<ArchiverTiming> = {
+  pollIntervalMs: 50,
+  minCallIntervalMs: 0,
+  backoff: exponentialBackoff(5, 50),
+  stoppedRetryMs: 60_000,
+  requeueIntervalMs: 60_000,
+  onceMaxFailures: 50,
+};
+
+export function appOn(store: Store): App {
+  return createApp(loadConfig({}, {}, '/tmp'), store, Buffer.alloc(32, 3));
+}
+
+/** Registers a simulator's corp (and, unless limited, all its private keys) in the archive. */
+export async function addSimulatorCorp(app: App, sim: RunningSimulator, options: { keyVersions?: number[]; limit?: number } = {}): Promise<void> {
+  await app.corps.add({ corpid: sim.corp.corpid, secret: sim.corp.secret, sdk: { kind: 'simulator', url: sim.url }, proxy: null, proxyAuth: null, limit: options.limit ?? 1000, timeoutS: 10 });
+  for (const [version, pem] of sim.privateKeyPems) {
+    if (!options.keyVersions || options.keyVersions.includes(version)) await app.keys.add(sim.corp.corpid, version, pem);
+  }
+}
+
+export async function archiveOnce(app: App, timing: Partial<ArchiverTiming> = FAST_TIMING): Promise<CorpProgress[]> {
+  return runArchive(app, createLogger('silent'), new AbortController().signal, { once: true, timing });
+}
