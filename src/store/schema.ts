@@ -49,6 +49,8 @@ export interface CursorTable {
   last_error: string | null;
   last_pull_at: number | null;
   last_success_at: number | null;
+  /** last time a pull came back with less than a full page: everything older than this is stored */
+  caught_up_at: number | null;
   /** newest msgtime seen in a decrypted message (for lag) */
   newest_msgtime: number | null;
   updated_at: number;

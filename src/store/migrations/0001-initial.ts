@@ -33,6 +33,7 @@ export async function up(db: Kysely<any>, d: StoreDialect): Promise<void> {
     .addColumn('last_error', longText)
     .addColumn('last_pull_at', bigint)
     .addColumn('last_success_at', bigint)
+    .addColumn('caught_up_at', bigint)
     .addColumn('newest_msgtime', bigint)
     .addColumn('updated_at', bigint, (c) => c.notNull())).execute();
 
