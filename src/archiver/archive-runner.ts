@@ -1,5 +1,6 @@
 import type { App } from '../app/app.ts';
 import type { Logger } from '../app/logger.ts';
+import type { CorpConfig } from '../corps/corp-registry.ts';
 import { DecryptStage } from '../decrypt/decrypt-stage.ts';
 import { RsaPool } from '../decrypt/rsa-pool.ts';
 import { ArchiveError } from '../errors/errors.ts';
@@ -15,6 +16,8 @@ export interface RunOptions {
   progressEveryMs?: number;
   /** called once every corp's archiver is up (e.g. to route msgaudit_notify to `wake`) */
   onStarted?(archivers: ReadonlyMap<string, CorpArchiver>): void;
+  /** how a corp's SDK backend is made (tests put a decorator around the real one) */
+  createBackend?(corp: CorpConfig): SdkBackend;
 }
 
 /**
@@ -34,7 +37,7 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
     for (const corpid of corpids) {
       try {
         const corp = await app.corps.get(corpid);
-        const backend = createBackend(corp);
+        const backend = (options.createBackend ?? createBackend)(corp);
         backends.push(backend);
         const decrypt = new DecryptStage({ db, dialect, backend, rsa, now: Date.now, loadKeys: (id) => app.keys.privateKeys(id) });
         archivers.set(corpid, new CorpArchiver({ db, dialect, backend, decrypt, log, now: Date.now }, corp, timing));

@@ -1,6 +1,6 @@
 import { createApp, type App } from '../../src/app/app.ts';
 import { createLogger } from '../../src/app/logger.ts';
-import { runArchive } from '../../src/archiver/archive-runner.ts';
+import { runArchive, type RunOptions } from '../../src/archiver/archive-runner.ts';
 import type { ArchiverTiming, CorpProgress } from '../../src/archiver/corp-archiver.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { exponentialBackoff } from '../../src/pull/retry-policy.ts';
@@ -29,6 +29,6 @@ export async function addSimulatorCorp(app: App, sim: RunningSimulator, options:
   }
 }
 
-export async function archiveOnce(app: App, timing: Partial<ArchiverTiming> = FAST_TIMING): Promise<CorpProgress[]> {
-  return runArchive(app, createLogger('silent'), new AbortController().signal, { once: true, timing });
+export async function archiveOnce(app: App, timing: Partial<ArchiverTiming> = FAST_TIMING, createBackend?: RunOptions['createBackend']): Promise<CorpProgress[]> {
+  return runArchive(app, createLogger('silent'), new AbortController().signal, { once: true, timing, ...(createBackend ? { createBackend } : {}) });
 }
