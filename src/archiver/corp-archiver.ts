@@ -131,10 +131,11 @@ export class CorpArchiver {
           if (requeued) log.info({ corp: this.corp.corpid, stage: 'decrypt', requeued }, 'waiting envelopes queued again');
           lastRequeue = now();
         }
-        const result = await decrypt.drain(this.corp.corpid, signal);
+        const result = await decrypt.drain(this.corp.corpid, signal, (batch) => {
+          this.progress.messages += batch.messages;
+          this.progress.failures += batch.failures;
+        });
         failures = 0;
-        this.progress.messages += result.messages;
-        this.progress.failures += result.failures;
         if (result.messages + result.failures > 0) continue;
         if (once && finishedBefore) break;
         await sleep(once ? 1_000 : this.timing.requeueIntervalMs, signal, this.decryptBell);

@@ -29,6 +29,8 @@ export interface Command {
   readonly allowPositionals?: boolean;
   /** false: the command does not need the database (e.g. `simulator`) */
   readonly store?: false;
+  /** the command parses its own arguments (they arrive as `positionals`); global options do not apply */
+  readonly ownArgs?: true;
   run(ctx: { app: App | undefined; config: Config; values: OptionValues; positionals: string[]; io: CommandIo }): Promise<number | void>;
 }
 

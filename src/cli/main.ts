@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { openApp, type App } from '../app/app.ts';
 import { GLOBAL_OPTIONS, type GlobalFlags, loadConfig } from '../config/config.ts';
 import { ArchiveError, ValidationError } from '../errors/errors.ts';
-import type { Command, CommandIo } from './command.ts';
+import type { Command, CommandIo, OptionValues } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 
 function usage(): string {
@@ -49,11 +49,15 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
       io.out(`usage: wecom-archive ${command.usage}\n  ${command.summary}`);
       return 0;
     }
-    let parsed;
-    try {
-      parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: command.allowPositionals ?? false, strict: true });
-    } catch (err) {
-      throw new ValidationError('USAGE', `${(err as Error).message}\nusage: wecom-archive ${command.usage}`);
+    let parsed: { values: OptionValues; positionals: string[] };
+    if (command.ownArgs) {
+      parsed = { values: {}, positionals: rest };
+    } else {
+      try {
+        parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: command.allowPositionals ?? false, strict: true });
+      } catch (err) {
+        throw new ValidationError('USAGE', `${(err as Error).message}\nusage: wecom-archive ${command.usage}`);
+      }
     }
     const config = loadConfig(parsed.values as GlobalFlags, io.env, io.cwd);
     if (command.store !== false) app = await openApp(config);

@@ -68,8 +68,11 @@ export class DecryptStage {
     return count + Number(r.numUpdatedRows);
   }
 
-  /** Decrypts every pending envelope of the corp; stops early (between batches) when aborted. */
-  async drain(corpid: string, signal?: AbortSignal): Promise<DrainResult> {
+  /**
+   * Decrypts every pending envelope of the corp; stops early (between batches) when aborted.
+   * `onBatch` hears of every committed batch (progress).
+   */
+  async drain(corpid: string, signal?: AbortSignal, onBatch?: (batch: DrainResult) => void): Promise<DrainResult> {
     const total: DrainResult = { messages: 0, failures: 0 };
     const running = new Set<Promise<void>>();
     let firstError: unknown;
@@ -87,6 +90,7 @@ export class DecryptStage {
         await this.commit(corpid, outcome);
         total.messages += outcome.messages.length;
         total.failures += outcome.failures.length;
+        onBatch?.({ messages: outcome.messages.length, failures: outcome.failures.length });
       })().catch((err: unknown) => {
         firstError ??= err;
       });

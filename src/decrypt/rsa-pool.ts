@@ -68,10 +68,17 @@ export class RsaPool {
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     const id = this.nextId++;
     slot.busy += items.length;
+    // An idle worker must not keep the process alive, a busy one must: a caller awaiting its
+    // results may be the only thing left running.
+    slot.worker.ref();
+    const settle = () => {
+      slot.busy -= items.length;
+      if (slot.pending.size === 0) slot.worker.unref();
+    };
     return new Promise<RsaWorkerResult[]>((resolve, reject) => {
       slot.pending.set(id, {
-        resolve: (r) => { slot.busy -= items.length; resolve(r); },
-        reject: (e) => { slot.busy -= items.length; reject(e); },
+        resolve: (r) => { settle(); resolve(r); },
+        reject: (e) => { settle(); reject(e); },
       });
       slot.worker.postMessage({ type: 'decrypt', id, corpid, items } satisfies RsaWorkerRequest);
     });

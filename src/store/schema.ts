@@ -14,6 +14,7 @@ export interface Database {
   envelopes: EnvelopeTable;
   messages: MessageTable;
   gaps: GapTable;
+  sdk_host_restarts: SdkHostRestartTable;
 }
 
 export interface CorpTable {
@@ -109,6 +110,24 @@ export interface GapTable {
   note: string;
 }
 
+/** A native SDK host process that was restarted (crash, hang or memory ceiling), for `status`. */
+export interface SdkHostRestartTable {
+  id: Generated<number>;
+  corpid: string;
+  /** which host of the corp's pool: 'chat' | 'decrypt' | 'media' */
+  lane: string;
+  /** 'crash' | 'hang' | 'memory' | 'protocol' */
+  cause: string;
+  /** e.g. 'SIGSEGV', 'SIGABRT' */
+  signal: string | null;
+  exit_code: number | null;
+  /** the SDK function that was running, e.g. 'GetMediaData' */
+  operation: string | null;
+  rss_bytes: number | null;
+  detail: string;
+  occurred_at: number;
+}
+
 export type Corp = Selectable<CorpTable>;
 export type NewCorp = Insertable<CorpTable>;
 export type CorpUpdate = Updateable<CorpTable>;
@@ -119,3 +138,4 @@ export type NewEnvelope = Insertable<EnvelopeTable>;
 export type Message = Selectable<MessageTable>;
 export type NewMessage = Insertable<MessageTable>;
 export type Gap = Selectable<GapTable>;
+export type SdkHostRestart = Selectable<SdkHostRestartTable>;

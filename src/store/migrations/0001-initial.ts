@@ -53,7 +53,6 @@ export async function up(db: Kysely<any>, d: StoreDialect): Promise<void> {
     .addColumn('updated_at', bigint, (c) => c.notNull())
     .addPrimaryKeyConstraint('envelopes_pk', ['corpid', 'msgid'])).execute();
   await db.schema.createIndex('envelopes_state_idx').on('envelopes').columns(['state', 'corpid', 'seq']).execute();
-  await db.schema.createIndex('envelopes_seq_idx').on('envelopes').columns(['corpid', 'seq']).execute();
 
   await d.tableOptions(db.schema.createTable('messages')
     .addColumn('corpid', 'varchar(64)', (c) => c.notNull())
@@ -76,7 +75,9 @@ export async function up(db: Kysely<any>, d: StoreDialect): Promise<void> {
   await db.schema.createIndex('messages_seq_idx').on('messages').columns(['corpid', 'seq']).execute();
   await db.schema.createIndex('messages_time_idx').on('messages').columns(['corpid', 'msgtime']).execute();
   await db.schema.createIndex('messages_conv_idx').on('messages').columns(['corpid', 'conversation_key', 'msgtime']).execute();
-  await db.schema.createIndex('messages_pre_idx').on('messages').columns(['corpid', 'pre_msgid']).execute();
+  // Only revoke messages carry pre_msgid: a partial index where the database has them.
+  const preIndex = db.schema.createIndex('messages_pre_idx').on('messages').columns(['corpid', 'pre_msgid']);
+  await (d.name === 'mysql' ? preIndex : preIndex.where('pre_msgid', 'is not', null)).execute();
 
   await d.tableOptions(d.addIdColumn(db.schema.createTable('gaps'))
     .addColumn('corpid', 'varchar(64)', (c) => c.notNull())

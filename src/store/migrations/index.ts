@@ -1,12 +1,14 @@
 import type { Kysely, Migration } from 'kysely';
 import type { StoreDialect } from '../dialects/dialect.ts';
 import * as m0001 from './0001-initial.ts';
+import * as m0002 from './0002-sdk-host.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
 /** Every migration in order. Never edit one that has shipped: add the next. */
 const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0001-initial', m0001],
+  ['0002-sdk-host', m0002],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
