@@ -123,19 +123,30 @@ export class CorpArchiver {
     const { log, now, decrypt } = this.deps;
     let lastRequeue = -Infinity;
     let failures = 0;
+    // consecutive drains that left transient failures (SDK busy, host restarting): retried soon
+    let transientRounds = 0;
     while (!signal.aborted) {
       const finishedBefore = pullFinished();
       try {
-        if (now() - lastRequeue >= this.timing.requeueIntervalMs) {
+        if (transientRounds > 0 || now() - lastRequeue >= this.timing.requeueIntervalMs) {
           const requeued = await decrypt.requeue(this.corp.corpid);
           if (requeued) log.info({ corp: this.corp.corpid, stage: 'decrypt', requeued }, 'waiting envelopes queued again');
           lastRequeue = now();
         }
         const result = await decrypt.drain(this.corp.corpid, signal, (batch) => {
           this.progress.messages += batch.messages;
-          this.progress.failures += batch.failures;
+          this.progress.failures += batch.failures - batch.retryable;
         });
         failures = 0;
+        if (result.retryable > 0) {
+          transientRounds += 1;
+          // requeue() gives up on an envelope after its maxAttempts; it then waits for the next run
+          if (transientRounds <= this.timing.onceMaxFailures || !once) {
+            await sleep(this.timing.backoff.delayMs(transientRounds), signal);
+            continue;
+          }
+        }
+        transientRounds = 0;
         if (result.messages + result.failures > 0) continue;
         if (once && finishedBefore) break;
         await sleep(once ? 1_000 : this.timing.requeueIntervalMs, signal, this.decryptBell);

@@ -85,6 +85,11 @@ if (isEntry) {
     process.stderr.write(`${name}: stopping (again to force)\n`);
     controller.abort(new Error(name));
   };
+  // `export … | head`: a reader that went away is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   const io: CommandIo = {

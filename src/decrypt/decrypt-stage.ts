@@ -15,6 +15,8 @@ export interface DecryptStageOptions {
 export interface DrainResult {
   messages: number;
   failures: number;
+  /** failures that may succeed on a later try without any change (transient SDK errors) */
+  retryable: number;
 }
 
 const TRANSIENT_SDK_CODES = Object.entries(SDK_CODES).filter(([, info]) => info.transient).map(([code]) => Number(code));
@@ -73,7 +75,7 @@ export class DecryptStage {
    * `onBatch` hears of every committed batch (progress).
    */
   async drain(corpid: string, signal?: AbortSignal, onBatch?: (batch: DrainResult) => void): Promise<DrainResult> {
-    const total: DrainResult = { messages: 0, failures: 0 };
+    const total: DrainResult = { messages: 0, failures: 0, retryable: 0 };
     const running = new Set<Promise<void>>();
     let firstError: unknown;
     let after: string | null = null;
@@ -88,9 +90,11 @@ export class DecryptStage {
       const task = (async () => {
         const outcome = await decryptBatch(this.deps, corpid, rows, signal);
         await this.commit(corpid, outcome);
+        const retryable = outcome.failures.filter((f) => f.transient).length;
         total.messages += outcome.messages.length;
         total.failures += outcome.failures.length;
-        onBatch?.({ messages: outcome.messages.length, failures: outcome.failures.length });
+        total.retryable += retryable;
+        onBatch?.({ messages: outcome.messages.length, failures: outcome.failures.length, retryable });
       })().catch((err: unknown) => {
         firstError ??= err;
       });

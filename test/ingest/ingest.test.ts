@@ -5,7 +5,8 @@ import { exportJsonl } from '../../src/export/export-jsonl.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
-import { addSimulatorCorp, appOn, archiveOnce } from '../support/archive-harness.ts';
+import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
+import { addSimulatorCorp, appOn, archiveOnce, FAST_TIMING } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 
 const sims: RunningSimulator[] = [];
@@ -85,10 +86,11 @@ describeEachDialect('ingest', ({ open }) => {
     for (const f of ['chatdata:10001x2', 'chatdata:10002', 'chatdata:10003', 'chatdata:delay=300x2', 'chatdata:truncate', 'chatdata:errcode=-1', 'chatdata:errcode=45009', 'chatdata:disconnect', 'decrypt:10001x3']) {
       sim.injectFault(f);
     }
-    const [progress] = await archiveOnce(app);
+    // DecryptData through the simulator's HTTP route, so the decrypt faults reach it.
+    const [progress] = await archiveOnce(app, FAST_TIMING, (corp) => createSimulatorBackend({ url: sim.url, corpid: corp.corpid, secret: corp.secret, decrypt: 'http' }));
     expect(progress!.state).toBe('ok');
     await expectArchivedExactly(app, sim, 1200);
-    expect(sim.sim.faults.list().filter((f) => f.op === 'chatdata')).toEqual([]);
+    expect(sim.sim.faults.list()).toEqual([]);
   });
 
   it('stops a corp on a configuration error while another corp is archived', async () => {
