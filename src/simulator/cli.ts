@@ -4,6 +4,8 @@
  * are never printed; they go to the --write-config file (mode 0600).
  */
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ValidationError } from '../errors/errors.ts';
 import { parseFaultSpec, type FaultSpec } from './faults.ts';
@@ -16,7 +18,7 @@ import { writeSimulatorConfig } from './simulator-config.ts';
 export const SIMULATOR_USAGE =
   'simulator [--port P] [--host H] [--messages N | --fixtures FILE.jsonl] [--seed S] [--public-key VER=PEMFILE]... ' +
   '[--private-key VER=PEMFILE]... [--key-schedule "1:0,2:500"] [--write-config FILE] [--rate N] [--seq-start N] ' +
-  '[--now TIME] [--span DURATION] [--freeze-clock] [--corpid ID] [--secret S] [--fault OP:WHAT[xCOUNT]]...';
+  '[--now TIME] [--span DURATION] [--freeze-clock] [--corpid ID] [--secret S] [--fault OP:WHAT[xCOUNT]]... [--prepare]';
 
 const DEFAULT_PORT = 9100;
 
@@ -38,6 +40,7 @@ const OPTIONS = {
   corpid: { type: 'string' },
   secret: { type: 'string' },
   fault: { type: 'string', multiple: true },
+  prepare: { type: 'boolean' },
 } as const;
 
 export interface SimulatorCommandIo {
@@ -51,6 +54,8 @@ interface ParsedFlags {
   keyFiles: Array<{ version: number; file: string; kind: 'public' | 'private' }>;
   fixturesFile: string | undefined;
   configFile: string | undefined;
+  /** --prepare: encrypt the initial messages ahead of time (benchmarks) */
+  prepare: boolean;
 }
 
 /** Parses argv into simulator options; throws one ValidationError naming every bad flag. */
@@ -145,7 +150,7 @@ export function parseSimulatorFlags(argv: string[]): ParsedFlags {
   options.faults = faults;
 
   if (problems.length > 0) throw new ValidationError('OPTION_INVALID', `wecom-archive simulator: ${problems.join('; ')}`);
-  return { options, keyFiles, fixturesFile: values.fixtures, configFile: values['write-config'] };
+  return { options, keyFiles, fixturesFile: values.fixtures, configFile: values['write-config'], prepare: values.prepare === true };
 }
 
 /** "90s", "30m", "6h", "2d", "1500ms" or plain milliseconds. */
@@ -173,7 +178,13 @@ export async function runSimulatorCommand(argv: string[], io: SimulatorCommandIo
   }
   const fixtures = flags.fixturesFile === undefined ? undefined : await loadFixtureFile(flags.fixturesFile);
 
-  const sim = await startSimulator({ ...flags.options, keys, fixtures });
+  const prepareEnvelopes = flags.prepare
+    ? {
+        path: join(tmpdir(), `wecom-simulator-${process.pid}.envelopes`),
+        onProgress: (done: number, total: number) => io.out(`  preparing envelopes: ${done} of ${total}`),
+      }
+    : undefined;
+  const sim = await startSimulator({ ...flags.options, keys, fixtures, ...(prepareEnvelopes ? { prepareEnvelopes } : {}) });
   try {
     const state = sim.state();
     io.out(`WeCom simulator listening on ${sim.url}`);

@@ -140,6 +140,8 @@ export interface StartSimulatorOptions extends SimulatorOptions {
   host?: string;
   /** 0 (default) picks a free port */
   port?: number;
+  /** encrypt the initial messages into this file before listening (see Simulator.prepareEnvelopes) */
+  prepareEnvelopes?: { path: string; onProgress?(done: number, total: number): void };
 }
 
 export interface RunningSimulator {
@@ -168,6 +170,7 @@ export interface RunningSimulator {
 /** Starts a simulator on 127.0.0.1 (port 0 = any free port) and resolves once it listens. */
 export async function startSimulator(opts: StartSimulatorOptions = {}): Promise<RunningSimulator> {
   const sim = await Simulator.create(opts);
+  if (opts.prepareEnvelopes) sim.prepareEnvelopes(opts.prepareEnvelopes.path, opts.prepareEnvelopes.onProgress);
   const server = createSimulatorServer(sim);
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -203,7 +206,10 @@ export async function startSimulator(opts: StartSimulatorOptions = {}): Promise<
     clearFaults: () => sim.faults.clear(),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          sim.dispose();
+          resolve();
+        });
         // keep-alive connections would hold close() open until they time out
         server.closeAllConnections();
       });

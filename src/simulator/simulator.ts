@@ -15,6 +15,7 @@ import { ValidationError } from '../errors/errors.ts';
 import { CHAT_LIMIT_MAX } from '../sdk/backend.ts';
 import { createClock, type SimClock } from './clock.ts';
 import { buildCorpDirectory, type CorpDirectory } from './corp-directory.ts';
+import { EnvelopeCache } from './envelope-cache.ts';
 import { decryptChatMsg, encryptChatMsg, encryptRandomKey, messageSecrets } from './envelope-crypto.ts';
 import { FaultInjector, parseFaultSpec, validateFaultSpec, type FaultSpec } from './faults.ts';
 import { MessageGenerator, type GeneratorContext } from './generator.ts';
@@ -88,6 +89,7 @@ export class Simulator {
   readonly directory: CorpDirectory;
   readonly media: MediaPool;
   private readonly generator: MessageGenerator;
+  private envelopeCache: EnvelopeCache | undefined;
   private readonly ctx: GeneratorContext;
 
   private constructor(
@@ -190,9 +192,13 @@ export class Simulator {
     // a cursor older than the window silently continues at the oldest message still kept
     const start = Math.max(after >= BigInt(size) ? size : Number(after), this.windowStartIndex(now));
     const end = Math.min(size, start + limit);
-    const parts: string[] = [];
-    for (let i = start; i < end; i++) parts.push(this.envelope(i));
-    return { ret: 0, value: `{"errcode":0,"errmsg":"ok","chatdata":[${parts.join(',')}]}` };
+    let body = start < end ? this.envelopeCache?.range(start, end) : undefined;
+    if (body === undefined) {
+      const parts: string[] = [];
+      for (let i = start; i < end; i++) parts.push(this.envelope(i));
+      body = parts.join(',');
+    }
+    return { ret: 0, value: `{"errcode":0,"errmsg":"ok","chatdata":[${body}]}` };
   }
 
   getMediaData(sdkFileId: string, indexBuf: string): SdkResult<MediaChunkResult> {
@@ -267,6 +273,23 @@ export class Simulator {
   }
 
   /** One chatdata entry; identical bytes every time it is served (see envelope-crypto.ts). */
+  /**
+   * Encrypts the envelopes of every message present now into a file ahead of time (see
+   * envelope-cache.ts); later GetChatData calls for them read the file. Messages added later are
+   * made on the fly as usual.
+   */
+  prepareEnvelopes(path: string, onProgress?: (done: number, total: number) => void): void {
+    this.envelopeCache?.close();
+    const total = this.log.size();
+    this.envelopeCache = EnvelopeCache.build(path, total, (i) => this.envelope(i), onProgress && ((done) => onProgress(done, total)));
+  }
+
+  /** Releases the envelope cache file, if any. */
+  dispose(): void {
+    this.envelopeCache?.close();
+    this.envelopeCache = undefined;
+  }
+
   private envelope(i: number): string {
     const src = this.log.source(i);
     let msgid: string;
