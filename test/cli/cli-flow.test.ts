@@ -52,6 +52,19 @@ describe('command line, end to end on SQLite', () => {
       const data = join(dir, 'data');
       const bytes = Buffer.concat(readdirSync(data).filter((f) => f.startsWith('archive.db')).map((f) => readFileSync(join(data, f))));
       expect(bytes.includes(Buffer.from(secret))).toBe(false);
+
+      // `run` keeps archiving until SIGTERM, then stops cleanly (exit 0) and says so.
+      const runner = spawn(BIN, ['run', '--port', '0', '--poll-interval', '0.2'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      runner.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const exited = new Promise<number | null>((resolve) => runner.on('exit', resolve));
+      for (let i = 0; !stderr.includes('listening on'); i++) {
+        if (i > 200) throw new Error(`run did not start: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      runner.kill('SIGTERM');
+      expect(await exited, stderr).toBe(0);
+      expect(stderr).toContain('SIGTERM: stopping');
     } finally {
       sim.kill('SIGTERM');
     }
