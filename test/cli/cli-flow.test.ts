@@ -12,7 +12,7 @@ const run = promisify(execFile);
 /** The README's walk-through, through the real CLI: simulator → corp import → run --once → status → export. */
 describe('command line, end to end on SQLite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wa-cli-'));
-  const env = { ...process.env, WECOM_ARCHIVE_DATA_DIR: join(dir, 'data'), WECOM_ARCHIVE_LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, WECOM_ARCHIVE_DATA_DIR: join(dir, 'data'), WECOM_ARCHIVE_LOG_LEVEL: 'warn' };
   delete env.WECOM_ARCHIVE_DB;
   delete env.WECOM_ARCHIVE_MASTER_KEY;
   const cli = (...args: string[]) => run(BIN, args, { env, maxBuffer: 64 << 20 });
