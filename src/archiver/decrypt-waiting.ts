@@ -20,7 +20,7 @@ export async function decryptWaiting(app: App, corpid: string, signal?: AbortSig
       .where('corpid', '=', corpid).where('state', '=', 'pending').executeTakeFirst();
     if (Number(pending?.n ?? 0) === 0) return { requeued, messages: 0, failures: 0 };
     const result = await stage.drain(corpid, signal);
-    return { requeued, ...result };
+    return { requeued, messages: result.messages, failures: result.failures };
   } finally {
     await backend.close().catch(() => undefined);
     await rsa.close();

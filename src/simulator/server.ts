@@ -102,7 +102,7 @@ async function serveSdk(sim: Simulator, route: (typeof SDK_HANDLERS)[string], re
 
 /** An http.Server serving `sim`; not yet listening. */
 export function createSimulatorServer(sim: Simulator): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://simulator');
     const handle = async (): Promise<void> => {
       const sdk = SDK_HANDLERS[url.pathname];
@@ -133,6 +133,11 @@ export function createSimulatorServer(sim: Simulator): Server {
       sendJson(res, 500, { error: 'SIMULATOR_ERROR', message: (err as Error).message });
     });
   });
+  // Clients keep connections alive between calls; a server that drops an idle one just as a client
+  // reuses it makes that call fail with ECONNRESET. Keep idle connections well beyond any pause.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 70_000;
+  return server;
 }
 
 export interface StartSimulatorOptions extends SimulatorOptions {

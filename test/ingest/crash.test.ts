@@ -32,12 +32,28 @@ describeEachDialect('crash safety', ({ url }) => {
       const env = { ...process.env, WECOM_ARCHIVE_DB: dbUrl, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_LOG_LEVEL: 'error' };
       const cursors: bigint[] = [];
       const counts: number[] = [];
+      const stored = async () => {
+        const [e, m] = await Promise.all([
+          store.db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+          store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+        ]);
+        return Number(e.n) + Number(m.n);
+      };
       for (let k = 0; k < KILLS; k++) {
         const child = runArchive(env, ['run', '--port', '0', '--poll-interval', '0.2']);
         let stderr = '';
         child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-        await new Promise((r) => setTimeout(r, 800 + Math.random() * 2700));
+        let alive = true;
+        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { alive = false; resolve(code); }));
+        if (k % 2 === 0) {
+          // any moment, start-up included
+          await new Promise((r) => setTimeout(r, 300 + Math.random() * 2500));
+        } else {
+          // a random moment once it is writing: however slow the machine, this lands mid-ingest
+          const before = await stored();
+          for (let i = 0; i < 300 && alive && (await stored()) === before; i++) await new Promise((r) => setTimeout(r, 50));
+          await new Promise((r) => setTimeout(r, Math.random() * 800));
+        }
         child.kill('SIGKILL');
         const code = await exited;
         expect(code, stderr).toBe(null); // killed, not crashed on its own
