@@ -4,8 +4,12 @@ import type { CorpConfig } from '../corps/corp-registry.ts';
 import { DecryptStage } from '../decrypt/decrypt-stage.ts';
 import { RsaPool } from '../decrypt/rsa-pool.ts';
 import { ArchiveError } from '../errors/errors.ts';
+import { createMediaRuntime } from '../media/media-runtime.ts';
+import type { MediaPolicy } from '../media/media-policy.ts';
+import { MediaStage } from '../media/media-stage.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
 import { createBackend } from '../sdk/create-backend.ts';
+import { recordHostRestarts } from '../sdk/native/host-restart-log.ts';
 import { type ArchiverTiming, CorpArchiver, type CorpProgress, DEFAULT_TIMING } from './corp-archiver.ts';
 
 export interface RunOptions {
@@ -18,6 +22,8 @@ export interface RunOptions {
   onStarted?(archivers: ReadonlyMap<string, CorpArchiver>): void;
   /** how a corp's SDK backend is made (tests put a decorator around the real one) */
   createBackend?(corp: CorpConfig): SdkBackend;
+  /** media retry policy overrides (tests use short waits) */
+  mediaPolicy?: Partial<MediaPolicy>;
 }
 
 /**
@@ -33,14 +39,30 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
   const archivers = new Map<string, CorpArchiver>();
   const failed: CorpProgress[] = [];
   const { db, dialect } = app.store;
+  // media downloads are off with --media-concurrency 0 (jobs are still recorded for a later run)
+  const media = app.config.media.concurrency > 0 ? createMediaRuntime(app.config.media) : undefined;
   try {
     for (const corpid of corpids) {
       try {
         const corp = await app.corps.get(corpid);
-        const backend = (options.createBackend ?? createBackend)(corp);
+        const backend = options.createBackend
+          ? options.createBackend(corp)
+          : createBackend(corp, { log, onHostRestart: recordHostRestarts(db, (err) => log.error({ corp: corpid, err }, 'could not record an SDK host restart')) });
         backends.push(backend);
         const decrypt = new DecryptStage({ db, dialect, backend, rsa, now: Date.now, loadKeys: (id) => app.keys.privateKeys(id) });
-        archivers.set(corpid, new CorpArchiver({ db, dialect, backend, decrypt, log, now: Date.now }, corp, timing));
+        let mediaStage: MediaStage | undefined;
+        if (media) {
+          // the simulator backend shares one connection pool per instance: media gets its own, so
+          // downloads never queue a pull (the native backend has a media lane of its own already)
+          const mediaBackend = corp.sdk.kind === 'simulator' ? (options.createBackend ?? createBackend)(corp) : backend;
+          if (mediaBackend !== backend) backends.push(mediaBackend);
+          mediaStage = new MediaStage(
+            { db, dialect, backend: mediaBackend, store: media.store, voice: media.voice, limiter: media.limiter, partialDir: media.partialDir, log, now: Date.now },
+            { corpid, proxy: corp.proxy, proxyAuth: corp.proxyAuth, timeoutS: corp.timeoutS },
+            { corpConcurrency: app.config.media.corpConcurrency, ...(options.mediaPolicy ? { policy: options.mediaPolicy } : {}) },
+          );
+        }
+        archivers.set(corpid, new CorpArchiver({ db, dialect, backend, decrypt, media: mediaStage, log, now: Date.now }, corp, timing));
       } catch (err) {
         // One corp that cannot start (bad SDK setting, unreadable secret) does not stop the others.
         log.error({ corp: corpid, err: (err as Error).message }, 'corp cannot be archived');
@@ -60,5 +82,6 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
   } finally {
     await Promise.all(backends.map((b) => b.close().catch(() => undefined)));
     await rsa.close();
+    await media?.close();
   }
 }

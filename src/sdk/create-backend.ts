@@ -1,10 +1,27 @@
+import { createLogger, type Logger } from '../app/logger.ts';
 import type { CorpConfig } from '../corps/corp-registry.ts';
-import { ArchiveError } from '../errors/errors.ts';
 import type { SdkBackend } from './backend.ts';
+import type { HostRestartEvent } from './native/host-pool.ts';
+import { createNativeBackend } from './native/native-backend.ts';
 import { createSimulatorBackend } from './simulator-backend.ts';
 
+/** What the native backend reports to its owner (the simulator backend has nothing to report). */
+export interface BackendHooks {
+  /** restarts of SDK host processes, with signal or cause (for `status`: see sdk/native/host-restart-log.ts) */
+  onHostRestart?(event: HostRestartEvent): void;
+  log?: Logger;
+}
+
 /** The SDK backend a corp is configured for (`corp add --sdk`). */
-export function createBackend(corp: CorpConfig): SdkBackend {
+export function createBackend(corp: CorpConfig, hooks: BackendHooks = {}): SdkBackend {
   if (corp.sdk.kind === 'simulator') return createSimulatorBackend({ url: corp.sdk.url, corpid: corp.corpid, secret: corp.secret });
-  throw new ArchiveError('SDK_NATIVE_UNAVAILABLE', `corp ${corp.corpid} is configured for the native SDK (${corp.sdk.path}), which this version cannot load yet; use --sdk simulator:URL`, { exitCode: 2 });
+  // The .so is loaded only in supervised child processes, never in this one (design rule 5).
+  return createNativeBackend({
+    libPath: corp.sdk.path,
+    corpid: corp.corpid,
+    secret: corp.secret,
+    ...(hooks.onHostRestart ? { onRestart: hooks.onHostRestart } : {}),
+    // host restarts are always logged (warn), with the caller's logger when it gives one
+    log: hooks.log ?? createLogger('warn'),
+  });
 }

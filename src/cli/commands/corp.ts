@@ -6,7 +6,7 @@ import { type Command, needApp, optionalString, requireString } from '../command
 
 export const corpAdd: Command = {
   name: 'corp add',
-  usage: 'corp add --corpid ID --secret S --sdk simulator:URL|native:PATH [--proxy URL] [--proxy-auth user:pass] [--limit N] [--timeout S] [--replace]',
+  usage: 'corp add --corpid ID --secret S --sdk simulator:URL|native:PATH|native [--proxy URL] [--proxy-auth user:pass] [--limit N] [--timeout S] [--replace]',
   summary: 'register a corp to archive (its secret is sealed at rest)',
   options: {
     corpid: { type: 'string' }, secret: { type: 'string' }, sdk: { type: 'string' }, proxy: { type: 'string' },
@@ -15,7 +15,13 @@ export const corpAdd: Command = {
   async run({ app, values, io }) {
     const corpid = validateCorpId(requireString(values, 'corpid', 'the corp ID (企业ID) from the WeCom admin console'));
     const secret = requireString(values, 'secret', 'the 会话内容存档 (chat archive) Secret');
-    const sdk = parseSdkSpec(requireString(values, 'sdk', 'simulator:URL or native:PATH of libWeWorkFinanceSdk_C.so'), io.cwd);
+    // `--sdk native` (or no --sdk) takes the library path from WECOM_SDK_LIB.
+    const sdkText = optionalString(values, 'sdk');
+    const lib = io.env.WECOM_SDK_LIB;
+    const sdk = parseSdkSpec(
+      (sdkText === undefined || sdkText === 'native') && lib ? `native:${lib}` : requireString(values, 'sdk', 'simulator:URL, or native:PATH of libWeWorkFinanceSdk_C.so (or set WECOM_SDK_LIB)'),
+      io.cwd,
+    );
     await needApp(app).corps.add({
       corpid, secret, sdk,
       proxy: parseProxy(optionalString(values, 'proxy')),

@@ -1,0 +1,97 @@
+/**
+ * The IPC messages between the parent and an SDK host child process (structured-clone
+ * serialization, so bigint seq and binary chunks cross unchanged). Both sides validate what they
+ * receive: the host holds native code that may corrupt its own memory, so nothing it sends is
+ * trusted until it passes these checks (design rule 7).
+ */
+import { CHAT_LIMIT_MAX } from '../backend.ts';
+
+export type HostOperation = 'chatdata' | 'decrypt' | 'media';
+
+/** The SDK function each operation calls, for messages and logs. */
+export const OPERATION_NAMES: Readonly<Record<HostOperation, string>> = { chatdata: 'GetChatData', decrypt: 'DecryptData', media: 'GetMediaData' };
+
+export type CallArgs =
+  | { op: 'chatdata'; seq: bigint; limit: number; proxy: string; passwd: string; timeoutS: number }
+  | { op: 'decrypt'; key: Uint8Array; msg: string }
+  | { op: 'media'; indexBuf: string; sdkFileId: string; proxy: string; passwd: string; timeoutS: number };
+
+/**
+ * Parent → host. The secret travels only here (never argv or environment, which others can read).
+ * `loadOnly` loads the library and checks its functions without NewSdk/Init (`doctor` without a corp).
+ */
+export type ToHost =
+  | { t: 'init'; libPath: string; corpid: string; secret: string; loadOnly: boolean }
+  | { t: 'call'; id: number; args: CallArgs }
+  | { t: 'destroy' };
+
+export type InitFailureStage = 'load' | 'symbols' | 'init';
+
+/** Host → parent. Every answer carries the host's resident set size, for the memory ceiling. */
+export type FromHost =
+  | { t: 'ready'; rss: number; pid: number }
+  | { t: 'init-failed'; stage: InitFailureStage; code: number | null; message: string; missing: string[] }
+  | { t: 'result'; id: number; rss: number; ok: true; data: Uint8Array; outIndex: string; isFinish: boolean }
+  | { t: 'result'; id: number; rss: number; ok: false; code: number; detail: string };
+
+/** The largest output a host may send back (a chat-data page far above any real one). */
+export const MAX_RESULT_BYTES = 256 << 20;
+const MAX_TEXT = 4096;
+
+type Rec = Record<string, unknown>;
+const isRecord = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isText = (v: unknown, max = MAX_TEXT): v is string => typeof v === 'string' && v.length <= max;
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isSdkCode = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2_147_483_647;
+
+/** A message from a host, or undefined when it is not one of ours (the host is then treated as broken). */
+export function parseFromHost(raw: unknown): FromHost | undefined {
+  if (!isRecord(raw)) return undefined;
+  switch (raw.t) {
+    case 'ready':
+      return isCount(raw.rss) && isCount(raw.pid) ? { t: 'ready', rss: raw.rss, pid: raw.pid } : undefined;
+    case 'init-failed': {
+      const stage = raw.stage;
+      if (stage !== 'load' && stage !== 'symbols' && stage !== 'init') return undefined;
+      if (!(raw.code === null || isSdkCode(raw.code)) || !isText(raw.message)) return undefined;
+      if (!Array.isArray(raw.missing) || raw.missing.length > 64 || !raw.missing.every((m) => isText(m, 64))) return undefined;
+      return { t: 'init-failed', stage, code: raw.code, message: raw.message, missing: raw.missing as string[] };
+    }
+    case 'result': {
+      if (!isCount(raw.id) || !isCount(raw.rss)) return undefined;
+      if (raw.ok === false) {
+        return isSdkCode(raw.code) && isText(raw.detail) ? { t: 'result', id: raw.id, rss: raw.rss, ok: false, code: raw.code, detail: raw.detail } : undefined;
+      }
+      if (raw.ok !== true || !(raw.data instanceof Uint8Array) || raw.data.length > MAX_RESULT_BYTES) return undefined;
+      if (!isText(raw.outIndex) || typeof raw.isFinish !== 'boolean') return undefined;
+      return { t: 'result', id: raw.id, rss: raw.rss, ok: true, data: raw.data, outIndex: raw.outIndex, isFinish: raw.isFinish };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A message from the parent, or undefined. */
+export function parseToHost(raw: unknown): ToHost | undefined {
+  if (!isRecord(raw)) return undefined;
+  if (raw.t === 'destroy') return { t: 'destroy' };
+  if (raw.t === 'init') {
+    if (!isText(raw.libPath) || !isText(raw.corpid, 256) || !isText(raw.secret, MAX_TEXT) || typeof raw.loadOnly !== 'boolean') return undefined;
+    return { t: 'init', libPath: raw.libPath, corpid: raw.corpid, secret: raw.secret, loadOnly: raw.loadOnly };
+  }
+  if (raw.t !== 'call' || !isCount(raw.id) || !isRecord(raw.args)) return undefined;
+  const a = raw.args;
+  switch (a.op) {
+    case 'chatdata':
+      if (typeof a.seq !== 'bigint' || !isCount(a.limit) || a.limit > CHAT_LIMIT_MAX || !isText(a.proxy) || !isText(a.passwd) || !isCount(a.timeoutS)) return undefined;
+      return { t: 'call', id: raw.id, args: { op: 'chatdata', seq: a.seq, limit: a.limit, proxy: a.proxy, passwd: a.passwd, timeoutS: a.timeoutS } };
+    case 'decrypt':
+      if (!(a.key instanceof Uint8Array) || a.key.length > MAX_TEXT || typeof a.msg !== 'string' || a.msg.length > MAX_RESULT_BYTES) return undefined;
+      return { t: 'call', id: raw.id, args: { op: 'decrypt', key: a.key, msg: a.msg } };
+    case 'media':
+      if (!isText(a.indexBuf) || !isText(a.sdkFileId, 1 << 16) || !isText(a.proxy) || !isText(a.passwd) || !isCount(a.timeoutS)) return undefined;
+      return { t: 'call', id: raw.id, args: { op: 'media', indexBuf: a.indexBuf, sdkFileId: a.sdkFileId, proxy: a.proxy, passwd: a.passwd, timeoutS: a.timeoutS } };
+    default:
+      return undefined;
+  }
+}
