@@ -22,7 +22,8 @@ const root = new URL('..', import.meta.url).pathname;
 const bin = join(root, 'bin/wecom-archive');
 const dir = mkdtempSync(join(tmpdir(), 'wa-bench-'));
 const db = values.db ?? `sqlite:${join(dir, 'archive.db')}`;
-const env = { ...process.env, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_DB: db, WECOM_ARCHIVE_LOG_LEVEL: 'warn' };
+// media downloads off: this measures ingest (bench/media.ts measures media)
+const env = { ...process.env, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_DB: db, WECOM_ARCHIVE_LOG_LEVEL: 'warn', WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' };
 
 function rsaRate(): number {
   const cores = availableParallelism();

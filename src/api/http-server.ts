@@ -22,13 +22,26 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  * The archive's HTTP server inside `run` and `demo`: health and status for operators now; the
  * callback endpoint and the UI mount here as they arrive.
  */
-export async function startHttpServer(app: App, port: number, log: Logger, host = '127.0.0.1'): Promise<HttpServer> {
+export interface HttpServerOptions {
+  /** the WeCom callback endpoint (`/callback/{corpid}/{app}`, src/callbacks/callback-http.ts) */
+  callbacks?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+}
+
+export async function startHttpServer(app: App, port: number, log: Logger, host = '127.0.0.1', options: HttpServerOptions = {}): Promise<HttpServer> {
   const routes: Record<string, Handler> = {
     'GET /healthz': async (_req, res) => sendJson(res, 200, { ok: true }),
     'GET /api/status': async (_req, res) => sendJson(res, 200, { corps: await corpStatuses(app.store.db, Date.now()) }),
   };
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (options.callbacks && path?.startsWith('/callback/')) {
+      // The callback route reads its own raw body and query (a `+` must survive, §6.3).
+      options.callbacks(req, res).catch((err: unknown) => {
+        log.error({ stage: 'callbacks', err }, 'callback request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'INTERNAL', message: 'internal error' });
+      });
+      return;
+    }
     const handler = routes[`${req.method} ${path}`];
     if (!handler) {
       sendJson(res, 404, { error: 'NOT_FOUND', message: `no route ${req.method} ${path}` });

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from '../app/logger.ts';
 import type { CorpConfig } from '../corps/corp-registry.ts';
 import type { DecryptStage } from '../decrypt/decrypt-stage.ts';
+import type { MediaStage } from '../media/media-stage.ts';
 import { pullPage } from '../pull/pull-page.ts';
 import { type Backoff, classifyPullError, exponentialBackoff } from '../pull/retry-policy.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
@@ -21,6 +22,8 @@ export interface ArchiverTiming {
   requeueIntervalMs: number;
   /** `run --once`: consecutive transient failures before giving up on this run */
   onceMaxFailures: number;
+  /** how often the media loop looks for jobs whose retry time has come (new messages ring it earlier) */
+  mediaPollIntervalMs: number;
 }
 
 export const DEFAULT_TIMING: ArchiverTiming = {
@@ -30,6 +33,7 @@ export const DEFAULT_TIMING: ArchiverTiming = {
   stoppedRetryMs: 10 * 60_000,
   requeueIntervalMs: 30_000,
   onceMaxFailures: 8,
+  mediaPollIntervalMs: 30_000,
 };
 
 export interface CorpProgress {
@@ -40,6 +44,8 @@ export interface CorpProgress {
   failures: number;
   state: 'ok' | 'retrying' | 'stopped';
   lastError: string | null;
+  /** media files that reached a final state in this run, and their bytes (issue #5) */
+  media?: { files: number; bytes: number; failed: number };
 }
 
 export interface CorpArchiverDeps {
@@ -47,6 +53,8 @@ export interface CorpArchiverDeps {
   dialect: StoreDialect;
   backend: SdkBackend;
   decrypt: DecryptStage;
+  /** absent: media are not downloaded by this process (jobs are still recorded) */
+  media?: MediaStage | undefined;
   log: Logger;
   now(): number;
 }
@@ -60,6 +68,7 @@ export class CorpArchiver {
   /** ring to pull now (msgaudit_notify) */
   readonly pullBell = new Bell();
   private readonly decryptBell = new Bell();
+  private readonly mediaBell = new Bell();
   readonly progress: CorpProgress;
 
   constructor(private readonly deps: CorpArchiverDeps, private readonly corp: CorpConfig, private readonly timing: ArchiverTiming = DEFAULT_TIMING) {
@@ -73,8 +82,14 @@ export class CorpArchiver {
       pullFinished = true;
       this.decryptBell.ring();
     });
-    const decrypting = this.decryptLoop(signal, options.once, () => pullFinished);
-    await Promise.all([pulling, decrypting]);
+    let decryptFinished = false;
+    const decrypting = this.decryptLoop(signal, options.once, () => pullFinished).finally(() => {
+      decryptFinished = true;
+      this.mediaBell.ring();
+    });
+    // media has its own loop and its own bounds: a long download never holds up a pull (issue #5)
+    const downloading = this.mediaLoop(signal, options.once, () => decryptFinished);
+    await Promise.all([pulling, decrypting, downloading]);
     return this.progress;
   }
 
@@ -136,6 +151,7 @@ export class CorpArchiver {
         const result = await decrypt.drain(this.corp.corpid, signal, (batch) => {
           this.progress.messages += batch.messages;
           this.progress.failures += batch.failures - batch.retryable;
+          if (batch.messages) this.mediaBell.ring();
         });
         failures = 0;
         if (result.retryable > 0) {
@@ -154,6 +170,36 @@ export class CorpArchiver {
         if (signal.aborted) break;
         failures += 1;
         log.error({ corp: this.corp.corpid, stage: 'decrypt', err }, 'decrypt batch failed; its envelopes stay pending and are retried');
+        if (once && finishedBefore && failures >= this.timing.onceMaxFailures) break;
+        await sleep(this.timing.backoff.delayMs(failures), signal);
+      }
+    }
+  }
+
+  /** Downloads the corp's media jobs; with `once`, until decryption is over and no job can be tried now. */
+  private async mediaLoop(signal: AbortSignal, once: boolean, decryptFinished: () => boolean): Promise<void> {
+    const { log, media } = this.deps;
+    if (!media) return;
+    const progress = (this.progress.media ??= { files: 0, bytes: 0, failed: 0 });
+    let failures = 0;
+    while (!signal.aborted) {
+      const finishedBefore = decryptFinished();
+      try {
+        const result = await media.drain(signal, (job) => {
+          progress.files += 1;
+          progress.bytes += job.bytes;
+          if (job.state === 'failed' || job.state === 'expired') progress.failed += 1;
+        });
+        // voice copies after the downloads, so a conversion never holds a download slot
+        const converted = await media.convertVoices(signal);
+        failures = 0;
+        if (result.finished + result.deferred + converted > 0) continue;
+        if (once && finishedBefore) break;
+        await sleep(once ? 250 : this.timing.mediaPollIntervalMs, signal, this.mediaBell);
+      } catch (err) {
+        if (signal.aborted) break;
+        failures += 1;
+        log.error({ corp: this.corp.corpid, stage: 'media', err: (err as Error).message }, 'media jobs could not be claimed; retrying');
         if (once && finishedBefore && failures >= this.timing.onceMaxFailures) break;
         await sleep(this.timing.backoff.delayMs(failures), signal);
       }

@@ -1,4 +1,6 @@
-import { isAbsolute, join, resolve } from 'node:path';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { isIP } from 'node:net';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
 
 /** Settings every command shares, parsed once at start (style.md: nothing else reads process.env). */
@@ -12,6 +14,48 @@ export interface Config {
   /** port of the archive's HTTP server (callbacks, later the UI) */
   readonly port: number;
   readonly logLevel: LogLevel;
+  /** media downloads, their store and voice conversion (issue #5) */
+  readonly media: MediaConfig;
+  /** the callback endpoint and the directory (issue #6) */
+  readonly callbacks: CallbackConfig;
+}
+
+export interface CallbackConfig {
+  /** callbacks whose timestamp is further than this from now are refused; 0 turns the check off */
+  readonly maxAgeS: number;
+  /** refuse callbacks from addresses not in WeCom's callback IP list (getcallbackip) */
+  readonly ipCheck: 'off' | 'enforce';
+  /** reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs) */
+  readonly trustedProxies: readonly string[];
+  /** seconds between full directory syncs */
+  readonly directorySyncIntervalS: number;
+}
+
+export type MediaStoreConfig =
+  | { readonly kind: 'local'; readonly dir: string }
+  | {
+      readonly kind: 's3';
+      readonly endpoint: string;
+      readonly bucket: string;
+      readonly region: string;
+      /** '' or ending in '/' */
+      readonly prefix: string;
+      readonly accessKeyId: string;
+      /** never printed */
+      readonly secretAccessKey: string;
+      readonly sessionToken: string | undefined;
+    };
+
+export interface MediaConfig {
+  readonly store: MediaStoreConfig;
+  /** partial downloads (always on local disk) */
+  readonly partialDir: string;
+  /** downloads at once over all corps; 0 turns downloading off (jobs are still recorded) */
+  readonly concurrency: number;
+  /** downloads at once per corp */
+  readonly corpConcurrency: number;
+  /** ffmpeg used for voice formats JavaScript cannot decode (AMR-WB); null: none */
+  readonly ffmpeg: string | null;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -23,6 +67,10 @@ export interface GlobalFlags {
   'data-dir'?: string | undefined;
   port?: string | undefined;
   'log-level'?: string | undefined;
+  'media-store'?: string | undefined;
+  'media-concurrency'?: string | undefined;
+  'media-corp-concurrency'?: string | undefined;
+  ffmpeg?: string | undefined;
 }
 
 export const GLOBAL_OPTIONS = {
@@ -30,6 +78,10 @@ export const GLOBAL_OPTIONS = {
   'data-dir': { type: 'string' },
   port: { type: 'string' },
   'log-level': { type: 'string' },
+  'media-store': { type: 'string' },
+  'media-concurrency': { type: 'string' },
+  'media-corp-concurrency': { type: 'string' },
+  ffmpeg: { type: 'string' },
 } as const;
 
 /**
@@ -82,7 +134,132 @@ export function loadConfig(flags: GlobalFlags, env: Readonly<Record<string, stri
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`${levelSetting?.from} must be one of ${LOG_LEVELS.join(', ')}`);
 
   const masterKey = env.WECOM_ARCHIVE_MASTER_KEY;
+  const media = mediaConfig(pick, env, dataDir, cwd, problems);
+  const callbacks = callbackConfig(env, problems);
 
   if (problems.length > 0) throw new ConfigError(`invalid settings:\n  - ${problems.join('\n  - ')}`);
-  return Object.freeze({ dataDir, dbUrl, masterKey, port, logLevel });
+  return Object.freeze({ dataDir, dbUrl, masterKey, port, logLevel, media, callbacks });
+}
+
+type Pick = (flag: keyof GlobalFlags, variable: string) => { value: string; from: string } | undefined;
+
+/**
+ * Callback and directory settings: WECOM_ARCHIVE_CALLBACK_MAX_AGE_S (default 600, 0 = off),
+ * WECOM_ARCHIVE_CALLBACK_IP_CHECK (off | enforce), WECOM_ARCHIVE_TRUSTED_PROXIES (comma-separated
+ * IPs/CIDRs), WECOM_ARCHIVE_DIRECTORY_SYNC_S (default 21600).
+ */
+function callbackConfig(env: Readonly<Record<string, string | undefined>>, problems: string[]): CallbackConfig {
+  const seconds = (variable: string, fallback: number, min: number, max: number, what: string): number => {
+    const text = env[variable];
+    if (text === undefined || text === '') return fallback;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) {
+      problems.push(`${variable} must be ${what} ${min}–${max}, got "${text}"`);
+      return fallback;
+    }
+    return n;
+  };
+  const maxAgeS = seconds('WECOM_ARCHIVE_CALLBACK_MAX_AGE_S', 600, 0, 30 * 86_400, 'a number of seconds (0 turns the check off)');
+  const directorySyncIntervalS = seconds('WECOM_ARCHIVE_DIRECTORY_SYNC_S', 6 * 3600, 60, 30 * 86_400, 'a number of seconds');
+  const ipCheckText = env.WECOM_ARCHIVE_CALLBACK_IP_CHECK || 'off';
+  if (ipCheckText !== 'off' && ipCheckText !== 'enforce') problems.push(`WECOM_ARCHIVE_CALLBACK_IP_CHECK must be off or enforce, got "${ipCheckText}"`);
+  const trustedProxies: string[] = [];
+  for (const entry of (env.WECOM_ARCHIVE_TRUSTED_PROXIES ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [base = '', bits] = entry.split('/');
+    const family = isIP(base);
+    if (family === 0 || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)))) {
+      problems.push(`WECOM_ARCHIVE_TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR (e.g. 10.0.0.0/8)`);
+    } else trustedProxies.push(entry);
+  }
+  return Object.freeze({ maxAgeS, ipCheck: ipCheckText === 'enforce' ? 'enforce' : 'off', trustedProxies: Object.freeze(trustedProxies), directorySyncIntervalS });
+}
+
+/**
+ * Media settings: `--media-store` is a directory (`/srv/media`, `file:/srv/media`) or an S3 bucket
+ * `s3://BUCKET[/PREFIX]?endpoint=URL&region=R` whose credentials come from the environment
+ * (WECOM_ARCHIVE_S3_ACCESS_KEY_ID / WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY, or the AWS_* names).
+ */
+function mediaConfig(pick: Pick, env: Readonly<Record<string, string | undefined>>, dataDir: string, cwd: string, problems: string[]): MediaConfig {
+  const count = (flag: keyof GlobalFlags, variable: string, fallback: number, min: number, max: number): number => {
+    const s = pick(flag, variable);
+    if (!s) return fallback;
+    const n = Number(s.value);
+    if (!/^\d+$/.test(s.value) || n < min || n > max) {
+      problems.push(`${s.from} must be an integer ${min}–${max}, got ${JSON.stringify(s.value)}`);
+      return fallback;
+    }
+    return n;
+  };
+  const concurrency = count('media-concurrency', 'WECOM_ARCHIVE_MEDIA_CONCURRENCY', 6, 0, 64);
+  const corpConcurrency = count('media-corp-concurrency', 'WECOM_ARCHIVE_MEDIA_CORP_CONCURRENCY', 3, 1, 64);
+
+  let store: MediaStoreConfig = { kind: 'local', dir: join(dataDir, 'media') };
+  let partialDir = join(dataDir, 'media', '.partial');
+  const storeSetting = pick('media-store', 'WECOM_ARCHIVE_MEDIA_STORE');
+  if (storeSetting) {
+    const v = storeSetting.value.trim();
+    if (v.startsWith('s3://')) {
+      let url: URL | undefined;
+      try {
+        url = new URL(v);
+      } catch {
+        problems.push(`${storeSetting.from} is not a valid s3:// URL`);
+      }
+      if (url) {
+        const bucket = url.hostname;
+        const prefix = decodeURIComponent(url.pathname.replace(/^\/+/, ''));
+        const endpoint = url.searchParams.get('endpoint') ?? `https://s3.${url.searchParams.get('region') ?? 'us-east-1'}.amazonaws.com`;
+        const region = url.searchParams.get('region') ?? 'us-east-1';
+        const accessKeyId = env.WECOM_ARCHIVE_S3_ACCESS_KEY_ID || env.AWS_ACCESS_KEY_ID || '';
+        const secretAccessKey = env.WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY || env.AWS_SECRET_ACCESS_KEY || '';
+        if (url.username || url.password) problems.push(`${storeSetting.from}: put S3 credentials in WECOM_ARCHIVE_S3_ACCESS_KEY_ID / WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY, not in the URL`);
+        if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problems.push(`${storeSetting.from}: "${bucket}" is not a valid bucket name`);
+        if (!/^https?:\/\/[^/]/.test(endpoint)) problems.push(`${storeSetting.from}: endpoint must be an http(s) URL, e.g. ?endpoint=http://127.0.0.1:9000`);
+        if (!/^[a-z0-9-]{1,32}$/.test(region)) problems.push(`${storeSetting.from}: region must look like us-east-1`);
+        if (/[\u0000-\u001f\\]|\.\./.test(prefix)) problems.push(`${storeSetting.from}: the key prefix may not contain control characters, backslashes or ".."`);
+        if (!accessKeyId || !secretAccessKey) problems.push(`${storeSetting.from} needs credentials: set WECOM_ARCHIVE_S3_ACCESS_KEY_ID and WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)`);
+        store = {
+          kind: 's3', endpoint, bucket, region, prefix: prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix,
+          accessKeyId, secretAccessKey, sessionToken: env.WECOM_ARCHIVE_S3_SESSION_TOKEN || env.AWS_SESSION_TOKEN || undefined,
+        };
+        partialDir = join(dataDir, 'media-partial');
+      }
+    } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) && !v.startsWith('file:')) {
+      problems.push(`${storeSetting.from} must be a directory or s3://BUCKET?endpoint=URL, got "${v.split(':')[0]}:…"`);
+    } else {
+      const path = v.replace(/^file:(\/\/(?=\/))?/, '');
+      if (!path) problems.push(`${storeSetting.from} is empty`);
+      else {
+        const dir = resolve(cwd, path);
+        store = { kind: 'local', dir };
+        partialDir = join(dir, '.partial');
+      }
+    }
+  }
+
+  const ffmpegSetting = pick('ffmpeg', 'WECOM_ARCHIVE_FFMPEG');
+  let ffmpeg: string | null = null;
+  if (!ffmpegSetting || ffmpegSetting.value === 'auto') ffmpeg = findExecutable('ffmpeg', env.PATH ?? '');
+  else if (ffmpegSetting.value !== 'off') {
+    const path = resolve(cwd, ffmpegSetting.value);
+    if (isExecutable(path)) ffmpeg = path;
+    else problems.push(`${ffmpegSetting.from}: ${path} is not an executable (give a path to ffmpeg, "auto" or "off")`);
+  }
+  return Object.freeze({ store: Object.freeze(store), partialDir, concurrency, corpConcurrency, ffmpeg });
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findExecutable(name: string, pathVar: string): string | null {
+  for (const dir of pathVar.split(delimiter)) {
+    if (dir && isAbsolute(dir) && isExecutable(join(dir, name))) return join(dir, name);
+  }
+  return null;
 }

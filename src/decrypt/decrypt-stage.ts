@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { sql } from 'kysely';
 import { SDK_CODES } from '../errors/wecom-codes.ts';
+import { insertMediaJobs } from '../media/media-jobs.ts';
 import { type BatchOutcome, decryptBatch, type DecryptDeps } from './decrypt-batch.ts';
 
 export interface DecryptStageOptions {
@@ -114,6 +115,8 @@ export class DecryptStage {
       for (let i = 0; i < outcome.messages.length; i += MESSAGE_CHUNK) {
         const chunk = outcome.messages.slice(i, i + MESSAGE_CHUNK);
         await dialect.ignoreDuplicates(trx.insertInto('messages').values(chunk), ['corpid', 'msgid']).execute();
+        // a stored message always has its media jobs: same transaction (issue #5)
+        await insertMediaJobs(trx, dialect, corpid, chunk, now);
         await trx.updateTable('envelopes')
           .set({ state: 'done', reason: null, reason_code: null, reason_detail: null, updated_at: now })
           .where('corpid', '=', corpid).where('msgid', 'in', chunk.map((m) => m.msgid)).execute();

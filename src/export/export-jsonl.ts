@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import { mediaForExport } from '../media/media-export.ts';
+import { NameResolver } from '../directory/name-resolver.ts';
 import { jsonOnOneLine } from '../messages/normalize-message.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
@@ -20,9 +22,11 @@ export interface ExportOptions {
 export async function* exportJsonl(db: Kysely<Database>, corpid: string, options: ExportOptions = {}): AsyncGenerator<string> {
   const batchSize = options.batchSize ?? 500;
   let after: string | null = null;
+  // Names come from the directory as it is now (a renamed member shows under the new name).
+  const names = new NameResolver(db, corpid);
   for (;;) {
     let query = db.selectFrom('messages')
-      .select(['msgid', 'seq', 'raw', 'conversation_key', 'is_external', 'is_updown', 'known_type', 'pre_msgid'])
+      .select(['msgid', 'seq', 'raw', 'conversation_key', 'is_external', 'is_updown', 'known_type', 'pre_msgid', 'from_id', 'tolist', 'roomid'])
       .where('corpid', '=', corpid);
     if (after !== null) query = query.where('seq', '>', after);
     if (options.since !== undefined) query = query.where('msgtime', '>=', options.since);
@@ -33,6 +37,9 @@ export async function* exportJsonl(db: Kysely<Database>, corpid: string, options
     const recalls = await db.selectFrom('messages').select(['msgid', 'pre_msgid'])
       .where('corpid', '=', corpid).where('pre_msgid', 'in', rows.map((r) => r.msgid)).execute();
     const recalledBy = new Map(recalls.map((r) => [r.pre_msgid!, r.msgid]));
+    const tolists = new Map(rows.map((r) => [r.msgid, parseIdList(r.tolist)]));
+    await names.load(rows.flatMap((r) => [r.from_id, ...tolists.get(r.msgid)!]), rows.map((r) => r.roomid));
+    const media = await mediaForExport(db, corpid, rows.map((r) => r.msgid));
     for (const row of rows) {
       const archive = {
         corpid,
@@ -43,6 +50,13 @@ export async function* exportJsonl(db: Kysely<Database>, corpid: string, options
         known_type: row.known_type === 1,
         ...(row.pre_msgid ? { recalls: row.pre_msgid } : {}),
         ...(recalledBy.has(row.msgid) ? { recalled_by: recalledBy.get(row.msgid) } : {}),
+        // sender, recipients (in tolist order) and room as the directory names them; null: not known
+        names: {
+          sender: row.from_id ? names.person(row.from_id) : null,
+          recipients: tolists.get(row.msgid)!.map((id) => names.person(id)),
+          room: row.roomid ? names.room(row.roomid) : null,
+        },
+        ...(media.has(row.msgid) ? { media: media.get(row.msgid) } : {}),
       };
       yield appendFields(Buffer.from(row.raw).toString('utf8'), `"seq":"${decodeSeq(row.seq)}","_archive":${JSON.stringify(archive)}`);
     }
@@ -54,4 +68,13 @@ export function appendFields(json: string, fields: string): string {
   const text = jsonOnOneLine(json).trimEnd();
   const body = text.endsWith('}') ? text.slice(0, -1).trimEnd() : text;
   return `${body}${body.endsWith('{') ? '' : ','}${fields}}`;
+}
+
+function parseIdList(text: string): string[] {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
 }

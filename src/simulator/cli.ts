@@ -18,7 +18,8 @@ import { writeSimulatorConfig } from './simulator-config.ts';
 export const SIMULATOR_USAGE =
   'simulator [--port P] [--host H] [--messages N | --fixtures FILE.jsonl] [--seed S] [--public-key VER=PEMFILE]... ' +
   '[--private-key VER=PEMFILE]... [--key-schedule "1:0,2:500"] [--write-config FILE] [--rate N] [--seq-start N] ' +
-  '[--now TIME] [--span DURATION] [--freeze-clock] [--corpid ID] [--secret S] [--fault OP:WHAT[xCOUNT]]... [--prepare]';
+  '[--now TIME] [--span DURATION] [--freeze-clock] [--corpid ID] [--secret S] [--fault OP:WHAT[xCOUNT]]... [--prepare] ' +
+  '[--media-md5 empty=R,wrong=R] [--large-files R]';
 
 const DEFAULT_PORT = 9100;
 
@@ -41,6 +42,8 @@ const OPTIONS = {
   secret: { type: 'string' },
   fault: { type: 'string', multiple: true },
   prepare: { type: 'boolean' },
+  'media-md5': { type: 'string' },
+  'large-files': { type: 'string' },
 } as const;
 
 export interface SimulatorCommandIo {
@@ -138,6 +141,25 @@ export function parseSimulatorFlags(argv: string[]): ParsedFlags {
   } else if (keyFiles.length > 1) {
     problems.push('with keys for several versions, give --key-schedule to say from which message each one is used, e.g. "1:0,2:500"');
   }
+
+  // media on request: shares of empty / wrong md5sums, and of videos and zips of hundreds of MB
+  const media: NonNullable<StartSimulatorOptions['media']> = {};
+  const share = (text: string): number | undefined => (/^(0(\.\d+)?|1(\.0+)?)$/.test(text) ? Number(text) : undefined);
+  if (values['media-md5'] !== undefined) {
+    for (const part of values['media-md5'].split(',')) {
+      const [name, rate] = part.split('=');
+      const r = share(rate ?? '');
+      if ((name !== 'empty' && name !== 'wrong') || r === undefined) problems.push(`--media-md5 must be like empty=0.1,wrong=0.05 (shares 0–1), got ${JSON.stringify(values['media-md5'])}`);
+      else media[name === 'empty' ? 'emptyMd5Rate' : 'wrongMd5Rate'] = r;
+    }
+  }
+  if (values['large-files'] !== undefined) {
+    const r = share(values['large-files']);
+    if (r === undefined) problems.push(`--large-files must be a share 0–1 of videos and zip files that are hundreds of MB, got ${JSON.stringify(values['large-files'])}`);
+    else media.largeFileRate = r;
+  }
+  if ((media.emptyMd5Rate ?? 0.015) + (media.wrongMd5Rate ?? 0) > 1) problems.push('--media-md5: empty and wrong together cannot exceed 1');
+  if (Object.keys(media).length) options.media = media;
 
   const faults: FaultSpec[] = [];
   for (const text of values.fault ?? []) {

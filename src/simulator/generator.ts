@@ -45,7 +45,6 @@ interface Plan extends Conversation {
 
 const STREAM_PLAN = 1;
 const STREAM_BODY = 2;
-const EMPTY_MD5_RATE = 0.015;
 
 export class MessageGenerator {
   private readonly robotGroups: readonly Group[];
@@ -89,11 +88,11 @@ export class MessageGenerator {
 
     let slot = 0;
     const media = (kind: MediaKind): MediaFields => {
-      const blob = rng.int(this.media.blobCount(kind));
+      const blob = this.media.pickBlob(kind, rng);
       return {
         sdkfileid: this.media.sdkFileId(kind, blob, i, slot++),
-        // WeCom sometimes sends an empty md5sum (protocol §4.3)
-        md5sum: rng.chance(EMPTY_MD5_RATE) ? '' : this.media.md5(kind, blob),
+        // WeCom sometimes sends an empty md5sum (protocol §4.3); wrong ones on request (media-pool.ts)
+        md5sum: this.media.declaredMd5(kind, blob, rng.float()),
         filesize: this.media.size(kind, blob),
       };
     };

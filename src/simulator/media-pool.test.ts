@@ -59,3 +59,46 @@ describe('media index tokens', () => {
     }
   });
 });
+
+describe('voice, large files and md5 on request', () => {
+  it('serves real voice recordings: AMR-NB, SILK with and without 0x02, AMR-WB', async () => {
+    const { voiceSamples } = await import('./voice-samples.ts');
+    const p = new MediaPool(seedMaterial('voices'));
+    expect(() => p.size('amr', 0)).toThrow(/prepare/);
+    p.prepare(await voiceSamples());
+    expect(p.read('amr', 0, 0, 6).toString('latin1')).toBe('#!AMR\n');
+    expect(p.read('silk', 0, 0, 10).toString('latin1')).toBe('\x02#!SILK_V3');
+    expect(p.read('silk', 1, 0, 9).toString('latin1')).toBe('#!SILK_V3');
+    expect(p.read('amrwb', 0, 0, 9).toString('latin1')).toBe('#!AMR-WB\n');
+    for (const kind of ['amr', 'silk', 'amrwb'] as const) {
+      for (let b = 0; b < p.blobCount(kind); b++) {
+        const size = p.size(kind, b);
+        expect(size).toBeGreaterThan(1000);
+        expect(size).toBeLessThanOrEqual(40_000);
+        expect(createHash('md5').update(p.read(kind, b, 0, size)).digest('hex')).toBe(p.md5(kind, b));
+      }
+    }
+  });
+
+  it('has a 1 GiB video read at any offset without holding it, and large blobs only on request', async () => {
+    const { voiceSamples } = await import('./voice-samples.ts');
+    const { GIB_VIDEO_BLOB } = await import('./media-pool.ts');
+    const p = new MediaPool(seedMaterial('large'));
+    expect(p.size('mp4', GIB_VIDEO_BLOB)).toBe(2 ** 30);
+    const tail = p.read('mp4', GIB_VIDEO_BLOB, 2 ** 30 - 100, 2 ** 30);
+    expect(tail.length).toBe(100);
+    expect(p.read('mp4', GIB_VIDEO_BLOB, 2 ** 30 - 60, 2 ** 30).equals(tail.subarray(40))).toBe(true);
+    expect(p.resolve(p.sdkFileId('mp4', GIB_VIDEO_BLOB, 7, 0))).toEqual({ kind: 'mp4', blob: GIB_VIDEO_BLOB });
+    p.prepare(await voiceSamples(), { largeFileRate: 1, emptyMd5Rate: 0, wrongMd5Rate: 1 });
+    const { rngFor } = await import('./prng.ts');
+    const picked = Array.from({ length: 20 }, (_, i) => p.pickBlob('mp4', rngFor(1, i, 1)));
+    expect(picked.every((b) => b > GIB_VIDEO_BLOB && p.size('mp4', b) >= 100_000_000 && p.size('mp4', b) < 2 ** 30)).toBe(true);
+    expect(p.declaredMd5('jpg', 0, 0.5)).toMatch(/^[0-9a-f]{32}$/);
+    expect(p.declaredMd5('jpg', 0, 0.5)).not.toBe(p.md5('jpg', 0));
+    p.prepare(await voiceSamples(), { emptyMd5Rate: 1 });
+    expect(p.declaredMd5('jpg', 0, 0.99)).toBe('');
+    p.prepare(await voiceSamples(), { emptyMd5Rate: 0, wrongMd5Rate: 0, largeFileRate: 0 });
+    expect(p.declaredMd5('jpg', 0, 0.001)).toBe(p.md5('jpg', 0));
+    expect(Array.from({ length: 50 }, (_, i) => p.pickBlob('mp4', rngFor(2, i, 1))).every((b) => b < GIB_VIDEO_BLOB)).toBe(true);
+  });
+});

@@ -145,9 +145,13 @@ export const BODY_BUILDERS: Readonly<Record<Exclude<MessageType, 'switch' | 'mee
   agree: (c) => ({ agree: { userid: c.sender.id, agree_time: c.msgtime } }),
   disagree: (c) => ({ disagree: { userid: c.sender.id, disagree_time: c.msgtime } }),
   voice: (c) => {
-    const m = c.media('amr');
-    // AMR-NB at 12.2 kbit/s is about 1.5 KB per second
-    return { voice: { md5sum: m.md5sum, voice_size: m.filesize, play_length: Math.max(1, Math.round(m.filesize / 1600)), sdkfileid: m.sdkfileid } };
+    // WeCom clients record AMR-NB; voice from WeChat users comes as SILK v3; a few devices send AMR-WB
+    const roll = c.rng.float();
+    const kind: MediaKind = roll < 0.7 ? 'amr' : roll < 0.93 ? 'silk' : 'amrwb';
+    const m = c.media(kind);
+    // bytes per second: AMR-NB 12.2 kbit/s, SILK ~2.5 KB/s, AMR-WB 23.85 kbit/s
+    const rate = kind === 'amr' ? 1600 : kind === 'silk' ? 2500 : 3050;
+    return { voice: { md5sum: m.md5sum, voice_size: m.filesize, play_length: Math.max(1, Math.round(m.filesize / rate)), sdkfileid: m.sdkfileid } };
   },
   video: (c) => {
     const m = c.media('mp4');

@@ -7,6 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { KeyObject } from 'node:crypto';
 import { ArchiveError } from '../errors/errors.ts';
+import { apiControlRoute, apiRoute } from './api-routes.ts';
+import { simulatorApi, type SimulatorApi } from './api-state.ts';
 import { controlRoute } from './control-routes.ts';
 import { defaultErrmsg, parseFaultSpec, validateFaultSpec, type Fault, type FaultOperation, type FaultSpec } from './faults.ts';
 import { chatDataRoute, decryptRoute, mediaRoute, type SdkReply } from './sdk-routes.ts';
@@ -110,11 +112,19 @@ export function createSimulatorServer(sim: Simulator): Server {
         if (req.method !== 'POST') return sendJson(res, 405, { error: 'METHOD_NOT_ALLOWED', message: `${url.pathname} takes POST` });
         return serveSdk(sim, sdk, req, res);
       }
+      if (url.pathname.startsWith('/cgi-bin/')) {
+        // The WeCom HTTP APIs (api-routes.ts); WeCom answers 200 with an errcode, even for errors.
+        const raw = req.method === 'POST' ? await readBody(req, SDK_BODY_LIMIT) : Buffer.alloc(0);
+        const reply = apiRoute(simulatorApi(sim), req.method ?? 'GET', url.pathname, url.searchParams, raw.length === 0 ? {} : parseJson(raw));
+        if (reply) return sendJson(res, reply.status, reply.json);
+        return sendJson(res, 404, { errcode: 404, errmsg: `no API ${url.pathname}` });
+      }
       if (url.pathname.startsWith('/control/')) {
         const raw = req.method === 'GET' || req.method === 'DELETE' ? Buffer.alloc(0) : await readBody(req, CONTROL_BODY_LIMIT);
         const body = raw.length === 0 ? {} : parseJson(raw);
         if (body === undefined) return sendJson(res, 400, { error: 'CONTROL_INVALID', message: 'the request body is not JSON' });
-        const reply = await controlRoute(sim, req.method ?? 'GET', url.pathname.slice('/control/'.length), body);
+        const name = url.pathname.slice('/control/'.length);
+        const reply = (await controlRoute(sim, req.method ?? 'GET', name, body)) ?? (await apiControlRoute(simulatorApi(sim), req.method ?? 'GET', name, body));
         if (reply) return sendJson(res, reply.status, reply.json);
       }
       if (url.pathname === '/' && req.method === 'GET') {
@@ -155,6 +165,8 @@ export interface RunningSimulator {
   readonly port: number;
   readonly corp: { readonly corpid: string; readonly secret: string };
   readonly sim: Simulator;
+  /** the WeCom HTTP API side: directory data, app secrets, tokens, API faults, callbacks (api-state.ts) */
+  readonly api: SimulatorApi;
   /** private keys the simulator knows, by version (read fresh on each access: rotations add some) */
   readonly privateKeys: Map<number, KeyObject>;
   readonly privateKeyPems: Map<number, string>;
@@ -192,6 +204,7 @@ export async function startSimulator(opts: StartSimulatorOptions = {}): Promise<
     port,
     corp: sim.corp,
     sim,
+    api: simulatorApi(sim),
     get privateKeys() {
       return sim.privateKeys();
     },

@@ -21,9 +21,10 @@ import { FaultInjector, parseFaultSpec, validateFaultSpec, type FaultSpec } from
 import { MessageGenerator, type GeneratorContext } from './generator.ts';
 import { KeyRing, parseKeySchedule, type KeyScheduleEntry } from './key-ring.ts';
 import { formatMediaIndex, mediaChunkRange } from './media-index.ts';
-import { MediaPool } from './media-pool.ts';
+import { MediaPool, type MediaPolicy } from './media-pool.ts';
 import { MessageLog } from './message-log.ts';
 import { seedMaterial, type SeedMaterial } from './prng.ts';
+import { voiceSamples } from './voice-samples.ts';
 
 export const UINT64_MAX = (1n << 64n) - 1n;
 export const RETENTION_MS = 5 * 24 * 3_600_000;
@@ -58,6 +59,8 @@ export interface SimulatorOptions {
   /** how long WeCom keeps data; default 5 days */
   retentionMs?: number;
   faults?: ReadonlyArray<FaultSpec | string>;
+  /** empty or wrong md5sums, and large files, on request (media-pool.ts) */
+  media?: MediaPolicy;
 }
 
 /** An SDK call's outcome: ret 0 with a value, or the SDK's non-zero return code. */
@@ -127,12 +130,15 @@ export class Simulator {
       typeof opts.keySchedule === 'string'
         ? parseKeySchedule(opts.keySchedule)
         : (opts.keySchedule ?? [{ version: supplied.size > 0 ? Math.min(...supplied.keys()) : 1, fromIndex: 0 }]);
+    // the voice recordings are made while the RSA keys are generated
+    const voices = voiceSamples();
     const keys = await KeyRing.create(schedule, supplied);
 
     const clock = createClock({ now: opts.now, offsetMs: opts.clockOffsetMs, frozen: opts.freezeClock });
     const room = UINT64_MAX - seqStart + 1n;
     const log = new MessageLog(clock, room > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(room));
     const sim = new Simulator(seedMaterial(opts.seed ?? DEFAULT_SEED), seqStart, retentionMs, clock, log, keys, { corpid: opts.corpid, secret: opts.secret });
+    sim.media.prepare(await voices, opts.media);
 
     const start = clock.now();
     if (opts.fixtures) log.appendFixtures(opts.fixtures.map((f) => (typeof f === 'string' ? Buffer.from(f, 'utf8') : f)));

@@ -1,4 +1,7 @@
 import type { Kysely } from 'kysely';
+import { emptyMediaStatus, mediaStatuses, type MediaStatus } from '../media/media-status.ts';
+import { CallbackInbox, type InboxSummary } from '../callbacks/callback-inbox.ts';
+import { directoryStatuses, emptyDirectoryStatus, type DirectoryStatus } from '../directory/directory-status.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
 
@@ -35,6 +38,14 @@ export interface CorpStatus {
    * than the last catch-up is stored, so the risk clock started then. null: never caught up yet.
    */
   hoursLeft: number | null;
+  /** native SDK host processes replaced after a crash, hang or memory ceiling (issue #4) */
+  sdkHostRestarts: { count: number; latest: { lane: string; cause: string; signal: string | null; operation: string | null; detail: string; at: number } | null };
+  /** media jobs by state, bytes stored, voice copies, latest failures (issue #5) */
+  media: MediaStatus;
+  /** stored callback events: pending, failed (with why), the newest delivery (issue #6) */
+  callbacks: InboxSummary;
+  /** directory counts, freshness of each sync part, unresolved ids (issue #6) */
+  directory: DirectoryStatus;
 }
 
 function labelOf(reason: string, code: number | null): string {
@@ -51,19 +62,26 @@ function labelOf(reason: string, code: number | null): string {
 
 /** Where every corp stands (`status`, and the HTTP status endpoint). Includes corps removed from config that still have data. */
 export async function corpStatuses(db: Kysely<Database>, now: number): Promise<CorpStatus[]> {
-  const [corps, cursors, messageCounts, envelopeCounts, gapCounts] = await Promise.all([
+  const [corps, cursors, messageCounts, envelopeCounts, gapCounts, restartCounts] = await Promise.all([
     db.selectFrom('corps').select('corpid').execute(),
     db.selectFrom('cursors').selectAll().orderBy('corpid').execute(),
     db.selectFrom('messages').select(['corpid', 'known_type', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['corpid', 'known_type']).execute(),
     db.selectFrom('envelopes').select(['corpid', 'state', 'reason', 'reason_code', (eb) => eb.fn.countAll<number>().as('n')])
       .where('state', '!=', 'done').groupBy(['corpid', 'state', 'reason', 'reason_code']).execute(),
     db.selectFrom('gaps').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('corpid').execute(),
+    db.selectFrom('sdk_host_restarts').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('corpid').execute(),
   ]);
   const configured = new Set(corps.map((c) => c.corpid));
+  const media = await mediaStatuses(db);
+  const inboxes = await new CallbackInbox(db).summaries();
+  const directories = await directoryStatuses(db);
   const result: CorpStatus[] = [];
   for (const c of cursors) {
     const latestGaps = await db.selectFrom('gaps').select(['after_seq', 'next_seq', 'detected_at', 'note'])
       .where('corpid', '=', c.corpid).orderBy('id', 'desc').limit(5).execute();
+    const restarts = Number(restartCounts.find((r) => r.corpid === c.corpid)?.n ?? 0);
+    const lastRestart = restarts === 0 ? undefined : await db.selectFrom('sdk_host_restarts').select(['lane', 'cause', 'signal', 'operation', 'detail', 'occurred_at'])
+      .where('corpid', '=', c.corpid).orderBy('id', 'desc').limit(1).executeTakeFirst();
     const mine = envelopeCounts.filter((e) => e.corpid === c.corpid);
     const caughtUp = c.caught_up_at === null ? null : Number(c.caught_up_at);
     const newest = c.newest_msgtime === null ? null : Number(c.newest_msgtime);
@@ -88,6 +106,13 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
       newestMsgtime: newest,
       lagMs: newest === null ? null : Math.max(0, now - newest),
       hoursLeft: caughtUp === null ? null : Math.round(((RETENTION_MS - (now - caughtUp)) / 3600_000) * 10) / 10,
+      media: media.get(c.corpid) ?? emptyMediaStatus(),
+      callbacks: inboxes.get(c.corpid) ?? { pending: 0, failed: 0, ignored: 0, done: 0, lastReceivedAt: null, latestFailures: [] },
+      directory: directories.get(c.corpid) ?? emptyDirectoryStatus(),
+      sdkHostRestarts: {
+        count: restarts,
+        latest: lastRestart ? { lane: lastRestart.lane, cause: lastRestart.cause, signal: lastRestart.signal, operation: lastRestart.operation, detail: lastRestart.detail, at: Number(lastRestart.occurred_at) } : null,
+      },
     });
   }
   return result;

@@ -15,6 +15,23 @@ export interface Database {
   messages: MessageTable;
   gaps: GapTable;
   sdk_host_restarts: SdkHostRestartTable;
+  media: MediaTable;
+  corp_api_settings: CorpApiSettingsTable;
+  callback_apps: CallbackAppTable;
+  callback_inbox: CallbackInboxTable;
+  callback_ip_list: CallbackIpTable;
+  dir_departments: DirDepartmentTable;
+  dir_members: DirMemberTable;
+  dir_tags: DirTagTable;
+  dir_tag_members: DirTagMemberTable;
+  dir_external_contacts: DirExternalContactTable;
+  dir_groups: DirGroupTable;
+  dir_robots: DirRobotTable;
+  dir_name_history: DirNameHistoryTable;
+  dir_consent: DirConsentTable;
+  dir_permit_users: DirPermitUserTable;
+  dir_refresh_queue: DirRefreshQueueTable;
+  dir_sync_state: DirSyncStateTable;
 }
 
 export interface CorpTable {
@@ -139,3 +156,302 @@ export type Message = Selectable<MessageTable>;
 export type NewMessage = Insertable<MessageTable>;
 export type Gap = Selectable<GapTable>;
 export type SdkHostRestart = Selectable<SdkHostRestartTable>;
+
+/** WeCom HTTP API settings of a corp (issue #6); the archive secret stays in `corps`. */
+export interface CorpApiSettingsTable {
+  corpid: string;
+  /** null: https://qyapi.weixin.qq.com for native corps, the simulator's URL for simulator corps */
+  api_base: string | null;
+  /** 通讯录同步 (contacts) secret, sealed */
+  contacts_secret_sealed: string | null;
+  /** 客户联系 (customer contact) secret, sealed */
+  customer_secret_sealed: string | null;
+  updated_at: number;
+}
+
+/** A callback configuration ("API receive" settings of one WeCom app): `/callback/{corpid}/{app}`. */
+export interface CallbackAppTable {
+  corpid: string;
+  app: string;
+  token_sealed: string;
+  /** the 43-character EncodingAESKey, sealed */
+  aes_key_sealed: string;
+  /** what decrypted callbacks must be addressed to: the corpid, or '' for robots */
+  receive_id: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Every accepted callback, stored before the reply; handlers claim rows from here. */
+export interface CallbackInboxTable {
+  id: Generated<number>;
+  corpid: string;
+  app: string;
+  /** hex SHA-256 of the decrypted event: a retried delivery has the same key */
+  dedup_key: string;
+  /** 'msgaudit_notify' | 'change_contact' | 'change_external_contact' | 'change_external_chat' | 'unknown' | 'invalid' */
+  kind: string;
+  event: string | null;
+  change_type: string | null;
+  /** the decrypted event XML */
+  body: string;
+  remote_addr: string | null;
+  /** the event's CreateTime in ms */
+  event_time: number | null;
+  /** 'pending' | 'working' | 'done' | 'failed' | 'ignored' */
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  received_at: number;
+  updated_at: number;
+  done_at: number | null;
+}
+
+/** WeCom's callback source addresses (getcallbackip): exact IPs, `a.b.c.*` patterns or CIDRs. */
+export interface CallbackIpTable {
+  entry: string;
+  source_corpid: string;
+  fetched_at: number;
+}
+
+export interface DirDepartmentTable {
+  corpid: string;
+  dept_id: number;
+  name: string | null;
+  name_en: string | null;
+  parent_id: number | null;
+  sort_order: number | null;
+  deleted_at: number | null;
+  synced_at: number | null;
+  updated_at: number;
+}
+
+/** A member (userid). Deleted and renamed members keep their row: archived messages still name them. */
+export interface DirMemberTable {
+  corpid: string;
+  userid: string;
+  name: string | null;
+  alias: string | null;
+  position: string | null;
+  /** JSON array of department ids */
+  departments: string | null;
+  main_department: number | null;
+  /** 1 active, 2 disabled, 4 inactive, 5 quit */
+  status: number | null;
+  /** the userid this one was changed to (NewUserID) */
+  renamed_to: string | null;
+  deleted_at: number | null;
+  synced_at: number | null;
+  updated_at: number;
+}
+
+export interface DirTagTable {
+  corpid: string;
+  tag_id: number;
+  name: string | null;
+  updated_at: number;
+}
+
+export interface DirTagMemberTable {
+  corpid: string;
+  tag_id: number;
+  /** 'user' | 'party' */
+  member_kind: string;
+  member_id: string;
+  updated_at: number;
+}
+
+export interface DirExternalContactTable {
+  corpid: string;
+  external_userid: string;
+  name: string | null;
+  /** 1 WeChat user, 2 WeCom user */
+  type: number | null;
+  corp_name: string | null;
+  corp_full_name: string | null;
+  position: string | null;
+  /** JSON array of {userid, remark, createtime} */
+  follow_users: string | null;
+  /** 'ok' | 'no_relation' (84061: no member follows them any more) | 'unknown' (never described) */
+  status: string;
+  last_error_code: number | null;
+  last_error: string | null;
+  synced_at: number | null;
+  updated_at: number;
+}
+
+export interface DirGroupTable {
+  corpid: string;
+  roomid: string;
+  /** 'internal' (msgaudit/groupchat/get) | 'customer' (externalcontact/groupchat) | 'unknown' */
+  kind: string;
+  name: string | null;
+  owner: string | null;
+  notice: string | null;
+  /** ms */
+  create_time: number | null;
+  member_count: number | null;
+  /** JSON array of {id, type, join_time} */
+  members: string | null;
+  /** 'ok' | 'dismissed' | 'undescribable' (neither group API describes it) */
+  status: string;
+  last_error_code: number | null;
+  last_error: string | null;
+  synced_at: number | null;
+  updated_at: number;
+}
+
+export interface DirRobotTable {
+  corpid: string;
+  robot_id: string;
+  name: string | null;
+  creator_userid: string | null;
+  synced_at: number | null;
+  updated_at: number;
+}
+
+/** Renames keep history: every change of a name, and every userid change (NewUserID). */
+export interface DirNameHistoryTable {
+  id: Generated<number>;
+  corpid: string;
+  /** 'member' | 'department' | 'external' | 'group' | 'robot' | 'tag' */
+  entity_kind: string;
+  entity_id: string;
+  /** 'name' | 'userid' */
+  field: string;
+  old_value: string | null;
+  new_value: string | null;
+  /** 'sync' | 'event' */
+  source: string;
+  changed_at: number;
+}
+
+/** A customer's consent to archiving: per member (single) or per group (room). */
+export interface DirConsentTable {
+  corpid: string;
+  /** 'single' | 'room' */
+  scope: string;
+  /** the member's userid, or the roomid */
+  scope_id: string;
+  external_id: string;
+  /** 'Agree' | 'Disagree' | 'Default_Agree' */
+  status: string;
+  /** ms */
+  status_change_time: number | null;
+  /** 'api' | 'event' */
+  source: string;
+  checked_at: number;
+}
+
+/** Members whose chats are archived (msgaudit/get_permit_user_list). */
+export interface DirPermitUserTable {
+  corpid: string;
+  userid: string;
+  synced_at: number;
+}
+
+/** Ids the directory should (re)describe through the API: seen in messages, or named by an event. */
+export interface DirRefreshQueueTable {
+  corpid: string;
+  /** 'member' | 'external' | 'group' | 'robot' | 'consent_single' | 'consent_room' */
+  entity_kind: string;
+  /** the id; `userid|external_userid` for consent_single */
+  entity_id: string;
+  /** 'seen' | 'event' | 'sync' */
+  reason: string;
+  /** 'pending' | 'gave_up' */
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_error_code: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** How each part of a corp's directory sync last went ('members', 'tags', 'customer_groups', …). */
+export interface DirSyncStateTable {
+  corpid: string;
+  part: string;
+  last_started_at: number | null;
+  last_success_at: number | null;
+  last_error_code: number | null;
+  last_error: string | null;
+  items: number | null;
+  duration_ms: number | null;
+  /** for 'scan': the last message seq scanned for ids */
+  watermark: string | null;
+  updated_at: number;
+}
+
+export type CallbackInboxRow = Selectable<CallbackInboxTable>;
+export type DirMember = Selectable<DirMemberTable>;
+export type NewDirMember = Insertable<DirMemberTable>;
+export type DirGroup = Selectable<DirGroupTable>;
+export type DirExternalContact = Selectable<DirExternalContactTable>;
+export type DirRefreshQueueRow = Selectable<DirRefreshQueueTable>;
+
+/** Media states (issue #5): pending → downloading → done | unverified | failed | expired. */
+export type MediaState = 'pending' | 'downloading' | 'done' | 'unverified' | 'failed' | 'expired';
+
+/**
+ * One media reference (sdkfileid) of a stored message and its download (migration 0003). The
+ * resume point (`index_token`, `bytes_done`) is committed after every chunk. File names from the
+ * message are metadata only: the bytes are stored under their SHA-256 (`storage_key`).
+ */
+export interface MediaTable {
+  id: Generated<number>;
+  corpid: string;
+  msgid: string;
+  /** position of the reference in its message (0, 1, … for mixed and chatrecord items) */
+  slot: number;
+  msgtype: string;
+  /** image | voice | video | file | emotion | meeting_voice_call | voip_doc_share */
+  kind: string;
+  /** where in the message, e.g. `image`, `mixed.item[2]`, `chatrecord.item[0]` */
+  path: string;
+  sdkfileid: string;
+  /** lowercase hex md5 WeCom gave; null when it gave none (or a malformed one) */
+  md5_expected: string | null;
+  size_expected: number | null;
+  file_name: string | null;
+  state: MediaState;
+  /** GetMediaData index to pass back verbatim ('' = from the start) */
+  index_token: string;
+  /** bytes committed to the partial file at `index_token` */
+  bytes_done: number;
+  /** names the partial file (random, so no two databases or corps share one) */
+  partial_id: string | null;
+  /** whole-file downloads started (md5 mismatches refetch from zero) */
+  attempts: number;
+  /** consecutive failed tries of the current chunk or job (backoff) */
+  failures: number;
+  /** not claimed before this time (ms) */
+  next_try_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  /** the WeCom SDK code of the last failure, kept as is */
+  error_code: number | null;
+  error: string | null;
+  sha256: string | null;
+  md5: string | null;
+  size: number | null;
+  /** sniffed from the bytes, never from the name */
+  content_type: string | null;
+  storage_key: string | null;
+  /** amr-nb | amr-wb | silk when the bytes are a voice recording */
+  voice_format: string | null;
+  /** the browser-playable copy beside the original */
+  converted_key: string | null;
+  converted_type: string | null;
+  convert_error: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export type MediaJob = Selectable<MediaTable>;
+export type NewMediaJob = Insertable<MediaTable>;

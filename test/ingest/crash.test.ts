@@ -29,7 +29,8 @@ describeEachDialect('crash safety', ({ url }) => {
       const app = appOn(store);
       await addSimulatorCorp(app, sim, { limit: 500 });
       // The same master key appOn uses, so the child processes open the same sealed secrets.
-      const env = { ...process.env, WECOM_ARCHIVE_DB: dbUrl, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_LOG_LEVEL: 'error' };
+      // media downloads off: this test is about ingest (media crash safety: test/media/media-crash.test.ts)
+      const env = { ...process.env, WECOM_ARCHIVE_DB: dbUrl, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_LOG_LEVEL: 'error', WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' };
       const cursors: bigint[] = [];
       const counts: number[] = [];
       const stored = async () => {

@@ -51,6 +51,13 @@ async function createServerDatabase(dialect: DialectName, adminUrl: string): Pro
     async drop() {
       const a = new Kysely<any>({ dialect: dialectFromUrl(adminUrl).createKyselyDialect() });
       try {
+        // pg's Pool.end() resolves before its clients' sockets are closed; a FORCE drop while one is
+        // still closing makes the server kill it, and the pool reports that as an unhandled error.
+        for (let i = 0; dialect === 'postgres' && i < 40; i++) {
+          const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ${name}`.execute(a);
+          if (Number(r.rows[0]?.n ?? 0) === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         const force = dialect === 'postgres' ? sql` WITH (FORCE)` : sql``;
         await sql`DROP DATABASE IF EXISTS ${sql.id(name)}${force}`.execute(a);
       } finally {

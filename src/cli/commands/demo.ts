@@ -5,6 +5,9 @@ import { createLogger } from '../../app/logger.ts';
 import { runArchive } from '../../archiver/archive-runner.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { startSimulator } from '../../simulator/server.ts';
+import { createCallbackServices } from '../callback-services.ts';
+import type { App } from '../../app/app.ts';
+import { sleep } from '../../archiver/sleep.ts';
 import { type Command, needApp, optionalString } from '../command.ts';
 import { progressPrinter } from './run.ts';
 
@@ -36,14 +39,30 @@ export const demo: Command = {
       }
       await a.corps.add({ corpid: sim.corp.corpid, secret: sim.corp.secret, sdk: { kind: 'simulator', url: sim.url }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 10 }, { replace: true });
       for (const [version, pem] of sim.privateKeyPems) await a.keys.add(sim.corp.corpid, version, pem);
+      // The directory's secrets and the three callback configurations, as an admin would paste them.
+      const corpid = sim.corp.corpid;
+      await a.apiSettings.set(corpid, { contactsSecret: sim.api.secrets.contacts, customerSecret: sim.api.secrets.customer });
+      for (const c of Object.values(sim.api.callbackApps)) await a.callbackApps.add({ corpid, app: c.app, token: c.token, aesKey: c.encodingAesKey }, { replace: true });
       const log = createLogger(config.logLevel);
-      const server = await startHttpServer(a, config.port, log);
+      const services = createCallbackServices(a, log, { handlePullNotifies: true, directoryTiming: { scanIntervalMs: 5_000 } });
+      const server = await startHttpServer(a, config.port, log, '127.0.0.1', { callbacks: services.route });
+      // The simulator announces new data with msgaudit_notify, as WeCom does (at most every 5 s here).
+      sim.api.callbackTarget = `http://127.0.0.1:${server.port}/callback`;
+      const stopNotifier = sim.api.startNotifier(5_000);
       io.err(`demo: simulated corp ${sim.corp.corpid} at ${sim.url} with ${messages} messages, ${rate} new per second`);
       io.err(`demo: archive in ${a.store.dialect.displayUrl}; HTTP server on http://127.0.0.1:${server.port} (status: /api/status)`);
-      io.err('demo: Ctrl-C to stop; then try `./bin/wecom-archive status` and `./bin/wecom-archive export --corp ' + sim.corp.corpid + ' --format jsonl`');
+      io.err(`demo: WeCom callbacks (msgaudit_notify, contact changes) arrive at http://127.0.0.1:${server.port}/callback/${corpid}/{contacts,customer,archive}`);
+      io.err('demo: Ctrl-C to stop; then try `./bin/wecom-archive status` and `./bin/wecom-archive export --corp ' + sim.corp.corpid + ' --format jsonl` (with names under _archive.names)');
+      const background = services.run(io.signal);
+      const shown = showDirectoryOnce(a, corpid, io.err, io.signal);
       try {
-        await runArchive(a, log, io.signal, { once: false, onProgress: progressPrinter(io), timing: { pollIntervalMs: 1_000 } });
+        // A long poll interval: new messages are pulled when msgaudit_notify says so.
+        await runArchive(a, log, io.signal, { once: false, onProgress: progressPrinter(io), timing: { pollIntervalMs: 30_000 }, onStarted: (archivers) => services.waker.attach(archivers) });
       } finally {
+        stopNotifier();
+        await background;
+        await shown;
+        services.close();
         await server.close();
       }
     } finally {
@@ -51,3 +70,19 @@ export const demo: Command = {
     }
   },
 };
+
+/** Once the directory has names, says so with a few examples (the demo's proof that names work). */
+async function showDirectoryOnce(app: App, corpid: string, say: (line: string) => void, signal: AbortSignal): Promise<void> {
+  for (let i = 0; i < 120 && !signal.aborted; i++) {
+    await sleep(1_000, signal);
+    const db = app.store.db;
+    const members = await db.selectFrom('dir_members').select(['userid', 'name']).where('corpid', '=', corpid).where('name', 'is not', null).limit(3).execute().catch(() => []);
+    const groups = await db.selectFrom('dir_groups').select(['name']).where('corpid', '=', corpid).where('name', 'is not', null).limit(2).execute().catch(() => []);
+    const externals = await db.selectFrom('dir_external_contacts').select(['name']).where('corpid', '=', corpid).where('name', 'is not', null).limit(2).execute().catch(() => []);
+    if (members.length && groups.length && externals.length) {
+      const who = members.map((m) => `${m.userid} = ${m.name}`).join(', ');
+      say(`demo: directory synced: ${who}; groups ${groups.map((g) => g.name).join(', ')}; customers ${externals.map((e) => e.name).join(', ')}`);
+      return;
+    }
+  }
+}

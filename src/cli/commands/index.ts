@@ -1,8 +1,13 @@
 import type { Command } from '../command.ts';
 import { corpAdd, corpImport, corpList, corpRemove } from './corp.ts';
+import { callbackEvents, callbackReplay, corpCallbackAdd, corpSecrets } from './corp-callback.ts';
+import { directorySync } from './directory.ts';
+import { serve } from './serve.ts';
 import { keysAdd, keysGenerate, keysList } from './keys.ts';
 import { demo } from './demo.ts';
+import { doctor } from './doctor.ts';
 import { exportCommand } from './export.ts';
+import { mediaRetry, mediaScan } from './media.ts';
 import { migrate } from './migrate.ts';
 import { run } from './run.ts';
 import { simulator } from './simulator.ts';
@@ -10,8 +15,9 @@ import { status } from './status.ts';
 
 /** Every CLI command, in the order `help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  corpAdd, corpImport, corpList, corpRemove,
+  corpAdd, corpImport, corpList, corpRemove, corpSecrets, corpCallbackAdd,
   keysGenerate, keysAdd, keysList,
-  run, status, exportCommand, demo, simulator,
+  run, status, mediaRetry, mediaScan, doctor, exportCommand, demo, simulator,
+  serve, callbackEvents, callbackReplay, directorySync,
   migrate,
 ];

@@ -3,6 +3,7 @@ import { runArchive } from '../../archiver/archive-runner.ts';
 import type { CorpProgress } from '../../archiver/corp-archiver.ts';
 import { startHttpServer } from '../../api/http-server.ts';
 import { ValidationError } from '../../errors/errors.ts';
+import { createCallbackServices } from '../callback-services.ts';
 import { type Command, type CommandIo, needApp } from '../command.ts';
 
 /** One progress line per corp, with the rate since the previous report. */
@@ -34,14 +35,28 @@ export const run: Command = {
       throw new ValidationError('POLL_INTERVAL_INVALID', '--poll-interval must be 0.1–3600 seconds');
     }
     const once = values.once === true;
-    const server = once ? undefined : await startHttpServer(a, config.port, log);
-    if (server) io.err(`archive HTTP server listening on http://127.0.0.1:${server.port}`);
+    // Callbacks, their events and the directory run beside the pulls (not in --once).
+    const services = once ? undefined : createCallbackServices(a, log, { handlePullNotifies: true });
+    const server = once ? undefined : await startHttpServer(a, config.port, log, '127.0.0.1', services ? { callbacks: services.route } : {});
+    if (server) io.err(`archive HTTP server listening on http://127.0.0.1:${server.port} (WeCom callbacks: /callback/{corpid}/{app})`);
+    const stopServices = new AbortController();
+    const onAbort = () => stopServices.abort();
+    io.signal.addEventListener('abort', onAbort, { once: true });
+    const background = services?.run(stopServices.signal);
     try {
-      const result = await runArchive(a, log, io.signal, { once, onProgress: progressPrinter(io), ...(pollIntervalMs ? { timing: { pollIntervalMs } } : {}) });
+      const result = await runArchive(a, log, io.signal, {
+        once, onProgress: progressPrinter(io), ...(pollIntervalMs ? { timing: { pollIntervalMs } } : {}),
+        // msgaudit_notify wakes the corp's pull through its bell
+        ...(services ? { onStarted: (archivers) => services.waker.attach(archivers) } : {}),
+      });
       const stopped = result.filter((p) => p.state !== 'ok');
       for (const p of stopped) io.err(`${p.corpid}: ${p.state}: ${p.lastError ?? ''}`);
       return stopped.length ? 1 : 0;
     } finally {
+      stopServices.abort();
+      io.signal.removeEventListener('abort', onAbort);
+      await background;
+      services?.close();
       await server?.close();
     }
   },

@@ -14,7 +14,11 @@ export function postgresDialect(url: string): StoreDialect {
         getTypeParser: (oid: number, format?: 'text' | 'binary') =>
           oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
       };
-      return new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 8, types: types as pg.CustomTypesConfig }) });
+      const pool = new pg.Pool({ connectionString: url, max: 8, types: types as pg.CustomTypesConfig });
+      // An idle connection the server drops (restart, failover) is reported on the pool; unheard, it
+      // would crash the process. The pool replaces it; the next query on a dead one fails and is retried.
+      pool.on('error', () => undefined);
+      return new PostgresDialect({ pool });
     },
     types: { longText: 'text', blob: 'bytea', bigint: 'bigint' },
     addIdColumn: (table) => table.addColumn('id', 'bigserial', (c) => c.primaryKey()),

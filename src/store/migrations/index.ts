@@ -2,6 +2,8 @@ import type { Kysely, Migration } from 'kysely';
 import type { StoreDialect } from '../dialects/dialect.ts';
 import * as m0001 from './0001-initial.ts';
 import * as m0002 from './0002-sdk-host.ts';
+import * as m0003 from './0003-media.ts';
+import * as m0004 from './0004-directory.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -9,6 +11,8 @@ type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<vo
 const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0001-initial', m0001],
   ['0002-sdk-host', m0002],
+  ['0003-media', m0003],
+  ['0004-directory', m0004],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {

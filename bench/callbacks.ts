@@ -1,0 +1,97 @@
+/**
+ * Callback and directory benchmark (issue #6). Prints one JSON line per figure:
+ *   {figure:"callback_reply_ms", n, concurrency, p50, p99, max}  — signed, encrypted POSTs from the
+ *     simulator (as WeCom sends them) to the archive's endpoint, each stored in the inbox before the
+ *     reply, while the inbox workers handle them;
+ *   {figure:"directory_sync_ms", members, departments, first_ms, again_ms}  — a full member sync
+ *     (department/list + user/simplelist per department, over HTTP, into the database) of a corp
+ *     with N members, then the same sync again with nothing changed.
+ *
+ *   npx tsx bench/callbacks.ts [--callbacks 2000] [--members 10000] [--db URL]
+ * With --db the database should be empty (a fresh database or schema); default a temporary SQLite file.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startHttpServer } from '../src/api/http-server.ts';
+import { createApp } from '../src/app/app.ts';
+import { createLogger } from '../src/app/logger.ts';
+import { createCallbackServices } from '../src/cli/callback-services.ts';
+import { DirectorySync } from '../src/directory/directory-sync.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { deliverCallback, eventXml } from '../src/simulator/callback-sender.ts';
+import { startSimulator } from '../src/simulator/server.ts';
+import { openStore } from '../src/store/open-store.ts';
+
+const { values } = parseArgs({ options: { callbacks: { type: 'string', default: '2000' }, members: { type: 'string', default: '10000' }, db: { type: 'string' } } });
+const callbacks = Number(values.callbacks);
+const members = Number(values.members);
+const dir = mkdtempSync(join(tmpdir(), 'wa-bench-cb-'));
+const dbUrl = values.db ?? `sqlite:${join(dir, 'archive.db')}`;
+
+function percentile(sorted: number[], p: number): number {
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
+}
+
+async function main(): Promise<void> {
+  const store = await openStore(dbUrl);
+  const app = createApp(loadConfig({}, { WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' }, dir), store, Buffer.alloc(32, 7));
+  const sim = await startSimulator({ messages: 0, seed: 'bench-callbacks' });
+  sim.api.addBulkMembers(members);
+  const corpid = sim.corp.corpid;
+  await app.corps.add({ corpid, secret: sim.corp.secret, sdk: { kind: 'simulator', url: sim.url }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 30 });
+  await app.apiSettings.set(corpid, { contactsSecret: sim.api.secrets.contacts, customerSecret: sim.api.secrets.customer });
+  for (const c of Object.values(sim.api.callbackApps)) await app.callbackApps.add({ corpid, app: c.app, token: c.token, aesKey: c.encodingAesKey });
+  const log = createLogger('warn');
+  const services = createCallbackServices(app, log, { handlePullNotifies: true, directory: false });
+  const server = await startHttpServer(app, 0, log, '127.0.0.1', { callbacks: services.route });
+  const stop = new AbortController();
+  const workers = services.run(stop.signal);
+  try {
+    // Directory: a full member sync of the whole corp, then again with nothing changed.
+    const client = await services.clients.client(corpid);
+    const sync = async (): Promise<number> => {
+      const started = performance.now();
+      const s = new DirectorySync({ db: store.db, store: services.directoryStore, log, now: Date.now });
+      const r = await s.syncMembers(corpid, client);
+      if (r.items < members) throw new Error(`synced ${r.items} members, expected at least ${members}`);
+      return performance.now() - started;
+    };
+    const first = await sync();
+    const again = await sync();
+    console.log(JSON.stringify({ figure: 'directory_sync_ms', members: sim.api.data.members.size, departments: sim.api.data.departments.size, first_ms: Math.round(first), again_ms: Math.round(again), db: store.dialect.name }));
+
+    // Callbacks: distinct update_user events, one at a time and 16 at a time.
+    const target = `http://127.0.0.1:${server.port}/callback`;
+    const userids = [...sim.api.data.members.keys()];
+    let seq = 0;
+    const one = async (): Promise<number> => {
+      const n = seq++;
+      const xml = eventXml(corpid, Math.floor(Date.now() / 1000), 'change_contact', 'update_user', { UserID: userids[n % userids.length]!, Name: `名字${n}` });
+      const d = await deliverCallback(target, corpid, sim.api.callbackApps.contacts, xml, Math.floor(Date.now() / 1000));
+      if (d.status !== 200) throw new Error(`callback answered ${d.status}: ${d.body}`);
+      return d.ms;
+    };
+    for (const concurrency of [1, 16]) {
+      const times: number[] = [];
+      let started = 0;
+      const lanes = Array.from({ length: concurrency }, async () => {
+        while (started++ < callbacks) times.push(await one());
+      });
+      await Promise.all(lanes);
+      times.sort((a, b) => a - b);
+      console.log(JSON.stringify({ figure: 'callback_reply_ms', n: times.length, concurrency, p50: percentile(times, 50), p99: percentile(times, 99), max: percentile(times, 100), db: store.dialect.name }));
+    }
+  } finally {
+    stop.abort();
+    await workers;
+    services.close();
+    await server.close();
+    await sim.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

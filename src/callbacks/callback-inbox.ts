@@ -1,0 +1,195 @@
+/**
+ * The callback inbox (table callback_inbox): every accepted callback is stored here before the
+ * endpoint replies, then handled by workers that claim rows. Claims are conditional updates on one
+ * row (state and lease), so any number of processes can work the same inbox without a broker and
+ * without two of them handling one event; a worker that dies leaves a lease that expires.
+ * A retried delivery (same decrypted event) has the same dedup key and is stored only once.
+ */
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../store/schema.ts';
+
+export type InboxState = 'pending' | 'working' | 'done' | 'failed' | 'ignored';
+
+export interface InboxEntry {
+  corpid: string;
+  app: string;
+  dedupKey: string;
+  kind: string;
+  event: string | null;
+  changeType: string | null;
+  body: string;
+  remoteAddr: string | null;
+  eventTime: number | null;
+  /** 'pending' for events to handle; 'ignored' (unknown events) and 'failed' (invalid) are stored as such */
+  state: 'pending' | 'ignored' | 'failed';
+  lastError?: string | null;
+}
+
+export interface InboxRow {
+  id: number;
+  corpid: string;
+  app: string;
+  kind: string;
+  event: string | null;
+  changeType: string | null;
+  body: string;
+  attempts: number;
+  receivedAt: number;
+}
+
+export interface InboxFailure {
+  id: number;
+  app: string;
+  event: string | null;
+  changeType: string | null;
+  attempts: number;
+  error: string | null;
+  receivedAt: number;
+}
+
+export interface InboxSummary {
+  pending: number;
+  failed: number;
+  ignored: number;
+  done: number;
+  lastReceivedAt: number | null;
+  latestFailures: InboxFailure[];
+}
+
+export class CallbackInbox {
+  constructor(private readonly db: Kysely<Database>, private readonly now: () => number = Date.now) {}
+
+  /**
+   * Stores an accepted callback. `duplicate` is true when the same event was stored before (WeCom
+   * retried): the caller acknowledges it again and nothing is handled twice.
+   */
+  async store(entry: InboxEntry): Promise<{ id: number; duplicate: boolean }> {
+    const existing = await this.findByKey(entry.corpid, entry.dedupKey);
+    if (existing !== undefined) return { id: existing, duplicate: true };
+    const now = this.now();
+    try {
+      await this.db.insertInto('callback_inbox').values({
+        corpid: entry.corpid, app: entry.app, dedup_key: entry.dedupKey, kind: entry.kind, event: entry.event?.slice(0, 64) ?? null,
+        change_type: entry.changeType?.slice(0, 64) ?? null, body: entry.body, remote_addr: entry.remoteAddr?.slice(0, 64) ?? null,
+        event_time: entry.eventTime, state: entry.state, attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null,
+        last_error: entry.lastError ?? null, received_at: now, updated_at: now, done_at: entry.state === 'pending' ? null : now,
+      }).execute();
+    } catch (err) {
+      // Two deliveries racing: the unique key let one in; the other is a duplicate.
+      const raced = await this.findByKey(entry.corpid, entry.dedupKey);
+      if (raced !== undefined) return { id: raced, duplicate: true };
+      throw err;
+    }
+    const id = await this.findByKey(entry.corpid, entry.dedupKey);
+    return { id: id ?? 0, duplicate: false };
+  }
+
+  private async findByKey(corpid: string, dedupKey: string): Promise<number | undefined> {
+    const row = await this.db.selectFrom('callback_inbox').select('id').where('corpid', '=', corpid).where('dedup_key', '=', dedupKey).executeTakeFirst();
+    return row === undefined ? undefined : Number(row.id);
+  }
+
+  /**
+   * Claims up to `limit` due rows for `owner` until `leaseMs` from now: pending rows whose time has
+   * come, and rows whose previous worker's lease ran out. Only kinds in `kinds` when given.
+   */
+  async claim(owner: string, limit: number, leaseMs: number, kinds?: readonly string[]): Promise<InboxRow[]> {
+    const now = this.now();
+    let q = this.db.selectFrom('callback_inbox').select('id')
+      .where((eb) => eb.or([
+        eb.and([eb('state', '=', 'pending'), eb('next_attempt_at', '<=', now)]),
+        eb.and([eb('state', '=', 'working'), eb('lease_until', '<', now)]),
+      ]));
+    if (kinds) q = q.where('kind', 'in', [...kinds]);
+    const candidates = await q.orderBy('id').limit(limit).execute();
+    const claimed: number[] = [];
+    for (const { id } of candidates) {
+      const r = await this.db.updateTable('callback_inbox')
+        .set({ state: 'working', lease_owner: owner, lease_until: now + leaseMs, attempts: sql<number>`attempts + 1`, updated_at: now })
+        .where('id', '=', id)
+        .where((eb) => eb.or([
+          eb.and([eb('state', '=', 'pending'), eb('next_attempt_at', '<=', now)]),
+          eb.and([eb('state', '=', 'working'), eb('lease_until', '<', now)]),
+        ]))
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) claimed.push(Number(id));
+    }
+    if (claimed.length === 0) return [];
+    const rows = await this.db.selectFrom('callback_inbox').select(['id', 'corpid', 'app', 'kind', 'event', 'change_type', 'body', 'attempts', 'received_at'])
+      .where('id', 'in', claimed).where('lease_owner', '=', owner).orderBy('id').execute();
+    return rows.map((r) => ({ id: Number(r.id), corpid: r.corpid, app: r.app, kind: r.kind, event: r.event, changeType: r.change_type, body: r.body, attempts: r.attempts, receivedAt: Number(r.received_at) }));
+  }
+
+  async complete(id: number, owner: string): Promise<void> {
+    const now = this.now();
+    await this.db.updateTable('callback_inbox').set({ state: 'done', lease_owner: null, lease_until: null, last_error: null, done_at: now, updated_at: now })
+      .where('id', '=', id).where('lease_owner', '=', owner).execute();
+  }
+
+  /** A failed try: due again at `nextAt`, or `failed` for good (visible in status, replayable). */
+  async fail(id: number, owner: string, error: string, retryAt: number | null): Promise<void> {
+    const now = this.now();
+    await this.db.updateTable('callback_inbox').set({
+      state: retryAt === null ? 'failed' : 'pending', next_attempt_at: retryAt ?? now, lease_owner: null, lease_until: null,
+      last_error: error.slice(0, 2000), updated_at: now, ...(retryAt === null ? { done_at: now } : {}),
+    }).where('id', '=', id).where('lease_owner', '=', owner).execute();
+  }
+
+  /**
+   * msgaudit_notify only says "there is new data": one wake covers every notify of the corp that
+   * arrived before it, so those are marked done together (the debounce at the storage level).
+   */
+  async completeEarlierNotifies(corpid: string, upToId: number): Promise<number> {
+    const now = this.now();
+    const r = await this.db.updateTable('callback_inbox').set({ state: 'done', done_at: now, updated_at: now, last_error: null })
+      .where('corpid', '=', corpid).where('kind', '=', 'msgaudit_notify').where('state', '=', 'pending').where('id', '<', upToId).executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** Puts failed events back to pending with their tries restored. By id, or all failed of a corp (or all). */
+  async replay(filter: { id?: number; corpid?: string }): Promise<number> {
+    const now = this.now();
+    let q = this.db.updateTable('callback_inbox').set({ state: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, done_at: null, updated_at: now })
+      .where('state', '=', 'failed').where('kind', '!=', 'invalid');
+    if (filter.id !== undefined) q = q.where('id', '=', filter.id);
+    if (filter.corpid !== undefined) q = q.where('corpid', '=', filter.corpid);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async list(filter: { corpid?: string; state?: InboxState; limit?: number }): Promise<Array<InboxFailure & { corpid: string; state: string; kind: string }>> {
+    let q = this.db.selectFrom('callback_inbox').select(['id', 'corpid', 'app', 'kind', 'event', 'change_type', 'state', 'attempts', 'last_error', 'received_at']);
+    if (filter.corpid !== undefined) q = q.where('corpid', '=', filter.corpid);
+    if (filter.state !== undefined) q = q.where('state', '=', filter.state);
+    const rows = await q.orderBy('id', 'desc').limit(filter.limit ?? 50).execute();
+    return rows.map((r) => ({
+      id: Number(r.id), corpid: r.corpid, app: r.app, kind: r.kind, event: r.event, changeType: r.change_type, state: r.state,
+      attempts: r.attempts, error: r.last_error, receivedAt: Number(r.received_at),
+    }));
+  }
+
+  /** Per corp: counts by state, the newest delivery, and the latest failures (status). */
+  async summaries(): Promise<Map<string, InboxSummary>> {
+    const counts = await this.db.selectFrom('callback_inbox').select(['corpid', 'state', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('received_at').as('last')])
+      .groupBy(['corpid', 'state']).execute();
+    const out = new Map<string, InboxSummary>();
+    for (const c of counts) {
+      const s = out.get(c.corpid) ?? { pending: 0, failed: 0, ignored: 0, done: 0, lastReceivedAt: null, latestFailures: [] };
+      const n = Number(c.n);
+      if (c.state === 'pending' || c.state === 'working') s.pending += n;
+      else if (c.state === 'failed') s.failed += n;
+      else if (c.state === 'ignored') s.ignored += n;
+      else if (c.state === 'done') s.done += n;
+      const last = c.last === null ? null : Number(c.last);
+      if (last !== null && (s.lastReceivedAt === null || last > s.lastReceivedAt)) s.lastReceivedAt = last;
+      out.set(c.corpid, s);
+    }
+    for (const [corpid, s] of out) {
+      if (s.failed === 0) continue;
+      const rows = await this.db.selectFrom('callback_inbox').select(['id', 'app', 'event', 'change_type', 'attempts', 'last_error', 'received_at'])
+        .where('corpid', '=', corpid).where('state', '=', 'failed').orderBy('id', 'desc').limit(5).execute();
+      s.latestFailures = rows.map((r) => ({ id: Number(r.id), app: r.app, event: r.event, changeType: r.change_type, attempts: r.attempts, error: r.last_error, receivedAt: Number(r.received_at) }));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Works off the callback inbox: claims due rows, runs their handler, and records the outcome.
+ * A handler that throws is retried with backoff; after `maxAttempts` tries the row is `failed`
+ * and stays visible (status) until replayed. A ValidationError (payload that can never work) fails
+ * at once. The endpoint rings `bell` after storing, so an event is handled within milliseconds;
+ * `pollMs` covers events stored by other processes.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../app/logger.ts';
+import { Bell, sleep } from '../archiver/sleep.ts';
+import { ValidationError } from '../errors/errors.ts';
+import type { Backoff } from '../pull/retry-policy.ts';
+import { exponentialBackoff } from '../pull/retry-policy.ts';
+import type { CallbackInbox, InboxRow } from './callback-inbox.ts';
+
+export type InboxHandler = (row: InboxRow, signal: AbortSignal) => Promise<unknown>;
+
+export interface InboxWorkerOptions {
+  /** only these kinds (a process without pulls leaves msgaudit_notify to one that has them) */
+  kinds?: readonly string[];
+  batch?: number;
+  maxAttempts?: number;
+  backoff?: Backoff;
+  pollMs?: number;
+  leaseMs?: number;
+}
+
+export class InboxWorker {
+  readonly bell = new Bell();
+  private readonly owner = `w-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private readonly batch: number;
+  private readonly maxAttempts: number;
+  private readonly backoff: Backoff;
+  private readonly pollMs: number;
+  private readonly leaseMs: number;
+
+  constructor(
+    private readonly deps: { inbox: CallbackInbox; handle: InboxHandler; log: Logger; now(): number },
+    private readonly options: InboxWorkerOptions = {},
+  ) {
+    this.batch = options.batch ?? 20;
+    this.maxAttempts = options.maxAttempts ?? 8;
+    this.backoff = options.backoff ?? exponentialBackoff(2_000, 10 * 60_000);
+    this.pollMs = options.pollMs ?? 1_000;
+    this.leaseMs = options.leaseMs ?? 5 * 60_000;
+  }
+
+  /** Runs until aborted. */
+  async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        const handled = await this.drainOnce(signal);
+        failures = 0;
+        if (handled === 0) await sleep(this.pollMs, signal, this.bell);
+      } catch (err) {
+        if (signal.aborted) break;
+        failures += 1;
+        this.deps.log.error({ stage: 'callbacks', err: (err as Error).message }, 'inbox worker round failed (database?); retrying');
+        await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)), signal, this.bell);
+      }
+    }
+  }
+
+  /** Claims and handles one batch; returns how many rows it handled. */
+  async drainOnce(signal: AbortSignal): Promise<number> {
+    const { inbox, log } = this.deps;
+    const rows = await inbox.claim(this.owner, this.batch, this.leaseMs, this.options.kinds);
+    for (const row of rows) {
+      if (signal.aborted) break;
+      try {
+        await this.deps.handle(row, signal);
+        await inbox.complete(row.id, this.owner);
+      } catch (err) {
+        if (signal.aborted) break; // the lease runs out and another worker takes it
+        const message = (err as Error).message ?? String(err);
+        const final = err instanceof ValidationError || row.attempts >= this.maxAttempts;
+        await inbox.fail(row.id, this.owner, message, final ? null : this.deps.now() + this.backoff.delayMs(row.attempts));
+        const logFields = { corp: row.corpid, stage: 'callbacks', job: row.id, event: row.event, changeType: row.changeType, attempts: row.attempts };
+        if (final) log.error(logFields, `callback event failed for good (replay with \`wecom-archive callback replay --id ${row.id}\`): ${message}`);
+        else log.warn(logFields, `callback event failed, will retry: ${message}`);
+      }
+    }
+    return rows.length;
+  }
+}

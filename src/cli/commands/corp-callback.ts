@@ -1,0 +1,114 @@
+import { validateAppName } from '../../callbacks/callback-apps.ts';
+import { CallbackInbox, type InboxState } from '../../callbacks/callback-inbox.ts';
+import { ValidationError } from '../../errors/errors.ts';
+import { type Command, needApp, optionalString, requireString } from '../command.ts';
+
+export const corpCallbackAdd: Command = {
+  name: 'corp callback',
+  usage: 'corp callback add --corp ID --app NAME --token T --aes-key K [--receive-id ID] [--replace] | corp callback list [--corp ID] [--json] | corp callback remove --corp ID --app NAME',
+  summary: 'callback configurations: each app\'s Token and EncodingAESKey (sealed), served at /callback/{corpid}/{app}',
+  options: {
+    corp: { type: 'string' }, app: { type: 'string' }, token: { type: 'string' }, 'aes-key': { type: 'string' },
+    'receive-id': { type: 'string' }, replace: { type: 'boolean' }, json: { type: 'boolean' },
+  },
+  allowPositionals: true,
+  async run({ app, values, positionals, io }) {
+    const a = needApp(app);
+    const action = positionals[0];
+    if (action === 'add') {
+      const corpid = requireString(values, 'corp', 'the corp ID');
+      const name = validateAppName(requireString(values, 'app', 'a name for this app\'s callbacks, e.g. contacts, customer or archive'));
+      await a.callbackApps.add({
+        corpid, app: name,
+        token: requireString(values, 'token', 'the Token of the app\'s "API receive" (接收消息) settings'),
+        aesKey: requireString(values, 'aes-key', 'the EncodingAESKey of the app\'s "API receive" settings (43 characters)'),
+        ...(optionalString(values, 'receive-id') !== undefined ? { receiveId: optionalString(values, 'receive-id')! } : {}),
+      }, { replace: values.replace === true });
+      io.out(`callback app ${name} of ${corpid} ${values.replace ? 'saved' : 'added'}; set the app's callback URL to https://YOUR-HOST/callback/${corpid}/${name}`);
+      return;
+    }
+    if (action === 'list') {
+      const apps = await a.callbackApps.list(optionalString(values, 'corp'));
+      if (values.json) io.out(JSON.stringify(apps));
+      else if (apps.length === 0) io.out('no callback configurations; add one with `corp callback add`');
+      else for (const c of apps) io.out(`${c.corpid}  ${c.app}  path /callback/${c.corpid}/${c.app}  receiveid ${c.receiveId === '' ? '(empty)' : c.receiveId}`);
+      return;
+    }
+    if (action === 'remove') {
+      const corpid = requireString(values, 'corp', 'the corp ID');
+      const name = requireString(values, 'app', 'the app name');
+      await a.callbackApps.remove(corpid, name);
+      io.out(`callback app ${name} of ${corpid} removed; its stored events are kept`);
+      return;
+    }
+    throw new ValidationError('USAGE', `corp callback needs add, list or remove\nusage: wecom-archive ${corpCallbackAdd.usage}`);
+  },
+};
+
+export const corpSecrets: Command = {
+  name: 'corp secrets',
+  usage: 'corp secrets --corp ID [--contacts-secret S] [--customer-secret S] [--api-base URL|default] [--clear-contacts] [--clear-customer]',
+  summary: 'the contacts (通讯录同步) and customer contact (客户联系) secrets the directory needs (sealed), and the WeCom API base',
+  options: {
+    corp: { type: 'string' }, 'contacts-secret': { type: 'string' }, 'customer-secret': { type: 'string' }, 'api-base': { type: 'string' },
+    'clear-contacts': { type: 'boolean' }, 'clear-customer': { type: 'boolean' }, json: { type: 'boolean' },
+  },
+  async run({ app, values, io }) {
+    const a = needApp(app);
+    const corpid = requireString(values, 'corp', 'the corp ID');
+    const apiBase = optionalString(values, 'api-base');
+    const change = {
+      ...(values['clear-contacts'] ? { contactsSecret: null } : optionalString(values, 'contacts-secret') !== undefined ? { contactsSecret: optionalString(values, 'contacts-secret')! } : {}),
+      ...(values['clear-customer'] ? { customerSecret: null } : optionalString(values, 'customer-secret') !== undefined ? { customerSecret: optionalString(values, 'customer-secret')! } : {}),
+      ...(apiBase === undefined ? {} : { apiBase: apiBase === 'default' ? null : apiBase }),
+    };
+    if (Object.keys(change).length > 0) await a.apiSettings.set(corpid, change);
+    const s = await a.apiSettings.summary(corpid);
+    if (values.json) {
+      io.out(JSON.stringify(s));
+      return;
+    }
+    io.out(`${corpid}: API base ${s.apiBase}${s.apiBaseIsDefault ? ' (default)' : ''}; contacts secret ${s.hasContactsSecret ? 'set' : 'not set (members, departments and tags are not synced)'}; customer contact secret ${s.hasCustomerSecret ? 'set' : 'not set (external contacts and customer groups are not synced)'}`);
+  },
+};
+
+const STATES: readonly InboxState[] = ['pending', 'working', 'done', 'failed', 'ignored'];
+
+export const callbackEvents: Command = {
+  name: 'callback events',
+  usage: 'callback events [--corp ID] [--state pending|failed|done|ignored] [--limit N] [--json]',
+  summary: 'stored callback events, newest first (failed ones say why)',
+  options: { corp: { type: 'string' }, state: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+  async run({ app, values, io }) {
+    const state = optionalString(values, 'state');
+    if (state !== undefined && !STATES.includes(state as InboxState)) throw new ValidationError('OPTION_INVALID', `--state must be one of ${STATES.join(', ')}`);
+    const limitText = optionalString(values, 'limit') ?? '50';
+    if (!/^\d{1,5}$/.test(limitText)) throw new ValidationError('OPTION_INVALID', '--limit must be a number');
+    const inbox = new CallbackInbox(needApp(app).store.db);
+    const rows = await inbox.list({ ...(optionalString(values, 'corp') ? { corpid: optionalString(values, 'corp')! } : {}), ...(state ? { state: state as InboxState } : {}), limit: Number(limitText) });
+    if (values.json) {
+      io.out(JSON.stringify(rows));
+      return;
+    }
+    if (rows.length === 0) io.out('no stored callback events');
+    for (const r of rows) {
+      io.out(`#${r.id}  ${new Date(r.receivedAt).toISOString()}  ${r.corpid}/${r.app}  ${r.event ?? r.kind}${r.changeType ? `/${r.changeType}` : ''}  ${r.state}${r.attempts ? ` after ${r.attempts} tries` : ''}${r.error ? `: ${r.error.slice(0, 200)}` : ''}`);
+    }
+  },
+};
+
+export const callbackReplay: Command = {
+  name: 'callback replay',
+  usage: 'callback replay (--id N | --corp ID | --all-failed)',
+  summary: 'hand failed callback events to the handlers again (a running `serve`/`run` picks them up)',
+  options: { id: { type: 'string' }, corp: { type: 'string' }, 'all-failed': { type: 'boolean' } },
+  async run({ app, values, io }) {
+    const idText = optionalString(values, 'id');
+    const corpid = optionalString(values, 'corp');
+    if (idText === undefined && corpid === undefined && !values['all-failed']) throw new ValidationError('OPTION_MISSING', 'say which events: --id N, --corp ID (all its failed events) or --all-failed');
+    if (idText !== undefined && !/^\d{1,15}$/.test(idText)) throw new ValidationError('OPTION_INVALID', '--id must be an event number (see `callback events --state failed`)');
+    const inbox = new CallbackInbox(needApp(app).store.db);
+    const n = await inbox.replay({ ...(idText !== undefined ? { id: Number(idText) } : {}), ...(corpid !== undefined ? { corpid } : {}) });
+    io.out(n === 0 ? 'no failed events matched' : `${n} event(s) queued again`);
+  },
+};

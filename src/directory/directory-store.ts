@@ -1,0 +1,512 @@
+/**
+ * The directory tables (schema 0004): members, departments, tags, external contacts, groups, robots,
+ * consent, the permit list, WeCom's callback IPs, the refresh queue and the sync state. Every write
+ * is idempotent (an upsert keyed like WeCom keys the thing), so a sync or an event handled twice
+ * changes nothing the second time. Renames keep history: a changed name or userid adds a row to
+ * dir_name_history, and deleted or renamed members keep their row, because archived messages still
+ * carry their old ids.
+ */
+import { type Kysely, sql } from 'kysely';
+import type { StoreDialect } from '../store/dialects/dialect.ts';
+import type { Database } from '../store/schema.ts';
+import type { ApiExternalContact, ApiGroup, ApiRobot } from '../wecom-api/wecom-endpoints.ts';
+
+export type NameSource = 'sync' | 'event';
+
+/** Member fields; undefined leaves a stored value as it is (update_user carries only what changed). */
+export interface MemberFields {
+  userid: string;
+  name?: string | null | undefined;
+  alias?: string | null | undefined;
+  position?: string | null | undefined;
+  departments?: number[] | undefined;
+  mainDepartment?: number | null | undefined;
+  status?: number | null | undefined;
+}
+
+export interface DepartmentFields {
+  id: number;
+  name?: string | null | undefined;
+  nameEn?: string | null | undefined;
+  parentId?: number | null | undefined;
+  order?: number | null | undefined;
+}
+
+export type RefreshKind = 'member' | 'external' | 'group' | 'robot' | 'consent_single' | 'consent_room';
+
+export interface SyncOutcome {
+  items: number;
+  durationMs: number;
+  watermark?: string | null;
+}
+
+const NAME_MAX = 1024;
+const CHUNK = 100;
+const clip = (s: string | null | undefined, max = NAME_MAX): string | null | undefined => (s === null || s === undefined ? s : s.length > max ? s.slice(0, max) : s);
+const chunks = <T>(items: readonly T[], size = CHUNK): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+
+type Trx = Kysely<Database>;
+
+export class DirectoryStore {
+  constructor(readonly db: Kysely<Database>, private readonly dialect: StoreDialect, private readonly now: () => number = Date.now) {}
+
+  // ---------------------------------------------------------------- members
+
+  /** Creates or updates one member; a changed name is recorded in the history. */
+  async upsertMember(corpid: string, m: MemberFields, source: NameSource): Promise<void> {
+    await this.tx(async (trx) => {
+      const existing = await trx.selectFrom('dir_members').select(['name']).where('corpid', '=', corpid).where('userid', '=', m.userid).executeTakeFirst();
+      await this.writeMember(trx, corpid, m, existing ?? null, source);
+    });
+  }
+
+  private async writeMember(trx: Trx, corpid: string, m: MemberFields, existing: { name: string | null } | null, source: NameSource): Promise<void> {
+    const now = this.now();
+    const values = {
+      ...(m.name !== undefined ? { name: clip(m.name) } : {}),
+      ...(m.alias !== undefined ? { alias: clip(m.alias) } : {}),
+      ...(m.position !== undefined ? { position: clip(m.position) } : {}),
+      ...(m.departments !== undefined ? { departments: JSON.stringify(m.departments) } : {}),
+      ...(m.mainDepartment !== undefined ? { main_department: m.mainDepartment } : {}),
+      ...(m.status !== undefined ? { status: m.status } : {}),
+      ...(source === 'sync' ? { synced_at: now } : {}),
+      deleted_at: null,
+      updated_at: now,
+    };
+    if (existing) {
+      await trx.updateTable('dir_members').set(values).where('corpid', '=', corpid).where('userid', '=', m.userid).execute();
+      if (m.name !== undefined && m.name !== null && existing.name !== null && existing.name !== clip(m.name)) {
+        await this.history(trx, corpid, 'member', m.userid, 'name', existing.name, clip(m.name) ?? null, source);
+      }
+    } else {
+      await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values({
+        corpid, userid: m.userid, name: null, alias: null, position: null, departments: null, main_department: null,
+        status: null, renamed_to: null, synced_at: null, ...values,
+      }), ['corpid', 'userid']).execute();
+    }
+  }
+
+  /**
+   * A full member list from a sync: inserts new members and updates changed ones in batches (a sync
+   * of 10,000 members is a few hundred statements, not 20,000). Members synced before but absent now
+   * are marked deleted, keeping their names.
+   */
+  async replaceMembers(corpid: string, members: readonly MemberFields[]): Promise<{ added: number; changed: number; deleted: number }> {
+    const now = this.now();
+    const existing = new Map<string, { name: string | null; alias: string | null; position: string | null; departments: string | null; main_department: number | null; status: number | null; deleted_at: number | null; synced_at: number | null; renamed_to: string | null }>();
+    for (const r of await this.db.selectFrom('dir_members').select(['userid', 'name', 'alias', 'position', 'departments', 'main_department', 'status', 'deleted_at', 'synced_at', 'renamed_to']).where('corpid', '=', corpid).execute()) {
+      existing.set(r.userid, r);
+    }
+    const inserts: Database['dir_members'][] = [];
+    const updates: MemberFields[] = [];
+    const renames: Array<{ userid: string; old: string; name: string }> = [];
+    const seen = new Set<string>();
+    for (const m of members) {
+      if (seen.has(m.userid)) continue;
+      seen.add(m.userid);
+      const old = existing.get(m.userid);
+      const name = clip(m.name) ?? null;
+      const departments = m.departments === undefined ? null : JSON.stringify(m.departments);
+      if (!old) {
+        inserts.push({
+          corpid, userid: m.userid, name, alias: clip(m.alias) ?? null, position: clip(m.position) ?? null, departments,
+          main_department: m.mainDepartment ?? null, status: m.status ?? null, renamed_to: null, deleted_at: null, synced_at: now, updated_at: now,
+        });
+        continue;
+      }
+      const changed = (name !== null && old.name !== name) || (m.departments !== undefined && old.departments !== departments) || old.deleted_at !== null
+        || (m.alias !== undefined && old.alias !== clip(m.alias)) || (m.position !== undefined && old.position !== clip(m.position))
+        || (m.status !== undefined && old.status !== m.status) || (m.mainDepartment !== undefined && old.main_department !== m.mainDepartment);
+      if (changed) updates.push(m);
+      if (name !== null && old.name !== null && old.name !== name) renames.push({ userid: m.userid, old: old.name, name });
+    }
+    const gone = [...existing.entries()].filter(([id, r]) => !seen.has(id) && r.deleted_at === null && r.synced_at !== null && r.renamed_to === null).map(([id]) => id);
+
+    await this.tx(async (trx) => {
+      for (const part of chunks(inserts)) await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values(part), ['corpid', 'userid']).execute();
+      for (const m of updates) await this.writeMember(trx, corpid, m, { name: null }, 'sync');
+      for (const r of renames) await this.history(trx, corpid, 'member', r.userid, 'name', r.old, r.name, 'sync');
+      for (const part of chunks(gone)) {
+        await trx.updateTable('dir_members').set({ deleted_at: now, updated_at: now }).where('corpid', '=', corpid).where('userid', 'in', part).execute();
+      }
+      // Members untouched by this sync but present: mark them synced now.
+      const updated = new Set(updates.map((u) => u.userid));
+      const untouched = [...seen].filter((id) => existing.has(id) && !updated.has(id));
+      for (const part of chunks(untouched, 500)) {
+        await trx.updateTable('dir_members').set({ synced_at: now }).where('corpid', '=', corpid).where('userid', 'in', part).execute();
+      }
+    });
+    return { added: inserts.length, changed: updates.length, deleted: gone.length };
+  }
+
+  /**
+   * NewUserID: the member's userid changed. The new id gets the member's row; the old row stays
+   * (messages archived under the old id still resolve) and points at the new one.
+   */
+  async renameUserId(corpid: string, oldId: string, newId: string, source: NameSource): Promise<void> {
+    if (oldId === newId) return;
+    const now = this.now();
+    await this.tx(async (trx) => {
+      const old = await trx.selectFrom('dir_members').selectAll().where('corpid', '=', corpid).where('userid', '=', oldId).executeTakeFirst();
+      const already = await trx.selectFrom('dir_members').select('userid').where('corpid', '=', corpid).where('userid', '=', newId).executeTakeFirst();
+      if (old?.renamed_to === newId && already) return; // handled before
+      if (!already) {
+        await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values({
+          corpid, userid: newId, name: old?.name ?? null, alias: old?.alias ?? null, position: old?.position ?? null, departments: old?.departments ?? null,
+          main_department: old?.main_department ?? null, status: old?.status ?? null, renamed_to: null, deleted_at: null, synced_at: old?.synced_at ?? null, updated_at: now,
+        }), ['corpid', 'userid']).execute();
+      }
+      if (old) await trx.updateTable('dir_members').set({ renamed_to: newId, updated_at: now }).where('corpid', '=', corpid).where('userid', '=', oldId).execute();
+      else {
+        await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values({
+          corpid, userid: oldId, name: null, alias: null, position: null, departments: null, main_department: null, status: null,
+          renamed_to: newId, deleted_at: null, synced_at: null, updated_at: now,
+        }), ['corpid', 'userid']).execute();
+      }
+      await this.history(trx, corpid, 'member', newId, 'userid', oldId, newId, source);
+    });
+  }
+
+  /** delete_user: the member is gone from the corp, but keeps a name in the archive. */
+  async deleteMember(corpid: string, userid: string): Promise<void> {
+    const now = this.now();
+    const r = await this.db.updateTable('dir_members').set({ deleted_at: now, updated_at: now })
+      .where('corpid', '=', corpid).where('userid', '=', userid).where('deleted_at', 'is', null).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) {
+      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_members').values({
+        corpid, userid, name: null, alias: null, position: null, departments: null, main_department: null, status: null,
+        renamed_to: null, deleted_at: now, synced_at: null, updated_at: now,
+      }), ['corpid', 'userid']).execute();
+    }
+  }
+
+  // ---------------------------------------------------------------- departments
+
+  async upsertDepartment(corpid: string, d: DepartmentFields, source: NameSource): Promise<void> {
+    const now = this.now();
+    await this.tx(async (trx) => {
+      const old = await trx.selectFrom('dir_departments').select(['name']).where('corpid', '=', corpid).where('dept_id', '=', d.id).executeTakeFirst();
+      const values = {
+        ...(d.name !== undefined ? { name: clip(d.name) } : {}),
+        ...(d.nameEn !== undefined ? { name_en: clip(d.nameEn) } : {}),
+        ...(d.parentId !== undefined ? { parent_id: d.parentId } : {}),
+        ...(d.order !== undefined ? { sort_order: d.order } : {}),
+        ...(source === 'sync' ? { synced_at: now } : {}),
+        deleted_at: null,
+        updated_at: now,
+      };
+      if (old) {
+        await trx.updateTable('dir_departments').set(values).where('corpid', '=', corpid).where('dept_id', '=', d.id).execute();
+        if (d.name && old.name !== null && old.name !== clip(d.name)) await this.history(trx, corpid, 'department', String(d.id), 'name', old.name, clip(d.name) ?? null, source);
+      } else {
+        await this.dialect.ignoreDuplicates(trx.insertInto('dir_departments').values({
+          corpid, dept_id: d.id, name: null, name_en: null, parent_id: null, sort_order: null, synced_at: null, ...values,
+        }), ['corpid', 'dept_id']).execute();
+      }
+    });
+  }
+
+  /** The full department list of a sync; departments absent from it are marked deleted. */
+  async replaceDepartments(corpid: string, departments: readonly DepartmentFields[]): Promise<void> {
+    for (const d of departments) await this.upsertDepartment(corpid, d, 'sync');
+    const ids = departments.map((d) => d.id);
+    const now = this.now();
+    let q = this.db.updateTable('dir_departments').set({ deleted_at: now, updated_at: now }).where('corpid', '=', corpid).where('deleted_at', 'is', null);
+    if (ids.length) q = q.where('dept_id', 'not in', ids);
+    await q.execute();
+  }
+
+  async deleteDepartment(corpid: string, id: number): Promise<void> {
+    const now = this.now();
+    const r = await this.db.updateTable('dir_departments').set({ deleted_at: now, updated_at: now }).where('corpid', '=', corpid).where('dept_id', '=', id).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) {
+      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_departments').values({
+        corpid, dept_id: id, name: null, name_en: null, parent_id: null, sort_order: null, deleted_at: now, synced_at: null, updated_at: now,
+      }), ['corpid', 'dept_id']).execute();
+    }
+  }
+
+  // ---------------------------------------------------------------- tags
+
+  /** update_tag: members and departments added to or removed from a tag. */
+  async applyTagChange(corpid: string, tagId: number, change: { addUsers: string[]; delUsers: string[]; addParties: number[]; delParties: number[] }): Promise<void> {
+    const now = this.now();
+    await this.tx(async (trx) => {
+      await this.dialect.ignoreDuplicates(trx.insertInto('dir_tags').values({ corpid, tag_id: tagId, name: null, updated_at: now }), ['corpid', 'tag_id']).execute();
+      const adds = [
+        ...change.addUsers.map((id) => ({ corpid, tag_id: tagId, member_kind: 'user', member_id: id, updated_at: now })),
+        ...change.addParties.map((id) => ({ corpid, tag_id: tagId, member_kind: 'party', member_id: String(id), updated_at: now })),
+      ];
+      for (const part of chunks(adds)) await this.dialect.ignoreDuplicates(trx.insertInto('dir_tag_members').values(part), ['corpid', 'tag_id', 'member_kind', 'member_id']).execute();
+      for (const [kind, ids] of [['user', change.delUsers], ['party', change.delParties.map(String)]] as const) {
+        if (ids.length) await trx.deleteFrom('dir_tag_members').where('corpid', '=', corpid).where('tag_id', '=', tagId).where('member_kind', '=', kind).where('member_id', 'in', [...ids]).execute();
+      }
+    });
+  }
+
+  /** A tag as tag/get describes it (name and full membership). */
+  async replaceTag(corpid: string, tagId: number, name: string | null, userids: readonly string[], partyIds: readonly number[]): Promise<void> {
+    const now = this.now();
+    await this.tx(async (trx) => {
+      const old = await trx.selectFrom('dir_tags').select('name').where('corpid', '=', corpid).where('tag_id', '=', tagId).executeTakeFirst();
+      if (old) await trx.updateTable('dir_tags').set({ ...(name !== null ? { name: clip(name) } : {}), updated_at: now }).where('corpid', '=', corpid).where('tag_id', '=', tagId).execute();
+      else await trx.insertInto('dir_tags').values({ corpid, tag_id: tagId, name: clip(name) ?? null, updated_at: now }).execute();
+      if (old?.name && name && old.name !== name) await this.history(trx, corpid, 'tag', String(tagId), 'name', old.name, clip(name) ?? null, 'sync');
+      await trx.deleteFrom('dir_tag_members').where('corpid', '=', corpid).where('tag_id', '=', tagId).execute();
+      const rows = [
+        ...new Set(userids)].map((id) => ({ corpid, tag_id: tagId, member_kind: 'user', member_id: id, updated_at: now }))
+        .concat([...new Set(partyIds)].map((id) => ({ corpid, tag_id: tagId, member_kind: 'party', member_id: String(id), updated_at: now })));
+      for (const part of chunks(rows)) await trx.insertInto('dir_tag_members').values(part).execute();
+    });
+  }
+
+  // ---------------------------------------------------------------- external contacts
+
+  async upsertExternal(corpid: string, c: ApiExternalContact, source: NameSource): Promise<void> {
+    const now = this.now();
+    await this.tx(async (trx) => {
+      const old = await trx.selectFrom('dir_external_contacts').select('name').where('corpid', '=', corpid).where('external_userid', '=', c.externalUserId).executeTakeFirst();
+      const values = {
+        name: clip(c.name) ?? null, type: c.type, corp_name: clip(c.corpName) ?? null, corp_full_name: clip(c.corpFullName) ?? null,
+        position: clip(c.position) ?? null, follow_users: JSON.stringify(c.followUsers), status: 'ok', last_error_code: null, last_error: null,
+        synced_at: now, updated_at: now,
+      };
+      if (old) {
+        await trx.updateTable('dir_external_contacts').set(values).where('corpid', '=', corpid).where('external_userid', '=', c.externalUserId).execute();
+        if (c.name && old.name !== null && old.name !== clip(c.name)) await this.history(trx, corpid, 'external', c.externalUserId, 'name', old.name, clip(c.name) ?? null, source);
+      } else {
+        await this.dialect.ignoreDuplicates(trx.insertInto('dir_external_contacts').values({ corpid, external_userid: c.externalUserId, ...values }), ['corpid', 'external_userid']).execute();
+      }
+    });
+  }
+
+  /**
+   * A name learnt on the side (a customer group's member list names its external members): stored
+   * only for contacts the directory does not describe yet, never over a name from externalcontact/get.
+   */
+  async learnExternalName(corpid: string, externalUserId: string, name: string): Promise<void> {
+    const now = this.now();
+    await this.dialect.ignoreDuplicates(this.db.insertInto('dir_external_contacts').values({
+      corpid, external_userid: externalUserId, name: clip(name) ?? null, type: null, corp_name: null, corp_full_name: null, position: null,
+      follow_users: null, status: 'unknown', last_error_code: null, last_error: null, synced_at: null, updated_at: now,
+    }), ['corpid', 'external_userid']).execute();
+    await this.db.updateTable('dir_external_contacts').set({ name: clip(name) ?? null, updated_at: now })
+      .where('corpid', '=', corpid).where('external_userid', '=', externalUserId).where('name', 'is', null).execute();
+  }
+
+  /** externalcontact/get refused (84061: no member follows them any more): keep what is known. */
+  async markExternal(corpid: string, externalUserId: string, status: 'no_relation' | 'unknown', code: number | null, error: string): Promise<void> {
+    const now = this.now();
+    await this.dialect.ignoreDuplicates(this.db.insertInto('dir_external_contacts').values({
+      corpid, external_userid: externalUserId, name: null, type: null, corp_name: null, corp_full_name: null, position: null,
+      follow_users: null, status, last_error_code: code, last_error: error.slice(0, 2000), synced_at: now, updated_at: now,
+    }), ['corpid', 'external_userid']).execute();
+    await this.db.updateTable('dir_external_contacts').set({ status, last_error_code: code, last_error: error.slice(0, 2000), synced_at: now, updated_at: now })
+      .where('corpid', '=', corpid).where('external_userid', '=', externalUserId).execute();
+  }
+
+  // ---------------------------------------------------------------- groups
+
+  async upsertGroup(corpid: string, g: ApiGroup, source: NameSource): Promise<void> {
+    const now = this.now();
+    await this.tx(async (trx) => {
+      const old = await trx.selectFrom('dir_groups').select(['name', 'status']).where('corpid', '=', corpid).where('roomid', '=', g.roomid).executeTakeFirst();
+      const values = {
+        kind: g.kind, name: clip(g.name) ?? null, owner: clip(g.owner, 191) ?? null, notice: g.notice, create_time: g.createTime,
+        member_count: g.members.length, members: JSON.stringify(g.members.map((m) => ({ id: m.id, type: m.type, join_time: m.joinTime }))),
+        status: 'ok', last_error_code: null, last_error: null, synced_at: now, updated_at: now,
+      };
+      if (old) {
+        await trx.updateTable('dir_groups').set(values).where('corpid', '=', corpid).where('roomid', '=', g.roomid).execute();
+        if (g.name && old.name !== null && old.name !== clip(g.name)) await this.history(trx, corpid, 'group', g.roomid, 'name', old.name, clip(g.name) ?? null, source);
+      } else {
+        await this.dialect.ignoreDuplicates(trx.insertInto('dir_groups').values({ corpid, roomid: g.roomid, ...values }), ['corpid', 'roomid']).execute();
+      }
+    });
+  }
+
+  /**
+   * A group dismissed, or one WeCom cannot describe (neither msgaudit/groupchat/get nor
+   * externalcontact/groupchat/get knows it): marked so, keeping any name known before.
+   */
+  async markGroup(corpid: string, roomid: string, status: 'dismissed' | 'undescribable', code: number | null, error: string | null): Promise<void> {
+    const now = this.now();
+    await this.dialect.ignoreDuplicates(this.db.insertInto('dir_groups').values({
+      corpid, roomid, kind: 'unknown', name: null, owner: null, notice: null, create_time: null, member_count: null, members: null,
+      status, last_error_code: code, last_error: error?.slice(0, 2000) ?? null, synced_at: now, updated_at: now,
+    }), ['corpid', 'roomid']).execute();
+    await this.db.updateTable('dir_groups').set({ status, last_error_code: code, last_error: error?.slice(0, 2000) ?? null, updated_at: now })
+      .where('corpid', '=', corpid).where('roomid', '=', roomid).execute();
+  }
+
+  // ---------------------------------------------------------------- robots
+
+  async upsertRobot(corpid: string, r: ApiRobot): Promise<void> {
+    const now = this.now();
+    await this.tx(async (trx) => {
+      const old = await trx.selectFrom('dir_robots').select('name').where('corpid', '=', corpid).where('robot_id', '=', r.robotId).executeTakeFirst();
+      const values = { name: clip(r.name) ?? null, creator_userid: clip(r.creatorUserid, 191) ?? null, synced_at: now, updated_at: now };
+      if (old) {
+        await trx.updateTable('dir_robots').set(values).where('corpid', '=', corpid).where('robot_id', '=', r.robotId).execute();
+        if (r.name && old.name !== null && old.name !== clip(r.name)) await this.history(trx, corpid, 'robot', r.robotId, 'name', old.name, clip(r.name) ?? null, 'sync');
+      } else {
+        await this.dialect.ignoreDuplicates(trx.insertInto('dir_robots').values({ corpid, robot_id: r.robotId, ...values }), ['corpid', 'robot_id']).execute();
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- consent and permit list
+
+  async upsertConsent(corpid: string, c: { scope: 'single' | 'room'; scopeId: string; externalId: string; status: string; changeTime: number | null; source: 'api' | 'event' }): Promise<void> {
+    const now = this.now();
+    const values = { status: c.status.slice(0, 32), status_change_time: c.changeTime, source: c.source, checked_at: now };
+    const key = (q: any) => q.where('corpid', '=', corpid).where('scope', '=', c.scope).where('scope_id', '=', c.scopeId).where('external_id', '=', c.externalId);
+    const r = await key(this.db.updateTable('dir_consent').set(values)).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) {
+      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_consent').values({ corpid, scope: c.scope, scope_id: c.scopeId, external_id: c.externalId, ...values }), ['corpid', 'scope', 'scope_id', 'external_id']).execute();
+    }
+  }
+
+  async replacePermitUsers(corpid: string, userids: readonly string[]): Promise<void> {
+    const now = this.now();
+    await this.tx(async (trx) => {
+      await trx.deleteFrom('dir_permit_users').where('corpid', '=', corpid).execute();
+      for (const part of chunks([...new Set(userids)], 200)) {
+        await trx.insertInto('dir_permit_users').values(part.map((userid) => ({ corpid, userid, synced_at: now }))).execute();
+      }
+    });
+  }
+
+  /** WeCom's callback IP list as fetched through this corp's token (replaces what it fetched before). */
+  async replaceCallbackIps(corpid: string, entries: readonly string[]): Promise<void> {
+    const now = this.now();
+    await this.tx(async (trx) => {
+      await trx.deleteFrom('callback_ip_list').where('source_corpid', '=', corpid).execute();
+      const fresh = [...new Set(entries)];
+      const taken = new Set((await trx.selectFrom('callback_ip_list').select('entry').execute()).map((r) => r.entry));
+      for (const part of chunks(fresh.filter((e) => !taken.has(e)), 200)) {
+        await trx.insertInto('callback_ip_list').values(part.map((entry) => ({ entry, source_corpid: corpid, fetched_at: now }))).execute();
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- refresh queue
+
+  /**
+   * Asks for an id to be described (again). Already queued: left as is, unless `force` (an event
+   * says the thing changed), which makes it due now and gives it its tries back.
+   */
+  async enqueue(corpid: string, kind: RefreshKind, entityId: string, reason: string, options: { force?: boolean } = {}): Promise<void> {
+    const now = this.now();
+    if (options.force) {
+      const r = await this.db.updateTable('dir_refresh_queue').set({ state: 'pending', reason, attempts: 0, next_attempt_at: now, updated_at: now })
+        .where('corpid', '=', corpid).where('entity_kind', '=', kind).where('entity_id', '=', entityId).executeTakeFirst();
+      if (Number(r.numUpdatedRows) > 0) return;
+    }
+    await this.dialect.ignoreDuplicates(this.db.insertInto('dir_refresh_queue').values({
+      corpid, entity_kind: kind, entity_id: entityId.slice(0, 400), reason, state: 'pending', attempts: 0, next_attempt_at: now,
+      last_error_code: null, last_error: null, created_at: now, updated_at: now,
+    }), ['corpid', 'entity_kind', 'entity_id']).execute();
+  }
+
+  async enqueueMany(corpid: string, kind: RefreshKind, entityIds: readonly string[], reason: string): Promise<void> {
+    const now = this.now();
+    for (const part of chunks([...new Set(entityIds)])) {
+      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_refresh_queue').values(part.map((id) => ({
+        corpid, entity_kind: kind, entity_id: id.slice(0, 400), reason, state: 'pending', attempts: 0, next_attempt_at: now,
+        last_error_code: null, last_error: null, created_at: now, updated_at: now,
+      }))), ['corpid', 'entity_kind', 'entity_id']).execute();
+    }
+  }
+
+  async dueRefreshes(corpid: string, limit: number): Promise<Array<Database['dir_refresh_queue']>> {
+    return this.db.selectFrom('dir_refresh_queue').selectAll().where('corpid', '=', corpid).where('state', '=', 'pending')
+      .where('next_attempt_at', '<=', this.now()).orderBy('next_attempt_at').limit(limit).execute();
+  }
+
+  async refreshDone(corpid: string, kind: RefreshKind, entityId: string): Promise<void> {
+    await this.db.deleteFrom('dir_refresh_queue').where('corpid', '=', corpid).where('entity_kind', '=', kind).where('entity_id', '=', entityId).execute();
+  }
+
+  /** A refresh failed: try again at `nextAt`, or give up (kept, visible in status). */
+  async refreshFailed(corpid: string, kind: RefreshKind, entityId: string, f: { code: number | null; error: string; nextAt: number; giveUp: boolean; countAttempt: boolean }): Promise<void> {
+    await this.db.updateTable('dir_refresh_queue').set({
+      state: f.giveUp ? 'gave_up' : 'pending', next_attempt_at: f.nextAt, last_error_code: f.code, last_error: f.error.slice(0, 2000),
+      ...(f.countAttempt ? { attempts: sql<number>`attempts + 1` } : {}), updated_at: this.now(),
+    }).where('corpid', '=', corpid).where('entity_kind', '=', kind).where('entity_id', '=', entityId).execute();
+  }
+
+  /** A full sync gives every id it gave up on one more chance. */
+  async retryGaveUp(corpid: string): Promise<number> {
+    const now = this.now();
+    const r = await this.db.updateTable('dir_refresh_queue').set({ state: 'pending', attempts: 0, next_attempt_at: now, updated_at: now })
+      .where('corpid', '=', corpid).where('state', '=', 'gave_up').executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  // ---------------------------------------------------------------- sync state
+
+  async syncStarted(corpid: string, part: string): Promise<void> {
+    const now = this.now();
+    const r = await this.db.updateTable('dir_sync_state').set({ last_started_at: now, updated_at: now }).where('corpid', '=', corpid).where('part', '=', part).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) {
+      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_sync_state').values({
+        corpid, part, last_started_at: now, last_success_at: null, last_error_code: null, last_error: null, items: null, duration_ms: null, watermark: null, updated_at: now,
+      }), ['corpid', 'part']).execute();
+    }
+  }
+
+  async syncSucceeded(corpid: string, part: string, outcome: SyncOutcome): Promise<void> {
+    const now = this.now();
+    await this.syncStarted(corpid, part).catch(() => undefined);
+    await this.db.updateTable('dir_sync_state').set({
+      last_success_at: now, last_error_code: null, last_error: null, items: outcome.items, duration_ms: Math.round(outcome.durationMs),
+      ...(outcome.watermark !== undefined ? { watermark: outcome.watermark } : {}), updated_at: now,
+    }).where('corpid', '=', corpid).where('part', '=', part).execute();
+  }
+
+  async syncFailed(corpid: string, part: string, code: number | null, error: string): Promise<void> {
+    const now = this.now();
+    await this.syncStarted(corpid, part).catch(() => undefined);
+    await this.db.updateTable('dir_sync_state').set({ last_error_code: code, last_error: error.slice(0, 2000), updated_at: now })
+      .where('corpid', '=', corpid).where('part', '=', part).execute();
+  }
+
+  async watermark(corpid: string, part: string): Promise<string | null> {
+    const r = await this.db.selectFrom('dir_sync_state').select('watermark').where('corpid', '=', corpid).where('part', '=', part).executeTakeFirst();
+    return r?.watermark ?? null;
+  }
+
+  /**
+   * A transaction, run again when the database picked it as a deadlock victim: the directory's
+   * writers (syncs, event handlers, other processes) touch the same rows in different orders, and
+   * every write here is idempotent, so a retry is always safe.
+   */
+  private async tx<T>(fn: (trx: Trx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction().execute(fn);
+      } catch (err) {
+        if (attempt >= 5 || !isLockConflict(err)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
+      }
+    }
+  }
+
+  private async history(trx: Trx, corpid: string, kind: string, id: string, field: 'name' | 'userid', oldValue: string | null, newValue: string | null, source: NameSource): Promise<void> {
+    await trx.insertInto('dir_name_history').values({
+      corpid, entity_kind: kind, entity_id: id.slice(0, 191), field, old_value: clip(oldValue) ?? null, new_value: clip(newValue) ?? null, source, changed_at: this.now(),
+    }).execute();
+  }
+}
+
+/** Deadlock or serialization failure (MySQL 1213/1205, PostgreSQL 40P01/40001, SQLite busy). */
+function isLockConflict(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown } | null;
+  return e?.errno === 1213 || e?.errno === 1205 || e?.code === 'ER_LOCK_DEADLOCK' || e?.code === 'ER_LOCK_WAIT_TIMEOUT'
+    || e?.code === '40P01' || e?.code === '40001' || e?.code === 'SQLITE_BUSY';
+}

@@ -1,0 +1,512 @@
+/**
+ * The media stage (issue #5): claims a corp's media jobs and downloads each with GetMediaData in
+ * chunks of at most 512 KB, passing the index token back verbatim until is_finish.
+ *
+ * - Streaming: every chunk is written to a partial file at its offset and hashed (md5, SHA-256) as
+ *   it arrives; a file is never held in memory, whatever its size.
+ * - Resumable: after each chunk the next token and the byte count are committed. A process killed
+ *   mid-file resumes at the last committed chunk: the partial file is cut back to the committed
+ *   length (bytes written after the last commit are fetched again) and re-hashed from disk.
+ * - Verified: a non-empty md5sum must match, else the file is fetched again (policy.md5Tries) and
+ *   then marked failed with both digests (the bytes are kept: WeCom's md5 may be what is wrong);
+ *   without an md5sum the file is stored as unverified. Every file gets its SHA-256 and size.
+ * - Content-addressed: stored under its SHA-256 (same bytes once); the type is sniffed from the
+ *   bytes; voice recordings also get an MP3 copy beside the original.
+ * - Claimed with a lease (owner, expiry, heartbeat), so several processes can share the work and a
+ *   job of a process that died is picked up again; on this host a dead owner is recognized at once.
+ */
+import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Kysely } from 'kysely';
+import type { Logger } from '../app/logger.ts';
+import { sleep } from '../archiver/sleep.ts';
+import { WeComSdkError } from '../errors/wecom-codes.ts';
+import { MEDIA_CHUNK_MAX, type MediaChunk, type SdkBackend } from '../sdk/backend.ts';
+import type { StoreDialect } from '../store/dialects/dialect.ts';
+import type { Database, MediaJob, MediaTable } from '../store/schema.ts';
+import { SNIFF_BYTES, sniffContentType, type VoiceFormat } from './content-sniff.ts';
+import type { Limiter } from './limiter.ts';
+import { classifyMediaError, DEFAULT_MEDIA_POLICY, type MediaPolicy } from './media-policy.ts';
+import { derivedKey, type MediaStore, objectKey } from './media-store.ts';
+import type { VoiceConverter } from './voice-converter.ts';
+
+export interface MediaCorp {
+  corpid: string;
+  proxy: string | null;
+  proxyAuth: string | null;
+  timeoutS: number;
+}
+
+export interface MediaStageDeps {
+  db: Kysely<Database>;
+  dialect: StoreDialect;
+  backend: SdkBackend;
+  store: MediaStore;
+  voice: VoiceConverter;
+  /** shared by every corp's stage: the overall bound on downloads at once */
+  limiter: Limiter;
+  /** partial downloads, on local disk */
+  partialDir: string;
+  log: Logger;
+  now(): number;
+}
+
+export interface MediaStageOptions {
+  /** downloads at once for this corp */
+  corpConcurrency: number;
+  policy?: Partial<MediaPolicy>;
+}
+
+export interface MediaDrainResult {
+  /** jobs that reached a final state (done, unverified, failed, expired) */
+  finished: number;
+  /** jobs put back for a later try (transient failures) */
+  deferred: number;
+  bytes: number;
+}
+
+/** A GetMediaData index token as the SDK gives it: printable ASCII, short. */
+const TOKEN = /^[\x20-\x7e]{1,1024}$/;
+const RANGE = /^Range:bytes=(\d{1,15})-(\d{1,15})$/;
+const REHASH_BLOCK = 1 << 20;
+
+type Fetched =
+  | { kind: 'chunk'; chunk: MediaChunk }
+  | { kind: 'expired' | 'failed' | 'deferred'; code: number | null; message: string }
+  | { kind: 'stopped' };
+
+type Attempt =
+  | { kind: 'complete'; file: string; size: number; md5: string; sha256: string; head: Buffer }
+  | { kind: 'restart'; message: string }
+  | { kind: 'expired' | 'failed' | 'deferred'; code: number | null; message: string }
+  | { kind: 'stopped' }
+  | { kind: 'lost' };
+
+const MY_HOST = hostname();
+
+/** Whether a lease owner (`host/pid/random`) is a process of this host that no longer exists. */
+function ownerIsDeadHere(owner: string): boolean {
+  const [host, pidText] = owner.split('/');
+  const pid = Number(pidText);
+  if (host !== MY_HOST || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+export class MediaStage {
+  /** who holds this stage's leases: host/pid/random */
+  readonly owner = `${MY_HOST}/${process.pid}/${randomBytes(6).toString('hex')}`;
+  private readonly policy: MediaPolicy;
+  private readonly inFlight = new Set<number>();
+  private readonly log: Logger;
+
+  constructor(private readonly deps: MediaStageDeps, private readonly corp: MediaCorp, private readonly options: MediaStageOptions) {
+    this.policy = { ...DEFAULT_MEDIA_POLICY, ...options.policy };
+    this.log = deps.log.child({ corp: corp.corpid, stage: 'media' });
+  }
+
+  /**
+   * Downloads every job of the corp that can be tried now, `corpConcurrency` at a time (and within
+   * the shared limiter), until none is left or `signal` aborts. Jobs deferred to later stay pending.
+   */
+  async drain(signal: AbortSignal, onFinished?: (job: { state: string; bytes: number }) => void): Promise<MediaDrainResult> {
+    const result: MediaDrainResult = { finished: 0, deferred: 0, bytes: 0 };
+    const running = new Set<Promise<void>>();
+    // GetMediaData calls are what the bounds are for: a job gives its slot back once its bytes are
+    // in, and stores them (fsync, rename, upload) while the next download runs; stores are bounded too
+    const maxStoring = this.options.corpConcurrency * 2;
+    let downloading = 0;
+    let exhausted = false;
+    let wake: () => void = () => undefined;
+    while (!signal.aborted) {
+      while (downloading < this.options.corpConcurrency && running.size < this.options.corpConcurrency + maxStoring && !exhausted && !signal.aborted) {
+        const release = await this.deps.limiter.acquire(signal);
+        if (!release) break;
+        let job: MediaJob | undefined;
+        try {
+          job = await this.claimOne();
+        } catch (err) {
+          release();
+          throw err;
+        }
+        if (!job) {
+          release();
+          exhausted = true;
+          break;
+        }
+        const claimed = job;
+        this.inFlight.add(claimed.id);
+        downloading += 1;
+        let freed = false;
+        const free = (): void => {
+          if (freed) return;
+          freed = true;
+          downloading -= 1;
+          release();
+          wake();
+        };
+        const task = this.runJob(claimed, signal, free)
+          .then((end) => {
+            if (end.final) {
+              result.finished += 1;
+              result.bytes += end.bytes;
+              onFinished?.({ state: end.state, bytes: end.bytes });
+            } else if (end.state === 'pending') result.deferred += 1;
+          })
+          .catch((err: unknown) => this.log.error({ job: claimed.id, err: (err as Error).message }, 'media job crashed; it is tried again later'))
+          .finally(() => {
+            this.inFlight.delete(claimed.id);
+            free();
+          });
+        running.add(task);
+        void task.finally(() => running.delete(task));
+      }
+      if (running.size === 0) break;
+      await Promise.race([...running, new Promise<void>((resolve) => { wake = resolve; })]);
+      exhausted = false;
+    }
+    await Promise.all(running);
+    return result;
+  }
+
+  /** Takes the lease of the next job that can be tried now, if any. */
+  private async claimOne(): Promise<MediaJob | undefined> {
+    const { db } = this.deps;
+    const now = this.deps.now();
+    let q = db.selectFrom('media').selectAll()
+      .where('corpid', '=', this.corp.corpid)
+      .where('state', 'in', ['pending', 'downloading'])
+      .where('next_try_at', '<=', now)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now), eb('lease_owner', 'like', `${MY_HOST}/%`)]));
+    if (this.inFlight.size) q = q.where('id', 'not in', [...this.inFlight]);
+    const rows = await q.orderBy('id').limit(this.options.corpConcurrency * 2 + 2).execute();
+    for (const row of rows) {
+      const leased = row.lease_owner !== null && row.lease_until !== null && Number(row.lease_until) >= now;
+      if (leased && !ownerIsDeadHere(row.lease_owner!)) continue;
+      const until = now + this.policy.leaseMs;
+      const r = await db.updateTable('media')
+        .set({ lease_owner: this.owner, lease_until: until, state: 'downloading', updated_at: now })
+        .where('id', '=', row.id)
+        .where('state', '=', row.state)
+        .where((eb) => (row.lease_owner === null ? eb('lease_owner', 'is', null) : eb('lease_owner', '=', row.lease_owner)))
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) return { ...row, lease_owner: this.owner, lease_until: until, state: 'downloading' };
+    }
+    return undefined;
+  }
+
+  /** Updates the job if this stage still holds its lease; false when another process took it. */
+  private async update(id: number, values: Partial<Omit<MediaTable, 'id'>>): Promise<boolean> {
+    const r = await this.deps.db.updateTable('media').set({ ...values, updated_at: this.deps.now() })
+      .where('id', '=', id).where('lease_owner', '=', this.owner).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** One job to its end, or until deferred, stopped or its lease is lost. */
+  private async runJob(job: MediaJob, signal: AbortSignal, downloaded: () => void): Promise<{ final: boolean; state: string; bytes: number }> {
+    // the job contract: validate on the first line (style.md "Jobs")
+    if (!job.sdkfileid || typeof job.index_token !== 'string') {
+      await this.finish(job.id, { state: 'failed', error_code: null, error: 'the job has no usable sdkfileid' });
+      return { final: true, state: 'failed', bytes: 0 };
+    }
+    const ctrl = new AbortController();
+    const stop = () => ctrl.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    const heartbeat = setInterval(() => {
+      void this.update(job.id, { lease_until: this.deps.now() + this.policy.leaseMs }).then((held) => {
+        if (!held) ctrl.abort();
+      }, () => undefined);
+    }, this.policy.heartbeatMs);
+    let partialId = job.partial_id && /^[0-9a-f]{16,32}$/.test(job.partial_id) ? job.partial_id : null;
+    let partial = '';
+    let attempts = job.attempts;
+    let resume = { token: partialId ? job.index_token : '', bytes: partialId ? Number(job.bytes_done) : 0 };
+    try {
+      for (;;) {
+        if (resume.bytes === 0 && resume.token === '') {
+          attempts += 1;
+          if (partialId === null) partialId = randomBytes(12).toString('hex');
+          if (!(await this.update(job.id, { attempts, index_token: '', bytes_done: 0, partial_id: partialId }))) return { final: false, state: 'lost', bytes: 0 };
+        }
+        partial = join(this.deps.partialDir, `${partialId}.part`);
+        let outcome: Attempt;
+        try {
+          outcome = await this.download(job, partial, resume, ctrl.signal);
+        } catch (err) {
+          if (ctrl.signal.aborted) outcome = { kind: 'stopped' };
+          else outcome = { kind: 'deferred', code: null, message: `download failed: ${(err as Error).message}` };
+        }
+        switch (outcome.kind) {
+          case 'complete': {
+            const expected = job.md5_expected;
+            if (expected && expected !== outcome.md5 && attempts < this.policy.md5Tries) {
+              this.log.warn({ job: job.id, attempt: attempts }, 'md5 does not match; downloading the file again');
+              await rm(outcome.file, { force: true });
+              resume = { token: '', bytes: 0 };
+              continue;
+            }
+            downloaded();
+            try {
+              const state = await this.store(job, outcome, attempts);
+              return { final: true, state, bytes: outcome.size };
+            } catch (err) {
+              // the store refused (bucket down, disk full): keep the download, try storing later
+              await this.defer(job, null, `storing the file failed: ${(err as Error).message}`);
+              return { final: false, state: 'pending', bytes: 0 };
+            }
+          }
+          case 'restart':
+            await rm(partial, { force: true });
+            if (attempts >= this.policy.md5Tries) {
+              await this.finish(job.id, { state: 'failed', error_code: null, error: `${outcome.message} (${attempts} downloads)` });
+              return { final: true, state: 'failed', bytes: 0 };
+            }
+            this.log.warn({ job: job.id }, `${outcome.message}; downloading the file again`);
+            resume = { token: '', bytes: 0 };
+            continue;
+          case 'expired':
+          case 'failed':
+            await rm(partial, { force: true });
+            await this.finish(job.id, { state: outcome.kind, error_code: outcome.code, error: outcome.message });
+            return { final: true, state: outcome.kind, bytes: 0 };
+          case 'deferred':
+            await this.defer(job, outcome.code, outcome.message);
+            return { final: false, state: 'pending', bytes: 0 };
+          case 'stopped':
+            // progress is committed; let any process resume at once
+            await this.update(job.id, { lease_owner: null, lease_until: null }).catch(() => undefined);
+            return { final: false, state: 'downloading', bytes: 0 };
+          case 'lost':
+            return { final: false, state: 'lost', bytes: 0 };
+        }
+      }
+    } finally {
+      clearInterval(heartbeat);
+      signal.removeEventListener('abort', stop);
+    }
+  }
+
+  /** Puts the job back for a later try (backoff grows with each deferral), progress kept. */
+  private async defer(job: MediaJob, code: number | null, message: string): Promise<void> {
+    const failures = job.failures + 1;
+    const delay = this.policy.jobBackoff.delayMs(failures);
+    this.log.warn({ job: job.id, code, retryInS: Math.round(delay / 1000) }, `media download deferred: ${message}`);
+    await this.update(job.id, { state: 'pending', failures, next_try_at: this.deps.now() + delay, error_code: code, error: message.slice(0, 2000), lease_owner: null, lease_until: null });
+  }
+
+  private async finish(id: number, values: Partial<Omit<MediaTable, 'id'>>): Promise<void> {
+    await this.update(id, { ...values, error: values.error?.slice(0, 2000) ?? null, lease_owner: null, lease_until: null, finished_at: this.deps.now() });
+  }
+
+  /** GetMediaData for one chunk, retried on transient codes; never rejects. */
+  private async fetchChunk(job: MediaJob, token: string, signal: AbortSignal): Promise<Fetched> {
+    const { corp } = this;
+    for (let tries = 1; ; tries++) {
+      if (signal.aborted) return { kind: 'stopped' };
+      try {
+        const chunk = await this.deps.backend.getMediaData({ indexBuf: token, sdkFileId: job.sdkfileid, proxy: corp.proxy ?? '', passwd: corp.proxyAuth ?? '', timeoutS: corp.timeoutS }, signal);
+        // validated at the edge: it comes from WeCom (design rule 7)
+        if (!Buffer.isBuffer(chunk.data) || chunk.data.length > MEDIA_CHUNK_MAX) throw new WeComSdkError(10002, 'GetMediaData', { detail: 'a chunk larger than 512 KB' });
+        if (!chunk.isFinish && !TOKEN.test(chunk.outIndex)) throw new WeComSdkError(10002, 'GetMediaData', { detail: 'an unfinished answer without a usable next index' });
+        return { kind: 'chunk', chunk };
+      } catch (err) {
+        if (signal.aborted) return { kind: 'stopped' };
+        const verdict = classifyMediaError(err);
+        const message = (err as Error).message ?? String(err);
+        if (verdict.action === 'expired') return { kind: 'expired', code: verdict.code, message };
+        if (verdict.action === 'fail') return { kind: 'failed', code: verdict.code, message };
+        if (tries >= this.policy.chunkTries) return { kind: 'deferred', code: verdict.code, message: `${message} (${tries} tries of the chunk at byte ${token || 0})` };
+        await sleep(this.policy.chunkBackoff.delayMs(tries), signal);
+      }
+    }
+  }
+
+  /** One pass over the file from the resume point to is_finish. */
+  private async download(job: MediaJob, partial: string, resume: { token: string; bytes: number }, outer: AbortSignal): Promise<Attempt> {
+    // its own signal, so a chunk asked for ahead is called off when this pass ends early
+    const local = new AbortController();
+    const stop = () => local.abort();
+    outer.addEventListener('abort', stop, { once: true });
+    try {
+      return await this.downloadPass(job, partial, resume, local.signal);
+    } finally {
+      outer.removeEventListener('abort', stop);
+      local.abort();
+    }
+  }
+
+  private async downloadPass(job: MediaJob, partial: string, resume: { token: string; bytes: number }, signal: AbortSignal): Promise<Attempt> {
+    await mkdir(this.deps.partialDir, { recursive: true, mode: 0o700 });
+    let token = resume.token;
+    let bytes = resume.bytes;
+    // hashed as the bytes arrive, on this thread: ~1 ms per 512 KB chunk, and nothing queues up
+    const md5 = createHash('md5');
+    const sha = createHash('sha256');
+    let head = Buffer.alloc(0);
+    let fh: FileHandle;
+    if (bytes > 0) {
+      const size = await stat(partial).then((s) => s.size, () => -1);
+      if (size < bytes) {
+        // the partial file is missing or shorter than committed (another machine, a lost write): from zero
+        this.log.warn({ job: job.id }, 'the partial file does not hold the committed bytes; downloading from the start');
+        return { kind: 'restart', message: 'the partial download was lost' };
+      }
+      fh = await open(partial, 'r+');
+      await fh.truncate(bytes);
+      // the hash states cannot be saved, so the bytes already here are read again (local disk only)
+      const block = Buffer.allocUnsafe(Math.min(REHASH_BLOCK, bytes));
+      for (let at = 0; at < bytes;) {
+        const { bytesRead } = await fh.read(block, 0, Math.min(block.length, bytes - at), at);
+        if (bytesRead === 0) break;
+        md5.update(block.subarray(0, bytesRead));
+        sha.update(block.subarray(0, bytesRead));
+        if (head.length < SNIFF_BYTES) head = Buffer.concat([head, block.subarray(0, Math.min(bytesRead, SNIFF_BYTES - head.length))]);
+        at += bytesRead;
+      }
+    } else {
+      fh = await open(partial, 'w', 0o600);
+    }
+    const limit = Math.min(this.policy.maxFileBytes, job.size_expected !== null ? Number(job.size_expected) + MEDIA_CHUNK_MAX : Infinity);
+    let stalls = 0;
+    // the next chunk is asked for while this one is written and committed
+    let next = this.fetchChunk(job, token, signal);
+    try {
+      for (;;) {
+        const got = await next;
+        if (got.kind !== 'chunk') return got;
+        const { chunk } = got;
+        const after = bytes + chunk.data.length;
+        if (after > limit) return { kind: 'failed', code: null, message: `WeCom sent more than ${limit} bytes for this file${job.size_expected !== null ? ` (announced size ${job.size_expected})` : ''}` };
+        if (!chunk.isFinish) {
+          const range = RANGE.exec(chunk.outIndex);
+          // a token that does not continue where the data ends would leave a hole or a repeat
+          if (range && Number(range[1]) !== after) return { kind: 'restart', message: `the next index token starts at byte ${range[1]}, but ${after} bytes have arrived` };
+          stalls = chunk.data.length === 0 ? stalls + 1 : 0;
+          if (stalls >= this.policy.stallChunks) return { kind: 'deferred', code: null, message: `${stalls} answers in a row brought no data` };
+          next = this.fetchChunk(job, chunk.outIndex, signal);
+        }
+        if (chunk.data.length > 0) {
+          await fh.write(chunk.data, 0, chunk.data.length, bytes);
+          md5.update(chunk.data);
+          sha.update(chunk.data);
+          if (head.length < SNIFF_BYTES) head = Buffer.concat([head, chunk.data.subarray(0, SNIFF_BYTES - head.length)]);
+        }
+        bytes = after;
+        if (chunk.isFinish) break;
+        token = chunk.outIndex;
+        // the resume point: bytes written before the commit, so a committed count is always on disk
+        if (!(await this.update(job.id, { index_token: token, bytes_done: bytes, lease_until: this.deps.now() + this.policy.leaseMs }))) return { kind: 'lost' };
+        if (signal.aborted) return { kind: 'stopped' };
+      }
+      // no fsync here: the local store syncs the file before it renames it into place (S3 needs none)
+    } finally {
+      // a chunk asked for ahead and no longer wanted: let it finish quietly
+      void next.catch(() => undefined);
+      await fh.close();
+    }
+    return { kind: 'complete', file: partial, size: bytes, md5: md5.digest('hex'), sha256: sha.digest('hex'), head };
+  }
+
+  /** Verifies, stores (and converts voice), and records the final state. */
+  private async store(job: MediaJob, file: Extract<Attempt, { kind: 'complete' }>, attempts: number): Promise<string> {
+    const { store } = this.deps;
+    const expected = job.md5_expected;
+    const sniffed = sniffContentType(file.head);
+    let state: 'done' | 'unverified' | 'failed';
+    let error: string | null = null;
+    if (expected && expected !== file.md5) {
+      state = 'failed';
+      error = `md5 mismatch after ${attempts} downloads: WeCom's md5sum is ${expected}, the downloaded file's md5 is ${file.md5} (the last download is kept)`;
+    } else if (expected) {
+      state = 'done';
+    } else {
+      state = 'unverified';
+      error = job.md5_expected === null ? 'WeCom gave no usable md5sum, so the file could not be verified' : null;
+    }
+    if (job.size_expected !== null && Number(job.size_expected) !== file.size && state !== 'failed') {
+      error = `${error ? `${error}; ` : ''}WeCom announced ${job.size_expected} bytes, the file has ${file.size}`;
+    }
+
+    const key = objectKey(file.sha256);
+    await store.putFile(key, file.file, { size: file.size, sha256: file.sha256, contentType: sniffed.contentType });
+    await this.finish(job.id, {
+      state, error_code: null, error, sha256: file.sha256, md5: file.md5, size: file.size,
+      content_type: sniffed.contentType, storage_key: key, voice_format: sniffed.voice,
+      // the playable copy is made by convertVoices(), so a download slot never waits on a conversion
+      converted_key: null, converted_type: null, convert_error: null,
+      index_token: '', bytes_done: file.size, failures: 0,
+    });
+    return state;
+  }
+
+  /**
+   * Makes the browser-playable copy of every stored voice of the corp that has none yet (and no
+   * reason why not). A copy is keyed by the original's SHA-256, so the same voice is converted
+   * once; two processes converting the same voice write the same object. Returns how many were done.
+   */
+  async convertVoices(signal: AbortSignal): Promise<number> {
+    const { db, store } = this.deps;
+    let handled = 0;
+    const seen = new Set<number>();
+    while (!signal.aborted) {
+      const rows = await db.selectFrom('media').select(['id', 'sha256', 'storage_key', 'voice_format'])
+        .where('corpid', '=', this.corp.corpid).where('voice_format', 'is not', null).where('storage_key', 'is not', null)
+        .where('converted_key', 'is', null).where('convert_error', 'is', null)
+        .where('state', 'in', ['done', 'unverified', 'failed']).orderBy('id').limit(16).execute();
+      const todo = rows.filter((r) => !seen.has(r.id));
+      if (todo.length === 0) return handled;
+      for (const row of todo) {
+        if (signal.aborted) break;
+        seen.add(row.id);
+        let result: Awaited<ReturnType<MediaStage['convertOne']>>;
+        try {
+          result = await this.convertOne(row as { id: number; sha256: string; storage_key: string; voice_format: VoiceFormat });
+        } catch {
+          // the store could not be read or written: the copy is tried again on a later pass
+          continue;
+        }
+        await db.updateTable('media').set({ ...result, updated_at: this.deps.now() })
+          .where('id', '=', row.id).where('converted_key', 'is', null).where('convert_error', 'is', null).execute();
+        handled += 1;
+      }
+    }
+    return handled;
+  }
+
+  private async convertOne(row: { id: number; sha256: string; storage_key: string; voice_format: VoiceFormat }): Promise<Pick<MediaTable, 'converted_key' | 'converted_type' | 'convert_error'>> {
+    const { store } = this.deps;
+    const copyKey = derivedKey(row.sha256, 'mp3');
+    if (await store.has(copyKey)) return { converted_key: copyKey, converted_type: 'audio/mpeg', convert_error: null };
+    await mkdir(this.deps.partialDir, { recursive: true, mode: 0o700 });
+    const base = join(this.deps.partialDir, `voice-${randomBytes(8).toString('hex')}`);
+    try {
+      // the original comes back from the store (it may be in a bucket), into a local file
+      await pipeline(await store.read(row.storage_key), createWriteStream(`${base}.in`, { mode: 0o600 }));
+      const r = await this.deps.voice.convert(`${base}.in`, row.voice_format, `${base}.mp3`);
+      if (!r.ok) return { converted_key: null, converted_type: null, convert_error: r.reason.slice(0, 2000) };
+      await store.putFile(copyKey, `${base}.mp3`, { size: r.bytes, sha256: await sha256OfFile(`${base}.mp3`), contentType: r.contentType });
+      return { converted_key: copyKey, converted_type: r.contentType, convert_error: null };
+    } catch (err) {
+      this.log.warn({ job: row.id, err: (err as Error).message }, 'voice conversion failed; tried again later');
+      throw err;
+    } finally {
+      await rm(`${base}.in`, { force: true });
+      await rm(`${base}.mp3`, { force: true });
+    }
+  }
+}
+
+async function sha256OfFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}

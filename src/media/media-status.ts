@@ -1,0 +1,52 @@
+/**
+ * Media counts for `status` (issue #5 point 6): jobs by state per corp, bytes stored, voice copies,
+ * and the latest failures with their WeCom codes.
+ */
+import type { Kysely } from 'kysely';
+import type { Database, MediaState } from '../store/schema.ts';
+
+export interface MediaStatus {
+  /** every state, 0 when none */
+  states: Record<MediaState, number>;
+  /** bytes of files stored (done, unverified, and failed ones kept) */
+  bytes: number;
+  /** voice recordings with a browser-playable copy, and ones that could not be converted */
+  voices: { converted: number; notConverted: number };
+  /** the latest failed or expired jobs, newest first */
+  latestFailures: Array<{ msgid: string; kind: string; state: string; errorCode: number | null; error: string | null }>;
+}
+
+const STATES: readonly MediaState[] = ['pending', 'downloading', 'done', 'unverified', 'failed', 'expired'];
+
+export function emptyMediaStatus(): MediaStatus {
+  return { states: Object.fromEntries(STATES.map((s) => [s, 0])) as Record<MediaState, number>, bytes: 0, voices: { converted: 0, notConverted: 0 }, latestFailures: [] };
+}
+
+/** Media status of every corp that has media jobs. */
+export async function mediaStatuses(db: Kysely<Database>): Promise<Map<string, MediaStatus>> {
+  const [byState, voices] = await Promise.all([
+    db.selectFrom('media').select(['corpid', 'state', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.sum<number>('size').as('bytes')])
+      .groupBy(['corpid', 'state']).execute(),
+    db.selectFrom('media').select(['corpid', (eb) => eb.fn.count<number>('converted_key').as('converted'), (eb) => eb.fn.count<number>('convert_error').as('failed')])
+      .where('voice_format', 'is not', null).groupBy('corpid').execute(),
+  ]);
+  const out = new Map<string, MediaStatus>();
+  const of = (corpid: string): MediaStatus => {
+    let s = out.get(corpid);
+    if (!s) out.set(corpid, (s = emptyMediaStatus()));
+    return s;
+  };
+  for (const row of byState) {
+    const s = of(row.corpid);
+    if (STATES.includes(row.state)) s.states[row.state] = Number(row.n);
+    if (row.state === 'done' || row.state === 'unverified' || row.state === 'failed') s.bytes += Number(row.bytes ?? 0);
+  }
+  for (const row of voices) of(row.corpid).voices = { converted: Number(row.converted), notConverted: Number(row.failed) };
+  for (const [corpid, s] of out) {
+    if (s.states.failed + s.states.expired === 0) continue;
+    const rows = await db.selectFrom('media').select(['msgid', 'kind', 'state', 'error_code', 'error'])
+      .where('corpid', '=', corpid).where('state', 'in', ['failed', 'expired']).orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(3).execute();
+    s.latestFailures = rows.map((r) => ({ msgid: r.msgid, kind: r.kind, state: r.state, errorCode: r.error_code, error: r.error }));
+  }
+  return out;
+}
