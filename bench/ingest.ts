@@ -10,10 +10,11 @@
  * With --db the database should be empty (a fresh database or schema).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { rssKb } from './process-rss.ts';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, db: { type: 'string' }, 'keep-data': { type: 'boolean' } } });
 const messages = Number(values.messages);
@@ -35,14 +36,6 @@ function rsaRate(): number {
   return signPerS;
 }
 
-function rssKb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
 
 async function main(): Promise<void> {
   const rsaSignPerS = rsaRate();

@@ -17,6 +17,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { rssKb } from './process-rss.ts';
 import Database from 'better-sqlite3';
 import { createSimulatorBackend } from '../src/sdk/simulator-backend.ts';
 import { GIB_VIDEO_BLOB, type MediaKind, MediaPool } from '../src/simulator/media-pool.ts';
@@ -35,14 +36,6 @@ const env = {
   WECOM_ARCHIVE_MEDIA_CONCURRENCY: String(concurrency), WECOM_ARCHIVE_MEDIA_CORP_CONCURRENCY: String(concurrency),
 };
 
-function rssKb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
 
 const KINDS: Array<[MediaKind, number]> = [['jpg', 8], ['png', 4], ['gif', 4], ['amr', 4], ['silk', 3], ['amrwb', 2], ['mp4', 4], ['pdf', 4], ['docx', 4], ['xlsx', 3], ['zip', 3], ['dat', 3], ['mp3', 3]];
 
