@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CALLBACK_BODY_LIMIT, type CallbackEndpointDeps, handleCallback } from './callback-endpoint.ts';
 import { clientAddress } from './callback-source-guard.ts';
+import { BodyTooLarge, readBody } from '../api/read-body.ts';
 
 const PATH = /^\/callback\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_-]{1,64})\/?$/;
 
@@ -19,31 +20,6 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
   const bytes = Buffer.from(body, 'utf8');
   res.writeHead(status, { 'content-type': contentType, 'content-length': bytes.length, 'cache-control': 'no-store' });
   res.end(bytes);
-}
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new BodyTooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new BodyTooLarge());
-        req.pause();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 export function createCallbackRoute(deps: CallbackEndpointDeps, trustedProxies: readonly string[]): CallbackRoute {

@@ -14,6 +14,7 @@ import { defaultErrmsg, parseFaultSpec, validateFaultSpec, type Fault, type Faul
 import { chatDataRoute, decryptRoute, mediaRoute, type SdkReply } from './sdk-routes.ts';
 import { Simulator, type SimulatorOptions, type SimulatorState } from './simulator.ts';
 import { HEADER_LENGTH, HEADER_RET, SDK_ROUTES } from './wire.ts';
+import { BodyTooLarge, readBody } from '../api/read-body.ts';
 
 const SDK_BODY_LIMIT = 1 << 20;
 const CONTROL_BODY_LIMIT = 256 << 20;
@@ -23,26 +24,6 @@ const SDK_HANDLERS: Readonly<Record<string, { op: FaultOperation; handle: (sim: 
   [SDK_ROUTES.media]: { op: 'media', handle: mediaRoute },
   [SDK_ROUTES.decrypt]: { op: 'decrypt', handle: decryptRoute },
 };
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new BodyTooLarge());
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = Buffer.from(JSON.stringify(value));

@@ -6,7 +6,7 @@ import { startSimulator, type RunningSimulator } from '../../src/simulator/serve
 import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
-import { addSimulatorCorp, appOn, archiveOnce, FAST_TIMING } from '../support/archive-harness.ts';
+import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly, FAST_TIMING } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 
 const sims: RunningSimulator[] = [];
@@ -19,16 +19,6 @@ async function simulator(opts: Parameters<typeof startSimulator>[0]): Promise<Ru
   return sim;
 }
 
-/** Every message the simulator has is archived exactly once, with its exact plaintext and seq. */
-async function expectArchivedExactly(app: App, sim: RunningSimulator, count: number): Promise<void> {
-  const rows = await app.store.db.selectFrom('messages').select(['msgid', 'seq', 'raw']).where('corpid', '=', sim.corp.corpid).orderBy('seq').execute();
-  expect(rows.length).toBe(count);
-  for (const [i, row] of rows.entries()) {
-    expect(row.msgid).toBe(sim.msgidOf(i));
-    expect(decodeSeq(row.seq)).toBe(sim.seqOf(i));
-    expect(Buffer.from(row.raw).equals(sim.plaintextOf(i)), `message ${i}`).toBe(true);
-  }
-}
 
 describeEachDialect('ingest', ({ open }) => {
   it('archives every message once, exactly, with seq beyond 2^53, and exports it as sent', async () => {

@@ -1,4 +1,6 @@
+import { expect } from 'vitest';
 import { createApp, type App } from '../../src/app/app.ts';
+import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { runArchive, type RunOptions } from '../../src/archiver/archive-runner.ts';
 import type { ArchiverTiming, CorpProgress } from '../../src/archiver/corp-archiver.ts';
@@ -31,4 +33,15 @@ export async function addSimulatorCorp(app: App, sim: RunningSimulator, options:
 
 export async function archiveOnce(app: App, timing: Partial<ArchiverTiming> = FAST_TIMING, createBackend?: RunOptions['createBackend']): Promise<CorpProgress[]> {
   return runArchive(app, createLogger('silent'), new AbortController().signal, { once: true, timing, ...(createBackend ? { createBackend } : {}) });
+}
+
+/** Every message the simulator has is archived exactly once, with its exact plaintext and seq. */
+export async function expectArchivedExactly(app: App, sim: RunningSimulator, count: number): Promise<void> {
+  const rows = await app.store.db.selectFrom('messages').select(['msgid', 'seq', 'raw']).where('corpid', '=', sim.corp.corpid).orderBy('seq').execute();
+  expect(rows.length).toBe(count);
+  for (const [i, row] of rows.entries()) {
+    expect(row.msgid).toBe(sim.msgidOf(i));
+    expect(decodeSeq(row.seq)).toBe(sim.seqOf(i));
+    expect(Buffer.from(row.raw).equals(sim.plaintextOf(i)), `message ${i}`).toBe(true);
+  }
 }
