@@ -1,7 +1,7 @@
 /**
  * End-to-end ingest benchmark (issue #3): the simulator and the archive as separate processes, as in
  * production. Prints one JSON line:
- *   {messages, seconds, msgs_per_s, rss_peak_mb, rsa_sign_per_s, ratio_to_rsa, db}
+ *   {messages, seconds, msgs_per_s, rss_peak_mb, rsa_sign_per_s, ratio_to_rsa, cpu_s, db}
  * The simulator runs in its own process and encrypts every envelope before the clock starts (as
  * WeCom does on its own servers). rsa_sign_per_s is `openssl speed -multi <cores> rsa2048` measured in the same run: every message
  * costs one RSA-2048 private-key operation, so it is the ceiling for this machine.
@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { rssKb } from './process-rss.ts';
+import { cpuSeconds, machineIdleSeconds, rssKb } from './process-rss.ts';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, db: { type: 'string' }, 'keep-data': { type: 'boolean' } } });
 const messages = Number(values.messages);
@@ -37,6 +37,8 @@ function rsaRate(): number {
 }
 
 
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
 async function main(): Promise<void> {
   const rsaSignPerS = rsaRate();
   const config = join(dir, 'sim.json');
@@ -50,13 +52,21 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     execFileSync(bin, ['corp', 'import', config], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const simCpuBefore = cpuSeconds(sim.pid!) ?? 0;
+    const idleBefore = machineIdleSeconds();
     const started = performance.now();
     const archive = spawn(bin, ['run', '--once'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     let peakKb = 0;
-    const sampler = setInterval(() => { peakKb = Math.max(peakKb, rssKb(archive.pid!)); }, 100);
+    let archiveCpu = 0;
+    const sampler = setInterval(() => {
+      peakKb = Math.max(peakKb, rssKb(archive.pid!));
+      archiveCpu = cpuSeconds(archive.pid!) ?? archiveCpu;
+    }, 100);
     const code = await new Promise<number | null>((resolve) => archive.on('exit', resolve));
     clearInterval(sampler);
     const seconds = (performance.now() - started) / 1000;
+    const idle = machineIdleSeconds() - idleBefore;
+    const simCpu = (cpuSeconds(sim.pid!) ?? simCpuBefore) - simCpuBefore;
     if (code !== 0) throw new Error(`run --once exited with ${code}`);
     const status = JSON.parse(execFileSync(bin, ['status', '--json'], { env, encoding: 'utf8' })) as { corps: Array<{ messages: number; pending: number }> };
     const stored = status.corps.reduce((n, c) => n + c.messages, 0);
@@ -65,6 +75,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({
       messages, seconds: Math.round(seconds * 10) / 10, msgs_per_s: Math.round(msgsPerS), rss_peak_mb: Math.round(peakKb / 1024),
       rsa_sign_per_s: Math.round(rsaSignPerS), ratio_to_rsa: Math.round((msgsPerS / rsaSignPerS) * 1000) / 1000,
+      // where the machine's time went (the archive's figure is sampled every 100 ms, so a little low)
+      cpu_s: { archive: round1(archiveCpu), simulator: round1(simCpu), idle: round1(idle) },
       db: db.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@').replace(dir, '$TMP'),
     })}\n`);
   } finally {

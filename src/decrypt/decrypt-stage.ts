@@ -112,11 +112,11 @@ export class DecryptStage {
     const { db, dialect } = this.deps;
     const now = this.deps.now();
     await db.transaction().execute(async (trx) => {
+      await dialect.insertIgnoring(trx, 'messages', outcome.messages, ['corpid', 'msgid']);
+      // a stored message always has its media jobs: same transaction (issue #5)
+      await insertMediaJobs(trx, dialect, corpid, outcome.messages, now);
       for (let i = 0; i < outcome.messages.length; i += MESSAGE_CHUNK) {
         const chunk = outcome.messages.slice(i, i + MESSAGE_CHUNK);
-        await dialect.ignoreDuplicates(trx.insertInto('messages').values(chunk), ['corpid', 'msgid']).execute();
-        // a stored message always has its media jobs: same transaction (issue #5)
-        await insertMediaJobs(trx, dialect, corpid, chunk, now);
         await trx.updateTable('envelopes')
           .set({ state: 'done', reason: null, reason_code: null, reason_detail: null, updated_at: now })
           .where('corpid', '=', corpid).where('msgid', 'in', chunk.map((m) => m.msgid)).execute();

@@ -8,8 +8,6 @@ import type { StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database, MediaState, NewMediaJob } from '../store/schema.ts';
 import { MEDIA_MSGTYPES, mediaRefsOf } from './media-refs.ts';
 
-const INSERT_CHUNK = 100;
-
 /** The media jobs of some messages (pure). Messages of types without media cost nothing. */
 export function mediaJobRows(corpid: string, messages: ReadonlyArray<{ msgid: string; msgtype: string; raw: Buffer | Uint8Array }>, now: number): NewMediaJob[] {
   const rows: NewMediaJob[] = [];
@@ -33,14 +31,11 @@ export function mediaJobRows(corpid: string, messages: ReadonlyArray<{ msgid: st
 
 /**
  * Inserts the media jobs of committed messages, inside the caller's transaction. Idempotent: a
- * job that exists (same corp, msgid and slot) is left as it is (design rule 2).
+ * job that exists (same corp, msgid and slot) is left as it is (design rule 2). Returns how many
+ * jobs were new.
  */
-export async function insertMediaJobs(trx: Kysely<Database> | Transaction<Database>, dialect: StoreDialect, corpid: string, messages: ReadonlyArray<{ msgid: string; msgtype: string; raw: Buffer | Uint8Array }>, now: number): Promise<number> {
-  const rows = mediaJobRows(corpid, messages, now);
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await dialect.ignoreDuplicates(trx.insertInto('media').values(rows.slice(i, i + INSERT_CHUNK)), ['corpid', 'msgid', 'slot']).execute();
-  }
-  return rows.length;
+export async function insertMediaJobs(trx: Transaction<Database>, dialect: StoreDialect, corpid: string, messages: ReadonlyArray<{ msgid: string; msgtype: string; raw: Buffer | Uint8Array }>, now: number): Promise<number> {
+  return dialect.insertIgnoring(trx, 'media', mediaJobRows(corpid, messages, now), ['corpid', 'msgid', 'slot']);
 }
 
 export const REQUEUE_STATES: readonly MediaState[] = ['failed', 'expired', 'unverified', 'pending'];
@@ -73,13 +68,7 @@ export async function scanMessagesForMedia(db: Kysely<Database>, dialect: StoreD
     const rows = await q.orderBy('seq').limit(batch).execute();
     if (rows.length === 0) return made;
     after = rows[rows.length - 1]!.seq;
-    const before = await countJobs(db, corpid);
-    await insertMediaJobs(db, dialect, corpid, rows.map((r) => ({ msgid: r.msgid, msgtype: r.msgtype, raw: Buffer.from(r.raw) })), now);
-    made += (await countJobs(db, corpid)) - before;
+    const messages = rows.map((r) => ({ msgid: r.msgid, msgtype: r.msgtype, raw: Buffer.from(r.raw) }));
+    made += await db.transaction().execute((trx) => insertMediaJobs(trx, dialect, corpid, messages, now));
   }
-}
-
-async function countJobs(db: Kysely<Database>, corpid: string): Promise<number> {
-  const r = await db.selectFrom('media').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirst();
-  return Number(r?.n ?? 0);
 }

@@ -24,8 +24,6 @@ export interface PullResult {
   gaps: number;
 }
 
-const INSERT_CHUNK = 200;
-
 /**
  * One GetChatData call from the corp's cursor. The envelopes and the cursor that passes them are
  * committed in one transaction, before any decryption (design rule 1); the cursor only moves forward.
@@ -46,27 +44,23 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
     const current = await trx.selectFrom('cursors').select('seq').where('corpid', '=', corp.corpid).executeTakeFirst();
     const cursor = current ? decodeSeq(current.seq) : 0n;
     const fresh = entries.filter((e) => e.seq > cursor);
-    let stored = 0;
-    for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
-      const values: NewEnvelope[] = fresh.slice(i, i + INSERT_CHUNK).map((e) => ({
-        corpid: corp.corpid,
-        msgid: e.msgid,
-        seq: encodeSeq(e.seq),
-        publickey_ver: e.publickeyVer,
-        encrypt_random_key: e.encryptRandomKey,
-        encrypt_chat_msg: e.encryptChatMsg,
-        state: e.problem ? 'waiting' : 'pending',
-        reason: e.problem ? 'bad_envelope' : null,
-        reason_code: null,
-        reason_detail: e.problem,
-        attempts: 0,
-        received_at: at,
-        updated_at: at,
-      }));
-      const result = await dialect.ignoreDuplicates(trx.insertInto('envelopes').values(values), ['corpid', 'msgid']).executeTakeFirst();
-      // Every dialect reports only rows really inserted (a skipped duplicate counts 0).
-      stored += Math.min(Number(result.numInsertedOrUpdatedRows ?? values.length), values.length);
-    }
+    const values: NewEnvelope[] = fresh.map((e) => ({
+      corpid: corp.corpid,
+      msgid: e.msgid,
+      seq: encodeSeq(e.seq),
+      publickey_ver: e.publickeyVer,
+      encrypt_random_key: e.encryptRandomKey,
+      encrypt_chat_msg: e.encryptChatMsg,
+      state: e.problem ? 'waiting' : 'pending',
+      reason: e.problem ? 'bad_envelope' : null,
+      reason_code: null,
+      reason_detail: e.problem,
+      attempts: 0,
+      received_at: at,
+      updated_at: at,
+    }));
+    // Every dialect reports only rows really inserted (a skipped duplicate counts 0).
+    const stored = await dialect.insertIgnoring(trx, 'envelopes', values, ['corpid', 'msgid']);
 
     // A jump in seq is WeCom's silent skip (the cursor was older than the 5-day window): loud, not lost
     // silently (design rule 8). The first pull of a new corp (cursor 0) has no "before" to compare.

@@ -1,4 +1,5 @@
-import type { ColumnDataType, CreateTableBuilder, Dialect, Expression, InsertQueryBuilder } from 'kysely';
+import type { ColumnDataType, CreateTableBuilder, Dialect, Expression, Insertable, InsertQueryBuilder, Transaction } from 'kysely';
+import type { Database } from '../schema.ts';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 
@@ -26,6 +27,27 @@ export interface StoreDialect {
   tableOptions<T extends string, C extends string>(table: CreateTableBuilder<T, C>): CreateTableBuilder<T, C>;
   /** Makes an INSERT skip rows whose key already exists (and nothing else: no silent truncation). */
   ignoreDuplicates<QB extends InsertQueryBuilder<any, any, any>>(query: QB, keyColumns: readonly string[]): QB;
+  /**
+   * Inserts rows of one shape inside the caller's transaction, skipping those whose key exists;
+   * returns how many were inserted. The bulk writes of ingest (envelopes, messages, media jobs) go
+   * through here, so each database gets its cheapest way: see insertInChunks and the SQLite dialect.
+   */
+  insertIgnoring<T extends keyof Database & string>(trx: Transaction<Database>, table: T, rows: ReadonlyArray<Insertable<Database[T]>>, keyColumns: readonly string[]): Promise<number>;
+}
+
+/**
+ * insertIgnoring for a client-server database: one multi-row INSERT per chunk, so a thousand rows
+ * cost a few round trips, not a thousand.
+ */
+export async function insertInChunks<T extends keyof Database & string>(dialect: Pick<StoreDialect, 'ignoreDuplicates'>, trx: Transaction<Database>, table: T, rows: ReadonlyArray<Insertable<Database[T]>>, keyColumns: readonly string[], chunk = 200): Promise<number> {
+  let inserted = 0;
+  for (let i = 0; i < rows.length; i += chunk) {
+    const part = rows.slice(i, i + chunk);
+    const result = await dialect.ignoreDuplicates(trx.insertInto(table).values(part as any), keyColumns).executeTakeFirst();
+    // MySQL counts an ON DUPLICATE KEY no-op as 0 and a real insert as 1, like the others
+    inserted += Math.min(Number(result.numInsertedOrUpdatedRows ?? part.length), part.length);
+  }
+  return inserted;
 }
 
 /** Removes the password from a URL so it can be shown. */

@@ -1,6 +1,6 @@
 import { MysqlDialect, sql } from 'kysely';
 import { createPool } from 'mysql2';
-import { redactUrl, type StoreDialect } from './dialect.ts';
+import { insertInChunks, redactUrl, type StoreDialect } from './dialect.ts';
 
 /** MySQL / MariaDB through mysql2, for sites that already run MySQL. */
 export function mysqlDialect(url: string): StoreDialect {
@@ -32,5 +32,8 @@ export function mysqlDialect(url: string): StoreDialect {
     // (data too long, bad values) into warnings.
     ignoreDuplicates: (query, keyColumns) =>
       query.onDuplicateKeyUpdate({ [keyColumns[0]!]: sql.ref(keyColumns[0]!) } as any) as typeof query,
+    insertIgnoring(trx, table, rows, keyColumns) {
+      return insertInChunks(this, trx, table, rows, keyColumns);
+    },
   };
 }

@@ -1,6 +1,6 @@
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { redactUrl, type StoreDialect } from './dialect.ts';
+import { insertInChunks, redactUrl, type StoreDialect } from './dialect.ts';
 
 /** PostgreSQL through pg: production, and the engine for scale-out. */
 export function postgresDialect(url: string): StoreDialect {
@@ -25,5 +25,8 @@ export function postgresDialect(url: string): StoreDialect {
     tableOptions: (table) => table,
     ignoreDuplicates: (query, keyColumns) =>
       query.onConflict((oc: any) => oc.columns(keyColumns).doNothing()) as typeof query,
+    insertIgnoring(trx, table, rows, keyColumns) {
+      return insertInChunks(this, trx, table, rows, keyColumns);
+    },
   };
 }

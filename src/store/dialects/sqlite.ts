@@ -6,12 +6,15 @@ import type { StoreDialect } from './dialect.ts';
 
 /** SQLite through better-sqlite3: the embedded default, a file under the data directory. */
 export function sqliteDialect(path: string): StoreDialect {
+  // the one connection Kysely serializes (SqliteDialect has a single connection and a mutex)
+  let connection: Database.Database | undefined;
   return {
     name: 'sqlite',
     displayUrl: `sqlite:${path}`,
     createKyselyDialect() {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       const db = new Database(path);
+      connection = db;
       // WAL: readers never block the writer; NORMAL sync is durable across process crashes
       // (SIGKILL), and a power cut can only drop whole recent transactions, never split one.
       db.pragma('journal_mode = WAL');
@@ -29,7 +32,49 @@ export function sqliteDialect(path: string): StoreDialect {
     tableOptions: (table) => table,
     ignoreDuplicates: (query, keyColumns) =>
       query.onConflict((oc: any) => oc.columns(keyColumns).doNothing()) as typeof query,
+    async insertIgnoring(trx, table, rows, keyColumns) {
+      if (rows.length === 0) return 0;
+      if (!trx.isTransaction || connection === undefined || !connection.inTransaction) {
+        throw new Error('insertIgnoring runs inside a transaction of this store');
+      }
+      // Inside the caller's transaction Kysely's mutex gives this transaction the only connection, so
+      // the rows go straight to it, synchronously: no promise, no query building per row.
+      const columns = Object.keys(rows[0]!);
+      const statement = prepared(connection, table, columns, keyColumns);
+      const params: unknown[] = new Array(columns.length);
+      let inserted = 0;
+      for (const row of rows) {
+        const record = row as Record<string, unknown>;
+        if (Object.keys(record).length !== columns.length) throw new Error(`insertIgnoring(${table}): rows of different shapes`);
+        for (let c = 0; c < columns.length; c++) params[c] = record[columns[c]!] ?? null;
+        inserted += statement.run(params).changes;
+      }
+      return inserted;
+    },
   };
+}
+
+const inserts = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+/**
+ * One prepared single-row INSERT run once per row: SQLite is in-process, so a row costs no round
+ * trip, and one short statement is prepared once instead of building, parsing and preparing a new
+ * hundred-row statement for every chunk, which was a third of ingest's writing time.
+ */
+function prepared(db: Database.Database, table: string, columns: readonly string[], keyColumns: readonly string[]): Database.Statement {
+  let cache = inserts.get(db);
+  if (cache === undefined) inserts.set(db, (cache = new Map()));
+  const cacheKey = `${table}|${columns.join(',')}|${keyColumns.join(',')}`;
+  let statement = cache.get(cacheKey);
+  if (statement === undefined) {
+    const quote = (name: string) => {
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a column name: ${JSON.stringify(name)}`);
+      return `"${name}"`;
+    };
+    statement = db.prepare(`insert into ${quote(table)} (${columns.map(quote).join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict (${keyColumns.map(quote).join(', ')}) do nothing`);
+    cache.set(cacheKey, statement);
+  }
+  return statement;
 }
 
 /**
