@@ -4,7 +4,7 @@
  * only whole: it is fsynced, then renamed into place (atomic on one filesystem).
  */
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { checkKey, type MediaStore } from './media-store.ts';
@@ -19,42 +19,81 @@ export function createLocalMediaStore(root: string): MediaStore {
       throw err;
     }
   };
+  const removeFile = async (file: string): Promise<void> => {
+    try {
+      await unlink(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  };
+  // fan-out directories known to exist (made or seen by this process): no mkdir per file
+  const dirs = new Set<string>();
+  // stores under way, by key: a second file with the same bytes waits until the first is durable,
+  // so it is never reported stored while the only copy may still be lost to a power cut
+  const storing = new Map<string, Promise<unknown>>();
+
+  async function store(target: string, file: string): Promise<void> {
+    const dir = dirname(target);
+    if (!dirs.has(dir)) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      dirs.add(dir);
+    }
+    const fh = await open(file, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await rename(file, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') dirs.delete(dir);
+      if (code !== 'EXDEV') throw err;
+      // another filesystem: copy beside the target, sync it, then rename there
+      const side = `${target}.${process.pid}.tmp`;
+      await copyFile(file, side);
+      const copy = await open(side, 'r+');
+      try {
+        await copy.sync();
+      } finally {
+        await copy.close();
+      }
+      await rename(side, target);
+      await removeFile(file);
+    }
+    // the rename itself must survive a power cut: sync the directory entry
+    const dirHandle = await open(dir, 'r');
+    try {
+      await dirHandle.sync();
+    } catch {
+      // some filesystems refuse fsync on a directory; the data itself is synced
+    } finally {
+      await dirHandle.close();
+    }
+  }
+
   return {
     kind: 'local',
     description: `directory ${root}`,
     async putFile(key, file, info) {
       const target = pathOf(key);
-      if ((await sizeAt(target)) === info.size) {
-        await rm(file, { force: true });
-        return 'existed';
-      }
-      await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-      const fh = await open(file, 'r+');
+      for (let running = storing.get(key); running; running = storing.get(key)) await running.catch(() => undefined);
+      // registered before the first await, so a put of the same key that comes later waits for it
+      const done = (async (): Promise<'stored' | 'existed'> => {
+        if ((await sizeAt(target)) === info.size) {
+          await removeFile(file);
+          return 'existed';
+        }
+        await store(target, file);
+        return 'stored';
+      })();
+      storing.set(key, done);
       try {
-        await fh.sync();
+        return await done;
       } finally {
-        await fh.close();
+        if (storing.get(key) === done) storing.delete(key);
       }
-      try {
-        await rename(file, target);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-        // another filesystem: copy beside the target, then rename there
-        const side = `${target}.${process.pid}.tmp`;
-        await copyFile(file, side);
-        await rename(side, target);
-        await rm(file, { force: true });
-      }
-      // the rename itself must survive a power cut: sync the directory entry
-      const dir = await open(dirname(target), 'r');
-      try {
-        await dir.sync();
-      } catch {
-        // some filesystems refuse fsync on a directory; the data itself is synced
-      } finally {
-        await dir.close();
-      }
-      return 'stored';
     },
     async has(key) {
       return (await sizeAt(pathOf(key))) !== undefined;

@@ -15,10 +15,9 @@
  * - Claimed with a lease (owner, expiry, heartbeat), so several processes can share the work and a
  *   job of a process that died is picked up again; on this host a dead owner is recognized at once.
  */
-import { randomBytes } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -29,10 +28,11 @@ import { WeComSdkError } from '../errors/wecom-codes.ts';
 import { MEDIA_CHUNK_MAX, type MediaChunk, type SdkBackend } from '../sdk/backend.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database, MediaJob, MediaTable } from '../store/schema.ts';
-import { SNIFF_BYTES, sniffContentType, type VoiceFormat } from './content-sniff.ts';
+import { sniffContentType, type VoiceFormat } from './content-sniff.ts';
 import type { Limiter } from './limiter.ts';
 import { classifyMediaError, DEFAULT_MEDIA_POLICY, type MediaPolicy } from './media-policy.ts';
 import { derivedKey, type MediaStore, objectKey } from './media-store.ts';
+import { type PartialFiles, sharedPartialFiles } from './partial-files.ts';
 import type { VoiceConverter } from './voice-converter.ts';
 
 export interface MediaCorp {
@@ -52,6 +52,8 @@ export interface MediaStageDeps {
   limiter: Limiter;
   /** partial downloads, on local disk */
   partialDir: string;
+  /** writes and hashes partial files off the main thread; default: the process's shared worker */
+  partials?: PartialFiles;
   log: Logger;
   now(): number;
 }
@@ -73,7 +75,8 @@ export interface MediaDrainResult {
 /** A GetMediaData index token as the SDK gives it: printable ASCII, short. */
 const TOKEN = /^[\x20-\x7e]{1,1024}$/;
 const RANGE = /^Range:bytes=(\d{1,15})-(\d{1,15})$/;
-const REHASH_BLOCK = 1 << 20;
+/** how long rows read for claiming are tried before the claim query runs again */
+const CANDIDATES_TTL_MS = 1_000;
 
 type Fetched =
   | { kind: 'chunk'; chunk: MediaChunk }
@@ -88,6 +91,16 @@ type Attempt =
   | { kind: 'lost' };
 
 const MY_HOST = hostname();
+
+/** A job this stage holds; `started`: its download from the first byte is already counted. */
+interface Claimed {
+  job: MediaJob;
+  started: boolean;
+}
+
+function validPartialId(id: string | null): string | null {
+  return id && /^[0-9a-f]{16,32}$/.test(id) ? id : null;
+}
 
 /** Whether a lease owner (`host/pid/random`) is a process of this host that no longer exists. */
 function ownerIsDeadHere(owner: string): boolean {
@@ -108,10 +121,15 @@ export class MediaStage {
   private readonly policy: MediaPolicy;
   private readonly inFlight = new Set<number>();
   private readonly log: Logger;
+  private readonly partials: PartialFiles;
+  /** rows the last claim query found and that were not tried yet (each claim re-checks its row) */
+  private candidates: MediaJob[] = [];
+  private candidatesAt = 0;
 
   constructor(private readonly deps: MediaStageDeps, private readonly corp: MediaCorp, private readonly options: MediaStageOptions) {
     this.policy = { ...DEFAULT_MEDIA_POLICY, ...options.policy };
     this.log = deps.log.child({ corp: corp.corpid, stage: 'media' });
+    this.partials = deps.partials ?? sharedPartialFiles();
   }
 
   /**
@@ -131,7 +149,7 @@ export class MediaStage {
       while (downloading < this.options.corpConcurrency && running.size < this.options.corpConcurrency + maxStoring && !exhausted && !signal.aborted) {
         const release = await this.deps.limiter.acquire(signal);
         if (!release) break;
-        let job: MediaJob | undefined;
+        let job: Claimed | undefined;
         try {
           job = await this.claimOne();
         } catch (err) {
@@ -143,7 +161,8 @@ export class MediaStage {
           exhausted = true;
           break;
         }
-        const claimed = job;
+        const claimed = job.job;
+        const started = job.started;
         this.inFlight.add(claimed.id);
         downloading += 1;
         let freed = false;
@@ -154,7 +173,7 @@ export class MediaStage {
           release();
           wake();
         };
-        const task = this.runJob(claimed, signal, free)
+        const task = this.runJob(claimed, started, signal, free)
           .then((end) => {
             if (end.final) {
               result.finished += 1;
@@ -178,8 +197,32 @@ export class MediaStage {
     return result;
   }
 
-  /** Takes the lease of the next job that can be tried now, if any. */
-  private async claimOne(): Promise<MediaJob | undefined> {
+  /**
+   * Takes the lease of the next job that can be tried now, if any. One query finds several
+   * candidates; each is then claimed by an update that only succeeds if its row has not changed
+   * since it was read (same updated_at, state and lease owner), so a row another process took or
+   * put back in the meantime is left alone. A job that starts from its first byte has the new
+   * download counted in the same update.
+   */
+  private async claimOne(): Promise<Claimed | undefined> {
+    for (let queried = false; ;) {
+      if (this.candidates.length === 0 || this.deps.now() - this.candidatesAt > CANDIDATES_TTL_MS) {
+        if (queried) return undefined;
+        this.candidates = await this.findCandidates();
+        this.candidatesAt = this.deps.now();
+        queried = true;
+      }
+      while (this.candidates.length > 0) {
+        const row = this.candidates.shift()!;
+        if (this.inFlight.has(row.id)) continue;
+        const claimed = await this.claimRow(row);
+        if (claimed) return claimed;
+      }
+      if (queried) return undefined;
+    }
+  }
+
+  private async findCandidates(): Promise<MediaJob[]> {
     const { db } = this.deps;
     const now = this.deps.now();
     let q = db.selectFrom('media').selectAll()
@@ -188,20 +231,28 @@ export class MediaStage {
       .where('next_try_at', '<=', now)
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now), eb('lease_owner', 'like', `${MY_HOST}/%`)]));
     if (this.inFlight.size) q = q.where('id', 'not in', [...this.inFlight]);
-    const rows = await q.orderBy('id').limit(this.options.corpConcurrency * 2 + 2).execute();
-    for (const row of rows) {
-      const leased = row.lease_owner !== null && row.lease_until !== null && Number(row.lease_until) >= now;
-      if (leased && !ownerIsDeadHere(row.lease_owner!)) continue;
-      const until = now + this.policy.leaseMs;
-      const r = await db.updateTable('media')
-        .set({ lease_owner: this.owner, lease_until: until, state: 'downloading', updated_at: now })
-        .where('id', '=', row.id)
-        .where('state', '=', row.state)
-        .where((eb) => (row.lease_owner === null ? eb('lease_owner', 'is', null) : eb('lease_owner', '=', row.lease_owner)))
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 1) return { ...row, lease_owner: this.owner, lease_until: until, state: 'downloading' };
-    }
-    return undefined;
+    return q.orderBy('id').limit(this.options.corpConcurrency * 2 + 2).execute();
+  }
+
+  private async claimRow(row: MediaJob): Promise<Claimed | undefined> {
+    const now = this.deps.now();
+    const leased = row.lease_owner !== null && row.lease_until !== null && Number(row.lease_until) >= now;
+    if (leased && !ownerIsDeadHere(row.lease_owner!)) return undefined;
+    const until = now + this.policy.leaseMs;
+    const claim: Partial<Omit<MediaTable, 'id'>> = { lease_owner: this.owner, lease_until: until, state: 'downloading', updated_at: now };
+    // a download from the first byte is counted (and given its partial file) as it is claimed;
+    // a job without a usable sdkfileid is failed by runJob and counts no download
+    const partialId = validPartialId(row.partial_id);
+    const started = row.sdkfileid !== '' && typeof row.index_token === 'string' && (partialId === null || (row.index_token === '' && Number(row.bytes_done) === 0));
+    if (started) Object.assign(claim, { attempts: row.attempts + 1, index_token: '', bytes_done: 0, partial_id: partialId ?? randomBytes(12).toString('hex') });
+    const r = await this.deps.db.updateTable('media').set(claim)
+      .where('id', '=', row.id)
+      .where('updated_at', '=', row.updated_at)
+      .where('state', '=', row.state)
+      .where((eb) => (row.lease_owner === null ? eb('lease_owner', 'is', null) : eb('lease_owner', '=', row.lease_owner)))
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) return undefined;
+    return { job: { ...row, ...claim } as MediaJob, started };
   }
 
   /** Updates the job if this stage still holds its lease; false when another process took it. */
@@ -212,7 +263,7 @@ export class MediaStage {
   }
 
   /** One job to its end, or until deferred, stopped or its lease is lost. */
-  private async runJob(job: MediaJob, signal: AbortSignal, downloaded: () => void): Promise<{ final: boolean; state: string; bytes: number }> {
+  private async runJob(job: MediaJob, started: boolean, signal: AbortSignal, downloaded: () => void): Promise<{ final: boolean; state: string; bytes: number }> {
     // the job contract: validate on the first line (style.md "Jobs")
     if (!job.sdkfileid || typeof job.index_token !== 'string') {
       await this.finish(job.id, { state: 'failed', error_code: null, error: 'the job has no usable sdkfileid' });
@@ -226,13 +277,16 @@ export class MediaStage {
         if (!held) ctrl.abort();
       }, () => undefined);
     }, this.policy.heartbeatMs);
-    let partialId = job.partial_id && /^[0-9a-f]{16,32}$/.test(job.partial_id) ? job.partial_id : null;
+    let partialId = validPartialId(job.partial_id);
     let partial = '';
     let attempts = job.attempts;
     let resume = { token: partialId ? job.index_token : '', bytes: partialId ? Number(job.bytes_done) : 0 };
+    // the claim already counted this download from the first byte
+    let counted = started;
     try {
       for (;;) {
-        if (resume.bytes === 0 && resume.token === '') {
+        if (counted) counted = false;
+        else if (resume.bytes === 0 && resume.token === '') {
           attempts += 1;
           if (partialId === null) partialId = randomBytes(12).toString('hex');
           if (!(await this.update(job.id, { attempts, index_token: '', bytes_done: 0, partial_id: partialId }))) return { final: false, state: 'lost', bytes: 0 };
@@ -345,75 +399,57 @@ export class MediaStage {
   }
 
   private async downloadPass(job: MediaJob, partial: string, resume: { token: string; bytes: number }, signal: AbortSignal): Promise<Attempt> {
-    await mkdir(this.deps.partialDir, { recursive: true, mode: 0o700 });
     let token = resume.token;
     let bytes = resume.bytes;
-    // hashed as the bytes arrive, on this thread: ~1 ms per 512 KB chunk, and nothing queues up
-    const md5 = createHash('md5');
-    const sha = createHash('sha256');
-    let head = Buffer.alloc(0);
-    let fh: FileHandle;
-    if (bytes > 0) {
-      const size = await stat(partial).then((s) => s.size, () => -1);
-      if (size < bytes) {
+    // the first chunk is asked for at once, while the partial file opens
+    let next = this.fetchChunk(job, token, signal);
+    // written and hashed (md5, SHA-256) on a partial-file worker thread as the bytes arrive; a
+    // resumed file is cut back to the committed length and its bytes hashed again there
+    const file = this.partials.open(partial, bytes);
+    let finished = false;
+    try {
+      if (bytes > 0 && !(await file.opened)) {
         // the partial file is missing or shorter than committed (another machine, a lost write): from zero
         this.log.warn({ job: job.id }, 'the partial file does not hold the committed bytes; downloading from the start');
         return { kind: 'restart', message: 'the partial download was lost' };
       }
-      fh = await open(partial, 'r+');
-      await fh.truncate(bytes);
-      // the hash states cannot be saved, so the bytes already here are read again (local disk only)
-      const block = Buffer.allocUnsafe(Math.min(REHASH_BLOCK, bytes));
-      for (let at = 0; at < bytes;) {
-        const { bytesRead } = await fh.read(block, 0, Math.min(block.length, bytes - at), at);
-        if (bytesRead === 0) break;
-        md5.update(block.subarray(0, bytesRead));
-        sha.update(block.subarray(0, bytesRead));
-        if (head.length < SNIFF_BYTES) head = Buffer.concat([head, block.subarray(0, Math.min(bytesRead, SNIFF_BYTES - head.length))]);
-        at += bytesRead;
-      }
-    } else {
-      fh = await open(partial, 'w', 0o600);
-    }
-    const limit = Math.min(this.policy.maxFileBytes, job.size_expected !== null ? Number(job.size_expected) + MEDIA_CHUNK_MAX : Infinity);
-    let stalls = 0;
-    // the next chunk is asked for while this one is written and committed
-    let next = this.fetchChunk(job, token, signal);
-    try {
+      const limit = Math.min(this.policy.maxFileBytes, job.size_expected !== null ? Number(job.size_expected) + MEDIA_CHUNK_MAX : Infinity);
+      let stalls = 0;
       for (;;) {
         const got = await next;
         if (got.kind !== 'chunk') return got;
         const { chunk } = got;
         const after = bytes + chunk.data.length;
         if (after > limit) return { kind: 'failed', code: null, message: `WeCom sent more than ${limit} bytes for this file${job.size_expected !== null ? ` (announced size ${job.size_expected})` : ''}` };
-        if (!chunk.isFinish) {
-          const range = RANGE.exec(chunk.outIndex);
-          // a token that does not continue where the data ends would leave a hole or a repeat
-          if (range && Number(range[1]) !== after) return { kind: 'restart', message: `the next index token starts at byte ${range[1]}, but ${after} bytes have arrived` };
-          stalls = chunk.data.length === 0 ? stalls + 1 : 0;
-          if (stalls >= this.policy.stallChunks) return { kind: 'deferred', code: null, message: `${stalls} answers in a row brought no data` };
-          next = this.fetchChunk(job, chunk.outIndex, signal);
+        if (chunk.isFinish) {
+          // the last bytes, then the digests, in one exchange with the worker; chunk.data is
+          // handed over (moved, not copied) and not read again. No fsync here: the local store
+          // syncs the file before it renames it into place (S3 needs none)
+          const digest = await file.finish(chunk.data, bytes);
+          finished = true;
+          if (digest.size !== after) throw new Error(`the partial file has ${digest.size} bytes, ${after} arrived`);
+          return { kind: 'complete', file: partial, size: after, md5: digest.md5, sha256: digest.sha256, head: digest.head };
         }
-        if (chunk.data.length > 0) {
-          await fh.write(chunk.data, 0, chunk.data.length, bytes);
-          md5.update(chunk.data);
-          sha.update(chunk.data);
-          if (head.length < SNIFF_BYTES) head = Buffer.concat([head, chunk.data.subarray(0, SNIFF_BYTES - head.length)]);
-        }
+        const range = RANGE.exec(chunk.outIndex);
+        // a token that does not continue where the data ends would leave a hole or a repeat
+        if (range && Number(range[1]) !== after) return { kind: 'restart', message: `the next index token starts at byte ${range[1]}, but ${after} bytes have arrived` };
+        stalls = chunk.data.length === 0 ? stalls + 1 : 0;
+        if (stalls >= this.policy.stallChunks) return { kind: 'deferred', code: null, message: `${stalls} answers in a row brought no data` };
+        // the next chunk is asked for while this one is written and committed
+        next = this.fetchChunk(job, chunk.outIndex, signal);
+        // chunk.data is handed over here (moved, not copied) and not read again
+        await file.write(chunk.data, bytes);
         bytes = after;
-        if (chunk.isFinish) break;
         token = chunk.outIndex;
         // the resume point: bytes written before the commit, so a committed count is always on disk
         if (!(await this.update(job.id, { index_token: token, bytes_done: bytes, lease_until: this.deps.now() + this.policy.leaseMs }))) return { kind: 'lost' };
         if (signal.aborted) return { kind: 'stopped' };
       }
-      // no fsync here: the local store syncs the file before it renames it into place (S3 needs none)
     } finally {
       // a chunk asked for ahead and no longer wanted: let it finish quietly
       void next.catch(() => undefined);
-      await fh.close();
+      if (!finished) await file.discard();
     }
-    return { kind: 'complete', file: partial, size: bytes, md5: md5.digest('hex'), sha256: sha.digest('hex'), head };
   }
 
   /** Verifies, stores (and converts voice), and records the final state. */
