@@ -7,14 +7,13 @@ import type { StoreDialect } from './dialect.ts';
 /** SQLite through better-sqlite3: the embedded default, a file under the data directory. */
 export function sqliteDialect(path: string): StoreDialect {
   // the one connection Kysely serializes (SqliteDialect has a single connection and a mutex)
-  let connection: Database.Database | undefined;
+  let connection: CachedDatabase | undefined;
   return {
     name: 'sqlite',
     displayUrl: `sqlite:${path}`,
     createKyselyDialect() {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       const db = new Database(path);
-      connection = db;
       // WAL: readers never block the writer; NORMAL sync is durable across process crashes
       // (SIGKILL), and a power cut can only drop whole recent transactions, never split one.
       db.pragma('journal_mode = WAL');
@@ -25,7 +24,8 @@ export function sqliteDialect(path: string): StoreDialect {
       db.pragma('cache_size = -65536');
       db.pragma('wal_autocheckpoint = 16384');
       db.pragma('foreign_keys = ON');
-      return new SqliteDialect({ database: withStatementCache(db) });
+      connection = withStatementCache(db);
+      return new SqliteDialect({ database: connection as unknown as SqliteDatabase });
     },
     types: { longText: 'text', blob: 'blob', bigint: 'integer' },
     addIdColumn: (table) => table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()),
@@ -40,7 +40,7 @@ export function sqliteDialect(path: string): StoreDialect {
       // Inside the caller's transaction Kysely's mutex gives this transaction the only connection, so
       // the rows go straight to it, synchronously: no promise, no query building per row.
       const columns = Object.keys(rows[0]!);
-      const statement = prepared(connection, table, columns, keyColumns);
+      const statement = connection.prepare(singleRowInsert(table, columns, keyColumns));
       const params: unknown[] = new Array(columns.length);
       let inserted = 0;
       for (const row of rows) {
@@ -54,27 +54,23 @@ export function sqliteDialect(path: string): StoreDialect {
   };
 }
 
-const inserts = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-
 /**
- * One prepared single-row INSERT run once per row: SQLite is in-process, so a row costs no round
- * trip, and one short statement is prepared once instead of building, parsing and preparing a new
- * hundred-row statement for every chunk, which was a third of ingest's writing time.
+ * One single-row INSERT, prepared once (statement cache) and run once per row: SQLite is in-process,
+ * so a row costs no round trip, and no hundred-row statement is built, parsed and prepared for every
+ * chunk, which was a third of ingest's writing time.
  */
-function prepared(db: Database.Database, table: string, columns: readonly string[], keyColumns: readonly string[]): Database.Statement {
-  let cache = inserts.get(db);
-  if (cache === undefined) inserts.set(db, (cache = new Map()));
-  const cacheKey = `${table}|${columns.join(',')}|${keyColumns.join(',')}`;
-  let statement = cache.get(cacheKey);
-  if (statement === undefined) {
-    const quote = (name: string) => {
-      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a column name: ${JSON.stringify(name)}`);
-      return `"${name}"`;
-    };
-    statement = db.prepare(`insert into ${quote(table)} (${columns.map(quote).join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict (${keyColumns.map(quote).join(', ')}) do nothing`);
-    cache.set(cacheKey, statement);
-  }
-  return statement;
+function singleRowInsert(table: string, columns: readonly string[], keyColumns: readonly string[]): string {
+  const quote = (name: string) => {
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a column name: ${JSON.stringify(name)}`);
+    return `"${name}"`;
+  };
+  return `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict (${keyColumns.map(quote).join(', ')}) do nothing`;
+}
+
+interface CachedDatabase {
+  close(): void;
+  prepare(sql: string): Database.Statement;
+  readonly inTransaction: boolean;
 }
 
 /**
@@ -82,10 +78,13 @@ function prepared(db: Database.Database, table: string, columns: readonly string
  * times a second, and preparing them was a fifth of the main thread's time. Statements are cached
  * by their SQL text (the connection is single and serialized by Kysely, so none is reused while busy).
  */
-function withStatementCache(db: Database.Database, max = 256): SqliteDatabase {
+function withStatementCache(db: Database.Database, max = 256): CachedDatabase {
   const cache = new Map<string, Database.Statement>();
   return {
     close: () => db.close(),
+    get inTransaction() {
+      return db.inTransaction;
+    },
     prepare(sql: string) {
       let stmt = cache.get(sql);
       if (stmt) return stmt;
@@ -94,5 +93,5 @@ function withStatementCache(db: Database.Database, max = 256): SqliteDatabase {
       cache.set(sql, stmt);
       return stmt;
     },
-  } as unknown as SqliteDatabase;
+  };
 }
