@@ -6,7 +6,7 @@ import { createBackend } from '../sdk/create-backend.ts';
 /**
  * Decrypts, right now, a corp's envelopes that were waiting and may succeed now (after `keys add`).
  * The requeue is committed first: if decryption cannot run here (SDK unreachable), the envelopes are
- * pending and the next `run` decrypts them.
+ * queued for a retry and the next `run` decrypts them.
  */
 export async function decryptWaiting(app: App, corpid: string, signal?: AbortSignal): Promise<{ requeued: number; messages: number; failures: number }> {
   const corp = await app.corps.get(corpid);
@@ -16,9 +16,7 @@ export async function decryptWaiting(app: App, corpid: string, signal?: AbortSig
     const { db, dialect } = app.store;
     const stage = new DecryptStage({ db, dialect, backend, rsa, now: Date.now, loadKeys: (id) => app.keys.privateKeys(id) });
     const requeued = await stage.requeue(corpid);
-    const pending = await db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('corpid', '=', corpid).where('state', '=', 'pending').executeTakeFirst();
-    if (Number(pending?.n ?? 0) === 0) return { requeued, messages: 0, failures: 0 };
+    if ((await stage.backlog(corpid)) === 0) return { requeued, messages: 0, failures: 0 };
     const result = await stage.drain(corpid, signal);
     return { requeued, messages: result.messages, failures: result.failures };
   } finally {

@@ -33,7 +33,7 @@ export interface BatchOutcome {
   newestMsgtime: number | null;
 }
 
-type EnvelopeRow = Pick<Envelope, 'msgid' | 'seq' | 'publickey_ver' | 'encrypt_random_key' | 'encrypt_chat_msg'>;
+export type EnvelopeRow = Pick<Envelope, 'msgid' | 'seq' | 'publickey_ver' | 'encrypt_random_key' | 'encrypt_chat_msg'>;
 
 /**
  * Turns envelopes into messages: RSA-decrypts encrypt_random_key with the key of its publickey_ver

@@ -1,14 +1,17 @@
 import type { KeyObject } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { SDK_CODES } from '../errors/wecom-codes.ts';
 import { insertMediaJobs } from '../media/media-jobs.ts';
-import { type BatchOutcome, decryptBatch, type DecryptDeps } from './decrypt-batch.ts';
+import type { Database } from '../store/schema.ts';
+import { type BatchOutcome, decryptBatch, type DecryptDeps, type EnvelopeRow } from './decrypt-batch.ts';
 
 export interface DecryptStageOptions {
-  /** envelopes per batch */
+  /** envelopes per RSA batch */
   batchSize?: number;
   /** batches in flight at once: keeps the RSA workers busy while the main thread writes */
   inflight?: number;
+  /** decrypted messages per transaction (finished batches are committed together, in seq order) */
+  commitSize?: number;
   /** transient SDK failures are retried this many times, then wait for `media retry`-style requeue */
   maxAttempts?: number;
 }
@@ -20,17 +23,35 @@ export interface DrainResult {
   retryable: number;
 }
 
+/** Where the envelopes of one drain come from, and how their outcome is recorded. */
+type Lane =
+  /** fresh envelopes above the watermark: successes are recorded by moving the watermark */
+  | { kind: 'fresh'; after: string }
+  /** envelopes put back for another try (any seq): each success is marked 'done' */
+  | { kind: 'retry'; after: string };
+
+interface Flight {
+  outcome: Promise<BatchOutcome>;
+  settled: boolean;
+  lastSeq: string;
+}
+
 const TRANSIENT_SDK_CODES = Object.entries(SDK_CODES).filter(([, info]) => info.transient).map(([code]) => Number(code));
-const MESSAGE_CHUNK = 100;
+const UPDATE_CHUNK = 100;
+const NO_SEQ = '';
 
 /**
- * The decrypt stage: claims a corp's pending envelopes in seq order and commits, per batch, the
- * messages and the envelopes' new states in one transaction. Safe to run twice on the same rows:
- * messages are keyed by (corpid, msgid) and duplicates are skipped (design rule 2).
+ * The decrypt stage: claims a corp's envelopes in seq order, decrypts them in batches (several in
+ * flight, so the RSA workers never wait for the database), and commits finished batches in seq order,
+ * several per transaction: the messages, the media jobs, the failures' reasons and the corp's
+ * decrypted watermark together. Safe to run twice on the same rows: messages are keyed by (corpid,
+ * msgid) and duplicates are skipped (design rule 2); a crash loses only uncommitted work, which the
+ * next run redoes from the watermark.
  */
 export class DecryptStage {
   private readonly batchSize: number;
   private readonly inflight: number;
+  private readonly commitSize: number;
   private readonly maxAttempts: number;
 
   constructor(
@@ -38,7 +59,8 @@ export class DecryptStage {
     options: DecryptStageOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 256;
-    this.inflight = options.inflight ?? 3;
+    this.inflight = options.inflight ?? 6;
+    this.commitSize = options.commitSize ?? 1024;
     this.maxAttempts = options.maxAttempts ?? 20;
   }
 
@@ -50,7 +72,7 @@ export class DecryptStage {
   }
 
   /**
-   * Puts back to pending what may now succeed: envelopes waiting for a key version that is now
+   * Puts back for another try what may now succeed: envelopes waiting for a key version that is now
    * stored, and transient SDK failures with tries left. Returns how many.
    */
   async requeue(corpid: string): Promise<number> {
@@ -58,12 +80,12 @@ export class DecryptStage {
     const now = this.deps.now();
     let count = 0;
     if (versions.length) {
-      const r = await this.deps.db.updateTable('envelopes').set({ state: 'pending', updated_at: now })
+      const r = await this.deps.db.updateTable('envelopes').set({ state: 'retry', updated_at: now })
         .where('corpid', '=', corpid).where('state', '=', 'waiting').where('reason', '=', 'key_missing')
         .where('publickey_ver', 'in', versions).executeTakeFirst();
       count += Number(r.numUpdatedRows);
     }
-    const r = await this.deps.db.updateTable('envelopes').set({ state: 'pending', updated_at: now })
+    const r = await this.deps.db.updateTable('envelopes').set({ state: 'retry', updated_at: now })
       .where('corpid', '=', corpid).where('state', '=', 'waiting').where('reason', '=', 'sdk_error')
       .where('attempts', '<', this.maxAttempts)
       .where((eb) => eb.or([eb('reason_code', 'is', null), eb('reason_code', 'in', TRANSIENT_SDK_CODES)]))
@@ -71,60 +93,110 @@ export class DecryptStage {
     return count + Number(r.numUpdatedRows);
   }
 
+  /** Envelopes still to decrypt: put back for a retry, or fresh above the watermark. */
+  async backlog(corpid: string): Promise<number> {
+    const after = await this.watermark(corpid);
+    const [retry, fresh] = await Promise.all([
+      this.deps.db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('state', '=', 'retry').where('corpid', '=', corpid).executeTakeFirstOrThrow(),
+      this.deps.db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('state', '=', 'pending').where('corpid', '=', corpid).where('seq', '>', after).executeTakeFirstOrThrow(),
+    ]);
+    return Number(retry.n) + Number(fresh.n);
+  }
+
   /**
-   * Decrypts every pending envelope of the corp; stops early (between batches) when aborted.
-   * `onBatch` hears of every committed batch (progress).
+   * Decrypts every envelope to do for the corp, retries first; stops early (between batches) when
+   * aborted. `onBatch` hears of every committed transaction (progress).
    */
   async drain(corpid: string, signal?: AbortSignal, onBatch?: (batch: DrainResult) => void): Promise<DrainResult> {
     const total: DrainResult = { messages: 0, failures: 0, retryable: 0 };
-    const running = new Set<Promise<void>>();
-    let firstError: unknown;
-    let after: string | null = null;
-    while (!signal?.aborted && firstError === undefined) {
-      let query = this.deps.db.selectFrom('envelopes')
-        .select(['msgid', 'seq', 'publickey_ver', 'encrypt_random_key', 'encrypt_chat_msg'])
-        .where('corpid', '=', corpid).where('state', '=', 'pending');
-      if (after !== null) query = query.where('seq', '>', after);
-      const rows = await query.orderBy('seq').limit(this.batchSize).execute();
-      if (rows.length === 0) break;
-      after = rows[rows.length - 1]!.seq;
-      const task = (async () => {
-        const outcome = await decryptBatch(this.deps, corpid, rows, signal);
-        await this.commit(corpid, outcome);
-        const retryable = outcome.failures.filter((f) => f.transient).length;
-        total.messages += outcome.messages.length;
-        total.failures += outcome.failures.length;
-        total.retryable += retryable;
-        onBatch?.({ messages: outcome.messages.length, failures: outcome.failures.length, retryable });
-      })().catch((err: unknown) => {
-        firstError ??= err;
-      });
-      running.add(task);
-      void task.finally(() => running.delete(task));
-      if (running.size >= this.inflight) await Promise.race(running);
-    }
-    await Promise.all(running);
-    if (firstError !== undefined) throw firstError;
+    const heard = (r: DrainResult) => {
+      total.messages += r.messages;
+      total.failures += r.failures;
+      total.retryable += r.retryable;
+      onBatch?.(r);
+    };
+    await this.drainLane(corpid, { kind: 'retry', after: NO_SEQ }, signal, heard);
+    await this.drainLane(corpid, { kind: 'fresh', after: await this.watermark(corpid) }, signal, heard);
     return total;
   }
 
-  private async commit(corpid: string, outcome: BatchOutcome): Promise<void> {
+  private async watermark(corpid: string): Promise<string> {
+    const row = await this.deps.db.selectFrom('cursors').select('decrypted_seq').where('corpid', '=', corpid).executeTakeFirst();
+    return row?.decrypted_seq ?? NO_SEQ;
+  }
+
+  private async nextRows(corpid: string, lane: Lane): Promise<EnvelopeRow[]> {
+    return this.deps.db.selectFrom('envelopes')
+      .select(['msgid', 'seq', 'publickey_ver', 'encrypt_random_key', 'encrypt_chat_msg'])
+      .where('state', '=', lane.kind === 'fresh' ? 'pending' : 'retry').where('corpid', '=', corpid).where('seq', '>', lane.after)
+      .orderBy('seq').limit(this.batchSize).execute();
+  }
+
+  /**
+   * Keeps up to `inflight` batches decrypting while it commits the oldest finished ones, in seq order
+   * (the watermark may only pass what is committed). Finished batches waiting behind the oldest are
+   * committed with it, up to `commitSize` messages: fewer, larger transactions.
+   */
+  private async drainLane(corpid: string, lane: Lane, signal: AbortSignal | undefined, heard: (r: DrainResult) => void): Promise<void> {
+    const flights: Flight[] = [];
+    let exhausted = false;
+    let failure: unknown;
+    try {
+      for (;;) {
+        while (!exhausted && !signal?.aborted && flights.length < this.inflight) {
+          const rows = await this.nextRows(corpid, lane);
+          if (rows.length < this.batchSize) exhausted = true;
+          if (rows.length === 0) break;
+          lane.after = rows[rows.length - 1]!.seq;
+          const flight: Flight = { outcome: decryptBatch(this.deps, corpid, rows, signal), settled: false, lastSeq: lane.after };
+          flight.outcome.then(() => { flight.settled = true; }, () => { flight.settled = true; });
+          flights.push(flight);
+        }
+        if (flights.length === 0) return;
+        let flight = flights.shift()!;
+        const group = [await flight.outcome];
+        let size = group[0]!.messages.length;
+        while (flights.length > 0 && flights[0]!.settled && size < this.commitSize) {
+          flight = flights.shift()!;
+          const outcome = await flight.outcome;
+          group.push(outcome);
+          size += outcome.messages.length;
+        }
+        const lastSeq = flight.lastSeq;
+        const merged = mergeOutcomes(group);
+        await this.commit(corpid, lane, merged, lastSeq);
+        const retryable = merged.failures.filter((f) => f.transient).length;
+        heard({ messages: merged.messages.length, failures: merged.failures.length, retryable });
+      }
+    } catch (err) {
+      failure = err;
+    } finally {
+      // Nothing in flight is committed after a failure; the rows stay to do and are redone.
+      await Promise.allSettled(flights.map((f) => f.outcome));
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  private async commit(corpid: string, lane: Lane, outcome: BatchOutcome, lastSeq: string): Promise<void> {
     const { db, dialect } = this.deps;
     const now = this.deps.now();
     await db.transaction().execute(async (trx) => {
       await dialect.insertIgnoring(trx, 'messages', outcome.messages, ['corpid', 'msgid']);
       // a stored message always has its media jobs: same transaction (issue #5)
       await insertMediaJobs(trx, dialect, corpid, outcome.messages, now);
-      for (let i = 0; i < outcome.messages.length; i += MESSAGE_CHUNK) {
-        const chunk = outcome.messages.slice(i, i + MESSAGE_CHUNK);
-        await trx.updateTable('envelopes')
-          .set({ state: 'done', reason: null, reason_code: null, reason_detail: null, updated_at: now })
-          .where('corpid', '=', corpid).where('msgid', 'in', chunk.map((m) => m.msgid)).execute();
-      }
       for (const f of outcome.failures) {
         await trx.updateTable('envelopes')
           .set({ state: 'waiting', reason: f.reason, reason_code: f.code, reason_detail: f.detail, attempts: sql`attempts + 1`, updated_at: now })
           .where('corpid', '=', corpid).where('msgid', '=', f.msgid).execute();
+      }
+      if (lane.kind === 'retry') await markDone(trx, corpid, outcome, now);
+      else {
+        await trx.updateTable('cursors').set({ decrypted_seq: lastSeq })
+          .where('corpid', '=', corpid)
+          .where((eb) => eb.or([eb('decrypted_seq', 'is', null), eb('decrypted_seq', '<', lastSeq)]))
+          .execute();
       }
       if (outcome.newestMsgtime !== null) {
         await trx.updateTable('cursors').set({ newest_msgtime: outcome.newestMsgtime })
@@ -133,5 +205,22 @@ export class DecryptStage {
           .execute();
       }
     });
+  }
+}
+
+function mergeOutcomes(group: readonly BatchOutcome[]): BatchOutcome {
+  if (group.length === 1) return group[0]!;
+  let newestMsgtime: number | null = null;
+  for (const o of group) if (o.newestMsgtime !== null && (newestMsgtime === null || o.newestMsgtime > newestMsgtime)) newestMsgtime = o.newestMsgtime;
+  return { messages: group.flatMap((o) => o.messages), failures: group.flatMap((o) => o.failures), newestMsgtime };
+}
+
+/** Retried envelopes that became messages: marked one by one (few; fresh ones use the watermark). */
+async function markDone(trx: Transaction<Database>, corpid: string, outcome: BatchOutcome, now: number): Promise<void> {
+  for (let i = 0; i < outcome.messages.length; i += UPDATE_CHUNK) {
+    const chunk = outcome.messages.slice(i, i + UPDATE_CHUNK);
+    await trx.updateTable('envelopes')
+      .set({ state: 'done', reason: null, reason_code: null, reason_detail: null, updated_at: now })
+      .where('corpid', '=', corpid).where('msgid', 'in', chunk.map((m) => m.msgid)).execute();
   }
 }

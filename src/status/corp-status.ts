@@ -67,7 +67,7 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
     db.selectFrom('cursors').selectAll().orderBy('corpid').execute(),
     db.selectFrom('messages').select(['corpid', 'known_type', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['corpid', 'known_type']).execute(),
     db.selectFrom('envelopes').select(['corpid', 'state', 'reason', 'reason_code', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('state', '!=', 'done').groupBy(['corpid', 'state', 'reason', 'reason_code']).execute(),
+      .where('state', 'in', ['waiting', 'retry']).groupBy(['corpid', 'state', 'reason', 'reason_code']).execute(),
     db.selectFrom('gaps').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('corpid').execute(),
     db.selectFrom('sdk_host_restarts').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('corpid').execute(),
   ]);
@@ -83,6 +83,9 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
     const lastRestart = restarts === 0 ? undefined : await db.selectFrom('sdk_host_restarts').select(['lane', 'cause', 'signal', 'operation', 'detail', 'occurred_at'])
       .where('corpid', '=', c.corpid).orderBy('id', 'desc').limit(1).executeTakeFirst();
     const mine = envelopeCounts.filter((e) => e.corpid === c.corpid);
+    // fresh envelopes at or below the watermark are decrypted (they are not rewritten one by one)
+    const fresh = await db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('state', '=', 'pending').where('corpid', '=', c.corpid).where('seq', '>', c.decrypted_seq ?? '').executeTakeFirstOrThrow();
     const caughtUp = c.caught_up_at === null ? null : Number(c.caught_up_at);
     const newest = c.newest_msgtime === null ? null : Number(c.newest_msgtime);
     result.push({
@@ -94,7 +97,7 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
       lastError: c.last_error,
       messages: messageCounts.filter((m) => m.corpid === c.corpid).reduce((n, m) => n + Number(m.n), 0),
       unknownTypes: messageCounts.filter((m) => m.corpid === c.corpid && Number(m.known_type) === 0).reduce((n, m) => n + Number(m.n), 0),
-      pending: mine.filter((e) => e.state === 'pending').reduce((n, e) => n + Number(e.n), 0),
+      pending: Number(fresh.n) + mine.filter((e) => e.state === 'retry').reduce((n, e) => n + Number(e.n), 0),
       waiting: mine.filter((e) => e.state === 'waiting').map((e) => ({
         reason: e.reason ?? 'unknown', code: e.reason_code, count: Number(e.n), label: labelOf(e.reason ?? 'unknown', e.reason_code),
       })),

@@ -71,6 +71,8 @@ export interface CursorTable {
   caught_up_at: number | null;
   /** newest msgtime seen in a decrypted message (for lag) */
   newest_msgtime: number | null;
+  /** every envelope at or below this seq is handled (message stored, or waiting with a reason); null: none yet */
+  decrypted_seq: string | null;
   updated_at: number;
 }
 
@@ -82,7 +84,12 @@ export interface EnvelopeTable {
   publickey_ver: number;
   encrypt_random_key: string;
   encrypt_chat_msg: string;
-  /** 'pending' | 'done' | 'waiting' */
+  /**
+   * 'pending': stored, to decrypt — unless its seq is at or below the corp's cursors.decrypted_seq,
+   * which means its message is stored (fresh envelopes are not rewritten after decryption);
+   * 'waiting': could not be decrypted yet, see reason; 'retry': put back after waiting (a key was
+   * added, a transient error); 'done': decrypted on a retry, or before the watermark existed.
+   */
   state: string;
   /** why it waits: 'key_missing' | 'rsa_failed' | 'sdk_error' | 'bad_json' … */
   reason: string | null;

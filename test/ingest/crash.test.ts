@@ -6,7 +6,7 @@ import { afterAll, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';
-import { addSimulatorCorp, appOn } from '../support/archive-harness.ts';
+import { addSimulatorCorp, appOn, expectEnvelopesDecrypted } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 
 const BIN = new URL('../../bin/wecom-archive', import.meta.url).pathname;
@@ -79,8 +79,7 @@ describeEachDialect('crash safety', ({ url }) => {
         expect(decodeSeq(row.seq)).toBe(sim.seqOf(i));
         expect(Buffer.from(row.raw).equals(sim.plaintextOf(i))).toBe(true);
       }
-      const envelopes = await store.db.selectFrom('envelopes').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
-      expect(envelopes.map((e) => [e.state, Number(e.n)])).toEqual([['done', MESSAGES]]);
+      await expectEnvelopesDecrypted(store.db, sim.corp.corpid, MESSAGES);
     } finally {
       await store.close();
       await sim.close();

@@ -12,7 +12,7 @@ import { startSimulator, type RunningSimulator } from '../../src/simulator/serve
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
-import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly } from '../support/archive-harness.ts';
+import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly, expectEnvelopesDecrypted } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { buildFinanceDouble } from './build-double.ts';
 import { doubleEnv, tempFile } from './native-support.ts';
@@ -66,8 +66,7 @@ async function exportLines(app: App, corpid: string): Promise<string[]> {
 
 async function expectArchivedOnceAndDone(app: App, sim: RunningSimulator, count: number): Promise<void> {
   await expectArchivedExactly(app, sim, count);
-  const envelopes = await app.store.db.selectFrom('envelopes').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).where('corpid', '=', sim.corp.corpid).groupBy('state').execute();
-  expect(envelopes.map((e) => [e.state, Number(e.n)])).toEqual([['done', count]]);
+  await expectEnvelopesDecrypted(app.store.db, sim.corp.corpid, count);
 }
 
 describeEachDialect('ingest through the native SDK', ({ open, url }) => {

@@ -8,6 +8,9 @@ import { loadConfig } from '../../src/config/config.ts';
 import { exponentialBackoff } from '../../src/pull/retry-policy.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import type { Store } from '../../src/store/open-store.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/store/schema.ts';
+import { corpStatuses } from '../../src/status/corp-status.ts';
 
 /** Fast timings for tests: the same loops, shorter waits. */
 export const FAST_TIMING: Partial<ArchiverTiming> = {
@@ -36,6 +39,14 @@ export async function archiveOnce(app: App, timing: Partial<ArchiverTiming> = FA
 }
 
 /** Every message the simulator has is archived exactly once, with its exact plaintext and seq. */
+/** `count` envelopes are stored and every one is handled: none is left to decrypt, none waits. */
+export async function expectEnvelopesDecrypted(db: Kysely<Database>, corpid: string, count: number): Promise<void> {
+  const stored = await db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow();
+  expect(Number(stored.n)).toBe(count);
+  const status = (await corpStatuses(db, Date.now())).find((s) => s.corpid === corpid);
+  expect(status).toMatchObject({ pending: 0, waiting: [] });
+}
+
 export async function expectArchivedExactly(app: App, sim: RunningSimulator, count: number): Promise<void> {
   const rows = await app.store.db.selectFrom('messages').select(['msgid', 'seq', 'raw']).where('corpid', '=', sim.corp.corpid).orderBy('seq').execute();
   expect(rows.length).toBe(count);

@@ -4,6 +4,7 @@ import * as m0001 from './0001-initial.ts';
 import * as m0002 from './0002-sdk-host.ts';
 import * as m0003 from './0003-media.ts';
 import * as m0004 from './0004-directory.ts';
+import * as m0005 from './0005-decrypt-watermark.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -13,6 +14,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0002-sdk-host', m0002],
   ['0003-media', m0003],
   ['0004-directory', m0004],
+  ['0005-decrypt-watermark', m0005],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
