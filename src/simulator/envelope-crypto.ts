@@ -19,7 +19,6 @@ export const RANDOM_KEY_LENGTH = 32;
 const IV_LENGTH = 12;
 const TAG_LENGTH = 16;
 const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export interface MessageSecrets {
   /** the "random key" WeCom RSA-encrypts: 32 ASCII letters and digits */
@@ -68,8 +67,10 @@ export function decryptChatMsg(encryptKey: Buffer, encryptMsg: string): DecryptO
   if (encryptKey.length !== RANDOM_KEY_LENGTH) {
     return { ok: false, code: 10008, detail: `encrypt_key must be the ${RANDOM_KEY_LENGTH}-byte RSA-decrypted random key, got ${encryptKey.length} bytes` };
   }
-  if (!BASE64.test(encryptMsg) || encryptMsg.length % 4 !== 0) return { ok: false, code: 10006, detail: 'encrypt_msg is not base64' };
+  // Buffer.from skips junk and takes the URL-safe alphabet too; encoding back must give the text
+  // again (canonical base64). Cheaper than a regular expression over the whole text.
   const raw = Buffer.from(encryptMsg, 'base64');
+  if (raw.toString('base64') !== encryptMsg) return { ok: false, code: 10006, detail: 'encrypt_msg is not base64' };
   if (raw.length < IV_LENGTH + TAG_LENGTH) return { ok: false, code: 10006, detail: 'encrypt_msg is too short' };
   try {
     const decipher = createDecipheriv('aes-256-gcm', createHash('sha256').update(encryptKey).digest(), raw.subarray(0, IV_LENGTH));
