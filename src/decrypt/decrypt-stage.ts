@@ -135,16 +135,19 @@ export class DecryptStage {
   }
 
   /**
-   * Keeps up to `inflight` batches decrypting while it commits the oldest finished ones, in seq order
-   * (the watermark may only pass what is committed). Finished batches waiting behind the oldest are
-   * committed with it, up to `commitSize` messages: fewer, larger transactions.
+   * Keeps up to `inflight` batches decrypting and commits the oldest finished ones in seq order (the
+   * watermark may only pass what is committed). Finished batches waiting behind the oldest are
+   * committed with it, up to `commitSize` messages: fewer, larger transactions. A commit runs while
+   * the next batches are claimed and decrypted, so the RSA workers do not wait for the database's
+   * disk flush; commits never overlap, so they stay in order.
    */
   private async drainLane(corpid: string, lane: Lane, signal: AbortSignal | undefined, heard: (r: DrainResult) => void): Promise<void> {
     const flights: Flight[] = [];
     let exhausted = false;
     let failure: unknown;
+    let committing: Promise<void> = Promise.resolve();
     try {
-      for (;;) {
+      while (failure === undefined) {
         while (!exhausted && !signal?.aborted && flights.length < this.inflight) {
           const rows = await this.nextRows(corpid, lane);
           if (rows.length < this.batchSize) exhausted = true;
@@ -154,7 +157,7 @@ export class DecryptStage {
           flight.outcome.then(() => { flight.settled = true; }, () => { flight.settled = true; });
           flights.push(flight);
         }
-        if (flights.length === 0) return;
+        if (flights.length === 0) break;
         let flight = flights.shift()!;
         const group = [await flight.outcome];
         let size = group[0]!.messages.length;
@@ -166,15 +169,18 @@ export class DecryptStage {
         }
         const lastSeq = flight.lastSeq;
         const merged = mergeOutcomes(group);
-        await this.commit(corpid, lane, merged, lastSeq);
-        const retryable = merged.failures.filter((f) => f.transient).length;
-        heard({ messages: merged.messages.length, failures: merged.failures.length, retryable });
+        await committing;
+        committing = this.commit(corpid, lane, merged, lastSeq).then(
+          () => heard({ messages: merged.messages.length, failures: merged.failures.length, retryable: merged.failures.filter((f) => f.transient).length }),
+          (err: unknown) => { failure ??= err; },
+        );
       }
+      await committing;
     } catch (err) {
-      failure = err;
+      failure ??= err;
     } finally {
       // Nothing in flight is committed after a failure; the rows stay to do and are redone.
-      await Promise.allSettled(flights.map((f) => f.outcome));
+      await Promise.allSettled([committing, ...flights.map((f) => f.outcome)]);
     }
     if (failure !== undefined) throw failure;
   }
