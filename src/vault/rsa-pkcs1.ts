@@ -77,10 +77,10 @@ export function rsaPkcs1v15Encrypt(publicKey: KeyObject | string, plaintext: Buf
  */
 export function decodeEncryptRandomKey(base64: string): Buffer {
   const text = base64.trim();
-  // Buffer.from(…, 'base64') silently skips junk, so a damaged value would decode to the wrong
-  // length and fail later with a misleading "wrong key" error. Check the shape first.
-  const decoded =
-    text.length > 0 && text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : undefined;
+  // Buffer.from(…, 'base64') silently skips junk and takes the URL-safe alphabet too, so a damaged
+  // value would decode to the wrong length and fail later with a misleading "wrong key" error.
+  // Encoding back must give the same text: only canonical standard base64 passes.
+  const decoded = text.length > 0 ? Buffer.from(text, 'base64') : undefined;
   if (decoded === undefined || decoded.toString('base64') !== text) {
     throw new ValidationError(
       'BAD_BASE64',
