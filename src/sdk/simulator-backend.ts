@@ -90,14 +90,12 @@ export function createSimulatorBackend(opts: SimulatorBackendOptions): SdkBacken
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (err: NodeJS.ErrnoException) => settle(new WeComSdkError(10001, op, { detail: `cannot reach the simulator at ${base.host}: ${err.code ?? err.message}`, cause: err })));
       req.on('response', (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
+        const body = new BodyCollector(Number(res.headers['content-length']));
         res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_RESPONSE_BYTES) settle(new WeComSdkError(10002, op, { detail: `the simulator's answer is larger than ${MAX_RESPONSE_BYTES} bytes` }));
-          else chunks.push(c);
+          const wrong = body.add(c);
+          if (wrong) settle(new WeComSdkError(10002, op, { detail: wrong }));
         });
-        res.on('end', () => settle(undefined, { headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () => settle(undefined, { headers: res.headers, body: body.take() }));
         // the status line arrived but the body did not: the answer is incomplete, not the network gone
         res.on('error', (err) => settle(new WeComSdkError(10002, op, { detail: 'the answer was cut off', cause: err })));
         res.on('close', () => {
@@ -180,6 +178,39 @@ export function createSimulatorBackend(opts: SimulatorBackendOptions): SdkBacken
       agent.destroy();
     },
   };
+}
+
+/**
+ * The body of one answer. With a Content-Length (the simulator always sends one) every piece is
+ * copied once, as it arrives, into one buffer of that size that owns its memory, so a media chunk
+ * can be moved to a worker thread without another copy; without one, the pieces are joined at the end.
+ */
+class BodyCollector {
+  private readonly whole: Buffer | undefined;
+  private readonly pieces: Buffer[] = [];
+  private size = 0;
+
+  constructor(announced: number) {
+    if (Number.isSafeInteger(announced) && announced >= 0 && announced <= MAX_RESPONSE_BYTES) this.whole = Buffer.allocUnsafeSlow(announced);
+  }
+
+  /** Takes a piece; says what is wrong when the body grows past its limit. */
+  add(piece: Buffer): string | undefined {
+    const at = this.size;
+    this.size += piece.length;
+    if (this.size > MAX_RESPONSE_BYTES) return `the simulator's answer is larger than ${MAX_RESPONSE_BYTES} bytes`;
+    if (!this.whole) this.pieces.push(piece);
+    // Node's HTTP parser never passes more than Content-Length; checked so nothing is written past the end
+    else if (this.size > this.whole.length) return `the simulator's answer is longer than its Content-Length (${this.whole.length})`;
+    else piece.copy(this.whole, at);
+    return undefined;
+  }
+
+  /** The bytes that arrived (a short body is caught by the caller's length check). */
+  take(): Buffer {
+    if (!this.whole) return Buffer.concat(this.pieces, this.size);
+    return this.size === this.whole.length ? this.whole : this.whole.subarray(0, this.size);
+  }
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
