@@ -71,6 +71,13 @@ const KIND_BY_CODE = new Map<number, MediaKind>(Object.entries(KINDS).map(([k, v
 /** header area: magic, then zeros (so every first chunk has NUL runs) */
 const HEADER_LEN = 64;
 const MD5_STEP = 1 << 20;
+/**
+ * The keystream is AES-CTR over zeros: this one read-only block of zeros is the cipher's input for
+ * every read up to its size (a chunk, an md5 step), so a read allocates only its output.
+ */
+const ZEROS = Buffer.alloc(MD5_STEP + 16);
+/** sdkfileids resolved lately (checking one costs an HMAC and a SHAKE); cleared when full */
+const RESOLVED_MAX = 4096;
 
 export interface MediaRef {
   readonly kind: MediaKind;
@@ -80,6 +87,7 @@ export interface MediaRef {
 export class MediaPool {
   private readonly md5s = new Map<string, string>();
   private readonly blobKeys = new Map<string, Buffer>();
+  private readonly resolved = new Map<string, MediaRef>();
   private readonly macKey: Buffer;
   private voices: VoiceSamples | undefined;
   private policy: Required<MediaPolicy> = { emptyMd5Rate: 0.015, wrongMd5Rate: 0, largeFileRate: 0 };
@@ -173,7 +181,8 @@ export class MediaPool {
     iv.writeUInt32BE(Math.floor(block / 4294967296), 8);
     iv.writeUInt32BE(block >>> 0, 12);
     const cipher = createCipheriv('aes-256-ctr', this.blobKey(kind, blob), iv);
-    const out = cipher.update(Buffer.alloc(end - start + skip)).subarray(skip);
+    const length = end - start + skip;
+    const out = cipher.update(length <= ZEROS.length ? ZEROS.subarray(0, length) : Buffer.alloc(length)).subarray(skip);
     if (start < HEADER_LEN) {
       const magic = KINDS[kind].magic;
       for (let i = start; i < Math.min(end, HEADER_LEN); i++) out[i - start] = i < magic.length ? (magic[i] as number) : 0;
@@ -201,6 +210,18 @@ export class MediaPool {
 
   /** The blob behind an sdkfileid this pool issued, or undefined for anything else. */
   resolve(sdkFileId: string): MediaRef | undefined {
+    // a download asks with the same id for every chunk: it is checked once
+    const known = this.resolved.get(sdkFileId);
+    if (known) return known;
+    const ref = this.check(sdkFileId);
+    if (ref) {
+      if (this.resolved.size >= RESOLVED_MAX) this.resolved.clear();
+      this.resolved.set(sdkFileId, ref);
+    }
+    return ref;
+  }
+
+  private check(sdkFileId: string): MediaRef | undefined {
     if (sdkFileId.length < 28 || sdkFileId.length > 1024) return undefined;
     const raw = Buffer.from(sdkFileId, 'base64');
     if (raw.length < 20 || raw[0] !== 1) return undefined;
