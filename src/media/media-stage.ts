@@ -77,6 +77,8 @@ const TOKEN = /^[\x20-\x7e]{1,1024}$/;
 const RANGE = /^Range:bytes=(\d{1,15})-(\d{1,15})$/;
 /** how long rows read for claiming are tried before the claim query runs again */
 const CANDIDATES_TTL_MS = 1_000;
+/** why a download pass calls off the chunk it asked for ahead */
+const PASS_OVER = Object.freeze({ name: 'AbortError', message: 'the download pass is over' });
 
 type Fetched =
   | { kind: 'chunk'; chunk: MediaChunk }
@@ -140,8 +142,10 @@ export class MediaStage {
     const result: MediaDrainResult = { finished: 0, deferred: 0, bytes: 0 };
     const running = new Set<Promise<void>>();
     // GetMediaData calls are what the bounds are for: a job gives its slot back once its bytes are
-    // in, and stores them (fsync, rename, upload) while the next download runs; stores are bounded too
-    const maxStoring = this.options.corpConcurrency * 2;
+    // in, and stores them (fsync, rename, upload) while the next download runs. Stores are bounded
+    // too, but generously: a store holds no buffers, only a file waiting for its fsyncs, and several
+    // fsyncs queue behind one another on a busy disk (tens of ms each), which must not stall downloads
+    const maxStoring = Math.max(16, this.options.corpConcurrency * 8);
     let downloading = 0;
     let exhausted = false;
     let wake: () => void = () => undefined;
@@ -394,7 +398,8 @@ export class MediaStage {
       return await this.downloadPass(job, partial, resume, local.signal);
     } finally {
       outer.removeEventListener('abort', stop);
-      local.abort();
+      // a plain reason: the default one is a DOMException with a stack trace, made for every file
+      local.abort(PASS_OVER);
     }
   }
 
@@ -407,6 +412,8 @@ export class MediaStage {
     // resumed file is cut back to the committed length and its bytes hashed again there
     const file = this.partials.open(partial, bytes);
     let finished = false;
+    // the commit of the last chunk written, running while the next chunk arrives
+    let committing: Promise<boolean> = Promise.resolve(true);
     try {
       if (bytes > 0 && !(await file.opened)) {
         // the partial file is missing or shorter than committed (another machine, a lost write): from zero
@@ -428,6 +435,8 @@ export class MediaStage {
           const digest = await file.finish(chunk.data, bytes);
           finished = true;
           if (digest.size !== after) throw new Error(`the partial file has ${digest.size} bytes, ${after} arrived`);
+          // no progress commit may land after the job's final update
+          if (!(await committing)) return { kind: 'lost' };
           return { kind: 'complete', file: partial, size: after, md5: digest.md5, sha256: digest.sha256, head: digest.head };
         }
         const range = RANGE.exec(chunk.outIndex);
@@ -441,13 +450,21 @@ export class MediaStage {
         await file.write(chunk.data, bytes);
         bytes = after;
         token = chunk.outIndex;
-        // the resume point: bytes written before the commit, so a committed count is always on disk
-        if (!(await this.update(job.id, { index_token: token, bytes_done: bytes, lease_until: this.deps.now() + this.policy.leaseMs }))) return { kind: 'lost' };
+        // the resume point, committed while the next chunk arrives. Issued only once this chunk's
+        // bytes are written (a committed count is always on disk) and the commit before it is done
+        // (commits land in order, each after its own chunk), so resuming from any committed token
+        // repeats or skips no byte
+        if (!(await committing)) return { kind: 'lost' };
+        committing = this.update(job.id, { index_token: token, bytes_done: bytes, lease_until: this.deps.now() + this.policy.leaseMs });
+        // a failed commit is seen where it is awaited (next chunk, end, or the finally below)
+        committing.catch(() => undefined);
         if (signal.aborted) return { kind: 'stopped' };
       }
     } finally {
       // a chunk asked for ahead and no longer wanted: let it finish quietly
       void next.catch(() => undefined);
+      // whatever ends this pass, its last progress commit lands before the job's next update
+      await committing.catch(() => undefined);
       if (!finished) await file.discard();
     }
   }

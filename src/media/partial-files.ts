@@ -92,7 +92,9 @@ class Lane {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_URL, { workerData: { headBytes: SNIFF_BYTES } });
+    // plain JavaScript with Node built-ins: no inherited --import (the tsx loader would give each
+    // worker a module-hooks thread of its own and cost ~200 ms of start-up while the run begins)
+    const worker = new Worker(WORKER_URL, { workerData: { headBytes: SNIFF_BYTES }, execArgv: [] });
     worker.unref();
     worker.on('message', (reply: Reply) => {
       const p = this.pending.get(reply.rid);
