@@ -3,8 +3,9 @@
  * production. Prints one JSON line:
  *   {files, bytes, seconds, mb_per_s, rss_peak_mb, raw_mb_per_s, ratio, video_1g: {…}}
  * - files/bytes/seconds/mb_per_s: `run --once` downloading, verifying and storing a mixed set of
- *   media (every kind, a few KB to several MB); seconds run from the first job claimed to the last
- *   one finished (the run's own start-up and chat pull are not media work).
+ *   media (every kind, a few KB to several MB); seconds run from the creation of the first media
+ *   job (in the transaction that stores its message) to the last one finished: the run's own start-up
+ *   and chat pull are not media work, the wait before the first claim is.
  * - raw_mb_per_s: the same files fetched from the simulator's chunk endpoint in the same run, with
  *   the same concurrency and the same client, bytes thrown away: the ceiling on this machine.
  * - video_1g: one 1 GiB video alone; rss_growth_mb is the archive's RSS peak during the download
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
     const db = new Database(join(dir, 'archive.db'), { readonly: true });
     const msgids = lines.map((_, i) => `bench-${i}`);
     const a = mediaWindow(db, msgids);
-    // the media window: first claim (the earliest job update after the pull) to the last job finished
+    // the media window: the first job created (with its message) to the last job finished
     const times = db.prepare(`SELECT MIN(created_at) AS made, MAX(finished_at) AS last FROM media WHERE msgid IN (${msgids.map(() => '?').join(',')})`).get(...msgids) as { made: number; last: number };
     const seconds = (times.last - times.made) / 1000;
     const result: Record<string, unknown> = {
