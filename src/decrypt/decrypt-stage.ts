@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { sql, type Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { SDK_CODES } from '../errors/wecom-codes.ts';
 import { insertMediaJobs } from '../media/media-jobs.ts';
 import type { Database } from '../store/schema.ts';
@@ -23,12 +23,15 @@ export interface DrainResult {
   retryable: number;
 }
 
-/** Where the envelopes of one drain come from, and how their outcome is recorded. */
-type Lane =
-  /** fresh envelopes above the watermark: successes are recorded by moving the watermark */
-  | { kind: 'fresh'; after: string }
-  /** envelopes put back for another try (any seq): each success is marked 'done' */
-  | { kind: 'retry'; after: string };
+/**
+ * Where the envelopes of one drain come from, and how their outcome is recorded: 'fresh' ones above
+ * the watermark (successes move the watermark), or 'retry' ones put back after waiting, at any seq
+ * (each success is marked 'done'). `after` is the last seq claimed.
+ */
+interface Lane {
+  kind: 'fresh' | 'retry';
+  after: string;
+}
 
 interface Flight {
   outcome: Promise<BatchOutcome>;
@@ -39,6 +42,14 @@ interface Flight {
 const TRANSIENT_SDK_CODES = Object.entries(SDK_CODES).filter(([, info]) => info.transient).map(([code]) => Number(code));
 const UPDATE_CHUNK = 100;
 const NO_SEQ = '';
+
+/**
+ * Fresh envelopes still to decrypt: 'pending' and above the corp's watermark (at or below it they
+ * are handled, see EnvelopeTable.state). The one definition the stage, its backlog and `status` use.
+ */
+export function freshEnvelopes(db: Kysely<Database>, corpid: string, decryptedSeq: string | null) {
+  return db.selectFrom('envelopes').where('state', '=', 'pending').where('corpid', '=', corpid).where('seq', '>', decryptedSeq ?? NO_SEQ);
+}
 
 /**
  * The decrypt stage: claims a corp's envelopes in seq order, decrypts them in batches (several in
@@ -99,8 +110,7 @@ export class DecryptStage {
     const [retry, fresh] = await Promise.all([
       this.deps.db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n'))
         .where('state', '=', 'retry').where('corpid', '=', corpid).executeTakeFirstOrThrow(),
-      this.deps.db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('state', '=', 'pending').where('corpid', '=', corpid).where('seq', '>', after).executeTakeFirstOrThrow(),
+      freshEnvelopes(this.deps.db, corpid, after).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return Number(retry.n) + Number(fresh.n);
   }
@@ -128,10 +138,11 @@ export class DecryptStage {
   }
 
   private async nextRows(corpid: string, lane: Lane): Promise<EnvelopeRow[]> {
-    return this.deps.db.selectFrom('envelopes')
-      .select(['msgid', 'seq', 'publickey_ver', 'encrypt_random_key', 'encrypt_chat_msg'])
-      .where('state', '=', lane.kind === 'fresh' ? 'pending' : 'retry').where('corpid', '=', corpid).where('seq', '>', lane.after)
-      .orderBy('seq').limit(this.batchSize).execute();
+    const { db } = this.deps;
+    const rows = lane.kind === 'fresh'
+      ? freshEnvelopes(db, corpid, lane.after)
+      : db.selectFrom('envelopes').where('state', '=', 'retry').where('corpid', '=', corpid).where('seq', '>', lane.after);
+    return rows.select(['msgid', 'seq', 'publickey_ver', 'encrypt_random_key', 'encrypt_chat_msg']).orderBy('seq').limit(this.batchSize).execute();
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { emptyMediaStatus, mediaStatuses, type MediaStatus } from '../media/media-status.ts';
 import { CallbackInbox, type InboxSummary } from '../callbacks/callback-inbox.ts';
 import { directoryStatuses, emptyDirectoryStatus, type DirectoryStatus } from '../directory/directory-status.ts';
+import { freshEnvelopes } from '../decrypt/decrypt-stage.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
 
@@ -83,9 +84,7 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
     const lastRestart = restarts === 0 ? undefined : await db.selectFrom('sdk_host_restarts').select(['lane', 'cause', 'signal', 'operation', 'detail', 'occurred_at'])
       .where('corpid', '=', c.corpid).orderBy('id', 'desc').limit(1).executeTakeFirst();
     const mine = envelopeCounts.filter((e) => e.corpid === c.corpid);
-    // fresh envelopes at or below the watermark are decrypted (they are not rewritten one by one)
-    const fresh = await db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('state', '=', 'pending').where('corpid', '=', c.corpid).where('seq', '>', c.decrypted_seq ?? '').executeTakeFirstOrThrow();
+    const fresh = await freshEnvelopes(db, c.corpid, c.decrypted_seq).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const caughtUp = c.caught_up_at === null ? null : Number(c.caught_up_at);
     const newest = c.newest_msgtime === null ? null : Number(c.newest_msgtime);
     result.push({

@@ -38,7 +38,6 @@ export async function archiveOnce(app: App, timing: Partial<ArchiverTiming> = FA
   return runArchive(app, createLogger('silent'), new AbortController().signal, { once: true, timing, ...(createBackend ? { createBackend } : {}) });
 }
 
-/** Every message the simulator has is archived exactly once, with its exact plaintext and seq. */
 /** `count` envelopes are stored and every one is handled: none is left to decrypt, none waits. */
 export async function expectEnvelopesDecrypted(db: Kysely<Database>, corpid: string, count: number): Promise<void> {
   const stored = await db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow();
@@ -47,6 +46,7 @@ export async function expectEnvelopesDecrypted(db: Kysely<Database>, corpid: str
   expect(status).toMatchObject({ pending: 0, waiting: [] });
 }
 
+/** Every message the simulator has is archived exactly once, with its exact plaintext and seq. */
 export async function expectArchivedExactly(app: App, sim: RunningSimulator, count: number): Promise<void> {
   const rows = await app.store.db.selectFrom('messages').select(['msgid', 'seq', 'raw']).where('corpid', '=', sim.corp.corpid).orderBy('seq').execute();
   expect(rows.length).toBe(count);
