@@ -18,6 +18,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -136,16 +137,32 @@ export class MediaStage {
 
   /**
    * Downloads every job of the corp that can be tried now, `corpConcurrency` at a time (and within
-   * the shared limiter), until none is left or `signal` aborts. Jobs deferred to later stay pending.
+   * the shared limiter), until none is left or `outer` aborts. Jobs deferred to later stay pending.
    */
-  async drain(signal: AbortSignal, onFinished?: (job: { state: string; bytes: number }) => void): Promise<MediaDrainResult> {
-    const result: MediaDrainResult = { finished: 0, deferred: 0, bytes: 0 };
-    const running = new Set<Promise<void>>();
+  async drain(outer: AbortSignal, onFinished?: (job: { state: string; bytes: number }) => void): Promise<MediaDrainResult> {
     // GetMediaData calls are what the bounds are for: a job gives its slot back once its bytes are
     // in, and stores them (fsync, rename, upload) while the next download runs. Stores are bounded
     // too, but generously: a store holds no buffers, only a file waiting for its fsyncs, and several
     // fsyncs queue behind one another on a busy disk (tens of ms each), which must not stall downloads
     const maxStoring = Math.max(16, this.options.corpConcurrency * 8);
+    // Every running job listens for the stop, so the jobs listen to this drain's own signal, which
+    // is allowed one listener per job that can run at once (and the limiter's wait); the run's
+    // signal gets one listener, not one per job (Node warned of a leak past 10).
+    const local = new AbortController();
+    setMaxListeners(this.options.corpConcurrency + maxStoring + 1, local.signal);
+    const stop = (): void => local.abort(outer.reason);
+    if (outer.aborted) stop();
+    else outer.addEventListener('abort', stop, { once: true });
+    try {
+      return await this.drainJobs(local.signal, maxStoring, onFinished);
+    } finally {
+      outer.removeEventListener('abort', stop);
+    }
+  }
+
+  private async drainJobs(signal: AbortSignal, maxStoring: number, onFinished?: (job: { state: string; bytes: number }) => void): Promise<MediaDrainResult> {
+    const result: MediaDrainResult = { finished: 0, deferred: 0, bytes: 0 };
+    const running = new Set<Promise<void>>();
     let downloading = 0;
     let exhausted = false;
     let wake: () => void = () => undefined;
