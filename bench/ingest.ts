@@ -1,7 +1,7 @@
 /**
  * End-to-end ingest benchmark (issue #3): the simulator and the archive as separate processes, as in
  * production. Prints one JSON line:
- *   {messages, seconds, msgs_per_s, rss_peak_mb, rsa_sign_per_s, ratio_to_rsa, rsa_pool_per_s, ratio_to_pool, cpu_s, db}
+ *   {messages, seconds, msgs_per_s, rss_peak_mb, rsa_sign_per_s, ratio_to_rsa, rsa_pool_per_s, ratio_to_pool, cpu_s, cpu_us_per_msg, db}
  * The simulator runs in its own process and encrypts every envelope before the clock starts (as
  * WeCom does on its own servers). rsa_sign_per_s is `openssl speed -multi <cores> rsa2048` measured in
  * the same run, before and after the ingest (this machine's rate drifts by ±10% within minutes, so the
@@ -19,7 +19,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { cpuSeconds, machineIdleSeconds, rssKb } from './process-rss.ts';
+import { cpuSeconds, machineIdleSeconds, rssKb, threadCpuSeconds } from './process-rss.ts';
 import { RsaPool } from '../src/decrypt/rsa-pool.ts';
 import { rsaPkcs1v15Encrypt } from '../src/vault/rsa-pkcs1.ts';
 
@@ -70,6 +70,25 @@ async function rsaPoolRate(): Promise<number> {
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
+/**
+ * Where a message's CPU time goes, in µs: the RSA worker threads (the pool has one per core, and they
+ * are the archive's busiest threads after the main one), the main thread, the archive's other threads
+ * (V8's garbage collector, the module loader) and the simulator. `openssl_per_op` is the CPU time of
+ * one RSA-2048 private-key operation by `openssl speed` (cores / rate): the ratio 0.85 leaves
+ * cores / (0.85 × rate) µs a message for everything.
+ */
+function perMessage(threads: Map<number, number>, mainTid: number, simCpu: number, messages: number, rsaSignPerS: number) {
+  const cores = availableParallelism();
+  const others = [...threads].filter(([tid]) => tid !== mainTid).map(([, s]) => s).sort((a, b) => b - a);
+  const rsa = others.slice(0, cores).reduce((n, s) => n + s, 0);
+  const rest = others.slice(cores).reduce((n, s) => n + s, 0);
+  const us = (s: number) => round1((s * 1e6) / messages);
+  return {
+    rsa_workers: us(rsa), main_thread: us(threads.get(mainTid) ?? 0), other_threads: us(rest), simulator: us(simCpu),
+    openssl_per_op: round1((cores * 1e6) / rsaSignPerS), budget_at_085: round1((cores * 1e6) / (0.85 * rsaSignPerS)),
+  };
+}
+
 async function main(): Promise<void> {
   const rsaBefore = rsaRate();
   const poolPerS = await rsaPoolRate();
@@ -90,9 +109,12 @@ async function main(): Promise<void> {
     const archive = spawn(bin, ['run', '--once'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     let peakKb = 0;
     let archiveCpu = 0;
+    const threads = new Map<number, number>();
     const sampler = setInterval(() => {
       peakKb = Math.max(peakKb, rssKb(archive.pid!));
       archiveCpu = cpuSeconds(archive.pid!) ?? archiveCpu;
+      // merged, not replaced: threads that end first (the RSA workers at shutdown) keep their last figure
+      for (const [tid, s] of threadCpuSeconds(archive.pid!)) threads.set(tid, s);
     }, 100);
     const code = await new Promise<number | null>((resolve) => archive.on('exit', resolve));
     clearInterval(sampler);
@@ -113,6 +135,7 @@ async function main(): Promise<void> {
       rsa_pool_per_s: Math.round(poolPerS), ratio_to_pool: Math.round((msgsPerS / poolPerS) * 1000) / 1000,
       // where the machine's time went (the archive's figure is sampled every 100 ms, so a little low)
       cpu_s: { archive: round1(archiveCpu), simulator: round1(simCpu), idle: round1(idle) },
+      cpu_us_per_msg: perMessage(threads, archive.pid!, simCpu, messages, rsaSignPerS),
       db: db.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@').replace(dir, '$TMP'),
     })}\n`);
   } finally {

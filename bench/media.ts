@@ -1,24 +1,30 @@
 /**
  * Media download benchmark (issue #5): the simulator and the archive as separate processes, as in
  * production. Prints one JSON line:
- *   {files, bytes, seconds, mb_per_s, rss_peak_mb, raw_mb_per_s, ratio, video_1g: {…}}
+ *   {files, bytes, seconds, mb_per_s, rss_peak_mb, raw_mb_per_s, ratio, cpu: {…}, ceiling_ratio, video_1g: {…}}
  * - files/bytes/seconds/mb_per_s: `run --once` downloading, verifying and storing a mixed set of
  *   media (every kind, a few KB to several MB); seconds run from the creation of the first media
  *   job (in the transaction that stores its message) to the last one finished: the run's own start-up
  *   and chat pull are not media work, the wait before the first claim is.
  * - raw_mb_per_s: the same files fetched from the simulator's chunk endpoint in the same run, with
  *   the same concurrency and the same client, bytes thrown away: the ceiling on this machine.
+ * - cpu: CPU time per byte of the raw fetch (client + simulator) and of the archive's media window
+ *   (archive + simulator), the machine's idle seconds in each, and MD5 + SHA-256 and a file write per
+ *   byte here.
+ * - ceiling_ratio: the best ratio this machine allows: cores / (raw fetch + hashes + file write, per
+ *   byte) against the raw rate, as if the archive kept every core busy and did nothing else.
  * - video_1g: one 1 GiB video alone; rss_growth_mb is the archive's RSS peak during the download
  *   minus its RSS when the download started.
  *
  *   npm run bench:media -- [--copies N] [--concurrency N] [--skip-1g]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { rssKb } from './process-rss.ts';
+import { cpuSeconds, machineIdleSeconds, rssKb } from './process-rss.ts';
 import Database from 'better-sqlite3';
 import { createSimulatorBackend } from '../src/sdk/simulator-backend.ts';
 import { GIB_VIDEO_BLOB, type MediaKind, MediaPool } from '../src/simulator/media-pool.ts';
@@ -47,6 +53,43 @@ function line(pool: MediaPool, n: number, kind: MediaKind, blob: number): string
   return JSON.stringify({ msgid: `bench-${n}`, action: 'send', from: 'zhangsan', tolist: ['lisi'], roomid: '', msgtime: Date.now(), msgtype: type, [type]: type === 'file' ? { ...body, filename: `f${n}.${kind}` } : body });
 }
 
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** CPU time of MD5 and SHA-256 over the same bytes on this machine (one thread, 64 MiB in 512 KiB chunks). */
+function hashNsPerByte(): number {
+  const chunk = randomBytes(524288);
+  const md5 = createHash('md5');
+  const sha = createHash('sha256');
+  const before = process.cpuUsage();
+  for (let i = 0; i < 128; i++) {
+    md5.update(chunk);
+    sha.update(chunk);
+  }
+  md5.digest();
+  sha.digest();
+  const used = process.cpuUsage(before);
+  return ((used.user + used.system) * 1000) / (128 * chunk.length);
+}
+
+/**
+ * CPU time (user + system) of writing a file through the page cache here, 512 KiB at a time, as the
+ * partial-file worker does (256 MiB; the kernel's later write-back to disk is not counted).
+ */
+function fileWriteNsPerByte(where: string): number {
+  const chunk = randomBytes(524288);
+  const path = join(where, 'write-cost.tmp');
+  const fd = openSync(path, 'w');
+  const before = process.cpuUsage();
+  try {
+    for (let i = 0; i < 512; i++) writeSync(fd, chunk);
+  } finally {
+    closeSync(fd);
+  }
+  const used = process.cpuUsage(before);
+  rmSync(path);
+  return ((used.user + used.system) * 1000) / (512 * chunk.length);
+}
+
 async function waitFor(what: string, check: () => boolean, child?: ChildProcess): Promise<void> {
   for (let i = 0; !check(); i++) {
     if (i > 1200) throw new Error(`${what} did not happen`);
@@ -56,10 +99,13 @@ async function waitFor(what: string, check: () => boolean, child?: ChildProcess)
 }
 
 /** The raw rate: every chunk of every file through the simulator backend, `concurrency` files at a time. */
-async function rawRate(url: string, corp: { corpid: string; secret: string }, ids: string[]): Promise<{ bytes: number; seconds: number }> {
+async function rawRate(url: string, corp: { corpid: string; secret: string }, ids: string[], simPid: number): Promise<{ bytes: number; seconds: number; cpuSeconds: number; idleSeconds: number }> {
   const backend = createSimulatorBackend({ url, corpid: corp.corpid, secret: corp.secret });
   let bytes = 0;
   let next = 0;
+  const cpuBefore = process.cpuUsage();
+  const simBefore = cpuSeconds(simPid) ?? 0;
+  const idleBefore = machineIdleSeconds();
   const started = performance.now();
   const worker = async (): Promise<void> => {
     while (next < ids.length) {
@@ -75,16 +121,32 @@ async function rawRate(url: string, corp: { corpid: string; secret: string }, id
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
+  const client = process.cpuUsage(cpuBefore);
+  const cpu = (client.user + client.system) / 1e6 + (cpuSeconds(simPid) ?? simBefore) - simBefore;
+  const idleSeconds = machineIdleSeconds() - idleBefore;
   await backend.close();
-  return { bytes, seconds };
+  return { bytes, seconds, cpuSeconds: cpu, idleSeconds };
 }
 
-/** `run --once`, sampling RSS; with `watchPartial`, RSS when the first partial bytes appear. */
-async function runOnce(watchPartial: boolean): Promise<{ peakKb: number; startKb: number | null; wallSeconds: number }> {
+interface CpuSample { at: number; cpu: number; idle: number }
+
+/** CPU seconds (archive + simulator) and machine idle seconds between two wall-clock times (ms), from the run's samples. */
+function cpuBetween(samples: readonly CpuSample[], from: number, to: number): { cpu: number; idle: number } | null {
+  const first = samples.find((s) => s.at >= from);
+  const last = samples.findLast((s) => s.at <= to);
+  return first && last && last.at > first.at ? { cpu: last.cpu - first.cpu, idle: last.idle - first.idle } : null;
+}
+
+/**
+ * `run --once`, sampling RSS and CPU (archive + simulator, every 50 ms); with `watchPartial`, RSS
+ * when the first partial bytes appear.
+ */
+async function runOnce(watchPartial: boolean, simPid: number): Promise<{ peakKb: number; startKb: number | null; wallSeconds: number; samples: CpuSample[] }> {
   const started = performance.now();
   const archive = spawn(bin, ['run', '--once'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   let peakKb = 0;
   let startKb: number | null = null;
+  const samples: CpuSample[] = [];
   const partialDir = join(dir, 'media', '.partial');
   const sampler = setInterval(() => {
     const kb = rssKb(archive.pid!);
@@ -93,11 +155,13 @@ async function runOnce(watchPartial: boolean): Promise<{ peakKb: number; startKb
       if (busy) startKb = kb;
     }
     if (!watchPartial || startKb !== null) peakKb = Math.max(peakKb, kb);
+    const archiveCpu = cpuSeconds(archive.pid!);
+    if (archiveCpu !== null) samples.push({ at: Date.now(), cpu: archiveCpu + (cpuSeconds(simPid) ?? 0), idle: machineIdleSeconds() });
   }, 50);
   const code = await new Promise<number | null>((resolve) => archive.on('exit', resolve));
   clearInterval(sampler);
   if (code !== 0) throw new Error(`run --once exited with ${code}`);
-  return { peakKb, startKb, wallSeconds: (performance.now() - started) / 1000 };
+  return { peakKb, startKb, wallSeconds: (performance.now() - started) / 1000, samples };
 }
 
 function mediaWindow(db: Database.Database, msgids: string[]): { files: number; bytes: number; states: Record<string, number> } {
@@ -134,26 +198,40 @@ async function main(): Promise<void> {
     execFileSync(bin, ['corp', 'import', config], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 
     // raw first, so the simulator's per-blob state is as warm for the archive as for the raw fetch
-    const raw = await rawRate(url, corp, ids);
-    const runA = await runOnce(false);
+    const raw = await rawRate(url, corp, ids, sim.pid!);
+    const runA = await runOnce(false, sim.pid!);
     const db = new Database(join(dir, 'archive.db'), { readonly: true });
     const msgids = lines.map((_, i) => `bench-${i}`);
     const a = mediaWindow(db, msgids);
     // the media window: the first job created (with its message) to the last job finished
     const times = db.prepare(`SELECT MIN(created_at) AS made, MAX(finished_at) AS last FROM media WHERE msgid IN (${msgids.map(() => '?').join(',')})`).get(...msgids) as { made: number; last: number };
     const seconds = (times.last - times.made) / 1000;
+    const windowCpu = cpuBetween(runA.samples, times.made, times.last);
+    // The best ratio this machine allows: the archive does at least the raw fetch's work (same client,
+    // same simulator) plus MD5 and SHA-256 of every byte plus writing it to a file, and with every
+    // core busy all the time it could go no faster than cores / (that CPU time per byte).
+    const hashNs = hashNsPerByte();
+    const writeNs = fileWriteNsPerByte(dir);
+    const rawNs = (raw.cpuSeconds * 1e9) / raw.bytes;
+    const ceiling = (availableParallelism() * 1e9) / (rawNs + hashNs + writeNs) / (raw.bytes / raw.seconds);
     const result: Record<string, unknown> = {
       files: a.files, bytes: a.bytes, seconds: Math.round(seconds * 100) / 100, mb_per_s: Math.round(a.bytes / 1048576 / seconds),
       rss_peak_mb: Math.round(runA.peakKb / 1024), run_seconds: Math.round(runA.wallSeconds * 10) / 10,
       raw_mb_per_s: Math.round(raw.bytes / 1048576 / raw.seconds), ratio: Math.round((a.bytes / seconds / (raw.bytes / raw.seconds)) * 100) / 100,
       states: a.states, concurrency,
+      cpu: {
+        raw_ns_per_byte: round2(rawNs), raw_idle_s: round2(raw.idleSeconds),
+        archive_ns_per_byte: windowCpu ? round2((windowCpu.cpu * 1e9) / a.bytes) : null, archive_idle_s: windowCpu ? round2(windowCpu.idle) : null,
+        md5_sha256_ns_per_byte: round2(hashNs), file_write_ns_per_byte: round2(writeNs),
+      },
+      ceiling_ratio: round2(ceiling),
     };
 
     if (!values['skip-1g']) {
       const video = line(pool, n, 'mp4', GIB_VIDEO_BLOB);
       const res = await fetch(`${url}/control/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fixtures: [video] }) });
       if (!res.ok) throw new Error(`appending the 1 GiB video failed: HTTP ${res.status}`);
-      const runB = await runOnce(true);
+      const runB = await runOnce(true, sim.pid!);
       const v = db.prepare('SELECT state, size, created_at, finished_at FROM media WHERE msgid = ?').get(`bench-${n}`) as { state: string; size: number; created_at: number; finished_at: number };
       const vs = (v.finished_at - v.created_at) / 1000;
       result.video_1g = {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Resident set size of a running process in kB (0 once it has exited), from /proc. */
 export function rssKb(pid: number): number {
@@ -12,10 +12,13 @@ export function rssKb(pid: number): number {
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
-/** CPU seconds (user + system, all threads) a running process has used so far; null once it has exited. */
-export function cpuSeconds(pid: number): number | null {
+/**
+ * CPU seconds (user + system, all threads) a running process has used so far; null once it has
+ * exited. With `statPath`, of one thread (/proc/PID/task/TID/stat).
+ */
+export function cpuSeconds(pid: number, statPath = `/proc/${pid}/stat`): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(statPath, 'utf8');
     // fields after the parenthesised command name: state is field 3, utime 14, stime 15
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
@@ -28,4 +31,20 @@ export function cpuSeconds(pid: number): number | null {
 export function machineIdleSeconds(): number {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
   return (Number(cpu[4]) + Number(cpu[5])) / TICKS_PER_S; // idle + iowait
+}
+
+/** CPU seconds of each thread of a running process, by thread id; empty once it has exited. */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    const cpu = cpuSeconds(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+    if (cpu !== null) threads.set(Number(tid), cpu);
+  }
+  return threads;
 }
