@@ -13,8 +13,11 @@ import { type CallArgs, type FromHost, OPERATION_NAMES, parseFromHost, type ToHo
 
 // The host runs the TypeScript sources like the rest of the archive: node with the tsx loader,
 // whatever started the parent (the CLI, vitest, a benchmark).
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const HOST_MAIN = fileURLToPath(new URL('./host-main.ts', import.meta.url));
+// Compiled into dist/ (scripts/build.mjs), the host is dist/host-main.mjs beside this bundle and
+// needs no loader; from the sources it is host-main.ts, run through tsx.
+const COMPILED = import.meta.url.endsWith('.mjs');
+const HOST_MAIN = fileURLToPath(new URL(COMPILED ? './host-main.mjs' : './host-main.ts', import.meta.url));
+const HOST_LOADER = COMPILED ? [] : ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
 const STDERR_TAIL = 2048;
 
 /** How a host process ended. */
@@ -130,7 +133,7 @@ export class SdkHost {
     const child = fork(HOST_MAIN, [], {
       // A small young generation: a host holds at most one call's data, and V8's default lets the
       // heap (and so RSS) creep up by ~40 MB before it settles, which would blur the memory ceiling.
-      execArgv: ['--max-semi-space-size=2', '--import', TSX_LOADER],
+      execArgv: ['--max-semi-space-size=2', ...HOST_LOADER],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       ...(opts.env ? { env: opts.env } : {}),
