@@ -141,5 +141,9 @@ port.on('message', (msg) => {
     // the message and code only, never file contents
     reply = { rid: msg.rid, ok: false, message: err instanceof Error ? err.message : String(err), code: err?.code };
   }
-  port.postMessage(reply);
+  // a written chunk's memory goes back (moved, not copied) to hold a later chunk; nothing here
+  // refers to it any more (the kept head is a copy)
+  const memory = reply.ok && msg.data ? msg.data.buffer : undefined;
+  if (memory) reply.memory = memory;
+  port.postMessage(reply, memory ? [memory] : []);
 });

@@ -6,7 +6,7 @@
  * main thread also serves the database and the pulls. Here the main thread only hands the chunk
  * over (its memory is transferred, not copied, when the chunk owns it) and waits for the answer
  * that the bytes are written, so the stage's rule holds: a byte count is committed only after its
- * bytes are in the file.
+ * bytes are in the file. The answer moves the memory back, to hold a later chunk (chunk-memory.ts).
  *
  * Two workers (by default) serve every download of the process, each file staying on one, so a small
  * file's single exchange does not queue behind several large chunks; requests of one file are
@@ -15,6 +15,7 @@
  * last committed chunk) and is replaced on the next request.
  */
 import { Worker } from 'node:worker_threads';
+import { isChunkMemory, recycleChunkMemory } from '../sdk/chunk-memory.ts';
 import { SNIFF_BYTES } from './content-sniff.ts';
 
 const WORKER_URL = new URL('./partial-file-worker.mjs', import.meta.url);
@@ -51,6 +52,8 @@ interface Reply {
   sha256?: string;
   size?: number;
   head?: Uint8Array;
+  /** the written chunk's memory, moved back to be used again */
+  memory?: ArrayBuffer;
 }
 
 interface Pending {
@@ -127,11 +130,16 @@ class Lane {
 function movable(data: Buffer): Buffer {
   // a chunk that owns its whole memory (what the SDK backends return) is moved as it is; it must
   // not be read after being handed over
-  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data;
+  if (isChunkMemory(data.buffer) || (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer)) return data;
   // a slice of shared memory (e.g. Node's small-buffer pool) is copied into memory of its own
   const copy = Buffer.allocUnsafeSlow(data.length);
   data.copy(copy);
   return copy;
+}
+
+/** The chunk's memory, moved back by the worker once written: kept for a later chunk. */
+function takeBack(reply: Reply): void {
+  if (reply.memory) recycleChunkMemory(reply.memory);
 }
 
 export class PartialFiles {
@@ -166,11 +174,12 @@ export class PartialFiles {
       write: async (data, at) => {
         if (data.length === 0) return;
         const payload = movable(data);
-        await lane.request({ op: 'write', fid, data: payload, at }, [payload.buffer as ArrayBuffer]);
+        takeBack(await lane.request({ op: 'write', fid, data: payload, at }, [payload.buffer as ArrayBuffer]));
       },
       finish: async (data, at) => {
         const payload = data && data.length > 0 ? movable(data) : undefined;
         const r = await lane.request({ op: 'finish', fid, data: payload, at }, payload ? [payload.buffer as ArrayBuffer] : []);
+        takeBack(r);
         close();
         const head = r.head ?? new Uint8Array(0);
         return { md5: r.md5!, sha256: r.sha256!, size: r.size!, head: Buffer.from(head.buffer, head.byteOffset, head.byteLength) };

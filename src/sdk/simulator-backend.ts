@@ -16,6 +16,7 @@ import { WeComSdkError } from '../errors/wecom-codes.ts';
 import { decryptChatMsg } from '../simulator/envelope-crypto.ts';
 import { HEADER_FINISH, HEADER_LENGTH, HEADER_OUT_INDEX, HEADER_RET, SDK_ROUTES, type ChatDataRequestBody, type DecryptRequestBody, type MediaRequestBody } from '../simulator/wire.ts';
 import { MEDIA_CHUNK_MAX, type ChatDataRequest, type MediaChunk, type MediaDataRequest, type SdkBackend } from './backend.ts';
+import { chunkBuffer } from './chunk-memory.ts';
 
 const UINT64_MAX = (1n << 64n) - 1n;
 /** DecryptData has no timeout argument; an HTTP decrypt that takes this long is a dead simulator */
@@ -90,7 +91,8 @@ export function createSimulatorBackend(opts: SimulatorBackendOptions): SdkBacken
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (err: NodeJS.ErrnoException) => settle(new WeComSdkError(10001, op, { detail: `cannot reach the simulator at ${base.host}: ${err.code ?? err.message}`, cause: err })));
       req.on('response', (res: IncomingMessage) => {
-        const body = new BodyCollector(Number(res.headers['content-length']));
+        // a media chunk goes into reusable memory (see chunk-memory.ts)
+        const body = new BodyCollector(Number(res.headers['content-length']), op === 'GetMediaData');
         res.on('data', (c: Buffer) => {
           const wrong = body.add(c);
           if (wrong) settle(new WeComSdkError(10002, op, { detail: wrong }));
@@ -190,8 +192,10 @@ class BodyCollector {
   private readonly pieces: Buffer[] = [];
   private size = 0;
 
-  constructor(announced: number) {
-    if (Number.isSafeInteger(announced) && announced >= 0 && announced <= MAX_RESPONSE_BYTES) this.whole = Buffer.allocUnsafeSlow(announced);
+  constructor(announced: number, chunk: boolean) {
+    if (Number.isSafeInteger(announced) && announced >= 0 && announced <= MAX_RESPONSE_BYTES) {
+      this.whole = chunk ? chunkBuffer(announced) : Buffer.allocUnsafeSlow(announced);
+    }
   }
 
   /** Takes a piece; says what is wrong when the body grows past its limit. */

@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MEDIA_CHUNK_MAX } from '../sdk/backend.ts';
+import { chunkBuffer, isChunkMemory } from '../sdk/chunk-memory.ts';
+import { PartialFiles } from './partial-files.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'wa-partial-'));
+const partials = new PartialFiles(1);
+afterAll(async () => {
+  await partials.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A chunk whose bytes depend on its number, with NUL bytes among them. */
+function fill(chunk: Buffer, n: number): Buffer {
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 7 + n * 13) % 5 === 0 ? 0 : (i + n) & 0xff;
+  return chunk;
+}
+
+describe('PartialFiles with reused chunk memory', () => {
+  it('writes and hashes every byte while the memory of written chunks holds the next ones', async () => {
+    const path = join(dir, 'a.part');
+    const file = partials.open(path, 0);
+    const expected: Buffer[] = [];
+    let reusedChunks = 0;
+    for (let n = 0; n < 4; n++) {
+      const chunk = fill(chunkBuffer(MEDIA_CHUNK_MAX), n);
+      if (isChunkMemory(chunk.buffer)) reusedChunks += 1;
+      expected.push(Buffer.from(chunk));
+      await file.write(chunk, n * MEDIA_CHUNK_MAX);
+      // moved to the worker, not copied: the view here is empty now
+      expect(chunk.length).toBe(0);
+    }
+    // the first chunk had new memory; each later one the memory the worker gave back
+    expect(reusedChunks).toBe(3);
+
+    const last = fill(chunkBuffer(1000), 9);
+    expect(isChunkMemory(last.buffer)).toBe(true);
+    expected.push(Buffer.from(last));
+    const digest = await file.finish(last, 4 * MEDIA_CHUNK_MAX);
+
+    const all = Buffer.concat(expected);
+    expect(digest.size).toBe(all.length);
+    expect(digest.md5).toBe(createHash('md5').update(all).digest('hex'));
+    expect(digest.sha256).toBe(createHash('sha256').update(all).digest('hex'));
+    expect(readFileSync(path).equals(all)).toBe(true);
+  });
+});
