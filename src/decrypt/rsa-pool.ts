@@ -20,8 +20,9 @@ interface Slot {
   pending: Map<number, Pending>;
 }
 
-// Workers run the TypeScript sources too, whatever started the parent (the CLI, vitest, a
-// benchmark): a plain-JS entry registers tsx in the worker first.
+// From the sources (vitest, a benchmark, the CLI through tsx) this plain-JS entry registers tsx in
+// the worker and loads rsa-worker.ts; in the compiled dist/ the file of the same name is
+// rsa-worker.ts itself, compiled (scripts/build.mjs).
 const WORKER_URL = new URL('./rsa-worker-entry.mjs', import.meta.url);
 
 /**

@@ -11,10 +11,9 @@ import { MEDIA_CHUNK_MAX } from '../backend.ts';
 import { SdkCallError, SdkLoadError } from './finance-sdk-binding.ts';
 import { type CallArgs, type FromHost, OPERATION_NAMES, parseFromHost, type ToHost } from './host-protocol.ts';
 
-// The host runs the TypeScript sources like the rest of the archive: node with the tsx loader,
-// whatever started the parent (the CLI, vitest, a benchmark).
-// Compiled into dist/ (scripts/build.mjs), the host is dist/host-main.mjs beside this bundle and
-// needs no loader; from the sources it is host-main.ts, run through tsx.
+// The host runs the same code as the archive that starts it: compiled into dist/
+// (scripts/build.mjs), dist/host-main.mjs beside this bundle, with no loader; from the sources
+// (the CLI through tsx, vitest, a benchmark), host-main.ts through the tsx loader.
 const COMPILED = import.meta.url.endsWith('.mjs');
 const HOST_MAIN = fileURLToPath(new URL(COMPILED ? './host-main.mjs' : './host-main.ts', import.meta.url));
 const HOST_LOADER = COMPILED ? [] : ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
