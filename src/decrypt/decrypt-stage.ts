@@ -8,7 +8,11 @@ import { type BatchOutcome, decryptBatch, type DecryptDeps, type EnvelopeRow } f
 export interface DecryptStageOptions {
   /** envelopes per RSA batch */
   batchSize?: number;
-  /** batches in flight at once: keeps the RSA workers busy while the main thread writes */
+  /**
+   * batches in flight at once: keeps the RSA workers busy while the main thread writes, also through
+   * its longer stalls (a SQLite checkpoint): 12 rather than 6 cut a 1M-message run's idle CPU time
+   * from 28 s to 6 s
+   */
   inflight?: number;
   /** decrypted messages per transaction (finished batches are committed together, in seq order) */
   commitSize?: number;
@@ -70,7 +74,7 @@ export class DecryptStage {
     options: DecryptStageOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 256;
-    this.inflight = options.inflight ?? 6;
+    this.inflight = options.inflight ?? 12;
     this.commitSize = options.commitSize ?? 1024;
     this.maxAttempts = options.maxAttempts ?? 20;
   }
