@@ -100,6 +100,8 @@ class Lane {
     const worker = new Worker(WORKER_URL, { workerData: { headBytes: SNIFF_BYTES }, execArgv: [] });
     worker.unref();
     worker.on('message', (reply: Reply) => {
+      // a written chunk's memory, moved back: kept for a later chunk
+      if (reply.memory) recycleChunkMemory(reply.memory);
       const p = this.pending.get(reply.rid);
       if (!p) return;
       this.pending.delete(reply.rid);
@@ -137,11 +139,6 @@ function movable(data: Buffer): Buffer {
   return copy;
 }
 
-/** The chunk's memory, moved back by the worker once written: kept for a later chunk. */
-function takeBack(reply: Reply): void {
-  if (reply.memory) recycleChunkMemory(reply.memory);
-}
-
 export class PartialFiles {
   private readonly lanes: Lane[];
   private nextFid = 1;
@@ -174,12 +171,11 @@ export class PartialFiles {
       write: async (data, at) => {
         if (data.length === 0) return;
         const payload = movable(data);
-        takeBack(await lane.request({ op: 'write', fid, data: payload, at }, [payload.buffer as ArrayBuffer]));
+        await lane.request({ op: 'write', fid, data: payload, at }, [payload.buffer as ArrayBuffer]);
       },
       finish: async (data, at) => {
         const payload = data && data.length > 0 ? movable(data) : undefined;
         const r = await lane.request({ op: 'finish', fid, data: payload, at }, payload ? [payload.buffer as ArrayBuffer] : []);
-        takeBack(r);
         close();
         const head = r.head ?? new Uint8Array(0);
         return { md5: r.md5!, sha256: r.sha256!, size: r.size!, head: Buffer.from(head.buffer, head.byteOffset, head.byteLength) };
