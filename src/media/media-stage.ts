@@ -148,6 +148,8 @@ export class MediaStage {
     // Every running job listens for the stop, so the jobs listen to this drain's own signal, which
     // is allowed one listener per job that can run at once (and the limiter's wait); the run's
     // signal gets one listener, not one per job (Node warned of a leak past 10).
+    // the partial-file workers start while the first jobs are claimed (or before there are any)
+    this.partials.warm();
     const local = new AbortController();
     setMaxListeners(this.options.corpConcurrency + maxStoring + 1, local.signal);
     const stop = (): void => local.abort(outer.reason);

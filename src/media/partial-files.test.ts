@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,5 +48,25 @@ describe('PartialFiles with reused chunk memory', () => {
     expect(digest.md5).toBe(createHash('md5').update(all).digest('hex'));
     expect(digest.sha256).toBe(createHash('sha256').update(all).digest('hex'));
     expect(readFileSync(path).equals(all)).toBe(true);
+  });
+});
+
+describe('PartialFiles workers and process exit', () => {
+  it('lets the process exit with workers started ahead of use, used or not', () => {
+    const module = new URL('./partial-files.ts', import.meta.url).href;
+    const loader = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
+    // two lanes warmed, one file written on one of them: the other lane's worker was never asked anything
+    const script = `
+      import { PartialFiles } from ${JSON.stringify(module)};
+      const partials = new PartialFiles(2);
+      partials.warm();
+      const file = partials.open(${JSON.stringify(join(dir, 'exit.part'))}, 0);
+      await file.write(Buffer.from('abc'), 0);
+      const digest = await file.finish();
+      console.log(digest.size);`;
+    const child = spawnSync(process.execPath, ['--import', loader, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(child.error, 'the process did not exit by itself').toBeUndefined();
+    expect(child.status, child.stderr).toBe(0);
+    expect(child.stdout.trim()).toBe('3');
   });
 });

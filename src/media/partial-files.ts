@@ -86,6 +86,11 @@ class Lane {
     });
   }
 
+  /** Starts the worker now if it is not running, so a first request does not wait for it. */
+  warm(): void {
+    this.ensureWorker();
+  }
+
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
@@ -98,7 +103,6 @@ class Lane {
     // plain JavaScript with Node built-ins: no inherited --import (the tsx loader would give each
     // worker a module-hooks thread of its own and cost ~200 ms of start-up while the run begins)
     const worker = new Worker(WORKER_URL, { workerData: { headBytes: SNIFF_BYTES }, execArgv: [] });
-    worker.unref();
     worker.on('message', (reply: Reply) => {
       // a written chunk's memory, moved back: kept for a later chunk
       if (reply.memory) recycleChunkMemory(reply.memory);
@@ -117,6 +121,8 @@ class Lane {
     };
     worker.on('error', (err) => gone(`the partial-file worker failed: ${err.message}`));
     worker.on('exit', (code) => gone(`the partial-file worker exited (${code})`));
+    // after the listeners: adding a 'message' listener refs the worker again
+    worker.unref();
     this.worker = worker;
     return worker;
   }
@@ -186,6 +192,14 @@ export class PartialFiles {
         await lane.request({ op: 'discard', fid }).catch(() => undefined);
       },
     };
+  }
+
+  /**
+   * Starts the workers ahead of the first download: a worker thread takes tens of ms to start, which
+   * the first files of a run would otherwise wait for. Idle, they cost no CPU and keep nothing alive.
+   */
+  warm(): void {
+    for (const lane of this.lanes) lane.warm();
   }
 
   /** Stops the workers; open files are failed. */
