@@ -53,7 +53,6 @@ export class VoiceConverter {
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(WORKER_URL);
-    worker.unref();
     worker.on('message', (msg: { id: number; result: TranscodeResult | TranscodeFailure }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
@@ -69,6 +68,8 @@ export class VoiceConverter {
     };
     worker.on('error', (err) => gone(`the voice worker failed: ${err.message}`));
     worker.on('exit', (code) => gone(`the voice worker exited (${code})`));
+    // after the listeners: adding a 'message' listener refs the worker again
+    worker.unref();
     this.worker = worker;
     return worker;
   }
