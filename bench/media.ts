@@ -1,13 +1,15 @@
 /**
  * Media download benchmark (issue #5): the simulator and the archive as separate processes, as in
  * production. Prints one JSON line:
- *   {files, bytes, seconds, mb_per_s, rss_peak_mb, raw_mb_per_s, ratio, cpu: {…}, ceiling_ratio, video_1g: {…}}
+ *   {files, bytes, seconds, mb_per_s, rss_peak_mb, raw_mb_per_s, raw_mb_per_s_before_after, ratio, cpu: {…}, ceiling_ratio, video_1g: {…}}
  * - files/bytes/seconds/mb_per_s: `run --once` downloading, verifying and storing a mixed set of
  *   media (every kind, a few KB to several MB); seconds run from the creation of the first media
  *   job (in the transaction that stores its message) to the last one finished: the run's own start-up
  *   and chat pull are not media work, the wait before the first claim is.
  * - raw_mb_per_s: the same files fetched from the simulator's chunk endpoint in the same run, with
- *   the same concurrency and the same client, bytes thrown away: the ceiling on this machine.
+ *   the same concurrency and the same client, bytes thrown away: the ceiling on this machine. It is
+ *   fetched before and after the archive's run (raw_mb_per_s_before_after), and the rate over both
+ *   fetches is the reference: one fetch of a few hundred MB moves by ±20% from run to run.
  * - cpu: CPU time per byte of the raw fetch (client + simulator) and of the archive's media window
  *   (archive + simulator), the machine's idle seconds in each, and MD5 + SHA-256 and a file write per
  *   byte here.
@@ -198,8 +200,13 @@ async function main(): Promise<void> {
     execFileSync(bin, ['corp', 'import', config], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 
     // raw first, so the simulator's per-blob state is as warm for the archive as for the raw fetch
-    const raw = await rawRate(url, corp, ids, sim.pid!);
+    const rawBefore = await rawRate(url, corp, ids, sim.pid!);
     const runA = await runOnce(false, sim.pid!);
+    const rawAfter = await rawRate(url, corp, ids, sim.pid!);
+    const raw = {
+      bytes: rawBefore.bytes + rawAfter.bytes, seconds: rawBefore.seconds + rawAfter.seconds,
+      cpuSeconds: rawBefore.cpuSeconds + rawAfter.cpuSeconds, idleSeconds: rawBefore.idleSeconds + rawAfter.idleSeconds,
+    };
     const db = new Database(join(dir, 'archive.db'), { readonly: true });
     const msgids = lines.map((_, i) => `bench-${i}`);
     const a = mediaWindow(db, msgids);
@@ -217,7 +224,8 @@ async function main(): Promise<void> {
     const result: Record<string, unknown> = {
       files: a.files, bytes: a.bytes, seconds: Math.round(seconds * 100) / 100, mb_per_s: Math.round(a.bytes / 1048576 / seconds),
       rss_peak_mb: Math.round(runA.peakKb / 1024), run_seconds: Math.round(runA.wallSeconds * 10) / 10,
-      raw_mb_per_s: Math.round(raw.bytes / 1048576 / raw.seconds), ratio: Math.round((a.bytes / seconds / (raw.bytes / raw.seconds)) * 100) / 100,
+      raw_mb_per_s: Math.round(raw.bytes / 1048576 / raw.seconds),
+      raw_mb_per_s_before_after: [rawBefore, rawAfter].map((r) => Math.round(r.bytes / 1048576 / r.seconds)), ratio: Math.round((a.bytes / seconds / (raw.bytes / raw.seconds)) * 100) / 100,
       states: a.states, concurrency,
       cpu: {
         raw_ns_per_byte: round2(rawNs), raw_idle_s: round2(raw.idleSeconds),
