@@ -1,7 +1,7 @@
 /**
  * End-to-end ingest benchmark (issue #3): the simulator and the archive as separate processes, as in
  * production. Prints one JSON line:
- *   {messages, seconds, msgs_per_s, rss_peak_mb, rsa_sign_per_s, ratio_to_rsa, rsa_pool_per_s, ratio_to_pool, cpu_s, cpu_us_per_msg, db}
+ *   {messages, seconds, msgs_per_s, rss_peak_mb, rsa_sign_per_s, ratio_to_rsa, rsa_pool_per_s, ratio_to_pool, cpu_s, cpu_us_per_msg, store_floor_us_per_msg, ceiling_ratio, db}
  * The simulator runs in its own process and encrypts every envelope before the clock starts (as
  * WeCom does on its own servers). rsa_sign_per_s is `openssl speed -multi <cores> rsa2048` measured in
  * the same run, before and after the ingest (this machine's rate drifts by ±10% within minutes, so the
@@ -9,6 +9,12 @@
  * is the ceiling for this machine. rsa_pool_per_s is the archive's own RSA stage alone (the worker
  * pool decrypting encrypt_random_key values, no pull, no storage), also measured in this run: how
  * close the whole pipeline comes to the part it cannot avoid.
+ * On SQLite, store_floor_us_per_msg is the CPU time of the least storing any archive must do: the run's
+ * own envelopes and messages written again, as they are, into a scratch database with nothing but
+ * their unique (corpid, msgid) keys, 1,000 rows a transaction, with the archive's durability settings.
+ * ceiling_ratio is the best ratio this machine allowed in this run: cores / (openssl's time per RSA
+ * operation + the simulator's CPU per message + that floor) against openssl's rate, as if an archive
+ * kept every core busy and did nothing else (no pull, no AES, no parsing, no other index).
  *
  *   npm run bench:ingest -- --messages 100000 [--db URL]
  * With --db the database should be empty (a fresh database or schema).
@@ -19,6 +25,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { cpuSeconds, machineIdleSeconds, rssKb, threadCpuSeconds } from './process-rss.ts';
 import { RsaPool } from '../src/decrypt/rsa-pool.ts';
 import { rsaPkcs1v15Encrypt } from '../src/vault/rsa-pkcs1.ts';
@@ -89,6 +96,48 @@ function perMessage(threads: Map<number, number>, mainTid: number, simCpu: numbe
   };
 }
 
+const FLOOR_BATCH = 1000;
+
+/**
+ * CPU µs a message of storing the run's envelopes and messages again, as they are, into a scratch
+ * SQLite database that has only their unique keys (see the header). Rows are read outside the timing.
+ */
+function sqliteStoreFloor(archivePath: string, scratchPath: string): number {
+  const source = new Database(archivePath, { readonly: true });
+  const scratch = new Database(scratchPath);
+  try {
+    // the archive's durability settings (src/store/dialects/sqlite.ts)
+    scratch.pragma('journal_mode = WAL');
+    scratch.pragma('synchronous = NORMAL');
+    scratch.exec(`create table envelopes (corpid text not null, msgid text not null, seq text not null, publickey_ver integer not null,
+        encrypt_random_key text not null, encrypt_chat_msg text not null, primary key (corpid, msgid));
+      create table messages (corpid text not null, msgid text not null, seq text not null, raw blob not null, primary key (corpid, msgid));`);
+    const readEnvelopes = source.prepare('select corpid, msgid, seq, publickey_ver, encrypt_random_key, encrypt_chat_msg from envelopes where seq > ? order by seq limit ?').raw();
+    const readMessages = source.prepare('select corpid, msgid, seq, raw from messages where seq > ? order by seq limit ?').raw();
+    const putEnvelope = scratch.prepare('insert into envelopes values (?, ?, ?, ?, ?, ?)');
+    const putMessage = scratch.prepare('insert into messages values (?, ?, ?, ?)');
+    const putAll = (stmt: Database.Statement, rows: unknown[][]) => scratch.transaction(() => { for (const r of rows) stmt.run(r); })();
+    let cpuUs = 0;
+    let count = 0;
+    for (let after = '';;) {
+      const envelopes = readEnvelopes.all(after, FLOOR_BATCH) as unknown[][];
+      if (envelopes.length === 0) break;
+      const messages = readMessages.all(after, FLOOR_BATCH) as unknown[][];
+      after = envelopes[envelopes.length - 1]![2] as string;
+      const before = process.cpuUsage();
+      putAll(putEnvelope, envelopes);
+      putAll(putMessage, messages);
+      const used = process.cpuUsage(before);
+      cpuUs += used.user + used.system;
+      count += envelopes.length;
+    }
+    return count ? cpuUs / count : 0;
+  } finally {
+    source.close();
+    scratch.close();
+  }
+}
+
 async function main(): Promise<void> {
   const rsaBefore = rsaRate();
   const poolPerS = await rsaPoolRate();
@@ -128,6 +177,11 @@ async function main(): Promise<void> {
     const stored = status.corps.reduce((n, c) => n + c.messages, 0);
     if (stored !== messages) throw new Error(`archived ${stored} of ${messages} messages`);
     const msgsPerS = messages / seconds;
+    const cores = availableParallelism();
+    const sqlitePath = db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : null;
+    const floorUs = sqlitePath ? sqliteStoreFloor(sqlitePath, join(dir, 'floor.db')) : null;
+    const simUs = (simCpu * 1e6) / messages;
+    const ceiling = floorUs === null ? null : (cores * 1e6) / ((cores * 1e6) / rsaSignPerS + simUs + floorUs) / rsaSignPerS;
     process.stdout.write(`${JSON.stringify({
       messages, seconds: Math.round(seconds * 10) / 10, msgs_per_s: Math.round(msgsPerS), rss_peak_mb: Math.round(peakKb / 1024),
       rsa_sign_per_s: Math.round(rsaSignPerS), rsa_sign_per_s_before_after: [Math.round(rsaBefore), Math.round(rsaAfter)],
@@ -136,6 +190,8 @@ async function main(): Promise<void> {
       // where the machine's time went (the archive's figure is sampled every 100 ms, so a little low)
       cpu_s: { archive: round1(archiveCpu), simulator: round1(simCpu), idle: round1(idle) },
       cpu_us_per_msg: perMessage(threads, archive.pid!, simCpu, messages, rsaSignPerS),
+      store_floor_us_per_msg: floorUs === null ? null : round1(floorUs),
+      ceiling_ratio: ceiling === null ? null : Math.round(ceiling * 1000) / 1000,
       db: db.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@').replace(dir, '$TMP'),
     })}\n`);
   } finally {
