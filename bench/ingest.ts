@@ -106,24 +106,34 @@ function sqliteStoreFloor(archivePath: string, scratchPath: string): number {
   const source = new Database(archivePath, { readonly: true });
   const scratch = new Database(scratchPath);
   try {
-    // the archive's durability settings (src/store/dialects/sqlite.ts)
+    // the archive's own settings (src/store/dialects/sqlite.ts)
     scratch.pragma('journal_mode = WAL');
     scratch.pragma('synchronous = NORMAL');
+    scratch.pragma('cache_size = -65536');
+    scratch.pragma('wal_autocheckpoint = 16384');
     scratch.exec(`create table envelopes (corpid text not null, msgid text not null, seq text not null, publickey_ver integer not null,
         encrypt_random_key text not null, encrypt_chat_msg text not null, primary key (corpid, msgid));
       create table messages (corpid text not null, msgid text not null, seq text not null, raw blob not null, primary key (corpid, msgid));`);
-    const readEnvelopes = source.prepare('select corpid, msgid, seq, publickey_ver, encrypt_random_key, encrypt_chat_msg from envelopes where seq > ? order by seq limit ?').raw();
-    const readMessages = source.prepare('select corpid, msgid, seq, raw from messages where seq > ? order by seq limit ?').raw();
+    // in the order they were stored (rowid), which is seq order; the last column is the rowid
+    const readEnvelopes = source.prepare('select corpid, msgid, seq, publickey_ver, encrypt_random_key, encrypt_chat_msg, rowid from envelopes where rowid > ? order by rowid limit ?').raw();
+    const readMessages = source.prepare('select corpid, msgid, seq, raw, rowid from messages where rowid > ? order by rowid limit ?').raw();
     const putEnvelope = scratch.prepare('insert into envelopes values (?, ?, ?, ?, ?, ?)');
     const putMessage = scratch.prepare('insert into messages values (?, ?, ?, ?)');
     const putAll = (stmt: Database.Statement, rows: unknown[][]) => scratch.transaction(() => { for (const r of rows) stmt.run(r); })();
+    /** Takes the rowid off every row (only the stored columns are written again) and gives the last one. */
+    const takeRowids = (rows: unknown[][]): number => {
+      let last = 0;
+      for (const r of rows) last = Number(r.pop());
+      return last;
+    };
     let cpuUs = 0;
     let count = 0;
-    for (let after = '';;) {
-      const envelopes = readEnvelopes.all(after, FLOOR_BATCH) as unknown[][];
+    for (let envelopesAfter = 0, messagesAfter = 0; ;) {
+      const envelopes = readEnvelopes.all(envelopesAfter, FLOOR_BATCH) as unknown[][];
       if (envelopes.length === 0) break;
-      const messages = readMessages.all(after, FLOOR_BATCH) as unknown[][];
-      after = envelopes[envelopes.length - 1]![2] as string;
+      const messages = readMessages.all(messagesAfter, FLOOR_BATCH) as unknown[][];
+      envelopesAfter = takeRowids(envelopes);
+      if (messages.length) messagesAfter = takeRowids(messages);
       const before = process.cpuUsage();
       putAll(putEnvelope, envelopes);
       putAll(putMessage, messages);
