@@ -14,7 +14,10 @@ export interface DecryptStageOptions {
    * from 28 s to 6 s
    */
   inflight?: number;
-  /** decrypted messages per transaction (finished batches are committed together, in seq order) */
+  /**
+   * envelopes per transaction: finished batches are gathered, in seq order, until their messages and
+   * failures reach this many (or nothing else is in flight), then committed together
+   */
   commitSize?: number;
   /** transient SDK failures are retried this many times, then wait for `media retry`-style requeue */
   maxAttempts?: number;
@@ -39,7 +42,6 @@ interface Lane {
 
 interface Flight {
   outcome: Promise<BatchOutcome>;
-  settled: boolean;
   lastSeq: string;
 }
 
@@ -150,9 +152,8 @@ export class DecryptStage {
   }
 
   /**
-   * Keeps up to `inflight` batches decrypting and commits the oldest finished ones in seq order (the
-   * watermark may only pass what is committed). Finished batches waiting behind the oldest are
-   * committed with it, up to `commitSize` messages: fewer, larger transactions. A commit runs while
+   * Keeps up to `inflight` batches decrypting and commits finished ones in seq order (the watermark
+   * may only pass what is committed), about `commitSize` envelopes a transaction. A commit runs while
    * the next batches are claimed and decrypted, so the RSA workers do not wait for the database's
    * disk flush; commits never overlap, so they stay in order.
    */
@@ -161,6 +162,9 @@ export class DecryptStage {
     let exhausted = false;
     let failure: unknown;
     let committing: Promise<void> = Promise.resolve();
+    let group: BatchOutcome[] = [];
+    let size = 0;
+    let lastSeq = NO_SEQ;
     try {
       while (failure === undefined) {
         while (!exhausted && !signal?.aborted && flights.length < this.inflight) {
@@ -168,27 +172,25 @@ export class DecryptStage {
           if (rows.length < this.batchSize) exhausted = true;
           if (rows.length === 0) break;
           lane.after = rows[rows.length - 1]!.seq;
-          const flight: Flight = { outcome: decryptBatch(this.deps, corpid, rows, signal), settled: false, lastSeq: lane.after };
-          flight.outcome.then(() => { flight.settled = true; }, () => { flight.settled = true; });
+          const flight: Flight = { outcome: decryptBatch(this.deps, corpid, rows, signal), lastSeq: lane.after };
+          // a rejection is seen where the flight is awaited (in order, or in the finally below)
+          flight.outcome.catch(() => undefined);
           flights.push(flight);
         }
         if (flights.length === 0) break;
-        let flight = flights.shift()!;
-        const group = [await flight.outcome];
-        let size = group[0]!.messages.length;
-        while (flights.length > 0 && flights[0]!.settled && size < this.commitSize) {
-          flight = flights.shift()!;
-          const outcome = await flight.outcome;
-          group.push(outcome);
-          size += outcome.messages.length;
-        }
-        const lastSeq = flight.lastSeq;
-        const merged = mergeOutcomes(group);
+        const flight = flights.shift()!;
+        const outcome = await flight.outcome;
+        group.push(outcome);
+        size += outcome.messages.length + outcome.failures.length;
+        lastSeq = flight.lastSeq;
+        // finished batches are gathered into one transaction until it holds commitSize envelopes'
+        // outcomes, or nothing else is in flight: each transaction rewrites every page it touches, and
+        // msgid keys land on random pages, so four batches together write far less than four apart
+        if (size < this.commitSize && flights.length > 0) continue;
         await committing;
-        committing = this.commit(corpid, lane, merged, lastSeq).then(
-          () => heard({ messages: merged.messages.length, failures: merged.failures.length, retryable: merged.failures.filter((f) => f.transient).length }),
-          (err: unknown) => { failure ??= err; },
-        );
+        committing = this.commitGroup(corpid, lane, group, lastSeq, heard, (err) => { failure ??= err; });
+        group = [];
+        size = 0;
       }
       await committing;
     } catch (err) {
@@ -198,6 +200,15 @@ export class DecryptStage {
       await Promise.allSettled([committing, ...flights.map((f) => f.outcome)]);
     }
     if (failure !== undefined) throw failure;
+  }
+
+  /** Commits finished batches together; `heard` hears of it once it is committed, `failed` if it is not. */
+  private commitGroup(corpid: string, lane: Lane, group: readonly BatchOutcome[], lastSeq: string, heard: (r: DrainResult) => void, failed: (err: unknown) => void): Promise<void> {
+    const merged = mergeOutcomes(group);
+    return this.commit(corpid, lane, merged, lastSeq).then(
+      () => heard({ messages: merged.messages.length, failures: merged.failures.length, retryable: merged.failures.filter((f) => f.transient).length }),
+      failed,
+    );
   }
 
   private async commit(corpid: string, lane: Lane, outcome: BatchOutcome, lastSeq: string): Promise<void> {
