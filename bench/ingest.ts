@@ -1,7 +1,7 @@
 /**
  * End-to-end ingest benchmark (issue #3): the simulator and the archive as separate processes, as in
  * production. Prints one JSON line:
- *   {messages, seconds, msgs_per_s, rss_peak_mb, rsa_sign_per_s, ratio_to_rsa, rsa_pool_per_s, ratio_to_pool, cpu_s, cpu_us_per_msg, store_floor_us_per_msg, ceiling_ratio, db}
+ *   {messages, seconds, msgs_per_s, rss_peak_mb, rsa_sign_per_s, ratio_to_rsa, rsa_pool_per_s, ratio_to_pool, cpu_s, written_kb_per_msg, cpu_us_per_msg, store_floor_us_per_msg, ceiling_ratio, db}
  * The simulator runs in its own process and encrypts every envelope before the clock starts (as
  * WeCom does on its own servers). rsa_sign_per_s is `openssl speed -multi <cores> rsa2048` measured in
  * the same run, before and after the ingest (this machine's rate drifts by ±10% within minutes, so the
@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { cpuSeconds, machineIdleSeconds, rssKb, threadCpuSeconds } from './process-rss.ts';
+import { cpuSeconds, machineIdleSeconds, rssKb, threadCpuSeconds, writtenBytes } from './process-rss.ts';
 import { RsaPool } from '../src/decrypt/rsa-pool.ts';
 import { rsaPkcs1v15Encrypt } from '../src/vault/rsa-pkcs1.ts';
 
@@ -168,10 +168,12 @@ async function main(): Promise<void> {
     const archive = spawn(bin, ['run', '--once'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     let peakKb = 0;
     let archiveCpu = 0;
+    let written = 0;
     const threads = new Map<number, number>();
     const sampler = setInterval(() => {
       peakKb = Math.max(peakKb, rssKb(archive.pid!));
       archiveCpu = cpuSeconds(archive.pid!) ?? archiveCpu;
+      written = writtenBytes(archive.pid!) ?? written;
       // merged, not replaced: threads that end first (the RSA workers at shutdown) keep their last figure
       for (const [tid, s] of threadCpuSeconds(archive.pid!)) threads.set(tid, s);
     }, 100);
@@ -199,6 +201,8 @@ async function main(): Promise<void> {
       rsa_pool_per_s: Math.round(poolPerS), ratio_to_pool: Math.round((msgsPerS / poolPerS) * 1000) / 1000,
       // where the machine's time went (the archive's figure is sampled every 100 ms, so a little low)
       cpu_s: { archive: round1(archiveCpu), simulator: round1(simCpu), idle: round1(idle) },
+      // bytes the archive handed to write(): database, its write-ahead log, and its requests to the simulator
+      written_kb_per_msg: round1(written / 1024 / messages),
       cpu_us_per_msg: perMessage(threads, archive.pid!, simCpu, messages, rsaSignPerS),
       store_floor_us_per_msg: floorUs === null ? null : round1(floorUs),
       ceiling_ratio: ceiling === null ? null : Math.round(ceiling * 1000) / 1000,

@@ -48,3 +48,16 @@ export function threadCpuSeconds(pid: number): Map<number, number> {
   }
   return threads;
 }
+
+/**
+ * Bytes a running process has handed to write system calls so far (files and sockets, whether or
+ * not they reached a disk: `wchar` of /proc/PID/io); null once it has exited.
+ */
+export function writtenBytes(pid: number): number | null {
+  try {
+    const m = /^wchar:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
