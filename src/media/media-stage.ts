@@ -145,11 +145,11 @@ export class MediaStage {
     // too, but generously: a store holds no buffers, only a file waiting for its fsyncs, and several
     // fsyncs queue behind one another on a busy disk (tens of ms each), which must not stall downloads
     const maxStoring = Math.max(16, this.options.corpConcurrency * 8);
+    // the partial-file workers start while the first jobs are claimed (or before there are any)
+    this.partials.warm();
     // Every running job listens for the stop, so the jobs listen to this drain's own signal, which
     // is allowed one listener per job that can run at once (and the limiter's wait); the run's
     // signal gets one listener, not one per job (Node warned of a leak past 10).
-    // the partial-file workers start while the first jobs are claimed (or before there are any)
-    this.partials.warm();
     const local = new AbortController();
     setMaxListeners(this.options.corpConcurrency + maxStoring + 1, local.signal);
     const stop = (): void => local.abort(outer.reason);
