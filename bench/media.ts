@@ -11,8 +11,8 @@
  *   fetched before and after the archive's run (raw_mb_per_s_before_after), and the rate over both
  *   fetches is the reference: one fetch of a few hundred MB moves by ±20% from run to run.
  * - cpu: CPU time per byte of the raw fetch (client + simulator) and of the archive's media window
- *   (archive + simulator), the machine's idle seconds in each, and MD5 + SHA-256 and a file write per
- *   byte here.
+ *   (archive + simulator), the machine's idle seconds in each (for the raw fetch, over both of its
+ *   fetches), and MD5 + SHA-256 and a file write per byte here.
  * - ceiling_ratio: the best ratio this machine allows: cores / (raw fetch + hashes + file write, per
  *   byte) against the raw rate, as if the archive kept every core busy and did nothing else.
  * - video_1g: one 1 GiB video alone; rss_growth_mb is the archive's RSS peak during the download

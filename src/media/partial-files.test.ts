@@ -54,7 +54,6 @@ describe('PartialFiles with reused chunk memory', () => {
 describe('PartialFiles workers and process exit', () => {
   it('lets the process exit with workers started ahead of use, used or not', () => {
     const module = new URL('./partial-files.ts', import.meta.url).href;
-    const loader = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
     // two lanes warmed, one file written on one of them: the other lane's worker was never asked anything
     const script = `
       import { PartialFiles } from ${JSON.stringify(module)};
@@ -64,7 +63,7 @@ describe('PartialFiles workers and process exit', () => {
       await file.write(Buffer.from('abc'), 0);
       const digest = await file.finish();
       console.log(digest.size);`;
-    const child = spawnSync(process.execPath, ['--import', loader, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
     expect(child.error, 'the process did not exit by itself').toBeUndefined();
     expect(child.status, child.stderr).toBe(0);
     expect(child.stdout.trim()).toBe('3');
