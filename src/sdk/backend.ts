@@ -7,6 +7,8 @@
  * SDK return code (10000–10011) as it was. A GetChatData that returns 0 but whose JSON has a non-zero
  * `errcode` is NOT turned into an error here: the caller parses the JSON and decides (it is data).
  */
+import type { WeComSdkError } from '../errors/wecom-codes.ts';
+
 export interface ChatDataRequest {
   /** Return messages after this seq (exclusive). 0n for the first call. */
   seq: bigint;
@@ -45,6 +47,13 @@ export interface SdkBackend {
    * passed as-is. Returns the plaintext message bytes exactly as the SDK returned them.
    */
   decryptData(encryptKey: Buffer, encryptMsg: string, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * DecryptData of several messages in one exchange, where each call would otherwise cost one (the
+   * native backend's host process). Answers in order: the plaintext, or the SDK's WeComSdkError for
+   * that message. Rejects when the exchange itself fails (e.g. the SDK died on one of them): the
+   * caller then decrypts them one by one. Backends whose calls are cheap leave it out.
+   */
+  decryptMany?(items: ReadonlyArray<{ encryptKey: Buffer; encryptMsg: string }>, signal?: AbortSignal): Promise<Array<Buffer | WeComSdkError>>;
   getMediaData(req: MediaDataRequest, signal?: AbortSignal): Promise<MediaChunk>;
   /** Release the SDK instance(s). Idempotent. */
   close(): Promise<void>;

@@ -99,6 +99,24 @@ describe('native backend over the finance SDK double', () => {
     }
   });
 
+  it('runs many DecryptData calls in one exchange: the same plaintexts, and each SDK code in its own place', async () => {
+    const native = doubleBackend(lib, sim);
+    try {
+      const items = envelopes.map((e) => ({ encryptKey: openRandomKey(e, sim.privateKeys), encryptMsg: e.encrypt_chat_msg }));
+      // 1,500 messages: more than one exchange carries (DECRYPT_MANY_MAX)
+      const answers = await native.decryptMany(items);
+      expect(answers).toHaveLength(COUNT);
+      for (const [i, a] of answers.entries()) expect(Buffer.isBuffer(a) && a.equals(sim.plaintextOf(i)), `message ${i}`).toBe(true);
+      // a key a C string cannot carry and a message the SDK cannot decrypt fail alone, in their places
+      const mixed = await native.decryptMany([items[0]!, { encryptKey: Buffer.from('abc\0def'), encryptMsg: items[1]!.encryptMsg }, { ...items[2]!, encryptMsg: items[3]!.encryptMsg }, items[3]!]);
+      expect(mixed.map((a) => (a instanceof WeComSdkError ? a.wecomCode : Buffer.isBuffer(a) ? 'plaintext' : a))).toEqual(['plaintext', 10008, 10006, 'plaintext']);
+      expect((mixed[3] as Buffer).equals(sim.plaintextOf(3))).toBe(true);
+      expect(native.stats().restarts).toBe(0);
+    } finally {
+      await native.close();
+    }
+  });
+
   it('returns every SDK code as it was, frees every Slice and MediaData on every path, Inits and destroys each instance once', async () => {
     const stats = tempFile('stats.jsonl');
     const native = doubleBackend(lib, sim, { WECOM_DOUBLE_STATS: stats });
@@ -270,6 +288,24 @@ describe('supervision of the SDK host', () => {
       expect((err as Error).message).toMatch(/DecryptData did not complete in 3 tries: each time the SDK host process was killed by SIGSEGV.*doctor --corp/);
       expect(parseChatData(text).chatdata).toHaveLength(5);
       expect(native.events.filter((ev) => ev.lane === 'decrypt' && ev.signal === 'SIGSEGV')).toHaveLength(3);
+    } finally {
+      await native.close();
+    }
+  });
+
+  it('does not retry many DecryptData calls whose host died: one of them may be what kills it', async () => {
+    const counter = tempFile('counter');
+    const native = doubleBackend(lib, sim, { WECOM_DOUBLE_OPS: 'decrypt', WECOM_DOUBLE_SEGV: '3', WECOM_DOUBLE_COUNTER: counter });
+    try {
+      const items = envelopes.slice(0, 5).map((e) => ({ encryptKey: openRandomKey(e, sim.privateKeys), encryptMsg: e.encrypt_chat_msg }));
+      const err = await rejection(native.decryptMany(items));
+      expect(err).toBeInstanceOf(ArchiveError);
+      expect((err as ArchiveError).code).toBe('SDK_HOST_FAILED');
+      // the third call died and nothing after it ran: the caller decrypts them one by one instead
+      expect(Number(readFileSync(counter, 'utf8'))).toBe(3);
+      expect(native.events).toMatchObject([{ lane: 'decrypt', cause: 'crash', signal: 'SIGSEGV', operation: 'DecryptData' }]);
+      const one = await native.decryptData(items[4]!.encryptKey, items[4]!.encryptMsg);
+      expect(one.equals(sim.plaintextOf(4))).toBe(true);
     } finally {
       await native.close();
     }

@@ -7,7 +7,7 @@
  */
 import { WeComSdkError } from '../../errors/wecom-codes.ts';
 import { type FinanceSdk, type FinanceSdkLibrary, loadFinanceSdk, SdkCallError, SdkLoadError } from './finance-sdk-binding.ts';
-import { type CallArgs, type FromHost, parseToHost } from './host-protocol.ts';
+import { type CallArgs, type DecryptItemResult, type FromHost, parseToHost } from './host-protocol.ts';
 
 let library: FinanceSdkLibrary | undefined;
 let sdk: FinanceSdk | undefined;
@@ -46,12 +46,31 @@ function init(libPath: string, corpid: string, secret: string, loadOnly: boolean
   send({ t: 'ready', rss: rss(), pid: process.pid });
 }
 
+/** The SDK's code and detail of a failed call; anything else (a bug here) is reported as a system failure. */
+function failureOf(err: unknown): { code: number; detail: string } {
+  const code = err instanceof WeComSdkError ? err.wecomCode : 10003;
+  const detail = err instanceof SdkCallError ? err.detail : err instanceof WeComSdkError ? '' : `host error: ${(err as Error).message}`;
+  return { code, detail: detail.slice(0, 1000) };
+}
+
 function call(id: number, args: CallArgs): void {
   try {
     if (!library || !sdk) throw new SdkCallError(10003, 'SDK host', 'the host is not initialised');
     let data: Buffer;
     let outIndex = '';
     let isFinish = false;
+    if (args.op === 'decrypt-many') {
+      const lib = library;
+      const items: DecryptItemResult[] = args.items.map((item) => {
+        try {
+          return { ok: true, data: lib.decryptData(Buffer.from(item.key.buffer, item.key.byteOffset, item.key.byteLength), item.msg) };
+        } catch (err) {
+          return { ok: false, ...failureOf(err) };
+        }
+      });
+      send({ t: 'result', id, rss: rss(), ok: true, data: new Uint8Array(0), outIndex, isFinish: true, items });
+      return;
+    }
     switch (args.op) {
       case 'chatdata':
         data = sdk.getChatData(args.seq, args.limit, args.proxy, args.passwd, args.timeoutS);
@@ -69,10 +88,8 @@ function call(id: number, args: CallArgs): void {
     }
     send({ t: 'result', id, rss: rss(), ok: true, data, outIndex, isFinish });
   } catch (err) {
-    // The SDK's code as it was; anything else (a bug here) is reported as a system failure.
-    const code = err instanceof WeComSdkError ? err.wecomCode : 10003;
-    const detail = err instanceof SdkCallError ? err.detail : err instanceof WeComSdkError ? '' : `host error: ${(err as Error).message}`;
-    send({ t: 'result', id, rss: rss(), ok: false, code, detail: detail.slice(0, 1000) });
+    // The SDK's code as it was
+    send({ t: 'result', id, rss: rss(), ok: false, ...failureOf(err) });
   }
 }
 

@@ -16,7 +16,7 @@ import { describeDeath, type HostAnswer, type HostDeath, HostDiedError, SdkHost 
 
 export type Lane = 'chat' | 'decrypt' | 'media';
 export const LANES: readonly Lane[] = ['chat', 'decrypt', 'media'];
-const LANE_OF: Readonly<Record<HostOperation, Lane>> = { chatdata: 'chat', decrypt: 'decrypt', media: 'media' };
+const LANE_OF: Readonly<Record<HostOperation, Lane>> = { chatdata: 'chat', decrypt: 'decrypt', 'decrypt-many': 'decrypt', media: 'media' };
 
 export type RestartCause = 'crash' | 'hang' | 'memory' | 'protocol';
 
@@ -316,7 +316,8 @@ export class HostPool {
   }
 
   private deadlineOf(args: CallArgs): number {
-    if (args.op === 'decrypt') return this.opts.decryptDeadlineMs ?? 5_000;
+    // DecryptData is local work of microseconds: a whole `decrypt-many` exchange gets one deadline
+    if (args.op === 'decrypt' || args.op === 'decrypt-many') return this.opts.decryptDeadlineMs ?? 5_000;
     return args.timeoutS * 1000 + (this.opts.callGraceMs ?? 5_000);
   }
 
@@ -325,7 +326,9 @@ export class HostPool {
     job.attempts += 1;
     if (job.settled) return;
     if (this.closed) return this.fail(job, this.closedError(job.args));
-    const maxAttempts = this.opts.maxAttempts ?? 4;
+    // Several messages at once are not tried again: one of them may be what kills the SDK, so the
+    // caller falls back to one call each, and only that one pays for its deaths
+    const maxAttempts = job.args.op === 'decrypt-many' ? 1 : (this.opts.maxAttempts ?? 4);
     if (job.attempts >= maxAttempts) {
       const operation = OPERATION_NAMES[job.args.op];
       return this.fail(job, new ArchiveError('SDK_HOST_FAILED', `${operation} did not complete in ${job.attempts} tries: each time the SDK host process ${describeDeath(err.death)}. The call will be retried later; if this persists, run \`wecom-archive doctor --corp ${this.opts.corpid}\``, { cause: err }));

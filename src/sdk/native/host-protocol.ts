@@ -6,15 +6,29 @@
  */
 import { CHAT_LIMIT_MAX } from '../backend.ts';
 
-export type HostOperation = 'chatdata' | 'decrypt' | 'media';
+export type HostOperation = 'chatdata' | 'decrypt' | 'decrypt-many' | 'media';
 
 /** The SDK function each operation calls, for messages and logs. */
-export const OPERATION_NAMES: Readonly<Record<HostOperation, string>> = { chatdata: 'GetChatData', decrypt: 'DecryptData', media: 'GetMediaData' };
+export const OPERATION_NAMES: Readonly<Record<HostOperation, string>> = { chatdata: 'GetChatData', decrypt: 'DecryptData', 'decrypt-many': 'DecryptData', media: 'GetMediaData' };
+
+/** The most DecryptData calls one `decrypt-many` exchange carries. */
+export const DECRYPT_MANY_MAX = 1024;
+
+export interface DecryptItem {
+  key: Uint8Array;
+  msg: string;
+}
 
 export type CallArgs =
   | { op: 'chatdata'; seq: bigint; limit: number; proxy: string; passwd: string; timeoutS: number }
   | { op: 'decrypt'; key: Uint8Array; msg: string }
+  // DecryptData of several messages in one exchange: one IPC round trip cost about as much CPU as
+  // the local work of a hundred DecryptData calls
+  | { op: 'decrypt-many'; items: DecryptItem[] }
   | { op: 'media'; indexBuf: string; sdkFileId: string; proxy: string; passwd: string; timeoutS: number };
+
+/** One DecryptData of a `decrypt-many` exchange: the plaintext, or the SDK's code. */
+export type DecryptItemResult = { ok: true; data: Uint8Array } | { ok: false; code: number; detail: string };
 
 /**
  * Parent → host. The secret travels only here (never argv or environment, which others can read).
@@ -31,7 +45,7 @@ export type InitFailureStage = 'load' | 'symbols' | 'init';
 export type FromHost =
   | { t: 'ready'; rss: number; pid: number }
   | { t: 'init-failed'; stage: InitFailureStage; code: number | null; message: string; missing: string[] }
-  | { t: 'result'; id: number; rss: number; ok: true; data: Uint8Array; outIndex: string; isFinish: boolean }
+  | { t: 'result'; id: number; rss: number; ok: true; data: Uint8Array; outIndex: string; isFinish: boolean; items?: DecryptItemResult[] }
   | { t: 'result'; id: number; rss: number; ok: false; code: number; detail: string };
 
 /** The largest output a host may send back (a chat-data page far above any real one). */
@@ -64,11 +78,31 @@ export function parseFromHost(raw: unknown): FromHost | undefined {
       }
       if (raw.ok !== true || !(raw.data instanceof Uint8Array) || raw.data.length > MAX_RESULT_BYTES) return undefined;
       if (!isText(raw.outIndex) || typeof raw.isFinish !== 'boolean') return undefined;
-      return { t: 'result', id: raw.id, rss: raw.rss, ok: true, data: raw.data, outIndex: raw.outIndex, isFinish: raw.isFinish };
+      if (raw.items === undefined) return { t: 'result', id: raw.id, rss: raw.rss, ok: true, data: raw.data, outIndex: raw.outIndex, isFinish: raw.isFinish };
+      const items = parseItemResults(raw.items);
+      return items ? { t: 'result', id: raw.id, rss: raw.rss, ok: true, data: raw.data, outIndex: raw.outIndex, isFinish: raw.isFinish, items } : undefined;
     }
     default:
       return undefined;
   }
+}
+
+/** The answers of a `decrypt-many` exchange, or undefined when any of them is not one. */
+function parseItemResults(raw: unknown): DecryptItemResult[] | undefined {
+  if (!Array.isArray(raw) || raw.length > DECRYPT_MANY_MAX) return undefined;
+  const items: DecryptItemResult[] = [];
+  let bytes = 0;
+  for (const r of raw as unknown[]) {
+    if (!isRecord(r)) return undefined;
+    if (r.ok === true && r.data instanceof Uint8Array) {
+      bytes += r.data.length;
+      if (bytes > MAX_RESULT_BYTES) return undefined;
+      items.push({ ok: true, data: r.data });
+    } else if (r.ok === false && isSdkCode(r.code) && isText(r.detail)) {
+      items.push({ ok: false, code: r.code, detail: r.detail });
+    } else return undefined;
+  }
+  return items;
 }
 
 /** A message from the parent, or undefined. */
@@ -88,6 +122,18 @@ export function parseToHost(raw: unknown): ToHost | undefined {
     case 'decrypt':
       if (!(a.key instanceof Uint8Array) || a.key.length > MAX_TEXT || typeof a.msg !== 'string' || a.msg.length > MAX_RESULT_BYTES) return undefined;
       return { t: 'call', id: raw.id, args: { op: 'decrypt', key: a.key, msg: a.msg } };
+    case 'decrypt-many': {
+      if (!Array.isArray(a.items) || a.items.length > DECRYPT_MANY_MAX) return undefined;
+      const items: DecryptItem[] = [];
+      let chars = 0;
+      for (const it of a.items as unknown[]) {
+        if (!isRecord(it) || !(it.key instanceof Uint8Array) || it.key.length > MAX_TEXT || typeof it.msg !== 'string') return undefined;
+        chars += it.msg.length;
+        if (chars > MAX_RESULT_BYTES) return undefined;
+        items.push({ key: it.key, msg: it.msg });
+      }
+      return { t: 'call', id: raw.id, args: { op: 'decrypt-many', items } };
+    }
     case 'media':
       if (!isText(a.indexBuf) || !isText(a.sdkFileId, 1 << 16) || !isText(a.proxy) || !isText(a.passwd) || !isCount(a.timeoutS)) return undefined;
       return { t: 'call', id: raw.id, args: { op: 'media', indexBuf: a.indexBuf, sdkFileId: a.sdkFileId, proxy: a.proxy, passwd: a.passwd, timeoutS: a.timeoutS } };

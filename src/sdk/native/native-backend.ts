@@ -7,7 +7,9 @@
 import { ArchiveError } from '../../errors/errors.ts';
 import { WeComSdkError } from '../../errors/wecom-codes.ts';
 import { CHAT_LIMIT_MAX, type ChatDataRequest, MEDIA_CHUNK_MAX, type MediaChunk, type MediaDataRequest, type SdkBackend } from '../backend.ts';
+import { SdkCallError } from './finance-sdk-binding.ts';
 import { HostPool, type HostPoolOptions, type HostPoolStats } from './host-pool.ts';
+import { DECRYPT_MANY_MAX } from './host-protocol.ts';
 
 const UINT64_MAX = (1n << 64n) - 1n;
 
@@ -15,6 +17,7 @@ export type NativeBackendOptions = HostPoolOptions;
 
 /** An SdkBackend over native SDK hosts, with the pool's figures for tests and benchmarks. */
 export interface NativeBackend extends SdkBackend {
+  decryptMany: NonNullable<SdkBackend['decryptMany']>;
   stats(): HostPoolStats;
 }
 
@@ -41,6 +44,17 @@ export function createNativeBackend(opts: NativeBackendOptions): NativeBackend {
     async decryptData(encryptKey: Buffer, encryptMsg: string, signal?: AbortSignal): Promise<Buffer> {
       const answer = await pool.call({ op: 'decrypt', key: new Uint8Array(encryptKey), msg: encryptMsg }, signal);
       return answer.data;
+    },
+
+    async decryptMany(items: ReadonlyArray<{ encryptKey: Buffer; encryptMsg: string }>, signal?: AbortSignal): Promise<Array<Buffer | WeComSdkError>> {
+      const answers: Array<Buffer | WeComSdkError> = [];
+      for (let at = 0; at < items.length; at += DECRYPT_MANY_MAX) {
+        const part = items.slice(at, at + DECRYPT_MANY_MAX);
+        const answer = await pool.call({ op: 'decrypt-many', items: part.map((i) => ({ key: new Uint8Array(i.encryptKey), msg: i.encryptMsg })) }, signal);
+        // the host checked the count (sdk-host.ts); every answer is the SDK's own
+        for (const r of answer.items ?? []) answers.push(r.ok ? Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) : new SdkCallError(r.code, 'DecryptData', r.detail));
+      }
+      return answers;
     },
 
     async getMediaData(req: MediaDataRequest, signal?: AbortSignal): Promise<MediaChunk> {

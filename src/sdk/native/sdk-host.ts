@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ArchiveError } from '../../errors/errors.ts';
 import { MEDIA_CHUNK_MAX } from '../backend.ts';
 import { SdkCallError, SdkLoadError } from './finance-sdk-binding.ts';
-import { type CallArgs, type FromHost, OPERATION_NAMES, parseFromHost, type ToHost } from './host-protocol.ts';
+import { type CallArgs, type DecryptItemResult, type FromHost, OPERATION_NAMES, parseFromHost, type ToHost } from './host-protocol.ts';
 
 // The host runs the same code as the archive that starts it: compiled into dist/
 // (scripts/build.mjs), dist/host-main.mjs beside this bundle, with no loader; from the sources
@@ -54,6 +54,8 @@ export interface HostAnswer {
   data: Buffer;
   outIndex: string;
   isFinish: boolean;
+  /** of a `decrypt-many` call: one answer per message, in order */
+  items?: DecryptItemResult[];
   /** the host's resident set size after the call */
   rss: number;
 }
@@ -79,6 +81,8 @@ function lastLine(text: string): string {
 interface Running {
   id: number;
   operation: string;
+  /** a `decrypt-many` call: how many answers it must bring */
+  items: number | undefined;
   resolve(answer: HostAnswer): void;
   reject(err: unknown): void;
   timer: NodeJS.Timeout;
@@ -197,7 +201,7 @@ export class SdkHost {
         this.killedFor = { cause: 'hang', afterMs: deadlineMs };
         this.child.kill('SIGKILL');
       }, deadlineMs);
-      this.running = { id, operation, resolve, reject, timer };
+      this.running = { id, operation, items: args.op === 'decrypt-many' ? args.items.length : undefined, resolve, reject, timer };
       this.send({ t: 'call', id, args });
     });
   }
@@ -267,11 +271,12 @@ export class SdkHost {
     const running = this.running;
     if (!running || running.id !== msg.id) return this.brokeProtocol('an answer to no call');
     if (msg.ok && msg.data.length > MEDIA_CHUNK_MAX && running.operation === OPERATION_NAMES.media) return this.brokeProtocol('a media chunk larger than 512 KB');
+    if (msg.ok && msg.items?.length !== running.items) return this.brokeProtocol(running.items === undefined ? 'answers of several calls to one' : `${msg.items?.length ?? 'no'} answers to ${running.items} DecryptData calls`);
     clearTimeout(running.timer);
     this.running = undefined;
     this.rss = msg.rss;
     if (msg.ok) {
-      running.resolve({ data: Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength), outIndex: msg.outIndex, isFinish: msg.isFinish, rss: msg.rss });
+      running.resolve({ data: Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength), outIndex: msg.outIndex, isFinish: msg.isFinish, rss: msg.rss, ...(msg.items ? { items: msg.items } : {}) });
     } else {
       running.reject(new SdkCallError(msg.code, running.operation, msg.detail));
     }
