@@ -50,7 +50,8 @@ export async function decryptBatch(deps: Pick<DecryptDeps, 'backend' | 'rsa' | '
   }
   const keys = await deps.rsa.decrypt(corpid, withKey.map((r) => ({ version: r.publickey_ver, encryptRandomKey: r.encrypt_random_key })));
   const createdAt = deps.now();
-  const settled = await Promise.all(withKey.map((row, i) => openOne(deps.backend, corpid, row, keys[i]!, createdAt, signal)));
+  const many = deps.backend.decryptMany ? await openMany(deps.backend, corpid, withKey, keys, createdAt, signal) : undefined;
+  const settled = many ?? (await Promise.all(withKey.map((row, i) => openOne(deps.backend, corpid, row, keys[i]!, createdAt, signal))));
   const messages: NewMessage[] = [];
   let newestMsgtime: number | null = null;
   for (const s of settled) {
@@ -63,21 +64,63 @@ export async function decryptBatch(deps: Pick<DecryptDeps, 'backend' | 'rsa' | '
   return { messages, failures, newestMsgtime };
 }
 
-async function openOne(backend: SdkBackend, corpid: string, row: EnvelopeRow, rsa: RsaWorkerResult, createdAt: number, signal?: AbortSignal): Promise<{ message: NewMessage } | { failure: Failure }> {
-  const fail = (reason: WaitReason, detail: string, code: number | null = null, transient = false) => ({ failure: { msgid: row.msgid, reason, code, detail: detail.slice(0, 1000), transient } });
-  if (rsa.error) {
-    if (rsa.error.code === 'BAD_BASE64') return fail('bad_base64', rsa.error.message);
-    if (rsa.error.code === 'KEY_MISSING') return fail('key_missing', rsa.error.message, row.publickey_ver);
-    return fail('rsa_failed', `${rsa.error.message} (publickey_ver ${row.publickey_ver})`, row.publickey_ver);
-  }
+type Opened = { message: NewMessage } | { failure: Failure };
+
+function failure(row: EnvelopeRow, reason: WaitReason, detail: string, code: number | null = null, transient = false): Opened {
+  return { failure: { msgid: row.msgid, reason, code, detail: detail.slice(0, 1000), transient } };
+}
+
+/** Why the RSA step failed for this row. */
+function rsaFailure(row: EnvelopeRow, error: NonNullable<RsaWorkerResult['error']>): Opened {
+  if (error.code === 'BAD_BASE64') return failure(row, 'bad_base64', error.message);
+  if (error.code === 'KEY_MISSING') return failure(row, 'key_missing', error.message, row.publickey_ver);
+  return failure(row, 'rsa_failed', `${error.message} (publickey_ver ${row.publickey_ver})`, row.publickey_ver);
+}
+
+/** What a DecryptData that threw means for the row. */
+function sdkFailure(row: EnvelopeRow, err: unknown): Opened {
+  if (err instanceof WeComSdkError) return failure(row, 'sdk_error', err.message, err.wecomCode, err.transient);
+  // A backend that is restarting or unreachable: try again later, nothing is lost.
+  return failure(row, 'sdk_error', `DecryptData failed: ${(err as Error).message}`, null, true);
+}
+
+async function openOne(backend: SdkBackend, corpid: string, row: EnvelopeRow, rsa: RsaWorkerResult, createdAt: number, signal?: AbortSignal): Promise<Opened> {
+  if (rsa.error) return rsaFailure(row, rsa.error);
   let plain: Buffer;
   try {
     plain = await backend.decryptData(Buffer.from(rsa.key), row.encrypt_chat_msg, signal);
   } catch (err) {
-    if (err instanceof WeComSdkError) return fail('sdk_error', err.message, err.wecomCode, err.transient);
-    // A backend that is restarting or unreachable: try again later, nothing is lost.
-    return fail('sdk_error', `DecryptData failed: ${(err as Error).message}`, null, true);
+    return sdkFailure(row, err);
   }
+  return toMessage(corpid, row, plain, createdAt);
+}
+
+/**
+ * The batch's DecryptData calls in one exchange (backends with decryptMany). Undefined when the
+ * exchange failed as a whole: the caller then makes one call per row, so a message that kills the
+ * SDK fails alone.
+ */
+async function openMany(backend: SdkBackend, corpid: string, rows: readonly EnvelopeRow[], keys: readonly RsaWorkerResult[], createdAt: number, signal?: AbortSignal): Promise<Opened[] | undefined> {
+  const asked: number[] = [];
+  for (let i = 0; i < rows.length; i++) if (!keys[i]!.error) asked.push(i);
+  let answers: Array<Buffer | WeComSdkError>;
+  try {
+    answers = asked.length ? await backend.decryptMany!(asked.map((i) => ({ encryptKey: Buffer.from(keys[i]!.key!), encryptMsg: rows[i]!.encrypt_chat_msg })), signal) : [];
+  } catch {
+    return undefined;
+  }
+  if (answers.length !== asked.length) return undefined;
+  let next = 0;
+  return rows.map((row, i) => {
+    const rsa = keys[i]!;
+    if (rsa.error) return rsaFailure(row, rsa.error);
+    const answer = answers[next++]!;
+    return Buffer.isBuffer(answer) ? toMessage(corpid, row, answer, createdAt) : sdkFailure(row, answer);
+  });
+}
+
+/** The decrypted bytes parsed and normalized into a message row, or why they cannot be. */
+function toMessage(corpid: string, row: EnvelopeRow, plain: Buffer, createdAt: number): Opened {
   try {
     const parsed = parseMessageJson(plain.toString('utf8'));
     const m = normalizeMessage(parsed, row.msgid);
@@ -90,6 +133,6 @@ async function openOne(backend: SdkBackend, corpid: string, row: EnvelopeRow, rs
       },
     };
   } catch (err) {
-    return fail('bad_json', err instanceof ArchiveError ? err.message : String(err));
+    return failure(row, 'bad_json', err instanceof ArchiveError ? err.message : String(err));
   }
 }
