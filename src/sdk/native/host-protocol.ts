@@ -22,8 +22,8 @@ export interface DecryptItem {
 export type CallArgs =
   | { op: 'chatdata'; seq: bigint; limit: number; proxy: string; passwd: string; timeoutS: number }
   | { op: 'decrypt'; key: Uint8Array; msg: string }
-  // DecryptData of several messages in one exchange: one IPC round trip cost about as much CPU as
-  // the local work of a hundred DecryptData calls
+  // DecryptData of several messages in one exchange: bench:native measured 124 µs of CPU a call
+  // (parent and host) with one call an exchange, 24 µs with 256
   | { op: 'decrypt-many'; items: DecryptItem[] }
   | { op: 'media'; indexBuf: string; sdkFileId: string; proxy: string; passwd: string; timeoutS: number };
 
@@ -57,6 +57,8 @@ const isRecord = (v: unknown): v is Rec => typeof v === 'object' && v !== null &
 const isText = (v: unknown, max = MAX_TEXT): v is string => typeof v === 'string' && v.length <= max;
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isSdkCode = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2_147_483_647;
+/** The inputs of one DecryptData: a binary key (a C string's worth) and the message text. */
+const isDecryptInput = (v: Rec): v is Rec & DecryptItem => v.key instanceof Uint8Array && v.key.length <= MAX_TEXT && typeof v.msg === 'string' && v.msg.length <= MAX_RESULT_BYTES;
 
 /** A message from a host, or undefined when it is not one of ours (the host is then treated as broken). */
 export function parseFromHost(raw: unknown): FromHost | undefined {
@@ -120,14 +122,14 @@ export function parseToHost(raw: unknown): ToHost | undefined {
       if (typeof a.seq !== 'bigint' || !isCount(a.limit) || a.limit > CHAT_LIMIT_MAX || !isText(a.proxy) || !isText(a.passwd) || !isCount(a.timeoutS)) return undefined;
       return { t: 'call', id: raw.id, args: { op: 'chatdata', seq: a.seq, limit: a.limit, proxy: a.proxy, passwd: a.passwd, timeoutS: a.timeoutS } };
     case 'decrypt':
-      if (!(a.key instanceof Uint8Array) || a.key.length > MAX_TEXT || typeof a.msg !== 'string' || a.msg.length > MAX_RESULT_BYTES) return undefined;
+      if (!isDecryptInput(a)) return undefined;
       return { t: 'call', id: raw.id, args: { op: 'decrypt', key: a.key, msg: a.msg } };
     case 'decrypt-many': {
       if (!Array.isArray(a.items) || a.items.length > DECRYPT_MANY_MAX) return undefined;
       const items: DecryptItem[] = [];
       let chars = 0;
       for (const it of a.items as unknown[]) {
-        if (!isRecord(it) || !(it.key instanceof Uint8Array) || it.key.length > MAX_TEXT || typeof it.msg !== 'string') return undefined;
+        if (!isRecord(it) || !isDecryptInput(it)) return undefined;
         chars += it.msg.length;
         if (chars > MAX_RESULT_BYTES) return undefined;
         items.push({ key: it.key, msg: it.msg });
