@@ -1,33 +1,40 @@
 /**
  * Media download benchmark (issue #5): the simulator and the archive as separate processes, as in
  * production. Prints one JSON line:
- *   {files, bytes, seconds, mb_per_s, rss_peak_mb, raw_mb_per_s, raw_mb_per_s_before_after, ratio, cpu: {…}, ceiling_ratio, video_1g: {…}}
+ *   {files, bytes, seconds, mb_per_s, rss_peak_mb, raw_mb_per_s, raw_mb_per_s_before_after, ratio, bare: {…}, cpu: {…}, ceiling_ratio, video_1g: {…}}
  * - files/bytes/seconds/mb_per_s: `run --once` downloading, verifying and storing a mixed set of
  *   media (every kind, a few KB to several MB); seconds run from the creation of the first media
  *   job (in the transaction that stores its message) to the last one finished: the run's own start-up
  *   and chat pull are not media work, the wait before the first claim is.
  * - raw_mb_per_s: the same files fetched from the simulator's chunk endpoint in the same run, with
- *   the same concurrency and the same client, bytes thrown away: the ceiling on this machine. It is
+ *   the same concurrency and the same client, bytes thrown away: the reference of the ratio. It is
  *   fetched before and after the archive's run (raw_mb_per_s_before_after), and the rate over both
  *   fetches is the reference: one fetch of a few hundred MB moves by ±20% from run to run.
+ * - bare: the bare pipeline, the same fetch with only what issue #5 requires of every byte: MD5 and
+ *   SHA-256 and a write to a file, no database, no fsync, no store. Two ways, each before and after
+ *   the archive's run: on the thread that receives the bytes (main_thread), and on the archive's own
+ *   partial-file workers (workers). mb_per_s is the better way's rate, ratio that against the raw
+ *   rate (what any archive of these rules could reach in this run, within the noise), and
+ *   archive_to_bare the archive's rate against it.
  * - cpu: CPU time per byte of the raw fetch (client + simulator) and of the archive's media window
  *   (archive + simulator), the machine's idle seconds in each (for the raw fetch, over both of its
  *   fetches), and MD5 + SHA-256 and a file write per byte here.
- * - ceiling_ratio: the best ratio this machine allows: cores / (raw fetch + hashes + file write, per
- *   byte) against the raw rate, as if the archive kept every core busy and did nothing else.
+ * - ceiling_ratio: the best ratio this machine allows even with no idle time: cores / (the least
+ *   CPU time a byte of the bare pipeline's ways and the archive) against the raw rate.
  * - video_1g: one 1 GiB video alone; rss_growth_mb is the archive's RSS peak during the download
  *   minus its RSS when the download started.
  *
  *   npm run bench:media -- [--copies N] [--concurrency N] [--skip-1g]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds, machineIdleSeconds, rssKb } from './process-rss.ts';
 import Database from 'better-sqlite3';
+import { PartialFiles } from '../src/media/partial-files.ts';
 import { createSimulatorBackend } from '../src/sdk/simulator-backend.ts';
 import { GIB_VIDEO_BLOB, type MediaKind, MediaPool } from '../src/simulator/media-pool.ts';
 import { seedMaterial } from '../src/simulator/prng.ts';
@@ -100,9 +107,31 @@ async function waitFor(what: string, check: () => boolean, child?: ChildProcess)
   }
 }
 
-/** The raw rate: every chunk of every file through the simulator backend, `concurrency` files at a time. */
-async function rawRate(url: string, corp: { corpid: string; secret: string }, ids: string[], simPid: number): Promise<{ bytes: number; seconds: number; cpuSeconds: number; idleSeconds: number }> {
+/**
+ * What is done with each chunk in a fetch run:
+ * - nothing: the bytes are thrown away (the raw rate);
+ * - main-thread: hashed (MD5 and SHA-256) and written to a file on the thread that received them;
+ * - workers: written and hashed on the archive's own partial-file worker threads, as the archive does.
+ * The last two are the bare pipeline: what issue #5 requires of every byte (verify, address, stream
+ * to a file) and nothing else: no database, no fsync, no store.
+ */
+type Keep = 'nothing' | 'main-thread' | 'workers';
+
+interface FetchRun { bytes: number; seconds: number; cpuSeconds: number; idleSeconds: number }
+
+/**
+ * Every chunk of every file through the simulator backend (the archive's own client), `concurrency`
+ * files at a time, each file's next chunk asked for as soon as its token is known.
+ */
+async function fetchRun(url: string, corp: { corpid: string; secret: string }, ids: string[], simPid: number, keep: Keep): Promise<FetchRun> {
+  // every run starts with no dirty pages left by the one before
+  execFileSync('sync');
+  const scratch = join(dir, 'bare');
+  mkdirSync(scratch, { recursive: true });
+  const partials = keep === 'workers' ? new PartialFiles() : undefined;
+  partials?.warm();
   const backend = createSimulatorBackend({ url, corpid: corp.corpid, secret: corp.secret });
+  const ask = (sdkFileId: string, indexBuf: string) => backend.getMediaData({ indexBuf, sdkFileId, proxy: '', passwd: '', timeoutS: 30 });
   let bytes = 0;
   let next = 0;
   const cpuBefore = process.cpuUsage();
@@ -111,13 +140,33 @@ async function rawRate(url: string, corp: { corpid: string; secret: string }, id
   const started = performance.now();
   const worker = async (): Promise<void> => {
     while (next < ids.length) {
-      const id = ids[next++]!;
-      let index = '';
+      const n = next++;
+      const path = join(scratch, `${n}.part`);
+      const file = partials?.open(path, 0);
+      const own = keep === 'main-thread' ? { fd: openSync(path, 'w'), md5: createHash('md5'), sha: createHash('sha256') } : undefined;
+      let at = 0;
+      let ahead = ask(ids[n]!, '');
       for (;;) {
-        const chunk = await backend.getMediaData({ indexBuf: index, sdkFileId: id, proxy: '', passwd: '', timeoutS: 30 });
-        bytes += chunk.data.length;
+        const chunk = await ahead;
+        const length = chunk.data.length;
+        bytes += length;
+        if (!chunk.isFinish) ahead = ask(ids[n]!, chunk.outIndex);
+        if (file) {
+          // the chunk's memory moves to the worker: its length is read before
+          if (chunk.isFinish) await file.finish(chunk.data, at);
+          else await file.write(chunk.data, at);
+        } else if (own) {
+          for (let done = 0; done < length;) done += writeSync(own.fd, chunk.data, done, length - done, at + done);
+          own.md5.update(chunk.data);
+          own.sha.update(chunk.data);
+        }
+        at += length;
         if (chunk.isFinish) break;
-        index = chunk.outIndex;
+      }
+      if (own) {
+        closeSync(own.fd);
+        own.md5.digest();
+        own.sha.digest();
       }
     }
   };
@@ -127,8 +176,17 @@ async function rawRate(url: string, corp: { corpid: string; secret: string }, id
   const cpu = (client.user + client.system) / 1e6 + (cpuSeconds(simPid) ?? simBefore) - simBefore;
   const idleSeconds = machineIdleSeconds() - idleBefore;
   await backend.close();
+  await partials?.close();
+  rmSync(scratch, { recursive: true, force: true });
   return { bytes, seconds, cpuSeconds: cpu, idleSeconds };
 }
+
+/** Two fetch runs as one: their bytes, seconds, CPU and idle time added up. */
+function both(a: FetchRun, b: FetchRun): FetchRun {
+  return { bytes: a.bytes + b.bytes, seconds: a.seconds + b.seconds, cpuSeconds: a.cpuSeconds + b.cpuSeconds, idleSeconds: a.idleSeconds + b.idleSeconds };
+}
+
+const mbPerS = (r: { bytes: number; seconds: number }): number => r.bytes / 1048576 / r.seconds;
 
 interface CpuSample { at: number; cpu: number; idle: number }
 
@@ -199,14 +257,18 @@ async function main(): Promise<void> {
     const url = corp.sdk.replace(/^simulator:/, '');
     execFileSync(bin, ['corp', 'import', config], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 
-    // raw first, so the simulator's per-blob state is as warm for the archive as for the raw fetch
-    const rawBefore = await rawRate(url, corp, ids, sim.pid!);
+    // raw first, so the simulator's per-blob state is as warm for the archive as for the raw fetch;
+    // every fetch is done before and after the archive's run, in mirror order, and taken over both
+    const rawBefore = await fetchRun(url, corp, ids, sim.pid!, 'nothing');
+    const mainBefore = await fetchRun(url, corp, ids, sim.pid!, 'main-thread');
+    const workersBefore = await fetchRun(url, corp, ids, sim.pid!, 'workers');
+    execFileSync('sync');
     const runA = await runOnce(false, sim.pid!);
-    const rawAfter = await rawRate(url, corp, ids, sim.pid!);
-    const raw = {
-      bytes: rawBefore.bytes + rawAfter.bytes, seconds: rawBefore.seconds + rawAfter.seconds,
-      cpuSeconds: rawBefore.cpuSeconds + rawAfter.cpuSeconds, idleSeconds: rawBefore.idleSeconds + rawAfter.idleSeconds,
-    };
+    const workersAfter = await fetchRun(url, corp, ids, sim.pid!, 'workers');
+    const mainAfter = await fetchRun(url, corp, ids, sim.pid!, 'main-thread');
+    const rawAfter = await fetchRun(url, corp, ids, sim.pid!, 'nothing');
+    const raw = both(rawBefore, rawAfter);
+    const bareWays = { main_thread: [mainBefore, mainAfter], workers: [workersBefore, workersAfter] } as const;
     const db = new Database(join(dir, 'archive.db'), { readonly: true });
     const msgids = lines.map((_, i) => `bench-${i}`);
     const a = mediaWindow(db, msgids);
@@ -214,25 +276,36 @@ async function main(): Promise<void> {
     const times = db.prepare(`SELECT MIN(created_at) AS made, MAX(finished_at) AS last FROM media WHERE msgid IN (${msgids.map(() => '?').join(',')})`).get(...msgids) as { made: number; last: number };
     const seconds = (times.last - times.made) / 1000;
     const windowCpu = cpuBetween(runA.samples, times.made, times.last);
-    // The best ratio this machine allows: the archive does at least the raw fetch's work (same client,
-    // same simulator) plus MD5 and SHA-256 of every byte plus writing it to a file, and with every
-    // core busy all the time it could go no faster than cores / (that CPU time per byte).
-    const hashNs = hashNsPerByte();
-    const writeNs = fileWriteNsPerByte(dir);
-    const rawNs = (raw.cpuSeconds * 1e9) / raw.bytes;
-    const ceiling = (availableParallelism() * 1e9) / (rawNs + hashNs + writeNs) / (raw.bytes / raw.seconds);
+    const rawRate = mbPerS(raw);
+    // the bare pipeline's better way
+    const bare = Object.values(bareWays).map(([x, y]) => both(x, y));
+    const bareRate = Math.max(...bare.map(mbPerS));
+    const archiveNs = windowCpu ? (windowCpu.cpu * 1e9) / a.bytes : null;
+    // the least CPU time a byte that fetching, hashing and writing took in this run, whichever way
+    // (the archive included: from run to run each moves by ±15%)
+    const leastNs = Math.min(...bare.map((r) => (r.cpuSeconds * 1e9) / r.bytes), archiveNs ?? Infinity);
     const result: Record<string, unknown> = {
-      files: a.files, bytes: a.bytes, seconds: Math.round(seconds * 100) / 100, mb_per_s: Math.round(a.bytes / 1048576 / seconds),
+      files: a.files, bytes: a.bytes, seconds: round2(seconds), mb_per_s: Math.round(a.bytes / 1048576 / seconds),
       rss_peak_mb: Math.round(runA.peakKb / 1024), run_seconds: Math.round(runA.wallSeconds * 10) / 10,
-      raw_mb_per_s: Math.round(raw.bytes / 1048576 / raw.seconds),
-      raw_mb_per_s_before_after: [rawBefore, rawAfter].map((r) => Math.round(r.bytes / 1048576 / r.seconds)), ratio: Math.round((a.bytes / seconds / (raw.bytes / raw.seconds)) * 100) / 100,
+      raw_mb_per_s: Math.round(rawRate),
+      raw_mb_per_s_before_after: [rawBefore, rawAfter].map((r) => Math.round(mbPerS(r))), ratio: round2(a.bytes / 1048576 / seconds / rawRate),
       states: a.states, concurrency,
-      cpu: {
-        raw_ns_per_byte: round2(rawNs), raw_idle_s: round2(raw.idleSeconds),
-        archive_ns_per_byte: windowCpu ? round2((windowCpu.cpu * 1e9) / a.bytes) : null, archive_idle_s: windowCpu ? round2(windowCpu.idle) : null,
-        md5_sha256_ns_per_byte: round2(hashNs), file_write_ns_per_byte: round2(writeNs),
+      bare: {
+        mb_per_s: Math.round(bareRate), ratio: round2(bareRate / rawRate), archive_to_bare: round2(a.bytes / 1048576 / seconds / bareRate),
+        ...Object.fromEntries(Object.entries(bareWays).map(([way, runs]) => {
+          const r = both(runs[0], runs[1]);
+          return [way, { mb_per_s_before_after: runs.map((x) => Math.round(mbPerS(x))), ns_per_byte: round2((r.cpuSeconds * 1e9) / r.bytes), idle_s: round2(r.idleSeconds) }];
+        })),
       },
-      ceiling_ratio: round2(ceiling),
+      cpu: {
+        raw_ns_per_byte: round2((raw.cpuSeconds * 1e9) / raw.bytes), raw_idle_s: round2(raw.idleSeconds),
+        archive_ns_per_byte: archiveNs === null ? null : round2(archiveNs), archive_idle_s: windowCpu ? round2(windowCpu.idle) : null,
+        md5_sha256_ns_per_byte: round2(hashNsPerByte()), file_write_ns_per_byte: round2(fileWriteNsPerByte(dir)),
+      },
+      // The best ratio this machine allows: an archive does at least the bare pipeline's work, so
+      // with every core busy all the time it could go no faster than cores / (that work's least
+      // CPU time a byte), against the raw rate
+      ceiling_ratio: round2((availableParallelism() * 1e9) / leastNs / 1048576 / rawRate),
     };
 
     if (!values['skip-1g']) {
