@@ -1,3 +1,4 @@
+import { validateAppName } from '../callbacks/callback-apps.ts';
 import { ValidationError } from '../errors/errors.ts';
 import type { CorpConfig } from './corp-registry.ts';
 import { parseChatLimit, parseSdkSpec, validateCorpId } from './corp-settings.ts';
@@ -7,11 +8,16 @@ export const SIMULATOR_CONFIG_FORMAT = 'wecom-archive-simulator/1';
 export interface ImportedCorp {
   corp: CorpConfig;
   keys: Array<{ version: number; privateKeyPem: string }>;
+  /** the directory's secrets, when the file has them */
+  apiSecrets: { contactsSecret?: string; customerSecret?: string };
+  /** the callback apps' settings (EncodingAESKey checked when it is added) */
+  callbacks: Array<{ app: string; token: string; aesKey: string }>;
 }
 
 /**
  * Reads the JSON that `wecom-archive simulator --write-config FILE` writes:
- * `{"format":"wecom-archive-simulator/1","corps":[{"corpid","secret","sdk","keys":[{"version","privateKeyPem"}]}]}`.
+ * `{"format":"wecom-archive-simulator/1","corps":[{"corpid","secret","sdk","keys":[{"version","privateKeyPem"}],
+ * "contactsSecret"?,"customerSecret"?,"callbacks"?:[{"app","token","aesKey"}]}]}`.
  * Every field is checked; a bad file is refused whole, naming the first bad field.
  */
 export function readSimulatorConfig(text: string, cwd: string): ImportedCorp[] {
@@ -34,9 +40,27 @@ export function readSimulatorConfig(text: string, cwd: string): ImportedCorp[] {
       if (!isObject(k) || !Number.isInteger(k.version) || typeof k.privateKeyPem !== 'string') throw bad(`corps[${i}].keys[${j}] must have an integer "version" and a "privateKeyPem" string`);
       return { version: k.version as number, privateKeyPem: k.privateKeyPem };
     });
+    const apiSecrets: ImportedCorp['apiSecrets'] = {};
+    for (const field of ['contactsSecret', 'customerSecret'] as const) {
+      const value = c[field];
+      if (value === undefined) continue;
+      if (typeof value !== 'string' || value === '') throw bad(`corps[${i}].${field} must be a non-empty string`);
+      apiSecrets[field] = value;
+    }
+    if (c.callbacks !== undefined && !Array.isArray(c.callbacks)) throw bad(`corps[${i}].callbacks must be an array`);
+    const callbacks = ((c.callbacks ?? []) as unknown[]).map((k, j) => {
+      if (!isObject(k) || typeof k.app !== 'string' || typeof k.token !== 'string' || typeof k.aesKey !== 'string') throw bad(`corps[${i}].callbacks[${j}] must have "app", "token" and "aesKey" strings`);
+      try {
+        return { app: validateAppName(k.app), token: k.token, aesKey: k.aesKey };
+      } catch {
+        throw bad(`corps[${i}].callbacks[${j}].app must be 1–64 letters, digits, "_" or "-", got ${JSON.stringify(k.app.slice(0, 80))}`);
+      }
+    });
     return {
       corp: { corpid: validateCorpId(c.corpid), secret: c.secret, sdk: parseSdkSpec(c.sdk, cwd), proxy: null, proxyAuth: null, limit: parseChatLimit(undefined), timeoutS: 10 },
       keys,
+      apiSecrets,
+      callbacks,
     };
   });
 }

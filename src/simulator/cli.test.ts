@@ -1,5 +1,7 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +64,15 @@ describe('simulator flags', () => {
     expect(options).toMatchObject({ port: 0, seqStart: 18446744073709551000n, rate: 2.5, spanMs: 3 * 3_600_000, now: Date.UTC(2025, 2, 1, 9) });
     expect(options.faults).toEqual([{ op: 'media', kind: 'delay', ms: 100, count: 2 }]);
   });
+
+  it('takes a callback URL and a notify interval, and refuses bad ones', () => {
+    expect(parseSimulatorFlags(['--callback-url', 'http://127.0.0.1:8080/callback/']).callbacks).toEqual({ url: 'http://127.0.0.1:8080/callback', notifyMs: 5_000 });
+    expect(parseSimulatorFlags(['--callback-url', 'https://archive.example/callback', '--notify-interval', '250ms']).callbacks).toEqual({ url: 'https://archive.example/callback', notifyMs: 250 });
+    expect(parseSimulatorFlags([]).callbacks).toBeUndefined();
+    expect(() => parseSimulatorFlags(['--callback-url', 'ftp://127.0.0.1/callback'])).toThrow(/--callback-url must be/);
+    expect(() => parseSimulatorFlags(['--callback-url', 'http://127.0.0.1:8080', '--notify-interval', '5'])).toThrow(/--notify-interval must be a duration/);
+    expect(() => parseSimulatorFlags(['--notify-interval', '5s'])).toThrow(/--notify-interval needs --callback-url/);
+  });
 });
 
 describe('wecom-archive simulator', () => {
@@ -75,17 +86,21 @@ describe('wecom-archive simulator', () => {
       expect(Object.keys(doc)).toEqual(['format', 'corps']);
       expect(doc.format).toBe('wecom-archive-simulator/1');
       const [corp] = doc.corps;
-      expect(Object.keys(corp)).toEqual(['corpid', 'secret', 'sdk', 'keys']);
+      expect(Object.keys(corp)).toEqual(['corpid', 'secret', 'sdk', 'keys', 'contactsSecret', 'customerSecret', 'callbacks']);
       expect(corp.corpid).toMatch(/^ww[0-9a-f]{16}$/);
       expect(corp.sdk).toMatch(/^simulator:http:\/\/127\.0\.0\.1:\d+$/);
       expect(corp.keys.map((k: { version: number }) => k.version)).toEqual([1, 2]);
       expect(corp.keys[0].privateKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
-      // the lead's importer accepts it
-      expect(readSimulatorConfig(text, dir)[0]?.corp.corpid).toBe(corp.corpid);
+      // the lead's importer accepts it, with the directory's secrets and the callback apps
+      const [imported] = readSimulatorConfig(text, dir);
+      expect(imported?.corp.corpid).toBe(corp.corpid);
+      expect(imported?.apiSecrets).toEqual({ contactsSecret: corp.contactsSecret, customerSecret: corp.customerSecret });
+      expect(imported?.callbacks.map((c) => c.app)).toEqual(['contacts', 'customer', 'archive']);
+      expect(imported?.callbacks.every((c) => c.token.length > 0 && c.aesKey.length === 43)).toBe(true);
 
       const output = run.lines.join('\n');
       expect(output).toContain(`listening on ${corp.sdk.slice('simulator:'.length)}`);
-      expect(output).not.toContain(corp.secret);
+      for (const secret of [corp.secret, corp.contactsSecret, corp.customerSecret, ...corp.callbacks.flatMap((c: { token: string; aesKey: string }) => [c.token, c.aesKey])]) expect(output).not.toContain(secret);
       expect(output).not.toContain('PRIVATE KEY');
 
       // the config is enough to archive: fetch and decrypt message 15 (key version 2)
@@ -99,6 +114,28 @@ describe('wecom-archive simulator', () => {
       await run.stop();
     }
     expect(run.lines[run.lines.length - 1]).toBe('simulator stopped');
+  });
+
+  it('sends msgaudit_notify to --callback-url when new messages arrive', async () => {
+    const paths: string[] = [];
+    const server = createServer((req, res) => {
+      paths.push(req.url ?? '');
+      req.resume();
+      req.on('end', () => res.end('success'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const configFile = join(dir, 'notify.json');
+    const run = await runUntilReady(['--port', '0', '--messages', '0', '--rate', '20', '--callback-url', `http://127.0.0.1:${port}/callback`, '--notify-interval', '200ms', '--write-config', configFile], configFile);
+    try {
+      const { corpid } = JSON.parse(await readFile(configFile, 'utf8')).corps[0];
+      expect(run.lines.join('\n')).toContain(`callbacks go to http://127.0.0.1:${port}/callback/${corpid}/{contacts,customer,archive}`);
+      for (let i = 0; i < 100 && paths.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(paths[0]).toMatch(new RegExp(`^/callback/${corpid}/archive\\?msg_signature=[0-9a-f]{40}&timestamp=\\d+&nonce=`));
+    } finally {
+      await run.stop();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('uses given keys: a public key keeps its private half out of the config, a private key is handed on', async () => {
@@ -146,6 +183,16 @@ describe('writeSimulatorConfig', () => {
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({
       format: 'wecom-archive-simulator/1',
       corps: [{ corpid: 'ww1', secret: 's3cret', sdk: 'simulator:http://127.0.0.1:1', keys: [{ version: 1, privateKeyPem: 'PEM1' }, { version: 2, privateKeyPem: 'PEM2' }] }],
+    });
+  });
+
+  it('hands on the directory\'s secrets and each callback app\'s settings when the simulator serves the API', async () => {
+    const file = join(dir, 'api.json');
+    const api = { secrets: { contacts: 'C'.repeat(43), customer: 'K'.repeat(43) }, callbackApps: { contacts: { app: 'contacts', token: 'tok1', encodingAesKey: 'a'.repeat(43) }, archive: { app: 'archive', token: 'tok2', encodingAesKey: 'b'.repeat(43) } } };
+    await writeSimulatorConfig(file, { url: 'http://127.0.0.1:1', corp: { corpid: 'ww1', secret: 's3cret' }, privateKeyPems: new Map(), api });
+    expect(JSON.parse(await readFile(file, 'utf8')).corps[0]).toMatchObject({
+      contactsSecret: 'C'.repeat(43), customerSecret: 'K'.repeat(43),
+      callbacks: [{ app: 'contacts', token: 'tok1', aesKey: 'a'.repeat(43) }, { app: 'archive', token: 'tok2', aesKey: 'b'.repeat(43) }],
     });
   });
 });

@@ -19,9 +19,11 @@ export const SIMULATOR_USAGE =
   'simulator [--port P] [--host H] [--messages N | --fixtures FILE.jsonl] [--seed S] [--public-key VER=PEMFILE]... ' +
   '[--private-key VER=PEMFILE]... [--key-schedule "1:0,2:500"] [--write-config FILE] [--rate N] [--seq-start N] ' +
   '[--now TIME] [--span DURATION] [--freeze-clock] [--corpid ID] [--secret S] [--fault OP:WHAT[xCOUNT]]... [--prepare] ' +
-  '[--media-md5 empty=R,wrong=R] [--large-files R]';
+  '[--media-md5 empty=R,wrong=R] [--large-files R] [--callback-url URL [--notify-interval DURATION]]';
 
 const DEFAULT_PORT = 9100;
+/** msgaudit_notify at most this often, as WeCom does when new chat data arrives */
+const DEFAULT_NOTIFY_MS = 5_000;
 
 const OPTIONS = {
   port: { type: 'string' },
@@ -44,6 +46,8 @@ const OPTIONS = {
   prepare: { type: 'boolean' },
   'media-md5': { type: 'string' },
   'large-files': { type: 'string' },
+  'callback-url': { type: 'string' },
+  'notify-interval': { type: 'string' },
 } as const;
 
 export interface SimulatorCommandIo {
@@ -59,6 +63,8 @@ interface ParsedFlags {
   configFile: string | undefined;
   /** --prepare: encrypt the initial messages ahead of time (benchmarks) */
   prepare: boolean;
+  /** --callback-url: where WeCom's callbacks go (+ /{corpid}/{app}), with msgaudit_notify every notifyMs at most */
+  callbacks: { url: string; notifyMs: number } | undefined;
 }
 
 /** Parses argv into simulator options; throws one ValidationError naming every bad flag. */
@@ -171,8 +177,17 @@ export function parseSimulatorFlags(argv: string[]): ParsedFlags {
   }
   options.faults = faults;
 
+  let callbacks: ParsedFlags['callbacks'];
+  const notifyMs = values['notify-interval'] === undefined ? DEFAULT_NOTIFY_MS : parseDuration(values['notify-interval']);
+  if (notifyMs === undefined || notifyMs < 100 || notifyMs > 86_400_000) problems.push(`--notify-interval must be a duration from 100ms to 1d, like 5s, got ${JSON.stringify(values['notify-interval'])}`);
+  if (values['callback-url'] !== undefined) {
+    const url = values['callback-url'];
+    if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(url) || !URL.canParse(url)) problems.push(`--callback-url must be the archive's callback base, like http://127.0.0.1:8080/callback, got ${JSON.stringify(url)}`);
+    else if (notifyMs !== undefined) callbacks = { url: url.replace(/\/+$/, ''), notifyMs };
+  } else if (values['notify-interval'] !== undefined) problems.push('--notify-interval needs --callback-url');
+
   if (problems.length > 0) throw new ValidationError('OPTION_INVALID', `wecom-archive simulator: ${problems.join('; ')}`);
-  return { options, keyFiles, fixturesFile: values.fixtures, configFile: values['write-config'], prepare: values.prepare === true };
+  return { options, keyFiles, fixturesFile: values.fixtures, configFile: values['write-config'], prepare: values.prepare === true, callbacks };
 }
 
 /** "90s", "30m", "6h", "2d", "1500ms" or plain milliseconds. */
@@ -213,17 +228,27 @@ export async function runSimulatorCommand(argv: string[], io: SimulatorCommandIo
     io.out(`  corp ${sim.corp.corpid}: ${state.messages} messages (seq ${state.firstSeq || '-'}..${state.lastSeq || '-'}), key versions ${state.keys.map((k) => `${k.version}${k.hasPrivateKey ? '' : ' (public key only)'}`).join(', ')}${state.rate ? `, ${state.rate} new messages/s` : ''}`);
     io.out(`  archive sdk setting: simulator:${sim.url}`);
     io.out(`  control API: ${sim.url}/control/state`);
+    if (flags.callbacks) {
+      sim.api.callbackTarget = flags.callbacks.url;
+      io.out(`  callbacks go to ${flags.callbacks.url}/${sim.corp.corpid}/{contacts,customer,archive}; msgaudit_notify at most every ${flags.callbacks.notifyMs / 1000} s when new messages arrive`);
+    }
     if (flags.configFile !== undefined) {
       try {
         await writeSimulatorConfig(flags.configFile, sim);
       } catch (err) {
         throw new ValidationError('CONFIG_FILE_UNWRITABLE', `cannot write --write-config ${flags.configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
       }
-      io.out(`  corp config (secret and private keys, mode 0600) written to ${flags.configFile}; import it with: wecom-archive corp import ${flags.configFile}`);
+      io.out(`  corp config (secrets, private keys and callback settings, mode 0600) written to ${flags.configFile}; import it with: wecom-archive corp import ${flags.configFile}`);
     } else {
       io.out('  the corp secret and private keys are not printed; use --write-config FILE to hand them to the archive');
     }
-    await untilStopped(io.signal);
+    // WeCom says msgaudit_notify when new chat data arrives
+    const stopNotifier = flags.callbacks ? sim.api.startNotifier(flags.callbacks.notifyMs) : undefined;
+    try {
+      await untilStopped(io.signal);
+    } finally {
+      stopNotifier?.();
+    }
   } finally {
     await sim.close();
   }

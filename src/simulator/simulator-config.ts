@@ -1,6 +1,8 @@
 /**
  * The file that hands a simulator's corp to the archive (`wecom-archive corp import FILE`):
- * corpid, secret, the `simulator:URL` sdk setting and the private keys the simulator knows.
+ * corpid, secret, the `simulator:URL` sdk setting and the private keys the simulator knows, and
+ * when the simulator serves the WeCom API, the contacts and customer contact secrets and the Token
+ * and EncodingAESKey of each callback app, as an admin would paste them from the console.
  * It holds secrets, so it is written with mode 0600 and replaced atomically (a reader never sees
  * half a file, and an old file with wider permissions is not reused).
  */
@@ -13,11 +15,26 @@ export interface SimulatorConfigSource {
   readonly corp: { readonly corpid: string; readonly secret: string };
   /** only versions whose private key the simulator knows */
   readonly privateKeyPems: ReadonlyMap<number, string>;
+  /** the WeCom API side: the directory's secrets and the callback apps' settings */
+  readonly api?: {
+    readonly secrets: { readonly contacts: string; readonly customer: string };
+    readonly callbackApps: Readonly<Record<string, { readonly app: string; readonly token: string; readonly encodingAesKey: string }>>;
+  };
+}
+
+export interface SimulatorConfigCorp {
+  corpid: string;
+  secret: string;
+  sdk: string;
+  keys: Array<{ version: number; privateKeyPem: string }>;
+  contactsSecret?: string;
+  customerSecret?: string;
+  callbacks?: Array<{ app: string; token: string; aesKey: string }>;
 }
 
 export interface SimulatorConfigDocument {
   format: typeof SIMULATOR_CONFIG_FORMAT;
-  corps: Array<{ corpid: string; secret: string; sdk: string; keys: Array<{ version: number; privateKeyPem: string }> }>;
+  corps: SimulatorConfigCorp[];
 }
 
 export function buildSimulatorConfig(sources: readonly SimulatorConfigSource[]): SimulatorConfigDocument {
@@ -28,6 +45,13 @@ export function buildSimulatorConfig(sources: readonly SimulatorConfigSource[]):
       secret: s.corp.secret,
       sdk: `simulator:${s.url}`,
       keys: [...s.privateKeyPems.entries()].sort(([a], [b]) => a - b).map(([version, privateKeyPem]) => ({ version, privateKeyPem })),
+      ...(s.api
+        ? {
+            contactsSecret: s.api.secrets.contacts,
+            customerSecret: s.api.secrets.customer,
+            callbacks: Object.values(s.api.callbackApps).map((c) => ({ app: c.app, token: c.token, aesKey: c.encodingAesKey })),
+          }
+        : {}),
     })),
   };
 }

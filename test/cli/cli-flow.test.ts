@@ -27,10 +27,16 @@ describe('command line, end to end on SQLite', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       const secret = JSON.parse(readFileSync(config, 'utf8')).corps[0].secret as string;
-      expect((await cli('corp', 'import', config)).stdout).toMatch(/imported with key versions 1,2/);
+      expect((await cli('corp', 'import', config)).stdout).toMatch(/imported with key versions 1,2, the contacts secret, the customer contact secret, callback apps contacts,customer,archive/);
       const corps = JSON.parse((await cli('corp', 'list', '--json')).stdout);
       expect(corps).toHaveLength(1);
       expect(JSON.stringify(corps)).not.toContain(secret);
+      // the directory can sync and callbacks can be received with no more setup
+      const corpid = corps[0].corpid as string;
+      expect(JSON.parse((await cli('corp', 'secrets', '--corp', corpid, '--json')).stdout)).toMatchObject({ hasContactsSecret: true, hasCustomerSecret: true });
+      const apps = JSON.parse((await cli('corp', 'callback', 'list', '--corp', corpid, '--json')).stdout) as Array<{ app: string }>;
+      expect(apps.map((a) => a.app).sort()).toEqual(['archive', 'contacts', 'customer']);
+      expect(JSON.stringify(apps)).not.toMatch(/token|aesKey/i);
       const keys = JSON.parse((await cli('keys', 'list', '--json')).stdout);
       expect(keys.map((k: { version: number }) => k.version)).toEqual([1, 2]);
       expect(JSON.stringify(keys)).not.toMatch(/PRIVATE|MII/);

@@ -70,7 +70,7 @@ export const corpRemove: Command = {
 export const corpImport: Command = {
   name: 'corp import',
   usage: 'corp import FILE [--replace]',
-  summary: 'add the corps and keys of a simulator config written by `simulator --write-config`',
+  summary: 'add the corps, keys, directory secrets and callback apps of a simulator config written by `simulator --write-config`',
   options: { replace: { type: 'boolean' } },
   allowPositionals: true,
   async run({ app, values, positionals, io }) {
@@ -84,10 +84,19 @@ export const corpImport: Command = {
       throw new ValidationError('CONFIG_FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     const config = readSimulatorConfig(text, io.cwd);
+    const replace = values.replace === true;
     for (const corp of config) {
-      await a.corps.add(corp.corp, { replace: values.replace === true });
-      for (const key of corp.keys) await a.keys.add(corp.corp.corpid, key.version, key.privateKeyPem);
-      io.out(`corp ${corp.corp.corpid} imported with key versions ${corp.keys.map((k) => k.version).join(',') || 'none'}`);
+      const corpid = corp.corp.corpid;
+      await a.corps.add(corp.corp, { replace });
+      for (const key of corp.keys) await a.keys.add(corpid, key.version, key.privateKeyPem);
+      if (Object.keys(corp.apiSecrets).length > 0) await a.apiSettings.set(corpid, corp.apiSecrets);
+      for (const c of corp.callbacks) await a.callbackApps.add({ corpid, ...c }, { replace });
+      const extras = [
+        ...(corp.apiSecrets.contactsSecret ? ['the contacts secret'] : []),
+        ...(corp.apiSecrets.customerSecret ? ['the customer contact secret'] : []),
+        ...(corp.callbacks.length ? [`callback apps ${corp.callbacks.map((c) => c.app).join(',')}`] : []),
+      ];
+      io.out(`corp ${corpid} imported with key versions ${corp.keys.map((k) => k.version).join(',') || 'none'}${extras.length ? `, ${extras.join(', ')}` : ''}`);
     }
   },
 };
