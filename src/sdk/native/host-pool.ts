@@ -331,7 +331,10 @@ export class HostPool {
     const maxAttempts = job.args.op === 'decrypt-many' ? 1 : (this.opts.maxAttempts ?? 4);
     if (job.attempts >= maxAttempts) {
       const operation = OPERATION_NAMES[job.args.op];
-      return this.fail(job, new ArchiveError('SDK_HOST_FAILED', `${operation} did not complete in ${job.attempts} tries: each time the SDK host process ${describeDeath(err.death)}. The call will be retried later; if this persists, run \`wecom-archive doctor --corp ${this.opts.corpid}\``, { cause: err }));
+      const message = job.args.op === 'decrypt-many'
+        ? `${operation} of ${job.args.items.length} messages at once did not complete: the SDK host process ${describeDeath(err.death)}. Each message is tried on its own instead`
+        : `${operation} did not complete in ${job.attempts} tries: each time the SDK host process ${describeDeath(err.death)}. The call will be retried later; if this persists, run \`wecom-archive doctor --corp ${this.opts.corpid}\``;
+      return this.fail(job, new ArchiveError('SDK_HOST_FAILED', message, { cause: err }));
     }
     lane.queue.unshift(job);
   }
