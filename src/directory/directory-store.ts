@@ -64,7 +64,11 @@ export class DirectoryStore {
     });
   }
 
-  private async writeMember(trx: Trx, corpid: string, m: MemberFields, existing: { name: string | null } | null, source: NameSource): Promise<void> {
+  /**
+   * `unchangedSince`: update the row only if nothing changed it since this time (a sync's list,
+   * fetched from then on, must not undo an event handled meanwhile).
+   */
+  private async writeMember(trx: Trx, corpid: string, m: MemberFields, existing: { name: string | null } | null, source: NameSource, unchangedSince?: number): Promise<void> {
     const now = this.now();
     const values = {
       ...(m.name !== undefined ? { name: clip(m.name) } : {}),
@@ -78,7 +82,9 @@ export class DirectoryStore {
       updated_at: now,
     };
     if (existing) {
-      await trx.updateTable('dir_members').set(values).where('corpid', '=', corpid).where('userid', '=', m.userid).execute();
+      let update = trx.updateTable('dir_members').set(values).where('corpid', '=', corpid).where('userid', '=', m.userid);
+      if (unchangedSince !== undefined) update = update.where('updated_at', '<', unchangedSince);
+      if (Number((await update.executeTakeFirst()).numUpdatedRows) === 0) return;
       if (m.name !== undefined && m.name !== null && existing.name !== null && existing.name !== clip(m.name)) {
         await this.history(trx, corpid, 'member', m.userid, 'name', existing.name, clip(m.name) ?? null, source);
       }
@@ -93,21 +99,24 @@ export class DirectoryStore {
   /**
    * A full member list from a sync: inserts new members and updates changed ones in batches (a sync
    * of 10,000 members is a few hundred statements, not 20,000). Members synced before but absent now
-   * are marked deleted, keeping their names.
+   * are marked deleted, keeping their names. `fetchedFrom`: when fetching the list began; a member
+   * an event changed after that keeps what the event wrote (the list may be older than the event).
    */
-  async replaceMembers(corpid: string, members: readonly MemberFields[]): Promise<{ added: number; changed: number; deleted: number }> {
+  async replaceMembers(corpid: string, members: readonly MemberFields[], fetchedFrom = this.now()): Promise<{ added: number; changed: number; deleted: number }> {
     const now = this.now();
-    const existing = new Map<string, { name: string | null; alias: string | null; position: string | null; departments: string | null; main_department: number | null; status: number | null; deleted_at: number | null; synced_at: number | null; renamed_to: string | null }>();
-    for (const r of await this.db.selectFrom('dir_members').select(['userid', 'name', 'alias', 'position', 'departments', 'main_department', 'status', 'deleted_at', 'synced_at', 'renamed_to']).where('corpid', '=', corpid).execute()) {
+    const existing = new Map<string, { name: string | null; alias: string | null; position: string | null; departments: string | null; main_department: number | null; status: number | null; deleted_at: number | null; synced_at: number | null; renamed_to: string | null; updated_at: number }>();
+    for (const r of await this.db.selectFrom('dir_members').select(['userid', 'name', 'alias', 'position', 'departments', 'main_department', 'status', 'deleted_at', 'synced_at', 'renamed_to', 'updated_at']).where('corpid', '=', corpid).execute()) {
       existing.set(r.userid, r);
     }
+    // changed by an event since the list was fetched: left as the event wrote them
+    const fresher = new Set([...existing.entries()].filter(([, r]) => Number(r.updated_at) >= fetchedFrom).map(([id]) => id));
     const inserts: Database['dir_members'][] = [];
-    const updates: MemberFields[] = [];
-    const renames: Array<{ userid: string; old: string; name: string }> = [];
+    const updates: Array<{ m: MemberFields; oldName: string | null }> = [];
     const seen = new Set<string>();
     for (const m of members) {
       if (seen.has(m.userid)) continue;
       seen.add(m.userid);
+      if (fresher.has(m.userid)) continue;
       const old = existing.get(m.userid);
       const name = clip(m.name) ?? null;
       const departments = m.departments === undefined ? null : JSON.stringify(m.departments);
@@ -121,20 +130,19 @@ export class DirectoryStore {
       const changed = (name !== null && old.name !== name) || (m.departments !== undefined && old.departments !== departments) || old.deleted_at !== null
         || (m.alias !== undefined && old.alias !== clip(m.alias)) || (m.position !== undefined && old.position !== clip(m.position))
         || (m.status !== undefined && old.status !== m.status) || (m.mainDepartment !== undefined && old.main_department !== m.mainDepartment);
-      if (changed) updates.push(m);
-      if (name !== null && old.name !== null && old.name !== name) renames.push({ userid: m.userid, old: old.name, name });
+      if (changed) updates.push({ m, oldName: old.name });
     }
-    const gone = [...existing.entries()].filter(([id, r]) => !seen.has(id) && r.deleted_at === null && r.synced_at !== null && r.renamed_to === null).map(([id]) => id);
+    const gone = [...existing.entries()].filter(([id, r]) => !seen.has(id) && !fresher.has(id) && r.deleted_at === null && r.synced_at !== null && r.renamed_to === null).map(([id]) => id);
 
     await this.tx(async (trx) => {
       for (const part of chunks(inserts)) await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values(part), ['corpid', 'userid']).execute();
-      for (const m of updates) await this.writeMember(trx, corpid, m, { name: null }, 'sync');
-      for (const r of renames) await this.history(trx, corpid, 'member', r.userid, 'name', r.old, r.name, 'sync');
+      // each only if no event changed it meanwhile, which also holds for an event handled after the read above
+      for (const u of updates) await this.writeMember(trx, corpid, u.m, { name: u.oldName }, 'sync', fetchedFrom);
       for (const part of chunks(gone)) {
-        await trx.updateTable('dir_members').set({ deleted_at: now, updated_at: now }).where('corpid', '=', corpid).where('userid', 'in', part).execute();
+        await trx.updateTable('dir_members').set({ deleted_at: now, updated_at: now }).where('corpid', '=', corpid).where('userid', 'in', part).where('updated_at', '<', fetchedFrom).execute();
       }
       // Members untouched by this sync but present: mark them synced now.
-      const updated = new Set(updates.map((u) => u.userid));
+      const updated = new Set(updates.map((u) => u.m.userid));
       const untouched = [...seen].filter((id) => existing.has(id) && !updated.has(id));
       for (const part of chunks(untouched, 500)) {
         await trx.updateTable('dir_members').set({ synced_at: now }).where('corpid', '=', corpid).where('userid', 'in', part).execute();

@@ -85,6 +85,8 @@ export class DirectorySync {
 
   /** Departments, then the members of each (user/simplelist), as one full list. */
   async syncMembers(corpid: string, client: WeComApiClient, signal?: AbortSignal): Promise<{ items: number }> {
+    // an event handled while the lists are fetched is newer than what they say of its member
+    const fetchedFrom = this.deps.now();
     const departments = await listDepartments(client, signal);
     await this.deps.store.replaceDepartments(corpid, departments.map((d) => ({ id: d.id, name: d.name, nameEn: d.nameEn, parentId: d.parentId, order: d.order })));
     const members = new Map<string, ApiUser>();
@@ -95,7 +97,7 @@ export class DirectorySync {
         else members.set(u.userid, u);
       }
     });
-    await this.deps.store.replaceMembers(corpid, [...members.values()].map((u) => ({ userid: u.userid, name: u.name, departments: u.department })));
+    await this.deps.store.replaceMembers(corpid, [...members.values()].map((u) => ({ userid: u.userid, name: u.name, departments: u.department })), fetchedFrom);
     return { items: members.size };
   }
 
