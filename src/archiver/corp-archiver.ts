@@ -3,11 +3,13 @@ import type { Logger } from '../app/logger.ts';
 import type { CorpConfig } from '../corps/corp-registry.ts';
 import type { DecryptStage } from '../decrypt/decrypt-stage.ts';
 import type { MediaStage } from '../media/media-stage.ts';
-import { pullPage } from '../pull/pull-page.ts';
+import { PullLeaseLostError, pullPage } from '../pull/pull-page.ts';
 import { type Backoff, classifyPullError, exponentialBackoff } from '../pull/retry-policy.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
+import { newLeaseOwner } from '../store/lease-owner.ts';
 import type { Database } from '../store/schema.ts';
+import { PullLease } from './pull-lease.ts';
 import { Bell, sleep } from './sleep.ts';
 
 export interface ArchiverTiming {
@@ -24,6 +26,11 @@ export interface ArchiverTiming {
   onceMaxFailures: number;
   /** how often the media loop looks for jobs whose retry time has come (new messages ring it earlier) */
   mediaPollIntervalMs: number;
+  /**
+   * how long the pull lease lasts past each page (plus the corp's GetChatData timeout): a process
+   * that dies holding it keeps other hosts' processes from pulling the corp this long
+   */
+  pullLeaseMs: number;
 }
 
 export const DEFAULT_TIMING: ArchiverTiming = {
@@ -34,6 +41,7 @@ export const DEFAULT_TIMING: ArchiverTiming = {
   requeueIntervalMs: 30_000,
   onceMaxFailures: 8,
   mediaPollIntervalMs: 30_000,
+  pullLeaseMs: 60_000,
 };
 
 export interface CorpProgress {
@@ -46,6 +54,8 @@ export interface CorpProgress {
   lastError: string | null;
   /** media files that reached a final state in this run, and their bytes (issue #5) */
   media?: { files: number; bytes: number; failed: number };
+  /** another process holds the corp's pull lease (`host/pid/random`): this one does not pull */
+  pullHeldBy?: string;
 }
 
 export interface CorpArchiverDeps {
@@ -70,9 +80,11 @@ export class CorpArchiver {
   private readonly decryptBell = new Bell();
   private readonly mediaBell = new Bell();
   readonly progress: CorpProgress;
+  private readonly lease: PullLease;
 
   constructor(private readonly deps: CorpArchiverDeps, private readonly corp: CorpConfig, private readonly timing: ArchiverTiming = DEFAULT_TIMING) {
     this.progress = { corpid: corp.corpid, cursor: 0n, envelopes: 0, messages: 0, failures: 0, state: 'ok', lastError: null };
+    this.lease = new PullLease(deps.db, corp.corpid, newLeaseOwner(), timing.pullLeaseMs + corp.timeoutS * 1000, deps.now);
   }
 
   /** Runs until aborted, or with `once` until caught up and everything pulled is decrypted. */
@@ -94,6 +106,27 @@ export class CorpArchiver {
   }
 
   private async pullLoop(signal: AbortSignal, once: boolean): Promise<void> {
+    try {
+      await this.pullPages(signal, once);
+    } finally {
+      // let another process pull at once
+      await this.lease.release().catch((err: unknown) => this.deps.log.warn({ corp: this.corp.corpid, stage: 'pull', err: (err as Error).message }, 'could not give up the pull lease; it lapses by itself'));
+    }
+  }
+
+  /** Whether this process may pull the corp now: it holds the pull lease, else it says who does. */
+  private async holdsPull(): Promise<boolean> {
+    if (await this.lease.acquire()) {
+      delete this.progress.pullHeldBy;
+      return true;
+    }
+    const holder = (await this.lease.holder())?.owner ?? 'another process';
+    if (this.progress.pullHeldBy !== holder) this.deps.log.info({ corp: this.corp.corpid, stage: 'pull', holder }, 'another process holds the pull of this corp; this one waits until that lease ends');
+    this.progress.pullHeldBy = holder;
+    return false;
+  }
+
+  private async pullPages(signal: AbortSignal, once: boolean): Promise<void> {
     const { log, now } = this.deps;
     let failures = 0;
     let lastCall = 0;
@@ -102,7 +135,13 @@ export class CorpArchiver {
       if (signal.aborted) break;
       lastCall = now();
       try {
-        const result = await pullPage(this.deps, this.corp, signal);
+        if (!(await this.holdsPull())) {
+          // its holder pulls; this run decrypts and downloads what is stored
+          if (once) break;
+          await sleep(this.timing.pollIntervalMs, signal, this.pullBell);
+          continue;
+        }
+        const result = await pullPage(this.deps, this.corp, signal, this.lease.owner);
         failures = 0;
         this.progress.cursor = result.cursor;
         this.progress.envelopes += result.stored;
@@ -115,6 +154,12 @@ export class CorpArchiver {
         await sleep(this.timing.pollIntervalMs, signal, this.pullBell);
       } catch (err) {
         if (signal.aborted) break;
+        // another process took the lease over while this page was on the way: nothing was committed,
+        // and the next round finds out who holds it
+        if (err instanceof PullLeaseLostError) {
+          log.warn({ corp: this.corp.corpid, stage: 'pull' }, err.message);
+          continue;
+        }
         failures += 1;
         const verdict = classifyPullError(err);
         const message = (err as Error).message ?? String(err);

@@ -56,7 +56,7 @@ export class CorpRegistry {
       else await trx.insertInto('corps').values({ corpid: corp.corpid, created_at: now, ...row }).execute();
       const cursor = await trx.selectFrom('cursors').select('corpid').where('corpid', '=', corp.corpid).executeTakeFirst();
       if (!cursor) {
-        await trx.insertInto('cursors').values({ corpid: corp.corpid, seq: encodeSeq(0n), state: 'ok', last_error_code: null, last_error: null, last_pull_at: null, last_success_at: null, caught_up_at: null, newest_msgtime: null, decrypted_seq: null, updated_at: now }).execute();
+        await trx.insertInto('cursors').values({ corpid: corp.corpid, seq: encodeSeq(0n), state: 'ok', last_error_code: null, last_error: null, last_pull_at: null, last_success_at: null, caught_up_at: null, newest_msgtime: null, decrypted_seq: null, lease_owner: null, lease_until: null, updated_at: now }).execute();
       }
     });
   }

@@ -19,7 +19,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { setMaxListeners } from 'node:events';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely } from 'kysely';
@@ -28,6 +27,7 @@ import { sleep } from '../archiver/sleep.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
 import { MEDIA_CHUNK_MAX, type MediaChunk, type SdkBackend } from '../sdk/backend.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
+import { HOST_OWNER_PREFIX, newLeaseOwner, ownerIsDeadHere } from '../store/lease-owner.ts';
 import type { Database, MediaJob, MediaTable } from '../store/schema.ts';
 import { sniffContentType, type VoiceFormat } from './content-sniff.ts';
 import type { Limiter } from './limiter.ts';
@@ -93,8 +93,6 @@ type Attempt =
   | { kind: 'stopped' }
   | { kind: 'lost' };
 
-const MY_HOST = hostname();
-
 /** A job this stage holds; `started`: its download from the first byte is already counted. */
 interface Claimed {
   job: MediaJob;
@@ -105,22 +103,9 @@ function validPartialId(id: string | null): string | null {
   return id && /^[0-9a-f]{16,32}$/.test(id) ? id : null;
 }
 
-/** Whether a lease owner (`host/pid/random`) is a process of this host that no longer exists. */
-function ownerIsDeadHere(owner: string): boolean {
-  const [host, pidText] = owner.split('/');
-  const pid = Number(pidText);
-  if (host !== MY_HOST || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
 export class MediaStage {
   /** who holds this stage's leases: host/pid/random */
-  readonly owner = `${MY_HOST}/${process.pid}/${randomBytes(6).toString('hex')}`;
+  readonly owner = newLeaseOwner();
   private readonly policy: MediaPolicy;
   private readonly inFlight = new Set<number>();
   private readonly log: Logger;
@@ -252,7 +237,7 @@ export class MediaStage {
       .where('corpid', '=', this.corp.corpid)
       .where('state', 'in', ['pending', 'downloading'])
       .where('next_try_at', '<=', now)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now), eb('lease_owner', 'like', `${MY_HOST}/%`)]));
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now), eb('lease_owner', 'like', `${HOST_OWNER_PREFIX}%`)]));
     if (this.inFlight.size) q = q.where('id', 'not in', [...this.inFlight]);
     return q.orderBy('id').limit(this.options.corpConcurrency * 2 + 2).execute();
   }

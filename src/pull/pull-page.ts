@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { CorpConfig } from '../corps/corp-registry.ts';
+import { ArchiveError } from '../errors/errors.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database, NewEnvelope } from '../store/schema.ts';
@@ -24,11 +25,20 @@ export interface PullResult {
   gaps: number;
 }
 
+/** The pull lease was taken by another process while this page was on the way: nothing was committed. */
+export class PullLeaseLostError extends ArchiveError {
+  constructor(corpid: string) {
+    super('PULL_LEASE_LOST', `another process took over the pull of corp ${corpid}; this page was not committed`);
+  }
+}
+
 /**
  * One GetChatData call from the corp's cursor. The envelopes and the cursor that passes them are
  * committed in one transaction, before any decryption (design rule 1); the cursor only moves forward.
+ * With `leaseOwner`, the transaction commits only while that owner holds the corp's pull lease
+ * (pull-lease.ts), else it throws PullLeaseLostError.
  */
-export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortSignal): Promise<PullResult> {
+export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortSignal, leaseOwner?: string): Promise<PullResult> {
   const { db, dialect, backend, now } = deps;
   const row = await db.selectFrom('cursors').select('seq').where('corpid', '=', corp.corpid).executeTakeFirst();
   const from = row ? decodeSeq(row.seq) : 0n;
@@ -79,7 +89,7 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
 
     const next = fresh.length ? fresh[fresh.length - 1]!.seq : cursor;
     const full = entries.length >= corp.limit;
-    await trx.updateTable('cursors').set({
+    let update = trx.updateTable('cursors').set({
       seq: encodeSeq(next),
       state: 'ok',
       last_error_code: null,
@@ -88,7 +98,11 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
       last_success_at: at,
       ...(full ? {} : { caught_up_at: at }),
       updated_at: at,
-    }).where('corpid', '=', corp.corpid).execute();
+    }).where('corpid', '=', corp.corpid);
+    if (leaseOwner !== undefined) update = update.where('lease_owner', '=', leaseOwner);
+    const moved = await update.executeTakeFirst();
+    // thrown inside the transaction: the envelopes and gaps of this page are rolled back with it
+    if (leaseOwner !== undefined && Number(moved.numUpdatedRows) !== 1) throw new PullLeaseLostError(corp.corpid);
     return { received: entries.length, stored, full, cursor: next, gaps };
   });
 }

@@ -30,6 +30,8 @@ export interface CorpStatus {
   waiting: WaitingGroup[];
   gaps: { count: number; latest: Array<{ afterSeq: string; nextSeq: string; detectedAt: number; note: string }> };
   lastSuccessAt: number | null;
+  /** the process that holds the corp's pull (`host/pid/random`) and until when; null: none holds it */
+  pullLease: { owner: string; until: number } | null;
   /** newest archived message time */
   newestMsgtime: number | null;
   /** how far the newest archived message is behind now */
@@ -105,6 +107,7 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
         latest: latestGaps.map((g) => ({ afterSeq: decodeSeq(g.after_seq).toString(), nextSeq: decodeSeq(g.next_seq).toString(), detectedAt: Number(g.detected_at), note: g.note })),
       },
       lastSuccessAt: c.last_success_at === null ? null : Number(c.last_success_at),
+      pullLease: c.lease_owner !== null && c.lease_until !== null && Number(c.lease_until) >= now ? { owner: c.lease_owner, until: Number(c.lease_until) } : null,
       newestMsgtime: newest,
       lagMs: newest === null ? null : Math.max(0, now - newest),
       hoursLeft: caughtUp === null ? null : Math.round(((RETENTION_MS - (now - caughtUp)) / 3600_000) * 10) / 10,

@@ -73,6 +73,9 @@ export interface CursorTable {
   newest_msgtime: number | null;
   /** every envelope at or below this seq is handled (message stored, or waiting with a reason); null: none yet */
   decrypted_seq: string | null;
+  /** the process that holds the corp's pull (`host/pid/random`), and until when; null: nobody */
+  lease_owner: string | null;
+  lease_until: number | null;
   updated_at: number;
 }
 

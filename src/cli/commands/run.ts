@@ -16,7 +16,8 @@ export function progressPrinter(io: CommandIo): (progress: readonly CorpProgress
       const rate = prev && now > prev.at ? Math.round(((p.messages - prev.messages) * 1000) / (now - prev.at)) : 0;
       before.set(p.corpid, { messages: p.messages, at: now });
       const err = p.lastError ? `  last error: ${p.lastError.slice(0, 160)}` : '';
-      io.err(`${p.corpid}: cursor ${p.cursor}  envelopes +${p.envelopes}  messages +${p.messages} (${rate}/s)  waiting +${p.failures}  ${p.state}${err}`);
+      const held = p.pullHeldBy ? `  pull held by ${p.pullHeldBy}` : '';
+      io.err(`${p.corpid}: cursor ${p.cursor}  envelopes +${p.envelopes}  messages +${p.messages} (${rate}/s)  waiting +${p.failures}  ${p.state}${held}${err}`);
     }
   };
 }

@@ -41,7 +41,7 @@ function describe(s: CorpStatus, now: number): string[] {
       lines.push(`    ${p.part}: ${p.lastSuccessAt === null ? 'never synced' : `synced ${ago(p.lastSuccessAt, now)} (${p.items ?? 0} items, ${p.durationMs ?? 0} ms)`}${p.lastError ? `; last try failed${p.lastErrorCode !== null ? ` (code ${p.lastErrorCode})` : ''}: ${p.lastError.slice(0, 200)}` : ''}`);
     }
   }
-  lines.push(`  last successful pull ${ago(s.lastSuccessAt, now)}; newest message ${s.lagMs === null ? 'none yet' : `${Math.round(s.lagMs / 1000)}s behind now`}`);
+  lines.push(`  last successful pull ${ago(s.lastSuccessAt, now)}; newest message ${s.lagMs === null ? 'none yet' : `${Math.round(s.lagMs / 1000)}s behind now`}${s.pullLease ? `; pulled by ${s.pullLease.owner}` : ''}`);
   lines.push(s.hoursLeft === null
     ? '  not caught up yet: data older than 5 days may be lost if the pull does not catch up'
     : `  ${s.hoursLeft}h left before unpulled data would fall out of the 5-day window${s.hoursLeft < 24 ? '  ← WARNING' : ''}`);

@@ -1,0 +1,141 @@
+import { spawnSync } from 'node:child_process';
+import { afterEach, expect, it } from 'vitest';
+import { createLogger } from '../../src/app/logger.ts';
+import { runArchive } from '../../src/archiver/archive-runner.ts';
+import { PullLease } from '../../src/archiver/pull-lease.ts';
+import type { CorpConfig } from '../../src/corps/corp-registry.ts';
+import { PullLeaseLostError, pullPage } from '../../src/pull/pull-page.ts';
+import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
+import type { SdkBackend } from '../../src/sdk/backend.ts';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
+import { newLeaseOwner } from '../../src/store/lease-owner.ts';
+import { openStore, type Store } from '../../src/store/open-store.ts';
+import { decodeSeq } from '../../src/store/seq-codec.ts';
+import { addSimulatorCorp, appOn, expectArchivedExactly, FAST_TIMING } from '../support/archive-harness.ts';
+import { describeEachDialect } from '../support/databases.ts';
+
+const sims: RunningSimulator[] = [];
+const stores: Store[] = [];
+afterEach(async () => {
+  for (const sim of sims.splice(0)) await sim.close();
+  for (const store of stores.splice(0)) await store.close();
+});
+
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; !(await check()); i++) {
+    if (i > 600) throw new Error(`${what} did not happen`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The pid of a process of this host that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
+}
+
+describeEachDialect('pull lease', ({ url }) => {
+  it('lets one process pull a corp at a time; the cursor never moves back; another takes over when the holder stops', async () => {
+    const where = await url();
+    const [storeA, storeB] = [await openStore(where), await openStore(where)];
+    stores.push(storeA, storeB);
+    const [appA, appB] = [appOn(storeA), appOn(storeB)];
+    const sim = await startSimulator({ messages: 1200, seed: 'pull-lease' });
+    sims.push(sim);
+    await addSimulatorCorp(appA, sim, { limit: 50 });
+    const corpid = sim.corp.corpid;
+
+    // every GetChatData call, by process
+    const calls = { a: 0, b: 0 };
+    const counting = (who: 'a' | 'b') => (corp: CorpConfig): SdkBackend => {
+      const inner = createSimulatorBackend({ url: sim.url, corpid: corp.corpid, secret: corp.secret });
+      return { ...inner, getChatData: (req, signal) => { calls[who] += 1; return inner.getChatData(req, signal); }, close: () => inner.close() };
+    };
+    // the cursor as a third party sees it, every few ms while both run
+    const seen: bigint[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const row = await storeA.db.selectFrom('cursors').select('seq').where('corpid', '=', corpid).executeTakeFirst();
+        if (row) seen.push(decodeSeq(row.seq));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+
+    const stopA = new AbortController();
+    const stopB = new AbortController();
+    const log = createLogger('silent');
+    const timing = { ...FAST_TIMING, pullLeaseMs: 60_000 };
+    const runA = runArchive(appA, log, stopA.signal, { once: false, timing, createBackend: counting('a') });
+    const runB = runArchive(appB, log, stopB.signal, { once: false, timing, createBackend: counting('b') });
+    const count = async () => Number((await storeA.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow()).n);
+    await until('the first 1,200 messages', async () => (await count()) === 1200);
+    // 24 full pages and more polls: all by one process
+    const [holder, other] = calls.a > 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
+    expect(calls[holder]).toBeGreaterThanOrEqual(25);
+    expect(calls[other]).toBe(0);
+    const lease = await storeA.db.selectFrom('cursors').select(['lease_owner', 'lease_until']).where('corpid', '=', corpid).executeTakeFirstOrThrow();
+    expect(lease.lease_owner).toMatch(new RegExp(`/${process.pid}/[0-9a-f]{12}$`));
+    expect(Number(lease.lease_until)).toBeGreaterThan(Date.now());
+
+    // the holder stops and gives the lease up: the other pulls what comes next at once
+    (holder === 'a' ? stopA : stopB).abort();
+    await (holder === 'a' ? runA : runB);
+    sim.appendGenerated(300);
+    await until('the next 300 messages', async () => (await count()) === 1500);
+    expect(calls[other]).toBeGreaterThan(0);
+    (other === 'a' ? stopA : stopB).abort();
+    await Promise.all([runA, runB]);
+    watching = false;
+    await watcher;
+
+    await expectArchivedExactly(appA, sim, 1500);
+    expect(seen.length).toBeGreaterThan(10);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]! >= seen[i - 1]!, `cursor ${seen[i - 1]} then ${seen[i]}`).toBe(true);
+    // both gave it up on their way out
+    const after = await storeA.db.selectFrom('cursors').select(['lease_owner']).where('corpid', '=', corpid).executeTakeFirstOrThrow();
+    expect(after.lease_owner).toBeNull();
+  });
+
+  it('is taken over at once from a dead process of this host, from another host only when it ends; a page without it commits nothing', async () => {
+    const store = await openStore(await url());
+    stores.push(store);
+    const app = appOn(store);
+    const sim = await startSimulator({ messages: 40, seed: 'pull-lease-2' });
+    sims.push(sim);
+    await addSimulatorCorp(app, sim);
+    const corpid = sim.corp.corpid;
+    const set = (owner: string | null, until: number | null) => store.db.updateTable('cursors').set({ lease_owner: owner, lease_until: until }).where('corpid', '=', corpid).execute();
+    const holderOf = async () => (await store.db.selectFrom('cursors').select('lease_owner').where('corpid', '=', corpid).executeTakeFirstOrThrow()).lease_owner;
+    const me = new PullLease(store.db, corpid, newLeaseOwner(), 60_000);
+
+    // a process of this host that is gone, with most of its lease left
+    const dead = newLeaseOwner().replace(/\/\d+\//, `/${deadPid()}/`);
+    await set(dead, Date.now() + 60_000);
+    expect(await me.acquire()).toBe(true);
+    expect(await holderOf()).toBe(me.owner);
+
+    // another host's process: held until its lease ends
+    await set('far-away-host/1234/0123456789ab', Date.now() + 60_000);
+    expect(await me.acquire()).toBe(false);
+    expect(await me.holder()).toMatchObject({ owner: 'far-away-host/1234/0123456789ab' });
+    await me.release(); // not this process's lease: left alone
+    expect(await holderOf()).toBe('far-away-host/1234/0123456789ab');
+
+    // a page pulled without the lease stores nothing and leaves the cursor
+    const backend = createSimulatorBackend({ url: sim.url, corpid, secret: sim.corp.secret });
+    const corp = await app.corps.get(corpid);
+    await expect(pullPage({ db: store.db, dialect: store.dialect, backend, now: Date.now }, corp, undefined, me.owner)).rejects.toBeInstanceOf(PullLeaseLostError);
+    const envelopes = await store.db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow();
+    expect(Number(envelopes.n)).toBe(0);
+
+    // once that lease has ended it is taken, and the page commits
+    await set('far-away-host/1234/0123456789ab', Date.now() - 1);
+    expect(await me.acquire()).toBe(true);
+    const page = await pullPage({ db: store.db, dialect: store.dialect, backend, now: Date.now }, corp, undefined, me.owner);
+    expect(page).toMatchObject({ stored: 40, cursor: sim.seqOf(39) });
+    await backend.close();
+    await me.release();
+    expect(await holderOf()).toBeNull();
+  });
+});
