@@ -81,10 +81,16 @@ export class CorpArchiver {
   private readonly mediaBell = new Bell();
   readonly progress: CorpProgress;
   private readonly lease: PullLease;
+  /** settles once the pull loop has first asked for the lease (or ended): the decrypt loop waits for it */
+  private readonly leaseAsked: Promise<void>;
+  private leaseAnswered: () => void = () => undefined;
 
   constructor(private readonly deps: CorpArchiverDeps, private readonly corp: CorpConfig, private readonly timing: ArchiverTiming = DEFAULT_TIMING) {
     this.progress = { corpid: corp.corpid, cursor: 0n, envelopes: 0, messages: 0, failures: 0, state: 'ok', lastError: null };
     this.lease = new PullLease(deps.db, corp.corpid, newLeaseOwner(), timing.pullLeaseMs + corp.timeoutS * 1000, deps.now);
+    this.leaseAsked = new Promise((resolve) => {
+      this.leaseAnswered = resolve;
+    });
   }
 
   /** Runs until aborted, or with `once` until caught up and everything pulled is decrypted. */
@@ -109,6 +115,7 @@ export class CorpArchiver {
     try {
       await this.pullPages(signal, once);
     } finally {
+      this.leaseAnswered();
       // let another process pull at once
       await this.lease.release().catch((err: unknown) => this.deps.log.warn({ corp: this.corp.corpid, stage: 'pull', err: (err as Error).message }, 'could not give up the pull lease; it lapses by itself'));
     }
@@ -116,8 +123,20 @@ export class CorpArchiver {
 
   /** Whether this process may pull the corp now: it holds the pull lease, else it says who does. */
   private async holdsPull(): Promise<boolean> {
+    try {
+      return await this.askForLease();
+    } finally {
+      this.leaseAnswered();
+    }
+  }
+
+  private async askForLease(): Promise<boolean> {
     if (await this.lease.acquire()) {
-      delete this.progress.pullHeldBy;
+      if (this.progress.pullHeldBy !== undefined) {
+        delete this.progress.pullHeldBy;
+        // taken over: what the last holder stored and did not decrypt is this process's now
+        this.decryptBell.ring();
+      }
       return true;
     }
     const holder = (await this.lease.holder())?.owner ?? 'another process';
@@ -136,7 +155,7 @@ export class CorpArchiver {
       lastCall = now();
       try {
         if (!(await this.holdsPull())) {
-          // its holder pulls; this run decrypts and downloads what is stored
+          // its holder pulls and decrypts; this run only downloads media (claimed job by job)
           if (once) break;
           await sleep(this.timing.pollIntervalMs, signal, this.pullBell);
           continue;
@@ -185,8 +204,15 @@ export class CorpArchiver {
     let failures = 0;
     // consecutive drains that left transient failures (SDK busy, host restarting): retried soon
     let transientRounds = 0;
+    await this.leaseAsked;
     while (!signal.aborted) {
       const finishedBefore = pullFinished();
+      // the process that pulls the corp decrypts what it stores; another one would only repeat that work
+      if (this.progress.pullHeldBy !== undefined) {
+        if (once) break;
+        await sleep(this.timing.pollIntervalMs, signal, this.decryptBell);
+        continue;
+      }
       try {
         if (transientRounds > 0 || now() - lastRequeue >= this.timing.requeueIntervalMs) {
           const requeued = await decrypt.requeue(this.corp.corpid);

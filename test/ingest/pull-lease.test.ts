@@ -35,7 +35,7 @@ function deadPid(): number {
 }
 
 describeEachDialect('pull lease', ({ url }) => {
-  it('lets one process pull a corp at a time; the cursor never moves back; another takes over when the holder stops', async () => {
+  it('lets one process pull and decrypt a corp at a time; the cursor never moves back; another takes over when the holder stops', async () => {
     const where = await url();
     const [storeA, storeB] = [await openStore(where), await openStore(where)];
     stores.push(storeA, storeB);
@@ -45,11 +45,24 @@ describeEachDialect('pull lease', ({ url }) => {
     await addSimulatorCorp(appA, sim, { limit: 50 });
     const corpid = sim.corp.corpid;
 
-    // every GetChatData call, by process
+    // every GetChatData call and every message given to DecryptData, by process
     const calls = { a: 0, b: 0 };
+    const decrypted = { a: 0, b: 0 };
     const counting = (who: 'a' | 'b') => (corp: CorpConfig): SdkBackend => {
       const inner = createSimulatorBackend({ url: sim.url, corpid: corp.corpid, secret: corp.secret });
-      return { ...inner, getChatData: (req, signal) => { calls[who] += 1; return inner.getChatData(req, signal); }, close: () => inner.close() };
+      return {
+        ...inner,
+        getChatData: (req, signal) => {
+          calls[who] += 1;
+          return inner.getChatData(req, signal);
+        },
+        decryptData: (key, msg, signal) => {
+          decrypted[who] += 1;
+          return inner.decryptData(key, msg, signal);
+        },
+        decryptMany: undefined,
+        close: () => inner.close(),
+      };
     };
     // the cursor as a third party sees it, every few ms while both run
     const seen: bigint[] = [];
@@ -65,7 +78,8 @@ describeEachDialect('pull lease', ({ url }) => {
     const stopA = new AbortController();
     const stopB = new AbortController();
     const log = createLogger('silent');
-    const timing = { ...FAST_TIMING, pullLeaseMs: 60_000 };
+    // the decrypt loops look for work every 20 ms, not only when their own pull stored some
+    const timing = { ...FAST_TIMING, pullLeaseMs: 60_000, requeueIntervalMs: 20 };
     const runA = runArchive(appA, log, stopA.signal, { once: false, timing, createBackend: counting('a') });
     const runB = runArchive(appB, log, stopB.signal, { once: false, timing, createBackend: counting('b') });
     const count = async () => Number((await storeA.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow()).n);
@@ -74,6 +88,9 @@ describeEachDialect('pull lease', ({ url }) => {
     const [holder, other] = calls.a > 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
     expect(calls[holder]).toBeGreaterThanOrEqual(25);
     expect(calls[other]).toBe(0);
+    // and only it decrypts what it stores: the other would repeat the work
+    expect(decrypted[holder]).toBe(1200);
+    expect(decrypted[other]).toBe(0);
     const lease = await storeA.db.selectFrom('cursors').select(['lease_owner', 'lease_until']).where('corpid', '=', corpid).executeTakeFirstOrThrow();
     expect(lease.lease_owner).toMatch(new RegExp(`/${process.pid}/[0-9a-f]{12}$`));
     expect(Number(lease.lease_until)).toBeGreaterThan(Date.now());
@@ -86,6 +103,7 @@ describeEachDialect('pull lease', ({ url }) => {
     expect(calls[other]).toBeGreaterThan(0);
     (other === 'a' ? stopA : stopB).abort();
     await Promise.all([runA, runB]);
+    expect(decrypted[other]).toBe(300);
     watching = false;
     await watcher;
 
