@@ -123,15 +123,8 @@ export class CorpArchiver {
 
   /** Whether this process may pull the corp now: it holds the pull lease, else it says who does. */
   private async holdsPull(): Promise<boolean> {
-    try {
-      return await this.askForLease();
-    } finally {
-      this.leaseAnswered();
-    }
-  }
-
-  private async askForLease(): Promise<boolean> {
-    if (await this.lease.acquire()) {
+    const lease = await this.lease.acquire().finally(() => this.leaseAnswered());
+    if (lease.held) {
       if (this.progress.pullHeldBy !== undefined) {
         delete this.progress.pullHeldBy;
         // taken over: what the last holder stored and did not decrypt is this process's now
@@ -139,7 +132,7 @@ export class CorpArchiver {
       }
       return true;
     }
-    const holder = (await this.lease.holder())?.owner ?? 'another process';
+    const holder = lease.holder?.owner ?? 'another process';
     if (this.progress.pullHeldBy !== holder) this.deps.log.info({ corp: this.corp.corpid, stage: 'pull', holder }, 'another process holds the pull of this corp; this one waits until that lease ends');
     this.progress.pullHeldBy = holder;
     return false;

@@ -14,6 +14,12 @@ export interface PullLeaseHolder {
   until: number;
 }
 
+/** The holder a cursor row names, if its lease has not ended (an ended lease is nobody's). */
+export function liveHolder(row: { lease_owner: string | null; lease_until: number | null }, now: number): PullLeaseHolder | undefined {
+  if (row.lease_owner === null || row.lease_until === null || Number(row.lease_until) < now) return undefined;
+  return { owner: row.lease_owner, until: Number(row.lease_until) };
+}
+
 export class PullLease {
   constructor(
     private readonly db: Kysely<Database>,
@@ -24,10 +30,11 @@ export class PullLease {
   ) {}
 
   /**
-   * Takes the lease, or keeps it for another ttlMs: true when this process holds it now; false when
-   * another process that is alive (or on another host, until its lease ends) holds it.
+   * Takes the lease, or keeps it for another ttlMs: `held` when this process holds it now; else
+   * another process that is alive (or on another host, until its lease ends) holds it: `holder`
+   * says which (undefined when its lease ended just now).
    */
-  async acquire(): Promise<boolean> {
+  async acquire(): Promise<{ held: true } | { held: false; holder: PullLeaseHolder | undefined }> {
     const now = this.now();
     const until = now + this.ttlMs;
     const r = await this.db.updateTable('cursors').set({ lease_owner: this.owner, lease_until: until })
@@ -35,21 +42,15 @@ export class PullLease {
       .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', this.owner), eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
       .executeTakeFirst();
     // rows matched, also on MariaDB (the driver asks for found rows), so a renewal always counts 1
-    if (Number(r.numUpdatedRows) === 1) return true;
+    if (Number(r.numUpdatedRows) === 1) return { held: true };
+    const row = await this.db.selectFrom('cursors').select(['lease_owner', 'lease_until']).where('corpid', '=', this.corpid).executeTakeFirst();
+    const holder = row && liveHolder(row, this.now());
     // a holder of this host whose process is gone: its lease is taken over at once, by one taker
-    const holder = await this.holder();
-    if (!holder || !ownerIsDeadHere(holder.owner)) return false;
+    if (!holder || !ownerIsDeadHere(holder.owner)) return { held: false, holder };
     const taken = await this.db.updateTable('cursors').set({ lease_owner: this.owner, lease_until: until })
       .where('corpid', '=', this.corpid).where('lease_owner', '=', holder.owner)
       .executeTakeFirst();
-    return Number(taken.numUpdatedRows) === 1;
-  }
-
-  /** Who holds the lease now, if anybody (an expired lease is nobody's). */
-  async holder(): Promise<PullLeaseHolder | undefined> {
-    const row = await this.db.selectFrom('cursors').select(['lease_owner', 'lease_until']).where('corpid', '=', this.corpid).executeTakeFirst();
-    if (!row?.lease_owner || row.lease_until === null || Number(row.lease_until) < this.now()) return undefined;
-    return { owner: row.lease_owner, until: Number(row.lease_until) };
+    return Number(taken.numUpdatedRows) === 1 ? { held: true } : { held: false, holder: undefined };
   }
 
   /** Gives the lease up (if this process still holds it), so another process can pull at once. */

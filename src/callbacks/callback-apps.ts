@@ -39,6 +39,13 @@ export function validateAppName(app: string): string {
   return app;
 }
 
+/** Checks an app's Token and EncodingAESKey as pasted from its "API receive" settings; neither appears in an error. */
+export function validateCallbackSecrets(token: string, aesKey: string): void {
+  // WeCom's admin console makes tokens of up to 32 letters and digits; anything else is a paste error.
+  if (!TOKEN.test(token)) throw new ValidationError('CALLBACK_TOKEN_INVALID', '--token must be the Token of the app\'s "API receive" settings: 1–32 letters and digits');
+  parseEncodingAesKey(aesKey);
+}
+
 /** A cache entry lives this long: `corp callback add` in another process takes effect within it. */
 const CACHE_MS = 5_000;
 
@@ -51,9 +58,7 @@ export class CallbackAppRegistry {
   async add(input: { corpid: string; app: string; token: string; aesKey: string; receiveId?: string }, options: { replace?: boolean } = {}): Promise<void> {
     const corpid = validateCorpId(input.corpid);
     const app = validateAppName(input.app);
-    // WeCom's admin console makes tokens of up to 32 letters and digits; anything else is a paste error.
-    if (!TOKEN.test(input.token)) throw new ValidationError('CALLBACK_TOKEN_INVALID', '--token must be the Token of the app\'s "API receive" settings: 1–32 letters and digits');
-    parseEncodingAesKey(input.aesKey);
+    validateCallbackSecrets(input.token, input.aesKey);
     const receiveId = input.receiveId ?? corpid;
     if (receiveId !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(receiveId)) throw new ValidationError('CALLBACK_RECEIVEID_INVALID', '--receive-id must be the corpid, a suiteid, or empty for robots');
     const now = this.now();

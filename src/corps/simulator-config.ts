@@ -1,4 +1,4 @@
-import { validateAppName } from '../callbacks/callback-apps.ts';
+import { validateAppName, validateCallbackSecrets } from '../callbacks/callback-apps.ts';
 import { ValidationError } from '../errors/errors.ts';
 import type { CorpConfig } from './corp-registry.ts';
 import { parseChatLimit, parseSdkSpec, validateCorpId } from './corp-settings.ts';
@@ -10,8 +10,15 @@ export interface ImportedCorp {
   keys: Array<{ version: number; privateKeyPem: string }>;
   /** the directory's secrets, when the file has them */
   apiSecrets: { contactsSecret?: string; customerSecret?: string };
-  /** the callback apps' settings (EncodingAESKey checked when it is added) */
-  callbacks: Array<{ app: string; token: string; aesKey: string }>;
+  /** the callback apps' settings */
+  callbacks: SimulatorCallbackApp[];
+}
+
+/** One callback app's settings in the file, as `corp callback add` takes them. */
+export interface SimulatorCallbackApp {
+  app: string;
+  token: string;
+  aesKey: string;
 }
 
 /**
@@ -51,10 +58,17 @@ export function readSimulatorConfig(text: string, cwd: string): ImportedCorp[] {
     const callbacks = ((c.callbacks ?? []) as unknown[]).map((k, j) => {
       if (!isObject(k) || typeof k.app !== 'string' || typeof k.token !== 'string' || typeof k.aesKey !== 'string') throw bad(`corps[${i}].callbacks[${j}] must have "app", "token" and "aesKey" strings`);
       try {
-        return { app: validateAppName(k.app), token: k.token, aesKey: k.aesKey };
+        validateAppName(k.app);
       } catch {
         throw bad(`corps[${i}].callbacks[${j}].app must be 1–64 letters, digits, "_" or "-", got ${JSON.stringify(k.app.slice(0, 80))}`);
       }
+      // checked here too, so a bad file is refused before anything of it is imported
+      try {
+        validateCallbackSecrets(k.token, k.aesKey);
+      } catch (err) {
+        throw bad(`corps[${i}].callbacks[${j}] (${k.app}): ${(err as Error).message}`);
+      }
+      return { app: k.app, token: k.token, aesKey: k.aesKey };
     });
     return {
       corp: { corpid: validateCorpId(c.corpid), secret: c.secret, sdk: parseSdkSpec(c.sdk, cwd), proxy: null, proxyAuth: null, limit: parseChatLimit(undefined), timeoutS: 10 },

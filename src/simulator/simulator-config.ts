@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, rename, rm, writeFile } from 'node:fs/promises';
-import { SIMULATOR_CONFIG_FORMAT } from '../corps/simulator-config.ts';
+import { SIMULATOR_CONFIG_FORMAT, type SimulatorCallbackApp } from '../corps/simulator-config.ts';
 
 export interface SimulatorConfigSource {
   readonly url: string;
@@ -29,7 +29,7 @@ export interface SimulatorConfigCorp {
   keys: Array<{ version: number; privateKeyPem: string }>;
   contactsSecret?: string;
   customerSecret?: string;
-  callbacks?: Array<{ app: string; token: string; aesKey: string }>;
+  callbacks?: SimulatorCallbackApp[];
 }
 
 export interface SimulatorConfigDocument {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { emptyMediaStatus, mediaStatuses, type MediaStatus } from '../media/media-status.ts';
 import { CallbackInbox, type InboxSummary } from '../callbacks/callback-inbox.ts';
 import { directoryStatuses, emptyDirectoryStatus, type DirectoryStatus } from '../directory/directory-status.ts';
+import { liveHolder, type PullLeaseHolder } from '../archiver/pull-lease.ts';
 import { freshEnvelopes } from '../decrypt/decrypt-stage.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
@@ -31,7 +32,7 @@ export interface CorpStatus {
   gaps: { count: number; latest: Array<{ afterSeq: string; nextSeq: string; detectedAt: number; note: string }> };
   lastSuccessAt: number | null;
   /** the process that holds the corp's pull (`host/pid/random`) and until when; null: none holds it */
-  pullLease: { owner: string; until: number } | null;
+  pullLease: PullLeaseHolder | null;
   /** newest archived message time */
   newestMsgtime: number | null;
   /** how far the newest archived message is behind now */
@@ -107,7 +108,7 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
         latest: latestGaps.map((g) => ({ afterSeq: decodeSeq(g.after_seq).toString(), nextSeq: decodeSeq(g.next_seq).toString(), detectedAt: Number(g.detected_at), note: g.note })),
       },
       lastSuccessAt: c.last_success_at === null ? null : Number(c.last_success_at),
-      pullLease: c.lease_owner !== null && c.lease_until !== null && Number(c.lease_until) >= now ? { owner: c.lease_owner, until: Number(c.lease_until) } : null,
+      pullLease: liveHolder(c, now) ?? null,
       newestMsgtime: newest,
       lagMs: newest === null ? null : Math.max(0, now - newest),
       hoursLeft: caughtUp === null ? null : Math.round(((RETENTION_MS - (now - caughtUp)) / 3600_000) * 10) / 10,

@@ -130,13 +130,12 @@ describeEachDialect('pull lease', ({ url }) => {
     // a process of this host that is gone, with most of its lease left
     const dead = newLeaseOwner().replace(/\/\d+\//, `/${deadPid()}/`);
     await set(dead, Date.now() + 60_000);
-    expect(await me.acquire()).toBe(true);
+    expect(await me.acquire()).toEqual({ held: true });
     expect(await holderOf()).toBe(me.owner);
 
     // another host's process: held until its lease ends
     await set('far-away-host/1234/0123456789ab', Date.now() + 60_000);
-    expect(await me.acquire()).toBe(false);
-    expect(await me.holder()).toMatchObject({ owner: 'far-away-host/1234/0123456789ab' });
+    expect(await me.acquire()).toMatchObject({ held: false, holder: { owner: 'far-away-host/1234/0123456789ab' } });
     await me.release(); // not this process's lease: left alone
     expect(await holderOf()).toBe('far-away-host/1234/0123456789ab');
 
@@ -149,7 +148,7 @@ describeEachDialect('pull lease', ({ url }) => {
 
     // once that lease has ended it is taken, and the page commits
     await set('far-away-host/1234/0123456789ab', Date.now() - 1);
-    expect(await me.acquire()).toBe(true);
+    expect(await me.acquire()).toEqual({ held: true });
     const page = await pullPage({ db: store.db, dialect: store.dialect, backend, now: Date.now }, corp, undefined, me.owner);
     expect(page).toMatchObject({ stored: 40, cursor: sim.seqOf(39) });
     await backend.close();
