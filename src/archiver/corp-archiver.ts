@@ -81,7 +81,7 @@ export class CorpArchiver {
   private readonly mediaBell = new Bell();
   readonly progress: CorpProgress;
   private readonly lease: PullLease;
-  /** settles once the pull loop has first asked for the lease (or ended): the decrypt loop waits for it */
+  /** settles once the pull loop has its first answer about the lease (or ended): the decrypt loop waits for it */
   private readonly leaseAsked: Promise<void>;
   private leaseAnswered: () => void = () => undefined;
 
@@ -123,19 +123,21 @@ export class CorpArchiver {
 
   /** Whether this process may pull the corp now: it holds the pull lease, else it says who does. */
   private async holdsPull(): Promise<boolean> {
-    const lease = await this.lease.acquire().finally(() => this.leaseAnswered());
+    const lease = await this.lease.acquire();
     if (lease.held) {
       if (this.progress.pullHeldBy !== undefined) {
         delete this.progress.pullHeldBy;
         // taken over: what the last holder stored and did not decrypt is this process's now
         this.decryptBell.ring();
       }
-      return true;
+    } else {
+      const holder = lease.holder?.owner ?? 'another process';
+      if (this.progress.pullHeldBy !== holder) this.deps.log.info({ corp: this.corp.corpid, stage: 'pull', holder }, 'another process holds the pull of this corp; this one waits until that lease ends');
+      this.progress.pullHeldBy = holder;
     }
-    const holder = lease.holder?.owner ?? 'another process';
-    if (this.progress.pullHeldBy !== holder) this.deps.log.info({ corp: this.corp.corpid, stage: 'pull', holder }, 'another process holds the pull of this corp; this one waits until that lease ends');
-    this.progress.pullHeldBy = holder;
-    return false;
+    // only now, with pullHeldBy set: the decrypt loop reads it as soon as it hears this
+    this.leaseAnswered();
+    return lease.held;
   }
 
   private async pullPages(signal: AbortSignal, once: boolean): Promise<void> {

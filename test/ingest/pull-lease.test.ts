@@ -3,6 +3,7 @@ import { afterEach, expect, it } from 'vitest';
 import { createLogger } from '../../src/app/logger.ts';
 import { runArchive } from '../../src/archiver/archive-runner.ts';
 import { PullLease } from '../../src/archiver/pull-lease.ts';
+import type { CorpProgress } from '../../src/archiver/corp-archiver.ts';
 import type { CorpConfig } from '../../src/corps/corp-registry.ts';
 import { PullLeaseLostError, pullPage } from '../../src/pull/pull-page.ts';
 import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
@@ -83,29 +84,36 @@ describeEachDialect('pull lease', ({ url }) => {
     const runA = runArchive(appA, log, stopA.signal, { once: false, timing, createBackend: counting('a') });
     const runB = runArchive(appB, log, stopB.signal, { once: false, timing, createBackend: counting('b') });
     const count = async () => Number((await storeA.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow()).n);
-    await until('the first 1,200 messages', async () => (await count()) === 1200);
-    // 24 full pages and more polls: all by one process
-    const [holder, other] = calls.a > 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
-    expect(calls[holder]).toBeGreaterThanOrEqual(25);
-    expect(calls[other]).toBe(0);
-    // and only it decrypts what it stores: the other would repeat the work
-    expect(decrypted[holder]).toBe(1200);
-    expect(decrypted[other]).toBe(0);
-    const lease = await storeA.db.selectFrom('cursors').select(['lease_owner', 'lease_until']).where('corpid', '=', corpid).executeTakeFirstOrThrow();
-    expect(lease.lease_owner).toMatch(new RegExp(`/${process.pid}/[0-9a-f]{12}$`));
-    expect(Number(lease.lease_until)).toBeGreaterThan(Date.now());
+    try {
+      await until('the first 1,200 messages', async () => (await count()) === 1200);
+      // 24 full pages and more polls: all by one process
+      const [holder, other] = calls.a > 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
+      expect(calls[holder]).toBeGreaterThanOrEqual(25);
+      expect(calls[other]).toBe(0);
+      // and only it decrypts what it stores: the other would repeat the work
+      expect(decrypted[holder]).toBe(1200);
+      expect(decrypted[other]).toBe(0);
+      const lease = await storeA.db.selectFrom('cursors').select(['lease_owner', 'lease_until']).where('corpid', '=', corpid).executeTakeFirstOrThrow();
+      expect(lease.lease_owner).toMatch(new RegExp(`/${process.pid}/[0-9a-f]{12}$`));
+      expect(Number(lease.lease_until)).toBeGreaterThan(Date.now());
 
-    // the holder stops and gives the lease up: the other pulls what comes next at once
-    (holder === 'a' ? stopA : stopB).abort();
-    await (holder === 'a' ? runA : runB);
-    sim.appendGenerated(300);
-    await until('the next 300 messages', async () => (await count()) === 1500);
-    expect(calls[other]).toBeGreaterThan(0);
-    (other === 'a' ? stopA : stopB).abort();
-    await Promise.all([runA, runB]);
-    expect(decrypted[other]).toBe(300);
-    watching = false;
-    await watcher;
+      // the holder stops and gives the lease up: the other pulls what comes next at once
+      (holder === 'a' ? stopA : stopB).abort();
+      await (holder === 'a' ? runA : runB);
+      sim.appendGenerated(300);
+      await until('the next 300 messages', async () => (await count()) === 1500);
+      expect(calls[other]).toBeGreaterThan(0);
+      (other === 'a' ? stopA : stopB).abort();
+      await Promise.all([runA, runB]);
+      expect(decrypted[other]).toBe(300);
+    } finally {
+      // a failed check must not leave the runs or the watcher on stores that are closed
+      stopA.abort();
+      stopB.abort();
+      await Promise.allSettled([runA, runB]);
+      watching = false;
+      await watcher;
+    }
 
     await expectArchivedExactly(appA, sim, 1500);
     expect(seen.length).toBeGreaterThan(10);
@@ -113,6 +121,60 @@ describeEachDialect('pull lease', ({ url }) => {
     // both gave it up on their way out
     const after = await storeA.db.selectFrom('cursors').select(['lease_owner']).where('corpid', '=', corpid).executeTakeFirstOrThrow();
     expect(after.lease_owner).toBeNull();
+  });
+
+  it('decrypts nothing, from its first look on, while another process holds the pull with envelopes waiting; decrypts them when it takes the pull over', async () => {
+    const store = await openStore(await url());
+    stores.push(store);
+    const app = appOn(store);
+    const sim = await startSimulator({ messages: 120, seed: 'pull-lease-3' });
+    sims.push(sim);
+    await addSimulatorCorp(app, sim);
+    const corpid = sim.corp.corpid;
+    // another host's process pulled a page, holds the lease and has not decrypted yet
+    const far = new PullLease(store.db, corpid, 'far-away-host/1234/0123456789ab', 60_000);
+    expect(await far.acquire()).toEqual({ held: true });
+    const backend = createSimulatorBackend({ url: sim.url, corpid, secret: sim.corp.secret });
+    const corp = await app.corps.get(corpid);
+    expect(await pullPage({ db: store.db, dialect: store.dialect, backend, now: Date.now }, corp, undefined, far.owner)).toMatchObject({ stored: 120 });
+    await backend.close();
+
+    let decrypted = 0;
+    const counting = (c: CorpConfig): SdkBackend => {
+      const inner = createSimulatorBackend({ url: sim.url, corpid: c.corpid, secret: c.secret });
+      return {
+        ...inner,
+        decryptData: (key, msg, signal) => {
+          decrypted += 1;
+          return inner.decryptData(key, msg, signal);
+        },
+        decryptMany: undefined,
+        close: () => inner.close(),
+      };
+    };
+    const stop = new AbortController();
+    const timing = { ...FAST_TIMING, pullLeaseMs: 60_000, requeueIntervalMs: 20 };
+    let heldBy: string | undefined;
+    const onProgress = (p: readonly CorpProgress[]) => {
+      heldBy = p[0]?.pullHeldBy;
+    };
+    const run = runArchive(app, createLogger('silent'), stop.signal, { once: false, timing, createBackend: counting, onProgress, progressEveryMs: 10 });
+    const messages = async () => Number((await store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow()).n);
+    try {
+      // it has heard who holds the pull; then several rounds of both loops
+      await until('the answer to its first ask for the lease', async () => heldBy === far.owner);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(decrypted).toBe(0);
+      expect(await messages()).toBe(0);
+      // the holder goes away: this process pulls and decrypts what it left
+      await far.release();
+      await until('the 120 waiting messages', async () => (await messages()) === 120);
+      expect(decrypted).toBe(120);
+    } finally {
+      stop.abort();
+      await run;
+    }
+    await expectArchivedExactly(app, sim, 120);
   });
 
   it('is taken over at once from a dead process of this host, from another host only when it ends; a page without it commits nothing', async () => {
