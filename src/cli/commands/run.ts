@@ -16,8 +16,9 @@ export function progressPrinter(io: CommandIo): (progress: readonly CorpProgress
       const rate = prev && now > prev.at ? Math.round(((p.messages - prev.messages) * 1000) / (now - prev.at)) : 0;
       before.set(p.corpid, { messages: p.messages, at: now });
       const err = p.lastError ? `  last error: ${p.lastError.slice(0, 160)}` : '';
-      const held = p.pullHeldBy ? `  pull held by ${p.pullHeldBy}` : '';
-      io.err(`${p.corpid}: cursor ${p.cursor}  envelopes +${p.envelopes}  messages +${p.messages} (${rate}/s)  waiting +${p.failures}  ${p.state}${held}${err}`);
+      // a process that does not hold the pull has no cursor of its own to show (status has the corp's)
+      const pull = p.pullHeldBy ? `pull held by ${p.pullHeldBy}` : `cursor ${p.cursor}`;
+      io.err(`${p.corpid}: ${pull}  envelopes +${p.envelopes}  messages +${p.messages} (${rate}/s)  waiting +${p.failures}  ${p.state}${err}`);
     }
   };
 }
