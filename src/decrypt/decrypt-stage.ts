@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { scopedSignal } from '../archiver/scoped-signal.ts';
 import { SDK_CODES } from '../errors/wecom-codes.ts';
 import { insertMediaJobs } from '../media/media-jobs.ts';
 import type { Database } from '../store/schema.ts';
@@ -157,7 +158,11 @@ export class DecryptStage {
    * the next batches are claimed and decrypted, so the RSA workers do not wait for the database's
    * disk flush; commits never overlap, so they stay in order.
    */
-  private async drainLane(corpid: string, lane: Lane, signal: AbortSignal | undefined, heard: (r: DrainResult) => void): Promise<void> {
+  private async drainLane(corpid: string, lane: Lane, outer: AbortSignal | undefined, heard: (r: DrainResult) => void): Promise<void> {
+    // a backend without DecryptData in batches (or a batch that fell back) has a call per message in
+    // flight, each listening for the stop
+    const scoped = scopedSignal(outer, this.inflight * this.batchSize + 1);
+    const signal = scoped.signal;
     const flights: Flight[] = [];
     let exhausted = false;
     let failure: unknown;
@@ -167,7 +172,7 @@ export class DecryptStage {
     let lastSeq = NO_SEQ;
     try {
       while (failure === undefined) {
-        while (!exhausted && !signal?.aborted && flights.length < this.inflight) {
+        while (!exhausted && !signal.aborted && flights.length < this.inflight) {
           const rows = await this.nextRows(corpid, lane);
           if (rows.length < this.batchSize) exhausted = true;
           if (rows.length === 0) break;
@@ -198,6 +203,7 @@ export class DecryptStage {
     } finally {
       // Nothing in flight is committed after a failure; the rows stay to do and are redone.
       await Promise.allSettled([committing, ...flights.map((f) => f.outcome)]);
+      scoped.release();
     }
     if (failure !== undefined) throw failure;
   }

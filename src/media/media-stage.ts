@@ -18,11 +18,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from '../app/logger.ts';
+import { scopedSignal } from '../archiver/scoped-signal.ts';
 import { sleep } from '../archiver/sleep.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
 import { MEDIA_CHUNK_MAX, type MediaChunk, type SdkBackend } from '../sdk/backend.ts';
@@ -132,18 +132,12 @@ export class MediaStage {
     const maxStoring = Math.max(16, this.options.corpConcurrency * 8);
     // the partial-file workers start while the first jobs are claimed (or before there are any)
     this.partials.warm();
-    // Every running job listens for the stop, so the jobs listen to this drain's own signal, which
-    // is allowed one listener per job that can run at once (and the limiter's wait); the run's
-    // signal gets one listener, not one per job (Node warned of a leak past 10).
-    const local = new AbortController();
-    setMaxListeners(this.options.corpConcurrency + maxStoring + 1, local.signal);
-    const stop = (): void => local.abort(outer.reason);
-    if (outer.aborted) stop();
-    else outer.addEventListener('abort', stop, { once: true });
+    // every running job listens for the stop: one listener per job that can run at once, and the limiter's wait
+    const local = scopedSignal(outer, this.options.corpConcurrency + maxStoring + 1);
     try {
       return await this.drainJobs(local.signal, maxStoring, onFinished);
     } finally {
-      outer.removeEventListener('abort', stop);
+      local.release();
     }
   }
 
