@@ -35,6 +35,17 @@ function deadPid(): number {
   return Number(child.stdout);
 }
 
+/** One store and one simulated corp, registered in it. */
+async function oneCorp(where: string, messages: number, seed: string) {
+  const store = await openStore(where);
+  stores.push(store);
+  const app = appOn(store);
+  const sim = await startSimulator({ messages, seed });
+  sims.push(sim);
+  await addSimulatorCorp(app, sim);
+  return { store, app, sim, corpid: sim.corp.corpid };
+}
+
 describeEachDialect('pull lease', ({ url }) => {
   it('lets one process pull and decrypt a corp at a time; the cursor never moves back; another takes over when the holder stops', async () => {
     const where = await url();
@@ -124,13 +135,7 @@ describeEachDialect('pull lease', ({ url }) => {
   });
 
   it('decrypts nothing, from its first look on, while another process holds the pull with envelopes waiting; decrypts them when it takes the pull over', async () => {
-    const store = await openStore(await url());
-    stores.push(store);
-    const app = appOn(store);
-    const sim = await startSimulator({ messages: 120, seed: 'pull-lease-3' });
-    sims.push(sim);
-    await addSimulatorCorp(app, sim);
-    const corpid = sim.corp.corpid;
+    const { store, app, sim, corpid } = await oneCorp(await url(), 120, 'pull-lease-3');
     // another host's process pulled a page, holds the lease and has not decrypted yet
     const far = new PullLease(store.db, corpid, 'far-away-host/1234/0123456789ab', 60_000);
     expect(await far.acquire()).toEqual({ held: true });
@@ -178,13 +183,7 @@ describeEachDialect('pull lease', ({ url }) => {
   });
 
   it('is taken over at once from a dead process of this host, from another host only when it ends; a page without it commits nothing', async () => {
-    const store = await openStore(await url());
-    stores.push(store);
-    const app = appOn(store);
-    const sim = await startSimulator({ messages: 40, seed: 'pull-lease-2' });
-    sims.push(sim);
-    await addSimulatorCorp(app, sim);
-    const corpid = sim.corp.corpid;
+    const { store, app, sim, corpid } = await oneCorp(await url(), 40, 'pull-lease-2');
     const set = (owner: string | null, until: number | null) => store.db.updateTable('cursors').set({ lease_owner: owner, lease_until: until }).where('corpid', '=', corpid).execute();
     const holderOf = async () => (await store.db.selectFrom('cursors').select('lease_owner').where('corpid', '=', corpid).executeTakeFirstOrThrow()).lease_owner;
     const me = new PullLease(store.db, corpid, newLeaseOwner(), 60_000);
