@@ -22,8 +22,8 @@ describe('readSimulatorConfig', () => {
     expect(() => read({ customerSecret: 7 })).toThrow(/corps\[0\]\.customerSecret must be a non-empty string/);
     expect(() => read({ callbacks: {} })).toThrow(/corps\[0\]\.callbacks must be an array/);
     expect(() => read({ callbacks: [{ app: 'contacts', token: 'tok' }] })).toThrow(/callbacks\[0\] must have "app", "token" and "aesKey" strings/);
-    expect(() => read({ callbacks: [{ app: '../x', token: 'tok', aesKey: 'k' }] })).toThrow(/callbacks\[0\]\.app must be 1–64 letters/);
-    expect(() => read({ callbacks: [{ app: 'contacts', token: 'a b', aesKey: 'a'.repeat(43) }] })).toThrow(/callbacks\[0\] \(contacts\): --token must be .*1–32 letters and digits/);
-    expect(() => read({ callbacks: [{ app: 'contacts', token: 'tok', aesKey: 'short-key' }] })).toThrow(/callbacks\[0\] \(contacts\): the callback EncodingAESKey must be exactly 43/);
+    expect(() => read({ callbacks: [{ app: '../x', token: 'tok', aesKey: 'k' }] })).toThrow(/callbacks\[0\]: --app must be 1–64 letters, digits, "_" or "-" .*got "\.\.\/x"/);
+    expect(() => read({ callbacks: [{ app: 'contacts', token: 'a b', aesKey: 'a'.repeat(43) }] })).toThrow(/callbacks\[0\]: --token must be .*1–32 letters and digits/);
+    expect(() => read({ callbacks: [{ app: 'contacts', token: 'tok', aesKey: 'short-key' }] })).toThrow(/callbacks\[0\]: the callback EncodingAESKey must be exactly 43/);
   });
 });

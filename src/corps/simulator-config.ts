@@ -57,16 +57,12 @@ export function readSimulatorConfig(text: string, cwd: string): ImportedCorp[] {
     if (c.callbacks !== undefined && !Array.isArray(c.callbacks)) throw bad(`corps[${i}].callbacks must be an array`);
     const callbacks = ((c.callbacks ?? []) as unknown[]).map((k, j) => {
       if (!isObject(k) || typeof k.app !== 'string' || typeof k.token !== 'string' || typeof k.aesKey !== 'string') throw bad(`corps[${i}].callbacks[${j}] must have "app", "token" and "aesKey" strings`);
+      // checked as `corp callback add` checks them, so a bad file is refused before anything of it is imported
       try {
         validateAppName(k.app);
-      } catch {
-        throw bad(`corps[${i}].callbacks[${j}].app must be 1–64 letters, digits, "_" or "-", got ${JSON.stringify(k.app.slice(0, 80))}`);
-      }
-      // checked here too, so a bad file is refused before anything of it is imported
-      try {
         validateCallbackSecrets(k.token, k.aesKey);
       } catch (err) {
-        throw bad(`corps[${i}].callbacks[${j}] (${k.app}): ${(err as Error).message}`);
+        throw bad(`corps[${i}].callbacks[${j}]: ${(err as Error).message}`);
       }
       return { app: k.app, token: k.token, aesKey: k.aesKey };
     });
