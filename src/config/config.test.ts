@@ -29,4 +29,23 @@ describe('loadConfig', () => {
     expect(message).toContain('WECOM_ARCHIVE_DB must be sqlite:PATH');
     expect(message).toContain('WECOM_ARCHIVE_LOG_LEVEL must be one of');
   });
+
+  it('refuses directories that can never be created, before anything tries to make them', () => {
+    const problems = (flags: Parameters<typeof loadConfig>[0], env: Record<string, string>): string => {
+      try {
+        loadConfig(flags, env, '/');
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(problems({}, { WECOM_ARCHIVE_DATA_DIR: '/proc/nope' })).toContain('WECOM_ARCHIVE_DATA_DIR: cannot use /proc/nope: it is under /proc');
+    expect(problems({ 'data-dir': '/sys/x/y' }, {})).toContain('--data-dir: cannot use /sys/x/y: it is under /sys');
+    expect(problems({ db: 'sqlite:/dev/null/x/a.db' }, {})).toContain('--db: cannot use /dev/null/x: /dev/null is not a directory');
+    expect(problems({ 'media-store': '/proc/self/media' }, {})).toContain('--media-store: cannot use /proc/self/media');
+    // inside the data directory: reported once, for the data directory
+    const once = problems({}, { WECOM_ARCHIVE_DATA_DIR: '/proc/nope' });
+    expect(once.split('/proc/nope').length).toBe(2);
+  });
 });

@@ -1,7 +1,8 @@
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { isIP } from 'node:net';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
+import { dirCreationProblem } from './private-dir.ts';
 
 /** Settings every command shares, parsed once at start (style.md: nothing else reads process.env). */
 export interface Config {
@@ -136,6 +137,18 @@ export function loadConfig(flags: GlobalFlags, env: Readonly<Record<string, stri
   const masterKey = env.WECOM_ARCHIVE_MASTER_KEY;
   const media = mediaConfig(pick, env, dataDir, cwd, problems);
   const callbacks = callbackConfig(env, problems);
+
+  // Directories the archive would create: one that can never exist is refused here, before any
+  // mkdir (under /proc Node's recursive mkdir loops forever). Places inside the data directory are
+  // covered by its own check.
+  const places: Array<[string, string]> = [[dataDir, dataDirSetting?.from ?? 'the data directory (default ./data)']];
+  if (dbUrl.startsWith('sqlite:') && dbUrl !== 'sqlite::memory:') places.push([dirname(dbUrl.slice('sqlite:'.length)), dbSetting?.from ?? 'the SQLite database']);
+  if (media.store.kind === 'local') places.push([media.store.dir, '--media-store']);
+  for (const [i, [dir, from]] of places.entries()) {
+    if (i > 0 && (dir === dataDir || dir.startsWith(`${dataDir}${sep}`))) continue;
+    const problem = dirCreationProblem(dir, { writable: false });
+    if (problem) problems.push(`${from}: cannot use ${dir}: ${problem}`);
+  }
 
   if (problems.length > 0) throw new ConfigError(`invalid settings:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze({ dataDir, dbUrl, masterKey, port, logLevel, media, callbacks });

@@ -1,7 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteDialect, type SqliteDatabase } from 'kysely';
+import { makePrivateDir } from '../../config/private-dir.ts';
+import { ConfigError } from '../../errors/errors.ts';
 import type { StoreDialect } from './dialect.ts';
 
 /** SQLite through better-sqlite3: the embedded default, a file under the data directory. */
@@ -12,7 +14,7 @@ export function sqliteDialect(path: string): StoreDialect {
     name: 'sqlite',
     displayUrl: `sqlite:${path}`,
     createKyselyDialect() {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      if (path !== ':memory:') createPrivateFile(path);
       const db = new Database(path);
       // WAL: readers never block the writer; NORMAL sync is durable across process crashes
       // (SIGKILL), and a power cut can only drop whole recent transactions, never split one.
@@ -52,6 +54,21 @@ export function sqliteDialect(path: string): StoreDialect {
       return inserted;
     },
   };
+}
+
+/**
+ * The database holds decrypted chats: a new file is created 0600 in a directory created 0700 before
+ * SQLite opens it, and SQLite gives its -wal and -shm files the database file's mode. An existing
+ * file keeps its mode (the user may have chosen it).
+ */
+function createPrivateFile(path: string): void {
+  makePrivateDir(dirname(path), 'directory of the SQLite database');
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw new ConfigError(`cannot open the SQLite database ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
 }
 
 /**
