@@ -1,7 +1,8 @@
 /**
  * The default media store: a directory (DATA_DIR/media unless --media-store says otherwise),
  * files named by their SHA-256 under two levels of fan-out. A file appears under its final name
- * only whole: it is fsynced, then renamed into place (atomic on one filesystem).
+ * only whole: it is fsynced, then renamed into place (atomic on one filesystem). Files are 0600 and
+ * directories made here 0700: media are chat content, not for other local users.
  */
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
@@ -40,6 +41,8 @@ export function createLocalMediaStore(root: string): MediaStore {
     }
     const fh = await open(file, 'r+');
     try {
+      // whoever wrote the file (ffmpeg makes its output 0644) it is stored readable by the owner only
+      await fh.chmod(0o600);
       await fh.sync();
     } finally {
       await fh.close();
@@ -55,6 +58,7 @@ export function createLocalMediaStore(root: string): MediaStore {
       await copyFile(file, side);
       const copy = await open(side, 'r+');
       try {
+        await copy.chmod(0o600);
         await copy.sync();
       } finally {
         await copy.close();

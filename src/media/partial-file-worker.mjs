@@ -15,7 +15,7 @@
 //                              {md5, sha256, size, head}
 //   discard {fid}              closes the file, digests dropped (the file stays on disk)
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -57,6 +57,8 @@ function openFile(msg) {
   }
   const file = { fd, size: 0, md5: createHash('md5'), sha: createHash('sha256'), head: [], headLength: 0 };
   try {
+    // chat content: owner only, also for a file an older version left readable by others
+    fchmodSync(fd, 0o600);
     if (msg.keep > 0) {
       if (fstatSync(fd).size < msg.keep) {
         closeSync(fd);

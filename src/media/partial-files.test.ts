@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,28 @@ describe('PartialFiles with reused chunk memory', () => {
     expect(digest.md5).toBe(createHash('md5').update(all).digest('hex'));
     expect(digest.sha256).toBe(createHash('sha256').update(all).digest('hex'));
     expect(readFileSync(path).equals(all)).toBe(true);
+  });
+});
+
+describe('PartialFiles modes', () => {
+  const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+
+  it('makes partial files 0600 in directories it makes 0700, a resumed file left 0644 included', async () => {
+    const path = join(dir, 'made', 'here', 'b.part');
+    const file = partials.open(path, 0);
+    await file.finish(Buffer.from('first bytes'), 0);
+    expect(modeOf(path)).toBe('600');
+    expect(modeOf(join(dir, 'made'))).toBe('700');
+    expect(modeOf(join(dir, 'made', 'here'))).toBe('700');
+
+    const old = join(dir, 'old.part');
+    writeFileSync(old, 'kept bytes');
+    chmodSync(old, 0o644);
+    const resumed = partials.open(old, 4);
+    expect(await resumed.opened).toBe(true);
+    await resumed.finish(Buffer.from(' more'), 4);
+    expect(readFileSync(old, 'utf8')).toBe('kept more');
+    expect(modeOf(old)).toBe('600');
   });
 });
 
