@@ -10,15 +10,35 @@ function usage(): string {
   return [
     'wecom-archive: keeps a WeCom (企业微信) chat archive complete, readable and searchable',
     '',
-    'usage: wecom-archive COMMAND [options]',
+    'usage: wecom-archive [global options] COMMAND [options]',
     '',
     'commands:',
     ...lines,
     '',
-    'global options (every command): --db URL (WECOM_ARCHIVE_DB), --data-dir DIR (WECOM_ARCHIVE_DATA_DIR),',
+    'global options (every command, before or after its name): --db URL (WECOM_ARCHIVE_DB), --data-dir DIR (WECOM_ARCHIVE_DATA_DIR),',
     '  --port P (WECOM_ARCHIVE_PORT), --log-level L (WECOM_ARCHIVE_LOG_LEVEL); master key from WECOM_ARCHIVE_MASTER_KEY',
     '  or DATA_DIR/master.key',
   ].join('\n');
+}
+
+/**
+ * Splits the global options written before the command name (`--log-level trace run`) from the
+ * rest. Only global options may come first: anything else there is refused by name.
+ */
+function leadingGlobals(argv: string[]): { globals: string[]; rest: string[] } {
+  let i = 0;
+  while (i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '-h' && argv[i] !== '--help') {
+    const arg = argv[i]!;
+    const name = arg.replace(/^--/, '').split('=')[0]!;
+    if (!arg.startsWith('--') || !Object.hasOwn(GLOBAL_OPTIONS, name)) {
+      throw new ValidationError('USAGE', `${arg} is not a global option; options of a command go after its name\n\n${usage()}`);
+    }
+    // every global option takes a value: --name VALUE or --name=VALUE
+    const width = arg.includes('=') ? 1 : 2;
+    if (i + width > argv.length) throw new ValidationError('USAGE', `${arg} needs a value`);
+    i += width;
+  }
+  return { globals: argv.slice(0, i), rest: argv.slice(i) };
 }
 
 /** Finds the command named by the leading words of argv (`corp add`, `run`, …). */
@@ -33,16 +53,26 @@ function findCommand(argv: string[]): { command: Command; rest: string[] } | und
 
 /** Runs one CLI invocation; returns the exit code. */
 export async function main(argv: string[], io: CommandIo): Promise<number> {
-  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
-    io.out(usage());
-    return argv.length === 0 ? 2 : 0;
-  }
-  const found = findCommand(argv);
-  if (!found) {
-    io.err(`error: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${usage()}`);
+  let split: { globals: string[]; rest: string[] };
+  try {
+    split = leadingGlobals(argv);
+  } catch (err) {
+    io.err(`error: ${(err as Error).message}`);
     return 2;
   }
-  const { command, rest } = found;
+  const words = split.rest;
+  if (words.length === 0 || words[0] === 'help' || words[0] === '--help' || words[0] === '-h') {
+    io.out(usage());
+    return words.length === 0 ? 2 : 0;
+  }
+  const found = findCommand(words);
+  if (!found) {
+    io.err(`error: unknown command "${words.slice(0, 2).join(' ')}"\n\n${usage()}`);
+    return 2;
+  }
+  const { command } = found;
+  // global options written before the command name count as if written after it
+  const rest = command.ownArgs ? found.rest : [...split.globals, ...found.rest];
   let app: App | undefined;
   try {
     if (rest.includes('--help') || rest.includes('-h')) {
@@ -51,7 +81,9 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     }
     let parsed: { values: OptionValues; positionals: string[] };
     if (command.ownArgs) {
-      parsed = { values: {}, positionals: rest };
+      // its own arguments are its own; global options before its name still set the config
+      const globals = parseArgs({ args: split.globals, options: GLOBAL_OPTIONS, strict: true }).values;
+      parsed = { values: globals, positionals: rest };
     } else {
       try {
         parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: command.allowPositionals ?? false, strict: true });
