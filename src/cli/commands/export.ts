@@ -1,48 +1,104 @@
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
-import { ValidationError } from '../../errors/errors.ts';
-import { exportJsonl } from '../../export/export-jsonl.ts';
+import { finished } from 'node:stream/promises';
+import { dirname } from 'node:path';
+import { ArchiveError, NotFoundError, ValidationError } from '../../errors/errors.ts';
+import { corpIsArchived, exportJsonl } from '../../export/export-jsonl.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
+import { parseTimeRange, TIME_FORMS } from '../time-option.ts';
 
-/** `--since` / `--until`: an ISO date or date-time (UTC unless it says otherwise) or epoch milliseconds. */
-export function parseTimeOption(text: string | undefined, name: string): number | undefined {
-  if (text === undefined) return undefined;
-  if (/^\d{10,16}$/.test(text)) return Number(text);
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
-  if (Number.isNaN(ms)) throw new ValidationError('TIME_INVALID', `--${name} must be an ISO date (2026-11-23 or 2026-11-23T08:00:00+08:00) or epoch milliseconds, got ${JSON.stringify(text)}`);
-  return ms;
+/** Where `--out FILE` is written until it is whole; the file itself appears only by the final rename. */
+interface OutputFile {
+  readonly stream: NodeJS.WritableStream;
+  /** the first error the stream reported, if any */
+  failure(): Error | undefined;
+  /** closes the side file and renames it to FILE */
+  commit(): Promise<void>;
+  /** closes and removes the side file; FILE is not touched */
+  abandon(): void;
+}
+
+/**
+ * Opens `out`'s side file, `out.partial` (0600: it holds chats), refusing a directory or a path that
+ * cannot be written with a message naming it, before anything is read from the database.
+ */
+function openOutputFile(out: string): OutputFile {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(out).isDirectory();
+  } catch {
+    // not there yet: the usual case
+  }
+  if (isDirectory) throw new ValidationError('OUT_INVALID', `--out ${out} is a directory; give the path of a file to write`);
+  const partial = `${out}.partial`;
+  let fd: number;
+  try {
+    fd = openSync(partial, 'w', 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' || code === 'ENOTDIR' ? `the directory ${dirname(out)} does not exist`
+      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `${dirname(out)} is not writable`
+        : code === 'EISDIR' ? `${partial} is a directory` : (code ?? (err as Error).message);
+    throw new ValidationError('OUT_INVALID', `--out ${out} cannot be written: ${why}`);
+  }
+  const stream = createWriteStream(partial, { fd });
+  let failed: Error | undefined;
+  stream.on('error', (err) => { failed ??= err; });
+  return {
+    stream,
+    failure: () => failed,
+    async commit() {
+      stream.end();
+      await finished(stream);
+      try {
+        renameSync(partial, out);
+      } catch (err) {
+        throw new ValidationError('OUT_INVALID', `--out ${out} cannot be written: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    },
+    abandon() {
+      // the stream closes its descriptor; the name goes now
+      stream.destroy();
+      rmSync(partial, { force: true });
+    },
+  };
 }
 
 export const exportCommand: Command = {
   name: 'export',
   usage: 'export --corp ID --format jsonl [--out FILE] [--since T] [--until T]',
-  summary: 'write a corp\'s archive out, one message per line (streams; --out is written atomically)',
+  summary: `write a corp's archive out, one message per line (streams; --out is written atomically); T is ${TIME_FORMS}; --until is exclusive`,
   options: { corp: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' } },
   async run({ app, values, io }) {
     const corpid = requireString(values, 'corp', 'the corp ID to export');
     const format = optionalString(values, 'format') ?? 'jsonl';
     if (format !== 'jsonl') throw new ValidationError('FORMAT_UNSUPPORTED', `--format ${format} is not supported; use jsonl`);
-    const since = parseTimeOption(optionalString(values, 'since'), 'since');
-    const until = parseTimeOption(optionalString(values, 'until'), 'until');
+    const { since, until } = parseTimeRange(optionalString(values, 'since'), optionalString(values, 'until'));
     const out = optionalString(values, 'out');
-    // Into a side file first: a reader of FILE never sees half an export.
-    const partial = out ? `${out}.partial` : undefined;
-    const stream = partial ? createWriteStream(partial, { mode: 0o600 }) : io.stdout;
+    if (out === '') throw new ValidationError('OUT_INVALID', '--out is empty; give the path of a file to write');
+    const db = needApp(app).store.db;
+    if (!(await corpIsArchived(db, corpid))) {
+      throw new NotFoundError('CORP_NOT_FOUND', `corp ${corpid} is unknown: it is not configured and nothing of it is archived (see \`wecom-archive corp list\`)`);
+    }
+    // Into a side file first: a reader of FILE never sees half an export, and an export that fails
+    // leaves no FILE at all.
+    const file = out === undefined ? undefined : openOutputFile(out);
+    const stream = file?.stream ?? io.stdout;
     let count = 0;
     try {
-      for await (const line of exportJsonl(needApp(app).store.db, corpid, { since, until })) {
+      for await (const line of exportJsonl(db, corpid, { since, until })) {
         if (!stream.write(`${line}\n`)) await once(stream, 'drain');
+        const failed = file?.failure();
+        if (failed) throw failed;
         count += 1;
         if (io.signal.aborted) throw new ValidationError('INTERRUPTED', 'export interrupted');
       }
-      if (partial && out) {
-        await new Promise<void>((resolve) => stream.end(() => resolve()));
-        renameSync(partial, out);
-      }
+      await file?.commit();
     } catch (err) {
-      if (partial) {
-        stream.end();
-        rmSync(partial, { force: true });
+      file?.abandon();
+      const failed = file?.failure();
+      if (failed && !(err instanceof ArchiveError)) {
+        throw new ArchiveError('EXPORT_WRITE_FAILED', `--out ${out} could not be written (${(failed as NodeJS.ErrnoException).code ?? failed.message}); nothing was left at ${out}`, { cause: failed });
       }
       throw err;
     }
