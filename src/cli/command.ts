@@ -11,6 +11,8 @@ export interface CommandIo {
   err(line: string): void;
   /** for commands that stream (export) */
   readonly stdout: NodeJS.WritableStream;
+  /** for secrets given as `-` (secret-input.ts); absent: nothing can be read */
+  readonly stdin?: NodeJS.ReadableStream;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** aborted on SIGINT / SIGTERM */

@@ -128,6 +128,7 @@ if (isEntry) {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     stdout: process.stdout,
+    stdin: process.stdin,
     cwd: process.cwd(),
     env: process.env,
     signal: controller.signal,

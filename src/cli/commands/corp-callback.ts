@@ -2,13 +2,14 @@ import { validateAppName } from '../../callbacks/callback-apps.ts';
 import { CallbackInbox, type InboxState } from '../../callbacks/callback-inbox.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
+import { readSecretFlags, secretOptions } from '../secret-input.ts';
 
 export const corpCallbackAdd: Command = {
   name: 'corp callback',
-  usage: 'corp callback add --corp ID --app NAME --token T --aes-key K [--receive-id ID] [--replace] | corp callback list [--corp ID] [--json] | corp callback remove --corp ID --app NAME',
+  usage: 'corp callback add --corp ID --app NAME (--token-file PATH | --token env:VAR | --token -) (--aes-key-file PATH | --aes-key env:VAR | --aes-key -) [--receive-id ID] [--replace] | corp callback list [--corp ID] [--json] | corp callback remove --corp ID --app NAME',
   summary: 'callback configurations: each app\'s Token and EncodingAESKey (sealed), served at /callback/{corpid}/{app}',
   options: {
-    corp: { type: 'string' }, app: { type: 'string' }, token: { type: 'string' }, 'aes-key': { type: 'string' },
+    corp: { type: 'string' }, app: { type: 'string' }, ...secretOptions('token', 'aes-key'),
     'receive-id': { type: 'string' }, replace: { type: 'boolean' }, json: { type: 'boolean' },
   },
   allowPositionals: true,
@@ -18,10 +19,11 @@ export const corpCallbackAdd: Command = {
     if (action === 'add') {
       const corpid = requireString(values, 'corp', 'the corp ID');
       const name = validateAppName(requireString(values, 'app', 'a name for this app\'s callbacks, e.g. contacts, customer or archive'));
+      const secrets = await readSecretFlags(values, ['token', 'aes-key'], io);
       await a.callbackApps.add({
         corpid, app: name,
-        token: requireString(values, 'token', 'the Token of the app\'s "API receive" (接收消息) settings'),
-        aesKey: requireString(values, 'aes-key', 'the EncodingAESKey of the app\'s "API receive" settings (43 characters)'),
+        token: secrets.require('token', 'the Token of the app\'s "API receive" (接收消息) settings'),
+        aesKey: secrets.require('aes-key', 'the EncodingAESKey of the app\'s "API receive" settings (43 characters)'),
         ...(optionalString(values, 'receive-id') !== undefined ? { receiveId: optionalString(values, 'receive-id')! } : {}),
       }, { replace: values.replace === true });
       io.out(`callback app ${name} of ${corpid} ${values.replace ? 'saved' : 'added'}; set the app's callback URL to https://YOUR-HOST/callback/${corpid}/${name}`);
@@ -47,19 +49,22 @@ export const corpCallbackAdd: Command = {
 
 export const corpSecrets: Command = {
   name: 'corp secrets',
-  usage: 'corp secrets --corp ID [--contacts-secret S] [--customer-secret S] [--api-base URL|default] [--clear-contacts] [--clear-customer]',
+  usage: 'corp secrets --corp ID [--contacts-secret-file PATH | --contacts-secret env:VAR | --contacts-secret -] [--customer-secret-file PATH | --customer-secret env:VAR | --customer-secret -] [--api-base URL|default] [--clear-contacts] [--clear-customer]',
   summary: 'the contacts (通讯录同步) and customer contact (客户联系) secrets the directory needs (sealed), and the WeCom API base',
   options: {
-    corp: { type: 'string' }, 'contacts-secret': { type: 'string' }, 'customer-secret': { type: 'string' }, 'api-base': { type: 'string' },
+    corp: { type: 'string' }, ...secretOptions('contacts-secret', 'customer-secret'), 'api-base': { type: 'string' },
     'clear-contacts': { type: 'boolean' }, 'clear-customer': { type: 'boolean' }, json: { type: 'boolean' },
   },
   async run({ app, values, io }) {
     const a = needApp(app);
     const corpid = requireString(values, 'corp', 'the corp ID');
     const apiBase = optionalString(values, 'api-base');
+    const secrets = await readSecretFlags(values, ['contacts-secret', 'customer-secret'], io);
+    const contactsSecret = secrets.get('contacts-secret');
+    const customerSecret = secrets.get('customer-secret');
     const change = {
-      ...(values['clear-contacts'] ? { contactsSecret: null } : optionalString(values, 'contacts-secret') !== undefined ? { contactsSecret: optionalString(values, 'contacts-secret')! } : {}),
-      ...(values['clear-customer'] ? { customerSecret: null } : optionalString(values, 'customer-secret') !== undefined ? { customerSecret: optionalString(values, 'customer-secret')! } : {}),
+      ...(values['clear-contacts'] ? { contactsSecret: null } : contactsSecret !== undefined ? { contactsSecret } : {}),
+      ...(values['clear-customer'] ? { customerSecret: null } : customerSecret !== undefined ? { customerSecret } : {}),
       ...(apiBase === undefined ? {} : { apiBase: apiBase === 'default' ? null : apiBase }),
     };
     if (Object.keys(change).length > 0) await a.apiSettings.set(corpid, change);

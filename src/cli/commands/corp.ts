@@ -3,18 +3,21 @@ import { parseChatLimit, parseProxy, parseProxyAuth, parseSdkSpec, parseTimeout,
 import { ValidationError } from '../../errors/errors.ts';
 import { readSimulatorConfig } from '../../corps/simulator-config.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
+import { readSecretFlags, secretOptions } from '../secret-input.ts';
 
 export const corpAdd: Command = {
   name: 'corp add',
-  usage: 'corp add --corpid ID --secret S --sdk simulator:URL|native:PATH|native [--proxy URL] [--proxy-auth user:pass] [--limit N] [--timeout S] [--replace]',
+  usage: 'corp add --corpid ID (--secret-file PATH | --secret env:VAR | --secret -) --sdk simulator:URL|native:PATH|native [--proxy URL] [--proxy-auth-file PATH | --proxy-auth env:VAR | --proxy-auth -] [--limit N] [--timeout S] [--replace]',
   summary: 'register a corp to archive (its secret is sealed at rest)',
   options: {
-    corpid: { type: 'string' }, secret: { type: 'string' }, sdk: { type: 'string' }, proxy: { type: 'string' },
-    'proxy-auth': { type: 'string' }, limit: { type: 'string' }, timeout: { type: 'string' }, replace: { type: 'boolean' },
+    corpid: { type: 'string' }, sdk: { type: 'string' }, proxy: { type: 'string' },
+    limit: { type: 'string' }, timeout: { type: 'string' }, replace: { type: 'boolean' },
+    ...secretOptions('secret', 'proxy-auth'),
   },
   async run({ app, values, io }) {
     const corpid = validateCorpId(requireString(values, 'corpid', 'the corp ID (企业ID) from the WeCom admin console'));
-    const secret = requireString(values, 'secret', 'the 会话内容存档 (chat archive) Secret');
+    const secrets = await readSecretFlags(values, ['secret', 'proxy-auth'], io);
+    const secret = secrets.require('secret', 'the 会话内容存档 (chat archive) Secret');
     // `--sdk native` (or no --sdk) takes the library path from WECOM_SDK_LIB.
     const sdkText = optionalString(values, 'sdk');
     const lib = io.env.WECOM_SDK_LIB;
@@ -25,7 +28,7 @@ export const corpAdd: Command = {
     await needApp(app).corps.add({
       corpid, secret, sdk,
       proxy: parseProxy(optionalString(values, 'proxy')),
-      proxyAuth: parseProxyAuth(optionalString(values, 'proxy-auth')),
+      proxyAuth: parseProxyAuth(secrets.get('proxy-auth')),
       limit: parseChatLimit(optionalString(values, 'limit')),
       timeoutS: parseTimeout(optionalString(values, 'timeout')),
     }, { replace: values.replace === true });
