@@ -34,7 +34,7 @@ export const demo: Command = {
     const sim = await startSimulator({ messages, rate, seed: optionalString(values, 'seed') ?? 'demo', ...(keys ? { keys } : {}) });
     try {
       if (!keys) {
-        mkdirSync(keyDir, { recursive: true });
+        mkdirSync(keyDir, { recursive: true, mode: 0o700 });
         writeFileSync(keyFile, sim.privateKeyPems.get(1)!, { mode: 0o600 });
       }
       await a.corps.add({ corpid: sim.corp.corpid, secret: sim.corp.secret, sdk: { kind: 'simulator', url: sim.url }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 10 }, { replace: true });
