@@ -128,7 +128,10 @@ if (isEntry) {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     stdout: process.stdout,
-    stdin: process.stdin,
+    // touched only when a secret is read from it: a stdin stream once made can hold the process open
+    get stdin() {
+      return process.stdin;
+    },
     cwd: process.cwd(),
     env: process.env,
     signal: controller.signal,
