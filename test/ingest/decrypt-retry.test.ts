@@ -1,5 +1,8 @@
+import { type Kysely, Migrator } from 'kysely';
 import { afterEach, expect, it } from 'vitest';
+import { pino } from 'pino';
 import type { App } from '../../src/app/app.ts';
+import { runArchive } from '../../src/archiver/archive-runner.ts';
 import type { CommandIo } from '../../src/cli/command.ts';
 import { main } from '../../src/cli/main.ts';
 import type { CorpConfig } from '../../src/corps/corp-registry.ts';
@@ -7,7 +10,8 @@ import { WeComSdkError } from '../../src/errors/wecom-codes.ts';
 import type { SdkBackend } from '../../src/sdk/backend.ts';
 import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
-import { openStore, type Store } from '../../src/store/open-store.ts';
+import { migrateStore, openStore, type Store } from '../../src/store/open-store.ts';
+import { migrationsFor } from '../../src/store/migrations/index.ts';
 import { parseMessage } from '../../src/simulator/test-support.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly, expectEnvelopesDecrypted, FAST_TIMING } from '../support/archive-harness.ts';
@@ -88,6 +92,26 @@ describeEachDialect('decrypt retries', ({ open, url }) => {
     await expectEnvelopesDecrypted(app.store.db, sim.corp.corpid, 100);
   });
 
+  it('makes the envelopes an older version gave up on (20 tries of a transient SDK failure) due at once when it migrates', async () => {
+    const dbUrl = await url();
+    const store = await openStore(dbUrl, { migrate: false });
+    try {
+      const migrator = new Migrator({ db: store.db, provider: { getMigrations: async () => migrationsFor(store.dialect) } });
+      expect((await migrator.migrateTo('0006-pull-lease')).error).toBeUndefined();
+      const now = Date.now();
+      const row = (msgid: string, reason: string, code: number | null) => ({
+        corpid: 'wwold', msgid, seq: msgid.padStart(20, '0'), publickey_ver: 1, encrypt_random_key: 'k', encrypt_chat_msg: 'c',
+        state: 'waiting', reason, reason_code: code, reason_detail: 'd', attempts: 20, received_at: now, updated_at: now,
+      });
+      await (store.db as Kysely<any>).insertInto('envelopes').values([row('1', 'sdk_error', 10003), row('2', 'sdk_error', null), row('3', 'sdk_error', 10006), row('4', 'key_missing', 2)]).execute();
+      expect(await migrateStore(store)).toEqual(['0007-decrypt-backoff']);
+      const rows = await store.db.selectFrom('envelopes').select(['msgid', 'attempts', 'next_attempt_at']).orderBy('msgid').execute();
+      expect(rows.map((r) => [r.msgid, Number(r.attempts), r.next_attempt_at === null ? null : Number(r.next_attempt_at)])).toEqual([['1', 0, 0], ['2', 0, 0], ['3', 20, null], ['4', 20, null]]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps the backoff across runs; `decrypt retry` queues waiting envelopes at once and checks --reason; status shows them by reason and age', async () => {
     const dbUrl = await url();
     const store = await openStore(dbUrl);
@@ -109,7 +133,20 @@ async function retryAtOnce(store: Store, dbUrl: string): Promise<void> {
   const outage = { on: true, calls: 0 };
   // the first retry is due in an hour: far past this run's retry time
   const timing = { ...FAST_TIMING, decryptBackoff: { firstDelayMs: 3_600_000, maxDelayMs: 3_600_000 }, onceRetryMs: 100 };
-  await archiveOnce(app, timing, flakyDecrypt(sim, stuck, outage));
+  // at debug level the stage tells its decisions: the batch, what became of it, the backoff chosen
+  const lines: string[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+  await runArchive(app, log, new AbortController().signal, { once: true, timing, createBackend: flakyDecrypt(sim, stuck, outage) });
+  const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(logged).toContainEqual(expect.objectContaining({ corp: sim.corp.corpid, stage: 'decrypt', msg: 'batch claimed', lane: 'fresh', envelopes: 40 }));
+  expect(logged).toContainEqual(expect.objectContaining({
+    corp: sim.corp.corpid, stage: 'decrypt', msg: 'batches committed', decrypted: 0, waiting: [{ reason: 'sdk_error', code: 10003, count: 40, retryInMs: 3_600_000 }],
+  }));
+  // never a message body, a key or the secret
+  const texts = Array.from({ length: 40 }, (_, i) => (parseMessage(sim.plaintextOf(i)).text as { content?: string } | undefined)?.content).filter((t): t is string => !!t && t.length > 3);
+  expect(texts.length).toBeGreaterThan(0);
+  for (const t of [...texts, sim.corp.secret, 'PRIVATE KEY']) expect(lines.join('\n')).not.toContain(t);
+  // one try each: the next is an hour away, past this run's retry time
   expect(outage.calls).toBe(40);
 
   const status = await cli(dbUrl, ['status']);
