@@ -47,7 +47,7 @@ interface Lane {
 interface Flight {
   outcome: Promise<BatchOutcome>;
   lastSeq: string;
-  /** failed tries so far of each envelope in the batch (the backoff's exponent) */
+  /** failed tries so far of the batch's envelopes that had any (the backoff's exponent) */
   attempts: ReadonlyMap<string, number>;
 }
 
@@ -195,7 +195,8 @@ export class DecryptStage {
           if (rows.length === 0) break;
           lane.after = rows[rows.length - 1]!.seq;
           this.deps.log?.debug({ corp: corpid, stage: 'decrypt', lane: lane.kind, envelopes: rows.length, firstSeq: rows[0]!.seq, lastSeq: lane.after }, 'batch claimed');
-          const attempts = new Map(rows.map((r) => [r.msgid, Number(r.attempts)]));
+          // fresh envelopes have had no try: only the others' counts are kept
+          const attempts = new Map(rows.filter((r) => Number(r.attempts) > 0).map((r) => [r.msgid, Number(r.attempts)]));
           const flight: Flight = { outcome: decryptBatch(this.deps, corpid, rows, signal), lastSeq: lane.after, attempts };
           // a rejection is seen where the flight is awaited (in order, or in the finally below)
           flight.outcome.catch(() => undefined);
