@@ -49,7 +49,7 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
           ? options.createBackend(corp)
           : createBackend(corp, { log, onHostRestart: recordHostRestarts(db, (err) => log.error({ corp: corpid, err }, 'could not record an SDK host restart')) });
         backends.push(backend);
-        const decrypt = new DecryptStage({ db, dialect, backend, rsa, now: Date.now, loadKeys: (id) => app.keys.privateKeys(id) });
+        const decrypt = new DecryptStage({ db, dialect, backend, rsa, now: Date.now, log, loadKeys: (id) => app.keys.privateKeys(id) }, { backoff: timing.decryptBackoff });
         let mediaStage: MediaStage | undefined;
         if (media) {
           // the simulator backend shares one connection pool per instance: media gets its own, so

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from '../app/logger.ts';
 import type { CorpConfig } from '../corps/corp-registry.ts';
 import type { DecryptStage } from '../decrypt/decrypt-stage.ts';
+import { type RetryBackoff, TRANSIENT_BACKOFF } from '../decrypt/wait-reasons.ts';
 import type { MediaStage } from '../media/media-stage.ts';
 import { PullLeaseLostError, pullPage } from '../pull/pull-page.ts';
 import { type Backoff, classifyPullError, exponentialBackoff } from '../pull/retry-policy.ts';
@@ -20,8 +21,15 @@ export interface ArchiverTiming {
   backoff: Backoff;
   /** a stopped corp (configuration error) is tried again after this long */
   stoppedRetryMs: number;
-  /** how often waiting envelopes are looked at again (new keys, transient SDK errors) */
+  /** how often envelopes waiting for a key are looked at again (a key added by another process) */
   requeueIntervalMs: number;
+  /** when envelopes that failed for a transient reason are tried again (stored with each, never given up) */
+  decryptBackoff: RetryBackoff;
+  /**
+   * `run --once`: how long it keeps waiting for the next try of envelopes that failed for a transient
+   * reason, from the first such wait; then it ends and leaves them waiting (stored, tried by a later run)
+   */
+  onceRetryMs: number;
   /** `run --once`: consecutive transient failures before giving up on this run */
   onceMaxFailures: number;
   /** how often the media loop looks for jobs whose retry time has come (new messages ring it earlier) */
@@ -39,6 +47,8 @@ export const DEFAULT_TIMING: ArchiverTiming = {
   backoff: exponentialBackoff(1_000, 60_000),
   stoppedRetryMs: 10 * 60_000,
   requeueIntervalMs: 30_000,
+  decryptBackoff: TRANSIENT_BACKOFF,
+  onceRetryMs: 60_000,
   onceMaxFailures: 8,
   mediaPollIntervalMs: 30_000,
   pullLeaseMs: 60_000,
@@ -195,10 +205,13 @@ export class CorpArchiver {
 
   private async decryptLoop(signal: AbortSignal, once: boolean, pullFinished: () => boolean): Promise<void> {
     const { log, now, decrypt } = this.deps;
+    const corp = this.corp.corpid;
     let lastRequeue = -Infinity;
     let failures = 0;
-    // consecutive drains that left transient failures (SDK busy, host restarting): retried soon
-    let transientRounds = 0;
+    // the earliest automatic retry of a waiting envelope (stored with it, so it holds across restarts)
+    let nextAttemptAt: number | null = null;
+    // `run --once` waits for retries until this time, set at its first such wait
+    let retryDeadline: number | undefined;
     await this.leaseAsked;
     while (!signal.aborted) {
       const finishedBefore = pullFinished();
@@ -209,33 +222,37 @@ export class CorpArchiver {
         continue;
       }
       try {
-        if (transientRounds > 0 || now() - lastRequeue >= this.timing.requeueIntervalMs) {
-          const requeued = await decrypt.requeue(this.corp.corpid);
-          if (requeued) log.info({ corp: this.corp.corpid, stage: 'decrypt', requeued }, 'waiting envelopes queued again');
+        if (now() - lastRequeue >= this.timing.requeueIntervalMs || (nextAttemptAt !== null && nextAttemptAt <= now())) {
+          const requeued = await decrypt.requeue(corp);
+          if (requeued) log.info({ corp, stage: 'decrypt', requeued }, 'waiting envelopes queued again');
           lastRequeue = now();
         }
-        const result = await decrypt.drain(this.corp.corpid, signal, (batch) => {
+        const result = await decrypt.drain(corp, signal, (batch) => {
           this.progress.messages += batch.messages;
           this.progress.failures += batch.failures - batch.retryable;
           if (batch.messages) this.mediaBell.ring();
         });
         failures = 0;
-        if (result.retryable > 0) {
-          transientRounds += 1;
-          // requeue() gives up on an envelope after its maxAttempts; it then waits for the next run
-          if (transientRounds <= this.timing.onceMaxFailures || !once) {
-            await sleep(this.timing.backoff.delayMs(transientRounds), signal);
-            continue;
-          }
-        }
-        transientRounds = 0;
         if (result.messages + result.failures > 0) continue;
-        if (once && finishedBefore) break;
-        await sleep(once ? 1_000 : this.timing.requeueIntervalMs, signal, this.decryptBell);
+        nextAttemptAt = await decrypt.nextAttemptAt(corp);
+        let waitMs = once ? 1_000 : this.timing.requeueIntervalMs;
+        if (once && finishedBefore) {
+          if (nextAttemptAt === null) break;
+          retryDeadline ??= now() + this.timing.onceRetryMs;
+          // what is due later stays stored and waiting; `run` (or the next --once) tries it then
+          if (nextAttemptAt > retryDeadline) {
+            log.debug({ corp, stage: 'decrypt', nextAttemptAt }, 'the next retry of waiting envelopes falls after this run\'s retry time; they stay waiting');
+            break;
+          }
+          waitMs = nextAttemptAt - now();
+        }
+        if (nextAttemptAt !== null) waitMs = Math.min(waitMs, nextAttemptAt - now());
+        log.debug({ corp, stage: 'decrypt', waitMs, nextAttemptAt }, 'nothing to decrypt now; waiting for new envelopes or the next retry');
+        await sleep(waitMs, signal, this.decryptBell);
       } catch (err) {
         if (signal.aborted) break;
         failures += 1;
-        log.error({ corp: this.corp.corpid, stage: 'decrypt', err }, 'decrypt batch failed; its envelopes stay pending and are retried');
+        log.error({ corp, stage: 'decrypt', err }, 'decrypt batch failed; its envelopes stay pending and are retried');
         if (once && finishedBefore && failures >= this.timing.onceMaxFailures) break;
         await sleep(this.timing.backoff.delayMs(failures), signal);
       }

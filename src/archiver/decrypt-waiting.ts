@@ -5,8 +5,8 @@ import { createBackend } from '../sdk/create-backend.ts';
 
 /**
  * Decrypts, right now, a corp's envelopes that were waiting and may succeed now (after `keys add`).
- * The requeue is committed first: if decryption cannot run here (SDK unreachable), the envelopes are
- * queued for a retry and the next `run` decrypts them.
+ * The requeue is committed first: if decryption cannot run here (SDK unreachable), the envelopes wait
+ * again with that transient reason, and `run` tries them by itself when their backoff is over.
  */
 export async function decryptWaiting(app: App, corpid: string, signal?: AbortSignal): Promise<{ requeued: number; messages: number; failures: number }> {
   const corp = await app.corps.get(corpid);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Logger } from '../app/logger.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
 import { decryptBatch, type EnvelopeRow } from './decrypt-batch.ts';
@@ -66,9 +67,17 @@ describe('decryptBatch with a backend that decrypts many messages at once', () =
 
   it('falls back to one call per row when the exchange fails as a whole, so only the deadly message fails', async () => {
     const b = backend(async () => {
-      throw new Error('the SDK host died during DecryptData');
+      throw Object.assign(new Error('the SDK host died during DecryptData'), { code: 'SDK_HOST_CRASHED' });
     });
-    const o = await decryptBatch({ backend: b, rsa, now: () => 1 }, 'ww1', rows);
+    // the failed exchange is told with its cause, and nothing of the messages or keys
+    const warned: unknown[][] = [];
+    const log = { warn: (...args: unknown[]) => warned.push(args) } as unknown as Logger;
+    const o = await decryptBatch({ backend: b, rsa, now: () => 1, log }, 'ww1', rows);
+    expect(warned).toEqual([[
+      { corp: 'ww1', stage: 'decrypt', messages: 4, cause: 'the SDK host died during DecryptData', code: 'SDK_HOST_CRASHED' },
+      'DecryptData of a batch in one exchange failed; each message is decrypted on its own',
+    ]]);
+    expect(JSON.stringify(warned)).not.toMatch(/hello|m0|m3/);
     expect(b.single).toEqual(['m0', 'm2', 'm3', 'm4']);
     expect(outcome(o)).toEqual({
       messages: ['m0', 'm3'],

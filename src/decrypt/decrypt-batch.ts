@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Logger } from '../app/logger.ts';
 import { ArchiveError } from '../errors/errors.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
 import { normalizeMessage, parseMessageJson } from '../messages/normalize-message.ts';
@@ -6,6 +7,9 @@ import type { SdkBackend } from '../sdk/backend.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database, Envelope, NewMessage } from '../store/schema.ts';
 import type { RsaPool, RsaWorkerResult } from './rsa-pool.ts';
+import type { WaitReason } from './wait-reasons.ts';
+
+export type { WaitReason } from './wait-reasons.ts';
 
 export interface DecryptDeps {
   db: Kysely<Database>;
@@ -13,10 +17,9 @@ export interface DecryptDeps {
   backend: SdkBackend;
   rsa: RsaPool;
   now(): number;
+  /** the stage's decisions at debug level, failed exchanges at warn; never a key or a message body */
+  log?: Logger | undefined;
 }
-
-/** Why an envelope waits instead of becoming a message. Stable strings: status groups by them. */
-export type WaitReason = 'key_missing' | 'bad_base64' | 'rsa_failed' | 'sdk_error' | 'bad_json';
 
 export interface Failure {
   msgid: string;
@@ -41,7 +44,7 @@ export type EnvelopeRow = Pick<Envelope, 'msgid' | 'seq' | 'publickey_ver' | 'en
  * to the database: the caller commits the outcome. Every envelope ends as a message or a failure
  * with its reason; none is dropped (design rule 3).
  */
-export async function decryptBatch(deps: Pick<DecryptDeps, 'backend' | 'rsa' | 'now'>, corpid: string, rows: readonly EnvelopeRow[], signal?: AbortSignal): Promise<BatchOutcome> {
+export async function decryptBatch(deps: Pick<DecryptDeps, 'backend' | 'rsa' | 'now' | 'log'>, corpid: string, rows: readonly EnvelopeRow[], signal?: AbortSignal): Promise<BatchOutcome> {
   const failures: Failure[] = [];
   const withKey: EnvelopeRow[] = [];
   for (const row of rows) {
@@ -50,7 +53,7 @@ export async function decryptBatch(deps: Pick<DecryptDeps, 'backend' | 'rsa' | '
   }
   const keys = await deps.rsa.decrypt(corpid, withKey.map((r) => ({ version: r.publickey_ver, encryptRandomKey: r.encrypt_random_key })));
   const createdAt = deps.now();
-  const many = deps.backend.decryptMany ? await openMany(deps.backend, corpid, withKey, keys, createdAt, signal) : undefined;
+  const many = deps.backend.decryptMany ? await openMany(deps, corpid, withKey, keys, createdAt, signal) : undefined;
   const settled = many ?? (await Promise.all(withKey.map((row, i) => openOne(deps.backend, corpid, row, keys[i]!, createdAt, signal))));
   const messages: NewMessage[] = [];
   let newestMsgtime: number | null = null;
@@ -100,16 +103,23 @@ async function openOne(backend: SdkBackend, corpid: string, row: EnvelopeRow, rs
  * exchange failed as a whole: the caller then makes one call per row, so a message that kills the
  * SDK fails alone.
  */
-async function openMany(backend: SdkBackend, corpid: string, rows: readonly EnvelopeRow[], keys: readonly RsaWorkerResult[], createdAt: number, signal?: AbortSignal): Promise<Opened[] | undefined> {
+async function openMany(deps: Pick<DecryptDeps, 'backend' | 'log'>, corpid: string, rows: readonly EnvelopeRow[], keys: readonly RsaWorkerResult[], createdAt: number, signal?: AbortSignal): Promise<Opened[] | undefined> {
   const asked: number[] = [];
   for (let i = 0; i < rows.length; i++) if (!keys[i]!.error) asked.push(i);
   let answers: Array<Buffer | WeComSdkError>;
   try {
-    answers = asked.length ? await backend.decryptMany!(asked.map((i) => ({ encryptKey: Buffer.from(keys[i]!.key!), encryptMsg: rows[i]!.encrypt_chat_msg })), signal) : [];
-  } catch {
+    answers = asked.length ? await deps.backend.decryptMany!(asked.map((i) => ({ encryptKey: Buffer.from(keys[i]!.key!), encryptMsg: rows[i]!.encrypt_chat_msg })), signal) : [];
+  } catch (err) {
+    // the cause's own words and code only: an exchange error never carries a key or a message
+    const cause = err as { message?: unknown; code?: unknown; wecomCode?: unknown };
+    deps.log?.warn({ corp: corpid, stage: 'decrypt', messages: asked.length, cause: String(cause?.message ?? err).slice(0, 500), code: cause?.wecomCode ?? cause?.code ?? null },
+      'DecryptData of a batch in one exchange failed; each message is decrypted on its own');
     return undefined;
   }
-  if (answers.length !== asked.length) return undefined;
+  if (answers.length !== asked.length) {
+    deps.log?.warn({ corp: corpid, stage: 'decrypt', messages: asked.length, answers: answers.length }, 'DecryptData of a batch answered for the wrong number of messages; each message is decrypted on its own');
+    return undefined;
+  }
   let next = 0;
   return rows.map((row, i) => {
     const rsa = keys[i]!;

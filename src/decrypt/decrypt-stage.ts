@@ -1,10 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { scopedSignal } from '../archiver/scoped-signal.ts';
-import { SDK_CODES } from '../errors/wecom-codes.ts';
 import { insertMediaJobs } from '../media/media-jobs.ts';
 import type { Database } from '../store/schema.ts';
-import { type BatchOutcome, decryptBatch, type DecryptDeps, type EnvelopeRow } from './decrypt-batch.ts';
+import { type BatchOutcome, decryptBatch, type DecryptDeps, type EnvelopeRow, type Failure } from './decrypt-batch.ts';
+import { backoffDelayMs, type RetryBackoff, TRANSIENT_BACKOFF } from './wait-reasons.ts';
 
 export interface DecryptStageOptions {
   /** envelopes per RSA batch */
@@ -20,8 +20,11 @@ export interface DecryptStageOptions {
    * failures reach this many (or nothing else is in flight), then committed together
    */
   commitSize?: number;
-  /** transient SDK failures are retried this many times, then wait for `media retry`-style requeue */
-  maxAttempts?: number;
+  /**
+   * when an envelope that failed for a transient reason is tried again (stored in its
+   * next_attempt_at, so it holds across restarts); it is never given up (design rule 3)
+   */
+  backoff?: RetryBackoff;
 }
 
 export interface DrainResult {
@@ -44,9 +47,16 @@ interface Lane {
 interface Flight {
   outcome: Promise<BatchOutcome>;
   lastSeq: string;
+  /** failed tries so far of the batch's envelopes that had any (the backoff's exponent) */
+  attempts: ReadonlyMap<string, number>;
 }
 
-const TRANSIENT_SDK_CODES = Object.entries(SDK_CODES).filter(([, info]) => info.transient).map(([code]) => Number(code));
+/** A finished batch waiting for its commit. */
+interface Finished {
+  outcome: BatchOutcome;
+  attempts: ReadonlyMap<string, number>;
+}
+
 const UPDATE_CHUNK = 100;
 const NO_SEQ = '';
 
@@ -70,7 +80,7 @@ export class DecryptStage {
   private readonly batchSize: number;
   private readonly inflight: number;
   private readonly commitSize: number;
-  private readonly maxAttempts: number;
+  private readonly backoff: RetryBackoff;
 
   constructor(
     private readonly deps: DecryptDeps & { loadKeys(corpid: string): Promise<Map<number, KeyObject>> },
@@ -79,7 +89,7 @@ export class DecryptStage {
     this.batchSize = options.batchSize ?? 256;
     this.inflight = options.inflight ?? 12;
     this.commitSize = options.commitSize ?? 1024;
-    this.maxAttempts = options.maxAttempts ?? 20;
+    this.backoff = options.backoff ?? TRANSIENT_BACKOFF;
   }
 
   /** Loads the corp's private keys into the RSA pool (again: keys may have been added since). */
@@ -91,24 +101,31 @@ export class DecryptStage {
 
   /**
    * Puts back for another try what may now succeed: envelopes waiting for a key version that is now
-   * stored, and transient SDK failures with tries left. Returns how many.
+   * stored, and those whose next automatic try is due (transient failures: never given up). Returns how many.
    */
   async requeue(corpid: string): Promise<number> {
     const versions = await this.refreshKeys(corpid);
     const now = this.deps.now();
-    let count = 0;
+    let keyed = 0;
     if (versions.length) {
       const r = await this.deps.db.updateTable('envelopes').set({ state: 'retry', updated_at: now })
         .where('corpid', '=', corpid).where('state', '=', 'waiting').where('reason', '=', 'key_missing')
         .where('publickey_ver', 'in', versions).executeTakeFirst();
-      count += Number(r.numUpdatedRows);
+      keyed = Number(r.numUpdatedRows);
     }
-    const r = await this.deps.db.updateTable('envelopes').set({ state: 'retry', updated_at: now })
-      .where('corpid', '=', corpid).where('state', '=', 'waiting').where('reason', '=', 'sdk_error')
-      .where('attempts', '<', this.maxAttempts)
-      .where((eb) => eb.or([eb('reason_code', 'is', null), eb('reason_code', 'in', TRANSIENT_SDK_CODES)]))
+    const r = await this.deps.db.updateTable('envelopes').set({ state: 'retry', next_attempt_at: null, updated_at: now })
+      .where('corpid', '=', corpid).where('state', '=', 'waiting').where('next_attempt_at', '<=', now)
       .executeTakeFirst();
-    return count + Number(r.numUpdatedRows);
+    const due = Number(r.numUpdatedRows);
+    if (keyed + due) this.deps.log?.debug({ corp: corpid, stage: 'decrypt', keyAdded: keyed, due }, 'waiting envelopes queued again');
+    return keyed + due;
+  }
+
+  /** When the corp's earliest automatic retry is due (ms), or null when none waits for one. */
+  async nextAttemptAt(corpid: string): Promise<number | null> {
+    const row = await this.deps.db.selectFrom('envelopes').select((eb) => eb.fn.min('next_attempt_at').as('at'))
+      .where('corpid', '=', corpid).where('state', '=', 'waiting').executeTakeFirst();
+    return row?.at === null || row?.at === undefined ? null : Number(row.at);
   }
 
   /** Envelopes still to decrypt: put back for a retry, or fresh above the watermark. */
@@ -144,12 +161,12 @@ export class DecryptStage {
     return row?.decrypted_seq ?? NO_SEQ;
   }
 
-  private async nextRows(corpid: string, lane: Lane): Promise<EnvelopeRow[]> {
+  private async nextRows(corpid: string, lane: Lane): Promise<Array<EnvelopeRow & { attempts: number }>> {
     const { db } = this.deps;
     const rows = lane.kind === 'fresh'
       ? freshEnvelopes(db, corpid, lane.after)
       : db.selectFrom('envelopes').where('state', '=', 'retry').where('corpid', '=', corpid).where('seq', '>', lane.after);
-    return rows.select(['msgid', 'seq', 'publickey_ver', 'encrypt_random_key', 'encrypt_chat_msg']).orderBy('seq').limit(this.batchSize).execute();
+    return rows.select(['msgid', 'seq', 'publickey_ver', 'encrypt_random_key', 'encrypt_chat_msg', 'attempts']).orderBy('seq').limit(this.batchSize).execute();
   }
 
   /**
@@ -167,7 +184,7 @@ export class DecryptStage {
     let exhausted = false;
     let failure: unknown;
     let committing: Promise<void> = Promise.resolve();
-    let group: BatchOutcome[] = [];
+    let group: Finished[] = [];
     let size = 0;
     let lastSeq = NO_SEQ;
     try {
@@ -177,7 +194,10 @@ export class DecryptStage {
           if (rows.length < this.batchSize) exhausted = true;
           if (rows.length === 0) break;
           lane.after = rows[rows.length - 1]!.seq;
-          const flight: Flight = { outcome: decryptBatch(this.deps, corpid, rows, signal), lastSeq: lane.after };
+          this.deps.log?.debug({ corp: corpid, stage: 'decrypt', lane: lane.kind, envelopes: rows.length, firstSeq: rows[0]!.seq, lastSeq: lane.after }, 'batch claimed');
+          // fresh envelopes have had no try: only the others' counts are kept
+          const attempts = new Map(rows.filter((r) => Number(r.attempts) > 0).map((r) => [r.msgid, Number(r.attempts)]));
+          const flight: Flight = { outcome: decryptBatch(this.deps, corpid, rows, signal), lastSeq: lane.after, attempts };
           // a rejection is seen where the flight is awaited (in order, or in the finally below)
           flight.outcome.catch(() => undefined);
           flights.push(flight);
@@ -185,7 +205,7 @@ export class DecryptStage {
         if (flights.length === 0) break;
         const flight = flights.shift()!;
         const outcome = await flight.outcome;
-        group.push(outcome);
+        group.push({ outcome, attempts: flight.attempts });
         size += outcome.messages.length + outcome.failures.length;
         lastSeq = flight.lastSeq;
         // finished batches are gathered into one transaction until it holds commitSize envelopes'
@@ -209,25 +229,30 @@ export class DecryptStage {
   }
 
   /** Commits finished batches together; `heard` hears of it once it is committed, `failed` if it is not. */
-  private commitGroup(corpid: string, lane: Lane, group: readonly BatchOutcome[], lastSeq: string, heard: (r: DrainResult) => void, failed: (err: unknown) => void): Promise<void> {
-    const merged = mergeOutcomes(group);
-    return this.commit(corpid, lane, merged, lastSeq).then(
+  private commitGroup(corpid: string, lane: Lane, group: readonly Finished[], lastSeq: string, heard: (r: DrainResult) => void, failed: (err: unknown) => void): Promise<void> {
+    const merged = mergeOutcomes(group.map((g) => g.outcome));
+    const attempts = group.length === 1 ? group[0]!.attempts : new Map(group.flatMap((g) => [...g.attempts]));
+    return this.commit(corpid, lane, merged, lastSeq, attempts).then(
       () => heard({ messages: merged.messages.length, failures: merged.failures.length, retryable: merged.failures.filter((f) => f.transient).length }),
       failed,
     );
   }
 
-  private async commit(corpid: string, lane: Lane, outcome: BatchOutcome, lastSeq: string): Promise<void> {
+  private async commit(corpid: string, lane: Lane, outcome: BatchOutcome, lastSeq: string, attempts: ReadonlyMap<string, number>): Promise<void> {
     const { db, dialect } = this.deps;
     const now = this.deps.now();
+    const waits = this.waits(outcome.failures, attempts, now);
     await db.transaction().execute(async (trx) => {
       await dialect.insertIgnoring(trx, 'messages', outcome.messages, ['corpid', 'msgid']);
       // a stored message always has its media jobs: same transaction (issue #5)
       await insertMediaJobs(trx, dialect, corpid, outcome.messages, now);
-      for (const f of outcome.failures) {
-        await trx.updateTable('envelopes')
-          .set({ state: 'waiting', reason: f.reason, reason_code: f.code, reason_detail: f.detail, attempts: sql`attempts + 1`, updated_at: now })
-          .where('corpid', '=', corpid).where('msgid', '=', f.msgid).execute();
+      // failures that read alike (a whole batch refused with one code) are written together
+      for (const w of waits) {
+        for (let i = 0; i < w.msgids.length; i += UPDATE_CHUNK) {
+          await trx.updateTable('envelopes')
+            .set({ state: 'waiting', reason: w.reason, reason_code: w.code, reason_detail: w.detail, attempts: sql`attempts + 1`, next_attempt_at: w.nextAttemptAt, updated_at: now })
+            .where('corpid', '=', corpid).where('msgid', 'in', w.msgids.slice(i, i + UPDATE_CHUNK)).execute();
+        }
       }
       if (lane.kind === 'retry') await markDone(trx, corpid, outcome, now);
       else {
@@ -243,7 +268,37 @@ export class DecryptStage {
           .execute();
       }
     });
+    if (this.deps.log?.isLevelEnabled('debug')) {
+      const waiting = waits.map((w) => ({ reason: w.reason, code: w.code, count: w.msgids.length, retryInMs: w.nextAttemptAt === null ? null : w.nextAttemptAt - now }));
+      this.deps.log.debug({ corp: corpid, stage: 'decrypt', lane: lane.kind, decrypted: outcome.messages.length, waiting }, 'batches committed');
+    }
   }
+
+  /**
+   * The failures grouped by what is written for them. A transient one gets its next try after the
+   * backoff of its failed tries (this one included); any other waits for a key or an operator.
+   */
+  private waits(failures: readonly Failure[], attempts: ReadonlyMap<string, number>, now: number): Wait[] {
+    const waits = new Map<string, Wait>();
+    for (const f of failures) {
+      const tries = (attempts.get(f.msgid) ?? 0) + 1;
+      const nextAttemptAt = f.transient ? now + backoffDelayMs(this.backoff, tries) : null;
+      const key = JSON.stringify([f.reason, f.code, f.detail, nextAttemptAt]);
+      const wait = waits.get(key);
+      if (wait) wait.msgids.push(f.msgid);
+      else waits.set(key, { reason: f.reason, code: f.code, detail: f.detail, nextAttemptAt, msgids: [f.msgid] });
+    }
+    return [...waits.values()];
+  }
+}
+
+/** Envelopes that wait for the same reason, written in one update. */
+interface Wait {
+  reason: Failure['reason'];
+  code: number | null;
+  detail: string;
+  nextAttemptAt: number | null;
+  msgids: string[];
 }
 
 function mergeOutcomes(group: readonly BatchOutcome[]): BatchOutcome {

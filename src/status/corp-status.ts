@@ -4,19 +4,14 @@ import { CallbackInbox, type InboxSummary } from '../callbacks/callback-inbox.ts
 import { directoryStatuses, emptyDirectoryStatus, type DirectoryStatus } from '../directory/directory-status.ts';
 import { liveHolder, type PullLeaseHolder } from '../archiver/pull-lease.ts';
 import { freshEnvelopes } from '../decrypt/decrypt-stage.ts';
+import { type WaitingGroup, waitingGroups } from '../decrypt/waiting-envelopes.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
 
 /** WeCom keeps archive data for 5 days. */
 export const RETENTION_MS = 5 * 24 * 3600_000;
 
-export interface WaitingGroup {
-  reason: string;
-  code: number | null;
-  count: number;
-  /** e.g. "key version 3 missing" */
-  label: string;
-}
+export type { WaitingGroup } from '../decrypt/waiting-envelopes.ts';
 
 export interface CorpStatus {
   corpid: string;
@@ -28,6 +23,7 @@ export interface CorpStatus {
   messages: number;
   unknownTypes: number;
   pending: number;
+  /** envelopes that wait, by reason and code, with their ages and how they get another try */
   waiting: WaitingGroup[];
   gaps: { count: number; latest: Array<{ afterSeq: string; nextSeq: string; detectedAt: number; note: string }> };
   lastSuccessAt: number | null;
@@ -52,30 +48,19 @@ export interface CorpStatus {
   directory: DirectoryStatus;
 }
 
-function labelOf(reason: string, code: number | null): string {
-  switch (reason) {
-    case 'key_missing': return `key version ${code} missing`;
-    case 'sdk_error': return code === null ? 'SDK backend unavailable' : `SDK error ${code}`;
-    case 'rsa_failed': return `RSA decryption failed (key version ${code} does not match)`;
-    case 'bad_base64': return 'encrypt_random_key is not base64';
-    case 'bad_json': return 'decrypted message is not valid JSON';
-    case 'bad_envelope': return 'malformed chat data entry';
-    default: return reason;
-  }
-}
-
 /** Where every corp stands (`status`, and the HTTP status endpoint). Includes corps removed from config that still have data. */
 export async function corpStatuses(db: Kysely<Database>, now: number): Promise<CorpStatus[]> {
   const [corps, cursors, messageCounts, envelopeCounts, gapCounts, restartCounts] = await Promise.all([
     db.selectFrom('corps').select('corpid').execute(),
     db.selectFrom('cursors').selectAll().orderBy('corpid').execute(),
     db.selectFrom('messages').select(['corpid', 'known_type', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['corpid', 'known_type']).execute(),
-    db.selectFrom('envelopes').select(['corpid', 'state', 'reason', 'reason_code', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('state', 'in', ['waiting', 'retry']).groupBy(['corpid', 'state', 'reason', 'reason_code']).execute(),
+    db.selectFrom('envelopes').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('state', '=', 'retry').groupBy('corpid').execute(),
     db.selectFrom('gaps').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('corpid').execute(),
     db.selectFrom('sdk_host_restarts').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('corpid').execute(),
   ]);
   const configured = new Set(corps.map((c) => c.corpid));
+  const waiting = await waitingGroups(db, now);
   const media = await mediaStatuses(db);
   const inboxes = await new CallbackInbox(db).summaries();
   const directories = await directoryStatuses(db);
@@ -86,7 +71,7 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
     const restarts = Number(restartCounts.find((r) => r.corpid === c.corpid)?.n ?? 0);
     const lastRestart = restarts === 0 ? undefined : await db.selectFrom('sdk_host_restarts').select(['lane', 'cause', 'signal', 'operation', 'detail', 'occurred_at'])
       .where('corpid', '=', c.corpid).orderBy('id', 'desc').limit(1).executeTakeFirst();
-    const mine = envelopeCounts.filter((e) => e.corpid === c.corpid);
+    const retrying = Number(envelopeCounts.find((e) => e.corpid === c.corpid)?.n ?? 0);
     const fresh = await freshEnvelopes(db, c.corpid, c.decrypted_seq).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const caughtUp = c.caught_up_at === null ? null : Number(c.caught_up_at);
     const newest = c.newest_msgtime === null ? null : Number(c.newest_msgtime);
@@ -99,10 +84,8 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
       lastError: c.last_error,
       messages: messageCounts.filter((m) => m.corpid === c.corpid).reduce((n, m) => n + Number(m.n), 0),
       unknownTypes: messageCounts.filter((m) => m.corpid === c.corpid && Number(m.known_type) === 0).reduce((n, m) => n + Number(m.n), 0),
-      pending: Number(fresh.n) + mine.filter((e) => e.state === 'retry').reduce((n, e) => n + Number(e.n), 0),
-      waiting: mine.filter((e) => e.state === 'waiting').map((e) => ({
-        reason: e.reason ?? 'unknown', code: e.reason_code, count: Number(e.n), label: labelOf(e.reason ?? 'unknown', e.reason_code),
-      })),
+      pending: Number(fresh.n) + retrying,
+      waiting: waiting.get(c.corpid) ?? [],
       gaps: {
         count: Number(gapCounts.find((g) => g.corpid === c.corpid)?.n ?? 0),
         latest: latestGaps.map((g) => ({ afterSeq: decodeSeq(g.after_seq).toString(), nextSeq: decodeSeq(g.next_seq).toString(), detectedAt: Number(g.detected_at), note: g.note })),

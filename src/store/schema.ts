@@ -1,4 +1,5 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { WaitReason } from '../decrypt/wait-reasons.ts';
 
 /**
  * The one database schema, shared by SQLite, PostgreSQL and MySQL/MariaDB.
@@ -91,14 +92,17 @@ export interface EnvelopeTable {
    * 'pending': stored, to decrypt — unless its seq is at or below the corp's cursors.decrypted_seq,
    * which means its message is stored (fresh envelopes are not rewritten after decryption);
    * 'waiting': could not be decrypted yet, see reason; 'retry': put back after waiting (a key was
-   * added, a transient error); 'done': decrypted on a retry, or before the watermark existed.
+   * added, its next_attempt_at came, `decrypt retry`); 'done': decrypted on a retry, or before the watermark existed.
    */
   state: string;
-  /** why it waits: 'key_missing' | 'rsa_failed' | 'sdk_error' | 'bad_json' … */
-  reason: string | null;
+  /** why it waits (decrypt/wait-reasons.ts) */
+  reason: WaitReason | null;
   reason_code: number | null;
   reason_detail: string | null;
+  /** failed tries since it was stored or last queued by `decrypt retry` (the backoff's exponent) */
   attempts: number;
+  /** a waiting envelope that is retried by itself: when it is due (ms); null: it waits for a key or an operator */
+  next_attempt_at: number | null;
   received_at: number;
   updated_at: number;
 }

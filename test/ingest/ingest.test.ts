@@ -59,7 +59,10 @@ describeEachDialect('ingest', ({ open }) => {
     const [progress] = await archiveOnce(app);
     expect(progress).toMatchObject({ messages: 400, failures: 500 });
     let [status] = await corpStatuses(app.store.db, Date.now());
-    expect(status!.waiting).toEqual([{ reason: 'key_missing', code: 2, count: 500, label: 'key version 2 missing' }]);
+    expect(status!.waiting).toEqual([{
+      reason: 'key_missing', code: 2, count: 500, label: 'key version 2 missing', retry: 'key', nextAttemptAt: null,
+      oldestReceivedAt: expect.any(Number), age: { underHour: 500, hourToDay: 0, overDay: 0 },
+    }]);
     expect(status!.cursorSeq).toBe(sim.seqOf(899).toString());
 
     await app.keys.add(sim.corp.corpid, 2, sim.privateKeyPems.get(2)!);

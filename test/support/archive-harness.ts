@@ -19,6 +19,8 @@ export const FAST_TIMING: Partial<ArchiverTiming> = {
   backoff: exponentialBackoff(5, 50),
   stoppedRetryMs: 60_000,
   requeueIntervalMs: 60_000,
+  decryptBackoff: { firstDelayMs: 5, maxDelayMs: 50 },
+  onceRetryMs: 5_000,
   onceMaxFailures: 50,
 };
 

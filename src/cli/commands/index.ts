@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { corpAdd, corpImport, corpList, corpRemove } from './corp.ts';
 import { callbackEvents, callbackReplay, corpCallbackAdd, corpSecrets } from './corp-callback.ts';
+import { decryptRetry } from './decrypt.ts';
 import { directorySync } from './directory.ts';
 import { serve } from './serve.ts';
 import { keysAdd, keysGenerate, keysList } from './keys.ts';
@@ -17,7 +18,7 @@ import { status } from './status.ts';
 export const COMMANDS: readonly Command[] = [
   corpAdd, corpImport, corpList, corpRemove, corpSecrets, corpCallbackAdd,
   keysGenerate, keysAdd, keysList,
-  run, status, mediaRetry, mediaScan, doctor, exportCommand, demo, simulator,
+  run, status, decryptRetry, mediaRetry, mediaScan, doctor, exportCommand, demo, simulator,
   serve, callbackEvents, callbackReplay, directorySync,
   migrate,
 ];

@@ -2,9 +2,11 @@ import { createLogger } from '../../app/logger.ts';
 import { runArchive } from '../../archiver/archive-runner.ts';
 import type { CorpProgress } from '../../archiver/corp-archiver.ts';
 import { startHttpServer } from '../../api/http-server.ts';
+import { waitingGroups } from '../../decrypt/waiting-envelopes.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { createCallbackServices } from '../callback-services.ts';
 import { type Command, type CommandIo, needApp } from '../command.ts';
+import { describeWaiting } from './status.ts';
 
 /** One progress line per corp, with the rate since the previous report. */
 export function progressPrinter(io: CommandIo): (progress: readonly CorpProgress[]) => void {
@@ -25,9 +27,9 @@ export function progressPrinter(io: CommandIo): (progress: readonly CorpProgress
 
 export const run: Command = {
   name: 'run',
-  usage: 'run [--once] [--poll-interval S]',
-  summary: 'archive every configured corp until stopped (--once: catch up, decrypt, exit)',
-  options: { once: { type: 'boolean' }, 'poll-interval': { type: 'string' } },
+  usage: 'run [--once [--retry-for S]] [--poll-interval S]',
+  summary: 'archive every configured corp until stopped (--once: catch up, decrypt, retry failed decryptions for up to S seconds (60), exit; 1 if some still wait for a retry)',
+  options: { once: { type: 'boolean' }, 'poll-interval': { type: 'string' }, 'retry-for': { type: 'string' } },
   async run({ app, config, values, io }) {
     const a = needApp(app);
     const log = createLogger(config.logLevel);
@@ -37,6 +39,12 @@ export const run: Command = {
       throw new ValidationError('POLL_INTERVAL_INVALID', '--poll-interval must be 0.1–3600 seconds');
     }
     const once = values.once === true;
+    const retryText = typeof values['retry-for'] === 'string' ? values['retry-for'] : undefined;
+    const onceRetryMs = retryText === undefined ? undefined : Number(retryText) * 1000;
+    if (retryText !== undefined && !once) throw new ValidationError('RETRY_FOR_INVALID', '--retry-for goes with --once: how long a one-shot run keeps retrying failed decryptions');
+    if (onceRetryMs !== undefined && !(retryText!.trim() !== '' && onceRetryMs >= 0 && onceRetryMs <= 3_600_000)) {
+      throw new ValidationError('RETRY_FOR_INVALID', `--retry-for must be 0–3600 seconds, got ${JSON.stringify(retryText)}`);
+    }
     // Callbacks, their events and the directory run beside the pulls (not in --once).
     const services = once ? undefined : createCallbackServices(a, log, { handlePullNotifies: true });
     const server = once ? undefined : await startHttpServer(a, config.port, log, '127.0.0.1', services ? { callbacks: services.route } : {});
@@ -47,13 +55,15 @@ export const run: Command = {
     const background = services?.run(stopServices.signal);
     try {
       const result = await runArchive(a, log, io.signal, {
-        once, onProgress: progressPrinter(io), ...(pollIntervalMs ? { timing: { pollIntervalMs } } : {}),
+        once, onProgress: progressPrinter(io),
+        timing: { ...(pollIntervalMs ? { pollIntervalMs } : {}), ...(onceRetryMs !== undefined ? { onceRetryMs } : {}) },
         // msgaudit_notify wakes the corp's pull through its bell
         ...(services ? { onStarted: (archivers) => services.waker.attach(archivers) } : {}),
       });
       const stopped = result.filter((p) => p.state !== 'ok');
       for (const p of stopped) io.err(`${p.corpid}: ${p.state}: ${p.lastError ?? ''}`);
-      return stopped.length ? 1 : 0;
+      const unfinished = once ? await reportWaiting(a.store.db, result, io) : 0;
+      return stopped.length || unfinished ? 1 : 0;
     } finally {
       stopServices.abort();
       io.signal.removeEventListener('abort', onAbort);
@@ -63,3 +73,24 @@ export const run: Command = {
     }
   },
 };
+
+/**
+ * After `run --once`: what is left waiting, per corp and reason (everything stays stored). Returns
+ * how many corps this run decrypted still have envelopes waiting for an automatic retry: the run
+ * could not finish its work in its retry time, and a cron job should hear of it.
+ */
+async function reportWaiting(db: Parameters<typeof waitingGroups>[0], progress: readonly CorpProgress[], io: CommandIo): Promise<number> {
+  const now = Date.now();
+  const waiting = await waitingGroups(db, now);
+  let unfinished = 0;
+  for (const p of progress) {
+    const groups = waiting.get(p.corpid);
+    if (!groups?.length) continue;
+    const count = groups.reduce((n, g) => n + g.count, 0);
+    io.err(`${p.corpid}: ${count} envelope${count === 1 ? '' : 's'} left waiting (stored, not decrypted):`);
+    for (const g of groups) io.err(`  ${describeWaiting(p.corpid, g, now)}`);
+    // another process holds this corp's pull and decrypts it: its retries are not this run's
+    if (p.pullHeldBy === undefined && groups.some((g) => g.retry === 'automatic')) unfinished += 1;
+  }
+  return unfinished;
+}

@@ -1,4 +1,4 @@
-import { corpStatuses, type CorpStatus } from '../../status/corp-status.ts';
+import { corpStatuses, type CorpStatus, type WaitingGroup } from '../../status/corp-status.ts';
 import { type Command, needApp } from '../command.ts';
 
 function ago(ms: number | null, now: number): string {
@@ -7,11 +7,40 @@ function ago(ms: number | null, now: number): string {
   return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${(s / 3600).toFixed(1)}h ago`;
 }
 
+function span(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`;
+}
+
+/**
+ * One line about envelopes that wait for one reason: how many, how long they have waited, and how
+ * they get another try. `status` and `run --once` print it.
+ */
+export function describeWaiting(corpid: string, w: WaitingGroup, now: number): string {
+  const buckets = [[w.age.underHour, 'under 1 h'], [w.age.hourToDay, '1–24 h'], [w.age.overDay, 'over 24 h']] as const;
+  const ages = buckets.filter(([n]) => n > 0).map(([n, label]) => `${n} ${label}`).join(', ');
+  let retry: string;
+  switch (w.retry) {
+    case 'automatic':
+      retry = `retried by itself, next try ${w.nextAttemptAt === null || w.nextAttemptAt <= now ? 'now' : `in ${span(w.nextAttemptAt - now)}`} (at once: \`wecom-archive decrypt retry --corp ${corpid}\`)`;
+      break;
+    case 'key':
+      retry = `decrypted once the key is added: \`wecom-archive keys add --corp ${corpid} --version ${w.code} --file KEY.pem\``;
+      break;
+    case 'operator':
+      retry = `tried again after a fix by \`wecom-archive decrypt retry --corp ${corpid} --reason ${w.reason}\``;
+      break;
+    default:
+      retry = 'kept as received; no try can make a message of it';
+  }
+  return `${w.count} × ${w.label}; oldest stored ${span(now - w.oldestReceivedAt)} ago (${ages}); ${retry}`;
+}
+
 function describe(s: CorpStatus, now: number): string[] {
   const lines = [`${s.corpid}${s.configured ? '' : ' (removed from config; data kept)'}: ${s.state}${s.lastErrorCode !== null ? ` (code ${s.lastErrorCode})` : ''}`];
   if (s.lastError) lines.push(`  last error: ${s.lastError}`);
   lines.push(`  cursor seq ${s.cursorSeq}; ${s.messages} messages stored${s.unknownTypes ? ` (${s.unknownTypes} of unknown types)` : ''}; ${s.pending} envelopes pending`);
-  for (const w of s.waiting) lines.push(`  waiting: ${w.count} × ${w.label}`);
+  for (const w of s.waiting) lines.push(`  waiting: ${describeWaiting(s.corpid, w, now)}`);
   if (s.gaps.count) {
     lines.push(`  GAPS: ${s.gaps.count} — WeCom skipped data that fell out of its 5-day window`);
     for (const g of s.gaps.latest) lines.push(`    after seq ${g.afterSeq} came ${g.nextSeq} (${new Date(g.detectedAt).toISOString()})`);
