@@ -3,7 +3,7 @@ import { NotFoundError, ValidationError } from '../errors/errors.ts';
 import type { Database } from '../store/schema.ts';
 import { encodeSeq } from '../store/seq-codec.ts';
 import { openSecret, sealSecret } from '../vault/secret-box.ts';
-import { parseSdkSpec, type SdkSpec, validateCorpId } from './corp-settings.ts';
+import { formatSdkSpec, maskUrlCredentials, type SdkSpec, storedSdkSpec, validateCorpSettings } from './corp-settings.ts';
 
 /** A corp as the pipeline needs it, secrets opened. Never log this object. */
 export interface CorpConfig {
@@ -37,12 +37,11 @@ export class CorpRegistry {
 
   /** Adds a corp, or with `replace` updates its settings. Its cursor starts at seq 0. */
   async add(corp: CorpConfig, options: { replace?: boolean } = {}): Promise<void> {
-    validateCorpId(corp.corpid);
-    if (corp.secret.trim() === '') throw new ValidationError('SECRET_MISSING', '--secret is required: the 会话内容存档 (chat archive) Secret from the WeCom admin console');
+    validateCorpSettings(corp);
     const now = this.now();
     const row = {
       secret_sealed: sealSecret(this.masterKey, corp.secret, secretAad(corp.corpid)),
-      sdk: corp.sdk.kind === 'simulator' ? `simulator:${corp.sdk.url}` : `native:${corp.sdk.path}`,
+      sdk: formatSdkSpec(corp.sdk),
       proxy: corp.proxy,
       proxy_auth_sealed: corp.proxyAuth === null ? null : sealSecret(this.masterKey, corp.proxyAuth, proxyAuthAad(corp.corpid)),
       chat_limit: corp.limit,
@@ -66,7 +65,8 @@ export class CorpRegistry {
     const keys = await this.db.selectFrom('key_versions').select(['corpid', 'version']).orderBy('version').execute();
     return corps.map((c) => ({
       corpid: c.corpid,
-      sdk: c.sdk,
+      // settings stored before URLs with credentials were refused may still hold some: never show them
+      sdk: maskUrlCredentials(c.sdk),
       proxy: c.proxy,
       hasProxyAuth: c.proxy_auth_sealed !== null,
       limit: c.chat_limit,
@@ -83,7 +83,7 @@ export class CorpRegistry {
     return {
       corpid: c.corpid,
       secret: openSecret(this.masterKey, c.secret_sealed, secretAad(c.corpid)).toString('utf8'),
-      sdk: parseSdkSpec(c.sdk, '/'),
+      sdk: storedSdkSpec(c.sdk),
       proxy: c.proxy,
       proxyAuth: c.proxy_auth_sealed === null ? null : openSecret(this.masterKey, c.proxy_auth_sealed, proxyAuthAad(c.corpid)).toString('utf8'),
       limit: c.chat_limit,

@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { CorpRegistry } from '../corps/corp-registry.ts';
-import type { SdkSpec } from '../corps/corp-settings.ts';
+import { maskUrlCredentials, type SdkSpec, validateSecret } from '../corps/corp-settings.ts';
 import { ValidationError } from '../errors/errors.ts';
 import type { Database } from '../store/schema.ts';
 import { openSecret, sealSecret } from '../vault/secret-box.ts';
@@ -46,14 +46,17 @@ export function parseApiBase(text: string): string {
     url = undefined;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username || url.password) {
-    throw new ValidationError('API_BASE_INVALID', `--api-base must be an http(s) URL without query or credentials, e.g. ${WECOM_API_BASE}; got ${JSON.stringify(text.slice(0, 200))}`);
+    // the refused URL is shown to say what was wrong, but never a password or a query (tokens) in it
+    const shown = maskUrlCredentials(text).replace(/([?#]).*$/s, '$1***');
+    throw new ValidationError('API_BASE_INVALID', `--api-base must be an http(s) URL without query or credentials, e.g. ${WECOM_API_BASE}; got ${JSON.stringify(shown.slice(0, 200))}`);
   }
   return url.toString().replace(/\/+$/, '');
 }
 
 function checkSecret(value: string | null | undefined, flag: string): void {
   if (value === undefined || value === null) return;
-  if (value.trim() === '' || value.length > 512 || /[\s]/.test(value)) throw new ValidationError('SECRET_INVALID', `${flag} must be the secret as shown in the WeCom admin console (no spaces)`);
+  validateSecret(value, flag, 'the secret as shown in the WeCom admin console');
+  if (/\s/.test(value)) throw new ValidationError('SECRET_INVALID', `${flag} must be the secret as shown in the WeCom admin console (no spaces)`);
 }
 
 export class CorpApiSettings {
