@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { NotFoundError, ValidationError } from '../errors/errors.ts';
+import { inTransaction } from '../store/in-transaction.ts';
 import type { Database } from '../store/schema.ts';
 import { encodeSeq } from '../store/seq-codec.ts';
 import { openSecret, sealSecret } from '../vault/secret-box.ts';
@@ -48,7 +49,7 @@ export class CorpRegistry {
       timeout_s: corp.timeoutS,
       updated_at: now,
     };
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const existing = await trx.selectFrom('corps').select('corpid').where('corpid', '=', corp.corpid).executeTakeFirst();
       if (existing && !options.replace) throw new ValidationError('CORP_EXISTS', `corp ${corp.corpid} is already configured; remove it first or use --replace`);
       if (existing) await trx.updateTable('corps').set(row).where('corpid', '=', corp.corpid).execute();

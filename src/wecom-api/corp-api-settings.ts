@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { CorpRegistry } from '../corps/corp-registry.ts';
 import { maskUrlCredentials, type SdkSpec, validateSecret } from '../corps/corp-settings.ts';
 import { ValidationError } from '../errors/errors.ts';
+import { inTransaction } from '../store/in-transaction.ts';
 import type { Database } from '../store/schema.ts';
 import { openSecret, sealSecret } from '../vault/secret-box.ts';
 import type { ApiCorp } from './wecom-api-client.ts';
@@ -53,7 +54,8 @@ export function parseApiBase(text: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
-function checkSecret(value: string | null | undefined, flag: string): void {
+/** Checks a contacts or customer contact secret as given by a user or a file (`flag` names the field). */
+export function validateApiSecret(value: string | null | undefined, flag: string): void {
   if (value === undefined || value === null) return;
   validateSecret(value, flag, 'the secret as shown in the WeCom admin console');
   if (/\s/.test(value)) throw new ValidationError('SECRET_INVALID', `${flag} must be the secret as shown in the WeCom admin console (no spaces)`);
@@ -69,14 +71,14 @@ export class CorpApiSettings {
 
   async set(corpid: string, change: ApiSettingsChange): Promise<void> {
     await this.corps.get(corpid); // the corp must exist (NotFoundError otherwise)
-    checkSecret(change.contactsSecret, '--contacts-secret');
-    checkSecret(change.customerSecret, '--customer-secret');
+    validateApiSecret(change.contactsSecret, '--contacts-secret');
+    validateApiSecret(change.customerSecret, '--customer-secret');
     const apiBase = change.apiBase === undefined || change.apiBase === null ? change.apiBase : parseApiBase(change.apiBase);
     const row: Partial<Database['corp_api_settings']> = { updated_at: this.now() };
     if (change.contactsSecret !== undefined) row.contacts_secret_sealed = change.contactsSecret === null ? null : sealSecret(this.masterKey, change.contactsSecret, contactsAad(corpid));
     if (change.customerSecret !== undefined) row.customer_secret_sealed = change.customerSecret === null ? null : sealSecret(this.masterKey, change.customerSecret, customerAad(corpid));
     if (apiBase !== undefined) row.api_base = apiBase;
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const existing = await trx.selectFrom('corp_api_settings').select('corpid').where('corpid', '=', corpid).executeTakeFirst();
       if (existing) await trx.updateTable('corp_api_settings').set(row).where('corpid', '=', corpid).execute();
       else {
