@@ -6,7 +6,7 @@ import { openStore, type Store } from '../store/open-store.ts';
 import type { Database } from '../store/schema.ts';
 import { KeyVault } from '../vault/key-vault.ts';
 import { CorpApiSettings } from '../wecom-api/corp-api-settings.ts';
-import { loadMasterKey } from '../vault/master-key.ts';
+import { openMasterKey } from '../vault/master-key-check.ts';
 
 /** The services that keep a corp's settings and secrets. */
 export interface SettingsServices {
@@ -27,10 +27,19 @@ export interface App extends SettingsServices {
   close(): Promise<void>;
 }
 
-/** Opens the database (migrating it) and loads the master key. */
+/**
+ * Opens the database (migrating it), then loads the master key and checks it against the database's
+ * check value: a key that did not seal its secrets is refused, and none is created while they exist.
+ */
 export async function openApp(config: Config): Promise<App> {
-  const { key } = loadMasterKey({ envValue: config.masterKey, dataDir: config.dataDir });
-  return createApp(config, await openStore(config.dbUrl), key);
+  const store = await openStore(config.dbUrl);
+  try {
+    const { key } = await openMasterKey(store.db, store.dialect, { envValue: config.masterKey, dataDir: config.dataDir });
+    return createApp(config, store, key);
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
 }
 
 /** The services over an opened store (tests build one on a fresh database). */

@@ -32,7 +32,7 @@ export interface CallbackAppSummary {
 
 const APP_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const TOKEN = /^[A-Za-z0-9]{1,32}$/;
-const tokenAad = (corpid: string, app: string) => `callback:${corpid}:${app}:token`;
+export const tokenAad = (corpid: string, app: string) => `callback:${corpid}:${app}:token`;
 const aesKeyAad = (corpid: string, app: string) => `callback:${corpid}:${app}:aes-key`;
 
 export function validateAppName(app: string): string {

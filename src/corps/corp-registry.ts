@@ -29,7 +29,7 @@ export interface CorpSummary {
   createdAt: number;
 }
 
-const secretAad = (corpid: string) => `corp:${corpid}:secret`;
+export const secretAad = (corpid: string) => `corp:${corpid}:secret`;
 const proxyAuthAad = (corpid: string) => `corp:${corpid}:proxy-auth`;
 
 /** Corps and their settings; secrets are sealed with the master key before they reach the database. */

@@ -15,8 +15,8 @@ import type { ApiCorp } from './wecom-api-client.ts';
 
 export const WECOM_API_BASE = 'https://qyapi.weixin.qq.com';
 
-const contactsAad = (corpid: string) => `corp:${corpid}:contacts-secret`;
-const customerAad = (corpid: string) => `corp:${corpid}:customer-secret`;
+export const contactsAad = (corpid: string) => `corp:${corpid}:contacts-secret`;
+export const customerAad = (corpid: string) => `corp:${corpid}:customer-secret`;
 
 /** What `corp secrets` changes; undefined leaves a setting as it is, null clears it. */
 export interface ApiSettingsChange {
