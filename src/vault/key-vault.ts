@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { NotFoundError, ValidationError } from '../errors/errors.ts';
 import { inTransaction } from '../store/in-transaction.ts';
 import type { Database } from '../store/schema.ts';
@@ -43,6 +43,8 @@ export interface KeyReplacement {
 
 /** Envelopes a key is tried on: enough to tell a wrong key from a right one, few enough to be instant. */
 const CHECK_ENVELOPES = 8;
+/** newest envelopes of a state the check looks among */
+const CHECK_WINDOW = 5000;
 
 export const keyAad = (corpid: string, version: number) => `key:${corpid}:${version}`;
 
@@ -117,11 +119,20 @@ export class KeyVault {
     return rows.map((r) => ({ version: r.version, oldFingerprint: r.old_fingerprint, newFingerprint: r.new_fingerprint, decryptedMessages: Number(r.decrypted_messages), forced: r.forced === 1, replacedAt: Number(r.replaced_at) }));
   }
 
-  /** Tries the key on the latest stored envelopes of its version, waiting ones first. */
+  /**
+   * Tries the key on the latest stored envelopes of its version, waiting ones first. Each state is
+   * looked at only in its newest rows (through the state index), so the check costs the same on an
+   * archive of millions of envelopes, even for a version none of them has.
+   */
   private async check(corpid: string, version: number, key: KeyObject): Promise<KeyCheck> {
-    const rows = await this.db.selectFrom('envelopes').select('encrypt_random_key')
-      .where('corpid', '=', corpid).where('publickey_ver', '=', version)
-      .orderBy(sql`case when state = 'waiting' then 0 else 1 end`).orderBy('seq', 'desc').limit(CHECK_ENVELOPES).execute();
+    const rows: Array<{ encrypt_random_key: string }> = [];
+    for (const state of ['waiting', 'retry', 'pending', 'done'] as const) {
+      if (rows.length >= CHECK_ENVELOPES) break;
+      const recent = this.db.selectFrom('envelopes').select(['encrypt_random_key', 'publickey_ver', 'seq'])
+        .where('state', '=', state).where('corpid', '=', corpid).orderBy('seq', 'desc').limit(CHECK_WINDOW).as('recent');
+      rows.push(...(await this.db.selectFrom(recent).select('recent.encrypt_random_key').where('recent.publickey_ver', '=', version)
+        .orderBy('recent.seq', 'desc').limit(CHECK_ENVELOPES - rows.length).execute()));
+    }
     let opened = 0;
     for (const row of rows) {
       try {
