@@ -32,6 +32,16 @@ describe('readSimulatorConfig', () => {
     expect(() => read({ callbacks: [{ app: 'contacts', token: 'tok', aesKey: 'short-key' }] })).toThrow(/callbacks\[0\]\.aesKey: the callback EncodingAESKey must be exactly 43/);
   });
 
+  it('refuses a file that is not JSON without quoting any of it', () => {
+    expect(() => readSimulatorConfig('{"corps":[{"secret":topsecretvalue}]}', '/')).toThrow(/^the file is not JSON; it should be written by/);
+    expect(() => readSimulatorConfig('{"secret":"topsecretvalue" x}', '/')).toThrow(/^the file is not JSON \(error at character 28\)/);
+    try {
+      readSimulatorConfig('{"corps":[{"secret":topsecretvalue}]}', '/');
+    } catch (err) {
+      expect((err as Error).message).not.toContain('topsecret');
+    }
+  });
+
   it('checks the whole file first and names every bad field by its path', () => {
     const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const text = file([

@@ -37,7 +37,9 @@ export function readSimulatorConfig(text: string, cwd: string): ImportedCorp[] {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new ValidationError('SIMULATOR_CONFIG_INVALID', `the file is not JSON (${(err as Error).message}); it should be written by \`wecom-archive simulator --write-config FILE\``);
+    // V8 quotes the text around the fault, which may be a secret or a key: give only where it is
+    const position = /at position (\d+)/.exec((err as Error).message)?.[1];
+    throw new ValidationError('SIMULATOR_CONFIG_INVALID', `the file is not JSON${position === undefined ? '' : ` (error at character ${Number(position) + 1})`}; it should be written by \`wecom-archive simulator --write-config FILE\``);
   }
   const bad = (what: string) => new ValidationError('SIMULATOR_CONFIG_INVALID', `simulator config: ${what}`);
   if (!isObject(doc) || doc.format !== SIMULATOR_CONFIG_FORMAT) throw bad(`"format" must be "${SIMULATOR_CONFIG_FORMAT}"`);
