@@ -95,7 +95,7 @@ export class KeyVault {
         throw new ValidationError(
           'KEY_IN_USE',
           `the key of version ${version} of corp ${corpid} (fingerprint ${existing.fingerprint.slice(0, 16)}…) has already decrypted ${decryptedMessages} message(s), ` +
-            'so it is the key WeCom used for them; replacing it would not decrypt anything it could not. Give --force only if you know this version had two keys',
+            'so it is the key WeCom used for them and is kept. Give --force only if you know this version had two keys (the messages already decrypted stay as they are)',
         );
       }
       const now = this.now();
