@@ -1,40 +1,64 @@
+import type { Kysely } from 'kysely';
 import { CallbackAppRegistry } from '../callbacks/callback-apps.ts';
 import type { Config } from '../config/config.ts';
 import { CorpRegistry } from '../corps/corp-registry.ts';
 import { openStore, type Store } from '../store/open-store.ts';
+import type { Database } from '../store/schema.ts';
 import { KeyVault } from '../vault/key-vault.ts';
 import { CorpApiSettings } from '../wecom-api/corp-api-settings.ts';
-import { loadMasterKey } from '../vault/master-key.ts';
+import { openMasterKey } from '../vault/master-key-check.ts';
 
-/** What commands and servers work with: the store and the services over it. */
-export interface App {
-  readonly config: Config;
-  readonly store: Store;
+/** The services that keep a corp's settings and secrets. */
+export interface SettingsServices {
   readonly corps: CorpRegistry;
   readonly keys: KeyVault;
   /** callback configurations (Token, EncodingAESKey sealed) */
   readonly callbackApps: CallbackAppRegistry;
   /** contacts / customer-contact secrets (sealed) and the WeCom API base per corp */
   readonly apiSettings: CorpApiSettings;
+}
+
+/** What commands and servers work with: the store and the services over it. */
+export interface App extends SettingsServices {
+  readonly config: Config;
+  readonly store: Store;
+  /** Runs `fn` with the settings services over one database transaction: all of its writes, or none. */
+  transaction<T>(fn: (services: SettingsServices) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
-/** Opens the database (migrating it) and loads the master key. */
+/**
+ * Opens the database (migrating it), then loads the master key and checks it against the database's
+ * check value: a key that did not seal its secrets is refused, and none is created while they exist.
+ */
 export async function openApp(config: Config): Promise<App> {
-  const { key } = loadMasterKey({ envValue: config.masterKey, dataDir: config.dataDir });
-  return createApp(config, await openStore(config.dbUrl), key);
+  const store = await openStore(config.dbUrl);
+  try {
+    const { key } = await openMasterKey(store.db, store.dialect, { envValue: config.masterKey, dataDir: config.dataDir });
+    return createApp(config, store, key);
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
 }
 
 /** The services over an opened store (tests build one on a fresh database). */
 export function createApp(config: Config, store: Store, masterKey: Buffer): App {
-  const corps = new CorpRegistry(store.db, masterKey);
   return {
     config,
     store,
-    corps,
-    keys: new KeyVault(store.db, masterKey),
-    callbackApps: new CallbackAppRegistry(store.db, masterKey),
-    apiSettings: new CorpApiSettings(store.db, masterKey, corps),
+    ...settingsServices(store.db, masterKey),
+    transaction: (fn) => store.db.transaction().execute((trx) => fn(settingsServices(trx, masterKey))),
     close: () => store.close(),
+  };
+}
+
+function settingsServices(db: Kysely<Database>, masterKey: Buffer): SettingsServices {
+  const corps = new CorpRegistry(db, masterKey);
+  return {
+    corps,
+    keys: new KeyVault(db, masterKey),
+    callbackApps: new CallbackAppRegistry(db, masterKey),
+    apiSettings: new CorpApiSettings(db, masterKey, corps),
   };
 }

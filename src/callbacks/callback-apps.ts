@@ -7,6 +7,7 @@
 import type { Kysely } from 'kysely';
 import { validateCorpId } from '../corps/corp-settings.ts';
 import { NotFoundError, ValidationError } from '../errors/errors.ts';
+import { inTransaction } from '../store/in-transaction.ts';
 import type { Database } from '../store/schema.ts';
 import { openSecret, sealSecret } from '../vault/secret-box.ts';
 import { parseEncodingAesKey } from './callback-crypto.ts';
@@ -31,7 +32,7 @@ export interface CallbackAppSummary {
 
 const APP_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const TOKEN = /^[A-Za-z0-9]{1,32}$/;
-const tokenAad = (corpid: string, app: string) => `callback:${corpid}:${app}:token`;
+export const tokenAad = (corpid: string, app: string) => `callback:${corpid}:${app}:token`;
 const aesKeyAad = (corpid: string, app: string) => `callback:${corpid}:${app}:aes-key`;
 
 export function validateAppName(app: string): string {
@@ -68,7 +69,7 @@ export class CallbackAppRegistry {
       receive_id: receiveId,
       updated_at: now,
     };
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const corp = await trx.selectFrom('corps').select('corpid').where('corpid', '=', corpid).executeTakeFirst();
       if (!corp) throw new NotFoundError('CORP_NOT_FOUND', `corp ${corpid} is not configured; add it with \`wecom-archive corp add\` first`);
       const existing = await trx.selectFrom('callback_apps').select('app').where('corpid', '=', corpid).where('app', '=', app).executeTakeFirst();

@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
 import { NotFoundError, ValidationError } from '../errors/errors.ts';
+import { inTransaction } from '../store/in-transaction.ts';
 import type { Database } from '../store/schema.ts';
 import { encodeSeq } from '../store/seq-codec.ts';
 import { openSecret, sealSecret } from '../vault/secret-box.ts';
-import { parseSdkSpec, type SdkSpec, validateCorpId } from './corp-settings.ts';
+import { formatSdkSpec, maskUrlCredentials, type SdkSpec, storedSdkSpec, validateCorpSettings } from './corp-settings.ts';
 
 /** A corp as the pipeline needs it, secrets opened. Never log this object. */
 export interface CorpConfig {
@@ -28,7 +29,7 @@ export interface CorpSummary {
   createdAt: number;
 }
 
-const secretAad = (corpid: string) => `corp:${corpid}:secret`;
+export const secretAad = (corpid: string) => `corp:${corpid}:secret`;
 const proxyAuthAad = (corpid: string) => `corp:${corpid}:proxy-auth`;
 
 /** Corps and their settings; secrets are sealed with the master key before they reach the database. */
@@ -37,19 +38,18 @@ export class CorpRegistry {
 
   /** Adds a corp, or with `replace` updates its settings. Its cursor starts at seq 0. */
   async add(corp: CorpConfig, options: { replace?: boolean } = {}): Promise<void> {
-    validateCorpId(corp.corpid);
-    if (corp.secret.trim() === '') throw new ValidationError('SECRET_MISSING', '--secret is required: the 会话内容存档 (chat archive) Secret from the WeCom admin console');
+    validateCorpSettings(corp);
     const now = this.now();
     const row = {
       secret_sealed: sealSecret(this.masterKey, corp.secret, secretAad(corp.corpid)),
-      sdk: corp.sdk.kind === 'simulator' ? `simulator:${corp.sdk.url}` : `native:${corp.sdk.path}`,
+      sdk: formatSdkSpec(corp.sdk),
       proxy: corp.proxy,
       proxy_auth_sealed: corp.proxyAuth === null ? null : sealSecret(this.masterKey, corp.proxyAuth, proxyAuthAad(corp.corpid)),
       chat_limit: corp.limit,
       timeout_s: corp.timeoutS,
       updated_at: now,
     };
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const existing = await trx.selectFrom('corps').select('corpid').where('corpid', '=', corp.corpid).executeTakeFirst();
       if (existing && !options.replace) throw new ValidationError('CORP_EXISTS', `corp ${corp.corpid} is already configured; remove it first or use --replace`);
       if (existing) await trx.updateTable('corps').set(row).where('corpid', '=', corp.corpid).execute();
@@ -66,7 +66,8 @@ export class CorpRegistry {
     const keys = await this.db.selectFrom('key_versions').select(['corpid', 'version']).orderBy('version').execute();
     return corps.map((c) => ({
       corpid: c.corpid,
-      sdk: c.sdk,
+      // settings stored before URLs with credentials were refused may still hold some: never show them
+      sdk: maskUrlCredentials(c.sdk),
       proxy: c.proxy,
       hasProxyAuth: c.proxy_auth_sealed !== null,
       limit: c.chat_limit,
@@ -83,7 +84,7 @@ export class CorpRegistry {
     return {
       corpid: c.corpid,
       secret: openSecret(this.masterKey, c.secret_sealed, secretAad(c.corpid)).toString('utf8'),
-      sdk: parseSdkSpec(c.sdk, '/'),
+      sdk: storedSdkSpec(c.sdk),
       proxy: c.proxy,
       proxyAuth: c.proxy_auth_sealed === null ? null : openSecret(this.masterKey, c.proxy_auth_sealed, proxyAuthAad(c.corpid)).toString('utf8'),
       limit: c.chat_limit,

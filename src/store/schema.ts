@@ -33,6 +33,8 @@ export interface Database {
   dir_permit_users: DirPermitUserTable;
   dir_refresh_queue: DirRefreshQueueTable;
   dir_sync_state: DirSyncStateTable;
+  vault_checks: VaultCheckTable;
+  key_history: KeyHistoryTable;
 }
 
 export interface CorpTable {
@@ -56,6 +58,27 @@ export interface KeyVersionTable {
   fingerprint: string;
   bits: number;
   created_at: number;
+}
+
+/** Check values of the vault's keys: `master_key` is an HMAC of a constant under the master key. */
+export interface VaultCheckTable {
+  name: string;
+  check_value: string;
+  created_at: number;
+}
+
+/** Every replacement of a corp's private key (`keys replace`), by fingerprint: never key material. */
+export interface KeyHistoryTable {
+  id: Generated<number>;
+  corpid: string;
+  version: number;
+  old_fingerprint: string;
+  new_fingerprint: string;
+  /** messages the old key had decrypted when it was replaced */
+  decrypted_messages: number;
+  /** 1 when replaced with --force although it had decrypted messages */
+  forced: number;
+  replaced_at: number;
 }
 
 /** Pull state per corp: where the next GetChatData starts and how the last ones went. */

@@ -75,6 +75,12 @@ describe('loadMasterKey from <dataDir>/master.key', () => {
     expect(second).toEqual({ key: first.key, source: 'file', path, created: false });
   });
 
+  it('does not create a key file when told the database already holds sealed secrets', () => {
+    const err = configError(() => loadMasterKey({ envValue: undefined, dataDir: root, mayCreate: false }));
+    expect(err.message).toMatch(/master\.key does not exist, but the database holds secrets sealed with a master key\. Restore master\.key from backup/);
+    expect(() => statSync(join(root, 'master.key'))).toThrow(/ENOENT/);
+  });
+
   it('gives different data directories different keys', () => {
     const a = loadMasterKey({ envValue: undefined, dataDir: join(root, 'a') });
     const b = loadMasterKey({ envValue: undefined, dataDir: join(root, 'b') });

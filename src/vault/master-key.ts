@@ -28,9 +28,10 @@ export interface MasterKey {
 /**
  * Loads the master key. With `envValue` set it must be 64 hex chars or base64 of 32 bytes
  * (ConfigError otherwise; the value is never echoed). Without it, reads `<dataDir>/master.key`,
- * creating it (mode 0600, exclusive create) on first use, and refuses a file group or others can read.
+ * creating it (mode 0600, exclusive create) on first use unless `mayCreate` is false (the database
+ * already holds sealed secrets), and refuses a file group or others can read.
  */
-export function loadMasterKey(opts: { envValue: string | undefined; dataDir: string }): MasterKey {
+export function loadMasterKey(opts: { envValue: string | undefined; dataDir: string; mayCreate?: boolean }): MasterKey {
   if (opts.envValue !== undefined) {
     const key = parseKeyText(opts.envValue);
     if (key === undefined) {
@@ -47,6 +48,13 @@ export function loadMasterKey(opts: { envValue: string | undefined; dataDir: str
   if (Buffer.isBuffer(existing)) return { key: existing, source: 'file', path, created: false };
 
   if (existing === 'missing') {
+    if (opts.mayCreate === false) {
+      // A new key would seal new secrets under a key that opens none of the stored ones.
+      throw new ConfigError(
+        `The master key file ${path} does not exist, but the database holds secrets sealed with a master key. ` +
+          `Restore master.key from backup into ${opts.dataDir} (mode 0600), or set ${ENV_NAME} to the key; a new key cannot open them.`,
+      );
+    }
     const created = createKeyFile(opts.dataDir, path);
     if (created !== undefined) return { key: created, source: 'file', path, created: true };
   }

@@ -166,6 +166,12 @@ describe('parseRsaPrivateKey rejects with a message that says what to do', () =>
     expectRejected(pss, 'RSA_KEY_NOT_RSA', /RSA-PSS/);
   });
 
+  it('rejects a file with two private keys instead of taking the first', () => {
+    const other = openssl(['genrsa', '2048'], 'other.pem');
+    expectRejected(`${pkcs8Pem}\n${other}`, 'RSA_KEY_AMBIGUOUS', /holds 2 private keys; give one key per file/, other);
+    expectRejected(`${pkcs1Pem}${pkcs8Pem}`, 'RSA_KEY_AMBIGUOUS', /2 private keys/, pkcs8Pem);
+  });
+
   it('rejects garbage: random text, broken base64, truncated keys, random bytes, unknown PEM blocks', () => {
     const truncated = pkcs8Pem.slice(0, pkcs8Pem.length / 2);
     expectRejected('hello, this is not a key', 'RSA_KEY_UNREADABLE', /not a readable RSA private key/);

@@ -116,7 +116,15 @@ function keyFromPem(text: string): KeyObject {
     body: m[2] as string,
   }));
   // A combined PEM (certificate + key, or EC PARAMETERS + key) is common: prefer the private key.
-  const block = blocks.find((b) => b.label.endsWith('PRIVATE KEY')) ?? blocks[0];
+  const privateBlocks = blocks.filter((b) => b.label.endsWith('PRIVATE KEY'));
+  if (privateBlocks.length > 1) {
+    // Taking the first would store a key for this version that may not be the one WeCom encrypts to.
+    throw new ValidationError(
+      'RSA_KEY_AMBIGUOUS',
+      `This file holds ${privateBlocks.length} private keys; give one key per file: the one whose public key the WeCom admin console shows for this version.`,
+    );
+  }
+  const block = privateBlocks[0] ?? blocks[0];
   if (block === undefined) throw unreadableKeyError();
   const { label } = block;
   if (PUBLIC_KEY_LABELS.has(label)) throw publicKeyError('public key');

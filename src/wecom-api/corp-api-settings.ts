@@ -6,16 +6,17 @@
  */
 import type { Kysely } from 'kysely';
 import type { CorpRegistry } from '../corps/corp-registry.ts';
-import type { SdkSpec } from '../corps/corp-settings.ts';
+import { maskUrlCredentials, type SdkSpec, validateSecret } from '../corps/corp-settings.ts';
 import { ValidationError } from '../errors/errors.ts';
+import { inTransaction } from '../store/in-transaction.ts';
 import type { Database } from '../store/schema.ts';
 import { openSecret, sealSecret } from '../vault/secret-box.ts';
 import type { ApiCorp } from './wecom-api-client.ts';
 
 export const WECOM_API_BASE = 'https://qyapi.weixin.qq.com';
 
-const contactsAad = (corpid: string) => `corp:${corpid}:contacts-secret`;
-const customerAad = (corpid: string) => `corp:${corpid}:customer-secret`;
+export const contactsAad = (corpid: string) => `corp:${corpid}:contacts-secret`;
+export const customerAad = (corpid: string) => `corp:${corpid}:customer-secret`;
 
 /** What `corp secrets` changes; undefined leaves a setting as it is, null clears it. */
 export interface ApiSettingsChange {
@@ -46,14 +47,18 @@ export function parseApiBase(text: string): string {
     url = undefined;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username || url.password) {
-    throw new ValidationError('API_BASE_INVALID', `--api-base must be an http(s) URL without query or credentials, e.g. ${WECOM_API_BASE}; got ${JSON.stringify(text.slice(0, 200))}`);
+    // the refused URL is shown to say what was wrong, but never a password or a query (tokens) in it
+    const shown = maskUrlCredentials(text).replace(/([?#]).*$/s, '$1***');
+    throw new ValidationError('API_BASE_INVALID', `--api-base must be an http(s) URL without query or credentials, e.g. ${WECOM_API_BASE}; got ${JSON.stringify(shown.slice(0, 200))}`);
   }
   return url.toString().replace(/\/+$/, '');
 }
 
-function checkSecret(value: string | null | undefined, flag: string): void {
+/** Checks a contacts or customer contact secret as given by a user or a file (`flag` names the field). */
+export function validateApiSecret(value: string | null | undefined, flag: string): void {
   if (value === undefined || value === null) return;
-  if (value.trim() === '' || value.length > 512 || /[\s]/.test(value)) throw new ValidationError('SECRET_INVALID', `${flag} must be the secret as shown in the WeCom admin console (no spaces)`);
+  validateSecret(value, flag, 'the secret as shown in the WeCom admin console');
+  if (/\s/.test(value)) throw new ValidationError('SECRET_INVALID', `${flag} must be the secret as shown in the WeCom admin console (no spaces)`);
 }
 
 export class CorpApiSettings {
@@ -66,14 +71,14 @@ export class CorpApiSettings {
 
   async set(corpid: string, change: ApiSettingsChange): Promise<void> {
     await this.corps.get(corpid); // the corp must exist (NotFoundError otherwise)
-    checkSecret(change.contactsSecret, '--contacts-secret');
-    checkSecret(change.customerSecret, '--customer-secret');
+    validateApiSecret(change.contactsSecret, '--contacts-secret');
+    validateApiSecret(change.customerSecret, '--customer-secret');
     const apiBase = change.apiBase === undefined || change.apiBase === null ? change.apiBase : parseApiBase(change.apiBase);
     const row: Partial<Database['corp_api_settings']> = { updated_at: this.now() };
     if (change.contactsSecret !== undefined) row.contacts_secret_sealed = change.contactsSecret === null ? null : sealSecret(this.masterKey, change.contactsSecret, contactsAad(corpid));
     if (change.customerSecret !== undefined) row.customer_secret_sealed = change.customerSecret === null ? null : sealSecret(this.masterKey, change.customerSecret, customerAad(corpid));
     if (apiBase !== undefined) row.api_base = apiBase;
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const existing = await trx.selectFrom('corp_api_settings').select('corpid').where('corpid', '=', corpid).executeTakeFirst();
       if (existing) await trx.updateTable('corp_api_settings').set(row).where('corpid', '=', corpid).execute();
       else {

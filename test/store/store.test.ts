@@ -63,6 +63,20 @@ describeEachDialect('store', ({ dialect, open, url }) => {
     await expect(registry.remove('ww02')).rejects.toThrow(/not configured/);
   });
 
+  it('refuses a secret with a line break and a missing SDK library before storing anything, and never shows a URL\'s credentials', async () => {
+    const store = await open();
+    const registry = new CorpRegistry(store.db, MASTER);
+    await expect(registry.add({ ...corp('wwbad'), secret: `${SECRET}\n` })).rejects.toThrow(/--secret holds a line break/);
+    await expect(registry.add({ ...corp('wwbad'), proxyAuth: 'alice:pass\u0007' })).rejects.toThrow(/--proxy-auth holds a control character/);
+    await expect(registry.add({ ...corp('wwbad'), sdk: { kind: 'native', path: '/nonexistent.so' } })).rejects.toThrow(/native:\/nonexistent\.so: no such file/);
+    expect(await store.db.selectFrom('corps').select('corpid').execute()).toEqual([]);
+    // a simulator URL with credentials stored before they were refused: listed and loaded without them
+    await registry.add(corp('wwold'));
+    await store.db.updateTable('corps').set({ sdk: 'simulator:http://user:pw-secret-5@127.0.0.1:9100' }).where('corpid', '=', 'wwold').execute();
+    expect(JSON.stringify(await registry.list())).not.toContain('pw-secret-5');
+    expect((await registry.get('wwold')).sdk).toEqual({ kind: 'simulator', url: 'http://127.0.0.1:9100' });
+  });
+
   it('keeps key versions forever, refuses a different key for a taken version, and opens them', async () => {
     const store = await open();
     const registry = new CorpRegistry(store.db, MASTER);

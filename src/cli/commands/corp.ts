@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseChatLimit, parseProxy, parseProxyAuth, parseSdkSpec, parseTimeout, validateCorpId } from '../../corps/corp-settings.ts';
 import { ValidationError } from '../../errors/errors.ts';
+import { importCorps } from '../../corps/corp-import.ts';
 import { readSimulatorConfig } from '../../corps/simulator-config.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 import { readSecretFlags, secretOptions } from '../secret-input.ts';
@@ -87,13 +88,9 @@ export const corpImport: Command = {
       throw new ValidationError('CONFIG_FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     const config = readSimulatorConfig(text, io.cwd);
-    const replace = values.replace === true;
+    await importCorps(a, config, { replace: values.replace === true });
     for (const corp of config) {
       const corpid = corp.corp.corpid;
-      await a.corps.add(corp.corp, { replace });
-      for (const key of corp.keys) await a.keys.add(corpid, key.version, key.privateKeyPem);
-      if (Object.keys(corp.apiSecrets).length > 0) await a.apiSettings.set(corpid, corp.apiSecrets);
-      for (const c of corp.callbacks) await a.callbackApps.add({ corpid, ...c }, { replace });
       const extras = [
         ...(corp.apiSecrets.contactsSecret ? ['the contacts secret'] : []),
         ...(corp.apiSecrets.customerSecret ? ['the customer contact secret'] : []),

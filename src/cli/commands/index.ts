@@ -4,7 +4,7 @@ import { callbackEvents, callbackReplay, corpCallbackAdd, corpSecrets } from './
 import { decryptRetry } from './decrypt.ts';
 import { directorySync } from './directory.ts';
 import { serve } from './serve.ts';
-import { keysAdd, keysGenerate, keysList } from './keys.ts';
+import { keysAdd, keysGenerate, keysList, keysReplace } from './keys.ts';
 import { demo } from './demo.ts';
 import { doctor } from './doctor.ts';
 import { exportCommand } from './export.ts';
@@ -17,7 +17,7 @@ import { status } from './status.ts';
 /** Every CLI command, in the order `help` lists them. */
 export const COMMANDS: readonly Command[] = [
   corpAdd, corpImport, corpList, corpRemove, corpSecrets, corpCallbackAdd,
-  keysGenerate, keysAdd, keysList,
+  keysGenerate, keysAdd, keysReplace, keysList,
   run, status, decryptRetry, mediaRetry, mediaScan, doctor, exportCommand, demo, simulator,
   serve, callbackEvents, callbackReplay, directorySync,
   migrate,

@@ -7,6 +7,7 @@ import * as m0004 from './0004-directory.ts';
 import * as m0005 from './0005-decrypt-watermark.ts';
 import * as m0006 from './0006-pull-lease.ts';
 import * as m0007 from './0007-decrypt-backoff.ts';
+import * as m0008 from './0008-vault-checks.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -19,6 +20,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0005-decrypt-watermark', m0005],
   ['0006-pull-lease', m0006],
   ['0007-decrypt-backoff', m0007],
+  ['0008-vault-checks', m0008],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
