@@ -60,6 +60,16 @@ interface Finished {
 const UPDATE_CHUNK = 100;
 const NO_SEQ = '';
 
+/** How often a drain looks whether a corp's keys were added or replaced since it loaded them. */
+const KEY_CHECK_INTERVAL_MS = 1_000;
+/**
+ * An envelope that failed (RSA, SDK or JSON) less than this long after its version's key was stored
+ * may have been tried with the key it replaced, still loaded in a process that had not seen the
+ * change: `requeue` tries it again. Far longer than KEY_CHECK_INTERVAL_MS plus the batches in flight;
+ * a key that is really wrong fails again later than this, so it is not retried in a loop.
+ */
+export const KEY_CHANGE_GRACE_MS = 120_000;
+
 /**
  * Fresh envelopes still to decrypt: 'pending' and above the corp's watermark (at or below it they
  * are handled, see EnvelopeTable.state). The one definition the stage, its backlog and `status` use.
@@ -81,6 +91,8 @@ export class DecryptStage {
   private readonly inflight: number;
   private readonly commitSize: number;
   private readonly backoff: RetryBackoff;
+  /** per corp: the versions and store times of the keys loaded into the RSA pool, and when that was last checked */
+  private readonly loadedKeys = new Map<string, { stamp: string; checkedAt: number }>();
 
   constructor(
     private readonly deps: DecryptDeps & { loadKeys(corpid: string): Promise<Map<number, KeyObject>> },
@@ -94,9 +106,36 @@ export class DecryptStage {
 
   /** Loads the corp's private keys into the RSA pool (again: keys may have been added since). */
   async refreshKeys(corpid: string): Promise<number[]> {
+    const stamp = await this.keyStamp(corpid);
     const keys = await this.deps.loadKeys(corpid);
     this.deps.rsa.setKeys(corpid, keys);
+    this.loadedKeys.set(corpid, { stamp, checkedAt: this.deps.now() });
     return [...keys.keys()];
+  }
+
+  /** The corp's key versions with the time each was stored: it changes when a key is added or replaced. */
+  private async keyStamp(corpid: string): Promise<string> {
+    const rows = await this.deps.db.selectFrom('key_versions').select(['version', 'created_at'])
+      .where('corpid', '=', corpid).orderBy('version').execute();
+    return rows.map((r) => `${r.version}@${r.created_at}`).join(',');
+  }
+
+  /**
+   * Loads the keys again when one was added or replaced (`keys replace` in another process) since
+   * they were loaded, looking at most once every KEY_CHECK_INTERVAL_MS; so a running archive stops
+   * trying a replaced key within about a second.
+   */
+  private async keepKeysCurrent(corpid: string): Promise<void> {
+    const loaded = this.loadedKeys.get(corpid);
+    const now = this.deps.now();
+    if (loaded && now - loaded.checkedAt < KEY_CHECK_INTERVAL_MS) return;
+    const stamp = await this.keyStamp(corpid);
+    if (loaded?.stamp === stamp) {
+      loaded.checkedAt = now;
+      return;
+    }
+    this.deps.log?.debug({ corp: corpid, stage: 'decrypt' }, 'keys changed since they were loaded: loading them again');
+    await this.refreshKeys(corpid);
   }
 
   /**
@@ -117,8 +156,19 @@ export class DecryptStage {
       .where('corpid', '=', corpid).where('state', '=', 'waiting').where('next_attempt_at', '<=', now)
       .executeTakeFirst();
     const due = Number(r.numUpdatedRows);
-    if (keyed + due) this.deps.log?.debug({ corp: corpid, stage: 'decrypt', keyAdded: keyed, due }, 'waiting envelopes queued again');
-    return keyed + due;
+    // failures that may come from a key replaced meanwhile (tried with the old one), see KEY_CHANGE_GRACE_MS
+    let rekeyed = 0;
+    const keyRows = await this.deps.db.selectFrom('key_versions').select(['version', 'created_at']).where('corpid', '=', corpid).execute();
+    for (const k of keyRows) {
+      const r = await this.deps.db.updateTable('envelopes').set({ state: 'retry', next_attempt_at: null, updated_at: now })
+        .where('corpid', '=', corpid).where('state', '=', 'waiting').where('publickey_ver', '=', k.version)
+        .where('reason', 'in', ['rsa_failed', 'sdk_error', 'bad_json'])
+        .where('updated_at', '>=', Number(k.created_at)).where('updated_at', '<', Number(k.created_at) + KEY_CHANGE_GRACE_MS)
+        .executeTakeFirst();
+      rekeyed += Number(r.numUpdatedRows);
+    }
+    if (keyed + due + rekeyed) this.deps.log?.debug({ corp: corpid, stage: 'decrypt', keyAdded: keyed, due, keyChanged: rekeyed }, 'waiting envelopes queued again');
+    return keyed + due + rekeyed;
   }
 
   /** When the corp's earliest automatic retry is due (ms), or null when none waits for one. */
@@ -190,6 +240,7 @@ export class DecryptStage {
     try {
       while (failure === undefined) {
         while (!exhausted && !signal.aborted && flights.length < this.inflight) {
+          await this.keepKeysCurrent(corpid);
           const rows = await this.nextRows(corpid, lane);
           if (rows.length < this.batchSize) exhausted = true;
           if (rows.length === 0) break;
