@@ -4,7 +4,8 @@ import type { CorpProgress } from '../../archiver/corp-archiver.ts';
 import { startHttpServer } from '../../api/http-server.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { createCallbackServices } from '../callback-services.ts';
-import { type Command, type CommandIo, needApp } from '../command.ts';
+import { type Command, type CommandIo, needApp, optionalString } from '../command.ts';
+import { httpUrl, parseListen } from './serve.ts';
 
 /** One progress line per corp, with the rate since the previous report. */
 export function progressPrinter(io: CommandIo): (progress: readonly CorpProgress[]) => void {
@@ -25,9 +26,9 @@ export function progressPrinter(io: CommandIo): (progress: readonly CorpProgress
 
 export const run: Command = {
   name: 'run',
-  usage: 'run [--once] [--poll-interval S]',
-  summary: 'archive every configured corp until stopped (--once: catch up, decrypt, exit)',
-  options: { once: { type: 'boolean' }, 'poll-interval': { type: 'string' } },
+  usage: 'run [--once] [--poll-interval S] [--listen HOST:PORT]',
+  summary: 'archive every configured corp until stopped (--once: catch up, decrypt, exit); --listen: where WeCom callbacks are served (default 127.0.0.1:--port)',
+  options: { once: { type: 'boolean' }, 'poll-interval': { type: 'string' }, listen: { type: 'string' } },
   async run({ app, config, values, io }) {
     const a = needApp(app);
     const log = createLogger(config.logLevel);
@@ -37,10 +38,11 @@ export const run: Command = {
       throw new ValidationError('POLL_INTERVAL_INVALID', '--poll-interval must be 0.1–3600 seconds');
     }
     const once = values.once === true;
+    const { host, port } = parseListen(optionalString(values, 'listen'), config.port);
     // Callbacks, their events and the directory run beside the pulls (not in --once).
     const services = once ? undefined : createCallbackServices(a, log, { handlePullNotifies: true });
-    const server = once ? undefined : await startHttpServer(a, config.port, log, '127.0.0.1', services ? { callbacks: services.route } : {});
-    if (server) io.err(`archive HTTP server listening on http://127.0.0.1:${server.port} (WeCom callbacks: /callback/{corpid}/{app})`);
+    const server = once ? undefined : await startHttpServer(a, port, log, host, services ? { callbacks: services.route } : {});
+    if (server) io.err(`archive HTTP server listening on ${httpUrl(host, server.port)} (WeCom callbacks: /callback/{corpid}/{app})`);
     const stopServices = new AbortController();
     const onAbort = () => stopServices.abort();
     io.signal.addEventListener('abort', onAbort, { once: true });
