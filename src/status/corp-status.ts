@@ -29,7 +29,10 @@ export interface CorpStatus {
   unknownTypes: number;
   pending: number;
   waiting: WaitingGroup[];
-  gaps: { count: number; latest: Array<{ afterSeq: string; nextSeq: string; detectedAt: number; note: string }> };
+  /** jumps in seq that may have lost data: the cursor was older than WeCom's window, or near its edge */
+  gaps: GapSummary;
+  /** jumps in seq while the cursor was well inside the window: nothing lost, not an alarm */
+  seqJumps: GapSummary;
   lastSuccessAt: number | null;
   /** the process that holds the corp's pull (`host/pid/random`) and until when; null: none holds it */
   pullLease: PullLeaseHolder | null;
@@ -52,6 +55,25 @@ export interface CorpStatus {
   directory: DirectoryStatus;
 }
 
+export interface GapSummary {
+  count: number;
+  /** the newest five; cursorAgeMs: how old the cursor was (null: not known) */
+  latest: Array<{ afterSeq: string; nextSeq: string; detectedAt: number; cursorAgeMs: number | null; note: string }>;
+}
+
+async function gapSummary(db: Kysely<Database>, corpid: string, kind: 'loss' | 'jump', count: number): Promise<GapSummary> {
+  if (count === 0) return { count, latest: [] };
+  const rows = await db.selectFrom('gaps').select(['after_seq', 'next_seq', 'detected_at', 'cursor_age_ms', 'note'])
+    .where('corpid', '=', corpid).where('kind', '=', kind).orderBy('id', 'desc').limit(5).execute();
+  return {
+    count,
+    latest: rows.map((g) => ({
+      afterSeq: decodeSeq(g.after_seq).toString(), nextSeq: decodeSeq(g.next_seq).toString(), detectedAt: Number(g.detected_at),
+      cursorAgeMs: g.cursor_age_ms === null ? null : Number(g.cursor_age_ms), note: g.note,
+    })),
+  };
+}
+
 function labelOf(reason: string, code: number | null): string {
   switch (reason) {
     case 'key_missing': return `key version ${code} missing`;
@@ -72,7 +94,7 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
     db.selectFrom('messages').select(['corpid', 'known_type', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['corpid', 'known_type']).execute(),
     db.selectFrom('envelopes').select(['corpid', 'state', 'reason', 'reason_code', (eb) => eb.fn.countAll<number>().as('n')])
       .where('state', 'in', ['waiting', 'retry']).groupBy(['corpid', 'state', 'reason', 'reason_code']).execute(),
-    db.selectFrom('gaps').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('corpid').execute(),
+    db.selectFrom('gaps').select(['corpid', 'kind', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['corpid', 'kind']).execute(),
     db.selectFrom('sdk_host_restarts').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('corpid').execute(),
   ]);
   const configured = new Set(corps.map((c) => c.corpid));
@@ -81,8 +103,9 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
   const directories = await directoryStatuses(db);
   const result: CorpStatus[] = [];
   for (const c of cursors) {
-    const latestGaps = await db.selectFrom('gaps').select(['after_seq', 'next_seq', 'detected_at', 'note'])
-      .where('corpid', '=', c.corpid).orderBy('id', 'desc').limit(5).execute();
+    const gapCount = (kind: string) => Number(gapCounts.find((g) => g.corpid === c.corpid && g.kind === kind)?.n ?? 0);
+    const losses = await gapSummary(db, c.corpid, 'loss', gapCount('loss'));
+    const seqJumps = await gapSummary(db, c.corpid, 'jump', gapCount('jump'));
     const restarts = Number(restartCounts.find((r) => r.corpid === c.corpid)?.n ?? 0);
     const lastRestart = restarts === 0 ? undefined : await db.selectFrom('sdk_host_restarts').select(['lane', 'cause', 'signal', 'operation', 'detail', 'occurred_at'])
       .where('corpid', '=', c.corpid).orderBy('id', 'desc').limit(1).executeTakeFirst();
@@ -103,10 +126,8 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
       waiting: mine.filter((e) => e.state === 'waiting').map((e) => ({
         reason: e.reason ?? 'unknown', code: e.reason_code, count: Number(e.n), label: labelOf(e.reason ?? 'unknown', e.reason_code),
       })),
-      gaps: {
-        count: Number(gapCounts.find((g) => g.corpid === c.corpid)?.n ?? 0),
-        latest: latestGaps.map((g) => ({ afterSeq: decodeSeq(g.after_seq).toString(), nextSeq: decodeSeq(g.next_seq).toString(), detectedAt: Number(g.detected_at), note: g.note })),
-      },
+      gaps: losses,
+      seqJumps,
       lastSuccessAt: c.last_success_at === null ? null : Number(c.last_success_at),
       pullLease: liveHolder(c, now) ?? null,
       newestMsgtime: newest,

@@ -6,6 +6,7 @@ import * as m0003 from './0003-media.ts';
 import * as m0004 from './0004-directory.ts';
 import * as m0005 from './0005-decrypt-watermark.ts';
 import * as m0006 from './0006-pull-lease.ts';
+import * as m0009 from './0009-gap-kinds-refresh-lease.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -17,6 +18,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0004-directory', m0004],
   ['0005-decrypt-watermark', m0005],
   ['0006-pull-lease', m0006],
+  ['0009-gap-kinds-refresh-lease', m0009],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
