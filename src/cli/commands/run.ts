@@ -13,6 +13,11 @@ export function progressPrinter(io: CommandIo): (progress: readonly CorpProgress
   return (progress) => {
     const now = Date.now();
     for (const p of progress) {
+      if (p.notStarted) {
+        // no cursor was read, so none is shown: "cursor 0" would say the archive starts over
+        io.err(`${p.corpid}: cannot be archived: ${p.lastError ?? 'unknown reason'}`);
+        continue;
+      }
       const prev = before.get(p.corpid);
       const rate = prev && now > prev.at ? Math.round(((p.messages - prev.messages) * 1000) / (now - prev.at)) : 0;
       before.set(p.corpid, { messages: p.messages, at: now });
@@ -54,7 +59,7 @@ export const run: Command = {
         ...(services ? { onStarted: (archivers) => services.waker.attach(archivers) } : {}),
       });
       const stopped = result.filter((p) => p.state !== 'ok');
-      for (const p of stopped) io.err(`${p.corpid}: ${p.state}: ${p.lastError ?? ''}`);
+      for (const p of stopped.filter((s) => !s.notStarted)) io.err(`${p.corpid}: ${p.state}: ${p.lastError ?? ''}`);
       return stopped.length ? 1 : 0;
     } finally {
       stopServices.abort();
