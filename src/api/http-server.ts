@@ -4,6 +4,7 @@ import type { App } from '../app/app.ts';
 import type { Logger } from '../app/logger.ts';
 import { ArchiveError } from '../errors/errors.ts';
 import { corpStatuses } from '../status/corp-status.ts';
+import { isLoopbackAddress } from './loopback.ts';
 
 export interface HttpServer {
   readonly port: number;
@@ -30,7 +31,15 @@ export interface HttpServerOptions {
 export async function startHttpServer(app: App, port: number, log: Logger, host = '127.0.0.1', options: HttpServerOptions = {}): Promise<HttpServer> {
   const routes: Record<string, Handler> = {
     'GET /healthz': async (_req, res) => sendJson(res, 200, { ok: true }),
-    'GET /api/status': async (_req, res) => sendJson(res, 200, { corps: await corpStatuses(app.store.db, Date.now()) }),
+    'GET /api/status': async (req, res) => {
+      // Corp ids, last errors, lease holders' hosts and PIDs: not for whoever can reach a server
+      // that faces WeCom. Until status has a login, only this machine may read it.
+      if (!isLoopbackAddress(req.socket.remoteAddress)) {
+        sendJson(res, 403, { error: 'STATUS_LOOPBACK_ONLY', message: '/api/status answers only on this machine (127.0.0.1 or ::1)' });
+        return;
+      }
+      sendJson(res, 200, { corps: await corpStatuses(app.store.db, Date.now()) });
+    },
   };
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];

@@ -66,7 +66,7 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
       } catch (err) {
         // One corp that cannot start (bad SDK setting, unreadable secret) does not stop the others.
         log.error({ corp: corpid, err: (err as Error).message }, 'corp cannot be archived');
-        failed.push({ corpid, cursor: 0n, envelopes: 0, messages: 0, failures: 0, state: 'stopped', lastError: (err as Error).message });
+        failed.push({ corpid, cursor: 0n, envelopes: 0, messages: 0, failures: 0, state: 'stopped', lastError: (err as Error).message, notStarted: true });
       }
     }
     options.onStarted?.(archivers);

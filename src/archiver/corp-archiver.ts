@@ -66,6 +66,8 @@ export interface CorpProgress {
   media?: { files: number; bytes: number; failed: number };
   /** another process holds the corp's pull lease (`host/pid/random`): this one does not pull */
   pullHeldBy?: string;
+  /** the corp could not be started (its settings or secrets cannot be read, see lastError): no cursor of its own */
+  notStarted?: boolean;
 }
 
 export interface CorpArchiverDeps {

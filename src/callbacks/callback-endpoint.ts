@@ -1,9 +1,10 @@
 /**
  * `/callback/{corpid}/{app}`: WeCom's URL verification (GET) and event delivery (POST), wecom-protocol
  * §6.3–6.4. Everything from outside is checked here, at the edge, before anything is stored:
- * source address (when enforced), the configuration exists, the query parameters, the signature
- * (constant time), the timestamp's age, the body's size and XML (no DTD, no entities), decryption
- * and the receiveid. A request failing any check gets a 4xx and changes nothing.
+ * source address (when enforced), the query parameters, the body's size and XML (no DTD, no
+ * entities, only characters XML allows), the configuration exists and the signature (constant time;
+ * an unknown corp or app gets the very answer of a wrong signature), the timestamp's age, decryption,
+ * the decrypted event's XML and the receiveid. A request failing any check gets a 4xx and changes nothing.
  * An accepted event is stored in the inbox before the reply (so a crash after the reply loses
  * nothing), and a retried delivery is acknowledged again without being stored twice.
  */
@@ -50,12 +51,21 @@ export interface CallbackEndpointDeps {
   onStored(corpid: string, kind: string): void;
 }
 
-/** A refusal: the status and a short code; the message never carries secrets or decrypted content. */
+/**
+ * A refusal: the status and a short code; the message never carries secrets or decrypted content.
+ * `logDetail` is for this server's log only, where it says more than the answer may.
+ */
 class Refusal extends ArchiveError {
-  constructor(status: number, code: string, message: string) {
+  constructor(status: number, code: string, message: string, readonly logDetail?: string) {
     super(code, message, { httpStatus: status });
   }
 }
+
+const badSignature = (logDetail?: string) =>
+  new Refusal(403, 'CALLBACK_BAD_SIGNATURE', 'msg_signature does not match: check the Token of this callback configuration', logDetail);
+
+/** Signs with this when no configuration exists at the URL, so that answer costs what a wrong signature costs. */
+const NO_TOKEN = 'no-callback-configuration-at-this-url';
 
 const SIGNATURE = /^[0-9a-fA-F]{40}$/;
 const TIMESTAMP = /^\d{1,12}$/;
@@ -76,7 +86,7 @@ export async function handleCallback(deps: CallbackEndpointDeps, req: CallbackRe
       deps.log.error({ ...fields, err: (err as Error).message }, 'callback could not be stored; WeCom will retry');
       return json(500, code, 'the callback could not be stored; it will be retried');
     }
-    deps.log.warn(fields, `callback refused: ${(err as Error).message}`);
+    deps.log.warn(fields, `callback refused: ${err instanceof Refusal && err.logDetail ? err.logDetail : (err as Error).message}`);
     return json(status, code, (err as Error).message);
   }
 }
@@ -86,9 +96,6 @@ async function handle(deps: CallbackEndpointDeps, req: CallbackRequest): Promise
   if (!(await deps.guard.allowed(req.remoteAddr))) {
     throw new Refusal(403, 'CALLBACK_SOURCE_UNTRUSTED', `${req.remoteAddr} is not in WeCom's callback IP list (getcallbackip); if a reverse proxy sits in front, set WECOM_ARCHIVE_TRUSTED_PROXIES`);
   }
-  const app = await deps.apps.find(req.corpid, req.app);
-  if (!app) throw new Refusal(404, 'CALLBACK_APP_NOT_FOUND', 'no callback configuration at this URL; add one with `wecom-archive corp callback add`');
-
   let query: Map<string, string>;
   try {
     query = parseCallbackQuery(req.rawQuery);
@@ -110,9 +117,12 @@ async function handle(deps: CallbackEndpointDeps, req: CallbackRequest): Promise
     encrypted = outerEncrypt(req.body);
   }
 
-  if (!verifyCallbackSignature(app.token, timestamp, nonce, encrypted, signature.toLowerCase())) {
-    throw new Refusal(403, 'CALLBACK_BAD_SIGNATURE', 'msg_signature does not match: check the Token of this callback configuration');
-  }
+  // An unknown corp or app is answered exactly as a wrong signature, and only here, after every
+  // check that does not depend on the configuration: the answers must not tell which names exist.
+  const app = await deps.apps.find(req.corpid, req.app);
+  const signed = verifyCallbackSignature(app?.token ?? NO_TOKEN, timestamp, nonce, encrypted, signature.toLowerCase());
+  if (!app) throw badSignature('no callback configuration at this URL; add one with `wecom-archive corp callback add`');
+  if (!signed) throw badSignature();
   if (deps.maxAgeS > 0) {
     const age = Math.abs(deps.now() / 1000 - Number(timestamp));
     if (age > deps.maxAgeS) {
@@ -150,7 +160,12 @@ function outerEncrypt(body: Buffer): string {
     throw err;
   }
   const encrypt = root.Encrypt;
-  if (typeof encrypt !== 'string' || encrypt.trim() === '') throw new Refusal(400, 'CALLBACK_BODY_INVALID', 'the POST body has no Encrypt element');
+  // Say what is wrong: a second Encrypt (which one was signed?) or one with elements inside is not
+  // the same mistake as a missing one.
+  if (encrypt === undefined) throw new Refusal(400, 'CALLBACK_BODY_INVALID', 'the POST body has no Encrypt element');
+  if (Array.isArray(encrypt)) throw new Refusal(400, 'CALLBACK_BODY_INVALID', `the POST body has ${encrypt.length} Encrypt elements; WeCom sends exactly one`);
+  if (typeof encrypt !== 'string') throw new Refusal(400, 'CALLBACK_BODY_INVALID', 'the Encrypt element of the POST body holds elements instead of the ciphertext');
+  if (encrypt.trim() === '') throw new Refusal(400, 'CALLBACK_BODY_INVALID', 'the Encrypt element of the POST body is empty');
   return encrypt.trim();
 }
 
@@ -190,6 +205,8 @@ async function storeEvent(deps: CallbackEndpointDeps, req: CallbackRequest, mess
     lastError: invalid ?? null,
   });
   if (!stored.duplicate && kind !== 'unknown' && kind !== 'invalid') deps.onStored(req.corpid, kind);
+  deps.log.debug({ stage: 'callbacks', corp: req.corpid, app: req.app, job: stored.id, kind, duplicate: stored.duplicate },
+    stored.duplicate ? 'callback event stored before (a retried delivery): acknowledged again' : `callback event stored as ${kind === 'unknown' ? 'ignored' : kind === 'invalid' ? 'failed' : 'pending'}`);
   if (invalid) deps.log.warn({ stage: 'callbacks', corp: req.corpid, app: req.app, job: stored.id }, `callback event stored as failed: ${invalid}`);
   return text(200, 'success');
 }

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CALLBACK_BODY_LIMIT, type CallbackEndpointDeps, handleCallback } from './callback-endpoint.ts';
 import { clientAddress } from './callback-source-guard.ts';
-import { BodyTooLarge, readBody } from '../api/read-body.ts';
+import { BodyAborted, BodyTooLarge, readBody } from '../api/read-body.ts';
 
 const PATH = /^\/callback\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_-]{1,64})\/?$/;
 
@@ -44,6 +44,12 @@ export function createCallbackRoute(deps: CallbackEndpointDeps, trustedProxies: 
           res.setHeader('connection', 'close');
           send(res, 413, 'application/json; charset=utf-8', JSON.stringify({ error: 'CALLBACK_BODY_TOO_LARGE', message: `the POST body is larger than ${CALLBACK_BODY_LIMIT} bytes` }));
           res.on('finish', () => req.destroy());
+          return true;
+        }
+        if (err instanceof BodyAborted) {
+          // Anyone can open a connection and hang up: worth a debug line, not an error (no stack,
+          // nothing to answer). WeCom itself retries a delivery it did not finish.
+          deps.log.debug({ stage: 'callbacks', corp: m[1], app: m[2], remote: req.socket.remoteAddress }, 'callback client hung up before its body was complete');
           return true;
         }
         throw err;

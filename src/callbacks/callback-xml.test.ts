@@ -137,6 +137,14 @@ describe('parseCallbackXml: hostile input is refused', () => {
     expect(refusal(text).code).toBe('CALLBACK_XML_FORBIDDEN');
   });
 
+  it('characters XML forbids are refused even in CDATA; tab, CR, LF and astral characters are kept', () => {
+    for (const [c, name] of [['\u0000', 'U+0000'], ['\u0008', 'U+0008'], ['\u000b', 'U+000B'], ['\u001f', 'U+001F'], ['\ufffe', 'U+FFFE'], ['\ud800', 'U+D800']] as const) {
+      expect(refusal(`<xml><Name><![CDATA[a${c}b]]></Name></xml>`), name).toEqual({ code: 'CALLBACK_XML_INVALID', status: 400, message: `callback XML is malformed: a character XML does not allow (${name}) at offset 21` });
+      expect(refusal(`<xml><Name>a${c}b</Name></xml>`).code, name).toBe('CALLBACK_XML_INVALID');
+    }
+    expect(parseCallbackXml('<xml><Name><![CDATA[a\tb\r\nc 😀]]></Name></xml>').Name).toBe('a\tb\r\nc 😀');
+  });
+
   it('a body over 64 KiB is refused before parsing; maxBytes counts UTF-8 bytes', () => {
     const huge = `<xml><A><![CDATA[${'x'.repeat(64 * 1024)}]]></A></xml>`;
     expect(refusal(huge).code).toBe('CALLBACK_XML_INVALID');

@@ -38,6 +38,8 @@ const MAX_DEPTH = 8;
 const MAX_ELEMENTS = 1000;
 const NAME = /[A-Za-z_][A-Za-z0-9_.-]*/y;
 const WHITESPACE = /^[ \t\r\n]*$/;
+/** Anything outside XML 1.0's Char production (with `u`, a lone surrogate is one code point and matches). */
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 interface OpenElement {
@@ -71,6 +73,11 @@ export function parseCallbackXml(text: string, opts: CallbackXmlOptions = {}): C
   if (text.length > maxBytes || Buffer.byteLength(text, 'utf8') > maxBytes) {
     throw invalid(`the body is larger than ${maxBytes} bytes`);
   }
+
+  // XML 1.0 allows no C0 control but tab, CR and LF, no U+FFFE/U+FFFF and no lone surrogate, not
+  // even in CDATA: refused here, before anything is stored (PostgreSQL cannot store U+0000 at all).
+  const bad = NOT_XML_CHAR.exec(text);
+  if (bad) throw invalid(`a character XML does not allow (U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`, bad.index);
 
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   i = skipWhitespace(text, i);

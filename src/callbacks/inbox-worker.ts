@@ -66,11 +66,13 @@ export class InboxWorker {
   async drainOnce(signal: AbortSignal): Promise<number> {
     const { inbox, log } = this.deps;
     const rows = await inbox.claim(this.owner, this.batch, this.leaseMs, this.options.kinds);
+    if (rows.length) log.debug({ stage: 'callbacks', owner: this.owner, claimed: rows.length }, 'inbox rows claimed');
     for (const row of rows) {
       if (signal.aborted) break;
       try {
         await this.deps.handle(row, signal);
         await inbox.complete(row.id, this.owner);
+        log.debug({ corp: row.corpid, stage: 'callbacks', job: row.id, event: row.event, changeType: row.changeType, attempts: row.attempts }, 'callback event handled');
       } catch (err) {
         if (signal.aborted) break; // the lease runs out and another worker takes it
         const message = (err as Error).message ?? String(err);

@@ -68,16 +68,20 @@ export class DirectoryRunner {
       try {
         const client = await this.deps.client(corpid);
         if (now() >= nextFull) {
+          log.debug({ corp: corpid, stage: 'directory' }, 'full directory sync due');
           await this.fullSync(corpid, client, signal);
           nextFull = now() + this.timing.fullSyncIntervalMs;
         }
         if (now() >= nextIps) {
+          log.debug({ corp: corpid, stage: 'directory' }, "WeCom's callback IP list due");
           await this.deps.sync.runPart(corpid, 'callback_ips', () => this.deps.sync.syncCallbackIps(corpid, client, signal), signal);
           nextIps = now() + this.timing.callbackIpIntervalMs;
         }
         await this.incremental(corpid, client, signal);
         failures = 0;
-        await sleep(Math.min(this.timing.scanIntervalMs, nextFull - now(), nextIps - now()), signal, bell);
+        const waitMs = Math.min(this.timing.scanIntervalMs, nextFull - now(), nextIps - now());
+        log.debug({ corp: corpid, stage: 'directory', waitMs, nextFullInMs: nextFull - now() }, 'directory round done; waiting for the next scan or an event');
+        await sleep(waitMs, signal, bell);
       } catch (err) {
         if (signal.aborted) break;
         failures += 1;
@@ -102,7 +106,7 @@ export class DirectoryRunner {
 
   /** New messages scanned for ids, then the queue worked off (bounded, so a huge queue yields). */
   private async incremental(corpid: string, client: WeComApiClient, signal?: AbortSignal): Promise<void> {
-    const { sync } = this.deps;
+    const { sync, log } = this.deps;
     await sync.runPart(corpid, 'scan', () => sync.scanMessages(corpid, signal), signal);
     for (let round = 0; round < 100 && !signal?.aborted; round++) {
       let handled = 0;
@@ -111,6 +115,8 @@ export class DirectoryRunner {
         return { items: handled };
       }, signal);
       if (handled < this.timing.queueBatch) break;
+      // a full batch: more may be due, go on at once (bounded, so a huge queue yields to the next round)
+      log.debug({ corp: corpid, stage: 'directory', round, handled }, 'refresh batch was full; taking another');
     }
   }
 }

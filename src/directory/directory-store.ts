@@ -8,7 +8,8 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
-import type { Database } from '../store/schema.ts';
+import { HOST_OWNER_PREFIX, ownerIsDeadHere } from '../store/lease-owner.ts';
+import type { Database, DirRefreshQueueRow } from '../store/schema.ts';
 import type { ApiExternalContact, ApiGroup, ApiRobot } from '../wecom-api/wecom-endpoints.ts';
 
 export type NameSource = 'sync' | 'event';
@@ -411,13 +412,15 @@ export class DirectoryStore {
   async enqueue(corpid: string, kind: RefreshKind, entityId: string, reason: string, options: { force?: boolean } = {}): Promise<void> {
     const now = this.now();
     if (options.force) {
-      const r = await this.db.updateTable('dir_refresh_queue').set({ state: 'pending', reason, attempts: 0, next_attempt_at: now, updated_at: now })
+      // the lease goes too: a process describing it now fetched it before this change, so its
+      // refreshDone must not take the new request off the queue
+      const r = await this.db.updateTable('dir_refresh_queue').set({ state: 'pending', reason, attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, updated_at: now })
         .where('corpid', '=', corpid).where('entity_kind', '=', kind).where('entity_id', '=', entityId).executeTakeFirst();
       if (Number(r.numUpdatedRows) > 0) return;
     }
     await this.dialect.ignoreDuplicates(this.db.insertInto('dir_refresh_queue').values({
       corpid, entity_kind: kind, entity_id: entityId.slice(0, 400), reason, state: 'pending', attempts: 0, next_attempt_at: now,
-      last_error_code: null, last_error: null, created_at: now, updated_at: now,
+      last_error_code: null, last_error: null, lease_owner: null, lease_until: null, created_at: now, updated_at: now,
     }), ['corpid', 'entity_kind', 'entity_id']).execute();
   }
 
@@ -426,32 +429,62 @@ export class DirectoryStore {
     for (const part of chunks([...new Set(entityIds)])) {
       await this.dialect.ignoreDuplicates(this.db.insertInto('dir_refresh_queue').values(part.map((id) => ({
         corpid, entity_kind: kind, entity_id: id.slice(0, 400), reason, state: 'pending', attempts: 0, next_attempt_at: now,
-        last_error_code: null, last_error: null, created_at: now, updated_at: now,
+        last_error_code: null, last_error: null, lease_owner: null, lease_until: null, created_at: now, updated_at: now,
       }))), ['corpid', 'entity_kind', 'entity_id']).execute();
     }
   }
 
-  async dueRefreshes(corpid: string, limit: number): Promise<Array<Database['dir_refresh_queue']>> {
-    return this.db.selectFrom('dir_refresh_queue').selectAll().where('corpid', '=', corpid).where('state', '=', 'pending')
-      .where('next_attempt_at', '<=', this.now()).orderBy('next_attempt_at').limit(limit).execute();
+  /**
+   * Claims up to `limit` due ids for `owner` until `leaseMs` from now, so that processes sharing the
+   * database (a `run` and a `serve`) describe each id once. An id another process is describing is
+   * left alone until its lease ends, or at once when that process was on this host and is gone (the
+   * rules of the pull lease and media jobs, store/lease-owner.ts). Each claim is an update that only
+   * succeeds if the row's lease is still what was read, so two claimers never both get a row.
+   */
+  async claimRefreshes(corpid: string, owner: string, limit: number, leaseMs: number): Promise<{ claimed: DirRefreshQueueRow[]; heldElsewhere: number }> {
+    const now = this.now();
+    const candidates = await this.db.selectFrom('dir_refresh_queue').selectAll().where('corpid', '=', corpid).where('state', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now), eb('lease_owner', 'like', `${HOST_OWNER_PREFIX}%`)]))
+      .orderBy('next_attempt_at').limit(limit).execute();
+    const claimed: DirRefreshQueueRow[] = [];
+    let heldElsewhere = 0;
+    for (const row of candidates) {
+      const leased = row.lease_owner !== null && row.lease_until !== null && Number(row.lease_until) >= now;
+      if (leased && row.lease_owner !== owner && !ownerIsDeadHere(row.lease_owner!)) {
+        heldElsewhere += 1;
+        continue;
+      }
+      const lease = { lease_owner: owner, lease_until: now + leaseMs };
+      const r = await this.db.updateTable('dir_refresh_queue').set(lease)
+        .where('corpid', '=', corpid).where('entity_kind', '=', row.entity_kind).where('entity_id', '=', row.entity_id)
+        .where('state', '=', 'pending').where('next_attempt_at', '<=', now)
+        .where((eb) => (row.lease_owner === null ? eb('lease_owner', 'is', null) : eb('lease_owner', '=', row.lease_owner)))
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) claimed.push({ ...row, ...lease });
+      else heldElsewhere += 1;
+    }
+    return { claimed, heldElsewhere };
   }
 
-  async refreshDone(corpid: string, kind: RefreshKind, entityId: string): Promise<void> {
-    await this.db.deleteFrom('dir_refresh_queue').where('corpid', '=', corpid).where('entity_kind', '=', kind).where('entity_id', '=', entityId).execute();
+  /** Described: off the queue, unless the lease was lost or an event asked again meanwhile (then it stays due). */
+  async refreshDone(corpid: string, kind: RefreshKind, entityId: string, owner: string): Promise<void> {
+    await this.db.deleteFrom('dir_refresh_queue').where('corpid', '=', corpid).where('entity_kind', '=', kind).where('entity_id', '=', entityId)
+      .where('lease_owner', '=', owner).execute();
   }
 
-  /** A refresh failed: try again at `nextAt`, or give up (kept, visible in status). */
-  async refreshFailed(corpid: string, kind: RefreshKind, entityId: string, f: { code: number | null; error: string; nextAt: number; giveUp: boolean; countAttempt: boolean }): Promise<void> {
+  /** A refresh failed: try again at `nextAt`, or give up (kept, visible in status). The lease is given back. */
+  async refreshFailed(corpid: string, kind: RefreshKind, entityId: string, owner: string, f: { code: number | null; error: string; nextAt: number; giveUp: boolean; countAttempt: boolean }): Promise<void> {
     await this.db.updateTable('dir_refresh_queue').set({
       state: f.giveUp ? 'gave_up' : 'pending', next_attempt_at: f.nextAt, last_error_code: f.code, last_error: f.error.slice(0, 2000),
-      ...(f.countAttempt ? { attempts: sql<number>`attempts + 1` } : {}), updated_at: this.now(),
-    }).where('corpid', '=', corpid).where('entity_kind', '=', kind).where('entity_id', '=', entityId).execute();
+      ...(f.countAttempt ? { attempts: sql<number>`attempts + 1` } : {}), lease_owner: null, lease_until: null, updated_at: this.now(),
+    }).where('corpid', '=', corpid).where('entity_kind', '=', kind).where('entity_id', '=', entityId).where('lease_owner', '=', owner).execute();
   }
 
   /** A full sync gives every id it gave up on one more chance. */
   async retryGaveUp(corpid: string): Promise<number> {
     const now = this.now();
-    const r = await this.db.updateTable('dir_refresh_queue').set({ state: 'pending', attempts: 0, next_attempt_at: now, updated_at: now })
+    const r = await this.db.updateTable('dir_refresh_queue').set({ state: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, updated_at: now })
       .where('corpid', '=', corpid).where('state', '=', 'gave_up').executeTakeFirst();
     return Number(r.numUpdatedRows);
   }

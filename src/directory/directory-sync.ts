@@ -4,12 +4,14 @@
  * - full syncs: departments and members, tags, customer groups, the permit list, callback IPs;
  * - a scan of archived messages for ids the directory does not know (a watermark on seq, so each
  *   message is scanned once), which queues them;
- * - the refresh queue (dir_refresh_queue), filled by the scan and by callback event handlers.
+ * - the refresh queue (dir_refresh_queue), filled by the scan and by callback event handlers, and
+ *   claimed id by id with a lease, so processes sharing the database describe each id once.
  * Each queued id is retried with backoff; what WeCom refuses for good is given up and stays visible.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from '../app/logger.ts';
 import { WeComApiError } from '../errors/wecom-codes.ts';
+import { newLeaseOwner } from '../store/lease-owner.ts';
 import type { Database } from '../store/schema.ts';
 import { ApiSecretMissingError } from '../wecom-api/api-errors.ts';
 import type { WeComApiClient } from '../wecom-api/wecom-api-client.ts';
@@ -36,7 +38,16 @@ export interface QueuePolicy {
   maxDelayMs: number;
   /** how long a refresh that lacks a secret waits before it is looked at again */
   missingSecretDelayMs: number;
+  /** how long claimed ids are this process's (REFRESH_LEASE_MS when absent) */
+  leaseMs?: number;
 }
+
+/**
+ * How long a process keeps the ids it claimed from the refresh queue: a round of 50 ids, 4 at a
+ * time, each API call with its retries, ends well within it. A lease that runs out costs only a
+ * second description of the same id by another process.
+ */
+export const REFRESH_LEASE_MS = 10 * 60_000;
 
 export const DEFAULT_QUEUE_POLICY: QueuePolicy = { maxAttempts: 8, baseDelayMs: 30_000, maxDelayMs: 3_600_000, missingSecretDelayMs: 3_600_000 };
 
@@ -57,6 +68,9 @@ function errorCode(err: unknown): number | null {
 }
 
 export class DirectorySync {
+  /** who holds this process's refresh queue leases: host/pid/random */
+  readonly owner = newLeaseOwner();
+
   constructor(private readonly deps: DirectorySyncDeps, private readonly policy: QueuePolicy = DEFAULT_QUEUE_POLICY) {}
 
   /**
@@ -215,7 +229,8 @@ export class DirectorySync {
 
   /** Describes up to `limit` due ids of the refresh queue. Returns how many were handled. */
   async processQueue(corpid: string, client: WeComApiClient, limit: number, signal?: AbortSignal): Promise<number> {
-    const due = await this.deps.store.dueRefreshes(corpid, limit);
+    const { claimed: due, heldElsewhere } = await this.deps.store.claimRefreshes(corpid, this.owner, limit, this.policy.leaseMs ?? REFRESH_LEASE_MS);
+    if (due.length || heldElsewhere) this.deps.log.debug({ corp: corpid, stage: 'directory', claimed: due.length, heldElsewhere }, 'refresh queue: ids claimed');
     const consentPairs = due.filter((r) => r.entity_kind === 'consent_single');
     const others = due.filter((r) => r.entity_kind !== 'consent_single');
     await eachLimited(others, PARALLEL, async (row) => {
@@ -223,7 +238,7 @@ export class DirectorySync {
       const kind = row.entity_kind as RefreshKind;
       try {
         await this.refreshOne(corpid, client, kind, row.entity_id, row.reason, signal);
-        await this.deps.store.refreshDone(corpid, kind, row.entity_id);
+        await this.deps.store.refreshDone(corpid, kind, row.entity_id, this.owner);
       } catch (err) {
         if (signal?.aborted) return;
         await this.refreshFailed(corpid, kind, row.entity_id, row.attempts, err);
@@ -233,7 +248,7 @@ export class DirectorySync {
       const batch = consentPairs.slice(i, i + 100);
       try {
         await this.refreshConsentPairs(corpid, client, batch.map((r) => r.entity_id), signal);
-        for (const r of batch) await this.deps.store.refreshDone(corpid, 'consent_single', r.entity_id);
+        for (const r of batch) await this.deps.store.refreshDone(corpid, 'consent_single', r.entity_id, this.owner);
       } catch (err) {
         if (signal?.aborted) break;
         for (const r of batch) await this.refreshFailed(corpid, 'consent_single', r.entity_id, r.attempts, err);
@@ -247,14 +262,14 @@ export class DirectorySync {
     const p = this.policy;
     const message = (err as Error).message ?? String(err);
     if (err instanceof ApiSecretMissingError) {
-      await this.deps.store.refreshFailed(corpid, kind, id, { code: null, error: message, nextAt: now + p.missingSecretDelayMs, giveUp: false, countAttempt: false });
+      await this.deps.store.refreshFailed(corpid, kind, id, this.owner, { code: null, error: message, nextAt: now + p.missingSecretDelayMs, giveUp: false, countAttempt: false });
       return;
     }
     const permanent = err instanceof WeComApiError && !err.transient;
     const tries = attempts + 1;
     const giveUp = permanent || tries >= p.maxAttempts;
     const delay = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** Math.min(tries - 1, 20));
-    await this.deps.store.refreshFailed(corpid, kind, id, { code: errorCode(err), error: message, nextAt: now + delay, giveUp, countAttempt: true });
+    await this.deps.store.refreshFailed(corpid, kind, id, this.owner, { code: errorCode(err), error: message, nextAt: now + delay, giveUp, countAttempt: true });
     this.deps.log.debug({ corp: corpid, stage: 'directory', kind, code: errorCode(err), giveUp }, `could not describe a ${kind}: ${message}`);
   }
 

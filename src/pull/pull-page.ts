@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { CorpConfig } from '../corps/corp-registry.ts';
 import { ArchiveError } from '../errors/errors.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
@@ -6,6 +6,7 @@ import type { StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database, NewEnvelope } from '../store/schema.ts';
 import { decodeSeq, encodeSeq } from '../store/seq-codec.ts';
 import { parseChatDataPage } from './chat-data-page.ts';
+import { classifyGap, formatAge, WECOM_RETENTION_MS } from './gap-kind.ts';
 
 export interface PullDeps {
   db: Kysely<Database>;
@@ -22,7 +23,10 @@ export interface PullResult {
   /** the page was full: more is waiting, pull again at once */
   full: boolean;
   cursor: bigint;
+  /** jumps in seq that may have lost data (the cursor was at or near the edge of WeCom's window) */
   gaps: number;
+  /** jumps in seq while the cursor was well inside the window: recorded, nothing lost */
+  seqJumps: number;
 }
 
 /** The pull lease was taken by another process while this page was on the way: nothing was committed. */
@@ -51,7 +55,7 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
 
   return db.transaction().execute(async (trx) => {
     // Read again inside the transaction: another holder may have moved it meanwhile.
-    const current = await trx.selectFrom('cursors').select('seq').where('corpid', '=', corp.corpid).executeTakeFirst();
+    const current = await trx.selectFrom('cursors').select(['seq', 'caught_up_at']).where('corpid', '=', corp.corpid).executeTakeFirst();
     const cursor = current ? decodeSeq(current.seq) : 0n;
     const fresh = entries.filter((e) => e.seq > cursor);
     const values: NewEnvelope[] = fresh.map((e) => ({
@@ -72,17 +76,27 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
     // Every dialect reports only rows really inserted (a skipped duplicate counts 0).
     const stored = await dialect.insertIgnoring(trx, 'envelopes', values, ['corpid', 'msgid']);
 
-    // A jump in seq is WeCom's silent skip (the cursor was older than the 5-day window): loud, not lost
-    // silently (design rule 8). The first pull of a new corp (cursor 0) has no "before" to compare.
+    // A jump in seq from the cursor is recorded, and told apart (gap-kind.ts): a loss when the cursor
+    // was older than WeCom's 5-day window, or near its edge (design rule 8), else a mere seq jump.
+    // Only the jump from the stored cursor can be a loss: WeCom served both ends of any later jump
+    // in this page, so what lay between them was inside the window too. The first pull of a new
+    // corp (cursor 0) has no "before" to compare.
     let gaps = 0;
+    let seqJumps = 0;
     let previous = cursor;
     for (const e of fresh) {
       if (previous > 0n && e.seq > previous + 1n) {
+        const verdict = previous === cursor ? classifyGap(at, await cursorFreshAt(trx, corp.corpid, cursor, current?.caught_up_at ?? null)) : { kind: 'jump' as const, cursorAgeMs: null };
+        const skipped = e.seq - previous - 1n;
+        const age = verdict.cursorAgeMs === null ? null : formatAge(verdict.cursorAgeMs);
+        const note = verdict.kind === 'loss'
+          ? `WeCom skipped ${skipped} seq value(s) between ${previous} and ${e.seq} while the cursor was ${age === null ? 'of unknown age (never caught up, its message not decrypted yet)' : `${age} old`}: messages older than the ${WECOM_RETENTION_MS / 86_400_000}-day window are gone`
+          : `seq jumped by ${skipped} between ${previous} and ${e.seq} while ${age === null ? 'both were inside the window' : `the cursor was ${age} old, well inside the window`}: WeCom does not promise contiguous seq values; nothing fell out of the window`;
         await trx.insertInto('gaps').values({
-          corpid: corp.corpid, after_seq: encodeSeq(previous), next_seq: encodeSeq(e.seq), detected_at: at,
-          note: `WeCom skipped ${e.seq - previous - 1n} seq value(s) between ${previous} and ${e.seq}: messages older than the 5-day window are gone`,
+          corpid: corp.corpid, after_seq: encodeSeq(previous), next_seq: encodeSeq(e.seq), detected_at: at, note, kind: verdict.kind, cursor_age_ms: verdict.cursorAgeMs,
         }).execute();
-        gaps += 1;
+        if (verdict.kind === 'loss') gaps += 1;
+        else seqJumps += 1;
       }
       previous = e.seq;
     }
@@ -103,7 +117,18 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
     const moved = await update.executeTakeFirst();
     // thrown inside the transaction: the envelopes and gaps of this page are rolled back with it
     if (leaseOwner !== undefined && Number(moved.numUpdatedRows) !== 1) throw new PullLeaseLostError(corp.corpid);
-    return { received: entries.length, stored, full, cursor: next, gaps };
+    return { received: entries.length, stored, full, cursor: next, gaps, seqJumps };
   });
 }
 
+/**
+ * The latest instant before which nothing unpulled can have arrived: the last catch-up, or the time
+ * of the cursor's own message if it is archived, whichever is later; null when neither is known.
+ */
+async function cursorFreshAt(trx: Transaction<Database>, corpid: string, cursor: bigint, caughtUpAt: number | null): Promise<number | null> {
+  const message = await trx.selectFrom('messages').select('msgtime').where('corpid', '=', corpid).where('seq', '=', encodeSeq(cursor)).executeTakeFirst();
+  const msgtime = message && Number(message.msgtime) > 0 ? Number(message.msgtime) : null;
+  const caughtUp = caughtUpAt === null ? null : Number(caughtUpAt);
+  if (msgtime === null) return caughtUp;
+  return caughtUp === null ? msgtime : Math.max(msgtime, caughtUp);
+}

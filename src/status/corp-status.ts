@@ -25,7 +25,10 @@ export interface CorpStatus {
   pending: number;
   /** envelopes that wait, by reason and code, with their ages and how they get another try */
   waiting: WaitingGroup[];
-  gaps: { count: number; latest: Array<{ afterSeq: string; nextSeq: string; detectedAt: number; note: string }> };
+  /** jumps in seq that may have lost data: the cursor was older than WeCom's window, or near its edge */
+  gaps: GapSummary;
+  /** jumps in seq while the cursor was well inside the window: nothing lost, not an alarm */
+  seqJumps: GapSummary;
   lastSuccessAt: number | null;
   /** the process that holds the corp's pull (`host/pid/random`) and until when; null: none holds it */
   pullLease: PullLeaseHolder | null;
@@ -48,6 +51,25 @@ export interface CorpStatus {
   directory: DirectoryStatus;
 }
 
+export interface GapSummary {
+  count: number;
+  /** the newest five; cursorAgeMs: how old the cursor was (null: not known) */
+  latest: Array<{ afterSeq: string; nextSeq: string; detectedAt: number; cursorAgeMs: number | null; note: string }>;
+}
+
+async function gapSummary(db: Kysely<Database>, corpid: string, kind: 'loss' | 'jump', count: number): Promise<GapSummary> {
+  if (count === 0) return { count, latest: [] };
+  const rows = await db.selectFrom('gaps').select(['after_seq', 'next_seq', 'detected_at', 'cursor_age_ms', 'note'])
+    .where('corpid', '=', corpid).where('kind', '=', kind).orderBy('id', 'desc').limit(5).execute();
+  return {
+    count,
+    latest: rows.map((g) => ({
+      afterSeq: decodeSeq(g.after_seq).toString(), nextSeq: decodeSeq(g.next_seq).toString(), detectedAt: Number(g.detected_at),
+      cursorAgeMs: g.cursor_age_ms === null ? null : Number(g.cursor_age_ms), note: g.note,
+    })),
+  };
+}
+
 /** Where every corp stands (`status`, and the HTTP status endpoint). Includes corps removed from config that still have data. */
 export async function corpStatuses(db: Kysely<Database>, now: number): Promise<CorpStatus[]> {
   const [corps, cursors, messageCounts, envelopeCounts, gapCounts, restartCounts] = await Promise.all([
@@ -56,7 +78,7 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
     db.selectFrom('messages').select(['corpid', 'known_type', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['corpid', 'known_type']).execute(),
     db.selectFrom('envelopes').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')])
       .where('state', '=', 'retry').groupBy('corpid').execute(),
-    db.selectFrom('gaps').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('corpid').execute(),
+    db.selectFrom('gaps').select(['corpid', 'kind', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['corpid', 'kind']).execute(),
     db.selectFrom('sdk_host_restarts').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('corpid').execute(),
   ]);
   const configured = new Set(corps.map((c) => c.corpid));
@@ -66,8 +88,9 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
   const directories = await directoryStatuses(db);
   const result: CorpStatus[] = [];
   for (const c of cursors) {
-    const latestGaps = await db.selectFrom('gaps').select(['after_seq', 'next_seq', 'detected_at', 'note'])
-      .where('corpid', '=', c.corpid).orderBy('id', 'desc').limit(5).execute();
+    const gapCount = (kind: string) => Number(gapCounts.find((g) => g.corpid === c.corpid && g.kind === kind)?.n ?? 0);
+    const losses = await gapSummary(db, c.corpid, 'loss', gapCount('loss'));
+    const seqJumps = await gapSummary(db, c.corpid, 'jump', gapCount('jump'));
     const restarts = Number(restartCounts.find((r) => r.corpid === c.corpid)?.n ?? 0);
     const lastRestart = restarts === 0 ? undefined : await db.selectFrom('sdk_host_restarts').select(['lane', 'cause', 'signal', 'operation', 'detail', 'occurred_at'])
       .where('corpid', '=', c.corpid).orderBy('id', 'desc').limit(1).executeTakeFirst();
@@ -86,10 +109,8 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
       unknownTypes: messageCounts.filter((m) => m.corpid === c.corpid && Number(m.known_type) === 0).reduce((n, m) => n + Number(m.n), 0),
       pending: Number(fresh.n) + retrying,
       waiting: waiting.get(c.corpid) ?? [],
-      gaps: {
-        count: Number(gapCounts.find((g) => g.corpid === c.corpid)?.n ?? 0),
-        latest: latestGaps.map((g) => ({ afterSeq: decodeSeq(g.after_seq).toString(), nextSeq: decodeSeq(g.next_seq).toString(), detectedAt: Number(g.detected_at), note: g.note })),
-      },
+      gaps: losses,
+      seqJumps,
       lastSuccessAt: c.last_success_at === null ? null : Number(c.last_success_at),
       pullLease: liveHolder(c, now) ?? null,
       newestMsgtime: newest,

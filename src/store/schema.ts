@@ -154,7 +154,12 @@ export interface MessageTable {
   created_at: number;
 }
 
-/** A silent skip by WeCom: the cursor was older than the window and seq jumped (design rule 8). */
+/**
+ * A jump in seq from the cursor (design rule 8). 'loss': the cursor was older than WeCom's window,
+ * or near its edge, so WeCom may have dropped data silently; 'jump': the cursor was well inside the
+ * window, so nothing could have been dropped (WeCom does not promise contiguous seqs). See
+ * pull/gap-kind.ts.
+ */
 export interface GapTable {
   id: Generated<number>;
   corpid: string;
@@ -162,6 +167,10 @@ export interface GapTable {
   next_seq: string;
   detected_at: number;
   note: string;
+  /** 'loss' | 'jump' */
+  kind: string;
+  /** how old the cursor was when the jump came; null: not known */
+  cursor_age_ms: number | null;
 }
 
 /** A native SDK host process that was restarted (crash, hang or memory ceiling), for `status`. */
@@ -405,6 +414,9 @@ export interface DirRefreshQueueTable {
   next_attempt_at: number;
   last_error_code: number | null;
   last_error: string | null;
+  /** the process describing it now (`host/pid/random`) and until when; null: nobody */
+  lease_owner: string | null;
+  lease_until: number | null;
   created_at: number;
   updated_at: number;
 }

@@ -1,8 +1,14 @@
 /**
  * The callback endpoint over real HTTP, on every database: the official vectors, WeCom's `+`, and
- * every hostile request refused with a 4xx and nothing stored; a retried delivery stored once.
+ * every hostile request refused with a 4xx and nothing stored; a retried delivery stored once;
+ * unknown names answered as a wrong signature; a client hanging up is no error.
  */
+import { connect } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, expect, it } from 'vitest';
+import { startHttpServer } from '../../src/api/http-server.ts';
+import { createCallbackServices } from '../../src/cli/callback-services.ts';
 import type { App } from '../../src/app/app.ts';
 import { encryptCallbackMessage, parseEncodingAesKey, callbackSignature } from '../../src/callbacks/callback-crypto.ts';
 import { SAMPLE_POST_BODY_A } from '../../src/callbacks/event-samples.ts';
@@ -114,8 +120,12 @@ describeEachDialect('callback endpoint', ({ open }) => {
       ['wrong receiveid (encrypted for another corp)', () => post(r, signedRaw(event(), 'wwsomeoneelse')), 400],
       ['timestamp an hour old', () => post(r, signedCallbackPost(CORP, APP, event(), nowS() - 3600)), 403],
       ['timestamp an hour ahead', () => post(r, signedCallbackPost(CORP, APP, event(), nowS() + 3600)), 403],
-      ['no such app', () => post(r, good, 'nosuchapp'), 404],
-      ['no such corp', () => rawRequest(r.base, 'POST', `/callback/wwnosuchcorp/${APP.app}?${good.query}`, good.body), 404],
+      ['no such app', () => post(r, good, 'nosuchapp'), 403],
+      ['no such corp', () => rawRequest(r.base, 'POST', `/callback/wwnosuchcorp/${APP.app}?${good.query}`, good.body), 403],
+      ['U+0000 inside the signed, encrypted event', () => post(r, signedCallbackPost(CORP, APP, event('nul', 'a\u0000b'), nowS())), 400],
+      ['a C0 control (U+001B) inside the signed, encrypted event', () => post(r, signedCallbackPost(CORP, APP, event('esc', 'a\u001bb'), nowS())), 400],
+      ['U+0000 in the outer body', () => post(r, { ...good, body: good.body.replace('<AgentID>', '<AgentID>\u0000') }), 400],
+      ['two Encrypt elements', () => post(r, { ...good, body: good.body.replace('</xml>', '<Encrypt><![CDATA[AAAA]]></Encrypt></xml>') }), 400],
       ['missing msg_signature', () => post(r, { ...good, query: good.query.replace(/msg_signature=[^&]*&/, '') }), 400],
       ['repeated parameter', () => post(r, { ...good, query: `${good.query}&timestamp=1` }), 400],
       ['broken %-escape', () => post(r, { ...good, query: `${good.query}&x=%zz` }), 400],
@@ -129,9 +139,68 @@ describeEachDialect('callback endpoint', ({ open }) => {
     }
     expect(await inboxRows(app)).toBe(0);
     expect(await app.store.db.selectFrom('dir_members').selectAll().execute()).toEqual([]);
+    // What is wrong is said, not "no Encrypt element"; a forbidden character is named by its code point.
+    const twice = await post(r, { ...good, body: good.body.replace('</xml>', '<Encrypt><![CDATA[AAAA]]></Encrypt></xml>') });
+    expect(JSON.parse(twice.body).message).toBe('the POST body has 2 Encrypt elements; WeCom sends exactly one');
+    const nul = await post(r, signedCallbackPost(CORP, APP, event('nul', 'a\u0000b'), nowS()));
+    expect(JSON.parse(nul.body).message).toMatch(/^the decrypted event: callback XML is malformed: a character XML does not allow \(U\+0000\) at offset \d+$/);
     // The same request, untouched, is accepted: the refusals above were about what was wrong.
     expect((await post(r, good)).status).toBe(200);
     expect(await inboxRows(app)).toBe(1);
+  });
+
+  it('answers an unknown corp or app exactly as a wrong signature, so configured names cannot be enumerated', async () => {
+    const app = appWithEnv(await open());
+    await addCorp(app, CORP);
+    await app.callbackApps.add({ corpid: CORP, app: APP.app, token: APP.token, aesKey: APP.encodingAesKey });
+    const r = await archive(app);
+    const good = signedCallbackPost(CORP, APP, event(), nowS());
+    const forged = signedCallbackPost(CORP, { ...APP, token: 'NotTheToken' }, event(), nowS());
+    const wrongSignature = await post(r, forged);
+    expect(wrongSignature.status).toBe(403);
+    const answers = [
+      await post(r, good, 'nosuchapp'),
+      await rawRequest(r.base, 'POST', `/callback/wwnosuchcorp/${APP.app}?${good.query}`, good.body),
+      await rawRequest(r.base, 'POST', `/callback/wwnosuchcorp/nosuchapp?${forged.query}`, forged.body),
+    ];
+    for (const a of answers) expect({ status: a.status, body: a.body }).toEqual({ status: wrongSignature.status, body: wrongSignature.body });
+    // URL verification too: no echo, and the same answer for a name that does not exist
+    const v = signedVerification(CORP, APP, nowS());
+    const unknown = await rawRequest(r.base, 'GET', `/callback/${CORP}/nosuchapp?${v.query}`);
+    const badGet = await rawRequest(r.base, 'GET', `/callback/${CORP}/${APP.app}?${v.query.replace(/msg_signature=(.)/, (_m, c: string) => `msg_signature=${c === 'a' ? 'b' : 'a'}`)}`);
+    expect({ status: unknown.status, body: unknown.body }).toEqual({ status: badGet.status, body: badGet.body });
+    expect(await inboxRows(app)).toBe(0);
+  });
+
+  it('logs a client that hangs up mid-body at debug, without a stack, and goes on serving', async () => {
+    const app = appWithEnv(await open());
+    await addCorp(app, CORP);
+    await app.callbackApps.add({ corpid: CORP, app: APP.app, token: APP.token, aesKey: APP.encodingAesKey });
+    const lines: Array<{ level: number; msg: string; err?: unknown }> = [];
+    const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(chunk.toString('utf8'))); done(); } });
+    const log = pino({ level: 'debug' }, sink);
+    const services = createCallbackServices(app, log, { handlePullNotifies: true, directory: false });
+    const server = await startHttpServer(app, 0, log, '127.0.0.1', { callbacks: services.route });
+    try {
+      for (let i = 0; i < 5; i++) {
+        await new Promise<void>((resolve, reject) => {
+          const socket = connect(server.port, '127.0.0.1', () => {
+            socket.write(`POST /callback/${CORP}/${APP.app}?msg_signature=${'a'.repeat(40)}&timestamp=1&nonce=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<xml><Encrypt>`);
+            setTimeout(() => socket.destroy(), 30);
+          });
+          socket.on('close', () => resolve());
+          socket.on('error', reject);
+        });
+      }
+      await expect.poll(() => lines.filter((l) => l.msg === 'callback client hung up before its body was complete').length).toBe(5);
+      expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+      expect(lines.filter((l) => l.err !== undefined)).toEqual([]);
+      // the server still answers
+      expect((await post({ base: `http://127.0.0.1:${server.port}` } as RunningArchive, signedCallbackPost(CORP, APP, event(), nowS()))).status).toBe(200);
+    } finally {
+      await server.close();
+      services.close();
+    }
   });
 
   it('refuses callbacks from outside WeCom\'s IP list when enforced, trusting X-Forwarded-For only from trusted proxies', async () => {

@@ -107,11 +107,15 @@ describeEachDialect('ingest', ({ open }) => {
 
   it('records a silent skip past the 5-day window as a gap', async () => {
     const app = appOn(await open());
-    const sim = await simulator({ messages: 100, seed: 'gap', freezeClock: true });
+    // The first run happens 5.5 days ago on WeCom's clock (the archive's runs use the real clock):
+    // the archive then stays down while WeCom's clock comes to now.
+    const away = 5.5 * 24 * 3600_000;
+    const sim = await simulator({ messages: 100, seed: 'gap', freezeClock: true, now: Date.now() - away });
     await addSimulatorCorp(app, sim);
     await archiveOnce(app);
-    sim.appendGenerated(50); // arrive now ...
-    sim.advanceClock(5.5 * 24 * 3600_000); // ... and fall out of the window before the next pull
+    await app.store.db.updateTable('cursors').set((eb) => ({ caught_up_at: eb('caught_up_at', '-', away) })).execute();
+    sim.appendGenerated(50); // arrive then ...
+    sim.advanceClock(away); // ... and fall out of the window before the next pull
     sim.appendGenerated(20);
     await archiveOnce(app);
     const [status] = await corpStatuses(app.store.db, sim.state().now);

@@ -10,6 +10,7 @@ import type { App } from '../../app/app.ts';
 import { sleep } from '../../archiver/sleep.ts';
 import { type Command, needApp, optionalString } from '../command.ts';
 import { progressPrinter } from './run.ts';
+import { httpUrl, parseListen } from './serve.ts';
 
 function positiveNumber(text: string | undefined, name: string, fallback: number, max: number): number {
   if (text === undefined) return fallback;
@@ -20,13 +21,14 @@ function positiveNumber(text: string | undefined, name: string, fallback: number
 
 export const demo: Command = {
   name: 'demo',
-  usage: 'demo [--messages N] [--rate N] [--seed S]',
+  usage: 'demo [--messages N] [--rate N] [--seed S] [--listen HOST:PORT]',
   summary: 'run a simulated WeCom corp and archive it, in one command (what `npm start` runs)',
-  options: { messages: { type: 'string' }, rate: { type: 'string' }, seed: { type: 'string' } },
+  options: { messages: { type: 'string' }, rate: { type: 'string' }, seed: { type: 'string' }, listen: { type: 'string' } },
   async run({ app, config, values, io }) {
     const a = needApp(app);
     const messages = positiveNumber(optionalString(values, 'messages'), 'messages', 2000, 10_000_000);
     const rate = positiveNumber(optionalString(values, 'rate'), 'rate', 2, 10_000);
+    const { host, port } = parseListen(optionalString(values, 'listen'), config.port);
     // The simulator's key is kept in the data dir so a second demo reuses the archive it made.
     const keyDir = join(config.dataDir, 'demo');
     const keyFile = join(keyDir, 'simulator-key-v1.pem');
@@ -45,13 +47,15 @@ export const demo: Command = {
       for (const c of Object.values(sim.api.callbackApps)) await a.callbackApps.add({ corpid, app: c.app, token: c.token, aesKey: c.encodingAesKey }, { replace: true });
       const log = createLogger(config.logLevel);
       const services = createCallbackServices(a, log, { handlePullNotifies: true, directoryTiming: { scanIntervalMs: 5_000 } });
-      const server = await startHttpServer(a, config.port, log, '127.0.0.1', { callbacks: services.route });
-      // The simulator announces new data with msgaudit_notify, as WeCom does (at most every 5 s here).
-      sim.api.callbackTarget = `http://127.0.0.1:${server.port}/callback`;
+      const server = await startHttpServer(a, port, log, host, { callbacks: services.route });
+      // The simulator announces new data with msgaudit_notify, as WeCom does (at most every 5 s here);
+      // a wildcard address is reached through loopback.
+      const base = httpUrl(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, server.port);
+      sim.api.callbackTarget = `${base}/callback`;
       const stopNotifier = sim.api.startNotifier(5_000);
       io.err(`demo: simulated corp ${sim.corp.corpid} at ${sim.url} with ${messages} messages, ${rate} new per second`);
-      io.err(`demo: archive in ${a.store.dialect.displayUrl}; HTTP server on http://127.0.0.1:${server.port} (status: /api/status)`);
-      io.err(`demo: WeCom callbacks (msgaudit_notify, contact changes) arrive at http://127.0.0.1:${server.port}/callback/${corpid}/{contacts,customer,archive}`);
+      io.err(`demo: archive in ${a.store.dialect.displayUrl}; HTTP server on ${httpUrl(host, server.port)} (status: /api/status, from this machine only)`);
+      io.err(`demo: WeCom callbacks (msgaudit_notify, contact changes) arrive at ${base}/callback/${corpid}/{contacts,customer,archive}`);
       io.err('demo: Ctrl-C to stop; then try `./bin/wecom-archive status` and `./bin/wecom-archive export --corp ' + sim.corp.corpid + ' --format jsonl` (with names under _archive.names)');
       const background = services.run(io.signal);
       const shown = showDirectoryOnce(a, corpid, io.err, io.signal);

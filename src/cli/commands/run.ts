@@ -5,7 +5,8 @@ import { startHttpServer } from '../../api/http-server.ts';
 import { waitingGroups } from '../../decrypt/waiting-envelopes.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { createCallbackServices } from '../callback-services.ts';
-import { type Command, type CommandIo, needApp } from '../command.ts';
+import { type Command, type CommandIo, needApp, optionalString } from '../command.ts';
+import { httpUrl, parseListen } from './serve.ts';
 import { describeWaiting } from './status.ts';
 
 /** One progress line per corp, with the rate since the previous report. */
@@ -14,6 +15,11 @@ export function progressPrinter(io: CommandIo): (progress: readonly CorpProgress
   return (progress) => {
     const now = Date.now();
     for (const p of progress) {
+      if (p.notStarted) {
+        // no cursor was read, so none is shown: "cursor 0" would say the archive starts over
+        io.err(`${p.corpid}: cannot be archived: ${p.lastError ?? 'unknown reason'}`);
+        continue;
+      }
       const prev = before.get(p.corpid);
       const rate = prev && now > prev.at ? Math.round(((p.messages - prev.messages) * 1000) / (now - prev.at)) : 0;
       before.set(p.corpid, { messages: p.messages, at: now });
@@ -27,9 +33,9 @@ export function progressPrinter(io: CommandIo): (progress: readonly CorpProgress
 
 export const run: Command = {
   name: 'run',
-  usage: 'run [--once [--retry-for S]] [--poll-interval S]',
-  summary: 'archive every configured corp until stopped (--once: catch up, decrypt, retry failed decryptions for up to S seconds (60), exit; 1 if some still wait for a retry)',
-  options: { once: { type: 'boolean' }, 'poll-interval': { type: 'string' }, 'retry-for': { type: 'string' } },
+  usage: 'run [--once [--retry-for S]] [--poll-interval S] [--listen HOST:PORT]',
+  summary: 'archive every configured corp until stopped (--once: catch up, decrypt, retry failed decryptions for up to S seconds (60), exit; 1 if some still wait for a retry); --listen: where WeCom callbacks are served (default 127.0.0.1:--port)',
+  options: { once: { type: 'boolean' }, 'poll-interval': { type: 'string' }, 'retry-for': { type: 'string' }, listen: { type: 'string' } },
   async run({ app, config, values, io }) {
     const a = needApp(app);
     const log = createLogger(config.logLevel);
@@ -45,10 +51,11 @@ export const run: Command = {
     if (onceRetryMs !== undefined && !(retryText!.trim() !== '' && onceRetryMs >= 0 && onceRetryMs <= 3_600_000)) {
       throw new ValidationError('RETRY_FOR_INVALID', `--retry-for must be 0–3600 seconds, got ${JSON.stringify(retryText)}`);
     }
+    const { host, port } = parseListen(optionalString(values, 'listen'), config.port);
     // Callbacks, their events and the directory run beside the pulls (not in --once).
     const services = once ? undefined : createCallbackServices(a, log, { handlePullNotifies: true });
-    const server = once ? undefined : await startHttpServer(a, config.port, log, '127.0.0.1', services ? { callbacks: services.route } : {});
-    if (server) io.err(`archive HTTP server listening on http://127.0.0.1:${server.port} (WeCom callbacks: /callback/{corpid}/{app})`);
+    const server = once ? undefined : await startHttpServer(a, port, log, host, services ? { callbacks: services.route } : {});
+    if (server) io.err(`archive HTTP server listening on ${httpUrl(host, server.port)} (WeCom callbacks: /callback/{corpid}/{app})`);
     const stopServices = new AbortController();
     const onAbort = () => stopServices.abort();
     io.signal.addEventListener('abort', onAbort, { once: true });
@@ -61,7 +68,7 @@ export const run: Command = {
         ...(services ? { onStarted: (archivers) => services.waker.attach(archivers) } : {}),
       });
       const stopped = result.filter((p) => p.state !== 'ok');
-      for (const p of stopped) io.err(`${p.corpid}: ${p.state}: ${p.lastError ?? ''}`);
+      for (const p of stopped.filter((s) => !s.notStarted)) io.err(`${p.corpid}: ${p.state}: ${p.lastError ?? ''}`);
       const unfinished = once ? await reportWaiting(a.store.db, result, io) : 0;
       return stopped.length || unfinished ? 1 : 0;
     } finally {

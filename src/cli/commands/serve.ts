@@ -13,6 +13,11 @@ export function parseListen(text: string | undefined, defaultPort: number): { ho
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
+/** The URL of a server listening on `host` (an IPv6 address in brackets). */
+export function httpUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 export const serve: Command = {
   name: 'serve',
   usage: 'serve [--listen HOST:PORT]',
@@ -25,7 +30,7 @@ export const serve: Command = {
     // msgaudit_notify is left to a `run` process: only the process that pulls can wake the pull.
     const services = createCallbackServices(a, log, { handlePullNotifies: false });
     const server = await startHttpServer(a, port, log, host, { callbacks: services.route });
-    io.err(`serving WeCom callbacks on http://${host.includes(':') ? `[${host}]` : host}:${server.port}/callback/{corpid}/{app}`);
+    io.err(`serving WeCom callbacks on ${httpUrl(host, server.port)}/callback/{corpid}/{app}`);
     const apps = await a.callbackApps.list();
     if (apps.length === 0) io.err('no callback configurations yet: add one with `wecom-archive corp callback add --corp ID --app NAME --token T --aes-key K`');
     for (const c of apps) io.err(`  ${c.corpid}/${c.app}: URL path /callback/${c.corpid}/${c.app}`);

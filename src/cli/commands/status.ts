@@ -1,3 +1,4 @@
+import { formatAge } from '../../pull/gap-kind.ts';
 import { corpStatuses, type CorpStatus, type WaitingGroup } from '../../status/corp-status.ts';
 import { type Command, needApp } from '../command.ts';
 
@@ -43,7 +44,12 @@ function describe(s: CorpStatus, now: number): string[] {
   for (const w of s.waiting) lines.push(`  waiting: ${describeWaiting(s.corpid, w, now)}`);
   if (s.gaps.count) {
     lines.push(`  GAPS: ${s.gaps.count} — WeCom skipped data that fell out of its 5-day window`);
-    for (const g of s.gaps.latest) lines.push(`    after seq ${g.afterSeq} came ${g.nextSeq} (${new Date(g.detectedAt).toISOString()})`);
+    for (const g of s.gaps.latest) lines.push(`    after seq ${g.afterSeq} came ${g.nextSeq} (${new Date(g.detectedAt).toISOString()}; the cursor was ${g.cursorAgeMs === null ? 'of unknown age' : `${formatAge(g.cursorAgeMs)} old`})`);
+  }
+  if (s.seqJumps.count) {
+    // not an alarm: WeCom does not promise contiguous seqs, and the cursor was well inside the window
+    const j = s.seqJumps.latest[0];
+    lines.push(`  seq jumps: ${s.seqJumps.count} while the cursor was inside the 5-day window (nothing lost)${j ? `; latest after seq ${j.afterSeq} came ${j.nextSeq} (${new Date(j.detectedAt).toISOString()})` : ''}`);
   }
   const r = s.sdkHostRestarts;
   if (r.count && r.latest) lines.push(`  SDK host restarts: ${r.count}; last ${ago(r.latest.at, now)}: ${r.latest.cause}${r.latest.signal ? ` (${r.latest.signal})` : ''} of the ${r.latest.lane} host${r.latest.operation ? ` during ${r.latest.operation}` : ''}`);
