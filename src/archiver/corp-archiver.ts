@@ -6,6 +6,7 @@ import type { MediaStage } from '../media/media-stage.ts';
 import { PullLeaseLostError, pullPage } from '../pull/pull-page.ts';
 import { type Backoff, classifyPullError, exponentialBackoff } from '../pull/retry-policy.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
+import { type DatabaseHealth, describeDatabaseError, isDatabaseUnavailable } from '../store/database-health.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
 import type { Database } from '../store/schema.ts';
@@ -61,6 +62,8 @@ export interface CorpProgress {
 export interface CorpArchiverDeps {
   db: Kysely<Database>;
   dialect: StoreDialect;
+  /** the store's view of the database: while it is away the loops wait for it (database-health.ts) */
+  health: DatabaseHealth;
   backend: SdkBackend;
   decrypt: DecryptStage;
   /** absent: media are not downloaded by this process (jobs are still recorded) */
@@ -175,6 +178,16 @@ export class CorpArchiver {
           continue;
         }
         failures += 1;
+        if (isDatabaseUnavailable(err)) {
+          // the database is away: nothing of this page was committed. The outage is logged once by
+          // the store's health, not here every round, and is no reason to give up, even with --once
+          this.progress.state = 'retrying';
+          this.progress.lastError = `database unreachable: ${describeDatabaseError(err)}`;
+          log.debug({ corp: this.corp.corpid, stage: 'pull', reason: this.progress.lastError }, 'pull paused until the database answers again');
+          await this.deps.health.waitUntilReachable(signal);
+          await sleep(this.timing.backoff.delayMs(failures), signal);
+          continue;
+        }
         const verdict = classifyPullError(err);
         const message = (err as Error).message ?? String(err);
         this.progress.state = verdict.action === 'stop' ? 'stopped' : 'retrying';
@@ -235,6 +248,12 @@ export class CorpArchiver {
       } catch (err) {
         if (signal.aborted) break;
         failures += 1;
+        // the database is away: logged once by the store's health; the envelopes stay pending
+        if (isDatabaseUnavailable(err)) {
+          await this.deps.health.waitUntilReachable(signal);
+          await sleep(this.timing.backoff.delayMs(failures), signal);
+          continue;
+        }
         log.error({ corp: this.corp.corpid, stage: 'decrypt', err }, 'decrypt batch failed; its envelopes stay pending and are retried');
         if (once && finishedBefore && failures >= this.timing.onceMaxFailures) break;
         await sleep(this.timing.backoff.delayMs(failures), signal);
@@ -265,6 +284,12 @@ export class CorpArchiver {
       } catch (err) {
         if (signal.aborted) break;
         failures += 1;
+        // the database is away: logged once by the store's health; every job keeps its committed progress
+        if (isDatabaseUnavailable(err)) {
+          await this.deps.health.waitUntilReachable(signal);
+          await sleep(this.timing.backoff.delayMs(failures), signal);
+          continue;
+        }
         log.error({ corp: this.corp.corpid, stage: 'media', err: (err as Error).message }, 'media jobs could not be claimed; retrying');
         if (once && finishedBefore && failures >= this.timing.onceMaxFailures) break;
         await sleep(this.timing.backoff.delayMs(failures), signal);

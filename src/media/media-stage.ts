@@ -25,6 +25,7 @@ import type { Logger } from '../app/logger.ts';
 import { scopedSignal } from '../archiver/scoped-signal.ts';
 import { sleep } from '../archiver/sleep.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
+import { isDatabaseUnavailable } from '../store/database-health.ts';
 import { MEDIA_CHUNK_MAX, type MediaChunk, type SdkBackend } from '../sdk/backend.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { HOST_OWNER_PREFIX, newLeaseOwner, ownerIsDeadHere } from '../store/lease-owner.ts';
@@ -156,6 +157,9 @@ export class MediaStage {
           job = await this.claimOne();
         } catch (err) {
           release();
+          // the jobs already running end on their own (the database is likely away for them too)
+          // before the error reaches the loop, which would otherwise start a second drain beside them
+          await Promise.all(running);
           throw err;
         }
         if (!job) {
@@ -183,7 +187,12 @@ export class MediaStage {
               onFinished?.({ state: end.state, bytes: end.bytes });
             } else if (end.state === 'pending') result.deferred += 1;
           })
-          .catch((err: unknown) => this.log.error({ job: claimed.id, err: (err as Error).message }, 'media job crashed; it is tried again later'))
+          .catch((err: unknown) => {
+            // the database went away mid-job: its progress is committed up to the last chunk, the
+            // outage is logged once by the store's health, and the job is claimed again when it is back
+            if (isDatabaseUnavailable(err)) this.log.debug({ job: claimed.id, err: (err as Error).message }, 'media job interrupted: the database is unreachable');
+            else this.log.error({ job: claimed.id, err: (err as Error).message }, 'media job crashed; it is tried again later');
+          })
           .finally(() => {
             this.inFlight.delete(claimed.id);
             free();
@@ -239,7 +248,9 @@ export class MediaStage {
   private async claimRow(row: MediaJob): Promise<Claimed | undefined> {
     const now = this.deps.now();
     const leased = row.lease_owner !== null && row.lease_until !== null && Number(row.lease_until) >= now;
-    if (leased && !ownerIsDeadHere(row.lease_owner!)) return undefined;
+    // a lease of this stage on a job it is not running is left from a job the database interrupted
+    const ownStale = row.lease_owner === this.owner && !this.inFlight.has(row.id);
+    if (leased && !ownStale && !ownerIsDeadHere(row.lease_owner!)) return undefined;
     const until = now + this.policy.leaseMs;
     const claim: Partial<Omit<MediaTable, 'id'>> = { lease_owner: this.owner, lease_until: until, state: 'downloading', updated_at: now };
     // a download from the first byte is counted (and given its partial file) as it is claimed;
@@ -298,6 +309,9 @@ export class MediaStage {
         try {
           outcome = await this.download(job, partial, resume, ctrl.signal);
         } catch (err) {
+          // a progress commit the database could not take: no reason to defer the job for minutes;
+          // it keeps its lease and committed progress and is claimed again once the database is back
+          if (isDatabaseUnavailable(err)) throw err;
           if (ctrl.signal.aborted) outcome = { kind: 'stopped' };
           else outcome = { kind: 'deferred', code: null, message: `download failed: ${(err as Error).message}` };
         }
@@ -315,6 +329,9 @@ export class MediaStage {
               const state = await this.store(job, outcome, attempts);
               return { final: true, state, bytes: outcome.size };
             } catch (err) {
+              // the file is stored (by its SHA-256, so storing it again later writes nothing new); only
+              // its row could not be written: claimed again once the database is back
+              if (isDatabaseUnavailable(err)) throw err;
               // the store refused (bucket down, disk full): keep the download, try storing later
               await this.defer(job, null, `storing the file failed: ${(err as Error).message}`);
               return { final: false, state: 'pending', bytes: 0 };
