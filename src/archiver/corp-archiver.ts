@@ -87,6 +87,8 @@ export class CorpArchiver {
   /** settles once the pull loop has its first answer about the lease (or ended): the decrypt loop waits for it */
   private readonly leaseAsked: Promise<void>;
   private leaseAnswered: () => void = () => undefined;
+  /** whether the last answer about the lease was "held" (for the debug log) */
+  private leaseHeld = false;
 
   constructor(private readonly deps: CorpArchiverDeps, private readonly corp: CorpConfig, private readonly timing: ArchiverTiming = DEFAULT_TIMING) {
     this.progress = { corpid: corp.corpid, cursor: 0n, envelopes: 0, messages: 0, failures: 0, state: 'ok', lastError: null };
@@ -127,6 +129,10 @@ export class CorpArchiver {
   /** Whether this process may pull the corp now: it holds the pull lease, else it says who does. */
   private async holdsPull(): Promise<boolean> {
     const lease = await this.lease.acquire();
+    // taken once, then renewed before every page: only the taking is worth a line
+    if (lease.held && !this.leaseHeld) this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', owner: this.lease.owner }, 'pull lease taken: this process pulls the corp');
+    if (!lease.held) this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', holder: lease.holder?.owner ?? null }, 'pull lease held by another process; this one waits');
+    this.leaseHeld = lease.held;
     if (lease.held) {
       if (this.progress.pullHeldBy !== undefined) {
         delete this.progress.pullHeldBy;
@@ -159,6 +165,7 @@ export class CorpArchiver {
           continue;
         }
         const result = await pullPage(this.deps, this.corp, signal, this.lease.owner);
+        log.debug({ corp: this.corp.corpid, stage: 'pull', from: String(result.from), to: String(result.cursor), received: result.received, stored: result.stored, full: result.full }, result.full ? 'page fetched; it was full, so the next is asked for at once' : 'page fetched; caught up');
         failures = 0;
         this.progress.cursor = result.cursor;
         this.progress.envelopes += result.stored;
@@ -168,6 +175,7 @@ export class CorpArchiver {
         if (result.stored) this.decryptBell.ring();
         if (result.full) continue;
         if (once) break;
+        log.debug({ corp: this.corp.corpid, stage: 'pull', waitMs: this.timing.pollIntervalMs }, 'caught up; next pull after the poll interval or a msgaudit_notify');
         await sleep(this.timing.pollIntervalMs, signal, this.pullBell);
       } catch (err) {
         if (signal.aborted) break;
@@ -196,11 +204,14 @@ export class CorpArchiver {
         if (verdict.action === 'stop') {
           log.error({ corp: this.corp.corpid, stage: 'pull', code: verdict.code }, `pull stopped: ${message}`);
           if (once) break;
+          log.debug({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, waitMs: this.timing.stoppedRetryMs }, 'configuration error: the pull is tried again after the stopped-corp interval');
           await sleep(this.timing.stoppedRetryMs, signal, this.pullBell);
         } else {
           log.warn({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, failures }, `pull failed, retrying: ${message}`);
           if (once && failures >= this.timing.onceMaxFailures) break;
-          await sleep(this.timing.backoff.delayMs(failures), signal);
+          const waitMs = this.timing.backoff.delayMs(failures);
+          log.debug({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, failures, waitMs }, `backing off after ${failures} failed pull(s) in a row (transient error)`);
+          await sleep(waitMs, signal);
         }
       }
     }

@@ -179,8 +179,10 @@ export class MediaStage {
           release();
           wake();
         };
+        this.log.debug({ job: claimed.id, msgid: claimed.msgid, fromByte: Number(claimed.bytes_done), attempt: claimed.attempts }, started ? 'media job claimed: downloading from the first byte' : 'media job claimed: resuming at the committed chunk');
         const task = this.runJob(claimed, started, signal, free)
           .then((end) => {
+            this.log.debug({ job: claimed.id, state: end.state, bytes: end.bytes }, end.final ? 'media job finished' : end.state === 'pending' ? 'media job put back for a later try' : 'media job left for another round');
             if (end.final) {
               result.finished += 1;
               result.bytes += end.bytes;
@@ -250,7 +252,10 @@ export class MediaStage {
     const leased = row.lease_owner !== null && row.lease_until !== null && Number(row.lease_until) >= now;
     // a lease of this stage on a job it is not running is left from a job the database interrupted
     const ownStale = row.lease_owner === this.owner && !this.inFlight.has(row.id);
-    if (leased && !ownStale && !ownerIsDeadHere(row.lease_owner!)) return undefined;
+    if (leased && !ownStale && !ownerIsDeadHere(row.lease_owner!)) {
+      this.log.debug({ job: row.id, holder: row.lease_owner }, 'media job leased by another process; left to it');
+      return undefined;
+    }
     const until = now + this.policy.leaseMs;
     const claim: Partial<Omit<MediaTable, 'id'>> = { lease_owner: this.owner, lease_until: until, state: 'downloading', updated_at: now };
     // a download from the first byte is counted (and given its partial file) as it is claimed;
@@ -372,6 +377,7 @@ export class MediaStage {
   private async defer(job: MediaJob, code: number | null, message: string): Promise<void> {
     const failures = job.failures + 1;
     const delay = this.policy.jobBackoff.delayMs(failures);
+    this.log.debug({ job: job.id, failures, waitMs: delay }, `media job backs off after ${failures} deferral(s) in a row`);
     this.log.warn({ job: job.id, code, retryInS: Math.round(delay / 1000) }, `media download deferred: ${message}`);
     await this.update(job.id, { state: 'pending', failures, next_try_at: this.deps.now() + delay, error_code: code, error: message.slice(0, 2000), lease_owner: null, lease_until: null });
   }
