@@ -109,6 +109,8 @@ export class MediaStage {
   readonly owner = newLeaseOwner();
   private readonly policy: MediaPolicy;
   private readonly inFlight = new Set<number>();
+  /** jobs a database outage cut off: they keep this stage's lease, and this stage takes them up again */
+  private readonly interrupted = new Set<number>();
   private readonly log: Logger;
   private readonly partials: PartialFiles;
   /** rows the last claim query found and that were not tried yet (each claim re-checks its row) */
@@ -192,8 +194,10 @@ export class MediaStage {
           .catch((err: unknown) => {
             // the database went away mid-job: its progress is committed up to the last chunk, the
             // outage is logged once by the store's health, and the job is claimed again when it is back
-            if (isDatabaseUnavailable(err)) this.log.debug({ job: claimed.id, err: (err as Error).message }, 'media job interrupted: the database is unreachable');
-            else this.log.error({ job: claimed.id, err: (err as Error).message }, 'media job crashed; it is tried again later');
+            if (isDatabaseUnavailable(err)) {
+              this.interrupted.add(claimed.id);
+              this.log.debug({ job: claimed.id, err: (err as Error).message }, 'media job interrupted: the database is unreachable');
+            } else this.log.error({ job: claimed.id, err: (err as Error).message }, 'media job crashed; it is tried again later');
           })
           .finally(() => {
             this.inFlight.delete(claimed.id);
@@ -250,8 +254,9 @@ export class MediaStage {
   private async claimRow(row: MediaJob): Promise<Claimed | undefined> {
     const now = this.deps.now();
     const leased = row.lease_owner !== null && row.lease_until !== null && Number(row.lease_until) >= now;
-    // a lease of this stage on a job it is not running is left from a job the database interrupted
-    const ownStale = row.lease_owner === this.owner && !this.inFlight.has(row.id);
+    // a lease of this stage on a job a database outage cut off (not one that crashed: that one waits
+    // for its lease to end, so a job that keeps crashing is not taken up again at once)
+    const ownStale = row.lease_owner === this.owner && this.interrupted.has(row.id);
     if (leased && !ownStale && !ownerIsDeadHere(row.lease_owner!)) {
       this.log.debug({ job: row.id, holder: row.lease_owner }, 'media job leased by another process; left to it');
       return undefined;
@@ -270,6 +275,7 @@ export class MediaStage {
       .where((eb) => (row.lease_owner === null ? eb('lease_owner', 'is', null) : eb('lease_owner', '=', row.lease_owner)))
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) return undefined;
+    this.interrupted.delete(row.id);
     return { job: { ...row, ...claim } as MediaJob, started };
   }
 
