@@ -202,7 +202,7 @@ export function describeDatabaseError(err: unknown): string {
     case 'ENOTFOUND': case 'EAI_AGAIN': return `the host name could not be resolved (${code})`;
     case 'EHOSTUNREACH': case 'ENETUNREACH': return `the host cannot be reached (${code})`;
     // the server's own words name the user or database (never the password)
-    case '28P01': case '28000': case 'ER_ACCESS_DENIED_ERROR': case 'ER_DBACCESS_DENIED_ERROR': return `the server refused the login: ${oneLine(message)} (${code})`;
+    case '28P01': case '28000': case 'ER_ACCESS_DENIED_ERROR': case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR': case 'ER_DBACCESS_DENIED_ERROR': return `the server refused the login: ${oneLine(message)} (${code})`;
     case '3D000': case 'ER_BAD_DB_ERROR': return `the database does not exist on the server, create it first: ${oneLine(message)} (${code})`;
     case '57P01': case '57P02': case 'ER_SERVER_SHUTDOWN': case 'ER_NORMAL_SHUTDOWN': return `the server is shutting down (${code})`;
     case '57P03': return 'the server is starting up and does not accept connections yet (57P03)';
