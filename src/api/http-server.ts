@@ -1,9 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
 import type { App } from '../app/app.ts';
 import type { Logger } from '../app/logger.ts';
 import { ArchiveError } from '../errors/errors.ts';
 import { corpStatuses } from '../status/corp-status.ts';
+import { type DatabaseState, isDatabaseUnavailable } from '../store/database-health.ts';
+import type { Store } from '../store/open-store.ts';
 import { isLoopbackAddress } from './loopback.ts';
 
 export interface HttpServer {
@@ -12,6 +15,31 @@ export interface HttpServer {
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** how long /healthz waits for the database's answer */
+const HEALTH_QUERY_MS = 2_000;
+
+/**
+ * Whether the database answers now. The store's health knows of an outage any query has met; a
+ * quick query finds one nothing has met yet (an idle process) and, failing, tells the health too.
+ */
+async function databaseState(store: Store): Promise<DatabaseState> {
+  if (store.health.reachable) {
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      sql`select 1`.execute(store.db).then(() => true, () => false),
+      new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), HEALTH_QUERY_MS); }),
+    ]);
+    clearTimeout(timer);
+    if (!answered && store.health.reachable) return { reachable: false, reason: `the database did not answer within ${HEALTH_QUERY_MS / 1000} s` };
+  }
+  return store.health.state();
+}
+
+/** 503 for a request the database could not serve: the outage itself is logged once, by the store. */
+function sendUnavailable(res: ServerResponse): void {
+  sendJson(res, 503, { error: 'DATABASE_UNREACHABLE', message: 'the database is unreachable; try again later' });
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -30,7 +58,12 @@ export interface HttpServerOptions {
 
 export async function startHttpServer(app: App, port: number, log: Logger, host = '127.0.0.1', options: HttpServerOptions = {}): Promise<HttpServer> {
   const routes: Record<string, Handler> = {
-    'GET /healthz': async (_req, res) => sendJson(res, 200, { ok: true }),
+    // non-200 while the database is away, so a load balancer or monitor sees the outage
+    'GET /healthz': async (_req, res) => {
+      const db = await databaseState(app.store);
+      if (db.reachable) sendJson(res, 200, { ok: true, database: 'reachable' });
+      else sendJson(res, 503, { ok: false, database: 'unreachable', ...(db.since !== undefined ? { since: new Date(db.since).toISOString() } : {}), reason: db.reason });
+    },
     'GET /api/status': async (req, res) => {
       // Corp ids, last errors, lease holders' hosts and PIDs: not for whoever can reach a server
       // that faces WeCom. Until status has a login, only this machine may read it.
@@ -46,6 +79,11 @@ export async function startHttpServer(app: App, port: number, log: Logger, host 
     if (options.callbacks && path?.startsWith('/callback/')) {
       // The callback route reads its own raw body and query (a `+` must survive, §6.3).
       options.callbacks(req, res).catch((err: unknown) => {
+        // nothing was stored, so nothing is acknowledged: WeCom delivers the event again later
+        if (isDatabaseUnavailable(err)) {
+          if (!res.headersSent) sendUnavailable(res);
+          return;
+        }
         log.error({ stage: 'callbacks', err }, 'callback request failed');
         if (!res.headersSent) sendJson(res, 500, { error: 'INTERNAL', message: 'internal error' });
       });
@@ -57,6 +95,10 @@ export async function startHttpServer(app: App, port: number, log: Logger, host 
       return;
     }
     handler(req, res).catch((err: unknown) => {
+      if (isDatabaseUnavailable(err)) {
+        if (!res.headersSent) sendUnavailable(res);
+        return;
+      }
       const status = err instanceof ArchiveError ? err.httpStatus : 500;
       if (status >= 500) log.error({ stage: 'http', err }, 'request failed');
       if (!res.headersSent) sendJson(res, status, { error: err instanceof ArchiveError ? err.code : 'INTERNAL', message: err instanceof ArchiveError ? err.message : 'internal error' });

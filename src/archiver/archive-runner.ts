@@ -34,6 +34,8 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
   const corpids = await app.corps.ids();
   if (corpids.length === 0) throw new ArchiveError('NO_CORPS', 'no corps configured: add one with `wecom-archive corp add` (or `corp import` a simulator config)', { exitCode: 2 });
   const timing = { ...DEFAULT_TIMING, ...options.timing };
+  // the database's outages and returns are logged once, by the store, in this run's log
+  app.store.health.logTo(log);
   const rsa = new RsaPool();
   const backends: SdkBackend[] = [];
   const archivers = new Map<string, CorpArchiver>();
@@ -44,7 +46,8 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
   try {
     for (const corpid of corpids) {
       try {
-        const corp = await app.corps.get(corpid);
+        // the database going away as the run starts is no reason to leave a corp out of it
+        const corp = await app.store.health.retryWhileUnavailable(() => app.corps.get(corpid), signal);
         const backend = options.createBackend
           ? options.createBackend(corp)
           : createBackend(corp, { log, onHostRestart: recordHostRestarts(db, (err) => log.error({ corp: corpid, err }, 'could not record an SDK host restart')) });
@@ -62,7 +65,7 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
             { corpConcurrency: app.config.media.corpConcurrency, ...(options.mediaPolicy ? { policy: options.mediaPolicy } : {}) },
           );
         }
-        archivers.set(corpid, new CorpArchiver({ db, dialect, backend, decrypt, media: mediaStage, log, now: Date.now }, corp, timing));
+        archivers.set(corpid, new CorpArchiver({ db, dialect, health: app.store.health, backend, decrypt, media: mediaStage, log, now: Date.now }, corp, timing));
       } catch (err) {
         // One corp that cannot start (bad SDK setting, unreadable secret) does not stop the others.
         log.error({ corp: corpid, err: (err as Error).message }, 'corp cannot be archived');

@@ -7,6 +7,7 @@ import type { MediaStage } from '../media/media-stage.ts';
 import { PullLeaseLostError, pullPage } from '../pull/pull-page.ts';
 import { type Backoff, classifyPullError, exponentialBackoff } from '../pull/retry-policy.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
+import { type DatabaseHealth, describeDatabaseError, isDatabaseUnavailable } from '../store/database-health.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
 import type { Database } from '../store/schema.ts';
@@ -73,6 +74,8 @@ export interface CorpProgress {
 export interface CorpArchiverDeps {
   db: Kysely<Database>;
   dialect: StoreDialect;
+  /** the store's view of the database: while it is away the loops wait for it (database-health.ts) */
+  health: DatabaseHealth;
   backend: SdkBackend;
   decrypt: DecryptStage;
   /** absent: media are not downloaded by this process (jobs are still recorded) */
@@ -96,6 +99,8 @@ export class CorpArchiver {
   /** settles once the pull loop has its first answer about the lease (or ended): the decrypt loop waits for it */
   private readonly leaseAsked: Promise<void>;
   private leaseAnswered: () => void = () => undefined;
+  /** whether the last answer about the lease was "held" (for the debug log) */
+  private leaseHeld = false;
 
   constructor(private readonly deps: CorpArchiverDeps, private readonly corp: CorpConfig, private readonly timing: ArchiverTiming = DEFAULT_TIMING) {
     this.progress = { corpid: corp.corpid, cursor: 0n, envelopes: 0, messages: 0, failures: 0, state: 'ok', lastError: null };
@@ -136,6 +141,10 @@ export class CorpArchiver {
   /** Whether this process may pull the corp now: it holds the pull lease, else it says who does. */
   private async holdsPull(): Promise<boolean> {
     const lease = await this.lease.acquire();
+    // taken once, then renewed before every page: only the taking is worth a line
+    if (lease.held && !this.leaseHeld) this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', owner: this.lease.owner }, 'pull lease taken: this process pulls the corp');
+    if (!lease.held) this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', holder: lease.holder?.owner ?? null }, 'pull lease held by another process; this one waits');
+    this.leaseHeld = lease.held;
     if (lease.held) {
       if (this.progress.pullHeldBy !== undefined) {
         delete this.progress.pullHeldBy;
@@ -168,6 +177,7 @@ export class CorpArchiver {
           continue;
         }
         const result = await pullPage(this.deps, this.corp, signal, this.lease.owner);
+        log.debug({ corp: this.corp.corpid, stage: 'pull', from: String(result.from), to: String(result.cursor), received: result.received, stored: result.stored, full: result.full }, result.full ? 'page fetched; it was full, so the next is asked for at once' : 'page fetched; caught up');
         failures = 0;
         this.progress.cursor = result.cursor;
         this.progress.envelopes += result.stored;
@@ -177,6 +187,7 @@ export class CorpArchiver {
         if (result.stored) this.decryptBell.ring();
         if (result.full) continue;
         if (once) break;
+        log.debug({ corp: this.corp.corpid, stage: 'pull', waitMs: this.timing.pollIntervalMs }, 'caught up; next pull after the poll interval or a msgaudit_notify');
         await sleep(this.timing.pollIntervalMs, signal, this.pullBell);
       } catch (err) {
         if (signal.aborted) break;
@@ -187,6 +198,16 @@ export class CorpArchiver {
           continue;
         }
         failures += 1;
+        if (isDatabaseUnavailable(err)) {
+          // the database is away: nothing of this page was committed. The outage is logged once by
+          // the store's health, not here every round, and is no reason to give up, even with --once
+          this.progress.state = 'retrying';
+          this.progress.lastError = `database unreachable: ${describeDatabaseError(err)}`;
+          log.debug({ corp: this.corp.corpid, stage: 'pull', reason: this.progress.lastError }, 'pull paused until the database answers again');
+          await this.deps.health.waitUntilReachable(signal);
+          await sleep(this.timing.backoff.delayMs(failures), signal);
+          continue;
+        }
         const verdict = classifyPullError(err);
         const message = (err as Error).message ?? String(err);
         this.progress.state = verdict.action === 'stop' ? 'stopped' : 'retrying';
@@ -195,11 +216,14 @@ export class CorpArchiver {
         if (verdict.action === 'stop') {
           log.error({ corp: this.corp.corpid, stage: 'pull', code: verdict.code }, `pull stopped: ${message}`);
           if (once) break;
+          log.debug({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, waitMs: this.timing.stoppedRetryMs }, 'configuration error: the pull is tried again after the stopped-corp interval');
           await sleep(this.timing.stoppedRetryMs, signal, this.pullBell);
         } else {
           log.warn({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, failures }, `pull failed, retrying: ${message}`);
           if (once && failures >= this.timing.onceMaxFailures) break;
-          await sleep(this.timing.backoff.delayMs(failures), signal);
+          const waitMs = this.timing.backoff.delayMs(failures);
+          log.debug({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, failures, waitMs }, `backing off after ${failures} failed pull(s) in a row (transient error)`);
+          await sleep(waitMs, signal);
         }
       }
     }
@@ -254,6 +278,12 @@ export class CorpArchiver {
       } catch (err) {
         if (signal.aborted) break;
         failures += 1;
+        // the database is away: logged once by the store's health; the envelopes stay pending
+        if (isDatabaseUnavailable(err)) {
+          await this.deps.health.waitUntilReachable(signal);
+          await sleep(this.timing.backoff.delayMs(failures), signal);
+          continue;
+        }
         log.error({ corp, stage: 'decrypt', err }, 'decrypt batch failed; its envelopes stay pending and are retried');
         if (once && finishedBefore && failures >= this.timing.onceMaxFailures) break;
         await sleep(this.timing.backoff.delayMs(failures), signal);
@@ -284,6 +314,12 @@ export class CorpArchiver {
       } catch (err) {
         if (signal.aborted) break;
         failures += 1;
+        // the database is away: logged once by the store's health; every job keeps its committed progress
+        if (isDatabaseUnavailable(err)) {
+          await this.deps.health.waitUntilReachable(signal);
+          await sleep(this.timing.backoff.delayMs(failures), signal);
+          continue;
+        }
         log.error({ corp: this.corp.corpid, stage: 'media', err: (err as Error).message }, 'media jobs could not be claimed; retrying');
         if (once && finishedBefore && failures >= this.timing.onceMaxFailures) break;
         await sleep(this.timing.backoff.delayMs(failures), signal);

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../app/logger.ts';
 import { Bell, sleep } from '../archiver/sleep.ts';
 import { ValidationError } from '../errors/errors.ts';
+import { type DatabaseHealth, isDatabaseUnavailable } from '../store/database-health.ts';
 import type { Backoff } from '../pull/retry-policy.ts';
 import { exponentialBackoff } from '../pull/retry-policy.ts';
 import type { CallbackInbox, InboxRow } from './callback-inbox.ts';
@@ -35,7 +36,8 @@ export class InboxWorker {
   private readonly leaseMs: number;
 
   constructor(
-    private readonly deps: { inbox: CallbackInbox; handle: InboxHandler; log: Logger; now(): number },
+    /** `health`: while the database is away the worker waits for it instead of retrying blind */
+    private readonly deps: { inbox: CallbackInbox; handle: InboxHandler; log: Logger; now(): number; health?: DatabaseHealth },
     private readonly options: InboxWorkerOptions = {},
   ) {
     this.batch = options.batch ?? 20;
@@ -56,7 +58,12 @@ export class InboxWorker {
       } catch (err) {
         if (signal.aborted) break;
         failures += 1;
-        this.deps.log.error({ stage: 'callbacks', err: (err as Error).message }, 'inbox worker round failed (database?); retrying');
+        if (isDatabaseUnavailable(err)) {
+          // logged once by the store's health; the claimed rows' leases run out and they are claimed again
+          await this.deps.health?.waitUntilReachable(signal);
+        } else {
+          this.deps.log.error({ stage: 'callbacks', err: (err as Error).message }, 'inbox worker round failed; retrying');
+        }
         await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)), signal, this.bell);
       }
     }

@@ -52,6 +52,8 @@ export function createCallbackServices(app: App, log: Logger, options: CallbackS
   const now = options.now ?? Date.now;
   const { db, dialect } = app.store;
   const settings = app.config.callbacks;
+  // the database's outages and returns are logged once, by the store, in this process's log
+  app.store.health.logTo(log);
   const inbox = new CallbackInbox(db, now);
   const directoryStore = new DirectoryStore(db, dialect, now);
   const clients = new ApiClients(app.apiSettings, { ...(options.apiPolicy ? { policy: options.apiPolicy } : {}), now });
@@ -61,6 +63,7 @@ export function createCallbackServices(app: App, log: Logger, options: CallbackS
     client: (corpid) => clients.client(corpid),
     corpIds: () => app.corps.ids(),
     retryGaveUp: (corpid) => directoryStore.retryGaveUp(corpid),
+    health: app.store.health,
     log,
     now,
   }, { ...DEFAULT_DIRECTORY_TIMING, fullSyncIntervalMs: settings.directorySyncIntervalS * 1000, ...options.directoryTiming });
@@ -68,6 +71,7 @@ export function createCallbackServices(app: App, log: Logger, options: CallbackS
   const kinds = options.handlePullNotifies ? undefined : ['change_contact', 'change_external_contact', 'change_external_chat'];
   const worker = new InboxWorker({
     inbox,
+    health: app.store.health,
     log,
     now,
     handle: (row, signal) => handleInboxEvent({

@@ -3,6 +3,8 @@ import { openApp, type App } from '../app/app.ts';
 import { GLOBAL_OPTIONS, type GlobalFlags, loadConfig } from '../config/config.ts';
 import { ArchiveError, ValidationError } from '../errors/errors.ts';
 import type { Command, CommandIo, OptionValues } from './command.ts';
+import { isDatabaseUnavailable } from '../store/database-health.ts';
+import { DatabaseUnreachableError } from '../store/open-store.ts';
 import { COMMANDS } from './commands/index.ts';
 
 function usage(): string {
@@ -99,6 +101,11 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     if (err instanceof ArchiveError) {
       io.err(`error: ${err.message}`);
       return err.exitCode;
+    }
+    // the database went away while the command ran: say so, not a stack trace
+    if (app && isDatabaseUnavailable(err)) {
+      io.err(`error: ${new DatabaseUnreachableError(app.store.dialect.displayUrl, err).message}`);
+      return 1;
     }
     io.err(`internal error: ${(err as Error)?.stack ?? String(err)}`);
     return 70;

@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../app/logger.ts';
 import { Bell, sleep } from '../archiver/sleep.ts';
+import { type DatabaseHealth, isDatabaseUnavailable } from '../store/database-health.ts';
 import type { WeComApiClient } from '../wecom-api/wecom-api-client.ts';
 import type { DirectorySync } from './directory-sync.ts';
 
@@ -29,6 +30,8 @@ export interface DirectoryRunnerDeps {
   client(corpid: string): Promise<WeComApiClient>;
   corpIds(): Promise<string[]>;
   retryGaveUp(corpid: string): Promise<number>;
+  /** while the database is away the loops wait for it, and go on where they were once it is back */
+  health?: DatabaseHealth;
   log: Logger;
   now(): number;
 }
@@ -53,7 +56,8 @@ export class DirectoryRunner {
 
   /** Runs every corp's loop until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    const corpids = await this.deps.corpIds();
+    // the database may go away as the process starts: the stage waits for it rather than end
+    const corpids = this.deps.health ? await this.deps.health.retryWhileUnavailable(() => this.deps.corpIds(), signal) : await this.deps.corpIds();
     for (const corpid of corpids) if (!this.bells.has(corpid)) this.bells.set(corpid, new Bell());
     await Promise.all(corpids.map((corpid) => this.loop(corpid, signal)));
   }
@@ -84,8 +88,15 @@ export class DirectoryRunner {
         await sleep(waitMs, signal, bell);
       } catch (err) {
         if (signal.aborted) break;
+        // the database is away: logged once by the store's health; this round is done again when it is
+        // back, not after the long backoff below (meant for a corp that keeps failing)
+        if (isDatabaseUnavailable(err)) {
+          await this.deps.health?.waitUntilReachable(signal);
+          await sleep(1_000, signal);
+          continue;
+        }
         failures += 1;
-        // Database trouble or a corp removed meanwhile: log and come back later; never crash the process.
+        // A corp removed meanwhile or the like: log and come back later; never crash the process.
         log.error({ corp: corpid, stage: 'directory', err: (err as Error).message }, 'directory round failed; retrying');
         await sleep(Math.min(this.timing.scanIntervalMs * 2 ** Math.min(failures, 6), 3_600_000), signal, bell);
       }

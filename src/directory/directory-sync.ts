@@ -11,6 +11,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from '../app/logger.ts';
 import { WeComApiError } from '../errors/wecom-codes.ts';
+import { isDatabaseUnavailable } from '../store/database-health.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
 import type { Database } from '../store/schema.ts';
 import { ApiSecretMissingError } from '../wecom-api/api-errors.ts';
@@ -88,7 +89,8 @@ export class DirectorySync {
       if (part !== 'scan' && part !== 'refresh') log.info({ corp: corpid, stage: 'directory', part, items: result.items, ms: Math.round(durationMs) }, 'directory sync done');
       return true;
     } catch (err) {
-      if (signal?.aborted) throw err;
+      // the database went away: no failure of this part to record; the runner waits for the database
+      if (signal?.aborted || isDatabaseUnavailable(err)) throw err;
       const message = (err as Error).message ?? String(err);
       await store.syncFailed(corpid, part, errorCode(err), message).catch(() => undefined);
       const level = err instanceof ApiSecretMissingError ? 'info' : 'warn';

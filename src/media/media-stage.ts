@@ -25,6 +25,7 @@ import type { Logger } from '../app/logger.ts';
 import { scopedSignal } from '../archiver/scoped-signal.ts';
 import { sleep } from '../archiver/sleep.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
+import { isDatabaseUnavailable } from '../store/database-health.ts';
 import { MEDIA_CHUNK_MAX, type MediaChunk, type SdkBackend } from '../sdk/backend.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { HOST_OWNER_PREFIX, newLeaseOwner, ownerIsDeadHere } from '../store/lease-owner.ts';
@@ -108,6 +109,8 @@ export class MediaStage {
   readonly owner = newLeaseOwner();
   private readonly policy: MediaPolicy;
   private readonly inFlight = new Set<number>();
+  /** jobs a database outage cut off: they keep this stage's lease, and this stage takes them up again */
+  private readonly interrupted = new Set<number>();
   private readonly log: Logger;
   private readonly partials: PartialFiles;
   /** rows the last claim query found and that were not tried yet (each claim re-checks its row) */
@@ -156,6 +159,9 @@ export class MediaStage {
           job = await this.claimOne();
         } catch (err) {
           release();
+          // the jobs already running end on their own (the database is likely away for them too)
+          // before the error reaches the loop, which would otherwise start a second drain beside them
+          await Promise.all(running);
           throw err;
         }
         if (!job) {
@@ -175,15 +181,24 @@ export class MediaStage {
           release();
           wake();
         };
+        this.log.debug({ job: claimed.id, msgid: claimed.msgid, fromByte: Number(claimed.bytes_done), attempt: claimed.attempts }, started ? 'media job claimed: downloading from the first byte' : 'media job claimed: resuming at the committed chunk');
         const task = this.runJob(claimed, started, signal, free)
           .then((end) => {
+            this.log.debug({ job: claimed.id, state: end.state, bytes: end.bytes }, end.final ? 'media job finished' : end.state === 'pending' ? 'media job put back for a later try' : 'media job left for another round');
             if (end.final) {
               result.finished += 1;
               result.bytes += end.bytes;
               onFinished?.({ state: end.state, bytes: end.bytes });
             } else if (end.state === 'pending') result.deferred += 1;
           })
-          .catch((err: unknown) => this.log.error({ job: claimed.id, err: (err as Error).message }, 'media job crashed; it is tried again later'))
+          .catch((err: unknown) => {
+            // the database went away mid-job: its progress is committed up to the last chunk, the
+            // outage is logged once by the store's health, and the job is claimed again when it is back
+            if (isDatabaseUnavailable(err)) {
+              this.interrupted.add(claimed.id);
+              this.log.debug({ job: claimed.id, err: (err as Error).message }, 'media job interrupted: the database is unreachable');
+            } else this.log.error({ job: claimed.id, err: (err as Error).message }, 'media job crashed; it is tried again later');
+          })
           .finally(() => {
             this.inFlight.delete(claimed.id);
             free();
@@ -239,7 +254,13 @@ export class MediaStage {
   private async claimRow(row: MediaJob): Promise<Claimed | undefined> {
     const now = this.deps.now();
     const leased = row.lease_owner !== null && row.lease_until !== null && Number(row.lease_until) >= now;
-    if (leased && !ownerIsDeadHere(row.lease_owner!)) return undefined;
+    // a lease of this stage on a job a database outage cut off (not one that crashed: that one waits
+    // for its lease to end, so a job that keeps crashing is not taken up again at once)
+    const ownStale = row.lease_owner === this.owner && this.interrupted.has(row.id);
+    if (leased && !ownStale && !ownerIsDeadHere(row.lease_owner!)) {
+      this.log.debug({ job: row.id, holder: row.lease_owner }, 'media job leased by another process; left to it');
+      return undefined;
+    }
     const until = now + this.policy.leaseMs;
     const claim: Partial<Omit<MediaTable, 'id'>> = { lease_owner: this.owner, lease_until: until, state: 'downloading', updated_at: now };
     // a download from the first byte is counted (and given its partial file) as it is claimed;
@@ -254,6 +275,7 @@ export class MediaStage {
       .where((eb) => (row.lease_owner === null ? eb('lease_owner', 'is', null) : eb('lease_owner', '=', row.lease_owner)))
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) return undefined;
+    this.interrupted.delete(row.id);
     return { job: { ...row, ...claim } as MediaJob, started };
   }
 
@@ -298,6 +320,9 @@ export class MediaStage {
         try {
           outcome = await this.download(job, partial, resume, ctrl.signal);
         } catch (err) {
+          // a progress commit the database could not take: no reason to defer the job for minutes;
+          // it keeps its lease and committed progress and is claimed again once the database is back
+          if (isDatabaseUnavailable(err)) throw err;
           if (ctrl.signal.aborted) outcome = { kind: 'stopped' };
           else outcome = { kind: 'deferred', code: null, message: `download failed: ${(err as Error).message}` };
         }
@@ -315,6 +340,9 @@ export class MediaStage {
               const state = await this.store(job, outcome, attempts);
               return { final: true, state, bytes: outcome.size };
             } catch (err) {
+              // the file is stored (by its SHA-256, so storing it again later writes nothing new); only
+              // its row could not be written: claimed again once the database is back
+              if (isDatabaseUnavailable(err)) throw err;
               // the store refused (bucket down, disk full): keep the download, try storing later
               await this.defer(job, null, `storing the file failed: ${(err as Error).message}`);
               return { final: false, state: 'pending', bytes: 0 };
@@ -355,6 +383,7 @@ export class MediaStage {
   private async defer(job: MediaJob, code: number | null, message: string): Promise<void> {
     const failures = job.failures + 1;
     const delay = this.policy.jobBackoff.delayMs(failures);
+    this.log.debug({ job: job.id, failures, waitMs: delay }, `media job backs off after ${failures} deferral(s) in a row`);
     this.log.warn({ job: job.id, code, retryInS: Math.round(delay / 1000) }, `media download deferred: ${message}`);
     await this.update(job.id, { state: 'pending', failures, next_try_at: this.deps.now() + delay, error_code: code, error: message.slice(0, 2000), lease_owner: null, lease_until: null });
   }

@@ -22,6 +22,8 @@ export interface PullResult {
   stored: number;
   /** the page was full: more is waiting, pull again at once */
   full: boolean;
+  /** the cursor before this page, and after it */
+  from: bigint;
   cursor: bigint;
   /** jumps in seq that may have lost data (the cursor was at or near the edge of WeCom's window) */
   gaps: number;
@@ -117,7 +119,7 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
     const moved = await update.executeTakeFirst();
     // thrown inside the transaction: the envelopes and gaps of this page are rolled back with it
     if (leaseOwner !== undefined && Number(moved.numUpdatedRows) !== 1) throw new PullLeaseLostError(corp.corpid);
-    return { received: entries.length, stored, full, cursor: next, gaps, seqJumps };
+    return { received: entries.length, stored, full, from: cursor, cursor: next, gaps, seqJumps };
   });
 }
 

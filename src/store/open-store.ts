@@ -1,16 +1,27 @@
-import { Kysely, Migrator } from 'kysely';
+import { Kysely, Migrator, sql } from 'kysely';
 import { ArchiveError, ConfigError } from '../errors/errors.ts';
+import { DatabaseHealth, describeDatabaseError } from './database-health.ts';
 import type { StoreDialect } from './dialects/dialect.ts';
 import { mysqlDialect } from './dialects/mysql.ts';
 import { postgresDialect } from './dialects/postgres.ts';
 import { sqliteDialect } from './dialects/sqlite.ts';
 import { migrationsFor } from './migrations/index.ts';
 import type { Database } from './schema.ts';
+import { watchedDialect } from './watched-dialect.ts';
 
 export interface Store {
   readonly db: Kysely<Database>;
   readonly dialect: StoreDialect;
+  /** whether the database answers, as every query of this store sees it */
+  readonly health: DatabaseHealth;
   close(): Promise<void>;
+}
+
+/** The database could not be reached or opened: says which (password masked) and why. */
+export class DatabaseUnreachableError extends ArchiveError {
+  constructor(displayUrl: string, cause: unknown) {
+    super('DATABASE_UNREACHABLE', `cannot reach the database ${displayUrl}: ${describeDatabaseError(cause)}`, { cause, exitCode: 1, httpStatus: 503 });
+  }
 }
 
 /** Picks the dialect from a database URL: `sqlite:PATH`, `postgres://…`, `mysql://…`. */
@@ -28,12 +39,24 @@ export function dialectFromUrl(url: string): StoreDialect {
 /** Opens the store and, unless told not to, brings its schema up to date. */
 export async function openStore(url: string, options: { migrate?: boolean } = {}): Promise<Store> {
   const dialect = dialectFromUrl(url);
-  const db = new Kysely<Database>({ dialect: dialect.createKyselyDialect() });
-  const store: Store = { db, dialect, close: () => db.destroy() };
+  const health = new DatabaseHealth(dialect.displayUrl);
+  const db = new Kysely<Database>({ dialect: watchedDialect(dialect.createKyselyDialect(), health) });
+  health.setProbe(() => sql`select 1`.execute(db));
+  const store: Store = {
+    db, dialect, health,
+    close: async () => {
+      health.close();
+      await db.destroy();
+    },
+  };
   try {
+    // one plain query first: a server that cannot be reached is reported as that, not as a failed migration
+    await sql`select 1`.execute(db).catch((err: unknown) => {
+      throw new DatabaseUnreachableError(dialect.displayUrl, err);
+    });
     if (options.migrate !== false) await migrateStore(store);
   } catch (err) {
-    await db.destroy().catch(() => undefined);
+    await store.close().catch(() => undefined);
     throw err;
   }
   return store;
@@ -47,7 +70,9 @@ export async function migrateStore(store: Store): Promise<string[]> {
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    // no migration ran: the migrator could not read or lock its own tables (the server went away?)
+    if (failed === undefined) throw new ArchiveError('MIGRATION_FAILED', `could not migrate the database ${store.dialect.displayUrl}: ${describeDatabaseError(error)}`, { cause: error });
     throw new ArchiveError('MIGRATION_FAILED', `database migration ${failed} failed on ${store.dialect.displayUrl}: ${(error as Error).message ?? error}`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -19,7 +19,13 @@ export function mysqlDialect(url: string): StoreDialect {
           bigNumberStrings: false,
           dateStrings: true,
         }).on('connection', (conn) => {
-          conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'");
+          // A connection that breaks (server restart, network) emits 'error' more than once when
+          // queries were waiting on it; the pool listens only for the first, and an unheard one
+          // crashes the process. Each query on it fails on its own and its loop waits for the
+          // database (database-health.ts), so the event says nothing new.
+          conn.on('error', () => undefined);
+          // the callback hears a failure: the next query on this connection fails and says why
+          conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'", () => undefined);
         }),
       });
     },

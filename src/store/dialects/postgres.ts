@@ -14,10 +14,14 @@ export function postgresDialect(url: string): StoreDialect {
         getTypeParser: (oid: number, format?: 'text' | 'binary') =>
           oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
       };
-      const pool = new pg.Pool({ connectionString: url, max: 8, types: types as pg.CustomTypesConfig });
-      // An idle connection the server drops (restart, failover) is reported on the pool; unheard, it
-      // would crash the process. The pool replaces it; the next query on a dead one fails and is retried.
+      // a server that takes no connection (a dropped packet, not a refusal) fails a connect in 10 s
+      const pool = new pg.Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 10_000, types: types as pg.CustomTypesConfig });
+      // A connection the server drops (restart, failover: 57P01) is reported as an 'error' event, on
+      // the pool while idle and on the client itself while a query or transaction holds it; unheard,
+      // either crashes the process. The pool replaces the connection; the query on it fails and its
+      // loop waits for the database (database-health.ts), so the events themselves say nothing new.
       pool.on('error', () => undefined);
+      pool.on('connect', (client) => client.on('error', () => undefined));
       return new PostgresDialect({ pool });
     },
     types: { longText: 'text', blob: 'bytea', bigint: 'bigint' },
