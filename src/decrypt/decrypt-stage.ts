@@ -162,7 +162,8 @@ export class DecryptStage {
     for (const k of keyRows) {
       const r = await this.deps.db.updateTable('envelopes').set({ state: 'retry', next_attempt_at: null, updated_at: now })
         .where('corpid', '=', corpid).where('state', '=', 'waiting').where('publickey_ver', '=', k.version)
-        .where('reason', 'in', ['rsa_failed', 'sdk_error', 'bad_json'])
+        // an automatic retry (a transient failure) keeps its backoff: it comes back by itself
+        .where('reason', 'in', ['rsa_failed', 'sdk_error', 'bad_json']).where('next_attempt_at', 'is', null)
         .where('updated_at', '>=', Number(k.created_at)).where('updated_at', '<', Number(k.created_at) + KEY_CHANGE_GRACE_MS)
         .executeTakeFirst();
       rekeyed += Number(r.numUpdatedRows);

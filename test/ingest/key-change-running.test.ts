@@ -51,24 +51,29 @@ describeEachDialect('decrypt: a key replaced while an archive runs', ({ open }) 
     await expectArchivedExactly(app, sim, 40);
   });
 
-  it('requeue takes up envelopes that failed with the old key just after the replacement, and not later ones', async () => {
+  it('requeue takes up envelopes that failed with the old key just after the replacement, and not later ones nor transient ones', async () => {
     const { app, sim, corpid, stage } = await setUp('key-change-requeue');
     await archiveOnce(app);
     await app.keys.replace(corpid, 1, sim.privateKeyPems.get(1)!);
     const key = await app.store.db.selectFrom('key_versions').select('created_at').where('corpid', '=', corpid).where('version', '=', 1).executeTakeFirstOrThrow();
     const storedAt = Number(key.created_at);
-    // as a process that had not yet seen the new key would leave them: half failed a second after the
+    // as a process that had not yet seen the new key would leave them: some failed a second after the
     // replacement, half long after it (a key that is really wrong: not retried again and again)
     const rows = await app.store.db.selectFrom('envelopes').select('msgid').where('corpid', '=', corpid).orderBy('seq').execute();
-    const early = rows.slice(0, 20).map((r) => r.msgid);
+    const early = rows.slice(0, 15).map((r) => r.msgid);
+    const transient = rows.slice(15, 20).map((r) => r.msgid);
     const late = rows.slice(20).map((r) => r.msgid);
     await app.store.db.updateTable('envelopes').set({ state: 'waiting', reason: 'rsa_failed', next_attempt_at: null, updated_at: storedAt + 1_000 })
       .where('corpid', '=', corpid).where('msgid', 'in', early).execute();
     await app.store.db.updateTable('envelopes').set({ state: 'waiting', reason: 'rsa_failed', next_attempt_at: null, updated_at: storedAt + KEY_CHANGE_GRACE_MS + 1 })
       .where('corpid', '=', corpid).where('msgid', 'in', late).execute();
 
-    expect(await stage.requeue(corpid)).toBe(20);
-    expect(await stage.drain(corpid)).toMatchObject({ messages: 20, failures: 0 });
+    // a transient failure at the same time keeps its backoff: it is due later, whatever the key
+    await app.store.db.updateTable('envelopes').set({ state: 'waiting', reason: 'sdk_error', reason_code: 10003, next_attempt_at: storedAt + 3_600_000, updated_at: storedAt + 1_000 })
+      .where('corpid', '=', corpid).where('msgid', 'in', transient).execute();
+
+    expect(await stage.requeue(corpid)).toBe(15);
+    expect(await stage.drain(corpid)).toMatchObject({ messages: 15, failures: 0 });
     const archived = await app.store.db.selectFrom('messages').select('msgid').where('corpid', '=', corpid).execute();
     expect(archived.map((m) => m.msgid).sort()).toEqual([...early].sort());
   });
