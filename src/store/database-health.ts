@@ -4,7 +4,7 @@ import type { Logger } from '../app/logger.ts';
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
 /** mysql2's codes for a connection that broke or a server going away */
 const MYSQL_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'ER_CON_COUNT_ERROR', 'ER_NORMAL_SHUTDOWN']);
-/** PostgreSQL SQLSTATEs: admin/crash shutdown, starting up, too many connections (class 08 too, below) */
+/** PostgreSQL SQLSTATEs: admin/crash shutdown, starting up or shutting down, too many connections (class 08 too, below) */
 const POSTGRES_CODES = new Set(['57P01', '57P02', '57P03', '53300']);
 /** what pg and mysql2 say, without a code, of a connection that is gone */
 const GONE = /Connection terminated|connection timeout|Client has encountered a connection error|connection is in closed state|Connection lost|server closed the connection/i;
@@ -205,7 +205,7 @@ export function describeDatabaseError(err: unknown): string {
     case '28P01': case '28000': case 'ER_ACCESS_DENIED_ERROR': case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR': case 'ER_DBACCESS_DENIED_ERROR': return `the server refused the login: ${oneLine(message)} (${code})`;
     case '3D000': case 'ER_BAD_DB_ERROR': return `the database does not exist on the server, create it first: ${oneLine(message)} (${code})`;
     case '57P01': case '57P02': case 'ER_SERVER_SHUTDOWN': case 'ER_NORMAL_SHUTDOWN': return `the server is shutting down (${code})`;
-    case '57P03': return 'the server is starting up and does not accept connections yet (57P03)';
+    case '57P03': return 'the server is starting up or shutting down and does not accept connections (57P03)';
     case '53300': case 'ER_CON_COUNT_ERROR': return `the server has too many connections (${code})`;
     case 'PROTOCOL_CONNECTION_LOST': return 'the server closed the connection (PROTOCOL_CONNECTION_LOST)';
     default: return code ? `${oneLine(message)} (${code})` : oneLine(message);
