@@ -7,11 +7,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../app/logger.ts';
-import { Bell, sleep } from '../archiver/sleep.ts';
 import { ValidationError } from '../errors/errors.ts';
+import { type Backoff, exponentialBackoff } from '../runtime/backoff.ts';
+import { Bell, sleep } from '../runtime/sleep.ts';
 import { type DatabaseHealth, isDatabaseUnavailable } from '../store/database-health.ts';
-import type { Backoff } from '../pull/retry-policy.ts';
-import { exponentialBackoff } from '../pull/retry-policy.ts';
 import type { CallbackInbox, InboxRow } from './callback-inbox.ts';
 
 export type InboxHandler = (row: InboxRow, signal: AbortSignal) => Promise<unknown>;

@@ -13,6 +13,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, t
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ArchiveError } from '../errors/errors.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
+import { abortReason } from '../runtime/abort.ts';
 import { decryptChatMsg } from '../simulator/envelope-crypto.ts';
 import { HEADER_FINISH, HEADER_LENGTH, HEADER_OUT_INDEX, HEADER_RET, SDK_ROUTES, type ChatDataRequestBody, type DecryptRequestBody, type MediaRequestBody } from '../simulator/wire.ts';
 import { MEDIA_CHUNK_MAX, type ChatDataRequest, type MediaChunk, type MediaDataRequest, type SdkBackend } from './backend.ts';
@@ -230,8 +231,4 @@ function errorDetail(body: Buffer): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
 }
