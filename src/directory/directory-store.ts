@@ -7,7 +7,7 @@
  * carry their old ids.
  */
 import { type Kysely, sql } from 'kysely';
-import { clip, clipError } from '../runtime/clip.ts';
+import { clip as clipText, clipError } from '../runtime/clip.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { HOST_OWNER_PREFIX, ownerIsDeadHere } from '../store/lease-owner.ts';
 import type { Database, DirRefreshQueueRow } from '../store/schema.ts';
@@ -44,7 +44,8 @@ export interface SyncOutcome {
 
 const NAME_MAX = 1024;
 const CHUNK = 100;
-const clipName = (s: string | null | undefined): string | null | undefined => clip(s, NAME_MAX);
+/** names and other text of the directory, cut to their columns (NAME_MAX unless said) */
+const clip = (s: string | null | undefined, max = NAME_MAX): string | null | undefined => clipText(s, max);
 const chunks = <T>(items: readonly T[], size = CHUNK): T[][] => {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -73,9 +74,9 @@ export class DirectoryStore {
   private async writeMember(trx: Trx, corpid: string, m: MemberFields, existing: { name: string | null } | null, source: NameSource, unchangedSince?: number): Promise<void> {
     const now = this.now();
     const values = {
-      ...(m.name !== undefined ? { name: clipName(m.name) } : {}),
-      ...(m.alias !== undefined ? { alias: clipName(m.alias) } : {}),
-      ...(m.position !== undefined ? { position: clipName(m.position) } : {}),
+      ...(m.name !== undefined ? { name: clip(m.name) } : {}),
+      ...(m.alias !== undefined ? { alias: clip(m.alias) } : {}),
+      ...(m.position !== undefined ? { position: clip(m.position) } : {}),
       ...(m.departments !== undefined ? { departments: JSON.stringify(m.departments) } : {}),
       ...(m.mainDepartment !== undefined ? { main_department: m.mainDepartment } : {}),
       ...(m.status !== undefined ? { status: m.status } : {}),
@@ -87,8 +88,8 @@ export class DirectoryStore {
       let update = trx.updateTable('dir_members').set(values).where('corpid', '=', corpid).where('userid', '=', m.userid);
       if (unchangedSince !== undefined) update = update.where('updated_at', '<', unchangedSince);
       if (Number((await update.executeTakeFirst()).numUpdatedRows) === 0) return;
-      if (m.name !== undefined && m.name !== null && existing.name !== null && existing.name !== clipName(m.name)) {
-        await this.history(trx, corpid, 'member', m.userid, 'name', existing.name, clipName(m.name) ?? null, source);
+      if (m.name !== undefined && m.name !== null && existing.name !== null && existing.name !== clip(m.name)) {
+        await this.history(trx, corpid, 'member', m.userid, 'name', existing.name, clip(m.name) ?? null, source);
       }
     } else {
       await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values({
@@ -120,17 +121,17 @@ export class DirectoryStore {
       seen.add(m.userid);
       if (fresher.has(m.userid)) continue;
       const old = existing.get(m.userid);
-      const name = clipName(m.name) ?? null;
+      const name = clip(m.name) ?? null;
       const departments = m.departments === undefined ? null : JSON.stringify(m.departments);
       if (!old) {
         inserts.push({
-          corpid, userid: m.userid, name, alias: clipName(m.alias) ?? null, position: clipName(m.position) ?? null, departments,
+          corpid, userid: m.userid, name, alias: clip(m.alias) ?? null, position: clip(m.position) ?? null, departments,
           main_department: m.mainDepartment ?? null, status: m.status ?? null, renamed_to: null, deleted_at: null, synced_at: now, updated_at: now,
         });
         continue;
       }
       const changed = (name !== null && old.name !== name) || (m.departments !== undefined && old.departments !== departments) || old.deleted_at !== null
-        || (m.alias !== undefined && old.alias !== clipName(m.alias)) || (m.position !== undefined && old.position !== clipName(m.position))
+        || (m.alias !== undefined && old.alias !== clip(m.alias)) || (m.position !== undefined && old.position !== clip(m.position))
         || (m.status !== undefined && old.status !== m.status) || (m.mainDepartment !== undefined && old.main_department !== m.mainDepartment);
       if (changed) updates.push({ m, oldName: old.name });
     }
@@ -201,8 +202,8 @@ export class DirectoryStore {
     await this.tx(async (trx) => {
       const old = await trx.selectFrom('dir_departments').select(['name']).where('corpid', '=', corpid).where('dept_id', '=', d.id).executeTakeFirst();
       const values = {
-        ...(d.name !== undefined ? { name: clipName(d.name) } : {}),
-        ...(d.nameEn !== undefined ? { name_en: clipName(d.nameEn) } : {}),
+        ...(d.name !== undefined ? { name: clip(d.name) } : {}),
+        ...(d.nameEn !== undefined ? { name_en: clip(d.nameEn) } : {}),
         ...(d.parentId !== undefined ? { parent_id: d.parentId } : {}),
         ...(d.order !== undefined ? { sort_order: d.order } : {}),
         ...(source === 'sync' ? { synced_at: now } : {}),
@@ -211,7 +212,7 @@ export class DirectoryStore {
       };
       if (old) {
         await trx.updateTable('dir_departments').set(values).where('corpid', '=', corpid).where('dept_id', '=', d.id).execute();
-        if (d.name && old.name !== null && old.name !== clipName(d.name)) await this.history(trx, corpid, 'department', String(d.id), 'name', old.name, clipName(d.name) ?? null, source);
+        if (d.name && old.name !== null && old.name !== clip(d.name)) await this.history(trx, corpid, 'department', String(d.id), 'name', old.name, clip(d.name) ?? null, source);
       } else {
         await this.dialect.ignoreDuplicates(trx.insertInto('dir_departments').values({
           corpid, dept_id: d.id, name: null, name_en: null, parent_id: null, sort_order: null, synced_at: null, ...values,
@@ -263,9 +264,9 @@ export class DirectoryStore {
     const now = this.now();
     await this.tx(async (trx) => {
       const old = await trx.selectFrom('dir_tags').select('name').where('corpid', '=', corpid).where('tag_id', '=', tagId).executeTakeFirst();
-      if (old) await trx.updateTable('dir_tags').set({ ...(name !== null ? { name: clipName(name) } : {}), updated_at: now }).where('corpid', '=', corpid).where('tag_id', '=', tagId).execute();
-      else await trx.insertInto('dir_tags').values({ corpid, tag_id: tagId, name: clipName(name) ?? null, updated_at: now }).execute();
-      if (old?.name && name && old.name !== name) await this.history(trx, corpid, 'tag', String(tagId), 'name', old.name, clipName(name) ?? null, 'sync');
+      if (old) await trx.updateTable('dir_tags').set({ ...(name !== null ? { name: clip(name) } : {}), updated_at: now }).where('corpid', '=', corpid).where('tag_id', '=', tagId).execute();
+      else await trx.insertInto('dir_tags').values({ corpid, tag_id: tagId, name: clip(name) ?? null, updated_at: now }).execute();
+      if (old?.name && name && old.name !== name) await this.history(trx, corpid, 'tag', String(tagId), 'name', old.name, clip(name) ?? null, 'sync');
       await trx.deleteFrom('dir_tag_members').where('corpid', '=', corpid).where('tag_id', '=', tagId).execute();
       const rows = [
         ...new Set(userids)].map((id) => ({ corpid, tag_id: tagId, member_kind: 'user', member_id: id, updated_at: now }))
@@ -281,13 +282,13 @@ export class DirectoryStore {
     await this.tx(async (trx) => {
       const old = await trx.selectFrom('dir_external_contacts').select('name').where('corpid', '=', corpid).where('external_userid', '=', c.externalUserId).executeTakeFirst();
       const values = {
-        name: clipName(c.name) ?? null, type: c.type, corp_name: clipName(c.corpName) ?? null, corp_full_name: clipName(c.corpFullName) ?? null,
-        position: clipName(c.position) ?? null, follow_users: JSON.stringify(c.followUsers), status: 'ok', last_error_code: null, last_error: null,
+        name: clip(c.name) ?? null, type: c.type, corp_name: clip(c.corpName) ?? null, corp_full_name: clip(c.corpFullName) ?? null,
+        position: clip(c.position) ?? null, follow_users: JSON.stringify(c.followUsers), status: 'ok', last_error_code: null, last_error: null,
         synced_at: now, updated_at: now,
       };
       if (old) {
         await trx.updateTable('dir_external_contacts').set(values).where('corpid', '=', corpid).where('external_userid', '=', c.externalUserId).execute();
-        if (c.name && old.name !== null && old.name !== clipName(c.name)) await this.history(trx, corpid, 'external', c.externalUserId, 'name', old.name, clipName(c.name) ?? null, source);
+        if (c.name && old.name !== null && old.name !== clip(c.name)) await this.history(trx, corpid, 'external', c.externalUserId, 'name', old.name, clip(c.name) ?? null, source);
       } else {
         await this.dialect.ignoreDuplicates(trx.insertInto('dir_external_contacts').values({ corpid, external_userid: c.externalUserId, ...values }), ['corpid', 'external_userid']).execute();
       }
@@ -301,10 +302,10 @@ export class DirectoryStore {
   async learnExternalName(corpid: string, externalUserId: string, name: string): Promise<void> {
     const now = this.now();
     await this.dialect.ignoreDuplicates(this.db.insertInto('dir_external_contacts').values({
-      corpid, external_userid: externalUserId, name: clipName(name) ?? null, type: null, corp_name: null, corp_full_name: null, position: null,
+      corpid, external_userid: externalUserId, name: clip(name) ?? null, type: null, corp_name: null, corp_full_name: null, position: null,
       follow_users: null, status: 'unknown', last_error_code: null, last_error: null, synced_at: null, updated_at: now,
     }), ['corpid', 'external_userid']).execute();
-    await this.db.updateTable('dir_external_contacts').set({ name: clipName(name) ?? null, updated_at: now })
+    await this.db.updateTable('dir_external_contacts').set({ name: clip(name) ?? null, updated_at: now })
       .where('corpid', '=', corpid).where('external_userid', '=', externalUserId).where('name', 'is', null).execute();
   }
 
@@ -326,13 +327,13 @@ export class DirectoryStore {
     await this.tx(async (trx) => {
       const old = await trx.selectFrom('dir_groups').select(['name', 'status']).where('corpid', '=', corpid).where('roomid', '=', g.roomid).executeTakeFirst();
       const values = {
-        kind: g.kind, name: clipName(g.name) ?? null, owner: clip(g.owner, 191) ?? null, notice: g.notice, create_time: g.createTime,
+        kind: g.kind, name: clip(g.name) ?? null, owner: clip(g.owner, 191) ?? null, notice: g.notice, create_time: g.createTime,
         member_count: g.members.length, members: JSON.stringify(g.members.map((m) => ({ id: m.id, type: m.type, join_time: m.joinTime }))),
         status: 'ok', last_error_code: null, last_error: null, synced_at: now, updated_at: now,
       };
       if (old) {
         await trx.updateTable('dir_groups').set(values).where('corpid', '=', corpid).where('roomid', '=', g.roomid).execute();
-        if (g.name && old.name !== null && old.name !== clipName(g.name)) await this.history(trx, corpid, 'group', g.roomid, 'name', old.name, clipName(g.name) ?? null, source);
+        if (g.name && old.name !== null && old.name !== clip(g.name)) await this.history(trx, corpid, 'group', g.roomid, 'name', old.name, clip(g.name) ?? null, source);
       } else {
         await this.dialect.ignoreDuplicates(trx.insertInto('dir_groups').values({ corpid, roomid: g.roomid, ...values }), ['corpid', 'roomid']).execute();
       }
@@ -359,10 +360,10 @@ export class DirectoryStore {
     const now = this.now();
     await this.tx(async (trx) => {
       const old = await trx.selectFrom('dir_robots').select('name').where('corpid', '=', corpid).where('robot_id', '=', r.robotId).executeTakeFirst();
-      const values = { name: clipName(r.name) ?? null, creator_userid: clip(r.creatorUserid, 191) ?? null, synced_at: now, updated_at: now };
+      const values = { name: clip(r.name) ?? null, creator_userid: clip(r.creatorUserid, 191) ?? null, synced_at: now, updated_at: now };
       if (old) {
         await trx.updateTable('dir_robots').set(values).where('corpid', '=', corpid).where('robot_id', '=', r.robotId).execute();
-        if (r.name && old.name !== null && old.name !== clipName(r.name)) await this.history(trx, corpid, 'robot', r.robotId, 'name', old.name, clipName(r.name) ?? null, 'sync');
+        if (r.name && old.name !== null && old.name !== clip(r.name)) await this.history(trx, corpid, 'robot', r.robotId, 'name', old.name, clip(r.name) ?? null, 'sync');
       } else {
         await this.dialect.ignoreDuplicates(trx.insertInto('dir_robots').values({ corpid, robot_id: r.robotId, ...values }), ['corpid', 'robot_id']).execute();
       }
@@ -541,7 +542,7 @@ export class DirectoryStore {
 
   private async history(trx: Trx, corpid: string, kind: string, id: string, field: 'name' | 'userid', oldValue: string | null, newValue: string | null, source: NameSource): Promise<void> {
     await trx.insertInto('dir_name_history').values({
-      corpid, entity_kind: kind, entity_id: id.slice(0, 191), field, old_value: clipName(oldValue) ?? null, new_value: clipName(newValue) ?? null, source, changed_at: this.now(),
+      corpid, entity_kind: kind, entity_id: id.slice(0, 191), field, old_value: clip(oldValue) ?? null, new_value: clip(newValue) ?? null, source, changed_at: this.now(),
     }).execute();
   }
 }
