@@ -4,13 +4,18 @@ export interface Backoff {
   delayMs(failures: number): number;
 }
 
+/** The delay after `failures` consecutive failures (1 or more): doubling from `baseMs`, capped at `maxMs`. */
+export function doublingDelayMs(baseMs: number, maxMs: number, failures: number): number {
+  // the exponent's cap only keeps the power finite; maxMs is reached long before it
+  return Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 30));
+}
+
 /**
- * The delay after `failures` consecutive failures (1 or more): doubling from `baseMs`, capped at
- * `maxMs`, drawn from the upper half of that ceiling so that processes failing together spread out
- * without ever retrying at once.
+ * The doubling delay drawn from the upper half of its value, so that processes failing together
+ * spread out without ever retrying at once.
  */
 export function jitteredDelayMs(baseMs: number, maxMs: number, failures: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 20));
+  const ceiling = doublingDelayMs(baseMs, maxMs, failures);
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
