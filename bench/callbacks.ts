@@ -5,9 +5,11 @@
  *     reply, while the inbox workers handle them;
  *   {figure:"directory_sync_ms", members, departments, first_ms, again_ms}  — a full member sync
  *     (department/list + user/simplelist per department, over HTTP, into the database) of a corp
- *     with N members, then the same sync again with nothing changed.
+ *     with N members, then the same sync again with nothing changed;
+ *   {figure:"notify_to_archived_ms", n, p50, p99, max}  — new messages in WeCom and a msgaudit_notify
+ *     callback, until the messages are archived (decrypted), with polls two minutes apart.
  *
- *   npx tsx bench/callbacks.ts [--callbacks 2000] [--members 10000] [--db URL]
+ *   npx tsx bench/callbacks.ts [--callbacks 2000] [--members 10000] [--notifies 20] [--db URL]
  * With --db the database should be empty (a fresh database or schema); default a temporary SQLite file.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { startHttpServer } from '../src/api/http-server.ts';
 import { createApp } from '../src/app/app.ts';
 import { createLogger } from '../src/app/logger.ts';
+import { runArchive } from '../src/archiver/archive-runner.ts';
 import { createCallbackServices } from '../src/cli/callback-services.ts';
 import { DirectorySync } from '../src/directory/directory-sync.ts';
 import { loadConfig } from '../src/config/config.ts';
@@ -24,9 +27,10 @@ import { deliverCallback, eventXml } from '../src/simulator/callback-sender.ts';
 import { startSimulator } from '../src/simulator/server.ts';
 import { openStore } from '../src/store/open-store.ts';
 
-const { values } = parseArgs({ options: { callbacks: { type: 'string', default: '2000' }, members: { type: 'string', default: '10000' }, db: { type: 'string' } } });
+const { values } = parseArgs({ options: { callbacks: { type: 'string', default: '2000' }, members: { type: 'string', default: '10000' }, notifies: { type: 'string', default: '20' }, db: { type: 'string' } } });
 const callbacks = Number(values.callbacks);
 const members = Number(values.members);
+const notifies = Number(values.notifies);
 const dir = mkdtempSync(join(tmpdir(), 'wa-bench-cb-'));
 const dbUrl = values.db ?? `sqlite:${join(dir, 'archive.db')}`;
 
@@ -43,6 +47,7 @@ async function main(): Promise<void> {
   await app.corps.add({ corpid, secret: sim.corp.secret, sdk: { kind: 'simulator', url: sim.url }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 30 });
   await app.apiSettings.set(corpid, { contactsSecret: sim.api.secrets.contacts, customerSecret: sim.api.secrets.customer });
   for (const c of Object.values(sim.api.callbackApps)) await app.callbackApps.add({ corpid, app: c.app, token: c.token, aesKey: c.encodingAesKey });
+  for (const [version, pem] of sim.privateKeyPems) await app.keys.add(corpid, version, pem);
   const log = createLogger('warn');
   const services = createCallbackServices(app, log, { handlePullNotifies: true, directory: false });
   const server = await startHttpServer(app, 0, log, '127.0.0.1', { callbacks: services.route });
@@ -83,6 +88,36 @@ async function main(): Promise<void> {
       times.sort((a, b) => a - b);
       console.log(JSON.stringify({ figure: 'callback_reply_ms', n: times.length, concurrency, p50: percentile(times, 50), p99: percentile(times, 99), max: percentile(times, 100), db: store.dialect.name }));
     }
+
+    // msgaudit_notify: new messages are archived at once, not at the next poll (two minutes away).
+    sim.api.callbackTarget = target;
+    let markStarted = (): void => undefined;
+    const running = new Promise<void>((resolve) => { markStarted = resolve; });
+    const archiving = runArchive(app, log, stop.signal, {
+      once: false, timing: { pollIntervalMs: 120_000 },
+      onStarted: (archivers) => { services.waker.attach(archivers); markStarted(); },
+    });
+    await running;
+    const archived = async () => Number((await store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow()).n);
+    const delays: number[] = [];
+    for (let i = 0; i < notifies; i++) {
+      // a second apart: WeCom's notifies within one second are the same event (stored once), and a
+      // notify within a second of the last pull it caused waits for the end of that second (debounce)
+      await new Promise((r) => setTimeout(r, 1_100));
+      const want = (await archived()) + 3;
+      sim.appendGenerated(3);
+      const t = performance.now();
+      if ((await sim.api.notifyNewData())?.status !== 200) throw new Error('the msgaudit_notify callback was not accepted');
+      while ((await archived()) < want) {
+        if (performance.now() - t > 60_000) throw new Error('new messages not archived within 60 s of their notify');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      delays.push(performance.now() - t);
+    }
+    delays.sort((a, b) => a - b);
+    console.log(JSON.stringify({ figure: 'notify_to_archived_ms', n: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: percentile(delays, 100), db: store.dialect.name }));
+    stop.abort();
+    await archiving;
   } finally {
     stop.abort();
     await workers;

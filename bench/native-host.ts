@@ -9,7 +9,8 @@
  * - host start time, and the time a crash adds to the call it interrupts (cold: a new process is
  *   started; warm: the pool's spare host takes over);
  * - each host's resident memory before and after 100,000 calls (plus large chat pages and media
- *   chunks), which must stay flat.
+ *   chunks), and how much it grew (`hostRssMB.growth`, per lane), which must stay flat: well under
+ *   40 MB a lane (a Slice or MediaData not freed per call would add hundreds of MB).
  *
  * Prints one JSON line. `npm run bench:native [-- --calls N]`.
  */
@@ -156,7 +157,7 @@ try {
     mediaMBPerSecond: round(mediaMBps),
     hostStartMs: round(median(starts), 0),
     restartAfterCrashMs: { cold: round(crashed[0]! - normal, 0), warmSpare: round(median(crashed.slice(1)) - normal, 0), normalCallMs: round(normal, 2) },
-    hostRssMB: { before: mb(before), after: mb(after), callsBetween: CALLS + 1_000 + 100 + Math.min(5_000, CALLS) },
+    hostRssMB: { before: mb(before), after: mb(after), growth: mb(Object.fromEntries(Object.keys(after).map((lane) => [lane, after[lane]! - (before[lane] ?? 0)]))), callsBetween: CALLS + 1_000 + 100 + Math.min(5_000, CALLS) },
     restartsDuringLoad,
   }));
 } finally {

@@ -8,6 +8,7 @@ import { corpStatuses } from '../status/corp-status.ts';
 import { type DatabaseState, isDatabaseUnavailable } from '../store/database-health.ts';
 import type { Store } from '../store/open-store.ts';
 import { isLoopbackAddress } from './loopback.ts';
+import { sendJson } from './send-json.ts';
 
 export interface HttpServer {
   readonly port: number;
@@ -39,12 +40,6 @@ async function databaseState(store: Store): Promise<DatabaseState> {
 /** 503 for a request the database could not serve: the outage itself is logged once, by the store. */
 function sendUnavailable(res: ServerResponse): void {
   sendJson(res, 503, { error: 'DATABASE_UNREACHABLE', message: 'the database is unreachable; try again later' });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 /**

@@ -5,14 +5,16 @@ import type { DecryptStage } from '../decrypt/decrypt-stage.ts';
 import { type RetryBackoff, TRANSIENT_BACKOFF } from '../decrypt/wait-reasons.ts';
 import type { MediaStage } from '../media/media-stage.ts';
 import { PullLeaseLostError, pullPage } from '../pull/pull-page.ts';
-import { type Backoff, classifyPullError, exponentialBackoff } from '../pull/retry-policy.ts';
+import { classifyPullError } from '../pull/retry-policy.ts';
+import { type Backoff, exponentialBackoff } from '../runtime/backoff.ts';
+import { clipError } from '../runtime/clip.ts';
+import { Bell, sleep } from '../runtime/sleep.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
 import { type DatabaseHealth, describeDatabaseError, isDatabaseUnavailable } from '../store/database-health.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
 import type { Database } from '../store/schema.ts';
 import { PullLease } from './pull-lease.ts';
-import { Bell, sleep } from './sleep.ts';
 
 export interface ArchiverTiming {
   /** pause between pulls once caught up (a msgaudit_notify rings the bell earlier) */
@@ -330,7 +332,7 @@ export class CorpArchiver {
   private async recordPullError(state: 'stopped' | 'retrying', code: number | null, message: string): Promise<void> {
     const at = this.deps.now();
     await this.deps.db.updateTable('cursors')
-      .set({ state, last_error_code: code, last_error: message.slice(0, 2000), last_pull_at: at, updated_at: at })
+      .set({ state, last_error_code: code, last_error: clipError(message), last_pull_at: at, updated_at: at })
       .where('corpid', '=', this.corp.corpid).execute();
   }
 }

@@ -6,6 +6,7 @@
  * A retried delivery (same decrypted event) has the same dedup key and is stored only once.
  */
 import { type Kysely, sql } from 'kysely';
+import { clipError } from '../runtime/clip.ts';
 import type { Database } from '../store/schema.ts';
 
 export type InboxState = 'pending' | 'working' | 'done' | 'failed' | 'ignored';
@@ -131,7 +132,7 @@ export class CallbackInbox {
     const now = this.now();
     await this.db.updateTable('callback_inbox').set({
       state: retryAt === null ? 'failed' : 'pending', next_attempt_at: retryAt ?? now, lease_owner: null, lease_until: null,
-      last_error: error.slice(0, 2000), updated_at: now, ...(retryAt === null ? { done_at: now } : {}),
+      last_error: clipError(error), updated_at: now, ...(retryAt === null ? { done_at: now } : {}),
     }).where('id', '=', id).where('lease_owner', '=', owner).execute();
   }
 

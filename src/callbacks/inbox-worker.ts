@@ -5,13 +5,12 @@
  * at once. The endpoint rings `bell` after storing, so an event is handled within milliseconds;
  * `pollMs` covers events stored by other processes.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from '../app/logger.ts';
-import { Bell, sleep } from '../archiver/sleep.ts';
 import { ValidationError } from '../errors/errors.ts';
+import { type Backoff, exponentialBackoff } from '../runtime/backoff.ts';
+import { Bell, sleep } from '../runtime/sleep.ts';
 import { type DatabaseHealth, isDatabaseUnavailable } from '../store/database-health.ts';
-import type { Backoff } from '../pull/retry-policy.ts';
-import { exponentialBackoff } from '../pull/retry-policy.ts';
+import { newLeaseOwner } from '../store/lease-owner.ts';
 import type { CallbackInbox, InboxRow } from './callback-inbox.ts';
 
 export type InboxHandler = (row: InboxRow, signal: AbortSignal) => Promise<unknown>;
@@ -28,7 +27,7 @@ export interface InboxWorkerOptions {
 
 export class InboxWorker {
   readonly bell = new Bell();
-  private readonly owner = `w-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private readonly owner = newLeaseOwner();
   private readonly batch: number;
   private readonly maxAttempts: number;
   private readonly backoff: Backoff;

@@ -2,7 +2,6 @@
  * The callback endpoint, its inbox workers and the directory stage, put together for `serve`,
  * `run` and `demo` (the composition root: stages are only wired here, never import each other).
  */
-import { setMaxListeners } from 'node:events';
 import type { App } from '../app/app.ts';
 import type { Logger } from '../app/logger.ts';
 import { CallbackInbox } from '../callbacks/callback-inbox.ts';
@@ -14,6 +13,7 @@ import { PullWaker } from '../callbacks/pull-waker.ts';
 import { DEFAULT_DIRECTORY_TIMING, DirectoryRunner, type DirectoryTiming } from '../directory/directory-runner.ts';
 import { DirectoryStore } from '../directory/directory-store.ts';
 import { DEFAULT_QUEUE_POLICY, DirectorySync, type QueuePolicy } from '../directory/directory-sync.ts';
+import { scopedSignal } from '../runtime/abort.ts';
 import { ApiClients } from '../wecom-api/api-clients.ts';
 import type { ApiRetryPolicy } from '../wecom-api/api-retry-policy.ts';
 
@@ -96,18 +96,14 @@ export function createCallbackServices(app: App, log: Logger, options: CallbackS
     route, waker, inbox, worker, directory, directoryStore, clients,
     async run(signal) {
       // One listener on the caller's signal; the many concurrent waits hang off this one.
-      const local = new AbortController();
-      setMaxListeners(1_000, local.signal);
-      const onAbort = () => local.abort(signal.reason);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
+      const local = scopedSignal(signal, 1_000);
       try {
         await Promise.all([
           worker.run(local.signal),
           options.directory === false ? Promise.resolve() : directory.run(local.signal),
         ]);
       } finally {
-        signal.removeEventListener('abort', onAbort);
+        local.release();
       }
     },
     close() {

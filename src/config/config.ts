@@ -2,6 +2,7 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { isIP } from 'node:net';
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
+import { databaseKind } from '../store/database-url.ts';
 import { dirCreationProblem } from './private-dir.ts';
 
 /** Settings every command shares, parsed once at start (style.md: nothing else reads process.env). */
@@ -107,11 +108,12 @@ export function loadConfig(flags: GlobalFlags, env: Readonly<Record<string, stri
   let dbUrl = `sqlite:${join(dataDir, 'archive.db')}`;
   if (dbSetting) {
     const v = dbSetting.value.trim();
-    if (v.startsWith('sqlite:')) {
+    const kind = databaseKind(v);
+    if (kind === 'sqlite') {
       const path = v.slice('sqlite:'.length);
       if (!path) problems.push(`${dbSetting.from}: sqlite: needs a file path, e.g. sqlite:./data/archive.db`);
       else dbUrl = `sqlite:${isAbsolute(path) || path === ':memory:' ? path : resolve(cwd, path)}`;
-    } else if (/^(postgres(ql)?|mysql|mariadb):\/\/[^/]/.test(v)) {
+    } else if (kind !== undefined && /^[a-z]+:\/\/[^/]/.test(v)) { // a server database: its URL must name a host
       try {
         new URL(v);
         dbUrl = v;

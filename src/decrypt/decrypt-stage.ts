@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { scopedSignal } from '../archiver/scoped-signal.ts';
 import { insertMediaJobs } from '../media/media-jobs.ts';
+import { scopedSignal } from '../runtime/abort.ts';
 import type { Database } from '../store/schema.ts';
 import { type BatchOutcome, decryptBatch, type DecryptDeps, type EnvelopeRow, type Failure } from './decrypt-batch.ts';
 import { backoffDelayMs, type RetryBackoff, TRANSIENT_BACKOFF } from './wait-reasons.ts';

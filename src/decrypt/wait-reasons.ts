@@ -1,4 +1,5 @@
 import { SDK_CODES } from '../errors/wecom-codes.ts';
+import { doublingDelayMs } from '../runtime/backoff.ts';
 
 /**
  * Why an envelope waits instead of becoming a message: every value the envelopes' `reason` column
@@ -51,7 +52,7 @@ export function retryKindOf(reason: WaitReason, code: number | null): RetryKind 
 
 /** The delay before the next automatic try, after `tries` failed ones (1 or more). */
 export function backoffDelayMs(backoff: RetryBackoff, tries: number): number {
-  return Math.min(backoff.maxDelayMs, backoff.firstDelayMs * 2 ** Math.min(Math.max(tries, 1) - 1, 30));
+  return doublingDelayMs(backoff.firstDelayMs, backoff.maxDelayMs, Math.max(tries, 1));
 }
 
 export function isWaitReason(text: string): text is WaitReason {

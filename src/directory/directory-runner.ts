@@ -5,7 +5,7 @@
  * handler queued something). One loop per corp, so one corp without secrets never holds up another.
  */
 import type { Logger } from '../app/logger.ts';
-import { Bell, sleep } from '../archiver/sleep.ts';
+import { Bell, sleep } from '../runtime/sleep.ts';
 import { type DatabaseHealth, isDatabaseUnavailable } from '../store/database-health.ts';
 import type { WeComApiClient } from '../wecom-api/wecom-api-client.ts';
 import type { DirectorySync } from './directory-sync.ts';

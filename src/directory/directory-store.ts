@@ -7,6 +7,7 @@
  * carry their old ids.
  */
 import { type Kysely, sql } from 'kysely';
+import { clip as clipText, clipError } from '../runtime/clip.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { HOST_OWNER_PREFIX, ownerIsDeadHere } from '../store/lease-owner.ts';
 import type { Database, DirRefreshQueueRow } from '../store/schema.ts';
@@ -43,7 +44,8 @@ export interface SyncOutcome {
 
 const NAME_MAX = 1024;
 const CHUNK = 100;
-const clip = (s: string | null | undefined, max = NAME_MAX): string | null | undefined => (s === null || s === undefined ? s : s.length > max ? s.slice(0, max) : s);
+/** names and other text of the directory, cut to their columns (NAME_MAX unless said) */
+const clip = (s: string | null | undefined, max = NAME_MAX): string | null | undefined => clipText(s, max);
 const chunks = <T>(items: readonly T[], size = CHUNK): T[][] => {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -312,9 +314,9 @@ export class DirectoryStore {
     const now = this.now();
     await this.dialect.ignoreDuplicates(this.db.insertInto('dir_external_contacts').values({
       corpid, external_userid: externalUserId, name: null, type: null, corp_name: null, corp_full_name: null, position: null,
-      follow_users: null, status, last_error_code: code, last_error: error.slice(0, 2000), synced_at: now, updated_at: now,
+      follow_users: null, status, last_error_code: code, last_error: clipError(error), synced_at: now, updated_at: now,
     }), ['corpid', 'external_userid']).execute();
-    await this.db.updateTable('dir_external_contacts').set({ status, last_error_code: code, last_error: error.slice(0, 2000), synced_at: now, updated_at: now })
+    await this.db.updateTable('dir_external_contacts').set({ status, last_error_code: code, last_error: clipError(error), synced_at: now, updated_at: now })
       .where('corpid', '=', corpid).where('external_userid', '=', externalUserId).execute();
   }
 
@@ -346,9 +348,9 @@ export class DirectoryStore {
     const now = this.now();
     await this.dialect.ignoreDuplicates(this.db.insertInto('dir_groups').values({
       corpid, roomid, kind: 'unknown', name: null, owner: null, notice: null, create_time: null, member_count: null, members: null,
-      status, last_error_code: code, last_error: error?.slice(0, 2000) ?? null, synced_at: now, updated_at: now,
+      status, last_error_code: code, last_error: clipError(error) ?? null, synced_at: now, updated_at: now,
     }), ['corpid', 'roomid']).execute();
-    await this.db.updateTable('dir_groups').set({ status, last_error_code: code, last_error: error?.slice(0, 2000) ?? null, updated_at: now })
+    await this.db.updateTable('dir_groups').set({ status, last_error_code: code, last_error: clipError(error) ?? null, updated_at: now })
       .where('corpid', '=', corpid).where('roomid', '=', roomid).execute();
   }
 
@@ -476,7 +478,7 @@ export class DirectoryStore {
   /** A refresh failed: try again at `nextAt`, or give up (kept, visible in status). The lease is given back. */
   async refreshFailed(corpid: string, kind: RefreshKind, entityId: string, owner: string, f: { code: number | null; error: string; nextAt: number; giveUp: boolean; countAttempt: boolean }): Promise<void> {
     await this.db.updateTable('dir_refresh_queue').set({
-      state: f.giveUp ? 'gave_up' : 'pending', next_attempt_at: f.nextAt, last_error_code: f.code, last_error: f.error.slice(0, 2000),
+      state: f.giveUp ? 'gave_up' : 'pending', next_attempt_at: f.nextAt, last_error_code: f.code, last_error: clipError(f.error),
       ...(f.countAttempt ? { attempts: sql<number>`attempts + 1` } : {}), lease_owner: null, lease_until: null, updated_at: this.now(),
     }).where('corpid', '=', corpid).where('entity_kind', '=', kind).where('entity_id', '=', entityId).where('lease_owner', '=', owner).execute();
   }
@@ -513,7 +515,7 @@ export class DirectoryStore {
   async syncFailed(corpid: string, part: string, code: number | null, error: string): Promise<void> {
     const now = this.now();
     await this.syncStarted(corpid, part).catch(() => undefined);
-    await this.db.updateTable('dir_sync_state').set({ last_error_code: code, last_error: error.slice(0, 2000), updated_at: now })
+    await this.db.updateTable('dir_sync_state').set({ last_error_code: code, last_error: clipError(error), updated_at: now })
       .where('corpid', '=', corpid).where('part', '=', part).execute();
   }
 

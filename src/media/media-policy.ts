@@ -4,7 +4,7 @@
  * data; anything else fails the job with the code kept.
  */
 import { WeComSdkError } from '../errors/wecom-codes.ts';
-import { type Backoff, exponentialBackoff } from '../pull/retry-policy.ts';
+import { type Backoff, exponentialBackoff } from '../runtime/backoff.ts';
 
 export interface MediaPolicy {
   /** tries of one chunk on transient codes, before the job is put back for later */

@@ -22,9 +22,10 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from '../app/logger.ts';
-import { scopedSignal } from '../archiver/scoped-signal.ts';
-import { sleep } from '../archiver/sleep.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
+import { scopedSignal } from '../runtime/abort.ts';
+import { clipError } from '../runtime/clip.ts';
+import { sleep } from '../runtime/sleep.ts';
 import { isDatabaseUnavailable } from '../store/database-health.ts';
 import { MEDIA_CHUNK_MAX, type MediaChunk, type SdkBackend } from '../sdk/backend.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
@@ -385,11 +386,11 @@ export class MediaStage {
     const delay = this.policy.jobBackoff.delayMs(failures);
     this.log.debug({ job: job.id, failures, waitMs: delay }, `media job backs off after ${failures} deferral(s) in a row`);
     this.log.warn({ job: job.id, code, retryInS: Math.round(delay / 1000) }, `media download deferred: ${message}`);
-    await this.update(job.id, { state: 'pending', failures, next_try_at: this.deps.now() + delay, error_code: code, error: message.slice(0, 2000), lease_owner: null, lease_until: null });
+    await this.update(job.id, { state: 'pending', failures, next_try_at: this.deps.now() + delay, error_code: code, error: clipError(message), lease_owner: null, lease_until: null });
   }
 
   private async finish(id: number, values: Partial<Omit<MediaTable, 'id'>>): Promise<void> {
-    await this.update(id, { ...values, error: values.error?.slice(0, 2000) ?? null, lease_owner: null, lease_until: null, finished_at: this.deps.now() });
+    await this.update(id, { ...values, error: clipError(values.error) ?? null, lease_owner: null, lease_until: null, finished_at: this.deps.now() });
   }
 
   /** GetMediaData for one chunk, retried on transient codes; never rejects. */
@@ -572,7 +573,7 @@ export class MediaStage {
       // the original comes back from the store (it may be in a bucket), into a local file
       await pipeline(await store.read(row.storage_key), createWriteStream(`${base}.in`, { mode: 0o600 }));
       const r = await this.deps.voice.convert(`${base}.in`, row.voice_format, `${base}.mp3`);
-      if (!r.ok) return { converted_key: null, converted_type: null, convert_error: r.reason.slice(0, 2000) };
+      if (!r.ok) return { converted_key: null, converted_type: null, convert_error: clipError(r.reason) };
       await store.putFile(copyKey, `${base}.mp3`, { size: r.bytes, sha256: await sha256OfFile(`${base}.mp3`), contentType: r.contentType });
       return { converted_key: copyKey, converted_type: r.contentType, convert_error: null };
     } catch (err) {

@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors/errors.ts';
+import { clip } from '../runtime/clip.ts';
 import { KNOWN_MSGTYPES } from './message-types.ts';
 
 /** The searchable, indexable columns of one decrypted message (the raw bytes are kept beside them). */
@@ -65,7 +66,6 @@ export function parseMessageJson(text: string): Record<string, unknown> {
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 /** Column sizes (schema 0001); the raw message keeps the full values. */
-const clip = (s: string, max: number): string => (s.length <= max ? s : s.slice(0, max));
 
 function timeOf(v: unknown): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,16}$/.test(v) ? Number(v) : NaN;

@@ -18,18 +18,3 @@ export function classifyPullError(err: unknown): PullVerdict {
   // Database hiccups, worker restarts and the like: retry; nothing was committed.
   return { action: 'retry', code: null };
 }
-
-export interface Backoff {
-  /** delay before the attempt after `failures` consecutive failures */
-  delayMs(failures: number): number;
-}
-
-/** Exponential backoff with full jitter, capped. */
-export function exponentialBackoff(baseMs: number, maxMs: number, random: () => number = Math.random): Backoff {
-  return {
-    delayMs(failures) {
-      const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 20));
-      return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-    },
-  };
-}

@@ -170,11 +170,10 @@ describe('faults', () => {
     const t0 = Date.now();
     await sdk.getChatData(chatReq(0n, 1));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    // a call that waited for the slow answer would succeed: 10001 is the 1 s timeout's
     sim.injectFault({ op: 'chatdata', kind: 'delay', ms: 2500 });
-    const t1 = Date.now();
     const err = await sdkError(sdk.getChatData(chatReq(0n, 1, 1)));
     expect(err.wecomCode).toBe(10001);
-    expect(Date.now() - t1).toBeLessThan(2000);
   });
 
   it('turns a truncated answer into 10002 and a dropped connection into 10001', async () => {
@@ -270,12 +269,11 @@ describe('backend edge cases', () => {
       const backend = createSimulatorBackend({ url, corpid: 'ww1', secret: 's' });
       answer = () => undefined; // never answers
       const ac = new AbortController();
-      const t0 = Date.now();
       const pending = backend.getChatData(chatReq(0n, 1000, 30), ac.signal);
       setTimeout(() => ac.abort(), 50);
+      // the server never answers: without the abort the call would end in its 30 s timeout, as 10001
       const err = await pending.then(() => undefined, (e: unknown) => e);
       expect((err as Error).name).toBe('AbortError');
-      expect(Date.now() - t0).toBeLessThan(1000);
       await expect(backend.getChatData(chatReq(0n), ac.signal)).rejects.toMatchObject({ name: 'AbortError' });
       await backend.close();
     });

@@ -13,12 +13,13 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, t
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ArchiveError } from '../errors/errors.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
+import { abortReason } from '../runtime/abort.ts';
+import { SEQ_MAX } from '../store/seq-codec.ts';
 import { decryptChatMsg } from '../simulator/envelope-crypto.ts';
 import { HEADER_FINISH, HEADER_LENGTH, HEADER_OUT_INDEX, HEADER_RET, SDK_ROUTES, type ChatDataRequestBody, type DecryptRequestBody, type MediaRequestBody } from '../simulator/wire.ts';
 import { MEDIA_CHUNK_MAX, type ChatDataRequest, type MediaChunk, type MediaDataRequest, type SdkBackend } from './backend.ts';
 import { chunkBuffer } from './chunk-memory.ts';
 
-const UINT64_MAX = (1n << 64n) - 1n;
 /** DecryptData has no timeout argument; an HTTP decrypt that takes this long is a dead simulator */
 const DECRYPT_TIMEOUT_S = 30;
 /** used when a caller passes no usable timeout; the official demo recommends 5 s */
@@ -127,7 +128,7 @@ export function createSimulatorBackend(opts: SimulatorBackendOptions): SdkBacken
 
   return {
     async getChatData(req: ChatDataRequest, signal?: AbortSignal): Promise<string> {
-      if (typeof req.seq !== 'bigint' || req.seq < 0n || req.seq > UINT64_MAX) throw new WeComSdkError(10000, 'GetChatData', { detail: 'seq must be a uint64' });
+      if (typeof req.seq !== 'bigint' || req.seq < 0n || req.seq > SEQ_MAX) throw new WeComSdkError(10000, 'GetChatData', { detail: 'seq must be a uint64' });
       const body: ChatDataRequestBody = {
         corpid: opts.corpid,
         secret: opts.secret,
@@ -230,8 +231,4 @@ function errorDetail(body: Buffer): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
 }

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ValidationError } from '../errors/errors.ts';
+import { SEQ_MAX } from '../store/seq-codec.ts';
 import { parseFaultSpec, type FaultSpec } from './faults.ts';
 import { loadFixtureFile } from './fixtures.ts';
 import { parseKeySchedule, type KeyScheduleEntry } from './key-ring.ts';
 import { startSimulator, type StartSimulatorOptions } from './server.ts';
-import { UINT64_MAX } from './simulator.ts';
 import { writeSimulatorConfig } from './simulator-config.ts';
 
 export const SIMULATOR_USAGE =
@@ -106,7 +106,7 @@ export function parseSimulatorFlags(argv: string[]): ParsedFlags {
   }
   if (values['seq-start'] !== undefined) {
     const text = values['seq-start'];
-    if (!/^\d{1,20}$/.test(text) || BigInt(text) > UINT64_MAX) problems.push(`--seq-start must be an integer 0–18446744073709551615, got ${JSON.stringify(text)}`);
+    if (!/^\d{1,20}$/.test(text) || BigInt(text) > SEQ_MAX) problems.push(`--seq-start must be an integer 0–18446744073709551615, got ${JSON.stringify(text)}`);
     else options.seqStart = BigInt(text);
   }
   if (values.now !== undefined) {

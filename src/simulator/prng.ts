@@ -4,8 +4,10 @@
  * small generator seeded from (seed, i), never one shared stream that would have to be replayed.
  */
 import { createHash } from 'node:crypto';
+import { SEQ_MAX } from '../store/seq-codec.ts';
 
-const U64 = (1n << 64n) - 1n;
+/** all 64 bits set: the mask of 64-bit arithmetic */
+const U64 = SEQ_MAX;
 
 /** murmur3's 32-bit finalizer: spreads every input bit over the output. */
 export function fmix32(h: number): number {

@@ -3,8 +3,8 @@
  * arguments (bad ones give 10000), authenticate the corp (10004), call the simulator, and say what
  * to send back. Faults and the actual writing live in server.ts.
  */
+import { SEQ_MAX } from '../store/seq-codec.ts';
 import type { Simulator } from './simulator.ts';
-import { UINT64_MAX } from './simulator.ts';
 import { HEADER_FINISH, HEADER_OUT_INDEX } from './wire.ts';
 
 export interface SdkReply {
@@ -32,7 +32,7 @@ export function chatDataRoute(sim: Simulator, body: unknown): SdkReply {
   const auth = sim.checkCorp(field(body, 'corpid'), field(body, 'secret'));
   if (auth !== 0) return failure(auth, 'corpid or secret is wrong');
   const seqText = field(body, 'seq');
-  if (typeof seqText !== 'string' || !/^\d{1,20}$/.test(seqText) || BigInt(seqText) > UINT64_MAX) {
+  if (typeof seqText !== 'string' || !/^\d{1,20}$/.test(seqText) || BigInt(seqText) > SEQ_MAX) {
     return failure(10000, 'seq must be a decimal string of a uint64');
   }
   const limit = field(body, 'limit');

@@ -15,6 +15,7 @@ import { chatDataRoute, decryptRoute, mediaRoute, type SdkReply } from './sdk-ro
 import { Simulator, type SimulatorOptions, type SimulatorState } from './simulator.ts';
 import { HEADER_LENGTH, HEADER_RET, SDK_ROUTES } from './wire.ts';
 import { BodyTooLarge, readBody } from '../api/read-body.ts';
+import { sendJson } from '../api/send-json.ts';
 
 const SDK_BODY_LIMIT = 1 << 20;
 const CONTROL_BODY_LIMIT = 256 << 20;
@@ -24,12 +25,6 @@ const SDK_HANDLERS: Readonly<Record<string, { op: FaultOperation; handle: (sim: 
   [SDK_ROUTES.media]: { op: 'media', handle: mediaRoute },
   [SDK_ROUTES.decrypt]: { op: 'decrypt', handle: decryptRoute },
 };
-
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = Buffer.from(JSON.stringify(value));
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
-  res.end(body);
-}
 
 function parseJson(body: Buffer): unknown {
   try {

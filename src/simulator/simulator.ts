@@ -12,7 +12,9 @@
  */
 import { timingSafeEqual, type KeyObject } from 'node:crypto';
 import { ValidationError } from '../errors/errors.ts';
+import { WECOM_RETENTION_MS } from '../pull/gap-kind.ts';
 import { CHAT_LIMIT_MAX } from '../sdk/backend.ts';
+import { SEQ_MAX } from '../store/seq-codec.ts';
 import { createClock, type SimClock } from './clock.ts';
 import { buildCorpDirectory, type CorpDirectory } from './corp-directory.ts';
 import { EnvelopeCache } from './envelope-cache.ts';
@@ -26,8 +28,6 @@ import { MessageLog } from './message-log.ts';
 import { seedMaterial, type SeedMaterial } from './prng.ts';
 import { voiceSamples } from './voice-samples.ts';
 
-export const UINT64_MAX = (1n << 64n) - 1n;
-export const RETENTION_MS = 5 * 24 * 3_600_000;
 const DEFAULT_SEED = 'wecom-archive';
 const DEFAULT_MESSAGES = 1000;
 const DEFAULT_SPAN_MS = 24 * 3_600_000;
@@ -116,12 +116,12 @@ export class Simulator {
 
   static async create(opts: SimulatorOptions = {}): Promise<Simulator> {
     const seqStart = opts.seqStart ?? 1n;
-    if (seqStart < 0n || seqStart > UINT64_MAX) throw new ValidationError('SEQ_START_INVALID', `seqStart must be 0..2^64-1, got ${seqStart}`);
+    if (seqStart < 0n || seqStart > SEQ_MAX) throw new ValidationError('SEQ_START_INVALID', `seqStart must be 0..2^64-1, got ${seqStart}`);
     const messages = opts.messages ?? (opts.fixtures ? 0 : DEFAULT_MESSAGES);
     if (!Number.isSafeInteger(messages) || messages < 0) throw new ValidationError('MESSAGES_INVALID', `messages must be an integer >= 0, got ${messages}`);
     if (opts.fixtures && opts.messages) throw new ValidationError('MESSAGES_INVALID', 'give either fixtures or a number of generated messages, not both');
     const spanMs = opts.spanMs ?? DEFAULT_SPAN_MS;
-    const retentionMs = opts.retentionMs ?? RETENTION_MS;
+    const retentionMs = opts.retentionMs ?? WECOM_RETENTION_MS;
     if (!(spanMs >= 0) || !(retentionMs > 0)) throw new ValidationError('SPAN_INVALID', 'spanMs must be >= 0 and retentionMs > 0');
     const faults = (opts.faults ?? []).map((f) => (typeof f === 'string' ? parseFaultSpec(f) : validateFaultSpec(f)));
 
@@ -135,7 +135,7 @@ export class Simulator {
     const keys = await KeyRing.create(schedule, supplied);
 
     const clock = createClock({ now: opts.now, offsetMs: opts.clockOffsetMs, frozen: opts.freezeClock });
-    const room = UINT64_MAX - seqStart + 1n;
+    const room = SEQ_MAX - seqStart + 1n;
     const log = new MessageLog(clock, room > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(room));
     const sim = new Simulator(seedMaterial(opts.seed ?? DEFAULT_SEED), seqStart, retentionMs, clock, log, keys, { corpid: opts.corpid, secret: opts.secret });
     sim.media.prepare(await voices, opts.media);
@@ -191,7 +191,7 @@ export class Simulator {
 
   getChatData(seq: bigint, limit: number): SdkResult<string> {
     if (!Number.isInteger(limit) || limit < 1 || limit > CHAT_LIMIT_MAX) return { ret: 10000, detail: `limit must be 1–${CHAT_LIMIT_MAX}, got ${limit}` };
-    if (seq < 0n || seq > UINT64_MAX) return { ret: 10000, detail: 'seq must be a uint64' };
+    if (seq < 0n || seq > SEQ_MAX) return { ret: 10000, detail: 'seq must be a uint64' };
     const now = this.clock.now();
     const size = this.log.size(now);
     const after = seq < this.seqStart ? 0n : seq - this.seqStart + 1n;

@@ -4,12 +4,10 @@ import { CallbackInbox, type InboxSummary } from '../callbacks/callback-inbox.ts
 import { directoryStatuses, emptyDirectoryStatus, type DirectoryStatus } from '../directory/directory-status.ts';
 import { liveHolder, type PullLeaseHolder } from '../archiver/pull-lease.ts';
 import { freshEnvelopes } from '../decrypt/decrypt-stage.ts';
+import { WECOM_RETENTION_MS } from '../pull/gap-kind.ts';
 import { type WaitingGroup, waitingGroups } from '../decrypt/waiting-envelopes.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
-
-/** WeCom keeps archive data for 5 days. */
-export const RETENTION_MS = 5 * 24 * 3600_000;
 
 export type { WaitingGroup } from '../decrypt/waiting-envelopes.ts';
 
@@ -115,7 +113,7 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
       pullLease: liveHolder(c, now) ?? null,
       newestMsgtime: newest,
       lagMs: newest === null ? null : Math.max(0, now - newest),
-      hoursLeft: caughtUp === null ? null : Math.round(((RETENTION_MS - (now - caughtUp)) / 3600_000) * 10) / 10,
+      hoursLeft: caughtUp === null ? null : Math.round(((WECOM_RETENTION_MS - (now - caughtUp)) / 3600_000) * 10) / 10,
       media: media.get(c.corpid) ?? emptyMediaStatus(),
       callbacks: inboxes.get(c.corpid) ?? { pending: 0, failed: 0, ignored: 0, done: 0, lastReceivedAt: null, latestFailures: [] },
       directory: directories.get(c.corpid) ?? emptyDirectoryStatus(),

@@ -1,5 +1,5 @@
 /**
- * Who holds a lease (a corp's pull, a media job): `host/pid/random`, at most 61 characters, so it
+ * Who holds a lease (a corp's pull, a media job, an inbox row, a directory id to describe): `host/pid/random`, at most 61 characters, so it
  * fits the 64-character owner columns whatever the host's name. On the holder's own host a lease
  * whose process is gone can be taken over at once, instead of after it expires.
  */

@@ -1,6 +1,7 @@
 import { Kysely, Migrator, sql } from 'kysely';
 import { ArchiveError, ConfigError } from '../errors/errors.ts';
 import { DatabaseHealth, describeDatabaseError } from './database-health.ts';
+import { databaseKind } from './database-url.ts';
 import type { StoreDialect } from './dialects/dialect.ts';
 import { mysqlDialect } from './dialects/mysql.ts';
 import { postgresDialect } from './dialects/postgres.ts';
@@ -26,13 +27,14 @@ export class DatabaseUnreachableError extends ArchiveError {
 
 /** Picks the dialect from a database URL: `sqlite:PATH`, `postgres://…`, `mysql://…`. */
 export function dialectFromUrl(url: string): StoreDialect {
-  if (url.startsWith('sqlite:')) {
+  const kind = databaseKind(url);
+  if (kind === 'sqlite') {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (!path) throw new ConfigError('database URL "sqlite:" needs a file path, e.g. sqlite:./data/archive.db');
     return sqliteDialect(path);
   }
-  if (/^postgres(ql)?:\/\//.test(url)) return postgresDialect(url);
-  if (/^(mysql|mariadb):\/\//.test(url)) return mysqlDialect(url.replace(/^mariadb:/, 'mysql:'));
+  if (kind === 'postgres') return postgresDialect(url);
+  if (kind === 'mysql') return mysqlDialect(url.replace(/^mariadb:/, 'mysql:'));
   throw new ConfigError(`database URL must start with sqlite:, postgres:// or mysql://, got "${url.split(':')[0]}:…"`);
 }
 

@@ -30,9 +30,3 @@ export const DEFAULT_API_RETRY_POLICY: ApiRetryPolicy = Object.freeze({
   }),
   network: { retries: 2, baseMs: 1_000, maxMs: 10_000 },
 });
-
-/** Delay before retry number `retry` (1-based): exponential, capped, with jitter in its upper half. */
-export function backoffDelayMs(rule: BackoffRule, retry: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(rule.maxMs, rule.baseMs * 2 ** Math.min(retry - 1, 20));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}

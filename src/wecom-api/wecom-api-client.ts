@@ -7,8 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import { jitteredDelayMs } from '../runtime/backoff.ts';
 import { ApiResponseError, ApiSecretMissingError, WeComApiCallError } from './api-errors.ts';
-import { type ApiRetryPolicy, backoffDelayMs, DEFAULT_API_RETRY_POLICY } from './api-retry-policy.ts';
+import { type ApiRetryPolicy, DEFAULT_API_RETRY_POLICY } from './api-retry-policy.ts';
 import { ApiTransportError, type ApiTransport } from './api-transport.ts';
 import { ProxyTunnelError } from './proxy-tunnel.ts';
 import type { TokenCache } from './token-cache.ts';
@@ -85,7 +86,7 @@ export class WeComApiClient {
         const done = retries.get(errcode) ?? 0;
         if (rule && done < rule.retries) {
           retries.set(errcode, done + 1);
-          await this.sleep(backoffDelayMs(rule, done + 1), signal);
+          await this.sleep(jitteredDelayMs(rule.baseMs, rule.maxMs, done + 1), signal);
           continue;
         }
         throw new WeComApiCallError(errcode, `${call.operation} (corp ${this.corp.corpid})`, errmsgOf(answer));
@@ -94,7 +95,7 @@ export class WeComApiClient {
         const done = retries.get('network') ?? 0;
         if (done >= this.policy.network.retries) throw err;
         retries.set('network', done + 1);
-        await this.sleep(backoffDelayMs(this.policy.network, done + 1), signal);
+        await this.sleep(jitteredDelayMs(this.policy.network.baseMs, this.policy.network.maxMs, done + 1), signal);
       }
     }
   }

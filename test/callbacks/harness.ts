@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import type { ApiRetryPolicy } from '../../src/wecom-api/api-retry-policy.ts';
-import { exponentialBackoff } from '../../src/pull/retry-policy.ts';
+import { exponentialBackoff } from '../../src/runtime/backoff.ts';
 
 /** The real policy's shape with millisecond delays. */
 export const FAST_API_POLICY: ApiRetryPolicy = {

@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 import { createLogger } from '../../src/app/logger.ts';
 import { CallbackInbox } from '../../src/callbacks/callback-inbox.ts';
 import { InboxWorker } from '../../src/callbacks/inbox-worker.ts';
-import { exponentialBackoff } from '../../src/pull/retry-policy.ts';
+import { exponentialBackoff } from '../../src/runtime/backoff.ts';
 import { eventXml, signedCallbackPost, type CallbackAppSecrets } from '../../src/simulator/callback-sender.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { describeEachDialect } from '../support/databases.ts';

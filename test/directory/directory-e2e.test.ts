@@ -199,12 +199,10 @@ describeEachDialect('directory over callbacks', ({ open }) => {
     sim.appendGenerated(3);
     await new Promise((res) => setTimeout(res, 1_100));
     expect(await count()).toBe(60);
-    // … and with one it is archived at once.
-    const started = Date.now();
+    // … and with one it is archived long before the next poll (two minutes away); how soon is a
+    // figure of `npm run bench:callbacks` (notify_to_archived_ms), not an assertion here.
     expect((await sim.api.notifyNewData())?.status).toBe(200);
     await eventually(async () => (await count()) === 63, 10_000, 'the 3 new messages');
-    const tookMs = Date.now() - started;
-    expect(tookMs).toBeLessThan(5_000);
     expect(r.services.waker.rings.get(corpid)).toBe(1);
     expect(await app.store.db.selectFrom('callback_inbox').select(['kind', 'state']).execute()).toEqual([{ kind: 'msgaudit_notify', state: 'done' }]);
   });

@@ -8,10 +8,15 @@ import { openStore } from '../../src/store/open-store.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { addSimulatorCorp, appOn, expectEnvelopesDecrypted } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { seededRng, testSeed } from '../support/test-seed.ts';
 
 const BIN = new URL('../../bin/wecom-archive', import.meta.url).pathname;
 const MESSAGES = 25_000;
 const KILLS = 20;
+/** how long an odd-numbered kill waits at most for the run to commit decrypted messages */
+const DECRYPT_WAIT_MS = 120_000;
+/** the kill times are drawn from this seed: `CRASH_SEED=… npx vitest run test/ingest/crash.test.ts` replays them */
+const SEED = testSeed('CRASH_SEED', 'crash test kill times');
 
 function runArchive(env: NodeJS.ProcessEnv, args: string[]) {
   return spawn(BIN, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -22,6 +27,8 @@ describeEachDialect('crash safety', ({ url }) => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it(`survives ${KILLS} SIGKILLs during ingest: every message archived exactly once, cursor never back`, async () => {
+    // each database gets the same kill times from the seed, whatever order they run in
+    const rng = seededRng(SEED);
     const sim = await startSimulator({ messages: MESSAGES, seed: 'crash' });
     const dbUrl = await url();
     const store = await openStore(dbUrl);
@@ -33,13 +40,7 @@ describeEachDialect('crash safety', ({ url }) => {
       const env = { ...process.env, WECOM_ARCHIVE_DB: dbUrl, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_LOG_LEVEL: 'error', WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' };
       const cursors: bigint[] = [];
       const counts: number[] = [];
-      const stored = async () => {
-        const [e, m] = await Promise.all([
-          store.db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-          store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-        ]);
-        return Number(e.n) + Number(m.n);
-      };
+      const decrypted = async () => Number((await store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
       for (let k = 0; k < KILLS; k++) {
         const child = runArchive(env, ['run', '--port', '0', '--poll-interval', '0.2']);
         let stderr = '';
@@ -48,24 +49,25 @@ describeEachDialect('crash safety', ({ url }) => {
         const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { alive = false; resolve(code); }));
         if (k % 2 === 0) {
           // any moment, start-up included
-          await new Promise((r) => setTimeout(r, 300 + Math.random() * 2500));
+          await new Promise((r) => setTimeout(r, 300 + rng.float() * 2500));
         } else {
-          // a random moment once it is writing: however slow the machine, this lands mid-ingest
-          const before = await stored();
-          for (let i = 0; i < 300 && alive && (await stored()) === before; i++) await new Promise((r) => setTimeout(r, 50));
-          await new Promise((r) => setTimeout(r, Math.random() * 800));
+          // a random moment once this run has committed decrypted messages: however slow the machine,
+          // this lands mid-ingest (envelopes alone would not do: a slow run may store pages for long
+          // before its first decrypted commit)
+          const before = await decrypted();
+          for (const t0 = Date.now(); alive && before < MESSAGES && (await decrypted()) === before && Date.now() - t0 < DECRYPT_WAIT_MS;) await new Promise((r) => setTimeout(r, 50));
+          await new Promise((r) => setTimeout(r, rng.float() * 800));
         }
         child.kill('SIGKILL');
         const code = await exited;
-        expect(code, stderr).toBe(null); // killed, not crashed on its own
+        expect(code, `seed ${SEED}, kill ${k}: ${stderr}`).toBe(null); // killed, not crashed on its own
         const cursor = await store.db.selectFrom('cursors').select('seq').where('corpid', '=', sim.corp.corpid).executeTakeFirstOrThrow();
         cursors.push(decodeSeq(cursor.seq));
-        const n = await store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-        counts.push(Number(n.n));
+        counts.push(await decrypted());
       }
-      for (let i = 1; i < cursors.length; i++) expect(cursors[i]! >= cursors[i - 1]!).toBe(true);
+      for (let i = 1; i < cursors.length; i++) expect(cursors[i]! >= cursors[i - 1]!, `seed ${SEED}: cursors ${cursors.join(', ')}`).toBe(true);
       // The kills landed while work was in progress, not only after it was done.
-      expect(counts.filter((n) => n > 0 && n < MESSAGES).length).toBeGreaterThanOrEqual(3);
+      expect(counts.filter((n) => n > 0 && n < MESSAGES).length, `seed ${SEED}: messages after each kill ${counts.join(', ')}`).toBeGreaterThanOrEqual(3);
 
       const final = runArchive(env, ['run', '--once']);
       let stderr = '';
@@ -73,7 +75,7 @@ describeEachDialect('crash safety', ({ url }) => {
       expect(await new Promise((resolve) => final.on('exit', resolve)), stderr).toBe(0);
 
       const rows = await store.db.selectFrom('messages').select(['msgid', 'seq', 'raw']).where('corpid', '=', sim.corp.corpid).orderBy('seq').execute();
-      expect(rows.length).toBe(MESSAGES);
+      expect(rows.length, `seed ${SEED}`).toBe(MESSAGES);
       for (const [i, row] of rows.entries()) {
         expect(row.msgid).toBe(sim.msgidOf(i));
         expect(decodeSeq(row.seq)).toBe(sim.seqOf(i));
@@ -84,5 +86,5 @@ describeEachDialect('crash safety', ({ url }) => {
       await store.close();
       await sim.close();
     }
-  }, 300_000);
+  }, 900_000);
 });

@@ -8,7 +8,7 @@ import { runArchive, type RunOptions } from '../../src/archiver/archive-runner.t
 import type { CorpProgress } from '../../src/archiver/corp-archiver.ts';
 import { loadConfig, type GlobalFlags } from '../../src/config/config.ts';
 import type { MediaPolicy } from '../../src/media/media-policy.ts';
-import { exponentialBackoff } from '../../src/pull/retry-policy.ts';
+import { exponentialBackoff } from '../../src/runtime/backoff.ts';
 import type { MediaKind } from '../../src/simulator/media-pool.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import type { Store } from '../../src/store/open-store.ts';

@@ -4,10 +4,10 @@ import { openRandomKey, parseChatData } from '../../src/simulator/test-support.t
 import { buildFinanceDouble } from './build-double.ts';
 import { doubleBackend, readStats, tempFile } from './native-support.ts';
 
-// The full 100,000-call measurement is `npm run bench:native`; this is the short version: enough
-// large outputs that one Slice or MediaData not freed per call would add hundreds of MB.
+// Enough large outputs that one Slice or MediaData not freed per call would add hundreds of MB: the
+// double counts what it handed out and what was freed. How the hosts' memory grows meanwhile is a
+// figure of `npm run bench:native` (hostRssMB), not an assertion here.
 const CHAT_PAGES = 60; // ~1 MB each
-const MEDIA_CHUNKS = 2 * CHAT_PAGES; // 512 KB each
 const DECRYPTS = 1200;
 
 let lib: string;
@@ -22,31 +22,25 @@ afterAll(async () => {
   await sim?.close();
 });
 
-it('keeps the host\'s memory flat over thousands of calls with large outputs, and frees every Slice and MediaData', async () => {
+it('frees every Slice and MediaData over thousands of calls with large outputs, with no host restarted', async () => {
   const stats = tempFile('stats.jsonl');
   const native = doubleBackend(lib, sim, { WECOM_DOUBLE_STATS: stats });
   const chunkFile = sim.sim.media.sdkFileId('dat', 0, 0, 0); // exactly 524288 bytes
   const envelopes = parseChatData(await native.getChatData({ seq: 0n, limit: 1000, proxy: '', passwd: '', timeoutS: 5 })).chatdata;
   const keys = envelopes.map((e) => openRandomKey(e, sim.privateKeys));
-  const rss = () => Object.fromEntries(native.stats().hosts.map((h) => [h.lane, h.rss]));
 
   const round = async (n: number) => {
     for (let i = 0; i < n; i++) {
       await native.getChatData({ seq: 0n, limit: 1000, proxy: '', passwd: '', timeoutS: 5 });
+      // two 512 KB chunks a page
       await native.getMediaData({ indexBuf: '', sdkFileId: chunkFile, proxy: '', passwd: '', timeoutS: 5 });
       await native.getMediaData({ indexBuf: '', sdkFileId: chunkFile, proxy: '', passwd: '', timeoutS: 5 });
     }
     await Promise.all(Array.from({ length: n * (DECRYPTS / CHAT_PAGES) }, (_, k) => native.decryptData(keys[k % keys.length]!, envelopes[k % keys.length]!.encrypt_chat_msg)));
   };
   try {
-    await round(10); // warm up: heaps and caches reach their working size
-    const before = rss();
+    await round(10);
     await round(CHAT_PAGES);
-    const after = rss();
-    const mb = (n: number | undefined) => Math.round((n ?? 0) / 1048576);
-    console.log(`host RSS (MB) before → after ${CHAT_PAGES} chat pages, ${MEDIA_CHUNKS} media chunks, ${DECRYPTS} decrypts: ` +
-      Object.keys(before).map((lane) => `${lane} ${mb(before[lane])} → ${mb(after[lane])}`).join(', '));
-    for (const lane of ['chat', 'media', 'decrypt']) expect(after[lane]! - before[lane]!, lane).toBeLessThan(40 << 20);
     expect(native.stats().restarts).toBe(0);
   } finally {
     await native.close();

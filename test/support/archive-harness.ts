@@ -5,7 +5,7 @@ import { createLogger } from '../../src/app/logger.ts';
 import { runArchive, type RunOptions } from '../../src/archiver/archive-runner.ts';
 import type { ArchiverTiming, CorpProgress } from '../../src/archiver/corp-archiver.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { exponentialBackoff } from '../../src/pull/retry-policy.ts';
+import { exponentialBackoff } from '../../src/runtime/backoff.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import type { Kysely } from 'kysely';

@@ -7,7 +7,7 @@ import { ValidationError } from '../../errors/errors.ts';
 import { startSimulator } from '../../simulator/server.ts';
 import { createCallbackServices } from '../callback-services.ts';
 import type { App } from '../../app/app.ts';
-import { sleep } from '../../archiver/sleep.ts';
+import { sleep } from '../../runtime/sleep.ts';
 import { type Command, needApp, optionalString } from '../command.ts';
 import { progressPrinter } from './run.ts';
 import { httpUrl, parseListen } from './serve.ts';

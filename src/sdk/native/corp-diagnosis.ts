@@ -8,7 +8,8 @@ import { connect } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { CorpRegistry } from '../../corps/corp-registry.ts';
 import { formatSdkSpec } from '../../corps/corp-settings.ts';
-import { corpStatuses, RETENTION_MS } from '../../status/corp-status.ts';
+import { WECOM_RETENTION_MS } from '../../pull/gap-kind.ts';
+import { corpStatuses } from '../../status/corp-status.ts';
 import type { Database } from '../../store/schema.ts';
 import { decodeSeq } from '../../store/seq-codec.ts';
 import { createSimulatorBackend } from '../simulator-backend.ts';
@@ -103,7 +104,7 @@ const KEYS_TITLE = 'private keys for the key versions in use';
 /** Key versions needed by envelopes of the last 5 days, by envelopes waiting for a key, and by the probe. */
 export async function checkKeys(db: Kysely<Database>, corpid: string, now: number, probedVersion: number | null): Promise<Check> {
   const [recent, waiting, stored] = await Promise.all([
-    db.selectFrom('envelopes').select('publickey_ver').distinct().where('corpid', '=', corpid).where('received_at', '>=', now - RETENTION_MS).execute(),
+    db.selectFrom('envelopes').select('publickey_ver').distinct().where('corpid', '=', corpid).where('received_at', '>=', now - WECOM_RETENTION_MS).execute(),
     db.selectFrom('envelopes').select('publickey_ver').distinct().where('corpid', '=', corpid).where('state', '=', 'waiting').where('reason', '=', 'key_missing').execute(),
     db.selectFrom('key_versions').select('version').where('corpid', '=', corpid).orderBy('version').execute(),
   ]);

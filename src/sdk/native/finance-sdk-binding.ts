@@ -11,6 +11,7 @@
 import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
 import { ArchiveError } from '../../errors/errors.ts';
 import { WeComSdkError } from '../../errors/wecom-codes.ts';
+import { SEQ_MAX } from '../../store/seq-codec.ts';
 import { CHAT_LIMIT_MAX, MEDIA_CHUNK_MAX } from '../backend.ts';
 
 /** Every function the library must export, in header order. */
@@ -21,7 +22,6 @@ export const SDK_FUNCTIONS = [
 ] as const;
 export type SdkFunctionName = (typeof SDK_FUNCTIONS)[number];
 
-const UINT64_MAX = (1n << 64n) - 1n;
 /** a chat-data page of 1000 messages is ~1–2 MB; anything near this is not chat data */
 const MAX_SLICE_BYTES = 256 << 20;
 /** `Range:bytes=a-b` tokens are ~30 bytes */
@@ -213,7 +213,7 @@ export class FinanceSdk {
   /** GetChatData: the JSON bytes the SDK put in its Slice. */
   getChatData(seq: bigint, limit: number, proxy: string, passwd: string, timeoutS: number): Buffer {
     const op = 'GetChatData';
-    if (typeof seq !== 'bigint' || seq < 0n || seq > UINT64_MAX) throw new SdkCallError(10000, op, 'seq must be an unsigned 64-bit integer');
+    if (typeof seq !== 'bigint' || seq < 0n || seq > SEQ_MAX) throw new SdkCallError(10000, op, 'seq must be an unsigned 64-bit integer');
     if (!Number.isInteger(limit) || limit < 1 || limit > CHAT_LIMIT_MAX) throw new SdkCallError(10000, op, `limit must be 1–${CHAT_LIMIT_MAX}`);
     const args = [cString(proxy, 'proxy', op), cString(passwd, 'passwd', op), timeoutArg(timeoutS, op)] as const;
     const sdk = this.live(op);

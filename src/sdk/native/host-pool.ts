@@ -11,6 +11,7 @@
  */
 import type { Logger } from '../../app/logger.ts';
 import { ArchiveError } from '../../errors/errors.ts';
+import { abortReason } from '../../runtime/abort.ts';
 import { type CallArgs, type HostOperation, OPERATION_NAMES } from './host-protocol.ts';
 import { describeDeath, type HostAnswer, type HostDeath, HostDiedError, SdkHost } from './sdk-host.ts';
 
@@ -100,10 +101,6 @@ export interface HostPoolStats {
   restarts: number;
   byCause: Record<RestartCause, number>;
   hosts: Array<{ lane: Lane; pid: number; rss: number }>;
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
 }
 
 export class HostPool {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { clipError } from '../../runtime/clip.ts';
 import type { Database } from '../../store/schema.ts';
 import type { HostRestartEvent } from './host-pool.ts';
 
@@ -16,7 +17,7 @@ export function recordHostRestarts(db: Kysely<Database>, onError: (err: unknown)
       exit_code: event.exitCode,
       operation: event.operation,
       rss_bytes: event.rssBytes,
-      detail: event.detail.slice(0, 2000),
+      detail: clipError(event.detail),
       occurred_at: event.at,
     }).execute().catch(onError);
   };

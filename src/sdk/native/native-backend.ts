@@ -6,12 +6,12 @@
  */
 import { ArchiveError } from '../../errors/errors.ts';
 import { WeComSdkError } from '../../errors/wecom-codes.ts';
+import { SEQ_MAX } from '../../store/seq-codec.ts';
 import { CHAT_LIMIT_MAX, type ChatDataRequest, MEDIA_CHUNK_MAX, type MediaChunk, type MediaDataRequest, type SdkBackend } from '../backend.ts';
 import { SdkCallError } from './finance-sdk-binding.ts';
 import { HostPool, type HostPoolOptions, type HostPoolStats } from './host-pool.ts';
 import { DECRYPT_MANY_MAX } from './host-protocol.ts';
 
-const UINT64_MAX = (1n << 64n) - 1n;
 
 export type NativeBackendOptions = HostPoolOptions;
 
@@ -27,7 +27,7 @@ export function createNativeBackend(opts: NativeBackendOptions): NativeBackend {
 
   return {
     async getChatData(req: ChatDataRequest, signal?: AbortSignal): Promise<string> {
-      if (typeof req.seq !== 'bigint' || req.seq < 0n || req.seq > UINT64_MAX) throw new WeComSdkError(10000, 'GetChatData', { detail: 'seq must be a uint64' });
+      if (typeof req.seq !== 'bigint' || req.seq < 0n || req.seq > SEQ_MAX) throw new WeComSdkError(10000, 'GetChatData', { detail: 'seq must be a uint64' });
       if (!Number.isInteger(req.limit) || req.limit < 1 || req.limit > CHAT_LIMIT_MAX) throw new WeComSdkError(10000, 'GetChatData', { detail: `limit must be 1–${CHAT_LIMIT_MAX}` });
       const answer = await pool.call({ op: 'chatdata', seq: req.seq, limit: req.limit, proxy: req.proxy, passwd: req.passwd, timeoutS: req.timeoutS }, signal);
       const text = answer.data.toString('utf8');

@@ -1,5 +1,10 @@
 import { setMaxListeners } from 'node:events';
 
+/** Why a signal stopped the work: its own reason, or a plain AbortError when it was given none. */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
+}
+
 /**
  * A signal of one piece of work's own, aborted with `outer`, that allows `listeners` listeners.
  * Work that starts many calls at once, each listening for the stop, hangs them on this signal, and
