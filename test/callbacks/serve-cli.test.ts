@@ -7,9 +7,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from '../support/cli-runner.ts';
 import { signedVerification } from '../../src/simulator/callback-sender.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import { eventually, rawRequest } from './harness.ts';
@@ -23,14 +22,7 @@ describe('serve, end to end through the CLI on SQLite', () => {
   delete env.WECOM_ARCHIVE_MASTER_KEY;
   /** One CLI command in this process (main() as bin/wecom-archive runs it); rejects on a non-zero exit. */
   const cli = async (...args: string[]): Promise<{ stdout: string; stderr: string }> => {
-    let stdout = '';
-    let stderr = '';
-    const sink = new PassThrough();
-    sink.on('data', (d: Buffer) => void (stdout += d.toString()));
-    const code = await main(args, {
-      out: (line) => void (stdout += `${line}\n`), err: (line) => void (stderr += `${line}\n`), stdout: sink,
-      cwd: dir, env, signal: new AbortController().signal,
-    });
+    const { code, stdout, stderr } = await runCli(args, { cwd: dir, env });
     if (code !== 0) throw Object.assign(new Error(`exit ${code}: ${stderr}`), { stdout, stderr, code });
     return { stdout, stderr };
   };

@@ -6,13 +6,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app/app.ts';
-import { main } from '../../src/cli/main.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { openStore } from '../../src/store/open-store.ts';
+import { runCli } from '../support/cli-runner.ts';
 import { describeEachDialect } from '../support/databases.ts';
 
 const MASTER_KEY = '0b'.repeat(32);
@@ -26,18 +25,8 @@ describeEachDialect('CLI edges', ({ url }) => {
   let corpid = '';
 
   /** One CLI invocation through main(), as bin/wecom-archive runs it. */
-  const cli = async (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) => {
-    let stdout = '';
-    let stderr = '';
-    const sink = new PassThrough();
-    sink.on('data', (d: Buffer) => void (stdout += d.toString()));
-    const code = await main(args, {
-      out: (line) => void (stdout += `${line}\n`), err: (line) => void (stderr += `${line}\n`), stdout: sink,
-      ...(options.stdin === undefined ? {} : { stdin: Readable.from([Buffer.from(options.stdin)]) }),
-      cwd: dir, env: { ...env, ...options.env }, signal: new AbortController().signal,
-    });
-    return { code, stdout, stderr };
-  };
+  const cli = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) =>
+    runCli(args, { cwd: dir, env: { ...env, ...options.env }, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) });
 
   beforeAll(async () => {
     dbUrl = await url();
