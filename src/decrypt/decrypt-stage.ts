@@ -92,7 +92,7 @@ export class DecryptStage {
   private readonly commitSize: number;
   private readonly backoff: RetryBackoff;
   /** per corp: the versions and store times of the keys loaded into the RSA pool, and when that was last checked */
-  private readonly loadedKeys = new Map<string, { stamp: string; checkedAt: number }>();
+  private readonly loadedKeys = new Map<string, { stamp: string; checkedAt: number; storedAt: ReadonlyMap<number, number> }>();
 
   constructor(
     private readonly deps: DecryptDeps & { loadKeys(corpid: string): Promise<Map<number, KeyObject>> },
@@ -106,18 +106,18 @@ export class DecryptStage {
 
   /** Loads the corp's private keys into the RSA pool (again: keys may have been added since). */
   async refreshKeys(corpid: string): Promise<number[]> {
-    const stamp = await this.keyStamp(corpid);
+    const { stamp, storedAt } = await this.keyStamp(corpid);
     const keys = await this.deps.loadKeys(corpid);
     this.deps.rsa.setKeys(corpid, keys);
-    this.loadedKeys.set(corpid, { stamp, checkedAt: this.deps.now() });
+    this.loadedKeys.set(corpid, { stamp, checkedAt: this.deps.now(), storedAt });
     return [...keys.keys()];
   }
 
   /** The corp's key versions with the time each was stored: it changes when a key is added or replaced. */
-  private async keyStamp(corpid: string): Promise<string> {
+  private async keyStamp(corpid: string): Promise<{ stamp: string; storedAt: Map<number, number> }> {
     const rows = await this.deps.db.selectFrom('key_versions').select(['version', 'created_at'])
       .where('corpid', '=', corpid).orderBy('version').execute();
-    return rows.map((r) => `${r.version}@${r.created_at}`).join(',');
+    return { stamp: rows.map((r) => `${r.version}@${r.created_at}`).join(','), storedAt: new Map(rows.map((r) => [r.version, Number(r.created_at)])) };
   }
 
   /**
@@ -129,7 +129,7 @@ export class DecryptStage {
     const loaded = this.loadedKeys.get(corpid);
     const now = this.deps.now();
     if (loaded && now - loaded.checkedAt < KEY_CHECK_INTERVAL_MS) return;
-    const stamp = await this.keyStamp(corpid);
+    const { stamp } = await this.keyStamp(corpid);
     if (loaded?.stamp === stamp) {
       loaded.checkedAt = now;
       return;
@@ -158,13 +158,13 @@ export class DecryptStage {
     const due = Number(r.numUpdatedRows);
     // failures that may come from a key replaced meanwhile (tried with the old one), see KEY_CHANGE_GRACE_MS
     let rekeyed = 0;
-    const keyRows = await this.deps.db.selectFrom('key_versions').select(['version', 'created_at']).where('corpid', '=', corpid).execute();
-    for (const k of keyRows) {
+    // the store times read when the keys were loaded, at the top of this requeue
+    for (const [version, storedAt] of this.loadedKeys.get(corpid)?.storedAt ?? []) {
       const r = await this.deps.db.updateTable('envelopes').set({ state: 'retry', next_attempt_at: null, updated_at: now })
-        .where('corpid', '=', corpid).where('state', '=', 'waiting').where('publickey_ver', '=', k.version)
+        .where('corpid', '=', corpid).where('state', '=', 'waiting').where('publickey_ver', '=', version)
         // an automatic retry (a transient failure) keeps its backoff: it comes back by itself
         .where('reason', 'in', ['rsa_failed', 'sdk_error', 'bad_json']).where('next_attempt_at', 'is', null)
-        .where('updated_at', '>=', Number(k.created_at)).where('updated_at', '<', Number(k.created_at) + KEY_CHANGE_GRACE_MS)
+        .where('updated_at', '>=', storedAt).where('updated_at', '<', storedAt + KEY_CHANGE_GRACE_MS)
         .executeTakeFirst();
       rekeyed += Number(r.numUpdatedRows);
     }
