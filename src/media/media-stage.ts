@@ -31,12 +31,12 @@ import { MEDIA_CHUNK_MAX, type MediaChunk, type SdkBackend } from '../sdk/backen
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { HOST_OWNER_PREFIX, newLeaseOwner, ownerIsDeadHere } from '../store/lease-owner.ts';
 import type { Database, MediaJob, MediaTable } from '../store/schema.ts';
-import { sniffContentType, type VoiceFormat } from './content-sniff.ts';
-import type { Limiter } from './limiter.ts';
+import { sniffContentType, type VoiceFormat } from './verify/content-sniff.ts';
+import type { Limiter } from './download/limiter.ts';
 import { classifyMediaError, DEFAULT_MEDIA_POLICY, type MediaPolicy } from './media-policy.ts';
-import { derivedKey, type MediaStore, objectKey } from './media-store.ts';
-import { type PartialFiles, sharedPartialFiles } from './partial-files.ts';
-import type { VoiceConverter } from './voice-converter.ts';
+import { derivedKey, type MediaStore, objectKey } from './storage/media-store.ts';
+import { type PartialFiles, sharedPartialFiles } from './download/partial-files.ts';
+import type { VoiceConverter } from './voice/voice-converter.ts';
 
 export interface MediaCorp {
   corpid: string;

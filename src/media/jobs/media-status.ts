@@ -3,7 +3,7 @@
  * and the latest failures with their WeCom codes.
  */
 import type { Kysely } from 'kysely';
-import type { Database, MediaState } from '../store/schema.ts';
+import type { Database, MediaState } from '../../store/schema.ts';
 
 export interface MediaStatus {
   /** every state, 0 when none */

@@ -4,8 +4,8 @@
  * two stages meet only through this table (style.md: stages hand work on by rows).
  */
 import type { Kysely, Transaction } from 'kysely';
-import type { StoreDialect } from '../store/dialects/dialect.ts';
-import type { Database, MediaState, NewMediaJob } from '../store/schema.ts';
+import type { StoreDialect } from '../../store/dialects/dialect.ts';
+import type { Database, MediaState, NewMediaJob } from '../../store/schema.ts';
 import { MEDIA_MSGTYPES, mediaRefsOf } from './media-refs.ts';
 
 /** The media jobs of some messages (pure). Messages of types without media cost nothing. */

@@ -4,7 +4,7 @@
  * and the error (with WeCom's code) when it failed.
  */
 import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.ts';
+import type { Database } from '../../store/schema.ts';
 
 export interface ExportedMedia {
   slot: number;
