@@ -34,7 +34,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds, machineIdleSeconds, rssKb } from './process-rss.ts';
 import Database from 'better-sqlite3';
-import { PartialFiles } from '../src/media/partial-files.ts';
+import { PartialFiles } from '../src/media/download/partial-files.ts';
 import { createSimulatorBackend } from '../src/sdk/simulator-backend.ts';
 import { GIB_VIDEO_BLOB, type MediaKind, MediaPool } from '../src/simulator/media-pool.ts';
 import { seedMaterial } from '../src/simulator/prng.ts';

@@ -26,7 +26,7 @@ buildSync({
   entryPoints: {
     'wecom-archive': 'src/cli/main.ts',
     'rsa-worker-entry': 'src/decrypt/rsa-worker.ts',
-    'voice-worker-entry': 'src/media/voice-worker.ts',
+    'voice-worker-entry': 'src/media/voice/voice-worker.ts',
     'host-main': 'src/sdk/native/host-main.ts',
   },
   outdir: next,
@@ -38,6 +38,6 @@ buildSync({
   target: 'node20',
   logLevel: 'warning',
 });
-copyFileSync(join(root, 'src/media/partial-file-worker.mjs'), join(next, 'partial-file-worker.mjs'));
+copyFileSync(join(root, 'src/media/download/partial-file-worker.mjs'), join(next, 'partial-file-worker.mjs'));
 rmSync(out, { recursive: true, force: true });
 renameSync(next, out);

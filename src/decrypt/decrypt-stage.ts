@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { insertMediaJobs } from '../media/media-jobs.ts';
+import { insertMediaJobs } from '../media/jobs/media-job-repository.ts';
 import { scopedSignal } from '../runtime/abort.ts';
 import type { Database } from '../store/schema.ts';
 import { type BatchOutcome, decryptBatch, type DecryptDeps, type EnvelopeRow, type Failure } from './decrypt-batch.ts';

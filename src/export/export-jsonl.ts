@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { mediaForExport } from '../media/media-export.ts';
+import { mediaForExport } from '../media/storage/media-export.ts';
 import { NameResolver } from '../directory/name-resolver.ts';
 import { jsonOnOneLine } from '../messages/normalize-message.ts';
 import type { Database } from '../store/schema.ts';

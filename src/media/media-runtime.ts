@@ -3,11 +3,11 @@
  * overall bound on downloads at once (config.media).
  */
 import type { MediaConfig } from '../config/config.ts';
-import { Limiter } from './limiter.ts';
-import { createLocalMediaStore } from './local-media-store.ts';
-import type { MediaStore } from './media-store.ts';
-import { createS3MediaStore } from './s3-media-store.ts';
-import { VoiceConverter } from './voice-converter.ts';
+import { Limiter } from './download/limiter.ts';
+import { createLocalMediaStore } from './storage/local-media-store.ts';
+import type { MediaStore } from './storage/media-store.ts';
+import { createS3MediaStore } from './storage/s3-media-store.ts';
+import { VoiceConverter } from './voice/voice-converter.ts';
 
 export interface MediaRuntime {
   readonly store: MediaStore;

@@ -1,7 +1,7 @@
 /**
  * Memory for GetMediaData chunks, used again and again. A download moves each chunk to a
  * partial-file worker thread, which moves the memory back once the bytes are written and hashed
- * (media/partial-files.ts). New memory for every 512 KB chunk was freed only at each thread's next
+ * (media/download/partial-files.ts). New memory for every 512 KB chunk was freed only at each thread's next
  * garbage collection, after tens of MB: a 1 GB download grew the archive's RSS by about 100 MB.
  */
 import { MEDIA_CHUNK_MAX } from './backend.ts';

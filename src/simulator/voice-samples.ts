@@ -13,7 +13,7 @@
  * bits): a valid stream any AMR-WB decoder plays, though it sounds like noise, not a voice.
  */
 import { encode as encodeSilk } from 'silk-wasm';
-import { AMR_WB_MAGIC, encodeAmrNb, WB_PAYLOAD } from '../media/amr-codec.ts';
+import { AMR_WB_MAGIC, encodeAmrNb, WB_PAYLOAD } from '../media/voice/amr-codec.ts';
 import { fmix32 } from './prng.ts';
 
 export interface VoiceSample {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { emptyMediaStatus, mediaStatuses, type MediaStatus } from '../media/media-status.ts';
+import { emptyMediaStatus, mediaStatuses, type MediaStatus } from '../media/jobs/media-status.ts';
 import { CallbackInbox, type InboxSummary } from '../callbacks/callback-inbox.ts';
 import { directoryStatuses, emptyDirectoryStatus, type DirectoryStatus } from '../directory/directory-status.ts';
 import { liveHolder, type PullLeaseHolder } from '../archiver/pull-lease.ts';

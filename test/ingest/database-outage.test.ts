@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, expect, it } from 'vitest';
-import { mediaRefsOf } from '../../src/media/media-refs.ts';
+import { mediaRefsOf } from '../../src/media/jobs/media-refs.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import { addSimulatorCorp, appOn, expectArchivedExactly, expectEnvelopesDecrypted } from '../support/archive-harness.ts';

@@ -72,7 +72,7 @@ it('bounds downloads per corp and overall, and never makes a pull wait for media
 });
 
 it('`media scan` makes the jobs of messages stored before media support, once', async () => {
-  const { scanMessagesForMedia } = await import('../../src/media/media-jobs.ts');
+  const { scanMessagesForMedia } = await import('../../src/media/jobs/media-job-repository.ts');
   const store = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'wa-scan-')), 'archive.db')}`);
   stores.push(store);
   const raw = (msgtype: string, body: object) => Buffer.from(JSON.stringify({ msgtype, ...body }));

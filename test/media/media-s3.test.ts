@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 // s3rver: a real S3 protocol server (SigV4 checked) from npm
 import S3rver from '@20minutes/s3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3Client } from '../../src/media/s3-client.ts';
+import { S3Client } from '../../src/media/storage/s3-client.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import { decodeMp3 } from './audio-check.ts';

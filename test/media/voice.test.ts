@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { VoiceConverter } from '../../src/media/voice-converter.ts';
+import { VoiceConverter } from '../../src/media/voice/voice-converter.ts';
 import { voiceSamples, type VoiceSample } from '../../src/simulator/voice-samples.ts';
 import { decodeMp3, harmonicRatio, rms } from './audio-check.ts';
 

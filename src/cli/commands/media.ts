@@ -1,5 +1,5 @@
 import { ValidationError } from '../../errors/errors.ts';
-import { REQUEUE_STATES, requeueMedia, scanMessagesForMedia } from '../../media/media-jobs.ts';
+import { REQUEUE_STATES, requeueMedia, scanMessagesForMedia } from '../../media/jobs/media-job-repository.ts';
 import type { MediaState } from '../../store/schema.ts';
 import { type Command, needApp, optionalString } from '../command.ts';
 

@@ -4,7 +4,7 @@
  * nothing from a message (file names, extensions) ever becomes part of a path or key.
  */
 import type { Readable } from 'node:stream';
-import { ValidationError } from '../errors/errors.ts';
+import { ValidationError } from '../../errors/errors.ts';
 
 export interface MediaStore {
   readonly kind: 'local' | 's3';

@@ -4,7 +4,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
-import type { VoiceFormat } from './content-sniff.ts';
+import type { VoiceFormat } from '../verify/content-sniff.ts';
 import { MAX_VOICE_INPUT, transcodeVoice } from './voice-transcode.ts';
 
 export interface VoiceJob {

@@ -3,7 +3,7 @@
  * work off the main thread). The worker starts on first use and is replaced if it dies or hangs.
  */
 import { Worker } from 'node:worker_threads';
-import type { VoiceFormat } from './content-sniff.ts';
+import type { VoiceFormat } from '../verify/content-sniff.ts';
 import type { TranscodeFailure, TranscodeResult } from './voice-transcode.ts';
 import type { VoiceJob } from './voice-worker.ts';
 

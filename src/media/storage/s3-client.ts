@@ -11,7 +11,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { ArchiveError } from '../errors/errors.ts';
+import { ArchiveError } from '../../errors/errors.ts';
 
 export interface S3Settings {
   /** e.g. http://127.0.0.1:9000 or https://s3.eu-west-1.amazonaws.com */

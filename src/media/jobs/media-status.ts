@@ -3,7 +3,8 @@
  * and the latest failures with their WeCom codes.
  */
 import type { Kysely } from 'kysely';
-import type { Database, MediaState } from '../store/schema.ts';
+import type { Database, MediaState } from '../../store/schema.ts';
+import { latestMediaFailures, mediaStateTotals, voiceCopyTotals } from './media-job-repository.ts';
 
 export interface MediaStatus {
   /** every state, 0 when none */
@@ -24,12 +25,7 @@ export function emptyMediaStatus(): MediaStatus {
 
 /** Media status of every corp that has media jobs. */
 export async function mediaStatuses(db: Kysely<Database>): Promise<Map<string, MediaStatus>> {
-  const [byState, voices] = await Promise.all([
-    db.selectFrom('media').select(['corpid', 'state', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.sum<number>('size').as('bytes')])
-      .groupBy(['corpid', 'state']).execute(),
-    db.selectFrom('media').select(['corpid', (eb) => eb.fn.count<number>('converted_key').as('converted'), (eb) => eb.fn.count<number>('convert_error').as('failed')])
-      .where('voice_format', 'is not', null).groupBy('corpid').execute(),
-  ]);
+  const [byState, voices] = await Promise.all([mediaStateTotals(db), voiceCopyTotals(db)]);
   const out = new Map<string, MediaStatus>();
   const of = (corpid: string): MediaStatus => {
     let s = out.get(corpid);
@@ -44,8 +40,7 @@ export async function mediaStatuses(db: Kysely<Database>): Promise<Map<string, M
   for (const row of voices) of(row.corpid).voices = { converted: Number(row.converted), notConverted: Number(row.failed) };
   for (const [corpid, s] of out) {
     if (s.states.failed + s.states.expired === 0) continue;
-    const rows = await db.selectFrom('media').select(['msgid', 'kind', 'state', 'error_code', 'error'])
-      .where('corpid', '=', corpid).where('state', 'in', ['failed', 'expired']).orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(3).execute();
+    const rows = await latestMediaFailures(db, corpid, 3);
     s.latestFailures = rows.map((r) => ({ msgid: r.msgid, kind: r.kind, state: r.state, errorCode: r.error_code, error: r.error }));
   }
   return out;

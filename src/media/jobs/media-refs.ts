@@ -8,7 +8,7 @@
  * sane length (it is passed to a C function as a string), md5sum must be 32 hex digits to count,
  * sizes must be non-negative integers, and a file name is kept only as text, never as a path.
  */
-import { escapeControlCharacters } from '../messages/normalize-message.ts';
+import { escapeControlCharacters } from '../../messages/normalize-message.ts';
 
 export type MediaKind = 'image' | 'voice' | 'video' | 'file' | 'emotion' | 'meeting_voice_call' | 'voip_doc_share';
 

@@ -4,8 +4,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MEDIA_CHUNK_MAX } from '../sdk/backend.ts';
-import { chunkBuffer, isChunkMemory } from '../sdk/chunk-memory.ts';
+import { MEDIA_CHUNK_MAX } from '../../sdk/backend.ts';
+import { chunkBuffer, isChunkMemory } from '../../sdk/chunk-memory.ts';
 import { PartialFiles } from './partial-files.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wa-partial-'));

@@ -16,7 +16,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Mp3Encoder } from '@breezystack/lamejs';
 import { decode as decodeSilk } from 'silk-wasm';
 import { AMR_NB_MAGIC, AMR_WB_MAGIC, AmrNbDecoder, checkAmrNbFrames, WB_PAYLOAD } from './amr-codec.ts';
-import type { VoiceFormat } from './content-sniff.ts';
+import type { VoiceFormat } from '../verify/content-sniff.ts';
 
 export interface TranscodeResult {
   ok: true;

@@ -15,8 +15,8 @@
  * last committed chunk) and is replaced on the next request.
  */
 import { Worker } from 'node:worker_threads';
-import { isChunkMemory, recycleChunkMemory } from '../sdk/chunk-memory.ts';
-import { SNIFF_BYTES } from './content-sniff.ts';
+import { isChunkMemory, recycleChunkMemory } from '../../sdk/chunk-memory.ts';
+import { SNIFF_BYTES } from '../verify/content-sniff.ts';
 
 const WORKER_URL = new URL('./partial-file-worker.mjs', import.meta.url);
 

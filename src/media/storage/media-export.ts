@@ -4,7 +4,8 @@
  * and the error (with WeCom's code) when it failed.
  */
 import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.ts';
+import type { Database } from '../../store/schema.ts';
+import { mediaOfMessages } from '../jobs/media-job-repository.ts';
 
 export interface ExportedMedia {
   slot: number;
@@ -28,9 +29,7 @@ export interface ExportedMedia {
 export async function mediaForExport(db: Kysely<Database>, corpid: string, msgids: readonly string[]): Promise<Map<string, ExportedMedia[]>> {
   const out = new Map<string, ExportedMedia[]>();
   if (msgids.length === 0) return out;
-  const rows = await db.selectFrom('media')
-    .select(['msgid', 'slot', 'kind', 'path', 'state', 'sha256', 'size', 'md5', 'content_type', 'storage_key', 'voice_format', 'converted_key', 'converted_type', 'convert_error', 'error_code', 'error'])
-    .where('corpid', '=', corpid).where('msgid', 'in', [...msgids]).orderBy('msgid').orderBy('slot').execute();
+  const rows = await mediaOfMessages(db, corpid, msgids);
   for (const r of rows) {
     let list = out.get(r.msgid);
     if (!list) out.set(r.msgid, (list = []));
