@@ -18,7 +18,7 @@ export interface Snippet {
 
 export const SNIPPET_LENGTH = 120;
 const ELLIPSIS = '…';
-/** characters of context kept before the first match */
+/** characters of context kept before the first match (at most a quarter of the snippet) */
 const LEAD = 20;
 
 type Range = [number, number];
@@ -66,7 +66,8 @@ export function snippetFor(fields: readonly string[], query: SearchQuery, length
   if (best < 0) return undefined;
   const field = fields[best]!;
   const ranges = matchedRanges(field, query);
-  const from = codePointStart(field, Math.max(0, Math.min(ranges[0]![0] - LEAD, field.length - length)));
+  const lead = Math.min(LEAD, Math.floor(length / 4));
+  const from = codePointStart(field, Math.max(0, Math.min(ranges[0]![0] - lead, field.length - length)));
   const to = codePointStart(field, Math.min(field.length, from + length));
   const head = from > 0 ? ELLIPSIS : '';
   const tail = to < field.length ? ELLIPSIS : '';
