@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { matchesQuery } from './match.ts';
+import { planIndexQuery } from './index-plan.ts';
 import { parseSearchQuery } from './query.ts';
+import { bigramTokens, indexTokens } from './tokenize.ts';
 
 const matches = (fields: string[], query: string): boolean => matchesQuery(fields, parseSearchQuery(query));
 
@@ -56,6 +58,16 @@ describe('matchesQuery', () => {
     expect(matches(['合同草案v3.pdf', '报价'], '报价 -草案')).toBe(false);
     expect(matches(['合同终稿.pdf', '报价'], '报价 -草案')).toBe(true);
     expect(matches(['draft v3'], 'v3 -"final draft"')).toBe(true);
+  });
+
+  it('applies an extra character fold (traditional to simplified, say) to the query and the fields alike', () => {
+    const fold = (ch: string): string => ({ 發: '发', 價: '价' })[ch] ?? ch;
+    const query = parseSearchQuery('發票 报价', {}, { fold });
+    expect(matchesQuery(['发票已开', '報價'], query)).toBe(false);
+    expect(matchesQuery(['發票已开', '报價单'], query)).toBe(true);
+    expect(planIndexQuery(query).required[0]!.chains[0]!.tokens).toEqual(bigramTokens([{ text: '发' }, { text: '票' }]));
+    expect(indexTokens(['發票'], fold)).toEqual(indexTokens(['发票']));
+    expect(matchesQuery(['发票'], parseSearchQuery('發票'))).toBe(false);
   });
 
   it('has no match in a message without fields', () => {

@@ -50,6 +50,6 @@ function termMatchesField(units: readonly TextUnit[], term: QueryTerm): boolean 
  * query. Filters are not checked here: they are columns, not text.
  */
 export function matchesQuery(fields: readonly string[], query: SearchQuery): boolean {
-  const analysed = fields.map(textUnits);
+  const analysed = fields.map((field) => textUnits(field, query.fold));
   return query.terms.every((term) => analysed.some((units) => termMatchesField(units, term)) !== term.exclude);
 }

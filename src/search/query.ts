@@ -11,7 +11,7 @@
  * are structured options, not query syntax.
  */
 import { ValidationError } from '../errors/errors.ts';
-import { textUnits, type TextUnit } from './tokenize.ts';
+import { textUnits, type CharacterFold, type TextUnit } from './tokenize.ts';
 
 /** One unit of a term: a normalized word or CJK character (see tokenize.ts). */
 export interface QueryUnit extends Pick<TextUnit, 'kind' | 'text' | 'joined'> {
@@ -44,6 +44,8 @@ export interface SearchFilters {
 export interface SearchQuery {
   readonly terms: readonly QueryTerm[];
   readonly filters: SearchFilters;
+  /** the extra character folding of the terms, which fields must get too (tokenize.ts) */
+  readonly fold?: CharacterFold;
 }
 
 export const QUERY_LIMITS = Object.freeze({ chars: 1_000, terms: 32, unitsPerTerm: 64 });
@@ -83,10 +85,10 @@ function splitTerms(query: string): RawTerm[] {
   return terms;
 }
 
-function termOf(raw: RawTerm): QueryTerm | undefined {
+function termOf(raw: RawTerm, fold: CharacterFold | undefined): QueryTerm | undefined {
   const starred = !raw.quoted && raw.text.endsWith('*');
   const text = starred ? raw.text.slice(0, -1) : raw.text;
-  const units = textUnits(text);
+  const units = textUnits(text, fold);
   const last = units[units.length - 1];
   if (!last) return undefined;
   if (units.length > QUERY_LIMITS.unitsPerTerm) {
@@ -105,14 +107,14 @@ function termOf(raw: RawTerm): QueryTerm | undefined {
  * a ValidationError saying what to change, a query with nothing searchable in it, one with only
  * exclusions, and one over QUERY_LIMITS.
  */
-export function parseSearchQuery(query: string, filters: unknown = {}): SearchQuery {
+export function parseSearchQuery(query: string, filters: unknown = {}, options: { fold?: CharacterFold } = {}): SearchQuery {
   if (typeof query !== 'string') throw new ValidationError('SEARCH_QUERY_INVALID', 'the search query must be text');
   if (query.length > QUERY_LIMITS.chars) {
     throw new ValidationError('SEARCH_QUERY_TOO_LONG', `the search query has ${query.length} characters; the most is ${QUERY_LIMITS.chars}`);
   }
   // full-width quotes, minus signs, stars and spaces act as their ASCII forms
   const terms = splitTerms(query.normalize('NFKC'))
-    .map(termOf)
+    .map((raw) => termOf(raw, options.fold))
     .filter((t): t is QueryTerm => t !== undefined);
   if (terms.length === 0) {
     throw new ValidationError('SEARCH_QUERY_EMPTY', 'the search query has no letters, digits or CJK characters; punctuation and emoji are not searchable');
@@ -123,7 +125,7 @@ export function parseSearchQuery(query: string, filters: unknown = {}): SearchQu
   if (terms.every((t) => t.exclude)) {
     throw new ValidationError('SEARCH_QUERY_ONLY_EXCLUDES', 'the search query only excludes (-term); add at least one term to look for');
   }
-  return { terms, filters: validateSearchFilters(filters) };
+  return { terms, filters: validateSearchFilters(filters), ...(options.fold ? { fold: options.fold } : {}) };
 }
 
 type FilterCheck = (value: unknown) => string | undefined;

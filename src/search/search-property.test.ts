@@ -66,7 +66,7 @@ describe('search core on random messages and queries', () => {
   const seed = testSeed('SEARCH_PROPERTY_SEED', 'search property test');
   const rng = seededRng(seed);
   const messages = Array.from({ length: MESSAGES }, () => randomMessage(rng));
-  const streams = messages.map(indexTokens);
+  const streams = messages.map((fields) => indexTokens(fields));
   const tokenSets = streams.map((s) => new Set(s));
   const normalized = messages.map((fields) => fields.map((f) => f.normalize('NFKC').toLowerCase()));
   /** one assertion per failing message, not one per message: hundreds of thousands of checks */

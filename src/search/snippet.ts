@@ -25,7 +25,7 @@ type Range = [number, number];
 
 /** The stretches of `field` that the query's included terms match, sorted and merged. */
 function matchedRanges(field: string, query: SearchQuery): Range[] {
-  const units = textUnits(field);
+  const units = textUnits(field, query.fold);
   const ranges: Range[] = [];
   for (const term of query.terms) {
     if (term.exclude) continue;
@@ -48,7 +48,7 @@ function codePointStart(text: string, at: number): number {
 }
 
 function distinctTermsIn(field: string, query: SearchQuery): number {
-  const units = textUnits(field);
+  const units = textUnits(field, query.fold);
   return query.terms.filter((t) => !t.exclude && termOccurrences(units, t).length > 0).length;
 }
 

@@ -33,6 +33,14 @@ export interface TextUnit {
 
 type CharClass = 'word' | 'cjk' | 'separator';
 
+/**
+ * An optional extra folding of each normalized character, applied after NFKC and lower case, e.g.
+ * traditional to simplified Chinese (opencc-js's t2s character map) so that 發票 finds 发票. The
+ * index, the query and the exact match must use the same fold: the query carries it (query.ts),
+ * and the index stage passes the same one to indexTokens. None by default.
+ */
+export type CharacterFold = (normalizedChar: string) => string;
+
 const CJK_SCRIPT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}]/u;
 const LETTER_DIGIT_MARK = /[\p{L}\p{N}\p{Mn}\p{Mc}]/u;
 /** Katakana-Hiragana prolonged sound mark, 〆, and the vertical kana repeat marks: Common script, used only inside CJK words. */
@@ -139,11 +147,12 @@ class UnitBuilder {
  * The searchable units of `text`, in order, with their place in the original text. A normalized
  * character that came from a segment spans that whole segment (㈱ gives the unit 株 spanning ㈱).
  */
-export function textUnits(text: string): TextUnit[] {
+export function textUnits(text: string, fold?: CharacterFold): TextUnit[] {
   const builder = new UnitBuilder();
   for (let i = 0; i < text.length; ) {
     const end = segmentEnd(text, i);
-    const normalized = normalizeSegment(text.slice(i, end));
+    const segment = normalizeSegment(text.slice(i, end));
+    const normalized = fold ? [...segment].map(fold).join('') : segment;
     for (const ch of normalized) builder.add(classifyCodePoint(ch.codePointAt(0)!), ch, i, end);
     i = end;
   }
@@ -186,11 +195,11 @@ export function bigramTokens(run: readonly Pick<TextUnit, 'text'>[]): string[] {
  * between fields. Two words with only separators between them are at consecutive positions.
  * Joined with spaces, the stream is the document to give FTS5, to_tsvector('simple', …) or FULLTEXT.
  */
-export function indexTokens(fields: readonly string[]): string[] {
+export function indexTokens(fields: readonly string[], fold?: CharacterFold): string[] {
   const stream: string[] = [];
   fields.forEach((field, f) => {
     if (f > 0) stream.push(FIELD_GAP_TOKEN);
-    appendFieldTokens(textUnits(field), stream);
+    appendFieldTokens(textUnits(field, fold), stream);
   });
   return stream;
 }
