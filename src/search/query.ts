@@ -48,7 +48,7 @@ export interface SearchQuery {
   readonly fold?: CharacterFold;
 }
 
-export const QUERY_LIMITS = Object.freeze({ chars: 1_000, terms: 32, unitsPerTerm: 64 });
+export const QUERY_LIMITS = Object.freeze({ chars: 1_000, terms: 32, unitsPerTerm: 200 });
 
 interface RawTerm {
   readonly text: string;

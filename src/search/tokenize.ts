@@ -96,20 +96,6 @@ function normalizeSegment(segment: string): string {
   return segment.normalize('NFKC').toLowerCase();
 }
 
-/**
- * Normalizes `text` (NFKC, lower case), segment by segment. Same result as the normalization that
- * `textUnits` applies, for callers that need the plain string.
- */
-export function normalizeText(text: string): string {
-  let out = '';
-  for (let i = 0; i < text.length; ) {
-    const end = segmentEnd(text, i);
-    out += normalizeSegment(text.slice(i, end));
-    i = end;
-  }
-  return out;
-}
-
 /** Builds the units of one text: words grow character by character, CJK characters stand alone. */
 class UnitBuilder {
   readonly units: TextUnit[] = [];
