@@ -63,8 +63,9 @@ function planTerm(term: QueryTerm): TermPlan {
     chains.push(cjkChain(group.run));
   }
   flushWords();
-  const only = term.units.length <= 2 && chains.length === 1 && chains[0]!.tokens.length === 1 ? term.units : [];
-  const exact = only.length > 0 && only.every((u) => u.kind === 'cjk' || isWholeInToken(u.text));
+  // one token decides: a whole word or prefix, one CJK character, or two written together
+  const single = chains.length === 1 && chains[0]!.tokens.length === 1;
+  const exact = single && term.units.every((u) => u.kind === 'cjk' || isWholeInToken(u.text));
   return { chains, exact };
 }
 

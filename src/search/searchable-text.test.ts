@@ -51,7 +51,7 @@ describe('searchableText: what each message type offers', () => {
     expect(fieldsOf({ msgid: 'm', action: 'switch', time: 1, user: 'zhangsan' })).toEqual([]);
   });
 
-  it('finds weapp bodies under link, as the reference example has them', () => {
+  it("finds weapp bodies under link, as WeCom's own format example has them", () => {
     expect(fieldsOf(message('weapp', { link: { title: '开始聊天前请仔细阅读', displayname: '服务须知' } }))).toEqual([['link.title', '开始聊天前请仔细阅读'], ['link.displayname', '服务须知']]);
   });
 });

@@ -170,7 +170,7 @@ function readItem(item: Body, prefix: string, reader: Reader): void {
 }
 
 interface BodyRule {
-  /** the members the body may be under, first found wins (the reference and real data differ) */
+  /** the members the body may be under, first found wins (WeCom's format examples and real data differ) */
   readonly keys: readonly string[];
   readonly extract: BodyExtractor;
 }
