@@ -66,6 +66,11 @@ describe('searchableText: quotes and records', () => {
     expect(fieldsOf(message('text', { text: { content: wechat } }))).toEqual([['text.quote', '价格有点高'], ['text.content', '我再问问']]);
   });
 
+  it('reads a huge text that looks like a quote with colons everywhere as plain text, in linear time', () => {
+    const content = `「a：${'x：'.repeat(40_000)}`;
+    expect(fieldsOf(message('text', { text: { content } }))).toEqual([['text.content', content]]);
+  });
+
   it('reads each chat record item from its JSON content, nested records and mixed items too', () => {
     const inner = { title: '内层', item: [record('ChatRecordText', { content: '内层消息' })] };
     const mixed = { item: [{ type: 'text', content: JSON.stringify({ content: '图文混排' }) }, { type: 'image', content: JSON.stringify({ sdkfileid: 'X' }) }] };
