@@ -1,0 +1,202 @@
+/**
+ * How text is cut into searchable units, the same for the index, the query and the exact matcher.
+ *
+ * Normalization: NFKC, then lower case, so full-width ＡＢＣ１２３ reads as abc123 and a half-width
+ * ｱ as ア. It is applied per segment (one code point with the combining marks and Hangul vowel or
+ * final jamo that follow it), which keeps a map from every normalized character back to the
+ * original text: snippets highlight the text as it was written.
+ *
+ * Each normalized code point is one of three classes, decided by the code point alone:
+ * - CJK (Han with its extensions, Hiragana, Katakana, Hangul, Bopomofo, and the marks ー 〆 〱–〵):
+ *   every character is a unit of its own;
+ * - word (any other letter, digit or combining mark): a maximal run of them is one word unit;
+ * - separator (spaces, punctuation, symbols, emoji, variation selectors): not searchable.
+ * Because the class never depends on the neighbours, a run of CJK characters in a query is found
+ * in a field exactly when the field's normalized text contains it.
+ */
+
+import { encodeToken, FIELD_GAP_TOKEN } from './token-codec.ts';
+
+export type UnitKind = 'word' | 'cjk';
+
+/** One searchable unit of a text: a whole word, or one CJK character. */
+export interface TextUnit {
+  readonly kind: UnitKind;
+  /** normalized (NFKC, lower case) */
+  readonly text: string;
+  /** true when no separator stands between this unit and the one before it */
+  readonly joined: boolean;
+  /** where the unit is in the original text: UTF-16 offsets, end exclusive */
+  readonly start: number;
+  readonly end: number;
+}
+
+type CharClass = 'word' | 'cjk' | 'separator';
+
+/**
+ * An optional extra folding of each normalized character, applied after NFKC and lower case, e.g.
+ * traditional to simplified Chinese (opencc-js's t2s character map) so that 發票 finds 发票. The
+ * index, the query and the exact match must use the same fold: the query carries it (query.ts),
+ * and the index stage passes the same one to indexTokens. None by default.
+ */
+export type CharacterFold = (normalizedChar: string) => string;
+
+const CJK_SCRIPT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}]/u;
+const LETTER_DIGIT_MARK = /[\p{L}\p{N}\p{Mn}\p{Mc}]/u;
+/** Katakana-Hiragana prolonged sound mark, 〆, and the vertical kana repeat marks: Common script, used only inside CJK words. */
+const CJK_EXTRA = /[\u30fc\u3006\u3031-\u3035]/u;
+/** Variation selectors select a glyph (emoji or text style); they carry no letter. */
+const VARIATION_SELECTOR = /[\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/u;
+/** Code points that belong to the segment of the code point before them. */
+const ATTACHED = /[\p{M}\u1160-\u11ff\ud7b0-\ud7ff]/u;
+
+const classCache = new Map<number, CharClass>();
+
+function classifyUncached(cp: number): CharClass {
+  const ch = String.fromCodePoint(cp);
+  if (VARIATION_SELECTOR.test(ch)) return 'separator';
+  if (CJK_EXTRA.test(ch)) return 'cjk';
+  if (!LETTER_DIGIT_MARK.test(ch)) return 'separator';
+  return CJK_SCRIPT.test(ch) ? 'cjk' : 'word';
+}
+
+/** The class of one normalized code point (see the module comment). */
+export function classifyCodePoint(cp: number): CharClass {
+  if (cp < 0x80) return (cp >= 0x61 && cp <= 0x7a) || (cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) ? 'word' : 'separator';
+  if (cp >= 0x4e00 && cp <= 0x9fff) return 'cjk';
+  let cls = classCache.get(cp);
+  if (cls === undefined) {
+    cls = classifyUncached(cp);
+    if (classCache.size < 65_536) classCache.set(cp, cls);
+  }
+  return cls;
+}
+
+function isAttached(cp: number): boolean {
+  return cp >= 0x300 && ATTACHED.test(String.fromCodePoint(cp));
+}
+
+/** End (exclusive) of the segment that starts at `i`: one code point and what attaches to it. */
+function segmentEnd(text: string, i: number): number {
+  let j = i + (text.codePointAt(i)! > 0xffff ? 2 : 1);
+  while (j < text.length) {
+    const cp = text.codePointAt(j)!;
+    if (!isAttached(cp)) break;
+    j += cp > 0xffff ? 2 : 1;
+  }
+  return j;
+}
+
+function normalizeSegment(segment: string): string {
+  if (segment.length === 1) {
+    const c = segment.charCodeAt(0);
+    if (c < 0x80) return c >= 0x41 && c <= 0x5a ? String.fromCharCode(c + 32) : segment;
+    if (c >= 0x4e00 && c <= 0x9fff) return segment;
+  }
+  return segment.normalize('NFKC').toLowerCase();
+}
+
+/** Builds the units of one text: words grow character by character, CJK characters stand alone. */
+class UnitBuilder {
+  readonly units: TextUnit[] = [];
+  private word = '';
+  private wordStart = 0;
+  private wordEnd = 0;
+  private wordJoined = false;
+  /** the last character seen was part of a unit (no separator since) */
+  private adjacent = false;
+
+  add(cls: CharClass, ch: string, start: number, end: number): void {
+    if (cls === 'word') {
+      if (this.word === '') {
+        this.wordStart = start;
+        this.wordJoined = this.adjacent;
+      }
+      this.word += ch;
+      this.wordEnd = end;
+      this.adjacent = true;
+      return;
+    }
+    this.flushWord();
+    if (cls === 'cjk') this.units.push({ kind: 'cjk', text: ch, joined: this.adjacent, start, end });
+    this.adjacent = cls === 'cjk';
+  }
+
+  flushWord(): void {
+    if (this.word === '') return;
+    this.units.push({ kind: 'word', text: this.word, joined: this.wordJoined, start: this.wordStart, end: this.wordEnd });
+    this.word = '';
+  }
+}
+
+/**
+ * The searchable units of `text`, in order, with their place in the original text. A normalized
+ * character that came from a segment spans that whole segment (㈱ gives the unit 株 spanning ㈱).
+ */
+export function textUnits(text: string, fold?: CharacterFold): TextUnit[] {
+  const builder = new UnitBuilder();
+  for (let i = 0; i < text.length; ) {
+    const end = segmentEnd(text, i);
+    const segment = normalizeSegment(text.slice(i, end));
+    const normalized = fold ? [...segment].map(fold).join('') : segment;
+    for (const ch of normalized) builder.add(classifyCodePoint(ch.codePointAt(0)!), ch, i, end);
+    i = end;
+  }
+  builder.flushWord();
+  return builder.units;
+}
+
+/** A word, or a maximal run of joined CJK units (a stretch of CJK text with no separator inside). */
+export type UnitGroup<U extends Pick<TextUnit, 'kind' | 'joined'>> = { readonly kind: 'word'; readonly unit: U } | { readonly kind: 'cjk'; readonly run: readonly U[] };
+
+/** The units in order, with CJK units gathered into runs. */
+export function groupUnits<U extends Pick<TextUnit, 'kind' | 'joined'>>(units: readonly U[]): UnitGroup<U>[] {
+  const groups: UnitGroup<U>[] = [];
+  let run: U[] = [];
+  for (const unit of units) {
+    if (unit.kind === 'cjk' && unit.joined && run.length > 0) {
+      run.push(unit);
+      continue;
+    }
+    if (run.length > 0) groups.push({ kind: 'cjk', run });
+    run = [];
+    if (unit.kind === 'cjk') run.push(unit);
+    else groups.push({ kind: 'word', unit });
+  }
+  if (run.length > 0) groups.push({ kind: 'cjk', run });
+  return groups;
+}
+
+/** The bigram tokens of a CJK run, in order (none for a single character). */
+export function bigramTokens(run: readonly Pick<TextUnit, 'text'>[]): string[] {
+  const tokens: string[] = [];
+  for (let i = 0; i + 1 < run.length; i++) tokens.push(encodeToken('bigram', run[i]!.text + run[i + 1]!.text));
+  return tokens;
+}
+
+/**
+ * The index tokens of a message's fields, as one stream: a token's position is its index. Within a
+ * field: each word is one token; each CJK run gives its bigrams in order, then its unigrams in order
+ * (so the bigrams of any stretch of the run sit at consecutive positions); FIELD_GAP_TOKEN stands
+ * between fields. Two words with only separators between them are at consecutive positions.
+ * Joined with spaces, the stream is the document to give FTS5, to_tsvector('simple', …) or FULLTEXT.
+ */
+export function indexTokens(fields: readonly string[], fold?: CharacterFold): string[] {
+  const stream: string[] = [];
+  fields.forEach((field, f) => {
+    if (f > 0) stream.push(FIELD_GAP_TOKEN);
+    appendFieldTokens(textUnits(field, fold), stream);
+  });
+  return stream;
+}
+
+function appendFieldTokens(units: readonly TextUnit[], stream: string[]): void {
+  for (const group of groupUnits(units)) {
+    if (group.kind === 'word') {
+      stream.push(encodeToken('word', group.unit.text));
+      continue;
+    }
+    stream.push(...bigramTokens(group.run));
+    for (const unit of group.run) stream.push(encodeToken('unigram', unit.text));
+  }
+}
