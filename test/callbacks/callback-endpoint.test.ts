@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { startHttpServer } from '../../src/api/http-server.ts';
-import { createCallbackServices } from '../../src/cli/callback-services.ts';
+import { createCallbackServices } from '../../src/app/callback-services.ts';
 import type { App } from '../../src/app/app.ts';
 import { encryptCallbackMessage, parseEncodingAesKey, callbackSignature } from '../../src/callbacks/callback-crypto.ts';
 import { SAMPLE_POST_BODY_A } from '../../src/callbacks/event-samples.ts';

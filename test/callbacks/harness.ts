@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { createApp, type App } from '../../src/app/app.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { startHttpServer, type HttpServer } from '../../src/api/http-server.ts';
-import { createCallbackServices, type CallbackServices, type CallbackServicesOptions } from '../../src/cli/callback-services.ts';
+import { createCallbackServices, type CallbackServices, type CallbackServicesOptions } from '../../src/app/callback-services.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import type { Store } from '../../src/store/open-store.ts';

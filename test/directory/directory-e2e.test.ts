@@ -6,7 +6,7 @@
 import { afterEach, expect, it } from 'vitest';
 import type { App } from '../../src/app/app.ts';
 import { createLogger } from '../../src/app/logger.ts';
-import { runArchive } from '../../src/archiver/archive-runner.ts';
+import { runArchive } from '../../src/app/archive-runner.ts';
 import { directoryStatuses } from '../../src/directory/directory-status.ts';
 import { exportJsonl } from '../../src/export/export-jsonl.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';

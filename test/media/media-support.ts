@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createApp, type App } from '../../src/app/app.ts';
 import { createLogger } from '../../src/app/logger.ts';
-import { runArchive, type RunOptions } from '../../src/archiver/archive-runner.ts';
+import { runArchive, type RunOptions } from '../../src/app/archive-runner.ts';
 import type { CorpProgress } from '../../src/archiver/corp-archiver.ts';
 import { loadConfig, type GlobalFlags } from '../../src/config/config.ts';
 import type { MediaPolicy } from '../../src/media/media-policy.ts';

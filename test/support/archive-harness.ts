@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { createApp, type App } from '../../src/app/app.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { createLogger } from '../../src/app/logger.ts';
-import { runArchive, type RunOptions } from '../../src/archiver/archive-runner.ts';
+import { runArchive, type RunOptions } from '../../src/app/archive-runner.ts';
 import type { ArchiverTiming, CorpProgress } from '../../src/archiver/corp-archiver.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { exponentialBackoff } from '../../src/runtime/backoff.ts';
