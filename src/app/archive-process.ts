@@ -20,12 +20,13 @@ export interface ProcessPlan {
   /** the callback endpoint, its inbox workers and the directory stage */
   readonly callbacks?: CallbackServicesOptions;
   /** the pulls with their decrypt and media stages: the process's run ends when they end */
-  readonly archive?: Omit<RunOptions, 'onStarted'>;
+  readonly archive?: RunOptions;
 }
 
-export interface ArchiveProcess {
-  readonly server: HttpServer | undefined;
-  readonly services: CallbackServices | undefined;
+/** What a plan starts: the server and the callback services are there when the plan asks for them. */
+export interface ArchiveProcess<P extends ProcessPlan = ProcessPlan> {
+  readonly server: P extends { listen: object } ? HttpServer : HttpServer | undefined;
+  readonly services: P extends { callbacks: object } ? CallbackServices : CallbackServices | undefined;
   /**
    * Runs the plan's stages until `signal` aborts, or, with `archive`, until the archive run ends (the
    * background stages stop with it). Returns the archive's progress per corp (none without `archive`).
@@ -36,7 +37,7 @@ export interface ArchiveProcess {
 }
 
 /** Builds and starts (the HTTP server listens at once) what `plan` asks for, on `app`. */
-export async function startArchiveProcess(app: App, log: Logger, plan: ProcessPlan): Promise<ArchiveProcess> {
+export async function startArchiveProcess<P extends ProcessPlan>(app: App, log: Logger, plan: P): Promise<ArchiveProcess<P>> {
   const services = plan.callbacks ? createCallbackServices(app, log, plan.callbacks) : undefined;
   let server: HttpServer | undefined;
   try {
@@ -45,7 +46,7 @@ export async function startArchiveProcess(app: App, log: Logger, plan: ProcessPl
     services?.close();
     throw err;
   }
-  return {
+  const started: ArchiveProcess = {
     server,
     services,
     run: (signal) => runPlan(app, log, plan, services, signal),
@@ -54,6 +55,8 @@ export async function startArchiveProcess(app: App, log: Logger, plan: ProcessPl
       await server?.close();
     },
   };
+  // the plan's parts decide which of server and services are there (checked above, by construction)
+  return started as ArchiveProcess<P>;
 }
 
 async function runPlan(app: App, log: Logger, plan: ProcessPlan, services: CallbackServices | undefined, signal: AbortSignal): Promise<CorpProgress[]> {
@@ -68,10 +71,14 @@ async function runPlan(app: App, log: Logger, plan: ProcessPlan, services: Callb
       await running;
       return [];
     }
+    const { onStarted } = plan.archive;
     return await runArchive(app, log, signal, {
       ...plan.archive,
-      // msgaudit_notify wakes the corp's pull through its bell
-      ...(services ? { onStarted: (archivers) => services.waker.attach(archivers) } : {}),
+      onStarted: (archivers) => {
+        // msgaudit_notify wakes the corp's pull through its bell
+        services?.waker.attach(archivers);
+        onStarted?.(archivers);
+      },
     });
   } finally {
     background.abort();

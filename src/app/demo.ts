@@ -12,7 +12,7 @@ import { type DirectorySample, directorySample } from '../directory/directory-sa
 import { sleep } from '../runtime/sleep.ts';
 import { type RunningSimulator, startSimulator } from '../simulator/server.ts';
 import type { App } from './app.ts';
-import { type ArchiveProcess, startArchiveProcess } from './archive-process.ts';
+import { type ArchiveProcess, type ProcessPlan, startArchiveProcess } from './archive-process.ts';
 import type { Logger } from './logger.ts';
 
 export interface DemoOptions {
@@ -61,8 +61,8 @@ export async function startDemo(app: App, log: Logger, options: DemoOptions): Pr
   }
 }
 
-function demoHandle(app: App, sim: RunningSimulator, running: ArchiveProcess, host: string): RunningDemo {
-  const serverPort = running.server!.port;
+function demoHandle(app: App, sim: RunningSimulator, running: ArchiveProcess<Pick<Required<ProcessPlan>, 'listen'>>, host: string): RunningDemo {
+  const serverPort = running.server.port;
   const callbackBase = `${httpUrl(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, serverPort)}/callback`;
   // The simulator announces new data with msgaudit_notify, as WeCom does (at most every 5 s here).
   sim.api.callbackTarget = callbackBase;

@@ -24,7 +24,7 @@ export const serve: Command = {
     const log = createLogger(config.logLevel);
     // msgaudit_notify is left to a `run` process: only the process that pulls can wake the pull.
     const running = await startArchiveProcess(a, log, { listen: { host, port }, callbacks: { handlePullNotifies: false } });
-    io.err(`serving WeCom callbacks on ${httpUrl(host, running.server!.port)}/callback/{corpid}/{app}`);
+    io.err(`serving WeCom callbacks on ${httpUrl(host, running.server.port)}/callback/{corpid}/{app}`);
     const apps = await a.callbackApps.list();
     if (apps.length === 0) io.err('no callback configurations yet: add one with `wecom-archive corp callback add --corp ID --app NAME --token T --aes-key K`');
     for (const c of apps) io.err(`  ${c.corpid}/${c.app}: URL path /callback/${c.corpid}/${c.app}`);
