@@ -7,6 +7,7 @@ import { createApp, type App } from '../../src/app/app.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import type { HttpServer } from '../../src/api/http-server.ts';
 import { startArchiveProcess } from '../../src/app/archive-process.ts';
+import type { RunOptions } from '../../src/app/archive-runner.ts';
 import type { CallbackServices, CallbackServicesOptions } from '../../src/app/callback-services.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { registerCorps, simulatorCorp } from '../../src/corps/corp-registration.ts';
@@ -36,8 +37,8 @@ export interface RunningArchive {
   stop(): Promise<void>;
 }
 
-/** Starts the callback endpoint, workers and directory stage (not the pulls) on `app`. */
-export async function startCallbackArchive(app: App, options: Partial<CallbackServicesOptions> = {}): Promise<RunningArchive> {
+/** Starts the callback endpoint, workers and directory stage on `app`; the pulls too when `archive` is given. */
+export async function startCallbackArchive(app: App, options: Partial<CallbackServicesOptions> = {}, archive?: RunOptions): Promise<RunningArchive> {
   const running = await startArchiveProcess(app, createLogger('silent'), {
     listen: { host: '127.0.0.1', port: 0 },
     callbacks: {
@@ -49,6 +50,7 @@ export async function startCallbackArchive(app: App, options: Partial<CallbackSe
       wakeDebounceMs: 50,
       ...options,
     },
+    ...(archive ? { archive } : {}),
   });
   const stopper = new AbortController();
   const run = running.run(stopper.signal);
