@@ -16,11 +16,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startHttpServer } from '../src/api/http-server.ts';
 import { createApp } from '../src/app/app.ts';
 import { createLogger } from '../src/app/logger.ts';
-import { runArchive } from '../src/archiver/archive-runner.ts';
-import { createCallbackServices } from '../src/cli/callback-services.ts';
+import { startArchiveProcess } from '../src/app/archive-process.ts';
+import { registerCorps, simulatorCorp } from '../src/corps/corp-registration.ts';
 import { DirectorySync } from '../src/directory/directory-sync.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { deliverCallback, eventXml } from '../src/simulator/callback-sender.ts';
@@ -44,15 +43,19 @@ async function main(): Promise<void> {
   const sim = await startSimulator({ messages: 0, seed: 'bench-callbacks' });
   sim.api.addBulkMembers(members);
   const corpid = sim.corp.corpid;
-  await app.corps.add({ corpid, secret: sim.corp.secret, sdk: { kind: 'simulator', url: sim.url }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 30 });
-  await app.apiSettings.set(corpid, { contactsSecret: sim.api.secrets.contacts, customerSecret: sim.api.secrets.customer });
-  for (const c of Object.values(sim.api.callbackApps)) await app.callbackApps.add({ corpid, app: c.app, token: c.token, aesKey: c.encodingAesKey });
-  for (const [version, pem] of sim.privateKeyPems) await app.keys.add(corpid, version, pem);
+  await registerCorps(app, [simulatorCorp(sim, { timeoutS: 30 })]);
   const log = createLogger('warn');
-  const services = createCallbackServices(app, log, { handlePullNotifies: true, directory: false });
-  const server = await startHttpServer(app, 0, log, '127.0.0.1', { callbacks: services.route });
+  // The pulls start with the rest, and idle until a notify (a poll is two minutes away; no messages yet).
+  let markStarted = (): void => undefined;
+  const archiversUp = new Promise<void>((resolve) => { markStarted = resolve; });
+  const running = await startArchiveProcess(app, log, {
+    listen: { host: '127.0.0.1', port: 0 },
+    callbacks: { handlePullNotifies: true, directory: false },
+    archive: { once: false, timing: { pollIntervalMs: 120_000 }, onStarted: () => markStarted() },
+  });
+  const { services, server } = running;
   const stop = new AbortController();
-  const workers = services.run(stop.signal);
+  const archiving = running.run(stop.signal);
   try {
     // Directory: a full member sync of the whole corp, then again with nothing changed.
     const client = await services.clients.client(corpid);
@@ -91,13 +94,7 @@ async function main(): Promise<void> {
 
     // msgaudit_notify: new messages are archived at once, not at the next poll (two minutes away).
     sim.api.callbackTarget = target;
-    let markStarted = (): void => undefined;
-    const running = new Promise<void>((resolve) => { markStarted = resolve; });
-    const archiving = runArchive(app, log, stop.signal, {
-      once: false, timing: { pollIntervalMs: 120_000 },
-      onStarted: (archivers) => { services.waker.attach(archivers); markStarted(); },
-    });
-    await running;
+    await archiversUp;
     const archived = async () => Number((await store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow()).n);
     const delays: number[] = [];
     for (let i = 0; i < notifies; i++) {
@@ -116,13 +113,10 @@ async function main(): Promise<void> {
     }
     delays.sort((a, b) => a - b);
     console.log(JSON.stringify({ figure: 'notify_to_archived_ms', n: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: percentile(delays, 100), db: store.dialect.name }));
-    stop.abort();
-    await archiving;
   } finally {
     stop.abort();
-    await workers;
-    services.close();
-    await server.close();
+    await archiving;
+    await running.close();
     await sim.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -7,8 +7,7 @@ import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, expect, it } from 'vitest';
-import { startHttpServer } from '../../src/api/http-server.ts';
-import { createCallbackServices } from '../../src/cli/callback-services.ts';
+import { startArchiveProcess } from '../../src/app/archive-process.ts';
 import type { App } from '../../src/app/app.ts';
 import { encryptCallbackMessage, parseEncodingAesKey, callbackSignature } from '../../src/callbacks/callback-crypto.ts';
 import { SAMPLE_POST_BODY_A } from '../../src/callbacks/event-samples.ts';
@@ -179,8 +178,8 @@ describeEachDialect('callback endpoint', ({ open }) => {
     const lines: Array<{ level: number; msg: string; err?: unknown }> = [];
     const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(chunk.toString('utf8'))); done(); } });
     const log = pino({ level: 'debug' }, sink);
-    const services = createCallbackServices(app, log, { handlePullNotifies: true, directory: false });
-    const server = await startHttpServer(app, 0, log, '127.0.0.1', { callbacks: services.route });
+    const running = await startArchiveProcess(app, log, { listen: { host: '127.0.0.1', port: 0 }, callbacks: { handlePullNotifies: true, directory: false } });
+    const { server } = running;
     try {
       for (let i = 0; i < 5; i++) {
         await new Promise<void>((resolve, reject) => {
@@ -198,8 +197,7 @@ describeEachDialect('callback endpoint', ({ open }) => {
       // the server still answers
       expect((await post({ base: `http://127.0.0.1:${server.port}` } as RunningArchive, signedCallbackPost(CORP, APP, event(), nowS()))).status).toBe(200);
     } finally {
-      await server.close();
-      services.close();
+      await running.close();
     }
   });
 

@@ -5,9 +5,12 @@
 import { request } from 'node:http';
 import { createApp, type App } from '../../src/app/app.ts';
 import { createLogger } from '../../src/app/logger.ts';
-import { startHttpServer, type HttpServer } from '../../src/api/http-server.ts';
-import { createCallbackServices, type CallbackServices, type CallbackServicesOptions } from '../../src/cli/callback-services.ts';
+import type { HttpServer } from '../../src/api/http-server.ts';
+import { startArchiveProcess } from '../../src/app/archive-process.ts';
+import type { RunOptions } from '../../src/app/archive-runner.ts';
+import type { CallbackServices, CallbackServicesOptions } from '../../src/app/callback-services.ts';
 import { loadConfig } from '../../src/config/config.ts';
+import { registerCorps, simulatorCorp } from '../../src/corps/corp-registration.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import type { ApiRetryPolicy } from '../../src/wecom-api/api-retry-policy.ts';
@@ -34,39 +37,37 @@ export interface RunningArchive {
   stop(): Promise<void>;
 }
 
-/** Starts the callback endpoint, workers and directory stage (not the pulls) on `app`. */
-export async function startCallbackArchive(app: App, options: Partial<CallbackServicesOptions> = {}): Promise<RunningArchive> {
-  const log = createLogger('silent');
-  const services = createCallbackServices(app, log, {
-    handlePullNotifies: true,
-    apiPolicy: FAST_API_POLICY,
-    queuePolicy: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 100, missingSecretDelayMs: 60_000 },
-    directoryTiming: { scanIntervalMs: 100 },
-    inbox: { pollMs: 50, backoff: exponentialBackoff(10, 40) },
-    wakeDebounceMs: 50,
-    ...options,
+/** Starts the callback endpoint, workers and directory stage on `app`; the pulls too when `archive` is given. */
+export async function startCallbackArchive(app: App, options: Partial<CallbackServicesOptions> = {}, archive?: RunOptions): Promise<RunningArchive> {
+  const running = await startArchiveProcess(app, createLogger('silent'), {
+    listen: { host: '127.0.0.1', port: 0 },
+    callbacks: {
+      handlePullNotifies: true,
+      apiPolicy: FAST_API_POLICY,
+      queuePolicy: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 100, missingSecretDelayMs: 60_000 },
+      directoryTiming: { scanIntervalMs: 100 },
+      inbox: { pollMs: 50, backoff: exponentialBackoff(10, 40) },
+      wakeDebounceMs: 50,
+      ...options,
+    },
+    ...(archive ? { archive } : {}),
   });
-  const server = await startHttpServer(app, 0, log, '127.0.0.1', { callbacks: services.route });
   const stopper = new AbortController();
-  const running = services.run(stopper.signal);
+  const run = running.run(stopper.signal);
+  const server = running.server;
   return {
-    app, services, server, base: `http://127.0.0.1:${server.port}`,
+    app, services: running.services, server, base: `http://127.0.0.1:${server.port}`,
     async stop() {
       stopper.abort();
-      await running;
-      services.close();
-      await server.close();
+      await run;
+      await running.close();
     },
   };
 }
 
 /** Registers the simulator's corp with its keys, API secrets and the three callback configurations. */
 export async function addSimulatorCorpWithCallbacks(app: App, sim: RunningSimulator, options: { secrets?: boolean } = {}): Promise<void> {
-  const corpid = sim.corp.corpid;
-  await app.corps.add({ corpid, secret: sim.corp.secret, sdk: { kind: 'simulator', url: sim.url }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 10 });
-  for (const [version, pem] of sim.privateKeyPems) await app.keys.add(corpid, version, pem);
-  if (options.secrets !== false) await app.apiSettings.set(corpid, { contactsSecret: sim.api.secrets.contacts, customerSecret: sim.api.secrets.customer });
-  for (const c of Object.values(sim.api.callbackApps)) await app.callbackApps.add({ corpid, app: c.app, token: c.token, aesKey: c.encodingAesKey });
+  await registerCorps(app, [simulatorCorp(sim, { apiSecrets: options.secrets !== false })]);
 }
 
 /** A raw HTTP request (the path and query sent exactly as given: no re-encoding). */

@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { ArchiveError } from '../../src/errors/errors.ts';
 import { generateRsaKeyPair, privateKeyToPkcs8Pem } from '../../src/vault/rsa-key.ts';
 import { appOn } from '../support/archive-harness.ts';
+import { corpRowCounts, NO_CORP_ROWS } from '../support/corp-rows.ts';
 import { describeEachDialect } from '../support/databases.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wa-import-'));
@@ -45,17 +46,6 @@ async function cliImport(app: App, doc: object, replace = false): Promise<{ out:
   }
 }
 
-/** Every table `corp import` writes, row counts. */
-async function imported(app: App): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const table of ['corps', 'cursors', 'key_versions', 'corp_api_settings', 'callback_apps'] as const) {
-    const row = await app.store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    counts[table] = Number(row.n);
-  }
-  return counts;
-}
-
-const NOTHING = { corps: 0, cursors: 0, key_versions: 0, corp_api_settings: 0, callback_apps: 0 };
 const EVERYTHING = { corps: 2, cursors: 2, key_versions: 3, corp_api_settings: 2, callback_apps: 4 };
 
 describeEachDialect('corp import', ({ open }) => {
@@ -74,7 +64,7 @@ describeEachDialect('corp import', ({ open }) => {
       const doc = config(pems);
       spoil(doc);
       const refused = await cliImport(app, doc);
-      expect(await imported(app)).toEqual(NOTHING);
+      expect(await corpRowCounts(app)).toEqual(NO_CORP_ROWS);
       expect(refused.error?.message).toMatch(error);
       expect(refused.error?.message).toMatch(/nothing of the file was imported/);
       expect(refused.error?.exitCode).toBe(2);
@@ -85,7 +75,7 @@ describeEachDialect('corp import', ({ open }) => {
         'corp wwfirst imported with key versions 1,2, the contacts secret, the customer contact secret, callback apps contacts,archive',
         'corp wwsecond imported with key versions 1, the contacts secret, the customer contact secret, callback apps contacts,archive',
       ]);
-      expect(await imported(app)).toEqual(EVERYTHING);
+      expect(await corpRowCounts(app)).toEqual(EVERYTHING);
       expect((await app.corps.get('wwsecond')).secret).toBe('secret-of-wwsecond');
     });
   }
@@ -95,14 +85,14 @@ describeEachDialect('corp import', ({ open }) => {
     // the second corp is already there and --replace is not given: found only inside the transaction
     await app.corps.add({ corpid: 'wwsecond', secret: 'other', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9100' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 10 });
     const refused = await cliImport(app, config(pems));
-    expect(await imported(app)).toEqual({ ...NOTHING, corps: 1, cursors: 1 });
+    expect(await corpRowCounts(app)).toEqual({ ...NO_CORP_ROWS, corps: 1, cursors: 1 });
     expect(refused.error?.message).toMatch(/^corps\[1\] \(wwsecond\): corp wwsecond is already configured; .*nothing of the file was imported/);
     expect((await app.corps.get('wwsecond')).secret).toBe('other');
     // a key version already taken by another key is refused the same way
     await app.keys.add('wwsecond', 1, pems[0]!);
     const taken = await cliImport(app, config(pems), true);
     expect(taken.error?.message).toMatch(/corps\[1\] \(wwsecond\): corp wwsecond already has a different key for version 1/);
-    expect(await imported(app)).toEqual({ ...NOTHING, corps: 1, cursors: 1, key_versions: 1 });
+    expect(await corpRowCounts(app)).toEqual({ ...NO_CORP_ROWS, corps: 1, cursors: 1, key_versions: 1 });
     expect((await app.corps.get('wwsecond')).secret).toBe('other');
   });
 });

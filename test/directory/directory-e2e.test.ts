@@ -5,8 +5,6 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import type { App } from '../../src/app/app.ts';
-import { createLogger } from '../../src/app/logger.ts';
-import { runArchive } from '../../src/archiver/archive-runner.ts';
 import { directoryStatuses } from '../../src/directory/directory-status.ts';
 import { exportJsonl } from '../../src/export/export-jsonl.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
@@ -25,8 +23,8 @@ async function simulator(opts: Parameters<typeof startSimulator>[0]): Promise<Ru
   return sim;
 }
 
-async function callbackArchive(app: App, sim: RunningSimulator, options: Parameters<typeof startCallbackArchive>[1] = {}): Promise<RunningArchive> {
-  const r = await startCallbackArchive(app, options);
+async function callbackArchive(app: App, sim: RunningSimulator, options: Parameters<typeof startCallbackArchive>[1] = {}, archive?: Parameters<typeof startCallbackArchive>[2]): Promise<RunningArchive> {
+  const r = await startCallbackArchive(app, options, archive);
   cleanups.push(() => r.stop());
   sim.api.callbackTarget = `${r.base}/callback`;
   return r;
@@ -182,15 +180,8 @@ describeEachDialect('directory over callbacks', ({ open }) => {
     const corpid = sim.corp.corpid;
     const app = appWithEnv(await open());
     await addSimulatorCorpWithCallbacks(app, sim, { secrets: false });
-    const r = await callbackArchive(app, sim, { directory: false });
-    const stop = new AbortController();
     // Two minutes between polls: anything sooner is the callback's doing.
-    const archiving = runArchive(app, createLogger('silent'), stop.signal, {
-      once: false, timing: { ...FAST_TIMING, pollIntervalMs: 120_000 }, onStarted: (archivers) => r.services.waker.attach(archivers),
-    });
-    // (cleanups run last-in first-out: abort, then wait for the archiver to finish)
-    cleanups.push(() => archiving.then(() => undefined));
-    cleanups.push(async () => stop.abort());
+    const r = await callbackArchive(app, sim, { directory: false }, { once: false, timing: { ...FAST_TIMING, pollIntervalMs: 120_000 } });
     const count = async () => Number((await app.store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirst())?.n ?? 0);
     await eventually(async () => (await count()) === 60, 15_000, 'the first 60 messages');
     await new Promise((res) => setTimeout(res, 300));

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { pino } from 'pino';
 import { expect, it } from 'vitest';
-import { runArchive } from '../../src/archiver/archive-runner.ts';
+import { runArchive } from '../../src/app/archive-runner.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import { FAST_TIMING } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';

@@ -2,7 +2,7 @@ import { type Kysely, Migrator } from 'kysely';
 import { afterEach, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { App } from '../../src/app/app.ts';
-import { runArchive } from '../../src/archiver/archive-runner.ts';
+import { runArchive } from '../../src/app/archive-runner.ts';
 import type { CommandIo } from '../../src/cli/command.ts';
 import { main } from '../../src/cli/main.ts';
 import type { CorpConfig } from '../../src/corps/corp-registry.ts';

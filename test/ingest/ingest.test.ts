@@ -1,6 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import type { App } from '../../src/app/app.ts';
-import { decryptWaiting } from '../../src/archiver/decrypt-waiting.ts';
+import { decryptWaiting } from '../../src/app/decrypt-waiting.ts';
 import { exportJsonl } from '../../src/export/export-jsonl.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';

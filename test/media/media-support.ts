@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createApp, type App } from '../../src/app/app.ts';
 import { createLogger } from '../../src/app/logger.ts';
-import { runArchive, type RunOptions } from '../../src/archiver/archive-runner.ts';
+import { runArchive, type RunOptions } from '../../src/app/archive-runner.ts';
 import type { CorpProgress } from '../../src/archiver/corp-archiver.ts';
 import { loadConfig, type GlobalFlags } from '../../src/config/config.ts';
+import { registerCorps, simulatorCorp } from '../../src/corps/corp-registration.ts';
 import type { MediaPolicy } from '../../src/media/media-policy.ts';
 import { exponentialBackoff } from '../../src/runtime/backoff.ts';
 import type { MediaKind } from '../../src/simulator/media-pool.ts';
@@ -28,8 +29,7 @@ export function mediaApp(store: Store, flags: GlobalFlags = {}, env: Record<stri
 }
 
 export async function addCorp(app: App, sim: RunningSimulator): Promise<void> {
-  await app.corps.add({ corpid: sim.corp.corpid, secret: sim.corp.secret, sdk: { kind: 'simulator', url: sim.url }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 10 });
-  for (const [version, pem] of sim.privateKeyPems) await app.keys.add(sim.corp.corpid, version, pem);
+  await registerCorps(app, [simulatorCorp(sim, { apiSecrets: false, callbackApps: false })]);
 }
 
 export async function archiveWithMedia(app: App, extra: Partial<RunOptions> = {}): Promise<CorpProgress[]> {

@@ -2,9 +2,10 @@ import { expect } from 'vitest';
 import { createApp, type App } from '../../src/app/app.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { createLogger } from '../../src/app/logger.ts';
-import { runArchive, type RunOptions } from '../../src/archiver/archive-runner.ts';
+import { runArchive, type RunOptions } from '../../src/app/archive-runner.ts';
 import type { ArchiverTiming, CorpProgress } from '../../src/archiver/corp-archiver.ts';
 import { loadConfig } from '../../src/config/config.ts';
+import { registerCorps, simulatorCorp } from '../../src/corps/corp-registration.ts';
 import { exponentialBackoff } from '../../src/runtime/backoff.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import type { Store } from '../../src/store/open-store.ts';
@@ -30,10 +31,7 @@ export function appOn(store: Store): App {
 
 /** Registers a simulator's corp (and, unless limited, all its private keys) in the archive. */
 export async function addSimulatorCorp(app: App, sim: RunningSimulator, options: { keyVersions?: number[]; limit?: number } = {}): Promise<void> {
-  await app.corps.add({ corpid: sim.corp.corpid, secret: sim.corp.secret, sdk: { kind: 'simulator', url: sim.url }, proxy: null, proxyAuth: null, limit: options.limit ?? 1000, timeoutS: 10 });
-  for (const [version, pem] of sim.privateKeyPems) {
-    if (!options.keyVersions || options.keyVersions.includes(version)) await app.keys.add(sim.corp.corpid, version, pem);
-  }
+  await registerCorps(app, [simulatorCorp(sim, { ...options, apiSecrets: false, callbackApps: false })]);
 }
 
 export async function archiveOnce(app: App, timing: Partial<ArchiverTiming> = FAST_TIMING, createBackend?: RunOptions['createBackend']): Promise<CorpProgress[]> {

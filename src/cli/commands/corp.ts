@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseChatLimit, parseProxy, parseProxyAuth, parseSdkSpec, parseTimeout, validateCorpId } from '../../corps/corp-settings.ts';
 import { ValidationError } from '../../errors/errors.ts';
-import { importCorps } from '../../corps/corp-import.ts';
+import { registerCorps } from '../../corps/corp-registration.ts';
 import { readSimulatorConfig } from '../../corps/simulator-config.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 import { readSecretFlags, secretOptions } from '../secret-input.ts';
@@ -88,7 +88,7 @@ export const corpImport: Command = {
       throw new ValidationError('CONFIG_FILE_UNREADABLE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     const config = readSimulatorConfig(text, io.cwd);
-    await importCorps(a, config, { replace: values.replace === true });
+    await registerCorps(a, config, { replace: values.replace === true, refusal: 'nothing of the file was imported' });
     for (const corp of config) {
       const corpid = corp.corp.corpid;
       const extras = [

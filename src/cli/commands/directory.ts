@@ -1,6 +1,6 @@
 import { createLogger } from '../../app/logger.ts';
 import { directoryStatuses } from '../../directory/directory-status.ts';
-import { createCallbackServices } from '../callback-services.ts';
+import { syncDirectoriesNow } from '../../app/directory-sync-now.ts';
 import { type Command, needApp, optionalString } from '../command.ts';
 
 export const directorySync: Command = {
@@ -10,19 +10,11 @@ export const directorySync: Command = {
   options: { corp: { type: 'string' }, json: { type: 'boolean' } },
   async run({ app, config, values, io }) {
     const a = needApp(app);
-    const log = createLogger(config.logLevel);
-    const services = createCallbackServices(a, log, { handlePullNotifies: false, directory: false });
     const only = optionalString(values, 'corp');
     const corpids = only ? [only] : await a.corps.ids();
-    try {
-      for (const corpid of corpids) {
-        const started = performance.now();
-        await services.directory.syncNow(corpid, io.signal, { callbackIps: true });
-        if (!values.json) io.err(`${corpid}: directory synced in ${Math.round(performance.now() - started)} ms`);
-      }
-    } finally {
-      services.close();
-    }
+    await syncDirectoriesNow(a, createLogger(config.logLevel), corpids, io.signal, (corpid, ms) => {
+      if (!values.json) io.err(`${corpid}: directory synced in ${ms} ms`);
+    });
     const statuses = await directoryStatuses(a.store.db);
     if (values.json) {
       io.out(JSON.stringify(Object.fromEntries(corpids.map((c) => [c, statuses.get(c) ?? null]))));

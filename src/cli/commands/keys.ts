@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { App } from '../../app/app.ts';
 import { createLogger } from '../../app/logger.ts';
-import { decryptWaiting } from '../../archiver/decrypt-waiting.ts';
+import { decryptWaiting } from '../../app/decrypt-waiting.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import type { KeyCheck } from '../../vault/key-vault.ts';
 import { type Command, type CommandIo, needApp, optionalString, requireString } from '../command.ts';

@@ -1,12 +1,11 @@
 import { createLogger } from '../../app/logger.ts';
-import { runArchive } from '../../archiver/archive-runner.ts';
+import { httpUrl } from '../../api/http-url.ts';
+import { startArchiveProcess } from '../../app/archive-process.ts';
 import type { CorpProgress } from '../../archiver/corp-archiver.ts';
-import { startHttpServer } from '../../api/http-server.ts';
 import { waitingGroups } from '../../decrypt/waiting-envelopes.ts';
 import { ValidationError } from '../../errors/errors.ts';
-import { createCallbackServices } from '../callback-services.ts';
 import { type Command, type CommandIo, needApp, optionalString } from '../command.ts';
-import { httpUrl, parseListen } from './serve.ts';
+import { parseListen } from './serve.ts';
 import { describeWaiting } from './status.ts';
 
 /** One progress line per corp, with the rate since the previous report. */
@@ -53,30 +52,22 @@ export const run: Command = {
     }
     const { host, port } = parseListen(optionalString(values, 'listen'), config.port);
     // Callbacks, their events and the directory run beside the pulls (not in --once).
-    const services = once ? undefined : createCallbackServices(a, log, { handlePullNotifies: true });
-    const server = once ? undefined : await startHttpServer(a, port, log, host, services ? { callbacks: services.route } : {});
-    if (server) io.err(`archive HTTP server listening on ${httpUrl(host, server.port)} (WeCom callbacks: /callback/{corpid}/{app})`);
-    const stopServices = new AbortController();
-    const onAbort = () => stopServices.abort();
-    io.signal.addEventListener('abort', onAbort, { once: true });
-    const background = services?.run(stopServices.signal);
-    try {
-      const result = await runArchive(a, log, io.signal, {
+    const running = await startArchiveProcess(a, log, {
+      ...(once ? {} : { listen: { host, port }, callbacks: { handlePullNotifies: true } }),
+      archive: {
         once, onProgress: progressPrinter(io),
         timing: { ...(pollIntervalMs ? { pollIntervalMs } : {}), ...(onceRetryMs !== undefined ? { onceRetryMs } : {}) },
-        // msgaudit_notify wakes the corp's pull through its bell
-        ...(services ? { onStarted: (archivers) => services.waker.attach(archivers) } : {}),
-      });
+      },
+    });
+    if (running.server) io.err(`archive HTTP server listening on ${httpUrl(host, running.server.port)} (WeCom callbacks: /callback/{corpid}/{app})`);
+    try {
+      const result = await running.run(io.signal);
       const stopped = result.filter((p) => p.state !== 'ok');
       for (const p of stopped.filter((s) => !s.notStarted)) io.err(`${p.corpid}: ${p.state}: ${p.lastError ?? ''}`);
       const unfinished = once ? await reportWaiting(a.store.db, result, io) : 0;
       return stopped.length || unfinished ? 1 : 0;
     } finally {
-      stopServices.abort();
-      io.signal.removeEventListener('abort', onAbort);
-      await background;
-      services?.close();
-      await server?.close();
+      await running.close();
     }
   },
 };

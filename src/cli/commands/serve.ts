@@ -1,7 +1,7 @@
-import { startHttpServer } from '../../api/http-server.ts';
+import { httpUrl } from '../../api/http-url.ts';
+import { startArchiveProcess } from '../../app/archive-process.ts';
 import { createLogger } from '../../app/logger.ts';
 import { ValidationError } from '../../errors/errors.ts';
-import { createCallbackServices } from '../callback-services.ts';
 import { type Command, needApp, optionalString } from '../command.ts';
 
 /** `HOST:PORT`, `:PORT`, `PORT` or `[IPv6]:PORT`; the host defaults to 127.0.0.1. */
@@ -11,11 +11,6 @@ export function parseListen(text: string | undefined, defaultPort: number): { ho
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new ValidationError('LISTEN_INVALID', `--listen must be HOST:PORT (e.g. 0.0.0.0:8080, [::]:8080 or :8080), got ${JSON.stringify(text)}`);
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
-}
-
-/** The URL of a server listening on `host` (an IPv6 address in brackets). */
-export function httpUrl(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 export const serve: Command = {
@@ -28,17 +23,15 @@ export const serve: Command = {
     const { host, port } = parseListen(optionalString(values, 'listen'), config.port);
     const log = createLogger(config.logLevel);
     // msgaudit_notify is left to a `run` process: only the process that pulls can wake the pull.
-    const services = createCallbackServices(a, log, { handlePullNotifies: false });
-    const server = await startHttpServer(a, port, log, host, { callbacks: services.route });
-    io.err(`serving WeCom callbacks on ${httpUrl(host, server.port)}/callback/{corpid}/{app}`);
+    const running = await startArchiveProcess(a, log, { listen: { host, port }, callbacks: { handlePullNotifies: false } });
+    io.err(`serving WeCom callbacks on ${httpUrl(host, running.server.port)}/callback/{corpid}/{app}`);
     const apps = await a.callbackApps.list();
     if (apps.length === 0) io.err('no callback configurations yet: add one with `wecom-archive corp callback add --corp ID --app NAME --token T --aes-key K`');
     for (const c of apps) io.err(`  ${c.corpid}/${c.app}: URL path /callback/${c.corpid}/${c.app}`);
     try {
-      await services.run(io.signal);
+      await running.run(io.signal);
     } finally {
-      await server.close();
-      services.close();
+      await running.close();
     }
   },
 };

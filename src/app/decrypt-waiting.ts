@@ -1,4 +1,4 @@
-import type { App } from '../app/app.ts';
+import type { App } from './app.ts';
 import { DecryptStage } from '../decrypt/decrypt-stage.ts';
 import { RsaPool } from '../decrypt/rsa-pool.ts';
 import { createBackend } from '../sdk/create-backend.ts';

@@ -1,9 +1,10 @@
 /**
- * The callback endpoint, its inbox workers and the directory stage, put together for `serve`,
- * `run` and `demo` (the composition root: stages are only wired here, never import each other).
+ * The callback endpoint, its inbox workers and the directory stage, wired together. Part of the
+ * composition root: startArchiveProcess (archive-process.ts) puts them in `serve`, `run` and `demo`;
+ * stages are only wired in src/app/, never import each other.
  */
-import type { App } from '../app/app.ts';
-import type { Logger } from '../app/logger.ts';
+import type { App } from './app.ts';
+import type { Logger } from './logger.ts';
 import { CallbackInbox } from '../callbacks/callback-inbox.ts';
 import { type CallbackRoute, createCallbackRoute } from '../callbacks/callback-http.ts';
 import { CallbackSourceGuard } from '../callbacks/callback-source-guard.ts';

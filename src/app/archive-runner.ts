@@ -1,5 +1,5 @@
-import type { App } from '../app/app.ts';
-import type { Logger } from '../app/logger.ts';
+import type { App } from './app.ts';
+import type { Logger } from './logger.ts';
 import type { CorpConfig } from '../corps/corp-registry.ts';
 import { DecryptStage } from '../decrypt/decrypt-stage.ts';
 import { RsaPool } from '../decrypt/rsa-pool.ts';
@@ -10,7 +10,7 @@ import { MediaStage } from '../media/media-stage.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
 import { createBackend } from '../sdk/create-backend.ts';
 import { recordHostRestarts } from '../sdk/native/host-restart-log.ts';
-import { type ArchiverTiming, CorpArchiver, type CorpProgress, DEFAULT_TIMING } from './corp-archiver.ts';
+import { type ArchiverTiming, CorpArchiver, type CorpProgress, DEFAULT_TIMING } from '../archiver/corp-archiver.ts';
 
 export interface RunOptions {
   once: boolean;

@@ -1,0 +1,117 @@
+/**
+ * `demo`: a simulated WeCom corp archived by this process, in one call. The simulator is registered
+ * as a corp (keys, directory secrets, callback apps), the archive runs its pulls, callbacks and
+ * directory stage, and the simulator sends msgaudit_notify and contact changes to the callback URL.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { httpUrl } from '../api/http-url.ts';
+import type { CorpProgress } from '../archiver/corp-archiver.ts';
+import { registerCorps, simulatorCorp } from '../corps/corp-registration.ts';
+import { type DirectorySample, directorySample } from '../directory/directory-sample.ts';
+import { sleep } from '../runtime/sleep.ts';
+import { type RunningSimulator, startSimulator } from '../simulator/server.ts';
+import type { App } from './app.ts';
+import { type ArchiveProcess, type ProcessPlan, startArchiveProcess } from './archive-process.ts';
+import type { Logger } from './logger.ts';
+
+export interface DemoOptions {
+  readonly messages: number;
+  /** new messages per second */
+  readonly rate: number;
+  readonly seed: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly onProgress?: (progress: readonly CorpProgress[]) => void;
+}
+
+export interface RunningDemo {
+  readonly corpid: string;
+  readonly simulatorUrl: string;
+  /** the port the archive's HTTP server listens on */
+  readonly serverPort: number;
+  /** where the simulator sends callbacks (loopback when the server listens on a wildcard address) */
+  readonly callbackBase: string;
+  /** Archives until `signal` aborts; `onDirectory` hears once when the directory has names. */
+  run(signal: AbortSignal, onDirectory: (sample: DirectorySample) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** how often, and how many times, the demo looks for a synced directory */
+const DIRECTORY_CHECK_MS = 1_000;
+const DIRECTORY_CHECKS = 120;
+
+/** Starts the simulator, registers its corp and starts the archive's stages and HTTP server. */
+export async function startDemo(app: App, log: Logger, options: DemoOptions): Promise<RunningDemo> {
+  const keyFile = join(app.config.dataDir, 'demo', 'simulator-key-v1.pem');
+  const keys = readDemoKey(keyFile);
+  const sim = await startSimulator({ messages: options.messages, rate: options.rate, seed: options.seed, ...(keys ? { keys } : {}) });
+  try {
+    if (!keys) saveDemoKey(keyFile, sim);
+    await registerCorps(app, [simulatorCorp(sim)], { replace: true });
+    const running = await startArchiveProcess(app, log, {
+      listen: options.listen,
+      callbacks: { handlePullNotifies: true, directoryTiming: { scanIntervalMs: 5_000 } },
+      // a long poll interval: new messages are pulled when msgaudit_notify says so
+      archive: { once: false, timing: { pollIntervalMs: 30_000 }, ...(options.onProgress ? { onProgress: options.onProgress } : {}) },
+    });
+    return demoHandle(app, sim, running, options.listen.host);
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+}
+
+function demoHandle(app: App, sim: RunningSimulator, running: ArchiveProcess<Pick<Required<ProcessPlan>, 'listen'>>, host: string): RunningDemo {
+  const serverPort = running.server.port;
+  const callbackBase = `${httpUrl(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, serverPort)}/callback`;
+  // The simulator announces new data with msgaudit_notify, as WeCom does (at most every 5 s here).
+  sim.api.callbackTarget = callbackBase;
+  const stopNotifier = sim.api.startNotifier(5_000);
+  const corpid = sim.corp.corpid;
+  return {
+    corpid,
+    simulatorUrl: sim.url,
+    serverPort,
+    callbackBase,
+    async run(signal, onDirectory) {
+      const shown = announceDirectory(app, corpid, signal, onDirectory);
+      try {
+        await running.run(signal);
+      } finally {
+        stopNotifier();
+        await shown;
+      }
+    },
+    async close() {
+      stopNotifier();
+      try {
+        await running.close();
+      } finally {
+        await sim.close();
+      }
+    },
+  };
+}
+
+/** Calls `onDirectory` once the corp's directory has names, looking every second for two minutes. */
+async function announceDirectory(app: App, corpid: string, signal: AbortSignal, onDirectory: (sample: DirectorySample) => void): Promise<void> {
+  for (let i = 0; i < DIRECTORY_CHECKS && !signal.aborted; i++) {
+    await sleep(DIRECTORY_CHECK_MS, signal);
+    const sample = await directorySample(app.store.db, corpid);
+    if (sample) {
+      onDirectory(sample);
+      return;
+    }
+  }
+}
+
+/** The simulator's key is kept in the data dir so a second demo reuses the archive it made. */
+function readDemoKey(file: string): Map<number, string> | undefined {
+  return existsSync(file) ? new Map([[1, readFileSync(file, 'utf8')]]) : undefined;
+}
+
+function saveDemoKey(file: string, sim: RunningSimulator): void {
+  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+  writeFileSync(file, sim.privateKeyPems.get(1)!, { mode: 0o600 });
+}
+

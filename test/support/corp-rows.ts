@@ -1,0 +1,14 @@
+import type { App } from '../../src/app/app.ts';
+
+/** Row counts of every table a corp registration (`corp import`, registerCorps) writes. */
+export async function corpRowCounts(app: App): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of ['corps', 'cursors', 'key_versions', 'corp_api_settings', 'callback_apps'] as const) {
+    const row = await app.store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    counts[table] = Number(row.n);
+  }
+  return counts;
+}
+
+/** corpRowCounts of an archive with no corp registered. */
+export const NO_CORP_ROWS = { corps: 0, cursors: 0, key_versions: 0, corp_api_settings: 0, callback_apps: 0 };
