@@ -155,10 +155,10 @@ export class ClaimQueue<T extends LeasedTable> {
 
   /**
    * The try failed: the row is due again after the policy's backoff, or given up (permanent, or its
-   * tries reached maxAttempts). The lease is given back. Says what was decided; `written` is false
-   * when the lease was lost meanwhile (nothing written).
+   * tries reached maxAttempts). `row` needs its key and attempts as claimed. The lease is given
+   * back. Says what was decided; `written` is false when the lease was lost meanwhile (nothing written).
    */
-  async fail(row: Selectable<Database[T]>, owner: string, policy: RetryPolicy, failure: TryFailure<T> = {}): Promise<{ gaveUp: boolean; tries: number; nextAt: number; written: boolean }> {
+  async fail(row: RowKey<T>, owner: string, policy: RetryPolicy, failure: TryFailure<T> = {}): Promise<{ gaveUp: boolean; tries: number; nextAt: number; written: boolean }> {
     const d = this.columns();
     const now = this.now();
     const attempts = Number((row as Record<string, unknown>)[d.attempts]);
