@@ -1,12 +1,15 @@
 /**
  * The claim mechanism every background stage uses (store/claims), on every database: one lease per
  * row with a compare-and-set take, the dead-owner rule, renewal, release, a watermark that only its
- * holder moves and never backwards, and row queues with backoff and give-up as data.
+ * holder moves and never backwards, and row queues with backoff and give-up as data (on the queues of the callback inbox, counting a try
+ * as it claims, and of the directory refresh queue, counting a try when it fails).
  */
 import { spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
+import { INBOX_QUEUE } from '../../src/callbacks/callback-inbox.ts';
+import { REFRESH_QUEUE } from '../../src/directory/directory-store.ts';
 import { doublingBackoff } from '../../src/runtime/backoff.ts';
-import { ClaimQueue, type QueueDescriptor } from '../../src/store/claims/claim-queue.ts';
+import { ClaimQueue } from '../../src/store/claims/claim-queue.ts';
 import { RowLease } from '../../src/store/claims/lease.ts';
 import { newLeaseOwner } from '../../src/store/lease-owner.ts';
 import type { Store } from '../../src/store/open-store.ts';
@@ -33,12 +36,6 @@ async function cursorRow(store: Store, corpid: string, seq = 0n): Promise<void> 
 
 const holderOf = async (store: Store, corpid: string) =>
   (await store.db.selectFrom('cursors').select('lease_owner').where('corpid', '=', corpid).executeTakeFirstOrThrow()).lease_owner;
-
-/** A queue on the callback inbox's table that counts a try as it claims. */
-const QUEUE: QueueDescriptor<'callback_inbox'> = {
-  table: 'callback_inbox', key: ['id'], state: 'state', states: { ready: 'pending', working: 'working', gaveUp: 'failed' },
-  due: 'next_attempt_at', attempts: 'attempts', countTry: 'on claim', order: 'id', updatedAt: 'updated_at',
-};
 
 async function queueRows(store: Store, count: number, at: number): Promise<void> {
   for (let i = 0; i < count; i++) {
@@ -134,7 +131,7 @@ describeEachDialect('claims: row queue', ({ open }) => {
   it('gives each due row to one of several claimers racing, and none twice', async () => {
     const store = await open();
     await queueRows(store, 30, Date.now() - 1);
-    const queue = new ClaimQueue(store.db, QUEUE);
+    const queue = new ClaimQueue(store.db, INBOX_QUEUE);
     const owners = ['host-a/1/aaaaaaaaaaaa', 'host-b/1/bbbbbbbbbbbb', 'host-c/1/cccccccccccc'];
     const rounds = await Promise.all(owners.map((o) => queue.claim(o, 30, 60_000)));
     const ids = rounds.flatMap((r) => r.claimed.map((row) => Number(row.id)));
@@ -150,7 +147,7 @@ describeEachDialect('claims: row queue', ({ open }) => {
     const store = await open();
     const clock = manualClock(Date.now());
     await queueRows(store, 1, clock.now());
-    const queue = new ClaimQueue(store.db, QUEUE, clock.now);
+    const queue = new ClaimQueue(store.db, INBOX_QUEUE, clock.now);
     const policy = { backoff: doublingBackoff(1_000, 3_000), maxAttempts: 3 };
     const owner = 'host-a/1/aaaaaaaaaaaa';
     const waits: number[] = [];
@@ -179,10 +176,7 @@ describeEachDialect('claims: row queue', ({ open }) => {
       corpid: 'wwr', entity_kind: 'member', entity_id: id, reason: 'seen', state: 'pending', attempts: 0, next_attempt_at: clock.now(),
       last_error_code: null, last_error: null, lease_owner: null, lease_until: null, created_at: 0, updated_at: 0,
     }))).execute();
-    const queue = new ClaimQueue(store.db, {
-      table: 'dir_refresh_queue', key: ['corpid', 'entity_kind', 'entity_id'], state: 'state', states: { ready: 'pending', working: 'pending', gaveUp: 'gave_up' },
-      due: 'next_attempt_at', attempts: 'attempts', countTry: 'on failure', order: 'entity_id',
-    }, clock.now);
+    const queue = new ClaimQueue(store.db, REFRESH_QUEUE, clock.now);
     const policy = { backoff: doublingBackoff(10, 100), maxAttempts: 5 };
     const owner = newLeaseOwner();
     const { claimed } = await queue.claim(owner, 5, 60_000, { corpid: 'wwr' });
@@ -203,7 +197,7 @@ describeEachDialect('claims: row queue', ({ open }) => {
     await lease(ids[0]!, dead, now + 600_000);
     await lease(ids[1]!, OTHER_HOST, now - 1);
     await lease(ids[2]!, OTHER_HOST, now + 600_000);
-    const queue = new ClaimQueue(store.db, QUEUE);
+    const queue = new ClaimQueue(store.db, INBOX_QUEUE);
     const owner = newLeaseOwner();
     const { claimed } = await queue.claim(owner, 10, 60_000);
     expect(claimed.map((r) => Number(r.id))).toEqual([ids[0], ids[1]]);
