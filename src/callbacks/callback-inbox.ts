@@ -110,7 +110,7 @@ export class CallbackInbox {
    * or who died on this host. Only kinds in `kinds` when given.
    */
   async claim(owner: string, limit: number, leaseMs: number, kinds?: readonly string[]): Promise<InboxRow[]> {
-    const { claimed } = await this.queue.claim(owner, limit, leaseMs, kinds ? { kind: [...kinds] } : {});
+    const { claimed } = await this.queue.claim(owner, limit, leaseMs, kinds ? { where: { kind: [...kinds] } } : {});
     return claimed.map((r) => ({ id: Number(r.id), corpid: r.corpid, app: r.app, kind: r.kind, event: r.event, changeType: r.change_type, body: r.body, attempts: Number(r.attempts), receivedAt: Number(r.received_at) }));
   }
 

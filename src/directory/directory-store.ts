@@ -456,7 +456,7 @@ export class DirectoryStore {
    * claim rules of store/claims, shared with the pull lease, the inbox and media jobs).
    */
   async claimRefreshes(corpid: string, owner: string, limit: number, leaseMs: number): Promise<{ claimed: DirRefreshQueueRow[]; heldElsewhere: number }> {
-    return this.refreshQueue.claim(owner, limit, leaseMs, { corpid });
+    return this.refreshQueue.claim(owner, limit, leaseMs, { where: { corpid } });
   }
 
   /** Described: off the queue, unless the lease was lost or an event asked again meanwhile (then it stays due). */

@@ -179,7 +179,7 @@ describeEachDialect('claims: row queue', ({ open }) => {
     const queue = new ClaimQueue(store.db, REFRESH_QUEUE, clock.now);
     const policy = { backoff: doublingBackoff(10, 100), maxAttempts: 5 };
     const owner = newLeaseOwner();
-    const { claimed } = await queue.claim(owner, 5, 60_000, { corpid: 'wwr' });
+    const { claimed } = await queue.claim(owner, 5, 60_000, { where: { corpid: 'wwr' } });
     expect(claimed.map((r) => r.entity_id)).toEqual(['u1', 'u2']);
     expect(await queue.fail(claimed[0]!, owner, policy, { permanent: true })).toMatchObject({ gaveUp: true, tries: 1, written: true });
     expect(await queue.fail(claimed[1]!, owner, policy, { waitMs: 5_000 })).toMatchObject({ gaveUp: false, tries: 0, nextAt: clock.now() + 5_000, written: true });
@@ -207,5 +207,21 @@ describeEachDialect('claims: row queue', ({ open }) => {
     expect(await queue.finish({ id: ids[0]! }, owner, { state: 'done' })).toBe(true);
     const states = await store.db.selectFrom('callback_inbox').select(['state', 'lease_owner']).orderBy('id').execute();
     expect(states).toEqual([{ state: 'done', lease_owner: null }, { state: 'working', lease_owner: owner }, { state: 'working', lease_owner: OTHER_HOST }]);
+  });
+
+  it('claims only the rows a claim asks for, leaves out those it excepts, and writes what it adds with the lease', async () => {
+    const store = await open();
+    await queueRows(store, 4, Date.now() - 1);
+    const ids = (await store.db.selectFrom('callback_inbox').select('id').orderBy('id').execute()).map((r) => Number(r.id));
+    await store.db.updateTable('callback_inbox').set({ kind: 'msgaudit_notify' }).where('id', '=', ids[3]!).execute();
+    const queue = new ClaimQueue(store.db, INBOX_QUEUE);
+    const { claimed } = await queue.claim(newLeaseOwner(), 10, 60_000, {
+      where: { kind: ['change_contact'] },
+      except: { id: [ids[0]!] },
+      values: (row) => ({ last_error: `claimed after ${row.attempts} tries` }),
+    });
+    expect(claimed.map((r) => [Number(r.id), r.last_error])).toEqual([[ids[1], 'claimed after 0 tries'], [ids[2], 'claimed after 0 tries']]);
+    const stored = await store.db.selectFrom('callback_inbox').select(['id', 'last_error']).where('last_error', 'is not', null).orderBy('id').execute();
+    expect(stored.map((r) => Number(r.id))).toEqual([ids[1], ids[2]]);
   });
 });

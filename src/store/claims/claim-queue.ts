@@ -72,6 +72,15 @@ export interface Claimed<T extends LeasedTable> {
 /** Only rows whose columns have these values (a list: any of them). */
 export type QueueFilter<T extends LeasedTable> = { [C in ColumnOf<T>]?: Cell | readonly Cell[] };
 
+/** Which due rows one claim looks at, and what it writes besides the lease. */
+export interface ClaimOptions<T extends LeasedTable> {
+  where?: QueueFilter<T>;
+  /** rows whose columns have none of these values (rows this process works on already) */
+  except?: { [C in ColumnOf<T>]?: readonly Cell[] };
+  /** more columns written by the claim, from the row as read (a download starting from its first byte) */
+  values?: (row: Selectable<Database[T]>) => Updateable<Database[T]>;
+}
+
 export class ClaimQueue<T extends LeasedTable> {
   constructor(
     private readonly db: Kysely<Database>,
@@ -84,7 +93,7 @@ export class ClaimQueue<T extends LeasedTable> {
    * rows whose due time has come and whose lease can be taken, and rows left working by a holder
    * whose lease ended or who died on this host.
    */
-  async claim(owner: string, limit: number, leaseMs: number, filter: QueueFilter<T> = {}): Promise<Claimed<T>> {
+  async claim(owner: string, limit: number, leaseMs: number, options: ClaimOptions<T> = {}): Promise<Claimed<T>> {
     const d = this.columns();
     const db = looseView(this.db);
     const now = this.now();
@@ -95,8 +104,11 @@ export class ClaimQueue<T extends LeasedTable> {
       })
       // the leases a query can tell are takeable; on this host, process by process below
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now), eb('lease_owner', 'like', `${HOST_OWNER_PREFIX}%`)]));
-    for (const [column, value] of Object.entries(filter) as Array<[string, Cell | readonly Cell[]]>) {
+    for (const [column, value] of Object.entries(options.where ?? {}) as Array<[string, Cell | readonly Cell[]]>) {
       q = Array.isArray(value) ? q.where(column, 'in', value as Cell[]) : q.where(column, '=', value as Cell);
+    }
+    for (const [column, values] of Object.entries(options.except ?? {}) as Array<[string, readonly Cell[]]>) {
+      if (values.length) q = q.where(column, 'not in', [...values]);
     }
     // twice as many as wanted: live holders of this host are only told apart here, and they should
     // not take up the whole batch
@@ -105,7 +117,7 @@ export class ClaimQueue<T extends LeasedTable> {
     let heldElsewhere = 0;
     for (const row of candidates) {
       if (claimed.length >= limit) break;
-      const taken = leaseIsTakeable({ lease_owner: (row.lease_owner ?? null) as string | null, lease_until: row.lease_until ?? null }, owner, now) && await this.take(row, owner, now + leaseMs, now);
+      const taken = leaseIsTakeable({ lease_owner: (row.lease_owner ?? null) as string | null, lease_until: row.lease_until ?? null }, owner, now) && await this.take(row, owner, now + leaseMs, now, options.values);
       if (taken) claimed.push(taken as unknown as Selectable<Database[T]>);
       else heldElsewhere += 1;
     }
@@ -113,9 +125,10 @@ export class ClaimQueue<T extends LeasedTable> {
   }
 
   /** One compare-and-set: the row is claimed only if its state and lease are still those read. */
-  private async take(row: Record<string, Cell>, owner: string, until: number, now: number): Promise<Record<string, Cell> | undefined> {
+  private async take(row: Record<string, Cell>, owner: string, until: number, now: number, more?: ClaimOptions<T>['values']): Promise<Record<string, Cell> | undefined> {
     const d = this.columns();
-    const lease: Record<string, Cell> = { [d.state]: d.states.working, lease_owner: owner, lease_until: until };
+    const extra = more?.(row as unknown as Selectable<Database[T]>) as Record<string, Cell> | undefined;
+    const lease: Record<string, Cell> = { ...extra, [d.state]: d.states.working, lease_owner: owner, lease_until: until };
     if (d.updatedAt) lease[d.updatedAt] = now;
     const countNow = d.countTry === 'on claim';
     const r = await looseView(this.db).updateTable(d.table as string)
