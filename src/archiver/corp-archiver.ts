@@ -4,17 +4,14 @@ import type { CorpConfig } from '../corps/corp-registry.ts';
 import type { DecryptStage } from '../decrypt/decrypt-stage.ts';
 import { type RetryBackoff, TRANSIENT_BACKOFF } from '../decrypt/wait-reasons.ts';
 import type { MediaStage } from '../media/media-stage.ts';
-import { PullLeaseLostError, pullPage } from '../pull/pull-page.ts';
-import { classifyPullError } from '../pull/retry-policy.ts';
+import { PullLoop } from '../pull/pull-loop.ts';
 import { type Backoff, exponentialBackoff } from '../runtime/backoff.ts';
-import { clipError } from '../runtime/clip.ts';
 import { Bell, sleep } from '../runtime/sleep.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
-import { type DatabaseHealth, describeDatabaseError, isDatabaseUnavailable } from '../store/database-health.ts';
+import { type DatabaseHealth, isDatabaseUnavailable } from '../store/database-health.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
 import type { Database } from '../store/schema.ts';
-import { PullLease } from './pull-lease.ts';
 
 export interface ArchiverTiming {
   /** pause between pulls once caught up (a msgaudit_notify rings the bell earlier) */
@@ -97,25 +94,26 @@ export class CorpArchiver {
   private readonly decryptBell = new Bell();
   private readonly mediaBell = new Bell();
   readonly progress: CorpProgress;
-  private readonly lease: PullLease;
+  private readonly pull: PullLoop;
   /** settles once the pull loop has its first answer about the lease (or ended): the decrypt loop waits for it */
   private readonly leaseAsked: Promise<void>;
   private leaseAnswered: () => void = () => undefined;
-  /** whether the last answer about the lease was "held" (for the debug log) */
-  private leaseHeld = false;
 
   constructor(private readonly deps: CorpArchiverDeps, private readonly corp: CorpConfig, private readonly timing: ArchiverTiming = DEFAULT_TIMING) {
     this.progress = { corpid: corp.corpid, cursor: 0n, envelopes: 0, messages: 0, failures: 0, state: 'ok', lastError: null };
-    this.lease = new PullLease(deps.db, corp.corpid, newLeaseOwner(), timing.pullLeaseMs + corp.timeoutS * 1000, deps.now);
     this.leaseAsked = new Promise((resolve) => {
       this.leaseAnswered = resolve;
     });
+    this.pull = new PullLoop(deps, corp, timing, this.progress, this.pullBell, {
+      workForDecrypt: () => this.decryptBell.ring(),
+      leaseAnswered: () => this.leaseAnswered(),
+    }, newLeaseOwner());
   }
 
   /** Runs until aborted, or with `once` until caught up and everything pulled is decrypted. */
   async run(signal: AbortSignal, options: { once: boolean }): Promise<CorpProgress> {
     let pullFinished = false;
-    const pulling = this.pullLoop(signal, options.once).finally(() => {
+    const pulling = this.pull.run(signal, options.once).finally(() => {
       pullFinished = true;
       this.decryptBell.ring();
     });
@@ -128,107 +126,6 @@ export class CorpArchiver {
     const downloading = this.mediaLoop(signal, options.once, () => decryptFinished);
     await Promise.all([pulling, decrypting, downloading]);
     return this.progress;
-  }
-
-  private async pullLoop(signal: AbortSignal, once: boolean): Promise<void> {
-    try {
-      await this.pullPages(signal, once);
-    } finally {
-      this.leaseAnswered();
-      // let another process pull at once
-      await this.lease.release().catch((err: unknown) => this.deps.log.warn({ corp: this.corp.corpid, stage: 'pull', err: (err as Error).message }, 'could not give up the pull lease; it lapses by itself'));
-    }
-  }
-
-  /** Whether this process may pull the corp now: it holds the pull lease, else it says who does. */
-  private async holdsPull(): Promise<boolean> {
-    const lease = await this.lease.acquire();
-    // taken once, then renewed before every page: only the taking is worth a line
-    if (lease.held && !this.leaseHeld) this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', owner: this.lease.owner }, 'pull lease taken: this process pulls the corp');
-    if (!lease.held) this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', holder: lease.holder?.owner ?? null }, 'pull lease held by another process; this one waits');
-    this.leaseHeld = lease.held;
-    if (lease.held) {
-      if (this.progress.pullHeldBy !== undefined) {
-        delete this.progress.pullHeldBy;
-        // taken over: what the last holder stored and did not decrypt is this process's now
-        this.decryptBell.ring();
-      }
-    } else {
-      const holder = lease.holder?.owner ?? 'another process';
-      if (this.progress.pullHeldBy !== holder) this.deps.log.info({ corp: this.corp.corpid, stage: 'pull', holder }, 'another process holds the pull of this corp; this one waits until that lease ends');
-      this.progress.pullHeldBy = holder;
-    }
-    // only now, with pullHeldBy set: the decrypt loop reads it as soon as it hears this
-    this.leaseAnswered();
-    return lease.held;
-  }
-
-  private async pullPages(signal: AbortSignal, once: boolean): Promise<void> {
-    const { log, now } = this.deps;
-    let failures = 0;
-    let lastCall = 0;
-    while (!signal.aborted) {
-      await sleep(lastCall + this.timing.minCallIntervalMs - now(), signal);
-      if (signal.aborted) break;
-      lastCall = now();
-      try {
-        if (!(await this.holdsPull())) {
-          // its holder pulls and decrypts; this run only downloads media (claimed job by job)
-          if (once) break;
-          await sleep(this.timing.pollIntervalMs, signal, this.pullBell);
-          continue;
-        }
-        const result = await pullPage(this.deps, this.corp, signal, this.lease.owner);
-        log.debug({ corp: this.corp.corpid, stage: 'pull', from: String(result.from), to: String(result.cursor), received: result.received, stored: result.stored, full: result.full }, result.full ? 'page fetched; it was full, so the next is asked for at once' : 'page fetched; caught up');
-        failures = 0;
-        this.progress.cursor = result.cursor;
-        this.progress.envelopes += result.stored;
-        this.progress.state = 'ok';
-        this.progress.lastError = null;
-        if (result.gaps) log.warn({ corp: this.corp.corpid, stage: 'pull', gaps: result.gaps }, 'WeCom skipped seq values: messages older than the 5-day window are lost');
-        if (result.stored) this.decryptBell.ring();
-        if (result.full) continue;
-        if (once) break;
-        log.debug({ corp: this.corp.corpid, stage: 'pull', waitMs: this.timing.pollIntervalMs }, 'caught up; next pull after the poll interval or a msgaudit_notify');
-        await sleep(this.timing.pollIntervalMs, signal, this.pullBell);
-      } catch (err) {
-        if (signal.aborted) break;
-        // another process took the lease over while this page was on the way: nothing was committed,
-        // and the next round finds out who holds it
-        if (err instanceof PullLeaseLostError) {
-          log.warn({ corp: this.corp.corpid, stage: 'pull' }, err.message);
-          continue;
-        }
-        failures += 1;
-        if (isDatabaseUnavailable(err)) {
-          // the database is away: nothing of this page was committed. The outage is logged once by
-          // the store's health, not here every round, and is no reason to give up, even with --once
-          this.progress.state = 'retrying';
-          this.progress.lastError = `database unreachable: ${describeDatabaseError(err)}`;
-          log.debug({ corp: this.corp.corpid, stage: 'pull', reason: this.progress.lastError }, 'pull paused until the database answers again');
-          await this.deps.health.waitUntilReachable(signal);
-          await sleep(this.timing.backoff.delayMs(failures), signal);
-          continue;
-        }
-        const verdict = classifyPullError(err);
-        const message = (err as Error).message ?? String(err);
-        this.progress.state = verdict.action === 'stop' ? 'stopped' : 'retrying';
-        this.progress.lastError = message;
-        await this.recordPullError(verdict.action === 'stop' ? 'stopped' : 'retrying', verdict.code, message).catch((e: unknown) => log.error({ corp: this.corp.corpid, stage: 'pull', err: e }, 'could not record the pull error'));
-        if (verdict.action === 'stop') {
-          log.error({ corp: this.corp.corpid, stage: 'pull', code: verdict.code }, `pull stopped: ${message}`);
-          if (once) break;
-          log.debug({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, waitMs: this.timing.stoppedRetryMs }, 'configuration error: the pull is tried again after the stopped-corp interval');
-          await sleep(this.timing.stoppedRetryMs, signal, this.pullBell);
-        } else {
-          log.warn({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, failures }, `pull failed, retrying: ${message}`);
-          if (once && failures >= this.timing.onceMaxFailures) break;
-          const waitMs = this.timing.backoff.delayMs(failures);
-          log.debug({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, failures, waitMs }, `backing off after ${failures} failed pull(s) in a row (transient error)`);
-          await sleep(waitMs, signal);
-        }
-      }
-    }
   }
 
   private async decryptLoop(signal: AbortSignal, once: boolean, pullFinished: () => boolean): Promise<void> {
@@ -327,12 +224,5 @@ export class CorpArchiver {
         await sleep(this.timing.backoff.delayMs(failures), signal);
       }
     }
-  }
-
-  private async recordPullError(state: 'stopped' | 'retrying', code: number | null, message: string): Promise<void> {
-    const at = this.deps.now();
-    await this.deps.db.updateTable('cursors')
-      .set({ state, last_error_code: code, last_error: clipError(message), last_pull_at: at, updated_at: at })
-      .where('corpid', '=', this.corp.corpid).execute();
   }
 }

@@ -1,12 +1,13 @@
 /**
  * The callback inbox (table callback_inbox): every accepted callback is stored here before the
- * endpoint replies, then handled by workers that claim rows. Claims are conditional updates on one
- * row (state and lease), so any number of processes can work the same inbox without a broker and
+ * endpoint replies, then handled by workers that claim rows (store/claims: a conditional update on
+ * one row's state and lease), so any number of processes can work the same inbox without a broker and
  * without two of them handling one event; a worker that dies leaves a lease that expires.
  * A retried delivery (same decrypted event) has the same dedup key and is stored only once.
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { clipError } from '../runtime/clip.ts';
+import { ClaimQueue, type QueueDescriptor, type RetryPolicy } from '../store/claims/claim-queue.ts';
 import type { Database } from '../store/schema.ts';
 
 export type InboxState = 'pending' | 'working' | 'done' | 'failed' | 'ignored';
@@ -57,8 +58,21 @@ export interface InboxSummary {
   latestFailures: InboxFailure[];
 }
 
+/**
+ * The inbox as a claim queue: a row being handled is `working`; a try is counted as it is claimed,
+ * so a handler that takes its process down counts as a try too.
+ */
+export const INBOX_QUEUE: QueueDescriptor<'callback_inbox'> = {
+  table: 'callback_inbox', key: ['id'], state: 'state', states: { ready: 'pending', working: 'working', gaveUp: 'failed' },
+  due: 'next_attempt_at', attempts: 'attempts', countTry: 'on claim', order: 'id', updatedAt: 'updated_at',
+};
+
 export class CallbackInbox {
-  constructor(private readonly db: Kysely<Database>, private readonly now: () => number = Date.now) {}
+  private readonly queue: ClaimQueue<'callback_inbox'>;
+
+  constructor(private readonly db: Kysely<Database>, private readonly now: () => number = Date.now) {
+    this.queue = new ClaimQueue(db, INBOX_QUEUE, now);
+  }
 
   /**
    * Stores an accepted callback. `duplicate` is true when the same event was stored before (WeCom
@@ -91,49 +105,29 @@ export class CallbackInbox {
   }
 
   /**
-   * Claims up to `limit` due rows for `owner` until `leaseMs` from now: pending rows whose time has
-   * come, and rows whose previous worker's lease ran out. Only kinds in `kinds` when given.
+   * Claims up to `limit` due rows for `owner` until `leaseMs` from now (the claim rules of
+   * store/claims): pending rows whose time has come, and rows whose previous worker's lease ran out
+   * or who died on this host. Only kinds in `kinds` when given.
    */
   async claim(owner: string, limit: number, leaseMs: number, kinds?: readonly string[]): Promise<InboxRow[]> {
-    const now = this.now();
-    let q = this.db.selectFrom('callback_inbox').select('id')
-      .where((eb) => eb.or([
-        eb.and([eb('state', '=', 'pending'), eb('next_attempt_at', '<=', now)]),
-        eb.and([eb('state', '=', 'working'), eb('lease_until', '<', now)]),
-      ]));
-    if (kinds) q = q.where('kind', 'in', [...kinds]);
-    const candidates = await q.orderBy('id').limit(limit).execute();
-    const claimed: number[] = [];
-    for (const { id } of candidates) {
-      const r = await this.db.updateTable('callback_inbox')
-        .set({ state: 'working', lease_owner: owner, lease_until: now + leaseMs, attempts: sql<number>`attempts + 1`, updated_at: now })
-        .where('id', '=', id)
-        .where((eb) => eb.or([
-          eb.and([eb('state', '=', 'pending'), eb('next_attempt_at', '<=', now)]),
-          eb.and([eb('state', '=', 'working'), eb('lease_until', '<', now)]),
-        ]))
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 1) claimed.push(Number(id));
-    }
-    if (claimed.length === 0) return [];
-    const rows = await this.db.selectFrom('callback_inbox').select(['id', 'corpid', 'app', 'kind', 'event', 'change_type', 'body', 'attempts', 'received_at'])
-      .where('id', 'in', claimed).where('lease_owner', '=', owner).orderBy('id').execute();
-    return rows.map((r) => ({ id: Number(r.id), corpid: r.corpid, app: r.app, kind: r.kind, event: r.event, changeType: r.change_type, body: r.body, attempts: r.attempts, receivedAt: Number(r.received_at) }));
+    const { claimed } = await this.queue.claim(owner, limit, leaseMs, kinds ? { where: { kind: [...kinds] } } : {});
+    return claimed.map((r) => ({ id: Number(r.id), corpid: r.corpid, app: r.app, kind: r.kind, event: r.event, changeType: r.change_type, body: r.body, attempts: Number(r.attempts), receivedAt: Number(r.received_at) }));
   }
 
   async complete(id: number, owner: string): Promise<void> {
-    const now = this.now();
-    await this.db.updateTable('callback_inbox').set({ state: 'done', lease_owner: null, lease_until: null, last_error: null, done_at: now, updated_at: now })
-      .where('id', '=', id).where('lease_owner', '=', owner).execute();
+    await this.queue.finish({ id }, owner, { state: 'done', last_error: null, done_at: this.now() });
   }
 
-  /** A failed try: due again at `nextAt`, or `failed` for good (visible in status, replayable). */
-  async fail(id: number, owner: string, error: string, retryAt: number | null): Promise<void> {
-    const now = this.now();
-    await this.db.updateTable('callback_inbox').set({
-      state: retryAt === null ? 'failed' : 'pending', next_attempt_at: retryAt ?? now, lease_owner: null, lease_until: null,
-      last_error: clipError(error), updated_at: now, ...(retryAt === null ? { done_at: now } : {}),
-    }).where('id', '=', id).where('lease_owner', '=', owner).execute();
+  /**
+   * A failed try: due again after the policy's backoff, or `failed` for good (visible in status,
+   * replayable) when `permanent` or after the policy's tries. Says whether it was given up.
+   */
+  async fail(row: Pick<InboxRow, 'id' | 'attempts'>, owner: string, error: string, policy: RetryPolicy, permanent: boolean): Promise<{ gaveUp: boolean }> {
+    const { gaveUp } = await this.queue.fail({ id: row.id, attempts: row.attempts }, owner, policy, {
+      permanent,
+      values: (final) => ({ last_error: clipError(error), ...(final ? { done_at: this.now() } : {}) }),
+    });
+    return { gaveUp };
   }
 
   /**

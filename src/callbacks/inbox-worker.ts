@@ -10,6 +10,7 @@ import { ValidationError } from '../errors/errors.ts';
 import { type Backoff, exponentialBackoff } from '../runtime/backoff.ts';
 import { Bell, sleep } from '../runtime/sleep.ts';
 import { type DatabaseHealth, isDatabaseUnavailable } from '../store/database-health.ts';
+import type { RetryPolicy } from '../store/claims/claim-queue.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
 import type { CallbackInbox, InboxRow } from './callback-inbox.ts';
 
@@ -29,8 +30,7 @@ export class InboxWorker {
   readonly bell = new Bell();
   private readonly owner = newLeaseOwner();
   private readonly batch: number;
-  private readonly maxAttempts: number;
-  private readonly backoff: Backoff;
+  private readonly retry: RetryPolicy;
   private readonly pollMs: number;
   private readonly leaseMs: number;
 
@@ -40,8 +40,7 @@ export class InboxWorker {
     private readonly options: InboxWorkerOptions = {},
   ) {
     this.batch = options.batch ?? 20;
-    this.maxAttempts = options.maxAttempts ?? 8;
-    this.backoff = options.backoff ?? exponentialBackoff(2_000, 10 * 60_000);
+    this.retry = { maxAttempts: options.maxAttempts ?? 8, backoff: options.backoff ?? exponentialBackoff(2_000, 10 * 60_000) };
     this.pollMs = options.pollMs ?? 1_000;
     this.leaseMs = options.leaseMs ?? 5 * 60_000;
   }
@@ -82,8 +81,7 @@ export class InboxWorker {
       } catch (err) {
         if (signal.aborted) break; // the lease runs out and another worker takes it
         const message = (err as Error).message ?? String(err);
-        const final = err instanceof ValidationError || row.attempts >= this.maxAttempts;
-        await inbox.fail(row.id, this.owner, message, final ? null : this.deps.now() + this.backoff.delayMs(row.attempts));
+        const { gaveUp: final } = await inbox.fail(row, this.owner, message, this.retry, err instanceof ValidationError);
         const logFields = { corp: row.corpid, stage: 'callbacks', job: row.id, event: row.event, changeType: row.changeType, attempts: row.attempts };
         if (final) log.error(logFields, `callback event failed for good (replay with \`wecom-archive callback replay --id ${row.id}\`): ${message}`);
         else log.warn(logFields, `callback event failed, will retry: ${message}`);

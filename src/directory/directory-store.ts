@@ -6,10 +6,10 @@
  * dir_name_history, and deleted or renamed members keep their row, because archived messages still
  * carry their old ids.
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { clip as clipText, clipError } from '../runtime/clip.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
-import { HOST_OWNER_PREFIX, ownerIsDeadHere } from '../store/lease-owner.ts';
+import { ClaimQueue, type QueueDescriptor, type RetryPolicy } from '../store/claims/claim-queue.ts';
 import type { Database, DirRefreshQueueRow } from '../store/schema.ts';
 import type { ApiExternalContact, ApiGroup, ApiRobot } from '../wecom-api/wecom-endpoints.ts';
 
@@ -54,8 +54,21 @@ const chunks = <T>(items: readonly T[], size = CHUNK): T[][] => {
 
 type Trx = Kysely<Database>;
 
+/**
+ * The refresh queue as a claim queue: a claimed id stays `pending` while leased (an event that asks
+ * again can take it back at once); a try is counted when it fails; soonest due first.
+ */
+export const REFRESH_QUEUE: QueueDescriptor<'dir_refresh_queue'> = {
+  table: 'dir_refresh_queue', key: ['corpid', 'entity_kind', 'entity_id'], state: 'state', states: { ready: 'pending', working: 'pending', gaveUp: 'gave_up' },
+  due: 'next_attempt_at', attempts: 'attempts', countTry: 'on failure', order: 'next_attempt_at', updatedAt: 'updated_at',
+};
+
 export class DirectoryStore {
-  constructor(readonly db: Kysely<Database>, private readonly dialect: StoreDialect, private readonly now: () => number = Date.now) {}
+  private readonly refreshQueue: ClaimQueue<'dir_refresh_queue'>;
+
+  constructor(readonly db: Kysely<Database>, private readonly dialect: StoreDialect, private readonly now: () => number = Date.now) {
+    this.refreshQueue = new ClaimQueue(db, REFRESH_QUEUE, now);
+  }
 
   // ---------------------------------------------------------------- members
 
@@ -440,47 +453,29 @@ export class DirectoryStore {
    * Claims up to `limit` due ids for `owner` until `leaseMs` from now, so that processes sharing the
    * database (a `run` and a `serve`) describe each id once. An id another process is describing is
    * left alone until its lease ends, or at once when that process was on this host and is gone (the
-   * rules of the pull lease and media jobs, store/lease-owner.ts). Each claim is an update that only
-   * succeeds if the row's lease is still what was read, so two claimers never both get a row.
+   * claim rules of store/claims, shared with the pull lease, the inbox and media jobs).
    */
   async claimRefreshes(corpid: string, owner: string, limit: number, leaseMs: number): Promise<{ claimed: DirRefreshQueueRow[]; heldElsewhere: number }> {
-    const now = this.now();
-    const candidates = await this.db.selectFrom('dir_refresh_queue').selectAll().where('corpid', '=', corpid).where('state', '=', 'pending')
-      .where('next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now), eb('lease_owner', 'like', `${HOST_OWNER_PREFIX}%`)]))
-      .orderBy('next_attempt_at').limit(limit).execute();
-    const claimed: DirRefreshQueueRow[] = [];
-    let heldElsewhere = 0;
-    for (const row of candidates) {
-      const leased = row.lease_owner !== null && row.lease_until !== null && Number(row.lease_until) >= now;
-      if (leased && row.lease_owner !== owner && !ownerIsDeadHere(row.lease_owner!)) {
-        heldElsewhere += 1;
-        continue;
-      }
-      const lease = { lease_owner: owner, lease_until: now + leaseMs };
-      const r = await this.db.updateTable('dir_refresh_queue').set(lease)
-        .where('corpid', '=', corpid).where('entity_kind', '=', row.entity_kind).where('entity_id', '=', row.entity_id)
-        .where('state', '=', 'pending').where('next_attempt_at', '<=', now)
-        .where((eb) => (row.lease_owner === null ? eb('lease_owner', 'is', null) : eb('lease_owner', '=', row.lease_owner)))
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 1) claimed.push({ ...row, ...lease });
-      else heldElsewhere += 1;
-    }
-    return { claimed, heldElsewhere };
+    return this.refreshQueue.claim(owner, limit, leaseMs, { where: { corpid } });
   }
 
   /** Described: off the queue, unless the lease was lost or an event asked again meanwhile (then it stays due). */
   async refreshDone(corpid: string, kind: RefreshKind, entityId: string, owner: string): Promise<void> {
-    await this.db.deleteFrom('dir_refresh_queue').where('corpid', '=', corpid).where('entity_kind', '=', kind).where('entity_id', '=', entityId)
-      .where('lease_owner', '=', owner).execute();
+    await this.refreshQueue.remove({ corpid, entity_kind: kind, entity_id: entityId }, owner);
   }
 
-  /** A refresh failed: try again at `nextAt`, or give up (kept, visible in status). The lease is given back. */
-  async refreshFailed(corpid: string, kind: RefreshKind, entityId: string, owner: string, f: { code: number | null; error: string; nextAt: number; giveUp: boolean; countAttempt: boolean }): Promise<void> {
-    await this.db.updateTable('dir_refresh_queue').set({
-      state: f.giveUp ? 'gave_up' : 'pending', next_attempt_at: f.nextAt, last_error_code: f.code, last_error: clipError(f.error),
-      ...(f.countAttempt ? { attempts: sql<number>`attempts + 1` } : {}), lease_owner: null, lease_until: null, updated_at: this.now(),
-    }).where('corpid', '=', corpid).where('entity_kind', '=', kind).where('entity_id', '=', entityId).where('lease_owner', '=', owner).execute();
+  /**
+   * A refresh failed: due again after the policy's backoff, or given up (kept, visible in status)
+   * when `permanent` or after the policy's tries; `waitMs` waits without counting a try. The lease
+   * is given back. Says whether it was given up.
+   */
+  async refreshFailed(row: Pick<DirRefreshQueueRow, 'corpid' | 'entity_kind' | 'entity_id' | 'attempts'>, owner: string, policy: RetryPolicy, f: { code: number | null; error: string; permanent?: boolean; waitMs?: number }): Promise<{ gaveUp: boolean }> {
+    const { gaveUp } = await this.refreshQueue.fail(row, owner, policy, {
+      ...(f.permanent === undefined ? {} : { permanent: f.permanent }),
+      ...(f.waitMs === undefined ? {} : { waitMs: f.waitMs }),
+      values: () => ({ last_error_code: f.code, last_error: clipError(f.error) }),
+    });
+    return { gaveUp };
   }
 
   /** A full sync gives every id it gave up on one more chance. */
@@ -534,7 +529,7 @@ export class DirectoryStore {
       try {
         return await this.db.transaction().execute(fn);
       } catch (err) {
-        if (attempt >= 5 || !isLockConflict(err)) throw err;
+        if (attempt >= 5 || !this.dialect.isLockConflict(err)) throw err;
         await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
       }
     }
@@ -545,11 +540,4 @@ export class DirectoryStore {
       corpid, entity_kind: kind, entity_id: id.slice(0, 191), field, old_value: clip(oldValue) ?? null, new_value: clip(newValue) ?? null, source, changed_at: this.now(),
     }).execute();
   }
-}
-
-/** Deadlock or serialization failure (MySQL 1213/1205, PostgreSQL 40P01/40001, SQLite busy). */
-function isLockConflict(err: unknown): boolean {
-  const e = err as { code?: unknown; errno?: unknown } | null;
-  return e?.errno === 1213 || e?.errno === 1205 || e?.code === 'ER_LOCK_DEADLOCK' || e?.code === 'ER_LOCK_WAIT_TIMEOUT'
-    || e?.code === '40P01' || e?.code === '40001' || e?.code === 'SQLITE_BUSY';
 }

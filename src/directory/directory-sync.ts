@@ -11,9 +11,11 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from '../app/logger.ts';
 import { WeComApiError } from '../errors/wecom-codes.ts';
+import { doublingBackoff } from '../runtime/backoff.ts';
+import type { RetryPolicy } from '../store/claims/claim-queue.ts';
 import { isDatabaseUnavailable } from '../store/database-health.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
-import type { Database } from '../store/schema.ts';
+import type { Database, DirRefreshQueueRow } from '../store/schema.ts';
 import { ApiSecretMissingError } from '../wecom-api/api-errors.ts';
 import type { WeComApiClient } from '../wecom-api/wecom-api-client.ts';
 import {
@@ -72,7 +74,12 @@ export class DirectorySync {
   /** who holds this process's refresh queue leases: host/pid/random */
   readonly owner = newLeaseOwner();
 
-  constructor(private readonly deps: DirectorySyncDeps, private readonly policy: QueuePolicy = DEFAULT_QUEUE_POLICY) {}
+  /** a failed description is tried again after a doubling delay, and given up after maxAttempts tries */
+  private readonly retry: RetryPolicy;
+
+  constructor(private readonly deps: DirectorySyncDeps, private readonly policy: QueuePolicy = DEFAULT_QUEUE_POLICY) {
+    this.retry = { backoff: doublingBackoff(policy.baseDelayMs, policy.maxDelayMs), maxAttempts: policy.maxAttempts };
+  }
 
   /**
    * Runs one part and records how it went in dir_sync_state (status shows it). Never throws for
@@ -243,7 +250,7 @@ export class DirectorySync {
         await this.deps.store.refreshDone(corpid, kind, row.entity_id, this.owner);
       } catch (err) {
         if (signal?.aborted) return;
-        await this.refreshFailed(corpid, kind, row.entity_id, row.attempts, err);
+        await this.refreshFailed(corpid, row, err);
       }
     });
     for (let i = 0; i < consentPairs.length && !signal?.aborted; i += 100) {
@@ -253,25 +260,21 @@ export class DirectorySync {
         for (const r of batch) await this.deps.store.refreshDone(corpid, 'consent_single', r.entity_id, this.owner);
       } catch (err) {
         if (signal?.aborted) break;
-        for (const r of batch) await this.refreshFailed(corpid, 'consent_single', r.entity_id, r.attempts, err);
+        for (const r of batch) await this.refreshFailed(corpid, r, err);
       }
     }
     return due.length;
   }
 
-  private async refreshFailed(corpid: string, kind: RefreshKind, id: string, attempts: number, err: unknown): Promise<void> {
-    const now = this.deps.now();
-    const p = this.policy;
+  private async refreshFailed(corpid: string, row: DirRefreshQueueRow, err: unknown): Promise<void> {
     const message = (err as Error).message ?? String(err);
+    const kind = row.entity_kind;
     if (err instanceof ApiSecretMissingError) {
-      await this.deps.store.refreshFailed(corpid, kind, id, this.owner, { code: null, error: message, nextAt: now + p.missingSecretDelayMs, giveUp: false, countAttempt: false });
+      await this.deps.store.refreshFailed(row, this.owner, this.retry, { code: null, error: message, waitMs: this.policy.missingSecretDelayMs });
       return;
     }
     const permanent = err instanceof WeComApiError && !err.transient;
-    const tries = attempts + 1;
-    const giveUp = permanent || tries >= p.maxAttempts;
-    const delay = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** Math.min(tries - 1, 20));
-    await this.deps.store.refreshFailed(corpid, kind, id, this.owner, { code: errorCode(err), error: message, nextAt: now + delay, giveUp, countAttempt: true });
+    const { gaveUp: giveUp } = await this.deps.store.refreshFailed(row, this.owner, this.retry, { code: errorCode(err), error: message, permanent });
     this.deps.log.debug({ corp: corpid, stage: 'directory', kind, code: errorCode(err), giveUp }, `could not describe a ${kind}: ${message}`);
   }
 

@@ -7,6 +7,7 @@ import type { Database, NewEnvelope } from '../store/schema.ts';
 import { decodeSeq, encodeSeq } from '../store/seq-codec.ts';
 import { parseChatDataPage } from './chat-data-page.ts';
 import { classifyGap, formatAge, WECOM_RETENTION_MS } from './gap-kind.ts';
+import { moveCursorAsHolder } from './pull-lease.ts';
 
 export interface PullDeps {
   db: Kysely<Database>;
@@ -42,7 +43,7 @@ export class PullLeaseLostError extends ArchiveError {
  * One GetChatData call from the corp's cursor. The envelopes and the cursor that passes them are
  * committed in one transaction, before any decryption (design rule 1); the cursor only moves forward.
  * With `leaseOwner`, the transaction commits only while that owner holds the corp's pull lease
- * (pull-lease.ts), else it throws PullLeaseLostError.
+ * (pull-lease.ts), and never moves it back, else it throws PullLeaseLostError.
  */
 export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortSignal, leaseOwner?: string): Promise<PullResult> {
   const { db, dialect, backend, now } = deps;
@@ -105,8 +106,7 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
 
     const next = fresh.length ? fresh[fresh.length - 1]!.seq : cursor;
     const full = entries.length >= corp.limit;
-    let update = trx.updateTable('cursors').set({
-      seq: encodeSeq(next),
+    const moved = {
       state: 'ok',
       last_error_code: null,
       last_error: null,
@@ -114,11 +114,14 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
       last_success_at: at,
       ...(full ? {} : { caught_up_at: at }),
       updated_at: at,
-    }).where('corpid', '=', corp.corpid);
-    if (leaseOwner !== undefined) update = update.where('lease_owner', '=', leaseOwner);
-    const moved = await update.executeTakeFirst();
-    // thrown inside the transaction: the envelopes and gaps of this page are rolled back with it
-    if (leaseOwner !== undefined && Number(moved.numUpdatedRows) !== 1) throw new PullLeaseLostError(corp.corpid);
+    };
+    const seq = encodeSeq(next);
+    if (leaseOwner === undefined) {
+      await trx.updateTable('cursors').set({ ...moved, seq }).where('corpid', '=', corp.corpid).execute();
+    } else if (!(await moveCursorAsHolder(trx, corp.corpid, leaseOwner, seq, moved))) {
+      // thrown inside the transaction: the envelopes and gaps of this page are rolled back with it
+      throw new PullLeaseLostError(corp.corpid);
+    }
     return { received: entries.length, stored, full, from: cursor, cursor: next, gaps, seqJumps };
   });
 }

@@ -23,3 +23,8 @@ export function jitteredDelayMs(baseMs: number, maxMs: number, failures: number,
 export function exponentialBackoff(baseMs: number, maxMs: number, random: () => number = Math.random): Backoff {
   return { delayMs: (failures) => jitteredDelayMs(baseMs, maxMs, failures, random) };
 }
+
+/** Doubling backoff without jitter, capped: the delay after `failures` failures is doublingDelayMs of it. */
+export function doublingBackoff(baseMs: number, maxMs: number): Backoff {
+  return { delayMs: (failures) => doublingDelayMs(baseMs, maxMs, failures) };
+}

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { emptyMediaStatus, mediaStatuses, type MediaStatus } from '../media/jobs/media-status.ts';
 import { CallbackInbox, type InboxSummary } from '../callbacks/callback-inbox.ts';
 import { directoryStatuses, emptyDirectoryStatus, type DirectoryStatus } from '../directory/directory-status.ts';
-import { liveHolder, type PullLeaseHolder } from '../archiver/pull-lease.ts';
+import { liveHolder, type PullLeaseHolder } from '../pull/pull-lease.ts';
 import { freshEnvelopes } from '../decrypt/decrypt-stage.ts';
 import { WECOM_RETENTION_MS } from '../pull/gap-kind.ts';
 import { type WaitingGroup, waitingGroups } from '../decrypt/waiting-envelopes.ts';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
 import { createLogger } from '../../src/app/logger.ts';
 import { runArchive } from '../../src/app/archive-runner.ts';
-import { PullLease } from '../../src/archiver/pull-lease.ts';
+import { PullLease } from '../../src/pull/pull-lease.ts';
 import type { CorpProgress } from '../../src/archiver/corp-archiver.ts';
 import type { CorpConfig } from '../../src/corps/corp-registry.ts';
 import { PullLeaseLostError, pullPage } from '../../src/pull/pull-page.ts';

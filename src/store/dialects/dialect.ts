@@ -1,4 +1,4 @@
-import type { ColumnDataType, CreateTableBuilder, Dialect, Expression, Insertable, InsertQueryBuilder, Transaction } from 'kysely';
+import type { ColumnDataType, CreateIndexBuilder, CreateTableBuilder, Dialect, Expression, Insertable, InsertQueryBuilder, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
@@ -33,6 +33,20 @@ export interface StoreDialect {
    * through here, so each database gets its cheapest way: see insertInChunks and the SQLite dialect.
    */
   insertIgnoring<T extends keyof Database & string>(trx: Transaction<Database>, table: T, rows: ReadonlyArray<Insertable<Database[T]>>, keyColumns: readonly string[]): Promise<number>;
+  /**
+   * What an UPDATE reports as its count: the rows its WHERE matched, also those it left unchanged.
+   * Leases rely on it (store/claims): a holder renewing its lease within the same millisecond
+   * writes the values already there, and must still count 1. MySQL counts changed rows unless the
+   * client asks for found rows, which mysql.ts does.
+   */
+  readonly updateCounts: 'matched rows';
+  /** A deadlock or serialization failure: the transaction can be run again as it is. */
+  isLockConflict(err: unknown): boolean;
+  /**
+   * Restricts an index to rows where `column` is not null, where the database has partial indexes
+   * (MySQL has none: it indexes every row).
+   */
+  whereNotNullIfPartial<C extends string>(index: CreateIndexBuilder<C>, column: C): CreateIndexBuilder<C>;
 }
 
 /**
@@ -48,6 +62,12 @@ export async function insertInChunks<T extends keyof Database & string>(dialect:
     inserted += Math.min(Number(result.numInsertedOrUpdatedRows ?? part.length), part.length);
   }
   return inserted;
+}
+
+/** The error's driver code and number, as the three drivers report them. */
+export function errorCodes(err: unknown): { code: unknown; errno: unknown } {
+  const e = err as { code?: unknown; errno?: unknown } | null;
+  return { code: e?.code, errno: e?.errno };
 }
 
 /** Removes the password from a URL so it can be shown. */

@@ -1,6 +1,6 @@
 import { MysqlDialect, sql } from 'kysely';
 import { createPool } from 'mysql2';
-import { insertInChunks, redactUrl, type StoreDialect } from './dialect.ts';
+import { errorCodes, insertInChunks, redactUrl, type StoreDialect } from './dialect.ts';
 
 /** MySQL / MariaDB through mysql2, for sites that already run MySQL. */
 export function mysqlDialect(url: string): StoreDialect {
@@ -18,6 +18,8 @@ export function mysqlDialect(url: string): StoreDialect {
           supportBigNumbers: true,
           bigNumberStrings: false,
           dateStrings: true,
+          // an UPDATE counts the rows it matched, not only those it changed (StoreDialect.updateCounts)
+          flags: ['FOUND_ROWS'],
         }).on('connection', (conn) => {
           // A connection that breaks (server restart, network) emits 'error' more than once when
           // queries were waiting on it; the pool listens only for the first, and an unheard one
@@ -41,5 +43,12 @@ export function mysqlDialect(url: string): StoreDialect {
     insertIgnoring(trx, table, rows, keyColumns) {
       return insertInChunks(this, trx, table, rows, keyColumns);
     },
+    updateCounts: 'matched rows',
+    isLockConflict(err) {
+      // 1213 deadlock, 1205 lock wait timeout
+      const { code, errno } = errorCodes(err);
+      return errno === 1213 || errno === 1205 || code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
+    },
+    whereNotNullIfPartial: (index) => index,
   };
 }

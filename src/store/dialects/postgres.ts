@@ -1,6 +1,6 @@
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { insertInChunks, redactUrl, type StoreDialect } from './dialect.ts';
+import { errorCodes, insertInChunks, redactUrl, type StoreDialect } from './dialect.ts';
 
 /** PostgreSQL through pg: production, and the engine for scale-out. */
 export function postgresDialect(url: string): StoreDialect {
@@ -32,5 +32,12 @@ export function postgresDialect(url: string): StoreDialect {
     insertIgnoring(trx, table, rows, keyColumns) {
       return insertInChunks(this, trx, table, rows, keyColumns);
     },
+    updateCounts: 'matched rows',
+    isLockConflict(err) {
+      // 40P01 deadlock detected, 40001 serialization failure
+      const { code } = errorCodes(err);
+      return code === '40P01' || code === '40001';
+    },
+    whereNotNullIfPartial: (index, column) => index.where(column, 'is not', null),
   };
 }

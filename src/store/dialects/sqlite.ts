@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { SqliteDialect, type SqliteDatabase } from 'kysely';
 import { makePrivateDir } from '../../config/private-dir.ts';
 import { ConfigError } from '../../errors/errors.ts';
-import type { StoreDialect } from './dialect.ts';
+import { errorCodes, type StoreDialect } from './dialect.ts';
 
 /** SQLite through better-sqlite3: the embedded default, a file under the data directory. */
 export function sqliteDialect(path: string): StoreDialect {
@@ -53,6 +53,10 @@ export function sqliteDialect(path: string): StoreDialect {
       }
       return inserted;
     },
+    // better-sqlite3 reports changes(), which counts every row the WHERE matched
+    updateCounts: 'matched rows',
+    isLockConflict: (err) => errorCodes(err).code === 'SQLITE_BUSY',
+    whereNotNullIfPartial: (index, column) => index.where(column, 'is not', null),
   };
 }
 

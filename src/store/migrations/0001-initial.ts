@@ -76,8 +76,7 @@ export async function up(db: Kysely<any>, d: StoreDialect): Promise<void> {
   await db.schema.createIndex('messages_time_idx').on('messages').columns(['corpid', 'msgtime']).execute();
   await db.schema.createIndex('messages_conv_idx').on('messages').columns(['corpid', 'conversation_key', 'msgtime']).execute();
   // Only revoke messages carry pre_msgid: a partial index where the database has them.
-  const preIndex = db.schema.createIndex('messages_pre_idx').on('messages').columns(['corpid', 'pre_msgid']);
-  await (d.name === 'mysql' ? preIndex : preIndex.where('pre_msgid', 'is not', null)).execute();
+  await d.whereNotNullIfPartial(db.schema.createIndex('messages_pre_idx').on('messages').columns(['corpid', 'pre_msgid']), 'pre_msgid').execute();
 
   await d.tableOptions(d.addIdColumn(db.schema.createTable('gaps'))
     .addColumn('corpid', 'varchar(64)', (c) => c.notNull())

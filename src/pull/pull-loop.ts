@@ -1,0 +1,173 @@
+/**
+ * The pull loop of one corp: while this process holds the corp's pull lease (pull-lease.ts), it
+ * pulls page after page (pull-page.ts), waits once caught up, backs off after transient failures
+ * and stops on configuration errors. It hands work on only through the rows it commits; `events`
+ * let the decrypt loop wake up at once instead of after its own wait.
+ */
+import type { Logger } from '../app/logger.ts';
+import type { CorpConfig } from '../corps/corp-registry.ts';
+import type { Backoff } from '../runtime/backoff.ts';
+import { type Bell, sleep } from '../runtime/sleep.ts';
+import { type DatabaseHealth, describeDatabaseError, isDatabaseUnavailable } from '../store/database-health.ts';
+import { recordPullError } from './cursor-store.ts';
+import { PullLease } from './pull-lease.ts';
+import { type PullDeps, PullLeaseLostError, pullPage } from './pull-page.ts';
+import { classifyPullError } from './retry-policy.ts';
+
+export interface PullLoopDeps extends PullDeps {
+  log: Logger;
+  /** while the database is away the loop waits for it (database-health.ts) */
+  health: DatabaseHealth;
+}
+
+export interface PullTiming {
+  /** pause between pulls once caught up (a msgaudit_notify rings the bell earlier) */
+  pollIntervalMs: number;
+  /** at most 600 GetChatData calls a minute per corp */
+  minCallIntervalMs: number;
+  backoff: Backoff;
+  /** a stopped corp (configuration error) is tried again after this long */
+  stoppedRetryMs: number;
+  /** `run --once`: consecutive transient failures before giving up on this run */
+  onceMaxFailures: number;
+  /** how long the pull lease lasts past each page (plus the corp's GetChatData timeout) */
+  pullLeaseMs: number;
+}
+
+/** What the loop reports as it goes (the corp's progress object, shared with the other loops). */
+export interface PullProgress {
+  cursor: bigint;
+  envelopes: number;
+  state: 'ok' | 'retrying' | 'stopped';
+  lastError: string | null;
+  /** another process holds the corp's pull lease (`host/pid/random`): this one does not pull */
+  pullHeldBy?: string;
+}
+
+export interface PullLoopEvents {
+  /** envelopes were stored, or the pull was taken over with what the last holder left undecrypted */
+  workForDecrypt(): void;
+  /** the first answer about the lease is in (progress.pullHeldBy is set), or the loop ended */
+  leaseAnswered(): void;
+}
+
+export class PullLoop {
+  private readonly lease: PullLease;
+  /** whether the last answer about the lease was "held" (for the debug log) */
+  private leaseHeld = false;
+
+  constructor(
+    private readonly deps: PullLoopDeps,
+    private readonly corp: CorpConfig,
+    private readonly timing: PullTiming,
+    private readonly progress: PullProgress,
+    /** rung to pull now (msgaudit_notify) */
+    private readonly bell: Bell,
+    private readonly events: PullLoopEvents,
+    owner: string,
+  ) {
+    this.lease = new PullLease(deps.db, corp.corpid, owner, timing.pullLeaseMs + corp.timeoutS * 1000, deps.now);
+  }
+
+  /** Runs until aborted, or with `once` until caught up; gives the lease up on its way out. */
+  async run(signal: AbortSignal, once: boolean): Promise<void> {
+    try {
+      await this.pullPages(signal, once);
+    } finally {
+      this.events.leaseAnswered();
+      // let another process pull at once
+      await this.lease.release().catch((err: unknown) => this.deps.log.warn({ corp: this.corp.corpid, stage: 'pull', err: (err as Error).message }, 'could not give up the pull lease; it lapses by itself'));
+    }
+  }
+  /** Whether this process may pull the corp now: it holds the pull lease, else it says who does. */
+  private async holdsPull(): Promise<boolean> {
+    const lease = await this.lease.acquire();
+    // taken once, then renewed before every page: only the taking is worth a line
+    if (lease.held && !this.leaseHeld) this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', owner: this.lease.owner }, 'pull lease taken: this process pulls the corp');
+    if (!lease.held) this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', holder: lease.holder?.owner ?? null }, 'pull lease held by another process; this one waits');
+    this.leaseHeld = lease.held;
+    if (lease.held) {
+      if (this.progress.pullHeldBy !== undefined) {
+        delete this.progress.pullHeldBy;
+        // taken over: what the last holder stored and did not decrypt is this process's now
+        this.events.workForDecrypt();
+      }
+    } else {
+      const holder = lease.holder?.owner ?? 'another process';
+      if (this.progress.pullHeldBy !== holder) this.deps.log.info({ corp: this.corp.corpid, stage: 'pull', holder }, 'another process holds the pull of this corp; this one waits until that lease ends');
+      this.progress.pullHeldBy = holder;
+    }
+    // only now, with pullHeldBy set: the decrypt loop reads it as soon as it hears this
+    this.events.leaseAnswered();
+    return lease.held;
+  }
+
+  private async pullPages(signal: AbortSignal, once: boolean): Promise<void> {
+    const { log, now } = this.deps;
+    let failures = 0;
+    let lastCall = 0;
+    while (!signal.aborted) {
+      await sleep(lastCall + this.timing.minCallIntervalMs - now(), signal);
+      if (signal.aborted) break;
+      lastCall = now();
+      try {
+        if (!(await this.holdsPull())) {
+          // its holder pulls and decrypts; this run only downloads media (claimed job by job)
+          if (once) break;
+          await sleep(this.timing.pollIntervalMs, signal, this.bell);
+          continue;
+        }
+        const result = await pullPage(this.deps, this.corp, signal, this.lease.owner);
+        log.debug({ corp: this.corp.corpid, stage: 'pull', from: String(result.from), to: String(result.cursor), received: result.received, stored: result.stored, full: result.full }, result.full ? 'page fetched; it was full, so the next is asked for at once' : 'page fetched; caught up');
+        failures = 0;
+        this.progress.cursor = result.cursor;
+        this.progress.envelopes += result.stored;
+        this.progress.state = 'ok';
+        this.progress.lastError = null;
+        if (result.gaps) log.warn({ corp: this.corp.corpid, stage: 'pull', gaps: result.gaps }, 'WeCom skipped seq values: messages older than the 5-day window are lost');
+        if (result.stored) this.events.workForDecrypt();
+        if (result.full) continue;
+        if (once) break;
+        log.debug({ corp: this.corp.corpid, stage: 'pull', waitMs: this.timing.pollIntervalMs }, 'caught up; next pull after the poll interval or a msgaudit_notify');
+        await sleep(this.timing.pollIntervalMs, signal, this.bell);
+      } catch (err) {
+        if (signal.aborted) break;
+        // another process took the lease over while this page was on the way: nothing was committed,
+        // and the next round finds out who holds it
+        if (err instanceof PullLeaseLostError) {
+          log.warn({ corp: this.corp.corpid, stage: 'pull' }, err.message);
+          continue;
+        }
+        failures += 1;
+        if (isDatabaseUnavailable(err)) {
+          // the database is away: nothing of this page was committed. The outage is logged once by
+          // the store's health, not here every round, and is no reason to give up, even with --once
+          this.progress.state = 'retrying';
+          this.progress.lastError = `database unreachable: ${describeDatabaseError(err)}`;
+          log.debug({ corp: this.corp.corpid, stage: 'pull', reason: this.progress.lastError }, 'pull paused until the database answers again');
+          await this.deps.health.waitUntilReachable(signal);
+          await sleep(this.timing.backoff.delayMs(failures), signal);
+          continue;
+        }
+        const verdict = classifyPullError(err);
+        const message = (err as Error).message ?? String(err);
+        this.progress.state = verdict.action === 'stop' ? 'stopped' : 'retrying';
+        this.progress.lastError = message;
+        await recordPullError(this.deps.db, this.corp.corpid, { state: verdict.action === 'stop' ? 'stopped' : 'retrying', code: verdict.code, message, at: now() }).catch((e: unknown) => log.error({ corp: this.corp.corpid, stage: 'pull', err: e }, 'could not record the pull error'));
+        if (verdict.action === 'stop') {
+          log.error({ corp: this.corp.corpid, stage: 'pull', code: verdict.code }, `pull stopped: ${message}`);
+          if (once) break;
+          log.debug({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, waitMs: this.timing.stoppedRetryMs }, 'configuration error: the pull is tried again after the stopped-corp interval');
+          await sleep(this.timing.stoppedRetryMs, signal, this.bell);
+        } else {
+          log.warn({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, failures }, `pull failed, retrying: ${message}`);
+          if (once && failures >= this.timing.onceMaxFailures) break;
+          const waitMs = this.timing.backoff.delayMs(failures);
+          log.debug({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, failures, waitMs }, `backing off after ${failures} failed pull(s) in a row (transient error)`);
+          await sleep(waitMs, signal);
+        }
+      }
+    }
+  }
+
+}
