@@ -3,7 +3,7 @@ import { emptyMediaStatus, mediaStatuses, type MediaStatus } from '../media/medi
 import { CallbackInbox, type InboxSummary } from '../callbacks/callback-inbox.ts';
 import { directoryStatuses, emptyDirectoryStatus, type DirectoryStatus } from '../directory/directory-status.ts';
 import { liveHolder, type PullLeaseHolder } from '../archiver/pull-lease.ts';
-import { freshEnvelopes } from '../decrypt/decrypt-stage.ts';
+import { freshEnvelopes } from '../decrypt/envelope-repository.ts';
 import { WECOM_RETENTION_MS } from '../pull/gap-kind.ts';
 import { type WaitingGroup, waitingGroups } from '../decrypt/waiting-envelopes.ts';
 import type { Database } from '../store/schema.ts';
