@@ -8,6 +8,7 @@
 import { type Kysely, sql } from 'kysely';
 import { clipError } from '../runtime/clip.ts';
 import type { Database } from '../store/schema.ts';
+import type { InboxKind } from './callback-events.ts';
 
 export type InboxState = 'pending' | 'working' | 'done' | 'failed' | 'ignored';
 
@@ -15,7 +16,7 @@ export interface InboxEntry {
   corpid: string;
   app: string;
   dedupKey: string;
-  kind: string;
+  kind: InboxKind;
   event: string | null;
   changeType: string | null;
   body: string;
@@ -94,7 +95,7 @@ export class CallbackInbox {
    * Claims up to `limit` due rows for `owner` until `leaseMs` from now: pending rows whose time has
    * come, and rows whose previous worker's lease ran out. Only kinds in `kinds` when given.
    */
-  async claim(owner: string, limit: number, leaseMs: number, kinds?: readonly string[]): Promise<InboxRow[]> {
+  async claim(owner: string, limit: number, leaseMs: number, kinds?: readonly InboxKind[]): Promise<InboxRow[]> {
     const now = this.now();
     let q = this.db.selectFrom('callback_inbox').select('id')
       .where((eb) => eb.or([

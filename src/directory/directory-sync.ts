@@ -13,7 +13,7 @@ import type { Logger } from '../app/logger.ts';
 import { WeComApiError } from '../errors/wecom-codes.ts';
 import { isDatabaseUnavailable } from '../store/database-health.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
-import type { Database } from '../store/schema.ts';
+import type { Database, RefreshReason } from '../store/schema.ts';
 import { ApiSecretMissingError } from '../wecom-api/api-errors.ts';
 import type { WeComApiClient } from '../wecom-api/wecom-api-client.ts';
 import {
@@ -275,7 +275,7 @@ export class DirectorySync {
     this.deps.log.debug({ corp: corpid, stage: 'directory', kind, code: errorCode(err), giveUp }, `could not describe a ${kind}: ${message}`);
   }
 
-  private async refreshOne(corpid: string, client: WeComApiClient, kind: RefreshKind, id: string, reason: string, signal?: AbortSignal): Promise<void> {
+  private async refreshOne(corpid: string, client: WeComApiClient, kind: RefreshKind, id: string, reason: RefreshReason, signal?: AbortSignal): Promise<void> {
     const { store } = this.deps;
     switch (kind) {
       case 'member': {

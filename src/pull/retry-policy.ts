@@ -5,6 +5,10 @@ import { WeComApiError, WeComSdkError } from '../errors/wecom-codes.ts';
  * What the pull loop does after a failed GetChatData (issue #3): retry with backoff, or stop the
  * corp with a clear status until its configuration is fixed. Data, not scattered loops (style.md).
  */
+/** How a corp's pull goes, as its cursor row and `status` show it: 'stopped' waits for a change of configuration. */
+export const PULL_STATES = ['ok', 'retrying', 'stopped'] as const;
+export type PullState = (typeof PULL_STATES)[number];
+
 export type PullVerdict = { action: 'retry'; code: number | null } | { action: 'stop'; code: number | null };
 
 /** WeCom answers that only a change of configuration can fix. */
