@@ -6,8 +6,7 @@ import { WeComApiError, WeComSdkError } from '../errors/wecom-codes.ts';
  * corp with a clear status until its configuration is fixed. Data, not scattered loops (style.md).
  */
 /** How a corp's pull goes, as its cursor row and `status` show it: 'stopped' waits for a change of configuration. */
-export const PULL_STATES = ['ok', 'retrying', 'stopped'] as const;
-export type PullState = (typeof PULL_STATES)[number];
+export type PullState = 'ok' | 'retrying' | 'stopped';
 
 export type PullVerdict = { action: 'retry'; code: number | null } | { action: 'stop'; code: number | null };
 

@@ -110,8 +110,7 @@ export interface CursorTable {
 
 /** What GetChatData returned, stored before any decryption (design rule 1). */
 /** The states of an envelope, see EnvelopeTable.state. */
-export const ENVELOPE_STATES = ['pending', 'waiting', 'retry', 'done'] as const;
-export type EnvelopeState = (typeof ENVELOPE_STATES)[number];
+export type EnvelopeState = 'pending' | 'waiting' | 'retry' | 'done';
 
 export interface EnvelopeTable {
   corpid: string;
