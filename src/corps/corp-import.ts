@@ -20,7 +20,7 @@ export async function importCorps(app: Pick<App, 'transaction'>, corps: readonly
         for (const callback of c.callbacks) await s.callbackApps.add({ corpid, ...callback }, { replace });
       } catch (err) {
         if (!(err instanceof ArchiveError)) throw err;
-        throw new ArchiveError(err.code, `corps[${i}] (${corpid}): ${err.message}; nothing of the file was imported`, { cause: err, exitCode: err.exitCode, httpStatus: err.httpStatus });
+        throw new ArchiveError(err.code, `corps[${i}] (${corpid}): ${err.message}; nothing of the file was imported`, { cause: err, kind: err.kind, httpStatus: err.httpStatus });
       }
     }
   });

@@ -17,7 +17,7 @@ export function classifyPullError(err: unknown): PullVerdict {
   if (err instanceof WeComSdkError) return { action: err.transient ? 'retry' : 'stop', code: err.wecomCode };
   // A JSON-level errcode inside a successful call is retried, unless it names a configuration problem.
   if (err instanceof WeComApiError) return { action: CONFIGURATION_API_CODES.has(err.wecomCode) ? 'stop' : 'retry', code: err.wecomCode };
-  if (err instanceof ArchiveError && err.exitCode === 2) return { action: 'stop', code: null };
+  if (err instanceof ArchiveError && err.kind === 'invalid') return { action: 'stop', code: null };
   // Database hiccups, worker restarts and the like: retry; nothing was committed.
   return { action: 'retry', code: null };
 }
