@@ -12,6 +12,7 @@ import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { HOST_OWNER_PREFIX, ownerIsDeadHere } from '../store/lease-owner.ts';
 import type { Database, DirEntityKind, DirRefreshQueueRow, RefreshReason, TagMemberKind } from '../store/schema.ts';
 import type { ApiExternalContact, ApiGroup, ApiRobot } from '../wecom-api/wecom-endpoints.ts';
+import type { SyncPart } from './directory-sync.ts';
 
 export type NameSource = 'sync' | 'event';
 
@@ -493,7 +494,7 @@ export class DirectoryStore {
 
   // ---------------------------------------------------------------- sync state
 
-  async syncStarted(corpid: string, part: string): Promise<void> {
+  async syncStarted(corpid: string, part: SyncPart): Promise<void> {
     const now = this.now();
     const r = await this.db.updateTable('dir_sync_state').set({ last_started_at: now, updated_at: now }).where('corpid', '=', corpid).where('part', '=', part).executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) {
@@ -503,7 +504,7 @@ export class DirectoryStore {
     }
   }
 
-  async syncSucceeded(corpid: string, part: string, outcome: SyncOutcome): Promise<void> {
+  async syncSucceeded(corpid: string, part: SyncPart, outcome: SyncOutcome): Promise<void> {
     const now = this.now();
     await this.syncStarted(corpid, part).catch(() => undefined);
     await this.db.updateTable('dir_sync_state').set({
@@ -512,14 +513,14 @@ export class DirectoryStore {
     }).where('corpid', '=', corpid).where('part', '=', part).execute();
   }
 
-  async syncFailed(corpid: string, part: string, code: number | null, error: string): Promise<void> {
+  async syncFailed(corpid: string, part: SyncPart, code: number | null, error: string): Promise<void> {
     const now = this.now();
     await this.syncStarted(corpid, part).catch(() => undefined);
     await this.db.updateTable('dir_sync_state').set({ last_error_code: code, last_error: clipError(error), updated_at: now })
       .where('corpid', '=', corpid).where('part', '=', part).execute();
   }
 
-  async watermark(corpid: string, part: string): Promise<string | null> {
+  async watermark(corpid: string, part: SyncPart): Promise<string | null> {
     const r = await this.db.selectFrom('dir_sync_state').select('watermark').where('corpid', '=', corpid).where('part', '=', part).executeTakeFirst();
     return r?.watermark ?? null;
   }

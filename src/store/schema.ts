@@ -3,6 +3,7 @@ import type { InboxKind } from '../callbacks/callback-events.ts';
 import type { InboxState } from '../callbacks/callback-inbox.ts';
 import type { WaitReason } from '../decrypt/wait-reasons.ts';
 import type { NameSource, RefreshKind } from '../directory/directory-store.ts';
+import type { SyncPart } from '../directory/directory-sync.ts';
 import type { GapKind } from '../pull/gap-kind.ts';
 import type { PullState } from '../pull/retry-policy.ts';
 import type { Lane as SdkHostLane, RestartCause } from '../sdk/native/host-pool.ts';
@@ -446,10 +447,10 @@ export interface DirRefreshQueueTable {
   updated_at: number;
 }
 
-/** How each part of a corp's directory sync last went ('members', 'tags', 'customer_groups', …). */
+/** How each part of a corp's directory sync last went. */
 export interface DirSyncStateTable {
   corpid: string;
-  part: string;
+  part: SyncPart;
   last_started_at: number | null;
   last_success_at: number | null;
   last_error_code: number | null;
