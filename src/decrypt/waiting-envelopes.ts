@@ -2,11 +2,12 @@ import type { Kysely } from 'kysely';
 import { SDK_CODES } from '../errors/wecom-codes.ts';
 import type { Database } from '../store/schema.ts';
 import { EnvelopeRepository } from './envelope-repository.ts';
-import { isWaitReason, type RetryKind, retryKindOf } from './wait-reasons.ts';
+import { type RetryKind, retryKindOf, type WaitReason } from './wait-reasons.ts';
 
 /** A corp's envelopes that wait for one reason and code (`status`, `run --once`). */
 export interface WaitingGroup {
-  reason: string;
+  /** 'unknown': a waiting envelope without a reason, which should not exist */
+  reason: WaitReason | 'unknown';
   code: number | null;
   count: number;
   /** e.g. "key version 3 missing" */
@@ -22,7 +23,7 @@ export interface WaitingGroup {
 }
 
 /** What a reason and code mean, in a few words. */
-export function waitingLabel(reason: string, code: number | null): string {
+export function waitingLabel(reason: WaitReason | 'unknown', code: number | null): string {
   switch (reason) {
     case 'key_missing': return `key version ${code} missing`;
     case 'sdk_error': return code === null ? 'SDK backend unavailable' : `SDK error ${code}${SDK_CODES[code] ? ` (${SDK_CODES[code]!.meaning})` : ''}`;
@@ -30,7 +31,7 @@ export function waitingLabel(reason: string, code: number | null): string {
     case 'bad_base64': return 'encrypt_random_key is not base64';
     case 'bad_json': return 'decrypted message is not valid JSON';
     case 'bad_envelope': return 'malformed chat data entry';
-    default: return reason;
+    case 'unknown': return reason;
   }
 }
 
@@ -42,7 +43,7 @@ export async function waitingGroups(db: Kysely<Database>, now: number, corpid?: 
     const list = groups.get(r.corpid) ?? [];
     list.push({
       reason, code: r.code, count: r.count, label: waitingLabel(reason, r.code),
-      retry: isWaitReason(reason) ? retryKindOf(reason, r.code) : 'operator',
+      retry: reason === 'unknown' ? 'operator' : retryKindOf(reason, r.code),
       nextAttemptAt: r.nextAttemptAt,
       oldestReceivedAt: r.oldestReceivedAt,
       age: { underHour: r.underHour, hourToDay: r.count - r.underHour - r.overDay, overDay: r.overDay },
