@@ -101,7 +101,7 @@ export async function startHttpServer(app: App, port: number, log: Logger, host 
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ArchiveError('PORT_UNAVAILABLE', `cannot listen on ${host}:${port}: ${err.code ?? err.message}; choose another with --port or WECOM_ARCHIVE_PORT`, { exitCode: 2 })));
+      reject(new ArchiveError('PORT_UNAVAILABLE', `cannot listen on ${host}:${port}: ${err.code ?? err.message}; choose another with --port or WECOM_ARCHIVE_PORT`, { kind: 'invalid' })));
     server.listen(port, host, resolve);
   });
   return {

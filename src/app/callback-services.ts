@@ -5,6 +5,7 @@
  */
 import type { App } from './app.ts';
 import type { Logger } from './logger.ts';
+import type { InboxKind } from '../callbacks/callback-events.ts';
 import { CallbackInbox } from '../callbacks/callback-inbox.ts';
 import { type CallbackRoute, createCallbackRoute } from '../callbacks/callback-http.ts';
 import { CallbackSourceGuard } from '../callbacks/callback-source-guard.ts';
@@ -69,7 +70,7 @@ export function createCallbackServices(app: App, log: Logger, options: CallbackS
     now,
   }, { ...DEFAULT_DIRECTORY_TIMING, fullSyncIntervalMs: settings.directorySyncIntervalS * 1000, ...options.directoryTiming });
   const waker = new PullWaker(options.wakeDebounceMs ?? 1_000, now);
-  const kinds = options.handlePullNotifies ? undefined : ['change_contact', 'change_external_contact', 'change_external_chat'];
+  const kinds: InboxKind[] | undefined = options.handlePullNotifies ? undefined : ['change_contact', 'change_external_contact', 'change_external_chat'];
   const worker = new InboxWorker({
     inbox,
     health: app.store.health,

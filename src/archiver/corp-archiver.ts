@@ -5,6 +5,7 @@ import type { DecryptStage } from '../decrypt/decrypt-stage.ts';
 import { type RetryBackoff, TRANSIENT_BACKOFF } from '../decrypt/wait-reasons.ts';
 import type { MediaStage } from '../media/media-stage.ts';
 import { PullLoop } from '../pull/pull-loop.ts';
+import type { PullState } from '../pull/retry-policy.ts';
 import { type Backoff, exponentialBackoff } from '../runtime/backoff.ts';
 import { Bell, sleep } from '../runtime/sleep.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
@@ -60,7 +61,7 @@ export interface CorpProgress {
   envelopes: number;
   messages: number;
   failures: number;
-  state: 'ok' | 'retrying' | 'stopped';
+  state: PullState;
   lastError: string | null;
   /** media files that reached a final state in this run, and their bytes (issue #5) */
   media?: { files: number; bytes: number; failed: number };

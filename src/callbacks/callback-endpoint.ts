@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../app/logger.ts';
-import { ArchiveError, ValidationError } from '../errors/errors.ts';
+import { ArchiveError, type ErrorCode, ValidationError } from '../errors/errors.ts';
 import type { CallbackAppRegistry } from './callback-apps.ts';
 import { CallbackCryptoError, decryptCallbackMessage, verifyCallbackSignature } from './callback-crypto.ts';
 import { CallbackEventError, callbackEventFromXml, type CallbackEvent } from './callback-events.ts';
@@ -56,7 +56,7 @@ export interface CallbackEndpointDeps {
  * `logDetail` is for this server's log only, where it says more than the answer may.
  */
 class Refusal extends ArchiveError {
-  constructor(status: number, code: string, message: string, readonly logDetail?: string) {
+  constructor(status: number, code: ErrorCode, message: string, readonly logDetail?: string) {
     super(code, message, { httpStatus: status });
   }
 }

@@ -175,6 +175,9 @@ export type CallbackEvent =
   | ChangeExternalChatEvent
   | UnknownCallbackEvent;
 
+/** What the inbox stores as a callback's kind: the parsed event's, or 'invalid' when it could not be parsed. */
+export type InboxKind = CallbackEvent['kind'] | 'invalid';
+
 /**
  * Parses decrypted callback XML (the `message` of decryptCallbackMessage) into a CallbackEvent.
  *

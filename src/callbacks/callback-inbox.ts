@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import { clipError } from '../runtime/clip.ts';
 import { ClaimQueue, type QueueDescriptor, type RetryPolicy } from '../store/claims/claim-queue.ts';
 import type { Database } from '../store/schema.ts';
+import type { InboxKind } from './callback-events.ts';
 
 export type InboxState = 'pending' | 'working' | 'done' | 'failed' | 'ignored';
 
@@ -16,7 +17,7 @@ export interface InboxEntry {
   corpid: string;
   app: string;
   dedupKey: string;
-  kind: string;
+  kind: InboxKind;
   event: string | null;
   changeType: string | null;
   body: string;
@@ -109,7 +110,7 @@ export class CallbackInbox {
    * store/claims): pending rows whose time has come, and rows whose previous worker's lease ran out
    * or who died on this host. Only kinds in `kinds` when given.
    */
-  async claim(owner: string, limit: number, leaseMs: number, kinds?: readonly string[]): Promise<InboxRow[]> {
+  async claim(owner: string, limit: number, leaseMs: number, kinds?: readonly InboxKind[]): Promise<InboxRow[]> {
     const { claimed } = await this.queue.claim(owner, limit, leaseMs, kinds ? { where: { kind: [...kinds] } } : {});
     return claimed.map((r) => ({ id: Number(r.id), corpid: r.corpid, app: r.app, kind: r.kind, event: r.event, changeType: r.change_type, body: r.body, attempts: Number(r.attempts), receivedAt: Number(r.received_at) }));
   }

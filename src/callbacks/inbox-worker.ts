@@ -12,13 +12,14 @@ import { Bell, sleep } from '../runtime/sleep.ts';
 import { type DatabaseHealth, isDatabaseUnavailable } from '../store/database-health.ts';
 import type { RetryPolicy } from '../store/claims/claim-queue.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
+import type { InboxKind } from './callback-events.ts';
 import type { CallbackInbox, InboxRow } from './callback-inbox.ts';
 
 export type InboxHandler = (row: InboxRow, signal: AbortSignal) => Promise<unknown>;
 
 export interface InboxWorkerOptions {
   /** only these kinds (a process without pulls leaves msgaudit_notify to one that has them) */
-  kinds?: readonly string[];
+  kinds?: readonly InboxKind[];
   batch?: number;
   maxAttempts?: number;
   backoff?: Backoff;

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { openApp, type App } from '../app/app.ts';
 import { GLOBAL_OPTIONS, type GlobalFlags, loadConfig } from '../config/config.ts';
 import { ArchiveError, ValidationError } from '../errors/errors.ts';
+import { EXIT_INTERNAL, exitCodeOf } from './exit-codes.ts';
 import type { Command, CommandIo, OptionValues } from './command.ts';
 import { isDatabaseUnavailable } from '../store/database-health.ts';
 import { DatabaseUnreachableError } from '../store/open-store.ts';
@@ -100,7 +101,7 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   } catch (err) {
     if (err instanceof ArchiveError) {
       io.err(`error: ${err.message}`);
-      return err.exitCode;
+      return exitCodeOf(err);
     }
     // the database went away while the command ran: say so, not a stack trace
     if (app && isDatabaseUnavailable(err)) {
@@ -108,7 +109,7 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
       return 1;
     }
     io.err(`internal error: ${(err as Error)?.stack ?? String(err)}`);
-    return 70;
+    return EXIT_INTERNAL;
   } finally {
     await app?.close();
   }

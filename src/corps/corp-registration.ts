@@ -30,7 +30,7 @@ export async function registerCorps(app: Pick<App, 'transaction'>, corps: readon
         for (const callback of c.callbacks) await s.callbackApps.add({ corpid, ...callback }, { replace });
       } catch (err) {
         if (!(err instanceof ArchiveError)) throw err;
-        throw new ArchiveError(err.code, `corps[${i}] (${corpid}): ${err.message}; ${refusal}`, { cause: err, exitCode: err.exitCode, httpStatus: err.httpStatus });
+        throw new ArchiveError(err.code, `corps[${i}] (${corpid}): ${err.message}; ${refusal}`, { cause: err, kind: err.kind, httpStatus: err.httpStatus });
       }
     }
   });

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
+import { EnvelopeRepository } from './envelope-repository.ts';
 import { RETRY_KINDS, WAIT_REASONS, type WaitReason } from './wait-reasons.ts';
 
 /** Reasons `decrypt retry` queues again: all but malformed entries, which no try can change. */
@@ -10,17 +11,7 @@ export const RETRYABLE_REASONS: readonly WaitReason[] = WAIT_REASONS.filter((r) 
  * from the first delay. The next drain of the corp (`run`, or a running one within its requeue
  * interval) decrypts them. Returns how many per corp, only corps that had some.
  */
-export async function requeueWaiting(db: Kysely<Database>, options: { corpid?: string | undefined; reason?: WaitReason | undefined }, now: number): Promise<Array<{ corpid: string; count: number }>> {
+export function requeueWaiting(db: Kysely<Database>, options: { corpid?: string | undefined; reason?: WaitReason | undefined }, now: number): Promise<Array<{ corpid: string; count: number }>> {
   const reasons = options.reason ? [options.reason] : RETRYABLE_REASONS;
-  let corps = db.selectFrom('envelopes').select('corpid').distinct().where('state', '=', 'waiting').where('reason', 'in', reasons);
-  if (options.corpid !== undefined) corps = corps.where('corpid', '=', options.corpid);
-  const result: Array<{ corpid: string; count: number }> = [];
-  for (const { corpid } of await corps.orderBy('corpid').execute()) {
-    const r = await db.updateTable('envelopes').set({ state: 'retry', attempts: 0, next_attempt_at: null, updated_at: now })
-      .where('corpid', '=', corpid).where('state', '=', 'waiting').where('reason', 'in', reasons)
-      .executeTakeFirst();
-    const count = Number(r.numUpdatedRows);
-    if (count) result.push({ corpid, count });
-  }
-  return result;
+  return new EnvelopeRepository(db).requeueWaiting(reasons, options.corpid, now);
 }

@@ -1,10 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import { type Kysely, sql, type Transaction } from 'kysely';
-import { insertMediaJobs } from '../media/jobs/media-job-repository.ts';
 import { scopedSignal } from '../runtime/abort.ts';
-import type { Database } from '../store/schema.ts';
 import { type BatchOutcome, decryptBatch, type DecryptDeps, type EnvelopeRow, type Failure } from './decrypt-batch.ts';
-import { backoffDelayMs, type RetryBackoff, TRANSIENT_BACKOFF } from './wait-reasons.ts';
+import { type DecryptLane, EnvelopeRepository, type EnvelopeWait, NO_SEQ } from './envelope-repository.ts';
+import { backoffDelayMs, type RetryBackoff, TRANSIENT_BACKOFF, type WaitReason } from './wait-reasons.ts';
 
 export interface DecryptStageOptions {
   /** envelopes per RSA batch */
@@ -40,7 +38,7 @@ export interface DrainResult {
  * (each success is marked 'done'). `after` is the last seq claimed.
  */
 interface Lane {
-  kind: 'fresh' | 'retry';
+  kind: DecryptLane;
   after: string;
 }
 
@@ -57,9 +55,6 @@ interface Finished {
   attempts: ReadonlyMap<string, number>;
 }
 
-const UPDATE_CHUNK = 100;
-const NO_SEQ = '';
-
 /** How often a drain looks whether a corp's keys were added or replaced since it loaded them. */
 const KEY_CHECK_INTERVAL_MS = 1_000;
 /**
@@ -70,13 +65,8 @@ const KEY_CHECK_INTERVAL_MS = 1_000;
  */
 export const KEY_CHANGE_GRACE_MS = 120_000;
 
-/**
- * Fresh envelopes still to decrypt: 'pending' and above the corp's watermark (at or below it they
- * are handled, see EnvelopeTable.state). The one definition the stage, its backlog and `status` use.
- */
-export function freshEnvelopes(db: Kysely<Database>, corpid: string, decryptedSeq: string | null) {
-  return db.selectFrom('envelopes').where('state', '=', 'pending').where('corpid', '=', corpid).where('seq', '>', decryptedSeq ?? NO_SEQ);
-}
+/** Failures that a key replaced meanwhile may have caused (tried with the old key). */
+const KEY_DEPENDENT_REASONS: readonly WaitReason[] = ['rsa_failed', 'sdk_error', 'bad_json'];
 
 /**
  * The decrypt stage: claims a corp's envelopes in seq order, decrypts them in batches (several in
@@ -93,6 +83,7 @@ export class DecryptStage {
   private readonly backoff: RetryBackoff;
   /** per corp: the versions and store times of the keys loaded into the RSA pool, and when that was last checked */
   private readonly loadedKeys = new Map<string, { stamp: string; checkedAt: number; storedAt: ReadonlyMap<number, number> }>();
+  private readonly envelopes: EnvelopeRepository;
 
   constructor(
     private readonly deps: DecryptDeps & { loadKeys(corpid: string): Promise<Map<number, KeyObject>> },
@@ -102,6 +93,7 @@ export class DecryptStage {
     this.inflight = options.inflight ?? 12;
     this.commitSize = options.commitSize ?? 1024;
     this.backoff = options.backoff ?? TRANSIENT_BACKOFF;
+    this.envelopes = new EnvelopeRepository(deps.db);
   }
 
   /** Loads the corp's private keys into the RSA pool (again: keys may have been added since). */
@@ -115,9 +107,8 @@ export class DecryptStage {
 
   /** The corp's key versions with the time each was stored: it changes when a key is added or replaced. */
   private async keyStamp(corpid: string): Promise<{ stamp: string; storedAt: Map<number, number> }> {
-    const rows = await this.deps.db.selectFrom('key_versions').select(['version', 'created_at'])
-      .where('corpid', '=', corpid).orderBy('version').execute();
-    return { stamp: rows.map((r) => `${r.version}@${r.created_at}`).join(','), storedAt: new Map(rows.map((r) => [r.version, Number(r.created_at)])) };
+    const rows = await this.envelopes.keyVersions(corpid);
+    return { stamp: rows.map((r) => `${r.version}@${r.storedAt}`).join(','), storedAt: new Map(rows.map((r) => [r.version, r.storedAt])) };
   }
 
   /**
@@ -145,49 +136,28 @@ export class DecryptStage {
   async requeue(corpid: string): Promise<number> {
     const versions = await this.refreshKeys(corpid);
     const now = this.deps.now();
-    let keyed = 0;
-    if (versions.length) {
-      const r = await this.deps.db.updateTable('envelopes').set({ state: 'retry', updated_at: now })
-        .where('corpid', '=', corpid).where('state', '=', 'waiting').where('reason', '=', 'key_missing')
-        .where('publickey_ver', 'in', versions).executeTakeFirst();
-      keyed = Number(r.numUpdatedRows);
-    }
-    const r = await this.deps.db.updateTable('envelopes').set({ state: 'retry', next_attempt_at: null, updated_at: now })
-      .where('corpid', '=', corpid).where('state', '=', 'waiting').where('next_attempt_at', '<=', now)
-      .executeTakeFirst();
-    const due = Number(r.numUpdatedRows);
+    const keyed = await this.envelopes.requeueKeyMissing(corpid, versions, now);
+    const due = await this.envelopes.requeueDue(corpid, now);
     // failures that may come from a key replaced meanwhile (tried with the old one), see KEY_CHANGE_GRACE_MS
     let rekeyed = 0;
     // the store times read when the keys were loaded, at the top of this requeue
     for (const [version, storedAt] of this.loadedKeys.get(corpid)?.storedAt ?? []) {
-      const r = await this.deps.db.updateTable('envelopes').set({ state: 'retry', next_attempt_at: null, updated_at: now })
-        .where('corpid', '=', corpid).where('state', '=', 'waiting').where('publickey_ver', '=', version)
-        // an automatic retry (a transient failure) keeps its backoff: it comes back by itself
-        .where('reason', 'in', ['rsa_failed', 'sdk_error', 'bad_json']).where('next_attempt_at', 'is', null)
-        .where('updated_at', '>=', storedAt).where('updated_at', '<', storedAt + KEY_CHANGE_GRACE_MS)
-        .executeTakeFirst();
-      rekeyed += Number(r.numUpdatedRows);
+      // an automatic retry (a transient failure) keeps its backoff: it comes back by itself
+      rekeyed += await this.envelopes.requeueFailedBetween(corpid, version, KEY_DEPENDENT_REASONS, storedAt, storedAt + KEY_CHANGE_GRACE_MS, now);
     }
     if (keyed + due + rekeyed) this.deps.log?.debug({ corp: corpid, stage: 'decrypt', keyAdded: keyed, due, keyChanged: rekeyed }, 'waiting envelopes queued again');
     return keyed + due + rekeyed;
   }
 
   /** When the corp's earliest automatic retry is due (ms), or null when none waits for one. */
-  async nextAttemptAt(corpid: string): Promise<number | null> {
-    const row = await this.deps.db.selectFrom('envelopes').select((eb) => eb.fn.min('next_attempt_at').as('at'))
-      .where('corpid', '=', corpid).where('state', '=', 'waiting').executeTakeFirst();
-    return row?.at === null || row?.at === undefined ? null : Number(row.at);
+  nextAttemptAt(corpid: string): Promise<number | null> {
+    return this.envelopes.nextAttemptAt(corpid);
   }
 
   /** Envelopes still to decrypt: put back for a retry, or fresh above the watermark. */
   async backlog(corpid: string): Promise<number> {
-    const after = await this.watermark(corpid);
-    const [retry, fresh] = await Promise.all([
-      this.deps.db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('state', '=', 'retry').where('corpid', '=', corpid).executeTakeFirstOrThrow(),
-      freshEnvelopes(this.deps.db, corpid, after).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return Number(retry.n) + Number(fresh.n);
+    const { retry, fresh } = await this.envelopes.countToDo(corpid, await this.envelopes.watermark(corpid));
+    return retry + fresh;
   }
 
   /**
@@ -203,21 +173,12 @@ export class DecryptStage {
       onBatch?.(r);
     };
     await this.drainLane(corpid, { kind: 'retry', after: NO_SEQ }, signal, heard);
-    await this.drainLane(corpid, { kind: 'fresh', after: await this.watermark(corpid) }, signal, heard);
+    await this.drainLane(corpid, { kind: 'fresh', after: await this.envelopes.watermark(corpid) }, signal, heard);
     return total;
   }
 
-  private async watermark(corpid: string): Promise<string> {
-    const row = await this.deps.db.selectFrom('cursors').select('decrypted_seq').where('corpid', '=', corpid).executeTakeFirst();
-    return row?.decrypted_seq ?? NO_SEQ;
-  }
-
-  private async nextRows(corpid: string, lane: Lane): Promise<Array<EnvelopeRow & { attempts: number }>> {
-    const { db } = this.deps;
-    const rows = lane.kind === 'fresh'
-      ? freshEnvelopes(db, corpid, lane.after)
-      : db.selectFrom('envelopes').where('state', '=', 'retry').where('corpid', '=', corpid).where('seq', '>', lane.after);
-    return rows.select(['msgid', 'seq', 'publickey_ver', 'encrypt_random_key', 'encrypt_chat_msg', 'attempts']).orderBy('seq').limit(this.batchSize).execute();
+  private nextRows(corpid: string, lane: Lane): Promise<Array<EnvelopeRow & { attempts: number }>> {
+    return this.envelopes.nextBatch(corpid, lane.kind, lane.after, this.batchSize);
   }
 
   /**
@@ -291,35 +252,9 @@ export class DecryptStage {
   }
 
   private async commit(corpid: string, lane: Lane, outcome: BatchOutcome, lastSeq: string, attempts: ReadonlyMap<string, number>): Promise<void> {
-    const { db, dialect } = this.deps;
     const now = this.deps.now();
     const waits = this.waits(outcome.failures, attempts, now);
-    await db.transaction().execute(async (trx) => {
-      await dialect.insertIgnoring(trx, 'messages', outcome.messages, ['corpid', 'msgid']);
-      // a stored message always has its media jobs: same transaction (issue #5)
-      await insertMediaJobs(trx, dialect, corpid, outcome.messages, now);
-      // failures that read alike (a whole batch refused with one code) are written together
-      for (const w of waits) {
-        for (let i = 0; i < w.msgids.length; i += UPDATE_CHUNK) {
-          await trx.updateTable('envelopes')
-            .set({ state: 'waiting', reason: w.reason, reason_code: w.code, reason_detail: w.detail, attempts: sql`attempts + 1`, next_attempt_at: w.nextAttemptAt, updated_at: now })
-            .where('corpid', '=', corpid).where('msgid', 'in', w.msgids.slice(i, i + UPDATE_CHUNK)).execute();
-        }
-      }
-      if (lane.kind === 'retry') await markDone(trx, corpid, outcome, now);
-      else {
-        await trx.updateTable('cursors').set({ decrypted_seq: lastSeq })
-          .where('corpid', '=', corpid)
-          .where((eb) => eb.or([eb('decrypted_seq', 'is', null), eb('decrypted_seq', '<', lastSeq)]))
-          .execute();
-      }
-      if (outcome.newestMsgtime !== null) {
-        await trx.updateTable('cursors').set({ newest_msgtime: outcome.newestMsgtime })
-          .where('corpid', '=', corpid)
-          .where((eb) => eb.or([eb('newest_msgtime', 'is', null), eb('newest_msgtime', '<', outcome.newestMsgtime!)]))
-          .execute();
-      }
-    });
+    await this.envelopes.commitDecrypted(this.deps.dialect, corpid, { lane: lane.kind, messages: outcome.messages, waits, lastSeq, newestMsgtime: outcome.newestMsgtime }, now);
     if (this.deps.log?.isLevelEnabled('debug')) {
       const waiting = waits.map((w) => ({ reason: w.reason, code: w.code, count: w.msgids.length, retryInMs: w.nextAttemptAt === null ? null : w.nextAttemptAt - now }));
       this.deps.log.debug({ corp: corpid, stage: 'decrypt', lane: lane.kind, decrypted: outcome.messages.length, waiting }, 'batches committed');
@@ -330,8 +265,8 @@ export class DecryptStage {
    * The failures grouped by what is written for them. A transient one gets its next try after the
    * backoff of its failed tries (this one included); any other waits for a key or an operator.
    */
-  private waits(failures: readonly Failure[], attempts: ReadonlyMap<string, number>, now: number): Wait[] {
-    const waits = new Map<string, Wait>();
+  private waits(failures: readonly Failure[], attempts: ReadonlyMap<string, number>, now: number): EnvelopeWait[] {
+    const waits = new Map<string, EnvelopeWait>();
     for (const f of failures) {
       const tries = (attempts.get(f.msgid) ?? 0) + 1;
       const nextAttemptAt = f.transient ? now + backoffDelayMs(this.backoff, tries) : null;
@@ -344,28 +279,9 @@ export class DecryptStage {
   }
 }
 
-/** Envelopes that wait for the same reason, written in one update. */
-interface Wait {
-  reason: Failure['reason'];
-  code: number | null;
-  detail: string;
-  nextAttemptAt: number | null;
-  msgids: string[];
-}
-
 function mergeOutcomes(group: readonly BatchOutcome[]): BatchOutcome {
   if (group.length === 1) return group[0]!;
   let newestMsgtime: number | null = null;
   for (const o of group) if (o.newestMsgtime !== null && (newestMsgtime === null || o.newestMsgtime > newestMsgtime)) newestMsgtime = o.newestMsgtime;
   return { messages: group.flatMap((o) => o.messages), failures: group.flatMap((o) => o.failures), newestMsgtime };
-}
-
-/** Retried envelopes that became messages: marked one by one (few; fresh ones use the watermark). */
-async function markDone(trx: Transaction<Database>, corpid: string, outcome: BatchOutcome, now: number): Promise<void> {
-  for (let i = 0; i < outcome.messages.length; i += UPDATE_CHUNK) {
-    const chunk = outcome.messages.slice(i, i + UPDATE_CHUNK);
-    await trx.updateTable('envelopes')
-      .set({ state: 'done', reason: null, reason_code: null, reason_detail: null, updated_at: now })
-      .where('corpid', '=', corpid).where('msgid', 'in', chunk.map((m) => m.msgid)).execute();
-  }
 }

@@ -5,9 +5,10 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
+import type { SyncPart } from './directory-sync.ts';
 
 export interface DirectoryPartStatus {
-  part: string;
+  part: SyncPart;
   lastSuccessAt: number | null;
   lastStartedAt: number | null;
   lastErrorCode: number | null;

@@ -10,8 +10,9 @@ import type { Kysely } from 'kysely';
 import { clip as clipText, clipError } from '../runtime/clip.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { ClaimQueue, type QueueDescriptor, type RetryPolicy } from '../store/claims/claim-queue.ts';
-import type { Database, DirRefreshQueueRow } from '../store/schema.ts';
+import type { Database, DirEntityKind, DirRefreshQueueRow, RefreshReason, TagMemberKind } from '../store/schema.ts';
 import type { ApiExternalContact, ApiGroup, ApiRobot } from '../wecom-api/wecom-endpoints.ts';
+import type { SyncPart } from './directory-sync.ts';
 
 export type NameSource = 'sync' | 'event';
 
@@ -262,8 +263,8 @@ export class DirectoryStore {
     await this.tx(async (trx) => {
       await this.dialect.ignoreDuplicates(trx.insertInto('dir_tags').values({ corpid, tag_id: tagId, name: null, updated_at: now }), ['corpid', 'tag_id']).execute();
       const adds = [
-        ...change.addUsers.map((id) => ({ corpid, tag_id: tagId, member_kind: 'user', member_id: id, updated_at: now })),
-        ...change.addParties.map((id) => ({ corpid, tag_id: tagId, member_kind: 'party', member_id: String(id), updated_at: now })),
+        ...change.addUsers.map((id) => ({ corpid, tag_id: tagId, member_kind: 'user' as const, member_id: id, updated_at: now })),
+        ...change.addParties.map((id) => ({ corpid, tag_id: tagId, member_kind: 'party' as const, member_id: String(id), updated_at: now })),
       ];
       for (const part of chunks(adds)) await this.dialect.ignoreDuplicates(trx.insertInto('dir_tag_members').values(part), ['corpid', 'tag_id', 'member_kind', 'member_id']).execute();
       for (const [kind, ids] of [['user', change.delUsers], ['party', change.delParties.map(String)]] as const) {
@@ -282,8 +283,8 @@ export class DirectoryStore {
       if (old?.name && name && old.name !== name) await this.history(trx, corpid, 'tag', String(tagId), 'name', old.name, clip(name) ?? null, 'sync');
       await trx.deleteFrom('dir_tag_members').where('corpid', '=', corpid).where('tag_id', '=', tagId).execute();
       const rows = [
-        ...new Set(userids)].map((id) => ({ corpid, tag_id: tagId, member_kind: 'user', member_id: id, updated_at: now }))
-        .concat([...new Set(partyIds)].map((id) => ({ corpid, tag_id: tagId, member_kind: 'party', member_id: String(id), updated_at: now })));
+        ...new Set(userids)].map((id) => ({ corpid, tag_id: tagId, member_kind: 'user' as TagMemberKind, member_id: id, updated_at: now }))
+        .concat([...new Set(partyIds)].map((id) => ({ corpid, tag_id: tagId, member_kind: 'party' as const, member_id: String(id), updated_at: now })));
       for (const part of chunks(rows)) await trx.insertInto('dir_tag_members').values(part).execute();
     });
   }
@@ -296,7 +297,7 @@ export class DirectoryStore {
       const old = await trx.selectFrom('dir_external_contacts').select('name').where('corpid', '=', corpid).where('external_userid', '=', c.externalUserId).executeTakeFirst();
       const values = {
         name: clip(c.name) ?? null, type: c.type, corp_name: clip(c.corpName) ?? null, corp_full_name: clip(c.corpFullName) ?? null,
-        position: clip(c.position) ?? null, follow_users: JSON.stringify(c.followUsers), status: 'ok', last_error_code: null, last_error: null,
+        position: clip(c.position) ?? null, follow_users: JSON.stringify(c.followUsers), status: 'ok' as const, last_error_code: null, last_error: null,
         synced_at: now, updated_at: now,
       };
       if (old) {
@@ -342,7 +343,7 @@ export class DirectoryStore {
       const values = {
         kind: g.kind, name: clip(g.name) ?? null, owner: clip(g.owner, 191) ?? null, notice: g.notice, create_time: g.createTime,
         member_count: g.members.length, members: JSON.stringify(g.members.map((m) => ({ id: m.id, type: m.type, join_time: m.joinTime }))),
-        status: 'ok', last_error_code: null, last_error: null, synced_at: now, updated_at: now,
+        status: 'ok' as const, last_error_code: null, last_error: null, synced_at: now, updated_at: now,
       };
       if (old) {
         await trx.updateTable('dir_groups').set(values).where('corpid', '=', corpid).where('roomid', '=', g.roomid).execute();
@@ -424,7 +425,7 @@ export class DirectoryStore {
    * Asks for an id to be described (again). Already queued: left as is, unless `force` (an event
    * says the thing changed), which makes it due now and gives it its tries back.
    */
-  async enqueue(corpid: string, kind: RefreshKind, entityId: string, reason: string, options: { force?: boolean } = {}): Promise<void> {
+  async enqueue(corpid: string, kind: RefreshKind, entityId: string, reason: RefreshReason, options: { force?: boolean } = {}): Promise<void> {
     const now = this.now();
     if (options.force) {
       // the lease goes too: a process describing it now fetched it before this change, so its
@@ -439,7 +440,7 @@ export class DirectoryStore {
     }), ['corpid', 'entity_kind', 'entity_id']).execute();
   }
 
-  async enqueueMany(corpid: string, kind: RefreshKind, entityIds: readonly string[], reason: string): Promise<void> {
+  async enqueueMany(corpid: string, kind: RefreshKind, entityIds: readonly string[], reason: RefreshReason): Promise<void> {
     const now = this.now();
     for (const part of chunks([...new Set(entityIds)])) {
       await this.dialect.ignoreDuplicates(this.db.insertInto('dir_refresh_queue').values(part.map((id) => ({
@@ -488,7 +489,7 @@ export class DirectoryStore {
 
   // ---------------------------------------------------------------- sync state
 
-  async syncStarted(corpid: string, part: string): Promise<void> {
+  async syncStarted(corpid: string, part: SyncPart): Promise<void> {
     const now = this.now();
     const r = await this.db.updateTable('dir_sync_state').set({ last_started_at: now, updated_at: now }).where('corpid', '=', corpid).where('part', '=', part).executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) {
@@ -498,7 +499,7 @@ export class DirectoryStore {
     }
   }
 
-  async syncSucceeded(corpid: string, part: string, outcome: SyncOutcome): Promise<void> {
+  async syncSucceeded(corpid: string, part: SyncPart, outcome: SyncOutcome): Promise<void> {
     const now = this.now();
     await this.syncStarted(corpid, part).catch(() => undefined);
     await this.db.updateTable('dir_sync_state').set({
@@ -507,14 +508,14 @@ export class DirectoryStore {
     }).where('corpid', '=', corpid).where('part', '=', part).execute();
   }
 
-  async syncFailed(corpid: string, part: string, code: number | null, error: string): Promise<void> {
+  async syncFailed(corpid: string, part: SyncPart, code: number | null, error: string): Promise<void> {
     const now = this.now();
     await this.syncStarted(corpid, part).catch(() => undefined);
     await this.db.updateTable('dir_sync_state').set({ last_error_code: code, last_error: clipError(error), updated_at: now })
       .where('corpid', '=', corpid).where('part', '=', part).execute();
   }
 
-  async watermark(corpid: string, part: string): Promise<string | null> {
+  async watermark(corpid: string, part: SyncPart): Promise<string | null> {
     const r = await this.db.selectFrom('dir_sync_state').select('watermark').where('corpid', '=', corpid).where('part', '=', part).executeTakeFirst();
     return r?.watermark ?? null;
   }
@@ -535,7 +536,7 @@ export class DirectoryStore {
     }
   }
 
-  private async history(trx: Trx, corpid: string, kind: string, id: string, field: 'name' | 'userid', oldValue: string | null, newValue: string | null, source: NameSource): Promise<void> {
+  private async history(trx: Trx, corpid: string, kind: DirEntityKind, id: string, field: 'name' | 'userid', oldValue: string | null, newValue: string | null, source: NameSource): Promise<void> {
     await trx.insertInto('dir_name_history').values({
       corpid, entity_kind: kind, entity_id: id.slice(0, 191), field, old_value: clip(oldValue) ?? null, new_value: clip(newValue) ?? null, source, changed_at: this.now(),
     }).execute();

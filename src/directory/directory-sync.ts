@@ -15,7 +15,7 @@ import { doublingBackoff } from '../runtime/backoff.ts';
 import type { RetryPolicy } from '../store/claims/claim-queue.ts';
 import { isDatabaseUnavailable } from '../store/database-health.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
-import type { Database, DirRefreshQueueRow } from '../store/schema.ts';
+import type { Database, DirRefreshQueueRow, RefreshReason } from '../store/schema.ts';
 import { ApiSecretMissingError } from '../wecom-api/api-errors.ts';
 import type { WeComApiClient } from '../wecom-api/wecom-api-client.ts';
 import {
@@ -278,7 +278,7 @@ export class DirectorySync {
     this.deps.log.debug({ corp: corpid, stage: 'directory', kind, code: errorCode(err), giveUp }, `could not describe a ${kind}: ${message}`);
   }
 
-  private async refreshOne(corpid: string, client: WeComApiClient, kind: RefreshKind, id: string, reason: string, signal?: AbortSignal): Promise<void> {
+  private async refreshOne(corpid: string, client: WeComApiClient, kind: RefreshKind, id: string, reason: RefreshReason, signal?: AbortSignal): Promise<void> {
     const { store } = this.deps;
     switch (kind) {
       case 'member': {

@@ -12,7 +12,7 @@ import { type DatabaseHealth, describeDatabaseError, isDatabaseUnavailable } fro
 import { recordPullError } from './cursor-store.ts';
 import { PullLease } from './pull-lease.ts';
 import { type PullDeps, PullLeaseLostError, pullPage } from './pull-page.ts';
-import { classifyPullError } from './retry-policy.ts';
+import { classifyPullError, type PullState } from './retry-policy.ts';
 
 export interface PullLoopDeps extends PullDeps {
   log: Logger;
@@ -38,7 +38,7 @@ export interface PullTiming {
 export interface PullProgress {
   cursor: bigint;
   envelopes: number;
-  state: 'ok' | 'retrying' | 'stopped';
+  state: PullState;
   lastError: string | null;
   /** another process holds the corp's pull lease (`host/pid/random`): this one does not pull */
   pullHeldBy?: string;

@@ -107,7 +107,7 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
     const next = fresh.length ? fresh[fresh.length - 1]!.seq : cursor;
     const full = entries.length >= corp.limit;
     const moved = {
-      state: 'ok',
+      state: 'ok' as const,
       last_error_code: null,
       last_error: null,
       last_pull_at: at,

@@ -5,6 +5,9 @@ import { WeComApiError, WeComSdkError } from '../errors/wecom-codes.ts';
  * What the pull loop does after a failed GetChatData (issue #3): retry with backoff, or stop the
  * corp with a clear status until its configuration is fixed. Data, not scattered loops (style.md).
  */
+/** How a corp's pull goes, as its cursor row and `status` show it: 'stopped' waits for a change of configuration. */
+export type PullState = 'ok' | 'retrying' | 'stopped';
+
 export type PullVerdict = { action: 'retry'; code: number | null } | { action: 'stop'; code: number | null };
 
 /** WeCom answers that only a change of configuration can fix. */
@@ -14,7 +17,7 @@ export function classifyPullError(err: unknown): PullVerdict {
   if (err instanceof WeComSdkError) return { action: err.transient ? 'retry' : 'stop', code: err.wecomCode };
   // A JSON-level errcode inside a successful call is retried, unless it names a configuration problem.
   if (err instanceof WeComApiError) return { action: CONFIGURATION_API_CODES.has(err.wecomCode) ? 'stop' : 'retry', code: err.wecomCode };
-  if (err instanceof ArchiveError && err.exitCode === 2) return { action: 'stop', code: null };
+  if (err instanceof ArchiveError && err.kind === 'invalid') return { action: 'stop', code: null };
   // Database hiccups, worker restarts and the like: retry; nothing was committed.
   return { action: 'retry', code: null };
 }

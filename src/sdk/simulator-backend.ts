@@ -50,10 +50,10 @@ export function createSimulatorBackend(opts: SimulatorBackendOptions): SdkBacken
   try {
     base = new URL(opts.url.replace(/^simulator:/, ''));
   } catch (err) {
-    throw new ArchiveError('SDK_SPEC_INVALID', `the simulator URL ${JSON.stringify(opts.url.slice(0, 200))} is not a URL`, { cause: err, exitCode: 2 });
+    throw new ArchiveError('SDK_SPEC_INVALID', `the simulator URL ${JSON.stringify(opts.url.slice(0, 200))} is not a URL`, { cause: err, kind: 'invalid' });
   }
   if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-    throw new ArchiveError('SDK_SPEC_INVALID', `the simulator URL must be http(s), got ${base.protocol}`, { exitCode: 2 });
+    throw new ArchiveError('SDK_SPEC_INVALID', `the simulator URL must be http(s), got ${base.protocol}`, { kind: 'invalid' });
   }
   const https = base.protocol === 'https:';
   const agent = new (https ? HttpsAgent : HttpAgent)({ keepAlive: true, maxSockets: opts.maxSockets ?? 8 });

@@ -3,10 +3,11 @@ import { emptyMediaStatus, mediaStatuses, type MediaStatus } from '../media/jobs
 import { CallbackInbox, type InboxSummary } from '../callbacks/callback-inbox.ts';
 import { directoryStatuses, emptyDirectoryStatus, type DirectoryStatus } from '../directory/directory-status.ts';
 import { liveHolder, type PullLeaseHolder } from '../pull/pull-lease.ts';
-import { freshEnvelopes } from '../decrypt/decrypt-stage.ts';
-import { WECOM_RETENTION_MS } from '../pull/gap-kind.ts';
+import { freshEnvelopes } from '../decrypt/envelope-repository.ts';
+import { type GapKind, WECOM_RETENTION_MS } from '../pull/gap-kind.ts';
+import type { PullState } from '../pull/retry-policy.ts';
 import { type WaitingGroup, waitingGroups } from '../decrypt/waiting-envelopes.ts';
-import type { Database } from '../store/schema.ts';
+import type { Database, SdkHostRestart } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
 
 export type { WaitingGroup } from '../decrypt/waiting-envelopes.ts';
@@ -15,7 +16,7 @@ export interface CorpStatus {
   corpid: string;
   configured: boolean;
   cursorSeq: string;
-  state: string;
+  state: PullState;
   lastErrorCode: number | null;
   lastError: string | null;
   messages: number;
@@ -40,7 +41,7 @@ export interface CorpStatus {
    */
   hoursLeft: number | null;
   /** native SDK host processes replaced after a crash, hang or memory ceiling (issue #4) */
-  sdkHostRestarts: { count: number; latest: { lane: string; cause: string; signal: string | null; operation: string | null; detail: string; at: number } | null };
+  sdkHostRestarts: { count: number; latest: { lane: SdkHostRestart['lane']; cause: SdkHostRestart['cause']; signal: string | null; operation: string | null; detail: string; at: number } | null };
   /** media jobs by state, bytes stored, voice copies, latest failures (issue #5) */
   media: MediaStatus;
   /** stored callback events: pending, failed (with why), the newest delivery (issue #6) */
@@ -55,7 +56,7 @@ export interface GapSummary {
   latest: Array<{ afterSeq: string; nextSeq: string; detectedAt: number; cursorAgeMs: number | null; note: string }>;
 }
 
-async function gapSummary(db: Kysely<Database>, corpid: string, kind: 'loss' | 'jump', count: number): Promise<GapSummary> {
+async function gapSummary(db: Kysely<Database>, corpid: string, kind: GapKind, count: number): Promise<GapSummary> {
   if (count === 0) return { count, latest: [] };
   const rows = await db.selectFrom('gaps').select(['after_seq', 'next_seq', 'detected_at', 'cursor_age_ms', 'note'])
     .where('corpid', '=', corpid).where('kind', '=', kind).orderBy('id', 'desc').limit(5).execute();
@@ -86,7 +87,7 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
   const directories = await directoryStatuses(db);
   const result: CorpStatus[] = [];
   for (const c of cursors) {
-    const gapCount = (kind: string) => Number(gapCounts.find((g) => g.corpid === c.corpid && g.kind === kind)?.n ?? 0);
+    const gapCount = (kind: GapKind) => Number(gapCounts.find((g) => g.corpid === c.corpid && g.kind === kind)?.n ?? 0);
     const losses = await gapSummary(db, c.corpid, 'loss', gapCount('loss'));
     const seqJumps = await gapSummary(db, c.corpid, 'jump', gapCount('jump'));
     const restarts = Number(restartCounts.find((r) => r.corpid === c.corpid)?.n ?? 0);

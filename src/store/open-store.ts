@@ -21,7 +21,7 @@ export interface Store {
 /** The database could not be reached or opened: says which (password masked) and why. */
 export class DatabaseUnreachableError extends ArchiveError {
   constructor(displayUrl: string, cause: unknown) {
-    super('DATABASE_UNREACHABLE', `cannot reach the database ${displayUrl}: ${describeDatabaseError(cause)}`, { cause, exitCode: 1, httpStatus: 503 });
+    super('DATABASE_UNREACHABLE', `cannot reach the database ${displayUrl}: ${describeDatabaseError(cause)}`, { cause, httpStatus: 503 });
   }
 }
 

@@ -1,5 +1,12 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { InboxKind } from '../callbacks/callback-events.ts';
+import type { InboxState } from '../callbacks/callback-inbox.ts';
 import type { WaitReason } from '../decrypt/wait-reasons.ts';
+import type { NameSource, RefreshKind } from '../directory/directory-store.ts';
+import type { SyncPart } from '../directory/directory-sync.ts';
+import type { GapKind } from '../pull/gap-kind.ts';
+import type { PullState } from '../pull/retry-policy.ts';
+import type { Lane as SdkHostLane, RestartCause } from '../sdk/native/host-pool.ts';
 
 /**
  * The one database schema, shared by SQLite, PostgreSQL and MySQL/MariaDB.
@@ -85,8 +92,7 @@ export interface KeyHistoryTable {
 export interface CursorTable {
   corpid: string;
   seq: string;
-  /** 'ok' | 'retrying' | 'stopped' */
-  state: string;
+  state: PullState;
   last_error_code: number | null;
   last_error: string | null;
   last_pull_at: number | null;
@@ -104,6 +110,9 @@ export interface CursorTable {
 }
 
 /** What GetChatData returned, stored before any decryption (design rule 1). */
+/** The states of an envelope, see EnvelopeTable.state. */
+export type EnvelopeState = 'pending' | 'waiting' | 'retry' | 'done';
+
 export interface EnvelopeTable {
   corpid: string;
   msgid: string;
@@ -117,7 +126,7 @@ export interface EnvelopeTable {
    * 'waiting': could not be decrypted yet, see reason; 'retry': put back after waiting (a key was
    * added, its next_attempt_at came, `decrypt retry`); 'done': decrypted on a retry, or before the watermark existed.
    */
-  state: string;
+  state: EnvelopeState;
   /** why it waits (decrypt/wait-reasons.ts) */
   reason: WaitReason | null;
   reason_code: number | null;
@@ -167,8 +176,7 @@ export interface GapTable {
   next_seq: string;
   detected_at: number;
   note: string;
-  /** 'loss' | 'jump' */
-  kind: string;
+  kind: GapKind;
   /** how old the cursor was when the jump came; null: not known */
   cursor_age_ms: number | null;
 }
@@ -177,10 +185,9 @@ export interface GapTable {
 export interface SdkHostRestartTable {
   id: Generated<number>;
   corpid: string;
-  /** which host of the corp's pool: 'chat' | 'decrypt' | 'media' */
-  lane: string;
-  /** 'crash' | 'hang' | 'memory' | 'protocol' */
-  cause: string;
+  /** which host of the corp's pool */
+  lane: SdkHostLane;
+  cause: RestartCause;
   /** e.g. 'SIGSEGV', 'SIGABRT' */
   signal: string | null;
   exit_code: number | null;
@@ -235,8 +242,7 @@ export interface CallbackInboxTable {
   app: string;
   /** hex SHA-256 of the decrypted event: a retried delivery has the same key */
   dedup_key: string;
-  /** 'msgaudit_notify' | 'change_contact' | 'change_external_contact' | 'change_external_chat' | 'unknown' | 'invalid' */
-  kind: string;
+  kind: InboxKind;
   event: string | null;
   change_type: string | null;
   /** the decrypted event XML */
@@ -244,8 +250,7 @@ export interface CallbackInboxTable {
   remote_addr: string | null;
   /** the event's CreateTime in ms */
   event_time: number | null;
-  /** 'pending' | 'working' | 'done' | 'failed' | 'ignored' */
-  state: string;
+  state: InboxState;
   attempts: number;
   next_attempt_at: number;
   lease_owner: string | null;
@@ -262,6 +267,39 @@ export interface CallbackIpTable {
   source_corpid: string;
   fetched_at: number;
 }
+
+/** Who a tag names: a member ('user') or a department ('party'), as WeCom calls them. */
+export type TagMemberKind = 'user' | 'party';
+
+/** 'ok'; 'no_relation' (84061: no member follows them any more); 'unknown' (never described). */
+export type ExternalContactStatus = 'ok' | 'no_relation' | 'unknown';
+
+/** 'internal' (msgaudit/groupchat/get); 'customer' (externalcontact/groupchat); 'unknown' (not described yet). */
+export type GroupKind = 'internal' | 'customer' | 'unknown';
+
+/** 'ok'; 'dismissed'; 'undescribable' (neither group API describes it). */
+export type GroupStatus = 'ok' | 'dismissed' | 'undescribable';
+
+/** What a name history row is about. */
+export type DirEntityKind = 'member' | 'department' | 'external' | 'group' | 'robot' | 'tag';
+
+/** Which value of a directory entity changed: its name, or a member's userid (NewUserID). */
+export type RenamedField = 'name' | 'userid';
+
+/** Consent per member (1:1 chats with the customer) or per group. */
+export type ConsentScope = 'single' | 'room';
+
+/** Where a consent row came from: the consent API, or a callback event. */
+export type ConsentSource = 'api' | 'event';
+
+/**
+ * Why an id is queued for a refresh: seen in a message, or named by an event; the 'customer_' ones
+ * name a customer group (described by the externalcontact API, not msgaudit's).
+ */
+export type RefreshReason = 'seen' | 'event' | 'customer_event' | 'customer_sync';
+
+/** A queued refresh is 'pending' until it succeeds (its row is deleted) or is given up ('gave_up'). */
+export type RefreshState = 'pending' | 'gave_up';
 
 export interface DirDepartmentTable {
   corpid: string;
@@ -304,8 +342,7 @@ export interface DirTagTable {
 export interface DirTagMemberTable {
   corpid: string;
   tag_id: number;
-  /** 'user' | 'party' */
-  member_kind: string;
+  member_kind: TagMemberKind;
   member_id: string;
   updated_at: number;
 }
@@ -321,8 +358,7 @@ export interface DirExternalContactTable {
   position: string | null;
   /** JSON array of {userid, remark, createtime} */
   follow_users: string | null;
-  /** 'ok' | 'no_relation' (84061: no member follows them any more) | 'unknown' (never described) */
-  status: string;
+  status: ExternalContactStatus;
   last_error_code: number | null;
   last_error: string | null;
   synced_at: number | null;
@@ -332,8 +368,7 @@ export interface DirExternalContactTable {
 export interface DirGroupTable {
   corpid: string;
   roomid: string;
-  /** 'internal' (msgaudit/groupchat/get) | 'customer' (externalcontact/groupchat) | 'unknown' */
-  kind: string;
+  kind: GroupKind;
   name: string | null;
   owner: string | null;
   notice: string | null;
@@ -342,8 +377,7 @@ export interface DirGroupTable {
   member_count: number | null;
   /** JSON array of {id, type, join_time} */
   members: string | null;
-  /** 'ok' | 'dismissed' | 'undescribable' (neither group API describes it) */
-  status: string;
+  status: GroupStatus;
   last_error_code: number | null;
   last_error: string | null;
   synced_at: number | null;
@@ -363,23 +397,19 @@ export interface DirRobotTable {
 export interface DirNameHistoryTable {
   id: Generated<number>;
   corpid: string;
-  /** 'member' | 'department' | 'external' | 'group' | 'robot' | 'tag' */
-  entity_kind: string;
+  entity_kind: DirEntityKind;
   entity_id: string;
-  /** 'name' | 'userid' */
-  field: string;
+  field: RenamedField;
   old_value: string | null;
   new_value: string | null;
-  /** 'sync' | 'event' */
-  source: string;
+  source: NameSource;
   changed_at: number;
 }
 
 /** A customer's consent to archiving: per member (single) or per group (room). */
 export interface DirConsentTable {
   corpid: string;
-  /** 'single' | 'room' */
-  scope: string;
+  scope: ConsentScope;
   /** the member's userid, or the roomid */
   scope_id: string;
   external_id: string;
@@ -387,8 +417,7 @@ export interface DirConsentTable {
   status: string;
   /** ms */
   status_change_time: number | null;
-  /** 'api' | 'event' */
-  source: string;
+  source: ConsentSource;
   checked_at: number;
 }
 
@@ -402,14 +431,11 @@ export interface DirPermitUserTable {
 /** Ids the directory should (re)describe through the API: seen in messages, or named by an event. */
 export interface DirRefreshQueueTable {
   corpid: string;
-  /** 'member' | 'external' | 'group' | 'robot' | 'consent_single' | 'consent_room' */
-  entity_kind: string;
+  entity_kind: RefreshKind;
   /** the id; `userid|external_userid` for consent_single */
   entity_id: string;
-  /** 'seen' | 'event' | 'sync' */
-  reason: string;
-  /** 'pending' | 'gave_up' */
-  state: string;
+  reason: RefreshReason;
+  state: RefreshState;
   attempts: number;
   next_attempt_at: number;
   last_error_code: number | null;
@@ -421,10 +447,10 @@ export interface DirRefreshQueueTable {
   updated_at: number;
 }
 
-/** How each part of a corp's directory sync last went ('members', 'tags', 'customer_groups', …). */
+/** How each part of a corp's directory sync last went. */
 export interface DirSyncStateTable {
   corpid: string;
-  part: string;
+  part: SyncPart;
   last_started_at: number | null;
   last_success_at: number | null;
   last_error_code: number | null;

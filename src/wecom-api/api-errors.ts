@@ -32,7 +32,7 @@ export class WeComApiCallError extends WeComApiError {
 export class ApiSecretMissingError extends ArchiveError {
   constructor(corpid: string, kind: 'contacts' | 'customer') {
     const what = kind === 'contacts' ? 'contacts (通讯录同步) secret' : 'customer contact (客户联系) secret';
-    super('API_SECRET_MISSING', `the ${what} of corp ${corpid} is not set, so this part of the directory cannot be synced; set it with \`wecom-archive corp secrets --corp ${corpid} --${kind === 'contacts' ? 'contacts' : 'customer'}-secret S\``, { exitCode: 2, httpStatus: 409 });
+    super('API_SECRET_MISSING', `the ${what} of corp ${corpid} is not set, so this part of the directory cannot be synced; set it with \`wecom-archive corp secrets --corp ${corpid} --${kind === 'contacts' ? 'contacts' : 'customer'}-secret S\``, { kind: 'invalid', httpStatus: 409 });
   }
 }
 

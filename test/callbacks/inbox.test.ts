@@ -21,8 +21,9 @@ describeEachDialect('callback inbox', ({ open }) => {
     const app = appWithEnv(await open());
     await app.corps.add({ corpid: CORP, secret: 's', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
     await app.callbackApps.add({ corpid: CORP, app: APP.app, token: APP.token, aesKey: APP.encodingAesKey });
-    // The endpoint stores; no workers run in this archive, the test drives its own.
-    const r = await startCallbackArchive(app, { directory: false, inbox: { kinds: ['nothing'] } });
+    // The endpoint stores; no workers run in this archive, the test drives its own: its worker only
+    // claims 'invalid' rows, which are stored as failed and never claimed.
+    const r = await startCallbackArchive(app, { directory: false, inbox: { kinds: ['invalid'] } });
     try {
       const xml = eventXml(CORP, nowS(), 'change_contact', 'create_party', { Id: 7, Name: '法务部', ParentId: 1 });
       const signed = signedCallbackPost(CORP, APP, xml, nowS());

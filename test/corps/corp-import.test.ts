@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { App } from '../../src/app/app.ts';
 import { corpImport } from '../../src/cli/commands/corp.ts';
+import { exitCodeOf } from '../../src/cli/exit-codes.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { ArchiveError } from '../../src/errors/errors.ts';
 import { generateRsaKeyPair, privateKeyToPkcs8Pem } from '../../src/vault/rsa-key.ts';
@@ -67,7 +68,7 @@ describeEachDialect('corp import', ({ open }) => {
       expect(await corpRowCounts(app)).toEqual(NO_CORP_ROWS);
       expect(refused.error?.message).toMatch(error);
       expect(refused.error?.message).toMatch(/nothing of the file was imported/);
-      expect(refused.error?.exitCode).toBe(2);
+      expect(refused.error && exitCodeOf(refused.error)).toBe(2);
 
       const fixed = await cliImport(app, config(pems));
       expect(fixed.error).toBeUndefined();

@@ -23,7 +23,7 @@ describeEachDialect('store', ({ dialect, open, url }) => {
     for (const [i, seq] of seqs.entries()) {
       await store.db.insertInto('envelopes').values({
         corpid: 'wwseq', msgid: `m${i}`, seq: encodeSeq(seq), publickey_ver: 1, encrypt_random_key: 'k', encrypt_chat_msg: 'c',
-        state: 'pending', reason: null, reason_code: null, reason_detail: null, attempts: 0, received_at: now, updated_at: now,
+        state: 'pending' as const, reason: null, reason_code: null, reason_detail: null, attempts: 0, received_at: now, updated_at: now,
       }).execute();
     }
     const rows = await store.db.selectFrom('envelopes').select(['msgid', 'seq']).where('corpid', '=', 'wwseq')
@@ -36,7 +36,7 @@ describeEachDialect('store', ({ dialect, open, url }) => {
     const now = Date.now();
     const row = (msgid: string, ver: number) => ({
       corpid: 'wwdup', msgid, seq: encodeSeq(1n), publickey_ver: ver, encrypt_random_key: 'k', encrypt_chat_msg: 'c',
-      state: 'pending', reason: null, reason_code: null, reason_detail: null, attempts: 0, received_at: now, updated_at: now,
+      state: 'pending' as const, reason: null, reason_code: null, reason_detail: null, attempts: 0, received_at: now, updated_at: now,
     });
     await store.db.insertInto('envelopes').values([row('AbC=', 1), row('abc=', 1)]).execute();
     await store.dialect.ignoreDuplicates(store.db.insertInto('envelopes').values(row('AbC=', 9)), ['corpid', 'msgid']).execute();

@@ -94,7 +94,7 @@ export class SdkCallError extends WeComSdkError {
 /** The library could not be loaded, or lacks functions of the SDK. */
 export class SdkLoadError extends ArchiveError {
   constructor(readonly stage: 'load' | 'symbols', message: string, readonly missing: readonly string[] = [], options: { cause?: unknown } = {}) {
-    super('SDK_LOAD_FAILED', message, { ...options, exitCode: 2 });
+    super('SDK_LOAD_FAILED', message, { ...options, kind: 'invalid' });
   }
 }
 

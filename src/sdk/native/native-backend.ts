@@ -22,7 +22,7 @@ export interface NativeBackend extends SdkBackend {
 }
 
 export function createNativeBackend(opts: NativeBackendOptions): NativeBackend {
-  if (!opts.libPath) throw new ArchiveError('SDK_SPEC_INVALID', 'the native SDK backend needs the path of libWeWorkFinanceSdk_C.so', { exitCode: 2 });
+  if (!opts.libPath) throw new ArchiveError('SDK_SPEC_INVALID', 'the native SDK backend needs the path of libWeWorkFinanceSdk_C.so', { kind: 'invalid' });
   const pool = new HostPool(opts);
 
   return {
