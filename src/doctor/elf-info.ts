@@ -4,7 +4,7 @@
  * headers only (bounds-checked: the file may be anything).
  */
 import { readFileSync } from 'node:fs';
-import { ValidationError } from '../../errors/errors.ts';
+import { ValidationError } from '../errors/errors.ts';
 
 export interface ElfInfo {
   bits: 32 | 64;
