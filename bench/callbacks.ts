@@ -23,7 +23,7 @@ import { runArchive } from '../src/archiver/archive-runner.ts';
 import { createCallbackServices } from '../src/cli/callback-services.ts';
 import { DirectorySync } from '../src/directory/directory-sync.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { deliverCallback, eventXml } from '../src/simulator/callback-sender.ts';
+import { deliverCallback, eventXml } from '../src/simulator/callbacks/callback-sender.ts';
 import { startSimulator } from '../src/simulator/server.ts';
 import { openStore } from '../src/store/open-store.ts';
 

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateRsaKeyPair, privateKeyToPkcs8Pem } from '../vault/rsa-key.ts';
-import { readSimulatorConfig } from './simulator-config.ts';
+import { readSimulatorConfig } from './corp-import-file.ts';
 
 const pem = privateKeyToPkcs8Pem(generateRsaKeyPair().privateKey);
 const corp = { corpid: 'ww0123456789abcdef', secret: 's3cret', sdk: 'simulator:http://127.0.0.1:9100', keys: [{ version: 1, privateKeyPem: pem }] };

@@ -1,6 +1,6 @@
 import type { App } from '../app/app.ts';
 import { ArchiveError } from '../errors/errors.ts';
-import type { ImportedCorp } from './simulator-config.ts';
+import type { ImportedCorp } from './corp-import-file.ts';
 
 /**
  * Imports checked corps (see readSimulatorConfig) with their keys, directory secrets and callback

@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveError } from '../errors/errors.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
-import { messageTypes } from '../simulator/message-types.ts';
+import { messageTypes } from '../simulator/core/message-types.ts';
 import { startSimulator, type RunningSimulator } from '../simulator/server.ts';
-import { messageTypeOf, openRandomKey, parseChatData, parseMessage, type Envelope } from '../simulator/test-support.ts';
+import { messageTypeOf, openRandomKey, parseChatData, parseMessage, type Envelope } from '../../test/support/chat-data.ts';
 import { MEDIA_CHUNK_MAX, type ChatDataRequest, type SdkBackend } from './backend.ts';
 import { createSimulatorBackend } from './simulator-backend.ts';
 

@@ -15,8 +15,8 @@ import { ArchiveError } from '../errors/errors.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
 import { abortReason } from '../runtime/abort.ts';
 import { SEQ_MAX } from '../store/seq-codec.ts';
-import { decryptChatMsg } from '../simulator/envelope-crypto.ts';
-import { HEADER_FINISH, HEADER_LENGTH, HEADER_OUT_INDEX, HEADER_RET, SDK_ROUTES, type ChatDataRequestBody, type DecryptRequestBody, type MediaRequestBody } from '../simulator/wire.ts';
+import { decryptChatMsg } from '../simulator/sdk/envelope-crypto.ts';
+import { HEADER_FINISH, HEADER_LENGTH, HEADER_OUT_INDEX, HEADER_RET, SDK_ROUTES, type ChatDataRequestBody, type DecryptRequestBody, type MediaRequestBody } from '../simulator/sdk/wire.ts';
 import { MEDIA_CHUNK_MAX, type ChatDataRequest, type MediaChunk, type MediaDataRequest, type SdkBackend } from './backend.ts';
 import { chunkBuffer } from './chunk-memory.ts';
 

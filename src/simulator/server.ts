@@ -7,13 +7,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { KeyObject } from 'node:crypto';
 import { ArchiveError } from '../errors/errors.ts';
-import { apiControlRoute, apiRoute } from './api-routes.ts';
-import { simulatorApi, type SimulatorApi } from './api-state.ts';
-import { controlRoute } from './control-routes.ts';
-import { defaultErrmsg, parseFaultSpec, validateFaultSpec, type Fault, type FaultOperation, type FaultSpec } from './faults.ts';
-import { chatDataRoute, decryptRoute, mediaRoute, type SdkReply } from './sdk-routes.ts';
-import { Simulator, type SimulatorOptions, type SimulatorState } from './simulator.ts';
-import { HEADER_LENGTH, HEADER_RET, SDK_ROUTES } from './wire.ts';
+import { apiControlRoute, apiRoute } from './api/api-routes.ts';
+import { simulatorApi, type SimulatorApi } from './api/api-state.ts';
+import { controlRoute } from './control/control-routes.ts';
+import { defaultErrmsg, parseFaultSpec, validateFaultSpec, type Fault, type FaultOperation, type FaultSpec } from './control/faults.ts';
+import { chatDataRoute, decryptRoute, mediaRoute, type SdkReply } from './sdk/sdk-routes.ts';
+import { Simulator, type SimulatorOptions, type SimulatorState } from './core/simulator.ts';
+import { HEADER_LENGTH, HEADER_RET, SDK_ROUTES } from './sdk/wire.ts';
 import { BodyTooLarge, readBody } from '../api/read-body.ts';
 import { sendJson } from '../api/send-json.ts';
 

@@ -7,7 +7,7 @@
  * member follows any more gives 84061. Faults (-1, 45009, …) come from api-state.ts.
  * Also the control routes that change the directory (and send the callbacks) or set the target.
  */
-import { ValidationError } from '../errors/errors.ts';
+import { ValidationError } from '../../errors/errors.ts';
 import { apiErrmsg, type SimCallbackApp, type SimSecretKind, type SimulatorApi } from './api-state.ts';
 import type { SimGroup } from './directory-data.ts';
 

@@ -9,10 +9,10 @@
  * SDK side stays as it is.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { ValidationError } from '../errors/errors.ts';
-import { type CallbackAppSecrets, deliverCallback, type Delivery, eventXml } from './callback-sender.ts';
+import { ValidationError } from '../../errors/errors.ts';
+import { type CallbackAppSecrets, deliverCallback, type Delivery, eventXml } from '../callbacks/callback-sender.ts';
 import { addBulkMembers, buildDirectoryData, type SimDirectoryData, type SimMember } from './directory-data.ts';
-import type { Simulator } from './simulator.ts';
+import type { Simulator } from '../core/simulator.ts';
 
 export type SimSecretKind = 'archive' | 'contacts' | 'customer';
 export type SimCallbackApp = 'contacts' | 'customer' | 'archive';

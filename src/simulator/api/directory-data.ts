@@ -7,8 +7,8 @@
  * callback (api-state.ts). One customer group is "undescribable": neither group API knows it, as
  * with some groups started from WeChat.
  */
-import type { CorpDirectory } from './corp-directory.ts';
-import { Rng, type SeedMaterial } from './prng.ts';
+import type { CorpDirectory } from '../core/corp-directory.ts';
+import { Rng, type SeedMaterial } from '../core/prng.ts';
 
 export interface SimDepartment {
   id: number;

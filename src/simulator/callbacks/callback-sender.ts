@@ -7,7 +7,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { callbackSignature, encryptCallbackMessage, parseEncodingAesKey } from '../callbacks/callback-crypto.ts';
+import { callbackSignature, encryptCallbackMessage, parseEncodingAesKey } from '../../callbacks/callback-crypto.ts';
 
 /** One app's "API receive" settings, as set in the admin console (and in the archive). */
 export interface CallbackAppSecrets {

@@ -3,9 +3,9 @@
  * add messages, change the rate, rotate keys, and queue faults. Never returns a secret or a
  * private key (the corp secret and keys reach the archive only through the 0600 config file).
  */
-import { ValidationError } from '../errors/errors.ts';
+import { ValidationError } from '../../errors/errors.ts';
 import { parseFaultSpec, validateFaultSpec, type FaultSpec } from './faults.ts';
-import type { Simulator } from './simulator.ts';
+import type { Simulator } from '../core/simulator.ts';
 
 export interface ControlReply {
   status: number;

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, rename, rm, writeFile } from 'node:fs/promises';
-import { SIMULATOR_CONFIG_FORMAT, type SimulatorCallbackApp } from '../corps/simulator-config.ts';
+import { SIMULATOR_CONFIG_FORMAT, type SimulatorCallbackApp } from '../../corps/corp-import-file.ts';
 
 export interface SimulatorConfigSource {
   readonly url: string;

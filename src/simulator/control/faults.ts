@@ -6,8 +6,8 @@
  *
  * Each fault applies to the next `count` calls of its operation, in the order added.
  */
-import { ValidationError } from '../errors/errors.ts';
-import { SDK_CODES } from '../errors/wecom-codes.ts';
+import { ValidationError } from '../../errors/errors.ts';
+import { SDK_CODES } from '../../errors/wecom-codes.ts';
 
 export type FaultOperation = 'chatdata' | 'media' | 'decrypt';
 export type FaultTarget = FaultOperation | 'any';

@@ -5,7 +5,7 @@
  * whose value is the exact plaintext, which can then contain anything.
  */
 import { readFile } from 'node:fs/promises';
-import { ValidationError } from '../errors/errors.ts';
+import { ValidationError } from '../../errors/errors.ts';
 
 export function parseFixtureLines(content: Buffer, source = 'fixtures'): Buffer[] {
   const lines: Buffer[] = [];

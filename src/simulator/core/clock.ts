@@ -3,7 +3,7 @@
  * messages out of the 5-day window; a demo lets it run with real time so `--rate` produces
  * messages as time passes. It only moves forward: arrival times must never decrease.
  */
-import { ValidationError } from '../errors/errors.ts';
+import { ValidationError } from '../../errors/errors.ts';
 
 export interface SimClock {
   now(): number;

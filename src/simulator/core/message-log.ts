@@ -7,7 +7,7 @@
  * Arrival times never decrease with the index, which is what lets the 5-day window be found by
  * binary search and makes "seq order = server order" true as in WeCom.
  */
-import { ValidationError } from '../errors/errors.ts';
+import { ValidationError } from '../../errors/errors.ts';
 import type { SimClock } from './clock.ts';
 
 type Segment =

@@ -4,7 +4,7 @@
  * small generator seeded from (seed, i), never one shared stream that would have to be replayed.
  */
 import { createHash } from 'node:crypto';
-import { SEQ_MAX } from '../store/seq-codec.ts';
+import { SEQ_MAX } from '../../store/seq-codec.ts';
 
 /** all 64 bits set: the mask of 64-bit arithmetic */
 const U64 = SEQ_MAX;

@@ -11,22 +11,22 @@
  * - media comes in chunks of at most 512 KB with `Range:bytes=a-b` tokens; unknown ids give 10005.
  */
 import { timingSafeEqual, type KeyObject } from 'node:crypto';
-import { ValidationError } from '../errors/errors.ts';
-import { WECOM_RETENTION_MS } from '../pull/gap-kind.ts';
-import { CHAT_LIMIT_MAX } from '../sdk/backend.ts';
-import { SEQ_MAX } from '../store/seq-codec.ts';
+import { ValidationError } from '../../errors/errors.ts';
+import { WECOM_RETENTION_MS } from '../../pull/gap-kind.ts';
+import { CHAT_LIMIT_MAX } from '../../sdk/backend.ts';
+import { SEQ_MAX } from '../../store/seq-codec.ts';
 import { createClock, type SimClock } from './clock.ts';
 import { buildCorpDirectory, type CorpDirectory } from './corp-directory.ts';
-import { EnvelopeCache } from './envelope-cache.ts';
-import { decryptChatMsg, encryptChatMsg, encryptRandomKey, messageSecrets } from './envelope-crypto.ts';
-import { FaultInjector, parseFaultSpec, validateFaultSpec, type FaultSpec } from './faults.ts';
+import { EnvelopeCache } from '../sdk/envelope-cache.ts';
+import { decryptChatMsg, encryptChatMsg, encryptRandomKey, messageSecrets } from '../sdk/envelope-crypto.ts';
+import { FaultInjector, parseFaultSpec, validateFaultSpec, type FaultSpec } from '../control/faults.ts';
 import { MessageGenerator, type GeneratorContext } from './generator.ts';
-import { KeyRing, parseKeySchedule, type KeyScheduleEntry } from './key-ring.ts';
-import { formatMediaIndex, mediaChunkRange } from './media-index.ts';
-import { MediaPool, type MediaPolicy } from './media-pool.ts';
+import { KeyRing, parseKeySchedule, type KeyScheduleEntry } from '../sdk/key-ring.ts';
+import { formatMediaIndex, mediaChunkRange } from '../sdk/media-index.ts';
+import { MediaPool, type MediaPolicy } from '../sdk/media-pool.ts';
 import { MessageLog } from './message-log.ts';
 import { seedMaterial, type SeedMaterial } from './prng.ts';
-import { voiceSamples } from './voice-samples.ts';
+import { voiceSamples } from '../sdk/voice-samples.ts';
 
 const DEFAULT_SEED = 'wecom-archive';
 const DEFAULT_MESSAGES = 1000;

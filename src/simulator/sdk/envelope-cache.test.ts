@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Simulator } from './simulator.ts';
+import { Simulator } from '../core/simulator.ts';
 
 describe('envelope cache', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wa-envcache-'));

@@ -9,7 +9,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { ValidationError } from '../errors/errors.ts';
+import { ValidationError } from '../../errors/errors.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 

@@ -3,7 +3,7 @@
  * chunk, `Range:bytes=<start>-<end>` with an inclusive end (the official demo shows
  * `Range:bytes=524288-1048575`), and the caller passes it back verbatim (protocol §4.3).
  */
-import { MEDIA_CHUNK_MAX } from '../sdk/backend.ts';
+import { MEDIA_CHUNK_MAX } from '../../sdk/backend.ts';
 
 const TOKEN = /^Range:bytes=(\d{1,15})-(\d{1,15})$/;
 

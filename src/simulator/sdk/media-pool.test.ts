@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MEDIA_CHUNK_MAX } from '../sdk/backend.ts';
+import { MEDIA_CHUNK_MAX } from '../../sdk/backend.ts';
 import { formatMediaIndex, mediaChunkRange } from './media-index.ts';
 import { MediaPool } from './media-pool.ts';
-import { seedMaterial } from './prng.ts';
+import { seedMaterial } from '../core/prng.ts';
 
 const pool = new MediaPool(seedMaterial('media-test'));
 
@@ -90,7 +90,7 @@ describe('voice, large files and md5 on request', () => {
     expect(p.read('mp4', GIB_VIDEO_BLOB, 2 ** 30 - 60, 2 ** 30).equals(tail.subarray(40))).toBe(true);
     expect(p.resolve(p.sdkFileId('mp4', GIB_VIDEO_BLOB, 7, 0))).toEqual({ kind: 'mp4', blob: GIB_VIDEO_BLOB });
     p.prepare(await voiceSamples(), { largeFileRate: 1, emptyMd5Rate: 0, wrongMd5Rate: 1 });
-    const { rngFor } = await import('./prng.ts');
+    const { rngFor } = await import('../core/prng.ts');
     const picked = Array.from({ length: 20 }, (_, i) => p.pickBlob('mp4', rngFor(1, i, 1)));
     expect(picked.every((b) => b > GIB_VIDEO_BLOB && p.size('mp4', b) >= 100_000_000 && p.size('mp4', b) < 2 ** 30)).toBe(true);
     expect(p.declaredMd5('jpg', 0, 0.5)).toMatch(/^[0-9a-f]{32}$/);

@@ -15,7 +15,7 @@
  * videos and zip files are large blobs of hundreds of MB (default: none, see LARGE_SIZES).
  */
 import { createCipheriv, createHash, createHmac } from 'node:crypto';
-import { rngFor, type Rng, type SeedMaterial } from './prng.ts';
+import { rngFor, type Rng, type SeedMaterial } from '../core/prng.ts';
 import type { VoiceSamples } from './voice-samples.ts';
 
 export type MediaKind = 'jpg' | 'png' | 'gif' | 'amr' | 'mp4' | 'pdf' | 'docx' | 'xlsx' | 'zip' | 'dat' | 'mp3' | 'silk' | 'amrwb';

@@ -3,8 +3,8 @@
  * arguments (bad ones give 10000), authenticate the corp (10004), call the simulator, and say what
  * to send back. Faults and the actual writing live in server.ts.
  */
-import { SEQ_MAX } from '../store/seq-codec.ts';
-import type { Simulator } from './simulator.ts';
+import { SEQ_MAX } from '../../store/seq-codec.ts';
+import type { Simulator } from '../core/simulator.ts';
 import { HEADER_FINISH, HEADER_OUT_INDEX } from './wire.ts';
 
 export interface SdkReply {

@@ -13,8 +13,8 @@
  * bits): a valid stream any AMR-WB decoder plays, though it sounds like noise, not a voice.
  */
 import { encode as encodeSilk } from 'silk-wasm';
-import { AMR_WB_MAGIC, encodeAmrNb, WB_PAYLOAD } from '../media/amr-codec.ts';
-import { fmix32 } from './prng.ts';
+import { AMR_WB_MAGIC, encodeAmrNb, WB_PAYLOAD } from '../../media/amr-codec.ts';
+import { fmix32 } from '../core/prng.ts';
 
 export interface VoiceSample {
   readonly bytes: Buffer;
