@@ -92,7 +92,7 @@ describe('simulator backend against the simulator', () => {
       wrong[0] = (wrong[0] as number) ^ 1;
       for (const backend of [sdk, viaHttp]) {
         expect((await sdkError(backend.decryptData(wrong, (e as Envelope).encrypt_chat_msg))).wecomCode).toBe(10006);
-        // passing the base64 instead of the RSA output is a classic mistake (protocol §3)
+        // passing the base64 instead of the RSA output is a classic mistake
         expect((await sdkError(backend.decryptData(Buffer.from((e as Envelope).encrypt_random_key), (e as Envelope).encrypt_chat_msg))).wecomCode).toBe(10008);
       }
     } finally {

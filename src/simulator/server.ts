@@ -52,7 +52,8 @@ async function serveSdk(sim: Simulator, route: (typeof SDK_HANDLERS)[string], re
   if (fault?.kind === 'sdk-code') {
     reply = { ret: fault.code, body: Buffer.from(JSON.stringify({ ret: fault.code, detail: 'injected fault' })), contentType: 'application/json' };
   } else if (fault?.kind === 'errcode') {
-    // the SDK call succeeds, the JSON inside carries the server's error (protocol §2)
+    // the SDK call succeeds (ret 0) and the JSON inside carries the server's error, as WeCom reports
+    // server-side errors
     reply = { ret: 0, body: Buffer.from(JSON.stringify({ errcode: fault.errcode, errmsg: fault.errmsg ?? defaultErrmsg(fault.errcode) })), contentType: 'application/json; charset=utf-8' };
   } else {
     const parsed = parseJson(body);

@@ -1,17 +1,18 @@
 /**
- * Sample callback XML as WeCom documents it (wecom-protocol.md §6.2 and §7), for tests and for the
- * simulator when it plays WeCom's callbacks. Values are the documented ones where the docs give them.
+ * Sample callback XML as WeCom's callback documentation gives it, for tests. Values are the
+ * documented ones where the docs give them. "Set A" is the official PHP sample of the callback
+ * encryption: its POST body and the message that body decrypts to.
  */
 
-/** Set A's outer POST body (§6.2): what arrives at the callback URL before decryption. */
+/** Set A's outer POST body: what arrives at the callback URL before decryption. */
 export const SAMPLE_POST_BODY_A =
   '<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><Encrypt><![CDATA[RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q==]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>';
 
-/** Set A's decrypted POST message (§6.2): a text message, not an event. */
+/** Set A's decrypted POST message: a text message, not an event. */
 export const SAMPLE_TEXT_MESSAGE_A =
   '<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>\n<FromUserName><![CDATA[mycreate]]></FromUserName>\n<CreateTime>1409659813</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[hello]]></Content>\n<MsgId>4561255354251345929</MsgId>\n<AgentID>218</AgentID>\n</xml>';
 
-/** The official change_external_chat update sample (§7.3), line breaks as quoted there. */
+/** The official change_external_chat update sample, line breaks as quoted there. */
 export const SAMPLE_CHANGE_EXTERNAL_CHAT_UPDATE = `<xml><ToUserName><![CDATA[ww55ca070cb9b7eb22]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>
 <CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_chat]]></Event>
 <ChatId><![CDATA[wrx7HUARsKwGRaQBVKPBTcEyzdHA4HrQ]]></ChatId><ChangeType><![CDATA[update]]></ChangeType>
@@ -19,7 +20,7 @@ export const SAMPLE_CHANGE_EXTERNAL_CHAT_UPDATE = `<xml><ToUserName><![CDATA[ww5
 <MemChangeList><Item>Jack</Item><Item>Rose</Item></MemChangeList>
 <LastMemVer>9c3f97c2ada667dfb5f6d03308d963e1</LastMemVer><CurMemVer>71217227bbd112ecfe3a49c482195cb4</CurMemVer></xml>`;
 
-/** change_contact update_user with NewUserID and both ExtAttr kinds (§7.1 field set, sample values). */
+/** change_contact update_user with NewUserID and both ExtAttr kinds (the documented field set, with sample values). */
 export const SAMPLE_CHANGE_CONTACT_UPDATE_USER = `<xml>
 <ToUserName><![CDATA[toUser]]></ToUserName>
 <FromUserName><![CDATA[sys]]></FromUserName>
@@ -61,10 +62,10 @@ export const SAMPLE_CHANGE_CONTACT_UPDATE_USER = `<xml>
 </ExtAttr>
 </xml>`;
 
-/** The msgaudit_notify event (§5.5): new archive data is ready to pull. */
+/** The msgaudit_notify event: new archive data is ready to pull. */
 export const SAMPLE_MSGAUDIT_NOTIFY = `<xml><ToUserName><![CDATA[ww55ca070cb9b7eb22]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[msgaudit_notify]]></Event><AgentID>2000003</AgentID></xml>`;
 
-/** change_external_contact add_external_contact with the official 92130 values (§7.2). */
+/** change_external_contact add_external_contact with the values of WeCom's documented example. */
 export const SAMPLE_ADD_EXTERNAL_CONTACT = `<xml>
 <ToUserName><![CDATA[toUser]]></ToUserName>
 <FromUserName><![CDATA[sys]]></FromUserName>
@@ -78,7 +79,7 @@ export const SAMPLE_ADD_EXTERNAL_CONTACT = `<xml>
 <WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>
 </xml>`;
 
-/** change_external_contact msg_audit_approved (§7.2): the customer agreed to chat archiving. */
+/** change_external_contact msg_audit_approved: the customer agreed to chat archiving. */
 export const SAMPLE_MSG_AUDIT_APPROVED = `<xml>
 <ToUserName><![CDATA[toUser]]></ToUserName>
 <FromUserName><![CDATA[sys]]></FromUserName>

@@ -1,10 +1,10 @@
 /**
- * The WeCom HTTP APIs the archive's directory uses, served by the simulator with WeCom's rules
- * (wecom-protocol.md §5): every call answers HTTP 200 with `errcode`/`errmsg`; a token belongs to
- * one app's secret and calling another app's API with it gives 48002; an expired token 42001, an
- * unknown one 40014; internal groups are described only by msgaudit/groupchat/get (301059 for
- * others), customer groups only by externalcontact/groupchat/get (40050 for others); a customer no
- * member follows any more gives 84061. Faults (-1, 45009, …) come from api-state.ts.
+ * The WeCom HTTP APIs the archive's directory uses, served by the simulator with WeCom's rules:
+ * every call answers HTTP 200 with `errcode`/`errmsg`; a token belongs to one app's secret and
+ * calling another app's API with it gives 48002; an expired token 42001, an unknown one 40014;
+ * internal groups are described only by msgaudit/groupchat/get (301059 for others), customer
+ * groups only by externalcontact/groupchat/get (40050 for others); a customer no member follows
+ * any more gives 84061. Faults (-1, 45009, …) come from api-state.ts.
  * Also the control routes that change the directory (and send the callbacks) or set the target.
  */
 import { ValidationError } from '../../errors/errors.ts';

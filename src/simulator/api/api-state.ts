@@ -1,5 +1,5 @@
 /**
- * The simulator's WeCom HTTP API side (issue #6 §8): the corp's directory data, the three app
+ * The simulator's WeCom HTTP API side: the corp's directory data, the three app
  * secrets (archive, contacts, customer contact) and their access tokens, API faults on request, and
  * the callback configurations with which it sends real signed, encrypted callbacks to a target URL.
  * Directory changes made through here (rename a member, add a customer, dismiss a group …) update
@@ -173,7 +173,7 @@ export class SimulatorApi {
     this.callbackApps[app] = { app, token, encodingAesKey };
   }
 
-  /** msgaudit_notify: "new archive data" (§5.5). */
+  /** msgaudit_notify: WeCom's event that new archive data is ready to pull. */
   notifyNewData(): Promise<Delivery | null> {
     return this.send('archive', eventXml(this.corpid, this.nowS(), 'msgaudit_notify', null, { AgentID: 2000003 }));
   }

@@ -1,5 +1,5 @@
 /**
- * Sends callbacks the way WeCom does (wecom-protocol.md §6): the event XML encrypted with the app's
+ * Sends callbacks the way WeCom does: the event XML encrypted with the app's
  * EncodingAESKey for the corpid (receiveid), signed with its Token over timestamp, nonce and
  * ciphertext, POSTed to `{target}/{corpid}/{app}` with msg_signature, timestamp and nonce in the
  * query; and the URL verification GET with an encrypted echostr.

@@ -1,8 +1,9 @@
 /**
  * Faults the simulator injects on request, so the archive's retry, gap and error paths can be
  * exercised: SDK return codes (10001–10011), slow calls, a JSON-level errcode inside a successful
- * GetChatData (protocol §2 "two error layers"), truncated bodies, dropped connections, and media
- * chunks with flipped bytes (md5 mismatch, protocol §4.3).
+ * GetChatData (WeCom reports errors in two layers: the SDK's return code, and an errcode in the
+ * JSON of a call that returned 0), truncated bodies, dropped connections, and media chunks with
+ * flipped bytes (so the file no longer matches its md5).
  *
  * Each fault applies to the next `count` calls of its operation, in the order added.
  */
@@ -25,7 +26,7 @@ export type Fault = FaultSpec & { remaining: number };
 const OPS: readonly FaultTarget[] = ['chatdata', 'media', 'decrypt', 'any'];
 const MAX_DELAY_MS = 600_000;
 
-/** errmsg texts WeCom uses for the msgaudit server codes (protocol §5.4) */
+/** errmsg texts WeCom uses for the msgaudit server codes */
 const ERRMSG: Readonly<Record<number, string>> = {
   301042: 'ip not in whitelist',
   301052: 'msgaudit service expired',

@@ -1,8 +1,8 @@
 /**
  * The simulated corp: its members, external contacts, robots and groups, derived from the seed.
  * Small (tens of people), so it is built once and held; messages only pick from it.
- * Id shapes follow the docs: userids like `zhangsan`, external contacts `wm…`/`wo…`, robots `wb…`
- * (protocol §5.2), group chats `wr…`.
+ * Id shapes follow the docs: userids like `zhangsan`, external contacts `wm…`/`wo…`, robots `wb…`,
+ * group chats `wr…`.
  */
 import { Rng, type SeedMaterial } from './prng.ts';
 
@@ -10,7 +10,7 @@ export interface Person {
   readonly id: string;
   readonly name: string;
   readonly kind: 'member' | 'external' | 'robot';
-  /** language the person's WeCom client uses; decides the quote/reply prefix (seed 004) */
+  /** language the person's WeCom client uses; decides the quote/reply prefix */
   readonly lang: 'zh' | 'en';
 }
 

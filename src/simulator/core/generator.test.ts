@@ -7,7 +7,7 @@ import { messageTypeOf, parseMessage } from '../../../test/support/chat-data.ts'
 const NOW = Date.UTC(2025, 2, 1, 9, 0, 0);
 const COUNT = 2000;
 
-/** where each type's body lives, as the official reference (seed 004) spells it */
+/** where each type's body lives, as WeCom's official message format reference spells it */
 const BODY_KEY: Record<string, string> = {
   text: 'text', image: 'image', revoke: 'revoke', agree: 'agree', disagree: 'disagree', voice: 'voice', video: 'video',
   card: 'card', location: 'location', emotion: 'emotion', file: 'file', link: 'link', weapp: 'weapp', chatrecord: 'chatrecord',
@@ -115,7 +115,7 @@ describe('generated messages', () => {
     for (const d of ofType('meeting_notification')) expect(typeof (d.info as { meeting_id: unknown }).meeting_id).toBe('bigint');
   });
 
-  it('writes quote/reply texts in the forms of seed 001', () => {
+  it('writes quote/reply texts in the forms WeCom clients write them', () => {
     const texts = ofType('text').map((d) => (d.text as { content: string }).content);
     const zh = /^这是一条引用\/回复消息：\n["“](?<user>[^\n]+)：\n(?<quote>.*?)["”]\n-{6}\n(?<content>.*)$/s;
     const en = /^This is a quote\/reply:\n"(?<user>[^\n]+):\n(?<quote>.*?)"\n-{6}\n(?<content>.*)$/s;

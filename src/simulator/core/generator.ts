@@ -91,7 +91,7 @@ export class MessageGenerator {
       const blob = this.media.pickBlob(kind, rng);
       return {
         sdkfileid: this.media.sdkFileId(kind, blob, i, slot++),
-        // WeCom sometimes sends an empty md5sum (protocol §4.3); wrong ones on request (media-pool.ts)
+        // WeCom sometimes sends an empty md5sum; wrong ones on request (media-pool.ts)
         md5sum: this.media.declaredMd5(kind, blob, rng.float()),
         filesize: this.media.size(kind, blob),
       };
@@ -181,7 +181,7 @@ export class MessageGenerator {
   }
 
   /**
-   * msgid shapes seen in real data (seed 004): `CAQQ…=` base64, `<uint64>_<unix s>`,
+   * msgid shapes seen in real archive data: `CAQQ…=` base64, `<uint64>_<unix s>`,
    * `<uint64>_<unix ms>`, optionally `_external` / `_updown_stream`. The uint64 is a bijection of
    * the index, so msgids never collide.
    */

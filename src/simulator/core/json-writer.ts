@@ -2,7 +2,7 @@
  * Writes message JSON the way WeCom does, which JSON.stringify cannot:
  * - uint64 values (seq, meetingid) as bare integer literals, exact beyond 2^53 (bigint in, digits out);
  * - some text with raw control characters (U+0001, U+0011–U+0014, TAB, LF) left unescaped inside
- *   the string, which is invalid JSON that real archives receive and must survive (protocol §4.3).
+ *   the string, which is invalid JSON that real archives receive and must survive.
  * Key order is insertion order, so output bytes are stable for a given object.
  */
 

@@ -1,6 +1,6 @@
 /**
- * The type-specific part of each message, nested under the key the official reference uses
- * (seed 004; protocol §5.6). Field names are spelled as the reference spells them, including its
+ * The type-specific part of each message, nested under the key WeCom's official message format
+ * reference uses. Field names are spelled as the reference spells them, including its
  * oddities: markdown/news/voiptext/qydiskfile/meeting_notification bodies live under `info`,
  * docmsg under `doc`, external_redpacket under `redpacket`, and meeting_voice_call/voip_doc_share
  * carry `voiceid`/`voipid` beside the body.
@@ -221,7 +221,7 @@ export const BODY_BUILDERS: Readonly<Record<Exclude<MessageType, 'switch' | 'mee
       meeting: {
         topic: rng.pick(MEETING_TOPICS),
         starttime: start,
-        // a quick meeting has no end, address or remarks (seed 004)
+        // a quick meeting has no end, address or remarks
         endtime: quick ? undefined : start + rng.range(15, 120) * 60,
         address: quick ? undefined : rng.pick(['', '3楼大会议室', '腾讯会议']),
         remarks: quick ? undefined : rng.pick(['', '请提前准备材料']),
@@ -280,7 +280,7 @@ export const BODY_BUILDERS: Readonly<Record<Exclude<MessageType, 'switch' | 'mee
   qydiskfile: (c) => ({ info: { filename: c.rng.pick(['.sys.log', '项目资料汇总.pdf', '设计规范 v2.sketch']) } }),
 };
 
-/** meeting_notification's body: `info` with a uint64 `meeting_id` (seed 004). */
+/** meeting_notification's body: `info` with a uint64 `meeting_id`. */
 export function meetingNotificationInfo(c: BodyContext): Members {
   const type = c.rng.range(1, 2);
   const who = c.sender.name;

@@ -1,5 +1,5 @@
 /**
- * Every message type of the official format reference (seed 004) and protocol §5.6, with how often
+ * Every message type of WeCom's official message format reference, with how often
  * the generator produces each and who may send it. `switch` is the action of the special
  * `{"msgid","action":"switch","time","user"}` record; `revoke` messages carry action `recall`.
  */

@@ -3,7 +3,7 @@
  * GetMediaData and DecryptData with WeCom's rules, plus the controls tests need (clock, new
  * messages, key rotation, faults). The HTTP server is a thin layer over this.
  *
- * Rules enforced (protocol §1.2, seed 004):
+ * WeCom's rules it enforces:
  * - seq is a uint64 (bigint throughout); message i has seq = seqStart + i; GetChatData(seq, limit)
  *   returns messages with a larger seq, at most `limit`, which must be 1–1000 (else 10000);
  * - only messages that arrived within the last 5 days (simulator clock) are served; a cursor older

@@ -31,7 +31,7 @@ const EDGE = [
   '{"looks":"like json"}',
   'https://work.weixin.qq.com/?a=1&b=2#frag',
 ];
-/** Control characters WeCom has been seen to leave raw in JSON strings (protocol §4.3). */
+/** Control characters WeCom has been seen to leave raw in JSON strings. */
 const RAW_CONTROLS = ['\u0001', '\u0011', '\u0012', '\u0013', '\u0014', '\t', '\n'];
 
 export function chatLine(rng: Rng, lang: 'zh' | 'en'): string {
@@ -67,7 +67,8 @@ export function textContent(rng: Rng, variant: TextVariant, lang: 'zh' | 'en', n
     case 'edge':
       return rng.pick(EDGE);
     case 'quote-zh':
-      // seed 004: a Chinese client prefixes 这是一条引用/回复消息：; seed 001 gives the layout
+      // a Chinese client prefixes 这是一条引用/回复消息：, then the quoted sender and text in quotes,
+      // six dashes, and the reply, as real archives show
       return `这是一条引用/回复消息：\n${rng.chance(0.5) ? '"' : '“'}${names.quoted}：\n${chatLine(rng, 'zh')}${rng.chance(0.5) ? '"' : '”'}\n------\n@${names.quoted} ${chatLine(rng, 'zh')}`;
     case 'quote-en':
       return `This is a quote/reply:\n"${names.quoted}:\n${chatLine(rng, 'en')}"\n------\n${chatLine(rng, 'en')}`;

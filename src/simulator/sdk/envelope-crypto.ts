@@ -2,8 +2,8 @@
  * How the simulator encrypts a message, and how DecryptData undoes it.
  *
  * encrypt_random_key is real: RSA PKCS#1 v1.5 under the public key of `publickey_ver`, base64,
- * exactly what WeCom sends (seed 004). encrypt_chat_msg is the SIMULATOR'S OWN scheme, because the
- * real one is sealed inside libWeWorkFinanceSdk_C.so (protocol §3):
+ * exactly what WeCom sends. encrypt_chat_msg is the SIMULATOR'S OWN scheme, because the real one
+ * is sealed inside libWeWorkFinanceSdk_C.so:
  *
  *   key = SHA-256(random key bytes); AES-256-GCM, 12-byte IV, no AAD;
  *   encrypt_chat_msg = base64(iv || ciphertext || 16-byte tag)

@@ -1,7 +1,7 @@
 /**
  * The corp's RSA key versions and which one encrypts which message. WeCom bumps `publickey_ver`
  * each time the admin sets a new public key; messages from then on use the new one, older ones
- * keep theirs (protocol §4.6). The schedule "1:0,2:500" means version 1 from message index 0,
+ * keep theirs. The schedule "1:0,2:500" means version 1 from message index 0,
  * version 2 from index 500.
  *
  * Versions without a supplied key get a fresh RSA-2048 pair, whose private key the simulator can

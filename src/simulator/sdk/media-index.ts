@@ -1,7 +1,7 @@
 /**
  * GetMediaData's index tokens. The first call passes ''; every answer carries the token of the next
  * chunk, `Range:bytes=<start>-<end>` with an inclusive end (the official demo shows
- * `Range:bytes=524288-1048575`), and the caller passes it back verbatim (protocol §4.3).
+ * `Range:bytes=524288-1048575`), and the caller passes it back verbatim.
  */
 import { MEDIA_CHUNK_MAX } from '../../sdk/backend.ts';
 
