@@ -1,6 +1,6 @@
 /**
  * The `simulator:` SDK backend: the three SDK operations over HTTP to the built-in simulator
- * (contract in src/simulator/wire.ts, docs/simulator.md), behaving like the real SDK towards its
+ * (contract in src/simulator/sdk/wire.ts, docs/simulator.md), behaving like the real SDK towards its
  * caller: every failure is a WeComSdkError with the code the real SDK would give —
  * 10001 when the simulator cannot be reached or does not answer in time, 10002 when the answer is
  * cut short or garbled, and the simulator's own code otherwise. Never a raw exception.

@@ -1,7 +1,7 @@
 /**
- * The simulator's HTTP server: SDK routes for the `simulator:` backend (wire.ts), the control API
- * (control-routes.ts), and fault injection around both. `startSimulator` is the programmatic entry
- * for tests; the CLI uses it too.
+ * The simulator's HTTP server: SDK routes for the `simulator:` backend (sdk/wire.ts), the WeCom
+ * HTTP API (api/), the control API (control/control-routes.ts), and fault injection around the SDK
+ * calls. `startSimulator` is the programmatic entry for tests; the CLI uses it too.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
