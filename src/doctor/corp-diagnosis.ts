@@ -9,10 +9,10 @@ import type { Kysely } from 'kysely';
 import type { CorpRegistry } from '../corps/corp-registry.ts';
 import { formatSdkSpec } from '../corps/corp-settings.ts';
 import { WECOM_RETENTION_MS } from '../pull/gap-kind.ts';
+import { createSimulatorBackend } from '../sdk/simulator-backend.ts';
 import { corpStatuses } from '../status/corp-status.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
-import { createSimulatorBackend } from '../sdk/simulator-backend.ts';
 import { type Check, check, checkLibraryFile, probeBackend, probeLibrary, type ProbeResult } from './library-checks.ts';
 
 export interface Diagnosis {

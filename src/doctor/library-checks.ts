@@ -8,9 +8,9 @@ import { ArchiveError } from '../errors/errors.ts';
 import { API_CODES, SDK_CODES, WeComApiError, WeComSdkError } from '../errors/wecom-codes.ts';
 import { parseChatDataPage } from '../pull/chat-data-page.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
-import { readElfInfo, runtimeGlibcVersion, versionAtLeast } from './elf-info.ts';
 import { SDK_FUNCTIONS, SdkLoadError } from '../sdk/native/finance-sdk-binding.ts';
 import { HostDiedError, SdkHost } from '../sdk/native/sdk-host.ts';
+import { readElfInfo, runtimeGlibcVersion, versionAtLeast } from './elf-info.ts';
 
 export type Verdict = 'ok' | 'warn' | 'fail' | 'skip';
 

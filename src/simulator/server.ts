@@ -6,16 +6,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KeyObject } from 'node:crypto';
+import { BodyTooLarge, readBody } from '../api/read-body.ts';
+import { sendJson } from '../api/send-json.ts';
 import { ArchiveError } from '../errors/errors.ts';
 import { apiControlRoute, apiRoute } from './api/api-routes.ts';
 import { simulatorApi, type SimulatorApi } from './api/api-state.ts';
 import { controlRoute } from './control/control-routes.ts';
 import { defaultErrmsg, parseFaultSpec, validateFaultSpec, type Fault, type FaultOperation, type FaultSpec } from './control/faults.ts';
-import { chatDataRoute, decryptRoute, mediaRoute, type SdkReply } from './sdk/sdk-routes.ts';
 import { Simulator, type SimulatorOptions, type SimulatorState } from './core/simulator.ts';
+import { chatDataRoute, decryptRoute, mediaRoute, type SdkReply } from './sdk/sdk-routes.ts';
 import { HEADER_LENGTH, HEADER_RET, SDK_ROUTES } from './sdk/wire.ts';
-import { BodyTooLarge, readBody } from '../api/read-body.ts';
-import { sendJson } from '../api/send-json.ts';
 
 const SDK_BODY_LIMIT = 1 << 20;
 const CONTROL_BODY_LIMIT = 256 << 20;

@@ -5,8 +5,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { parse } from 'lossless-json';
-import { rsaPkcs1v15Decrypt } from '../../src/vault/rsa-pkcs1.ts';
 import { decryptChatMsg } from '../../src/simulator/sdk/envelope-crypto.ts';
+import { rsaPkcs1v15Decrypt } from '../../src/vault/rsa-pkcs1.ts';
 
 export interface Envelope {
   seq: bigint;

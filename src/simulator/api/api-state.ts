@@ -11,8 +11,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ValidationError } from '../../errors/errors.ts';
 import { type CallbackAppSecrets, deliverCallback, type Delivery, eventXml } from '../callbacks/callback-sender.ts';
-import { addBulkMembers, buildDirectoryData, type SimDirectoryData, type SimMember } from './directory-data.ts';
 import type { Simulator } from '../core/simulator.ts';
+import { addBulkMembers, buildDirectoryData, type SimDirectoryData, type SimMember } from './directory-data.ts';
 
 export type SimSecretKind = 'archive' | 'contacts' | 'customer';
 export type SimCallbackApp = 'contacts' | 'customer' | 'archive';

@@ -5,13 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEnvelope, parseChatData } from '../../../test/support/chat-data.ts';
 import { readSimulatorConfig } from '../../corps/corp-import-file.ts';
 import { createSimulatorBackend } from '../../sdk/simulator-backend.ts';
-import { parseSimulatorFlags, runSimulatorCommand } from './cli.ts';
-import { parseFixtureLines } from './fixtures.ts';
 import { startSimulator } from '../server.ts';
+import { parseSimulatorFlags, runSimulatorCommand } from './cli.ts';
 import { writeSimulatorConfig } from './corp-import-file-writer.ts';
-import { openEnvelope, parseChatData } from '../../../test/support/chat-data.ts';
+import { parseFixtureLines } from './fixtures.ts';
 
 let dir: string;
 beforeAll(async () => {

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ValidationError } from '../../errors/errors.ts';
 import { SEQ_MAX } from '../../store/seq-codec.ts';
-import { parseFaultSpec, type FaultSpec } from './faults.ts';
-import { loadFixtureFile } from './fixtures.ts';
 import { parseKeySchedule, type KeyScheduleEntry } from '../sdk/key-ring.ts';
 import { startSimulator, type StartSimulatorOptions } from '../server.ts';
 import { writeSimulatorConfig } from './corp-import-file-writer.ts';
+import { parseFaultSpec, type FaultSpec } from './faults.ts';
+import { loadFixtureFile } from './fixtures.ts';
 
 export const SIMULATOR_USAGE =
   'simulator [--port P] [--host H] [--messages N | --fixtures FILE.jsonl] [--seed S] [--public-key VER=PEMFILE]... ' +

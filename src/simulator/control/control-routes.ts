@@ -4,8 +4,8 @@
  * private key (the corp secret and keys reach the archive only through the 0600 config file).
  */
 import { ValidationError } from '../../errors/errors.ts';
-import { parseFaultSpec, validateFaultSpec, type FaultSpec } from './faults.ts';
 import type { Simulator } from '../core/simulator.ts';
+import { parseFaultSpec, validateFaultSpec, type FaultSpec } from './faults.ts';
 
 export interface ControlReply {
   status: number;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { messageTypeOf, parseMessage } from '../../../test/support/chat-data.ts';
 import { messageTypes } from './message-types.ts';
 import { Simulator } from './simulator.ts';
-import { messageTypeOf, parseMessage } from '../../../test/support/chat-data.ts';
 
 const NOW = Date.UTC(2025, 2, 1, 9, 0, 0);
 const COUNT = 2000;

@@ -5,10 +5,10 @@
  * Two independent random streams per message: the plan (type, conversation, msgid shape) and the
  * body. A revoke can then look up the plan of an earlier message cheaply, without building its body.
  */
+import type { MediaKind, MediaPool } from '../sdk/media-pool.ts';
 import type { CorpDirectory, Group, Person } from './corp-directory.ts';
 import { writeJson, type JsonValue } from './json-writer.ts';
 import { BODY_BUILDERS, meetingNotificationInfo, type BodyContext, type MediaFields } from './message-bodies.ts';
-import type { MediaKind, MediaPool } from '../sdk/media-pool.ts';
 import { isRevocable, messageTypes, SHOWCASE_EVERY, SHOWCASE_OFFSET, TYPE_RULES, TYPE_WEIGHT_TOTAL, TYPE_WEIGHTS, type ConversationNeed, type MessageType } from './message-types.ts';
 import { mix64, pickWeighted, rngFor, type Rng, type SeedMaterial } from './prng.ts';
 

@@ -5,9 +5,9 @@
  * docmsg under `doc`, external_redpacket under `redpacket`, and meeting_voice_call/voip_doc_share
  * carry `voiceid`/`voipid` beside the body.
  */
+import type { MediaKind } from '../sdk/media-pool.ts';
 import type { CorpDirectory, Person } from './corp-directory.ts';
 import { writeJson, type JsonValue, type RawText } from './json-writer.ts';
-import type { MediaKind } from '../sdk/media-pool.ts';
 import type { MessageType } from './message-types.ts';
 import type { Rng } from './prng.ts';
 import { chatLine, FILE_NAMES, pickTextVariant, sentence, textContent } from './text-corpus.ts';

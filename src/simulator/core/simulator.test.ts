@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { openEnvelope, parseChatData, parseMessage, type ChatDataDocument } from '../../../test/support/chat-data.ts';
 import { MEDIA_CHUNK_MAX } from '../../sdk/backend.ts';
 import { Simulator, type SdkResult } from './simulator.ts';
-import { openEnvelope, parseChatData, parseMessage, type ChatDataDocument } from '../../../test/support/chat-data.ts';
 
 const NOW = Date.UTC(2025, 2, 1, 9, 0, 0);
 const HOUR = 3_600_000;

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MEDIA_CHUNK_MAX } from '../../sdk/backend.ts';
+import { seedMaterial } from '../core/prng.ts';
 import { formatMediaIndex, mediaChunkRange } from './media-index.ts';
 import { MediaPool } from './media-pool.ts';
-import { seedMaterial } from '../core/prng.ts';
 
 const pool = new MediaPool(seedMaterial('media-test'));
 
