@@ -22,7 +22,7 @@ import { startArchiveProcess } from '../src/app/archive-process.ts';
 import { registerCorps, simulatorCorp } from '../src/corps/corp-registration.ts';
 import { DirectorySync } from '../src/directory/directory-sync.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { deliverCallback, eventXml } from '../src/simulator/callback-sender.ts';
+import { deliverCallback, eventXml } from '../src/simulator/callbacks/callback-sender.ts';
 import { startSimulator } from '../src/simulator/server.ts';
 import { openStore } from '../src/store/open-store.ts';
 

@@ -36,9 +36,9 @@ import { cpuSeconds, machineIdleSeconds, rssKb } from './process-rss.ts';
 import Database from 'better-sqlite3';
 import { PartialFiles } from '../src/media/download/partial-files.ts';
 import { createSimulatorBackend } from '../src/sdk/simulator-backend.ts';
-import { GIB_VIDEO_BLOB, type MediaKind, MediaPool } from '../src/simulator/media-pool.ts';
-import { seedMaterial } from '../src/simulator/prng.ts';
-import { voiceSamples } from '../src/simulator/voice-samples.ts';
+import { GIB_VIDEO_BLOB, type MediaKind, MediaPool } from '../src/simulator/sdk/media-pool.ts';
+import { seedMaterial } from '../src/simulator/core/prng.ts';
+import { voiceSamples } from '../src/simulator/sdk/voice-samples.ts';
 
 const { values } = parseArgs({ options: { copies: { type: 'string', default: '6' }, concurrency: { type: 'string', default: '4' }, 'skip-1g': { type: 'boolean' }, 'keep-data': { type: 'boolean' } } });
 const copies = Number(values.copies);

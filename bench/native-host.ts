@@ -19,7 +19,7 @@ import { cpuSeconds } from './process-rss.ts';
 import { SdkHost } from '../src/sdk/native/sdk-host.ts';
 import { createNativeBackend, type NativeBackend } from '../src/sdk/native/native-backend.ts';
 import { startSimulator, type RunningSimulator } from '../src/simulator/server.ts';
-import { openRandomKey, parseChatData } from '../src/simulator/test-support.ts';
+import { openRandomKey, parseChatData } from '../test/support/chat-data.ts';
 import { buildFinanceDouble } from '../test/native/build-double.ts';
 import { doubleEnv, tempFile } from '../test/native/native-support.ts';
 

@@ -9,7 +9,7 @@ import {
   SAMPLE_MSG_AUDIT_APPROVED,
   SAMPLE_MSGAUDIT_NOTIFY,
   SAMPLE_TEXT_MESSAGE_A,
-} from './event-samples.ts';
+} from '../../test/support/callback-event-samples.ts';
 
 const header = { toUserName: 'ww55ca070cb9b7eb22', fromUserName: 'sys', createTime: 1403610513 };
 

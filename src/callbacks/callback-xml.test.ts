@@ -6,7 +6,7 @@ import {
   SAMPLE_CHANGE_EXTERNAL_CHAT_UPDATE,
   SAMPLE_POST_BODY_A,
   SAMPLE_TEXT_MESSAGE_A,
-} from './event-samples.ts';
+} from '../../test/support/callback-event-samples.ts';
 
 function refusal(text: string, opts?: { maxBytes?: number }): { code: string; status: number; message: string } {
   try {

@@ -1,5 +1,5 @@
 /**
- * The one interface the pipeline uses to reach WeCom's archive SDK (design.md "SDK backends").
+ * The one interface the pipeline uses to reach WeCom's archive SDK.
  * Two implementations: `simulator` (HTTP to the built-in simulator) and `native` (the real .so in a
  * supervised child process). Callers never see which one they hold.
  *
@@ -59,7 +59,7 @@ export interface SdkBackend {
   close(): Promise<void>;
 }
 
-/** Maximum bytes GetMediaData returns per call (wecom-protocol.md §4.3). */
+/** Maximum bytes GetMediaData returns per call (512 KB). */
 export const MEDIA_CHUNK_MAX = 524288;
-/** Maximum `limit` of GetChatData (wecom-protocol.md §1.2). */
+/** Maximum `limit` of GetChatData; WeCom rejects a larger one. */
 export const CHAT_LIMIT_MAX = 1000;

@@ -15,7 +15,8 @@ export interface BackendHooks {
 /** The SDK backend a corp is configured for (`corp add --sdk`). */
 export function createBackend(corp: CorpConfig, hooks: BackendHooks = {}): SdkBackend {
   if (corp.sdk.kind === 'simulator') return createSimulatorBackend({ url: corp.sdk.url, corpid: corp.corpid, secret: corp.secret });
-  // The .so is loaded only in supervised child processes, never in this one (design rule 5).
+  // The .so is loaded only in supervised child processes, never in this one: it is known to crash
+  // and leak, and must not take the process that holds the database or serves users with it.
   return createNativeBackend({
     libPath: corp.sdk.path,
     corpid: corp.corpid,

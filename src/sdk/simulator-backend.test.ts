@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveError } from '../errors/errors.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
-import { messageTypes } from '../simulator/message-types.ts';
+import { messageTypes } from '../simulator/core/message-types.ts';
 import { startSimulator, type RunningSimulator } from '../simulator/server.ts';
-import { messageTypeOf, openRandomKey, parseChatData, parseMessage, type Envelope } from '../simulator/test-support.ts';
+import { messageTypeOf, openRandomKey, parseChatData, parseMessage, type Envelope } from '../../test/support/chat-data.ts';
 import { MEDIA_CHUNK_MAX, type ChatDataRequest, type SdkBackend } from './backend.ts';
 import { createSimulatorBackend } from './simulator-backend.ts';
 
@@ -92,7 +92,7 @@ describe('simulator backend against the simulator', () => {
       wrong[0] = (wrong[0] as number) ^ 1;
       for (const backend of [sdk, viaHttp]) {
         expect((await sdkError(backend.decryptData(wrong, (e as Envelope).encrypt_chat_msg))).wecomCode).toBe(10006);
-        // passing the base64 instead of the RSA output is a classic mistake (protocol §3)
+        // passing the base64 instead of the RSA output is a classic mistake
         expect((await sdkError(backend.decryptData(Buffer.from((e as Envelope).encrypt_random_key), (e as Envelope).encrypt_chat_msg))).wecomCode).toBe(10008);
       }
     } finally {

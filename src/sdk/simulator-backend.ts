@@ -1,6 +1,6 @@
 /**
  * The `simulator:` SDK backend: the three SDK operations over HTTP to the built-in simulator
- * (contract in src/simulator/wire.ts, docs/simulator.md), behaving like the real SDK towards its
+ * (contract in src/simulator/sdk/wire.ts, docs/simulator.md), behaving like the real SDK towards its
  * caller: every failure is a WeComSdkError with the code the real SDK would give —
  * 10001 when the simulator cannot be reached or does not answer in time, 10002 when the answer is
  * cut short or garbled, and the simulator's own code otherwise. Never a raw exception.
@@ -15,8 +15,8 @@ import { ArchiveError } from '../errors/errors.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
 import { abortReason } from '../runtime/abort.ts';
 import { SEQ_MAX } from '../store/seq-codec.ts';
-import { decryptChatMsg } from '../simulator/envelope-crypto.ts';
-import { HEADER_FINISH, HEADER_LENGTH, HEADER_OUT_INDEX, HEADER_RET, SDK_ROUTES, type ChatDataRequestBody, type DecryptRequestBody, type MediaRequestBody } from '../simulator/wire.ts';
+import { decryptChatMsg } from '../simulator/sdk/envelope-crypto.ts';
+import { HEADER_FINISH, HEADER_LENGTH, HEADER_OUT_INDEX, HEADER_RET, SDK_ROUTES, type ChatDataRequestBody, type DecryptRequestBody, type MediaRequestBody } from '../simulator/sdk/wire.ts';
 import { MEDIA_CHUNK_MAX, type ChatDataRequest, type MediaChunk, type MediaDataRequest, type SdkBackend } from './backend.ts';
 import { chunkBuffer } from './chunk-memory.ts';
 

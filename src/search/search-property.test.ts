@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { seededRng, testSeed } from '../../test/support/test-seed.ts';
-import type { Rng } from '../simulator/prng.ts';
+import type { Rng } from '../simulator/core/prng.ts';
 import { planIndexQuery, tokenSetAdmits, tokenStreamAdmits } from './index-plan.ts';
 import { matchesQuery } from './match.ts';
 import { parseSearchQuery } from './query.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEnvelope, parseChatData } from '../../test/support/chat-data.ts';
+import { HEADER_LENGTH, HEADER_RET, SDK_ROUTES } from './sdk/wire.ts';
 import { startSimulator, type RunningSimulator } from './server.ts';
-import { openEnvelope, parseChatData } from './test-support.ts';
-import { HEADER_LENGTH, HEADER_RET, SDK_ROUTES } from './wire.ts';
 
 const NOW = Date.UTC(2025, 2, 1, 9, 0, 0);
 let sim: RunningSimulator;

@@ -1,21 +1,21 @@
 /**
- * The simulator's HTTP server: SDK routes for the `simulator:` backend (wire.ts), the control API
- * (control-routes.ts), and fault injection around both. `startSimulator` is the programmatic entry
- * for tests; the CLI uses it too.
+ * The simulator's HTTP server: SDK routes for the `simulator:` backend (sdk/wire.ts), the WeCom
+ * HTTP API (api/), the control API (control/control-routes.ts), and fault injection around the SDK
+ * calls. `startSimulator` is the programmatic entry for tests; the CLI uses it too.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KeyObject } from 'node:crypto';
-import { ArchiveError } from '../errors/errors.ts';
-import { apiControlRoute, apiRoute } from './api-routes.ts';
-import { simulatorApi, type SimulatorApi } from './api-state.ts';
-import { controlRoute } from './control-routes.ts';
-import { defaultErrmsg, parseFaultSpec, validateFaultSpec, type Fault, type FaultOperation, type FaultSpec } from './faults.ts';
-import { chatDataRoute, decryptRoute, mediaRoute, type SdkReply } from './sdk-routes.ts';
-import { Simulator, type SimulatorOptions, type SimulatorState } from './simulator.ts';
-import { HEADER_LENGTH, HEADER_RET, SDK_ROUTES } from './wire.ts';
 import { BodyTooLarge, readBody } from '../api/read-body.ts';
 import { sendJson } from '../api/send-json.ts';
+import { ArchiveError } from '../errors/errors.ts';
+import { apiControlRoute, apiRoute } from './api/api-routes.ts';
+import { simulatorApi, type SimulatorApi } from './api/api-state.ts';
+import { controlRoute } from './control/control-routes.ts';
+import { defaultErrmsg, parseFaultSpec, validateFaultSpec, type Fault, type FaultOperation, type FaultSpec } from './control/faults.ts';
+import { Simulator, type SimulatorOptions, type SimulatorState } from './core/simulator.ts';
+import { chatDataRoute, decryptRoute, mediaRoute, type SdkReply } from './sdk/sdk-routes.ts';
+import { HEADER_LENGTH, HEADER_RET, SDK_ROUTES } from './sdk/wire.ts';
 
 const SDK_BODY_LIMIT = 1 << 20;
 const CONTROL_BODY_LIMIT = 256 << 20;
@@ -52,7 +52,8 @@ async function serveSdk(sim: Simulator, route: (typeof SDK_HANDLERS)[string], re
   if (fault?.kind === 'sdk-code') {
     reply = { ret: fault.code, body: Buffer.from(JSON.stringify({ ret: fault.code, detail: 'injected fault' })), contentType: 'application/json' };
   } else if (fault?.kind === 'errcode') {
-    // the SDK call succeeds, the JSON inside carries the server's error (protocol §2)
+    // the SDK call succeeds (ret 0) and the JSON inside carries the server's error, as WeCom reports
+    // server-side errors
     reply = { ret: 0, body: Buffer.from(JSON.stringify({ errcode: fault.errcode, errmsg: fault.errmsg ?? defaultErrmsg(fault.errcode) })), contentType: 'application/json; charset=utf-8' };
   } else {
     const parsed = parseJson(body);

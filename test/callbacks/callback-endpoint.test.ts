@@ -10,9 +10,9 @@ import { afterEach, expect, it } from 'vitest';
 import { startArchiveProcess } from '../../src/app/archive-process.ts';
 import type { App } from '../../src/app/app.ts';
 import { encryptCallbackMessage, parseEncodingAesKey, callbackSignature } from '../../src/callbacks/callback-crypto.ts';
-import { SAMPLE_POST_BODY_A } from '../../src/callbacks/event-samples.ts';
+import { SAMPLE_POST_BODY_A } from '../support/callback-event-samples.ts';
 import { DirectoryStore } from '../../src/directory/directory-store.ts';
-import { eventXml, signedCallbackPost, signedVerification, type CallbackAppSecrets } from '../../src/simulator/callback-sender.ts';
+import { eventXml, signedCallbackPost, signedVerification, type CallbackAppSecrets } from '../../src/simulator/callbacks/callback-sender.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { appWithEnv, rawRequest, startCallbackArchive, type RunningArchive } from './harness.ts';
 

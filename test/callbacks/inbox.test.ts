@@ -7,7 +7,7 @@ import { createLogger } from '../../src/app/logger.ts';
 import { CallbackInbox } from '../../src/callbacks/callback-inbox.ts';
 import { InboxWorker } from '../../src/callbacks/inbox-worker.ts';
 import { exponentialBackoff } from '../../src/runtime/backoff.ts';
-import { eventXml, signedCallbackPost, type CallbackAppSecrets } from '../../src/simulator/callback-sender.ts';
+import { eventXml, signedCallbackPost, type CallbackAppSecrets } from '../../src/simulator/callbacks/callback-sender.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { appWithEnv, rawRequest, startCallbackArchive } from './harness.ts';

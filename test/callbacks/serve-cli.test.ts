@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli-runner.ts';
-import { signedVerification } from '../../src/simulator/callback-sender.ts';
+import { signedVerification } from '../../src/simulator/callbacks/callback-sender.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import { eventually, rawRequest } from './harness.ts';
 

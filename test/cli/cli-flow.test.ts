@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { messageTypes } from '../../src/simulator/message-types.ts';
+import { messageTypes } from '../../src/simulator/core/message-types.ts';
 
 const BIN = new URL('../../bin/wecom-archive', import.meta.url).pathname;
 const run = promisify(execFile);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
-import { signedVerification } from '../../src/simulator/callback-sender.ts';
+import { signedVerification } from '../../src/simulator/callbacks/callback-sender.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import { eventually, rawRequest } from '../callbacks/harness.ts';
 

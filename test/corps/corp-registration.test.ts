@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { registerCorps, simulatorCorp } from '../../src/corps/corp-registration.ts';
 import { ArchiveError } from '../../src/errors/errors.ts';
-import type { SimulatorConfigSource } from '../../src/simulator/simulator-config.ts';
+import type { SimulatorConfigSource } from '../../src/simulator/control/corp-import-file-writer.ts';
 import { generateRsaKeyPair, privateKeyToPkcs8Pem } from '../../src/vault/rsa-key.ts';
 import { appOn } from '../support/archive-harness.ts';
 import { corpRowCounts, NO_CORP_ROWS } from '../support/corp-rows.ts';

@@ -12,7 +12,7 @@ import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { migrateStore, openStore, type Store } from '../../src/store/open-store.ts';
 import { migrationsFor } from '../../src/store/migrations/index.ts';
-import { parseMessage } from '../../src/simulator/test-support.ts';
+import { parseMessage } from '../support/chat-data.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly, expectEnvelopesDecrypted, FAST_TIMING } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';

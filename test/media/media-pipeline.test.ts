@@ -9,7 +9,7 @@ import { openStore, type Store } from '../../src/store/open-store.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { describeEachDialect } from '../support/databases.ts';
-import { voiceSamples } from '../../src/simulator/voice-samples.ts';
+import { voiceSamples } from '../../src/simulator/sdk/voice-samples.ts';
 import { decodeMp3, harmonicRatio } from './audio-check.ts';
 import { addCorp, archiveWithMedia, blobBytes, filesUnder, item, media, mediaApp, message, ref, type Ref } from './media-support.ts';
 

@@ -10,7 +10,7 @@ import { loadConfig, type GlobalFlags } from '../../src/config/config.ts';
 import { registerCorps, simulatorCorp } from '../../src/corps/corp-registration.ts';
 import type { MediaPolicy } from '../../src/media/media-policy.ts';
 import { exponentialBackoff } from '../../src/runtime/backoff.ts';
-import type { MediaKind } from '../../src/simulator/media-pool.ts';
+import type { MediaKind } from '../../src/simulator/sdk/media-pool.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { FAST_TIMING } from '../support/archive-harness.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VoiceConverter } from '../../src/media/voice/voice-converter.ts';
-import { voiceSamples, type VoiceSample } from '../../src/simulator/voice-samples.ts';
+import { voiceSamples, type VoiceSample } from '../../src/simulator/sdk/voice-samples.ts';
 import { decodeMp3, harmonicRatio, rms } from './audio-check.ts';
 
 const FFMPEG = ['/usr/bin/ffmpeg', '/usr/local/bin/ffmpeg'].find((p) => existsSync(p)) ?? null;

@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app/app.ts';
 import type { CommandIo } from '../../src/cli/command.ts';
 import { main } from '../../src/cli/main.ts';
-import { checkProxy } from '../../src/sdk/native/corp-diagnosis.ts';
+import { checkProxy } from '../../src/doctor/corp-diagnosis.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { appOn, archiveOnce } from '../support/archive-harness.ts';

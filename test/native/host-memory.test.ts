@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
-import { openRandomKey, parseChatData } from '../../src/simulator/test-support.ts';
+import { openRandomKey, parseChatData } from '../support/chat-data.ts';
 import { buildFinanceDouble } from './build-double.ts';
 import { doubleBackend, readStats, tempFile } from './native-support.ts';
 

@@ -7,7 +7,7 @@ import type { SdkBackend } from '../../src/sdk/backend.ts';
 import { structSizes } from '../../src/sdk/native/finance-sdk-binding.ts';
 import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
-import { openRandomKey, parseChatData, type Envelope } from '../../src/simulator/test-support.ts';
+import { openRandomKey, parseChatData, type Envelope } from '../support/chat-data.ts';
 import { buildFinanceDouble } from './build-double.ts';
 import { doubleBackend, download, readStats, tempFile } from './native-support.ts';
 

@@ -6,7 +6,7 @@ import { MEDIA_CHUNK_MAX, type SdkBackend } from '../../src/sdk/backend.ts';
 import type { HostRestartEvent } from '../../src/sdk/native/host-pool.ts';
 import { createNativeBackend, type NativeBackend, type NativeBackendOptions } from '../../src/sdk/native/native-backend.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
-import { parseMessage } from '../../src/simulator/test-support.ts';
+import { parseMessage } from '../support/chat-data.ts';
 
 /** The environment of an SDK host running the double against `sim`, with the double's fault settings. */
 export function doubleEnv(sim: RunningSimulator, faults: Record<string, string> = {}): NodeJS.ProcessEnv {

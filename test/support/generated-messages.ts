@@ -1,8 +1,8 @@
-import { buildCorpDirectory } from '../../src/simulator/corp-directory.ts';
-import { MessageGenerator } from '../../src/simulator/generator.ts';
-import { MediaPool } from '../../src/simulator/media-pool.ts';
-import { seedMaterial } from '../../src/simulator/prng.ts';
-import { voiceSamples } from '../../src/simulator/voice-samples.ts';
+import { buildCorpDirectory } from '../../src/simulator/core/corp-directory.ts';
+import { MessageGenerator } from '../../src/simulator/core/generator.ts';
+import { MediaPool } from '../../src/simulator/sdk/media-pool.ts';
+import { seedMaterial } from '../../src/simulator/core/prng.ts';
+import { voiceSamples } from '../../src/simulator/sdk/voice-samples.ts';
 
 /**
  * The plaintext JSON of simulated messages 0…count-1, of every type, without starting a simulator

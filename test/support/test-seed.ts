@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { type Rng, rngFor, seedMaterial } from '../../src/simulator/prng.ts';
+import { type Rng, rngFor, seedMaterial } from '../../src/simulator/core/prng.ts';
 
 /**
  * The seed of a test's random choices: the one in the environment variable `envName` when it is

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseChatLimit, parseProxy, parseProxyAuth, parseSdkSpec, parseTimeout, validateCorpId } from '../../corps/corp-settings.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { registerCorps } from '../../corps/corp-registration.ts';
-import { readSimulatorConfig } from '../../corps/simulator-config.ts';
+import { readSimulatorConfig } from '../../corps/corp-import-file.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 import { readSecretFlags, secretOptions } from '../secret-input.ts';
 

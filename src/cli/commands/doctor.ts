@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { type Diagnosis, diagnoseCorp, diagnoseLibrary } from '../../sdk/native/corp-diagnosis.ts';
-import type { Verdict } from '../../sdk/native/library-checks.ts';
+import { type Diagnosis, diagnoseCorp, diagnoseLibrary } from '../../doctor/corp-diagnosis.ts';
+import type { Verdict } from '../../doctor/library-checks.ts';
 import { type Command, needApp, optionalString } from '../command.ts';
 
 const LABEL: Readonly<Record<Verdict, string>> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: 'skip' };

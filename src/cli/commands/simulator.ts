@@ -1,4 +1,4 @@
-import { runSimulatorCommand, SIMULATOR_USAGE } from '../../simulator/cli.ts';
+import { runSimulatorCommand, SIMULATOR_USAGE } from '../../simulator/control/cli.ts';
 import type { Command } from '../command.ts';
 
 export const simulator: Command = {

@@ -1,12 +1,12 @@
 /**
  * koffi declarations of libWeWorkFinanceSdk_C.so, written from the documented C ABI
- * (wecom-protocol.md §1.1: 17 functions, Slice_t, MediaData_t), and a small safe wrapper around one
- * SDK instance.
+ * (the C header WeCom ships with it: 17 functions, Slice_t, MediaData_t), and a small safe wrapper
+ * around one SDK instance.
  *
  * This module loads native code that is known to crash and leak: it is imported only by the SDK
- * host child process (host-main.ts), never by a process that holds the database or serves users
- * (design rule 5). Everything it reads from the library is read by length (binary-safe) and
- * validated; every Slice and MediaData is freed on every path.
+ * host child process (host-main.ts), never by a process that holds the database or serves users.
+ * Everything it reads from the library is read by length (binary-safe) and validated; every Slice
+ * and MediaData is freed on every path.
  */
 import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
 import { ArchiveError } from '../../errors/errors.ts';
@@ -66,9 +66,9 @@ const DECLARATIONS: Record<SdkFunctionName, [result: TypeSpec, args: TypeSpec[]]
   NewSdk: [SdkPtr, []],
   Init: ['int', [SdkPtr, 'const char *', 'const char *']],
   GetChatData: ['int', [SdkPtr, 'unsigned long long', 'unsigned int', 'const char *', 'const char *', 'int', SlicePtr]],
-  // no sdk argument in the C library (the Java wrapper's 4-argument form is not the C ABI, §1.4)
+  // no sdk argument in the C library (the Java wrapper's 4-argument form is not the C ABI)
   DecryptData: ['int', ['const char *', 'const char *', SlicePtr]],
-  // indexbuf comes before sdkFileid (§1.1)
+  // indexbuf comes before sdkFileid, as in the C header
   GetMediaData: ['int', [SdkPtr, 'const char *', 'const char *', 'const char *', 'const char *', 'int', MediaPtr]],
   DestroySdk: ['void', [SdkPtr]],
   NewSlice: [SlicePtr, []],
@@ -98,7 +98,7 @@ export class SdkLoadError extends ArchiveError {
   }
 }
 
-/** The struct layouts koffi computed; on LP64 they must be 16 and 32 bytes (§1.1). */
+/** The struct layouts koffi computed; on LP64 the C header's structs are 16 and 32 bytes. */
 export function structSizes(): { slice: number; mediaData: number } {
   return { slice: koffi.sizeof(Slice), mediaData: koffi.sizeof(MediaData) };
 }
@@ -173,7 +173,7 @@ export interface MediaChunkBytes {
 export class FinanceSdkLibrary {
   constructor(private readonly fn: SdkFunctions) {}
 
-  /** NewSdk + Init. A failed Init destroys the instance at once (a half-initialised sdk crashes later, §4.1). */
+  /** NewSdk + Init. A failed Init destroys the instance at once: a half-initialised sdk crashes later. */
   open(corpid: string, secret: string): FinanceSdk {
     cString(corpid, 'corpid', 'Init');
     cString(secret, 'secret', 'Init');

@@ -2,8 +2,8 @@
  * The SDK host: a child process that loads libWeWorkFinanceSdk_C.so, holds one SDK instance and
  * runs one call at a time, on behalf of a parent that supervises it (sdk-host.ts). The calls are
  * synchronous, so while one runs the process does nothing else: the instance can never be called
- * twice at once, nor destroyed during a call (§4.1). If the library crashes, hangs or leaks, only
- * this process is lost; the parent starts another and retries the call.
+ * twice at once, nor destroyed during a call, neither of which the SDK survives. If the library
+ * crashes, hangs or leaks, only this process is lost; the parent starts another and retries the call.
  */
 import { WeComSdkError } from '../../errors/wecom-codes.ts';
 import { type FinanceSdk, type FinanceSdkLibrary, loadFinanceSdk, SdkCallError, SdkLoadError } from './finance-sdk-binding.ts';

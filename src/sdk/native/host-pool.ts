@@ -6,8 +6,8 @@
  * once, or fail with a clear error, never a lost or doubled result.
  *
  * Hosts are grouped in lanes, so a long GetChatData or a media download never holds up DecryptData
- * (and the other way round). Each host runs one call at a time (design rule 5); hosts start on the
- * first call of their lane.
+ * (and the other way round). Each host runs one call at a time, because one SDK instance must never
+ * be called by two callers at once; hosts start on the first call of their lane.
  */
 import type { Logger } from '../../app/logger.ts';
 import { ArchiveError } from '../../errors/errors.ts';

@@ -2,7 +2,7 @@
  * The IPC messages between the parent and an SDK host child process (structured-clone
  * serialization, so bigint seq and binary chunks cross unchanged). Both sides validate what they
  * receive: the host holds native code that may corrupt its own memory, so nothing it sends is
- * trusted until it passes these checks (design rule 7).
+ * trusted until it passes these checks.
  */
 import { CHAT_LIMIT_MAX } from '../backend.ts';
 
