@@ -375,6 +375,7 @@ export class DirectoryStore {
   async upsertConsent(corpid: string, c: { scope: 'single' | 'room'; scopeId: string; externalId: string; status: string; changeTime: number | null; source: 'api' | 'event' }): Promise<void> {
     const now = this.now();
     const values = { status: c.status.slice(0, 32), status_change_time: c.changeTime, source: c.source, checked_at: now };
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one filter shared by an update and a select builder
     const key = (q: any) => q.where('corpid', '=', corpid).where('scope', '=', c.scope).where('scope_id', '=', c.scopeId).where('external_id', '=', c.externalId);
     const r = await key(this.db.updateTable('dir_consent').set(values)).executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) {

@@ -535,7 +535,7 @@ export class MediaStage {
    * once; two processes converting the same voice write the same object. Returns how many were done.
    */
   async convertVoices(signal: AbortSignal): Promise<number> {
-    const { db, store } = this.deps;
+    const { db } = this.deps;
     let handled = 0;
     const seen = new Set<number>();
     while (!signal.aborted) {
