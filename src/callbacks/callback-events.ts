@@ -176,7 +176,12 @@ export type CallbackEvent =
   | UnknownCallbackEvent;
 
 /** What the inbox stores as a callback's kind: the parsed event's, or 'invalid' when it could not be parsed. */
-export type InboxKind = CallbackEvent['kind'] | 'invalid';
+import type { InboxKind } from '../store/vocabulary.ts';
+export type { InboxKind };
+
+/** Every parsed event's kind is one the inbox can store (a compile-time check). */
+const EVERY_KIND_STORABLE: CallbackEvent['kind'] extends InboxKind ? true : never = true;
+void EVERY_KIND_STORABLE;
 
 /**
  * Parses decrypted callback XML (the `message` of decryptCallbackMessage) into a CallbackEvent.

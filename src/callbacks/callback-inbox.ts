@@ -11,7 +11,8 @@ import { ClaimQueue, type QueueDescriptor, type RetryPolicy } from '../store/cla
 import type { Database } from '../store/schema.ts';
 import type { InboxKind } from './callback-events.ts';
 
-export type InboxState = 'pending' | 'working' | 'done' | 'failed' | 'ignored';
+import type { InboxState } from '../store/vocabulary.ts';
+export type { InboxState };
 
 export interface InboxEntry {
   corpid: string;

@@ -6,6 +6,20 @@ import { validateApiSecret } from '../wecom-api/corp-api-settings.ts';
 import type { CorpConfig } from './corp-registry.ts';
 import { checkSdkLibrary, parseChatLimit, parseSdkSpec, validateCorpId, validateSecret } from './corp-settings.ts';
 
+/** What a running simulator knows of its corp: what its import file is written from. */
+export interface SimulatorConfigSource {
+  readonly url: string;
+  readonly corp: { readonly corpid: string; readonly secret: string };
+  /** only versions whose private key the simulator knows */
+  readonly privateKeyPems: ReadonlyMap<number, string>;
+  /** the WeCom API side: the directory's secrets and the callback apps' settings */
+  readonly api?: {
+    readonly secrets: { readonly contacts: string; readonly customer: string };
+    readonly callbackApps: Readonly<Record<string, { readonly app: string; readonly token: string; readonly encodingAesKey: string }>>;
+  };
+}
+
+
 export const SIMULATOR_CONFIG_FORMAT = 'wecom-archive-simulator/1';
 
 export interface ImportedCorp {

@@ -1,7 +1,6 @@
 import type { App } from '../app/app.ts';
 import { ArchiveError } from '../errors/errors.ts';
-import type { SimulatorConfigSource } from '../simulator/control/corp-import-file-writer.ts';
-import type { ImportedCorp } from './corp-import-file.ts';
+import type { ImportedCorp, SimulatorConfigSource } from './corp-import-file.ts';
 
 export interface RegistrationOptions {
   /** replace a corp or callback app that is already configured (otherwise the database refuses it) */

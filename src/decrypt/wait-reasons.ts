@@ -5,8 +5,9 @@ import { doublingDelayMs } from '../runtime/backoff.ts';
  * Why an envelope waits instead of becoming a message: every value the envelopes' `reason` column
  * holds. Stable strings: `status` groups by them and `decrypt retry --reason` names them.
  */
-export const WAIT_REASONS = ['key_missing', 'bad_base64', 'rsa_failed', 'sdk_error', 'bad_json', 'bad_envelope'] as const;
-export type WaitReason = (typeof WAIT_REASONS)[number];
+import { WAIT_REASONS, type WaitReason } from '../store/vocabulary.ts';
+
+export { WAIT_REASONS, type WaitReason };
 
 /**
  * How a waiting envelope gets another try:

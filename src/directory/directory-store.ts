@@ -14,7 +14,8 @@ import type { Database, DirEntityKind, DirRefreshQueueRow, RefreshReason, TagMem
 import type { ApiExternalContact, ApiGroup, ApiRobot } from '../wecom-api/wecom-endpoints.ts';
 import type { SyncPart } from './directory-sync.ts';
 
-export type NameSource = 'sync' | 'event';
+import type { NameSource, RefreshKind } from '../store/vocabulary.ts';
+export type { NameSource, RefreshKind };
 
 /** Member fields; undefined leaves a stored value as it is (update_user carries only what changed). */
 export interface MemberFields {
@@ -35,7 +36,6 @@ export interface DepartmentFields {
   order?: number | null | undefined;
 }
 
-export type RefreshKind = 'member' | 'external' | 'group' | 'robot' | 'consent_single' | 'consent_room';
 
 export interface SyncOutcome {
   items: number;
@@ -389,6 +389,7 @@ export class DirectoryStore {
   async upsertConsent(corpid: string, c: { scope: 'single' | 'room'; scopeId: string; externalId: string; status: string; changeTime: number | null; source: 'api' | 'event' }): Promise<void> {
     const now = this.now();
     const values = { status: c.status.slice(0, 32), status_change_time: c.changeTime, source: c.source, checked_at: now };
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one filter shared by an update and a select builder
     const key = (q: any) => q.where('corpid', '=', corpid).where('scope', '=', c.scope).where('scope_id', '=', c.scopeId).where('external_id', '=', c.externalId);
     const r = await key(this.db.updateTable('dir_consent').set(values)).executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) {

@@ -25,7 +25,8 @@ import {
 import type { DirectoryStore, RefreshKind } from './directory-store.ts';
 import { isPlausibleId, isPlausibleRoomId, personKind } from './id-kinds.ts';
 
-export type SyncPart = 'members' | 'tags' | 'customer_groups' | 'permit_users' | 'callback_ips' | 'scan' | 'refresh';
+import type { SyncPart } from '../store/vocabulary.ts';
+export type { SyncPart };
 
 export interface DirectorySyncDeps {
   db: Kysely<Database>;

@@ -16,7 +16,8 @@ export const WECOM_RETENTION_MS = 5 * 24 * 3600_000;
 export const GAP_LOSS_MARGIN_MS = 6 * 3600_000;
 
 /** 'loss': data may have fallen out of WeCom's window; 'jump': seq skipped values while nothing could. */
-export type GapKind = 'loss' | 'jump';
+import type { GapKind } from '../store/vocabulary.ts';
+export type { GapKind };
 
 export interface GapVerdict {
   kind: GapKind;

@@ -6,7 +6,8 @@ import { WeComApiError, WeComSdkError } from '../errors/wecom-codes.ts';
  * corp with a clear status until its configuration is fixed. Data, not scattered loops (style.md).
  */
 /** How a corp's pull goes, as its cursor row and `status` show it: 'stopped' waits for a change of configuration. */
-export type PullState = 'ok' | 'retrying' | 'stopped';
+import type { PullState } from '../store/vocabulary.ts';
+export type { PullState };
 
 export type PullVerdict = { action: 'retry'; code: number | null } | { action: 'stop'; code: number | null };
 

@@ -1,12 +1,5 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { InboxKind } from '../callbacks/callback-events.ts';
-import type { InboxState } from '../callbacks/callback-inbox.ts';
-import type { WaitReason } from '../decrypt/wait-reasons.ts';
-import type { NameSource, RefreshKind } from '../directory/directory-store.ts';
-import type { SyncPart } from '../directory/directory-sync.ts';
-import type { GapKind } from '../pull/gap-kind.ts';
-import type { PullState } from '../pull/retry-policy.ts';
-import type { Lane as SdkHostLane, RestartCause } from '../sdk/native/host-pool.ts';
+import type { GapKind, InboxKind, InboxState, NameSource, PullState, RefreshKind, RestartCause, SdkHostLane, SyncPart, WaitReason } from './vocabulary.ts';
 
 /**
  * The one database schema, shared by SQLite, PostgreSQL and MySQL/MariaDB.

@@ -1,9 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
-import type { App } from '../../src/app/app.ts';
 import { decryptWaiting } from '../../src/app/decrypt-waiting.ts';
 import { exportJsonl } from '../../src/export/export-jsonl.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
-import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
 import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly, FAST_TIMING } from '../support/archive-harness.ts';

@@ -41,7 +41,7 @@ export async function buildFinanceDouble(options: DoubleBuildOptions = {}): Prom
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     const hint = e.code === 'ENOENT' ? ` (no C compiler "${cc}": install one, e.g. apt-get install gcc, or set CC)` : '';
-    throw new Error(`building the finance SDK test double failed${hint}: ${e.stderr || e.message}`);
+    throw new Error(`building the finance SDK test double failed${hint}: ${e.stderr || e.message}`, { cause: err });
   }
   renameSync(partial, lib);
   return lib;

@@ -10,7 +10,6 @@ import { createBackend } from '../../src/sdk/create-backend.ts';
 import { recordHostRestarts } from '../../src/sdk/native/host-restart-log.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
-import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly, expectEnvelopesDecrypted } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';

@@ -12,14 +12,15 @@
 import type { Logger } from '../../app/logger.ts';
 import { ArchiveError } from '../../errors/errors.ts';
 import { abortReason } from '../../runtime/abort.ts';
+import type { RestartCause, SdkHostLane } from '../../store/vocabulary.ts';
 import { type CallArgs, type HostOperation, OPERATION_NAMES } from './host-protocol.ts';
 import { describeDeath, type HostAnswer, type HostDeath, HostDiedError, SdkHost } from './sdk-host.ts';
 
-export type Lane = 'chat' | 'decrypt' | 'media';
+export type { RestartCause };
+export type Lane = SdkHostLane;
 export const LANES: readonly Lane[] = ['chat', 'decrypt', 'media'];
 const LANE_OF: Readonly<Record<HostOperation, Lane>> = { chatdata: 'chat', decrypt: 'decrypt', 'decrypt-many': 'decrypt', media: 'media' };
 
-export type RestartCause = 'crash' | 'hang' | 'memory' | 'protocol';
 
 /** One host replaced: what `status` counts and the log reports. */
 export interface HostRestartEvent {

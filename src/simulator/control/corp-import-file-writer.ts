@@ -8,19 +8,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, rename, rm, writeFile } from 'node:fs/promises';
-import { SIMULATOR_CONFIG_FORMAT, type SimulatorCallbackApp } from '../../corps/corp-import-file.ts';
+import { type SimulatorConfigSource, SIMULATOR_CONFIG_FORMAT, type SimulatorCallbackApp } from '../../corps/corp-import-file.ts';
 
-export interface SimulatorConfigSource {
-  readonly url: string;
-  readonly corp: { readonly corpid: string; readonly secret: string };
-  /** only versions whose private key the simulator knows */
-  readonly privateKeyPems: ReadonlyMap<number, string>;
-  /** the WeCom API side: the directory's secrets and the callback apps' settings */
-  readonly api?: {
-    readonly secrets: { readonly contacts: string; readonly customer: string };
-    readonly callbackApps: Readonly<Record<string, { readonly app: string; readonly token: string; readonly encodingAesKey: string }>>;
-  };
-}
+export type { SimulatorConfigSource };
 
 export interface SimulatorConfigCorp {
   corpid: string;
