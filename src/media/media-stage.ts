@@ -9,9 +9,10 @@
  *   then marked failed with both digests; without an md5sum the file is stored as unverified.
  * - Content-addressed: stored under its SHA-256 (same bytes once); the type is sniffed from the
  *   bytes.
- * - Claimed with a lease (owner, expiry, heartbeat; jobs/media-job-leases.ts), so several
- *   processes can share the work and a job of a process that died is picked up again; on this host
- *   a dead owner is recognized at once. Every query is in jobs/.
+ * - Claimed with a lease (owner, expiry, heartbeat) through the claim queue of store/claims
+ *   (jobs/media-job-queue.ts), so several processes can share the work and a job of a process that
+ *   died is picked up again; on this host a dead owner is recognized at once. Every other query is
+ *   in jobs/.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -22,13 +23,15 @@ import { scopedSignal } from '../runtime/abort.ts';
 import { clipError } from '../runtime/clip.ts';
 import { isDatabaseUnavailable } from '../store/database-health.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
+import { ClaimQueue } from '../store/claims/claim-queue.ts';
+import { updateHeldRow } from '../store/claims/lease.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
 import type { Database, MediaJob } from '../store/schema.ts';
 import { type Attempt, ChunkedDownload, type MediaFetchSettings, type ResumePoint } from './download/chunked-download.ts';
 import type { Limiter } from './download/limiter.ts';
 import { type PartialFiles, sharedPartialFiles } from './download/partial-files.ts';
-import { mediaJobLeases, type MediaJobLeases, type MediaJobUpdate } from './jobs/media-job-leases.ts';
+import { MEDIA_QUEUE, type MediaJobUpdate } from './jobs/media-job-queue.ts';
 import { recordVoiceCopy, voicesWithoutCopy } from './jobs/media-job-repository.ts';
 import { DEFAULT_MEDIA_POLICY, type MediaPolicy } from './media-policy.ts';
 import { type MediaStore, objectKey } from './storage/media-store.ts';
@@ -71,8 +74,6 @@ export interface MediaDrainResult {
   bytes: number;
 }
 
-/** how long rows read for claiming are tried before the claim query runs again */
-const CANDIDATES_TTL_MS = 1_000;
 /** voices read per query for their playable copies */
 const VOICE_BATCH = 16;
 
@@ -86,6 +87,17 @@ function validPartialId(id: string | null): string | null {
   return id && /^[0-9a-f]{16,32}$/.test(id) ? id : null;
 }
 
+/**
+ * What the claim of a job writes when its download starts from the first byte: the download is
+ * counted and given its partial file. Undefined when it resumes at its committed chunk, or has no
+ * usable sdkfileid (runJob fails that job and counts no download).
+ */
+function firstByteStart(row: MediaJob): MediaJobUpdate | undefined {
+  const partialId = validPartialId(row.partial_id);
+  const fromStart = row.sdkfileid !== '' && typeof row.index_token === 'string' && (partialId === null || (row.index_token === '' && Number(row.bytes_done) === 0));
+  return fromStart ? { attempts: row.attempts + 1, index_token: '', bytes_done: 0, partial_id: partialId ?? randomBytes(12).toString('hex') } : undefined;
+}
+
 export class MediaStage {
   /** who holds this stage's leases: host/pid/random */
   readonly owner = newLeaseOwner();
@@ -95,17 +107,14 @@ export class MediaStage {
   private readonly interrupted = new Set<number>();
   private readonly log: Logger;
   private readonly partials: PartialFiles;
-  private readonly leases: MediaJobLeases;
+  private readonly queue: ClaimQueue<'media'>;
   private readonly downloader: ChunkedDownload;
-  /** rows the last claim query found and that were not tried yet (each claim re-checks its row) */
-  private candidates: MediaJob[] = [];
-  private candidatesAt = 0;
 
   constructor(private readonly deps: MediaStageDeps, private readonly corp: MediaCorp, private readonly options: MediaStageOptions) {
     this.policy = { ...DEFAULT_MEDIA_POLICY, ...options.policy };
     this.log = deps.log.child({ corp: corp.corpid, stage: 'media' });
     this.partials = deps.partials ?? sharedPartialFiles();
-    this.leases = mediaJobLeases(deps.db);
+    this.queue = new ClaimQueue(deps.db, MEDIA_QUEUE, () => deps.now());
     this.downloader = new ChunkedDownload({ backend: deps.backend, settings: corp, partials: this.partials, policy: this.policy, log: this.log });
   }
 
@@ -201,52 +210,36 @@ export class MediaStage {
   }
 
   /**
-   * Takes the lease of the next job that can be tried now, if any. One query finds several
-   * candidates; each is then claimed by an update that only succeeds if its row has not changed
-   * since it was read (same updated_at, state and lease owner), so a row another process took or
+   * Takes the lease of the next job of the corp that can be tried now, if any: by an update that
+   * only succeeds if its row has not changed since it was read, so a job another process took or
    * put back in the meantime is left alone. A job that starts from its first byte has the new
    * download counted in the same update.
    */
   private async claimOne(): Promise<Claimed | undefined> {
-    for (let queried = false; ;) {
-      if (this.candidates.length === 0 || this.deps.now() - this.candidatesAt > CANDIDATES_TTL_MS) {
-        if (queried) return undefined;
-        this.candidates = await this.findCandidates();
-        this.candidatesAt = this.deps.now();
-        queried = true;
-      }
-      while (this.candidates.length > 0) {
-        const row = this.candidates.shift()!;
-        if (this.inFlight.has(row.id)) continue;
-        const claimed = await this.claimRow(row);
-        if (claimed) return claimed;
-      }
-      if (queried) return undefined;
-    }
-  }
-
-  private async findCandidates(): Promise<MediaJob[]> {
-    return this.leases.claimable(this.corp.corpid, this.deps.now(), this.inFlight, this.options.corpConcurrency * 2 + 2);
-  }
-
-  private async claimRow(row: MediaJob): Promise<Claimed | undefined> {
-    // a download from the first byte is counted (and given its partial file) as it is claimed;
-    // a job without a usable sdkfileid is failed by runJob and counts no download
-    const partialId = validPartialId(row.partial_id);
-    const started = row.sdkfileid !== '' && typeof row.index_token === 'string' && (partialId === null || (row.index_token === '' && Number(row.bytes_done) === 0));
-    const set: MediaJobUpdate = started ? { attempts: row.attempts + 1, index_token: '', bytes_done: 0, partial_id: partialId ?? randomBytes(12).toString('hex') } : {};
-    // a lease of this stage on a job a database outage cut off is taken again (not one that crashed:
-    // that one waits for its lease to end, so a job that keeps crashing is not taken up again at once)
-    const outcome = await this.leases.claim(row, { owner: this.owner, now: this.deps.now(), leaseMs: this.policy.leaseMs, retakeOwn: this.interrupted.has(row.id), set });
-    if (outcome.kind === 'held') this.log.debug({ job: row.id, holder: outcome.holder }, 'media job leased by another process; left to it');
-    if (outcome.kind !== 'claimed') return undefined;
-    this.interrupted.delete(row.id);
-    return { job: outcome.job, started };
+    const fromFirstByte = new Set<number>();
+    const { claimed: [job], heldElsewhere } = await this.queue.claim(this.owner, 1, this.policy.leaseMs, {
+      where: { corpid: this.corp.corpid },
+      except: { id: [...this.inFlight] },
+      // a lease of this stage on a job a database outage cut off is taken again (not one that crashed:
+      // that one waits for its lease to end, so a job that keeps crashing is not taken up again at once)
+      retakeOwn: (row) => this.interrupted.has(row.id),
+      // jobs other processes of this host hold come first in the read when their ids are lower
+      scan: this.options.corpConcurrency * 2 + 2,
+      values: (row) => {
+        const start = firstByteStart(row);
+        if (start) fromFirstByte.add(row.id);
+        return start ?? {};
+      },
+    });
+    if (heldElsewhere > 0) this.log.debug({ held: heldElsewhere }, 'media jobs leased by another process; left to it');
+    if (!job) return undefined;
+    this.interrupted.delete(job.id);
+    return { job, started: fromFirstByte.has(job.id) };
   }
 
   /** Updates the job if this stage still holds its lease; false when another process took it. */
   private update(id: number, values: MediaJobUpdate): Promise<boolean> {
-    return this.leases.updateHeld(id, this.owner, values, this.deps.now());
+    return updateHeldRow(this.deps.db, 'media', { id }, this.owner, { ...values, updated_at: this.deps.now() });
   }
 
   /** One job to its end, or until deferred, stopped or its lease is lost. */
@@ -329,7 +322,7 @@ export class MediaStage {
             return { final: false, state: 'pending', bytes: 0 };
           case 'stopped':
             // progress is committed; let any process resume at once
-            await this.leases.release(job.id, this.owner, this.deps.now()).catch(() => undefined);
+            await this.update(job.id, { lease_owner: null, lease_until: null }).catch(() => undefined);
             return { final: false, state: 'downloading', bytes: 0 };
           case 'lost':
             return { final: false, state: 'lost', bytes: 0 };
@@ -341,17 +334,21 @@ export class MediaStage {
     }
   }
 
-  /** Puts the job back for a later try (backoff grows with each deferral), progress kept. */
+  /**
+   * Puts the job back for a later try, progress kept: a failed try of the claim queue, whose
+   * backoff grows with `failures` (deferrals in a row); a media job is never given up for them.
+   */
   private async defer(job: MediaJob, code: number | null, message: string): Promise<void> {
-    const failures = job.failures + 1;
-    const delay = this.policy.jobBackoff.delayMs(failures);
-    this.log.debug({ job: job.id, failures, waitMs: delay }, `media job backs off after ${failures} deferral(s) in a row`);
+    const deferredAt = this.deps.now();
+    const { tries, nextAt } = await this.queue.fail(job, this.owner, { backoff: this.policy.jobBackoff }, { values: () => ({ error_code: code, error: clipError(message) }) });
+    const delay = nextAt - deferredAt;
+    this.log.debug({ job: job.id, failures: tries, waitMs: delay }, `media job backs off after ${tries} deferral(s) in a row`);
     this.log.warn({ job: job.id, code, retryInS: Math.round(delay / 1000) }, `media download deferred: ${message}`);
-    await this.update(job.id, { state: 'pending', failures, next_try_at: this.deps.now() + delay, error_code: code, error: clipError(message), lease_owner: null, lease_until: null });
   }
 
+  /** Records the job's final state and gives its lease back. */
   private async finish(id: number, values: MediaJobUpdate): Promise<void> {
-    await this.update(id, { ...values, error: clipError(values.error) ?? null, lease_owner: null, lease_until: null, finished_at: this.deps.now() });
+    await this.queue.finish({ id }, this.owner, { ...values, error: clipError(values.error) ?? null, finished_at: this.deps.now() });
   }
 
   /** The resume point after a chunk, with the lease renewed; false when the lease was lost. */

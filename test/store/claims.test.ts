@@ -2,7 +2,8 @@
  * The claim mechanism every background stage uses (store/claims), on every database: one lease per
  * row with a compare-and-set take, the dead-owner rule, renewal, release, a watermark that only its
  * holder moves and never backwards, and row queues with backoff and give-up as data (on the queues of the callback inbox, counting a try
- * as it claims, and of the directory refresh queue, counting a try when it fails).
+ * as it claims, and of the directory refresh queue, counting a try when it fails); a claim takes nothing from a row read before its
+ * last change, takes back its own leases as told, and reads as many due rows as told.
  */
 import { spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { newLeaseOwner } from '../../src/store/lease-owner.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { encodeSeq } from '../../src/store/seq-codec.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { readsBeforeLastChange } from '../support/stale-reads.ts';
 
 const OTHER_HOST = 'far-away-host/1234/0123456789ab';
 
@@ -223,5 +225,44 @@ describeEachDialect('claims: row queue', ({ open }) => {
     expect(claimed.map((r) => [Number(r.id), r.last_error])).toEqual([[ids[1], 'claimed after 0 tries'], [ids[2], 'claimed after 0 tries']]);
     const stored = await store.db.selectFrom('callback_inbox').select(['id', 'last_error']).where('last_error', 'is not', null).orderBy('id').execute();
     expect(stored.map((r) => Number(r.id))).toEqual([ids[1], ids[2]]);
+  });
+
+  it('takes nothing from a row read before its last change, which the claim would write over', async () => {
+    const store = await open();
+    await queueRows(store, 1, Date.now() - 1);
+    const owner = newLeaseOwner();
+    const stale = new ClaimQueue(readsBeforeLastChange(store.db), INBOX_QUEUE);
+    expect(await stale.claim(owner, 5, 60_000, { values: () => ({ last_error: 'from a stale read' }) })).toEqual({ claimed: [], heldElsewhere: 1 });
+    const row = await store.db.selectFrom('callback_inbox').select(['state', 'lease_owner', 'attempts', 'last_error']).executeTakeFirstOrThrow();
+    expect(row).toEqual({ state: 'pending', lease_owner: null, attempts: 0, last_error: null });
+    expect((await new ClaimQueue(store.db, INBOX_QUEUE).claim(owner, 5, 60_000)).claimed).toHaveLength(1);
+  });
+
+  it('takes back a live lease of its own for the rows retakeOwn names, and by default for all', async () => {
+    const store = await open();
+    const now = Date.now();
+    await queueRows(store, 2, now);
+    const owner = newLeaseOwner();
+    await store.db.updateTable('callback_inbox').set({ state: 'working', attempts: 1, lease_owner: owner, lease_until: now + 600_000 }).execute();
+    const ids = (await store.db.selectFrom('callback_inbox').select('id').orderBy('id').execute()).map((r) => Number(r.id));
+    const queue = new ClaimQueue(store.db, INBOX_QUEUE);
+    const claimedIds = async (options: Parameters<typeof queue.claim>[3]) => (await queue.claim(owner, 5, 60_000, options)).claimed.map((r) => Number(r.id));
+    expect(await claimedIds({ retakeOwn: (row) => Number(row.id) === ids[1] })).toEqual([ids[1]]);
+    expect(await claimedIds({ retakeOwn: () => false })).toEqual([]);
+    expect(await claimedIds({})).toEqual(ids);
+  });
+
+  it('reads as many due rows as `scan` says, so rows that live neighbours on this host hold do not hide the rest', async () => {
+    const store = await open();
+    const now = Date.now();
+    await queueRows(store, 3, now);
+    const ids = (await store.db.selectFrom('callback_inbox').select('id').orderBy('id').execute()).map((r) => Number(r.id));
+    // another owner of this very process: alive, so its leases stand
+    await store.db.updateTable('callback_inbox').set({ state: 'working', lease_owner: newLeaseOwner(), lease_until: now + 600_000 }).where('id', 'in', ids.slice(0, 2)).execute();
+    const queue = new ClaimQueue(store.db, INBOX_QUEUE);
+    const owner = newLeaseOwner();
+    expect(await queue.claim(owner, 1, 60_000)).toEqual({ claimed: [], heldElsewhere: 2 });
+    const { claimed } = await queue.claim(owner, 1, 60_000, { scan: 3 });
+    expect(claimed.map((r) => Number(r.id))).toEqual([ids[2]]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Every query on the `media` table but the leases (media-job-leases.ts): jobs made from committed
+ * Every query on the `media` table but the claims (media-job-queue.ts): jobs made from committed
  * messages (in the decrypt stage's transaction, so a stored message always has its jobs), requeued
  * by `media retry`, the voice copies still to make, and the counts for `status` and exports. The
  * media stage claims the jobs later; the two stages meet only through this table (stages hand

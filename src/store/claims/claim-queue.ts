@@ -5,14 +5,15 @@
  * this host) can be claimed again. A failed try is put back with a delay from the queue's backoff,
  * or given up after the policy's tries; the policy is data the stage passes in.
  *
- * Each claim is an UPDATE that succeeds only if the row still has the state and lease that were read,
- * so two claimers never both get a row, whatever the database.
+ * Each claim is an UPDATE that succeeds only if the row still has the state and lease that were read
+ * (and, in a table that records when it changed, that time), so two claimers never both get a row,
+ * whatever the database, and what a claim writes from the row as read never overwrites a newer change.
  */
 import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import type { Backoff } from '../../runtime/backoff.ts';
 import { HOST_OWNER_PREFIX } from '../lease-owner.ts';
 import type { Database } from '../schema.ts';
-import { type Cell, type ColumnOf, type LeasedTable, leaseIsTakeable, looseView, type RowKey, whereKey, whereSame } from './lease.ts';
+import { type Cell, type ColumnOf, type LeasedTable, leaseIsTakeable, liveHolder, looseView, type RowKey, whereKey, whereSame } from './lease.ts';
 
 /** Which columns of a table make it a queue, and what its states are called. */
 export interface QueueDescriptor<T extends LeasedTable> {
@@ -65,7 +66,7 @@ export interface TryFailure<T extends LeasedTable> {
 
 export interface Claimed<T extends LeasedTable> {
   claimed: Array<Selectable<Database[T]>>;
-  /** due rows left alone because another live process holds them */
+  /** due rows left alone because another live process holds them (or the claimer's own, see ClaimOptions.retakeOwn) */
   heldElsewhere: number;
 }
 
@@ -79,6 +80,19 @@ export interface ClaimOptions<T extends LeasedTable> {
   except?: { [C in ColumnOf<T>]?: readonly Cell[] };
   /** more columns written by the claim, from the row as read (a download starting from its first byte) */
   values?: (row: Selectable<Database[T]>) => Updateable<Database[T]>;
+  /**
+   * Which rows still leased to the claimer itself (a try of its own that was cut off, not one in
+   * hand: those are `except`) it takes back before their lease ends. Default: all of them. A stage
+   * that lets a try that crashed wait out its lease, so that a row that keeps crashing its try is
+   * not taken up again at once, names only the rows it knows were cut off by something else.
+   */
+  retakeOwn?: (row: Selectable<Database[T]>) => boolean;
+  /**
+   * How many due rows one claim reads to choose from (default: twice `limit`). Rows that live
+   * processes of this host hold are among them (a query cannot tell them from dead ones), so a
+   * claimer that takes few rows while its neighbours hold many reads more, or finds none.
+   */
+  scan?: number;
 }
 
 export class ClaimQueue<T extends LeasedTable> {
@@ -110,21 +124,29 @@ export class ClaimQueue<T extends LeasedTable> {
     for (const [column, values] of Object.entries(options.except ?? {}) as Array<[string, readonly Cell[]]>) {
       if (values.length) q = q.where(column, 'not in', [...values]);
     }
-    // twice as many as wanted: live holders of this host are only told apart here, and they should
-    // not take up the whole batch
-    const candidates = await q.orderBy(d.order).limit(limit * 2).execute();
+    // more than wanted: live holders of this host are only told apart here, and they should not
+    // take up the whole batch
+    const candidates = await q.orderBy(d.order).limit(options.scan ?? limit * 2).execute();
     const claimed: Array<Selectable<Database[T]>> = [];
     let heldElsewhere = 0;
     for (const row of candidates) {
       if (claimed.length >= limit) break;
-      const taken = leaseIsTakeable({ lease_owner: (row.lease_owner ?? null) as string | null, lease_until: row.lease_until ?? null }, owner, now) && await this.take(row, owner, now + leaseMs, now, options.values);
+      const taken = this.mayTake(row, owner, now, options.retakeOwn) && await this.take(row, owner, now + leaseMs, now, options.values);
       if (taken) claimed.push(taken as unknown as Selectable<Database[T]>);
       else heldElsewhere += 1;
     }
     return { claimed, heldElsewhere };
   }
 
-  /** One compare-and-set: the row is claimed only if its state and lease are still those read. */
+  /** Whether `owner` may try to take a row read now: its lease is takeable, and a live lease of its own is one it takes back. */
+  private mayTake(row: Record<string, Cell>, owner: string, now: number, retakeOwn: ClaimOptions<T>['retakeOwn']): boolean {
+    const lease = { lease_owner: (row.lease_owner ?? null) as string | null, lease_until: row.lease_until ?? null };
+    if (!leaseIsTakeable(lease, owner, now)) return false;
+    const ownLive = liveHolder(lease, now)?.owner === owner;
+    return !ownLive || retakeOwn === undefined || retakeOwn(row as unknown as Selectable<Database[T]>);
+  }
+
+  /** One compare-and-set: the row is claimed only if its state, lease and change time are still those read. */
   private async take(row: Record<string, Cell>, owner: string, until: number, now: number, more?: ClaimOptions<T>['values']): Promise<Record<string, Cell> | undefined> {
     const d = this.columns();
     const extra = more?.(row as unknown as Selectable<Database[T]>) as Record<string, Cell> | undefined;
@@ -138,6 +160,7 @@ export class ClaimQueue<T extends LeasedTable> {
         eb(d.state, '=', row[d.state]!),
         whereSame(eb, 'lease_owner', row.lease_owner ?? null),
         whereSame(eb, 'lease_until', row.lease_until ?? null),
+        ...(d.updatedAt ? [whereSame(eb, d.updatedAt, row[d.updatedAt] ?? null)] : []),
         ...(row[d.state] === d.states.ready ? [eb(d.due, '<=', now)] : []),
       ]))
       .executeTakeFirst();
