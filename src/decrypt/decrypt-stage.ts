@@ -198,7 +198,6 @@ export class DecryptStage {
     let committing: Promise<void> = Promise.resolve();
     let group: Finished[] = [];
     let size = 0;
-    let lastSeq = NO_SEQ;
     try {
       while (failure === undefined) {
         while (!exhausted && !signal.aborted && flights.length < this.inflight) {
@@ -220,7 +219,7 @@ export class DecryptStage {
         const outcome = await flight.outcome;
         group.push({ outcome, attempts: flight.attempts });
         size += outcome.messages.length + outcome.failures.length;
-        lastSeq = flight.lastSeq;
+        const lastSeq = flight.lastSeq;
         // finished batches are gathered into one transaction until it holds commitSize envelopes'
         // outcomes, or nothing else is in flight: each transaction rewrites every page it touches, and
         // msgid keys land on random pages, so four batches together write far less than four apart

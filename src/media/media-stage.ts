@@ -143,10 +143,9 @@ export class MediaStage {
     const result: MediaDrainResult = { finished: 0, deferred: 0, bytes: 0 };
     const running = new Set<Promise<void>>();
     let downloading = 0;
-    let exhausted = false;
     let wake: () => void = () => undefined;
     while (!signal.aborted) {
-      while (downloading < this.options.corpConcurrency && running.size < this.options.corpConcurrency + maxStoring && !exhausted && !signal.aborted) {
+      while (downloading < this.options.corpConcurrency && running.size < this.options.corpConcurrency + maxStoring && !signal.aborted) {
         const release = await this.deps.limiter.acquire(signal);
         if (!release) break;
         let job: Claimed | undefined;
@@ -161,7 +160,6 @@ export class MediaStage {
         }
         if (!job) {
           release();
-          exhausted = true;
           break;
         }
         const claimed = job.job;
@@ -203,7 +201,6 @@ export class MediaStage {
       }
       if (running.size === 0) break;
       await Promise.race([...running, new Promise<void>((resolve) => { wake = resolve; })]);
-      exhausted = false;
     }
     await Promise.all(running);
     return result;
@@ -258,7 +255,6 @@ export class MediaStage {
       }, () => undefined);
     }, this.policy.heartbeatMs);
     let partialId = validPartialId(job.partial_id);
-    let partial = '';
     let attempts = job.attempts;
     let resume = { token: partialId ? job.index_token : '', bytes: partialId ? Number(job.bytes_done) : 0 };
     // the claim already counted this download from the first byte
@@ -271,7 +267,7 @@ export class MediaStage {
           if (partialId === null) partialId = randomBytes(12).toString('hex');
           if (!(await this.update(job.id, { attempts, index_token: '', bytes_done: 0, partial_id: partialId }))) return { final: false, state: 'lost', bytes: 0 };
         }
-        partial = join(this.deps.partialDir, `${partialId}.part`);
+        const partial = join(this.deps.partialDir, `${partialId}.part`);
         let outcome: Attempt;
         try {
           outcome = await this.downloader.run(job, partial, resume, (point) => this.commitProgress(job.id, point), ctrl.signal);
