@@ -26,7 +26,9 @@ import { deliverCallback, eventXml } from '../src/simulator/callbacks/callback-s
 import { startSimulator } from '../src/simulator/server.ts';
 import { openStore } from '../src/store/open-store.ts';
 
-const { values } = parseArgs({ options: { callbacks: { type: 'string', default: '2000' }, members: { type: 'string', default: '10000' }, notifies: { type: 'string', default: '20' }, db: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { callbacks: { type: 'string', default: '2000' }, members: { type: 'string', default: '10000' }, notifies: { type: 'string', default: '20' }, db: { type: 'string' } },
+});
 const callbacks = Number(values.callbacks);
 const members = Number(values.members);
 const notifies = Number(values.notifies);
@@ -47,7 +49,9 @@ async function main(): Promise<void> {
   const log = createLogger('warn');
   // The pulls start with the rest, and idle until a notify (a poll is two minutes away; no messages yet).
   let markStarted = (): void => undefined;
-  const archiversUp = new Promise<void>((resolve) => { markStarted = resolve; });
+  const archiversUp = new Promise<void>((resolve) => {
+    markStarted = resolve;
+  });
   const running = await startArchiveProcess(app, log, {
     listen: { host: '127.0.0.1', port: 0 },
     callbacks: { handlePullNotifies: true, directory: false },
@@ -68,7 +72,16 @@ async function main(): Promise<void> {
     };
     const first = await sync();
     const again = await sync();
-    console.log(JSON.stringify({ figure: 'directory_sync_ms', members: sim.api.data.members.size, departments: sim.api.data.departments.size, first_ms: Math.round(first), again_ms: Math.round(again), db: store.dialect.name }));
+    console.log(
+      JSON.stringify({
+        figure: 'directory_sync_ms',
+        members: sim.api.data.members.size,
+        departments: sim.api.data.departments.size,
+        first_ms: Math.round(first),
+        again_ms: Math.round(again),
+        db: store.dialect.name,
+      }),
+    );
 
     // Callbacks: distinct update_user events, one at a time and 16 at a time.
     const target = `http://127.0.0.1:${server.port}/callback`;
@@ -89,13 +102,32 @@ async function main(): Promise<void> {
       });
       await Promise.all(lanes);
       times.sort((a, b) => a - b);
-      console.log(JSON.stringify({ figure: 'callback_reply_ms', n: times.length, concurrency, p50: percentile(times, 50), p99: percentile(times, 99), max: percentile(times, 100), db: store.dialect.name }));
+      console.log(
+        JSON.stringify({
+          figure: 'callback_reply_ms',
+          n: times.length,
+          concurrency,
+          p50: percentile(times, 50),
+          p99: percentile(times, 99),
+          max: percentile(times, 100),
+          db: store.dialect.name,
+        }),
+      );
     }
 
     // msgaudit_notify: new messages are archived at once, not at the next poll (two minutes away).
     sim.api.callbackTarget = target;
     await archiversUp;
-    const archived = async () => Number((await store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow()).n);
+    const archived = async () =>
+      Number(
+        (
+          await store.db
+            .selectFrom('messages')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('corpid', '=', corpid)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const delays: number[] = [];
     for (let i = 0; i < notifies; i++) {
       // a second apart: WeCom's notifies within one second are the same event (stored once), and a
@@ -112,7 +144,16 @@ async function main(): Promise<void> {
       delays.push(performance.now() - t);
     }
     delays.sort((a, b) => a - b);
-    console.log(JSON.stringify({ figure: 'notify_to_archived_ms', n: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: percentile(delays, 100), db: store.dialect.name }));
+    console.log(
+      JSON.stringify({
+        figure: 'notify_to_archived_ms',
+        n: delays.length,
+        p50: percentile(delays, 50),
+        p99: percentile(delays, 99),
+        max: percentile(delays, 100),
+        db: store.dialect.name,
+      }),
+    );
   } finally {
     stop.abort();
     await archiving;

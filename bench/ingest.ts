@@ -86,13 +86,20 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
  */
 function perMessage(threads: Map<number, number>, mainTid: number, simCpu: number, messages: number, rsaSignPerS: number) {
   const cores = availableParallelism();
-  const others = [...threads].filter(([tid]) => tid !== mainTid).map(([, s]) => s).sort((a, b) => b - a);
+  const others = [...threads]
+    .filter(([tid]) => tid !== mainTid)
+    .map(([, s]) => s)
+    .sort((a, b) => b - a);
   const rsa = others.slice(0, cores).reduce((n, s) => n + s, 0);
   const rest = others.slice(cores).reduce((n, s) => n + s, 0);
   const us = (s: number) => round1((s * 1e6) / messages);
   return {
-    rsa_workers: us(rsa), main_thread: us(threads.get(mainTid) ?? 0), other_threads: us(rest), simulator: us(simCpu),
-    openssl_per_op: round1((cores * 1e6) / rsaSignPerS), budget_at_085: round1((cores * 1e6) / (0.85 * rsaSignPerS)),
+    rsa_workers: us(rsa),
+    main_thread: us(threads.get(mainTid) ?? 0),
+    other_threads: us(rest),
+    simulator: us(simCpu),
+    openssl_per_op: round1((cores * 1e6) / rsaSignPerS),
+    budget_at_085: round1((cores * 1e6) / (0.85 * rsaSignPerS)),
   };
 }
 
@@ -115,11 +122,16 @@ function sqliteStoreFloor(archivePath: string, scratchPath: string): number {
         encrypt_random_key text not null, encrypt_chat_msg text not null, primary key (corpid, msgid));
       create table messages (corpid text not null, msgid text not null, seq text not null, raw blob not null, primary key (corpid, msgid));`);
     // in the order they were stored (rowid), which is seq order; the last column is the rowid
-    const readEnvelopes = source.prepare('select corpid, msgid, seq, publickey_ver, encrypt_random_key, encrypt_chat_msg, rowid from envelopes where rowid > ? order by rowid limit ?').raw();
+    const readEnvelopes = source
+      .prepare('select corpid, msgid, seq, publickey_ver, encrypt_random_key, encrypt_chat_msg, rowid from envelopes where rowid > ? order by rowid limit ?')
+      .raw();
     const readMessages = source.prepare('select corpid, msgid, seq, raw, rowid from messages where rowid > ? order by rowid limit ?').raw();
     const putEnvelope = scratch.prepare('insert into envelopes values (?, ?, ?, ?, ?, ?)');
     const putMessage = scratch.prepare('insert into messages values (?, ?, ?, ?)');
-    const putAll = (stmt: Database.Statement, rows: unknown[][]) => scratch.transaction(() => { for (const r of rows) stmt.run(r); })();
+    const putAll = (stmt: Database.Statement, rows: unknown[][]) =>
+      scratch.transaction(() => {
+        for (const r of rows) stmt.run(r);
+      })();
     /** Takes the rowid off every row (only the stored columns are written again) and gives the last one. */
     const takeRowids = (rows: unknown[][]): number => {
       let last = 0;
@@ -194,20 +206,27 @@ async function main(): Promise<void> {
     const floorUs = sqlitePath ? sqliteStoreFloor(sqlitePath, join(dir, 'floor.db')) : null;
     const simUs = (simCpu * 1e6) / messages;
     const ceiling = floorUs === null ? null : (cores * 1e6) / ((cores * 1e6) / rsaSignPerS + simUs + floorUs) / rsaSignPerS;
-    process.stdout.write(`${JSON.stringify({
-      messages, seconds: Math.round(seconds * 10) / 10, msgs_per_s: Math.round(msgsPerS), rss_peak_mb: Math.round(peakKb / 1024),
-      rsa_sign_per_s: Math.round(rsaSignPerS), rsa_sign_per_s_before_after: [Math.round(rsaBefore), Math.round(rsaAfter)],
-      ratio_to_rsa: Math.round((msgsPerS / rsaSignPerS) * 1000) / 1000,
-      rsa_pool_per_s: Math.round(poolPerS), ratio_to_pool: Math.round((msgsPerS / poolPerS) * 1000) / 1000,
-      // where the machine's time went (the archive's figure is sampled every 100 ms, so a little low)
-      cpu_s: { archive: round1(archiveCpu), simulator: round1(simCpu), idle: round1(idle) },
-      // bytes the archive handed to write(): database, its write-ahead log, and its requests to the simulator
-      written_kb_per_msg: round1(written / 1024 / messages),
-      cpu_us_per_msg: perMessage(threads, archive.pid!, simCpu, messages, rsaSignPerS),
-      store_floor_us_per_msg: floorUs === null ? null : round1(floorUs),
-      ceiling_ratio: ceiling === null ? null : Math.round(ceiling * 1000) / 1000,
-      db: db.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@').replace(dir, '$TMP'),
-    })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        messages,
+        seconds: Math.round(seconds * 10) / 10,
+        msgs_per_s: Math.round(msgsPerS),
+        rss_peak_mb: Math.round(peakKb / 1024),
+        rsa_sign_per_s: Math.round(rsaSignPerS),
+        rsa_sign_per_s_before_after: [Math.round(rsaBefore), Math.round(rsaAfter)],
+        ratio_to_rsa: Math.round((msgsPerS / rsaSignPerS) * 1000) / 1000,
+        rsa_pool_per_s: Math.round(poolPerS),
+        ratio_to_pool: Math.round((msgsPerS / poolPerS) * 1000) / 1000,
+        // where the machine's time went (the archive's figure is sampled every 100 ms, so a little low)
+        cpu_s: { archive: round1(archiveCpu), simulator: round1(simCpu), idle: round1(idle) },
+        // bytes the archive handed to write(): database, its write-ahead log, and its requests to the simulator
+        written_kb_per_msg: round1(written / 1024 / messages),
+        cpu_us_per_msg: perMessage(threads, archive.pid!, simCpu, messages, rsaSignPerS),
+        store_floor_us_per_msg: floorUs === null ? null : round1(floorUs),
+        ceiling_ratio: ceiling === null ? null : Math.round(ceiling * 1000) / 1000,
+        db: db.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@').replace(dir, '$TMP'),
+      })}\n`,
+    );
   } finally {
     sim.kill('SIGTERM');
     if (!values['keep-data']) rmSync(dir, { recursive: true, force: true });

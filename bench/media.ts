@@ -40,7 +40,9 @@ import { GIB_VIDEO_BLOB, type MediaKind, MediaPool } from '../src/simulator/sdk/
 import { seedMaterial } from '../src/simulator/core/prng.ts';
 import { voiceSamples } from '../src/simulator/sdk/voice-samples.ts';
 
-const { values } = parseArgs({ options: { copies: { type: 'string', default: '6' }, concurrency: { type: 'string', default: '4' }, 'skip-1g': { type: 'boolean' }, 'keep-data': { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { copies: { type: 'string', default: '6' }, concurrency: { type: 'string', default: '4' }, 'skip-1g': { type: 'boolean' }, 'keep-data': { type: 'boolean' } },
+});
 const copies = Number(values.copies);
 const concurrency = Number(values.concurrency);
 const SEED = 'bench-media';
@@ -48,18 +50,45 @@ const root = new URL('..', import.meta.url).pathname;
 const bin = join(root, 'bin/wecom-archive');
 const dir = mkdtempSync(join(tmpdir(), 'wa-bench-media-'));
 const env = {
-  ...process.env, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_DB: `sqlite:${join(dir, 'archive.db')}`, WECOM_ARCHIVE_LOG_LEVEL: 'warn',
-  WECOM_ARCHIVE_MEDIA_CONCURRENCY: String(concurrency), WECOM_ARCHIVE_MEDIA_CORP_CONCURRENCY: String(concurrency),
+  ...process.env,
+  WECOM_ARCHIVE_DATA_DIR: dir,
+  WECOM_ARCHIVE_DB: `sqlite:${join(dir, 'archive.db')}`,
+  WECOM_ARCHIVE_LOG_LEVEL: 'warn',
+  WECOM_ARCHIVE_MEDIA_CONCURRENCY: String(concurrency),
+  WECOM_ARCHIVE_MEDIA_CORP_CONCURRENCY: String(concurrency),
 };
 
-
-const KINDS: Array<[MediaKind, number]> = [['jpg', 8], ['png', 4], ['gif', 4], ['amr', 4], ['silk', 3], ['amrwb', 2], ['mp4', 4], ['pdf', 4], ['docx', 4], ['xlsx', 3], ['zip', 3], ['dat', 3], ['mp3', 3]];
+const KINDS: Array<[MediaKind, number]> = [
+  ['jpg', 8],
+  ['png', 4],
+  ['gif', 4],
+  ['amr', 4],
+  ['silk', 3],
+  ['amrwb', 2],
+  ['mp4', 4],
+  ['pdf', 4],
+  ['docx', 4],
+  ['xlsx', 3],
+  ['zip', 3],
+  ['dat', 3],
+  ['mp3', 3],
+];
 
 function line(pool: MediaPool, n: number, kind: MediaKind, blob: number): string {
   const sdkfileid = pool.sdkFileId(kind, blob, n, 0);
   const body = { md5sum: pool.md5(kind, blob), filesize: pool.size(kind, blob), sdkfileid };
-  const type = kind === 'mp4' ? 'video' : kind === 'amr' || kind === 'silk' || kind === 'amrwb' ? 'voice' : kind === 'jpg' || kind === 'png' ? 'image' : kind === 'gif' ? 'emotion' : 'file';
-  return JSON.stringify({ msgid: `bench-${n}`, action: 'send', from: 'zhangsan', tolist: ['lisi'], roomid: '', msgtime: Date.now(), msgtype: type, [type]: type === 'file' ? { ...body, filename: `f${n}.${kind}` } : body });
+  const type =
+    kind === 'mp4' ? 'video' : kind === 'amr' || kind === 'silk' || kind === 'amrwb' ? 'voice' : kind === 'jpg' || kind === 'png' ? 'image' : kind === 'gif' ? 'emotion' : 'file';
+  return JSON.stringify({
+    msgid: `bench-${n}`,
+    action: 'send',
+    from: 'zhangsan',
+    tolist: ['lisi'],
+    roomid: '',
+    msgtime: Date.now(),
+    msgtype: type,
+    [type]: type === 'file' ? { ...body, filename: `f${n}.${kind}` } : body,
+  });
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
@@ -117,7 +146,12 @@ async function waitFor(what: string, check: () => boolean, child?: ChildProcess)
  */
 type Keep = 'nothing' | 'main-thread' | 'workers';
 
-interface FetchRun { bytes: number; seconds: number; cpuSeconds: number; idleSeconds: number }
+interface FetchRun {
+  bytes: number;
+  seconds: number;
+  cpuSeconds: number;
+  idleSeconds: number;
+}
 
 /**
  * Every chunk of every file through the simulator backend (the archive's own client), `concurrency`
@@ -188,7 +222,11 @@ function both(a: FetchRun, b: FetchRun): FetchRun {
 
 const mbPerS = (r: { bytes: number; seconds: number }): number => r.bytes / 1048576 / r.seconds;
 
-interface CpuSample { at: number; cpu: number; idle: number }
+interface CpuSample {
+  at: number;
+  cpu: number;
+  idle: number;
+}
 
 /** CPU seconds (archive + simulator) and machine idle seconds between two wall-clock times (ms), from the run's samples. */
 function cpuBetween(samples: readonly CpuSample[], from: number, to: number): { cpu: number; idle: number } | null {
@@ -225,7 +263,12 @@ async function runOnce(watchPartial: boolean, simPid: number): Promise<{ peakKb:
 }
 
 function mediaWindow(db: Database.Database, msgids: string[]): { files: number; bytes: number; states: Record<string, number> } {
-  const rows = db.prepare(`SELECT state, size, created_at, finished_at, updated_at FROM media WHERE msgid IN (${msgids.map(() => '?').join(',')})`).all(...msgids) as Array<{ state: string; size: number | null; finished_at: number | null; updated_at: number }>;
+  const rows = db.prepare(`SELECT state, size, created_at, finished_at, updated_at FROM media WHERE msgid IN (${msgids.map(() => '?').join(',')})`).all(...msgids) as Array<{
+    state: string;
+    size: number | null;
+    finished_at: number | null;
+    updated_at: number;
+  }>;
   const states: Record<string, number> = {};
   for (const r of rows) states[r.state] = (states[r.state] ?? 0) + 1;
   return { files: rows.length, bytes: rows.reduce((n, r) => n + (r.size ?? 0), 0), states };
@@ -273,7 +316,10 @@ async function main(): Promise<void> {
     const msgids = lines.map((_, i) => `bench-${i}`);
     const a = mediaWindow(db, msgids);
     // the media window: the first job created (with its message) to the last job finished
-    const times = db.prepare(`SELECT MIN(created_at) AS made, MAX(finished_at) AS last FROM media WHERE msgid IN (${msgids.map(() => '?').join(',')})`).get(...msgids) as { made: number; last: number };
+    const times = db.prepare(`SELECT MIN(created_at) AS made, MAX(finished_at) AS last FROM media WHERE msgid IN (${msgids.map(() => '?').join(',')})`).get(...msgids) as {
+      made: number;
+      last: number;
+    };
     const seconds = (times.last - times.made) / 1000;
     const windowCpu = cpuBetween(runA.samples, times.made, times.last);
     const rawRate = mbPerS(raw);
@@ -285,22 +331,35 @@ async function main(): Promise<void> {
     // (the archive included: from run to run each moves by ±15%)
     const leastNs = Math.min(...bare.map((r) => (r.cpuSeconds * 1e9) / r.bytes), archiveNs ?? Infinity);
     const result: Record<string, unknown> = {
-      files: a.files, bytes: a.bytes, seconds: round2(seconds), mb_per_s: Math.round(a.bytes / 1048576 / seconds),
-      rss_peak_mb: Math.round(runA.peakKb / 1024), run_seconds: Math.round(runA.wallSeconds * 10) / 10,
+      files: a.files,
+      bytes: a.bytes,
+      seconds: round2(seconds),
+      mb_per_s: Math.round(a.bytes / 1048576 / seconds),
+      rss_peak_mb: Math.round(runA.peakKb / 1024),
+      run_seconds: Math.round(runA.wallSeconds * 10) / 10,
       raw_mb_per_s: Math.round(rawRate),
-      raw_mb_per_s_before_after: [rawBefore, rawAfter].map((r) => Math.round(mbPerS(r))), ratio: round2(a.bytes / 1048576 / seconds / rawRate),
-      states: a.states, concurrency,
+      raw_mb_per_s_before_after: [rawBefore, rawAfter].map((r) => Math.round(mbPerS(r))),
+      ratio: round2(a.bytes / 1048576 / seconds / rawRate),
+      states: a.states,
+      concurrency,
       bare: {
-        mb_per_s: Math.round(bareRate), ratio: round2(bareRate / rawRate), archive_to_bare: round2(a.bytes / 1048576 / seconds / bareRate),
-        ...Object.fromEntries(Object.entries(bareWays).map(([way, runs]) => {
-          const r = both(runs[0], runs[1]);
-          return [way, { mb_per_s_before_after: runs.map((x) => Math.round(mbPerS(x))), ns_per_byte: round2((r.cpuSeconds * 1e9) / r.bytes), idle_s: round2(r.idleSeconds) }];
-        })),
+        mb_per_s: Math.round(bareRate),
+        ratio: round2(bareRate / rawRate),
+        archive_to_bare: round2(a.bytes / 1048576 / seconds / bareRate),
+        ...Object.fromEntries(
+          Object.entries(bareWays).map(([way, runs]) => {
+            const r = both(runs[0], runs[1]);
+            return [way, { mb_per_s_before_after: runs.map((x) => Math.round(mbPerS(x))), ns_per_byte: round2((r.cpuSeconds * 1e9) / r.bytes), idle_s: round2(r.idleSeconds) }];
+          }),
+        ),
       },
       cpu: {
-        raw_ns_per_byte: round2((raw.cpuSeconds * 1e9) / raw.bytes), raw_idle_s: round2(raw.idleSeconds),
-        archive_ns_per_byte: archiveNs === null ? null : round2(archiveNs), archive_idle_s: windowCpu ? round2(windowCpu.idle) : null,
-        md5_sha256_ns_per_byte: round2(hashNsPerByte()), file_write_ns_per_byte: round2(fileWriteNsPerByte(dir)),
+        raw_ns_per_byte: round2((raw.cpuSeconds * 1e9) / raw.bytes),
+        raw_idle_s: round2(raw.idleSeconds),
+        archive_ns_per_byte: archiveNs === null ? null : round2(archiveNs),
+        archive_idle_s: windowCpu ? round2(windowCpu.idle) : null,
+        md5_sha256_ns_per_byte: round2(hashNsPerByte()),
+        file_write_ns_per_byte: round2(fileWriteNsPerByte(dir)),
       },
       // The best ratio this machine allows: an archive does at least the bare pipeline's work, so
       // with every core busy all the time it could go no faster than cores / (that work's least
@@ -313,11 +372,20 @@ async function main(): Promise<void> {
       const res = await fetch(`${url}/control/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fixtures: [video] }) });
       if (!res.ok) throw new Error(`appending the 1 GiB video failed: HTTP ${res.status}`);
       const runB = await runOnce(true, sim.pid!);
-      const v = db.prepare('SELECT state, size, created_at, finished_at FROM media WHERE msgid = ?').get(`bench-${n}`) as { state: string; size: number; created_at: number; finished_at: number };
+      const v = db.prepare('SELECT state, size, created_at, finished_at FROM media WHERE msgid = ?').get(`bench-${n}`) as {
+        state: string;
+        size: number;
+        created_at: number;
+        finished_at: number;
+      };
       const vs = (v.finished_at - v.created_at) / 1000;
       result.video_1g = {
-        state: v.state, bytes: v.size, seconds: Math.round(vs * 100) / 100, mb_per_s: Math.round(v.size / 1048576 / vs),
-        rss_start_mb: runB.startKb === null ? null : Math.round(runB.startKb / 1024), rss_peak_mb: Math.round(runB.peakKb / 1024),
+        state: v.state,
+        bytes: v.size,
+        seconds: Math.round(vs * 100) / 100,
+        mb_per_s: Math.round(v.size / 1048576 / vs),
+        rss_start_mb: runB.startKb === null ? null : Math.round(runB.startKb / 1024),
+        rss_peak_mb: Math.round(runB.peakKb / 1024),
         rss_growth_mb: runB.startKb === null ? null : Math.round((runB.peakKb - runB.startKb) / 1024),
       };
     }

@@ -53,13 +53,15 @@ async function decryptManyRun(backend: NativeBackend, inputs: Array<{ key: Buffe
 async function decryptRun(backend: NativeBackend, inputs: Array<{ key: Buffer; msg: string }>, count: number, inflight: number): Promise<number> {
   const started = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: inflight }, async () => {
-    while (next < count) {
-      const i = next++;
-      const input = inputs[i % inputs.length]!;
-      await backend.decryptData(input.key, input.msg);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: inflight }, async () => {
+      while (next < count) {
+        const i = next++;
+        const input = inputs[i % inputs.length]!;
+        await backend.decryptData(input.key, input.msg);
+      }
+    }),
+  );
   return count / ((performance.now() - started) / 1000);
 }
 
@@ -100,12 +102,19 @@ try {
   await backend.close();
 
   // --- the host's own cost: calls the library answers at once (an SDK code, no HTTP) ----------------
-  const instant = createNativeBackend({ libPath: lib, corpid: sim.corp.corpid, secret: sim.corp.secret, env: doubleEnv(sim, { WECOM_DOUBLE_OPS: 'decrypt', WECOM_DOUBLE_RET: '10006' }) });
+  const instant = createNativeBackend({
+    libPath: lib,
+    corpid: sim.corp.corpid,
+    secret: sim.corp.secret,
+    env: doubleEnv(sim, { WECOM_DOUBLE_OPS: 'decrypt', WECOM_DOUBLE_RET: '10006' }),
+  });
   const swallow = async (n: number) => {
     let next = 0;
-    await Promise.all(Array.from({ length: WINDOW }, async () => {
-      while (next++ < n) await instant.decryptData(inputs[0]!.key, inputs[0]!.msg).catch(() => undefined);
-    }));
+    await Promise.all(
+      Array.from({ length: WINDOW }, async () => {
+        while (next++ < n) await instant.decryptData(inputs[0]!.key, inputs[0]!.msg).catch(() => undefined);
+      }),
+    );
   };
   // calls per second, and CPU time a call (this process and the host together)
   const hostCost = async (run: (n: number) => Promise<unknown>, n: number) => {
@@ -126,7 +135,12 @@ try {
 
   // --- restart time after a crash ----------------------------------------------------------------
   // Calls 21, 41, … die of SIGSEGV; the crashed call's latency minus a normal call's is the restart.
-  const crashy = createNativeBackend({ libPath: lib, corpid: sim.corp.corpid, secret: sim.corp.secret, env: doubleEnv(sim, { WECOM_DOUBLE_OPS: 'decrypt', WECOM_DOUBLE_SEGV: Array.from({ length: 11 }, (_, k) => 21 + 20 * k).join(','), WECOM_DOUBLE_COUNTER: tempFile('counter') }) });
+  const crashy = createNativeBackend({
+    libPath: lib,
+    corpid: sim.corp.corpid,
+    secret: sim.corp.secret,
+    env: doubleEnv(sim, { WECOM_DOUBLE_OPS: 'decrypt', WECOM_DOUBLE_SEGV: Array.from({ length: 11 }, (_, k) => 21 + 20 * k).join(','), WECOM_DOUBLE_COUNTER: tempFile('counter') }),
+  });
   const latencies: number[] = [];
   const crashed: number[] = [];
   for (let call = 1, n = 0; n < 11; call++) {
@@ -148,18 +162,31 @@ try {
   const normal = median(latencies);
 
   const mb = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v / MB)]));
-  console.log(JSON.stringify({
-    bench: 'native-host',
-    note: 'DecryptData through one host; the double answers each call over HTTP from a simulator in this process, so these are lower bounds for the real SDK',
-    calls: CALLS,
-    decryptCallsPerSecond: { oneInFlight: Math.round(sequential), pipelined: Math.round(pipelined), [`many${BATCH}`]: Math.round(batched), hostOnlyNoHttp: Math.round(single.perSecond), [`hostOnlyNoHttpMany${BATCH}`]: Math.round(many.perSecond) },
-    hostOnlyCpuUsPerCall: { single: round(single.cpuUs), [`many${BATCH}`]: round(many.cpuUs, 2) },
-    mediaMBPerSecond: round(mediaMBps),
-    hostStartMs: round(median(starts), 0),
-    restartAfterCrashMs: { cold: round(crashed[0]! - normal, 0), warmSpare: round(median(crashed.slice(1)) - normal, 0), normalCallMs: round(normal, 2) },
-    hostRssMB: { before: mb(before), after: mb(after), growth: mb(Object.fromEntries(Object.keys(after).map((lane) => [lane, after[lane]! - (before[lane] ?? 0)]))), callsBetween: CALLS + 1_000 + 100 + Math.min(5_000, CALLS) },
-    restartsDuringLoad,
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'native-host',
+      note: 'DecryptData through one host; the double answers each call over HTTP from a simulator in this process, so these are lower bounds for the real SDK',
+      calls: CALLS,
+      decryptCallsPerSecond: {
+        oneInFlight: Math.round(sequential),
+        pipelined: Math.round(pipelined),
+        [`many${BATCH}`]: Math.round(batched),
+        hostOnlyNoHttp: Math.round(single.perSecond),
+        [`hostOnlyNoHttpMany${BATCH}`]: Math.round(many.perSecond),
+      },
+      hostOnlyCpuUsPerCall: { single: round(single.cpuUs), [`many${BATCH}`]: round(many.cpuUs, 2) },
+      mediaMBPerSecond: round(mediaMBps),
+      hostStartMs: round(median(starts), 0),
+      restartAfterCrashMs: { cold: round(crashed[0]! - normal, 0), warmSpare: round(median(crashed.slice(1)) - normal, 0), normalCallMs: round(normal, 2) },
+      hostRssMB: {
+        before: mb(before),
+        after: mb(after),
+        growth: mb(Object.fromEntries(Object.keys(after).map((lane) => [lane, after[lane]! - (before[lane] ?? 0)]))),
+        callsBetween: CALLS + 1_000 + 100 + Math.min(5_000, CALLS),
+      },
+      restartsDuringLoad,
+    }),
+  );
 } finally {
   await sim.close();
 }

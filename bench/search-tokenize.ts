@@ -37,16 +37,18 @@ async function main(): Promise<void> {
   for (let r = 0; r < rounds; r++) tokenizeAll(plaintexts);
   const seconds = (performance.now() - started) / 1000;
   const round = (x: number): number => Math.round(x * 100) / 100;
-  console.log(JSON.stringify({
-    messages: count,
-    fields: once.fields,
-    tokens: once.tokens,
-    input_mb: round(bytes / 1e6),
-    seconds: round(seconds),
-    messages_per_s: Math.round((count * rounds) / seconds),
-    tokens_per_s: Math.round((once.tokens * rounds) / seconds),
-    mb_per_s: round((bytes * rounds) / 1e6 / seconds),
-  }));
+  console.log(
+    JSON.stringify({
+      messages: count,
+      fields: once.fields,
+      tokens: once.tokens,
+      input_mb: round(bytes / 1e6),
+      seconds: round(seconds),
+      messages_per_s: Math.round((count * rounds) / seconds),
+      tokens_per_s: Math.round((once.tokens * rounds) / seconds),
+      mb_per_s: round((bytes * rounds) / 1e6 / seconds),
+    }),
+  );
 }
 
 await main();

@@ -28,8 +28,13 @@ async function databaseState(store: Store): Promise<DatabaseState> {
   if (store.health.reachable) {
     let timer: NodeJS.Timeout | undefined;
     const answered = await Promise.race([
-      sql`select 1`.execute(store.db).then(() => true, () => false),
-      new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), HEALTH_QUERY_MS); }),
+      sql`select 1`.execute(store.db).then(
+        () => true,
+        () => false,
+      ),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), HEALTH_QUERY_MS);
+      }),
     ]);
     clearTimeout(timer);
     if (!answered && store.health.reachable) return { reachable: false, reason: `the database did not answer within ${HEALTH_QUERY_MS / 1000} s` };
@@ -96,19 +101,24 @@ export async function startHttpServer(app: App, port: number, log: Logger, host 
       }
       const status = err instanceof ArchiveError ? err.httpStatus : 500;
       if (status >= 500) log.error({ stage: 'http', err }, 'request failed');
-      if (!res.headersSent) sendJson(res, status, { error: err instanceof ArchiveError ? err.code : 'INTERNAL', message: err instanceof ArchiveError ? err.message : 'internal error' });
+      if (!res.headersSent)
+        sendJson(res, status, { error: err instanceof ArchiveError ? err.code : 'INTERNAL', message: err instanceof ArchiveError ? err.message : 'internal error' });
     });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ArchiveError('PORT_UNAVAILABLE', `cannot listen on ${host}:${port}: ${err.code ?? err.message}; choose another with --port or WECOM_ARCHIVE_PORT`, { kind: 'invalid' })));
+      reject(
+        new ArchiveError('PORT_UNAVAILABLE', `cannot listen on ${host}:${port}: ${err.code ?? err.message}; choose another with --port or WECOM_ARCHIVE_PORT`, { kind: 'invalid' }),
+      ),
+    );
     server.listen(port, host, resolve);
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

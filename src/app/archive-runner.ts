@@ -32,7 +32,8 @@ export interface RunOptions {
  */
 export async function runArchive(app: App, log: Logger, signal: AbortSignal, options: RunOptions): Promise<CorpProgress[]> {
   const corpids = await app.corps.ids();
-  if (corpids.length === 0) throw new ArchiveError('NO_CORPS', 'no corps configured: add one with `wecom-archive corp add` (or `corp import` a simulator config)', { kind: 'invalid' });
+  if (corpids.length === 0)
+    throw new ArchiveError('NO_CORPS', 'no corps configured: add one with `wecom-archive corp add` (or `corp import` a simulator config)', { kind: 'invalid' });
   const timing = { ...DEFAULT_TIMING, ...options.timing };
   // the database's outages and returns are logged once, by the store, in this run's log
   app.store.health.logTo(log);

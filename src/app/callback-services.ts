@@ -60,50 +60,67 @@ export function createCallbackServices(app: App, log: Logger, options: CallbackS
   const directoryStore = new DirectoryStore(db, dialect, now);
   const clients = new ApiClients(app.apiSettings, { ...(options.apiPolicy ? { policy: options.apiPolicy } : {}), now });
   const sync = new DirectorySync({ db, store: directoryStore, log, now }, options.queuePolicy ?? DEFAULT_QUEUE_POLICY);
-  const directory = new DirectoryRunner({
-    sync,
-    client: (corpid) => clients.client(corpid),
-    corpIds: () => app.corps.ids(),
-    retryGaveUp: (corpid) => directoryStore.retryGaveUp(corpid),
-    health: app.store.health,
-    log,
-    now,
-  }, { ...DEFAULT_DIRECTORY_TIMING, fullSyncIntervalMs: settings.directorySyncIntervalS * 1000, ...options.directoryTiming });
+  const directory = new DirectoryRunner(
+    {
+      sync,
+      client: (corpid) => clients.client(corpid),
+      corpIds: () => app.corps.ids(),
+      retryGaveUp: (corpid) => directoryStore.retryGaveUp(corpid),
+      health: app.store.health,
+      log,
+      now,
+    },
+    { ...DEFAULT_DIRECTORY_TIMING, fullSyncIntervalMs: settings.directorySyncIntervalS * 1000, ...options.directoryTiming },
+  );
   const waker = new PullWaker(options.wakeDebounceMs ?? 1_000, now);
   const kinds: InboxKind[] | undefined = options.handlePullNotifies ? undefined : ['change_contact', 'change_external_contact', 'change_external_chat'];
-  const worker = new InboxWorker({
-    inbox,
-    health: app.store.health,
-    log,
-    now,
-    handle: (row, signal) => handleInboxEvent({
-      directory: directoryStore,
-      wakePull: (corpid) => waker.wake(corpid),
-      wakeDirectory: (corpid) => directory.wake(corpid),
-      completeEarlierNotifies: (corpid, upToId) => inbox.completeEarlierNotifies(corpid, upToId),
-    }, row, signal),
-  }, { ...options.inbox, ...(kinds ? { kinds } : {}) });
+  const worker = new InboxWorker(
+    {
+      inbox,
+      health: app.store.health,
+      log,
+      now,
+      handle: (row, signal) =>
+        handleInboxEvent(
+          {
+            directory: directoryStore,
+            wakePull: (corpid) => waker.wake(corpid),
+            wakeDirectory: (corpid) => directory.wake(corpid),
+            completeEarlierNotifies: (corpid, upToId) => inbox.completeEarlierNotifies(corpid, upToId),
+          },
+          row,
+          signal,
+        ),
+    },
+    { ...options.inbox, ...(kinds ? { kinds } : {}) },
+  );
   const guard = new CallbackSourceGuard(db, { enforce: settings.ipCheck === 'enforce', trustedProxies: settings.trustedProxies }, now);
-  const route = createCallbackRoute({
-    apps: app.callbackApps,
-    inbox,
-    guard,
-    maxAgeS: settings.maxAgeS,
-    log,
-    now,
-    onStored: () => worker.bell.ring(),
-  }, settings.trustedProxies);
+  const route = createCallbackRoute(
+    {
+      apps: app.callbackApps,
+      inbox,
+      guard,
+      maxAgeS: settings.maxAgeS,
+      log,
+      now,
+      onStored: () => worker.bell.ring(),
+    },
+    settings.trustedProxies,
+  );
 
   return {
-    route, waker, inbox, worker, directory, directoryStore, clients,
+    route,
+    waker,
+    inbox,
+    worker,
+    directory,
+    directoryStore,
+    clients,
     async run(signal) {
       // One listener on the caller's signal; the many concurrent waits hang off this one.
       const local = scopedSignal(signal, 1_000);
       try {
-        await Promise.all([
-          worker.run(local.signal),
-          options.directory === false ? Promise.resolve() : directory.run(local.signal),
-        ]);
+        await Promise.all([worker.run(local.signal), options.directory === false ? Promise.resolve() : directory.run(local.signal)]);
       } finally {
         local.release();
       }

@@ -114,4 +114,3 @@ function saveDemoKey(file: string, sim: RunningSimulator): void {
   mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
   writeFileSync(file, sim.privateKeyPems.get(1)!, { mode: 0o600 });
 }
-

@@ -100,15 +100,27 @@ export class CorpArchiver {
   private readonly leaseAsked: Promise<void>;
   private leaseAnswered: () => void = () => undefined;
 
-  constructor(private readonly deps: CorpArchiverDeps, private readonly corp: CorpConfig, private readonly timing: ArchiverTiming = DEFAULT_TIMING) {
+  constructor(
+    private readonly deps: CorpArchiverDeps,
+    private readonly corp: CorpConfig,
+    private readonly timing: ArchiverTiming = DEFAULT_TIMING,
+  ) {
     this.progress = { corpid: corp.corpid, cursor: 0n, envelopes: 0, messages: 0, failures: 0, state: 'ok', lastError: null };
     this.leaseAsked = new Promise((resolve) => {
       this.leaseAnswered = resolve;
     });
-    this.pull = new PullLoop(deps, corp, timing, this.progress, this.pullBell, {
-      workForDecrypt: () => this.decryptBell.ring(),
-      leaseAnswered: () => this.leaseAnswered(),
-    }, newLeaseOwner());
+    this.pull = new PullLoop(
+      deps,
+      corp,
+      timing,
+      this.progress,
+      this.pullBell,
+      {
+        workForDecrypt: () => this.decryptBell.ring(),
+        leaseAnswered: () => this.leaseAnswered(),
+      },
+      newLeaseOwner(),
+    );
   }
 
   /** Runs until aborted, or with `once` until caught up and everything pulled is decrypted. */
@@ -167,7 +179,7 @@ export class CorpArchiver {
           retryDeadline ??= now() + this.timing.onceRetryMs;
           // what is due later stays stored and waiting; `run` (or the next --once) tries it then
           if (nextAttemptAt > retryDeadline) {
-            log.debug({ corp, stage: 'decrypt', nextAttemptAt }, 'the next retry of waiting envelopes falls after this run\'s retry time; they stay waiting');
+            log.debug({ corp, stage: 'decrypt', nextAttemptAt }, "the next retry of waiting envelopes falls after this run's retry time; they stay waiting");
             break;
           }
           waitMs = nextAttemptAt - now();

@@ -36,7 +36,11 @@ export const tokenAad = (corpid: string, app: string) => `callback:${corpid}:${a
 const aesKeyAad = (corpid: string, app: string) => `callback:${corpid}:${app}:aes-key`;
 
 export function validateAppName(app: string): string {
-  if (!APP_NAME.test(app)) throw new ValidationError('CALLBACK_APP_INVALID', `--app must be 1–64 letters, digits, "_" or "-" (it becomes part of the callback URL), got ${JSON.stringify(app.slice(0, 80))}`);
+  if (!APP_NAME.test(app))
+    throw new ValidationError(
+      'CALLBACK_APP_INVALID',
+      `--app must be 1–64 letters, digits, "_" or "-" (it becomes part of the callback URL), got ${JSON.stringify(app.slice(0, 80))}`,
+    );
   return app;
 }
 
@@ -53,7 +57,11 @@ const CACHE_MS = 5_000;
 export class CallbackAppRegistry {
   private readonly cache = new Map<string, { app: CallbackApp | null; until: number }>();
 
-  constructor(private readonly db: Kysely<Database>, private readonly masterKey: Buffer, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly masterKey: Buffer,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Adds a configuration, or with `replace` changes it. */
   async add(input: { corpid: string; app: string; token: string; aesKey: string; receiveId?: string }, options: { replace?: boolean } = {}): Promise<void> {
@@ -61,7 +69,8 @@ export class CallbackAppRegistry {
     const app = validateAppName(input.app);
     validateCallbackSecrets(input.token, input.aesKey);
     const receiveId = input.receiveId ?? corpid;
-    if (receiveId !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(receiveId)) throw new ValidationError('CALLBACK_RECEIVEID_INVALID', '--receive-id must be the corpid, a suiteid, or empty for robots');
+    if (receiveId !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(receiveId))
+      throw new ValidationError('CALLBACK_RECEIVEID_INVALID', '--receive-id must be the corpid, a suiteid, or empty for robots');
     const now = this.now();
     const row = {
       token_sealed: sealSecret(this.masterKey, input.token, tokenAad(corpid, app)),
@@ -75,7 +84,11 @@ export class CallbackAppRegistry {
       const existing = await trx.selectFrom('callback_apps').select('app').where('corpid', '=', corpid).where('app', '=', app).executeTakeFirst();
       if (existing && !options.replace) throw new ValidationError('CALLBACK_APP_EXISTS', `callback app ${app} of corp ${corpid} already exists; use --replace to change it`);
       if (existing) await trx.updateTable('callback_apps').set(row).where('corpid', '=', corpid).where('app', '=', app).execute();
-      else await trx.insertInto('callback_apps').values({ corpid, app, created_at: now, ...row }).execute();
+      else
+        await trx
+          .insertInto('callback_apps')
+          .values({ corpid, app, created_at: now, ...row })
+          .execute();
     });
     this.cache.delete(`${corpid}/${app}`);
   }

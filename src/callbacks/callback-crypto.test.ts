@@ -1,14 +1,7 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CryptoError, ValidationError } from '../errors/errors.ts';
-import {
-  buildEncryptedReply,
-  callbackSignature,
-  decryptCallbackMessage,
-  encryptCallbackMessage,
-  parseEncodingAesKey,
-  verifyCallbackSignature,
-} from './callback-crypto.ts';
+import { buildEncryptedReply, callbackSignature, decryptCallbackMessage, encryptCallbackMessage, parseEncodingAesKey, verifyCallbackSignature } from './callback-crypto.ts';
 
 // Set A: the official PHP sample (wecom-protocol.md §6.2).
 const A = {
@@ -20,8 +13,7 @@ const A = {
     timestamp: '1409659589',
     nonce: '263014780',
     echostr: 'P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ==',
-    echostrUrlEncoded:
-      'P9nAzCzyDtyTWESHep1vC5X9xho%2FqYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp%2B4RPcs8TgAE7OaBO%2BFZXvnaqQ%3D%3D',
+    echostrUrlEncoded: 'P9nAzCzyDtyTWESHep1vC5X9xho%2FqYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp%2B4RPcs8TgAE7OaBO%2BFZXvnaqQ%3D%3D',
     msg: '1616140317555161061',
     random: 'c41b64491c2468d0',
   },
@@ -33,8 +25,7 @@ const A = {
       'RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q==',
     random: '0960688932c47ef1',
     msgLength: 284,
-    msg:
-      '<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>\n<FromUserName><![CDATA[mycreate]]></FromUserName>\n<CreateTime>1409659813</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[hello]]></Content>\n<MsgId>4561255354251345929</MsgId>\n<AgentID>218</AgentID>\n</xml>',
+    msg: '<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>\n<FromUserName><![CDATA[mycreate]]></FromUserName>\n<CreateTime>1409659813</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[hello]]></Content>\n<MsgId>4561255354251345929</MsgId>\n<AgentID>218</AgentID>\n</xml>',
   },
 };
 
@@ -131,9 +122,7 @@ describe('signatures (official vectors)', () => {
     expect(verifyCallbackSignature(...args, '')).toBe(false);
     expect(verifyCallbackSignature(A.token, '1409659814', A.post.nonce, A.post.encrypt, A.post.signature)).toBe(false);
     expect(verifyCallbackSignature('QDG6eL', A.post.timestamp, A.post.nonce, A.post.encrypt, A.post.signature)).toBe(false);
-    expect(
-      verifyCallbackSignature(A.token, A.post.timestamp, A.post.nonce, `x${A.post.encrypt.slice(1)}`, A.post.signature),
-    ).toBe(false);
+    expect(verifyCallbackSignature(A.token, A.post.timestamp, A.post.nonce, `x${A.post.encrypt.slice(1)}`, A.post.signature)).toBe(false);
   });
 });
 
@@ -170,9 +159,7 @@ describe('decryptCallbackMessage (official vectors)', () => {
   it('"+" and "/" in echostr survive URL decoding and decrypt', () => {
     expect(A.get.echostr).toMatch(/\+/);
     expect(A.get.echostr).toMatch(/\//);
-    const query = new URLSearchParams(
-      `msg_signature=${A.get.signature}&timestamp=${A.get.timestamp}&nonce=${A.get.nonce}&echostr=${A.get.echostrUrlEncoded}`,
-    );
+    const query = new URLSearchParams(`msg_signature=${A.get.signature}&timestamp=${A.get.timestamp}&nonce=${A.get.nonce}&echostr=${A.get.echostrUrlEncoded}`);
     const echostr = query.get('echostr') ?? '';
     expect(echostr).toBe(A.get.echostr);
     expect(verifyCallbackSignature(A.token, A.get.timestamp, A.get.nonce, echostr, query.get('msg_signature') ?? '')).toBe(true);

@@ -86,13 +86,7 @@ export function callbackSignature(token: string, timestamp: string, nonce: strin
  * Checks `signature` (msg_signature) in constant time. A signature of the wrong length is simply
  * false: timingSafeEqual throws on unequal lengths, and the length of a SHA-1 hex is public anyway.
  */
-export function verifyCallbackSignature(
-  token: string,
-  timestamp: string,
-  nonce: string,
-  encrypted: string,
-  signature: string,
-): boolean {
+export function verifyCallbackSignature(token: string, timestamp: string, nonce: string, encrypted: string, signature: string): boolean {
   const expected = Buffer.from(callbackSignature(token, timestamp, nonce, encrypted), 'utf8');
   const given = Buffer.from(String(signature), 'utf8');
   if (given.length !== expected.length) return false;
@@ -113,17 +107,10 @@ export interface DecryptedCallback {
  *
  * @param expectedReceiveId the corpid (or suiteid, or "" for robots); null skips the check.
  */
-export function decryptCallbackMessage(
-  aesKey: Buffer,
-  encrypted: string,
-  expectedReceiveId: string | null,
-): DecryptedCallback {
+export function decryptCallbackMessage(aesKey: Buffer, encrypted: string, expectedReceiveId: string | null): DecryptedCallback {
   assertKey(aesKey);
   if (typeof encrypted !== 'string' || encrypted.length === 0 || !STRICT_BASE64.test(encrypted)) {
-    throw new CallbackInputError(
-      'CALLBACK_BAD_BASE64',
-      'the callback ciphertext is not valid base64; if "+" became a space, the query string was decoded as a form',
-    );
+    throw new CallbackInputError('CALLBACK_BAD_BASE64', 'the callback ciphertext is not valid base64; if "+" became a space, the query string was decoded as a form');
   }
   const ciphertext = Buffer.from(encrypted, 'base64');
   // Canonical form only: non-zero spare bits would let two strings carry one ciphertext.

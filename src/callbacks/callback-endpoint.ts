@@ -56,13 +56,17 @@ export interface CallbackEndpointDeps {
  * `logDetail` is for this server's log only, where it says more than the answer may.
  */
 class Refusal extends ArchiveError {
-  constructor(status: number, code: ErrorCode, message: string, readonly logDetail?: string) {
+  constructor(
+    status: number,
+    code: ErrorCode,
+    message: string,
+    readonly logDetail?: string,
+  ) {
     super(code, message, { httpStatus: status });
   }
 }
 
-const badSignature = (logDetail?: string) =>
-  new Refusal(403, 'CALLBACK_BAD_SIGNATURE', 'msg_signature does not match: check the Token of this callback configuration', logDetail);
+const badSignature = (logDetail?: string) => new Refusal(403, 'CALLBACK_BAD_SIGNATURE', 'msg_signature does not match: check the Token of this callback configuration', logDetail);
 
 /** Signs with this when no configuration exists at the URL, so that answer costs what a wrong signature costs. */
 const NO_TOKEN = 'no-callback-configuration-at-this-url';
@@ -72,7 +76,11 @@ const TIMESTAMP = /^\d{1,12}$/;
 const NONCE = /^[\x21-\x7e]{1,128}$/;
 
 const text = (status: number, body: string): CallbackResponse => ({ status, contentType: 'text/plain; charset=utf-8', body });
-const json = (status: number, code: string, message: string): CallbackResponse => ({ status, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ error: code, message }) });
+const json = (status: number, code: string, message: string): CallbackResponse => ({
+  status,
+  contentType: 'application/json; charset=utf-8',
+  body: JSON.stringify({ error: code, message }),
+});
 
 /** Handles one callback request; never throws (every failure becomes a response). */
 export async function handleCallback(deps: CallbackEndpointDeps, req: CallbackRequest): Promise<CallbackResponse> {
@@ -94,7 +102,11 @@ export async function handleCallback(deps: CallbackEndpointDeps, req: CallbackRe
 async function handle(deps: CallbackEndpointDeps, req: CallbackRequest): Promise<CallbackResponse> {
   if (req.method !== 'GET' && req.method !== 'POST') throw new Refusal(405, 'METHOD_NOT_ALLOWED', 'callbacks are GET (URL verification) or POST (events)');
   if (!(await deps.guard.allowed(req.remoteAddr))) {
-    throw new Refusal(403, 'CALLBACK_SOURCE_UNTRUSTED', `${req.remoteAddr} is not in WeCom's callback IP list (getcallbackip); if a reverse proxy sits in front, set WECOM_ARCHIVE_TRUSTED_PROXIES`);
+    throw new Refusal(
+      403,
+      'CALLBACK_SOURCE_UNTRUSTED',
+      `${req.remoteAddr} is not in WeCom's callback IP list (getcallbackip); if a reverse proxy sits in front, set WECOM_ARCHIVE_TRUSTED_PROXIES`,
+    );
   }
   let query: Map<string, string>;
   try {
@@ -126,7 +138,11 @@ async function handle(deps: CallbackEndpointDeps, req: CallbackRequest): Promise
   if (deps.maxAgeS > 0) {
     const age = Math.abs(deps.now() / 1000 - Number(timestamp));
     if (age > deps.maxAgeS) {
-      throw new Refusal(403, 'CALLBACK_STALE', `the timestamp is ${Math.round(age)} s away from this server's clock (more than WECOM_ARCHIVE_CALLBACK_MAX_AGE_S=${deps.maxAgeS}): a replay, or a wrong clock here`);
+      throw new Refusal(
+        403,
+        'CALLBACK_STALE',
+        `the timestamp is ${Math.round(age)} s away from this server's clock (more than WECOM_ARCHIVE_CALLBACK_MAX_AGE_S=${deps.maxAgeS}): a replay, or a wrong clock here`,
+      );
     }
   }
 
@@ -205,8 +221,12 @@ async function storeEvent(deps: CallbackEndpointDeps, req: CallbackRequest, mess
     lastError: invalid ?? null,
   });
   if (!stored.duplicate && kind !== 'unknown' && kind !== 'invalid') deps.onStored(req.corpid, kind);
-  deps.log.debug({ stage: 'callbacks', corp: req.corpid, app: req.app, job: stored.id, kind, duplicate: stored.duplicate },
-    stored.duplicate ? 'callback event stored before (a retried delivery): acknowledged again' : `callback event stored as ${kind === 'unknown' ? 'ignored' : kind === 'invalid' ? 'failed' : 'pending'}`);
+  deps.log.debug(
+    { stage: 'callbacks', corp: req.corpid, app: req.app, job: stored.id, kind, duplicate: stored.duplicate },
+    stored.duplicate
+      ? 'callback event stored before (a retried delivery): acknowledged again'
+      : `callback event stored as ${kind === 'unknown' ? 'ignored' : kind === 'invalid' ? 'failed' : 'pending'}`,
+  );
   if (invalid) deps.log.warn({ stage: 'callbacks', corp: req.corpid, app: req.app, job: stored.id }, `callback event stored as failed: ${invalid}`);
   return text(200, 'success');
 }

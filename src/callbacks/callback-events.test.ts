@@ -66,8 +66,7 @@ describe('change_contact', () => {
         gender: 1,
         email: 'zhangsan@gzdev.com',
         status: 1,
-        avatar:
-          'http://wx.qlogo.cn/mmopen/ajNVdqHZLLA3WJ6DSZUfiakYe37PKnQhBIeOQBO4czqrnZDS79FH5Wm5m4X69TBicnHFlhiafvDwklOpZeXYQQ2icg/0',
+        avatar: 'http://wx.qlogo.cn/mmopen/ajNVdqHZLLA3WJ6DSZUfiakYe37PKnQhBIeOQBO4czqrnZDS79FH5Wm5m4X69TBicnHFlhiafvDwklOpZeXYQQ2icg/0',
         alias: 'zhangsan',
         telephone: '020-123456',
         address: '广州市',
@@ -107,9 +106,10 @@ describe('change_contact', () => {
       changeType: 'delete_user',
       userId: 'zhangsan',
     });
-    expect(
-      parseCallbackEvent(makeEventXml('change_contact', 'create_party', { Id: 2, Name: '研发部', ParentId: 1, Order: 1 })),
-    ).toMatchObject({ changeType: 'create_party', party: { id: 2, name: '研发部', parentId: 1, order: 1 } });
+    expect(parseCallbackEvent(makeEventXml('change_contact', 'create_party', { Id: 2, Name: '研发部', ParentId: 1, Order: 1 }))).toMatchObject({
+      changeType: 'create_party',
+      party: { id: 2, name: '研发部', parentId: 1, order: 1 },
+    });
     expect(parseCallbackEvent(makeEventXml('change_contact', 'update_party', { Id: 2, Name: '产品部' }))).toMatchObject({
       changeType: 'update_party',
       party: { id: 2, name: '产品部' },
@@ -118,11 +118,7 @@ describe('change_contact', () => {
       changeType: 'delete_party',
       partyId: 2,
     });
-    expect(
-      parseCallbackEvent(
-        makeEventXml('change_contact', 'update_tag', { TagId: 1, AddUserItems: 'zhangsan,lisi', DelUserItems: '', AddPartyItems: '1,2' }),
-      ),
-    ).toMatchObject({
+    expect(parseCallbackEvent(makeEventXml('change_contact', 'update_tag', { TagId: 1, AddUserItems: 'zhangsan,lisi', DelUserItems: '', AddPartyItems: '1,2' }))).toMatchObject({
       changeType: 'update_tag',
       tagId: 1,
       addUserItems: ['zhangsan', 'lisi'],
@@ -217,9 +213,7 @@ describe('change_external_contact', () => {
     ['del_follow_user', {}, {}],
     ['transfer_fail', { FailReason: 'customer_refused' }, { failReason: 'customer_refused' }],
   ])('%s', (changeType, extra, expected) => {
-    const ev = parseCallbackEvent(
-      makeEventXml('change_external_contact', changeType, { UserID: 'zhangsan', ExternalUserID: 'wmEXT', ...extra }),
-    );
+    const ev = parseCallbackEvent(makeEventXml('change_external_contact', changeType, { UserID: 'zhangsan', ExternalUserID: 'wmEXT', ...extra }));
     expect(ev).toEqual({
       kind: 'change_external_contact',
       ...header,
@@ -289,10 +283,7 @@ describe('change_external_chat', () => {
 
 describe('common header and unknown events', () => {
   it.each(['ToUserName', 'FromUserName', 'CreateTime'])('a handled event without %s → error naming it', (field) => {
-    const xml = makeEventXml('change_external_chat', 'create', { ChatId: 'wrA' }).replace(
-      new RegExp(`<${field}>.*?</${field}>`),
-      '',
-    );
+    const xml = makeEventXml('change_external_chat', 'create', { ChatId: 'wrA' }).replace(new RegExp(`<${field}>.*?</${field}>`), '');
     const e = fieldError(xml);
     expect(e.code).toBe('CALLBACK_EVENT_MISSING_FIELD');
     expect(e.field).toBe(field);
@@ -305,10 +296,7 @@ describe('common header and unknown events', () => {
 
   it('other events, other messages and missing Event are unknown, never errors', () => {
     const cases: Array<[string, CallbackEvent]> = [
-      [
-        makeEventXml('change_external_tag', 'create', { Id: 'et1', TagType: 'tag' }),
-        { kind: 'unknown', event: 'change_external_tag', changeType: 'create', msgType: 'event' },
-      ],
+      [makeEventXml('change_external_tag', 'create', { Id: 'et1', TagType: 'tag' }), { kind: 'unknown', event: 'change_external_tag', changeType: 'create', msgType: 'event' }],
       [makeEventXml('enter_agent', null), { kind: 'unknown', event: 'enter_agent', changeType: null, msgType: 'event' }],
       [SAMPLE_TEXT_MESSAGE_A, { kind: 'unknown', event: null, changeType: null, msgType: 'text' }],
       ['<xml><InfoType>suite_ticket</InfoType></xml>', { kind: 'unknown', event: null, changeType: null, msgType: null }],
@@ -318,8 +306,6 @@ describe('common header and unknown events', () => {
   });
 
   it('hostile XML is still refused by the parser', () => {
-    expect(() => parseCallbackEvent('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml>&e;</xml>')).toThrow(
-      expect.objectContaining({ code: 'CALLBACK_XML_FORBIDDEN' }),
-    );
+    expect(() => parseCallbackEvent('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml>&e;</xml>')).toThrow(expect.objectContaining({ code: 'CALLBACK_XML_FORBIDDEN' }));
   });
 });

@@ -41,9 +41,7 @@ export interface MsgauditNotifyEvent extends CallbackEventHeader {
 
 /** An extended attribute of a member. `type` 0 is text, 1 is web; other codes are kept as is. */
 export type ContactExtAttr =
-  | { type: 'text'; name: string; value: string }
-  | { type: 'web'; name: string; title: string; url: string }
-  | { type: 'other'; name: string; typeCode: number };
+  { type: 'text'; name: string; value: string } | { type: 'web'; name: string; title: string; url: string } | { type: 'other'; name: string; typeCode: number };
 
 /**
  * Member fields of create_user / update_user. Only UserID is always present: update_user carries the
@@ -168,12 +166,7 @@ export interface UnknownCallbackEvent {
 }
 
 /** A decrypted callback, validated. */
-export type CallbackEvent =
-  | MsgauditNotifyEvent
-  | ChangeContactEvent
-  | ChangeExternalContactEvent
-  | ChangeExternalChatEvent
-  | UnknownCallbackEvent;
+export type CallbackEvent = MsgauditNotifyEvent | ChangeContactEvent | ChangeExternalContactEvent | ChangeExternalChatEvent | UnknownCallbackEvent;
 
 /** What the inbox stores as a callback's kind: the parsed event's, or 'invalid' when it could not be parsed. */
 import type { InboxKind } from '../store/vocabulary.ts';
@@ -288,7 +281,7 @@ function extAttrs(f: Fields): ContactExtAttr[] {
     const typeCode = fi.requiredInt('Type');
     if (typeCode === 0) {
       const text = fi.element('Text');
-      return { type: 'text', name, value: text ? new Fields(text, `${label}.Text`).optionalString('Value') ?? '' : '' };
+      return { type: 'text', name, value: text ? (new Fields(text, `${label}.Text`).optionalString('Value') ?? '') : '' };
     }
     if (typeCode === 1) {
       const web = fi.element('Web');
@@ -389,11 +382,7 @@ class Fields {
 
   missing(name: string, event?: string): CallbackEventError {
     const field = this.label(name);
-    return new CallbackEventError(
-      'CALLBACK_EVENT_MISSING_FIELD',
-      field,
-      `callback event${event ? ` ${event}` : ''} lacks the required field ${field}`,
-    );
+    return new CallbackEventError('CALLBACK_EVENT_MISSING_FIELD', field, `callback event${event ? ` ${event}` : ''} lacks the required field ${field}`);
   }
 
   has(name: string): boolean {

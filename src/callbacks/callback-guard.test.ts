@@ -19,7 +19,7 @@ describe('parseCallbackQuery', () => {
 });
 
 describe('trusted callback sources', () => {
-  it('matches exact addresses, WeCom\'s a.b.c.* patterns and CIDRs, IPv4-mapped IPv6 included', () => {
+  it("matches exact addresses, WeCom's a.b.c.* patterns and CIDRs, IPv4-mapped IPv6 included", () => {
     expect(ipMatches('101.226.103.5', '101.226.103.*')).toBe(true);
     expect(ipMatches('101.226.104.5', '101.226.103.*')).toBe(false);
     expect(ipMatches('::ffff:182.254.11.176', '182.254.0.0/16')).toBe(true);
@@ -60,9 +60,11 @@ describe('callback settings', () => {
   it('defaults, and reports every bad callback setting at once', async () => {
     const { loadConfig } = await import('../config/config.ts');
     expect(loadConfig({}, {}, '/').callbacks).toEqual({ maxAgeS: 600, ipCheck: 'off', trustedProxies: [], directorySyncIntervalS: 21600 });
-    expect(loadConfig({}, { WECOM_ARCHIVE_CALLBACK_MAX_AGE_S: '0', WECOM_ARCHIVE_CALLBACK_IP_CHECK: 'enforce', WECOM_ARCHIVE_TRUSTED_PROXIES: '10.0.0.0/8, ::1' }, '/').callbacks)
-      .toEqual({ maxAgeS: 0, ipCheck: 'enforce', trustedProxies: ['10.0.0.0/8', '::1'], directorySyncIntervalS: 21600 });
-    expect(() => loadConfig({}, { WECOM_ARCHIVE_CALLBACK_MAX_AGE_S: '-5', WECOM_ARCHIVE_CALLBACK_IP_CHECK: 'yes', WECOM_ARCHIVE_TRUSTED_PROXIES: '10.0.0.0/99,proxy.local' }, '/'))
-      .toThrow(/CALLBACK_MAX_AGE_S must be[\s\S]*CALLBACK_IP_CHECK must be off or enforce[\s\S]*"10\.0\.0\.0\/99" is not an IP[\s\S]*"proxy\.local" is not an IP/);
+    expect(
+      loadConfig({}, { WECOM_ARCHIVE_CALLBACK_MAX_AGE_S: '0', WECOM_ARCHIVE_CALLBACK_IP_CHECK: 'enforce', WECOM_ARCHIVE_TRUSTED_PROXIES: '10.0.0.0/8, ::1' }, '/').callbacks,
+    ).toEqual({ maxAgeS: 0, ipCheck: 'enforce', trustedProxies: ['10.0.0.0/8', '::1'], directorySyncIntervalS: 21600 });
+    expect(() =>
+      loadConfig({}, { WECOM_ARCHIVE_CALLBACK_MAX_AGE_S: '-5', WECOM_ARCHIVE_CALLBACK_IP_CHECK: 'yes', WECOM_ARCHIVE_TRUSTED_PROXIES: '10.0.0.0/99,proxy.local' }, '/'),
+    ).toThrow(/CALLBACK_MAX_AGE_S must be[\s\S]*CALLBACK_IP_CHECK must be off or enforce[\s\S]*"10\.0\.0\.0\/99" is not an IP[\s\S]*"proxy\.local" is not an IP/);
   });
 });

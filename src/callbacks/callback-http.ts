@@ -42,7 +42,12 @@ export function createCallbackRoute(deps: CallbackEndpointDeps, trustedProxies: 
         if (err instanceof BodyTooLarge) {
           // Answer and close: the rest of an oversized body is never read.
           res.setHeader('connection', 'close');
-          send(res, 413, 'application/json; charset=utf-8', JSON.stringify({ error: 'CALLBACK_BODY_TOO_LARGE', message: `the POST body is larger than ${CALLBACK_BODY_LIMIT} bytes` }));
+          send(
+            res,
+            413,
+            'application/json; charset=utf-8',
+            JSON.stringify({ error: 'CALLBACK_BODY_TOO_LARGE', message: `the POST body is larger than ${CALLBACK_BODY_LIMIT} bytes` }),
+          );
           res.on('finish', () => req.destroy());
           return true;
         }

@@ -65,14 +65,24 @@ export interface InboxSummary {
  * so a handler that takes its process down counts as a try too.
  */
 export const INBOX_QUEUE: QueueDescriptor<'callback_inbox'> = {
-  table: 'callback_inbox', key: ['id'], state: 'state', states: { ready: 'pending', working: 'working', gaveUp: 'failed' },
-  due: 'next_attempt_at', attempts: 'attempts', countTry: 'on claim', order: 'id', updatedAt: 'updated_at',
+  table: 'callback_inbox',
+  key: ['id'],
+  state: 'state',
+  states: { ready: 'pending', working: 'working', gaveUp: 'failed' },
+  due: 'next_attempt_at',
+  attempts: 'attempts',
+  countTry: 'on claim',
+  order: 'id',
+  updatedAt: 'updated_at',
 };
 
 export class CallbackInbox {
   private readonly queue: ClaimQueue<'callback_inbox'>;
 
-  constructor(private readonly db: Kysely<Database>, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly now: () => number = Date.now,
+  ) {
     this.queue = new ClaimQueue(db, INBOX_QUEUE, now);
   }
 
@@ -85,12 +95,29 @@ export class CallbackInbox {
     if (existing !== undefined) return { id: existing, duplicate: true };
     const now = this.now();
     try {
-      await this.db.insertInto('callback_inbox').values({
-        corpid: entry.corpid, app: entry.app, dedup_key: entry.dedupKey, kind: entry.kind, event: entry.event?.slice(0, 64) ?? null,
-        change_type: entry.changeType?.slice(0, 64) ?? null, body: entry.body, remote_addr: entry.remoteAddr?.slice(0, 64) ?? null,
-        event_time: entry.eventTime, state: entry.state, attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null,
-        last_error: entry.lastError ?? null, received_at: now, updated_at: now, done_at: entry.state === 'pending' ? null : now,
-      }).execute();
+      await this.db
+        .insertInto('callback_inbox')
+        .values({
+          corpid: entry.corpid,
+          app: entry.app,
+          dedup_key: entry.dedupKey,
+          kind: entry.kind,
+          event: entry.event?.slice(0, 64) ?? null,
+          change_type: entry.changeType?.slice(0, 64) ?? null,
+          body: entry.body,
+          remote_addr: entry.remoteAddr?.slice(0, 64) ?? null,
+          event_time: entry.eventTime,
+          state: entry.state,
+          attempts: 0,
+          next_attempt_at: now,
+          lease_owner: null,
+          lease_until: null,
+          last_error: entry.lastError ?? null,
+          received_at: now,
+          updated_at: now,
+          done_at: entry.state === 'pending' ? null : now,
+        })
+        .execute();
     } catch (err) {
       // Two deliveries racing: the unique key let one in; the other is a duplicate.
       const raced = await this.findByKey(entry.corpid, entry.dedupKey);
@@ -113,7 +140,17 @@ export class CallbackInbox {
    */
   async claim(owner: string, limit: number, leaseMs: number, kinds?: readonly InboxKind[]): Promise<InboxRow[]> {
     const { claimed } = await this.queue.claim(owner, limit, leaseMs, kinds ? { where: { kind: [...kinds] } } : {});
-    return claimed.map((r) => ({ id: Number(r.id), corpid: r.corpid, app: r.app, kind: r.kind, event: r.event, changeType: r.change_type, body: r.body, attempts: Number(r.attempts), receivedAt: Number(r.received_at) }));
+    return claimed.map((r) => ({
+      id: Number(r.id),
+      corpid: r.corpid,
+      app: r.app,
+      kind: r.kind,
+      event: r.event,
+      changeType: r.change_type,
+      body: r.body,
+      attempts: Number(r.attempts),
+      receivedAt: Number(r.received_at),
+    }));
   }
 
   async complete(id: number, owner: string): Promise<void> {
@@ -138,16 +175,25 @@ export class CallbackInbox {
    */
   async completeEarlierNotifies(corpid: string, upToId: number): Promise<number> {
     const now = this.now();
-    const r = await this.db.updateTable('callback_inbox').set({ state: 'done', done_at: now, updated_at: now, last_error: null })
-      .where('corpid', '=', corpid).where('kind', '=', 'msgaudit_notify').where('state', '=', 'pending').where('id', '<', upToId).executeTakeFirst();
+    const r = await this.db
+      .updateTable('callback_inbox')
+      .set({ state: 'done', done_at: now, updated_at: now, last_error: null })
+      .where('corpid', '=', corpid)
+      .where('kind', '=', 'msgaudit_notify')
+      .where('state', '=', 'pending')
+      .where('id', '<', upToId)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
 
   /** Puts failed events back to pending with their tries restored. By id, or all failed of a corp (or all). */
   async replay(filter: { id?: number; corpid?: string }): Promise<number> {
     const now = this.now();
-    let q = this.db.updateTable('callback_inbox').set({ state: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, done_at: null, updated_at: now })
-      .where('state', '=', 'failed').where('kind', '!=', 'invalid');
+    let q = this.db
+      .updateTable('callback_inbox')
+      .set({ state: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, done_at: null, updated_at: now })
+      .where('state', '=', 'failed')
+      .where('kind', '!=', 'invalid');
     if (filter.id !== undefined) q = q.where('id', '=', filter.id);
     if (filter.corpid !== undefined) q = q.where('corpid', '=', filter.corpid);
     const r = await q.executeTakeFirst();
@@ -158,17 +204,31 @@ export class CallbackInbox {
     let q = this.db.selectFrom('callback_inbox').select(['id', 'corpid', 'app', 'kind', 'event', 'change_type', 'state', 'attempts', 'last_error', 'received_at']);
     if (filter.corpid !== undefined) q = q.where('corpid', '=', filter.corpid);
     if (filter.state !== undefined) q = q.where('state', '=', filter.state);
-    const rows = await q.orderBy('id', 'desc').limit(filter.limit ?? 50).execute();
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(filter.limit ?? 50)
+      .execute();
     return rows.map((r) => ({
-      id: Number(r.id), corpid: r.corpid, app: r.app, kind: r.kind, event: r.event, changeType: r.change_type, state: r.state,
-      attempts: r.attempts, error: r.last_error, receivedAt: Number(r.received_at),
+      id: Number(r.id),
+      corpid: r.corpid,
+      app: r.app,
+      kind: r.kind,
+      event: r.event,
+      changeType: r.change_type,
+      state: r.state,
+      attempts: r.attempts,
+      error: r.last_error,
+      receivedAt: Number(r.received_at),
     }));
   }
 
   /** Per corp: counts by state, the newest delivery, and the latest failures (status). */
   async summaries(): Promise<Map<string, InboxSummary>> {
-    const counts = await this.db.selectFrom('callback_inbox').select(['corpid', 'state', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('received_at').as('last')])
-      .groupBy(['corpid', 'state']).execute();
+    const counts = await this.db
+      .selectFrom('callback_inbox')
+      .select(['corpid', 'state', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('received_at').as('last')])
+      .groupBy(['corpid', 'state'])
+      .execute();
     const out = new Map<string, InboxSummary>();
     for (const c of counts) {
       const s = out.get(c.corpid) ?? { pending: 0, failed: 0, ignored: 0, done: 0, lastReceivedAt: null, latestFailures: [] };
@@ -183,9 +243,23 @@ export class CallbackInbox {
     }
     for (const [corpid, s] of out) {
       if (s.failed === 0) continue;
-      const rows = await this.db.selectFrom('callback_inbox').select(['id', 'app', 'event', 'change_type', 'attempts', 'last_error', 'received_at'])
-        .where('corpid', '=', corpid).where('state', '=', 'failed').orderBy('id', 'desc').limit(5).execute();
-      s.latestFailures = rows.map((r) => ({ id: Number(r.id), app: r.app, event: r.event, changeType: r.change_type, attempts: r.attempts, error: r.last_error, receivedAt: Number(r.received_at) }));
+      const rows = await this.db
+        .selectFrom('callback_inbox')
+        .select(['id', 'app', 'event', 'change_type', 'attempts', 'last_error', 'received_at'])
+        .where('corpid', '=', corpid)
+        .where('state', '=', 'failed')
+        .orderBy('id', 'desc')
+        .limit(5)
+        .execute();
+      s.latestFailures = rows.map((r) => ({
+        id: Number(r.id),
+        app: r.app,
+        event: r.event,
+        changeType: r.change_type,
+        attempts: r.attempts,
+        error: r.last_error,
+        receivedAt: Number(r.received_at),
+      }));
     }
     return out;
   }

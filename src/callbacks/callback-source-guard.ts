@@ -54,7 +54,10 @@ export function clientAddress(socketAddress: string | undefined, forwardedFor: s
   const peer = normalizeIp(socketAddress ?? '');
   const isTrusted = (ip: string) => trustedProxies.some((t) => ipMatches(ip, t));
   if (!forwardedFor || trustedProxies.length === 0 || !isTrusted(peer)) return peer;
-  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((s) => normalizeIp(s)).filter(Boolean);
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
+    .split(',')
+    .map((s) => normalizeIp(s))
+    .filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i]!;
     if (isIP(hop) === 0) return peer; // a forged or garbled header: trust only the socket
@@ -73,7 +76,11 @@ export interface CallbackSourcePolicy {
 export class CallbackSourceGuard {
   private cached: { entries: string[]; until: number } | undefined;
 
-  constructor(private readonly db: Kysely<Database>, readonly policy: CallbackSourcePolicy, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly policy: CallbackSourcePolicy,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async allowed(ip: string): Promise<boolean> {
     if (!this.policy.enforce) return true;

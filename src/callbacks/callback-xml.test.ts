@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors/errors.ts';
 import { parseCallbackXml } from './callback-xml.ts';
-import {
-  SAMPLE_CHANGE_CONTACT_UPDATE_USER,
-  SAMPLE_CHANGE_EXTERNAL_CHAT_UPDATE,
-  SAMPLE_POST_BODY_A,
-  SAMPLE_TEXT_MESSAGE_A,
-} from '../../test/support/callback-event-samples.ts';
+import { SAMPLE_CHANGE_CONTACT_UPDATE_USER, SAMPLE_CHANGE_EXTERNAL_CHAT_UPDATE, SAMPLE_POST_BODY_A, SAMPLE_TEXT_MESSAGE_A } from '../../test/support/callback-event-samples.ts';
 
 function refusal(text: string, opts?: { maxBytes?: number }): { code: string; status: number; message: string } {
   try {
@@ -30,7 +25,7 @@ describe('parseCallbackXml: WeCom samples', () => {
     expect((xml.Encrypt as string).length).toBe(472);
   });
 
-  it('parses set A\'s decrypted text message, keeping CDATA and plain text', () => {
+  it("parses set A's decrypted text message, keeping CDATA and plain text", () => {
     const xml = parseCallbackXml(SAMPLE_TEXT_MESSAGE_A);
     expect({ ...xml }).toEqual({
       ToUserName: 'wx5823bf96d3bd56c7',
@@ -111,9 +106,7 @@ describe('parseCallbackXml: text', () => {
 
 describe('parseCallbackXml: hostile input is refused', () => {
   it('XXE with a SYSTEM entity → CALLBACK_XML_FORBIDDEN (400)', () => {
-    const r = refusal(
-      '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><A>&xxe;</A></xml>',
-    );
+    const r = refusal('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><A>&xxe;</A></xml>');
     expect(r.code).toBe('CALLBACK_XML_FORBIDDEN');
     expect(r.status).toBe(400);
   });
@@ -138,8 +131,19 @@ describe('parseCallbackXml: hostile input is refused', () => {
   });
 
   it('characters XML forbids are refused even in CDATA; tab, CR, LF and astral characters are kept', () => {
-    for (const [c, name] of [['\u0000', 'U+0000'], ['\u0008', 'U+0008'], ['\u000b', 'U+000B'], ['\u001f', 'U+001F'], ['\ufffe', 'U+FFFE'], ['\ud800', 'U+D800']] as const) {
-      expect(refusal(`<xml><Name><![CDATA[a${c}b]]></Name></xml>`), name).toEqual({ code: 'CALLBACK_XML_INVALID', status: 400, message: `callback XML is malformed: a character XML does not allow (${name}) at offset 21` });
+    for (const [c, name] of [
+      ['\u0000', 'U+0000'],
+      ['\u0008', 'U+0008'],
+      ['\u000b', 'U+000B'],
+      ['\u001f', 'U+001F'],
+      ['\ufffe', 'U+FFFE'],
+      ['\ud800', 'U+D800'],
+    ] as const) {
+      expect(refusal(`<xml><Name><![CDATA[a${c}b]]></Name></xml>`), name).toEqual({
+        code: 'CALLBACK_XML_INVALID',
+        status: 400,
+        message: `callback XML is malformed: a character XML does not allow (${name}) at offset 21`,
+      });
       expect(refusal(`<xml><Name>a${c}b</Name></xml>`).code, name).toBe('CALLBACK_XML_INVALID');
     }
     expect(parseCallbackXml('<xml><Name><![CDATA[a\tb\r\nc 😀]]></Name></xml>').Name).toBe('a\tb\r\nc 😀');

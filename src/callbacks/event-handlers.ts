@@ -56,7 +56,14 @@ export async function handleInboxEvent(deps: EventHandlerDeps, row: InboxRow, si
     case 'change_external_contact': {
       if (event.changeType === 'transfer_fail') return 'nothing_to_do';
       if (event.changeType === 'msg_audit_approved') {
-        await d.upsertConsent(corpid, { scope: 'single', scopeId: event.userId, externalId: event.externalUserId, status: 'Agree', changeTime: event.createTime * 1000, source: 'event' });
+        await d.upsertConsent(corpid, {
+          scope: 'single',
+          scopeId: event.userId,
+          externalId: event.externalUserId,
+          status: 'Agree',
+          changeTime: event.createTime * 1000,
+          source: 'event',
+        });
       }
       await d.enqueue(corpid, 'external', event.externalUserId, 'event', { force: true });
       deps.wakeDirectory(corpid);
@@ -78,8 +85,13 @@ async function applyContactChange(d: DirectoryStore, corpid: string, e: ChangeCo
     case 'update_user': {
       const u = e.user;
       const fields = {
-        userid: u.userId, name: u.name, alias: u.alias, position: u.position, departments: u.department,
-        mainDepartment: u.mainDepartment, status: u.status,
+        userid: u.userId,
+        name: u.name,
+        alias: u.alias,
+        position: u.position,
+        departments: u.department,
+        mainDepartment: u.mainDepartment,
+        status: u.status,
       };
       if (e.changeType === 'update_user' && e.newUserId) {
         await d.renameUserId(corpid, u.userId, e.newUserId, 'event');

@@ -14,7 +14,10 @@ export class PullWaker {
   /** rings per corp (status and tests) */
   readonly rings = new Map<string, number>();
 
-  constructor(private readonly debounceMs = 1_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly debounceMs = 1_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** The archivers of this process (runArchive's onStarted). */
   attach(archivers: ReadonlyMap<string, Wakeable>): void {
@@ -30,10 +33,13 @@ export class PullWaker {
     if (last === undefined || now - last >= this.debounceMs) {
       this.ring(corpid, archiver);
     } else if (!this.trailing.has(corpid)) {
-      const timer = setTimeout(() => {
-        this.trailing.delete(corpid);
-        this.ring(corpid, archiver);
-      }, this.debounceMs - (now - last));
+      const timer = setTimeout(
+        () => {
+          this.trailing.delete(corpid);
+          this.ring(corpid, archiver);
+        },
+        this.debounceMs - (now - last),
+      );
       timer.unref();
       this.trailing.set(corpid, timer);
     }

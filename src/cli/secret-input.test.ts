@@ -26,7 +26,10 @@ function ioWith(options: { env?: Record<string, string>; stdin?: string } = {}):
 
 const read = (values: OptionValues, io = ioWith()) => readSecretFlags(values, ['secret', 'token'], io);
 const refusal = async (values: OptionValues, io = ioWith()): Promise<string> => {
-  const err = await read(values, io).then(() => undefined, (e: unknown) => e);
+  const err = await read(values, io).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ValidationError);
   return (err as Error).message;
 };
@@ -67,7 +70,9 @@ describe('secret flags', () => {
     const file = join(dir, 'x.txt');
     writeFileSync(file, 'file-secret\n');
     expect(await refusal({ secret: 'inline-secret', 'secret-file': file })).toBe('give --secret or --secret-file, not both');
-    expect(await refusal({ secret: '-', 'token-file': '-' }, ioWith({ stdin: 'x' }))).toBe('only one secret can come from standard input, but --secret and --token-file both ask for it');
+    expect(await refusal({ secret: '-', 'token-file': '-' }, ioWith({ stdin: 'x' }))).toBe(
+      'only one secret can come from standard input, but --secret and --token-file both ask for it',
+    );
     expect(await refusal({ secret: '-' })).toMatch(/no standard input/);
     expect(await refusal({ secret: '-' }, ioWith({ stdin: '\n' }))).toBe('--secret is empty');
     expect(await refusal({ 'secret-file': join(dir, 'none') })).toBe(`--secret-file ${join(dir, 'none')}: cannot read it (ENOENT)`);

@@ -20,7 +20,12 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The options of the secret flags `names`: `--NAME` and `--NAME-file` each. */
 export function secretOptions(...names: string[]): OptionSpec {
-  return Object.fromEntries(names.flatMap((n) => [[n, { type: 'string' }], [`${n}-file`, { type: 'string' }]])) as OptionSpec;
+  return Object.fromEntries(
+    names.flatMap((n) => [
+      [n, { type: 'string' }],
+      [`${n}-file`, { type: 'string' }],
+    ]),
+  ) as OptionSpec;
 }
 
 /** How to give a secret flag, for messages: the safe forms first. */

@@ -15,8 +15,7 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1
  */
 export function parseTimeOption(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
-  const wrong = (why: string): ValidationError =>
-    new ValidationError('TIME_INVALID', `--${name} ${JSON.stringify(text)} ${why}; give ${TIME_FORMS}`);
+  const wrong = (why: string): ValidationError => new ValidationError('TIME_INVALID', `--${name} ${JSON.stringify(text)} ${why}; give ${TIME_FORMS}`);
   const value = text.trim();
   if (/^\d+$/.test(value)) {
     if (value.length <= 10) return Number(value) * 1000;
@@ -50,7 +49,10 @@ export function parseTimeRange(sinceText: string | undefined, untilText: string 
   const since = parseTimeOption(sinceText, 'since');
   const until = parseTimeOption(untilText, 'until');
   if (since !== undefined && until !== undefined && since >= until) {
-    throw new ValidationError('TIME_RANGE_EMPTY', `--since ${sinceText} is not before --until ${untilText} (${new Date(since).toISOString()} ≥ ${new Date(until).toISOString()}): no message can be in that range`);
+    throw new ValidationError(
+      'TIME_RANGE_EMPTY',
+      `--since ${sinceText} is not before --until ${untilText} (${new Date(since).toISOString()} ≥ ${new Date(until).toISOString()}): no message can be in that range`,
+    );
   }
   return { since, until };
 }

@@ -113,7 +113,8 @@ export function loadConfig(flags: GlobalFlags, env: Readonly<Record<string, stri
       const path = v.slice('sqlite:'.length);
       if (!path) problems.push(`${dbSetting.from}: sqlite: needs a file path, e.g. sqlite:./data/archive.db`);
       else dbUrl = `sqlite:${isAbsolute(path) || path === ':memory:' ? path : resolve(cwd, path)}`;
-    } else if (kind !== undefined && /^[a-z]+:\/\/[^/]/.test(v)) { // a server database: its URL must name a host
+    } else if (kind !== undefined && /^[a-z]+:\/\/[^/]/.test(v)) {
+      // a server database: its URL must name a host
       try {
         new URL(v);
         dbUrl = v;
@@ -179,7 +180,10 @@ function callbackConfig(env: Readonly<Record<string, string | undefined>>, probl
   const ipCheckText = env.WECOM_ARCHIVE_CALLBACK_IP_CHECK || 'off';
   if (ipCheckText !== 'off' && ipCheckText !== 'enforce') problems.push(`WECOM_ARCHIVE_CALLBACK_IP_CHECK must be off or enforce, got "${ipCheckText}"`);
   const trustedProxies: string[] = [];
-  for (const entry of (env.WECOM_ARCHIVE_TRUSTED_PROXIES ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of (env.WECOM_ARCHIVE_TRUSTED_PROXIES ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const [base = '', bits] = entry.split('/');
     const family = isIP(base);
     if (family === 0 || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)))) {
@@ -227,15 +231,25 @@ function mediaConfig(pick: Pick, env: Readonly<Record<string, string | undefined
         const region = url.searchParams.get('region') ?? 'us-east-1';
         const accessKeyId = env.WECOM_ARCHIVE_S3_ACCESS_KEY_ID || env.AWS_ACCESS_KEY_ID || '';
         const secretAccessKey = env.WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY || env.AWS_SECRET_ACCESS_KEY || '';
-        if (url.username || url.password) problems.push(`${storeSetting.from}: put S3 credentials in WECOM_ARCHIVE_S3_ACCESS_KEY_ID / WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY, not in the URL`);
+        if (url.username || url.password)
+          problems.push(`${storeSetting.from}: put S3 credentials in WECOM_ARCHIVE_S3_ACCESS_KEY_ID / WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY, not in the URL`);
         if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problems.push(`${storeSetting.from}: "${bucket}" is not a valid bucket name`);
         if (!/^https?:\/\/[^/]/.test(endpoint)) problems.push(`${storeSetting.from}: endpoint must be an http(s) URL, e.g. ?endpoint=http://127.0.0.1:9000`);
         if (!/^[a-z0-9-]{1,32}$/.test(region)) problems.push(`${storeSetting.from}: region must look like us-east-1`);
         if (/[\u0000-\u001f\\]|\.\./.test(prefix)) problems.push(`${storeSetting.from}: the key prefix may not contain control characters, backslashes or ".."`);
-        if (!accessKeyId || !secretAccessKey) problems.push(`${storeSetting.from} needs credentials: set WECOM_ARCHIVE_S3_ACCESS_KEY_ID and WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)`);
+        if (!accessKeyId || !secretAccessKey)
+          problems.push(
+            `${storeSetting.from} needs credentials: set WECOM_ARCHIVE_S3_ACCESS_KEY_ID and WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)`,
+          );
         store = {
-          kind: 's3', endpoint, bucket, region, prefix: prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix,
-          accessKeyId, secretAccessKey, sessionToken: env.WECOM_ARCHIVE_S3_SESSION_TOKEN || env.AWS_SESSION_TOKEN || undefined,
+          kind: 's3',
+          endpoint,
+          bucket,
+          region,
+          prefix: prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix,
+          accessKeyId,
+          secretAccessKey,
+          sessionToken: env.WECOM_ARCHIVE_S3_SESSION_TOKEN || env.AWS_SESSION_TOKEN || undefined,
         };
         partialDir = join(dataDir, 'media-partial');
       }

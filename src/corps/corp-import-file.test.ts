@@ -15,7 +15,10 @@ describe('readSimulatorConfig', () => {
   });
 
   it('reads the directory secrets and the callback apps', () => {
-    const callbacks = [{ app: 'contacts', token: 'tok', aesKey: 'a'.repeat(43) }, { app: 'archive', token: 'tok2', aesKey: 'b'.repeat(43) }];
+    const callbacks = [
+      { app: 'contacts', token: 'tok', aesKey: 'a'.repeat(43) },
+      { app: 'archive', token: 'tok2', aesKey: 'b'.repeat(43) },
+    ];
     const [c] = read({ contactsSecret: 'cs', customerSecret: 'ks', callbacks });
     expect(c?.apiSecrets).toEqual({ contactsSecret: 'cs', customerSecret: 'ks' });
     expect(c?.callbacks).toEqual(callbacks);
@@ -27,7 +30,9 @@ describe('readSimulatorConfig', () => {
     expect(() => read({ customerSecret: 'two words' })).toThrow(/corps\[0\]\.customerSecret: the secret must be .* \(no spaces\)/);
     expect(() => read({ callbacks: {} })).toThrow(/corps\[0\]\.callbacks must be an array/);
     expect(() => read({ callbacks: [{ app: 'contacts', token: 'tok' }] })).toThrow(/callbacks\[0\] must have "app", "token" and "aesKey" strings/);
-    expect(() => read({ callbacks: [{ app: '../x', token: 'tok', aesKey: 'a'.repeat(43) }] })).toThrow(/callbacks\[0\]\.app: --app must be 1–64 letters, digits, "_" or "-" .*got "\.\.\/x"/);
+    expect(() => read({ callbacks: [{ app: '../x', token: 'tok', aesKey: 'a'.repeat(43) }] })).toThrow(
+      /callbacks\[0\]\.app: --app must be 1–64 letters, digits, "_" or "-" .*got "\.\.\/x"/,
+    );
     expect(() => read({ callbacks: [{ app: 'contacts', token: 'a b', aesKey: 'a'.repeat(43) }] })).toThrow(/callbacks\[0\]\.token: --token must be .*1–32 letters and digits/);
     expect(() => read({ callbacks: [{ app: 'contacts', token: 'tok', aesKey: 'short-key' }] })).toThrow(/callbacks\[0\]\.aesKey: the callback EncodingAESKey must be exactly 43/);
   });
@@ -46,8 +51,24 @@ describe('readSimulatorConfig', () => {
     const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const text = file([
       { ...corp, keys: [{ version: 1, privateKeyPem: 'not a key' }] },
-      { ...corp, corpid: 'ww2', secret: 'line\nQx7secret', keys: [{ version: 1, privateKeyPem: small }, { version: 1, privateKeyPem: pem }] },
-      { ...corp, corpid: 'ww3', sdk: 'native:/nonexistent.so', callbacks: [{ app: 'contacts', token: 'tok', aesKey: 'a'.repeat(43) }, { app: 'contacts', token: 'tok', aesKey: 'a'.repeat(43) }] },
+      {
+        ...corp,
+        corpid: 'ww2',
+        secret: 'line\nQx7secret',
+        keys: [
+          { version: 1, privateKeyPem: small },
+          { version: 1, privateKeyPem: pem },
+        ],
+      },
+      {
+        ...corp,
+        corpid: 'ww3',
+        sdk: 'native:/nonexistent.so',
+        callbacks: [
+          { app: 'contacts', token: 'tok', aesKey: 'a'.repeat(43) },
+          { app: 'contacts', token: 'tok', aesKey: 'a'.repeat(43) },
+        ],
+      },
       { ...corp, corpid: 'ww2' },
     ]);
     let message = '';
@@ -65,7 +86,8 @@ describe('readSimulatorConfig', () => {
       /corps\[2\]\.sdk: --sdk native:\/nonexistent\.so: no such file/,
       /corps\[2\]\.callbacks\[1\]\.app: callback app contacts appears twice \(also corps\[2\]\.callbacks\[0\]\)/,
       /corps\[3\]\.corpid: corp ww2 appears twice in the file \(also corps\[1\]\)/,
-    ]) expect(message).toMatch(line);
+    ])
+      expect(message).toMatch(line);
     expect(message).not.toContain('Qx7secret');
     expect(message).not.toContain(pem.split('\n')[1]);
   });

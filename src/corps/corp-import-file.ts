@@ -19,7 +19,6 @@ export interface SimulatorConfigSource {
   };
 }
 
-
 export const SIMULATOR_CONFIG_FORMAT = 'wecom-archive-simulator/1';
 
 export interface ImportedCorp {
@@ -53,7 +52,10 @@ export function readSimulatorConfig(text: string, cwd: string): ImportedCorp[] {
   } catch (err) {
     // V8 quotes the text around the fault, which may be a secret or a key: give only where it is
     const position = /at position (\d+)/.exec((err as Error).message)?.[1];
-    throw new ValidationError('SIMULATOR_CONFIG_INVALID', `the file is not JSON${position === undefined ? '' : ` (error at character ${Number(position) + 1})`}; it should be written by \`wecom-archive simulator --write-config FILE\``);
+    throw new ValidationError(
+      'SIMULATOR_CONFIG_INVALID',
+      `the file is not JSON${position === undefined ? '' : ` (error at character ${Number(position) + 1})`}; it should be written by \`wecom-archive simulator --write-config FILE\``,
+    );
   }
   const bad = (what: string) => new ValidationError('SIMULATOR_CONFIG_INVALID', `simulator config: ${what}`);
   if (!isObject(doc) || doc.format !== SIMULATOR_CONFIG_FORMAT) throw bad(`"format" must be "${SIMULATOR_CONFIG_FORMAT}"`);
@@ -164,7 +166,13 @@ function readKeys(value: unknown, at: string, problems: string[], field: FieldCh
 }
 
 /** The corp's callback apps: names unique, each checked as `corp callback add` checks it. */
-function readCallbacks(value: unknown, at: string, problems: string[], field: FieldCheck, need: (path: string, ok: boolean, what: string) => boolean): SimulatorCallbackApp[] | undefined {
+function readCallbacks(
+  value: unknown,
+  at: string,
+  problems: string[],
+  field: FieldCheck,
+  need: (path: string, ok: boolean, what: string) => boolean,
+): SimulatorCallbackApp[] | undefined {
   if (value === undefined) return [];
   if (!need(`${at}.callbacks`, Array.isArray(value), 'an array')) return undefined;
   const seen = new Map<string, number>();

@@ -56,7 +56,15 @@ export function simulatorCorp(sim: SimulatorConfigSource, parts: SimulatorCorpPa
     .map(([version, privateKeyPem]) => ({ version, privateKeyPem }));
   const api = sim.api;
   return {
-    corp: { corpid: sim.corp.corpid, secret: sim.corp.secret, sdk: { kind: 'simulator', url: sim.url }, proxy: null, proxyAuth: null, limit: parts.limit ?? 1000, timeoutS: parts.timeoutS ?? 10 },
+    corp: {
+      corpid: sim.corp.corpid,
+      secret: sim.corp.secret,
+      sdk: { kind: 'simulator', url: sim.url },
+      proxy: null,
+      proxyAuth: null,
+      limit: parts.limit ?? 1000,
+      timeoutS: parts.timeoutS ?? 10,
+    },
     keys,
     apiSecrets: api && parts.apiSecrets !== false ? { contactsSecret: api.secrets.contacts, customerSecret: api.secrets.customer } : {},
     callbacks: api && parts.callbackApps !== false ? Object.values(api.callbackApps).map((c) => ({ app: c.app, token: c.token, aesKey: c.encodingAesKey })) : [],

@@ -34,7 +34,11 @@ const proxyAuthAad = (corpid: string) => `corp:${corpid}:proxy-auth`;
 
 /** Corps and their settings; secrets are sealed with the master key before they reach the database. */
 export class CorpRegistry {
-  constructor(private readonly db: Kysely<Database>, private readonly masterKey: Buffer, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly masterKey: Buffer,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Adds a corp, or with `replace` updates its settings. Its cursor starts at seq 0. */
   async add(corp: CorpConfig, options: { replace?: boolean } = {}): Promise<void> {
@@ -53,10 +57,31 @@ export class CorpRegistry {
       const existing = await trx.selectFrom('corps').select('corpid').where('corpid', '=', corp.corpid).executeTakeFirst();
       if (existing && !options.replace) throw new ValidationError('CORP_EXISTS', `corp ${corp.corpid} is already configured; remove it first or use --replace`);
       if (existing) await trx.updateTable('corps').set(row).where('corpid', '=', corp.corpid).execute();
-      else await trx.insertInto('corps').values({ corpid: corp.corpid, created_at: now, ...row }).execute();
+      else
+        await trx
+          .insertInto('corps')
+          .values({ corpid: corp.corpid, created_at: now, ...row })
+          .execute();
       const cursor = await trx.selectFrom('cursors').select('corpid').where('corpid', '=', corp.corpid).executeTakeFirst();
       if (!cursor) {
-        await trx.insertInto('cursors').values({ corpid: corp.corpid, seq: encodeSeq(0n), state: 'ok', last_error_code: null, last_error: null, last_pull_at: null, last_success_at: null, caught_up_at: null, newest_msgtime: null, decrypted_seq: null, lease_owner: null, lease_until: null, updated_at: now }).execute();
+        await trx
+          .insertInto('cursors')
+          .values({
+            corpid: corp.corpid,
+            seq: encodeSeq(0n),
+            state: 'ok',
+            last_error_code: null,
+            last_error: null,
+            last_pull_at: null,
+            last_success_at: null,
+            caught_up_at: null,
+            newest_msgtime: null,
+            decrypted_seq: null,
+            lease_owner: null,
+            lease_until: null,
+            updated_at: now,
+          })
+          .execute();
       }
     });
   }

@@ -19,7 +19,13 @@ const caught = (fn: () => unknown): Error => {
 
 describe('corp settings are checked where every way in passes', () => {
   it('refuses a secret with a line break, a tab or another control character, without echoing it', () => {
-    for (const [secret, what] of [['s3cret-value\n', 'a line break at character 13'], ['s3cret\r\nvalue', 'a line break at character 7'], ['s3\tcret', 'a tab at character 3'], ['s3cret\u0000', 'a control character at character 7'], ['s3\u2028cret', 'a control character']] as const) {
+    for (const [secret, what] of [
+      ['s3cret-value\n', 'a line break at character 13'],
+      ['s3cret\r\nvalue', 'a line break at character 7'],
+      ['s3\tcret', 'a tab at character 3'],
+      ['s3cret\u0000', 'a control character at character 7'],
+      ['s3\u2028cret', 'a control character'],
+    ] as const) {
       const err = caught(() => validateSecret(secret, '--secret', 'the archive secret'));
       expect(err.message).toContain(`--secret holds ${what}`);
       expect(err.message).not.toContain('s3cret');

@@ -9,7 +9,11 @@ export type SdkSpec = { kind: 'simulator'; url: string } | { kind: 'native'; pat
 const CORPID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function validateCorpId(corpid: string): string {
-  if (!CORPID.test(corpid)) throw new ValidationError('CORPID_INVALID', `corpid must be 1–64 letters, digits, "_" or "-" (as shown in the WeCom admin console, e.g. ww1234567890abcdef), got ${JSON.stringify(corpid.slice(0, 80))}`);
+  if (!CORPID.test(corpid))
+    throw new ValidationError(
+      'CORPID_INVALID',
+      `corpid must be 1–64 letters, digits, "_" or "-" (as shown in the WeCom admin console, e.g. ww1234567890abcdef), got ${JSON.stringify(corpid.slice(0, 80))}`,
+    );
   return corpid;
 }
 
@@ -24,12 +28,18 @@ export function parseSdkSpec(text: string, cwd: string): SdkSpec {
       parsed = undefined;
     }
     if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-      throw new ValidationError('SDK_SPEC_INVALID', `--sdk simulator:URL needs an http(s) URL of a running simulator, e.g. simulator:http://127.0.0.1:9100; got ${JSON.stringify(maskUrlCredentials(url).slice(0, 200))}`);
+      throw new ValidationError(
+        'SDK_SPEC_INVALID',
+        `--sdk simulator:URL needs an http(s) URL of a running simulator, e.g. simulator:http://127.0.0.1:9100; got ${JSON.stringify(maskUrlCredentials(url).slice(0, 200))}`,
+      );
     }
     // The simulator asks for no login and the backend sends none, so a user or password here would
     // only sit unsealed in the corp's settings and show in `corp list`.
     if (parsed.username || parsed.password) {
-      throw new ValidationError('SDK_SPEC_INVALID', '--sdk simulator:URL must not carry a user or password (the simulator takes none); give the URL without them, e.g. simulator:http://127.0.0.1:9100');
+      throw new ValidationError(
+        'SDK_SPEC_INVALID',
+        '--sdk simulator:URL must not carry a user or password (the simulator takes none); give the URL without them, e.g. simulator:http://127.0.0.1:9100',
+      );
     }
     return { kind: 'simulator', url: parsed.toString().replace(/\/$/, '') };
   }
@@ -58,7 +68,10 @@ export function maskUrlCredentials(text: string, mask = '***@'): string {
  * Checks a corp's settings before they are stored (`corp add`, `corp import`): the CLI's argument
  * parsing is not the only way in, so the rules live here.
  */
-export function validateCorpSettings(corp: { corpid: string; secret: string; sdk: SdkSpec; proxyAuth: string | null }, fields: { secret: string; sdk: string; proxyAuth: string } = { secret: '--secret', sdk: '--sdk', proxyAuth: '--proxy-auth' }): void {
+export function validateCorpSettings(
+  corp: { corpid: string; secret: string; sdk: SdkSpec; proxyAuth: string | null },
+  fields: { secret: string; sdk: string; proxyAuth: string } = { secret: '--secret', sdk: '--sdk', proxyAuth: '--proxy-auth' },
+): void {
   validateCorpId(corp.corpid);
   validateSecret(corp.secret, fields.secret, 'the 会话内容存档 (chat archive) Secret from the WeCom admin console');
   if (corp.proxyAuth !== null) validateSecret(corp.proxyAuth, fields.proxyAuth, 'user:password of the proxy');
@@ -91,7 +104,10 @@ export function checkSdkLibrary(sdk: SdkSpec, field = '--sdk'): void {
     isFile = statSync(sdk.path).isFile();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ValidationError('SDK_LIBRARY_MISSING', `${field} native:${sdk.path}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (err as Error).message})`}; give the path of libWeWorkFinanceSdk_C.so`);
+    throw new ValidationError(
+      'SDK_LIBRARY_MISSING',
+      `${field} native:${sdk.path}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (err as Error).message})`}; give the path of libWeWorkFinanceSdk_C.so`,
+    );
   }
   if (!isFile) throw new ValidationError('SDK_LIBRARY_MISSING', `${field} native:${sdk.path} is not a file; give the path of libWeWorkFinanceSdk_C.so itself`);
 }
@@ -104,7 +120,8 @@ export function formatSdkSpec(spec: SdkSpec): string {
 export function parseChatLimit(text: string | undefined): number {
   if (text === undefined) return CHAT_LIMIT_MAX;
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > CHAT_LIMIT_MAX) throw new ValidationError('LIMIT_INVALID', `--limit must be an integer 1–${CHAT_LIMIT_MAX} (WeCom refuses more than ${CHAT_LIMIT_MAX} per call), got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text) || n < 1 || n > CHAT_LIMIT_MAX)
+    throw new ValidationError('LIMIT_INVALID', `--limit must be an integer 1–${CHAT_LIMIT_MAX} (WeCom refuses more than ${CHAT_LIMIT_MAX} per call), got ${JSON.stringify(text)}`);
   return n;
 }
 

@@ -17,12 +17,17 @@ const rsa = {
 function answer(key: Buffer, msg: string): Buffer | WeComSdkError {
   if (msg === 'sdk-refuses') return new WeComSdkError(10006, 'DecryptData', { detail: 'does not decrypt' });
   if (msg === 'crash') return new WeComSdkError(10003, 'DecryptData');
-  return Buffer.from(JSON.stringify({ msgid: key.toString(), action: 'send', from: 'zhangsan', tolist: ['lisi'], roomid: '', msgtime: 1_700_000_000_000, msgtype: 'text', text: { content: msg } }));
+  return Buffer.from(
+    JSON.stringify({ msgid: key.toString(), action: 'send', from: 'zhangsan', tolist: ['lisi'], roomid: '', msgtime: 1_700_000_000_000, msgtype: 'text', text: { content: msg } }),
+  );
 }
 
 const rows: EnvelopeRow[] = ['ok', 'rsa-fails', 'sdk-refuses', 'ok', 'crash'].map((kind, i) => ({
-  msgid: `m${i}`, seq: String(i + 1).padStart(20, '0'), publickey_ver: 1,
-  encrypt_random_key: kind === 'rsa-fails' ? 'rsa-fails' : `m${i}`, encrypt_chat_msg: kind === 'ok' ? `hello ${i}` : kind,
+  msgid: `m${i}`,
+  seq: String(i + 1).padStart(20, '0'),
+  publickey_ver: 1,
+  encrypt_random_key: kind === 'rsa-fails' ? 'rsa-fails' : `m${i}`,
+  encrypt_chat_msg: kind === 'ok' ? `hello ${i}` : kind,
 }));
 
 function backend(many: SdkBackend['decryptMany']): SdkBackend & { single: string[] } {
@@ -60,7 +65,11 @@ describe('decryptBatch with a backend that decrypts many messages at once', () =
     expect(b.single).toEqual([]);
     expect(outcome(o)).toEqual({
       messages: ['m0', 'm3'],
-      failures: [['m1', 'rsa_failed', 1, false], ['m2', 'sdk_error', 10006, false], ['m4', 'sdk_error', 10003, true]],
+      failures: [
+        ['m1', 'rsa_failed', 1, false],
+        ['m2', 'sdk_error', 10006, false],
+        ['m4', 'sdk_error', 10003, true],
+      ],
     });
     expect(o.messages[1]!.raw.toString()).toContain('hello 3');
   });
@@ -73,15 +82,21 @@ describe('decryptBatch with a backend that decrypts many messages at once', () =
     const warned: unknown[][] = [];
     const log = { warn: (...args: unknown[]) => warned.push(args) } as unknown as Logger;
     const o = await decryptBatch({ backend: b, rsa, now: () => 1, log }, 'ww1', rows);
-    expect(warned).toEqual([[
-      { corp: 'ww1', stage: 'decrypt', messages: 4, cause: 'the SDK host died during DecryptData', code: 'SDK_HOST_CRASHED' },
-      'DecryptData of a batch in one exchange failed; each message is decrypted on its own',
-    ]]);
+    expect(warned).toEqual([
+      [
+        { corp: 'ww1', stage: 'decrypt', messages: 4, cause: 'the SDK host died during DecryptData', code: 'SDK_HOST_CRASHED' },
+        'DecryptData of a batch in one exchange failed; each message is decrypted on its own',
+      ],
+    ]);
     expect(JSON.stringify(warned)).not.toMatch(/hello|m0|m3/);
     expect(b.single).toEqual(['m0', 'm2', 'm3', 'm4']);
     expect(outcome(o)).toEqual({
       messages: ['m0', 'm3'],
-      failures: [['m1', 'rsa_failed', 1, false], ['m2', 'sdk_error', 10006, false], ['m4', 'sdk_error', null, true]],
+      failures: [
+        ['m1', 'rsa_failed', 1, false],
+        ['m2', 'sdk_error', 10006, false],
+        ['m4', 'sdk_error', null, true],
+      ],
     });
   });
 

@@ -44,14 +44,29 @@ export type EnvelopeRow = Pick<Envelope, 'msgid' | 'seq' | 'publickey_ver' | 'en
  * to the database: the caller commits the outcome. Every envelope ends as a message or a failure
  * with its reason; none is dropped (design rule 3).
  */
-export async function decryptBatch(deps: Pick<DecryptDeps, 'backend' | 'rsa' | 'now' | 'log'>, corpid: string, rows: readonly EnvelopeRow[], signal?: AbortSignal): Promise<BatchOutcome> {
+export async function decryptBatch(
+  deps: Pick<DecryptDeps, 'backend' | 'rsa' | 'now' | 'log'>,
+  corpid: string,
+  rows: readonly EnvelopeRow[],
+  signal?: AbortSignal,
+): Promise<BatchOutcome> {
   const failures: Failure[] = [];
   const withKey: EnvelopeRow[] = [];
   for (const row of rows) {
     if (deps.rsa.hasKey(corpid, row.publickey_ver)) withKey.push(row);
-    else failures.push({ msgid: row.msgid, reason: 'key_missing', code: row.publickey_ver, detail: `no private key of version ${row.publickey_ver}: add it with \`wecom-archive keys add --corp ${corpid} --version ${row.publickey_ver} --file KEY.pem\``, transient: false });
+    else
+      failures.push({
+        msgid: row.msgid,
+        reason: 'key_missing',
+        code: row.publickey_ver,
+        detail: `no private key of version ${row.publickey_ver}: add it with \`wecom-archive keys add --corp ${corpid} --version ${row.publickey_ver} --file KEY.pem\``,
+        transient: false,
+      });
   }
-  const keys = await deps.rsa.decrypt(corpid, withKey.map((r) => ({ version: r.publickey_ver, encryptRandomKey: r.encrypt_random_key })));
+  const keys = await deps.rsa.decrypt(
+    corpid,
+    withKey.map((r) => ({ version: r.publickey_ver, encryptRandomKey: r.encrypt_random_key })),
+  );
   const createdAt = deps.now();
   const many = deps.backend.decryptMany ? await openMany(deps, corpid, withKey, keys, createdAt, signal) : undefined;
   const settled = many ?? (await Promise.all(withKey.map((row, i) => openOne(deps.backend, corpid, row, keys[i]!, createdAt, signal))));
@@ -103,21 +118,38 @@ async function openOne(backend: SdkBackend, corpid: string, row: EnvelopeRow, rs
  * exchange failed as a whole: the caller then makes one call per row, so a message that kills the
  * SDK fails alone.
  */
-async function openMany(deps: Pick<DecryptDeps, 'backend' | 'log'>, corpid: string, rows: readonly EnvelopeRow[], keys: readonly RsaWorkerResult[], createdAt: number, signal?: AbortSignal): Promise<Opened[] | undefined> {
+async function openMany(
+  deps: Pick<DecryptDeps, 'backend' | 'log'>,
+  corpid: string,
+  rows: readonly EnvelopeRow[],
+  keys: readonly RsaWorkerResult[],
+  createdAt: number,
+  signal?: AbortSignal,
+): Promise<Opened[] | undefined> {
   const asked: number[] = [];
   for (let i = 0; i < rows.length; i++) if (!keys[i]!.error) asked.push(i);
   let answers: Array<Buffer | WeComSdkError>;
   try {
-    answers = asked.length ? await deps.backend.decryptMany!(asked.map((i) => ({ encryptKey: Buffer.from(keys[i]!.key!), encryptMsg: rows[i]!.encrypt_chat_msg })), signal) : [];
+    answers = asked.length
+      ? await deps.backend.decryptMany!(
+          asked.map((i) => ({ encryptKey: Buffer.from(keys[i]!.key!), encryptMsg: rows[i]!.encrypt_chat_msg })),
+          signal,
+        )
+      : [];
   } catch (err) {
     // the cause's own words and code only: an exchange error never carries a key or a message
     const cause = err as { message?: unknown; code?: unknown; wecomCode?: unknown };
-    deps.log?.warn({ corp: corpid, stage: 'decrypt', messages: asked.length, cause: String(cause?.message ?? err).slice(0, 500), code: cause?.wecomCode ?? cause?.code ?? null },
-      'DecryptData of a batch in one exchange failed; each message is decrypted on its own');
+    deps.log?.warn(
+      { corp: corpid, stage: 'decrypt', messages: asked.length, cause: String(cause?.message ?? err).slice(0, 500), code: cause?.wecomCode ?? cause?.code ?? null },
+      'DecryptData of a batch in one exchange failed; each message is decrypted on its own',
+    );
     return undefined;
   }
   if (answers.length !== asked.length) {
-    deps.log?.warn({ corp: corpid, stage: 'decrypt', messages: asked.length, answers: answers.length }, 'DecryptData of a batch answered for the wrong number of messages; each message is decrypted on its own');
+    deps.log?.warn(
+      { corp: corpid, stage: 'decrypt', messages: asked.length, answers: answers.length },
+      'DecryptData of a batch answered for the wrong number of messages; each message is decrypted on its own',
+    );
     return undefined;
   }
   let next = 0;
@@ -136,10 +168,22 @@ function toMessage(corpid: string, row: EnvelopeRow, plain: Buffer, createdAt: n
     const m = normalizeMessage(parsed, row.msgid);
     return {
       message: {
-        corpid, msgid: row.msgid, seq: row.seq, action: m.action, from_id: m.fromId, tolist: JSON.stringify(m.tolist),
-        roomid: m.roomid, msgtime: m.msgtime, msgtype: m.msgtype, conversation_key: m.conversationKey,
-        is_external: m.isExternal ? 1 : 0, is_updown: m.isUpdown ? 1 : 0, known_type: m.knownType ? 1 : 0,
-        pre_msgid: m.preMsgid, raw: plain, created_at: createdAt,
+        corpid,
+        msgid: row.msgid,
+        seq: row.seq,
+        action: m.action,
+        from_id: m.fromId,
+        tolist: JSON.stringify(m.tolist),
+        roomid: m.roomid,
+        msgtime: m.msgtime,
+        msgtype: m.msgtype,
+        conversation_key: m.conversationKey,
+        is_external: m.isExternal ? 1 : 0,
+        is_updown: m.isUpdown ? 1 : 0,
+        known_type: m.knownType ? 1 : 0,
+        pre_msgid: m.preMsgid,
+        raw: plain,
+        created_at: createdAt,
       },
     };
   } catch (err) {

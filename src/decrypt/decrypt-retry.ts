@@ -11,7 +11,11 @@ export const RETRYABLE_REASONS: readonly WaitReason[] = WAIT_REASONS.filter((r) 
  * from the first delay. The next drain of the corp (`run`, or a running one within its requeue
  * interval) decrypts them. Returns how many per corp, only corps that had some.
  */
-export function requeueWaiting(db: Kysely<Database>, options: { corpid?: string | undefined; reason?: WaitReason | undefined }, now: number): Promise<Array<{ corpid: string; count: number }>> {
+export function requeueWaiting(
+  db: Kysely<Database>,
+  options: { corpid?: string | undefined; reason?: WaitReason | undefined },
+  now: number,
+): Promise<Array<{ corpid: string; count: number }>> {
   const reasons = options.reason ? [options.reason] : RETRYABLE_REASONS;
   return new EnvelopeRepository(db).requeueWaiting(reasons, options.corpid, now);
 }

@@ -225,7 +225,9 @@ export class DecryptStage {
         // msgid keys land on random pages, so four batches together write far less than four apart
         if (size < this.commitSize && flights.length > 0) continue;
         await committing;
-        committing = this.commitGroup(corpid, lane, group, lastSeq, heard, (err) => { failure ??= err; });
+        committing = this.commitGroup(corpid, lane, group, lastSeq, heard, (err) => {
+          failure ??= err;
+        });
         group = [];
         size = 0;
       }

@@ -60,7 +60,11 @@ const DAY_MS = 24 * HOUR_MS;
  * are handled, see EnvelopeTable.state). The one definition the stage, its backlog and `status` use.
  */
 export function freshEnvelopes(db: Kysely<Database>, corpid: string, decryptedSeq: string | null) {
-  return db.selectFrom('envelopes').where('state', '=', 'pending').where('corpid', '=', corpid).where('seq', '>', decryptedSeq ?? NO_SEQ);
+  return db
+    .selectFrom('envelopes')
+    .where('state', '=', 'pending')
+    .where('corpid', '=', corpid)
+    .where('seq', '>', decryptedSeq ?? NO_SEQ);
 }
 
 /**
@@ -73,8 +77,7 @@ export class EnvelopeRepository {
 
   /** The corp's key versions with their store times, in version order. */
   async keyVersions(corpid: string): Promise<StoredKeyVersion[]> {
-    const rows = await this.db.selectFrom('key_versions').select(['version', 'created_at'])
-      .where('corpid', '=', corpid).orderBy('version').execute();
+    const rows = await this.db.selectFrom('key_versions').select(['version', 'created_at']).where('corpid', '=', corpid).orderBy('version').execute();
     return rows.map((r) => ({ version: r.version, storedAt: Number(r.created_at) }));
   }
 
@@ -87,16 +90,25 @@ export class EnvelopeRepository {
   /** Puts back envelopes waiting for a key of one of these versions. Returns how many. */
   async requeueKeyMissing(corpid: string, versions: readonly number[], now: number): Promise<number> {
     if (versions.length === 0) return 0;
-    const r = await this.db.updateTable('envelopes').set({ state: 'retry', updated_at: now })
-      .where('corpid', '=', corpid).where('state', '=', 'waiting').where('reason', '=', 'key_missing')
-      .where('publickey_ver', 'in', versions).executeTakeFirst();
+    const r = await this.db
+      .updateTable('envelopes')
+      .set({ state: 'retry', updated_at: now })
+      .where('corpid', '=', corpid)
+      .where('state', '=', 'waiting')
+      .where('reason', '=', 'key_missing')
+      .where('publickey_ver', 'in', versions)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
 
   /** Puts back envelopes whose automatic retry is due at `now`. Returns how many. */
   async requeueDue(corpid: string, now: number): Promise<number> {
-    const r = await this.db.updateTable('envelopes').set({ state: 'retry', next_attempt_at: null, updated_at: now })
-      .where('corpid', '=', corpid).where('state', '=', 'waiting').where('next_attempt_at', '<=', now)
+    const r = await this.db
+      .updateTable('envelopes')
+      .set({ state: 'retry', next_attempt_at: null, updated_at: now })
+      .where('corpid', '=', corpid)
+      .where('state', '=', 'waiting')
+      .where('next_attempt_at', '<=', now)
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
@@ -106,10 +118,16 @@ export class EnvelopeRepository {
    * (no automatic retry: that one keeps its backoff), and last written in [from, until). Returns how many.
    */
   async requeueFailedBetween(corpid: string, version: number, reasons: readonly WaitReason[], from: number, until: number, now: number): Promise<number> {
-    const r = await this.db.updateTable('envelopes').set({ state: 'retry', next_attempt_at: null, updated_at: now })
-      .where('corpid', '=', corpid).where('state', '=', 'waiting').where('publickey_ver', '=', version)
-      .where('reason', 'in', reasons).where('next_attempt_at', 'is', null)
-      .where('updated_at', '>=', from).where('updated_at', '<', until)
+    const r = await this.db
+      .updateTable('envelopes')
+      .set({ state: 'retry', next_attempt_at: null, updated_at: now })
+      .where('corpid', '=', corpid)
+      .where('state', '=', 'waiting')
+      .where('publickey_ver', '=', version)
+      .where('reason', 'in', reasons)
+      .where('next_attempt_at', 'is', null)
+      .where('updated_at', '>=', from)
+      .where('updated_at', '<', until)
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
@@ -123,8 +141,12 @@ export class EnvelopeRepository {
     if (corpid !== undefined) corps = corps.where('corpid', '=', corpid);
     const result: Array<{ corpid: string; count: number }> = [];
     for (const { corpid: id } of await corps.orderBy('corpid').execute()) {
-      const r = await this.db.updateTable('envelopes').set({ state: 'retry', attempts: 0, next_attempt_at: null, updated_at: now })
-        .where('corpid', '=', id).where('state', '=', 'waiting').where('reason', 'in', reasons)
+      const r = await this.db
+        .updateTable('envelopes')
+        .set({ state: 'retry', attempts: 0, next_attempt_at: null, updated_at: now })
+        .where('corpid', '=', id)
+        .where('state', '=', 'waiting')
+        .where('reason', 'in', reasons)
         .executeTakeFirst();
       const count = Number(r.numUpdatedRows);
       if (count) result.push({ corpid: id, count });
@@ -134,26 +156,37 @@ export class EnvelopeRepository {
 
   /** When the corp's earliest automatic retry is due (ms), or null when none waits for one. */
   async nextAttemptAt(corpid: string): Promise<number | null> {
-    const row = await this.db.selectFrom('envelopes').select((eb) => eb.fn.min('next_attempt_at').as('at'))
-      .where('corpid', '=', corpid).where('state', '=', 'waiting').executeTakeFirst();
+    const row = await this.db
+      .selectFrom('envelopes')
+      .select((eb) => eb.fn.min('next_attempt_at').as('at'))
+      .where('corpid', '=', corpid)
+      .where('state', '=', 'waiting')
+      .executeTakeFirst();
     return row?.at === null || row?.at === undefined ? null : Number(row.at);
   }
 
   /** How many envelopes are put back for a retry, and how many are fresh above `watermark`. */
   async countToDo(corpid: string, watermark: string): Promise<{ retry: number; fresh: number }> {
     const [retry, fresh] = await Promise.all([
-      this.db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('state', '=', 'retry').where('corpid', '=', corpid).executeTakeFirstOrThrow(),
-      freshEnvelopes(this.db, corpid, watermark).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      this.db
+        .selectFrom('envelopes')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('state', '=', 'retry')
+        .where('corpid', '=', corpid)
+        .executeTakeFirstOrThrow(),
+      freshEnvelopes(this.db, corpid, watermark)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow(),
     ]);
     return { retry: Number(retry.n), fresh: Number(fresh.n) };
   }
 
   /** The next `limit` envelopes of a lane after seq `after`, in seq order, with their failed tries. */
   async nextBatch(corpid: string, lane: DecryptLane, after: string, limit: number): Promise<Array<EnvelopeRow & { attempts: number }>> {
-    const rows = lane === 'fresh'
-      ? freshEnvelopes(this.db, corpid, after)
-      : this.db.selectFrom('envelopes').where('state', '=', 'retry').where('corpid', '=', corpid).where('seq', '>', after);
+    const rows =
+      lane === 'fresh'
+        ? freshEnvelopes(this.db, corpid, after)
+        : this.db.selectFrom('envelopes').where('state', '=', 'retry').where('corpid', '=', corpid).where('seq', '>', after);
     return rows.select(['msgid', 'seq', 'publickey_ver', 'encrypt_random_key', 'encrypt_chat_msg', 'attempts']).orderBy('seq').limit(limit).execute();
   }
 
@@ -168,7 +201,13 @@ export class EnvelopeRepository {
       await dialect.insertIgnoring(trx, 'messages', commit.messages, ['corpid', 'msgid']);
       await insertMediaJobs(trx, dialect, corpid, commit.messages, now);
       for (const w of commit.waits) await markWaiting(trx, corpid, w, now);
-      if (commit.lane === 'retry') await markDone(trx, corpid, commit.messages.map((m) => m.msgid), now);
+      if (commit.lane === 'retry')
+        await markDone(
+          trx,
+          corpid,
+          commit.messages.map((m) => m.msgid),
+          now,
+        );
       else await raiseWatermark(trx, corpid, commit.lastSeq);
       if (commit.newestMsgtime !== null) await raiseNewestMsgtime(trx, corpid, commit.newestMsgtime);
     });
@@ -176,21 +215,46 @@ export class EnvelopeRepository {
 
   /** Waiting envelopes of every corp (or one), counted by corp, reason and code, with their ages. */
   async waitingCounts(now: number, corpid?: string): Promise<WaitingCount[]> {
-    let query = this.db.selectFrom('envelopes')
+    let query = this.db
+      .selectFrom('envelopes')
       .select((eb) => [
-        'corpid', 'reason', 'reason_code',
+        'corpid',
+        'reason',
+        'reason_code',
         eb.fn.countAll<number>().as('n'),
         eb.fn.min('received_at').as('oldest'),
         eb.fn.min('next_attempt_at').as('next_at'),
-        eb.fn.sum<number>(eb.case().when('received_at', '>=', now - HOUR_MS).then(eb.lit(1)).else(eb.lit(0)).end()).as('under_hour'),
-        eb.fn.sum<number>(eb.case().when('received_at', '<', now - DAY_MS).then(eb.lit(1)).else(eb.lit(0)).end()).as('over_day'),
+        eb.fn
+          .sum<number>(
+            eb
+              .case()
+              .when('received_at', '>=', now - HOUR_MS)
+              .then(eb.lit(1))
+              .else(eb.lit(0))
+              .end(),
+          )
+          .as('under_hour'),
+        eb.fn
+          .sum<number>(
+            eb
+              .case()
+              .when('received_at', '<', now - DAY_MS)
+              .then(eb.lit(1))
+              .else(eb.lit(0))
+              .end(),
+          )
+          .as('over_day'),
       ])
       .where('state', '=', 'waiting');
     if (corpid !== undefined) query = query.where('corpid', '=', corpid);
     const rows = await query.groupBy(['corpid', 'reason', 'reason_code']).execute();
     return rows.map((r) => ({
-      corpid: r.corpid, reason: r.reason, code: r.reason_code, count: Number(r.n),
-      underHour: Number(r.under_hour ?? 0), overDay: Number(r.over_day ?? 0),
+      corpid: r.corpid,
+      reason: r.reason,
+      code: r.reason_code,
+      count: Number(r.n),
+      underHour: Number(r.under_hour ?? 0),
+      overDay: Number(r.over_day ?? 0),
       oldestReceivedAt: Number(r.oldest),
       nextAttemptAt: r.next_at === null || r.next_at === undefined ? null : Number(r.next_at),
     }));
@@ -200,31 +264,41 @@ export class EnvelopeRepository {
 /** Failures that read alike (a whole batch refused with one code) are written together. */
 async function markWaiting(trx: Transaction<Database>, corpid: string, w: EnvelopeWait, now: number): Promise<void> {
   for (let i = 0; i < w.msgids.length; i += UPDATE_CHUNK) {
-    await trx.updateTable('envelopes')
+    await trx
+      .updateTable('envelopes')
       .set({ state: 'waiting', reason: w.reason, reason_code: w.code, reason_detail: w.detail, attempts: sql`attempts + 1`, next_attempt_at: w.nextAttemptAt, updated_at: now })
-      .where('corpid', '=', corpid).where('msgid', 'in', w.msgids.slice(i, i + UPDATE_CHUNK)).execute();
+      .where('corpid', '=', corpid)
+      .where('msgid', 'in', w.msgids.slice(i, i + UPDATE_CHUNK))
+      .execute();
   }
 }
 
 /** Retried envelopes that became messages: marked one by one (few; fresh ones use the watermark). */
 async function markDone(trx: Transaction<Database>, corpid: string, msgids: readonly string[], now: number): Promise<void> {
   for (let i = 0; i < msgids.length; i += UPDATE_CHUNK) {
-    await trx.updateTable('envelopes')
+    await trx
+      .updateTable('envelopes')
       .set({ state: 'done', reason: null, reason_code: null, reason_detail: null, updated_at: now })
-      .where('corpid', '=', corpid).where('msgid', 'in', msgids.slice(i, i + UPDATE_CHUNK)).execute();
+      .where('corpid', '=', corpid)
+      .where('msgid', 'in', msgids.slice(i, i + UPDATE_CHUNK))
+      .execute();
   }
 }
 
 /** The watermark only moves forward: another process may have committed further already. */
 async function raiseWatermark(trx: Transaction<Database>, corpid: string, lastSeq: string): Promise<void> {
-  await trx.updateTable('cursors').set({ decrypted_seq: lastSeq })
+  await trx
+    .updateTable('cursors')
+    .set({ decrypted_seq: lastSeq })
     .where('corpid', '=', corpid)
     .where((eb) => eb.or([eb('decrypted_seq', 'is', null), eb('decrypted_seq', '<', lastSeq)]))
     .execute();
 }
 
 async function raiseNewestMsgtime(trx: Transaction<Database>, corpid: string, msgtime: number): Promise<void> {
-  await trx.updateTable('cursors').set({ newest_msgtime: msgtime })
+  await trx
+    .updateTable('cursors')
+    .set({ newest_msgtime: msgtime })
     .where('corpid', '=', corpid)
     .where((eb) => eb.or([eb('newest_msgtime', 'is', null), eb('newest_msgtime', '<', msgtime)]))
     .execute();

@@ -10,7 +10,13 @@ describe('RsaPool', () => {
   const v2 = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
   it('decrypts a batch across workers in input order, per key version, with errors per item', async () => {
-    pool.setKeys('ww1', new Map([[1, v1.privateKey], [2, v2.privateKey]]));
+    pool.setKeys(
+      'ww1',
+      new Map([
+        [1, v1.privateKey],
+        [2, v2.privateKey],
+      ]),
+    );
     const secrets = Array.from({ length: 40 }, () => randomBytes(24).toString('hex'));
     const items = secrets.map((s, i) => {
       const version = i % 2 === 0 ? 1 : 2;

@@ -4,8 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { ArchiveError } from '../errors/errors.ts';
 
 export type RsaWorkerRequest =
-  | { type: 'keys'; corpid: string; keys: Array<[number, KeyObject]> }
-  | { type: 'decrypt'; id: number; corpid: string; items: Array<{ version: number; encryptRandomKey: string }> };
+  { type: 'keys'; corpid: string; keys: Array<[number, KeyObject]> } | { type: 'decrypt'; id: number; corpid: string; items: Array<{ version: number; encryptRandomKey: string }> };
 
 export type RsaWorkerResult = { key: Buffer | Uint8Array; error?: undefined } | { key?: undefined; error: { code: string; message: string } };
 
@@ -78,8 +77,14 @@ export class RsaPool {
     };
     return new Promise<RsaWorkerResult[]>((resolve, reject) => {
       slot.pending.set(id, {
-        resolve: (r) => { settle(); resolve(r); },
-        reject: (e) => { settle(); reject(e); },
+        resolve: (r) => {
+          settle();
+          resolve(r);
+        },
+        reject: (e) => {
+          settle();
+          reject(e);
+        },
       });
       slot.worker.postMessage({ type: 'decrypt', id, corpid, items } satisfies RsaWorkerRequest);
     });
@@ -106,7 +111,9 @@ export class RsaPool {
       }
     };
     worker.on('error', fail);
-    worker.on('exit', (code) => { if (!this.closed) fail(new Error(`exit code ${code}`)); });
+    worker.on('exit', (code) => {
+      if (!this.closed) fail(new Error(`exit code ${code}`));
+    });
     worker.unref();
     return slot;
   }

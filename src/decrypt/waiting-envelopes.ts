@@ -25,13 +25,20 @@ export interface WaitingGroup {
 /** What a reason and code mean, in a few words. */
 export function waitingLabel(reason: WaitReason | 'unknown', code: number | null): string {
   switch (reason) {
-    case 'key_missing': return `key version ${code} missing`;
-    case 'sdk_error': return code === null ? 'SDK backend unavailable' : `SDK error ${code}${SDK_CODES[code] ? ` (${SDK_CODES[code]!.meaning})` : ''}`;
-    case 'rsa_failed': return `RSA decryption failed (key version ${code} does not match)`;
-    case 'bad_base64': return 'encrypt_random_key is not base64';
-    case 'bad_json': return 'decrypted message is not valid JSON';
-    case 'bad_envelope': return 'malformed chat data entry';
-    case 'unknown': return reason;
+    case 'key_missing':
+      return `key version ${code} missing`;
+    case 'sdk_error':
+      return code === null ? 'SDK backend unavailable' : `SDK error ${code}${SDK_CODES[code] ? ` (${SDK_CODES[code]!.meaning})` : ''}`;
+    case 'rsa_failed':
+      return `RSA decryption failed (key version ${code} does not match)`;
+    case 'bad_base64':
+      return 'encrypt_random_key is not base64';
+    case 'bad_json':
+      return 'decrypted message is not valid JSON';
+    case 'bad_envelope':
+      return 'malformed chat data entry';
+    case 'unknown':
+      return reason;
   }
 }
 
@@ -42,7 +49,10 @@ export async function waitingGroups(db: Kysely<Database>, now: number, corpid?: 
     const reason = r.reason ?? 'unknown';
     const list = groups.get(r.corpid) ?? [];
     list.push({
-      reason, code: r.code, count: r.count, label: waitingLabel(reason, r.code),
+      reason,
+      code: r.code,
+      count: r.count,
+      label: waitingLabel(reason, r.code),
       retry: reason === 'unknown' ? 'operator' : retryKindOf(reason, r.code),
       nextAttemptAt: r.nextAttemptAt,
       oldestReceivedAt: r.oldestReceivedAt,

@@ -39,7 +39,10 @@ export interface DirectoryRunnerDeps {
 export class DirectoryRunner {
   private readonly bells = new Map<string, Bell>();
 
-  constructor(private readonly deps: DirectoryRunnerDeps, private readonly timing: DirectoryTiming = DEFAULT_DIRECTORY_TIMING) {}
+  constructor(
+    private readonly deps: DirectoryRunnerDeps,
+    private readonly timing: DirectoryTiming = DEFAULT_DIRECTORY_TIMING,
+  ) {}
 
   /** Makes the corp's loop look at its queue now (an event handler queued an id). */
   wake(corpid: string): void {
@@ -121,10 +124,15 @@ export class DirectoryRunner {
     await sync.runPart(corpid, 'scan', () => sync.scanMessages(corpid, signal), signal);
     for (let round = 0; round < 100 && !signal?.aborted; round++) {
       let handled = 0;
-      await sync.runPart(corpid, 'refresh', async () => {
-        handled = await sync.processQueue(corpid, client, this.timing.queueBatch, signal);
-        return { items: handled };
-      }, signal);
+      await sync.runPart(
+        corpid,
+        'refresh',
+        async () => {
+          handled = await sync.processQueue(corpid, client, this.timing.queueBatch, signal);
+          return { items: handled };
+        },
+        signal,
+      );
       if (handled < this.timing.queueBatch) break;
       // a full batch: more may be due, go on at once (bounded, so a huge queue yields to the next round)
       log.debug({ corp: corpid, stage: 'directory', round, handled }, 'refresh batch was full; taking another');

@@ -13,9 +13,30 @@ export interface DirectorySample {
  * undefined while any of the three has none named yet (or the database cannot answer now).
  */
 export async function directorySample(db: Kysely<Database>, corpid: string): Promise<DirectorySample | undefined> {
-  const members = await db.selectFrom('dir_members').select(['userid', 'name']).where('corpid', '=', corpid).where('name', 'is not', null).limit(3).execute().catch(() => []);
-  const groups = await db.selectFrom('dir_groups').select(['name']).where('corpid', '=', corpid).where('name', 'is not', null).limit(2).execute().catch(() => []);
-  const externals = await db.selectFrom('dir_external_contacts').select(['name']).where('corpid', '=', corpid).where('name', 'is not', null).limit(2).execute().catch(() => []);
+  const members = await db
+    .selectFrom('dir_members')
+    .select(['userid', 'name'])
+    .where('corpid', '=', corpid)
+    .where('name', 'is not', null)
+    .limit(3)
+    .execute()
+    .catch(() => []);
+  const groups = await db
+    .selectFrom('dir_groups')
+    .select(['name'])
+    .where('corpid', '=', corpid)
+    .where('name', 'is not', null)
+    .limit(2)
+    .execute()
+    .catch(() => []);
+  const externals = await db
+    .selectFrom('dir_external_contacts')
+    .select(['name'])
+    .where('corpid', '=', corpid)
+    .where('name', 'is not', null)
+    .limit(2)
+    .execute()
+    .catch(() => []);
   if (!members.length || !groups.length || !externals.length) return undefined;
   return {
     members: members.map((m) => ({ userid: m.userid, name: m.name! })),

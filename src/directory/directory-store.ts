@@ -36,7 +36,6 @@ export interface DepartmentFields {
   order?: number | null | undefined;
 }
 
-
 export interface SyncOutcome {
   items: number;
   durationMs: number;
@@ -60,14 +59,25 @@ type Trx = Kysely<Database>;
  * again can take it back at once); a try is counted when it fails; soonest due first.
  */
 export const REFRESH_QUEUE: QueueDescriptor<'dir_refresh_queue'> = {
-  table: 'dir_refresh_queue', key: ['corpid', 'entity_kind', 'entity_id'], state: 'state', states: { ready: 'pending', working: 'pending', gaveUp: 'gave_up' },
-  due: 'next_attempt_at', attempts: 'attempts', countTry: 'on failure', order: 'next_attempt_at', updatedAt: 'updated_at',
+  table: 'dir_refresh_queue',
+  key: ['corpid', 'entity_kind', 'entity_id'],
+  state: 'state',
+  states: { ready: 'pending', working: 'pending', gaveUp: 'gave_up' },
+  due: 'next_attempt_at',
+  attempts: 'attempts',
+  countTry: 'on failure',
+  order: 'next_attempt_at',
+  updatedAt: 'updated_at',
 };
 
 export class DirectoryStore {
   private readonly refreshQueue: ClaimQueue<'dir_refresh_queue'>;
 
-  constructor(readonly db: Kysely<Database>, private readonly dialect: StoreDialect, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly dialect: StoreDialect,
+    private readonly now: () => number = Date.now,
+  ) {
     this.refreshQueue = new ClaimQueue(db, REFRESH_QUEUE, now);
   }
 
@@ -106,10 +116,24 @@ export class DirectoryStore {
         await this.history(trx, corpid, 'member', m.userid, 'name', existing.name, clip(m.name) ?? null, source);
       }
     } else {
-      await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values({
-        corpid, userid: m.userid, name: null, alias: null, position: null, departments: null, main_department: null,
-        status: null, renamed_to: null, synced_at: null, ...values,
-      }), ['corpid', 'userid']).execute();
+      await this.dialect
+        .ignoreDuplicates(
+          trx.insertInto('dir_members').values({
+            corpid,
+            userid: m.userid,
+            name: null,
+            alias: null,
+            position: null,
+            departments: null,
+            main_department: null,
+            status: null,
+            renamed_to: null,
+            synced_at: null,
+            ...values,
+          }),
+          ['corpid', 'userid'],
+        )
+        .execute();
     }
   }
 
@@ -121,8 +145,26 @@ export class DirectoryStore {
    */
   async replaceMembers(corpid: string, members: readonly MemberFields[], fetchedFrom = this.now()): Promise<{ added: number; changed: number; deleted: number }> {
     const now = this.now();
-    const existing = new Map<string, { name: string | null; alias: string | null; position: string | null; departments: string | null; main_department: number | null; status: number | null; deleted_at: number | null; synced_at: number | null; renamed_to: string | null; updated_at: number }>();
-    for (const r of await this.db.selectFrom('dir_members').select(['userid', 'name', 'alias', 'position', 'departments', 'main_department', 'status', 'deleted_at', 'synced_at', 'renamed_to', 'updated_at']).where('corpid', '=', corpid).execute()) {
+    const existing = new Map<
+      string,
+      {
+        name: string | null;
+        alias: string | null;
+        position: string | null;
+        departments: string | null;
+        main_department: number | null;
+        status: number | null;
+        deleted_at: number | null;
+        synced_at: number | null;
+        renamed_to: string | null;
+        updated_at: number;
+      }
+    >();
+    for (const r of await this.db
+      .selectFrom('dir_members')
+      .select(['userid', 'name', 'alias', 'position', 'departments', 'main_department', 'status', 'deleted_at', 'synced_at', 'renamed_to', 'updated_at'])
+      .where('corpid', '=', corpid)
+      .execute()) {
       existing.set(r.userid, r);
     }
     // changed by an event since the list was fetched: left as the event wrote them
@@ -139,24 +181,47 @@ export class DirectoryStore {
       const departments = m.departments === undefined ? null : JSON.stringify(m.departments);
       if (!old) {
         inserts.push({
-          corpid, userid: m.userid, name, alias: clip(m.alias) ?? null, position: clip(m.position) ?? null, departments,
-          main_department: m.mainDepartment ?? null, status: m.status ?? null, renamed_to: null, deleted_at: null, synced_at: now, updated_at: now,
+          corpid,
+          userid: m.userid,
+          name,
+          alias: clip(m.alias) ?? null,
+          position: clip(m.position) ?? null,
+          departments,
+          main_department: m.mainDepartment ?? null,
+          status: m.status ?? null,
+          renamed_to: null,
+          deleted_at: null,
+          synced_at: now,
+          updated_at: now,
         });
         continue;
       }
-      const changed = (name !== null && old.name !== name) || (m.departments !== undefined && old.departments !== departments) || old.deleted_at !== null
-        || (m.alias !== undefined && old.alias !== clip(m.alias)) || (m.position !== undefined && old.position !== clip(m.position))
-        || (m.status !== undefined && old.status !== m.status) || (m.mainDepartment !== undefined && old.main_department !== m.mainDepartment);
+      const changed =
+        (name !== null && old.name !== name) ||
+        (m.departments !== undefined && old.departments !== departments) ||
+        old.deleted_at !== null ||
+        (m.alias !== undefined && old.alias !== clip(m.alias)) ||
+        (m.position !== undefined && old.position !== clip(m.position)) ||
+        (m.status !== undefined && old.status !== m.status) ||
+        (m.mainDepartment !== undefined && old.main_department !== m.mainDepartment);
       if (changed) updates.push({ m, oldName: old.name });
     }
-    const gone = [...existing.entries()].filter(([id, r]) => !seen.has(id) && !fresher.has(id) && r.deleted_at === null && r.synced_at !== null && r.renamed_to === null).map(([id]) => id);
+    const gone = [...existing.entries()]
+      .filter(([id, r]) => !seen.has(id) && !fresher.has(id) && r.deleted_at === null && r.synced_at !== null && r.renamed_to === null)
+      .map(([id]) => id);
 
     await this.tx(async (trx) => {
       for (const part of chunks(inserts)) await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values(part), ['corpid', 'userid']).execute();
       // each only if no event changed it meanwhile, which also holds for an event handled after the read above
       for (const u of updates) await this.writeMember(trx, corpid, u.m, { name: u.oldName }, 'sync', fetchedFrom);
       for (const part of chunks(gone)) {
-        await trx.updateTable('dir_members').set({ deleted_at: now, updated_at: now }).where('corpid', '=', corpid).where('userid', 'in', part).where('updated_at', '<', fetchedFrom).execute();
+        await trx
+          .updateTable('dir_members')
+          .set({ deleted_at: now, updated_at: now })
+          .where('corpid', '=', corpid)
+          .where('userid', 'in', part)
+          .where('updated_at', '<', fetchedFrom)
+          .execute();
       }
       // Members untouched by this sync but present: mark them synced now.
       const updated = new Set(updates.map((u) => u.m.userid));
@@ -180,17 +245,47 @@ export class DirectoryStore {
       const already = await trx.selectFrom('dir_members').select('userid').where('corpid', '=', corpid).where('userid', '=', newId).executeTakeFirst();
       if (old?.renamed_to === newId && already) return; // handled before
       if (!already) {
-        await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values({
-          corpid, userid: newId, name: old?.name ?? null, alias: old?.alias ?? null, position: old?.position ?? null, departments: old?.departments ?? null,
-          main_department: old?.main_department ?? null, status: old?.status ?? null, renamed_to: null, deleted_at: null, synced_at: old?.synced_at ?? null, updated_at: now,
-        }), ['corpid', 'userid']).execute();
+        await this.dialect
+          .ignoreDuplicates(
+            trx.insertInto('dir_members').values({
+              corpid,
+              userid: newId,
+              name: old?.name ?? null,
+              alias: old?.alias ?? null,
+              position: old?.position ?? null,
+              departments: old?.departments ?? null,
+              main_department: old?.main_department ?? null,
+              status: old?.status ?? null,
+              renamed_to: null,
+              deleted_at: null,
+              synced_at: old?.synced_at ?? null,
+              updated_at: now,
+            }),
+            ['corpid', 'userid'],
+          )
+          .execute();
       }
       if (old) await trx.updateTable('dir_members').set({ renamed_to: newId, updated_at: now }).where('corpid', '=', corpid).where('userid', '=', oldId).execute();
       else {
-        await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values({
-          corpid, userid: oldId, name: null, alias: null, position: null, departments: null, main_department: null, status: null,
-          renamed_to: newId, deleted_at: null, synced_at: null, updated_at: now,
-        }), ['corpid', 'userid']).execute();
+        await this.dialect
+          .ignoreDuplicates(
+            trx.insertInto('dir_members').values({
+              corpid,
+              userid: oldId,
+              name: null,
+              alias: null,
+              position: null,
+              departments: null,
+              main_department: null,
+              status: null,
+              renamed_to: newId,
+              deleted_at: null,
+              synced_at: null,
+              updated_at: now,
+            }),
+            ['corpid', 'userid'],
+          )
+          .execute();
       }
       await this.history(trx, corpid, 'member', newId, 'userid', oldId, newId, source);
     });
@@ -199,13 +294,33 @@ export class DirectoryStore {
   /** delete_user: the member is gone from the corp, but keeps a name in the archive. */
   async deleteMember(corpid: string, userid: string): Promise<void> {
     const now = this.now();
-    const r = await this.db.updateTable('dir_members').set({ deleted_at: now, updated_at: now })
-      .where('corpid', '=', corpid).where('userid', '=', userid).where('deleted_at', 'is', null).executeTakeFirst();
+    const r = await this.db
+      .updateTable('dir_members')
+      .set({ deleted_at: now, updated_at: now })
+      .where('corpid', '=', corpid)
+      .where('userid', '=', userid)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) {
-      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_members').values({
-        corpid, userid, name: null, alias: null, position: null, departments: null, main_department: null, status: null,
-        renamed_to: null, deleted_at: now, synced_at: null, updated_at: now,
-      }), ['corpid', 'userid']).execute();
+      await this.dialect
+        .ignoreDuplicates(
+          this.db.insertInto('dir_members').values({
+            corpid,
+            userid,
+            name: null,
+            alias: null,
+            position: null,
+            departments: null,
+            main_department: null,
+            status: null,
+            renamed_to: null,
+            deleted_at: now,
+            synced_at: null,
+            updated_at: now,
+          }),
+          ['corpid', 'userid'],
+        )
+        .execute();
     }
   }
 
@@ -228,9 +343,21 @@ export class DirectoryStore {
         await trx.updateTable('dir_departments').set(values).where('corpid', '=', corpid).where('dept_id', '=', d.id).execute();
         if (d.name && old.name !== null && old.name !== clip(d.name)) await this.history(trx, corpid, 'department', String(d.id), 'name', old.name, clip(d.name) ?? null, source);
       } else {
-        await this.dialect.ignoreDuplicates(trx.insertInto('dir_departments').values({
-          corpid, dept_id: d.id, name: null, name_en: null, parent_id: null, sort_order: null, synced_at: null, ...values,
-        }), ['corpid', 'dept_id']).execute();
+        await this.dialect
+          .ignoreDuplicates(
+            trx.insertInto('dir_departments').values({
+              corpid,
+              dept_id: d.id,
+              name: null,
+              name_en: null,
+              parent_id: null,
+              sort_order: null,
+              synced_at: null,
+              ...values,
+            }),
+            ['corpid', 'dept_id'],
+          )
+          .execute();
       }
     });
   }
@@ -249,9 +376,22 @@ export class DirectoryStore {
     const now = this.now();
     const r = await this.db.updateTable('dir_departments').set({ deleted_at: now, updated_at: now }).where('corpid', '=', corpid).where('dept_id', '=', id).executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) {
-      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_departments').values({
-        corpid, dept_id: id, name: null, name_en: null, parent_id: null, sort_order: null, deleted_at: now, synced_at: null, updated_at: now,
-      }), ['corpid', 'dept_id']).execute();
+      await this.dialect
+        .ignoreDuplicates(
+          this.db.insertInto('dir_departments').values({
+            corpid,
+            dept_id: id,
+            name: null,
+            name_en: null,
+            parent_id: null,
+            sort_order: null,
+            deleted_at: now,
+            synced_at: null,
+            updated_at: now,
+          }),
+          ['corpid', 'dept_id'],
+        )
+        .execute();
     }
   }
 
@@ -266,9 +406,20 @@ export class DirectoryStore {
         ...change.addUsers.map((id) => ({ corpid, tag_id: tagId, member_kind: 'user' as const, member_id: id, updated_at: now })),
         ...change.addParties.map((id) => ({ corpid, tag_id: tagId, member_kind: 'party' as const, member_id: String(id), updated_at: now })),
       ];
-      for (const part of chunks(adds)) await this.dialect.ignoreDuplicates(trx.insertInto('dir_tag_members').values(part), ['corpid', 'tag_id', 'member_kind', 'member_id']).execute();
-      for (const [kind, ids] of [['user', change.delUsers], ['party', change.delParties.map(String)]] as const) {
-        if (ids.length) await trx.deleteFrom('dir_tag_members').where('corpid', '=', corpid).where('tag_id', '=', tagId).where('member_kind', '=', kind).where('member_id', 'in', [...ids]).execute();
+      for (const part of chunks(adds))
+        await this.dialect.ignoreDuplicates(trx.insertInto('dir_tag_members').values(part), ['corpid', 'tag_id', 'member_kind', 'member_id']).execute();
+      for (const [kind, ids] of [
+        ['user', change.delUsers],
+        ['party', change.delParties.map(String)],
+      ] as const) {
+        if (ids.length)
+          await trx
+            .deleteFrom('dir_tag_members')
+            .where('corpid', '=', corpid)
+            .where('tag_id', '=', tagId)
+            .where('member_kind', '=', kind)
+            .where('member_id', 'in', [...ids])
+            .execute();
       }
     });
   }
@@ -278,12 +429,22 @@ export class DirectoryStore {
     const now = this.now();
     await this.tx(async (trx) => {
       const old = await trx.selectFrom('dir_tags').select('name').where('corpid', '=', corpid).where('tag_id', '=', tagId).executeTakeFirst();
-      if (old) await trx.updateTable('dir_tags').set({ ...(name !== null ? { name: clip(name) } : {}), updated_at: now }).where('corpid', '=', corpid).where('tag_id', '=', tagId).execute();
-      else await trx.insertInto('dir_tags').values({ corpid, tag_id: tagId, name: clip(name) ?? null, updated_at: now }).execute();
+      if (old)
+        await trx
+          .updateTable('dir_tags')
+          .set({ ...(name !== null ? { name: clip(name) } : {}), updated_at: now })
+          .where('corpid', '=', corpid)
+          .where('tag_id', '=', tagId)
+          .execute();
+      else
+        await trx
+          .insertInto('dir_tags')
+          .values({ corpid, tag_id: tagId, name: clip(name) ?? null, updated_at: now })
+          .execute();
       if (old?.name && name && old.name !== name) await this.history(trx, corpid, 'tag', String(tagId), 'name', old.name, clip(name) ?? null, 'sync');
       await trx.deleteFrom('dir_tag_members').where('corpid', '=', corpid).where('tag_id', '=', tagId).execute();
-      const rows = [
-        ...new Set(userids)].map((id) => ({ corpid, tag_id: tagId, member_kind: 'user' as TagMemberKind, member_id: id, updated_at: now }))
+      const rows = [...new Set(userids)]
+        .map((id) => ({ corpid, tag_id: tagId, member_kind: 'user' as TagMemberKind, member_id: id, updated_at: now }))
         .concat([...new Set(partyIds)].map((id) => ({ corpid, tag_id: tagId, member_kind: 'party' as const, member_id: String(id), updated_at: now })));
       for (const part of chunks(rows)) await trx.insertInto('dir_tag_members').values(part).execute();
     });
@@ -296,15 +457,25 @@ export class DirectoryStore {
     await this.tx(async (trx) => {
       const old = await trx.selectFrom('dir_external_contacts').select('name').where('corpid', '=', corpid).where('external_userid', '=', c.externalUserId).executeTakeFirst();
       const values = {
-        name: clip(c.name) ?? null, type: c.type, corp_name: clip(c.corpName) ?? null, corp_full_name: clip(c.corpFullName) ?? null,
-        position: clip(c.position) ?? null, follow_users: JSON.stringify(c.followUsers), status: 'ok' as const, last_error_code: null, last_error: null,
-        synced_at: now, updated_at: now,
+        name: clip(c.name) ?? null,
+        type: c.type,
+        corp_name: clip(c.corpName) ?? null,
+        corp_full_name: clip(c.corpFullName) ?? null,
+        position: clip(c.position) ?? null,
+        follow_users: JSON.stringify(c.followUsers),
+        status: 'ok' as const,
+        last_error_code: null,
+        last_error: null,
+        synced_at: now,
+        updated_at: now,
       };
       if (old) {
         await trx.updateTable('dir_external_contacts').set(values).where('corpid', '=', corpid).where('external_userid', '=', c.externalUserId).execute();
         if (c.name && old.name !== null && old.name !== clip(c.name)) await this.history(trx, corpid, 'external', c.externalUserId, 'name', old.name, clip(c.name) ?? null, source);
       } else {
-        await this.dialect.ignoreDuplicates(trx.insertInto('dir_external_contacts').values({ corpid, external_userid: c.externalUserId, ...values }), ['corpid', 'external_userid']).execute();
+        await this.dialect
+          .ignoreDuplicates(trx.insertInto('dir_external_contacts').values({ corpid, external_userid: c.externalUserId, ...values }), ['corpid', 'external_userid'])
+          .execute();
       }
     });
   }
@@ -315,23 +486,64 @@ export class DirectoryStore {
    */
   async learnExternalName(corpid: string, externalUserId: string, name: string): Promise<void> {
     const now = this.now();
-    await this.dialect.ignoreDuplicates(this.db.insertInto('dir_external_contacts').values({
-      corpid, external_userid: externalUserId, name: clip(name) ?? null, type: null, corp_name: null, corp_full_name: null, position: null,
-      follow_users: null, status: 'unknown', last_error_code: null, last_error: null, synced_at: null, updated_at: now,
-    }), ['corpid', 'external_userid']).execute();
-    await this.db.updateTable('dir_external_contacts').set({ name: clip(name) ?? null, updated_at: now })
-      .where('corpid', '=', corpid).where('external_userid', '=', externalUserId).where('name', 'is', null).execute();
+    await this.dialect
+      .ignoreDuplicates(
+        this.db.insertInto('dir_external_contacts').values({
+          corpid,
+          external_userid: externalUserId,
+          name: clip(name) ?? null,
+          type: null,
+          corp_name: null,
+          corp_full_name: null,
+          position: null,
+          follow_users: null,
+          status: 'unknown',
+          last_error_code: null,
+          last_error: null,
+          synced_at: null,
+          updated_at: now,
+        }),
+        ['corpid', 'external_userid'],
+      )
+      .execute();
+    await this.db
+      .updateTable('dir_external_contacts')
+      .set({ name: clip(name) ?? null, updated_at: now })
+      .where('corpid', '=', corpid)
+      .where('external_userid', '=', externalUserId)
+      .where('name', 'is', null)
+      .execute();
   }
 
   /** externalcontact/get refused (84061: no member follows them any more): keep what is known. */
   async markExternal(corpid: string, externalUserId: string, status: 'no_relation' | 'unknown', code: number | null, error: string): Promise<void> {
     const now = this.now();
-    await this.dialect.ignoreDuplicates(this.db.insertInto('dir_external_contacts').values({
-      corpid, external_userid: externalUserId, name: null, type: null, corp_name: null, corp_full_name: null, position: null,
-      follow_users: null, status, last_error_code: code, last_error: clipError(error), synced_at: now, updated_at: now,
-    }), ['corpid', 'external_userid']).execute();
-    await this.db.updateTable('dir_external_contacts').set({ status, last_error_code: code, last_error: clipError(error), synced_at: now, updated_at: now })
-      .where('corpid', '=', corpid).where('external_userid', '=', externalUserId).execute();
+    await this.dialect
+      .ignoreDuplicates(
+        this.db.insertInto('dir_external_contacts').values({
+          corpid,
+          external_userid: externalUserId,
+          name: null,
+          type: null,
+          corp_name: null,
+          corp_full_name: null,
+          position: null,
+          follow_users: null,
+          status,
+          last_error_code: code,
+          last_error: clipError(error),
+          synced_at: now,
+          updated_at: now,
+        }),
+        ['corpid', 'external_userid'],
+      )
+      .execute();
+    await this.db
+      .updateTable('dir_external_contacts')
+      .set({ status, last_error_code: code, last_error: clipError(error), synced_at: now, updated_at: now })
+      .where('corpid', '=', corpid)
+      .where('external_userid', '=', externalUserId)
+      .execute();
   }
 
   // ---------------------------------------------------------------- groups
@@ -341,9 +553,18 @@ export class DirectoryStore {
     await this.tx(async (trx) => {
       const old = await trx.selectFrom('dir_groups').select(['name', 'status']).where('corpid', '=', corpid).where('roomid', '=', g.roomid).executeTakeFirst();
       const values = {
-        kind: g.kind, name: clip(g.name) ?? null, owner: clip(g.owner, 191) ?? null, notice: g.notice, create_time: g.createTime,
-        member_count: g.members.length, members: JSON.stringify(g.members.map((m) => ({ id: m.id, type: m.type, join_time: m.joinTime }))),
-        status: 'ok' as const, last_error_code: null, last_error: null, synced_at: now, updated_at: now,
+        kind: g.kind,
+        name: clip(g.name) ?? null,
+        owner: clip(g.owner, 191) ?? null,
+        notice: g.notice,
+        create_time: g.createTime,
+        member_count: g.members.length,
+        members: JSON.stringify(g.members.map((m) => ({ id: m.id, type: m.type, join_time: m.joinTime }))),
+        status: 'ok' as const,
+        last_error_code: null,
+        last_error: null,
+        synced_at: now,
+        updated_at: now,
       };
       if (old) {
         await trx.updateTable('dir_groups').set(values).where('corpid', '=', corpid).where('roomid', '=', g.roomid).execute();
@@ -360,12 +581,33 @@ export class DirectoryStore {
    */
   async markGroup(corpid: string, roomid: string, status: 'dismissed' | 'undescribable', code: number | null, error: string | null): Promise<void> {
     const now = this.now();
-    await this.dialect.ignoreDuplicates(this.db.insertInto('dir_groups').values({
-      corpid, roomid, kind: 'unknown', name: null, owner: null, notice: null, create_time: null, member_count: null, members: null,
-      status, last_error_code: code, last_error: clipError(error) ?? null, synced_at: now, updated_at: now,
-    }), ['corpid', 'roomid']).execute();
-    await this.db.updateTable('dir_groups').set({ status, last_error_code: code, last_error: clipError(error) ?? null, updated_at: now })
-      .where('corpid', '=', corpid).where('roomid', '=', roomid).execute();
+    await this.dialect
+      .ignoreDuplicates(
+        this.db.insertInto('dir_groups').values({
+          corpid,
+          roomid,
+          kind: 'unknown',
+          name: null,
+          owner: null,
+          notice: null,
+          create_time: null,
+          member_count: null,
+          members: null,
+          status,
+          last_error_code: code,
+          last_error: clipError(error) ?? null,
+          synced_at: now,
+          updated_at: now,
+        }),
+        ['corpid', 'roomid'],
+      )
+      .execute();
+    await this.db
+      .updateTable('dir_groups')
+      .set({ status, last_error_code: code, last_error: clipError(error) ?? null, updated_at: now })
+      .where('corpid', '=', corpid)
+      .where('roomid', '=', roomid)
+      .execute();
   }
 
   // ---------------------------------------------------------------- robots
@@ -386,14 +628,24 @@ export class DirectoryStore {
 
   // ---------------------------------------------------------------- consent and permit list
 
-  async upsertConsent(corpid: string, c: { scope: 'single' | 'room'; scopeId: string; externalId: string; status: string; changeTime: number | null; source: 'api' | 'event' }): Promise<void> {
+  async upsertConsent(
+    corpid: string,
+    c: { scope: 'single' | 'room'; scopeId: string; externalId: string; status: string; changeTime: number | null; source: 'api' | 'event' },
+  ): Promise<void> {
     const now = this.now();
     const values = { status: c.status.slice(0, 32), status_change_time: c.changeTime, source: c.source, checked_at: now };
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one filter shared by an update and a select builder
     const key = (q: any) => q.where('corpid', '=', corpid).where('scope', '=', c.scope).where('scope_id', '=', c.scopeId).where('external_id', '=', c.externalId);
     const r = await key(this.db.updateTable('dir_consent').set(values)).executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) {
-      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_consent').values({ corpid, scope: c.scope, scope_id: c.scopeId, external_id: c.externalId, ...values }), ['corpid', 'scope', 'scope_id', 'external_id']).execute();
+      await this.dialect
+        .ignoreDuplicates(this.db.insertInto('dir_consent').values({ corpid, scope: c.scope, scope_id: c.scopeId, external_id: c.externalId, ...values }), [
+          'corpid',
+          'scope',
+          'scope_id',
+          'external_id',
+        ])
+        .execute();
     }
   }
 
@@ -402,7 +654,10 @@ export class DirectoryStore {
     await this.tx(async (trx) => {
       await trx.deleteFrom('dir_permit_users').where('corpid', '=', corpid).execute();
       for (const part of chunks([...new Set(userids)], 200)) {
-        await trx.insertInto('dir_permit_users').values(part.map((userid) => ({ corpid, userid, synced_at: now }))).execute();
+        await trx
+          .insertInto('dir_permit_users')
+          .values(part.map((userid) => ({ corpid, userid, synced_at: now })))
+          .execute();
       }
     });
   }
@@ -414,8 +669,14 @@ export class DirectoryStore {
       await trx.deleteFrom('callback_ip_list').where('source_corpid', '=', corpid).execute();
       const fresh = [...new Set(entries)];
       const taken = new Set((await trx.selectFrom('callback_ip_list').select('entry').execute()).map((r) => r.entry));
-      for (const part of chunks(fresh.filter((e) => !taken.has(e)), 200)) {
-        await trx.insertInto('callback_ip_list').values(part.map((entry) => ({ entry, source_corpid: corpid, fetched_at: now }))).execute();
+      for (const part of chunks(
+        fresh.filter((e) => !taken.has(e)),
+        200,
+      )) {
+        await trx
+          .insertInto('callback_ip_list')
+          .values(part.map((entry) => ({ entry, source_corpid: corpid, fetched_at: now })))
+          .execute();
       }
     });
   }
@@ -431,23 +692,62 @@ export class DirectoryStore {
     if (options.force) {
       // the lease goes too: a process describing it now fetched it before this change, so its
       // refreshDone must not take the new request off the queue
-      const r = await this.db.updateTable('dir_refresh_queue').set({ state: 'pending', reason, attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, updated_at: now })
-        .where('corpid', '=', corpid).where('entity_kind', '=', kind).where('entity_id', '=', entityId).executeTakeFirst();
+      const r = await this.db
+        .updateTable('dir_refresh_queue')
+        .set({ state: 'pending', reason, attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, updated_at: now })
+        .where('corpid', '=', corpid)
+        .where('entity_kind', '=', kind)
+        .where('entity_id', '=', entityId)
+        .executeTakeFirst();
       if (Number(r.numUpdatedRows) > 0) return;
     }
-    await this.dialect.ignoreDuplicates(this.db.insertInto('dir_refresh_queue').values({
-      corpid, entity_kind: kind, entity_id: entityId.slice(0, 400), reason, state: 'pending', attempts: 0, next_attempt_at: now,
-      last_error_code: null, last_error: null, lease_owner: null, lease_until: null, created_at: now, updated_at: now,
-    }), ['corpid', 'entity_kind', 'entity_id']).execute();
+    await this.dialect
+      .ignoreDuplicates(
+        this.db.insertInto('dir_refresh_queue').values({
+          corpid,
+          entity_kind: kind,
+          entity_id: entityId.slice(0, 400),
+          reason,
+          state: 'pending',
+          attempts: 0,
+          next_attempt_at: now,
+          last_error_code: null,
+          last_error: null,
+          lease_owner: null,
+          lease_until: null,
+          created_at: now,
+          updated_at: now,
+        }),
+        ['corpid', 'entity_kind', 'entity_id'],
+      )
+      .execute();
   }
 
   async enqueueMany(corpid: string, kind: RefreshKind, entityIds: readonly string[], reason: RefreshReason): Promise<void> {
     const now = this.now();
     for (const part of chunks([...new Set(entityIds)])) {
-      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_refresh_queue').values(part.map((id) => ({
-        corpid, entity_kind: kind, entity_id: id.slice(0, 400), reason, state: 'pending', attempts: 0, next_attempt_at: now,
-        last_error_code: null, last_error: null, lease_owner: null, lease_until: null, created_at: now, updated_at: now,
-      }))), ['corpid', 'entity_kind', 'entity_id']).execute();
+      await this.dialect
+        .ignoreDuplicates(
+          this.db.insertInto('dir_refresh_queue').values(
+            part.map((id) => ({
+              corpid,
+              entity_kind: kind,
+              entity_id: id.slice(0, 400),
+              reason,
+              state: 'pending',
+              attempts: 0,
+              next_attempt_at: now,
+              last_error_code: null,
+              last_error: null,
+              lease_owner: null,
+              lease_until: null,
+              created_at: now,
+              updated_at: now,
+            })),
+          ),
+          ['corpid', 'entity_kind', 'entity_id'],
+        )
+        .execute();
     }
   }
 
@@ -471,7 +771,12 @@ export class DirectoryStore {
    * when `permanent` or after the policy's tries; `waitMs` waits without counting a try. The lease
    * is given back. Says whether it was given up.
    */
-  async refreshFailed(row: Pick<DirRefreshQueueRow, 'corpid' | 'entity_kind' | 'entity_id' | 'attempts'>, owner: string, policy: RetryPolicy, f: { code: number | null; error: string; permanent?: boolean; waitMs?: number }): Promise<{ gaveUp: boolean }> {
+  async refreshFailed(
+    row: Pick<DirRefreshQueueRow, 'corpid' | 'entity_kind' | 'entity_id' | 'attempts'>,
+    owner: string,
+    policy: RetryPolicy,
+    f: { code: number | null; error: string; permanent?: boolean; waitMs?: number },
+  ): Promise<{ gaveUp: boolean }> {
     const { gaveUp } = await this.refreshQueue.fail(row, owner, policy, {
       ...(f.permanent === undefined ? {} : { permanent: f.permanent }),
       ...(f.waitMs === undefined ? {} : { waitMs: f.waitMs }),
@@ -483,8 +788,12 @@ export class DirectoryStore {
   /** A full sync gives every id it gave up on one more chance. */
   async retryGaveUp(corpid: string): Promise<number> {
     const now = this.now();
-    const r = await this.db.updateTable('dir_refresh_queue').set({ state: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, updated_at: now })
-      .where('corpid', '=', corpid).where('state', '=', 'gave_up').executeTakeFirst();
+    const r = await this.db
+      .updateTable('dir_refresh_queue')
+      .set({ state: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, updated_at: now })
+      .where('corpid', '=', corpid)
+      .where('state', '=', 'gave_up')
+      .executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
 
@@ -494,26 +803,54 @@ export class DirectoryStore {
     const now = this.now();
     const r = await this.db.updateTable('dir_sync_state').set({ last_started_at: now, updated_at: now }).where('corpid', '=', corpid).where('part', '=', part).executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) {
-      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_sync_state').values({
-        corpid, part, last_started_at: now, last_success_at: null, last_error_code: null, last_error: null, items: null, duration_ms: null, watermark: null, updated_at: now,
-      }), ['corpid', 'part']).execute();
+      await this.dialect
+        .ignoreDuplicates(
+          this.db.insertInto('dir_sync_state').values({
+            corpid,
+            part,
+            last_started_at: now,
+            last_success_at: null,
+            last_error_code: null,
+            last_error: null,
+            items: null,
+            duration_ms: null,
+            watermark: null,
+            updated_at: now,
+          }),
+          ['corpid', 'part'],
+        )
+        .execute();
     }
   }
 
   async syncSucceeded(corpid: string, part: SyncPart, outcome: SyncOutcome): Promise<void> {
     const now = this.now();
     await this.syncStarted(corpid, part).catch(() => undefined);
-    await this.db.updateTable('dir_sync_state').set({
-      last_success_at: now, last_error_code: null, last_error: null, items: outcome.items, duration_ms: Math.round(outcome.durationMs),
-      ...(outcome.watermark !== undefined ? { watermark: outcome.watermark } : {}), updated_at: now,
-    }).where('corpid', '=', corpid).where('part', '=', part).execute();
+    await this.db
+      .updateTable('dir_sync_state')
+      .set({
+        last_success_at: now,
+        last_error_code: null,
+        last_error: null,
+        items: outcome.items,
+        duration_ms: Math.round(outcome.durationMs),
+        ...(outcome.watermark !== undefined ? { watermark: outcome.watermark } : {}),
+        updated_at: now,
+      })
+      .where('corpid', '=', corpid)
+      .where('part', '=', part)
+      .execute();
   }
 
   async syncFailed(corpid: string, part: SyncPart, code: number | null, error: string): Promise<void> {
     const now = this.now();
     await this.syncStarted(corpid, part).catch(() => undefined);
-    await this.db.updateTable('dir_sync_state').set({ last_error_code: code, last_error: clipError(error), updated_at: now })
-      .where('corpid', '=', corpid).where('part', '=', part).execute();
+    await this.db
+      .updateTable('dir_sync_state')
+      .set({ last_error_code: code, last_error: clipError(error), updated_at: now })
+      .where('corpid', '=', corpid)
+      .where('part', '=', part)
+      .execute();
   }
 
   async watermark(corpid: string, part: SyncPart): Promise<string | null> {
@@ -537,9 +874,28 @@ export class DirectoryStore {
     }
   }
 
-  private async history(trx: Trx, corpid: string, kind: DirEntityKind, id: string, field: 'name' | 'userid', oldValue: string | null, newValue: string | null, source: NameSource): Promise<void> {
-    await trx.insertInto('dir_name_history').values({
-      corpid, entity_kind: kind, entity_id: id.slice(0, 191), field, old_value: clip(oldValue) ?? null, new_value: clip(newValue) ?? null, source, changed_at: this.now(),
-    }).execute();
+  private async history(
+    trx: Trx,
+    corpid: string,
+    kind: DirEntityKind,
+    id: string,
+    field: 'name' | 'userid',
+    oldValue: string | null,
+    newValue: string | null,
+    source: NameSource,
+  ): Promise<void> {
+    await trx
+      .insertInto('dir_name_history')
+      .values({
+        corpid,
+        entity_kind: kind,
+        entity_id: id.slice(0, 191),
+        field,
+        old_value: clip(oldValue) ?? null,
+        new_value: clip(newValue) ?? null,
+        source,
+        changed_at: this.now(),
+      })
+      .execute();
   }
 }

@@ -19,8 +19,22 @@ import type { Database, DirRefreshQueueRow, RefreshReason } from '../store/schem
 import { ApiSecretMissingError } from '../wecom-api/api-errors.ts';
 import type { WeComApiClient } from '../wecom-api/wecom-api-client.ts';
 import {
-  checkRoomAgree, checkSingleAgree, getCallbackIp, getCustomerGroup, getExternalContact, getInternalGroup, getPermitUserList,
-  getRobotInfo, getTag, getUser, listCustomerGroupIds, listDepartments, listDepartmentUsers, listTags, type ApiGroup, type ApiUser,
+  checkRoomAgree,
+  checkSingleAgree,
+  getCallbackIp,
+  getCustomerGroup,
+  getExternalContact,
+  getInternalGroup,
+  getPermitUserList,
+  getRobotInfo,
+  getTag,
+  getUser,
+  listCustomerGroupIds,
+  listDepartments,
+  listDepartmentUsers,
+  listTags,
+  type ApiGroup,
+  type ApiUser,
 } from '../wecom-api/wecom-endpoints.ts';
 import type { DirectoryStore, RefreshKind } from './directory-store.ts';
 import { isPlausibleId, isPlausibleRoomId, personKind } from './id-kinds.ts';
@@ -78,7 +92,10 @@ export class DirectorySync {
   /** a failed description is tried again after a doubling delay, and given up after maxAttempts tries */
   private readonly retry: RetryPolicy;
 
-  constructor(private readonly deps: DirectorySyncDeps, private readonly policy: QueuePolicy = DEFAULT_QUEUE_POLICY) {
+  constructor(
+    private readonly deps: DirectorySyncDeps,
+    private readonly policy: QueuePolicy = DEFAULT_QUEUE_POLICY,
+  ) {
     this.retry = { backoff: doublingBackoff(policy.baseDelayMs, policy.maxDelayMs), maxAttempts: policy.maxAttempts };
   }
 
@@ -112,7 +129,10 @@ export class DirectorySync {
     // an event handled while the lists are fetched is newer than what they say of its member
     const fetchedFrom = this.deps.now();
     const departments = await listDepartments(client, signal);
-    await this.deps.store.replaceDepartments(corpid, departments.map((d) => ({ id: d.id, name: d.name, nameEn: d.nameEn, parentId: d.parentId, order: d.order })));
+    await this.deps.store.replaceDepartments(
+      corpid,
+      departments.map((d) => ({ id: d.id, name: d.name, nameEn: d.nameEn, parentId: d.parentId, order: d.order })),
+    );
     const members = new Map<string, ApiUser>();
     await eachLimited(departments, PARALLEL, async (d) => {
       for (const u of await listDepartmentUsers(client, d.id, signal)) {
@@ -121,7 +141,11 @@ export class DirectorySync {
         else members.set(u.userid, u);
       }
     });
-    await this.deps.store.replaceMembers(corpid, [...members.values()].map((u) => ({ userid: u.userid, name: u.name, departments: u.department })), fetchedFrom);
+    await this.deps.store.replaceMembers(
+      corpid,
+      [...members.values()].map((u) => ({ userid: u.userid, name: u.name, departments: u.department })),
+      fetchedFrom,
+    );
     return { items: members.size };
   }
 
@@ -217,24 +241,71 @@ export class DirectorySync {
       for (let i = 0; i < ids.length; i += 500) for (const id of await lookup(ids.slice(i, i + 500))) found.add(id);
       return found;
     };
-    const members = await known(byKind.member, async (p) => (await db.selectFrom('dir_members').select('userid').where('corpid', '=', corpid).where('userid', 'in', p).execute()).map((r) => r.userid));
-    const externals = await known(byKind.external, async (p) => (await db.selectFrom('dir_external_contacts').select(['external_userid', 'status']).where('corpid', '=', corpid).where('external_userid', 'in', p).execute()).filter((r) => r.status !== 'unknown').map((r) => r.external_userid));
-    const robots = await known(byKind.robot, async (p) => (await db.selectFrom('dir_robots').select('robot_id').where('corpid', '=', corpid).where('robot_id', 'in', p).execute()).map((r) => r.robot_id));
-    const groups = await known([...rooms], async (p) => (await db.selectFrom('dir_groups').select('roomid').where('corpid', '=', corpid).where('roomid', 'in', p).execute()).map((r) => r.roomid));
-    const consentRooms = await known([...externalRooms], async (p) => (await db.selectFrom('dir_consent').select('scope_id').where('corpid', '=', corpid).where('scope', '=', 'room').where('scope_id', 'in', p).execute()).map((r) => r.scope_id));
+    const members = await known(byKind.member, async (p) =>
+      (await db.selectFrom('dir_members').select('userid').where('corpid', '=', corpid).where('userid', 'in', p).execute()).map((r) => r.userid),
+    );
+    const externals = await known(byKind.external, async (p) =>
+      (await db.selectFrom('dir_external_contacts').select(['external_userid', 'status']).where('corpid', '=', corpid).where('external_userid', 'in', p).execute())
+        .filter((r) => r.status !== 'unknown')
+        .map((r) => r.external_userid),
+    );
+    const robots = await known(byKind.robot, async (p) =>
+      (await db.selectFrom('dir_robots').select('robot_id').where('corpid', '=', corpid).where('robot_id', 'in', p).execute()).map((r) => r.robot_id),
+    );
+    const groups = await known([...rooms], async (p) =>
+      (await db.selectFrom('dir_groups').select('roomid').where('corpid', '=', corpid).where('roomid', 'in', p).execute()).map((r) => r.roomid),
+    );
+    const consentRooms = await known([...externalRooms], async (p) =>
+      (await db.selectFrom('dir_consent').select('scope_id').where('corpid', '=', corpid).where('scope', '=', 'room').where('scope_id', 'in', p).execute()).map((r) => r.scope_id),
+    );
     const consentPairs = new Set<string>();
     const pairExternals = [...new Set([...pairs].map((p) => p.split('|')[1]!))];
     for (let i = 0; i < pairExternals.length; i += 500) {
-      const rows = await db.selectFrom('dir_consent').select(['scope_id', 'external_id']).where('corpid', '=', corpid).where('scope', '=', 'single')
-        .where('external_id', 'in', pairExternals.slice(i, i + 500)).execute();
+      const rows = await db
+        .selectFrom('dir_consent')
+        .select(['scope_id', 'external_id'])
+        .where('corpid', '=', corpid)
+        .where('scope', '=', 'single')
+        .where('external_id', 'in', pairExternals.slice(i, i + 500))
+        .execute();
       for (const r of rows) consentPairs.add(`${r.scope_id}|${r.external_id}`);
     }
-    await store.enqueueMany(corpid, 'member', byKind.member.filter((id) => !members.has(id)), 'seen');
-    await store.enqueueMany(corpid, 'external', byKind.external.filter((id) => !externals.has(id)), 'seen');
-    await store.enqueueMany(corpid, 'robot', byKind.robot.filter((id) => !robots.has(id)), 'seen');
-    await store.enqueueMany(corpid, 'group', [...rooms].filter((r) => !groups.has(r)), 'seen');
-    await store.enqueueMany(corpid, 'consent_room', [...externalRooms].filter((r) => !consentRooms.has(r)), 'seen');
-    await store.enqueueMany(corpid, 'consent_single', [...pairs].filter((p) => !consentPairs.has(p)), 'seen');
+    await store.enqueueMany(
+      corpid,
+      'member',
+      byKind.member.filter((id) => !members.has(id)),
+      'seen',
+    );
+    await store.enqueueMany(
+      corpid,
+      'external',
+      byKind.external.filter((id) => !externals.has(id)),
+      'seen',
+    );
+    await store.enqueueMany(
+      corpid,
+      'robot',
+      byKind.robot.filter((id) => !robots.has(id)),
+      'seen',
+    );
+    await store.enqueueMany(
+      corpid,
+      'group',
+      [...rooms].filter((r) => !groups.has(r)),
+      'seen',
+    );
+    await store.enqueueMany(
+      corpid,
+      'consent_room',
+      [...externalRooms].filter((r) => !consentRooms.has(r)),
+      'seen',
+    );
+    await store.enqueueMany(
+      corpid,
+      'consent_single',
+      [...pairs].filter((p) => !consentPairs.has(p)),
+      'seen',
+    );
   }
 
   /** Describes up to `limit` due ids of the refresh queue. Returns how many were handled. */
@@ -257,7 +328,12 @@ export class DirectorySync {
     for (let i = 0; i < consentPairs.length && !signal?.aborted; i += 100) {
       const batch = consentPairs.slice(i, i + 100);
       try {
-        await this.refreshConsentPairs(corpid, client, batch.map((r) => r.entity_id), signal);
+        await this.refreshConsentPairs(
+          corpid,
+          client,
+          batch.map((r) => r.entity_id),
+          signal,
+        );
         for (const r of batch) await this.deps.store.refreshDone(corpid, 'consent_single', r.entity_id, this.owner);
       } catch (err) {
         if (signal?.aborted) break;
@@ -284,7 +360,11 @@ export class DirectorySync {
     switch (kind) {
       case 'member': {
         const u = await getUser(client, id, signal);
-        await store.upsertMember(corpid, { userid: u.userid, name: u.name, alias: u.alias, position: u.position, departments: u.department, mainDepartment: u.mainDepartment, status: u.status }, 'sync');
+        await store.upsertMember(
+          corpid,
+          { userid: u.userid, name: u.name, alias: u.alias, position: u.position, departments: u.department, mainDepartment: u.mainDepartment, status: u.status },
+          'sync',
+        );
         return;
       }
       case 'external':
@@ -313,13 +393,22 @@ export class DirectorySync {
   }
 
   private async refreshConsentPairs(corpid: string, client: WeComApiClient, pairs: string[], signal?: AbortSignal): Promise<void> {
-    const parsed = pairs.map((p) => {
-      const [userid = '', externalId = ''] = p.split('|');
-      return { userid, externalId };
-    }).filter((p) => p.userid && p.externalId);
+    const parsed = pairs
+      .map((p) => {
+        const [userid = '', externalId = ''] = p.split('|');
+        return { userid, externalId };
+      })
+      .filter((p) => p.userid && p.externalId);
     if (parsed.length === 0) return;
     for (const a of await checkSingleAgree(client, parsed, signal)) {
-      await this.deps.store.upsertConsent(corpid, { scope: 'single', scopeId: a.userid ?? '', externalId: a.externalId, status: a.status, changeTime: a.changeTime, source: 'api' });
+      await this.deps.store.upsertConsent(corpid, {
+        scope: 'single',
+        scopeId: a.userid ?? '',
+        externalId: a.externalId,
+        status: a.status,
+        changeTime: a.changeTime,
+        source: 'api',
+      });
     }
   }
 

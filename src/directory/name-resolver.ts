@@ -14,7 +14,10 @@ export class NameResolver {
   private readonly people = new Map<string, string | null>();
   private readonly rooms = new Map<string, string | null>();
 
-  constructor(private readonly db: Kysely<Database>, private readonly corpid: string) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly corpid: string,
+  ) {}
 
   /** Loads the names of the given ids that are not cached yet. */
   async load(personIds: Iterable<string>, roomIds: Iterable<string>): Promise<void> {
@@ -29,7 +32,12 @@ export class NameResolver {
     for (let i = 0; i < wanted.member.length; i += CHUNK) await this.loadMembers(wanted.member.slice(i, i + CHUNK));
     for (let i = 0; i < wanted.external.length; i += CHUNK) {
       const part = wanted.external.slice(i, i + CHUNK);
-      const rows = await this.db.selectFrom('dir_external_contacts').select(['external_userid', 'name']).where('corpid', '=', this.corpid).where('external_userid', 'in', part).execute();
+      const rows = await this.db
+        .selectFrom('dir_external_contacts')
+        .select(['external_userid', 'name'])
+        .where('corpid', '=', this.corpid)
+        .where('external_userid', 'in', part)
+        .execute();
       this.remember(this.people, part, new Map(rows.map((r) => [r.external_userid, r.name])));
     }
     for (let i = 0; i < wanted.robot.length; i += CHUNK) {
@@ -62,7 +70,12 @@ export class NameResolver {
       let row = byId.get(id);
       let name = row?.name ?? null;
       for (let hop = 0; row?.renamed_to && hop < 5; hop++) {
-        const next = await this.db.selectFrom('dir_members').select(['userid', 'name', 'renamed_to']).where('corpid', '=', this.corpid).where('userid', '=', row.renamed_to).executeTakeFirst();
+        const next = await this.db
+          .selectFrom('dir_members')
+          .select(['userid', 'name', 'renamed_to'])
+          .where('corpid', '=', this.corpid)
+          .where('userid', '=', row.renamed_to)
+          .executeTakeFirst();
         if (!next) break;
         row = next;
         name = next.name ?? name;

@@ -35,7 +35,7 @@ export async function diagnoseLibrary(libPath: string, env?: NodeJS.ProcessEnv):
   const file = checkLibraryFile(libPath);
   const checks = [...file.checks];
   if (file.usable) checks.push(...(await probeLibrary({ libPath, ...(env ? { env } : {}) })).checks);
-  checks.push(check('init', 'Init(corpid, secret)', 'skip', 'no corp given', 'run `wecom-archive doctor --corp ID` to check Init and GetChatData with a corp\'s credentials'));
+  checks.push(check('init', 'Init(corpid, secret)', 'skip', 'no corp given', "run `wecom-archive doctor --corp ID` to check Init and GetChatData with a corp's credentials"));
   return { corpid: null, sdk: `native:${libPath}`, checks };
 }
 
@@ -53,7 +53,11 @@ export async function diagnoseCorp(deps: DiagnosisDeps, corpid: string): Promise
     const file = checkLibraryFile(corp.sdk.path);
     checks.push(...file.checks);
     probe = file.usable
-      ? await probeLibrary({ libPath: corp.sdk.path, credentials: { corpid, secret: corp.secret, seq, proxy, passwd, timeoutS: corp.timeoutS }, ...(deps.env ? { env: deps.env } : {}) })
+      ? await probeLibrary({
+          libPath: corp.sdk.path,
+          credentials: { corpid, secret: corp.secret, seq, proxy, passwd, timeoutS: corp.timeoutS },
+          ...(deps.env ? { env: deps.env } : {}),
+        })
       : { checks: [check('load', 'library loads, all 17 SDK functions', 'skip', 'not tried: the library cannot work here (see above)')], probedKeyVersion: null };
   } else {
     checks.push(check('library-file', 'SDK library file', 'skip', `this corp uses the simulator (${corp.sdk.url}), not the native SDK`));
@@ -80,7 +84,13 @@ export async function checkProxy(proxy: string | null, timeoutMs = 3_000): Promi
   try {
     url = new URL(proxy);
   } catch {
-    return check('proxy', PROXY_TITLE, 'fail', `the proxy setting ${JSON.stringify(proxy.slice(0, 100))} is not a URL`, 'set it again with `corp add … --proxy http://HOST:PORT --replace`');
+    return check(
+      'proxy',
+      PROXY_TITLE,
+      'fail',
+      `the proxy setting ${JSON.stringify(proxy.slice(0, 100))} is not a URL`,
+      'set it again with `corp add … --proxy http://HOST:PORT --replace`',
+    );
   }
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : url.protocol.startsWith('socks') ? 1080 : 80));
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -96,7 +106,13 @@ export async function checkProxy(proxy: string | null, timeoutMs = 3_000): Promi
   });
   return error === null
     ? check('proxy', PROXY_TITLE, 'ok', `${url.protocol}//${host}:${port} accepts connections`)
-    : check('proxy', PROXY_TITLE, 'fail', `cannot connect to the proxy ${url.protocol}//${host}:${port}: ${error}`, 'check that the proxy runs and that this server may reach it (firewall), or fix the corp\'s --proxy');
+    : check(
+        'proxy',
+        PROXY_TITLE,
+        'fail',
+        `cannot connect to the proxy ${url.protocol}//${host}:${port}: ${error}`,
+        "check that the proxy runs and that this server may reach it (firewall), or fix the corp's --proxy",
+      );
 }
 
 const KEYS_TITLE = 'private keys for the key versions in use';
@@ -104,7 +120,13 @@ const KEYS_TITLE = 'private keys for the key versions in use';
 /** Key versions needed by envelopes of the last 5 days, by envelopes waiting for a key, and by the probe. */
 export async function checkKeys(db: Kysely<Database>, corpid: string, now: number, probedVersion: number | null): Promise<Check> {
   const [recent, waiting, stored] = await Promise.all([
-    db.selectFrom('envelopes').select('publickey_ver').distinct().where('corpid', '=', corpid).where('received_at', '>=', now - WECOM_RETENTION_MS).execute(),
+    db
+      .selectFrom('envelopes')
+      .select('publickey_ver')
+      .distinct()
+      .where('corpid', '=', corpid)
+      .where('received_at', '>=', now - WECOM_RETENTION_MS)
+      .execute(),
     db.selectFrom('envelopes').select('publickey_ver').distinct().where('corpid', '=', corpid).where('state', '=', 'waiting').where('reason', '=', 'key_missing').execute(),
     db.selectFrom('key_versions').select('version').where('corpid', '=', corpid).orderBy('version').execute(),
   ]);
@@ -116,13 +138,24 @@ export async function checkKeys(db: Kysely<Database>, corpid: string, now: numbe
   const missing = neededList.filter((v) => !present.includes(v));
   const add = (v: number) => `\`wecom-archive keys add --corp ${corpid} --version ${v} --file KEY.pem\``;
   if (missing.length) {
-    return check('keys', KEYS_TITLE, 'fail', `recent messages need key version(s) ${list(neededList)}; stored: ${list(present)}; missing: ${missing.join(', ')}`,
-      `add the private key of each missing version, e.g. ${add(missing[0]!)}; messages of that version stay stored and are decrypted once it is added`);
+    return check(
+      'keys',
+      KEYS_TITLE,
+      'fail',
+      `recent messages need key version(s) ${list(neededList)}; stored: ${list(present)}; missing: ${missing.join(', ')}`,
+      `add the private key of each missing version, e.g. ${add(missing[0]!)}; messages of that version stay stored and are decrypted once it is added`,
+    );
   }
   if (neededList.length === 0) {
     return present.length
       ? check('keys', KEYS_TITLE, 'ok', `no recent messages to check against; stored key version(s): ${list(present)}`)
-      : check('keys', KEYS_TITLE, 'warn', 'no private key is stored for this corp', `generate one with \`wecom-archive keys generate --corp ${corpid}\` and paste its public key in the admin console, or ${add(1)}`);
+      : check(
+          'keys',
+          KEYS_TITLE,
+          'warn',
+          'no private key is stored for this corp',
+          `generate one with \`wecom-archive keys generate --corp ${corpid}\` and paste its public key in the admin console, or ${add(1)}`,
+        );
   }
   return check('keys', KEYS_TITLE, 'ok', `recent messages need key version(s) ${list(neededList)}; all are stored (stored: ${list(present)})`);
 }
@@ -133,10 +166,30 @@ export async function checkWindow(db: Kysely<Database>, corpid: string, now: num
   const status = (await corpStatuses(db, now)).find((s) => s.corpid === corpid);
   const gaps = status && status.gaps.count ? `; ${status.gaps.count} gap(s) already recorded (see \`status\`)` : '';
   if (!status || status.hoursLeft === null) {
-    return check('window', WINDOW_TITLE, 'warn', `the archive has not caught up with WeCom yet${gaps}: until it does, messages older than 5 days can be lost`, 'run `wecom-archive run` (or `run --once`) until the pull catches up, and keep it running');
+    return check(
+      'window',
+      WINDOW_TITLE,
+      'warn',
+      `the archive has not caught up with WeCom yet${gaps}: until it does, messages older than 5 days can be lost`,
+      'run `wecom-archive run` (or `run --once`) until the pull catches up, and keep it running',
+    );
   }
   const h = status.hoursLeft;
-  if (h <= 0) return check('window', WINDOW_TITLE, 'fail', `the last catch-up was more than 5 days ago${gaps}: messages not pulled since may already be lost`, 'start `wecom-archive run` now and fix whatever stops it (see the checks above and `status`)');
-  if (h < 24) return check('window', WINDOW_TITLE, 'warn', `${h} h left before messages not yet pulled fall out of WeCom's 5-day window${gaps}`, 'make sure `wecom-archive run` is running and pulling (see `status`)');
+  if (h <= 0)
+    return check(
+      'window',
+      WINDOW_TITLE,
+      'fail',
+      `the last catch-up was more than 5 days ago${gaps}: messages not pulled since may already be lost`,
+      'start `wecom-archive run` now and fix whatever stops it (see the checks above and `status`)',
+    );
+  if (h < 24)
+    return check(
+      'window',
+      WINDOW_TITLE,
+      'warn',
+      `${h} h left before messages not yet pulled fall out of WeCom's 5-day window${gaps}`,
+      'make sure `wecom-archive run` is running and pulling (see `status`)',
+    );
   return check('window', WINDOW_TITLE, 'ok', `${h} h left before messages not yet pulled would fall out of WeCom's 5-day window${gaps}`);
 }

@@ -36,7 +36,11 @@ const SHT_GNU_VERNEED = 0x6ffffffe;
 const DT_NEEDED = 1;
 
 class Reader {
-  constructor(private readonly buf: Buffer, private readonly le: boolean, private readonly wide: boolean) {}
+  constructor(
+    private readonly buf: Buffer,
+    private readonly le: boolean,
+    private readonly wide: boolean,
+  ) {}
 
   private check(at: number, size: number): void {
     if (!Number.isSafeInteger(at) || at < 0 || at + size > this.buf.length) throw new RangeError('outside the file');
@@ -93,9 +97,14 @@ export function readElfInfo(path: string): ElfInfo {
     throw new ValidationError('SDK_LIB_UNREADABLE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   if (buf.length < 64 || buf[0] !== 0x7f || buf.toString('latin1', 1, 4) !== 'ELF') {
-    const hint = buf.subarray(0, 2).toString('latin1') === 'MZ' ? ' (it is a Windows DLL: use the Linux SDK)'
-      : buf.readUInt32BE(0) === 0xcffaedfe || buf.readUInt32BE(0) === 0xcafebabe ? ' (it is a macOS binary: use the Linux SDK)'
-      : buf.subarray(0, 2).toString('latin1') === '\x1f\x8b' ? ' (it is a .tgz archive: unpack it and point to the .so inside)' : '';
+    const hint =
+      buf.subarray(0, 2).toString('latin1') === 'MZ'
+        ? ' (it is a Windows DLL: use the Linux SDK)'
+        : buf.readUInt32BE(0) === 0xcffaedfe || buf.readUInt32BE(0) === 0xcafebabe
+          ? ' (it is a macOS binary: use the Linux SDK)'
+          : buf.subarray(0, 2).toString('latin1') === '\x1f\x8b'
+            ? ' (it is a .tgz archive: unpack it and point to the .so inside)'
+            : '';
     throw new ValidationError('SDK_LIB_NOT_ELF', `${path} is not a Linux shared library (no ELF header)${hint}`);
   }
   const bits = buf[4] === 2 ? 64 : buf[4] === 1 ? 32 : null;

@@ -56,7 +56,7 @@ export const ERROR_CODES = Object.freeze({
   RSA_KEY_TOO_SMALL: 'the RSA key is too short',
   RSA_KEY_IS_PUBLIC: 'a public key was given where the private key is needed',
   RSA_KEY_ENCRYPTED: 'the RSA key is protected by a passphrase',
-  RSA_CIPHERTEXT_LENGTH: 'the RSA ciphertext does not have the key\'s length',
+  RSA_CIPHERTEXT_LENGTH: "the RSA ciphertext does not have the key's length",
   RSA_PLAINTEXT_TOO_LONG: 'too much to encrypt with this RSA key',
   BAD_BASE64: 'encrypt_random_key is not base64',
   SECRET_DECRYPT_FAILED: 'a sealed secret cannot be opened',
@@ -72,7 +72,7 @@ export const ERROR_CODES = Object.freeze({
   SEQ_CORRUPT: 'a stored seq is not in its stored form',
 
   // pull, decrypt and the SDK
-  PULL_LEASE_LOST: 'another process took over the corp\'s pull',
+  PULL_LEASE_LOST: "another process took over the corp's pull",
   MESSAGE_BAD_JSON: 'a decrypted message is not valid JSON',
   WECOM_SDK_ERROR: 'a WeCom SDK call returned an error code',
   SDK_CLOSED: 'the SDK backend is closed',

@@ -37,7 +37,8 @@ export async function* exportJsonl(db: Kysely<Database>, corpid: string, options
   // Names come from the directory as it is now (a renamed member shows under the new name).
   const names = new NameResolver(db, corpid);
   for (;;) {
-    let query = db.selectFrom('messages')
+    let query = db
+      .selectFrom('messages')
       .select(['msgid', 'seq', 'raw', 'conversation_key', 'is_external', 'is_updown', 'known_type', 'pre_msgid', 'from_id', 'tolist', 'roomid'])
       .where('corpid', '=', corpid);
     if (after !== null) query = query.where('seq', '>', after);
@@ -46,12 +47,27 @@ export async function* exportJsonl(db: Kysely<Database>, corpid: string, options
     const rows = await query.orderBy('seq').limit(batchSize).execute();
     if (rows.length === 0) return;
     after = rows[rows.length - 1]!.seq;
-    const recalls = await db.selectFrom('messages').select(['msgid', 'pre_msgid'])
-      .where('corpid', '=', corpid).where('pre_msgid', 'in', rows.map((r) => r.msgid)).execute();
+    const recalls = await db
+      .selectFrom('messages')
+      .select(['msgid', 'pre_msgid'])
+      .where('corpid', '=', corpid)
+      .where(
+        'pre_msgid',
+        'in',
+        rows.map((r) => r.msgid),
+      )
+      .execute();
     const recalledBy = new Map(recalls.map((r) => [r.pre_msgid!, r.msgid]));
     const tolists = new Map(rows.map((r) => [r.msgid, parseIdList(r.tolist)]));
-    await names.load(rows.flatMap((r) => [r.from_id, ...tolists.get(r.msgid)!]), rows.map((r) => r.roomid));
-    const media = await mediaForExport(db, corpid, rows.map((r) => r.msgid));
+    await names.load(
+      rows.flatMap((r) => [r.from_id, ...tolists.get(r.msgid)!]),
+      rows.map((r) => r.roomid),
+    );
+    const media = await mediaForExport(
+      db,
+      corpid,
+      rows.map((r) => r.msgid),
+    );
     for (const row of rows) {
       const archive = {
         corpid,

@@ -9,8 +9,21 @@ describe('media settings', () => {
   });
 
   it('read an S3 bucket with its credentials from the environment', () => {
-    const { media } = loadConfig({ 'media-store': 's3://wecom-media/archive/2026?endpoint=http://127.0.0.1:9000&region=cn-north-1', ffmpeg: 'off' }, { WECOM_ARCHIVE_S3_ACCESS_KEY_ID: 'AK', WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY: 'SK' }, '/srv/wa');
-    expect(media.store).toEqual({ kind: 's3', endpoint: 'http://127.0.0.1:9000', bucket: 'wecom-media', region: 'cn-north-1', prefix: 'archive/2026/', accessKeyId: 'AK', secretAccessKey: 'SK', sessionToken: undefined });
+    const { media } = loadConfig(
+      { 'media-store': 's3://wecom-media/archive/2026?endpoint=http://127.0.0.1:9000&region=cn-north-1', ffmpeg: 'off' },
+      { WECOM_ARCHIVE_S3_ACCESS_KEY_ID: 'AK', WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY: 'SK' },
+      '/srv/wa',
+    );
+    expect(media.store).toEqual({
+      kind: 's3',
+      endpoint: 'http://127.0.0.1:9000',
+      bucket: 'wecom-media',
+      region: 'cn-north-1',
+      prefix: 'archive/2026/',
+      accessKeyId: 'AK',
+      secretAccessKey: 'SK',
+      sessionToken: undefined,
+    });
     expect(media.partialDir).toBe('/srv/wa/data/media-partial');
     expect(loadConfig({ 'media-store': 'file:/mnt/media', ffmpeg: 'off' }, {}, '/').media.store).toEqual({ kind: 'local', dir: '/mnt/media' });
   });

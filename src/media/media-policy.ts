@@ -37,10 +37,7 @@ export const DEFAULT_MEDIA_POLICY: MediaPolicy = {
 /** SDK codes meaning the media is gone from WeCom for good. */
 const EXPIRED_CODES = new Set([10010]);
 
-export type ChunkVerdict =
-  | { action: 'retry'; code: number | null }
-  | { action: 'expired'; code: number }
-  | { action: 'fail'; code: number };
+export type ChunkVerdict = { action: 'retry'; code: number | null } | { action: 'expired'; code: number } | { action: 'fail'; code: number };
 
 /** What a failed GetMediaData call means for its chunk. */
 export function classifyMediaError(err: unknown): ChunkVerdict {

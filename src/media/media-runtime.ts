@@ -21,7 +21,15 @@ export function createMediaStore(config: MediaConfig): MediaStore {
   const s = config.store;
   return s.kind === 'local'
     ? createLocalMediaStore(s.dir)
-    : createS3MediaStore({ endpoint: s.endpoint, bucket: s.bucket, region: s.region, prefix: s.prefix, accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, sessionToken: s.sessionToken });
+    : createS3MediaStore({
+        endpoint: s.endpoint,
+        bucket: s.bucket,
+        region: s.region,
+        prefix: s.prefix,
+        accessKeyId: s.accessKeyId,
+        secretAccessKey: s.secretAccessKey,
+        sessionToken: s.sessionToken,
+      });
 }
 
 export function createMediaRuntime(config: MediaConfig): MediaRuntime {

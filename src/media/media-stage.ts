@@ -110,7 +110,11 @@ export class MediaStage {
   private readonly queue: ClaimQueue<'media'>;
   private readonly downloader: ChunkedDownload;
 
-  constructor(private readonly deps: MediaStageDeps, private readonly corp: MediaCorp, private readonly options: MediaStageOptions) {
+  constructor(
+    private readonly deps: MediaStageDeps,
+    private readonly corp: MediaCorp,
+    private readonly options: MediaStageOptions,
+  ) {
     this.policy = { ...DEFAULT_MEDIA_POLICY, ...options.policy };
     this.log = deps.log.child({ corp: corp.corpid, stage: 'media' });
     this.partials = deps.partials ?? sharedPartialFiles();
@@ -174,10 +178,16 @@ export class MediaStage {
           release();
           wake();
         };
-        this.log.debug({ job: claimed.id, msgid: claimed.msgid, fromByte: Number(claimed.bytes_done), attempt: claimed.attempts }, started ? 'media job claimed: downloading from the first byte' : 'media job claimed: resuming at the committed chunk');
+        this.log.debug(
+          { job: claimed.id, msgid: claimed.msgid, fromByte: Number(claimed.bytes_done), attempt: claimed.attempts },
+          started ? 'media job claimed: downloading from the first byte' : 'media job claimed: resuming at the committed chunk',
+        );
         const task = this.runJob(claimed, started, signal, free)
           .then((end) => {
-            this.log.debug({ job: claimed.id, state: end.state, bytes: end.bytes }, end.final ? 'media job finished' : end.state === 'pending' ? 'media job put back for a later try' : 'media job left for another round');
+            this.log.debug(
+              { job: claimed.id, state: end.state, bytes: end.bytes },
+              end.final ? 'media job finished' : end.state === 'pending' ? 'media job put back for a later try' : 'media job left for another round',
+            );
             if (end.final) {
               result.finished += 1;
               result.bytes += end.bytes;
@@ -200,7 +210,12 @@ export class MediaStage {
         void task.finally(() => running.delete(task));
       }
       if (running.size === 0) break;
-      await Promise.race([...running, new Promise<void>((resolve) => { wake = resolve; })]);
+      await Promise.race([
+        ...running,
+        new Promise<void>((resolve) => {
+          wake = resolve;
+        }),
+      ]);
     }
     await Promise.all(running);
     return result;
@@ -214,7 +229,10 @@ export class MediaStage {
    */
   private async claimOne(): Promise<Claimed | undefined> {
     const fromFirstByte = new Set<number>();
-    const { claimed: [job], heldElsewhere } = await this.queue.claim(this.owner, 1, this.policy.leaseMs, {
+    const {
+      claimed: [job],
+      heldElsewhere,
+    } = await this.queue.claim(this.owner, 1, this.policy.leaseMs, {
       where: { corpid: this.corp.corpid },
       except: { id: [...this.inFlight] },
       // a lease of this stage on a job a database outage cut off is taken again (not one that crashed:
@@ -250,9 +268,12 @@ export class MediaStage {
     const stop = () => ctrl.abort();
     signal.addEventListener('abort', stop, { once: true });
     const heartbeat = setInterval(() => {
-      void this.update(job.id, { lease_until: this.deps.now() + this.policy.leaseMs }).then((held) => {
-        if (!held) ctrl.abort();
-      }, () => undefined);
+      void this.update(job.id, { lease_until: this.deps.now() + this.policy.leaseMs }).then(
+        (held) => {
+          if (!held) ctrl.abort();
+        },
+        () => undefined,
+      );
     }, this.policy.heartbeatMs);
     let partialId = validPartialId(job.partial_id);
     let attempts = job.attempts;
@@ -360,11 +381,22 @@ export class MediaStage {
     const key = objectKey(file.sha256);
     await store.putFile(key, file.file, { size: file.size, sha256: file.sha256, contentType: sniffed.contentType });
     await this.finish(job.id, {
-      state, error_code: null, error, sha256: file.sha256, md5: file.md5, size: file.size,
-      content_type: sniffed.contentType, storage_key: key, voice_format: sniffed.voice,
+      state,
+      error_code: null,
+      error,
+      sha256: file.sha256,
+      md5: file.md5,
+      size: file.size,
+      content_type: sniffed.contentType,
+      storage_key: key,
+      voice_format: sniffed.voice,
       // the playable copy is made by convertVoices(), so a download slot never waits on a conversion
-      converted_key: null, converted_type: null, convert_error: null,
-      index_token: '', bytes_done: file.size, failures: 0,
+      converted_key: null,
+      converted_type: null,
+      convert_error: null,
+      index_token: '',
+      bytes_done: file.size,
+      failures: 0,
     });
     return state;
   }

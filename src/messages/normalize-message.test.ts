@@ -23,7 +23,10 @@ describe('parseMessageJson', () => {
 
 describe('normalizeMessage', () => {
   it('reads the common columns of a group text', () => {
-    const m = normalizeMessage({ msgid: 'x', action: 'send', from: 'zhangsan', tolist: ['lisi', 'wmABC'], roomid: 'wrROOM', msgtime: 1700000000123, msgtype: 'text' }, 'abc_external');
+    const m = normalizeMessage(
+      { msgid: 'x', action: 'send', from: 'zhangsan', tolist: ['lisi', 'wmABC'], roomid: 'wrROOM', msgtime: 1700000000123, msgtype: 'text' },
+      'abc_external',
+    );
     expect(m).toMatchObject({ fromId: 'zhangsan', roomid: 'wrROOM', msgtime: 1700000000123, conversationKey: 'room:wrROOM', isExternal: true, isUpdown: false, knownType: true });
   });
 
@@ -32,7 +35,12 @@ describe('normalizeMessage', () => {
   });
 
   it('reads switch records and revoke links, and flags unknown types', () => {
-    expect(normalizeMessage({ msgid: 's', action: 'switch', time: 1700000000000, user: 'wangwu' }, 's')).toMatchObject({ msgtype: 'switch', fromId: 'wangwu', msgtime: 1700000000000, knownType: true });
+    expect(normalizeMessage({ msgid: 's', action: 'switch', time: 1700000000000, user: 'wangwu' }, 's')).toMatchObject({
+      msgtype: 'switch',
+      fromId: 'wangwu',
+      msgtime: 1700000000000,
+      knownType: true,
+    });
     expect(normalizeMessage({ action: 'recall', msgtype: 'revoke', from: 'a', tolist: ['b'], msgtime: 1, revoke: { pre_msgid: 'orig' } }, 'r').preMsgid).toBe('orig');
     expect(normalizeMessage({ action: 'send', msgtype: 'hologram', from: 'a', tolist: [], msgtime: 1 }, 'u_updown_stream')).toMatchObject({ knownType: false, isUpdown: true });
   });

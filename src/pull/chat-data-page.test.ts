@@ -12,7 +12,13 @@ describe('parseChatDataPage', () => {
   });
 
   it('turns a JSON-level errcode into a WeComApiError with the code kept', () => {
-    const err = (() => { try { parseChatDataPage('{"errcode":45009,"errmsg":"api freq out of limit","chatdata":[]}'); } catch (e) { return e; } })();
+    const err = (() => {
+      try {
+        parseChatDataPage('{"errcode":45009,"errmsg":"api freq out of limit","chatdata":[]}');
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(err).toBeInstanceOf(WeComApiError);
     expect((err as WeComApiError).wecomCode).toBe(45009);
     expect((err as Error).message).toMatch(/45009.*frequency/);
@@ -21,7 +27,11 @@ describe('parseChatDataPage', () => {
   it('treats garbage and truncation as SDK code 10002 (retried)', () => {
     for (const text of ['', '{"errcode":0,"chatdata":[{"seq":1,', 'null', '{"chatdata":{}}', `{"chatdata":[{"seq":"x"}]}`, `{"chatdata":[{"seq":18446744073709551616}]}`]) {
       let caught: unknown;
-      try { parseChatDataPage(text); } catch (e) { caught = e; }
+      try {
+        parseChatDataPage(text);
+      } catch (e) {
+        caught = e;
+      }
       expect(caught, text).toBeInstanceOf(WeComSdkError);
       expect((caught as WeComSdkError).wecomCode).toBe(10002);
     }

@@ -76,7 +76,11 @@ export class PullLoop {
     } finally {
       this.events.leaseAnswered();
       // let another process pull at once
-      await this.lease.release().catch((err: unknown) => this.deps.log.warn({ corp: this.corp.corpid, stage: 'pull', err: (err as Error).message }, 'could not give up the pull lease; it lapses by itself'));
+      await this.lease
+        .release()
+        .catch((err: unknown) =>
+          this.deps.log.warn({ corp: this.corp.corpid, stage: 'pull', err: (err as Error).message }, 'could not give up the pull lease; it lapses by itself'),
+        );
     }
   }
   /** Whether this process may pull the corp now: it holds the pull lease, else it says who does. */
@@ -94,7 +98,8 @@ export class PullLoop {
       }
     } else {
       const holder = lease.holder?.owner ?? 'another process';
-      if (this.progress.pullHeldBy !== holder) this.deps.log.info({ corp: this.corp.corpid, stage: 'pull', holder }, 'another process holds the pull of this corp; this one waits until that lease ends');
+      if (this.progress.pullHeldBy !== holder)
+        this.deps.log.info({ corp: this.corp.corpid, stage: 'pull', holder }, 'another process holds the pull of this corp; this one waits until that lease ends');
       this.progress.pullHeldBy = holder;
     }
     // only now, with pullHeldBy set: the decrypt loop reads it as soon as it hears this
@@ -118,7 +123,10 @@ export class PullLoop {
           continue;
         }
         const result = await pullPage(this.deps, this.corp, signal, this.lease.owner);
-        log.debug({ corp: this.corp.corpid, stage: 'pull', from: String(result.from), to: String(result.cursor), received: result.received, stored: result.stored, full: result.full }, result.full ? 'page fetched; it was full, so the next is asked for at once' : 'page fetched; caught up');
+        log.debug(
+          { corp: this.corp.corpid, stage: 'pull', from: String(result.from), to: String(result.cursor), received: result.received, stored: result.stored, full: result.full },
+          result.full ? 'page fetched; it was full, so the next is asked for at once' : 'page fetched; caught up',
+        );
         failures = 0;
         this.progress.cursor = result.cursor;
         this.progress.envelopes += result.stored;
@@ -153,11 +161,16 @@ export class PullLoop {
         const message = (err as Error).message ?? String(err);
         this.progress.state = verdict.action === 'stop' ? 'stopped' : 'retrying';
         this.progress.lastError = message;
-        await recordPullError(this.deps.db, this.corp.corpid, { state: verdict.action === 'stop' ? 'stopped' : 'retrying', code: verdict.code, message, at: now() }).catch((e: unknown) => log.error({ corp: this.corp.corpid, stage: 'pull', err: e }, 'could not record the pull error'));
+        await recordPullError(this.deps.db, this.corp.corpid, { state: verdict.action === 'stop' ? 'stopped' : 'retrying', code: verdict.code, message, at: now() }).catch(
+          (e: unknown) => log.error({ corp: this.corp.corpid, stage: 'pull', err: e }, 'could not record the pull error'),
+        );
         if (verdict.action === 'stop') {
           log.error({ corp: this.corp.corpid, stage: 'pull', code: verdict.code }, `pull stopped: ${message}`);
           if (once) break;
-          log.debug({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, waitMs: this.timing.stoppedRetryMs }, 'configuration error: the pull is tried again after the stopped-corp interval');
+          log.debug(
+            { corp: this.corp.corpid, stage: 'pull', code: verdict.code, waitMs: this.timing.stoppedRetryMs },
+            'configuration error: the pull is tried again after the stopped-corp interval',
+          );
           await sleep(this.timing.stoppedRetryMs, signal, this.bell);
         } else {
           log.warn({ corp: this.corp.corpid, stage: 'pull', code: verdict.code, failures }, `pull failed, retrying: ${message}`);
@@ -169,5 +182,4 @@ export class PullLoop {
       }
     }
   }
-
 }

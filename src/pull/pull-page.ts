@@ -49,10 +49,7 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
   const { db, dialect, backend, now } = deps;
   const row = await db.selectFrom('cursors').select('seq').where('corpid', '=', corp.corpid).executeTakeFirst();
   const from = row ? decodeSeq(row.seq) : 0n;
-  const text = await backend.getChatData(
-    { seq: from, limit: corp.limit, proxy: corp.proxy ?? '', passwd: corp.proxyAuth ?? '', timeoutS: corp.timeoutS },
-    signal,
-  );
+  const text = await backend.getChatData({ seq: from, limit: corp.limit, proxy: corp.proxy ?? '', passwd: corp.proxyAuth ?? '', timeoutS: corp.timeoutS }, signal);
   const entries = parseChatDataPage(text).sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
   const at = now();
 
@@ -89,15 +86,26 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
     let previous = cursor;
     for (const e of fresh) {
       if (previous > 0n && e.seq > previous + 1n) {
-        const verdict = previous === cursor ? classifyGap(at, await cursorFreshAt(trx, corp.corpid, cursor, current?.caught_up_at ?? null)) : { kind: 'jump' as const, cursorAgeMs: null };
+        const verdict =
+          previous === cursor ? classifyGap(at, await cursorFreshAt(trx, corp.corpid, cursor, current?.caught_up_at ?? null)) : { kind: 'jump' as const, cursorAgeMs: null };
         const skipped = e.seq - previous - 1n;
         const age = verdict.cursorAgeMs === null ? null : formatAge(verdict.cursorAgeMs);
-        const note = verdict.kind === 'loss'
-          ? `WeCom skipped ${skipped} seq value(s) between ${previous} and ${e.seq} while the cursor was ${age === null ? 'of unknown age (never caught up, its message not decrypted yet)' : `${age} old`}: messages older than the ${WECOM_RETENTION_MS / 86_400_000}-day window are gone`
-          : `seq jumped by ${skipped} between ${previous} and ${e.seq} while ${age === null ? 'both were inside the window' : `the cursor was ${age} old, well inside the window`}: WeCom does not promise contiguous seq values; nothing fell out of the window`;
-        await trx.insertInto('gaps').values({
-          corpid: corp.corpid, after_seq: encodeSeq(previous), next_seq: encodeSeq(e.seq), detected_at: at, note, kind: verdict.kind, cursor_age_ms: verdict.cursorAgeMs,
-        }).execute();
+        const note =
+          verdict.kind === 'loss'
+            ? `WeCom skipped ${skipped} seq value(s) between ${previous} and ${e.seq} while the cursor was ${age === null ? 'of unknown age (never caught up, its message not decrypted yet)' : `${age} old`}: messages older than the ${WECOM_RETENTION_MS / 86_400_000}-day window are gone`
+            : `seq jumped by ${skipped} between ${previous} and ${e.seq} while ${age === null ? 'both were inside the window' : `the cursor was ${age} old, well inside the window`}: WeCom does not promise contiguous seq values; nothing fell out of the window`;
+        await trx
+          .insertInto('gaps')
+          .values({
+            corpid: corp.corpid,
+            after_seq: encodeSeq(previous),
+            next_seq: encodeSeq(e.seq),
+            detected_at: at,
+            note,
+            kind: verdict.kind,
+            cursor_age_ms: verdict.cursorAgeMs,
+          })
+          .execute();
         if (verdict.kind === 'loss') gaps += 1;
         else seqJumps += 1;
       }
@@ -117,7 +125,11 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
     };
     const seq = encodeSeq(next);
     if (leaseOwner === undefined) {
-      await trx.updateTable('cursors').set({ ...moved, seq }).where('corpid', '=', corp.corpid).execute();
+      await trx
+        .updateTable('cursors')
+        .set({ ...moved, seq })
+        .where('corpid', '=', corp.corpid)
+        .execute();
     } else if (!(await moveCursorAsHolder(trx, corp.corpid, leaseOwner, seq, moved))) {
       // thrown inside the transaction: the envelopes and gaps of this page are rolled back with it
       throw new PullLeaseLostError(corp.corpid);

@@ -128,7 +128,10 @@ describe('simulator backend against the simulator', () => {
   });
 
   it('fails with 10004 for a wrong secret or an unknown corp', async () => {
-    for (const [corpid, secret] of [[sim.corp.corpid, 'wrong-secret'], ['ww0000000000000000', sim.corp.secret]] as const) {
+    for (const [corpid, secret] of [
+      [sim.corp.corpid, 'wrong-secret'],
+      ['ww0000000000000000', sim.corp.secret],
+    ] as const) {
       const other = createSimulatorBackend({ url: sim.url, corpid, secret });
       try {
         const err = await sdkError(other.getChatData(chatReq(0n)));
@@ -242,11 +245,15 @@ describe('backend edge cases', () => {
       try {
         const cases: Array<[string, (res: import('node:http').ServerResponse) => void, number]> = [
           ['no x-sdk-ret', (res) => res.writeHead(200).end('{}'), 10002],
-          ['body shorter than announced', (res) => {
-            res.writeHead(200, { 'x-sdk-ret': '0', 'x-sdk-length': '100', 'content-length': '100' });
-            res.write('{"errcode":0');
-            setTimeout(() => res.socket?.destroy(), 20);
-          }, 10002],
+          [
+            'body shorter than announced',
+            (res) => {
+              res.writeHead(200, { 'x-sdk-ret': '0', 'x-sdk-length': '100', 'content-length': '100' });
+              res.write('{"errcode":0');
+              setTimeout(() => res.socket?.destroy(), 20);
+            },
+            10002,
+          ],
           ['HTTP 404', (res) => res.writeHead(404).end('not here'), 10001],
           ['an SDK code with detail', (res) => res.writeHead(200, { 'x-sdk-ret': '10011' }).end('{"ret":10011,"detail":"certificate"}'), 10011],
         ];
@@ -272,7 +279,10 @@ describe('backend edge cases', () => {
       const pending = backend.getChatData(chatReq(0n, 1000, 30), ac.signal);
       setTimeout(() => ac.abort(), 50);
       // the server never answers: without the abort the call would end in its 30 s timeout, as 10001
-      const err = await pending.then(() => undefined, (e: unknown) => e);
+      const err = await pending.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect((err as Error).name).toBe('AbortError');
       await expect(backend.getChatData(chatReq(0n), ac.signal)).rejects.toMatchObject({ name: 'AbortError' });
       await backend.close();

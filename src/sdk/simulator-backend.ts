@@ -16,7 +16,16 @@ import { WeComSdkError } from '../errors/wecom-codes.ts';
 import { abortReason } from '../runtime/abort.ts';
 import { SEQ_MAX } from '../store/seq-codec.ts';
 import { decryptChatMsg } from '../simulator/sdk/envelope-crypto.ts';
-import { HEADER_FINISH, HEADER_LENGTH, HEADER_OUT_INDEX, HEADER_RET, SDK_ROUTES, type ChatDataRequestBody, type DecryptRequestBody, type MediaRequestBody } from '../simulator/sdk/wire.ts';
+import {
+  HEADER_FINISH,
+  HEADER_LENGTH,
+  HEADER_OUT_INDEX,
+  HEADER_RET,
+  SDK_ROUTES,
+  type ChatDataRequestBody,
+  type DecryptRequestBody,
+  type MediaRequestBody,
+} from '../simulator/sdk/wire.ts';
 import { MEDIA_CHUNK_MAX, type ChatDataRequest, type MediaChunk, type MediaDataRequest, type SdkBackend } from './backend.ts';
 import { chunkBuffer } from './chunk-memory.ts';
 
@@ -90,7 +99,9 @@ export function createSimulatorBackend(opts: SimulatorBackendOptions): SdkBacken
       const timeoutMs = (Number.isFinite(timeoutS) && timeoutS > 0 ? timeoutS : DEFAULT_TIMEOUT_S) * 1000;
       const timer = setTimeout(() => settle(new WeComSdkError(10001, op, { detail: `the simulator at ${base.host} did not answer within ${timeoutMs / 1000} s` })), timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
-      req.on('error', (err: NodeJS.ErrnoException) => settle(new WeComSdkError(10001, op, { detail: `cannot reach the simulator at ${base.host}: ${err.code ?? err.message}`, cause: err })));
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        settle(new WeComSdkError(10001, op, { detail: `cannot reach the simulator at ${base.host}: ${err.code ?? err.message}`, cause: err })),
+      );
       req.on('response', (res: IncomingMessage) => {
         // a media chunk goes into reusable memory (see chunk-memory.ts)
         const body = new BodyCollector(Number(res.headers['content-length']), op === 'GetMediaData');

@@ -71,7 +71,16 @@ describe('parseSearchQuery', () => {
 
 describe('search filters', () => {
   it('accepts the structured filters', () => {
-    const filters = { corpid: 'ww1', conversationKey: 'room:wr1', fromId: 'zhangsan', msgtypes: ['text', 'file'], since: 0, until: 1_700_000_000_000, external: true, hasMedia: false };
+    const filters = {
+      corpid: 'ww1',
+      conversationKey: 'room:wr1',
+      fromId: 'zhangsan',
+      msgtypes: ['text', 'file'],
+      since: 0,
+      until: 1_700_000_000_000,
+      external: true,
+      hasMedia: false,
+    };
     expect(parseSearchQuery('abc', filters).filters).toEqual(filters);
   });
 

@@ -92,7 +92,10 @@ function termOf(raw: RawTerm, fold: CharacterFold | undefined): QueryTerm | unde
   const last = units[units.length - 1];
   if (!last) return undefined;
   if (units.length > QUERY_LIMITS.unitsPerTerm) {
-    throw new ValidationError('SEARCH_TERM_TOO_LONG', `the search term "${raw.text.slice(0, 40)}…" has more than ${QUERY_LIMITS.unitsPerTerm} words or characters; search for a shorter part of it`);
+    throw new ValidationError(
+      'SEARCH_TERM_TOO_LONG',
+      `the search term "${raw.text.slice(0, 40)}…" has more than ${QUERY_LIMITS.unitsPerTerm} words or characters; search for a shorter part of it`,
+    );
   }
   // a prefix star belongs right after a word: `deploy*`, not `中文*` or `deploy!*`
   const prefixOnLast = starred && last.kind === 'word' && last.end === text.length;

@@ -5,7 +5,14 @@ import { SEARCH_TEXT_LIMITS, searchableText, searchableTextOfRaw } from './searc
 
 const fieldsOf = (message: unknown): Array<[string, string]> => searchableText(message).map((f) => [f.source, f.text]);
 const message = (msgtype: string, body: Record<string, unknown>): Record<string, unknown> => ({
-  msgid: 'm1', action: 'send', from: 'zhangsan', tolist: ['lisi'], roomid: '', msgtime: 1_700_000_000_000, msgtype, ...body,
+  msgid: 'm1',
+  action: 'send',
+  from: 'zhangsan',
+  tolist: ['lisi'],
+  roomid: '',
+  msgtime: 1_700_000_000_000,
+  msgtype,
+  ...body,
 });
 const record = (type: string, content: unknown): Record<string, unknown> => ({ type, msgtime: 1_700_000_000, content: JSON.stringify(content), from_chatroom: false });
 
@@ -16,22 +23,100 @@ describe('searchableText: what each message type offers', () => {
     ['file', { file: { filename: '资料.docx', fileext: 'docx', md5sum: 'ab', sdkfileid: 'X' } }, [['file.filename', '资料.docx']]],
     ['voip_doc_share', { voipid: 'gr1', voip_doc_share: { filename: '欢迎使用微盘.pdf.pdf', sdkfileid: 'X' } }, [['voip_doc_share.filename', '欢迎使用微盘.pdf.pdf']]],
     ['qydiskfile', { info: { filename: '.sys.log' } }, [['info.filename', '.sys.log']]],
-    ['link', { link: { title: '请你加入群聊', description: '技术支持群', link_url: 'https://x', image_url: 'https://y' } }, [['link.title', '请你加入群聊'], ['link.description', '技术支持群']]],
-    ['weapp', { weapp: { title: '服务须知事项', description: '客户需同意', username: 'gh_1@app', displayname: '服务须知' } }, [['weapp.title', '服务须知事项'], ['weapp.description', '客户需同意'], ['weapp.displayname', '服务须知']]],
+    [
+      'link',
+      { link: { title: '请你加入群聊', description: '技术支持群', link_url: 'https://x', image_url: 'https://y' } },
+      [
+        ['link.title', '请你加入群聊'],
+        ['link.description', '技术支持群'],
+      ],
+    ],
+    [
+      'weapp',
+      { weapp: { title: '服务须知事项', description: '客户需同意', username: 'gh_1@app', displayname: '服务须知' } },
+      [
+        ['weapp.title', '服务须知事项'],
+        ['weapp.description', '客户需同意'],
+        ['weapp.displayname', '服务须知'],
+      ],
+    ],
     ['card', { card: { corpname: '腾讯科技', userid: 'wmGAge' } }, [['card.corpname', '腾讯科技']]],
-    ['location', { location: { longitude: 116.5, latitude: 39.9, address: '北京市朝阳区', title: '现代城', zoom: 15 } }, [['location.title', '现代城'], ['location.address', '北京市朝阳区']]],
-    ['news', { info: { item: [{ title: 'service', description: 'test', url: 'https://x', picurl: 'https://y' }, { title: '每日新闻' }] } }, [['info.item.title', 'service'], ['info.item.description', 'test'], ['info.item.title', '每日新闻']]],
-    ['todo', { todo: { title: '来源文本', content: '准备演示' } }, [['todo.title', '来源文本'], ['todo.content', '准备演示']]],
-    ['vote', { vote: { votetitle: '午饭吃什么', voteitem: ['面', '饭', 3], votetype: 101, voteid: '1' } }, [['vote.votetitle', '午饭吃什么'], ['vote.voteitem', '面'], ['vote.voteitem', '饭']]],
-    ['collect', { collect: { room_name: '这是一个群', creator: 'nick', create_time: '2019-12-11 11:21:22', title: '报名表', details: [{ id: 1, ques: '表项1，文本', type: 'Text' }] } }, [['collect.title', '报名表'], ['collect.details.ques', '表项1，文本']]],
-    ['calendar', { calendar: { title: '业绩复盘会', creatorname: 'test', attendeename: ['aaa'], starttime: 1, endtime: 2, place: '会议室A', remarks: '带电脑' } }, [['calendar.title', '业绩复盘会'], ['calendar.place', '会议室A'], ['calendar.remarks', '带电脑']]],
-    ['meeting', { meeting: { topic: '夕会', starttime: 1, endtime: 2, address: '3楼', remarks: '', meetingid: 1 } }, [['meeting.topic', '夕会'], ['meeting.address', '3楼']]],
+    [
+      'location',
+      { location: { longitude: 116.5, latitude: 39.9, address: '北京市朝阳区', title: '现代城', zoom: 15 } },
+      [
+        ['location.title', '现代城'],
+        ['location.address', '北京市朝阳区'],
+      ],
+    ],
+    [
+      'news',
+      { info: { item: [{ title: 'service', description: 'test', url: 'https://x', picurl: 'https://y' }, { title: '每日新闻' }] } },
+      [
+        ['info.item.title', 'service'],
+        ['info.item.description', 'test'],
+        ['info.item.title', '每日新闻'],
+      ],
+    ],
+    [
+      'todo',
+      { todo: { title: '来源文本', content: '准备演示' } },
+      [
+        ['todo.title', '来源文本'],
+        ['todo.content', '准备演示'],
+      ],
+    ],
+    [
+      'vote',
+      { vote: { votetitle: '午饭吃什么', voteitem: ['面', '饭', 3], votetype: 101, voteid: '1' } },
+      [
+        ['vote.votetitle', '午饭吃什么'],
+        ['vote.voteitem', '面'],
+        ['vote.voteitem', '饭'],
+      ],
+    ],
+    [
+      'collect',
+      { collect: { room_name: '这是一个群', creator: 'nick', create_time: '2019-12-11 11:21:22', title: '报名表', details: [{ id: 1, ques: '表项1，文本', type: 'Text' }] } },
+      [
+        ['collect.title', '报名表'],
+        ['collect.details.ques', '表项1，文本'],
+      ],
+    ],
+    [
+      'calendar',
+      { calendar: { title: '业绩复盘会', creatorname: 'test', attendeename: ['aaa'], starttime: 1, endtime: 2, place: '会议室A', remarks: '带电脑' } },
+      [
+        ['calendar.title', '业绩复盘会'],
+        ['calendar.place', '会议室A'],
+        ['calendar.remarks', '带电脑'],
+      ],
+    ],
+    [
+      'meeting',
+      { meeting: { topic: '夕会', starttime: 1, endtime: 2, address: '3楼', remarks: '', meetingid: 1 } },
+      [
+        ['meeting.topic', '夕会'],
+        ['meeting.address', '3楼'],
+      ],
+    ],
     ['meeting_notification', { info: { content: '快速会议 已结束', meeting_id: 1, notification_type: 2 } }, [['info.content', '快速会议 已结束']]],
     ['docmsg', { doc: { title: '测试&演示客户', doc_creator: 'test', link_url: 'https://doc' } }, [['doc.title', '测试&演示客户']]],
-    ['sphfeed', { sphfeed: { feed_type: 4, sph_name: '云游天地旅行家', feed_desc: '瑞士缆车' } }, [['sphfeed.sph_name', '云游天地旅行家'], ['sphfeed.feed_desc', '瑞士缆车']]],
+    [
+      'sphfeed',
+      { sphfeed: { feed_type: 4, sph_name: '云游天地旅行家', feed_desc: '瑞士缆车' } },
+      [
+        ['sphfeed.sph_name', '云游天地旅行家'],
+        ['sphfeed.feed_desc', '瑞士缆车'],
+      ],
+    ],
     ['redpacket', { redpacket: { type: 1, wish: '恭喜发财，大吉大利', totalcnt: 1, totalamount: 3000 } }, [['redpacket.wish', '恭喜发财，大吉大利']]],
     ['external_redpacket', { redpacket: { type: 1, wish: '新年快乐', totalcnt: 2, totalamount: 20 } }, [['redpacket.wish', '新年快乐']]],
-    ['meeting_voice_call', { voiceid: 'grb1', meeting_voice_call: { endtime: 1, sdkfileid: 'X', demofiledata: [{ filename: '方案.docx', demooperator: 'wo1' }], sharescreendata: [{ share: 'wo1' }] } }, [['meeting_voice_call.demofiledata.filename', '方案.docx']]],
+    [
+      'meeting_voice_call',
+      { voiceid: 'grb1', meeting_voice_call: { endtime: 1, sdkfileid: 'X', demofiledata: [{ filename: '方案.docx', demooperator: 'wo1' }], sharescreendata: [{ share: 'wo1' }] } },
+      [['meeting_voice_call.demofiledata.filename', '方案.docx']],
+    ],
   ];
   for (const [msgtype, body, expected] of cases) {
     it(`reads ${msgtype}`, () => expect(fieldsOf(message(msgtype, body))).toEqual(expected));
@@ -52,18 +137,30 @@ describe('searchableText: what each message type offers', () => {
   });
 
   it("finds weapp bodies under link, as WeCom's own format example has them", () => {
-    expect(fieldsOf(message('weapp', { link: { title: '开始聊天前请仔细阅读', displayname: '服务须知' } }))).toEqual([['link.title', '开始聊天前请仔细阅读'], ['link.displayname', '服务须知']]);
+    expect(fieldsOf(message('weapp', { link: { title: '开始聊天前请仔细阅读', displayname: '服务须知' } }))).toEqual([
+      ['link.title', '开始聊天前请仔细阅读'],
+      ['link.displayname', '服务须知'],
+    ]);
   });
 });
 
 describe('searchableText: quotes and records', () => {
   it('splits a quote/reply into the quote and the reply, without the prefix or the quoted name', () => {
     const zh = '这是一条引用/回复消息：\n“张三：\n明天开会吗”\n------\n@张三 好的';
-    expect(fieldsOf(message('text', { text: { content: zh } }))).toEqual([['text.quote', '明天开会吗'], ['text.content', '@张三 好的']]);
+    expect(fieldsOf(message('text', { text: { content: zh } }))).toEqual([
+      ['text.quote', '明天开会吗'],
+      ['text.content', '@张三 好的'],
+    ]);
     const en = 'This is a quote/reply:\n"Lucy:\nLGTM"\n------\nmerged';
-    expect(fieldsOf(message('text', { text: { content: en } }))).toEqual([['text.quote', 'LGTM'], ['text.content', 'merged']]);
+    expect(fieldsOf(message('text', { text: { content: en } }))).toEqual([
+      ['text.quote', 'LGTM'],
+      ['text.content', 'merged'],
+    ]);
     const wechat = '「王五：价格有点高」\n- - - - - - - - - - - - - - -\n我再问问';
-    expect(fieldsOf(message('text', { text: { content: wechat } }))).toEqual([['text.quote', '价格有点高'], ['text.content', '我再问问']]);
+    expect(fieldsOf(message('text', { text: { content: wechat } }))).toEqual([
+      ['text.quote', '价格有点高'],
+      ['text.content', '我再问问'],
+    ]);
   });
 
   it('reads a huge text that looks like a quote with colons everywhere as plain text, in linear time', () => {
@@ -73,22 +170,29 @@ describe('searchableText: quotes and records', () => {
 
   it('reads each chat record item from its JSON content, nested records and mixed items too', () => {
     const inner = { title: '内层', item: [record('ChatRecordText', { content: '内层消息' })] };
-    const mixed = { item: [{ type: 'text', content: JSON.stringify({ content: '图文混排' }) }, { type: 'image', content: JSON.stringify({ sdkfileid: 'X' }) }] };
-    const fields = fieldsOf(message('chatrecord', {
-      chatrecord: {
-        title: '群聊',
-        item: [
-          record('ChatRecordText', { content: 'test' }),
-          record('ChatRecordFile', { filename: '报价单.xlsx', sdkfileid: 'X' }),
-          record('ChatRecordLink', { title: '链接标题', description: '链接描述', link_url: 'https://x' }),
-          record('ChatRecordMixed', mixed),
-          record('chatrecord', inner),
-          record('ChatRecordSomethingNew', { title: '新类型标题', userid: 'wm1' }),
-          record('ChatRecordText', 'not an object'),
-          { type: 'ChatRecordText', content: '{"broken' },
-        ],
-      },
-    }));
+    const mixed = {
+      item: [
+        { type: 'text', content: JSON.stringify({ content: '图文混排' }) },
+        { type: 'image', content: JSON.stringify({ sdkfileid: 'X' }) },
+      ],
+    };
+    const fields = fieldsOf(
+      message('chatrecord', {
+        chatrecord: {
+          title: '群聊',
+          item: [
+            record('ChatRecordText', { content: 'test' }),
+            record('ChatRecordFile', { filename: '报价单.xlsx', sdkfileid: 'X' }),
+            record('ChatRecordLink', { title: '链接标题', description: '链接描述', link_url: 'https://x' }),
+            record('ChatRecordMixed', mixed),
+            record('chatrecord', inner),
+            record('ChatRecordSomethingNew', { title: '新类型标题', userid: 'wm1' }),
+            record('ChatRecordText', 'not an object'),
+            { type: 'ChatRecordText', content: '{"broken' },
+          ],
+        },
+      }),
+    );
     expect(fields).toEqual([
       ['chatrecord.title', '群聊'],
       ['chatrecord.item.text.content', 'test'],
@@ -113,9 +217,24 @@ describe('searchableText: quotes and records', () => {
 
 describe('searchableText: hostile input', () => {
   it('yields nothing for values of the wrong type, never an exception', () => {
-    for (const bad of [null, undefined, 42, 'text', [], [{ msgtype: 'text' }], { msgtype: 7 }, { msgtype: 'text', text: 'flat' }, { msgtype: 'text', text: { content: 5 } },
-      { msgtype: 'vote', vote: { voteitem: 'not a list' } }, { msgtype: 'chatrecord', chatrecord: { item: { not: 'a list' } } }, { msgtype: 'news', info: { item: [null, 1, 'x'] } },
-      { msgtype: 'text', text: { content: '   ' } }, { msgtype: 'constructor' }, { msgtype: '__proto__' }, { msgtype: 'toString', toString: { content: 'x' } }]) {
+    for (const bad of [
+      null,
+      undefined,
+      42,
+      'text',
+      [],
+      [{ msgtype: 'text' }],
+      { msgtype: 7 },
+      { msgtype: 'text', text: 'flat' },
+      { msgtype: 'text', text: { content: 5 } },
+      { msgtype: 'vote', vote: { voteitem: 'not a list' } },
+      { msgtype: 'chatrecord', chatrecord: { item: { not: 'a list' } } },
+      { msgtype: 'news', info: { item: [null, 1, 'x'] } },
+      { msgtype: 'text', text: { content: '   ' } },
+      { msgtype: 'constructor' },
+      { msgtype: '__proto__' },
+      { msgtype: 'toString', toString: { content: 'x' } },
+    ]) {
       expect(fieldsOf(bad)).toEqual([]);
     }
   });

@@ -72,8 +72,6 @@ export function snippetFor(fields: readonly string[], query: SearchQuery, length
   const head = from > 0 ? ELLIPSIS : '';
   const tail = to < field.length ? ELLIPSIS : '';
   const shift = head.length - from;
-  const inside: Range[] = ranges
-    .filter(([s]) => s < to)
-    .map(([s, e]) => [s + shift, Math.min(e, to) + shift]);
+  const inside: Range[] = ranges.filter(([s]) => s < to).map(([s, e]) => [s + shift, Math.min(e, to) + shift]);
   return { field: best, text: head + field.slice(from, to).replace(/[\r\n\t\u2028\u2029]/g, ' ') + tail, ranges: inside };
 }

@@ -17,7 +17,11 @@ describe('token codec', () => {
 
   it('round-trips random words, characters and pairs from the whole Unicode range', () => {
     const rng = seededRng(testSeed('SEARCH_CODEC_SEED', 'token codec round trip'));
-    const kinds: Array<[TokenKind, number]> = [['word', 12], ['unigram', 1], ['bigram', 2]];
+    const kinds: Array<[TokenKind, number]> = [
+      ['word', 12],
+      ['unigram', 1],
+      ['bigram', 2],
+    ];
     for (let n = 0; n < 5_000; n++) {
       const [kind, length] = rng.pick(kinds);
       let text = '';

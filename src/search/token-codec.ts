@@ -85,7 +85,7 @@ export function isWholeInToken(word: string): boolean {
 
 function decodeText(encoded: string): string | undefined {
   let out = '';
-  for (let i = 0; i < encoded.length; ) {
+  for (let i = 0; i < encoded.length;) {
     const c = encoded.charCodeAt(i);
     if (isLiteral(c)) {
       out += encoded[i];

@@ -15,7 +15,11 @@ describe('normalization', () => {
 describe('textUnits', () => {
   it('makes words of letters and digits and a unit of each CJK character', () => {
     expect(units('Hello, 世界! v2.0')).toEqual([
-      ['word', 'hello', false], ['cjk', '世', false], ['cjk', '界', true], ['word', 'v2', false], ['word', '0', false],
+      ['word', 'hello', false],
+      ['cjk', '世', false],
+      ['cjk', '界', true],
+      ['word', 'v2', false],
+      ['word', '0', false],
     ]);
   });
 
@@ -27,9 +31,18 @@ describe('textUnits', () => {
 
   it('separates at emoji and punctuation and marks CJK written together as joined', () => {
     expect(units('好的👌收到，谢谢')).toEqual([
-      ['cjk', '好', false], ['cjk', '的', true], ['cjk', '收', false], ['cjk', '到', true], ['cjk', '谢', false], ['cjk', '谢', true],
+      ['cjk', '好', false],
+      ['cjk', '的', true],
+      ['cjk', '收', false],
+      ['cjk', '到', true],
+      ['cjk', '谢', false],
+      ['cjk', '谢', true],
     ]);
-    expect(units('中文abc')).toEqual([['cjk', '中', false], ['cjk', '文', true], ['word', 'abc', true]]);
+    expect(units('中文abc')).toEqual([
+      ['cjk', '中', false],
+      ['cjk', '文', true],
+      ['word', 'abc', true],
+    ]);
     expect(units('❤️ 👨‍👩‍👧 ok')).toEqual([['word', 'ok', false]]);
   });
 
@@ -42,7 +55,11 @@ describe('textUnits', () => {
 
   it('gives astral characters their two code units', () => {
     const text = 'a𠀀b';
-    expect(textUnits(text).map((u) => [u.start, u.end])).toEqual([[0, 1], [1, 3], [3, 4]]);
+    expect(textUnits(text).map((u) => [u.start, u.end])).toEqual([
+      [0, 1],
+      [1, 3],
+      [3, 4],
+    ]);
   });
 });
 

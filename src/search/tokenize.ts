@@ -135,7 +135,7 @@ class UnitBuilder {
  */
 export function textUnits(text: string, fold?: CharacterFold): TextUnit[] {
   const builder = new UnitBuilder();
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const end = segmentEnd(text, i);
     const segment = normalizeSegment(text.slice(i, end));
     const normalized = fold ? [...segment].map(fold).join('') : segment;

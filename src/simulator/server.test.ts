@@ -50,7 +50,13 @@ describe('control API', () => {
   it('reports state without secrets', async () => {
     const { status, json } = await control('GET', 'state');
     expect(status).toBe(200);
-    expect(json).toMatchObject({ corpid: sim.corp.corpid, messages: 100, seqStart: (2n ** 60n).toString(), firstSeq: (2n ** 60n).toString(), lastSeq: (2n ** 60n + 99n).toString() });
+    expect(json).toMatchObject({
+      corpid: sim.corp.corpid,
+      messages: 100,
+      seqStart: (2n ** 60n).toString(),
+      firstSeq: (2n ** 60n).toString(),
+      lastSeq: (2n ** 60n + 99n).toString(),
+    });
     const all = JSON.stringify(json) + JSON.stringify((await control('GET', '../')).json);
     expect(all).not.toContain(sim.corp.secret);
     expect(all).not.toContain('PRIVATE KEY');

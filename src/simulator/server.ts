@@ -54,10 +54,15 @@ async function serveSdk(sim: Simulator, route: (typeof SDK_HANDLERS)[string], re
   } else if (fault?.kind === 'errcode') {
     // the SDK call succeeds (ret 0) and the JSON inside carries the server's error, as WeCom reports
     // server-side errors
-    reply = { ret: 0, body: Buffer.from(JSON.stringify({ errcode: fault.errcode, errmsg: fault.errmsg ?? defaultErrmsg(fault.errcode) })), contentType: 'application/json; charset=utf-8' };
+    reply = {
+      ret: 0,
+      body: Buffer.from(JSON.stringify({ errcode: fault.errcode, errmsg: fault.errmsg ?? defaultErrmsg(fault.errcode) })),
+      contentType: 'application/json; charset=utf-8',
+    };
   } else {
     const parsed = parseJson(body);
-    reply = parsed === undefined ? { ret: 10000, body: Buffer.from('{"ret":10000,"detail":"request body is not JSON"}'), contentType: 'application/json' } : route.handle(sim, parsed);
+    reply =
+      parsed === undefined ? { ret: 10000, body: Buffer.from('{"ret":10000,"detail":"request body is not JSON"}'), contentType: 'application/json' } : route.handle(sim, parsed);
   }
 
   let payload = reply.body;

@@ -41,7 +41,10 @@ export interface CorpStatus {
    */
   hoursLeft: number | null;
   /** native SDK host processes replaced after a crash, hang or memory ceiling (issue #4) */
-  sdkHostRestarts: { count: number; latest: { lane: SdkHostRestart['lane']; cause: SdkHostRestart['cause']; signal: string | null; operation: string | null; detail: string; at: number } | null };
+  sdkHostRestarts: {
+    count: number;
+    latest: { lane: SdkHostRestart['lane']; cause: SdkHostRestart['cause']; signal: string | null; operation: string | null; detail: string; at: number } | null;
+  };
   /** media jobs by state, bytes stored, voice copies, latest failures (issue #5) */
   media: MediaStatus;
   /** stored callback events: pending, failed (with why), the newest delivery (issue #6) */
@@ -58,13 +61,22 @@ export interface GapSummary {
 
 async function gapSummary(db: Kysely<Database>, corpid: string, kind: GapKind, count: number): Promise<GapSummary> {
   if (count === 0) return { count, latest: [] };
-  const rows = await db.selectFrom('gaps').select(['after_seq', 'next_seq', 'detected_at', 'cursor_age_ms', 'note'])
-    .where('corpid', '=', corpid).where('kind', '=', kind).orderBy('id', 'desc').limit(5).execute();
+  const rows = await db
+    .selectFrom('gaps')
+    .select(['after_seq', 'next_seq', 'detected_at', 'cursor_age_ms', 'note'])
+    .where('corpid', '=', corpid)
+    .where('kind', '=', kind)
+    .orderBy('id', 'desc')
+    .limit(5)
+    .execute();
   return {
     count,
     latest: rows.map((g) => ({
-      afterSeq: decodeSeq(g.after_seq).toString(), nextSeq: decodeSeq(g.next_seq).toString(), detectedAt: Number(g.detected_at),
-      cursorAgeMs: g.cursor_age_ms === null ? null : Number(g.cursor_age_ms), note: g.note,
+      afterSeq: decodeSeq(g.after_seq).toString(),
+      nextSeq: decodeSeq(g.next_seq).toString(),
+      detectedAt: Number(g.detected_at),
+      cursorAgeMs: g.cursor_age_ms === null ? null : Number(g.cursor_age_ms),
+      note: g.note,
     })),
   };
 }
@@ -74,11 +86,27 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
   const [corps, cursors, messageCounts, envelopeCounts, gapCounts, restartCounts] = await Promise.all([
     db.selectFrom('corps').select('corpid').execute(),
     db.selectFrom('cursors').selectAll().orderBy('corpid').execute(),
-    db.selectFrom('messages').select(['corpid', 'known_type', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['corpid', 'known_type']).execute(),
-    db.selectFrom('envelopes').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('state', '=', 'retry').groupBy('corpid').execute(),
-    db.selectFrom('gaps').select(['corpid', 'kind', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['corpid', 'kind']).execute(),
-    db.selectFrom('sdk_host_restarts').select(['corpid', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('corpid').execute(),
+    db
+      .selectFrom('messages')
+      .select(['corpid', 'known_type', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy(['corpid', 'known_type'])
+      .execute(),
+    db
+      .selectFrom('envelopes')
+      .select(['corpid', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('state', '=', 'retry')
+      .groupBy('corpid')
+      .execute(),
+    db
+      .selectFrom('gaps')
+      .select(['corpid', 'kind', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy(['corpid', 'kind'])
+      .execute(),
+    db
+      .selectFrom('sdk_host_restarts')
+      .select(['corpid', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('corpid')
+      .execute(),
   ]);
   const configured = new Set(corps.map((c) => c.corpid));
   const waiting = await waitingGroups(db, now);
@@ -91,10 +119,20 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
     const losses = await gapSummary(db, c.corpid, 'loss', gapCount('loss'));
     const seqJumps = await gapSummary(db, c.corpid, 'jump', gapCount('jump'));
     const restarts = Number(restartCounts.find((r) => r.corpid === c.corpid)?.n ?? 0);
-    const lastRestart = restarts === 0 ? undefined : await db.selectFrom('sdk_host_restarts').select(['lane', 'cause', 'signal', 'operation', 'detail', 'occurred_at'])
-      .where('corpid', '=', c.corpid).orderBy('id', 'desc').limit(1).executeTakeFirst();
+    const lastRestart =
+      restarts === 0
+        ? undefined
+        : await db
+            .selectFrom('sdk_host_restarts')
+            .select(['lane', 'cause', 'signal', 'operation', 'detail', 'occurred_at'])
+            .where('corpid', '=', c.corpid)
+            .orderBy('id', 'desc')
+            .limit(1)
+            .executeTakeFirst();
     const retrying = Number(envelopeCounts.find((e) => e.corpid === c.corpid)?.n ?? 0);
-    const fresh = await freshEnvelopes(db, c.corpid, c.decrypted_seq).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const fresh = await freshEnvelopes(db, c.corpid, c.decrypted_seq)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     const caughtUp = c.caught_up_at === null ? null : Number(c.caught_up_at);
     const newest = c.newest_msgtime === null ? null : Number(c.newest_msgtime);
     result.push({
@@ -120,7 +158,16 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
       directory: directories.get(c.corpid) ?? emptyDirectoryStatus(),
       sdkHostRestarts: {
         count: restarts,
-        latest: lastRestart ? { lane: lastRestart.lane, cause: lastRestart.cause, signal: lastRestart.signal, operation: lastRestart.operation, detail: lastRestart.detail, at: Number(lastRestart.occurred_at) } : null,
+        latest: lastRestart
+          ? {
+              lane: lastRestart.lane,
+              cause: lastRestart.cause,
+              signal: lastRestart.signal,
+              operation: lastRestart.operation,
+              detail: lastRestart.detail,
+              at: Number(lastRestart.occurred_at),
+            }
+          : null,
       },
     });
   }

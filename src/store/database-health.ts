@@ -69,7 +69,10 @@ export class DatabaseHealth {
   private closed = false;
   private readonly waiters = new Set<() => void>();
 
-  constructor(private readonly displayUrl: string, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly displayUrl: string,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Where the two messages go (`run` and `serve` set their logger). */
   logTo(log: Logger): void {
@@ -170,11 +173,13 @@ export class DatabaseHealth {
     this.probeTimer = setTimeout(() => {
       this.probeTimer = undefined;
       // the outcome reaches succeeded()/failed() through the driver like any query's
-      void this.probe!().catch(() => undefined).finally(() => {
-        if (this.downSince === undefined) return;
-        this.probeDelay = Math.min(PROBE_MAX_MS, this.probeDelay * 2);
-        this.scheduleProbe();
-      });
+      void this.probe!()
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.downSince === undefined) return;
+          this.probeDelay = Math.min(PROBE_MAX_MS, this.probeDelay * 2);
+          this.scheduleProbe();
+        });
     }, this.probeDelay);
     // a probe alone never keeps the process alive
     this.probeTimer.unref();
@@ -196,19 +201,42 @@ export function describeDatabaseError(err: unknown): string {
   const message = typeof e.message === 'string' ? e.message : String(err);
   const where = typeof e.address === 'string' ? ` at ${e.address}${typeof e.port === 'number' ? `:${e.port}` : ''}` : '';
   switch (code) {
-    case 'ECONNREFUSED': return `connection refused${where}: is the server running, and on this host and port? (ECONNREFUSED)`;
-    case 'ECONNRESET': return 'the connection was reset by the server or the network (ECONNRESET)';
-    case 'ETIMEDOUT': return `no answer${where} in time: a firewall, or the wrong host? (ETIMEDOUT)`;
-    case 'ENOTFOUND': case 'EAI_AGAIN': return `the host name could not be resolved (${code})`;
-    case 'EHOSTUNREACH': case 'ENETUNREACH': return `the host cannot be reached (${code})`;
+    case 'ECONNREFUSED':
+      return `connection refused${where}: is the server running, and on this host and port? (ECONNREFUSED)`;
+    case 'ECONNRESET':
+      return 'the connection was reset by the server or the network (ECONNRESET)';
+    case 'ETIMEDOUT':
+      return `no answer${where} in time: a firewall, or the wrong host? (ETIMEDOUT)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `the host name could not be resolved (${code})`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `the host cannot be reached (${code})`;
     // the server's own words name the user or database (never the password)
-    case '28P01': case '28000': case 'ER_ACCESS_DENIED_ERROR': case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR': case 'ER_DBACCESS_DENIED_ERROR': return `the server refused the login: ${oneLine(message)} (${code})`;
-    case '3D000': case 'ER_BAD_DB_ERROR': return `the database does not exist on the server, create it first: ${oneLine(message)} (${code})`;
-    case '57P01': case '57P02': case 'ER_SERVER_SHUTDOWN': case 'ER_NORMAL_SHUTDOWN': return `the server is shutting down (${code})`;
-    case '57P03': return 'the server is starting up or shutting down and does not accept connections (57P03)';
-    case '53300': case 'ER_CON_COUNT_ERROR': return `the server has too many connections (${code})`;
-    case 'PROTOCOL_CONNECTION_LOST': return 'the server closed the connection (PROTOCOL_CONNECTION_LOST)';
-    default: return code ? `${oneLine(message)} (${code})` : oneLine(message);
+    case '28P01':
+    case '28000':
+    case 'ER_ACCESS_DENIED_ERROR':
+    case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR':
+    case 'ER_DBACCESS_DENIED_ERROR':
+      return `the server refused the login: ${oneLine(message)} (${code})`;
+    case '3D000':
+    case 'ER_BAD_DB_ERROR':
+      return `the database does not exist on the server, create it first: ${oneLine(message)} (${code})`;
+    case '57P01':
+    case '57P02':
+    case 'ER_SERVER_SHUTDOWN':
+    case 'ER_NORMAL_SHUTDOWN':
+      return `the server is shutting down (${code})`;
+    case '57P03':
+      return 'the server is starting up or shutting down and does not accept connections (57P03)';
+    case '53300':
+    case 'ER_CON_COUNT_ERROR':
+      return `the server has too many connections (${code})`;
+    case 'PROTOCOL_CONNECTION_LOST':
+      return 'the server closed the connection (PROTOCOL_CONNECTION_LOST)';
+    default:
+      return code ? `${oneLine(message)} (${code})` : oneLine(message);
   }
 }
 

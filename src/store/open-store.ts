@@ -45,7 +45,9 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
   const db = new Kysely<Database>({ dialect: watchedDialect(dialect.createKyselyDialect(), health) });
   health.setProbe(() => sql`select 1`.execute(db));
   const store: Store = {
-    db, dialect, health,
+    db,
+    dialect,
+    health,
     close: async () => {
       health.close();
       await db.destroy();
@@ -74,7 +76,8 @@ export async function migrateStore(store: Store): Promise<string[]> {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     // no migration ran: the migrator could not read or lock its own tables (the server went away?)
-    if (failed === undefined) throw new ArchiveError('MIGRATION_FAILED', `could not migrate the database ${store.dialect.displayUrl}: ${describeDatabaseError(error)}`, { cause: error });
+    if (failed === undefined)
+      throw new ArchiveError('MIGRATION_FAILED', `could not migrate the database ${store.dialect.displayUrl}: ${describeDatabaseError(error)}`, { cause: error });
     throw new ArchiveError('MIGRATION_FAILED', `database migration ${failed} failed on ${store.dialect.displayUrl}: ${(error as Error).message ?? error}`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

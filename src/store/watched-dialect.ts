@@ -30,7 +30,10 @@ async function observed<T>(health: DatabaseHealth, work: () => Promise<T>, proof
 }
 
 class WatchedConnection implements DatabaseConnection {
-  constructor(readonly inner: DatabaseConnection, private readonly health: DatabaseHealth) {}
+  constructor(
+    readonly inner: DatabaseConnection,
+    private readonly health: DatabaseHealth,
+  ) {}
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     return observed(this.health, () => this.inner.executeQuery<R>(query));
@@ -42,7 +45,10 @@ class WatchedConnection implements DatabaseConnection {
 }
 
 class WatchedDriver implements Driver {
-  constructor(private readonly inner: Driver, private readonly health: DatabaseHealth) {}
+  constructor(
+    private readonly inner: Driver,
+    private readonly health: DatabaseHealth,
+  ) {}
 
   init(): Promise<void> {
     return this.inner.init();

@@ -49,7 +49,8 @@ const CHECK_WINDOW = 5000;
 export const keyAad = (corpid: string, version: number) => `key:${corpid}:${version}`;
 
 export function validateKeyVersion(version: number): number {
-  if (!Number.isInteger(version) || version < 1 || version > 1_000_000) throw new ValidationError('KEY_VERSION_INVALID', `key version must be a positive integer (the publickey_ver WeCom shows next to the public key), got ${version}`);
+  if (!Number.isInteger(version) || version < 1 || version > 1_000_000)
+    throw new ValidationError('KEY_VERSION_INVALID', `key version must be a positive integer (the publickey_ver WeCom shows next to the public key), got ${version}`);
   return version;
 }
 
@@ -59,7 +60,11 @@ export function validateKeyVersion(version: number): number {
  * older keys. The one exception is a wrong key stored by mistake, which `replace` swaps (and records).
  */
 export class KeyVault {
-  constructor(private readonly db: Kysely<Database>, private readonly masterKey: Buffer, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly masterKey: Buffer,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * Stores a pasted private key (PKCS#1/PKCS#8, PEM with or without headers) and tries it on stored
@@ -87,7 +92,11 @@ export class KeyVault {
     const check = await this.check(corpid, version, key);
     return inTransaction(this.db, async (trx) => {
       const existing = await trx.selectFrom('key_versions').select('fingerprint').where('corpid', '=', corpid).where('version', '=', version).executeTakeFirst();
-      if (!existing) throw new NotFoundError('KEY_VERSION_NOT_FOUND', `corp ${corpid} has no key of version ${version} to replace; add it with \`wecom-archive keys add --corp ${corpid} --version ${version} --file PEM\``);
+      if (!existing)
+        throw new NotFoundError(
+          'KEY_VERSION_NOT_FOUND',
+          `corp ${corpid} has no key of version ${version} to replace; add it with \`wecom-archive keys add --corp ${corpid} --version ${version} --file PEM\``,
+        );
       const same = { corpid, version, oldFingerprint: existing.fingerprint, newFingerprint, decryptedMessages: 0, requeued: 0, check };
       if (existing.fingerprint === newFingerprint) return { ...same, replaced: false };
       const decryptedMessages = await countDecrypted(trx, corpid, version);
@@ -99,24 +108,50 @@ export class KeyVault {
         );
       }
       const now = this.now();
-      await trx.updateTable('key_versions')
+      await trx
+        .updateTable('key_versions')
         .set({ private_key_sealed: sealSecret(this.masterKey, privateKeyToPkcs8Pem(key), keyAad(corpid, version)), fingerprint: newFingerprint, bits, created_at: now })
-        .where('corpid', '=', corpid).where('version', '=', version).execute();
-      await trx.insertInto('key_history').values({
-        corpid, version, old_fingerprint: existing.fingerprint, new_fingerprint: newFingerprint, decrypted_messages: decryptedMessages, forced: options.force ? 1 : 0, replaced_at: now,
-      }).execute();
+        .where('corpid', '=', corpid)
+        .where('version', '=', version)
+        .execute();
+      await trx
+        .insertInto('key_history')
+        .values({
+          corpid,
+          version,
+          old_fingerprint: existing.fingerprint,
+          new_fingerprint: newFingerprint,
+          decrypted_messages: decryptedMessages,
+          forced: options.force ? 1 : 0,
+          replaced_at: now,
+        })
+        .execute();
       // Whatever they wait for (an RSA failure under the old key, or an SDK error on what it wrongly
       // decrypted), the new key may change the outcome: the next drain tries them again.
-      const requeued = await trx.updateTable('envelopes').set({ state: 'retry', updated_at: now })
-        .where('corpid', '=', corpid).where('publickey_ver', '=', version).where('state', '=', 'waiting').executeTakeFirst();
+      const requeued = await trx
+        .updateTable('envelopes')
+        .set({ state: 'retry', updated_at: now })
+        .where('corpid', '=', corpid)
+        .where('publickey_ver', '=', version)
+        .where('state', '=', 'waiting')
+        .executeTakeFirst();
       return { ...same, decryptedMessages, requeued: Number(requeued.numUpdatedRows), replaced: true };
     });
   }
 
   /** Past replacements of a corp's keys, oldest first (fingerprints only). */
-  async history(corpid: string): Promise<Array<{ version: number; oldFingerprint: string; newFingerprint: string; decryptedMessages: number; forced: boolean; replacedAt: number }>> {
+  async history(
+    corpid: string,
+  ): Promise<Array<{ version: number; oldFingerprint: string; newFingerprint: string; decryptedMessages: number; forced: boolean; replacedAt: number }>> {
     const rows = await this.db.selectFrom('key_history').selectAll().where('corpid', '=', corpid).orderBy('id').execute();
-    return rows.map((r) => ({ version: r.version, oldFingerprint: r.old_fingerprint, newFingerprint: r.new_fingerprint, decryptedMessages: Number(r.decrypted_messages), forced: r.forced === 1, replacedAt: Number(r.replaced_at) }));
+    return rows.map((r) => ({
+      version: r.version,
+      oldFingerprint: r.old_fingerprint,
+      newFingerprint: r.new_fingerprint,
+      decryptedMessages: Number(r.decrypted_messages),
+      forced: r.forced === 1,
+      replacedAt: Number(r.replaced_at),
+    }));
   }
 
   /**
@@ -128,10 +163,23 @@ export class KeyVault {
     const rows: Array<{ encrypt_random_key: string }> = [];
     for (const state of ['waiting', 'retry', 'pending', 'done'] as const) {
       if (rows.length >= CHECK_ENVELOPES) break;
-      const recent = this.db.selectFrom('envelopes').select(['encrypt_random_key', 'publickey_ver', 'seq'])
-        .where('state', '=', state).where('corpid', '=', corpid).orderBy('seq', 'desc').limit(CHECK_WINDOW).as('recent');
-      rows.push(...(await this.db.selectFrom(recent).select('recent.encrypt_random_key').where('recent.publickey_ver', '=', version)
-        .orderBy('recent.seq', 'desc').limit(CHECK_ENVELOPES - rows.length).execute()));
+      const recent = this.db
+        .selectFrom('envelopes')
+        .select(['encrypt_random_key', 'publickey_ver', 'seq'])
+        .where('state', '=', state)
+        .where('corpid', '=', corpid)
+        .orderBy('seq', 'desc')
+        .limit(CHECK_WINDOW)
+        .as('recent');
+      rows.push(
+        ...(await this.db
+          .selectFrom(recent)
+          .select('recent.encrypt_random_key')
+          .where('recent.publickey_ver', '=', version)
+          .orderBy('recent.seq', 'desc')
+          .limit(CHECK_ENVELOPES - rows.length)
+          .execute()),
+      );
     }
     let opened = 0;
     for (const row of rows) {
@@ -189,7 +237,11 @@ export class KeyVault {
   }
 
   private async nextVersion(corpid: string): Promise<number> {
-    const row = await this.db.selectFrom('key_versions').select((eb) => eb.fn.max('version').as('v')).where('corpid', '=', corpid).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('key_versions')
+      .select((eb) => eb.fn.max('version').as('v'))
+      .where('corpid', '=', corpid)
+      .executeTakeFirst();
     return Number(row?.v ?? 0) + 1;
   }
 
@@ -201,8 +253,12 @@ export class KeyVault {
 
 /** Messages decrypted from envelopes of this key version. */
 async function countDecrypted(db: Kysely<Database>, corpid: string, version: number): Promise<number> {
-  const row = await db.selectFrom('messages').innerJoin('envelopes', (join) => join.onRef('envelopes.corpid', '=', 'messages.corpid').onRef('envelopes.msgid', '=', 'messages.msgid'))
+  const row = await db
+    .selectFrom('messages')
+    .innerJoin('envelopes', (join) => join.onRef('envelopes.corpid', '=', 'messages.corpid').onRef('envelopes.msgid', '=', 'messages.msgid'))
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('messages.corpid', '=', corpid).where('envelopes.publickey_ver', '=', version).executeTakeFirstOrThrow();
+    .where('messages.corpid', '=', corpid)
+    .where('envelopes.publickey_ver', '=', version)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }

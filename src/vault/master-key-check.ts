@@ -40,7 +40,9 @@ export async function openMasterKey(db: Kysely<Database>, dialect: StoreDialect,
   }
   // Any one secret that opens proves the key (AES-GCM authenticates); none opening proves it wrong.
   if (sealed.length > 0 && !sealed.some((s) => opens(loaded.key, s))) throw mismatch(loaded, dialect);
-  await dialect.ignoreDuplicates(db.insertInto('vault_checks').values({ name: CHECK_NAME, check_value: masterKeyCheckValue(loaded.key), created_at: Date.now() }), ['name']).execute();
+  await dialect
+    .ignoreDuplicates(db.insertInto('vault_checks').values({ name: CHECK_NAME, check_value: masterKeyCheckValue(loaded.key), created_at: Date.now() }), ['name'])
+    .execute();
   // Two first starts with different keys: the one whose value was stored first wins, the other is refused.
   const now = await storedCheck(db);
   if (now === undefined || !sameCheck(now, masterKeyCheckValue(loaded.key))) throw mismatch(loaded, dialect);
@@ -68,8 +70,12 @@ async function sealedSample(db: Kysely<Database>): Promise<SealedSample[]> {
   if (corp) samples.push({ sealed: corp.secret_sealed, aad: secretAad(corp.corpid) });
   const key = await db.selectFrom('key_versions').select(['corpid', 'version', 'private_key_sealed']).limit(1).executeTakeFirst();
   if (key) samples.push({ sealed: key.private_key_sealed, aad: keyAad(key.corpid, key.version) });
-  const api = await db.selectFrom('corp_api_settings').select(['corpid', 'contacts_secret_sealed', 'customer_secret_sealed'])
-    .where((eb) => eb.or([eb('contacts_secret_sealed', 'is not', null), eb('customer_secret_sealed', 'is not', null)])).limit(1).executeTakeFirst();
+  const api = await db
+    .selectFrom('corp_api_settings')
+    .select(['corpid', 'contacts_secret_sealed', 'customer_secret_sealed'])
+    .where((eb) => eb.or([eb('contacts_secret_sealed', 'is not', null), eb('customer_secret_sealed', 'is not', null)]))
+    .limit(1)
+    .executeTakeFirst();
   if (api?.contacts_secret_sealed) samples.push({ sealed: api.contacts_secret_sealed, aad: contactsAad(api.corpid) });
   else if (api?.customer_secret_sealed) samples.push({ sealed: api.customer_secret_sealed, aad: customerAad(api.corpid) });
   const callback = await db.selectFrom('callback_apps').select(['corpid', 'app', 'token_sealed']).limit(1).executeTakeFirst();
@@ -88,10 +94,9 @@ function opens(key: Buffer, sample: SealedSample): boolean {
 
 function mismatch(loaded: MasterKey, dialect: StoreDialect): ConfigError {
   const source = loaded.source === 'env' ? 'WECOM_ARCHIVE_MASTER_KEY' : `the master key file ${loaded.path}`;
-  const fix = loaded.source === 'env'
-    ? 'Set WECOM_ARCHIVE_MASTER_KEY to the key the secrets were sealed with, or unset it to use the key file of the data directory.'
-    : 'Restore the original master.key from backup (mode 0600), or set WECOM_ARCHIVE_MASTER_KEY to the original key.';
-  return new ConfigError(
-    `${source} is not the master key the secrets in ${dialect.displayUrl} were sealed with; nothing was changed. ${fix}`,
-  );
+  const fix =
+    loaded.source === 'env'
+      ? 'Set WECOM_ARCHIVE_MASTER_KEY to the key the secrets were sealed with, or unset it to use the key file of the data directory.'
+      : 'Restore the original master.key from backup (mode 0600), or set WECOM_ARCHIVE_MASTER_KEY to the original key.';
+  return new ConfigError(`${source} is not the master key the secrets in ${dialect.displayUrl} were sealed with; nothing was changed. ${fix}`);
 }

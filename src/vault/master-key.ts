@@ -93,8 +93,7 @@ function readKeyFile(path: string): Buffer | 'missing' | 'empty' {
   const key = parseKeyText(content);
   if (key === undefined) {
     throw new ConfigError(
-      `The master key file ${path} does not hold a valid key (${ACCEPTED_FORMS}). Restore it from backup; ` +
-        'a new key cannot open the secrets already stored.',
+      `The master key file ${path} does not hold a valid key (${ACCEPTED_FORMS}). Restore it from backup; ` + 'a new key cannot open the secrets already stored.',
     );
   }
   return key;
@@ -106,8 +105,7 @@ function checkPermissions(path: string): void {
   const { mode } = statSync(path);
   if ((mode & 0o077) !== 0) {
     throw new ConfigError(
-      `The master key file ${path} is accessible to other users (mode ${(mode & 0o777).toString(8).padStart(3, '0')}); ` +
-        `run \`chmod 600 ${path}\` and start again.`,
+      `The master key file ${path} is accessible to other users (mode ${(mode & 0o777).toString(8).padStart(3, '0')}); ` + `run \`chmod 600 ${path}\` and start again.`,
     );
   }
 }

@@ -5,14 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors/errors.ts';
-import {
-  generateRsaKeyPair,
-  parseRsaPrivateKey,
-  privateKeyToPkcs8Pem,
-  publicKeyFingerprint,
-  publicKeyPemOf,
-  rsaKeyBits,
-} from './rsa-key.ts';
+import { generateRsaKeyPair, parseRsaPrivateKey, privateKeyToPkcs8Pem, publicKeyFingerprint, publicKeyPemOf, rsaKeyBits } from './rsa-key.ts';
 
 let dir: string;
 
@@ -82,7 +75,10 @@ describe('parseRsaPrivateKey accepts what people paste', () => {
     const expected = publicKeyFingerprint(parseRsaPrivateKey(pkcs8Pem));
     const variants = [
       pkcs1Pem.replace(/\n/g, '\r\n'),
-      `\uFEFF  ${pkcs8Pem.split('\n').map((l) => `   ${l}`).join('\n')}\n\n`,
+      `\uFEFF  ${pkcs8Pem
+        .split('\n')
+        .map((l) => `   ${l}`)
+        .join('\n')}\n\n`,
       pkcs8Pem.trim().replace(/\n/g, '\\n'),
       pkcs8Pem.replace(/-----END PRIVATE KEY-----\s*$/, ''),
       pkcs8Pem.replace(/-----BEGIN PRIVATE KEY-----/, ''),

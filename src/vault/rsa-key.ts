@@ -42,10 +42,7 @@ export function parseRsaPrivateKey(input: string | Buffer): KeyObject {
     .replace(/\\[rnt]/g, '\n')
     .trim();
   if (text === '') {
-    throw new ValidationError(
-      'RSA_KEY_EMPTY',
-      `The RSA private key is empty; paste ${WANTED} whose public key is set in the WeCom admin console.`,
-    );
+    throw new ValidationError('RSA_KEY_EMPTY', `The RSA private key is empty; paste ${WANTED} whose public key is set in the WeCom admin console.`);
   }
   if (/ENCRYPTED PRIVATE KEY|Proc-Type:\s*4\s*,\s*ENCRYPTED/i.test(text)) {
     throw encryptedKeyError();
@@ -133,8 +130,7 @@ function keyFromPem(text: string): KeyObject {
   if (label === 'OPENSSH PRIVATE KEY') {
     throw new ValidationError(
       'RSA_KEY_UNREADABLE',
-      'This is an OpenSSH-format key; convert it first with `ssh-keygen -p -m PKCS8 -f <file>` (it rewrites the file), or ' +
-        `${GENERATE_HINT}.`,
+      'This is an OpenSSH-format key; convert it first with `ssh-keygen -p -m PKCS8 -f <file>` (it rewrites the file), or ' + `${GENERATE_HINT}.`,
     );
   }
   if (label === 'DSA PRIVATE KEY') throw notRsaError('a DSA');
@@ -193,10 +189,7 @@ function checkRsaPrivateKey(key: KeyObject): KeyObject {
   if (key.asymmetricKeyType !== 'rsa') throw notRsaError(describeKeyType(key));
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < MIN_RSA_BITS) {
-    throw new ValidationError(
-      'RSA_KEY_TOO_SMALL',
-      `This RSA key is ${bits} bits; at least ${MIN_RSA_BITS} bits are required. Please ${GENERATE_HINT}.`,
-    );
+    throw new ValidationError('RSA_KEY_TOO_SMALL', `This RSA key is ${bits} bits; at least ${MIN_RSA_BITS} bits are required. Please ${GENERATE_HINT}.`);
   }
   return key;
 }
@@ -228,21 +221,12 @@ function describeKeyType(key: KeyObject): string {
 }
 
 function notRsaError(article: string): ValidationError {
-  return new ValidationError(
-    'RSA_KEY_NOT_RSA',
-    `This is ${article} private key; WeCom chat archiving needs an RSA key. Please ${GENERATE_HINT}.`,
-  );
+  return new ValidationError('RSA_KEY_NOT_RSA', `This is ${article} private key; WeCom chat archiving needs an RSA key. Please ${GENERATE_HINT}.`);
 }
 
 function publicKeyError(what: 'public key' | 'certificate' | 'certificate request'): ValidationError {
-  const lead =
-    what === 'public key'
-      ? 'This is a public key; the private key is needed'
-      : `This is a ${what}, which holds only a public key; the private key is needed`;
-  return new ValidationError(
-    'RSA_KEY_IS_PUBLIC',
-    `${lead}: ${WANTED}, from the same pair as the public key set in the WeCom admin console.`,
-  );
+  const lead = what === 'public key' ? 'This is a public key; the private key is needed' : `This is a ${what}, which holds only a public key; the private key is needed`;
+  return new ValidationError('RSA_KEY_IS_PUBLIC', `${lead}: ${WANTED}, from the same pair as the public key set in the WeCom admin console.`);
 }
 
 function encryptedKeyError(): ValidationError {
@@ -256,8 +240,7 @@ function encryptedKeyError(): ValidationError {
 function unreadableKeyError(cause?: unknown): ValidationError {
   return new ValidationError(
     'RSA_KEY_UNREADABLE',
-    `This is not a readable RSA private key. Paste ${WANTED}, its base64 body alone, or the DER file; ` +
-      'check that the whole key was copied.',
+    `This is not a readable RSA private key. Paste ${WANTED}, its base64 body alone, or the DER file; ` + 'check that the whole key was copied.',
     // OpenSSL's decoder errors name the failing step only, never key bytes, so they are safe to keep.
     cause === undefined ? {} : { cause },
   );

@@ -112,9 +112,7 @@ describe('rsaPkcs1v15Decrypt with ciphertexts from openssl pkeyutl', () => {
   it('decrypts a base64 encrypt_random_key end to end', () => {
     const ct = opensslEncrypt(publicPem, Buffer.from('abcdefghijklmnopqrstuvwxyz012345'));
     const field = ` ${ct.toString('base64')}\n`;
-    expect(rsaPkcs1v15Decrypt(keys['PKCS#8 PEM'] as KeyObject, decodeEncryptRandomKey(field)).toString()).toBe(
-      'abcdefghijklmnopqrstuvwxyz012345',
-    );
+    expect(rsaPkcs1v15Decrypt(keys['PKCS#8 PEM'] as KeyObject, decodeEncryptRandomKey(field)).toString()).toBe('abcdefghijklmnopqrstuvwxyz012345');
   });
 
   it('fails with the generic error for a different private key', () => {

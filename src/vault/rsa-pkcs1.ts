@@ -136,11 +136,7 @@ function unpadType2(em: Buffer, k: number): Buffer {
     separatorIndex = select(lookingForSeparator & zero, i, separatorIndex);
     lookingForSeparator &= ~zero;
   }
-  const good =
-    isZeroMask(em[0] as number) &
-    isZeroMask((em[1] as number) ^ 0x02) &
-    ~lookingForSeparator &
-    geMask(separatorIndex, 2 + MIN_PS_BYTES);
+  const good = isZeroMask(em[0] as number) & isZeroMask((em[1] as number) ^ 0x02) & ~lookingForSeparator & geMask(separatorIndex, 2 + MIN_PS_BYTES);
   if (good !== -1) {
     throw new CryptoError('RSA_DECRYPT_FAILED', DECRYPT_FAILED_MESSAGE);
   }

@@ -39,8 +39,7 @@ export function openSecret(masterKey: Buffer, sealed: string, aad: string): Buff
   if (raw === undefined || raw.length < IV_BYTES + TAG_BYTES) {
     throw new CryptoError(
       'SECRET_DECRYPT_FAILED',
-      `The secret stored for "${aad}" is not a sealed value (expected "v1:…"); it was damaged or edited by hand. ` +
-        'Enter the secret again to store it afresh.',
+      `The secret stored for "${aad}" is not a sealed value (expected "v1:…"); it was damaged or edited by hand. ` + 'Enter the secret again to store it afresh.',
     );
   }
   const iv = raw.subarray(0, IV_BYTES);

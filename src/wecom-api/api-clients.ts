@@ -20,7 +20,10 @@ export class ApiClients {
   private readonly transport: ApiTransport;
   private readonly ownTransport: (ApiTransport & { close(): void }) | undefined;
 
-  constructor(private readonly settings: CorpApiSettings, private readonly options: ApiClientsOptions = {}) {
+  constructor(
+    private readonly settings: CorpApiSettings,
+    private readonly options: ApiClientsOptions = {},
+  ) {
     this.tokens = new TokenCache(options.now);
     this.ownTransport = options.transport ? undefined : createHttpTransport();
     this.transport = options.transport ?? this.ownTransport!;

@@ -12,7 +12,7 @@ export const DIRECTORY_API_CODES: Readonly<Record<number, WeComCodeInfo>> = Obje
   40068: { meaning: 'invalid tag id', action: 'the tag was deleted', transient: false },
   40096: { meaning: 'invalid external userid', action: 'the external contact does not exist for this app', transient: false },
   41001: API_CODES[41001]!,
-  60111: { meaning: 'userid not found', action: 'the member was deleted or is outside the contacts app\'s visible range', transient: false },
+  60111: { meaning: 'userid not found', action: "the member was deleted or is outside the contacts app's visible range", transient: false },
   60123: { meaning: 'invalid department id', action: 'the department was deleted', transient: false },
 });
 
@@ -32,7 +32,11 @@ export class WeComApiCallError extends WeComApiError {
 export class ApiSecretMissingError extends ArchiveError {
   constructor(corpid: string, kind: 'contacts' | 'customer') {
     const what = kind === 'contacts' ? 'contacts (通讯录同步) secret' : 'customer contact (客户联系) secret';
-    super('API_SECRET_MISSING', `the ${what} of corp ${corpid} is not set, so this part of the directory cannot be synced; set it with \`wecom-archive corp secrets --corp ${corpid} --${kind === 'contacts' ? 'contacts' : 'customer'}-secret S\``, { kind: 'invalid', httpStatus: 409 });
+    super(
+      'API_SECRET_MISSING',
+      `the ${what} of corp ${corpid} is not set, so this part of the directory cannot be synced; set it with \`wecom-archive corp secrets --corp ${corpid} --${kind === 'contacts' ? 'contacts' : 'customer'}-secret S\``,
+      { kind: 'invalid', httpStatus: 409 },
+    );
   }
 }
 

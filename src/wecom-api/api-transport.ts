@@ -77,16 +77,23 @@ async function exchange(req: ApiHttpRequest, httpAgent: HttpAgent, httpsAgent: H
 
   let make: () => ClientRequest;
   if (!req.proxy) {
-    make = () => (https ? httpsRequest : httpRequest)({ method: req.method, host, port, path: url.pathname + url.search, headers, agent: https ? httpsAgent : httpAgent, servername: host });
+    make = () =>
+      (https ? httpsRequest : httpRequest)({ method: req.method, host, port, path: url.pathname + url.search, headers, agent: https ? httpsAgent : httpAgent, servername: host });
   } else if (!https && /^https?:/.test(req.proxy)) {
     // A plain-http target through an HTTP proxy: absolute-form request line, as proxies expect.
     const proxy = new URL(req.proxy);
     if (req.proxyAuth) headers['proxy-authorization'] = `Basic ${Buffer.from(req.proxyAuth, 'utf8').toString('base64')}`;
     headers.host = url.host;
     const viaTls = proxy.protocol === 'https:';
-    make = () => (viaTls ? httpsRequest : httpRequest)({
-      method: req.method, host: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port || (viaTls ? 443 : 80)), path: url.toString(), headers, agent: false,
-    });
+    make = () =>
+      (viaTls ? httpsRequest : httpRequest)({
+        method: req.method,
+        host: proxy.hostname.replace(/^\[|\]$/g, ''),
+        port: Number(proxy.port || (viaTls ? 443 : 80)),
+        path: url.toString(),
+        headers,
+        agent: false,
+      });
   } else {
     // CONNECT or SOCKS5 tunnel, then TLS to the target for https.
     const raw = await openProxyTunnel(req.proxy, req.proxyAuth, { host, port }, Math.max(1, deadline - Date.now()));

@@ -49,7 +49,10 @@ export function parseApiBase(text: string): string {
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username || url.password) {
     // the refused URL is shown to say what was wrong, but never a password or a query (tokens) in it
     const shown = maskUrlCredentials(text).replace(/([?#]).*$/s, '$1***');
-    throw new ValidationError('API_BASE_INVALID', `--api-base must be an http(s) URL without query or credentials, e.g. ${WECOM_API_BASE}; got ${JSON.stringify(shown.slice(0, 200))}`);
+    throw new ValidationError(
+      'API_BASE_INVALID',
+      `--api-base must be an http(s) URL without query or credentials, e.g. ${WECOM_API_BASE}; got ${JSON.stringify(shown.slice(0, 200))}`,
+    );
   }
   return url.toString().replace(/\/+$/, '');
 }
@@ -75,17 +78,25 @@ export class CorpApiSettings {
     validateApiSecret(change.customerSecret, '--customer-secret');
     const apiBase = change.apiBase === undefined || change.apiBase === null ? change.apiBase : parseApiBase(change.apiBase);
     const row: Partial<Database['corp_api_settings']> = { updated_at: this.now() };
-    if (change.contactsSecret !== undefined) row.contacts_secret_sealed = change.contactsSecret === null ? null : sealSecret(this.masterKey, change.contactsSecret, contactsAad(corpid));
-    if (change.customerSecret !== undefined) row.customer_secret_sealed = change.customerSecret === null ? null : sealSecret(this.masterKey, change.customerSecret, customerAad(corpid));
+    if (change.contactsSecret !== undefined)
+      row.contacts_secret_sealed = change.contactsSecret === null ? null : sealSecret(this.masterKey, change.contactsSecret, contactsAad(corpid));
+    if (change.customerSecret !== undefined)
+      row.customer_secret_sealed = change.customerSecret === null ? null : sealSecret(this.masterKey, change.customerSecret, customerAad(corpid));
     if (apiBase !== undefined) row.api_base = apiBase;
     await inTransaction(this.db, async (trx) => {
       const existing = await trx.selectFrom('corp_api_settings').select('corpid').where('corpid', '=', corpid).executeTakeFirst();
       if (existing) await trx.updateTable('corp_api_settings').set(row).where('corpid', '=', corpid).execute();
       else {
-        await trx.insertInto('corp_api_settings').values({
-          corpid, api_base: row.api_base ?? null, contacts_secret_sealed: row.contacts_secret_sealed ?? null,
-          customer_secret_sealed: row.customer_secret_sealed ?? null, updated_at: row.updated_at!,
-        }).execute();
+        await trx
+          .insertInto('corp_api_settings')
+          .values({
+            corpid,
+            api_base: row.api_base ?? null,
+            contacts_secret_sealed: row.contacts_secret_sealed ?? null,
+            customer_secret_sealed: row.customer_secret_sealed ?? null,
+            updated_at: row.updated_at!,
+          })
+          .execute();
       }
     });
   }

@@ -130,14 +130,17 @@ function client(proxy: string | null, proxyAuth: string | null): WeComApiClient 
   );
 }
 
-describe('WeCom API through the corp\'s proxy', () => {
+describe("WeCom API through the corp's proxy", () => {
   it('goes through an HTTP proxy with Proxy-Authorization', async () => {
     const proxy = await httpProxy();
     const departments = await listDepartments(client(proxy.url, 'user:p@ss'));
     expect(departments.map((d) => d.id)).toContain(1);
     expect(proxy.log).toEqual(['GET /cgi-bin/gettoken', 'GET /cgi-bin/department/list']);
     // Without the right credentials the proxy refuses, and the error says so (no password in it).
-    const err = await listDepartments(client(proxy.url, 'user:wrong')).then(() => new Error('no error'), (e: unknown) => e as Error);
+    const err = await listDepartments(client(proxy.url, 'user:wrong')).then(
+      () => new Error('no error'),
+      (e: unknown) => e as Error,
+    );
     expect(err.message).toMatch(/requires authentication \(407\)/);
     expect(err.message).not.toContain('wrong');
   });
@@ -165,7 +168,10 @@ describe('WeCom API through the corp\'s proxy', () => {
     const departments = await listDepartments(client(proxy.url, 'sock:secret:with:colons'));
     expect(departments.length).toBeGreaterThan(1);
     expect(proxy.log.length).toBeGreaterThanOrEqual(2);
-    const err = await listDepartments(client(proxy.url, 'sock:nope')).then(() => new Error('no error'), (e: unknown) => e as Error);
+    const err = await listDepartments(client(proxy.url, 'sock:nope')).then(
+      () => new Error('no error'),
+      (e: unknown) => e as Error,
+    );
     expect(err.message).toMatch(/refused the user and password/);
     expect(err.message).not.toContain('nope');
   });

@@ -147,7 +147,7 @@ export async function openProxyTunnel(proxy: string, proxyAuth: string | null, t
   try {
     url = new URL(proxy);
   } catch (err) {
-    throw new ProxyTunnelError('the corp\'s --proxy is not a URL', { cause: err });
+    throw new ProxyTunnelError("the corp's --proxy is not a URL", { cause: err });
   }
   const socket = await connectToProxy(url, timeoutMs);
   try {

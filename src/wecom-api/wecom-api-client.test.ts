@@ -13,8 +13,12 @@ const POLICY: ApiRetryPolicy = {
 };
 
 const CORP: ApiCorp = {
-  corpid: 'wwclienttest', apiBase: 'https://qyapi.example/prefix/', secrets: { archive: 'ARCHIVE-SECRET', contacts: 'CONTACTS-SECRET', customer: null },
-  proxy: null, proxyAuth: null, timeoutS: 5,
+  corpid: 'wwclienttest',
+  apiBase: 'https://qyapi.example/prefix/',
+  secrets: { archive: 'ARCHIVE-SECRET', contacts: 'CONTACTS-SECRET', customer: null },
+  proxy: null,
+  proxyAuth: null,
+  timeoutS: 5,
 };
 
 /** A WeCom stand-in at the transport: tokens per secret, scripted answers per path. */
@@ -64,7 +68,11 @@ describe('WeComApiClient', () => {
 
   it('backs off on -1 and 45009 and then succeeds; a fault that outlasts the retries keeps its code and says what it means', async () => {
     const wecom = fakeWeCom({
-      '/cgi-bin/user/get': [{ errcode: -1, errmsg: 'system busy' }, { errcode: 45009, errmsg: 'freq' }, { errcode: -1, errmsg: 'system busy' }],
+      '/cgi-bin/user/get': [
+        { errcode: -1, errmsg: 'system busy' },
+        { errcode: 45009, errmsg: 'freq' },
+        { errcode: -1, errmsg: 'system busy' },
+      ],
       '/cgi-bin/tag/list': [{ errcode: 45009 }, { errcode: 45009 }, { errcode: 45009 }],
     });
     const client = new WeComApiClient(CORP, { transport: wecom.transport, tokens: new TokenCache(), policy: POLICY });

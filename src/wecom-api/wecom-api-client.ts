@@ -51,7 +51,10 @@ export class WeComApiClient {
   private readonly policy: ApiRetryPolicy;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
-  constructor(readonly corp: ApiCorp, private readonly deps: WeComApiClientDeps) {
+  constructor(
+    readonly corp: ApiCorp,
+    private readonly deps: WeComApiClientDeps,
+  ) {
     this.policy = deps.policy ?? DEFAULT_API_RETRY_POLICY;
     this.sleep = deps.sleep ?? sleepFor;
   }
@@ -115,10 +118,15 @@ export class WeComApiClient {
   private token(kind: SecretKind, signal?: AbortSignal): Promise<string> {
     const secret = this.secret(kind);
     return this.deps.tokens.get(this.tokenKey(kind), async () => {
-      const answer = await this.send({
-        method: 'GET', path: '/cgi-bin/gettoken', operation: `gettoken (${kind} secret)`,
-        query: { corpid: this.corp.corpid, corpsecret: secret },
-      }, signal);
+      const answer = await this.send(
+        {
+          method: 'GET',
+          path: '/cgi-bin/gettoken',
+          operation: `gettoken (${kind} secret)`,
+          query: { corpid: this.corp.corpid, corpsecret: secret },
+        },
+        signal,
+      );
       const errcode = errcodeOf(answer);
       if (errcode !== 0) throw new WeComApiCallError(errcode, `gettoken with the ${kind} secret (corp ${this.corp.corpid})`, errmsgOf(answer));
       const token = answer.access_token;
@@ -133,8 +141,13 @@ export class WeComApiClient {
     const url = new URL(`${this.corp.apiBase.replace(/\/+$/, '')}${call.path}`);
     for (const [k, v] of Object.entries(call.query ?? {})) url.searchParams.set(k, v);
     const answer = await this.deps.transport({
-      method: call.method, url, body: call.body, timeoutMs: this.corp.timeoutS * 1000,
-      proxy: this.corp.proxy, proxyAuth: this.corp.proxyAuth, signal,
+      method: call.method,
+      url,
+      body: call.body,
+      timeoutMs: this.corp.timeoutS * 1000,
+      proxy: this.corp.proxy,
+      proxyAuth: this.corp.proxyAuth,
+      signal,
     });
     return answer.json;
   }

@@ -153,7 +153,11 @@ export async function listDepartments(client: WeComApiClient, signal?: AbortSign
 /** Members directly in one department (user/simplelist): userid, name, departments. */
 export async function listDepartmentUsers(client: WeComApiClient, departmentId: number, signal?: AbortSignal): Promise<ApiUser[]> {
   const r = new Reader('user/simplelist');
-  const answer = await client.call('contacts', { method: 'GET', path: '/cgi-bin/user/simplelist', query: { department_id: String(departmentId) }, operation: 'user/simplelist' }, signal);
+  const answer = await client.call(
+    'contacts',
+    { method: 'GET', path: '/cgi-bin/user/simplelist', query: { department_id: String(departmentId) }, operation: 'user/simplelist' },
+    signal,
+  );
   return r.array(answer.userlist, 'userlist').map((u, i) => {
     const o = r.object(u, `userlist[${i}]`);
     return {
@@ -207,10 +211,16 @@ export async function getExternalContact(client: WeComApiClient, externalUserId:
   let cursor = '';
   let contact: ApiExternalContact | undefined;
   for (let page = 0; page < 100; page++) {
-    const o = await client.call('customer', {
-      method: 'GET', path: '/cgi-bin/externalcontact/get', operation: 'externalcontact/get',
-      query: { external_userid: externalUserId, ...(cursor ? { cursor } : {}) },
-    }, signal);
+    const o = await client.call(
+      'customer',
+      {
+        method: 'GET',
+        path: '/cgi-bin/externalcontact/get',
+        operation: 'externalcontact/get',
+        query: { external_userid: externalUserId, ...(cursor ? { cursor } : {}) },
+      },
+      signal,
+    );
     const ec = r.object(o.external_contact, 'external_contact');
     contact ??= {
       externalUserId: r.string(ec.external_userid, 'external_contact.external_userid'),
@@ -241,10 +251,16 @@ export async function listCustomerGroupIds(client: WeComApiClient, signal?: Abor
   const out: Array<{ chatId: string; status: number }> = [];
   let cursor = '';
   for (let page = 0; page < 100_000; page++) {
-    const o = await client.call('customer', {
-      method: 'POST', path: '/cgi-bin/externalcontact/groupchat/list', operation: 'externalcontact/groupchat/list',
-      body: { status_filter: 0, limit: 1000, ...(cursor ? { cursor } : {}) },
-    }, signal);
+    const o = await client.call(
+      'customer',
+      {
+        method: 'POST',
+        path: '/cgi-bin/externalcontact/groupchat/list',
+        operation: 'externalcontact/groupchat/list',
+        body: { status_filter: 0, limit: 1000, ...(cursor ? { cursor } : {}) },
+      },
+      signal,
+    );
     for (const [i, g] of r.array(o.group_chat_list, 'group_chat_list', true).entries()) {
       const go = r.object(g, `group_chat_list[${i}]`);
       out.push({ chatId: r.string(go.chat_id, `group_chat_list[${i}].chat_id`), status: r.optInt(go.status, `group_chat_list[${i}].status`) ?? 0 });
@@ -257,10 +273,16 @@ export async function listCustomerGroupIds(client: WeComApiClient, signal?: Abor
 
 export async function getCustomerGroup(client: WeComApiClient, chatId: string, signal?: AbortSignal): Promise<ApiGroup> {
   const r = new Reader('externalcontact/groupchat/get');
-  const o = await client.call('customer', {
-    method: 'POST', path: '/cgi-bin/externalcontact/groupchat/get', operation: 'externalcontact/groupchat/get',
-    body: { chat_id: chatId, need_name: 1 },
-  }, signal);
+  const o = await client.call(
+    'customer',
+    {
+      method: 'POST',
+      path: '/cgi-bin/externalcontact/groupchat/get',
+      operation: 'externalcontact/groupchat/get',
+      body: { chat_id: chatId, need_name: 1 },
+    },
+    signal,
+  );
   const g = r.object(o.group_chat, 'group_chat');
   return {
     roomid: r.string(g.chat_id, 'group_chat.chat_id'),
@@ -310,11 +332,17 @@ export async function getRobotInfo(client: WeComApiClient, robotId: string, sign
 export async function checkSingleAgree(client: WeComApiClient, pairs: ReadonlyArray<{ userid: string; externalId: string }>, signal?: AbortSignal): Promise<ApiAgreement[]> {
   if (pairs.length > MAX_BATCH) throw new RangeError(`check_single_agree takes at most ${MAX_BATCH} pairs`);
   const r = new Reader('msgaudit/check_single_agree');
-  const o = await client.call('archive', {
-    method: 'POST', path: '/cgi-bin/msgaudit/check_single_agree', operation: 'msgaudit/check_single_agree',
-    // `exteranalopenid` is the official (misspelt) field name.
-    body: { info: pairs.map((p) => ({ userid: p.userid, exteranalopenid: p.externalId })) },
-  }, signal);
+  const o = await client.call(
+    'archive',
+    {
+      method: 'POST',
+      path: '/cgi-bin/msgaudit/check_single_agree',
+      operation: 'msgaudit/check_single_agree',
+      // `exteranalopenid` is the official (misspelt) field name.
+      body: { info: pairs.map((p) => ({ userid: p.userid, exteranalopenid: p.externalId })) },
+    },
+    signal,
+  );
   return r.array(o.agreeinfo, 'agreeinfo', true).map((a, i) => {
     const ao = r.object(a, `agreeinfo[${i}]`);
     return {

@@ -11,7 +11,9 @@ import { describeEachDialect } from '../support/databases.ts';
 import { appWithEnv, rawRequest } from '../callbacks/harness.ts';
 
 /** An address of this machine that is not loopback, if it has one. */
-const outside = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+const outside = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 
 const servers: HttpServer[] = [];
 afterEach(async () => {
@@ -20,13 +22,22 @@ afterEach(async () => {
 
 it('knows loopback addresses by the socket address alone', () => {
   for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1']) expect(isLoopbackAddress(a), a).toBe(true);
-  for (const a of ['192.0.2.2', '10.0.0.1', '::ffff:192.0.2.2', 'fd00::1', '::', '1::1', '', undefined, 'localhost', '128.0.0.1']) expect(isLoopbackAddress(a), String(a)).toBe(false);
+  for (const a of ['192.0.2.2', '10.0.0.1', '::ffff:192.0.2.2', 'fd00::1', '::', '1::1', '', undefined, 'localhost', '128.0.0.1'])
+    expect(isLoopbackAddress(a), String(a)).toBe(false);
 });
 
 describeEachDialect('HTTP status exposure', ({ open }) => {
   it.skipIf(outside === undefined)('answers /api/status on loopback only, ignoring X-Forwarded-For', async () => {
     const app = appWithEnv(await open());
-    await app.corps.add({ corpid: 'wwexposed', secret: 'archive-secret', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
+    await app.corps.add({
+      corpid: 'wwexposed',
+      secret: 'archive-secret',
+      sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' },
+      proxy: null,
+      proxyAuth: null,
+      limit: 1000,
+      timeoutS: 5,
+    });
     const server = await startHttpServer(app, 0, createLogger('silent'), '0.0.0.0');
     servers.push(server);
 

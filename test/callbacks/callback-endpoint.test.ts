@@ -35,7 +35,10 @@ async function addCorp(app: App, corpid: string): Promise<void> {
 }
 
 async function inboxRows(app: App): Promise<number> {
-  const r = await app.store.db.selectFrom('callback_inbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  const r = await app.store.db
+    .selectFrom('callback_inbox')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst();
   return Number(r?.n ?? 0);
 }
 
@@ -61,16 +64,33 @@ describeEachDialect('callback endpoint', ({ open }) => {
     const raw = await rawRequest(r.base, 'GET', `${a}&echostr=P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ==`);
     expect(raw).toMatchObject({ status: 200, body: '1616140317555161061' });
 
-    const c = await rawRequest(r.base, 'GET', '/callback/ww6a112864f8022910/go?msg_signature=1ba3cb09c0d2c2b3ed6900d37f91a6efae6cb011&timestamp=1583940690&nonce=VHh7ymSeb0jc4lSb&echostr=6KmUQuPVu7UhjyVqRdbo5SfcRqaHvbUlKSHFvBV2ZuR6TIlKsygcfeSd1GDplg1C5KSKr6UPHCaC%2FnIX3ZNt9w%3D%3D');
+    const c = await rawRequest(
+      r.base,
+      'GET',
+      '/callback/ww6a112864f8022910/go?msg_signature=1ba3cb09c0d2c2b3ed6900d37f91a6efae6cb011&timestamp=1583940690&nonce=VHh7ymSeb0jc4lSb&echostr=6KmUQuPVu7UhjyVqRdbo5SfcRqaHvbUlKSHFvBV2ZuR6TIlKsygcfeSd1GDplg1C5KSKr6UPHCaC%2FnIX3ZNt9w%3D%3D',
+    );
     expect(c).toMatchObject({ status: 200, body: '94966531020182955848408' });
 
     // Set A's POST is a text message, not an event: accepted, stored, ignored.
-    const p = await rawRequest(r.base, 'POST', '/callback/wx5823bf96d3bd56c7/php?msg_signature=477715d11cdb4164915debcba66cb864d751f3e6&timestamp=1409659813&nonce=1372623149', SAMPLE_POST_BODY_A);
+    const p = await rawRequest(
+      r.base,
+      'POST',
+      '/callback/wx5823bf96d3bd56c7/php?msg_signature=477715d11cdb4164915debcba66cb864d751f3e6&timestamp=1409659813&nonce=1372623149',
+      SAMPLE_POST_BODY_A,
+    );
     expect(p).toMatchObject({ status: 200, body: 'success' });
     const stored = await app.store.db.selectFrom('callback_inbox').select(['kind', 'state', 'body']).execute();
     expect(stored).toEqual([{ kind: 'unknown', state: 'ignored', body: expect.stringContaining('<Content><![CDATA[hello]]></Content>') }]);
     // No echo without a valid signature.
-    expect((await rawRequest(r.base, 'GET', `${a.replace('5c45ff', '5c45fe')}&echostr=P9nAzCzyDtyTWESHep1vC5X9xho%2FqYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp%2B4RPcs8TgAE7OaBO%2BFZXvnaqQ%3D%3D`)).status).toBe(403);
+    expect(
+      (
+        await rawRequest(
+          r.base,
+          'GET',
+          `${a.replace('5c45ff', '5c45fe')}&echostr=P9nAzCzyDtyTWESHep1vC5X9xho%2FqYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp%2B4RPcs8TgAE7OaBO%2BFZXvnaqQ%3D%3D`,
+        )
+      ).status,
+    ).toBe(403);
   });
 
   it('stores a signed event before replying, fast, and a retried delivery only once', async () => {
@@ -102,20 +122,45 @@ describeEachDialect('callback endpoint', ({ open }) => {
       const encrypted = encryptCallbackMessage(key, inner, receiveId);
       const nonce = '12345';
       const sig = callbackSignature(APP.token, String(ts), nonce, encrypted);
-      return { query: `msg_signature=${sig}&timestamp=${ts}&nonce=${nonce}`, body: `<xml><ToUserName><![CDATA[${CORP}]]></ToUserName><Encrypt><![CDATA[${encrypted}]]></Encrypt></xml>` };
+      return {
+        query: `msg_signature=${sig}&timestamp=${ts}&nonce=${nonce}`,
+        body: `<xml><ToUserName><![CDATA[${CORP}]]></ToUserName><Encrypt><![CDATA[${encrypted}]]></Encrypt></xml>`,
+      };
     };
     const good = signedCallbackPost(CORP, APP, event(), nowS());
     const cases: Array<[string, () => Promise<{ status: number; body: string }>, number]> = [
       ['bad signature', () => post(r, { ...good, query: good.query.replace(/msg_signature=(.)/, (_m, c: string) => `msg_signature=${c === 'a' ? 'b' : 'a'}`) }), 403],
       ['signature of another token', () => post(r, signedCallbackPost(CORP, { ...APP, token: 'SomeOtherToken' }, event(), nowS())), 403],
-      ['body altered after signing', () => post(r, { ...good, body: good.body.replace(/<Encrypt><!\[CDATA\[(.)/, (_m, c: string) => `<Encrypt><![CDATA[${c === 'A' ? 'B' : 'A'}`) }), 403],
+      [
+        'body altered after signing',
+        () => post(r, { ...good, body: good.body.replace(/<Encrypt><!\[CDATA\[(.)/, (_m, c: string) => `<Encrypt><![CDATA[${c === 'A' ? 'B' : 'A'}`) }),
+        403,
+      ],
       ['oversized body', () => post(r, { ...good, body: `<xml><Encrypt><![CDATA[${'A'.repeat(70_000)}]]></Encrypt></xml>` }), 413],
       ['malformed XML', () => post(r, { ...good, body: '<xml><Encrypt>unclosed' }), 400],
       ['not XML at all', () => post(r, { ...good, body: '{"encrypt":"x"}' }), 400],
       ['empty body', () => post(r, { ...good, body: '' }), 400],
-      ['XXE in the outer body', () => post(r, { ...good, body: '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><Encrypt>&xxe;</Encrypt></xml>' }), 400],
-      ['XXE inside the signed, encrypted event', () => post(r, signedRaw('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><ToUserName>&xxe;</ToUserName><MsgType>event</MsgType><Event>change_contact</Event></xml>')), 400],
-      ['billion laughs inside the event', () => post(r, signedRaw('<!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><Event>&b;</Event></xml>')), 400],
+      [
+        'XXE in the outer body',
+        () => post(r, { ...good, body: '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><Encrypt>&xxe;</Encrypt></xml>' }),
+        400,
+      ],
+      [
+        'XXE inside the signed, encrypted event',
+        () =>
+          post(
+            r,
+            signedRaw(
+              '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><ToUserName>&xxe;</ToUserName><MsgType>event</MsgType><Event>change_contact</Event></xml>',
+            ),
+          ),
+        400,
+      ],
+      [
+        'billion laughs inside the event',
+        () => post(r, signedRaw('<!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><Event>&b;</Event></xml>')),
+        400,
+      ],
       ['wrong receiveid (encrypted for another corp)', () => post(r, signedRaw(event(), 'wwsomeoneelse')), 400],
       ['timestamp an hour old', () => post(r, signedCallbackPost(CORP, APP, event(), nowS() - 3600)), 403],
       ['timestamp an hour ahead', () => post(r, signedCallbackPost(CORP, APP, event(), nowS() + 3600)), 403],
@@ -166,7 +211,11 @@ describeEachDialect('callback endpoint', ({ open }) => {
     // URL verification too: no echo, and the same answer for a name that does not exist
     const v = signedVerification(CORP, APP, nowS());
     const unknown = await rawRequest(r.base, 'GET', `/callback/${CORP}/nosuchapp?${v.query}`);
-    const badGet = await rawRequest(r.base, 'GET', `/callback/${CORP}/${APP.app}?${v.query.replace(/msg_signature=(.)/, (_m, c: string) => `msg_signature=${c === 'a' ? 'b' : 'a'}`)}`);
+    const badGet = await rawRequest(
+      r.base,
+      'GET',
+      `/callback/${CORP}/${APP.app}?${v.query.replace(/msg_signature=(.)/, (_m, c: string) => `msg_signature=${c === 'a' ? 'b' : 'a'}`)}`,
+    );
     expect({ status: unknown.status, body: unknown.body }).toEqual({ status: badGet.status, body: badGet.body });
     expect(await inboxRows(app)).toBe(0);
   });
@@ -176,7 +225,12 @@ describeEachDialect('callback endpoint', ({ open }) => {
     await addCorp(app, CORP);
     await app.callbackApps.add({ corpid: CORP, app: APP.app, token: APP.token, aesKey: APP.encodingAesKey });
     const lines: Array<{ level: number; msg: string; err?: unknown }> = [];
-    const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(chunk.toString('utf8'))); done(); } });
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString('utf8')));
+        done();
+      },
+    });
     const log = pino({ level: 'debug' }, sink);
     const running = await startArchiveProcess(app, log, { listen: { host: '127.0.0.1', port: 0 }, callbacks: { handlePullNotifies: true, directory: false } });
     const { server } = running;
@@ -201,7 +255,7 @@ describeEachDialect('callback endpoint', ({ open }) => {
     }
   });
 
-  it('refuses callbacks from outside WeCom\'s IP list when enforced, trusting X-Forwarded-For only from trusted proxies', async () => {
+  it("refuses callbacks from outside WeCom's IP list when enforced, trusting X-Forwarded-For only from trusted proxies", async () => {
     const app = appWithEnv(await open(), { WECOM_ARCHIVE_CALLBACK_IP_CHECK: 'enforce', WECOM_ARCHIVE_TRUSTED_PROXIES: '127.0.0.1' });
     await addCorp(app, CORP);
     await app.callbackApps.add({ corpid: CORP, app: APP.app, token: APP.token, aesKey: APP.encodingAesKey });

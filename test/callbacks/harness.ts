@@ -56,7 +56,10 @@ export async function startCallbackArchive(app: App, options: Partial<CallbackSe
   const run = running.run(stopper.signal);
   const server = running.server;
   return {
-    app, services: running.services, server, base: `http://127.0.0.1:${server.port}`,
+    app,
+    services: running.services,
+    server,
+    base: `http://127.0.0.1:${server.port}`,
     async stop() {
       stopper.abort();
       await run;
@@ -71,17 +74,26 @@ export async function addSimulatorCorpWithCallbacks(app: App, sim: RunningSimula
 }
 
 /** A raw HTTP request (the path and query sent exactly as given: no re-encoding). */
-export function rawRequest(base: string, method: string, pathAndQuery: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string; ms: number }> {
+export function rawRequest(
+  base: string,
+  method: string,
+  pathAndQuery: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; ms: number }> {
   const url = new URL(base);
   const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, method, path: pathAndQuery, headers: { ...(payload ? { 'content-length': String(payload.length) } : {}), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: url.hostname, port: url.port, method, path: pathAndQuery, headers: { ...(payload ? { 'content-length': String(payload.length) } : {}), ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });

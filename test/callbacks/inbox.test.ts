@@ -46,13 +46,18 @@ describeEachDialect('callback inbox', ({ open }) => {
     const inbox = new CallbackInbox(app.store.db);
     let calls = 0;
     let healthy = false;
-    const worker = new InboxWorker({
-      inbox, log: createLogger('silent'), now: Date.now,
-      handle: async () => {
-        calls += 1;
-        if (!healthy) throw new Error('the directory database is read-only');
+    const worker = new InboxWorker(
+      {
+        inbox,
+        log: createLogger('silent'),
+        now: Date.now,
+        handle: async () => {
+          calls += 1;
+          if (!healthy) throw new Error('the directory database is read-only');
+        },
       },
-    }, { maxAttempts: 3, backoff: exponentialBackoff(1, 2), pollMs: 10 });
+      { maxAttempts: 3, backoff: exponentialBackoff(1, 2), pollMs: 10 },
+    );
     const signal = new AbortController().signal;
     for (let i = 0; i < 20 && calls < 3; i++) {
       await worker.drainOnce(signal);
@@ -83,7 +88,18 @@ describeEachDialect('callback inbox', ({ open }) => {
     const app = appWithEnv(await open());
     const inbox = new CallbackInbox(app.store.db);
     for (let i = 0; i < 40; i++) {
-      await inbox.store({ corpid: CORP, app: 'a', dedupKey: String(i).padStart(64, '0'), kind: 'change_contact', event: 'change_contact', changeType: 'update_user', body: '<xml/>', remoteAddr: null, eventTime: null, state: 'pending' });
+      await inbox.store({
+        corpid: CORP,
+        app: 'a',
+        dedupKey: String(i).padStart(64, '0'),
+        kind: 'change_contact',
+        event: 'change_contact',
+        changeType: 'update_user',
+        body: '<xml/>',
+        remoteAddr: null,
+        eventTime: null,
+        state: 'pending',
+      });
     }
     const handled: number[] = [];
     const make = () => new InboxWorker({ inbox, log: createLogger('silent'), now: Date.now, handle: async (row) => void handled.push(row.id) }, { batch: 7 });

@@ -50,10 +50,16 @@ describe('serve, end to end through the CLI on SQLite', () => {
         expect(listed).not.toContain(c.token);
         expect(listed).not.toContain(c.encodingAesKey);
       }
-      expect((await cli('corp', 'callback', 'add', '--corp', corpid, '--app', 'bad', '--token', 'x', '--aes-key', 'short').catch((e: { stderr: string }) => e)).stderr).toMatch(/EncodingAESKey must be exactly 43/);
+      expect((await cli('corp', 'callback', 'add', '--corp', corpid, '--app', 'bad', '--token', 'x', '--aes-key', 'short').catch((e: { stderr: string }) => e)).stderr).toMatch(
+        /EncodingAESKey must be exactly 43/,
+      );
 
       await cli('run', '--once');
-      const exportLines = async () => (await cli('export', '--corp', corpid, '--format', 'jsonl')).stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+      const exportLines = async () =>
+        (await cli('export', '--corp', corpid, '--format', 'jsonl')).stdout
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l));
       const userid = (await exportLines()).map((l) => l.from as string).find((id) => sim.api.data.members.has(id))!;
 
       const serve = spawn(BIN, ['serve', '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -69,10 +75,18 @@ describe('serve, end to end through the CLI on SQLite', () => {
         expect(await rawRequest(base, 'GET', `/callback/${corpid}/contacts?${v.query}`)).toMatchObject({ status: 200, body: v.echo });
 
         expect((await sim.api.renameMember(userid, '改名后'))?.status).toBe(200);
-        const status = await eventually(async () => {
-          const s = JSON.parse((await cli('status', '--json')).stdout).corps[0];
-          return s.callbacks.done >= 1 && s.directory.members > 0 && s.directory.parts.some((p: { part: string; lastSuccessAt: number | null }) => p.part === 'customer_groups' && p.lastSuccessAt) ? s : undefined;
-        }, 30_000, 'the event and the first directory sync');
+        const status = await eventually(
+          async () => {
+            const s = JSON.parse((await cli('status', '--json')).stdout).corps[0];
+            return s.callbacks.done >= 1 &&
+              s.directory.members > 0 &&
+              s.directory.parts.some((p: { part: string; lastSuccessAt: number | null }) => p.part === 'customer_groups' && p.lastSuccessAt)
+              ? s
+              : undefined;
+          },
+          30_000,
+          'the event and the first directory sync',
+        );
         expect(status.callbacks).toMatchObject({ failed: 0, pending: 0 });
         expect((await cli('status')).stdout).toMatch(/directory: \d+ members, \d+ departments/);
         expect((await cli('callback', 'events', '--corp', corpid)).stdout).toMatch(/change_contact\/update_user {2}done/);
@@ -91,7 +105,11 @@ describe('serve, end to end through the CLI on SQLite', () => {
 
       // Nothing secret is readable in the database files.
       const data = join(dir, 'data');
-      const bytes = Buffer.concat(readdirSync(data).filter((f) => f.startsWith('archive.db')).map((f) => readFileSync(join(data, f))));
+      const bytes = Buffer.concat(
+        readdirSync(data)
+          .filter((f) => f.startsWith('archive.db'))
+          .map((f) => readFileSync(join(data, f))),
+      );
       for (const secret of [sim.api.secrets.contacts, sim.api.secrets.customer, ...Object.values(sim.api.callbackApps).flatMap((c) => [c.token, c.encodingAesKey])]) {
         expect(bytes.includes(Buffer.from(secret))).toBe(false);
       }

@@ -64,8 +64,26 @@ describeEachDialect('CLI edges', ({ url }) => {
   });
 
   it('reads secrets from a file, an environment variable or standard input, the value itself last', async () => {
-    const proxy = await cli(['corp', 'add', '--corpid', corpid, '--secret', 'env:ARCHIVE_SECRET', '--sdk', `simulator:${sim.url}`, '--proxy', 'http://127.0.0.1:3128', '--proxy-auth', '-', '--replace', '--db', dbUrl],
-      { stdin: 'user:p@ss word\n', env: { ARCHIVE_SECRET: sim.corp.secret } });
+    const proxy = await cli(
+      [
+        'corp',
+        'add',
+        '--corpid',
+        corpid,
+        '--secret',
+        'env:ARCHIVE_SECRET',
+        '--sdk',
+        `simulator:${sim.url}`,
+        '--proxy',
+        'http://127.0.0.1:3128',
+        '--proxy-auth',
+        '-',
+        '--replace',
+        '--db',
+        dbUrl,
+      ],
+      { stdin: 'user:p@ss word\n', env: { ARCHIVE_SECRET: sim.corp.secret } },
+    );
     expect(proxy.code, proxy.stderr).toBe(0);
     expect(await app.corps.get(corpid)).toMatchObject({ secret: sim.corp.secret, proxy: 'http://127.0.0.1:3128', proxyAuth: 'user:p@ss word' });
     // back to no proxy, for the run below
@@ -73,14 +91,18 @@ describeEachDialect('CLI edges', ({ url }) => {
 
     const contactsFile = join(dir, 'contacts-secret');
     writeFileSync(contactsFile, `${sim.api.secrets.contacts}\n`);
-    const secrets = await cli(['corp', 'secrets', '--corp', corpid, '--contacts-secret-file', contactsFile, '--customer-secret', '-', '--db', dbUrl], { stdin: `${sim.api.secrets.customer}\n` });
+    const secrets = await cli(['corp', 'secrets', '--corp', corpid, '--contacts-secret-file', contactsFile, '--customer-secret', '-', '--db', dbUrl], {
+      stdin: `${sim.api.secrets.customer}\n`,
+    });
     expect(secrets.code, secrets.stderr).toBe(0);
     expect((await app.apiSettings.apiCorp(corpid)).secrets).toMatchObject({ contacts: sim.api.secrets.contacts, customer: sim.api.secrets.customer });
 
     const callback = sim.api.callbackApps.contacts;
     const keyFile = join(dir, 'aes-key');
     writeFileSync(keyFile, callback.encodingAesKey);
-    const added = await cli(['corp', 'callback', 'add', '--corp', corpid, '--app', 'contacts', '--token', 'env:CB_TOKEN', '--aes-key-file', keyFile, '--db', dbUrl], { env: { CB_TOKEN: callback.token } });
+    const added = await cli(['corp', 'callback', 'add', '--corp', corpid, '--app', 'contacts', '--token', 'env:CB_TOKEN', '--aes-key-file', keyFile, '--db', dbUrl], {
+      env: { CB_TOKEN: callback.token },
+    });
     expect(added.code, added.stderr).toBe(0);
     const stored = await app.callbackApps.find(corpid, 'contacts');
     expect(stored?.token).toBe(callback.token);
@@ -114,7 +136,12 @@ describeEachDialect('CLI edges', ({ url }) => {
     expect(ran.code, ran.stderr).toBe(0);
     const all = join(dir, 'all.jsonl');
     expect((await cli(['export', '--corp', corpid, '--out', all, '--db', dbUrl])).code).toBe(0);
-    times.push(...readFileSync(all, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { msgtime: number }).msgtime));
+    times.push(
+      ...readFileSync(all, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { msgtime: number }).msgtime),
+    );
     expect(times).toHaveLength(40);
     const sorted = [...times].sort((a, b) => a - b);
     // seconds were read as milliseconds: everything since 1970-01-21

@@ -18,16 +18,22 @@ describe('command line, end to end on SQLite', () => {
   const cli = (...args: string[]) => run(BIN, args, { env, maxBuffer: 64 << 20 });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('archives every message type of a simulated corp with the written config\'s keys, and exports it', async () => {
+  it("archives every message type of a simulated corp with the written config's keys, and exports it", async () => {
     const config = join(dir, 'sim.json');
-    const sim = spawn(BIN, ['simulator', '--port', '0', '--messages', '2500', '--seed', 'cli-e2e', '--key-schedule', '1:0,2:1200', '--seq-start', '9007199254740000', '--write-config', config], { env, stdio: 'ignore' });
+    const sim = spawn(
+      BIN,
+      ['simulator', '--port', '0', '--messages', '2500', '--seed', 'cli-e2e', '--key-schedule', '1:0,2:1200', '--seq-start', '9007199254740000', '--write-config', config],
+      { env, stdio: 'ignore' },
+    );
     try {
       for (let i = 0; !existsSync(config); i++) {
         if (i > 300) throw new Error('simulator did not start');
         await new Promise((r) => setTimeout(r, 100));
       }
       const secret = JSON.parse(readFileSync(config, 'utf8')).corps[0].secret as string;
-      expect((await cli('corp', 'import', config)).stdout).toMatch(/imported with key versions 1,2, the contacts secret, the customer contact secret, callback apps contacts,customer,archive/);
+      expect((await cli('corp', 'import', config)).stdout).toMatch(
+        /imported with key versions 1,2, the contacts secret, the customer contact secret, callback apps contacts,customer,archive/,
+      );
       const corps = JSON.parse((await cli('corp', 'list', '--json')).stdout);
       expect(corps).toHaveLength(1);
       expect(JSON.stringify(corps)).not.toContain(secret);
@@ -48,7 +54,10 @@ describe('command line, end to end on SQLite', () => {
       const out = join(dir, 'export.jsonl');
       const exported = await cli('export', '--corp', corps[0].corpid, '--format', 'jsonl', '--out', out);
       expect(exported.stderr).toMatch(/exported 2500 messages/);
-      const lines = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+      const lines = readFileSync(out, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(lines).toHaveLength(2500);
       expect(lines.map((l) => l.seq)).toEqual(Array.from({ length: 2500 }, (_, i) => String(9007199254740000n + BigInt(i))));
       const seen = new Set(lines.map((l) => (l.action === 'switch' ? 'switch' : l.msgtype)));
@@ -56,13 +65,19 @@ describe('command line, end to end on SQLite', () => {
 
       // Nothing secret is readable in the data directory's database files.
       const data = join(dir, 'data');
-      const bytes = Buffer.concat(readdirSync(data).filter((f) => f.startsWith('archive.db')).map((f) => readFileSync(join(data, f))));
+      const bytes = Buffer.concat(
+        readdirSync(data)
+          .filter((f) => f.startsWith('archive.db'))
+          .map((f) => readFileSync(join(data, f))),
+      );
       expect(bytes.includes(Buffer.from(secret))).toBe(false);
 
       // `run` keeps archiving until SIGTERM, then stops cleanly (exit 0) and says so.
       const runner = spawn(BIN, ['run', '--port', '0', '--poll-interval', '0.2'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
-      runner.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      runner.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
       const exited = new Promise<number | null>((resolve) => runner.on('exit', resolve));
       for (let i = 0; !stderr.includes('listening on'); i++) {
         if (i > 200) throw new Error(`run did not start: ${stderr}`);
@@ -78,7 +93,10 @@ describe('command line, end to end on SQLite', () => {
 
   it('refuses bad input with a clear message and a usage exit code', async () => {
     const fail = async (args: string[], pattern: RegExp, code = 2) => {
-      const error = await cli(...args).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      const error = await cli(...args).then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
       expect(error, args.join(' ')).toBeDefined();
       expect(error!.code).toBe(code);
       expect(error!.stderr).toMatch(pattern);

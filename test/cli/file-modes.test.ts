@@ -20,8 +20,12 @@ const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(
 async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   let stderr = '';
   const code = await main(args, {
-    out: () => undefined, err: (line) => void (stderr += `${line}\n`), stdout: new PassThrough(),
-    cwd: dir, env: { WECOM_ARCHIVE_MASTER_KEY: '07'.repeat(32), WECOM_ARCHIVE_LOG_LEVEL: 'warn', ...env }, signal: new AbortController().signal,
+    out: () => undefined,
+    err: (line) => void (stderr += `${line}\n`),
+    stdout: new PassThrough(),
+    cwd: dir,
+    env: { WECOM_ARCHIVE_MASTER_KEY: '07'.repeat(32), WECOM_ARCHIVE_LOG_LEVEL: 'warn', ...env },
+    signal: new AbortController().signal,
   });
   return { code, stderr };
 }

@@ -13,7 +13,9 @@ import { startSimulator } from '../../src/simulator/server.ts';
 import { eventually, rawRequest } from '../callbacks/harness.ts';
 
 /** An address of this machine that is not loopback, if it has one. */
-const outside = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+const outside = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 
 describe('--listen of run and demo, through the CLI on SQLite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wa-listen-'));
@@ -27,10 +29,21 @@ describe('--listen of run and demo, through the CLI on SQLite', () => {
     const stopper = new AbortController();
     const io = { stdout: '', stderr: '' };
     const exited = main(args, {
-      out: (line) => void (io.stdout += `${line}\n`), err: (line) => void (io.stderr += `${line}\n`), stdout: new PassThrough(),
-      cwd: dir, env, signal: stopper.signal,
+      out: (line) => void (io.stdout += `${line}\n`),
+      err: (line) => void (io.stderr += `${line}\n`),
+      stdout: new PassThrough(),
+      cwd: dir,
+      env,
+      signal: stopper.signal,
     });
-    return { io, exited, stop: async () => { stopper.abort(); return exited; } };
+    return {
+      io,
+      exited,
+      stop: async () => {
+        stopper.abort();
+        return exited;
+      },
+    };
   };
 
   it('refuses a --listen that is not HOST:PORT, naming it', async () => {

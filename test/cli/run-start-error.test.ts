@@ -19,8 +19,12 @@ describe('run with a corp that cannot be started, through the CLI on SQLite', ()
   const cli = async (...args: string[]) => {
     const io = { code: 0, stdout: '', stderr: '' };
     io.code = await main(args, {
-      out: (line) => void (io.stdout += `${line}\n`), err: (line) => void (io.stderr += `${line}\n`), stdout: new PassThrough(),
-      cwd: dir, env, signal: new AbortController().signal,
+      out: (line) => void (io.stdout += `${line}\n`),
+      err: (line) => void (io.stderr += `${line}\n`),
+      stdout: new PassThrough(),
+      cwd: dir,
+      env,
+      signal: new AbortController().signal,
     });
     return io;
   };
@@ -29,7 +33,10 @@ describe('run with a corp that cannot be started, through the CLI on SQLite', ()
     expect((await cli('corp', 'add', '--corpid', 'wwbroken', '--secret', 'archive-secret', '--sdk', 'simulator:http://127.0.0.1:9')).code).toBe(0);
     // the sealed secret damaged at rest (or sealed under another master key)
     const store = await openStore(`sqlite:${join(dir, 'data', 'archive.db')}`);
-    await store.db.updateTable('corps').set({ secret_sealed: `v1:${Buffer.alloc(48, 7).toString('base64')}` }).execute();
+    await store.db
+      .updateTable('corps')
+      .set({ secret_sealed: `v1:${Buffer.alloc(48, 7).toString('base64')}` })
+      .execute();
     await store.close();
 
     const run = await cli('run', '--once');

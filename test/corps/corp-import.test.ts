@@ -22,13 +22,26 @@ const AES = 'a'.repeat(43);
 /** A simulator config of two corps, each with keys, directory secrets and callback apps. */
 function config(pems: string[]) {
   const corp = (corpid: string, keys: Array<{ version: number; privateKeyPem: string }>) => ({
-    corpid, secret: `secret-of-${corpid}`, sdk: 'simulator:http://127.0.0.1:9100', keys,
-    contactsSecret: 'contacts-secret', customerSecret: 'customer-secret',
-    callbacks: [{ app: 'contacts', token: 'tok1', aesKey: AES }, { app: 'archive', token: 'tok2', aesKey: AES }],
+    corpid,
+    secret: `secret-of-${corpid}`,
+    sdk: 'simulator:http://127.0.0.1:9100',
+    keys,
+    contactsSecret: 'contacts-secret',
+    customerSecret: 'customer-secret',
+    callbacks: [
+      { app: 'contacts', token: 'tok1', aesKey: AES },
+      { app: 'archive', token: 'tok2', aesKey: AES },
+    ],
   });
   return {
     format: 'wecom-archive-simulator/1',
-    corps: [corp('wwfirst', [{ version: 1, privateKeyPem: pems[0]! }, { version: 2, privateKeyPem: pems[1]! }]), corp('wwsecond', [{ version: 1, privateKeyPem: pems[2]! }])],
+    corps: [
+      corp('wwfirst', [
+        { version: 1, privateKeyPem: pems[0]! },
+        { version: 2, privateKeyPem: pems[1]! },
+      ]),
+      corp('wwsecond', [{ version: 1, privateKeyPem: pems[2]! }]),
+    ],
   };
 }
 
@@ -53,10 +66,34 @@ describeEachDialect('corp import', ({ open }) => {
   const pems = [newPem(), newPem(), newPem()];
   const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const cases: Array<[string, (doc: ReturnType<typeof config>) => void, RegExp]> = [
-    ['a bad key', (doc) => { doc.corps[1]!.keys[0]!.privateKeyPem = 'MIIBroken'; }, /corps\[1\]\.keys\[0\]\.privateKeyPem: This is not a readable RSA private key/],
-    ['a second corp with a 1024-bit key', (doc) => { doc.corps[1]!.keys[0]!.privateKeyPem = weak; }, /corps\[1\]\.keys\[0\]\.privateKeyPem: This RSA key is 1024 bits/],
-    ['a duplicate key version', (doc) => { doc.corps[1]!.keys.push({ version: 1, privateKeyPem: pems[0]! }); }, /corps\[1\]\.keys\[1\]\.version: version 1 appears twice/],
-    ['a duplicate callback app', (doc) => { doc.corps[1]!.callbacks.push({ app: 'contacts', token: 'tok3', aesKey: AES }); }, /corps\[1\]\.callbacks\[2\]\.app: callback app contacts appears twice/],
+    [
+      'a bad key',
+      (doc) => {
+        doc.corps[1]!.keys[0]!.privateKeyPem = 'MIIBroken';
+      },
+      /corps\[1\]\.keys\[0\]\.privateKeyPem: This is not a readable RSA private key/,
+    ],
+    [
+      'a second corp with a 1024-bit key',
+      (doc) => {
+        doc.corps[1]!.keys[0]!.privateKeyPem = weak;
+      },
+      /corps\[1\]\.keys\[0\]\.privateKeyPem: This RSA key is 1024 bits/,
+    ],
+    [
+      'a duplicate key version',
+      (doc) => {
+        doc.corps[1]!.keys.push({ version: 1, privateKeyPem: pems[0]! });
+      },
+      /corps\[1\]\.keys\[1\]\.version: version 1 appears twice/,
+    ],
+    [
+      'a duplicate callback app',
+      (doc) => {
+        doc.corps[1]!.callbacks.push({ app: 'contacts', token: 'tok3', aesKey: AES });
+      },
+      /corps\[1\]\.callbacks\[2\]\.app: callback app contacts appears twice/,
+    ],
   ];
 
   for (const [name, spoil, error] of cases) {

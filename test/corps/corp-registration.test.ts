@@ -22,7 +22,6 @@ function simulatorSource(corpid: string, pems: readonly string[], callbackApp = 
   };
 }
 
-
 describeEachDialect('corp registration', ({ open }) => {
   const pems = [privateKeyToPkcs8Pem(generateRsaKeyPair().privateKey), privateKeyToPkcs8Pem(generateRsaKeyPair().privateKey)];
 

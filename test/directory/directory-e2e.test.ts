@@ -23,7 +23,12 @@ async function simulator(opts: Parameters<typeof startSimulator>[0]): Promise<Ru
   return sim;
 }
 
-async function callbackArchive(app: App, sim: RunningSimulator, options: Parameters<typeof startCallbackArchive>[1] = {}, archive?: Parameters<typeof startCallbackArchive>[2]): Promise<RunningArchive> {
+async function callbackArchive(
+  app: App,
+  sim: RunningSimulator,
+  options: Parameters<typeof startCallbackArchive>[1] = {},
+  archive?: Parameters<typeof startCallbackArchive>[2],
+): Promise<RunningArchive> {
   const r = await startCallbackArchive(app, options, archive);
   cleanups.push(() => r.stop());
   sim.api.callbackTarget = `${r.base}/callback`;
@@ -33,13 +38,21 @@ async function callbackArchive(app: App, sim: RunningSimulator, options: Paramet
 /** The directory has scanned every message and described everything it queued (after a full sync). */
 async function settled(app: App, corpid: string): Promise<void> {
   const db = app.store.db;
-  await eventually(async () => {
-    const s = (await directoryStatuses(db)).get(corpid);
-    const synced = s?.parts.find((p) => p.part === 'customer_groups')?.lastSuccessAt;
-    const newest = await db.selectFrom('messages').select((eb) => eb.fn.max('seq').as('seq')).where('corpid', '=', corpid).executeTakeFirst();
-    const scanned = await db.selectFrom('dir_sync_state').select('watermark').where('corpid', '=', corpid).where('part', '=', 'scan').executeTakeFirst();
-    return Boolean(s && synced && s.members > 0 && scanned?.watermark === newest?.seq && s.unresolved.pending === 0);
-  }, 20_000, 'the directory to settle');
+  await eventually(
+    async () => {
+      const s = (await directoryStatuses(db)).get(corpid);
+      const synced = s?.parts.find((p) => p.part === 'customer_groups')?.lastSuccessAt;
+      const newest = await db
+        .selectFrom('messages')
+        .select((eb) => eb.fn.max('seq').as('seq'))
+        .where('corpid', '=', corpid)
+        .executeTakeFirst();
+      const scanned = await db.selectFrom('dir_sync_state').select('watermark').where('corpid', '=', corpid).where('part', '=', 'scan').executeTakeFirst();
+      return Boolean(s && synced && s.members > 0 && scanned?.watermark === newest?.seq && s.unresolved.pending === 0);
+    },
+    20_000,
+    'the directory to settle',
+  );
 }
 
 async function exported(app: App, corpid: string): Promise<Array<Record<string, any>>> {
@@ -75,11 +88,19 @@ describeEachDialect('directory over callbacks', ({ open }) => {
       }
     }
     expect(roomsNamed).toBeGreaterThan(50);
-    const marked = await app.store.db.selectFrom('dir_groups').select(['status', 'last_error_code', 'last_error']).where('corpid', '=', corpid).where('roomid', '=', undescribable.roomid).executeTakeFirst();
+    const marked = await app.store.db
+      .selectFrom('dir_groups')
+      .select(['status', 'last_error_code', 'last_error'])
+      .where('corpid', '=', corpid)
+      .where('roomid', '=', undescribable.roomid)
+      .executeTakeFirst();
     expect(marked).toMatchObject({ status: 'undescribable', last_error_code: 40050, last_error: expect.stringContaining('msgaudit/groupchat/get answered 301059') });
     const customerGroup = [...data.groups.values()].find((g) => g.kind === 'customer')!;
-    expect(await app.store.db.selectFrom('dir_groups').select(['kind', 'name', 'owner']).where('roomid', '=', customerGroup.roomid).executeTakeFirst())
-      .toEqual({ kind: 'customer', name: customerGroup.name, owner: customerGroup.owner });
+    expect(await app.store.db.selectFrom('dir_groups').select(['kind', 'name', 'owner']).where('roomid', '=', customerGroup.roomid).executeTakeFirst()).toEqual({
+      kind: 'customer',
+      name: customerGroup.name,
+      owner: customerGroup.owner,
+    });
     // Consent of customers seen in 1:1 chats came from check_single_agree; the permit list and WeCom's IPs are stored.
     const consent = await app.store.db.selectFrom('dir_consent').select(['scope', 'status', 'source']).where('corpid', '=', corpid).execute();
     expect(consent.some((c) => c.scope === 'single' && c.status === 'Disagree' && c.source === 'api')).toBe(true);
@@ -107,27 +128,55 @@ describeEachDialect('directory over callbacks', ({ open }) => {
     expect((await sim.api.deleteMember(leaver))?.status).toBe(200);
 
     const db = app.store.db;
-    await eventually(async () => (await db.selectFrom('dir_external_contacts').select('name').where('external_userid', '=', externalUserId).executeTakeFirst())?.name === '新客户 Zoe', 10_000, 'the new customer');
+    await eventually(
+      async () => (await db.selectFrom('dir_external_contacts').select('name').where('external_userid', '=', externalUserId).executeTakeFirst())?.name === '新客户 Zoe',
+      10_000,
+      'the new customer',
+    );
     await eventually(async () => (await db.selectFrom('dir_groups').select('name').where('roomid', '=', roomid).executeTakeFirst())?.name === '新客户群', 10_000, 'the new group');
     expect((await sim.api.renameGroup(roomid, '新客户群（已改名）'))?.status).toBe(200);
-    await eventually(async () => (await db.selectFrom('dir_groups').select('name').where('roomid', '=', roomid).executeTakeFirst())?.name === '新客户群（已改名）', 10_000, 'the renamed group');
-    await eventually(async () => (await db.selectFrom('callback_inbox').select('id').where('state', 'in', ['pending', 'working']).execute()).length === 0, 10_000, 'the inbox to drain');
+    await eventually(
+      async () => (await db.selectFrom('dir_groups').select('name').where('roomid', '=', roomid).executeTakeFirst())?.name === '新客户群（已改名）',
+      10_000,
+      'the renamed group',
+    );
+    await eventually(
+      async () => (await db.selectFrom('callback_inbox').select('id').where('state', 'in', ['pending', 'working']).execute()).length === 0,
+      10_000,
+      'the inbox to drain',
+    );
 
     expect(await db.selectFrom('dir_members').select(['name']).where('userid', '=', alice).executeTakeFirst()).toEqual({ name: '爱丽丝' });
-    expect(await db.selectFrom('dir_name_history').select(['entity_id', 'field', 'old_value', 'new_value', 'source']).where('corpid', '=', corpid).orderBy('id').execute())
-      .toEqual(expect.arrayContaining([
+    expect(await db.selectFrom('dir_name_history').select(['entity_id', 'field', 'old_value', 'new_value', 'source']).where('corpid', '=', corpid).orderBy('id').execute()).toEqual(
+      expect.arrayContaining([
         { entity_id: alice, field: 'name', old_value: aliceName, new_value: '爱丽丝', source: 'event' },
         { entity_id: 'bob.new', field: 'userid', old_value: bob, new_value: 'bob.new', source: 'event' },
         { entity_id: '2', field: 'name', old_value: '研发部', new_value: '研发中心', source: 'event' },
         { entity_id: roomid, field: 'name', old_value: '新客户群', new_value: '新客户群（已改名）', source: 'sync' },
-      ]));
+      ]),
+    );
     expect(await db.selectFrom('dir_members').select(['renamed_to']).where('userid', '=', bob).executeTakeFirst()).toEqual({ renamed_to: 'bob.new' });
-    expect(await db.selectFrom('dir_members').select(['name', 'deleted_at']).where('userid', '=', leaver).executeTakeFirst()).toEqual({ name: leaverName, deleted_at: expect.any(Number) });
-    expect(await db.selectFrom('dir_consent').select(['status', 'source']).where('scope', '=', 'single').where('scope_id', '=', carol).where('external_id', '=', externalUserId).executeTakeFirst())
-      .toEqual({ status: 'Agree', source: 'event' });
-    expect(await db.selectFrom('dir_groups').select(['status', 'name']).where('roomid', '=', customerGroup.roomid).executeTakeFirst()).toEqual({ status: 'dismissed', name: customerGroup.name });
+    expect(await db.selectFrom('dir_members').select(['name', 'deleted_at']).where('userid', '=', leaver).executeTakeFirst()).toEqual({
+      name: leaverName,
+      deleted_at: expect.any(Number),
+    });
+    expect(
+      await db
+        .selectFrom('dir_consent')
+        .select(['status', 'source'])
+        .where('scope', '=', 'single')
+        .where('scope_id', '=', carol)
+        .where('external_id', '=', externalUserId)
+        .executeTakeFirst(),
+    ).toEqual({ status: 'Agree', source: 'event' });
+    expect(await db.selectFrom('dir_groups').select(['status', 'name']).where('roomid', '=', customerGroup.roomid).executeTakeFirst()).toEqual({
+      status: 'dismissed',
+      name: customerGroup.name,
+    });
     expect(await db.selectFrom('dir_departments').select(['name']).where('corpid', '=', corpid).where('dept_id', '=', 900).executeTakeFirst()).toEqual({ name: '法务部' });
-    expect(await db.selectFrom('dir_tag_members').select('member_id').where('tag_id', '=', 1).where('member_kind', '=', 'user').where('member_id', '=', carol).executeTakeFirst()).toEqual({ member_id: carol });
+    expect(
+      await db.selectFrom('dir_tag_members').select('member_id').where('tag_id', '=', 1).where('member_kind', '=', 'user').where('member_id', '=', carol).executeTakeFirst(),
+    ).toEqual({ member_id: carol });
 
     // The export names people as the directory knows them now: the renamed member, and old ids of renamed members.
     const after = await exported(app, corpid);
@@ -157,7 +206,11 @@ describeEachDialect('directory over callbacks', ({ open }) => {
     sim.api.injectFault({ path: '/cgi-bin/externalcontact/get', errcode: -1, count: 2 });
     sim.api.injectFault({ path: '/cgi-bin/externalcontact/get', errcode: 45009 });
     const { externalUserId } = await sim.api.addExternalContact({ name: '令牌测试客户', userid: [...sim.api.data.members.keys()][0]! });
-    await eventually(async () => (await app.store.db.selectFrom('dir_external_contacts').select('name').where('external_userid', '=', externalUserId).executeTakeFirst())?.name === '令牌测试客户', 10_000, 'the customer');
+    await eventually(
+      async () => (await app.store.db.selectFrom('dir_external_contacts').select('name').where('external_userid', '=', externalUserId).executeTakeFirst())?.name === '令牌测试客户',
+      10_000,
+      'the customer',
+    );
     expect(sim.api.calls.get('/cgi-bin/gettoken')).toBe(tokensBefore + 1);
 
     // A full sync after the expiry refetches each remaining token once and succeeds.
@@ -182,7 +235,16 @@ describeEachDialect('directory over callbacks', ({ open }) => {
     await addSimulatorCorpWithCallbacks(app, sim, { secrets: false });
     // Two minutes between polls: anything sooner is the callback's doing.
     const r = await callbackArchive(app, sim, { directory: false }, { once: false, timing: { ...FAST_TIMING, pollIntervalMs: 120_000 } });
-    const count = async () => Number((await app.store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirst())?.n ?? 0);
+    const count = async () =>
+      Number(
+        (
+          await app.store.db
+            .selectFrom('messages')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('corpid', '=', corpid)
+            .executeTakeFirst()
+        )?.n ?? 0,
+      );
     await eventually(async () => (await count()) === 60, 15_000, 'the first 60 messages');
     await new Promise((res) => setTimeout(res, 300));
 

@@ -61,8 +61,13 @@ describeEachDialect('directory refresh queue lease', ({ open }) => {
     const w = await worker(store, corpid);
     const [held, orphaned, renewed, heldHere] = userids;
     await w.directoryStore.enqueueMany(corpid, 'member', [held!, orphaned!, renewed!, heldHere!], 'seen');
-    const lease = (id: string, owner: string) => store.db.updateTable('dir_refresh_queue').set({ lease_owner: owner, lease_until: Date.now() + 600_000 })
-      .where('corpid', '=', corpid).where('entity_id', '=', id).execute();
+    const lease = (id: string, owner: string) =>
+      store.db
+        .updateTable('dir_refresh_queue')
+        .set({ lease_owner: owner, lease_until: Date.now() + 600_000 })
+        .where('corpid', '=', corpid)
+        .where('entity_id', '=', id)
+        .execute();
     const otherHost = 'elsewhere/4242/0123456789ab';
     await lease(held!, otherHost);
     // a process of this host that is gone (pid 2^22 + 1 is above Linux's pid_max)
@@ -80,7 +85,12 @@ describeEachDialect('directory refresh queue lease', ({ open }) => {
     await w.directoryStore.refreshDone(corpid, 'member', renewed!, w.sync.owner);
     await w.directoryStore.refreshDone(corpid, 'member', orphaned!, w.sync.owner);
     const left = await store.db.selectFrom('dir_refresh_queue').select(['entity_id', 'lease_owner']).where('corpid', '=', corpid).orderBy('entity_id').execute();
-    expect(left).toEqual([{ entity_id: held!, lease_owner: otherHost }, { entity_id: renewed!, lease_owner: null }, { entity_id: heldHere!, lease_owner: liveHere }]
-      .sort((x, y) => (x.entity_id < y.entity_id ? -1 : 1)));
+    expect(left).toEqual(
+      [
+        { entity_id: held!, lease_owner: otherHost },
+        { entity_id: renewed!, lease_owner: null },
+        { entity_id: heldHere!, lease_owner: liveHere },
+      ].sort((x, y) => (x.entity_id < y.entity_id ? -1 : 1)),
+    );
   });
 });

@@ -22,7 +22,11 @@ const FIXTURES: Array<Buffer | string> = [
   // eslint-disable-next-line no-loss-of-precision -- a number too big for a double, which the archive must keep as written
   message('alien', { msgtype: 'hologram', hologram: { id: 12345678901234567890123 } }).replace('"id":1.2345678901234568e+22', '"id":12345678901234567890123'),
   // a raw NUL and a byte that is not UTF-8, inside the text
-  Buffer.concat(message('latin', { msgtype: 'text', text: { content: 'Z' } }).split('Z').flatMap((part, i) => (i ? [Buffer.from([0x00, 0xff]), Buffer.from(part)] : [Buffer.from(part)]))),
+  Buffer.concat(
+    message('latin', { msgtype: 'text', text: { content: 'Z' } })
+      .split('Z')
+      .flatMap((part, i) => (i ? [Buffer.from([0x00, 0xff]), Buffer.from(part)] : [Buffer.from(part)])),
+  ),
   message('bad-b64', { msgtype: 'text', text: { content: 'x' } }),
   message('short-rsa', { msgtype: 'text', text: { content: 'x' } }),
   message('wrong-key', { msgtype: 'text', text: { content: 'x' } }),
@@ -34,10 +38,18 @@ const FIXTURES: Array<Buffer | string> = [
 function damaging(inner: SdkBackend, sim: RunningSimulator): SdkBackend {
   const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const damage: Record<string, (e: Record<string, unknown>) => void> = {
-    'bad-b64': (e) => { e.encrypt_random_key = 'this is *not* base64!'; },
-    'short-rsa': (e) => { e.encrypt_random_key = (e.encrypt_random_key as string).slice(0, 200); },
-    'wrong-key': (e) => { e.encrypt_random_key = rsaPkcs1v15Encrypt(stranger.publicKey, Buffer.alloc(32, 65)).toString('base64'); },
-    'cut-msg': (e) => { e.encrypt_chat_msg = (e.encrypt_chat_msg as string).slice(0, 24); },
+    'bad-b64': (e) => {
+      e.encrypt_random_key = 'this is *not* base64!';
+    },
+    'short-rsa': (e) => {
+      e.encrypt_random_key = (e.encrypt_random_key as string).slice(0, 200);
+    },
+    'wrong-key': (e) => {
+      e.encrypt_random_key = rsaPkcs1v15Encrypt(stranger.publicKey, Buffer.alloc(32, 65)).toString('base64');
+    },
+    'cut-msg': (e) => {
+      e.encrypt_chat_msg = (e.encrypt_chat_msg as string).slice(0, 24);
+    },
   };
   const byMsgid = new Map(FIXTURES.map((_, i) => [sim.msgidOf(i), i]));
   return {

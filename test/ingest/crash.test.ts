@@ -37,16 +37,38 @@ describeEachDialect('crash safety', ({ url }) => {
       await addSimulatorCorp(app, sim, { limit: 500 });
       // The same master key appOn uses, so the child processes open the same sealed secrets.
       // media downloads off: this test is about ingest (media crash safety: test/media/media-crash.test.ts)
-      const env = { ...process.env, WECOM_ARCHIVE_DB: dbUrl, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_LOG_LEVEL: 'error', WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' };
+      const env = {
+        ...process.env,
+        WECOM_ARCHIVE_DB: dbUrl,
+        WECOM_ARCHIVE_DATA_DIR: dir,
+        WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32),
+        WECOM_ARCHIVE_LOG_LEVEL: 'error',
+        WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0',
+      };
       const cursors: bigint[] = [];
       const counts: number[] = [];
-      const decrypted = async () => Number((await store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+      const decrypted = async () =>
+        Number(
+          (
+            await store.db
+              .selectFrom('messages')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
       for (let k = 0; k < KILLS; k++) {
         const child = runArchive(env, ['run', '--port', '0', '--poll-interval', '0.2']);
         let stderr = '';
-        child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+        child.stderr!.on('data', (d: Buffer) => {
+          stderr += d.toString();
+        });
         let alive = true;
-        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { alive = false; resolve(code); }));
+        const exited = new Promise<number | null>((resolve) =>
+          child.on('exit', (code) => {
+            alive = false;
+            resolve(code);
+          }),
+        );
         if (k % 2 === 0) {
           // any moment, start-up included
           await new Promise((r) => setTimeout(r, 300 + rng.float() * 2500));
@@ -55,7 +77,8 @@ describeEachDialect('crash safety', ({ url }) => {
           // this lands mid-ingest (envelopes alone would not do: a slow run may store pages for long
           // before its first decrypted commit)
           const before = await decrypted();
-          for (const t0 = Date.now(); alive && before < MESSAGES && (await decrypted()) === before && Date.now() - t0 < DECRYPT_WAIT_MS;) await new Promise((r) => setTimeout(r, 50));
+          for (const t0 = Date.now(); alive && before < MESSAGES && (await decrypted()) === before && Date.now() - t0 < DECRYPT_WAIT_MS;)
+            await new Promise((r) => setTimeout(r, 50));
           await new Promise((r) => setTimeout(r, rng.float() * 800));
         }
         child.kill('SIGKILL');
@@ -71,7 +94,9 @@ describeEachDialect('crash safety', ({ url }) => {
 
       const final = runArchive(env, ['run', '--once']);
       let stderr = '';
-      final.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      final.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
       expect(await new Promise((resolve) => final.on('exit', resolve)), stderr).toBe(0);
 
       const rows = await store.db.selectFrom('messages').select(['msgid', 'seq', 'raw']).where('corpid', '=', sim.corp.corpid).orderBy('seq').execute();

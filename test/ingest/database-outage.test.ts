@@ -31,7 +31,7 @@ async function count(store: Store, table: 'envelopes' | 'messages' | 'media', wh
 
 async function healthz(port: number): Promise<{ status: number; body: { ok?: boolean; database?: string; reason?: string } }> {
   const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-  return { status: res.status, body: await res.json() as { ok?: boolean; database?: string } };
+  return { status: res.status, body: (await res.json()) as { ok?: boolean; database?: string } };
 }
 
 /**
@@ -58,127 +58,192 @@ describeEachDialect('database outage during run', ({ dialect, url }) => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   // SQLite is a file inside the process: there is no server to lose
-  it.skipIf(dialect === 'sqlite')('run keeps its place while the database is away (mid-ingest and mid-download), goes on when it is back, archives everything exactly once', async () => {
-    // pages and media chunks served slowly, so each cut lands while that work is in progress
-    const sim = await startSimulator({ messages: MESSAGES, seed: 'db-outage', faults: ['chatdata:delay=150x*', 'media:delay=40x*'] });
-    const dbUrl = await url();
-    const store = await openStore(dbUrl);
-    const proxy = await startTcpProxy(dbUrl);
-    const data = join(dir, dialect);
-    let stderr = '';
-    let alive = true;
-    const child = spawn(BIN, ['run', '--port', '0', '--poll-interval', '0.2'], {
-      env: { ...process.env, WECOM_ARCHIVE_DB: proxy.via(dbUrl), WECOM_ARCHIVE_DATA_DIR: data, WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_LOG_LEVEL: 'info', WECOM_ARCHIVE_FFMPEG: 'off' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { alive = false; resolve(code); }));
-    const log = () => stderr;
-    try {
-      await addSimulatorCorp(appOn(store), sim, { limit: 100 });
-      let port = 0;
-      await waitFor('the HTTP server', () => {
-        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
-        if (m) port = Number(m[1]);
-        return port > 0 || !alive;
-      }, 60_000, log);
-      expect(alive, stderr).toBe(true);
-      expect((await healthz(port)).status).toBe(200);
+  it.skipIf(dialect === 'sqlite')(
+    'run keeps its place while the database is away (mid-ingest and mid-download), goes on when it is back, archives everything exactly once',
+    async () => {
+      // pages and media chunks served slowly, so each cut lands while that work is in progress
+      const sim = await startSimulator({ messages: MESSAGES, seed: 'db-outage', faults: ['chatdata:delay=150x*', 'media:delay=40x*'] });
+      const dbUrl = await url();
+      const store = await openStore(dbUrl);
+      const proxy = await startTcpProxy(dbUrl);
+      const data = join(dir, dialect);
+      let stderr = '';
+      let alive = true;
+      const child = spawn(BIN, ['run', '--port', '0', '--poll-interval', '0.2'], {
+        env: {
+          ...process.env,
+          WECOM_ARCHIVE_DB: proxy.via(dbUrl),
+          WECOM_ARCHIVE_DATA_DIR: data,
+          WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32),
+          WECOM_ARCHIVE_LOG_LEVEL: 'info',
+          WECOM_ARCHIVE_FFMPEG: 'off',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      const exited = new Promise<number | null>((resolve) =>
+        child.on('exit', (code) => {
+          alive = false;
+          resolve(code);
+        }),
+      );
+      const log = () => stderr;
+      try {
+        await addSimulatorCorp(appOn(store), sim, { limit: 100 });
+        let port = 0;
+        await waitFor(
+          'the HTTP server',
+          () => {
+            const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
+            if (m) port = Number(m[1]);
+            return port > 0 || !alive;
+          },
+          60_000,
+          log,
+        );
+        expect(alive, stderr).toBe(true);
+        expect((await healthz(port)).status).toBe(200);
 
-      // 1. mid-ingest: envelopes are being stored, not all of them yet
-      await waitFor('the first pages', async () => (await count(store, 'envelopes')) > 0 || !alive, 60_000, log);
-      const envelopesAtCut = await count(store, 'envelopes');
-      expect(envelopesAtCut).toBeLessThan(MESSAGES);
-      await outage(proxy, port, () => alive, log);
+        // 1. mid-ingest: envelopes are being stored, not all of them yet
+        await waitFor('the first pages', async () => (await count(store, 'envelopes')) > 0 || !alive, 60_000, log);
+        const envelopesAtCut = await count(store, 'envelopes');
+        expect(envelopesAtCut).toBeLessThan(MESSAGES);
+        await outage(proxy, port, () => alive, log);
 
-      // 2. mid-download: some media files done, others still to come
-      await waitFor('media downloads under way', async () => !alive || ((await count(store, 'media', { state: ['done', 'unverified'] })) > 0 && (await count(store, 'media', { state: ['pending', 'downloading'] })) > 0), 90_000, log);
-      await outage(proxy, port, () => alive, log);
+        // 2. mid-download: some media files done, others still to come
+        await waitFor(
+          'media downloads under way',
+          async () => !alive || ((await count(store, 'media', { state: ['done', 'unverified'] })) > 0 && (await count(store, 'media', { state: ['pending', 'downloading'] })) > 0),
+          90_000,
+          log,
+        );
+        await outage(proxy, port, () => alive, log);
 
-      // 3. the server's own "terminating connection due to administrator command" (57P01) on PostgreSQL
-      if (dialect === 'postgres') {
-        const name = new URL(dbUrl).pathname.slice(1);
-        await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${name} AND pid <> pg_backend_pid()`.execute(store.db);
+        // 3. the server's own "terminating connection due to administrator command" (57P01) on PostgreSQL
+        if (dialect === 'postgres') {
+          const name = new URL(dbUrl).pathname.slice(1);
+          await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${name} AND pid <> pg_backend_pid()`.execute(store.db);
+        }
+
+        await waitFor(
+          'everything archived',
+          async () => !alive || ((await count(store, 'messages')) === MESSAGES && (await count(store, 'media', { state: ['pending', 'downloading'] })) === 0),
+          120_000,
+          log,
+        );
+        expect(alive, stderr).toBe(true);
+        await waitFor('/healthz to say the database is back', async () => (await healthz(port)).status === 200, 30_000, log);
+        expect((await healthz(port)).body).toEqual({ ok: true, database: 'reachable' });
+
+        // logged once per outage, not once per loop and round; and once when it is back
+        const lines = stderr
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { msg: string; level: number });
+        const down = lines.filter((l) => l.msg.startsWith('database unreachable')).length;
+        const back = lines.filter((l) => l.msg.startsWith('database reachable again')).length;
+        expect(down, stderr).toBeGreaterThanOrEqual(2);
+        expect(down, stderr).toBeLessThanOrEqual(dialect === 'postgres' ? 3 : 2);
+        expect(back, stderr).toBe(down);
+        // no other error line: the loops waited for the database instead of failing round after round
+        expect(
+          lines.filter((l) => l.level >= 50 && !l.msg.startsWith('database unreachable')),
+          stderr,
+        ).toEqual([]);
+
+        child.kill('SIGTERM');
+        expect(await exited, stderr).toBe(0);
+
+        // exactly once: every message, every envelope decrypted, one job per media reference, every file stored
+        const app = appOn(store);
+        await expectArchivedExactly(app, sim, MESSAGES);
+        await expectEnvelopesDecrypted(store.db, sim.corp.corpid, MESSAGES);
+        const messages = await store.db.selectFrom('messages').select(['raw', 'msgtype']).execute();
+        const refs = messages.reduce((n, m) => n + mediaRefsOf(Buffer.from(m.raw).toString('utf8'), m.msgtype ?? undefined).length, 0);
+        const jobs = await store.db.selectFrom('media').select(['state', 'sha256', 'size', 'storage_key', 'error']).execute();
+        expect(refs).toBeGreaterThan(0);
+        expect(jobs.length).toBe(refs);
+        for (const job of jobs) {
+          expect(['done', 'unverified'], JSON.stringify(job)).toContain(job.state);
+          const file = join(data, 'media', job.storage_key!);
+          expect(existsSync(file), file).toBe(true);
+          expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(job.sha256);
+        }
+      } finally {
+        if (alive) child.kill('SIGKILL');
+        await exited;
+        await proxy.close();
+        await store.close();
+        await sim.close();
       }
+    },
+    300_000,
+  );
 
-      await waitFor('everything archived', async () => !alive || (
-        (await count(store, 'messages')) === MESSAGES && (await count(store, 'media', { state: ['pending', 'downloading'] })) === 0
-      ), 120_000, log);
-      expect(alive, stderr).toBe(true);
-      await waitFor('/healthz to say the database is back', async () => (await healthz(port)).status === 200, 30_000, log);
-      expect((await healthz(port)).body).toEqual({ ok: true, database: 'reachable' });
-
-      // logged once per outage, not once per loop and round; and once when it is back
-      const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; level: number });
-      const down = lines.filter((l) => l.msg.startsWith('database unreachable')).length;
-      const back = lines.filter((l) => l.msg.startsWith('database reachable again')).length;
-      expect(down, stderr).toBeGreaterThanOrEqual(2);
-      expect(down, stderr).toBeLessThanOrEqual(dialect === 'postgres' ? 3 : 2);
-      expect(back, stderr).toBe(down);
-      // no other error line: the loops waited for the database instead of failing round after round
-      expect(lines.filter((l) => l.level >= 50 && !l.msg.startsWith('database unreachable')), stderr).toEqual([]);
-
-      child.kill('SIGTERM');
-      expect(await exited, stderr).toBe(0);
-
-      // exactly once: every message, every envelope decrypted, one job per media reference, every file stored
-      const app = appOn(store);
-      await expectArchivedExactly(app, sim, MESSAGES);
-      await expectEnvelopesDecrypted(store.db, sim.corp.corpid, MESSAGES);
-      const messages = await store.db.selectFrom('messages').select(['raw', 'msgtype']).execute();
-      const refs = messages.reduce((n, m) => n + mediaRefsOf(Buffer.from(m.raw).toString('utf8'), m.msgtype ?? undefined).length, 0);
-      const jobs = await store.db.selectFrom('media').select(['state', 'sha256', 'size', 'storage_key', 'error']).execute();
-      expect(refs).toBeGreaterThan(0);
-      expect(jobs.length).toBe(refs);
-      for (const job of jobs) {
-        expect(['done', 'unverified'], JSON.stringify(job)).toContain(job.state);
-        const file = join(data, 'media', job.storage_key!);
-        expect(existsSync(file), file).toBe(true);
-        expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(job.sha256);
+  it.skipIf(dialect === 'sqlite')(
+    'serve lives through the database going away and back: /healthz says so, the log says it once each way',
+    async () => {
+      const dbUrl = await url();
+      const proxy = await startTcpProxy(dbUrl);
+      let stderr = '';
+      let alive = true;
+      const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0'], {
+        env: {
+          ...process.env,
+          WECOM_ARCHIVE_DB: proxy.via(dbUrl),
+          WECOM_ARCHIVE_DATA_DIR: join(dir, `serve-${dialect}`),
+          WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32),
+          WECOM_ARCHIVE_LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      const exited = new Promise<number | null>((resolve) =>
+        child.on('exit', (code) => {
+          alive = false;
+          resolve(code);
+        }),
+      );
+      const log = () => stderr;
+      try {
+        let port = 0;
+        // up once it has listed its callback configurations (none here)
+        await waitFor(
+          'the HTTP server',
+          () => {
+            const m = /on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
+            if (m) port = Number(m[1]);
+            return (port > 0 && stderr.includes('no callback configurations yet')) || !alive;
+          },
+          60_000,
+          log,
+        );
+        expect(alive, stderr).toBe(true);
+        // the inbox worker asks the database every second: the outage is met by several rounds
+        await outage(proxy, port, () => alive, log);
+        await waitFor('/healthz to say the database is back', async () => (await healthz(port)).status === 200, 30_000, log);
+        const lines = stderr
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { msg: string; level: number });
+        expect(lines.filter((l) => l.msg.startsWith('database unreachable')).length, stderr).toBe(1);
+        expect(lines.filter((l) => l.msg.startsWith('database reachable again')).length, stderr).toBe(1);
+        expect(
+          lines.filter((l) => l.level >= 40 && !l.msg.startsWith('database unreachable')),
+          stderr,
+        ).toEqual([]);
+        child.kill('SIGTERM');
+        expect(await exited, stderr).toBe(0);
+      } finally {
+        if (alive) child.kill('SIGKILL');
+        await exited;
+        await proxy.close();
       }
-    } finally {
-      if (alive) child.kill('SIGKILL');
-      await exited;
-      await proxy.close();
-      await store.close();
-      await sim.close();
-    }
-  }, 300_000);
-
-  it.skipIf(dialect === 'sqlite')('serve lives through the database going away and back: /healthz says so, the log says it once each way', async () => {
-    const dbUrl = await url();
-    const proxy = await startTcpProxy(dbUrl);
-    let stderr = '';
-    let alive = true;
-    const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0'], {
-      env: { ...process.env, WECOM_ARCHIVE_DB: proxy.via(dbUrl), WECOM_ARCHIVE_DATA_DIR: join(dir, `serve-${dialect}`), WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { alive = false; resolve(code); }));
-    const log = () => stderr;
-    try {
-      let port = 0;
-      // up once it has listed its callback configurations (none here)
-      await waitFor('the HTTP server', () => {
-        const m = /on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
-        if (m) port = Number(m[1]);
-        return (port > 0 && stderr.includes('no callback configurations yet')) || !alive;
-      }, 60_000, log);
-      expect(alive, stderr).toBe(true);
-      // the inbox worker asks the database every second: the outage is met by several rounds
-      await outage(proxy, port, () => alive, log);
-      await waitFor('/healthz to say the database is back', async () => (await healthz(port)).status === 200, 30_000, log);
-      const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; level: number });
-      expect(lines.filter((l) => l.msg.startsWith('database unreachable')).length, stderr).toBe(1);
-      expect(lines.filter((l) => l.msg.startsWith('database reachable again')).length, stderr).toBe(1);
-      expect(lines.filter((l) => l.level >= 40 && !l.msg.startsWith('database unreachable')), stderr).toEqual([]);
-      child.kill('SIGTERM');
-      expect(await exited, stderr).toBe(0);
-    } finally {
-      if (alive) child.kill('SIGKILL');
-      await exited;
-      await proxy.close();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });

@@ -9,7 +9,11 @@ import { addCorp, FAST_MEDIA_POLICY, mediaApp } from '../media/media-support.ts'
 
 const MESSAGES = 250;
 
-interface Line { level: number; msg: string; [field: string]: unknown }
+interface Line {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
 
 describeEachDialect('debug logs of the pull and media stages', ({ open }) => {
   it('say at debug level what each decision was (page and seq range, backoff and why, lease, media job claimed and finished), with no secret or message body', async () => {
@@ -19,7 +23,15 @@ describeEachDialect('debug logs of the pull and media stages', ({ open }) => {
     const { app, dataDir } = mediaApp(store);
     const lines: Line[] = [];
     const text: string[] = [];
-    const log = pino({ level: 'debug', base: undefined }, { write: (line: string) => { text.push(line); lines.push(JSON.parse(line) as Line); } });
+    const log = pino(
+      { level: 'debug', base: undefined },
+      {
+        write: (line: string) => {
+          text.push(line);
+          lines.push(JSON.parse(line) as Line);
+        },
+      },
+    );
     try {
       await addCorp(app, sim);
       await app.store.db.updateTable('corps').set({ chat_limit: 100 }).execute();

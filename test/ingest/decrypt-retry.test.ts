@@ -48,7 +48,11 @@ function flakyDecrypt(sim: RunningSimulator, stuck: ReadonlySet<string>, outage:
 
 /** The most tries any of the corp's envelopes has had. */
 async function mostAttempts(app: App, corpid: string): Promise<number> {
-  const row = await app.store.db.selectFrom('envelopes').select((eb) => eb.fn.max('attempts').as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow();
+  const row = await app.store.db
+    .selectFrom('envelopes')
+    .select((eb) => eb.fn.max('attempts').as('n'))
+    .where('corpid', '=', corpid)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -56,7 +60,14 @@ async function mostAttempts(app: App, corpid: string): Promise<number> {
 async function cli(dbUrl: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CommandIo = { out: (l) => out.push(l), err: (l) => err.push(l), stdout: process.stdout, cwd: '/tmp', env: { WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_DATA_DIR: '/tmp', WECOM_ARCHIVE_LOG_LEVEL: 'silent' }, signal: new AbortController().signal };
+  const io: CommandIo = {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    stdout: process.stdout,
+    cwd: '/tmp',
+    env: { WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_DATA_DIR: '/tmp', WECOM_ARCHIVE_LOG_LEVEL: 'silent' },
+    signal: new AbortController().signal,
+  };
   const code = await main([...args, '--db', dbUrl], io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
@@ -80,10 +91,18 @@ describeEachDialect('decrypt retries', ({ open, url }) => {
     expect(await mostAttempts(app, sim.corp.corpid)).toBeGreaterThan(20);
     const [status] = await corpStatuses(app.store.db, Date.now());
     expect(status).toMatchObject({ messages: 62, pending: 0 });
-    expect(status!.waiting).toEqual([{
-      reason: 'sdk_error', code: 10003, count: 38, label: 'SDK error 10003 (system failure)', retry: 'automatic',
-      nextAttemptAt: expect.any(Number), oldestReceivedAt: expect.any(Number), age: { underHour: 38, hourToDay: 0, overDay: 0 },
-    }]);
+    expect(status!.waiting).toEqual([
+      {
+        reason: 'sdk_error',
+        code: 10003,
+        count: 38,
+        label: 'SDK error 10003 (system failure)',
+        retry: 'automatic',
+        nextAttemptAt: expect.any(Number),
+        oldestReceivedAt: expect.any(Number),
+        age: { underHour: 38, hourToDay: 0, overDay: 0 },
+      },
+    ]);
 
     // WeCom's SDK recovers: the next run decrypts them, with no command in between
     outage.on = false;
@@ -100,13 +119,32 @@ describeEachDialect('decrypt retries', ({ open, url }) => {
       expect((await migrator.migrateTo('0006-pull-lease')).error).toBeUndefined();
       const now = Date.now();
       const row = (msgid: string, reason: string, code: number | null) => ({
-        corpid: 'wwold', msgid, seq: msgid.padStart(20, '0'), publickey_ver: 1, encrypt_random_key: 'k', encrypt_chat_msg: 'c',
-        state: 'waiting', reason, reason_code: code, reason_detail: 'd', attempts: 20, received_at: now, updated_at: now,
+        corpid: 'wwold',
+        msgid,
+        seq: msgid.padStart(20, '0'),
+        publickey_ver: 1,
+        encrypt_random_key: 'k',
+        encrypt_chat_msg: 'c',
+        state: 'waiting',
+        reason,
+        reason_code: code,
+        reason_detail: 'd',
+        attempts: 20,
+        received_at: now,
+        updated_at: now,
       });
-      await (store.db as Kysely<any>).insertInto('envelopes').values([row('1', 'sdk_error', 10003), row('2', 'sdk_error', null), row('3', 'sdk_error', 10006), row('4', 'key_missing', 2)]).execute();
+      await (store.db as Kysely<any>)
+        .insertInto('envelopes')
+        .values([row('1', 'sdk_error', 10003), row('2', 'sdk_error', null), row('3', 'sdk_error', 10006), row('4', 'key_missing', 2)])
+        .execute();
       expect((await migrateStore(store))[0]).toBe('0007-decrypt-backoff');
       const rows = await store.db.selectFrom('envelopes').select(['msgid', 'attempts', 'next_attempt_at']).orderBy('msgid').execute();
-      expect(rows.map((r) => [r.msgid, Number(r.attempts), r.next_attempt_at === null ? null : Number(r.next_attempt_at)])).toEqual([['1', 0, 0], ['2', 0, 0], ['3', 20, null], ['4', 20, null]]);
+      expect(rows.map((r) => [r.msgid, Number(r.attempts), r.next_attempt_at === null ? null : Number(r.next_attempt_at)])).toEqual([
+        ['1', 0, 0],
+        ['2', 0, 0],
+        ['3', 20, null],
+        ['4', 20, null],
+      ]);
     } finally {
       await store.close();
     }
@@ -139,11 +177,19 @@ async function retryAtOnce(store: Store, dbUrl: string): Promise<void> {
   await runArchive(app, log, new AbortController().signal, { once: true, timing, createBackend: flakyDecrypt(sim, stuck, outage) });
   const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(logged).toContainEqual(expect.objectContaining({ corp: sim.corp.corpid, stage: 'decrypt', msg: 'batch claimed', lane: 'fresh', envelopes: 40 }));
-  expect(logged).toContainEqual(expect.objectContaining({
-    corp: sim.corp.corpid, stage: 'decrypt', msg: 'batches committed', decrypted: 0, waiting: [{ reason: 'sdk_error', code: 10003, count: 40, retryInMs: 3_600_000 }],
-  }));
+  expect(logged).toContainEqual(
+    expect.objectContaining({
+      corp: sim.corp.corpid,
+      stage: 'decrypt',
+      msg: 'batches committed',
+      decrypted: 0,
+      waiting: [{ reason: 'sdk_error', code: 10003, count: 40, retryInMs: 3_600_000 }],
+    }),
+  );
   // never a message body, a key or the secret
-  const texts = Array.from({ length: 40 }, (_, i) => (parseMessage(sim.plaintextOf(i)).text as { content?: string } | undefined)?.content).filter((t): t is string => !!t && t.length > 3);
+  const texts = Array.from({ length: 40 }, (_, i) => (parseMessage(sim.plaintextOf(i)).text as { content?: string } | undefined)?.content).filter(
+    (t): t is string => !!t && t.length > 3,
+  );
   expect(texts.length).toBeGreaterThan(0);
   for (const t of [...texts, sim.corp.secret, 'PRIVATE KEY']) expect(lines.join('\n')).not.toContain(t);
   // one try each: the next is an hour away, past this run's retry time
@@ -174,4 +220,3 @@ async function retryAtOnce(store: Store, dbUrl: string): Promise<void> {
   await expectArchivedExactly(app, sim, 40);
   await expectEnvelopesDecrypted(store.db, sim.corp.corpid, 40);
 }
-

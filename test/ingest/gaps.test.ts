@@ -37,7 +37,12 @@ async function jumpAfter(store: Store, seed: string, retentionMs: number, advanc
   const app = appOn(store);
   await addSimulatorCorp(app, sim);
   const corp = await app.corps.get(sim.corp.corpid);
-  const deps = { db: store.db, dialect: store.dialect, backend: createSimulatorBackend({ url: sim.url, corpid: corp.corpid, secret: corp.secret }), now: () => sim.sim.clock.now() };
+  const deps = {
+    db: store.db,
+    dialect: store.dialect,
+    backend: createSimulatorBackend({ url: sim.url, corpid: corp.corpid, secret: corp.secret }),
+    now: () => sim.sim.clock.now(),
+  };
   try {
     expect(await pullPage(deps, corp)).toMatchObject({ stored: 100, full: false, gaps: 0 });
     sim.appendGenerated(50);
@@ -77,7 +82,9 @@ describeEachDialect('gaps', ({ open, url }) => {
     expect(page).toMatchObject({ gaps: 1, seqJumps: 0 });
     expect(status.seqJumps).toEqual({ count: 0, latest: [] });
     expect(status.gaps).toMatchObject({ count: 1, latest: [{ afterSeq: sim.seqOf(99).toString(), nextSeq: sim.seqOf(150).toString(), cursorAgeMs: 5.5 * 24 * H }] });
-    expect(status.gaps.latest[0]!.note).toMatch(/^WeCom skipped 50 seq value\(s\) between \d+ and \d+ while the cursor was 5 d 12 h old: messages older than the 5-day window are gone$/);
+    expect(status.gaps.latest[0]!.note).toMatch(
+      /^WeCom skipped 50 seq value\(s\) between \d+ and \d+ while the cursor was 5 d 12 h old: messages older than the 5-day window are gone$/,
+    );
     expect(await statusText(store)).toContain('GAPS: 1 — WeCom skipped data that fell out of its 5-day window');
   });
 
@@ -99,13 +106,39 @@ describeEachDialect('gaps', ({ open, url }) => {
     const db = early.db as unknown as Kysely<any>;
     const at = 1_800_000_000_000;
     const message = (seq: bigint, msgtime: number) => ({
-      corpid: 'wwold', msgid: `m${seq}`, seq: encodeSeq(seq), action: 'send', from_id: 'a', tolist: '[]', roomid: '', msgtime, msgtype: 'text',
-      conversation_key: 'pair:a|b', is_external: 0, is_updown: 0, known_type: 1, pre_msgid: null, raw: Buffer.from('{}'), created_at: at,
+      corpid: 'wwold',
+      msgid: `m${seq}`,
+      seq: encodeSeq(seq),
+      action: 'send',
+      from_id: 'a',
+      tolist: '[]',
+      roomid: '',
+      msgtime,
+      msgtype: 'text',
+      conversation_key: 'pair:a|b',
+      is_external: 0,
+      is_updown: 0,
+      known_type: 1,
+      pre_msgid: null,
+      raw: Buffer.from('{}'),
+      created_at: at,
     });
-    await db.insertInto('messages').values([message(10n, at - H), message(30n, at - 5.5 * 24 * H)]).execute();
-    const gap = (after: bigint, next: bigint) => ({ corpid: 'wwold', after_seq: encodeSeq(after), next_seq: encodeSeq(next), detected_at: at, note: 'WeCom skipped …: messages older than the 5-day window are gone' });
+    await db
+      .insertInto('messages')
+      .values([message(10n, at - H), message(30n, at - 5.5 * 24 * H)])
+      .execute();
+    const gap = (after: bigint, next: bigint) => ({
+      corpid: 'wwold',
+      after_seq: encodeSeq(after),
+      next_seq: encodeSeq(next),
+      detected_at: at,
+      note: 'WeCom skipped …: messages older than the 5-day window are gone',
+    });
     // an hour-old cursor message: a jump; a 5.5-day-old one, and one never archived: losses
-    await db.insertInto('gaps').values([gap(10n, 20n), gap(30n, 40n), gap(50n, 60n)]).execute();
+    await db
+      .insertInto('gaps')
+      .values([gap(10n, 20n), gap(30n, 40n), gap(50n, 60n)])
+      .execute();
     await early.close();
 
     const store = await openStore(location, { migrate: false });

@@ -17,7 +17,6 @@ async function simulator(opts: Parameters<typeof startSimulator>[0]): Promise<Ru
   return sim;
 }
 
-
 describeEachDialect('ingest', ({ open }) => {
   it('archives every message once, exactly, with seq beyond 2^53, and exports it as sent', async () => {
     const app = appOn(await open());
@@ -57,10 +56,18 @@ describeEachDialect('ingest', ({ open }) => {
     const [progress] = await archiveOnce(app);
     expect(progress).toMatchObject({ messages: 400, failures: 500 });
     let [status] = await corpStatuses(app.store.db, Date.now());
-    expect(status!.waiting).toEqual([{
-      reason: 'key_missing', code: 2, count: 500, label: 'key version 2 missing', retry: 'key', nextAttemptAt: null,
-      oldestReceivedAt: expect.any(Number), age: { underHour: 500, hourToDay: 0, overDay: 0 },
-    }]);
+    expect(status!.waiting).toEqual([
+      {
+        reason: 'key_missing',
+        code: 2,
+        count: 500,
+        label: 'key version 2 missing',
+        retry: 'key',
+        nextAttemptAt: null,
+        oldestReceivedAt: expect.any(Number),
+        age: { underHour: 500, hourToDay: 0, overDay: 0 },
+      },
+    ]);
     expect(status!.cursorSeq).toBe(sim.seqOf(899).toString());
 
     await app.keys.add(sim.corp.corpid, 2, sim.privateKeyPems.get(2)!);
@@ -74,7 +81,17 @@ describeEachDialect('ingest', ({ open }) => {
     const app = appOn(await open());
     const sim = await simulator({ messages: 1200, seed: 'faults' });
     await addSimulatorCorp(app, sim, { limit: 100 });
-    for (const f of ['chatdata:10001x2', 'chatdata:10002', 'chatdata:10003', 'chatdata:delay=300x2', 'chatdata:truncate', 'chatdata:errcode=-1', 'chatdata:errcode=45009', 'chatdata:disconnect', 'decrypt:10001x3']) {
+    for (const f of [
+      'chatdata:10001x2',
+      'chatdata:10002',
+      'chatdata:10003',
+      'chatdata:delay=300x2',
+      'chatdata:truncate',
+      'chatdata:errcode=-1',
+      'chatdata:errcode=45009',
+      'chatdata:disconnect',
+      'decrypt:10001x3',
+    ]) {
       sim.injectFault(f);
     }
     // DecryptData through the simulator's HTTP route, so the decrypt faults reach it: a call per
@@ -82,7 +99,9 @@ describeEachDialect('ingest', ({ open }) => {
     const warnings: string[] = [];
     const heard = (w: Error) => warnings.push(w.name);
     process.on('warning', heard);
-    const [progress] = await archiveOnce(app, FAST_TIMING, (corp) => createSimulatorBackend({ url: sim.url, corpid: corp.corpid, secret: corp.secret, decrypt: 'http' })).finally(() => process.off('warning', heard));
+    const [progress] = await archiveOnce(app, FAST_TIMING, (corp) => createSimulatorBackend({ url: sim.url, corpid: corp.corpid, secret: corp.secret, decrypt: 'http' })).finally(
+      () => process.off('warning', heard),
+    );
     expect(warnings).not.toContain('MaxListenersExceededWarning');
     expect(progress!.state).toBe('ok');
     await expectArchivedExactly(app, sim, 1200);
@@ -111,7 +130,10 @@ describeEachDialect('ingest', ({ open }) => {
     const sim = await simulator({ messages: 100, seed: 'gap', freezeClock: true, now: Date.now() - away });
     await addSimulatorCorp(app, sim);
     await archiveOnce(app);
-    await app.store.db.updateTable('cursors').set((eb) => ({ caught_up_at: eb('caught_up_at', '-', away) })).execute();
+    await app.store.db
+      .updateTable('cursors')
+      .set((eb) => ({ caught_up_at: eb('caught_up_at', '-', away) }))
+      .execute();
     sim.appendGenerated(50); // arrive then ...
     sim.advanceClock(away); // ... and fall out of the window before the next pull
     sim.appendGenerated(20);

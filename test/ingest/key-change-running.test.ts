@@ -26,10 +26,21 @@ describeEachDialect('decrypt: a key replaced while an archive runs', ({ open }) 
     await app.keys.add(corpid, 1, privateKeyToPkcs8Pem(generateRsaKeyPair().privateKey));
     const backend = createBackend(await app.corps.get(corpid));
     const rsa = new RsaPool();
-    closers.push(() => backend.close(), () => rsa.close());
+    closers.push(
+      () => backend.close(),
+      () => rsa.close(),
+    );
     let clock = Date.now();
     const stage = new DecryptStage({ db: app.store.db, dialect: app.store.dialect, backend, rsa, now: () => clock, loadKeys: (id) => app.keys.privateKeys(id) });
-    return { app, sim, corpid, stage, advance: (ms: number) => { clock += ms; } };
+    return {
+      app,
+      sim,
+      corpid,
+      stage,
+      advance: (ms: number) => {
+        clock += ms;
+      },
+    };
   }
 
   it('a drain notices the replacement and loads the new key before trying the envelopes again', async () => {
@@ -38,8 +49,12 @@ describeEachDialect('decrypt: a key replaced while an archive runs', ({ open }) 
     await archiveOnce(app);
     await stage.requeue(corpid);
     await stage.drain(corpid);
-    const waitingBefore = await app.store.db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('corpid', '=', corpid).where('reason', '=', 'rsa_failed').executeTakeFirstOrThrow();
+    const waitingBefore = await app.store.db
+      .selectFrom('envelopes')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('corpid', '=', corpid)
+      .where('reason', '=', 'rsa_failed')
+      .executeTakeFirstOrThrow();
     expect(Number(waitingBefore.n)).toBe(40);
 
     // another process replaces the key (and queues the envelopes again); this stage still holds the old one
@@ -63,14 +78,26 @@ describeEachDialect('decrypt: a key replaced while an archive runs', ({ open }) 
     const early = rows.slice(0, 15).map((r) => r.msgid);
     const transient = rows.slice(15, 20).map((r) => r.msgid);
     const late = rows.slice(20).map((r) => r.msgid);
-    await app.store.db.updateTable('envelopes').set({ state: 'waiting', reason: 'rsa_failed', next_attempt_at: null, updated_at: storedAt + 1_000 })
-      .where('corpid', '=', corpid).where('msgid', 'in', early).execute();
-    await app.store.db.updateTable('envelopes').set({ state: 'waiting', reason: 'rsa_failed', next_attempt_at: null, updated_at: storedAt + KEY_CHANGE_GRACE_MS + 1 })
-      .where('corpid', '=', corpid).where('msgid', 'in', late).execute();
+    await app.store.db
+      .updateTable('envelopes')
+      .set({ state: 'waiting', reason: 'rsa_failed', next_attempt_at: null, updated_at: storedAt + 1_000 })
+      .where('corpid', '=', corpid)
+      .where('msgid', 'in', early)
+      .execute();
+    await app.store.db
+      .updateTable('envelopes')
+      .set({ state: 'waiting', reason: 'rsa_failed', next_attempt_at: null, updated_at: storedAt + KEY_CHANGE_GRACE_MS + 1 })
+      .where('corpid', '=', corpid)
+      .where('msgid', 'in', late)
+      .execute();
 
     // a transient failure at the same time keeps its backoff: it is due later, whatever the key
-    await app.store.db.updateTable('envelopes').set({ state: 'waiting', reason: 'sdk_error', reason_code: 10003, next_attempt_at: storedAt + 3_600_000, updated_at: storedAt + 1_000 })
-      .where('corpid', '=', corpid).where('msgid', 'in', transient).execute();
+    await app.store.db
+      .updateTable('envelopes')
+      .set({ state: 'waiting', reason: 'sdk_error', reason_code: 10003, next_attempt_at: storedAt + 3_600_000, updated_at: storedAt + 1_000 })
+      .where('corpid', '=', corpid)
+      .where('msgid', 'in', transient)
+      .execute();
 
     expect(await stage.requeue(corpid)).toBe(15);
     expect(await stage.drain(corpid)).toMatchObject({ messages: 15, failures: 0 });

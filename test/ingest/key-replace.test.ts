@@ -41,7 +41,7 @@ function pemFile(name: string, pem: string): string {
 }
 
 describeEachDialect('keys: a wrong key is found and replaced', ({ open }) => {
-  it('warns when a key opens none of its version\'s envelopes, replaces it, decrypts everything, and keeps the history', async () => {
+  it("warns when a key opens none of its version's envelopes, replaces it, decrypts everything, and keeps the history", async () => {
     const app = appOn(await open());
     const sim = await startSimulator({ messages: 120, seed: 'wrong-key' });
     sims.push(sim);

@@ -60,22 +60,24 @@ describeEachDialect('pull lease', ({ url }) => {
     // every GetChatData call and every message given to DecryptData, by process
     const calls = { a: 0, b: 0 };
     const decrypted = { a: 0, b: 0 };
-    const counting = (who: 'a' | 'b') => (corp: CorpConfig): SdkBackend => {
-      const inner = createSimulatorBackend({ url: sim.url, corpid: corp.corpid, secret: corp.secret });
-      return {
-        ...inner,
-        getChatData: (req, signal) => {
-          calls[who] += 1;
-          return inner.getChatData(req, signal);
-        },
-        decryptData: (key, msg, signal) => {
-          decrypted[who] += 1;
-          return inner.decryptData(key, msg, signal);
-        },
-        decryptMany: undefined,
-        close: () => inner.close(),
+    const counting =
+      (who: 'a' | 'b') =>
+      (corp: CorpConfig): SdkBackend => {
+        const inner = createSimulatorBackend({ url: sim.url, corpid: corp.corpid, secret: corp.secret });
+        return {
+          ...inner,
+          getChatData: (req, signal) => {
+            calls[who] += 1;
+            return inner.getChatData(req, signal);
+          },
+          decryptData: (key, msg, signal) => {
+            decrypted[who] += 1;
+            return inner.decryptData(key, msg, signal);
+          },
+          decryptMany: undefined,
+          close: () => inner.close(),
+        };
       };
-    };
     // the cursor as a third party sees it, every few ms while both run
     const seen: bigint[] = [];
     let watching = true;
@@ -94,7 +96,16 @@ describeEachDialect('pull lease', ({ url }) => {
     const timing = { ...FAST_TIMING, pullLeaseMs: 60_000, requeueIntervalMs: 20 };
     const runA = runArchive(appA, log, stopA.signal, { once: false, timing, createBackend: counting('a') });
     const runB = runArchive(appB, log, stopB.signal, { once: false, timing, createBackend: counting('b') });
-    const count = async () => Number((await storeA.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await storeA.db
+            .selectFrom('messages')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('corpid', '=', corpid)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     try {
       await until('the first 1,200 messages', async () => (await count()) === 1200);
       // 24 full pages and more polls: all by one process
@@ -164,7 +175,16 @@ describeEachDialect('pull lease', ({ url }) => {
       heldBy = p[0]?.pullHeldBy;
     };
     const run = runArchive(app, createLogger('silent'), stop.signal, { once: false, timing, createBackend: counting, onProgress, progressEveryMs: 10 });
-    const messages = async () => Number((await store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow()).n);
+    const messages = async () =>
+      Number(
+        (
+          await store.db
+            .selectFrom('messages')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('corpid', '=', corpid)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     try {
       // it has heard who holds the pull; then several rounds of both loops
       await until('the answer to its first ask for the lease', async () => heldBy === far.owner);
@@ -184,7 +204,8 @@ describeEachDialect('pull lease', ({ url }) => {
 
   it('is taken over at once from a dead process of this host, from another host only when it ends; a page without it commits nothing', async () => {
     const { store, app, sim, corpid } = await oneCorp(await url(), 40, 'pull-lease-2');
-    const set = (owner: string | null, until: number | null) => store.db.updateTable('cursors').set({ lease_owner: owner, lease_until: until }).where('corpid', '=', corpid).execute();
+    const set = (owner: string | null, until: number | null) =>
+      store.db.updateTable('cursors').set({ lease_owner: owner, lease_until: until }).where('corpid', '=', corpid).execute();
     const holderOf = async () => (await store.db.selectFrom('cursors').select('lease_owner').where('corpid', '=', corpid).executeTakeFirstOrThrow()).lease_owner;
     const me = new PullLease(store.db, corpid, newLeaseOwner(), 60_000);
 
@@ -204,7 +225,11 @@ describeEachDialect('pull lease', ({ url }) => {
     const backend = createSimulatorBackend({ url: sim.url, corpid, secret: sim.corp.secret });
     const corp = await app.corps.get(corpid);
     await expect(pullPage({ db: store.db, dialect: store.dialect, backend, now: Date.now }, corp, undefined, me.owner)).rejects.toBeInstanceOf(PullLeaseLostError);
-    const envelopes = await store.db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow();
+    const envelopes = await store.db
+      .selectFrom('envelopes')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('corpid', '=', corpid)
+      .executeTakeFirstOrThrow();
     expect(Number(envelopes.n)).toBe(0);
 
     // once that lease has ended it is taken, and the page commits

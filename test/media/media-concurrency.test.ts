@@ -62,7 +62,11 @@ it('bounds downloads per corp and overall, and never makes a pull wait for media
     };
   };
   await archiveWithMedia(app, { createBackend: wrap });
-  const states = await store.db.selectFrom('media').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+  const states = await store.db
+    .selectFrom('media')
+    .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('state')
+    .execute();
   expect(states.map((s) => [s.state, Number(s.n)])).toEqual([['done', 12]]);
   expect(maxTotal).toBe(3);
   for (const [, c] of perCorp) expect(c.max).toBeLessThanOrEqual(2);
@@ -77,14 +81,38 @@ it('`media scan` makes the jobs of messages stored before media support, once', 
   stores.push(store);
   const raw = (msgtype: string, body: object) => Buffer.from(JSON.stringify({ msgtype, ...body }));
   const row = (msgid: string, seq: number, msgtype: string, body: object) => ({
-    corpid: 'wwscan', msgid, seq: String(seq).padStart(20, '0'), action: 'send', from_id: 'a', tolist: '[]', roomid: '', msgtime: 1, msgtype,
-    conversation_key: 'pair:a|b', is_external: 0, is_updown: 0, known_type: 1, pre_msgid: null, raw: raw(msgtype, body), created_at: 1,
+    corpid: 'wwscan',
+    msgid,
+    seq: String(seq).padStart(20, '0'),
+    action: 'send',
+    from_id: 'a',
+    tolist: '[]',
+    roomid: '',
+    msgtime: 1,
+    msgtype,
+    conversation_key: 'pair:a|b',
+    is_external: 0,
+    is_updown: 0,
+    known_type: 1,
+    pre_msgid: null,
+    raw: raw(msgtype, body),
+    created_at: 1,
   });
-  await store.db.insertInto('messages').values([
-    row('s1', 1, 'image', { image: { sdkfileid: 'IMG1', md5sum: '', filesize: 3 } }),
-    row('s2', 2, 'text', { text: { content: 'no media' } }),
-    row('s3', 3, 'mixed', { mixed: { item: [{ type: 'image', content: JSON.stringify({ sdkfileid: 'M1' }) }, { type: 'file', content: JSON.stringify({ sdkfileid: 'M2', filename: 'x' }) }] } }),
-  ]).execute();
+  await store.db
+    .insertInto('messages')
+    .values([
+      row('s1', 1, 'image', { image: { sdkfileid: 'IMG1', md5sum: '', filesize: 3 } }),
+      row('s2', 2, 'text', { text: { content: 'no media' } }),
+      row('s3', 3, 'mixed', {
+        mixed: {
+          item: [
+            { type: 'image', content: JSON.stringify({ sdkfileid: 'M1' }) },
+            { type: 'file', content: JSON.stringify({ sdkfileid: 'M2', filename: 'x' }) },
+          ],
+        },
+      }),
+    ])
+    .execute();
   expect(await scanMessagesForMedia(store.db, store.dialect, 'wwscan', Date.now(), 2)).toBe(3);
   expect(await scanMessagesForMedia(store.db, store.dialect, 'wwscan', Date.now(), 2)).toBe(0);
   const jobs = await store.db.selectFrom('media').select(['msgid', 'slot', 'kind', 'state', 'sdkfileid']).orderBy('msgid').orderBy('slot').execute();

@@ -24,7 +24,9 @@ describeEachDialect('media crash safety', ({ url }) => {
     try {
       // the largest ordinary file of the pool: a few MB, a dozen chunks; each chunk served slowly
       const pool = sim.sim.media;
-      const [kind, blob] = (['mp4', 'zip'] as const).flatMap((k) => [0, 1, 2].map((b) => [k, b] as const)).reduce((a, b) => (pool.size(b[0], b[1]) > pool.size(a[0], a[1]) ? b : a));
+      const [kind, blob] = (['mp4', 'zip'] as const)
+        .flatMap((k) => [0, 1, 2].map((b) => [k, b] as const))
+        .reduce((a, b) => (pool.size(b[0], b[1]) > pool.size(a[0], a[1]) ? b : a));
       const big = ref(sim, kind, blob);
       const small = ref(sim, 'jpg', 0);
       sim.appendFixtures([message('c-big', 'file', { file: media(big, { filename: 'big.bin' }) }), message('c-small', 'image', { image: media(small) })]);
@@ -36,7 +38,14 @@ describeEachDialect('media crash safety', ({ url }) => {
         return real(id, index);
       };
       await addSimulatorCorp(appOn(store), sim);
-      const env = { ...process.env, WECOM_ARCHIVE_DB: dbUrl, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_LOG_LEVEL: 'error', WECOM_ARCHIVE_FFMPEG: 'off' };
+      const env = {
+        ...process.env,
+        WECOM_ARCHIVE_DB: dbUrl,
+        WECOM_ARCHIVE_DATA_DIR: dir,
+        WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32),
+        WECOM_ARCHIVE_LOG_LEVEL: 'error',
+        WECOM_ARCHIVE_FFMPEG: 'off',
+      };
       const job = () => store.db.selectFrom('media').select(['state', 'index_token', 'bytes_done', 'attempts', 'sha256']).where('msgid', '=', 'c-big').executeTakeFirst();
 
       // each process is killed mid-file; the next one must ask first for exactly the committed token
@@ -46,7 +55,9 @@ describeEachDialect('media crash safety', ({ url }) => {
         const seen = calls.length;
         const child = spawn(BIN, last ? ['run', '--once'] : ['run', '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
         let stderr = '';
-        child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+        child.stderr!.on('data', (d: Buffer) => {
+          stderr += d.toString();
+        });
         const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
         if (k > 0) {
           for (const t0 = Date.now(); calls.length === seen && Date.now() - t0 < 60_000;) await new Promise((r) => setTimeout(r, 20));

@@ -26,11 +26,40 @@ const LEASE_MS = 60_000;
 
 function makeJob(msgid: string, over: Partial<NewMediaJob> = {}): NewMediaJob {
   return {
-    corpid: CORP, msgid, slot: 0, msgtype: 'image', kind: 'image', path: 'image', sdkfileid: `sdk-${msgid}`,
-    md5_expected: null, size_expected: null, file_name: null, state: 'pending', index_token: '', bytes_done: 0, partial_id: null,
-    attempts: 0, failures: 0, next_try_at: 0, lease_owner: null, lease_until: null, error_code: null, error: null,
-    sha256: null, md5: null, size: null, content_type: null, storage_key: null, voice_format: null,
-    converted_key: null, converted_type: null, convert_error: null, created_at: T, updated_at: T, finished_at: null, ...over,
+    corpid: CORP,
+    msgid,
+    slot: 0,
+    msgtype: 'image',
+    kind: 'image',
+    path: 'image',
+    sdkfileid: `sdk-${msgid}`,
+    md5_expected: null,
+    size_expected: null,
+    file_name: null,
+    state: 'pending',
+    index_token: '',
+    bytes_done: 0,
+    partial_id: null,
+    attempts: 0,
+    failures: 0,
+    next_try_at: 0,
+    lease_owner: null,
+    lease_until: null,
+    error_code: null,
+    error: null,
+    sha256: null,
+    md5: null,
+    size: null,
+    content_type: null,
+    storage_key: null,
+    voice_format: null,
+    converted_key: null,
+    converted_type: null,
+    convert_error: null,
+    created_at: T,
+    updated_at: T,
+    finished_at: null,
+    ...over,
   };
 }
 
@@ -75,11 +104,20 @@ describeEachDialect('media job leases', ({ open }) => {
     expect(await stored(store, 'once')).toEqual(row);
 
     const owners = [ME, OTHER, `${HOST_OWNER_PREFIX}${process.pid}/dddddddddddd`];
-    const claims = await Promise.all(owners.map((owner) => queue.claim(owner, 1, LEASE_MS, { values: (job) => ({ attempts: job.attempts + 1, partial_id: '0123456789abcdef01234567' }) })));
+    const claims = await Promise.all(
+      owners.map((owner) => queue.claim(owner, 1, LEASE_MS, { values: (job) => ({ attempts: job.attempts + 1, partial_id: '0123456789abcdef01234567' }) })),
+    );
     const winners = claims.flatMap((c, i) => (c.claimed.length ? [{ owner: owners[i]!, job: c.claimed[0]! }] : []));
     expect(winners).toHaveLength(1);
     const after = await stored(store, 'once');
-    expect(after).toMatchObject({ state: 'downloading', lease_owner: winners[0]!.owner, lease_until: T + 1 + LEASE_MS, attempts: 1, partial_id: '0123456789abcdef01234567', updated_at: T + 1 });
+    expect(after).toMatchObject({
+      state: 'downloading',
+      lease_owner: winners[0]!.owner,
+      lease_until: T + 1 + LEASE_MS,
+      attempts: 1,
+      partial_id: '0123456789abcdef01234567',
+      updated_at: T + 1,
+    });
     expect(winners[0]!.job).toEqual(after);
     const loser = owners.find((o) => o !== winners[0]!.owner)!;
     expect((await queue.claim(loser, 1, LEASE_MS)).claimed).toEqual([]);
@@ -108,7 +146,18 @@ describeEachDialect('media job leases', ({ open }) => {
     const backoff = doublingBackoff(1_000, 60_000);
     expect(await queue.fail(job!, ME, { backoff }, { values: () => ({ error: 'busy' }) })).toEqual({ gaveUp: false, tries: 2, nextAt: now + 2_000, written: true });
     expect(await updateHeldRow(store.db, 'media', { id: job!.id }, ME, { bytes_done: 0 })).toBe(false);
-    expect(await stored(store, 'update')).toMatchObject({ state: 'pending', attempts: 2, failures: 2, next_try_at: T + 2_001, bytes_done: 512, index_token: 'Range:bytes=512-1023', error: 'busy', lease_owner: null, lease_until: null, updated_at: T + 1 });
+    expect(await stored(store, 'update')).toMatchObject({
+      state: 'pending',
+      attempts: 2,
+      failures: 2,
+      next_try_at: T + 2_001,
+      bytes_done: 512,
+      index_token: 'Range:bytes=512-1023',
+      error: 'busy',
+      lease_owner: null,
+      lease_until: null,
+      updated_at: T + 1,
+    });
 
     now = T + 2_000;
     expect(await claimedMsgids(queue, ME)).toEqual([]);

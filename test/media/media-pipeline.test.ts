@@ -36,9 +36,24 @@ describeEachDialect('media', ({ open, url }) => {
     const pool = sim.sim.media;
     const smallestVideo = [0, 1, 2, 3].reduce((a, b) => (pool.size('mp4', b) < pool.size('mp4', a) ? b : a));
     const r = {
-      jpg: ref(sim, 'jpg', 0), png: ref(sim, 'png', 1), amr: ref(sim, 'amr', 1), silk02: ref(sim, 'silk', 0), silk: ref(sim, 'silk', 1), amrwb: ref(sim, 'amrwb', 0),
-      video: ref(sim, 'mp4', smallestVideo), chunk: ref(sim, 'dat', 0), chunkPlusOne: ref(sim, 'dat', 1), tiny: ref(sim, 'dat', 2), gif: ref(sim, 'gif', 0),
-      call: ref(sim, 'mp3', 0), pdf: ref(sim, 'pdf', 0), jpgAgain: ref(sim, 'jpg', 0), pngAgain: ref(sim, 'png', 1), jpg2: ref(sim, 'jpg', 2), docx: ref(sim, 'docx', 0), videoAgain: ref(sim, 'mp4', smallestVideo),
+      jpg: ref(sim, 'jpg', 0),
+      png: ref(sim, 'png', 1),
+      amr: ref(sim, 'amr', 1),
+      silk02: ref(sim, 'silk', 0),
+      silk: ref(sim, 'silk', 1),
+      amrwb: ref(sim, 'amrwb', 0),
+      video: ref(sim, 'mp4', smallestVideo),
+      chunk: ref(sim, 'dat', 0),
+      chunkPlusOne: ref(sim, 'dat', 1),
+      tiny: ref(sim, 'dat', 2),
+      gif: ref(sim, 'gif', 0),
+      call: ref(sim, 'mp3', 0),
+      pdf: ref(sim, 'pdf', 0),
+      jpgAgain: ref(sim, 'jpg', 0),
+      pngAgain: ref(sim, 'png', 1),
+      jpg2: ref(sim, 'jpg', 2),
+      docx: ref(sim, 'docx', 0),
+      videoAgain: ref(sim, 'mp4', smallestVideo),
     };
     sim.appendFixtures([
       message('m-image', 'image', { image: media(r.jpg) }),
@@ -55,7 +70,15 @@ describeEachDialect('media', ({ open, url }) => {
       message('m-emotion', 'emotion', { emotion: { type: 1, width: 240, height: 240, imagesize: r.gif.filesize, md5sum: r.gif.md5sum, sdkfileid: r.gif.sdkfileid } }),
       message('m-call', 'meeting_voice_call', { voiceid: 'grb1', meeting_voice_call: { endtime: 1, sdkfileid: r.call.sdkfileid } }),
       message('m-share', 'voip_doc_share', { voipid: 'gr1', voip_doc_share: media(r.pdf, { filename: '季度复盘.pdf' }) }),
-      message('m-mixed', 'mixed', { mixed: { item: [item('text', { content: 'see' }), item('image', media(r.jpgAgain)), item('emotion', { type: 2, imagesize: r.pngAgain.filesize, md5sum: r.pngAgain.md5sum, sdkfileid: r.pngAgain.sdkfileid })] } }),
+      message('m-mixed', 'mixed', {
+        mixed: {
+          item: [
+            item('text', { content: 'see' }),
+            item('image', media(r.jpgAgain)),
+            item('emotion', { type: 2, imagesize: r.pngAgain.filesize, md5sum: r.pngAgain.md5sum, sdkfileid: r.pngAgain.sdkfileid }),
+          ],
+        },
+      }),
       message('m-record', 'chatrecord', {
         chatrecord: {
           title: '群聊',
@@ -74,11 +97,24 @@ describeEachDialect('media', ({ open, url }) => {
 
     const rows = await store.db.selectFrom('media').selectAll().orderBy('id').execute();
     const expected: Array<[string, number, string, Ref]> = [
-      ['m-image', 0, 'image', r.jpg], ['m-png', 0, 'image', r.png], ['m-amr', 0, 'voice', r.amr], ['m-silk02', 0, 'voice', r.silk02], ['m-silk', 0, 'voice', r.silk],
-      ['m-amrwb', 0, 'voice', r.amrwb], ['m-video', 0, 'video', r.video], ['m-file1', 0, 'file', r.chunk], ['m-file2', 0, 'file', r.chunkPlusOne], ['m-file3', 0, 'file', r.tiny],
-      ['m-emotion', 0, 'emotion', r.gif], ['m-call', 0, 'meeting_voice_call', r.call], ['m-share', 0, 'voip_doc_share', r.pdf],
-      ['m-mixed', 0, 'image', r.jpgAgain], ['m-mixed', 1, 'emotion', r.pngAgain],
-      ['m-record', 0, 'file', r.docx], ['m-record', 1, 'image', r.jpg2], ['m-record', 2, 'video', r.videoAgain],
+      ['m-image', 0, 'image', r.jpg],
+      ['m-png', 0, 'image', r.png],
+      ['m-amr', 0, 'voice', r.amr],
+      ['m-silk02', 0, 'voice', r.silk02],
+      ['m-silk', 0, 'voice', r.silk],
+      ['m-amrwb', 0, 'voice', r.amrwb],
+      ['m-video', 0, 'video', r.video],
+      ['m-file1', 0, 'file', r.chunk],
+      ['m-file2', 0, 'file', r.chunkPlusOne],
+      ['m-file3', 0, 'file', r.tiny],
+      ['m-emotion', 0, 'emotion', r.gif],
+      ['m-call', 0, 'meeting_voice_call', r.call],
+      ['m-share', 0, 'voip_doc_share', r.pdf],
+      ['m-mixed', 0, 'image', r.jpgAgain],
+      ['m-mixed', 1, 'emotion', r.pngAgain],
+      ['m-record', 0, 'file', r.docx],
+      ['m-record', 1, 'image', r.jpg2],
+      ['m-record', 2, 'video', r.videoAgain],
     ];
     expect(rows.map((x) => [x.msgid, x.slot, x.kind])).toEqual(expected.map(([m, s, k]) => [m, s, k]));
     for (const [i, [msgid, , , source]] of expected.entries()) {
@@ -109,12 +145,22 @@ describeEachDialect('media', ({ open, url }) => {
 
     const type = (msgid: string, slot = 0) => rows.find((x) => x.msgid === msgid && x.slot === slot)!.content_type;
     expect([type('m-image'), type('m-png'), type('m-video'), type('m-share'), type('m-emotion'), type('m-file1'), type('m-record')]).toEqual([
-      'image/jpeg', 'image/png', 'video/mp4', 'application/pdf', 'image/gif', 'application/octet-stream', 'application/zip',
+      'image/jpeg',
+      'image/png',
+      'video/mp4',
+      'application/pdf',
+      'image/gif',
+      'application/octet-stream',
+      'application/zip',
     ]);
 
     // voice: AMR-NB and SILK (with and without 0x02) get a playable MP3 beside the original; AMR-WB
     // without ffmpeg says why not
-    for (const [msgid, source] of [['m-amr', r.amr], ['m-silk02', r.silk02], ['m-silk', r.silk]] as const) {
+    for (const [msgid, source] of [
+      ['m-amr', r.amr],
+      ['m-silk02', r.silk02],
+      ['m-silk', r.silk],
+    ] as const) {
       const row = rows.find((x) => x.msgid === msgid)!;
       expect(row.voice_format, msgid).toBe(msgid === 'm-amr' ? 'amr-nb' : 'silk');
       expect(row.converted_key).toBe(`${row.storage_key}.mp3`);
@@ -220,7 +266,14 @@ describeEachDialect('media', ({ open, url }) => {
     // what a user sees: `status`, then `media retry --state expired` (queued again from the first
     // byte; WeCom has it again this time)
     const out: string[] = [];
-    const io: CommandIo = { out: (l) => out.push(l), err: (l) => out.push(l), stdout: process.stdout, cwd: dataDir, env: { WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_DATA_DIR: dataDir }, signal: new AbortController().signal };
+    const io: CommandIo = {
+      out: (l) => out.push(l),
+      err: (l) => out.push(l),
+      stdout: process.stdout,
+      cwd: dataDir,
+      env: { WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_DATA_DIR: dataDir },
+      signal: new AbortController().signal,
+    };
     expect(await main(['status', '--db', dbUrl], io)).toBe(0);
     expect(out.join('\n')).toMatch(/media: 2 done, 1 unverified, 2 failed, 1 expired \([\d.]+ MB stored\)/);
     expect(out.join('\n')).toMatch(/expired file of message f-gone \(code 10010\)/);

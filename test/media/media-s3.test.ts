@@ -64,7 +64,11 @@ describe('media in an S3-compatible bucket', () => {
     expect(rows.map((r) => r.state)).toEqual(['done', 'done', 'done', 'done']);
     const client = new S3Client({ endpoint, bucket: BUCKET, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
     try {
-      for (const [row, source] of [[rows[0]!, jpg], [rows[2]!, voice], [rows[3]!, binary]] as const) {
+      for (const [row, source] of [
+        [rows[0]!, jpg],
+        [rows[2]!, voice],
+        [rows[3]!, binary],
+      ] as const) {
         const bytes = await readAll(await client.get(`archive/${row.storage_key}`));
         expect(bytes.equals(blobBytes(sim, source)), row.msgid).toBe(true);
         expect(createHash('sha256').update(bytes).digest('hex')).toBe(row.sha256);
@@ -84,11 +88,15 @@ describe('media in an S3-compatible bucket', () => {
     expect(filesUnder(join(dataDir, 'media-partial'))).toEqual([]);
   });
 
-  it('keeps jobs pending with S3\'s own error when the credentials are wrong', async () => {
+  it("keeps jobs pending with S3's own error when the credentials are wrong", async () => {
     const dbDir = mkdtempSync(join(tmpdir(), 'wa-s3db-'));
     const store = await openStore(`sqlite:${join(dbDir, 'archive.db')}`);
     stores.push(store);
-    const { app } = mediaApp(store, { 'media-store': `s3://${BUCKET}?endpoint=${encodeURIComponent(endpoint)}` }, { WECOM_ARCHIVE_S3_ACCESS_KEY_ID: 'S3RVER', WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY: 'not-the-secret' });
+    const { app } = mediaApp(
+      store,
+      { 'media-store': `s3://${BUCKET}?endpoint=${encodeURIComponent(endpoint)}` },
+      { WECOM_ARCHIVE_S3_ACCESS_KEY_ID: 'S3RVER', WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY: 'not-the-secret' },
+    );
     await addCorp(app, sim);
     await archiveWithMedia(app);
     const rows = await store.db.selectFrom('media').select(['state', 'error', 'bytes_done']).execute();

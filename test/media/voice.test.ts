@@ -41,7 +41,11 @@ async function expectPlayableVoice(mp3: Buffer | undefined, sample: VoiceSample)
 describe('voice conversion', () => {
   it('turns AMR-NB and SILK (with and without the 0x02 byte) into MP3 with nothing but npm packages', async () => {
     const v = await voiceSamples();
-    const cases: Array<[VoiceSample, 'amr-nb' | 'silk']> = [[v.amr[1]!, 'amr-nb'], [v.silk[0]!, 'silk'], [v.silk[1]!, 'silk']];
+    const cases: Array<[VoiceSample, 'amr-nb' | 'silk']> = [
+      [v.amr[1]!, 'amr-nb'],
+      [v.silk[0]!, 'silk'],
+      [v.silk[1]!, 'silk'],
+    ];
     expect(v.silk[0]!.bytes[0]).toBe(0x02);
     expect(v.silk[1]!.bytes.subarray(0, 9).toString('latin1')).toBe('#!SILK_V3');
     for (const [sample, format] of cases) {
@@ -67,7 +71,11 @@ describe('voice conversion', () => {
 
   it.runIf(FFMPEG !== null)('uses ffmpeg when installed: AMR-WB too, and every format plays', async () => {
     const v = await voiceSamples();
-    for (const [sample, format] of [[v.amr[2]!, 'amr-nb'], [v.silk[1]!, 'silk'], [v.amrwb[1]!, 'amr-wb']] as const) {
+    for (const [sample, format] of [
+      [v.amr[2]!, 'amr-nb'],
+      [v.silk[1]!, 'silk'],
+      [v.amrwb[1]!, 'amr-wb'],
+    ] as const) {
       const { result, mp3 } = await convert(withFfmpeg, sample.bytes, format);
       expect(result, format).toMatchObject({ ok: true, contentType: 'audio/mpeg' });
       if (format === 'amr-wb') {

@@ -21,7 +21,9 @@ export interface DoubleBuildOptions {
 /** The absolute path of libWeWorkFinanceSdk_C.so built from the double's sources. */
 export async function buildFinanceDouble(options: DoubleBuildOptions = {}): Promise<string> {
   const cc = process.env.CC || 'cc';
-  const files = readdirSync(SOURCE_DIR).filter((f) => f.endsWith('.c') || f.endsWith('.h')).sort();
+  const files = readdirSync(SOURCE_DIR)
+    .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
+    .sort();
   const flags = ['-shared', '-fPIC', '-fvisibility=hidden', '-O2', '-std=c11', '-Wall', '-Wextra', '-Werror', ...(options.incomplete ? ['-DWECOM_DOUBLE_INCOMPLETE'] : [])];
   const hash = createHash('sha256').update(cc).update(flags.join(' '));
   for (const f of files) hash.update(f).update(readFileSync(join(SOURCE_DIR, f)));

@@ -31,13 +31,31 @@ const MASTER_KEY = '03'.repeat(32); // the key appOn seals with
 async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CommandIo = { out: (l) => out.push(l), err: (l) => err.push(l), stdout: process.stdout, cwd: tmpdir(), env: { ...env, WECOM_ARCHIVE_MASTER_KEY: MASTER_KEY }, signal: new AbortController().signal };
+  const io: CommandIo = {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    stdout: process.stdout,
+    cwd: tmpdir(),
+    env: { ...env, WECOM_ARCHIVE_MASTER_KEY: MASTER_KEY },
+    signal: new AbortController().signal,
+  };
   const code = await main(args, io);
   return { code, out: out.join('\n') + (err.length ? `\n[stderr] ${err.join('\n')}` : '') };
 }
 
 async function addNativeCorp(app: App, sim: RunningSimulator, options: { secret?: string; proxy?: string | null; keyVersions?: number[] } = {}): Promise<void> {
-  await app.corps.add({ corpid: sim.corp.corpid, secret: options.secret ?? sim.corp.secret, sdk: { kind: 'native', path: lib }, proxy: options.proxy ?? null, proxyAuth: null, limit: 1000, timeoutS: 5 }, { replace: true });
+  await app.corps.add(
+    {
+      corpid: sim.corp.corpid,
+      secret: options.secret ?? sim.corp.secret,
+      sdk: { kind: 'native', path: lib },
+      proxy: options.proxy ?? null,
+      proxyAuth: null,
+      limit: 1000,
+      timeoutS: 5,
+    },
+    { replace: true },
+  );
   for (const [version, pem] of sim.privateKeyPems) if (!options.keyVersions || options.keyVersions.includes(version)) await app.keys.add(sim.corp.corpid, version, pem);
 }
 
@@ -87,7 +105,9 @@ describeEachDialect('doctor', ({ url }) => {
 
       const blocked = await cli(['doctor', '--corp', sim.corp.corpid, '--db', dbUrl], doubleEnv(sim, { WECOM_DOUBLE_OPS: 'chatdata', WECOM_DOUBLE_RET: '10009' }));
       expect(blocked.code).toBe(1);
-      expect(blocked.out).toMatch(/FAIL {2}GetChatData probe \(1 message\): GetChatData returned SDK code 10009: WeCom refused the request because it comes from an IP address that is not in the chat archive's trusted IPs\n {8}→ in the admin console open 管理工具 → 会话内容存档 and add this server's public \(egress\) IP to 可信IP地址/);
+      expect(blocked.out).toMatch(
+        /FAIL {2}GetChatData probe \(1 message\): GetChatData returned SDK code 10009: WeCom refused the request because it comes from an IP address that is not in the chat archive's trusted IPs\n {8}→ in the admin console open 管理工具 → 会话内容存档 and add this server's public \(egress\) IP to 可信IP地址/,
+      );
       expect(blocked.out).toContain('doctor: 1 problem(s), 0 warning(s)');
     } finally {
       await store.close();

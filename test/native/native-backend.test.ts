@@ -24,9 +24,12 @@ let envelopes: Envelope[];
 const chatReq = (seq: bigint, limit = 1000, timeoutS = 5) => ({ seq, limit, proxy: '', passwd: '', timeoutS });
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then(() => {
-    throw new Error('expected the call to fail');
-  }, (e: unknown) => e);
+  return p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e,
+  );
 }
 
 async function sdkError(p: Promise<unknown>): Promise<WeComSdkError> {
@@ -54,7 +57,7 @@ function mediaFile(kind: 'dat' | 'mp4', blob: number) {
 }
 
 describe('native backend over the finance SDK double', () => {
-  it('declares Slice_t and MediaData_t with the header\'s LP64 layout (16 and 32 bytes)', () => {
+  it("declares Slice_t and MediaData_t with the header's LP64 layout (16 and 32 bytes)", () => {
     expect(structSizes()).toEqual({ slice: 16, mediaData: 32 });
   });
 
@@ -108,7 +111,12 @@ describe('native backend over the finance SDK double', () => {
       expect(answers).toHaveLength(COUNT);
       for (const [i, a] of answers.entries()) expect(Buffer.isBuffer(a) && a.equals(sim.plaintextOf(i)), `message ${i}`).toBe(true);
       // a key a C string cannot carry and a message the SDK cannot decrypt fail alone, in their places
-      const mixed = await native.decryptMany([items[0]!, { encryptKey: Buffer.from('abc\0def'), encryptMsg: items[1]!.encryptMsg }, { ...items[2]!, encryptMsg: items[3]!.encryptMsg }, items[3]!]);
+      const mixed = await native.decryptMany([
+        items[0]!,
+        { encryptKey: Buffer.from('abc\0def'), encryptMsg: items[1]!.encryptMsg },
+        { ...items[2]!, encryptMsg: items[3]!.encryptMsg },
+        items[3]!,
+      ]);
       expect(mixed.map((a) => (a instanceof WeComSdkError ? a.wecomCode : Buffer.isBuffer(a) ? 'plaintext' : a))).toEqual(['plaintext', 10008, 10006, 'plaintext']);
       expect((mixed[3] as Buffer).equals(sim.plaintextOf(3))).toBe(true);
       expect(native.stats().restarts).toBe(0);
@@ -260,7 +268,12 @@ describe('supervision of the SDK host', () => {
   });
 
   it('kills a host that hangs past the deadline and retries the call', async () => {
-    const native = doubleBackend(lib, sim, { WECOM_DOUBLE_OPS: 'decrypt,chatdata', WECOM_DOUBLE_HANG: '1,3', WECOM_DOUBLE_COUNTER: tempFile('counter') }, { decryptDeadlineMs: 1_500, callGraceMs: 1_000 });
+    const native = doubleBackend(
+      lib,
+      sim,
+      { WECOM_DOUBLE_OPS: 'decrypt,chatdata', WECOM_DOUBLE_HANG: '1,3', WECOM_DOUBLE_COUNTER: tempFile('counter') },
+      { decryptDeadlineMs: 1_500, callGraceMs: 1_000 },
+    );
     try {
       const e = envelopes[5]!;
       const started = Date.now();
@@ -301,7 +314,9 @@ describe('supervision of the SDK host', () => {
       const err = await rejection(native.decryptMany(items));
       expect(err).toBeInstanceOf(ArchiveError);
       expect((err as ArchiveError).code).toBe('SDK_HOST_FAILED');
-      expect((err as Error).message).toMatch(/^DecryptData of 5 messages at once did not complete: the SDK host process was killed by SIGSEGV\. Each message is tried on its own instead$/);
+      expect((err as Error).message).toMatch(
+        /^DecryptData of 5 messages at once did not complete: the SDK host process was killed by SIGSEGV\. Each message is tried on its own instead$/,
+      );
       // the third call died and nothing after it ran: the caller decrypts them one by one instead
       expect(Number(readFileSync(counter, 'utf8'))).toBe(3);
       expect(native.events).toMatchObject([{ lane: 'decrypt', cause: 'crash', signal: 'SIGSEGV', operation: 'DecryptData' }]);

@@ -62,7 +62,12 @@ describeEachDialect('run --once while the native DecryptData keeps failing', ({ 
         expect(once.err).toContain(`${sim.corp.corpid}: 38 envelopes left waiting (stored, not decrypted):`);
         expect(once.err).toMatch(/38 × SDK error 10003 \(system failure\); oldest stored \d+s ago \(38 under 1 h\); retried by itself, next try in \d+s/);
         const [status] = await corpStatuses(store.db, Date.now());
-        expect(status).toMatchObject({ messages: 0, pending: 0, cursorSeq: sim.seqOf(37).toString(), waiting: [{ reason: 'sdk_error', code: 10003, count: 38, retry: 'automatic' }] });
+        expect(status).toMatchObject({
+          messages: 0,
+          pending: 0,
+          cursorSeq: sim.seqOf(37).toString(),
+          waiting: [{ reason: 'sdk_error', code: 10003, count: 38, retry: 'automatic' }],
+        });
         if (run === 0) {
           // tried at once and again 5 s later; the third try (10 s after the second) was past its 8 s
           const tries = await store.db.selectFrom('envelopes').select('attempts').distinct().execute();

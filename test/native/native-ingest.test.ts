@@ -38,7 +38,15 @@ function messagesOnly(store: Store): App {
 
 /** Registers the simulator's corp with the native SDK (the double) and all its keys. */
 async function addNativeCorp(app: App, sim: RunningSimulator, options: { limit?: number; timeoutS?: number } = {}): Promise<void> {
-  await app.corps.add({ corpid: sim.corp.corpid, secret: sim.corp.secret, sdk: { kind: 'native', path: lib }, proxy: null, proxyAuth: null, limit: options.limit ?? 1000, timeoutS: options.timeoutS ?? 10 });
+  await app.corps.add({
+    corpid: sim.corp.corpid,
+    secret: sim.corp.secret,
+    sdk: { kind: 'native', path: lib },
+    proxy: null,
+    proxyAuth: null,
+    limit: options.limit ?? 1000,
+    timeoutS: options.timeoutS ?? 10,
+  });
   for (const [version, pem] of sim.privateKeyPems) await app.keys.add(sim.corp.corpid, version, pem);
 }
 
@@ -149,7 +157,14 @@ describeEachDialect('ingest through the native SDK', ({ open, url }) => {
       expect(status!.cursorSeq).toBe(sim.seqOf(29).toString());
 
       const out: string[] = [];
-      const io: CommandIo = { out: (l) => out.push(l), err: () => undefined, stdout: process.stdout, cwd: '/tmp', env: { WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_DATA_DIR: '/tmp' }, signal: new AbortController().signal };
+      const io: CommandIo = {
+        out: (l) => out.push(l),
+        err: () => undefined,
+        stdout: process.stdout,
+        cwd: '/tmp',
+        env: { WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_DATA_DIR: '/tmp' },
+        signal: new AbortController().signal,
+      };
       expect(await main(['status', '--db', dbUrl], io)).toBe(0);
       expect(out.join('\n')).toMatch(/SDK host restarts: 1; last \d+s ago: crash \(SIGSEGV\) of the chat host during GetChatData/);
     } finally {

@@ -27,14 +27,16 @@ it('aborts and crashes of the SDK during media downloads end with every file dow
     let calls = 0;
     // three downloads at a time, as a media stage would run them
     const queue = [...files];
-    await Promise.all([0, 1, 2].map(async () => {
-      for (let f = queue.shift(); f; f = queue.shift()) {
-        const { bytes, calls: n } = await download(native, f.sdkfileid);
-        calls += n;
-        expect(archived.has(f.sdkfileid)).toBe(false);
-        archived.set(f.sdkfileid, bytes);
-      }
-    }));
+    await Promise.all(
+      [0, 1, 2].map(async () => {
+        for (let f = queue.shift(); f; f = queue.shift()) {
+          const { bytes, calls: n } = await download(native, f.sdkfileid);
+          calls += n;
+          expect(archived.has(f.sdkfileid)).toBe(false);
+          archived.set(f.sdkfileid, bytes);
+        }
+      }),
+    );
     expect(calls).toBeGreaterThan(50);
     expect(archived.size).toBe(files.length);
     for (const f of files) expect(createHash('md5').update(archived.get(f.sdkfileid)!).digest('hex'), f.sdkfileid).toBe(f.md5sum);

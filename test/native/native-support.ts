@@ -16,10 +16,18 @@ export function doubleEnv(sim: RunningSimulator, faults: Record<string, string> 
 }
 
 /** A native backend over the double serving `sim`; restarts are collected in `events`. */
-export function doubleBackend(libPath: string, sim: RunningSimulator, faults: Record<string, string> = {}, options: Partial<NativeBackendOptions> = {}): NativeBackend & { events: HostRestartEvent[] } {
+export function doubleBackend(
+  libPath: string,
+  sim: RunningSimulator,
+  faults: Record<string, string> = {},
+  options: Partial<NativeBackendOptions> = {},
+): NativeBackend & { events: HostRestartEvent[] } {
   const events: HostRestartEvent[] = [];
   const backend = createNativeBackend({
-    libPath, corpid: sim.corp.corpid, secret: sim.corp.secret, env: doubleEnv(sim, faults),
+    libPath,
+    corpid: sim.corp.corpid,
+    secret: sim.corp.secret,
+    env: doubleEnv(sim, faults),
     onRestart: (e) => events.push(e),
     ...options,
   });
@@ -43,7 +51,11 @@ export interface DoubleStats {
 /** The lines the double wrote at each DestroySdk. */
 export function readStats(file: string): DoubleStats[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as DoubleStats);
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as DoubleStats);
 }
 
 export interface MediaRef {

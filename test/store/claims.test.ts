@@ -33,7 +33,10 @@ function manualClock(start = 1_000_000) {
 }
 
 async function cursorRow(store: Store, corpid: string, seq = 0n): Promise<void> {
-  await store.db.insertInto('cursors').values({ corpid, seq: encodeSeq(seq), state: 'ok', updated_at: 0, lease_owner: null, lease_until: null }).execute();
+  await store.db
+    .insertInto('cursors')
+    .values({ corpid, seq: encodeSeq(seq), state: 'ok', updated_at: 0, lease_owner: null, lease_until: null })
+    .execute();
 }
 
 const holderOf = async (store: Store, corpid: string) =>
@@ -41,11 +44,29 @@ const holderOf = async (store: Store, corpid: string) =>
 
 async function queueRows(store: Store, count: number, at: number): Promise<void> {
   for (let i = 0; i < count; i++) {
-    await store.db.insertInto('callback_inbox').values({
-      corpid: 'wwq', app: 'a', dedup_key: String(i).padStart(64, '0'), kind: 'change_contact', event: null, change_type: null, body: `<xml>${i}</xml>`,
-      remote_addr: null, event_time: null, state: 'pending', attempts: 0, next_attempt_at: at, lease_owner: null, lease_until: null,
-      last_error: null, received_at: at, updated_at: at, done_at: null,
-    }).execute();
+    await store.db
+      .insertInto('callback_inbox')
+      .values({
+        corpid: 'wwq',
+        app: 'a',
+        dedup_key: String(i).padStart(64, '0'),
+        kind: 'change_contact',
+        event: null,
+        change_type: null,
+        body: `<xml>${i}</xml>`,
+        remote_addr: null,
+        event_time: null,
+        state: 'pending',
+        attempts: 0,
+        next_attempt_at: at,
+        lease_owner: null,
+        lease_until: null,
+        last_error: null,
+        received_at: at,
+        updated_at: at,
+        done_at: null,
+      })
+      .execute();
   }
 }
 
@@ -82,13 +103,21 @@ describeEachDialect('claims: row lease', ({ open }) => {
   it('is taken over at once, by exactly one taker, from a process of this host that is gone; not from a live one elsewhere', async () => {
     const store = await open();
     await cursorRow(store, 'wwdead');
-    await store.db.updateTable('cursors').set({ lease_owner: deadOwnerHere(), lease_until: Date.now() + 600_000 }).where('corpid', '=', 'wwdead').execute();
+    await store.db
+      .updateTable('cursors')
+      .set({ lease_owner: deadOwnerHere(), lease_until: Date.now() + 600_000 })
+      .where('corpid', '=', 'wwdead')
+      .execute();
     const takers = Array.from({ length: 4 }, () => new RowLease(store.db, 'cursors', { corpid: 'wwdead' }, newLeaseOwner(), 60_000));
     const answers = await Promise.all(takers.map((t) => t.acquire()));
     expect(answers.filter((a) => a.held)).toHaveLength(1);
     expect(takers.map((t) => t.owner)).toContain(await holderOf(store, 'wwdead'));
 
-    await store.db.updateTable('cursors').set({ lease_owner: OTHER_HOST, lease_until: Date.now() + 600_000 }).where('corpid', '=', 'wwdead').execute();
+    await store.db
+      .updateTable('cursors')
+      .set({ lease_owner: OTHER_HOST, lease_until: Date.now() + 600_000 })
+      .where('corpid', '=', 'wwdead')
+      .execute();
     expect(await takers[0]!.acquire()).toMatchObject({ held: false, holder: { owner: OTHER_HOST } });
   });
 
@@ -174,10 +203,26 @@ describeEachDialect('claims: row queue', ({ open }) => {
   it('gives up at once on a permanent failure, and does not count a wait as a try', async () => {
     const store = await open();
     const clock = manualClock(Date.now());
-    await store.db.insertInto('dir_refresh_queue').values(['u1', 'u2'].map((id) => ({
-      corpid: 'wwr', entity_kind: 'member', entity_id: id, reason: 'seen', state: 'pending', attempts: 0, next_attempt_at: clock.now(),
-      last_error_code: null, last_error: null, lease_owner: null, lease_until: null, created_at: 0, updated_at: 0,
-    }))).execute();
+    await store.db
+      .insertInto('dir_refresh_queue')
+      .values(
+        ['u1', 'u2'].map((id) => ({
+          corpid: 'wwr',
+          entity_kind: 'member',
+          entity_id: id,
+          reason: 'seen',
+          state: 'pending',
+          attempts: 0,
+          next_attempt_at: clock.now(),
+          last_error_code: null,
+          last_error: null,
+          lease_owner: null,
+          lease_until: null,
+          created_at: 0,
+          updated_at: 0,
+        })),
+      )
+      .execute();
     const queue = new ClaimQueue(store.db, REFRESH_QUEUE, clock.now);
     const policy = { backoff: doublingBackoff(10, 100), maxAttempts: 5 };
     const owner = newLeaseOwner();
@@ -186,14 +231,18 @@ describeEachDialect('claims: row queue', ({ open }) => {
     expect(await queue.fail(claimed[0]!, owner, policy, { permanent: true })).toMatchObject({ gaveUp: true, tries: 1, written: true });
     expect(await queue.fail(claimed[1]!, owner, policy, { waitMs: 5_000 })).toMatchObject({ gaveUp: false, tries: 0, nextAt: clock.now() + 5_000, written: true });
     const rows = await store.db.selectFrom('dir_refresh_queue').select(['entity_id', 'state', 'attempts']).orderBy('entity_id').execute();
-    expect(rows).toEqual([{ entity_id: 'u1', state: 'gave_up', attempts: 1 }, { entity_id: 'u2', state: 'pending', attempts: 0 }]);
+    expect(rows).toEqual([
+      { entity_id: 'u1', state: 'gave_up', attempts: 1 },
+      { entity_id: 'u2', state: 'pending', attempts: 0 },
+    ]);
   });
 
   it('takes back a working row whose holder died on this host or whose lease ended, not one a live process holds; a lost row takes no result', async () => {
     const store = await open();
     const now = Date.now();
     await queueRows(store, 3, now);
-    const lease = (id: number, owner: string, until: number) => store.db.updateTable('callback_inbox').set({ state: 'working', attempts: 1, lease_owner: owner, lease_until: until }).where('id', '=', id).execute();
+    const lease = (id: number, owner: string, until: number) =>
+      store.db.updateTable('callback_inbox').set({ state: 'working', attempts: 1, lease_owner: owner, lease_until: until }).where('id', '=', id).execute();
     const ids = (await store.db.selectFrom('callback_inbox').select('id').orderBy('id').execute()).map((r) => Number(r.id));
     const dead = deadOwnerHere();
     await lease(ids[0]!, dead, now + 600_000);
@@ -208,7 +257,11 @@ describeEachDialect('claims: row queue', ({ open }) => {
     expect(await queue.finish({ id: ids[0]! }, dead, { state: 'done' })).toBe(false);
     expect(await queue.finish({ id: ids[0]! }, owner, { state: 'done' })).toBe(true);
     const states = await store.db.selectFrom('callback_inbox').select(['state', 'lease_owner']).orderBy('id').execute();
-    expect(states).toEqual([{ state: 'done', lease_owner: null }, { state: 'working', lease_owner: owner }, { state: 'working', lease_owner: OTHER_HOST }]);
+    expect(states).toEqual([
+      { state: 'done', lease_owner: null },
+      { state: 'working', lease_owner: owner },
+      { state: 'working', lease_owner: OTHER_HOST },
+    ]);
   });
 
   it('claims only the rows a claim asks for, leaves out those it excepts, and writes what it adds with the lease', async () => {
@@ -222,7 +275,10 @@ describeEachDialect('claims: row queue', ({ open }) => {
       except: { id: [ids[0]!] },
       values: (row) => ({ last_error: `claimed after ${row.attempts} tries` }),
     });
-    expect(claimed.map((r) => [Number(r.id), r.last_error])).toEqual([[ids[1], 'claimed after 0 tries'], [ids[2], 'claimed after 0 tries']]);
+    expect(claimed.map((r) => [Number(r.id), r.last_error])).toEqual([
+      [ids[1], 'claimed after 0 tries'],
+      [ids[2], 'claimed after 0 tries'],
+    ]);
     const stored = await store.db.selectFrom('callback_inbox').select(['id', 'last_error']).where('last_error', 'is not', null).orderBy('id').execute();
     expect(stored.map((r) => Number(r.id))).toEqual([ids[1], ids[2]]);
   });
@@ -243,7 +299,10 @@ describeEachDialect('claims: row queue', ({ open }) => {
     const now = Date.now();
     await queueRows(store, 2, now);
     const owner = newLeaseOwner();
-    await store.db.updateTable('callback_inbox').set({ state: 'working', attempts: 1, lease_owner: owner, lease_until: now + 600_000 }).execute();
+    await store.db
+      .updateTable('callback_inbox')
+      .set({ state: 'working', attempts: 1, lease_owner: owner, lease_until: now + 600_000 })
+      .execute();
     const ids = (await store.db.selectFrom('callback_inbox').select('id').orderBy('id').execute()).map((r) => Number(r.id));
     const queue = new ClaimQueue(store.db, INBOX_QUEUE);
     const claimedIds = async (options: Parameters<typeof queue.claim>[3]) => (await queue.claim(owner, 5, 60_000, options)).claimed.map((r) => Number(r.id));
@@ -258,7 +317,11 @@ describeEachDialect('claims: row queue', ({ open }) => {
     await queueRows(store, 3, now);
     const ids = (await store.db.selectFrom('callback_inbox').select('id').orderBy('id').execute()).map((r) => Number(r.id));
     // another owner of this very process: alive, so its leases stand
-    await store.db.updateTable('callback_inbox').set({ state: 'working', lease_owner: newLeaseOwner(), lease_until: now + 600_000 }).where('id', 'in', ids.slice(0, 2)).execute();
+    await store.db
+      .updateTable('callback_inbox')
+      .set({ state: 'working', lease_owner: newLeaseOwner(), lease_until: now + 600_000 })
+      .where('id', 'in', ids.slice(0, 2))
+      .execute();
     const queue = new ClaimQueue(store.db, INBOX_QUEUE);
     const owner = newLeaseOwner();
     expect(await queue.claim(owner, 1, 60_000)).toEqual({ claimed: [], heldElsewhere: 2 });

@@ -28,7 +28,7 @@ async function cli(dbUrl: string, dataDir: string, masterKey: string | undefined
 const addCorp = (corpid: string) => ['corp', 'add', '--corpid', corpid, '--secret', `secret-${corpid}`, '--sdk', 'simulator:http://127.0.0.1:9100'];
 
 describeEachDialect('master key check', ({ url }) => {
-  it('refuses a master key from the environment that did not seal the database\'s secrets', async () => {
+  it("refuses a master key from the environment that did not seal the database's secrets", async () => {
     const dbUrl = await url();
     const dataDir = mkdtempSync(join(root, 'env-'));
     expect((await cli(dbUrl, dataDir, KEY_A, ...addCorp('ww1'))).code).toBe(0);
@@ -64,7 +64,15 @@ describeEachDialect('master key check', ({ url }) => {
     const dataDir = mkdtempSync(join(root, 'legacy-'));
     const store = await openStore(dbUrl);
     const app = createApp(loadConfig({}, {}, dataDir), store, Buffer.from(KEY_A, 'hex'));
-    await app.corps.add({ corpid: 'wwold', secret: 'old-secret', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9100' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 10 });
+    await app.corps.add({
+      corpid: 'wwold',
+      secret: 'old-secret',
+      sdk: { kind: 'simulator', url: 'http://127.0.0.1:9100' },
+      proxy: null,
+      proxyAuth: null,
+      limit: 1000,
+      timeoutS: 10,
+    });
     expect(await store.db.selectFrom('vault_checks').selectAll().execute()).toEqual([]);
     const wrong = await cli(dbUrl, dataDir, KEY_B, 'corp', 'list');
     expect(wrong.out).toMatch(/is not the master key the secrets/);

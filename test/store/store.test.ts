@@ -11,8 +11,13 @@ const MASTER = Buffer.alloc(32, 7);
 const SECRET = 'archive-secret-Zq81xW0pL';
 
 const corp = (corpid: string) => ({
-  corpid, secret: SECRET, sdk: { kind: 'simulator' as const, url: 'http://127.0.0.1:9100' },
-  proxy: null, proxyAuth: 'alice:proxy-pass-77', limit: 500, timeoutS: 5,
+  corpid,
+  secret: SECRET,
+  sdk: { kind: 'simulator' as const, url: 'http://127.0.0.1:9100' },
+  proxy: null,
+  proxyAuth: 'alice:proxy-pass-77',
+  limit: 500,
+  timeoutS: 5,
 });
 
 describeEachDialect('store', ({ dialect, open, url }) => {
@@ -21,13 +26,32 @@ describeEachDialect('store', ({ dialect, open, url }) => {
     const seqs = [0n, 1n, 9007199254740993n, (1n << 63n) + 5n, SEQ_MAX - 1n, SEQ_MAX];
     const now = Date.now();
     for (const [i, seq] of seqs.entries()) {
-      await store.db.insertInto('envelopes').values({
-        corpid: 'wwseq', msgid: `m${i}`, seq: encodeSeq(seq), publickey_ver: 1, encrypt_random_key: 'k', encrypt_chat_msg: 'c',
-        state: 'pending' as const, reason: null, reason_code: null, reason_detail: null, attempts: 0, received_at: now, updated_at: now,
-      }).execute();
+      await store.db
+        .insertInto('envelopes')
+        .values({
+          corpid: 'wwseq',
+          msgid: `m${i}`,
+          seq: encodeSeq(seq),
+          publickey_ver: 1,
+          encrypt_random_key: 'k',
+          encrypt_chat_msg: 'c',
+          state: 'pending' as const,
+          reason: null,
+          reason_code: null,
+          reason_detail: null,
+          attempts: 0,
+          received_at: now,
+          updated_at: now,
+        })
+        .execute();
     }
-    const rows = await store.db.selectFrom('envelopes').select(['msgid', 'seq']).where('corpid', '=', 'wwseq')
-      .where('seq', '>', encodeSeq(9007199254740992n)).orderBy('seq', 'desc').execute();
+    const rows = await store.db
+      .selectFrom('envelopes')
+      .select(['msgid', 'seq'])
+      .where('corpid', '=', 'wwseq')
+      .where('seq', '>', encodeSeq(9007199254740992n))
+      .orderBy('seq', 'desc')
+      .execute();
     expect(rows.map((r) => decodeSeq(r.seq))).toEqual([SEQ_MAX, SEQ_MAX - 1n, (1n << 63n) + 5n, 9007199254740993n]);
   });
 
@@ -35,13 +59,30 @@ describeEachDialect('store', ({ dialect, open, url }) => {
     const store = await open();
     const now = Date.now();
     const row = (msgid: string, ver: number) => ({
-      corpid: 'wwdup', msgid, seq: encodeSeq(1n), publickey_ver: ver, encrypt_random_key: 'k', encrypt_chat_msg: 'c',
-      state: 'pending' as const, reason: null, reason_code: null, reason_detail: null, attempts: 0, received_at: now, updated_at: now,
+      corpid: 'wwdup',
+      msgid,
+      seq: encodeSeq(1n),
+      publickey_ver: ver,
+      encrypt_random_key: 'k',
+      encrypt_chat_msg: 'c',
+      state: 'pending' as const,
+      reason: null,
+      reason_code: null,
+      reason_detail: null,
+      attempts: 0,
+      received_at: now,
+      updated_at: now,
     });
-    await store.db.insertInto('envelopes').values([row('AbC=', 1), row('abc=', 1)]).execute();
+    await store.db
+      .insertInto('envelopes')
+      .values([row('AbC=', 1), row('abc=', 1)])
+      .execute();
     await store.dialect.ignoreDuplicates(store.db.insertInto('envelopes').values(row('AbC=', 9)), ['corpid', 'msgid']).execute();
     const rows = await store.db.selectFrom('envelopes').select(['msgid', 'publickey_ver']).where('corpid', '=', 'wwdup').orderBy('msgid').execute();
-    expect(rows).toEqual([{ msgid: 'AbC=', publickey_ver: 1 }, { msgid: 'abc=', publickey_ver: 1 }]);
+    expect(rows).toEqual([
+      { msgid: 'AbC=', publickey_ver: 1 },
+      { msgid: 'abc=', publickey_ver: 1 },
+    ]);
   });
 
   it('stores corps with sealed secrets and gives them back opened', async () => {
@@ -50,7 +91,10 @@ describeEachDialect('store', ({ dialect, open, url }) => {
     await registry.add(corp('ww01'));
     await registry.add(corp('ww02'));
     await expect(registry.add(corp('ww01'))).rejects.toThrow(/already configured/);
-    expect((await registry.list()).map((c) => [c.corpid, c.limit, c.hasProxyAuth])).toEqual([['ww01', 500, true], ['ww02', 500, true]]);
+    expect((await registry.list()).map((c) => [c.corpid, c.limit, c.hasProxyAuth])).toEqual([
+      ['ww01', 500, true],
+      ['ww02', 500, true],
+    ]);
     expect(await registry.get('ww02')).toEqual(corp('ww02'));
     const raw = await store.db.selectFrom('corps').select(['secret_sealed', 'proxy_auth_sealed']).where('corpid', '=', 'ww01').executeTakeFirstOrThrow();
     expect(raw.secret_sealed).toMatch(/^v1:/);
@@ -63,7 +107,7 @@ describeEachDialect('store', ({ dialect, open, url }) => {
     await expect(registry.remove('ww02')).rejects.toThrow(/not configured/);
   });
 
-  it('refuses a secret with a line break and a missing SDK library before storing anything, and never shows a URL\'s credentials', async () => {
+  it("refuses a secret with a line break and a missing SDK library before storing anything, and never shows a URL's credentials", async () => {
     const store = await open();
     const registry = new CorpRegistry(store.db, MASTER);
     await expect(registry.add({ ...corp('wwbad'), secret: `${SECRET}\n` })).rejects.toThrow(/--secret holds a line break/);
@@ -93,7 +137,10 @@ describeEachDialect('store', ({ dialect, open, url }) => {
     expect(await vault.add('wwkeys', 1, pem)).toMatchObject({ added: false, version: 1 });
     await expect(vault.add('wwkeys', 2, pem)).rejects.toThrow(/different key for version 2/);
     const listed = await vault.list('wwkeys');
-    expect(listed.map((k) => [k.version, k.bits, k.fingerprint])).toEqual([[1, 2048, first.fingerprint], [2, 2048, second.fingerprint]]);
+    expect(listed.map((k) => [k.version, k.bits, k.fingerprint])).toEqual([
+      [1, 2048, first.fingerprint],
+      [2, 2048, second.fingerprint],
+    ]);
     expect(JSON.stringify(listed)).not.toMatch(/PRIVATE|MII/);
   });
 

@@ -40,7 +40,11 @@ export async function archiveOnce(app: App, timing: Partial<ArchiverTiming> = FA
 
 /** `count` envelopes are stored and every one is handled: none is left to decrypt, none waits. */
 export async function expectEnvelopesDecrypted(db: Kysely<Database>, corpid: string, count: number): Promise<void> {
-  const stored = await db.selectFrom('envelopes').select((eb) => eb.fn.countAll<number>().as('n')).where('corpid', '=', corpid).executeTakeFirstOrThrow();
+  const stored = await db
+    .selectFrom('envelopes')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('corpid', '=', corpid)
+    .executeTakeFirstOrThrow();
   expect(Number(stored.n)).toBe(count);
   const status = (await corpStatuses(db, Date.now())).find((s) => s.corpid === corpid);
   expect(status).toMatchObject({ pending: 0, waiting: [] });

@@ -102,8 +102,7 @@ export function makeEventXml(
   body: Record<string, string | number> = {},
   header: { toUserName?: string; createTime?: number } = {},
 ): string {
-  const el = (name: string, v: string | number): string =>
-    typeof v === 'number' ? `<${name}>${v}</${name}>` : `<${name}><![CDATA[${v}]]></${name}>`;
+  const el = (name: string, v: string | number): string => (typeof v === 'number' ? `<${name}>${v}</${name}>` : `<${name}><![CDATA[${v}]]></${name}>`);
   return (
     '<xml>' +
     el('ToUserName', header.toUserName ?? 'ww55ca070cb9b7eb22') +

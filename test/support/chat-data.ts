@@ -48,10 +48,7 @@ export function parseChatData(text: string): ChatDataDocument {
  * escaped first, as a tolerant archive parser would; uint64 values come back as bigint.
  */
 export function parseMessage(plaintext: Buffer | string): Record<string, unknown> {
-  const text = (typeof plaintext === 'string' ? plaintext : plaintext.toString('utf8')).replace(
-    /[\u0000-\u001f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  const text = (typeof plaintext === 'string' ? plaintext : plaintext.toString('utf8')).replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return parse(text, null, exactNumber) as Record<string, unknown>;
 }
 

@@ -17,9 +17,13 @@ export async function runCli(args: string[], options: { cwd: string; env: NodeJS
   const sink = new PassThrough();
   sink.on('data', (d: Buffer) => void (stdout += d.toString()));
   const code = await main(args, {
-    out: (line) => void (stdout += `${line}\n`), err: (line) => void (stderr += `${line}\n`), stdout: sink,
+    out: (line) => void (stdout += `${line}\n`),
+    err: (line) => void (stderr += `${line}\n`),
+    stdout: sink,
     ...(options.stdin === undefined ? {} : { stdin: Readable.from([Buffer.from(options.stdin)]) }),
-    cwd: options.cwd, env: options.env, signal: new AbortController().signal,
+    cwd: options.cwd,
+    env: options.env,
+    signal: new AbortController().signal,
   });
   return { code, stdout, stderr };
 }

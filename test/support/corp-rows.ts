@@ -4,7 +4,10 @@ import type { App } from '../../src/app/app.ts';
 export async function corpRowCounts(app: App): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const table of ['corps', 'cursors', 'key_versions', 'corp_api_settings', 'callback_apps'] as const) {
-    const row = await app.store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const row = await app.store.db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     counts[table] = Number(row.n);
   }
   return counts;

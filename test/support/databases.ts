@@ -104,4 +104,3 @@ export function describeEachDialect(title: string, body: (ctx: { dialect: Dialec
     });
   }
 }
-

@@ -69,10 +69,11 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
     restore() {
       refusing = false;
     },
-    close: () => new Promise<void>((resolve) => {
-      refusing = true;
-      cutAll();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        refusing = true;
+        cutAll();
+        server.close(() => resolve());
+      }),
   };
 }

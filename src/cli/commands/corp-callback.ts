@@ -6,11 +6,16 @@ import { readSecretFlags, secretOptions } from '../secret-input.ts';
 
 export const corpCallbackAdd: Command = {
   name: 'corp callback',
-  usage: 'corp callback add --corp ID --app NAME (--token-file PATH | --token env:VAR | --token -) (--aes-key-file PATH | --aes-key env:VAR | --aes-key -) [--receive-id ID] [--replace] | corp callback list [--corp ID] [--json] | corp callback remove --corp ID --app NAME',
-  summary: 'callback configurations: each app\'s Token and EncodingAESKey (sealed), served at /callback/{corpid}/{app}',
+  usage:
+    'corp callback add --corp ID --app NAME (--token-file PATH | --token env:VAR | --token -) (--aes-key-file PATH | --aes-key env:VAR | --aes-key -) [--receive-id ID] [--replace] | corp callback list [--corp ID] [--json] | corp callback remove --corp ID --app NAME',
+  summary: "callback configurations: each app's Token and EncodingAESKey (sealed), served at /callback/{corpid}/{app}",
   options: {
-    corp: { type: 'string' }, app: { type: 'string' }, ...secretOptions('token', 'aes-key'),
-    'receive-id': { type: 'string' }, replace: { type: 'boolean' }, json: { type: 'boolean' },
+    corp: { type: 'string' },
+    app: { type: 'string' },
+    ...secretOptions('token', 'aes-key'),
+    'receive-id': { type: 'string' },
+    replace: { type: 'boolean' },
+    json: { type: 'boolean' },
   },
   allowPositionals: true,
   async run({ app, values, positionals, io }) {
@@ -18,14 +23,18 @@ export const corpCallbackAdd: Command = {
     const action = positionals[0];
     if (action === 'add') {
       const corpid = requireString(values, 'corp', 'the corp ID');
-      const name = validateAppName(requireString(values, 'app', 'a name for this app\'s callbacks, e.g. contacts, customer or archive'));
+      const name = validateAppName(requireString(values, 'app', "a name for this app's callbacks, e.g. contacts, customer or archive"));
       const secrets = await readSecretFlags(values, ['token', 'aes-key'], io);
-      await a.callbackApps.add({
-        corpid, app: name,
-        token: secrets.require('token', 'the Token of the app\'s "API receive" (接收消息) settings'),
-        aesKey: secrets.require('aes-key', 'the EncodingAESKey of the app\'s "API receive" settings (43 characters)'),
-        ...(optionalString(values, 'receive-id') !== undefined ? { receiveId: optionalString(values, 'receive-id')! } : {}),
-      }, { replace: values.replace === true });
+      await a.callbackApps.add(
+        {
+          corpid,
+          app: name,
+          token: secrets.require('token', 'the Token of the app\'s "API receive" (接收消息) settings'),
+          aesKey: secrets.require('aes-key', 'the EncodingAESKey of the app\'s "API receive" settings (43 characters)'),
+          ...(optionalString(values, 'receive-id') !== undefined ? { receiveId: optionalString(values, 'receive-id')! } : {}),
+        },
+        { replace: values.replace === true },
+      );
       io.out(`callback app ${name} of ${corpid} ${values.replace ? 'saved' : 'added'}; set the app's callback URL to https://YOUR-HOST/callback/${corpid}/${name}`);
       return;
     }
@@ -49,11 +58,16 @@ export const corpCallbackAdd: Command = {
 
 export const corpSecrets: Command = {
   name: 'corp secrets',
-  usage: 'corp secrets --corp ID [--contacts-secret-file PATH | --contacts-secret env:VAR | --contacts-secret -] [--customer-secret-file PATH | --customer-secret env:VAR | --customer-secret -] [--api-base URL|default] [--clear-contacts] [--clear-customer]',
+  usage:
+    'corp secrets --corp ID [--contacts-secret-file PATH | --contacts-secret env:VAR | --contacts-secret -] [--customer-secret-file PATH | --customer-secret env:VAR | --customer-secret -] [--api-base URL|default] [--clear-contacts] [--clear-customer]',
   summary: 'the contacts (通讯录同步) and customer contact (客户联系) secrets the directory needs (sealed), and the WeCom API base',
   options: {
-    corp: { type: 'string' }, ...secretOptions('contacts-secret', 'customer-secret'), 'api-base': { type: 'string' },
-    'clear-contacts': { type: 'boolean' }, 'clear-customer': { type: 'boolean' }, json: { type: 'boolean' },
+    corp: { type: 'string' },
+    ...secretOptions('contacts-secret', 'customer-secret'),
+    'api-base': { type: 'string' },
+    'clear-contacts': { type: 'boolean' },
+    'clear-customer': { type: 'boolean' },
+    json: { type: 'boolean' },
   },
   async run({ app, values, io }) {
     const a = needApp(app);
@@ -73,7 +87,9 @@ export const corpSecrets: Command = {
       io.out(JSON.stringify(s));
       return;
     }
-    io.out(`${corpid}: API base ${s.apiBase}${s.apiBaseIsDefault ? ' (default)' : ''}; contacts secret ${s.hasContactsSecret ? 'set' : 'not set (members, departments and tags are not synced)'}; customer contact secret ${s.hasCustomerSecret ? 'set' : 'not set (external contacts and customer groups are not synced)'}`);
+    io.out(
+      `${corpid}: API base ${s.apiBase}${s.apiBaseIsDefault ? ' (default)' : ''}; contacts secret ${s.hasContactsSecret ? 'set' : 'not set (members, departments and tags are not synced)'}; customer contact secret ${s.hasCustomerSecret ? 'set' : 'not set (external contacts and customer groups are not synced)'}`,
+    );
   },
 };
 
@@ -90,14 +106,20 @@ export const callbackEvents: Command = {
     const limitText = optionalString(values, 'limit') ?? '50';
     if (!/^\d{1,5}$/.test(limitText)) throw new ValidationError('OPTION_INVALID', '--limit must be a number');
     const inbox = new CallbackInbox(needApp(app).store.db);
-    const rows = await inbox.list({ ...(optionalString(values, 'corp') ? { corpid: optionalString(values, 'corp')! } : {}), ...(state ? { state: state as InboxState } : {}), limit: Number(limitText) });
+    const rows = await inbox.list({
+      ...(optionalString(values, 'corp') ? { corpid: optionalString(values, 'corp')! } : {}),
+      ...(state ? { state: state as InboxState } : {}),
+      limit: Number(limitText),
+    });
     if (values.json) {
       io.out(JSON.stringify(rows));
       return;
     }
     if (rows.length === 0) io.out('no stored callback events');
     for (const r of rows) {
-      io.out(`#${r.id}  ${new Date(r.receivedAt).toISOString()}  ${r.corpid}/${r.app}  ${r.event ?? r.kind}${r.changeType ? `/${r.changeType}` : ''}  ${r.state}${r.attempts ? ` after ${r.attempts} tries` : ''}${r.error ? `: ${r.error.slice(0, 200)}` : ''}`);
+      io.out(
+        `#${r.id}  ${new Date(r.receivedAt).toISOString()}  ${r.corpid}/${r.app}  ${r.event ?? r.kind}${r.changeType ? `/${r.changeType}` : ''}  ${r.state}${r.attempts ? ` after ${r.attempts} tries` : ''}${r.error ? `: ${r.error.slice(0, 200)}` : ''}`,
+      );
     }
   },
 };
@@ -110,7 +132,8 @@ export const callbackReplay: Command = {
   async run({ app, values, io }) {
     const idText = optionalString(values, 'id');
     const corpid = optionalString(values, 'corp');
-    if (idText === undefined && corpid === undefined && !values['all-failed']) throw new ValidationError('OPTION_MISSING', 'say which events: --id N, --corp ID (all its failed events) or --all-failed');
+    if (idText === undefined && corpid === undefined && !values['all-failed'])
+      throw new ValidationError('OPTION_MISSING', 'say which events: --id N, --corp ID (all its failed events) or --all-failed');
     if (idText !== undefined && !/^\d{1,15}$/.test(idText)) throw new ValidationError('OPTION_INVALID', '--id must be an event number (see `callback events --state failed`)');
     const inbox = new CallbackInbox(needApp(app).store.db);
     const n = await inbox.replay({ ...(idText !== undefined ? { id: Number(idText) } : {}), ...(corpid !== undefined ? { corpid } : {}) });

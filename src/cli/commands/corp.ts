@@ -8,11 +8,16 @@ import { readSecretFlags, secretOptions } from '../secret-input.ts';
 
 export const corpAdd: Command = {
   name: 'corp add',
-  usage: 'corp add --corpid ID (--secret-file PATH | --secret env:VAR | --secret -) --sdk simulator:URL|native:PATH|native [--proxy URL] [--proxy-auth-file PATH | --proxy-auth env:VAR | --proxy-auth -] [--limit N] [--timeout S] [--replace]',
+  usage:
+    'corp add --corpid ID (--secret-file PATH | --secret env:VAR | --secret -) --sdk simulator:URL|native:PATH|native [--proxy URL] [--proxy-auth-file PATH | --proxy-auth env:VAR | --proxy-auth -] [--limit N] [--timeout S] [--replace]',
   summary: 'register a corp to archive (its secret is sealed at rest)',
   options: {
-    corpid: { type: 'string' }, sdk: { type: 'string' }, proxy: { type: 'string' },
-    limit: { type: 'string' }, timeout: { type: 'string' }, replace: { type: 'boolean' },
+    corpid: { type: 'string' },
+    sdk: { type: 'string' },
+    proxy: { type: 'string' },
+    limit: { type: 'string' },
+    timeout: { type: 'string' },
+    replace: { type: 'boolean' },
     ...secretOptions('secret', 'proxy-auth'),
   },
   async run({ app, values, io }) {
@@ -23,16 +28,23 @@ export const corpAdd: Command = {
     const sdkText = optionalString(values, 'sdk');
     const lib = io.env.WECOM_SDK_LIB;
     const sdk = parseSdkSpec(
-      (sdkText === undefined || sdkText === 'native') && lib ? `native:${lib}` : requireString(values, 'sdk', 'simulator:URL, or native:PATH of libWeWorkFinanceSdk_C.so (or set WECOM_SDK_LIB)'),
+      (sdkText === undefined || sdkText === 'native') && lib
+        ? `native:${lib}`
+        : requireString(values, 'sdk', 'simulator:URL, or native:PATH of libWeWorkFinanceSdk_C.so (or set WECOM_SDK_LIB)'),
       io.cwd,
     );
-    await needApp(app).corps.add({
-      corpid, secret, sdk,
-      proxy: parseProxy(optionalString(values, 'proxy')),
-      proxyAuth: parseProxyAuth(secrets.get('proxy-auth')),
-      limit: parseChatLimit(optionalString(values, 'limit')),
-      timeoutS: parseTimeout(optionalString(values, 'timeout')),
-    }, { replace: values.replace === true });
+    await needApp(app).corps.add(
+      {
+        corpid,
+        secret,
+        sdk,
+        proxy: parseProxy(optionalString(values, 'proxy')),
+        proxyAuth: parseProxyAuth(secrets.get('proxy-auth')),
+        limit: parseChatLimit(optionalString(values, 'limit')),
+        timeoutS: parseTimeout(optionalString(values, 'timeout')),
+      },
+      { replace: values.replace === true },
+    );
     io.out(`corp ${corpid} ${values.replace ? 'saved' : 'added'} (sdk ${sdk.kind}); next: \`wecom-archive keys generate --corp ${corpid}\` or \`keys add\``);
   },
 };

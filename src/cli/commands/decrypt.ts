@@ -14,7 +14,10 @@ export const decryptRetry: Command = {
       throw new ValidationError('REASON_INVALID', `--reason must be one of ${RETRYABLE_REASONS.join(', ')}, got ${JSON.stringify(reason)}`);
     }
     if (reason !== undefined && RETRY_KINDS[reason] === 'never') {
-      throw new ValidationError('REASON_INVALID', `--reason ${reason}: a malformed chat data entry is kept as WeCom sent it, and no try can make a message of it; one of ${RETRYABLE_REASONS.join(', ')}`);
+      throw new ValidationError(
+        'REASON_INVALID',
+        `--reason ${reason}: a malformed chat data entry is kept as WeCom sent it, and no try can make a message of it; one of ${RETRYABLE_REASONS.join(', ')}`,
+      );
     }
     const corpid = optionalString(values, 'corp');
     const a = needApp(app);

@@ -24,11 +24,14 @@ export const directorySync: Command = {
     for (const corpid of corpids) {
       const d = statuses.get(corpid);
       if (!d) continue;
-      io.out(`${corpid}: ${d.members} members, ${d.departments} departments, ${d.externalContacts} external contacts, ${d.groups} groups (${d.undescribableGroups} WeCom cannot describe), ${d.robots} robots; ${d.unresolved.pending} ids pending, ${d.unresolved.gaveUp} unresolvable`);
-      for (const p of d.parts) if (p.lastError) {
-        failed += 1;
-        io.out(`  ${p.part}: ${p.lastError}`);
-      }
+      io.out(
+        `${corpid}: ${d.members} members, ${d.departments} departments, ${d.externalContacts} external contacts, ${d.groups} groups (${d.undescribableGroups} WeCom cannot describe), ${d.robots} robots; ${d.unresolved.pending} ids pending, ${d.unresolved.gaveUp} unresolvable`,
+      );
+      for (const p of d.parts)
+        if (p.lastError) {
+          failed += 1;
+          io.out(`  ${p.part}: ${p.lastError}`);
+        }
     }
     return failed ? 1 : 0;
   },

@@ -35,7 +35,9 @@ export const doctor: Command = {
       return failures ? 1 : 0;
     }
     if (diagnoses.length === 0) {
-      io.out('nothing to check: no corps are configured and no library was given (`doctor --lib PATH` or WECOM_SDK_LIB checks a libWeWorkFinanceSdk_C.so; `corp add` registers a corp)');
+      io.out(
+        'nothing to check: no corps are configured and no library was given (`doctor --lib PATH` or WECOM_SDK_LIB checks a libWeWorkFinanceSdk_C.so; `corp add` registers a corp)',
+      );
       return 0;
     }
     for (const d of diagnoses) for (const line of describe(d)) io.out(line);

@@ -36,14 +36,21 @@ function openOutputFile(out: string): OutputFile {
     fd = openSync(partial, 'w', 0o600);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' || code === 'ENOTDIR' ? `the directory ${dirname(out)} does not exist`
-      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `${dirname(out)} is not writable`
-        : code === 'EISDIR' ? `${partial} is a directory` : (code ?? (err as Error).message);
+    const why =
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `the directory ${dirname(out)} does not exist`
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? `${dirname(out)} is not writable`
+          : code === 'EISDIR'
+            ? `${partial} is a directory`
+            : (code ?? (err as Error).message);
     throw new ValidationError('OUT_INVALID', `--out ${out} cannot be written: ${why}`);
   }
   const stream = createWriteStream(partial, { fd });
   let failed: Error | undefined;
-  stream.on('error', (err) => { failed ??= err; });
+  stream.on('error', (err) => {
+    failed ??= err;
+  });
   return {
     stream,
     failure: () => failed,
@@ -98,7 +105,11 @@ export const exportCommand: Command = {
       file?.abandon();
       const failed = file?.failure();
       if (failed && !(err instanceof ArchiveError)) {
-        throw new ArchiveError('EXPORT_WRITE_FAILED', `--out ${out} could not be written (${(failed as NodeJS.ErrnoException).code ?? failed.message}); nothing was left at ${out}`, { cause: failed });
+        throw new ArchiveError(
+          'EXPORT_WRITE_FAILED',
+          `--out ${out} could not be written (${(failed as NodeJS.ErrnoException).code ?? failed.message}); nothing was left at ${out}`,
+          { cause: failed },
+        );
       }
       throw err;
     }

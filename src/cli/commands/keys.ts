@@ -8,7 +8,8 @@ import { type Command, type CommandIo, needApp, optionalString, requireString } 
 
 function parseVersion(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || Number(text) < 1) throw new ValidationError('KEY_VERSION_INVALID', `--version must be a positive integer (the publickey_ver WeCom shows beside the public key), got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text) || Number(text) < 1)
+    throw new ValidationError('KEY_VERSION_INVALID', `--version must be a positive integer (the publickey_ver WeCom shows beside the public key), got ${JSON.stringify(text)}`);
   return Number(text);
 }
 
@@ -20,7 +21,9 @@ export const keysGenerate: Command = {
   async run({ app, values, io }) {
     const corpid = requireString(values, 'corp', 'the corp ID');
     const key = await needApp(app).keys.generate(corpid, parseVersion(optionalString(values, 'version')));
-    io.err(`generated key version ${key.version} for ${corpid} (fingerprint ${key.fingerprint.slice(0, 16)}…). Paste this public key into the WeCom admin console (会话内容存档 → 消息加密公钥):`);
+    io.err(
+      `generated key version ${key.version} for ${corpid} (fingerprint ${key.fingerprint.slice(0, 16)}…). Paste this public key into the WeCom admin console (会话内容存档 → 消息加密公钥):`,
+    );
     io.out(key.publicKeyPem.trimEnd());
   },
 };
@@ -36,9 +39,11 @@ export const keysAdd: Command = {
     const text = readKeyFile(requireString(values, 'file', 'the file holding the private key'));
     const a = needApp(app);
     const info = await a.keys.add(corpid, version, text);
-    io.out(info.added
-      ? `key version ${version} added for ${corpid} (${info.bits} bits, fingerprint ${info.fingerprint.slice(0, 16)}…)`
-      : `key version ${version} of ${corpid} was already stored (same key)`);
+    io.out(
+      info.added
+        ? `key version ${version} added for ${corpid} (${info.bits} bits, fingerprint ${info.fingerprint.slice(0, 16)}…)`
+        : `key version ${version} of ${corpid} was already stored (same key)`,
+    );
     reportCheck(io, corpid, version, info.check);
     await decryptNow(a, corpid, io);
   },
@@ -60,7 +65,18 @@ export const keysReplace: Command = {
       return;
     }
     // every replacement is logged, by fingerprint only (and kept in key_history)
-    createLogger(config.logLevel).warn({ corp: corpid, stage: 'keys', version, oldFingerprint: r.oldFingerprint, newFingerprint: r.newFingerprint, decryptedMessages: r.decryptedMessages, forced: values.force === true }, 'private key replaced');
+    createLogger(config.logLevel).warn(
+      {
+        corp: corpid,
+        stage: 'keys',
+        version,
+        oldFingerprint: r.oldFingerprint,
+        newFingerprint: r.newFingerprint,
+        decryptedMessages: r.decryptedMessages,
+        forced: values.force === true,
+      },
+      'private key replaced',
+    );
     io.out(`key version ${version} of ${corpid} replaced: sha256:${r.oldFingerprint} → sha256:${r.newFingerprint}; ${r.requeued} waiting envelope(s) queued again`);
     reportCheck(io, corpid, version, r.check);
     await decryptNow(a, corpid, io);

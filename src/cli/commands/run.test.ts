@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import type { CommandIo } from '../command.ts';
 import { progressPrinter } from './run.ts';
 
-it('prints a corp\'s own cursor while it pulls, and who holds the pull instead while another process does', () => {
+it("prints a corp's own cursor while it pulls, and who holds the pull instead while another process does", () => {
   const lines: string[] = [];
   const io = { err: (line: string) => lines.push(line) } as unknown as CommandIo;
   const print = progressPrinter(io);

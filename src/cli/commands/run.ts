@@ -33,7 +33,8 @@ export function progressPrinter(io: CommandIo): (progress: readonly CorpProgress
 export const run: Command = {
   name: 'run',
   usage: 'run [--once [--retry-for S]] [--poll-interval S] [--listen HOST:PORT]',
-  summary: 'archive every configured corp until stopped (--once: catch up, decrypt, retry failed decryptions for up to S seconds (60), exit; 1 if some still wait for a retry); --listen: where WeCom callbacks are served (default 127.0.0.1:--port)',
+  summary:
+    'archive every configured corp until stopped (--once: catch up, decrypt, retry failed decryptions for up to S seconds (60), exit; 1 if some still wait for a retry); --listen: where WeCom callbacks are served (default 127.0.0.1:--port)',
   options: { once: { type: 'boolean' }, 'poll-interval': { type: 'string' }, 'retry-for': { type: 'string' }, listen: { type: 'string' } },
   async run({ app, config, values, io }) {
     const a = needApp(app);
@@ -55,7 +56,8 @@ export const run: Command = {
     const running = await startArchiveProcess(a, log, {
       ...(once ? {} : { listen: { host, port }, callbacks: { handlePullNotifies: true } }),
       archive: {
-        once, onProgress: progressPrinter(io),
+        once,
+        onProgress: progressPrinter(io),
         timing: { ...(pollIntervalMs ? { pollIntervalMs } : {}), ...(onceRetryMs !== undefined ? { onceRetryMs } : {}) },
       },
     });

@@ -45,10 +45,7 @@ export type Attempt =
   | { kind: 'stopped' }
   | { kind: 'lost' };
 
-type Fetched =
-  | { kind: 'chunk'; chunk: MediaChunk }
-  | { kind: 'expired' | 'failed' | 'deferred'; code: number | null; message: string }
-  | { kind: 'stopped' };
+type Fetched = { kind: 'chunk'; chunk: MediaChunk } | { kind: 'expired' | 'failed' | 'deferred'; code: number | null; message: string } | { kind: 'stopped' };
 
 /** The job's columns a download reads. */
 type DownloadJob = Pick<MediaJob, 'id' | 'sdkfileid' | 'size_expected'>;
@@ -83,7 +80,10 @@ export class ChunkedDownload {
     for (let tries = 1; ; tries++) {
       if (signal.aborted) return { kind: 'stopped' };
       try {
-        const chunk = await this.deps.backend.getMediaData({ indexBuf: token, sdkFileId: job.sdkfileid, proxy: settings.proxy ?? '', passwd: settings.proxyAuth ?? '', timeoutS: settings.timeoutS }, signal);
+        const chunk = await this.deps.backend.getMediaData(
+          { indexBuf: token, sdkFileId: job.sdkfileid, proxy: settings.proxy ?? '', passwd: settings.proxyAuth ?? '', timeoutS: settings.timeoutS },
+          signal,
+        );
         // validated at the edge: it comes from WeCom (design rule 7)
         if (!Buffer.isBuffer(chunk.data) || chunk.data.length > MEDIA_CHUNK_MAX) throw new WeComSdkError(10002, 'GetMediaData', { detail: 'a chunk larger than 512 KB' });
         if (!chunk.isFinish && !TOKEN.test(chunk.outIndex)) throw new WeComSdkError(10002, 'GetMediaData', { detail: 'an unfinished answer without a usable next index' });
@@ -125,7 +125,12 @@ export class ChunkedDownload {
         if (got.kind !== 'chunk') return got;
         const { chunk } = got;
         const after = bytes + chunk.data.length;
-        if (after > limit) return { kind: 'failed', code: null, message: `WeCom sent more than ${limit} bytes for this file${job.size_expected !== null ? ` (announced size ${job.size_expected})` : ''}` };
+        if (after > limit)
+          return {
+            kind: 'failed',
+            code: null,
+            message: `WeCom sent more than ${limit} bytes for this file${job.size_expected !== null ? ` (announced size ${job.size_expected})` : ''}`,
+          };
         if (chunk.isFinish) {
           // the last bytes, then the digests, in one exchange with the worker; chunk.data is
           // handed over (moved, not copied) and not read again. No fsync here: the local store

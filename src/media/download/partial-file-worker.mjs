@@ -138,7 +138,11 @@ port.on('message', (msg) => {
     const file = msg.op === 'write' || msg.op === 'finish' ? files.get(msg.fid) : undefined;
     if (file) {
       files.delete(msg.fid);
-      try { closeSync(file.fd); } catch { /* already closed */ }
+      try {
+        closeSync(file.fd);
+      } catch {
+        /* already closed */
+      }
     }
     // the message and code only, never file contents
     reply = { rid: msg.rid, ok: false, message: err instanceof Error ? err.message : String(err), code: err?.code };

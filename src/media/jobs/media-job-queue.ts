@@ -9,8 +9,15 @@ import type { QueueDescriptor } from '../../store/claims/claim-queue.ts';
 import type { MediaTable } from '../../store/schema.ts';
 
 export const MEDIA_QUEUE: QueueDescriptor<'media'> = {
-  table: 'media', key: ['id'], state: 'state', states: { ready: 'pending', working: 'downloading', gaveUp: 'failed' },
-  due: 'next_try_at', attempts: 'failures', countTry: 'on failure', order: 'id', updatedAt: 'updated_at',
+  table: 'media',
+  key: ['id'],
+  state: 'state',
+  states: { ready: 'pending', working: 'downloading', gaveUp: 'failed' },
+  due: 'next_try_at',
+  attempts: 'failures',
+  countTry: 'on failure',
+  order: 'id',
+  updatedAt: 'updated_at',
 };
 
 /** Columns of a job its holder may write (never its id). */

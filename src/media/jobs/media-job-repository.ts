@@ -17,7 +17,13 @@ import { MEDIA_MSGTYPES } from './media-refs.ts';
  * job that exists (same corp, msgid and slot) is left as it is (design rule 2). Returns how many
  * jobs were new.
  */
-export async function insertMediaJobs(trx: Transaction<Database>, dialect: StoreDialect, corpid: string, messages: ReadonlyArray<MediaSourceMessage>, now: number): Promise<number> {
+export async function insertMediaJobs(
+  trx: Transaction<Database>,
+  dialect: StoreDialect,
+  corpid: string,
+  messages: ReadonlyArray<MediaSourceMessage>,
+  now: number,
+): Promise<number> {
   return dialect.insertIgnoring(trx, 'media', mediaJobRows(corpid, messages, now), ['corpid', 'msgid', 'slot']);
 }
 
@@ -28,7 +34,8 @@ export const REQUEUE_STATES: readonly MediaState[] = ['failed', 'expired', 'unve
  * A job that is downloading right now (lease held) is left alone.
  */
 export async function requeueMedia(db: Kysely<Database>, options: { corpid?: string | undefined; state: MediaState }, now: number): Promise<number> {
-  let q = db.updateTable('media')
+  let q = db
+    .updateTable('media')
     .set({ state: 'pending', index_token: '', bytes_done: 0, attempts: 0, failures: 0, next_try_at: 0, lease_owner: null, lease_until: null, updated_at: now })
     .where('state', '=', options.state)
     // a reference that can never be downloaded (malformed sdkfileid) stays failed
@@ -46,7 +53,11 @@ export async function scanMessagesForMedia(db: Kysely<Database>, dialect: StoreD
   let after: string | null = null;
   let made = 0;
   for (;;) {
-    let q = db.selectFrom('messages').select(['msgid', 'msgtype', 'raw', 'seq']).where('corpid', '=', corpid).where('msgtype', 'in', [...MEDIA_MSGTYPES]);
+    let q = db
+      .selectFrom('messages')
+      .select(['msgid', 'msgtype', 'raw', 'seq'])
+      .where('corpid', '=', corpid)
+      .where('msgtype', 'in', [...MEDIA_MSGTYPES]);
     if (after !== null) q = q.where('seq', '>', after);
     const rows = await q.orderBy('seq').limit(batch).execute();
     if (rows.length === 0) return made;
@@ -69,43 +80,114 @@ export type VoiceCopyResult = Pick<MediaTable, 'converted_key' | 'converted_type
 
 /** Up to `limit` stored voices of the corp with no copy yet and no reason why not, oldest first. */
 export async function voicesWithoutCopy(db: Kysely<Database>, corpid: string, limit: number): Promise<VoiceWithoutCopy[]> {
-  const rows = await db.selectFrom('media').select(['id', 'sha256', 'storage_key', 'voice_format'])
-    .where('corpid', '=', corpid).where('voice_format', 'is not', null).where('storage_key', 'is not', null)
-    .where('converted_key', 'is', null).where('convert_error', 'is', null)
-    .where('state', 'in', ['done', 'unverified', 'failed']).orderBy('id').limit(limit).execute();
+  const rows = await db
+    .selectFrom('media')
+    .select(['id', 'sha256', 'storage_key', 'voice_format'])
+    .where('corpid', '=', corpid)
+    .where('voice_format', 'is not', null)
+    .where('storage_key', 'is not', null)
+    .where('converted_key', 'is', null)
+    .where('convert_error', 'is', null)
+    .where('state', 'in', ['done', 'unverified', 'failed'])
+    .orderBy('id')
+    .limit(limit)
+    .execute();
   return rows as VoiceWithoutCopy[];
 }
 
 /** Records a voice's copy (or why it has none), unless another process recorded one first. */
 export async function recordVoiceCopy(db: Kysely<Database>, id: number, result: VoiceCopyResult, now: number): Promise<void> {
-  await db.updateTable('media').set({ ...result, updated_at: now })
-    .where('id', '=', id).where('converted_key', 'is', null).where('convert_error', 'is', null).execute();
+  await db
+    .updateTable('media')
+    .set({ ...result, updated_at: now })
+    .where('id', '=', id)
+    .where('converted_key', 'is', null)
+    .where('convert_error', 'is', null)
+    .execute();
 }
 
 /** Jobs and stored bytes per corp and state. */
 export async function mediaStateTotals(db: Kysely<Database>): Promise<Array<{ corpid: string; state: MediaState; n: number; bytes: number | null }>> {
-  return db.selectFrom('media').select(['corpid', 'state', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.sum<number>('size').as('bytes')])
-    .groupBy(['corpid', 'state']).execute();
+  return db
+    .selectFrom('media')
+    .select(['corpid', 'state', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.sum<number>('size').as('bytes')])
+    .groupBy(['corpid', 'state'])
+    .execute();
 }
 
 /** Voice recordings per corp with a playable copy, and ones that could not be converted. */
 export async function voiceCopyTotals(db: Kysely<Database>): Promise<Array<{ corpid: string; converted: number; failed: number }>> {
-  return db.selectFrom('media').select(['corpid', (eb) => eb.fn.count<number>('converted_key').as('converted'), (eb) => eb.fn.count<number>('convert_error').as('failed')])
-    .where('voice_format', 'is not', null).groupBy('corpid').execute();
+  return db
+    .selectFrom('media')
+    .select(['corpid', (eb) => eb.fn.count<number>('converted_key').as('converted'), (eb) => eb.fn.count<number>('convert_error').as('failed')])
+    .where('voice_format', 'is not', null)
+    .groupBy('corpid')
+    .execute();
 }
 
 /** The corp's latest failed or expired jobs, newest first. */
-export async function latestMediaFailures(db: Kysely<Database>, corpid: string, limit: number): Promise<Array<Pick<MediaJob, 'msgid' | 'kind' | 'state' | 'error_code' | 'error'>>> {
-  return db.selectFrom('media').select(['msgid', 'kind', 'state', 'error_code', 'error'])
-    .where('corpid', '=', corpid).where('state', 'in', ['failed', 'expired']).orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+export async function latestMediaFailures(
+  db: Kysely<Database>,
+  corpid: string,
+  limit: number,
+): Promise<Array<Pick<MediaJob, 'msgid' | 'kind' | 'state' | 'error_code' | 'error'>>> {
+  return db
+    .selectFrom('media')
+    .select(['msgid', 'kind', 'state', 'error_code', 'error'])
+    .where('corpid', '=', corpid)
+    .where('state', 'in', ['failed', 'expired'])
+    .orderBy('updated_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
 }
 
 /** The columns an export shows of a message's media. */
-export type ExportedMediaRow = Pick<MediaJob, 'msgid' | 'slot' | 'kind' | 'path' | 'state' | 'sha256' | 'size' | 'md5' | 'content_type' | 'storage_key' | 'voice_format' | 'converted_key' | 'converted_type' | 'convert_error' | 'error_code' | 'error'>;
+export type ExportedMediaRow = Pick<
+  MediaJob,
+  | 'msgid'
+  | 'slot'
+  | 'kind'
+  | 'path'
+  | 'state'
+  | 'sha256'
+  | 'size'
+  | 'md5'
+  | 'content_type'
+  | 'storage_key'
+  | 'voice_format'
+  | 'converted_key'
+  | 'converted_type'
+  | 'convert_error'
+  | 'error_code'
+  | 'error'
+>;
 
 /** The media rows of some messages, by msgid and then slot. */
 export async function mediaOfMessages(db: Kysely<Database>, corpid: string, msgids: readonly string[]): Promise<ExportedMediaRow[]> {
-  return db.selectFrom('media')
-    .select(['msgid', 'slot', 'kind', 'path', 'state', 'sha256', 'size', 'md5', 'content_type', 'storage_key', 'voice_format', 'converted_key', 'converted_type', 'convert_error', 'error_code', 'error'])
-    .where('corpid', '=', corpid).where('msgid', 'in', [...msgids]).orderBy('msgid').orderBy('slot').execute();
+  return db
+    .selectFrom('media')
+    .select([
+      'msgid',
+      'slot',
+      'kind',
+      'path',
+      'state',
+      'sha256',
+      'size',
+      'md5',
+      'content_type',
+      'storage_key',
+      'voice_format',
+      'converted_key',
+      'converted_type',
+      'convert_error',
+      'error_code',
+      'error',
+    ])
+    .where('corpid', '=', corpid)
+    .where('msgid', 'in', [...msgids])
+    .orderBy('msgid')
+    .orderBy('slot')
+    .execute();
 }

@@ -12,7 +12,11 @@ describe('mediaRefsOf', () => {
       ['video', { video: { md5sum: MD5, filesize: 6_500_000, play_length: 9, sdkfileid: 'VID' } }, { kind: 'video', size: 6_500_000 }],
       ['file', { file: { md5sum: MD5, filename: '资料.docx', fileext: 'docx', filesize: 18181, sdkfileid: 'FIL' } }, { kind: 'file', fileName: '资料.docx' }],
       ['emotion', { emotion: { type: 1, width: 290, height: 290, imagesize: 962, md5sum: MD5, sdkfileid: 'EMO' } }, { kind: 'emotion', size: 962 }],
-      ['meeting_voice_call', { voiceid: 'v', meeting_voice_call: { endtime: 1, sdkfileid: 'MVC', demofiledata: [{ filename: 'x.docx' }] } }, { kind: 'meeting_voice_call', md5: null, md5Note: 'empty' }],
+      [
+        'meeting_voice_call',
+        { voiceid: 'v', meeting_voice_call: { endtime: 1, sdkfileid: 'MVC', demofiledata: [{ filename: 'x.docx' }] } },
+        { kind: 'meeting_voice_call', md5: null, md5Note: 'empty' },
+      ],
       ['voip_doc_share', { voipid: 'v', voip_doc_share: { filename: '盘.pdf', md5sum: MD5, filesize: 4400654, sdkfileid: 'VDS' } }, { kind: 'voip_doc_share', fileName: '盘.pdf' }],
     ];
     for (const [type, body, expected] of cases) {

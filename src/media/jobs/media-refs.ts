@@ -31,9 +31,7 @@ export interface MediaRef {
 }
 
 /** msgtypes that can carry media; other messages are not even parsed for it. */
-export const MEDIA_MSGTYPES: ReadonlySet<string> = new Set([
-  'image', 'voice', 'video', 'file', 'emotion', 'meeting_voice_call', 'voip_doc_share', 'mixed', 'chatrecord',
-]);
+export const MEDIA_MSGTYPES: ReadonlySet<string> = new Set(['image', 'voice', 'video', 'file', 'emotion', 'meeting_voice_call', 'voip_doc_share', 'mixed', 'chatrecord']);
 
 const DIRECT: ReadonlySet<string> = new Set(['image', 'voice', 'video', 'file', 'emotion', 'meeting_voice_call', 'voip_doc_share']);
 /** more would be a hostile message; the rest are recorded as one failed job */
@@ -132,8 +130,14 @@ export function mediaRefsOf(text: string, msgtype?: string): MediaRef[] {
     }
     const problem = sdkFileIdProblem(id);
     refs.push({
-      slot: refs.length, kind, path, sdkfileid: problem ? '' : id, ...md5Of(b),
-      size: sizeOf(b), fileName: nameOf(b), invalid: problem,
+      slot: refs.length,
+      kind,
+      path,
+      sdkfileid: problem ? '' : id,
+      ...md5Of(b),
+      size: sizeOf(b),
+      fileName: nameOf(b),
+      invalid: problem,
     });
   };
   const walkItems = (items: unknown, path: string, depth: number): void => {
@@ -154,7 +158,17 @@ export function mediaRefsOf(text: string, msgtype?: string): MediaRef[] {
   if (DIRECT.has(type)) add(type as MediaKind, type, body);
   else walkItems(body.item, `${type}.item`, 1);
   if (overflow > 0) {
-    refs.push({ slot: refs.length, kind: 'file', path: `${type}.item`, sdkfileid: '', md5: null, md5Note: 'empty', size: null, fileName: null, invalid: `the message refers to ${MAX_REFS_PER_MESSAGE + overflow} media; only the first ${MAX_REFS_PER_MESSAGE} are downloaded` });
+    refs.push({
+      slot: refs.length,
+      kind: 'file',
+      path: `${type}.item`,
+      sdkfileid: '',
+      md5: null,
+      md5Note: 'empty',
+      size: null,
+      fileName: null,
+      invalid: `the message refers to ${MAX_REFS_PER_MESSAGE + overflow} media; only the first ${MAX_REFS_PER_MESSAGE} are downloaded`,
+    });
   }
   return refs;
 }

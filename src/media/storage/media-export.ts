@@ -34,12 +34,20 @@ export async function mediaForExport(db: Kysely<Database>, corpid: string, msgid
     let list = out.get(r.msgid);
     if (!list) out.set(r.msgid, (list = []));
     list.push({
-      slot: r.slot, kind: r.kind, path: r.path, state: r.state, sha256: r.sha256, size: r.size === null ? null : Number(r.size), md5: r.md5,
-      content_type: r.content_type, stored: r.storage_key,
+      slot: r.slot,
+      kind: r.kind,
+      path: r.path,
+      state: r.state,
+      sha256: r.sha256,
+      size: r.size === null ? null : Number(r.size),
+      md5: r.md5,
+      content_type: r.content_type,
+      stored: r.storage_key,
       ...(r.voice_format ? { voice_format: r.voice_format } : {}),
       converted: r.converted_key && r.converted_type ? { key: r.converted_key, content_type: r.converted_type } : null,
       ...(r.convert_error ? { convert_error: r.convert_error } : {}),
-      error_code: r.error_code, error: r.error,
+      error_code: r.error_code,
+      error: r.error,
     });
   }
   return out;

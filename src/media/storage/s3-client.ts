@@ -26,7 +26,12 @@ export interface S3Settings {
 
 /** An S3 request failed; `status` and the S3 error `s3Code` (NoSuchBucket, AccessDenied …) are kept. */
 export class S3Error extends ArchiveError {
-  constructor(readonly status: number, readonly s3Code: string, message: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly status: number,
+    readonly s3Code: string,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
     super('MEDIA_STORE_S3', message, { ...options, httpStatus: 502 });
   }
 }
@@ -53,7 +58,10 @@ export class S3Client {
   private readonly agent: HttpAgent;
   private readonly https: boolean;
 
-  constructor(private readonly settings: S3Settings, private readonly clock: () => Date = () => new Date()) {
+  constructor(
+    private readonly settings: S3Settings,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
     this.base = new URL(settings.endpoint);
     this.https = this.base.protocol === 'https:';
     this.agent = new (this.https ? HttpsAgent : HttpAgent)({ keepAlive: true, maxSockets: 16 });
@@ -68,7 +76,10 @@ export class S3Client {
   /** SigV4 headers for one request (Authorization, x-amz-date, x-amz-content-sha256). */
   signedHeaders(method: string, path: string, payloadSha256: string, extra: Record<string, string>): Record<string, string> {
     const now = this.clock();
-    const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const amzDate = now
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
     const day = amzDate.slice(0, 8);
     const headers: Record<string, string> = {
       ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k.toLowerCase(), v])),
@@ -94,7 +105,13 @@ export class S3Client {
     const headers = this.signedHeaders(method, path, body ? body.sha256 : EMPTY_SHA256, extra);
     return new Promise((resolve, reject) => {
       const req = (this.https ? httpsRequest : httpRequest)({
-        protocol: this.base.protocol, hostname: this.base.hostname, port: this.base.port, path, method, headers, agent: this.agent,
+        protocol: this.base.protocol,
+        hostname: this.base.hostname,
+        port: this.base.port,
+        path,
+        method,
+        headers,
+        agent: this.agent,
       });
       req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
       req.on('error', (err: NodeJS.ErrnoException) => reject(new S3Error(0, 'NetworkError', `S3 ${method} ${this.where(key)} failed: ${err.code ?? err.message}`, { cause: err })));

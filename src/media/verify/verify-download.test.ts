@@ -18,7 +18,10 @@ describe('verifyDownload', () => {
   });
 
   it('is unverified without an md5sum, with a reason only when WeCom gave none usable', () => {
-    expect(verifyDownload({ md5_expected: null, size_expected: null }, { md5: MD5, size: 1 }, 1)).toEqual({ state: 'unverified', error: 'WeCom gave no usable md5sum, so the file could not be verified' });
+    expect(verifyDownload({ md5_expected: null, size_expected: null }, { md5: MD5, size: 1 }, 1)).toEqual({
+      state: 'unverified',
+      error: 'WeCom gave no usable md5sum, so the file could not be verified',
+    });
     expect(verifyDownload({ md5_expected: '', size_expected: null }, { md5: MD5, size: 1 }, 1)).toEqual({ state: 'unverified', error: null });
   });
 

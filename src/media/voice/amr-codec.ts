@@ -58,7 +58,8 @@ export function checkAmrNbFrames(body: Uint8Array): { frames: number; length: nu
   while (at < body.length) {
     const header = body[at] as number;
     const size = NB_PAYLOAD[(header >> 3) & 0x0f];
-    if (size === undefined || (header & 0x83) !== 0) return { frames, length: at, bad: `frame ${frames} at byte ${at + AMR_NB_MAGIC.length} has an invalid header 0x${header.toString(16)}` };
+    if (size === undefined || (header & 0x83) !== 0)
+      return { frames, length: at, bad: `frame ${frames} at byte ${at + AMR_NB_MAGIC.length} has an invalid header 0x${header.toString(16)}` };
     if (at + 1 + size > body.length) break;
     at += 1 + size;
     frames += 1;

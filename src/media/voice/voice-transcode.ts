@@ -41,7 +41,10 @@ class Mp3Writer {
   bytes = 0;
   samples = 0;
 
-  constructor(private readonly out: FileHandle, readonly sampleRate: number) {
+  constructor(
+    private readonly out: FileHandle,
+    readonly sampleRate: number,
+  ) {
     this.encoder = new Mp3Encoder(1, sampleRate, KBPS);
   }
 
@@ -185,8 +188,15 @@ async function withFfmpeg(input: Buffer, inputFile: string, format: VoiceFormat,
  * Converts the voice file `inputFile` (already read into `input`) of `format` to MP3 at `outputFile`.
  * Never throws for bad input: a voice that cannot be converted comes back as `{ ok: false, reason }`.
  */
-export async function transcodeVoice(input: Buffer, inputFile: string, format: VoiceFormat, outputFile: string, ffmpeg: string | null): Promise<TranscodeResult | TranscodeFailure> {
-  if (input.length > MAX_VOICE_INPUT[format]) return { ok: false, reason: `the ${format} file is ${input.length} bytes, more than the ${MAX_VOICE_INPUT[format]} a voice message can be` };
+export async function transcodeVoice(
+  input: Buffer,
+  inputFile: string,
+  format: VoiceFormat,
+  outputFile: string,
+  ffmpeg: string | null,
+): Promise<TranscodeResult | TranscodeFailure> {
+  if (input.length > MAX_VOICE_INPUT[format])
+    return { ok: false, reason: `the ${format} file is ${input.length} bytes, more than the ${MAX_VOICE_INPUT[format]} a voice message can be` };
   if (ffmpeg) {
     try {
       return await withFfmpeg(input, inputFile, format, outputFile, ffmpeg);

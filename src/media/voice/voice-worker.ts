@@ -20,7 +20,8 @@ if (!port) throw new Error('voice-worker.ts must run on a worker thread');
 port.on('message', (job: VoiceJob) => {
   void (async () => {
     const size = (await stat(job.inputFile)).size;
-    if (size > MAX_VOICE_INPUT[job.format]) return { ok: false as const, reason: `the ${job.format} file is ${size} bytes, more than the ${MAX_VOICE_INPUT[job.format]} a voice message can be` };
+    if (size > MAX_VOICE_INPUT[job.format])
+      return { ok: false as const, reason: `the ${job.format} file is ${size} bytes, more than the ${MAX_VOICE_INPUT[job.format]} a voice message can be` };
     return transcodeVoice(await readFile(job.inputFile), job.inputFile, job.format, job.outputFile, job.ffmpeg);
   })().then(
     (result) => port.postMessage({ id: job.id, result }),

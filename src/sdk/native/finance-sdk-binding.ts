@@ -16,9 +16,23 @@ import { CHAT_LIMIT_MAX, MEDIA_CHUNK_MAX } from '../backend.ts';
 
 /** Every function the library must export, in header order. */
 export const SDK_FUNCTIONS = [
-  'NewSdk', 'Init', 'GetChatData', 'DecryptData', 'GetMediaData', 'DestroySdk',
-  'NewSlice', 'FreeSlice', 'GetContentFromSlice', 'GetSliceLen',
-  'NewMediaData', 'FreeMediaData', 'GetOutIndexBuf', 'GetData', 'GetIndexLen', 'GetDataLen', 'IsMediaDataFinish',
+  'NewSdk',
+  'Init',
+  'GetChatData',
+  'DecryptData',
+  'GetMediaData',
+  'DestroySdk',
+  'NewSlice',
+  'FreeSlice',
+  'GetContentFromSlice',
+  'GetSliceLen',
+  'NewMediaData',
+  'FreeMediaData',
+  'GetOutIndexBuf',
+  'GetData',
+  'GetIndexLen',
+  'GetDataLen',
+  'IsMediaDataFinish',
 ] as const;
 export type SdkFunctionName = (typeof SDK_FUNCTIONS)[number];
 
@@ -86,14 +100,23 @@ const DECLARATIONS: Record<SdkFunctionName, [result: TypeSpec, args: TypeSpec[]]
 
 /** A failed SDK call, with what the binding observed (the SDK itself gives only a code). */
 export class SdkCallError extends WeComSdkError {
-  constructor(code: number, operation: string, readonly detail: string = '') {
+  constructor(
+    code: number,
+    operation: string,
+    readonly detail: string = '',
+  ) {
     super(code, operation, detail ? { detail } : {});
   }
 }
 
 /** The library could not be loaded, or lacks functions of the SDK. */
 export class SdkLoadError extends ArchiveError {
-  constructor(readonly stage: 'load' | 'symbols', message: string, readonly missing: readonly string[] = [], options: { cause?: unknown } = {}) {
+  constructor(
+    readonly stage: 'load' | 'symbols',
+    message: string,
+    readonly missing: readonly string[] = [],
+    options: { cause?: unknown } = {},
+  ) {
     super('SDK_LOAD_FAILED', message, { ...options, kind: 'invalid' });
   }
 }
@@ -125,7 +148,11 @@ export function loadFinanceSdk(path: string): FinanceSdkLibrary {
     }
   }
   if (missing.length) {
-    throw new SdkLoadError('symbols', `${path} loads but lacks ${missing.length} of the ${SDK_FUNCTIONS.length} SDK functions: ${missing.join(', ')}; it is not (a complete) libWeWorkFinanceSdk_C.so`, missing);
+    throw new SdkLoadError(
+      'symbols',
+      `${path} loads but lacks ${missing.length} of the ${SDK_FUNCTIONS.length} SDK functions: ${missing.join(', ')}; it is not (a complete) libWeWorkFinanceSdk_C.so`,
+      missing,
+    );
   }
   return new FinanceSdkLibrary(fns as unknown as SdkFunctions);
 }
@@ -203,7 +230,10 @@ export class FinanceSdkLibrary {
 export class FinanceSdk {
   private destroyed = false;
 
-  constructor(private readonly fn: SdkFunctions, private readonly sdk: Ptr) {}
+  constructor(
+    private readonly fn: SdkFunctions,
+    private readonly sdk: Ptr,
+  ) {}
 
   private live(operation: string): Ptr {
     if (this.destroyed) throw new ArchiveError('SDK_DESTROYED', `${operation} was called after DestroySdk`);
@@ -223,7 +253,13 @@ export class FinanceSdk {
   /** GetMediaData: one chunk (≤ 512 KB), its next index token and whether the file is complete. */
   getMediaData(indexBuf: string, sdkFileId: string, proxy: string, passwd: string, timeoutS: number): MediaChunkBytes {
     const op = 'GetMediaData';
-    const args = [cString(indexBuf, 'indexbuf', op), cString(sdkFileId, 'sdkfileid', op), cString(proxy, 'proxy', op), cString(passwd, 'passwd', op), timeoutArg(timeoutS, op)] as const;
+    const args = [
+      cString(indexBuf, 'indexbuf', op),
+      cString(sdkFileId, 'sdkfileid', op),
+      cString(proxy, 'proxy', op),
+      cString(passwd, 'passwd', op),
+      timeoutArg(timeoutS, op),
+    ] as const;
     if (sdkFileId === '') throw new SdkCallError(10000, op, 'sdkfileid is empty');
     const sdk = this.live(op);
     const media = this.fn.NewMediaData();

@@ -21,7 +21,6 @@ export type Lane = SdkHostLane;
 export const LANES: readonly Lane[] = ['chat', 'decrypt', 'media'];
 const LANE_OF: Readonly<Record<HostOperation, Lane>> = { chatdata: 'chat', decrypt: 'decrypt', 'decrypt-many': 'decrypt', media: 'media' };
 
-
 /** One host replaced: what `status` counts and the log reports. */
 export interface HostRestartEvent {
   corpid: string;
@@ -187,12 +186,17 @@ export class HostPool {
     const spare = this.spare;
     this.spare = undefined;
     await Promise.all([
-      ...LANES.flatMap((lane) => this.lanes[lane].slots.map(async (slot) => {
-        const host = slot.host;
-        slot.host = undefined;
-        await host?.retire();
-      })),
-      spare?.then((host) => host.retire(), () => undefined),
+      ...LANES.flatMap((lane) =>
+        this.lanes[lane].slots.map(async (slot) => {
+          const host = slot.host;
+          slot.host = undefined;
+          await host?.retire();
+        }),
+      ),
+      spare?.then(
+        (host) => host.retire(),
+        () => undefined,
+      ),
       ...this.retiring,
     ]);
   }
@@ -226,7 +230,11 @@ export class HostPool {
       let error = err;
       if (err instanceof HostDiedError) {
         this.restarted(lane, err.death, 'Init', null);
-        error = new ArchiveError('SDK_HOST_FAILED', `the SDK host process ${describeDeath(err.death)} while starting (loading the library and Init); calls are refused for a few seconds, then tried again. Run \`wecom-archive doctor --corp ${this.opts.corpid}\``, { cause: err });
+        error = new ArchiveError(
+          'SDK_HOST_FAILED',
+          `the SDK host process ${describeDeath(err.death)} while starting (loading the library and Init); calls are refused for a few seconds, then tried again. Run \`wecom-archive doctor --corp ${this.opts.corpid}\``,
+          { cause: err },
+        );
       }
       // The library does not load, Init refuses or crashes: every call of this lane would fail the
       // same way, so they fail now and starting is tried again after a pause (no restart storm).
@@ -244,7 +252,14 @@ export class HostPool {
         slot.host = undefined;
         const mb = (n: number) => `${Math.round(n / 1048576)} MB`;
         this.report({
-          corpid: this.opts.corpid, lane: lane.name, cause: 'memory', signal: null, exitCode: null, operation, rssBytes: answer.rss, at: this.now(),
+          corpid: this.opts.corpid,
+          lane: lane.name,
+          cause: 'memory',
+          signal: null,
+          exitCode: null,
+          operation,
+          rssBytes: answer.rss,
+          at: this.now(),
           detail: `resident memory ${mb(answer.rss)} passed the ceiling of ${mb(ceiling)} after ${operation}; the host was replaced`,
         });
         const retired = host.retire().finally(() => this.retiring.delete(retired));
@@ -263,7 +278,9 @@ export class HostPool {
 
   private startHost(): Promise<SdkHost> {
     return SdkHost.start({
-      libPath: this.opts.libPath, corpid: this.opts.corpid, secret: this.opts.secret,
+      libPath: this.opts.libPath,
+      corpid: this.opts.corpid,
+      secret: this.opts.secret,
       ...(this.opts.env ? { env: this.opts.env } : {}),
       ...(this.opts.startTimeoutMs ? { startTimeoutMs: this.opts.startTimeoutMs } : {}),
     });
@@ -274,14 +291,17 @@ export class HostPool {
     if (!this.wantSpare || this.spare || this.closed) return;
     const spare = this.startHost();
     this.spare = spare;
-    spare.then((host) => {
-      // A spare that dies before it is used is simply dropped (no call was running on it).
-      host.onDeath(() => {
+    spare.then(
+      (host) => {
+        // A spare that dies before it is used is simply dropped (no call was running on it).
+        host.onDeath(() => {
+          if (this.spare === spare) this.spare = undefined;
+        });
+      },
+      () => {
         if (this.spare === spare) this.spare = undefined;
-      });
-    }, () => {
-      if (this.spare === spare) this.spare = undefined;
-    });
+      },
+    );
   }
 
   /** The spare, if one is ready or starting and turns out usable. */
@@ -329,9 +349,10 @@ export class HostPool {
     const maxAttempts = job.args.op === 'decrypt-many' ? 1 : (this.opts.maxAttempts ?? 4);
     if (job.attempts >= maxAttempts) {
       const operation = OPERATION_NAMES[job.args.op];
-      const message = job.args.op === 'decrypt-many'
-        ? `${operation} of ${job.args.items.length} messages at once did not complete: the SDK host process ${describeDeath(err.death)}. Each message is tried on its own instead`
-        : `${operation} did not complete in ${job.attempts} tries: each time the SDK host process ${describeDeath(err.death)}. The call will be retried later; if this persists, run \`wecom-archive doctor --corp ${this.opts.corpid}\``;
+      const message =
+        job.args.op === 'decrypt-many'
+          ? `${operation} of ${job.args.items.length} messages at once did not complete: the SDK host process ${describeDeath(err.death)}. Each message is tried on its own instead`
+          : `${operation} did not complete in ${job.attempts} tries: each time the SDK host process ${describeDeath(err.death)}. The call will be retried later; if this persists, run \`wecom-archive doctor --corp ${this.opts.corpid}\``;
       return this.fail(job, new ArchiveError('SDK_HOST_FAILED', message, { cause: err }));
     }
     lane.queue.unshift(job);
@@ -339,7 +360,14 @@ export class HostPool {
 
   private restarted(lane: LaneState, death: HostDeath, operation: string | null, rss: number | null): void {
     this.report({
-      corpid: this.opts.corpid, lane: lane.name, cause: death.cause, signal: death.signal, exitCode: death.exitCode, operation, rssBytes: rss, at: this.now(),
+      corpid: this.opts.corpid,
+      lane: lane.name,
+      cause: death.cause,
+      signal: death.signal,
+      exitCode: death.exitCode,
+      operation,
+      rssBytes: rss,
+      at: this.now(),
       detail: `the SDK host process ${describeDeath(death)}${operation ? ` during ${operation}` : ' while idle'}`,
     });
   }
@@ -351,7 +379,10 @@ export class HostPool {
       this.wantSpare = true;
       this.warmSpare();
     }
-    this.opts.log?.warn({ corp: event.corpid, stage: 'sdk', lane: event.lane, cause: event.cause, signal: event.signal, exitCode: event.exitCode, operation: event.operation, rss: event.rssBytes }, `SDK host restarted: ${event.detail}`);
+    this.opts.log?.warn(
+      { corp: event.corpid, stage: 'sdk', lane: event.lane, cause: event.cause, signal: event.signal, exitCode: event.exitCode, operation: event.operation, rss: event.rssBytes },
+      `SDK host restarted: ${event.detail}`,
+    );
     try {
       this.opts.onRestart?.(event);
     } catch {

@@ -34,10 +34,7 @@ export type DecryptItemResult = { ok: true; data: Uint8Array } | { ok: false; co
  * Parent → host. The secret travels only here (never argv or environment, which others can read).
  * `loadOnly` loads the library and checks its functions without NewSdk/Init (`doctor` without a corp).
  */
-export type ToHost =
-  | { t: 'init'; libPath: string; corpid: string; secret: string; loadOnly: boolean }
-  | { t: 'call'; id: number; args: CallArgs }
-  | { t: 'destroy' };
+export type ToHost = { t: 'init'; libPath: string; corpid: string; secret: string; loadOnly: boolean } | { t: 'call'; id: number; args: CallArgs } | { t: 'destroy' };
 
 export type InitFailureStage = 'load' | 'symbols' | 'init';
 

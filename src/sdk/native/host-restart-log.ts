@@ -9,16 +9,19 @@ import type { HostRestartEvent } from './host-pool.ts';
  */
 export function recordHostRestarts(db: Kysely<Database>, onError: (err: unknown) => void = () => undefined): (event: HostRestartEvent) => void {
   return (event) => {
-    db.insertInto('sdk_host_restarts').values({
-      corpid: event.corpid,
-      lane: event.lane,
-      cause: event.cause,
-      signal: event.signal,
-      exit_code: event.exitCode,
-      operation: event.operation,
-      rss_bytes: event.rssBytes,
-      detail: clipError(event.detail),
-      occurred_at: event.at,
-    }).execute().catch(onError);
+    db.insertInto('sdk_host_restarts')
+      .values({
+        corpid: event.corpid,
+        lane: event.lane,
+        cause: event.cause,
+        signal: event.signal,
+        exit_code: event.exitCode,
+        operation: event.operation,
+        rss_bytes: event.rssBytes,
+        detail: clipError(event.detail),
+        occurred_at: event.at,
+      })
+      .execute()
+      .catch(onError);
   };
 }

@@ -12,7 +12,6 @@ import { SdkCallError } from './finance-sdk-binding.ts';
 import { HostPool, type HostPoolOptions, type HostPoolStats } from './host-pool.ts';
 import { DECRYPT_MANY_MAX } from './host-protocol.ts';
 
-
 export type NativeBackendOptions = HostPoolOptions;
 
 /** An SdkBackend over native SDK hosts, with the pool's figures for tests and benchmarks. */
@@ -28,7 +27,8 @@ export function createNativeBackend(opts: NativeBackendOptions): NativeBackend {
   return {
     async getChatData(req: ChatDataRequest, signal?: AbortSignal): Promise<string> {
       if (typeof req.seq !== 'bigint' || req.seq < 0n || req.seq > SEQ_MAX) throw new WeComSdkError(10000, 'GetChatData', { detail: 'seq must be a uint64' });
-      if (!Number.isInteger(req.limit) || req.limit < 1 || req.limit > CHAT_LIMIT_MAX) throw new WeComSdkError(10000, 'GetChatData', { detail: `limit must be 1–${CHAT_LIMIT_MAX}` });
+      if (!Number.isInteger(req.limit) || req.limit < 1 || req.limit > CHAT_LIMIT_MAX)
+        throw new WeComSdkError(10000, 'GetChatData', { detail: `limit must be 1–${CHAT_LIMIT_MAX}` });
       const answer = await pool.call({ op: 'chatdata', seq: req.seq, limit: req.limit, proxy: req.proxy, passwd: req.passwd, timeoutS: req.timeoutS }, signal);
       const text = answer.data.toString('utf8');
       try {
@@ -52,7 +52,8 @@ export function createNativeBackend(opts: NativeBackendOptions): NativeBackend {
         const part = items.slice(at, at + DECRYPT_MANY_MAX);
         const answer = await pool.call({ op: 'decrypt-many', items: part.map((i) => ({ key: new Uint8Array(i.encryptKey), msg: i.encryptMsg })) }, signal);
         // the host checked the count (sdk-host.ts); every answer is the SDK's own
-        for (const r of answer.items ?? []) answers.push(r.ok ? Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) : new SdkCallError(r.code, 'DecryptData', r.detail));
+        for (const r of answer.items ?? [])
+          answers.push(r.ok ? Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) : new SdkCallError(r.code, 'DecryptData', r.detail));
       }
       return answers;
     },

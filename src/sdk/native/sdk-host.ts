@@ -27,14 +27,14 @@ export interface HostExit {
   lastStderrLine: string;
 }
 
-export type HostDeath =
-  | ({ cause: 'crash' } & HostExit)
-  | ({ cause: 'hang'; afterMs: number } & HostExit)
-  | ({ cause: 'protocol'; problem: string } & HostExit);
+export type HostDeath = ({ cause: 'crash' } & HostExit) | ({ cause: 'hang'; afterMs: number } & HostExit) | ({ cause: 'protocol'; problem: string } & HostExit);
 
 /** The host died while a call (or its start) was running; the call did not complete. */
 export class HostDiedError extends ArchiveError {
-  constructor(readonly death: HostDeath, readonly operation: string | null) {
+  constructor(
+    readonly death: HostDeath,
+    readonly operation: string | null,
+  ) {
     super('SDK_HOST_DIED', `the SDK host process ${describeDeath(death)}${operation ? ` during ${operation}` : ''}`);
   }
 }
@@ -44,9 +44,12 @@ export function describeDeath(death: HostDeath): string {
   const how = death.signal ? `was killed by ${death.signal}` : `exited with code ${death.exitCode}`;
   const said = death.lastStderrLine ? ` (stderr: ${death.lastStderrLine})` : '';
   switch (death.cause) {
-    case 'crash': return `${how}${said}`;
-    case 'hang': return `did not answer within ${(death.afterMs / 1000).toFixed(1)} s and was killed`;
-    case 'protocol': return `sent a malformed answer (${death.problem}) and was killed`;
+    case 'crash':
+      return `${how}${said}`;
+    case 'hang':
+      return `did not answer within ${(death.afterMs / 1000).toFixed(1)} s and was killed`;
+    case 'protocol':
+      return `sent a malformed answer (${death.problem}) and was killed`;
   }
 }
 
@@ -74,7 +77,10 @@ export interface SdkHostOptions {
 
 /** Printable, single-line, short: stderr of native code is shown to users and logged. */
 function lastLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.replace(/[^\x20-\x7e\u00a0-\uffff]/g, '').trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.replace(/[^\x20-\x7e\u00a0-\uffff]/g, '').trim())
+    .filter(Boolean);
   return (lines.at(-1) ?? '').slice(0, 200);
 }
 
@@ -151,7 +157,14 @@ export class SdkHost {
       host.startWaiter = (msg) => {
         clearTimeout(timer);
         if (msg.t === 'ready') resolve();
-        else reject(msg.stage === 'init' && msg.code !== null ? new SdkCallError(msg.code, 'Init') : msg.stage === 'init' ? new ArchiveError('SDK_INIT_FAILED', msg.message) : new SdkLoadError(msg.stage, msg.message, msg.missing));
+        else
+          reject(
+            msg.stage === 'init' && msg.code !== null
+              ? new SdkCallError(msg.code, 'Init')
+              : msg.stage === 'init'
+                ? new ArchiveError('SDK_INIT_FAILED', msg.message)
+                : new SdkLoadError(msg.stage, msg.message, msg.missing),
+          );
       };
       host.exited.then(() => {
         clearTimeout(timer);
@@ -194,7 +207,8 @@ export class SdkHost {
   call(args: CallArgs, deadlineMs: number): Promise<HostAnswer> {
     const operation = OPERATION_NAMES[args.op];
     if (!this.alive) return Promise.reject(new HostDiedError(this.deathOf(this.exitInfo ?? { signal: null, exitCode: null, lastStderrLine: '' }), operation));
-    if (this.running) return Promise.reject(new ArchiveError('SDK_HOST_BUSY', `${operation} was sent to an SDK host that is already running ${this.running.operation}; this is a bug`));
+    if (this.running)
+      return Promise.reject(new ArchiveError('SDK_HOST_BUSY', `${operation} was sent to an SDK host that is already running ${this.running.operation}; this is a bug`));
     const id = this.nextId++;
     return new Promise<HostAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -218,8 +232,14 @@ export class SdkHost {
       await new Promise<void>((resolve) => {
         const r = this.running!;
         const { resolve: res, reject: rej } = r;
-        r.resolve = (a) => { res(a); resolve(); };
-        r.reject = (e) => { rej(e); resolve(); };
+        r.resolve = (a) => {
+          res(a);
+          resolve();
+        };
+        r.reject = (e) => {
+          rej(e);
+          resolve();
+        };
       });
     }
     if (!this.exitInfo) this.send({ t: 'destroy' });
@@ -271,12 +291,19 @@ export class SdkHost {
     const running = this.running;
     if (!running || running.id !== msg.id) return this.brokeProtocol('an answer to no call');
     if (msg.ok && msg.data.length > MEDIA_CHUNK_MAX && running.operation === OPERATION_NAMES.media) return this.brokeProtocol('a media chunk larger than 512 KB');
-    if (msg.ok && msg.items?.length !== running.items) return this.brokeProtocol(running.items === undefined ? 'answers of several calls to one' : `${msg.items?.length ?? 'no'} answers to ${running.items} DecryptData calls`);
+    if (msg.ok && msg.items?.length !== running.items)
+      return this.brokeProtocol(running.items === undefined ? 'answers of several calls to one' : `${msg.items?.length ?? 'no'} answers to ${running.items} DecryptData calls`);
     clearTimeout(running.timer);
     this.running = undefined;
     this.rss = msg.rss;
     if (msg.ok) {
-      running.resolve({ data: Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength), outIndex: msg.outIndex, isFinish: msg.isFinish, rss: msg.rss, ...(msg.items ? { items: msg.items } : {}) });
+      running.resolve({
+        data: Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength),
+        outIndex: msg.outIndex,
+        isFinish: msg.isFinish,
+        rss: msg.rss,
+        ...(msg.items ? { items: msg.items } : {}),
+      });
     } else {
       running.reject(new SdkCallError(msg.code, running.operation, msg.detail));
     }
@@ -294,4 +321,3 @@ export class SdkHost {
     if (!running && !this.retiring) this.exitListener?.(death);
   }
 }
-

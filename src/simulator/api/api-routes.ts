@@ -23,42 +23,69 @@ const err = (code: number): Record<string, unknown> => ({ errcode: code, errmsg:
 
 function describeGroup(api: SimulatorApi, g: SimGroup): Record<string, unknown> {
   return {
-    chat_id: g.roomid, name: g.name, owner: g.owner, create_time: g.createTime, notice: g.notice,
+    chat_id: g.roomid,
+    name: g.name,
+    owner: g.owner,
+    create_time: g.createTime,
+    notice: g.notice,
     member_list: g.members.map((m) => ({ userid: m.id, type: m.type, join_time: m.joinTime, join_scene: 1, invitor: { userid: g.owner }, group_nickname: '', name: m.name })),
-    admin_list: [], member_version: String(g.members.length),
+    admin_list: [],
+    member_version: String(g.members.length),
   };
 }
 
 const ROUTES: Readonly<Record<string, { method: 'GET' | 'POST'; kind: SimSecretKind | 'any'; handle: Handler }>> = {
   '/cgi-bin/getcallbackip': { method: 'GET', kind: 'any', handle: (api) => ok({ ip_list: api.callbackIps }) },
   '/cgi-bin/department/list': {
-    method: 'GET', kind: 'contacts',
-    handle: (api) => ok({ department: [...api.data.departments.values()].map((d) => ({ id: d.id, name: d.name, name_en: d.nameEn, department_leader: [], parentid: d.parentId, order: d.order })) }),
+    method: 'GET',
+    kind: 'contacts',
+    handle: (api) =>
+      ok({
+        department: [...api.data.departments.values()].map((d) => ({ id: d.id, name: d.name, name_en: d.nameEn, department_leader: [], parentid: d.parentId, order: d.order })),
+      }),
   },
   '/cgi-bin/user/simplelist': {
-    method: 'GET', kind: 'contacts',
+    method: 'GET',
+    kind: 'contacts',
     handle: (api, q) => {
       const id = Number(q.get('department_id'));
       if (!api.data.departments.has(id)) return err(60123);
-      const userlist = [...api.data.members.values()].filter((m) => m.department.includes(id)).map((m) => ({ userid: m.userid, name: m.name, department: m.department, open_userid: '' }));
+      const userlist = [...api.data.members.values()]
+        .filter((m) => m.department.includes(id))
+        .map((m) => ({ userid: m.userid, name: m.name, department: m.department, open_userid: '' }));
       return ok({ userlist });
     },
   },
   '/cgi-bin/user/get': {
-    method: 'GET', kind: 'contacts',
+    method: 'GET',
+    kind: 'contacts',
     handle: (api, q) => {
       const m = api.data.members.get(q.get('userid') ?? '');
       if (!m) return err(60111);
       return ok({
-        userid: m.userid, name: m.name, department: m.department, order: m.department.map(() => 0), position: m.position, gender: String(m.gender),
-        is_leader_in_dept: m.department.map(() => 0), direct_leader: [], avatar: '', thumb_avatar: '', alias: m.alias, status: m.status,
-        main_department: m.mainDepartment, extattr: { attrs: [] }, qr_code: '', external_position: '',
+        userid: m.userid,
+        name: m.name,
+        department: m.department,
+        order: m.department.map(() => 0),
+        position: m.position,
+        gender: String(m.gender),
+        is_leader_in_dept: m.department.map(() => 0),
+        direct_leader: [],
+        avatar: '',
+        thumb_avatar: '',
+        alias: m.alias,
+        status: m.status,
+        main_department: m.mainDepartment,
+        extattr: { attrs: [] },
+        qr_code: '',
+        external_position: '',
       });
     },
   },
   '/cgi-bin/tag/list': { method: 'GET', kind: 'contacts', handle: (api) => ok({ taglist: [...api.data.tags.values()].map((t) => ({ tagid: t.tagId, tagname: t.name })) }) },
   '/cgi-bin/tag/get': {
-    method: 'GET', kind: 'contacts',
+    method: 'GET',
+    kind: 'contacts',
     handle: (api, q) => {
       const t = api.data.tags.get(Number(q.get('tagid')));
       if (!t) return err(40068);
@@ -66,20 +93,42 @@ const ROUTES: Readonly<Record<string, { method: 'GET' | 'POST'; kind: SimSecretK
     },
   },
   '/cgi-bin/externalcontact/get': {
-    method: 'GET', kind: 'customer',
+    method: 'GET',
+    kind: 'customer',
     handle: (api, q) => {
       const e = api.data.externals.get(q.get('external_userid') ?? '');
       if (!e) return err(40096);
       if (e.follow.length === 0) return err(84061);
       return ok({
-        external_contact: { external_userid: e.externalUserId, name: e.name, position: e.position, avatar: '', corp_name: e.corpName, corp_full_name: e.corpFullName, type: e.type, gender: 0, unionid: '' },
-        follow_user: e.follow.map((f) => ({ userid: f.userid, remark: f.remark, description: '', createtime: f.createtime, tags: [], remark_corp_name: '', remark_mobiles: [], oper_userid: f.userid, add_way: 1 })),
+        external_contact: {
+          external_userid: e.externalUserId,
+          name: e.name,
+          position: e.position,
+          avatar: '',
+          corp_name: e.corpName,
+          corp_full_name: e.corpFullName,
+          type: e.type,
+          gender: 0,
+          unionid: '',
+        },
+        follow_user: e.follow.map((f) => ({
+          userid: f.userid,
+          remark: f.remark,
+          description: '',
+          createtime: f.createtime,
+          tags: [],
+          remark_corp_name: '',
+          remark_mobiles: [],
+          oper_userid: f.userid,
+          add_way: 1,
+        })),
         next_cursor: '',
       });
     },
   },
   '/cgi-bin/externalcontact/groupchat/list': {
-    method: 'POST', kind: 'customer',
+    method: 'POST',
+    kind: 'customer',
     handle: (api, _q, b) => {
       const limit = typeof b.limit === 'number' ? b.limit : 100;
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return { errcode: 40058, errmsg: 'limit must be 1-1000' };
@@ -90,7 +139,8 @@ const ROUTES: Readonly<Record<string, { method: 'GET' | 'POST'; kind: SimSecretK
     },
   },
   '/cgi-bin/externalcontact/groupchat/get': {
-    method: 'POST', kind: 'customer',
+    method: 'POST',
+    kind: 'customer',
     handle: (api, _q, b) => {
       const g = api.data.groups.get(typeof b.chat_id === 'string' ? b.chat_id : '');
       if (!g || g.kind !== 'customer') return err(40050);
@@ -98,15 +148,23 @@ const ROUTES: Readonly<Record<string, { method: 'GET' | 'POST'; kind: SimSecretK
     },
   },
   '/cgi-bin/msgaudit/groupchat/get': {
-    method: 'POST', kind: 'archive',
+    method: 'POST',
+    kind: 'archive',
     handle: (api, _q, b) => {
       const g = api.data.groups.get(typeof b.roomid === 'string' ? b.roomid : '');
       if (!g || g.kind !== 'internal') return err(301059);
-      return ok({ roomname: g.name, creator: g.owner, room_create_time: g.createTime, notice: g.notice, members: g.members.map((m) => ({ memberid: m.id, jointime: m.joinTime })) });
+      return ok({
+        roomname: g.name,
+        creator: g.owner,
+        room_create_time: g.createTime,
+        notice: g.notice,
+        members: g.members.map((m) => ({ memberid: m.id, jointime: m.joinTime })),
+      });
     },
   },
   '/cgi-bin/msgaudit/get_robot_info': {
-    method: 'GET', kind: 'archive',
+    method: 'GET',
+    kind: 'archive',
     handle: (api, q) => {
       const r = api.data.robots.get(q.get('robot_id') ?? '');
       if (!r) return err(301061);
@@ -114,7 +172,8 @@ const ROUTES: Readonly<Record<string, { method: 'GET' | 'POST'; kind: SimSecretK
     },
   },
   '/cgi-bin/msgaudit/check_single_agree': {
-    method: 'POST', kind: 'archive',
+    method: 'POST',
+    kind: 'archive',
     handle: (api, _q, b) => {
       const info = Array.isArray(b.info) ? b.info : [];
       if (info.length > 100) return err(301060);
@@ -131,14 +190,17 @@ const ROUTES: Readonly<Record<string, { method: 'GET' | 'POST'; kind: SimSecretK
     },
   },
   '/cgi-bin/msgaudit/check_room_agree': {
-    method: 'POST', kind: 'archive',
+    method: 'POST',
+    kind: 'archive',
     handle: (api, _q, b) => {
       const g = api.data.groups.get(typeof b.roomid === 'string' ? b.roomid : '');
       if (!g) return err(301061);
-      const agreeinfo = g.members.filter((m) => m.type === 2).map((m) => {
-        const c = [...api.data.consent.entries()].find(([k]) => k.endsWith(`|${m.id}`))?.[1];
-        return { status_change_time: c?.changeTime ?? 0, agree_status: c?.status ?? 'Default_Agree', exteranalopenid: m.id };
-      });
+      const agreeinfo = g.members
+        .filter((m) => m.type === 2)
+        .map((m) => {
+          const c = [...api.data.consent.entries()].find(([k]) => k.endsWith(`|${m.id}`))?.[1];
+          return { status_change_time: c?.changeTime ?? 0, agree_status: c?.status ?? 'Default_Agree', exteranalopenid: m.id };
+        });
       return ok({ agreeinfo });
     },
   },
@@ -201,16 +263,35 @@ export async function apiControlRoute(api: SimulatorApi, method: string, name: s
       const action = str(b, 'action');
       let delivery;
       switch (action) {
-        case 'notify': delivery = await api.notifyNewData(); break;
-        case 'rename_member': delivery = await api.renameMember(str(b, 'userid'), str(b, 'name')); break;
-        case 'change_userid': delivery = await api.changeUserId(str(b, 'userid'), str(b, 'newUserid')); break;
-        case 'add_member': delivery = await api.addMember({ userid: str(b, 'userid'), name: str(b, 'name') }); break;
-        case 'delete_member': delivery = await api.deleteMember(str(b, 'userid')); break;
-        case 'add_external_contact': delivery = (await api.addExternalContact({ name: str(b, 'name'), userid: str(b, 'userid') })).delivery; break;
-        case 'approve_archive': delivery = await api.approveArchive(str(b, 'userid'), str(b, 'externalUserid')); break;
-        case 'rename_group': delivery = await api.renameGroup(str(b, 'roomid'), str(b, 'name')); break;
-        case 'dismiss_group': delivery = await api.dismissGroup(str(b, 'roomid')); break;
-        default: throw new ValidationError('CONTROL_INVALID', `unknown action ${JSON.stringify(action)}`);
+        case 'notify':
+          delivery = await api.notifyNewData();
+          break;
+        case 'rename_member':
+          delivery = await api.renameMember(str(b, 'userid'), str(b, 'name'));
+          break;
+        case 'change_userid':
+          delivery = await api.changeUserId(str(b, 'userid'), str(b, 'newUserid'));
+          break;
+        case 'add_member':
+          delivery = await api.addMember({ userid: str(b, 'userid'), name: str(b, 'name') });
+          break;
+        case 'delete_member':
+          delivery = await api.deleteMember(str(b, 'userid'));
+          break;
+        case 'add_external_contact':
+          delivery = (await api.addExternalContact({ name: str(b, 'name'), userid: str(b, 'userid') })).delivery;
+          break;
+        case 'approve_archive':
+          delivery = await api.approveArchive(str(b, 'userid'), str(b, 'externalUserid'));
+          break;
+        case 'rename_group':
+          delivery = await api.renameGroup(str(b, 'roomid'), str(b, 'name'));
+          break;
+        case 'dismiss_group':
+          delivery = await api.dismissGroup(str(b, 'roomid'));
+          break;
+        default:
+          throw new ValidationError('CONTROL_INVALID', `unknown action ${JSON.stringify(action)}`);
       }
       return { status: 200, json: { delivered: delivery ? { status: delivery.status, ms: Math.round(delivery.ms) } : null } };
     }

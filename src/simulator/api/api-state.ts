@@ -39,9 +39,20 @@ export interface ApiFaultSpec {
 }
 
 const ERRMSG: Readonly<Record<number, string>> = {
-  [-1]: 'system busy', 40001: 'invalid credential', 40013: 'invalid corpid', 40014: 'invalid access_token', 41001: 'access_token missing',
-  42001: 'access_token expired', 45009: 'api freq out of limit', 48002: 'api forbidden', 60111: 'userid not found', 40050: 'chatid not exist',
-  84061: 'not external contact', 301059: 'not internal group', 301060: 'too many agree check entries', 301061: 'user or external id not exist',
+  [-1]: 'system busy',
+  40001: 'invalid credential',
+  40013: 'invalid corpid',
+  40014: 'invalid access_token',
+  41001: 'access_token missing',
+  42001: 'access_token expired',
+  45009: 'api freq out of limit',
+  48002: 'api forbidden',
+  60111: 'userid not found',
+  40050: 'chatid not exist',
+  84061: 'not external contact',
+  301059: 'not internal group',
+  301060: 'too many agree check entries',
+  301061: 'user or external id not exist',
 };
 
 export function apiErrmsg(code: number): string {
@@ -85,7 +96,11 @@ export class SimulatorApi {
       contacts: derived(sim.seed.key, 'contacts-secret', 43),
       customer: derived(sim.seed.key, 'customer-secret', 43),
     };
-    const app = (name: SimCallbackApp): CallbackAppSecrets => ({ app: name, token: derived(sim.seed.key, `${name}-token`, 32), encodingAesKey: derived(sim.seed.key, `${name}-aes-key`, 43) });
+    const app = (name: SimCallbackApp): CallbackAppSecrets => ({
+      app: name,
+      token: derived(sim.seed.key, `${name}-token`, 32),
+      encodingAesKey: derived(sim.seed.key, `${name}-aes-key`, 43),
+    });
     this.callbackApps = { contacts: app('contacts'), customer: app('customer'), archive: app('archive') };
   }
 
@@ -208,7 +223,14 @@ export class SimulatorApi {
     if (this.data.members.has(m.userid)) throw new ValidationError('SIM_EXISTS', `member ${m.userid} exists`);
     const department = m.department ?? [2];
     this.data.members.set(m.userid, { userid: m.userid, name: m.name, alias: '', position: m.position ?? '', department, mainDepartment: department[0]!, status: 1, gender: 1 });
-    return this.contactEvent('create_user', { UserID: m.userid, Name: m.name, Department: department.join(','), MainDepartment: department[0], Position: m.position ?? '', Status: 1 });
+    return this.contactEvent('create_user', {
+      UserID: m.userid,
+      Name: m.name,
+      Department: department.join(','),
+      MainDepartment: department[0],
+      Position: m.position ?? '',
+      Status: 1,
+    });
   }
 
   renameMember(userid: string, name: string): Promise<Delivery | null> {
@@ -266,10 +288,23 @@ export class SimulatorApi {
     this.member(c.userid);
     const externalUserId = c.externalUserId ?? `wm${randomBytes(22).toString('base64url').slice(0, 30)}`;
     this.data.externals.set(externalUserId, {
-      externalUserId, name: c.name, type: c.corpName ? 2 : 1, corpName: c.corpName ?? '', corpFullName: c.corpName ?? '', position: '',
+      externalUserId,
+      name: c.name,
+      type: c.corpName ? 2 : 1,
+      corpName: c.corpName ?? '',
+      corpFullName: c.corpName ?? '',
+      position: '',
       follow: [{ userid: c.userid, remark: c.name, createtime: this.nowS() }],
     });
-    const delivery = await this.send('customer', eventXml(this.corpid, this.nowS(), 'change_external_contact', 'add_external_contact', { UserID: c.userid, ExternalUserID: externalUserId, State: '', WelcomeCode: 'WELCOMECODE' }));
+    const delivery = await this.send(
+      'customer',
+      eventXml(this.corpid, this.nowS(), 'change_external_contact', 'add_external_contact', {
+        UserID: c.userid,
+        ExternalUserID: externalUserId,
+        State: '',
+        WelcomeCode: 'WELCOMECODE',
+      }),
+    );
     return { externalUserId, delivery };
   }
 
@@ -277,13 +312,19 @@ export class SimulatorApi {
     const e = this.data.externals.get(externalUserId);
     if (!e) throw new ValidationError('SIM_NOT_FOUND', `no external contact ${externalUserId}`);
     e.name = name;
-    return this.send('customer', eventXml(this.corpid, this.nowS(), 'change_external_contact', 'edit_external_contact', { UserID: e.follow[0]?.userid ?? '', ExternalUserID: externalUserId }));
+    return this.send(
+      'customer',
+      eventXml(this.corpid, this.nowS(), 'change_external_contact', 'edit_external_contact', { UserID: e.follow[0]?.userid ?? '', ExternalUserID: externalUserId }),
+    );
   }
 
   /** The customer agreed to archiving (msg_audit_approved). */
   approveArchive(userid: string, externalUserId: string): Promise<Delivery | null> {
     this.data.consent.set(`${userid}|${externalUserId}`, { status: 'Agree', changeTime: this.nowS() });
-    return this.send('customer', eventXml(this.corpid, this.nowS(), 'change_external_contact', 'msg_audit_approved', { UserID: userid, ExternalUserID: externalUserId, WelcomeCode: 'WELCOMECODE' }));
+    return this.send(
+      'customer',
+      eventXml(this.corpid, this.nowS(), 'change_external_contact', 'msg_audit_approved', { UserID: userid, ExternalUserID: externalUserId, WelcomeCode: 'WELCOMECODE' }),
+    );
   }
 
   /** The member deleted the customer; with no follower left, externalcontact/get answers 84061. */
@@ -297,7 +338,12 @@ export class SimulatorApi {
     const roomid = `wr${randomBytes(22).toString('base64url').slice(0, 30)}`;
     const now = this.nowS();
     this.data.groups.set(roomid, {
-      roomid, kind: 'customer', name: g.name, owner: g.owner, notice: '', createTime: now,
+      roomid,
+      kind: 'customer',
+      name: g.name,
+      owner: g.owner,
+      notice: '',
+      createTime: now,
       members: [
         { id: g.owner, type: 1, joinTime: now, name: this.data.members.get(g.owner)?.name ?? g.owner },
         ...g.externals.map((id) => ({ id, type: 2 as const, joinTime: now, name: this.data.externals.get(id)?.name ?? id })),

@@ -98,7 +98,12 @@ export interface SimDirectoryData {
 }
 
 const DEPARTMENTS: ReadonlyArray<readonly [string, string]> = [
-  ['研发部', 'R&D'], ['产品部', 'Product'], ['销售部', 'Sales'], ['客户服务部', 'Customer Service'], ['行政部', 'Administration'], ['财务部', 'Finance'],
+  ['研发部', 'R&D'],
+  ['产品部', 'Product'],
+  ['销售部', 'Sales'],
+  ['客户服务部', 'Customer Service'],
+  ['行政部', 'Administration'],
+  ['财务部', 'Finance'],
 ];
 const POSITIONS = ['工程师', '高级工程师', '产品经理', '销售经理', '客服专员', '行政主管', '会计', '总监', 'Engineer', 'Designer'];
 const TAGS = ['管理层', '新员工', '值班', '华东区'];
@@ -121,8 +126,14 @@ export function buildDirectoryData(dir: CorpDirectory, seed: SeedMaterial): SimD
     const main = deptIds[i % deptIds.length]!;
     const department = i % 7 === 3 ? [main, deptIds[(i + 2) % deptIds.length]!] : [main];
     members.set(p.id, {
-      userid: p.id, name: p.name, alias: p.lang === 'en' ? p.name.split(' ')[0]! : '', position: rng.pick(POSITIONS),
-      department, mainDepartment: main, status: 1, gender: 1 + rng.int(2),
+      userid: p.id,
+      name: p.name,
+      alias: p.lang === 'en' ? p.name.split(' ')[0]! : '',
+      position: rng.pick(POSITIONS),
+      department,
+      mainDepartment: main,
+      status: 1,
+      gender: 1 + rng.int(2),
     });
   }
   const memberIds = [...members.keys()];
@@ -135,7 +146,11 @@ export function buildDirectoryData(dir: CorpDirectory, seed: SeedMaterial): SimD
     const followers = rng.sample(memberIds, 1 + (i % 3 === 0 ? 1 : 0));
     const corpName = rng.pick(CORP_NAMES);
     externals.set(p.id, {
-      externalUserId: p.id, name: p.name, type: corpName && corpName !== '个人' ? 2 : 1, corpName, corpFullName: corpName ? `${corpName}有限公司` : '',
+      externalUserId: p.id,
+      name: p.name,
+      type: corpName && corpName !== '个人' ? 2 : 1,
+      corpName,
+      corpFullName: corpName ? `${corpName}有限公司` : '',
       position: corpName ? rng.pick(POSITIONS) : '',
       follow: followers.map((userid, j) => ({ userid, remark: j === 0 ? p.name : '', createtime: BASE_S - (i + 1) * 86_400 })),
     });
@@ -157,14 +172,15 @@ export function buildDirectoryData(dir: CorpDirectory, seed: SeedMaterial): SimD
       owner,
       notice: i % 2 === 0 ? `${g.name}：请大家遵守群规` : '',
       createTime: BASE_S - (i + 10) * 86_400,
-      members: g.members.map((p, j) => ({ id: p.id, type: p.kind === 'external' ? 2 as const : 1 as const, joinTime: BASE_S - (i + 10) * 86_400 + j * 60, name: p.name })),
+      members: g.members.map((p, j) => ({ id: p.id, type: p.kind === 'external' ? (2 as const) : (1 as const), joinTime: BASE_S - (i + 10) * 86_400 + j * 60, name: p.name })),
     });
   }
 
   // Most customers agreed to archiving; a few refused, some never answered (Default_Agree).
   const consent = new Map<string, SimConsent>();
   for (const [i, e] of [...externals.values()].entries()) {
-    for (const f of e.follow) consent.set(`${f.userid}|${e.externalUserId}`, { status: i % 5 === 4 ? 'Disagree' : i % 5 === 3 ? 'Default_Agree' : 'Agree', changeTime: f.createtime + 3600 });
+    for (const f of e.follow)
+      consent.set(`${f.userid}|${e.externalUserId}`, { status: i % 5 === 4 ? 'Disagree' : i % 5 === 3 ? 'Default_Agree' : 'Agree', changeTime: f.createtime + 3600 });
   }
   // Archiving is licensed for most members, not all.
   const permitUsers = new Set(memberIds.filter((_, i) => i % 9 !== 8));

@@ -61,16 +61,20 @@ export function httpExchange(method: 'GET' | 'POST', url: string, body: string |
   const parsed = new URL(url);
   const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
   return new Promise((resolve, reject) => {
-    const req = (parsed.protocol === 'https:' ? httpsRequest : request)(parsed, {
-      method,
-      headers: payload ? { 'content-type': 'text/xml; charset=utf-8', 'content-length': payload.length } : {},
-      timeout: timeoutMs,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = (parsed.protocol === 'https:' ? httpsRequest : request)(
+      parsed,
+      {
+        method,
+        headers: payload ? { 'content-type': 'text/xml; charset=utf-8', 'content-length': payload.length } : {},
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(payload);
@@ -86,7 +90,13 @@ export async function deliverCallback(target: string, corpid: string, app: Callb
 }
 
 /** Builds a decrypted event: common header plus body elements (numbers bare, text in CDATA, arrays as Items). */
-export function eventXml(corpid: string, createTimeS: number, event: string, changeType: string | null, body: Record<string, string | number | readonly string[] | undefined> = {}): string {
+export function eventXml(
+  corpid: string,
+  createTimeS: number,
+  event: string,
+  changeType: string | null,
+  body: Record<string, string | number | readonly string[] | undefined> = {},
+): string {
   const cdata = (v: string) => `<![CDATA[${v.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
   const el = (name: string, v: string | number | readonly string[]): string => {
     if (typeof v === 'number') return `<${name}>${v}</${name}>`;
@@ -96,7 +106,10 @@ export function eventXml(corpid: string, createTimeS: number, event: string, cha
   return (
     `<xml>${el('ToUserName', corpid)}${el('FromUserName', 'sys')}${el('CreateTime', Math.floor(createTimeS))}${el('MsgType', 'event')}${el('Event', event)}` +
     (changeType === null ? '' : el('ChangeType', changeType)) +
-    Object.entries(body).filter(([, v]) => v !== undefined).map(([k, v]) => el(k, v!)).join('') +
+    Object.entries(body)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => el(k, v!))
+      .join('') +
     '</xml>'
   );
 }

@@ -39,7 +39,22 @@ describe('simulator flags', () => {
   it('reports every bad flag at once', () => {
     let message = '';
     try {
-      parseSimulatorFlags(['--port', '99999', '--rate', 'fast', '--seq-start', '18446744073709551616', '--messages', '5', '--fixtures', 'f.jsonl', '--fault', 'chatdata:1', '--key-schedule', '2:0,1:5']);
+      parseSimulatorFlags([
+        '--port',
+        '99999',
+        '--rate',
+        'fast',
+        '--seq-start',
+        '18446744073709551616',
+        '--messages',
+        '5',
+        '--fixtures',
+        'f.jsonl',
+        '--fault',
+        'chatdata:1',
+        '--key-schedule',
+        '2:0,1:5',
+      ]);
     } catch (err) {
       message = (err as Error).message;
     }
@@ -59,14 +74,30 @@ describe('simulator flags', () => {
   });
 
   it('reads numbers exactly', () => {
-    const { options } = parseSimulatorFlags(['--port', '0', '--seq-start', '18446744073709551000', '--rate', '2.5', '--span', '3h', '--now', '2025-03-01T09:00:00Z', '--fault', 'media:delay=100x2']);
+    const { options } = parseSimulatorFlags([
+      '--port',
+      '0',
+      '--seq-start',
+      '18446744073709551000',
+      '--rate',
+      '2.5',
+      '--span',
+      '3h',
+      '--now',
+      '2025-03-01T09:00:00Z',
+      '--fault',
+      'media:delay=100x2',
+    ]);
     expect(options).toMatchObject({ port: 0, seqStart: 18446744073709551000n, rate: 2.5, spanMs: 3 * 3_600_000, now: Date.UTC(2025, 2, 1, 9) });
     expect(options.faults).toEqual([{ op: 'media', kind: 'delay', ms: 100, count: 2 }]);
   });
 
   it('takes a callback URL and a notify interval, and refuses bad ones', () => {
     expect(parseSimulatorFlags(['--callback-url', 'http://127.0.0.1:8080/callback/']).callbacks).toEqual({ url: 'http://127.0.0.1:8080/callback', notifyMs: 5_000 });
-    expect(parseSimulatorFlags(['--callback-url', 'https://archive.example/callback', '--notify-interval', '250ms']).callbacks).toEqual({ url: 'https://archive.example/callback', notifyMs: 250 });
+    expect(parseSimulatorFlags(['--callback-url', 'https://archive.example/callback', '--notify-interval', '250ms']).callbacks).toEqual({
+      url: 'https://archive.example/callback',
+      notifyMs: 250,
+    });
     expect(parseSimulatorFlags([]).callbacks).toBeUndefined();
     expect(() => parseSimulatorFlags(['--callback-url', 'ftp://127.0.0.1/callback'])).toThrow(/--callback-url must be/);
     expect(() => parseSimulatorFlags(['--callback-url', 'http://127.0.0.1:8080', '--notify-interval', '5'])).toThrow(/--notify-interval must be a duration/);
@@ -99,14 +130,17 @@ describe('wecom-archive simulator', () => {
 
       const output = run.lines.join('\n');
       expect(output).toContain(`listening on ${corp.sdk.slice('simulator:'.length)}`);
-      for (const secret of [corp.secret, corp.contactsSecret, corp.customerSecret, ...corp.callbacks.flatMap((c: { token: string; aesKey: string }) => [c.token, c.aesKey])]) expect(output).not.toContain(secret);
+      for (const secret of [corp.secret, corp.contactsSecret, corp.customerSecret, ...corp.callbacks.flatMap((c: { token: string; aesKey: string }) => [c.token, c.aesKey])])
+        expect(output).not.toContain(secret);
       expect(output).not.toContain('PRIVATE KEY');
 
       // the config is enough to archive: fetch and decrypt message 15 (key version 2)
       const sdk = createSimulatorBackend({ url: corp.sdk, corpid: corp.corpid, secret: corp.secret });
       const [env] = parseChatData(await sdk.getChatData({ seq: 15n, limit: 1, proxy: '', passwd: '', timeoutS: 5 })).chatdata;
       expect(env?.publickey_ver).toBe(2);
-      const keys = new Map<number, ReturnType<typeof createPrivateKey>>(corp.keys.map((k: { version: number; privateKeyPem: string }) => [k.version, createPrivateKey(k.privateKeyPem)]));
+      const keys = new Map<number, ReturnType<typeof createPrivateKey>>(
+        corp.keys.map((k: { version: number; privateKeyPem: string }) => [k.version, createPrivateKey(k.privateKeyPem)]),
+      );
       expect(openEnvelope(env as never, keys).toString('utf8')).toContain('"msgid"');
       await sdk.close();
     } finally {
@@ -125,7 +159,10 @@ describe('wecom-archive simulator', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     const configFile = join(dir, 'notify.json');
-    const run = await runUntilReady(['--port', '0', '--messages', '0', '--rate', '20', '--callback-url', `http://127.0.0.1:${port}/callback`, '--notify-interval', '200ms', '--write-config', configFile], configFile);
+    const run = await runUntilReady(
+      ['--port', '0', '--messages', '0', '--rate', '20', '--callback-url', `http://127.0.0.1:${port}/callback`, '--notify-interval', '200ms', '--write-config', configFile],
+      configFile,
+    );
     try {
       const { corpid } = JSON.parse(await readFile(configFile, 'utf8')).corps[0];
       expect(run.lines.join('\n')).toContain(`callbacks go to http://127.0.0.1:${port}/callback/${corpid}/{contacts,customer,archive}`);
@@ -144,7 +181,20 @@ describe('wecom-archive simulator', () => {
     await writeFile(join(dir, 'priv.pem'), priv.privateKey.export({ type: 'pkcs1', format: 'pem' }));
     const configFile = join(dir, 'keys.json');
     const run = await runUntilReady(
-      ['--port', '0', '--messages', '5', '--public-key', `3=${join(dir, 'pub.pem')}`, '--private-key', `4=${join(dir, 'priv.pem')}`, '--key-schedule', '3:0,4:3', '--write-config', configFile],
+      [
+        '--port',
+        '0',
+        '--messages',
+        '5',
+        '--public-key',
+        `3=${join(dir, 'pub.pem')}`,
+        '--private-key',
+        `4=${join(dir, 'priv.pem')}`,
+        '--key-schedule',
+        '3:0,4:3',
+        '--write-config',
+        configFile,
+      ],
       configFile,
     );
     try {

@@ -95,9 +95,11 @@ export function parseSimulatorFlags(argv: string[]): ParsedFlags {
     secret: values.secret,
     freezeClock: values['freeze-clock'],
   };
-  if (values.corpid !== undefined && !/^[A-Za-z0-9]{4,64}$/.test(values.corpid)) problems.push(`--corpid must be letters and digits (like ww1234567890abcdef), got ${JSON.stringify(values.corpid)}`);
+  if (values.corpid !== undefined && !/^[A-Za-z0-9]{4,64}$/.test(values.corpid))
+    problems.push(`--corpid must be letters and digits (like ww1234567890abcdef), got ${JSON.stringify(values.corpid)}`);
   if (values.secret !== undefined && values.secret.length < 8) problems.push('--secret must be at least 8 characters');
-  if (values.fixtures !== undefined && values.messages !== undefined) problems.push('--fixtures and --messages exclude each other: fixtures are served instead of generated messages');
+  if (values.fixtures !== undefined && values.messages !== undefined)
+    problems.push('--fixtures and --messages exclude each other: fixtures are served instead of generated messages');
 
   if (values.rate !== undefined) {
     const rate = Number(values.rate);
@@ -143,7 +145,8 @@ export function parseSimulatorFlags(argv: string[]): ParsedFlags {
     }
   }
   if (schedule) {
-    for (const k of keyFiles) if (!schedule.some((e) => e.version === k.version)) problems.push(`--${k.kind}-key ${k.version}=… is not in --key-schedule ${values['key-schedule']}`);
+    for (const k of keyFiles)
+      if (!schedule.some((e) => e.version === k.version)) problems.push(`--${k.kind}-key ${k.version}=… is not in --key-schedule ${values['key-schedule']}`);
   } else if (keyFiles.length > 1) {
     problems.push('with keys for several versions, give --key-schedule to say from which message each one is used, e.g. "1:0,2:500"');
   }
@@ -155,7 +158,8 @@ export function parseSimulatorFlags(argv: string[]): ParsedFlags {
     for (const part of values['media-md5'].split(',')) {
       const [name, rate] = part.split('=');
       const r = share(rate ?? '');
-      if ((name !== 'empty' && name !== 'wrong') || r === undefined) problems.push(`--media-md5 must be like empty=0.1,wrong=0.05 (shares 0–1), got ${JSON.stringify(values['media-md5'])}`);
+      if ((name !== 'empty' && name !== 'wrong') || r === undefined)
+        problems.push(`--media-md5 must be like empty=0.1,wrong=0.05 (shares 0–1), got ${JSON.stringify(values['media-md5'])}`);
       else media[name === 'empty' ? 'emptyMd5Rate' : 'wrongMd5Rate'] = r;
     }
   }
@@ -179,10 +183,12 @@ export function parseSimulatorFlags(argv: string[]): ParsedFlags {
 
   let callbacks: ParsedFlags['callbacks'];
   const notifyMs = values['notify-interval'] === undefined ? DEFAULT_NOTIFY_MS : parseDuration(values['notify-interval']);
-  if (notifyMs === undefined || notifyMs < 100 || notifyMs > 86_400_000) problems.push(`--notify-interval must be a duration from 100ms to 1d, like 5s, got ${JSON.stringify(values['notify-interval'])}`);
+  if (notifyMs === undefined || notifyMs < 100 || notifyMs > 86_400_000)
+    problems.push(`--notify-interval must be a duration from 100ms to 1d, like 5s, got ${JSON.stringify(values['notify-interval'])}`);
   if (values['callback-url'] !== undefined) {
     const url = values['callback-url'];
-    if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(url) || !URL.canParse(url)) problems.push(`--callback-url must be the archive's callback base, like http://127.0.0.1:8080/callback, got ${JSON.stringify(url)}`);
+    if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(url) || !URL.canParse(url))
+      problems.push(`--callback-url must be the archive's callback base, like http://127.0.0.1:8080/callback, got ${JSON.stringify(url)}`);
     else if (notifyMs !== undefined) callbacks = { url: url.replace(/\/+$/, ''), notifyMs };
   } else if (values['notify-interval'] !== undefined) problems.push('--notify-interval needs --callback-url');
 
@@ -207,10 +213,16 @@ export async function runSimulatorCommand(argv: string[], io: SimulatorCommandIo
     try {
       pem = await readFile(k.file, 'utf8');
     } catch (err) {
-      throw new ValidationError('KEY_FILE_UNREADABLE', `cannot read the ${k.kind} key file ${k.file} for version ${k.version}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+      throw new ValidationError(
+        'KEY_FILE_UNREADABLE',
+        `cannot read the ${k.kind} key file ${k.file} for version ${k.version}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        { cause: err },
+      );
     }
-    if (k.kind === 'public' && /PRIVATE KEY-----/.test(pem)) throw new ValidationError('KEY_INVALID', `${k.file} holds a private key; pass it with --private-key ${k.version}=${k.file}`);
-    if (k.kind === 'private' && !/PRIVATE KEY-----/.test(pem)) throw new ValidationError('KEY_INVALID', `${k.file} does not hold a private key; pass a public key with --public-key ${k.version}=${k.file}`);
+    if (k.kind === 'public' && /PRIVATE KEY-----/.test(pem))
+      throw new ValidationError('KEY_INVALID', `${k.file} holds a private key; pass it with --private-key ${k.version}=${k.file}`);
+    if (k.kind === 'private' && !/PRIVATE KEY-----/.test(pem))
+      throw new ValidationError('KEY_INVALID', `${k.file} does not hold a private key; pass a public key with --public-key ${k.version}=${k.file}`);
     keys.set(k.version, pem);
   }
   const fixtures = flags.fixturesFile === undefined ? undefined : await loadFixtureFile(flags.fixturesFile);
@@ -225,20 +237,28 @@ export async function runSimulatorCommand(argv: string[], io: SimulatorCommandIo
   try {
     const state = sim.state();
     io.out(`WeCom simulator listening on ${sim.url}`);
-    io.out(`  corp ${sim.corp.corpid}: ${state.messages} messages (seq ${state.firstSeq || '-'}..${state.lastSeq || '-'}), key versions ${state.keys.map((k) => `${k.version}${k.hasPrivateKey ? '' : ' (public key only)'}`).join(', ')}${state.rate ? `, ${state.rate} new messages/s` : ''}`);
+    io.out(
+      `  corp ${sim.corp.corpid}: ${state.messages} messages (seq ${state.firstSeq || '-'}..${state.lastSeq || '-'}), key versions ${state.keys.map((k) => `${k.version}${k.hasPrivateKey ? '' : ' (public key only)'}`).join(', ')}${state.rate ? `, ${state.rate} new messages/s` : ''}`,
+    );
     io.out(`  archive sdk setting: simulator:${sim.url}`);
     io.out(`  control API: ${sim.url}/control/state`);
     if (flags.callbacks) {
       sim.api.callbackTarget = flags.callbacks.url;
-      io.out(`  callbacks go to ${flags.callbacks.url}/${sim.corp.corpid}/{contacts,customer,archive}; msgaudit_notify at most every ${flags.callbacks.notifyMs / 1000} s when new messages arrive`);
+      io.out(
+        `  callbacks go to ${flags.callbacks.url}/${sim.corp.corpid}/{contacts,customer,archive}; msgaudit_notify at most every ${flags.callbacks.notifyMs / 1000} s when new messages arrive`,
+      );
     }
     if (flags.configFile !== undefined) {
       try {
         await writeSimulatorConfig(flags.configFile, sim);
       } catch (err) {
-        throw new ValidationError('CONFIG_FILE_UNWRITABLE', `cannot write --write-config ${flags.configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+        throw new ValidationError('CONFIG_FILE_UNWRITABLE', `cannot write --write-config ${flags.configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+          cause: err,
+        });
       }
-      io.out(`  corp config (secrets, private keys and callback settings, mode 0600) written to ${flags.configFile}; import it with: wecom-archive corp import ${flags.configFile}`);
+      io.out(
+        `  corp config (secrets, private keys and callback settings, mode 0600) written to ${flags.configFile}; import it with: wecom-archive corp import ${flags.configFile}`,
+      );
     } else {
       io.out('  the corp secret and private keys are not printed; use --write-config FILE to hand them to the archive');
     }

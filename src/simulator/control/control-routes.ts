@@ -32,7 +32,13 @@ function toFault(input: unknown): FaultSpec {
 function appended(sim: Simulator, r: { first: number; count: number }): ControlReply {
   return {
     status: 200,
-    json: { first: r.first, count: r.count, firstSeq: r.count > 0 ? sim.seqOf(r.first).toString() : '', lastSeq: r.count > 0 ? sim.seqOf(r.first + r.count - 1).toString() : '', state: sim.state() },
+    json: {
+      first: r.first,
+      count: r.count,
+      firstSeq: r.count > 0 ? sim.seqOf(r.first).toString() : '',
+      lastSeq: r.count > 0 ? sim.seqOf(r.first + r.count - 1).toString() : '',
+      state: sim.state(),
+    },
   };
 }
 

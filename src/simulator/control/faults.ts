@@ -80,7 +80,10 @@ export class FaultInjector {
 export function parseFaultSpec(text: string): FaultSpec {
   const m = /^(\w+):([\w=-]+?)(?:x(\d+|\*))?$/.exec(text.trim());
   const bad = (why: string) =>
-    new ValidationError('FAULT_INVALID', `fault ${JSON.stringify(text)}: ${why}. Use OP:WHAT[xCOUNT], e.g. chatdata:10001x3, media:delay=2000, chatdata:errcode=301042, any:truncate, any:disconnect, media:corrupt`);
+    new ValidationError(
+      'FAULT_INVALID',
+      `fault ${JSON.stringify(text)}: ${why}. Use OP:WHAT[xCOUNT], e.g. chatdata:10001x3, media:delay=2000, chatdata:errcode=301042, any:truncate, any:disconnect, media:corrupt`,
+    );
   if (!m) throw bad('not of the form OP:WHAT[xCOUNT]');
   const [, op = '', what = '', countText] = m;
   const count = countText === undefined ? 1 : countText === '*' ? Number.POSITIVE_INFINITY : Number(countText);
@@ -118,7 +121,8 @@ export function validateFaultSpec(input: unknown): FaultSpec {
       if (typeof f.code !== 'number' || SDK_CODES[f.code] === undefined) throw bad(`"code" must be an SDK return code 10000–10011, got ${JSON.stringify(f.code)}`);
       return { ...base, kind: 'sdk-code', code: f.code };
     case 'delay':
-      if (typeof f.ms !== 'number' || !Number.isInteger(f.ms) || f.ms < 0 || f.ms > MAX_DELAY_MS) throw bad(`"ms" must be an integer 0–${MAX_DELAY_MS}, got ${JSON.stringify(f.ms)}`);
+      if (typeof f.ms !== 'number' || !Number.isInteger(f.ms) || f.ms < 0 || f.ms > MAX_DELAY_MS)
+        throw bad(`"ms" must be an integer 0–${MAX_DELAY_MS}, got ${JSON.stringify(f.ms)}`);
       return { ...base, kind: 'delay', ms: f.ms };
     case 'errcode':
       if (typeof f.errcode !== 'number' || !Number.isInteger(f.errcode) || f.errcode === 0) throw bad(`"errcode" must be a non-zero integer, got ${JSON.stringify(f.errcode)}`);

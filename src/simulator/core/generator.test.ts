@@ -9,11 +9,37 @@ const COUNT = 2000;
 
 /** where each type's body lives, as WeCom's official message format reference spells it */
 const BODY_KEY: Record<string, string> = {
-  text: 'text', image: 'image', revoke: 'revoke', agree: 'agree', disagree: 'disagree', voice: 'voice', video: 'video',
-  card: 'card', location: 'location', emotion: 'emotion', file: 'file', link: 'link', weapp: 'weapp', chatrecord: 'chatrecord',
-  todo: 'todo', vote: 'vote', collect: 'collect', redpacket: 'redpacket', meeting: 'meeting', meeting_notification: 'info',
-  docmsg: 'doc', markdown: 'info', news: 'info', calendar: 'calendar', mixed: 'mixed', meeting_voice_call: 'meeting_voice_call',
-  voip_doc_share: 'voip_doc_share', external_redpacket: 'redpacket', sphfeed: 'sphfeed', voiptext: 'info', qydiskfile: 'info',
+  text: 'text',
+  image: 'image',
+  revoke: 'revoke',
+  agree: 'agree',
+  disagree: 'disagree',
+  voice: 'voice',
+  video: 'video',
+  card: 'card',
+  location: 'location',
+  emotion: 'emotion',
+  file: 'file',
+  link: 'link',
+  weapp: 'weapp',
+  chatrecord: 'chatrecord',
+  todo: 'todo',
+  vote: 'vote',
+  collect: 'collect',
+  redpacket: 'redpacket',
+  meeting: 'meeting',
+  meeting_notification: 'info',
+  docmsg: 'doc',
+  markdown: 'info',
+  news: 'info',
+  calendar: 'calendar',
+  mixed: 'mixed',
+  meeting_voice_call: 'meeting_voice_call',
+  voip_doc_share: 'voip_doc_share',
+  external_redpacket: 'redpacket',
+  sphfeed: 'sphfeed',
+  voiptext: 'info',
+  qydiskfile: 'info',
 };
 
 let sim: Simulator;
@@ -146,7 +172,11 @@ describe('generated messages', () => {
       expect(sim.media.size(kind, blob)).toBe(r.size);
       if (r.md5sum === '' || checked.has(`${kind}:${blob}`)) continue;
       checked.add(`${kind}:${blob}`);
-      expect(createHash('md5').update(sim.media.read(kind, blob, 0, r.size)).digest('hex')).toBe(r.md5sum);
+      expect(
+        createHash('md5')
+          .update(sim.media.read(kind, blob, 0, r.size))
+          .digest('hex'),
+      ).toBe(r.md5sum);
     }
     const sizes = (type: string): number[] => refs.filter((r) => r.type === type).map((r) => r.size);
     expect(Math.max(...sizes('voice'))).toBeLessThanOrEqual(40_000);

@@ -9,7 +9,17 @@ import type { MediaKind, MediaPool } from '../sdk/media-pool.ts';
 import type { CorpDirectory, Group, Person } from './corp-directory.ts';
 import { writeJson, type JsonValue } from './json-writer.ts';
 import { BODY_BUILDERS, meetingNotificationInfo, type BodyContext, type MediaFields } from './message-bodies.ts';
-import { isRevocable, messageTypes, SHOWCASE_EVERY, SHOWCASE_OFFSET, TYPE_RULES, TYPE_WEIGHT_TOTAL, TYPE_WEIGHTS, type ConversationNeed, type MessageType } from './message-types.ts';
+import {
+  isRevocable,
+  messageTypes,
+  SHOWCASE_EVERY,
+  SHOWCASE_OFFSET,
+  TYPE_RULES,
+  TYPE_WEIGHT_TOTAL,
+  TYPE_WEIGHTS,
+  type ConversationNeed,
+  type MessageType,
+} from './message-types.ts';
 import { mix64, pickWeighted, rngFor, type Rng, type SeedMaterial } from './prng.ts';
 
 /** What the generator needs to know about other messages of the log. */
@@ -105,7 +115,17 @@ export class MessageGenerator {
     } else if (plan.type === 'meeting_notification') {
       // the reference example lists this type's members in this (alphabetical) order, with a
       // human-readable China-time `time` string after them
-      doc = { action: 'send', from: plan.sender.id, info: meetingNotificationInfo(body), msgid, msgtime, msgtype: plan.type, roomid: plan.roomid, tolist, time: chinaTime(msgtime) };
+      doc = {
+        action: 'send',
+        from: plan.sender.id,
+        info: meetingNotificationInfo(body),
+        msgid,
+        msgtime,
+        msgtype: plan.type,
+        roomid: plan.roomid,
+        tolist,
+        time: chinaTime(msgtime),
+      };
     } else {
       doc = {
         msgid,

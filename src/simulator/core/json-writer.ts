@@ -11,15 +11,7 @@ export class RawText {
   constructor(readonly value: string) {}
 }
 
-export type JsonValue =
-  | string
-  | number
-  | boolean
-  | null
-  | bigint
-  | RawText
-  | readonly JsonValue[]
-  | { readonly [key: string]: JsonValue | undefined };
+export type JsonValue = string | number | boolean | null | bigint | RawText | readonly JsonValue[] | { readonly [key: string]: JsonValue | undefined };
 
 /** Serializes `value`; object members whose value is `undefined` are left out. */
 export function writeJson(value: JsonValue): string {

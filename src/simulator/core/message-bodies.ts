@@ -119,7 +119,12 @@ function chatRecordItem(c: BodyContext): Members {
       break;
     }
     case 'ChatRecordMixed':
-      content = { item: [{ type: 'text', content: inner({ content: chatLine(rng, 'zh') }) }, { type: 'image', content: inner(imageFields(c)) }] };
+      content = {
+        item: [
+          { type: 'text', content: inner({ content: chatLine(rng, 'zh') }) },
+          { type: 'image', content: inner(imageFields(c)) },
+        ],
+      };
       break;
     default:
       content = { content: sentence(rng, c.sender.lang) };
@@ -209,7 +214,9 @@ export const BODY_BUILDERS: Readonly<Record<Exclude<MessageType, 'switch' | 'mee
       details.push({ id: c.rng.chance(0.2) ? c.rng.bigUint64(1n << 60n) : k + 1, ques: `表项${k + 1}，${c.rng.pick(['姓名', '人数', '日期', '时间'])}`, type: c.rng.pick(types) });
     }
     const created = new Date(c.msgtime + 8 * 3_600_000).toISOString().replace('T', ' ').slice(0, 19);
-    return { collect: { room_name: c.roomid ? '这是一个群' : '', creator: c.sender.name, create_time: created, title: c.rng.pick(['这是填表title', '团建报名表', '午餐统计']), details } };
+    return {
+      collect: { room_name: c.roomid ? '这是一个群' : '', creator: c.sender.name, create_time: created, title: c.rng.pick(['这是填表title', '团建报名表', '午餐统计']), details },
+    };
   },
   redpacket: (c) => ({ redpacket: redpacket(c, 3) }),
   meeting: (c) => {
@@ -231,9 +238,26 @@ export const BODY_BUILDERS: Readonly<Record<Exclude<MessageType, 'switch' | 'mee
       },
     };
   },
-  docmsg: (c) => ({ doc: { title: c.rng.pick(['测试&演示客户', '2025 规划', 'Roadmap Q3']), doc_creator: c.sender.id, link_url: `https://doc.weixin.qq.com/txdoc/excel?docid=e3_${c.rng.chars('abcdefghijklmnopqrstuvwxyz0123456789', 24)}` } }),
+  docmsg: (c) => ({
+    doc: {
+      title: c.rng.pick(['测试&演示客户', '2025 规划', 'Roadmap Q3']),
+      doc_creator: c.sender.id,
+      link_url: `https://doc.weixin.qq.com/txdoc/excel?docid=e3_${c.rng.chars('abcdefghijklmnopqrstuvwxyz0123456789', 24)}`,
+    },
+  }),
   markdown: (c) => ({ info: { content: c.rng.pick(MARKDOWNS) } }),
-  news: (c) => ({ info: { item: [{ title: c.rng.pick(['service ', '每日新闻', 'Release notes']), description: chatLine(c.rng, 'zh'), url: 'https://example.com/news/1', picurl: 'https://www.qq.com/xxx.png' }] } }),
+  news: (c) => ({
+    info: {
+      item: [
+        {
+          title: c.rng.pick(['service ', '每日新闻', 'Release notes']),
+          description: chatLine(c.rng, 'zh'),
+          url: 'https://example.com/news/1',
+          picurl: 'https://www.qq.com/xxx.png',
+        },
+      ],
+    },
+  }),
   calendar: (c) => {
     const start = seconds(c.msgtime) + c.rng.range(3_600, 86_400 * 7);
     return {
@@ -272,10 +296,19 @@ export const BODY_BUILDERS: Readonly<Record<Exclude<MessageType, 'switch' | 'mee
   },
   voip_doc_share: (c) => {
     const m = c.media('pdf');
-    return { voipid: `gr${c.rng.chars('0123456789abcdef', 32)}`, voip_doc_share: { filename: c.rng.pick(FILE_NAMES.pdf ?? ['doc.pdf']), md5sum: m.md5sum, filesize: m.filesize, sdkfileid: m.sdkfileid } };
+    return {
+      voipid: `gr${c.rng.chars('0123456789abcdef', 32)}`,
+      voip_doc_share: { filename: c.rng.pick(FILE_NAMES.pdf ?? ['doc.pdf']), md5sum: m.md5sum, filesize: m.filesize, sdkfileid: m.sdkfileid },
+    };
   },
   external_redpacket: (c) => ({ redpacket: redpacket(c, 2) }),
-  sphfeed: (c) => ({ sphfeed: { feed_type: c.rng.pick([2, 4, 9]), sph_name: c.rng.pick(SPH_NAMES), feed_desc: c.rng.pick(['瑞士 | 盖尔默缆车，名副其实的“过山车”', '一分钟看懂会话存档', 'Live now!']) } }),
+  sphfeed: (c) => ({
+    sphfeed: {
+      feed_type: c.rng.pick([2, 4, 9]),
+      sph_name: c.rng.pick(SPH_NAMES),
+      feed_desc: c.rng.pick(['瑞士 | 盖尔默缆车，名副其实的“过山车”', '一分钟看懂会话存档', 'Live now!']),
+    },
+  }),
   voiptext: (c) => ({ info: { callduration: c.rng.range(0, 3_600), invitetype: c.rng.range(1, 4) } }),
   qydiskfile: (c) => ({ info: { filename: c.rng.pick(['.sys.log', '项目资料汇总.pdf', '设计规范 v2.sketch']) } }),
 };

@@ -63,7 +63,8 @@ export class MessageLog {
     const rate = this.openRate();
     const first = this.closeRate(now);
     this.checkCapacity(first, lines.length);
-    if (lines.length > 0) this.segments.push({ kind: 'fixtures', first, lines, msgids: lines.map((l, k) => fixtureMsgid(l, first + k)), at: Math.max(now, this.lastArrival(first)) });
+    if (lines.length > 0)
+      this.segments.push({ kind: 'fixtures', first, lines, msgids: lines.map((l, k) => fixtureMsgid(l, first + k)), at: Math.max(now, this.lastArrival(first)) });
     if (rate) this.setRate(rate.perSecond);
     return { first, count: lines.length };
   }

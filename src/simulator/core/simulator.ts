@@ -273,7 +273,9 @@ export class Simulator {
       lastSeq: size > 0 ? this.seqOf(size - 1).toString() : '',
       seqStart: this.seqStart.toString(),
       rate: this.log.rate(),
-      keys: this.keys.all().map((v) => ({ version: v.version, fromIndex: schedule.find((e) => e.version === v.version)?.fromIndex ?? null, hasPrivateKey: v.privateKey !== undefined })),
+      keys: this.keys
+        .all()
+        .map((v) => ({ version: v.version, fromIndex: schedule.find((e) => e.version === v.version)?.fromIndex ?? null, hasPrivateKey: v.privateKey !== undefined })),
       faults: this.faults.list().length,
     };
   }

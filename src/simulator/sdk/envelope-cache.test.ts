@@ -15,7 +15,13 @@ describe('envelope cache', () => {
     expect(statSync(join(dir, 'env')).size).toBeGreaterThan(600 * 400);
     live.appendGenerated(50);
     cached.appendGenerated(50);
-    for (const [seq, limit] of [[0n, 1000], [0n, 1], [299n, 7], [590n, 100], [640n, 100]] as const) {
+    for (const [seq, limit] of [
+      [0n, 1000],
+      [0n, 1],
+      [299n, 7],
+      [590n, 100],
+      [640n, 100],
+    ] as const) {
       const a = live.getChatData(seq, limit);
       const b = cached.getChatData(seq, limit);
       expect(b).toEqual(a);

@@ -8,7 +8,11 @@ import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
  * so a cached envelope is byte for byte the one the simulator would make on the fly.
  */
 export class EnvelopeCache {
-  private constructor(private readonly fd: number, private readonly path: string, private readonly offsets: Float64Array) {}
+  private constructor(
+    private readonly fd: number,
+    private readonly path: string,
+    private readonly offsets: Float64Array,
+  ) {}
 
   /** Number of leading messages the cache holds. */
   get count(): number {

@@ -12,7 +12,14 @@ describe('MediaPool', () => {
     const size = pool.size('pdf', 1);
     const whole = pool.read('pdf', 1, 0, size);
     expect(whole.subarray(0, 9).toString('latin1')).toBe('%PDF-1.7\n');
-    for (const [a, b] of [[0, 1], [3, 70], [15, 17], [16, 32], [size - 5, size], [100_001, 100_777]] as const) {
+    for (const [a, b] of [
+      [0, 1],
+      [3, 70],
+      [15, 17],
+      [16, 32],
+      [size - 5, size],
+      [100_001, 100_777],
+    ] as const) {
       expect(pool.read('pdf', 1, a, b).equals(whole.subarray(a, b)), `${a}-${b}`).toBe(true);
     }
     expect(pool.md5('pdf', 1)).toBe(createHash('md5').update(whole).digest('hex'));
@@ -75,7 +82,11 @@ describe('voice, large files and md5 on request', () => {
         const size = p.size(kind, b);
         expect(size).toBeGreaterThan(1000);
         expect(size).toBeLessThanOrEqual(40_000);
-        expect(createHash('md5').update(p.read(kind, b, 0, size)).digest('hex')).toBe(p.md5(kind, b));
+        expect(
+          createHash('md5')
+            .update(p.read(kind, b, 0, size))
+            .digest('hex'),
+        ).toBe(p.md5(kind, b));
       }
     }
   });

@@ -204,7 +204,9 @@ export class MediaPool {
     head.writeUInt32BE(msgIndex >>> 0, 8);
     const mac = createHmac('sha256', this.macKey).update(head).digest();
     // filler only makes the id as long as real ones (100–250 characters); it is derived, not stored
-    const filler = createHash('shake256', { outputLength: 40 + ((mac[0] as number) % 120) }).update(mac).digest();
+    const filler = createHash('shake256', { outputLength: 40 + ((mac[0] as number) % 120) })
+      .update(mac)
+      .digest();
     return Buffer.concat([head, mac.subarray(0, 8), filler]).toString('base64');
   }
 

@@ -111,7 +111,9 @@ export class ClaimQueue<T extends LeasedTable> {
     const d = this.columns();
     const db = looseView(this.db);
     const now = this.now();
-    let q = db.selectFrom(d.table as string).selectAll()
+    let q = db
+      .selectFrom(d.table as string)
+      .selectAll()
       .where((eb) => {
         const due = eb.and([eb(d.state, '=', d.states.ready), eb(d.due, '<=', now)]);
         return d.states.working === d.states.ready ? due : eb.or([due, eb(d.state, '=', d.states.working)]);
@@ -126,12 +128,15 @@ export class ClaimQueue<T extends LeasedTable> {
     }
     // more than wanted: live holders of this host are only told apart here, and they should not
     // take up the whole batch
-    const candidates = await q.orderBy(d.order).limit(options.scan ?? limit * 2).execute();
+    const candidates = await q
+      .orderBy(d.order)
+      .limit(options.scan ?? limit * 2)
+      .execute();
     const claimed: Array<Selectable<Database[T]>> = [];
     let heldElsewhere = 0;
     for (const row of candidates) {
       if (claimed.length >= limit) break;
-      const taken = this.mayTake(row, owner, now, options.retakeOwn) && await this.take(row, owner, now + leaseMs, now, options.values);
+      const taken = this.mayTake(row, owner, now, options.retakeOwn) && (await this.take(row, owner, now + leaseMs, now, options.values));
       if (taken) claimed.push(taken as unknown as Selectable<Database[T]>);
       else heldElsewhere += 1;
     }
@@ -153,16 +158,19 @@ export class ClaimQueue<T extends LeasedTable> {
     const lease: Record<string, Cell> = { ...extra, [d.state]: d.states.working, lease_owner: owner, lease_until: until };
     if (d.updatedAt) lease[d.updatedAt] = now;
     const countNow = d.countTry === 'on claim';
-    const r = await looseView(this.db).updateTable(d.table as string)
+    const r = await looseView(this.db)
+      .updateTable(d.table as string)
       .set(countNow ? { ...lease, [d.attempts]: sql<number>`${sql.ref(d.attempts)} + 1` } : lease)
-      .where((eb) => eb.and([
-        whereKey(eb, this.keyOf(row)),
-        eb(d.state, '=', row[d.state]!),
-        whereSame(eb, 'lease_owner', row.lease_owner ?? null),
-        whereSame(eb, 'lease_until', row.lease_until ?? null),
-        ...(d.updatedAt ? [whereSame(eb, d.updatedAt, row[d.updatedAt] ?? null)] : []),
-        ...(row[d.state] === d.states.ready ? [eb(d.due, '<=', now)] : []),
-      ]))
+      .where((eb) =>
+        eb.and([
+          whereKey(eb, this.keyOf(row)),
+          eb(d.state, '=', row[d.state]!),
+          whereSame(eb, 'lease_owner', row.lease_owner ?? null),
+          whereSame(eb, 'lease_until', row.lease_until ?? null),
+          ...(d.updatedAt ? [whereSame(eb, d.updatedAt, row[d.updatedAt] ?? null)] : []),
+          ...(row[d.state] === d.states.ready ? [eb(d.due, '<=', now)] : []),
+        ]),
+      )
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) return undefined;
     return { ...row, ...lease, ...(countNow ? { [d.attempts]: Number(row[d.attempts]) + 1 } : {}) };
@@ -185,7 +193,11 @@ export class ClaimQueue<T extends LeasedTable> {
 
   /** The try succeeded and the row is no longer needed: deleted, unless the lease was lost (or taken back by a new request). */
   async remove(key: RowKey<T>, owner: string): Promise<boolean> {
-    const r = await looseView(this.db).deleteFrom(this.descriptor.table as string).where((eb) => whereKey(eb, key)).where('lease_owner', '=', owner).executeTakeFirst();
+    const r = await looseView(this.db)
+      .deleteFrom(this.descriptor.table as string)
+      .where((eb) => whereKey(eb, key))
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
     return Number(r.numDeletedRows) === 1;
   }
 
@@ -217,8 +229,12 @@ export class ClaimQueue<T extends LeasedTable> {
   private async updateHeld(key: RowKey<T>, owner: string, values: Record<string, Cell>): Promise<boolean> {
     const d = this.columns();
     if (d.updatedAt) values = { ...values, [d.updatedAt]: this.now() };
-    const r = await looseView(this.db).updateTable(d.table as string).set(values)
-      .where((eb) => whereKey(eb, key)).where('lease_owner', '=', owner).executeTakeFirst();
+    const r = await looseView(this.db)
+      .updateTable(d.table as string)
+      .set(values)
+      .where((eb) => whereKey(eb, key))
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 }

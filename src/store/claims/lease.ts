@@ -90,9 +90,19 @@ export interface Watermark<T extends keyof Database> {
  * with a watermark, only if that does not move the watermark back). False: the lease was lost (or
  * the watermark is already past `value`), nothing was written, and the caller should roll back.
  */
-export async function updateHeldRow<T extends LeasedTable>(trx: Transaction<Database> | Kysely<Database>, table: T, key: RowKey<T>, owner: string, values: Updateable<Database[T]>, watermark?: Watermark<T>): Promise<boolean> {
-  let update = looseView(trx).updateTable(table as string).set(values as Record<string, Cell>)
-    .where((eb) => whereKey(eb, key)).where('lease_owner', '=', owner);
+export async function updateHeldRow<T extends LeasedTable>(
+  trx: Transaction<Database> | Kysely<Database>,
+  table: T,
+  key: RowKey<T>,
+  owner: string,
+  values: Updateable<Database[T]>,
+  watermark?: Watermark<T>,
+): Promise<boolean> {
+  let update = looseView(trx)
+    .updateTable(table as string)
+    .set(values as Record<string, Cell>)
+    .where((eb) => whereKey(eb, key))
+    .where('lease_owner', '=', owner);
   if (watermark) update = update.where(watermark.column as string, '<=', watermark.value);
   const r = await update.executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
@@ -122,15 +132,23 @@ export class RowLease<T extends LeasedTable> {
     const now = this.now();
     const lease = { lease_owner: this.owner, lease_until: now + this.ttlMs };
     // counts 1 also for a renewal that writes the values already there (StoreDialect.updateCounts)
-    const r = await db.updateTable(this.table as string).set(lease)
+    const r = await db
+      .updateTable(this.table as string)
+      .set(lease)
       .where((eb) => eb.and([whereKey(eb, this.key), whereFreeOrOwn(eb, this.owner, now)]))
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 1) return { held: true };
-    const row = await db.selectFrom(this.table as string).select(['lease_owner', 'lease_until']).where((eb) => whereKey(eb, this.key)).executeTakeFirst();
+    const row = await db
+      .selectFrom(this.table as string)
+      .select(['lease_owner', 'lease_until'])
+      .where((eb) => whereKey(eb, this.key))
+      .executeTakeFirst();
     const holder = row && liveHolder({ lease_owner: (row.lease_owner ?? null) as string | null, lease_until: row.lease_until ?? null }, this.now());
     if (!holder || !ownerIsDeadHere(holder.owner)) return { held: false, holder };
     // its holder's process is gone: one take, conditional on the lease read, so one taker wins
-    const taken = await db.updateTable(this.table as string).set(lease)
+    const taken = await db
+      .updateTable(this.table as string)
+      .set(lease)
       .where((eb) => eb.and([whereKey(eb, this.key), eb('lease_owner', '=', holder.owner), eb('lease_until', '=', holder.until)]))
       .executeTakeFirst();
     return Number(taken.numUpdatedRows) === 1 ? { held: true } : { held: false, holder: undefined };
@@ -138,8 +156,11 @@ export class RowLease<T extends LeasedTable> {
 
   /** Gives the lease up, if this owner still holds it, so another process can take it at once. */
   async release(): Promise<void> {
-    await looseView(this.db).updateTable(this.table as string).set({ lease_owner: null, lease_until: null })
-      .where((eb) => whereKey(eb, this.key)).where('lease_owner', '=', this.owner)
+    await looseView(this.db)
+      .updateTable(this.table as string)
+      .set({ lease_owner: null, lease_until: null })
+      .where((eb) => whereKey(eb, this.key))
+      .where('lease_owner', '=', this.owner)
       .execute();
   }
 

@@ -32,7 +32,12 @@ export interface StoreDialect {
    * returns how many were inserted. The bulk writes of ingest (envelopes, messages, media jobs) go
    * through here, so each database gets its cheapest way: see insertInChunks and the SQLite dialect.
    */
-  insertIgnoring<T extends keyof Database & string>(trx: Transaction<Database>, table: T, rows: ReadonlyArray<Insertable<Database[T]>>, keyColumns: readonly string[]): Promise<number>;
+  insertIgnoring<T extends keyof Database & string>(
+    trx: Transaction<Database>,
+    table: T,
+    rows: ReadonlyArray<Insertable<Database[T]>>,
+    keyColumns: readonly string[],
+  ): Promise<number>;
   /**
    * What an UPDATE reports as its count: the rows its WHERE matched, also those it left unchanged.
    * Leases rely on it (store/claims): a holder renewing its lease within the same millisecond
@@ -53,7 +58,14 @@ export interface StoreDialect {
  * insertIgnoring for a client-server database: one multi-row INSERT per chunk, so a thousand rows
  * cost a few round trips, not a thousand.
  */
-export async function insertInChunks<T extends keyof Database & string>(dialect: Pick<StoreDialect, 'ignoreDuplicates'>, trx: Transaction<Database>, table: T, rows: ReadonlyArray<Insertable<Database[T]>>, keyColumns: readonly string[], chunk = 200): Promise<number> {
+export async function insertInChunks<T extends keyof Database & string>(
+  dialect: Pick<StoreDialect, 'ignoreDuplicates'>,
+  trx: Transaction<Database>,
+  table: T,
+  rows: ReadonlyArray<Insertable<Database[T]>>,
+  keyColumns: readonly string[],
+  chunk = 200,
+): Promise<number> {
   let inserted = 0;
   for (let i = 0; i < rows.length; i += chunk) {
     const part = rows.slice(i, i + chunk);

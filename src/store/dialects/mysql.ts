@@ -38,8 +38,7 @@ export function mysqlDialect(url: string): StoreDialect {
     tableOptions: (table) => table.modifyEnd(sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
     // ON DUPLICATE KEY UPDATE with a no-op, not INSERT IGNORE: IGNORE would also turn real errors
     // (data too long, bad values) into warnings.
-    ignoreDuplicates: (query, keyColumns) =>
-      query.onDuplicateKeyUpdate({ [keyColumns[0]!]: sql.ref(keyColumns[0]!) } as any) as typeof query,
+    ignoreDuplicates: (query, keyColumns) => query.onDuplicateKeyUpdate({ [keyColumns[0]!]: sql.ref(keyColumns[0]!) } as any) as typeof query,
     insertIgnoring(trx, table, rows, keyColumns) {
       return insertInChunks(this, trx, table, rows, keyColumns);
     },

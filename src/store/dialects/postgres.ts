@@ -11,8 +11,7 @@ export function postgresDialect(url: string): StoreDialect {
       // int8 arrives as text by default; our int8 columns are times in ms and counts, all far below
       // 2^53 (seq is stored as text, see seq-codec.ts), so numbers are exact. Scoped to this pool.
       const types = {
-        getTypeParser: (oid: number, format?: 'text' | 'binary') =>
-          oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+        getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')),
       };
       // a server that takes no connection (a dropped packet, not a refusal) fails a connect in 10 s
       const pool = new pg.Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 10_000, types: types as pg.CustomTypesConfig });
@@ -27,8 +26,7 @@ export function postgresDialect(url: string): StoreDialect {
     types: { longText: 'text', blob: 'bytea', bigint: 'bigint' },
     addIdColumn: (table) => table.addColumn('id', 'bigserial', (c) => c.primaryKey()),
     tableOptions: (table) => table,
-    ignoreDuplicates: (query, keyColumns) =>
-      query.onConflict((oc: any) => oc.columns(keyColumns).doNothing()) as typeof query,
+    ignoreDuplicates: (query, keyColumns) => query.onConflict((oc: any) => oc.columns(keyColumns).doNothing()) as typeof query,
     insertIgnoring(trx, table, rows, keyColumns) {
       return insertInChunks(this, trx, table, rows, keyColumns);
     },

@@ -32,8 +32,7 @@ export function sqliteDialect(path: string): StoreDialect {
     types: { longText: 'text', blob: 'blob', bigint: 'integer' },
     addIdColumn: (table) => table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()),
     tableOptions: (table) => table,
-    ignoreDuplicates: (query, keyColumns) =>
-      query.onConflict((oc: any) => oc.columns(keyColumns).doNothing()) as typeof query,
+    ignoreDuplicates: (query, keyColumns) => query.onConflict((oc: any) => oc.columns(keyColumns).doNothing()) as typeof query,
     async insertIgnoring(trx, table, rows, keyColumns) {
       if (rows.length === 0) return 0;
       if (!trx.isTransaction || connection === undefined || !connection.inTransaction) {

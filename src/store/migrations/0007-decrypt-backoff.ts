@@ -8,8 +8,11 @@ import type { StoreDialect } from '../dialects/dialect.ts';
  */
 export async function up(db: Kysely<any>, d: StoreDialect): Promise<void> {
   await db.schema.alterTable('envelopes').addColumn('next_attempt_at', d.types.bigint).execute();
-  await db.updateTable('envelopes').set({ next_attempt_at: 0, attempts: 0 })
-    .where('state', '=', 'waiting').where('reason', '=', 'sdk_error')
+  await db
+    .updateTable('envelopes')
+    .set({ next_attempt_at: 0, attempts: 0 })
+    .where('state', '=', 'waiting')
+    .where('reason', '=', 'sdk_error')
     .where((eb) => eb.or([eb('reason_code', 'is', null), eb('reason_code', 'in', [10001, 10002, 10003])]))
     .execute();
 }

@@ -11,7 +11,10 @@ import type { StoreDialect } from '../dialects/dialect.ts';
  * sharing a database do not both describe the same id.
  */
 export async function up(db: Kysely<any>, d: StoreDialect): Promise<void> {
-  await db.schema.alterTable('gaps').addColumn('kind', 'varchar(8)', (c) => c.notNull().defaultTo('loss')).execute();
+  await db.schema
+    .alterTable('gaps')
+    .addColumn('kind', 'varchar(8)', (c) => c.notNull().defaultTo('loss'))
+    .execute();
   await db.schema.alterTable('gaps').addColumn('cursor_age_ms', d.types.bigint).execute();
   // the rule of pull/gap-kind.ts as it was when this migration was written (5 days less 6 hours):
   // a migration must do the same thing forever, whatever the constants become
