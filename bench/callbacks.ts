@@ -1,5 +1,5 @@
 /**
- * Callback and directory benchmark (issue #6). Prints one JSON line per figure:
+ * Callback and directory benchmark. Prints one JSON line per figure:
  *   {figure:"callback_reply_ms", n, concurrency, p50, p99, max}  — signed, encrypted POSTs from the
  *     simulator (as WeCom sends them) to the archive's endpoint, each stored in the inbox before the
  *     reply, while the inbox workers handle them;

@@ -1,5 +1,5 @@
 /**
- * End-to-end ingest benchmark (issue #3): the simulator and the archive as separate processes, as in
+ * End-to-end ingest benchmark: the simulator and the archive as separate processes, as in
  * production. Prints one JSON line:
  *   {messages, seconds, msgs_per_s, rss_peak_mb, rsa_sign_per_s, ratio_to_rsa, rsa_pool_per_s, ratio_to_pool, cpu_s, written_kb_per_msg, cpu_us_per_msg, store_floor_us_per_msg, ceiling_ratio, db}
  * The simulator runs in its own process and encrypts every envelope before the clock starts (as

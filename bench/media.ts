@@ -1,5 +1,5 @@
 /**
- * Media download benchmark (issue #5): the simulator and the archive as separate processes, as in
+ * Media download benchmark: the simulator and the archive as separate processes, as in
  * production. Prints one JSON line:
  *   {files, bytes, seconds, mb_per_s, rss_peak_mb, raw_mb_per_s, raw_mb_per_s_before_after, ratio, bare: {…}, cpu: {…}, ceiling_ratio, video_1g: {…}}
  * - files/bytes/seconds/mb_per_s: `run --once` downloading, verifying and storing a mixed set of
@@ -10,7 +10,7 @@
  *   the same concurrency and the same client, bytes thrown away: the reference of the ratio. It is
  *   fetched before and after the archive's run (raw_mb_per_s_before_after), and the rate over both
  *   fetches is the reference: one fetch of a few hundred MB moves by ±20% from run to run.
- * - bare: the bare pipeline, the same fetch with only what issue #5 requires of every byte: MD5 and
+ * - bare: the bare pipeline, the same fetch with only what the archive must do to every byte: MD5 and
  *   SHA-256 and a write to a file, no database, no fsync, no store. Two ways, each before and after
  *   the archive's run: on the thread that receives the bytes (main_thread), and on the archive's own
  *   partial-file workers (workers). mb_per_s is the better way's rate, ratio that against the raw
@@ -141,7 +141,7 @@ async function waitFor(what: string, check: () => boolean, child?: ChildProcess)
  * - nothing: the bytes are thrown away (the raw rate);
  * - main-thread: hashed (MD5 and SHA-256) and written to a file on the thread that received them;
  * - workers: written and hashed on the archive's own partial-file worker threads, as the archive does.
- * The last two are the bare pipeline: what issue #5 requires of every byte (verify, address, stream
+ * The last two are the bare pipeline: what the archive must do to every byte (verify, address, stream
  * to a file) and nothing else: no database, no fsync, no store.
  */
 type Keep = 'nothing' | 'main-thread' | 'workers';

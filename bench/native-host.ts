@@ -1,5 +1,5 @@
 /**
- * Figures of the native SDK path (issue #4), measured through the real supervision code with the
+ * Figures of the native SDK path, measured through the real supervision code with the
  * test double (test/native/double) serving a simulator in this process:
  *
  * - calls/s through one host: DecryptData, one call in flight, many queued, and 256 to an exchange

@@ -77,7 +77,7 @@ export async function startHttpServer(app: App, port: number, log: Logger, host 
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (options.callbacks && path?.startsWith('/callback/')) {
-      // The callback route reads its own raw body and query (a `+` must survive, §6.3).
+      // The callback route reads its own raw body and query (a `+` in the base64 echostr must survive).
       options.callbacks(req, res).catch((err: unknown) => {
         // nothing was stored, so nothing is acknowledged: WeCom delivers the event again later
         if (isDatabaseUnavailable(err)) {

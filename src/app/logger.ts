@@ -5,7 +5,7 @@ export type { Logger };
 
 /**
  * Structured logs on stderr (stdout belongs to command output). Callers add `corp` and `stage` with
- * `child()`. Never pass a secret, a private key or a decrypted message body to a logger (design rule 6).
+ * `child()`. Never pass a secret, a private key or a decrypted message body to a logger (docs/design.md rule 6).
  */
 export function createLogger(level: LogLevel): Logger {
   return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));

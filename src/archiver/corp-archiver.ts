@@ -63,7 +63,7 @@ export interface CorpProgress {
   failures: number;
   state: PullState;
   lastError: string | null;
-  /** media files that reached a final state in this run, and their bytes (issue #5) */
+  /** media files that reached a final state in this run, and their bytes */
   media?: { files: number; bytes: number; failed: number };
   /** another process holds the corp's pull lease (`host/pid/random`): this one does not pull */
   pullHeldBy?: string;
@@ -86,8 +86,8 @@ export interface CorpArchiverDeps {
 
 /**
  * Archives one corp: a pull loop that stores envelopes and moves the cursor, and a decrypt loop
- * that turns them into messages. The two only meet through the envelopes table (style.md: stages
- * hand work on by rows); the bell only saves the decrypt loop a wait.
+ * that turns them into messages. The two only meet through the envelopes table (stages
+ * hand work on by rows, never by calling each other); the bell only saves the decrypt loop a wait.
  */
 export class CorpArchiver {
   /** ring to pull now (msgaudit_notify) */
@@ -135,7 +135,7 @@ export class CorpArchiver {
       decryptFinished = true;
       this.mediaBell.ring();
     });
-    // media has its own loop and its own bounds: a long download never holds up a pull (issue #5)
+    // media has its own loop and its own bounds: a long download never holds up a pull
     const downloading = this.mediaLoop(signal, options.once, () => decryptFinished);
     await Promise.all([pulling, decrypting, downloading]);
     return this.progress;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CryptoError, ValidationError } from '../errors/errors.ts';
 import { buildEncryptedReply, callbackSignature, decryptCallbackMessage, encryptCallbackMessage, parseEncodingAesKey, verifyCallbackSignature } from './callback-crypto.ts';
 
-// Set A: the official PHP sample (wecom-protocol.md §6.2).
+// Set A: the token, EncodingAESKey and requests of WeCom's official PHP callback sample (Sample.php).
 const A = {
   token: 'QDG6eK',
   encodingAesKey: 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C',
@@ -326,7 +326,7 @@ describe('tampering is rejected with the sample library code', () => {
 });
 
 describe('buildEncryptedReply', () => {
-  it('builds the §6.4 reply whose signature verifies and whose Encrypt decrypts to the message', () => {
+  it('builds the encrypted passive reply whose signature verifies and whose Encrypt decrypts to the message', () => {
     const message = '<xml><Content><![CDATA[收到]]></Content></xml>';
     const xml = buildEncryptedReply({
       token: A.token,

@@ -1,7 +1,7 @@
 /**
- * WeCom callback crypto (WXBizMsgCrypt), written from the algorithm in wecom-protocol.md §6.1 and
- * checked against the official vectors of §6.2. Pure functions over Node's `crypto`: no I/O, no logs,
- * so no secret or decrypted content can leak from here.
+ * WeCom callback crypto (WXBizMsgCrypt), as WeCom's official callback samples do it, and checked
+ * against the request data of those samples (callback-crypto.test.ts). Pure functions over Node's
+ * `crypto`: no I/O, no logs, so no secret or decrypted content can leak from here.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CryptoError, ValidationError } from '../errors/errors.ts';
@@ -46,7 +46,7 @@ export class CallbackInputError extends ValidationError {
   }
 }
 
-/** WeCom pads to 32 bytes, not AES's 16 (§6.1 step 2; the vectors' pad values 22 and 30 prove it). */
+/** WeCom pads (PKCS#7) to a multiple of 32 bytes, not AES's 16 (the official samples' pad values 22 and 30 prove it). */
 const PAD_BLOCK = 32;
 const RANDOM_LENGTH = 16;
 const LENGTH_FIELD = 4;
@@ -74,7 +74,7 @@ export function parseEncodingAesKey(k: string): Buffer {
 
 /**
  * The callback signature: lower-case hex SHA-1 of the four values sorted lexicographically and
- * concatenated (§6.1 step 1). `encrypted` is the echostr of the GET or the Encrypt value of the POST.
+ * concatenated. `encrypted` is the echostr of the GET or the Encrypt value of the POST.
  */
 export function callbackSignature(token: string, timestamp: string, nonce: string, encrypted: string): string {
   // Default sort compares UTF-16 code units; all four values are ASCII, where that equals byte order.
@@ -212,7 +212,7 @@ export interface EncryptedReplyInput {
 }
 
 /**
- * The encrypted passive reply of §6.4: Encrypt, MsgSignature over [token, timestamp, nonce, Encrypt],
+ * The encrypted passive reply to a callback: Encrypt, MsgSignature over [token, timestamp, nonce, Encrypt],
  * TimeStamp (not CDATA) and Nonce.
  */
 export function buildEncryptedReply(input: EncryptedReplyInput): string {

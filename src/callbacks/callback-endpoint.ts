@@ -1,12 +1,13 @@
 /**
- * `/callback/{corpid}/{app}`: WeCom's URL verification (GET) and event delivery (POST), wecom-protocol
- * §6.3–6.4. Everything from outside is checked here, at the edge, before anything is stored:
- * source address (when enforced), the query parameters, the body's size and XML (no DTD, no
- * entities, only characters XML allows), the configuration exists and the signature (constant time;
- * an unknown corp or app gets the very answer of a wrong signature), the timestamp's age, decryption,
- * the decrypted event's XML and the receiveid. A request failing any check gets a 4xx and changes nothing.
- * An accepted event is stored in the inbox before the reply (so a crash after the reply loses
- * nothing), and a retried delivery is acknowledged again without being stored twice.
+ * `/callback/{corpid}/{app}`: WeCom's URL verification (GET: answer the decrypted echostr, exactly)
+ * and event delivery (POST: the encrypted event in XML). Everything from outside is checked here,
+ * at the edge, before anything is stored: source address (when enforced), the query parameters, the
+ * body's size and XML (no DTD, no entities, only characters XML allows), the configuration exists
+ * and the signature (constant time; an unknown corp or app gets the very answer of a wrong
+ * signature), the timestamp's age, decryption, the decrypted event's XML and the receiveid. A
+ * request failing any check gets a 4xx and changes nothing. An accepted event is stored in the
+ * inbox before the reply (so a crash after the reply loses nothing), and a retried delivery is
+ * acknowledged again without being stored twice.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../app/logger.ts';

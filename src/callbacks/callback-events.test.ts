@@ -26,7 +26,7 @@ function fieldError(xml: string): CallbackEventError {
 }
 
 describe('msgaudit_notify', () => {
-  it('parses the §5.5 event', () => {
+  it('parses the event with its AgentID', () => {
     expect(parseCallbackEvent(SAMPLE_MSGAUDIT_NOTIFY)).toEqual({
       kind: 'msgaudit_notify',
       ...header,
@@ -235,7 +235,7 @@ describe('change_external_contact', () => {
 });
 
 describe('change_external_chat', () => {
-  it('update: the official §7.3 sample', () => {
+  it('update: the official update sample', () => {
     expect(parseCallbackEvent(SAMPLE_CHANGE_EXTERNAL_CHAT_UPDATE)).toEqual({
       kind: 'change_external_chat',
       ...header,

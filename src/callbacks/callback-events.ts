@@ -3,7 +3,8 @@
  * by field here, so later stages get a discriminated union instead of a bag of strings. Event types
  * we do not handle become `kind: 'unknown'` rather than errors: WeCom adds events over time and an
  * unknown one must not make the callback URL fail (WeCom would retry it and may disable the URL).
- * Field sets: wecom-protocol.md §5.5 and §7.
+ * Field sets are those WeCom sends to a self-built app: a common header (ToUserName, FromUserName,
+ * CreateTime, MsgType=event, Event), then ChangeType and the fields of each event below.
  */
 import { ValidationError } from '../errors/errors.ts';
 import { parseCallbackXml, type CallbackXmlElement, type CallbackXmlOptions, type CallbackXmlValue } from './callback-xml.ts';
@@ -30,7 +31,7 @@ export interface CallbackEventHeader {
   event: string;
 }
 
-/** New chat-archive data is ready: pull from the last saved seq (§5.5). */
+/** New chat-archive data is ready: pull from the last saved seq. The event carries no data itself. */
 export interface MsgauditNotifyEvent extends CallbackEventHeader {
   kind: 'msgaudit_notify';
   event: 'msgaudit_notify';
@@ -45,7 +46,7 @@ export type ContactExtAttr =
 
 /**
  * Member fields of create_user / update_user. Only UserID is always present: update_user carries the
- * changed fields only, and newer apps do not receive sensitive fields at all (§7.1).
+ * changed fields only, and newer apps do not receive sensitive fields (mobile, email, avatar…) at all.
  */
 export interface ContactUserFields {
   userId: string;
@@ -81,7 +82,7 @@ export interface ContactPartyFields {
 
 type ChangeContactBase = CallbackEventHeader & { kind: 'change_contact'; event: 'change_contact' };
 
-/** `Event=change_contact` (§7.1), discriminated by `changeType`. */
+/** `Event=change_contact` (members, departments, tags), discriminated by `changeType`. */
 export type ChangeContactEvent =
   | (ChangeContactBase & { changeType: 'create_user'; user: ContactUserFields })
   | (ChangeContactBase & {
@@ -110,7 +111,7 @@ type ExternalContactBase = CallbackEventHeader & {
   externalUserId: string;
 };
 
-/** `Event=change_external_contact` (§7.2), discriminated by `changeType`. */
+/** `Event=change_external_contact` (a member's customers), discriminated by `changeType`. */
 export type ChangeExternalContactEvent =
   | (ExternalContactBase & {
       changeType: 'add_external_contact' | 'add_half_external_contact';
@@ -137,7 +138,7 @@ export type ChangeExternalContactEvent =
 
 type ExternalChatBase = CallbackEventHeader & { kind: 'change_external_chat'; event: 'change_external_chat'; chatId: string };
 
-/** `Event=change_external_chat` (§7.3), discriminated by `changeType`. */
+/** `Event=change_external_chat` (customer groups), discriminated by `changeType`. */
 export type ChangeExternalChatEvent =
   | (ExternalChatBase & { changeType: 'create' })
   | (ExternalChatBase & {

@@ -1,7 +1,7 @@
 /**
  * Reads a callback URL's query string the way WeCom means it: percent-decoding only. `+` stays a
- * `+` (form decoding would turn it into a space and break the base64 echostr, wecom-protocol.md
- * §6.3), a repeated or malformed parameter is refused rather than guessed at.
+ * `+` (form decoding would turn it into a space and break the base64 echostr), a repeated or
+ * malformed parameter is refused rather than guessed at.
  */
 import { ValidationError } from '../errors/errors.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Trusted callback sources (issue #6 §7): WeCom publishes the addresses its callbacks come from
+ * Trusted callback sources: WeCom publishes the addresses its callbacks come from
  * (getcallbackip, stored in callback_ip_list by the directory stage). With enforcement on, a callback
  * from any other address is refused before anything else is done. Behind a reverse proxy the client
  * address comes from X-Forwarded-For, believed only when the connection itself comes from one of the

@@ -1,5 +1,5 @@
 /**
- * What each stored callback event does (issue #6 §4). A handler is a job: it validates its payload
+ * What each stored callback event does. A handler is a job: it validates its payload
  * (the inbox row) on its first line, is safe to run twice (every write is an upsert or a set
  * operation), honours the abort signal, and throws to ask for a retry.
  * - msgaudit_notify: wakes the corp's pull now (debounced by the waker).
@@ -8,7 +8,7 @@
  *   the API (the events carry ids, not names); msg_audit_approved also records the consent; a
  *   dismissed group is marked so.
  * Handlers do not call the WeCom API themselves: they write rows the directory stage works off
- * (style.md: stages hand work on by rows), and ring its bell.
+ * (stages hand work on by rows, never by calling each other), and ring its bell.
  */
 import { ValidationError } from '../errors/errors.ts';
 import type { DirectoryStore } from '../directory/directory-store.ts';

@@ -20,7 +20,7 @@ export interface CommandIo {
 }
 
 /**
- * One CLI command. Thin edge (style.md): parse and validate input, call one service, format the
+ * One CLI command. A thin edge: parse and validate input, call one service, format the
  * answer. `run` receives an opened App unless `store: false`.
  */
 export interface Command {

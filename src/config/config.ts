@@ -5,7 +5,7 @@ import { ConfigError } from '../errors/errors.ts';
 import { databaseKind } from '../store/database-url.ts';
 import { dirCreationProblem } from './private-dir.ts';
 
-/** Settings every command shares, parsed once at start (style.md: nothing else reads process.env). */
+/** Settings every command shares, parsed once at start: nothing else reads process.env. */
 export interface Config {
   /** absolute path of the data directory (SQLite file, master key, media) */
   readonly dataDir: string;
@@ -16,9 +16,9 @@ export interface Config {
   /** port of the archive's HTTP server (callbacks, later the UI) */
   readonly port: number;
   readonly logLevel: LogLevel;
-  /** media downloads, their store and voice conversion (issue #5) */
+  /** media downloads, their store and voice conversion */
   readonly media: MediaConfig;
-  /** the callback endpoint and the directory (issue #6) */
+  /** the callback endpoint and the directory */
   readonly callbacks: CallbackConfig;
 }
 

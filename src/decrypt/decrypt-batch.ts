@@ -42,7 +42,7 @@ export type EnvelopeRow = Pick<Envelope, 'msgid' | 'seq' | 'publickey_ver' | 'en
  * Turns envelopes into messages: RSA-decrypts encrypt_random_key with the key of its publickey_ver
  * (on the worker pool), DecryptData through the corp's SDK backend, then parses. Pure with respect
  * to the database: the caller commits the outcome. Every envelope ends as a message or a failure
- * with its reason; none is dropped (design rule 3).
+ * with its reason; none is dropped (docs/design.md rule 3).
  */
 export async function decryptBatch(
   deps: Pick<DecryptDeps, 'backend' | 'rsa' | 'now' | 'log'>,

@@ -20,7 +20,7 @@ export interface DecryptStageOptions {
   commitSize?: number;
   /**
    * when an envelope that failed for a transient reason is tried again (stored in its
-   * next_attempt_at, so it holds across restarts); it is never given up (design rule 3)
+   * next_attempt_at, so it holds across restarts); it is never given up (docs/design.md rule 3)
    */
   backoff?: RetryBackoff;
 }
@@ -73,7 +73,7 @@ const KEY_DEPENDENT_REASONS: readonly WaitReason[] = ['rsa_failed', 'sdk_error',
  * flight, so the RSA workers never wait for the database), and commits finished batches in seq order,
  * several per transaction: the messages, the media jobs, the failures' reasons and the corp's
  * decrypted watermark together. Safe to run twice on the same rows: messages are keyed by (corpid,
- * msgid) and duplicates are skipped (design rule 2); a crash loses only uncommitted work, which the
+ * msgid) and duplicates are skipped (docs/design.md rule 2); a crash loses only uncommitted work, which the
  * next run redoes from the watermark.
  */
 export class DecryptStage {

@@ -26,7 +26,7 @@ const WORKER_URL = new URL('./rsa-worker-entry.mjs', import.meta.url);
 
 /**
  * RSA-decrypts `encrypt_random_key` values on worker threads, one per core by default, so the main
- * thread never blocks on RSA (issue #3). Private keys are handed to the workers as KeyObjects and
+ * thread never blocks on RSA. Private keys are handed to the workers as KeyObjects and
  * live only in memory.
  */
 export class RsaPool {

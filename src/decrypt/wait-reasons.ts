@@ -11,7 +11,7 @@ export { WAIT_REASONS, type WaitReason };
 
 /**
  * How a waiting envelope gets another try:
- * - 'automatic': by itself at its `next_attempt_at`, with backoff, forever (design rule 3);
+ * - 'automatic': by itself at its `next_attempt_at`, with backoff, forever (docs/design.md rule 3);
  * - 'key': as soon as the private key of its version is stored (`keys add`);
  * - 'operator': only through `decrypt retry`, once something was fixed (a key, the software);
  * - 'never': a malformed chat data entry, kept as WeCom sent it; trying again cannot change it.

@@ -1,5 +1,5 @@
 /**
- * What an id in a message names (wecom-protocol.md §5.2): external contacts start with `wm`/`wo`,
+ * What an id in a message names, by WeCom's id prefixes: external contacts start with `wm`/`wo`,
  * robots with `wb`; everything else in from/tolist is a member's userid. Roomids are groups.
  */
 export type PersonKind = 'member' | 'external' | 'robot';

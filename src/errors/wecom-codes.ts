@@ -8,7 +8,7 @@ export interface WeComCodeInfo {
   transient: boolean;
 }
 
-/** Return codes of libWeWorkFinanceSdk_C (wecom-protocol.md §2). */
+/** Return codes of libWeWorkFinanceSdk_C, with the meanings its header gives them (10001–10003 are worth retrying). */
 export const SDK_CODES: Readonly<Record<number, WeComCodeInfo>> = Object.freeze({
   10000: {
     meaning: 'parameter error',
@@ -32,7 +32,7 @@ export const SDK_CODES: Readonly<Record<number, WeComCodeInfo>> = Object.freeze(
   10011: { meaning: 'certificate error', action: 'check the system clock and CA certificates; update the SDK', transient: false },
 });
 
-/** Global errors of the WeCom HTTP API (wecom-protocol.md §5.4). */
+/** Global errors that any WeCom HTTP API may answer. */
 export const API_CODES: Readonly<Record<number, WeComCodeInfo>> = Object.freeze({
   [-1]: { meaning: 'system busy', action: 'retried automatically with backoff', transient: true },
   40001: { meaning: 'invalid secret', action: 'check the secret; repeated failures can ban this IP for an hour', transient: false },

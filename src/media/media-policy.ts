@@ -1,7 +1,7 @@
 /**
- * How media downloads retry and give up (style.md: retry policy is data). Codes follow the SDK's
- * table (wecom-protocol.md §2): 10001–10003 are worth retrying; 10010 means WeCom no longer has the
- * data; anything else fails the job with the code kept.
+ * How media downloads retry and give up, as data rather than loops. Codes are the SDK's return codes:
+ * 10001–10003 (network error, data parse failure, system failure) are worth retrying; 10010 means
+ * the data expired and WeCom no longer has it; anything else fails the job with the code kept.
  */
 import { WeComSdkError } from '../errors/wecom-codes.ts';
 import { type Backoff, exponentialBackoff } from '../runtime/backoff.ts';

@@ -259,7 +259,7 @@ export class MediaStage {
 
   /** One job to its end, or until deferred, stopped or its lease is lost. */
   private async runJob(job: MediaJob, started: boolean, signal: AbortSignal, downloaded: () => void): Promise<{ final: boolean; state: string; bytes: number }> {
-    // the job contract: validate on the first line (style.md "Jobs")
+    // like every job handler, it validates its input on the first line
     if (!job.sdkfileid || typeof job.index_token !== 'string') {
       await this.finish(job.id, { state: 'failed', error_code: null, error: 'the job has no usable sdkfileid' });
       return { final: true, state: 'failed', bytes: 0 };

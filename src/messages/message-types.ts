@@ -1,5 +1,6 @@
 /**
- * Every msgtype the official message-format reference (seed 004) and wecom-protocol.md §5.6 name.
+ * Every msgtype that WeCom's official message-format page or the type lists of the common SDK
+ * wrappers name.
  * A message of another type is still stored whole; it is only counted as unknown.
  */
 export const KNOWN_MSGTYPES: ReadonlySet<string> = new Set([

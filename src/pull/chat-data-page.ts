@@ -11,7 +11,7 @@ export interface ChatDataEntry {
   problem: string | null;
 }
 
-// seq is uint64: JSON.parse would round it above 2^53 (design rule 4). Quote every `"seq": <digits>`
+// seq is uint64: JSON.parse would round it above 2^53 (docs/design.md rule 4). Quote every `"seq": <digits>`
 // before parsing. Inside JSON strings a `"` is always escaped, so the look-behind keeps a key
 // spelled `\"seq\"` inside a string value from matching.
 const SEQ_NUMBER = /(?<!\\)"seq"(\s*):(\s*)(\d+)/g;

@@ -1,6 +1,6 @@
 /**
  * What a jump in seq means. WeCom drops data older than its 5-day window and then silently goes on
- * at the oldest seq it still has: that is a loss (design rule 8). But WeCom does not promise
+ * at the oldest seq it still has: that is a loss (docs/design.md rule 8). But WeCom does not promise
  * contiguous seq values either, so a jump while the cursor is well inside the window loses nothing:
  * whatever came after the cursor came after it in time, too recently to have been dropped.
  */

@@ -1,5 +1,5 @@
 /**
- * The lease on a corp's pull (design.md, "Scale-out"): one process at a time calls GetChatData for
+ * The lease on a corp's pull (docs/design.md, "Scale-out"): one process at a time calls GetChatData for
  * a corp and moves its cursor. It is the row lease of store/claims on the corp's cursor row: the
  * holder takes it again before every page, which keeps it for another `ttlMs`; a holder that dies
  * lets it lapse, and on its own host it is taken over at once. The cursor is the lease's watermark:

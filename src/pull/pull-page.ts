@@ -41,7 +41,7 @@ export class PullLeaseLostError extends ArchiveError {
 
 /**
  * One GetChatData call from the corp's cursor. The envelopes and the cursor that passes them are
- * committed in one transaction, before any decryption (design rule 1); the cursor only moves forward.
+ * committed in one transaction, before any decryption (docs/design.md rule 1); the cursor only moves forward.
  * With `leaseOwner`, the transaction commits only while that owner holds the corp's pull lease
  * (pull-lease.ts), and never moves it back, else it throws PullLeaseLostError.
  */
@@ -77,7 +77,7 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
     const stored = await dialect.insertIgnoring(trx, 'envelopes', values, ['corpid', 'msgid']);
 
     // A jump in seq from the cursor is recorded, and told apart (gap-kind.ts): a loss when the cursor
-    // was older than WeCom's 5-day window, or near its edge (design rule 8), else a mere seq jump.
+    // was older than WeCom's 5-day window, or near its edge (docs/design.md rule 8), else a mere seq jump.
     // Only the jump from the stored cursor can be a loss: WeCom served both ends of any later jump
     // in this page, so what lay between them was inside the window too. The first pull of a new
     // corp (cursor 0) has no "before" to compare.

@@ -2,8 +2,8 @@ import { ArchiveError } from '../errors/errors.ts';
 import { WeComApiError, WeComSdkError } from '../errors/wecom-codes.ts';
 
 /**
- * What the pull loop does after a failed GetChatData (issue #3): retry with backoff, or stop the
- * corp with a clear status until its configuration is fixed. Data, not scattered loops (style.md).
+ * What the pull loop does after a failed GetChatData: retry with backoff, or stop the corp with a
+ * clear status until its configuration is fixed. The policy is data here, not loops scattered in callers.
  */
 /** How a corp's pull goes, as its cursor row and `status` show it: 'stopped' waits for a change of configuration. */
 import type { PullState } from '../store/vocabulary.ts';

@@ -40,16 +40,16 @@ export interface CorpStatus {
    * than the last catch-up is stored, so the risk clock started then. null: never caught up yet.
    */
   hoursLeft: number | null;
-  /** native SDK host processes replaced after a crash, hang or memory ceiling (issue #4) */
+  /** native SDK host processes replaced after a crash, hang or memory ceiling */
   sdkHostRestarts: {
     count: number;
     latest: { lane: SdkHostRestart['lane']; cause: SdkHostRestart['cause']; signal: string | null; operation: string | null; detail: string; at: number } | null;
   };
-  /** media jobs by state, bytes stored, voice copies, latest failures (issue #5) */
+  /** media jobs by state, bytes stored, voice copies, latest failures */
   media: MediaStatus;
-  /** stored callback events: pending, failed (with why), the newest delivery (issue #6) */
+  /** stored callback events: pending, failed (with why), the newest delivery */
   callbacks: InboxSummary;
-  /** directory counts, freshness of each sync part, unresolved ids (issue #6) */
+  /** directory counts, freshness of each sync part, unresolved ids */
   directory: DirectoryStatus;
 }
 

@@ -102,7 +102,7 @@ export interface CursorTable {
   updated_at: number;
 }
 
-/** What GetChatData returned, stored before any decryption (design rule 1). */
+/** What GetChatData returned, stored before any decryption (docs/design.md rule 1). */
 /** The states of an envelope, see EnvelopeTable.state. */
 export type EnvelopeState = 'pending' | 'waiting' | 'retry' | 'done';
 
@@ -157,7 +157,7 @@ export interface MessageTable {
 }
 
 /**
- * A jump in seq from the cursor (design rule 8). 'loss': the cursor was older than WeCom's window,
+ * A jump in seq from the cursor (docs/design.md rule 8). 'loss': the cursor was older than WeCom's window,
  * or near its edge, so WeCom may have dropped data silently; 'jump': the cursor was well inside the
  * window, so nothing could have been dropped (WeCom does not promise contiguous seqs). See
  * pull/gap-kind.ts.
@@ -203,7 +203,7 @@ export type NewMessage = Insertable<MessageTable>;
 export type Gap = Selectable<GapTable>;
 export type SdkHostRestart = Selectable<SdkHostRestartTable>;
 
-/** WeCom HTTP API settings of a corp (issue #6); the archive secret stays in `corps`. */
+/** WeCom HTTP API settings of a corp; the archive secret stays in `corps`. */
 export interface CorpApiSettingsTable {
   corpid: string;
   /** null: https://qyapi.weixin.qq.com for native corps, the simulator's URL for simulator corps */
@@ -462,7 +462,7 @@ export type DirGroup = Selectable<DirGroupTable>;
 export type DirExternalContact = Selectable<DirExternalContactTable>;
 export type DirRefreshQueueRow = Selectable<DirRefreshQueueTable>;
 
-/** Media states (issue #5): pending → downloading → done | unverified | failed | expired. */
+/** Media states: pending → downloading → done | unverified | failed | expired. */
 export type MediaState = 'pending' | 'downloading' | 'done' | 'unverified' | 'failed' | 'expired';
 
 /**

@@ -1,7 +1,7 @@
 import { ValidationError } from '../errors/errors.ts';
 
 /**
- * WeCom's seq is an unsigned 64-bit integer (design rule 4). No JS number can hold it and the three
+ * WeCom's seq is an unsigned 64-bit integer (docs/design.md rule 4). No JS number can hold it and the three
  * databases disagree on unsigned 64-bit types (SQLite has none; MySQL compares a BIGINT with a
  * string parameter as a double). So every dialect stores it as the same fixed-width text: 20 decimal
  * digits, zero-padded. Lexicographic order is numeric order, comparisons never go through floating

@@ -1,5 +1,6 @@
 /**
- * RSA private keys for the `encrypt_random_key` step (protocol notes §4.6): reading what users paste,
+ * RSA private keys (2048-bit, one per publickey_ver) that decrypt each message's `encrypt_random_key`
+ * (PKCS#1 v1.5; the result goes to DecryptData as is): reading what users paste,
  * generating a new pair, and the derived values we show (public key PEM, fingerprint).
  *
  * Error messages here never contain key material: only PEM labels, key types and sizes.

@@ -1,5 +1,7 @@
 /**
- * RSA PKCS#1 v1.5 encryption as WeCom uses it for `encrypt_random_key` (protocol notes §4.6).
+ * RSA PKCS#1 v1.5 encryption as WeCom uses it for `encrypt_random_key`: WeCom encrypts each message's
+ * random key under the corp's public key; the archive base64-decodes it, decrypts it with the private
+ * key of its publickey_ver and hands the plaintext to DecryptData as is.
  *
  * Node 20.20 refuses `privateDecrypt` with RSA_PKCS1_PADDING (the CVE-2023-46809 "Marvin" fix), and
  * `--security-revert` would reopen the hole for the whole process. So we decrypt with RSA_NO_PADDING

@@ -1,6 +1,7 @@
 /**
  * Errors of the WeCom API client. WeCom's own code is always kept (`wecomCode`) and explained:
- * wecom-codes.ts covers the global codes of §5.4; the directory APIs answer a few more, explained here.
+ * wecom-codes.ts covers the codes every WeCom API may answer; the directory APIs answer a few more,
+ * explained here.
  */
 import { ArchiveError } from '../errors/errors.ts';
 import { API_CODES, WeComApiError, type WeComCodeInfo } from '../errors/wecom-codes.ts';

@@ -1,5 +1,5 @@
 /**
- * What the WeCom API client does after a failed call (wecom-protocol.md §5.4), as data: which codes
+ * What the WeCom API client does after a failed call, as data: which of WeCom's global error codes
  * mean "fetch the token again", which are retried with backoff and how often. Tests pass a policy
  * with short delays; production uses DEFAULT_API_RETRY_POLICY.
  */
@@ -22,7 +22,7 @@ export interface ApiRetryPolicy {
 export const DEFAULT_API_RETRY_POLICY: ApiRetryPolicy = Object.freeze({
   tokenCodes: new Set([40014, 42001]),
   backoff: Object.freeze({
-    // "system busy: retry, at most 3 times"
+    // -1 means WeCom is busy; WeCom asks for at most 3 retries
     [-1]: { retries: 3, baseMs: 1_000, maxMs: 8_000 },
     // frequency limit: the ban lasts as long as the limit window (about a minute)
     45009: { retries: 3, baseMs: 15_000, maxMs: 60_000 },

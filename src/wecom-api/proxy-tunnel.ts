@@ -1,8 +1,8 @@
 /**
- * Opens a TCP stream to host:port through the corp's proxy (the same `--proxy` the SDK uses,
- * wecom-protocol.md §1.2): an HTTP proxy by CONNECT, or a SOCKS5 proxy (RFC 1928, with RFC 1929
- * user/password when `--proxy-auth` is set). The caller puts TLS on top for https targets.
- * Messages name the proxy host and the failure, never the proxy password.
+ * Opens a TCP stream to host:port through the corp's proxy (the same `--proxy` the SDK uses, which
+ * takes `socks5://host:port` or `http://host:port`): an HTTP proxy by CONNECT, or a SOCKS5 proxy
+ * (RFC 1928, with RFC 1929 user/password when `--proxy-auth` is set). The caller puts TLS on top
+ * for https targets. Messages name the proxy host and the failure, never the proxy password.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';

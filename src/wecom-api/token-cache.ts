@@ -1,7 +1,8 @@
 /**
- * Access tokens per corp and secret (gettoken, wecom-protocol.md §5.1): cached until shortly before
- * they expire, fetched by one caller at a time (concurrent callers wait for the same fetch), and
- * dropped when WeCom refuses them (40014/42001). Keys never contain the secret itself.
+ * Access tokens per corp and secret (from `gettoken`, valid for the `expires_in` seconds it
+ * answers): cached until shortly before they expire, fetched by one caller at a time (concurrent
+ * callers wait for the same fetch), and dropped when WeCom refuses them (40014/42001). Keys never
+ * contain the secret itself.
  */
 export interface FetchedToken {
   token: string;

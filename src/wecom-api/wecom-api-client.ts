@@ -1,9 +1,9 @@
 /**
- * The WeCom HTTP API client of one corp (wecom-protocol.md §5): picks the right secret for each API
- * (the archive, contacts and customer-contact secrets are different apps with different tokens),
- * caches tokens, fetches a new one on 40014/42001, backs off on -1/45009/45033 and network failures
- * (policy in api-retry-policy.ts), and turns every other errcode into a WeComApiCallError that keeps
- * WeCom's code. Secrets and tokens never appear in messages or logs.
+ * The WeCom HTTP API client of one corp: picks the right secret for each API (the archive, contacts
+ * and customer-contact secrets are different apps with different tokens), caches tokens, fetches a
+ * new one on 40014/42001, backs off on -1/45009/45033 and network failures (policy in
+ * api-retry-policy.ts), and turns every other errcode into a WeComApiCallError that keeps WeCom's
+ * code. Secrets and tokens never appear in messages or logs.
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';

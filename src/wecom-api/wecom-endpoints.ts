@@ -1,7 +1,8 @@
 /**
- * The WeCom APIs the directory uses (wecom-protocol.md §5.1–5.3), each with the secret it needs and
- * its answer checked field by field at this edge: callers get typed values or an ApiResponseError
- * naming the field, never a half-read object. WeCom times are seconds; these functions return ms.
+ * The WeCom APIs the directory uses (token, chat-archive, contacts and external-contact APIs), each
+ * with the secret it needs and its answer checked field by field at this edge: callers get typed
+ * values or an ApiResponseError naming the field, never a half-read object. WeCom times are
+ * seconds; these functions return ms.
  */
 import { ApiResponseError } from './api-errors.ts';
 import type { WeComApiClient } from './wecom-api-client.ts';

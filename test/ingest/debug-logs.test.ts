@@ -58,7 +58,7 @@ describeEachDialect('debug logs of the pull and media stages', ({ open }) => {
       expect(new Set(finished.map((l) => l.job))).toEqual(new Set(jobs.map((j) => j.id)));
       for (const l of finished) expect(l).toMatchObject({ corp, stage: 'media', state: jobs.find((j) => j.id === l.job)!.state });
 
-      // never a secret, a key or a decrypted body (design rule 6)
+      // never a secret, a key or a decrypted body (docs/design.md rule 6)
       const all = text.join('');
       expect(all).not.toContain(sim.corp.secret);
       expect(all).not.toMatch(/PRIVATE KEY|MII/);

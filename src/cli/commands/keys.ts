@@ -105,7 +105,7 @@ function reportCheck(io: CommandIo, corpid: string, version: number, check: KeyC
   }
 }
 
-/** Messages that waited for this key decrypt now (design rule 3: nothing dropped, all retried). */
+/** Messages that waited for this key decrypt now (docs/design.md rule 3: nothing dropped, all retried). */
 async function decryptNow(app: App, corpid: string, io: CommandIo): Promise<void> {
   try {
     const done = await decryptWaiting(app, corpid, io.signal);

@@ -84,7 +84,7 @@ export class ChunkedDownload {
           { indexBuf: token, sdkFileId: job.sdkfileid, proxy: settings.proxy ?? '', passwd: settings.proxyAuth ?? '', timeoutS: settings.timeoutS },
           signal,
         );
-        // validated at the edge: it comes from WeCom (design rule 7)
+        // validated at the edge: it comes from WeCom (docs/design.md rule 7)
         if (!Buffer.isBuffer(chunk.data) || chunk.data.length > MEDIA_CHUNK_MAX) throw new WeComSdkError(10002, 'GetMediaData', { detail: 'a chunk larger than 512 KB' });
         if (!chunk.isFinish && !TOKEN.test(chunk.outIndex)) throw new WeComSdkError(10002, 'GetMediaData', { detail: 'an unfinished answer without a usable next index' });
         return { kind: 'chunk', chunk };

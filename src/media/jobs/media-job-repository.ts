@@ -14,7 +14,7 @@ import { MEDIA_MSGTYPES } from './media-refs.ts';
 
 /**
  * Inserts the media jobs of committed messages, inside the caller's transaction. Idempotent: a
- * job that exists (same corp, msgid and slot) is left as it is (design rule 2). Returns how many
+ * job that exists (same corp, msgid and slot) is left as it is (docs/design.md rule 2). Returns how many
  * jobs were new.
  */
 export async function insertMediaJobs(

@@ -1,5 +1,5 @@
 /**
- * Which media a decrypted message refers to (issue #5 point 1): every sdkfileid of image, voice,
+ * Which media a decrypted message refers to: every sdkfileid of image, voice,
  * video, file, emotion, meeting_voice_call and voip_doc_share messages, of the items of mixed
  * messages, and of chatrecord items (nested mixed items included). Pure: the decrypt stage calls it
  * on each message it commits, and the rows it yields become media jobs in the same transaction.
@@ -115,7 +115,8 @@ export function mediaRefsOf(text: string, msgtype?: string): MediaRef[] {
   if (!isObj(doc)) return [];
   const type = typeof doc.msgtype === 'string' ? doc.msgtype : msgtype;
   if (type === undefined || !MEDIA_MSGTYPES.has(type)) return [];
-  // the body lives under the msgtype key (seed 004); one garbled reference example has it in `content`
+  // WeCom nests the body under a key named after the msgtype (`"image": {…}`); one garbled example
+  // of WeCom's own message-format page has it under `content`, so that is read too
   const body = isObj(doc[type]) ? (doc[type] as Obj) : isObj(doc.content) ? (doc.content as Obj) : undefined;
   if (!body) return [];
 

@@ -1,5 +1,5 @@
 /**
- * Media counts for `status` (issue #5 point 6): jobs by state per corp, bytes stored, voice copies,
+ * Media counts for `status`: jobs by state per corp, bytes stored, voice copies,
  * and the latest failures with their WeCom codes.
  */
 import type { Kysely } from 'kysely';

@@ -1,5 +1,5 @@
 /**
- * The media of exported messages (`_archive.media`, issue #5 point 6): per reference its state,
+ * The media of exported messages (`_archive.media`): per reference its state,
  * digest, size, sniffed type, where the bytes are stored, the browser-playable copy of a voice,
  * and the error (with WeCom's code) when it failed.
  */

@@ -1,5 +1,5 @@
 /**
- * Where media bytes live (design.md "Storage"): outside the database, content-addressed by SHA-256,
+ * Where media bytes live (docs/design.md, "Storage"): outside the database, content-addressed by SHA-256,
  * in a local directory (default) or an S3-compatible bucket. Keys are made here from digests only;
  * nothing from a message (file names, extensions) ever becomes part of a path or key.
  */

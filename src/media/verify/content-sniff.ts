@@ -1,5 +1,5 @@
 /**
- * The real type of a file, from its first bytes (issue #5 point 4). A name or extension from a
+ * The real type of a file, from its first bytes. A name or extension from a
  * message says nothing reliable (`资料.docx` may be a PDF, `x.jpg` an executable), so the stored
  * content type comes only from here. Voice formats are told apart precisely because they decide
  * how a voice is converted (voice-decode.ts).

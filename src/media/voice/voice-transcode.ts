@@ -1,5 +1,5 @@
 /**
- * Voice → MP3 (issue #5 point 5). WeCom voice messages are AMR-NB, WeChat ones SILK v3 (usually
+ * Voice → MP3. WeCom voice messages are AMR-NB, WeChat ones SILK v3 (usually
  * after a 0x02 byte), some recorders make AMR-WB; no browser plays any of them, every browser plays
  * MP3. Decoders:
  * - AMR-NB: opencore-amr in asm.js (amr-codec.ts), pure npm;

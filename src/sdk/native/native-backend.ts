@@ -1,8 +1,8 @@
 /**
  * The `native:` SDK backend: the three SDK operations through the real libWeWorkFinanceSdk_C.so,
- * which is loaded only in supervised child processes (host-pool.ts), never in this one (design
- * rule 5). Towards its caller it behaves like the simulator backend: every SDK failure is a
- * WeComSdkError with the SDK's code as it was; a host that keeps dying gives an ArchiveError.
+ * which is loaded only in supervised child processes (host-pool.ts), never in this one (docs/design.md
+ * rule 5). Towards its caller it behaves like the simulator backend: every SDK failure is a WeComSdkError
+ * with the SDK's code as it was; a host that keeps dying gives an ArchiveError.
  */
 import { ArchiveError } from '../../errors/errors.ts';
 import { WeComSdkError } from '../../errors/wecom-codes.ts';

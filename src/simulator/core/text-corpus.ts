@@ -1,7 +1,7 @@
 /**
  * What simulated people say: Chinese and English chat lines, plus the awkward shapes real archives
- * meet (emoji, astral CJK, quotes and backslashes, line separators, quote/reply prefixes from seed
- * 001/004, raw control characters).
+ * meet (emoji, astral CJK, quotes and backslashes, line separators, the quote/reply prefixes
+ * WeCom clients put before a reply, raw control characters).
  */
 import { RawText } from './json-writer.ts';
 import { pickWeighted, type Rng } from './prng.ts';

@@ -5,7 +5,7 @@ export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 
 /**
  * Everything that differs between the three databases, in one object per dialect
- * (style.md: dialect-specific SQL in one file per dialect, everything else portable).
+ * (dialect-specific SQL lives in one file per dialect; everything else is portable).
  */
 export interface StoreDialect {
   readonly name: DialectName;

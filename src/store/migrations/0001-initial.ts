@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { StoreDialect } from '../dialects/dialect.ts';
 
-/** Corps, key vault, pull cursors, envelopes, messages and gaps (issues #2 and #3). */
+/** Corps, key vault, pull cursors, envelopes, messages and gaps. */
 export async function up(db: Kysely<any>, d: StoreDialect): Promise<void> {
   const { longText, blob, bigint } = d.types;
 

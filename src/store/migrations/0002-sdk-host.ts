@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { StoreDialect } from '../dialects/dialect.ts';
 
-/** Restarts of native SDK host processes, for `status` (issue #4). */
+/** Restarts of native SDK host processes, for `status`. */
 export async function up(db: Kysely<any>, d: StoreDialect): Promise<void> {
   const { longText, bigint } = d.types;
   await d

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { StoreDialect } from '../dialects/dialect.ts';
 
 /**
- * Media jobs (issue #5): one row per sdkfileid of a stored message, created in the same transaction
+ * Media jobs: one row per sdkfileid of a stored message, created in the same transaction
  * as the message (decrypt-stage.ts). The row carries the download's resume point (index token and
  * bytes committed after every chunk), its state, the verified digests and where the bytes went.
  */
@@ -47,7 +47,7 @@ export async function up(db: Kysely<any>, d: StoreDialect): Promise<void> {
         .addColumn('finished_at', bigint),
     )
     .execute();
-  // one job per reference: redoing a decrypt batch never duplicates (design rule 2)
+  // one job per reference: redoing a decrypt batch never duplicates (docs/design.md rule 2)
   await db.schema.createIndex('media_ref_uq').on('media').columns(['corpid', 'msgid', 'slot']).unique().execute();
   await db.schema.createIndex('media_claim_idx').on('media').columns(['corpid', 'state', 'next_try_at']).execute();
   await db.schema.createIndex('media_sha_idx').on('media').columns(['sha256']).execute();

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { StoreDialect } from '../dialects/dialect.ts';
 
 /**
- * Callbacks and the directory (issue #6): WeCom API settings per corp, callback configurations,
+ * Callbacks and the directory: WeCom API settings per corp, callback configurations,
  * the callback inbox, and the directory of members, departments, tags, external contacts, groups,
  * robots, consent and WeCom's callback IP list, with the name history and the refresh queue.
  */

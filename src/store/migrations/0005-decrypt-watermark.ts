@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { StoreDialect } from '../dialects/dialect.ts';
 
 /**
- * The decrypt stage's watermark (issue #3): every envelope of the corp at or below `decrypted_seq`
+ * The decrypt stage's watermark: every envelope of the corp at or below `decrypted_seq`
  * has been handled — its message is stored, or it waits with a reason. Fresh envelopes are no longer
  * rewritten one by one to 'done' after decryption: the watermark moves in the same transaction as
  * the messages, which halves the writes per message. Null means nothing was decrypted under this

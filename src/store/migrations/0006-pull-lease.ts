@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { StoreDialect } from '../dialects/dialect.ts';
 
 /**
- * A corp's pull is held by one process at a time (design.md, "Scale-out"): the holder and until
+ * A corp's pull is held by one process at a time (docs/design.md, "Scale-out"): the holder and until
  * when. A holder that dies lets it lapse; on its own host it is taken over at once. Only the
  * holder moves the cursor, so two processes can never move it back.
  */

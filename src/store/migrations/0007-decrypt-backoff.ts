@@ -3,7 +3,7 @@ import type { StoreDialect } from '../dialects/dialect.ts';
 
 /**
  * Envelopes that failed for a transient reason are retried by themselves, with backoff and without
- * end (design rule 3): when the next try is due. Before, they were given up after 20 tries; those
+ * end (docs/design.md rule 3): when the next try is due. Before, they were given up after 20 tries; those
  * (SDK codes 10001–10003, or no code: the backend was unreachable) are due at once.
  */
 export async function up(db: Kysely<any>, d: StoreDialect): Promise<void> {

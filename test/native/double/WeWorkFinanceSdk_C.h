@@ -1,7 +1,7 @@
 /*
- * The C ABI of WeCom's chat-archive SDK (libWeWorkFinanceSdk_C.so), declared from
- * wecom-protocol.md §1.1 for the test double: the same 17 functions, argument types and order, and
- * the same two structs. Written for this project; not Tencent's header.
+ * The C ABI of WeCom's chat-archive SDK (libWeWorkFinanceSdk_C.so), declared as the official
+ * WeWorkFinanceSdk_C.h declares it, for the test double: the same 17 functions, argument types and
+ * order, and the same two structs. Written for this project; not Tencent's header.
  *
  * Every int-returning call returns 0 on success or an SDK code (10000-10011).
  */
