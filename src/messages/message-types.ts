@@ -1,8 +1,8 @@
 /**
- * Every msgtype the official message-format reference (seed 004) and wecom-protocol.md §5.6 name.
- * A message of another type is still stored whole; it is only counted as unknown.
+ * Every msgtype of WeCom's official message format reference, in the order the simulator's
+ * generator cycles through them.
  */
-export const KNOWN_MSGTYPES: ReadonlySet<string> = new Set([
+export const MESSAGE_TYPES = [
   'text',
   'image',
   'revoke',
@@ -35,4 +35,9 @@ export const KNOWN_MSGTYPES: ReadonlySet<string> = new Set([
   'sphfeed',
   'voiptext',
   'qydiskfile',
-]);
+] as const;
+
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+/** The msgtypes above as a set. A message of another type is still stored whole; it is only counted as unknown. */
+export const KNOWN_MSGTYPES: ReadonlySet<string> = new Set(MESSAGE_TYPES);
