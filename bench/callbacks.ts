@@ -25,6 +25,7 @@ import { loadConfig } from '../src/config/config.ts';
 import { deliverCallback, eventXml } from '../src/simulator/callbacks/callback-sender.ts';
 import { startSimulator } from '../src/simulator/server.ts';
 import { openStore } from '../src/store/open-store.ts';
+import { rowCount } from '../test/support/corp-rows.ts';
 
 const { values } = parseArgs({
   options: { callbacks: { type: 'string', default: '2000' }, members: { type: 'string', default: '10000' }, notifies: { type: 'string', default: '20' }, db: { type: 'string' } },
@@ -118,16 +119,7 @@ async function main(): Promise<void> {
     // msgaudit_notify: new messages are archived at once, not at the next poll (two minutes away).
     sim.api.callbackTarget = target;
     await archiversUp;
-    const archived = async () =>
-      Number(
-        (
-          await store.db
-            .selectFrom('messages')
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .where('corpid', '=', corpid)
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
+    const archived = () => rowCount(store.db, 'messages', corpid);
     const delays: number[] = [];
     for (let i = 0; i < notifies; i++) {
       // a second apart: WeCom's notifies within one second are the same event (stored once), and a

@@ -190,15 +190,11 @@ export class CorpArchiver {
       } catch (err) {
         if (signal.aborted) break;
         failures += 1;
-        // the database is away: logged once by the store's health; the envelopes stay pending
-        if (isDatabaseUnavailable(err)) {
-          await this.deps.health.waitUntilReachable(signal);
-          await sleep(this.timing.backoff.delayMs(failures), signal);
-          continue;
-        }
-        log.error({ corp, stage: 'decrypt', err }, 'decrypt batch failed; its envelopes stay pending and are retried');
-        if (once && finishedBefore && failures >= this.timing.onceMaxFailures) break;
-        await sleep(this.timing.backoff.delayMs(failures), signal);
+        // the envelopes stay pending whatever failed
+        const next = await this.afterFailedRound(err, failures, signal, once && finishedBefore, () =>
+          log.error({ corp, stage: 'decrypt', err }, 'decrypt batch failed; its envelopes stay pending and are retried'),
+        );
+        if (next === 'stop') break;
       }
     }
   }
@@ -226,16 +222,29 @@ export class CorpArchiver {
       } catch (err) {
         if (signal.aborted) break;
         failures += 1;
-        // the database is away: logged once by the store's health; every job keeps its committed progress
-        if (isDatabaseUnavailable(err)) {
-          await this.deps.health.waitUntilReachable(signal);
-          await sleep(this.timing.backoff.delayMs(failures), signal);
-          continue;
-        }
-        log.error({ corp: this.corp.corpid, stage: 'media', err: (err as Error).message }, 'media jobs could not be claimed; retrying');
-        if (once && finishedBefore && failures >= this.timing.onceMaxFailures) break;
-        await sleep(this.timing.backoff.delayMs(failures), signal);
+        // every job keeps its committed progress whatever failed
+        const next = await this.afterFailedRound(err, failures, signal, once && finishedBefore, () =>
+          log.error({ corp: this.corp.corpid, stage: 'media', err: (err as Error).message }, 'media jobs could not be claimed; retrying'),
+        );
+        if (next === 'stop') break;
       }
     }
+  }
+
+  /**
+   * What a stage loop does after its `failures`-th failed round in a row. The database being away is
+   * logged once by the store's health, so the loop only waits until it is back; any other failure is
+   * logged by `logFailure`, and a `once` run whose work before it is over (`mayStop`) stops after
+   * `onceMaxFailures` of them. Otherwise the loop backs off and tries again.
+   */
+  private async afterFailedRound(err: unknown, failures: number, signal: AbortSignal, mayStop: boolean, logFailure: () => void): Promise<'retry' | 'stop'> {
+    if (isDatabaseUnavailable(err)) {
+      await this.deps.health.waitUntilReachable(signal);
+    } else {
+      logFailure();
+      if (mayStop && failures >= this.timing.onceMaxFailures) return 'stop';
+    }
+    await sleep(this.timing.backoff.delayMs(failures), signal);
+    return 'retry';
   }
 }

@@ -8,7 +8,7 @@
 import type { Kysely } from 'kysely';
 import { clipError } from '../runtime/clip.ts';
 import { ClaimQueue, type QueueDescriptor, type RetryPolicy } from '../store/claims/claim-queue.ts';
-import type { Database } from '../store/schema.ts';
+import type { CallbackInboxRow, Database } from '../store/schema.ts';
 import type { InboxKind } from './callback-events.ts';
 
 import type { InboxState } from '../store/vocabulary.ts';
@@ -140,17 +140,7 @@ export class CallbackInbox {
    */
   async claim(owner: string, limit: number, leaseMs: number, kinds?: readonly InboxKind[]): Promise<InboxRow[]> {
     const { claimed } = await this.queue.claim(owner, limit, leaseMs, kinds ? { where: { kind: [...kinds] } } : {});
-    return claimed.map((r) => ({
-      id: Number(r.id),
-      corpid: r.corpid,
-      app: r.app,
-      kind: r.kind,
-      event: r.event,
-      changeType: r.change_type,
-      body: r.body,
-      attempts: Number(r.attempts),
-      receivedAt: Number(r.received_at),
-    }));
+    return claimed.map((r) => ({ ...describedBy(r), body: r.body, attempts: Number(r.attempts) }));
   }
 
   async complete(id: number, owner: string): Promise<void> {
@@ -208,18 +198,7 @@ export class CallbackInbox {
       .orderBy('id', 'desc')
       .limit(filter.limit ?? 50)
       .execute();
-    return rows.map((r) => ({
-      id: Number(r.id),
-      corpid: r.corpid,
-      app: r.app,
-      kind: r.kind,
-      event: r.event,
-      changeType: r.change_type,
-      state: r.state,
-      attempts: r.attempts,
-      error: r.last_error,
-      receivedAt: Number(r.received_at),
-    }));
+    return rows.map((r) => ({ ...describedBy(r), state: r.state, attempts: r.attempts, error: r.last_error }));
   }
 
   /** Per corp: counts by state, the newest delivery, and the latest failures (status). */
@@ -263,4 +242,9 @@ export class CallbackInbox {
     }
     return out;
   }
+}
+
+/** What says which event an inbox row holds, shared by the rows a worker claims and the rows `list` shows. */
+function describedBy(r: Pick<CallbackInboxRow, 'id' | 'corpid' | 'app' | 'kind' | 'event' | 'change_type' | 'received_at'>) {
+  return { id: Number(r.id), corpid: r.corpid, app: r.app, kind: r.kind, event: r.event, changeType: r.change_type, receivedAt: Number(r.received_at) };
 }

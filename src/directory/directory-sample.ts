@@ -21,26 +21,25 @@ export async function directorySample(db: Kysely<Database>, corpid: string): Pro
     .limit(3)
     .execute()
     .catch(() => []);
-  const groups = await db
-    .selectFrom('dir_groups')
-    .select(['name'])
-    .where('corpid', '=', corpid)
-    .where('name', 'is not', null)
-    .limit(2)
-    .execute()
-    .catch(() => []);
-  const externals = await db
-    .selectFrom('dir_external_contacts')
-    .select(['name'])
-    .where('corpid', '=', corpid)
-    .where('name', 'is not', null)
-    .limit(2)
-    .execute()
-    .catch(() => []);
+  const groups = await namesIn(db, 'dir_groups', corpid, 2);
+  const externals = await namesIn(db, 'dir_external_contacts', corpid, 2);
   if (!members.length || !groups.length || !externals.length) return undefined;
   return {
     members: members.map((m) => ({ userid: m.userid, name: m.name! })),
-    groups: groups.map((g) => g.name!),
-    externalContacts: externals.map((e) => e.name!),
+    groups,
+    externalContacts: externals,
   };
+}
+
+/** Up to `limit` names of `corpid` in `table`; none when the database cannot answer now. */
+async function namesIn(db: Kysely<Database>, table: 'dir_groups' | 'dir_external_contacts', corpid: string, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom(table)
+    .select('name')
+    .where('corpid', '=', corpid)
+    .where('name', 'is not', null)
+    .limit(limit)
+    .execute()
+    .catch(() => []);
+  return rows.map((r) => r.name!);
 }

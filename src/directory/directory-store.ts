@@ -6,11 +6,22 @@
  * dir_name_history, and deleted or renamed members keep their row, because archived messages still
  * carry their old ids.
  */
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import { clip as clipText, clipError } from '../runtime/clip.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { ClaimQueue, type QueueDescriptor, type RetryPolicy } from '../store/claims/claim-queue.ts';
-import type { Database, DirEntityKind, DirRefreshQueueRow, RefreshReason, TagMemberKind } from '../store/schema.ts';
+import type {
+  Database,
+  DirDepartmentTable,
+  DirEntityKind,
+  DirExternalContactTable,
+  DirMember,
+  DirRefreshQueueRow,
+  DirRefreshQueueTable,
+  NewDirMember,
+  RefreshReason,
+  TagMemberKind,
+} from '../store/schema.ts';
 import type { ApiExternalContact, ApiGroup, ApiRobot } from '../wecom-api/wecom-endpoints.ts';
 import type { SyncPart } from './directory-sync.ts';
 
@@ -53,6 +64,75 @@ const chunks = <T>(items: readonly T[], size = CHUNK): T[][] => {
 };
 
 type Trx = Kysely<Database>;
+
+/** A member row that knows nothing but its id yet: every described column empty, live, never synced. */
+const blankMember = (corpid: string, userid: string, now: number): NewDirMember => ({
+  corpid,
+  userid,
+  name: null,
+  alias: null,
+  position: null,
+  departments: null,
+  main_department: null,
+  status: null,
+  renamed_to: null,
+  deleted_at: null,
+  synced_at: null,
+  updated_at: now,
+});
+
+/** A department row that knows nothing but its id yet. */
+const blankDepartment = (corpid: string, deptId: number, now: number): Insertable<DirDepartmentTable> => ({
+  corpid,
+  dept_id: deptId,
+  name: null,
+  name_en: null,
+  parent_id: null,
+  sort_order: null,
+  deleted_at: null,
+  synced_at: null,
+  updated_at: now,
+});
+
+/** An external contact row that knows nothing but its id yet (status 'unknown', never described). */
+const blankExternal = (corpid: string, externalUserId: string, now: number): Insertable<DirExternalContactTable> => ({
+  corpid,
+  external_userid: externalUserId,
+  name: null,
+  type: null,
+  corp_name: null,
+  corp_full_name: null,
+  position: null,
+  follow_users: null,
+  status: 'unknown',
+  last_error_code: null,
+  last_error: null,
+  synced_at: null,
+  updated_at: now,
+});
+
+/** A new refresh queue entry, due now (ids cut to the column's 400 characters). */
+const newRefresh = (corpid: string, kind: RefreshKind, entityId: string, reason: RefreshReason, now: number): Insertable<DirRefreshQueueTable> => ({
+  corpid,
+  entity_kind: kind,
+  entity_id: entityId.slice(0, 400),
+  reason,
+  state: 'pending',
+  attempts: 0,
+  next_attempt_at: now,
+  last_error_code: null,
+  last_error: null,
+  lease_owner: null,
+  lease_until: null,
+  created_at: now,
+  updated_at: now,
+});
+
+/** The status columns of a contact or group WeCom has just described. */
+const describedNow = (now: number) => ({ status: 'ok' as const, last_error_code: null, last_error: null, synced_at: now, updated_at: now });
+
+/** A queued id due now with all its tries back, its lease (if any) dropped. */
+const dueAgain = (now: number) => ({ state: 'pending' as const, attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, updated_at: now });
 
 /**
  * The refresh queue as a claim queue: a claimed id stays `pending` while leased (an event that asks
@@ -116,24 +196,7 @@ export class DirectoryStore {
         await this.history(trx, corpid, 'member', m.userid, 'name', existing.name, clip(m.name) ?? null, source);
       }
     } else {
-      await this.dialect
-        .ignoreDuplicates(
-          trx.insertInto('dir_members').values({
-            corpid,
-            userid: m.userid,
-            name: null,
-            alias: null,
-            position: null,
-            departments: null,
-            main_department: null,
-            status: null,
-            renamed_to: null,
-            synced_at: null,
-            ...values,
-          }),
-          ['corpid', 'userid'],
-        )
-        .execute();
+      await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values({ ...blankMember(corpid, m.userid, now), ...values }), ['corpid', 'userid']).execute();
     }
   }
 
@@ -145,21 +208,7 @@ export class DirectoryStore {
    */
   async replaceMembers(corpid: string, members: readonly MemberFields[], fetchedFrom = this.now()): Promise<{ added: number; changed: number; deleted: number }> {
     const now = this.now();
-    const existing = new Map<
-      string,
-      {
-        name: string | null;
-        alias: string | null;
-        position: string | null;
-        departments: string | null;
-        main_department: number | null;
-        status: number | null;
-        deleted_at: number | null;
-        synced_at: number | null;
-        renamed_to: string | null;
-        updated_at: number;
-      }
-    >();
+    const existing = new Map<string, Omit<DirMember, 'corpid' | 'userid'>>();
     for (const r of await this.db
       .selectFrom('dir_members')
       .select(['userid', 'name', 'alias', 'position', 'departments', 'main_department', 'status', 'deleted_at', 'synced_at', 'renamed_to', 'updated_at'])
@@ -247,45 +296,15 @@ export class DirectoryStore {
       if (!already) {
         await this.dialect
           .ignoreDuplicates(
-            trx.insertInto('dir_members').values({
-              corpid,
-              userid: newId,
-              name: old?.name ?? null,
-              alias: old?.alias ?? null,
-              position: old?.position ?? null,
-              departments: old?.departments ?? null,
-              main_department: old?.main_department ?? null,
-              status: old?.status ?? null,
-              renamed_to: null,
-              deleted_at: null,
-              synced_at: old?.synced_at ?? null,
-              updated_at: now,
-            }),
+            // the old row's description under the new id, live and not renamed
+            trx.insertInto('dir_members').values(old ? { ...old, userid: newId, renamed_to: null, deleted_at: null, updated_at: now } : blankMember(corpid, newId, now)),
             ['corpid', 'userid'],
           )
           .execute();
       }
       if (old) await trx.updateTable('dir_members').set({ renamed_to: newId, updated_at: now }).where('corpid', '=', corpid).where('userid', '=', oldId).execute();
       else {
-        await this.dialect
-          .ignoreDuplicates(
-            trx.insertInto('dir_members').values({
-              corpid,
-              userid: oldId,
-              name: null,
-              alias: null,
-              position: null,
-              departments: null,
-              main_department: null,
-              status: null,
-              renamed_to: newId,
-              deleted_at: null,
-              synced_at: null,
-              updated_at: now,
-            }),
-            ['corpid', 'userid'],
-          )
-          .execute();
+        await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values({ ...blankMember(corpid, oldId, now), renamed_to: newId }), ['corpid', 'userid']).execute();
       }
       await this.history(trx, corpid, 'member', newId, 'userid', oldId, newId, source);
     });
@@ -302,25 +321,7 @@ export class DirectoryStore {
       .where('deleted_at', 'is', null)
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) {
-      await this.dialect
-        .ignoreDuplicates(
-          this.db.insertInto('dir_members').values({
-            corpid,
-            userid,
-            name: null,
-            alias: null,
-            position: null,
-            departments: null,
-            main_department: null,
-            status: null,
-            renamed_to: null,
-            deleted_at: now,
-            synced_at: null,
-            updated_at: now,
-          }),
-          ['corpid', 'userid'],
-        )
-        .execute();
+      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_members').values({ ...blankMember(corpid, userid, now), deleted_at: now }), ['corpid', 'userid']).execute();
     }
   }
 
@@ -341,23 +342,9 @@ export class DirectoryStore {
       };
       if (old) {
         await trx.updateTable('dir_departments').set(values).where('corpid', '=', corpid).where('dept_id', '=', d.id).execute();
-        if (d.name && old.name !== null && old.name !== clip(d.name)) await this.history(trx, corpid, 'department', String(d.id), 'name', old.name, clip(d.name) ?? null, source);
+        await this.renamed(trx, corpid, 'department', String(d.id), old.name, d.name, source);
       } else {
-        await this.dialect
-          .ignoreDuplicates(
-            trx.insertInto('dir_departments').values({
-              corpid,
-              dept_id: d.id,
-              name: null,
-              name_en: null,
-              parent_id: null,
-              sort_order: null,
-              synced_at: null,
-              ...values,
-            }),
-            ['corpid', 'dept_id'],
-          )
-          .execute();
+        await this.dialect.ignoreDuplicates(trx.insertInto('dir_departments').values({ ...blankDepartment(corpid, d.id, now), ...values }), ['corpid', 'dept_id']).execute();
       }
     });
   }
@@ -376,22 +363,7 @@ export class DirectoryStore {
     const now = this.now();
     const r = await this.db.updateTable('dir_departments').set({ deleted_at: now, updated_at: now }).where('corpid', '=', corpid).where('dept_id', '=', id).executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) {
-      await this.dialect
-        .ignoreDuplicates(
-          this.db.insertInto('dir_departments').values({
-            corpid,
-            dept_id: id,
-            name: null,
-            name_en: null,
-            parent_id: null,
-            sort_order: null,
-            deleted_at: now,
-            synced_at: null,
-            updated_at: now,
-          }),
-          ['corpid', 'dept_id'],
-        )
-        .execute();
+      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_departments').values({ ...blankDepartment(corpid, id, now), deleted_at: now }), ['corpid', 'dept_id']).execute();
     }
   }
 
@@ -463,15 +435,11 @@ export class DirectoryStore {
         corp_full_name: clip(c.corpFullName) ?? null,
         position: clip(c.position) ?? null,
         follow_users: JSON.stringify(c.followUsers),
-        status: 'ok' as const,
-        last_error_code: null,
-        last_error: null,
-        synced_at: now,
-        updated_at: now,
+        ...describedNow(now),
       };
       if (old) {
         await trx.updateTable('dir_external_contacts').set(values).where('corpid', '=', corpid).where('external_userid', '=', c.externalUserId).execute();
-        if (c.name && old.name !== null && old.name !== clip(c.name)) await this.history(trx, corpid, 'external', c.externalUserId, 'name', old.name, clip(c.name) ?? null, source);
+        await this.renamed(trx, corpid, 'external', c.externalUserId, old.name, c.name, source);
       } else {
         await this.dialect
           .ignoreDuplicates(trx.insertInto('dir_external_contacts').values({ corpid, external_userid: c.externalUserId, ...values }), ['corpid', 'external_userid'])
@@ -487,24 +455,10 @@ export class DirectoryStore {
   async learnExternalName(corpid: string, externalUserId: string, name: string): Promise<void> {
     const now = this.now();
     await this.dialect
-      .ignoreDuplicates(
-        this.db.insertInto('dir_external_contacts').values({
-          corpid,
-          external_userid: externalUserId,
-          name: clip(name) ?? null,
-          type: null,
-          corp_name: null,
-          corp_full_name: null,
-          position: null,
-          follow_users: null,
-          status: 'unknown',
-          last_error_code: null,
-          last_error: null,
-          synced_at: null,
-          updated_at: now,
-        }),
-        ['corpid', 'external_userid'],
-      )
+      .ignoreDuplicates(this.db.insertInto('dir_external_contacts').values({ ...blankExternal(corpid, externalUserId, now), name: clip(name) ?? null }), [
+        'corpid',
+        'external_userid',
+      ])
       .execute();
     await this.db
       .updateTable('dir_external_contacts')
@@ -520,21 +474,9 @@ export class DirectoryStore {
     const now = this.now();
     await this.dialect
       .ignoreDuplicates(
-        this.db.insertInto('dir_external_contacts').values({
-          corpid,
-          external_userid: externalUserId,
-          name: null,
-          type: null,
-          corp_name: null,
-          corp_full_name: null,
-          position: null,
-          follow_users: null,
-          status,
-          last_error_code: code,
-          last_error: clipError(error),
-          synced_at: now,
-          updated_at: now,
-        }),
+        this.db
+          .insertInto('dir_external_contacts')
+          .values({ ...blankExternal(corpid, externalUserId, now), status, last_error_code: code, last_error: clipError(error), synced_at: now }),
         ['corpid', 'external_userid'],
       )
       .execute();
@@ -560,15 +502,11 @@ export class DirectoryStore {
         create_time: g.createTime,
         member_count: g.members.length,
         members: JSON.stringify(g.members.map((m) => ({ id: m.id, type: m.type, join_time: m.joinTime }))),
-        status: 'ok' as const,
-        last_error_code: null,
-        last_error: null,
-        synced_at: now,
-        updated_at: now,
+        ...describedNow(now),
       };
       if (old) {
         await trx.updateTable('dir_groups').set(values).where('corpid', '=', corpid).where('roomid', '=', g.roomid).execute();
-        if (g.name && old.name !== null && old.name !== clip(g.name)) await this.history(trx, corpid, 'group', g.roomid, 'name', old.name, clip(g.name) ?? null, source);
+        await this.renamed(trx, corpid, 'group', g.roomid, old.name, g.name, source);
       } else {
         await this.dialect.ignoreDuplicates(trx.insertInto('dir_groups').values({ corpid, roomid: g.roomid, ...values }), ['corpid', 'roomid']).execute();
       }
@@ -619,7 +557,7 @@ export class DirectoryStore {
       const values = { name: clip(r.name) ?? null, creator_userid: clip(r.creatorUserid, 191) ?? null, synced_at: now, updated_at: now };
       if (old) {
         await trx.updateTable('dir_robots').set(values).where('corpid', '=', corpid).where('robot_id', '=', r.robotId).execute();
-        if (r.name && old.name !== null && old.name !== clip(r.name)) await this.history(trx, corpid, 'robot', r.robotId, 'name', old.name, clip(r.name) ?? null, 'sync');
+        await this.renamed(trx, corpid, 'robot', r.robotId, old.name, r.name, 'sync');
       } else {
         await this.dialect.ignoreDuplicates(trx.insertInto('dir_robots').values({ corpid, robot_id: r.robotId, ...values }), ['corpid', 'robot_id']).execute();
       }
@@ -694,7 +632,7 @@ export class DirectoryStore {
       // refreshDone must not take the new request off the queue
       const r = await this.db
         .updateTable('dir_refresh_queue')
-        .set({ state: 'pending', reason, attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, updated_at: now })
+        .set({ ...dueAgain(now), reason })
         .where('corpid', '=', corpid)
         .where('entity_kind', '=', kind)
         .where('entity_id', '=', entityId)
@@ -702,24 +640,7 @@ export class DirectoryStore {
       if (Number(r.numUpdatedRows) > 0) return;
     }
     await this.dialect
-      .ignoreDuplicates(
-        this.db.insertInto('dir_refresh_queue').values({
-          corpid,
-          entity_kind: kind,
-          entity_id: entityId.slice(0, 400),
-          reason,
-          state: 'pending',
-          attempts: 0,
-          next_attempt_at: now,
-          last_error_code: null,
-          last_error: null,
-          lease_owner: null,
-          lease_until: null,
-          created_at: now,
-          updated_at: now,
-        }),
-        ['corpid', 'entity_kind', 'entity_id'],
-      )
+      .ignoreDuplicates(this.db.insertInto('dir_refresh_queue').values(newRefresh(corpid, kind, entityId, reason, now)), ['corpid', 'entity_kind', 'entity_id'])
       .execute();
   }
 
@@ -727,26 +648,7 @@ export class DirectoryStore {
     const now = this.now();
     for (const part of chunks([...new Set(entityIds)])) {
       await this.dialect
-        .ignoreDuplicates(
-          this.db.insertInto('dir_refresh_queue').values(
-            part.map((id) => ({
-              corpid,
-              entity_kind: kind,
-              entity_id: id.slice(0, 400),
-              reason,
-              state: 'pending',
-              attempts: 0,
-              next_attempt_at: now,
-              last_error_code: null,
-              last_error: null,
-              lease_owner: null,
-              lease_until: null,
-              created_at: now,
-              updated_at: now,
-            })),
-          ),
-          ['corpid', 'entity_kind', 'entity_id'],
-        )
+        .ignoreDuplicates(this.db.insertInto('dir_refresh_queue').values(part.map((id) => newRefresh(corpid, kind, id, reason, now))), ['corpid', 'entity_kind', 'entity_id'])
         .execute();
     }
   }
@@ -788,12 +690,7 @@ export class DirectoryStore {
   /** A full sync gives every id it gave up on one more chance. */
   async retryGaveUp(corpid: string): Promise<number> {
     const now = this.now();
-    const r = await this.db
-      .updateTable('dir_refresh_queue')
-      .set({ state: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, updated_at: now })
-      .where('corpid', '=', corpid)
-      .where('state', '=', 'gave_up')
-      .executeTakeFirst();
+    const r = await this.db.updateTable('dir_refresh_queue').set(dueAgain(now)).where('corpid', '=', corpid).where('state', '=', 'gave_up').executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
 
@@ -872,6 +769,11 @@ export class DirectoryStore {
         await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
       }
     }
+  }
+
+  /** Records a rename in the history: a new non-empty name, other than the stored one (none stored: not a rename). */
+  private async renamed(trx: Trx, corpid: string, kind: DirEntityKind, id: string, oldName: string | null, newName: string | null | undefined, source: NameSource): Promise<void> {
+    if (newName && oldName !== null && oldName !== clip(newName)) await this.history(trx, corpid, kind, id, 'name', oldName, clip(newName) ?? null, source);
   }
 
   private async history(

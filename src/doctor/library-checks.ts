@@ -125,32 +125,31 @@ export function checkLibraryFile(path: string): { checks: Check[]; usable: boole
   }
 
   const glibc = runtimeGlibcVersion();
-  if (glibc === null) {
+  const glibcProblem = glibcMismatch(glibc, elf.glibcNeeded);
+  if (glibcProblem) {
     usable = false;
-    checks.push(
-      check(
-        'glibc',
-        'C library (glibc)',
-        'fail',
-        'this system does not run on glibc (Alpine and other musl-based systems); the SDK is built for glibc only',
-        'run the archiver on a glibc distribution (Debian, Ubuntu, RHEL, their container images); Alpine does not work, even with a glibc compatibility package',
-      ),
-    );
-  } else if (elf.glibcNeeded && !versionAtLeast(glibc, elf.glibcNeeded)) {
-    usable = false;
-    checks.push(
-      check(
-        'glibc',
-        'C library (glibc)',
-        'fail',
-        `the library needs GLIBC_${elf.glibcNeeded}, but this system has glibc ${glibc}`,
-        `run on a newer distribution whose glibc is ${elf.glibcNeeded} or later (e.g. a current Debian or Ubuntu image)`,
-      ),
-    );
+    checks.push(check('glibc', 'C library (glibc)', 'fail', glibcProblem.detail, glibcProblem.fix));
   } else {
     checks.push(check('glibc', 'C library (glibc)', 'ok', `glibc ${glibc} here${elf.glibcNeeded ? `; the library needs GLIBC_${elf.glibcNeeded} or newer` : ''}`));
   }
   return { checks, usable };
+}
+
+/** Why this system's C library cannot run the SDK (`glibc`: its version, null without glibc), or undefined when it can. */
+function glibcMismatch(glibc: string | null, needed: string | null): { detail: string; fix: string } | undefined {
+  if (glibc === null) {
+    return {
+      detail: 'this system does not run on glibc (Alpine and other musl-based systems); the SDK is built for glibc only',
+      fix: 'run the archiver on a glibc distribution (Debian, Ubuntu, RHEL, their container images); Alpine does not work, even with a glibc compatibility package',
+    };
+  }
+  if (needed && !versionAtLeast(glibc, needed)) {
+    return {
+      detail: `the library needs GLIBC_${needed}, but this system has glibc ${glibc}`,
+      fix: `run on a newer distribution whose glibc is ${needed} or later (e.g. a current Debian or Ubuntu image)`,
+    };
+  }
+  return undefined;
 }
 
 /** Why dlopen failed, for a person. */

@@ -1,9 +1,9 @@
 /**
  * Every msgtype that WeCom's official message-format page or the type lists of the common SDK
- * wrappers name.
- * A message of another type is still stored whole; it is only counted as unknown.
+ * wrappers name, in the order the simulator's generator cycles through them. A message of another
+ * type is still stored whole; it is only counted as unknown.
  */
-export const KNOWN_MSGTYPES: ReadonlySet<string> = new Set([
+export const MESSAGE_TYPES = [
   'text',
   'image',
   'revoke',
@@ -36,4 +36,9 @@ export const KNOWN_MSGTYPES: ReadonlySet<string> = new Set([
   'sphfeed',
   'voiptext',
   'qydiskfile',
-]);
+] as const;
+
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+/** The msgtypes above as a set. A message of another type is still stored whole; it is only counted as unknown. */
+export const KNOWN_MSGTYPES: ReadonlySet<string> = new Set(MESSAGE_TYPES);

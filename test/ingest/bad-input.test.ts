@@ -1,13 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { exportJsonl } from '../../src/export/export-jsonl.ts';
 import type { SdkBackend } from '../../src/sdk/backend.ts';
 import { createBackend } from '../../src/sdk/create-backend.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
+import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { rsaPkcs1v15Encrypt } from '../../src/vault/rsa-pkcs1.ts';
 import { addSimulatorCorp, appOn, archiveOnce } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { useSimulators } from '../support/simulators.ts';
 
 const message = (msgid: string, extra: Record<string, unknown>) =>
   JSON.stringify({ msgid, action: 'send', from: 'zhangsan', tolist: ['lisi'], roomid: '', msgtime: 1763800000000, ...extra });
@@ -69,16 +70,12 @@ function damaging(inner: SdkBackend, sim: RunningSimulator): SdkBackend {
   };
 }
 
-const sims: RunningSimulator[] = [];
-afterEach(async () => {
-  for (const sim of sims.splice(0)) await sim.close();
-});
+const simulator = useSimulators();
 
 describeEachDialect('bad input', ({ open }) => {
   it('stores what can be stored, keeps the rest waiting with its reason, and never stops', async () => {
     const app = appOn(await open());
-    const sim = await startSimulator({ fixtures: FIXTURES, seed: 'bad' });
-    sims.push(sim);
+    const sim = await simulator({ fixtures: FIXTURES, seed: 'bad' });
     await addSimulatorCorp(app, sim);
     const [progress] = await archiveOnce(app, undefined, (corp) => damaging(createBackend(corp), sim));
     expect(progress).toMatchObject({ state: 'ok', messages: 6, failures: 6 });

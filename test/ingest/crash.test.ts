@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,21 +5,18 @@ import { afterAll, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';
+import { archiveEnv, spawnArchive } from '../support/archive-process.ts';
+import { rowCount } from '../support/corp-rows.ts';
 import { addSimulatorCorp, appOn, expectEnvelopesDecrypted } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { seededRng, testSeed } from '../support/test-seed.ts';
 
-const BIN = new URL('../../bin/wecom-archive', import.meta.url).pathname;
 const MESSAGES = 25_000;
 const KILLS = 20;
 /** how long an odd-numbered kill waits at most for the run to commit decrypted messages */
 const DECRYPT_WAIT_MS = 120_000;
 /** the kill times are drawn from this seed: `CRASH_SEED=… npx vitest run test/ingest/crash.test.ts` replays them */
 const SEED = testSeed('CRASH_SEED', 'crash test kill times');
-
-function runArchive(env: NodeJS.ProcessEnv, args: string[]) {
-  return spawn(BIN, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-}
 
 describeEachDialect('crash safety', ({ url }) => {
   const dir = mkdtempSync(join(tmpdir(), 'wa-crash-'));
@@ -37,38 +33,12 @@ describeEachDialect('crash safety', ({ url }) => {
       await addSimulatorCorp(app, sim, { limit: 500 });
       // The same master key appOn uses, so the child processes open the same sealed secrets.
       // media downloads off: this test is about ingest (media crash safety: test/media/media-crash.test.ts)
-      const env = {
-        ...process.env,
-        WECOM_ARCHIVE_DB: dbUrl,
-        WECOM_ARCHIVE_DATA_DIR: dir,
-        WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32),
-        WECOM_ARCHIVE_LOG_LEVEL: 'error',
-        WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0',
-      };
+      const env = archiveEnv({ WECOM_ARCHIVE_DB: dbUrl, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_LOG_LEVEL: 'error', WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' });
       const cursors: bigint[] = [];
       const counts: number[] = [];
-      const decrypted = async () =>
-        Number(
-          (
-            await store.db
-              .selectFrom('messages')
-              .select((eb) => eb.fn.countAll<number>().as('n'))
-              .executeTakeFirstOrThrow()
-          ).n,
-        );
+      const decrypted = () => rowCount(store.db, 'messages');
       for (let k = 0; k < KILLS; k++) {
-        const child = runArchive(env, ['run', '--port', '0', '--poll-interval', '0.2']);
-        let stderr = '';
-        child.stderr!.on('data', (d: Buffer) => {
-          stderr += d.toString();
-        });
-        let alive = true;
-        const exited = new Promise<number | null>((resolve) =>
-          child.on('exit', (code) => {
-            alive = false;
-            resolve(code);
-          }),
-        );
+        const { child, exited, alive, log } = spawnArchive(['run', '--port', '0', '--poll-interval', '0.2'], env);
         if (k % 2 === 0) {
           // any moment, start-up included
           await new Promise((r) => setTimeout(r, 300 + rng.float() * 2500));
@@ -77,13 +47,13 @@ describeEachDialect('crash safety', ({ url }) => {
           // this lands mid-ingest (envelopes alone would not do: a slow run may store pages for long
           // before its first decrypted commit)
           const before = await decrypted();
-          for (const t0 = Date.now(); alive && before < MESSAGES && (await decrypted()) === before && Date.now() - t0 < DECRYPT_WAIT_MS;)
+          for (const t0 = Date.now(); alive() && before < MESSAGES && (await decrypted()) === before && Date.now() - t0 < DECRYPT_WAIT_MS;)
             await new Promise((r) => setTimeout(r, 50));
           await new Promise((r) => setTimeout(r, rng.float() * 800));
         }
         child.kill('SIGKILL');
         const code = await exited;
-        expect(code, `seed ${SEED}, kill ${k}: ${stderr}`).toBe(null); // killed, not crashed on its own
+        expect(code, `seed ${SEED}, kill ${k}: ${log()}`).toBe(null); // killed, not crashed on its own
         const cursor = await store.db.selectFrom('cursors').select('seq').where('corpid', '=', sim.corp.corpid).executeTakeFirstOrThrow();
         cursors.push(decodeSeq(cursor.seq));
         counts.push(await decrypted());
@@ -92,12 +62,8 @@ describeEachDialect('crash safety', ({ url }) => {
       // The kills landed while work was in progress, not only after it was done.
       expect(counts.filter((n) => n > 0 && n < MESSAGES).length, `seed ${SEED}: messages after each kill ${counts.join(', ')}`).toBeGreaterThanOrEqual(3);
 
-      const final = runArchive(env, ['run', '--once']);
-      let stderr = '';
-      final.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      expect(await new Promise((resolve) => final.on('exit', resolve)), stderr).toBe(0);
+      const final = spawnArchive(['run', '--once'], env);
+      expect(await final.exited, final.log()).toBe(0);
 
       const rows = await store.db.selectFrom('messages').select(['msgid', 'seq', 'raw']).where('corpid', '=', sim.corp.corpid).orderBy('seq').execute();
       expect(rows.length, `seed ${SEED}`).toBe(MESSAGES);

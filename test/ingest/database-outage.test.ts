@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,11 +7,11 @@ import { afterAll, expect, it } from 'vitest';
 import { mediaRefsOf } from '../../src/media/jobs/media-refs.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
+import { type ArchiveProcess, archiveEnv, spawnArchive } from '../support/archive-process.ts';
 import { addSimulatorCorp, appOn, expectArchivedExactly, expectEnvelopesDecrypted } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
-const BIN = new URL('../../bin/wecom-archive', import.meta.url).pathname;
 const MESSAGES = 2_000;
 const OUTAGE_MS = 3_000;
 
@@ -21,6 +20,31 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}\n${log().slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The port the process's HTTP server says (`announced`, its group 1) it listens on, once `ready` holds of its log too. */
+async function httpPort(proc: ArchiveProcess, announced: RegExp, ready: (log: string) => boolean = () => true): Promise<number> {
+  let port = 0;
+  await waitFor(
+    'the HTTP server',
+    () => {
+      const m = announced.exec(proc.log());
+      if (m) port = Number(m[1]);
+      return (port > 0 && ready(proc.log())) || !proc.alive();
+    },
+    60_000,
+    proc.log,
+  );
+  expect(proc.alive(), proc.log()).toBe(true);
+  return port;
+}
+
+/** The JSON log lines of a process's stderr. */
+function jsonLines(stderr: string): Array<{ msg: string; level: number }> {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg: string; level: number });
 }
 
 async function count(store: Store, table: 'envelopes' | 'messages' | 'media', where?: { state: string[] }): Promise<number> {
@@ -67,59 +91,31 @@ describeEachDialect('database outage during run', ({ dialect, url }) => {
       const store = await openStore(dbUrl);
       const proxy = await startTcpProxy(dbUrl);
       const data = join(dir, dialect);
-      let stderr = '';
-      let alive = true;
-      const child = spawn(BIN, ['run', '--port', '0', '--poll-interval', '0.2'], {
-        env: {
-          ...process.env,
-          WECOM_ARCHIVE_DB: proxy.via(dbUrl),
-          WECOM_ARCHIVE_DATA_DIR: data,
-          WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32),
-          WECOM_ARCHIVE_LOG_LEVEL: 'info',
-          WECOM_ARCHIVE_FFMPEG: 'off',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      const exited = new Promise<number | null>((resolve) =>
-        child.on('exit', (code) => {
-          alive = false;
-          resolve(code);
-        }),
+      const proc = spawnArchive(
+        ['run', '--port', '0', '--poll-interval', '0.2'],
+        archiveEnv({ WECOM_ARCHIVE_DB: proxy.via(dbUrl), WECOM_ARCHIVE_DATA_DIR: data, WECOM_ARCHIVE_LOG_LEVEL: 'info', WECOM_ARCHIVE_FFMPEG: 'off' }),
       );
-      const log = () => stderr;
+      const { alive, log } = proc;
       try {
         await addSimulatorCorp(appOn(store), sim, { limit: 100 });
-        let port = 0;
-        await waitFor(
-          'the HTTP server',
-          () => {
-            const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
-            if (m) port = Number(m[1]);
-            return port > 0 || !alive;
-          },
-          60_000,
-          log,
-        );
-        expect(alive, stderr).toBe(true);
+        const port = await httpPort(proc, /listening on http:\/\/127\.0\.0\.1:(\d+)/);
         expect((await healthz(port)).status).toBe(200);
 
         // 1. mid-ingest: envelopes are being stored, not all of them yet
-        await waitFor('the first pages', async () => (await count(store, 'envelopes')) > 0 || !alive, 60_000, log);
+        await waitFor('the first pages', async () => (await count(store, 'envelopes')) > 0 || !alive(), 60_000, log);
         const envelopesAtCut = await count(store, 'envelopes');
         expect(envelopesAtCut).toBeLessThan(MESSAGES);
-        await outage(proxy, port, () => alive, log);
+        await outage(proxy, port, alive, log);
 
         // 2. mid-download: some media files done, others still to come
         await waitFor(
           'media downloads under way',
-          async () => !alive || ((await count(store, 'media', { state: ['done', 'unverified'] })) > 0 && (await count(store, 'media', { state: ['pending', 'downloading'] })) > 0),
+          async () =>
+            !alive() || ((await count(store, 'media', { state: ['done', 'unverified'] })) > 0 && (await count(store, 'media', { state: ['pending', 'downloading'] })) > 0),
           90_000,
           log,
         );
-        await outage(proxy, port, () => alive, log);
+        await outage(proxy, port, alive, log);
 
         // 3. the server's own "terminating connection due to administrator command" (57P01) on PostgreSQL
         if (dialect === 'postgres') {
@@ -129,19 +125,17 @@ describeEachDialect('database outage during run', ({ dialect, url }) => {
 
         await waitFor(
           'everything archived',
-          async () => !alive || ((await count(store, 'messages')) === MESSAGES && (await count(store, 'media', { state: ['pending', 'downloading'] })) === 0),
+          async () => !alive() || ((await count(store, 'messages')) === MESSAGES && (await count(store, 'media', { state: ['pending', 'downloading'] })) === 0),
           120_000,
           log,
         );
-        expect(alive, stderr).toBe(true);
+        expect(alive(), log()).toBe(true);
         await waitFor('/healthz to say the database is back', async () => (await healthz(port)).status === 200, 30_000, log);
         expect((await healthz(port)).body).toEqual({ ok: true, database: 'reachable' });
 
         // logged once per outage, not once per loop and round; and once when it is back
-        const lines = stderr
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as { msg: string; level: number });
+        const stderr = log();
+        const lines = jsonLines(stderr);
         const down = lines.filter((l) => l.msg.startsWith('database unreachable')).length;
         const back = lines.filter((l) => l.msg.startsWith('database reachable again')).length;
         expect(down, stderr).toBeGreaterThanOrEqual(2);
@@ -153,8 +147,8 @@ describeEachDialect('database outage during run', ({ dialect, url }) => {
           stderr,
         ).toEqual([]);
 
-        child.kill('SIGTERM');
-        expect(await exited, stderr).toBe(0);
+        proc.child.kill('SIGTERM');
+        expect(await proc.exited, log()).toBe(0);
 
         // exactly once: every message, every envelope decrypted, one job per media reference, every file stored
         const app = appOn(store);
@@ -172,8 +166,8 @@ describeEachDialect('database outage during run', ({ dialect, url }) => {
           expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(job.sha256);
         }
       } finally {
-        if (alive) child.kill('SIGKILL');
-        await exited;
+        if (alive()) proc.child.kill('SIGKILL');
+        await proc.exited;
         await proxy.close();
         await store.close();
         await sim.close();
@@ -187,60 +181,30 @@ describeEachDialect('database outage during run', ({ dialect, url }) => {
     async () => {
       const dbUrl = await url();
       const proxy = await startTcpProxy(dbUrl);
-      let stderr = '';
-      let alive = true;
-      const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0'], {
-        env: {
-          ...process.env,
-          WECOM_ARCHIVE_DB: proxy.via(dbUrl),
-          WECOM_ARCHIVE_DATA_DIR: join(dir, `serve-${dialect}`),
-          WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32),
-          WECOM_ARCHIVE_LOG_LEVEL: 'info',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      const exited = new Promise<number | null>((resolve) =>
-        child.on('exit', (code) => {
-          alive = false;
-          resolve(code);
-        }),
+      const proc = spawnArchive(
+        ['serve', '--listen', '127.0.0.1:0'],
+        archiveEnv({ WECOM_ARCHIVE_DB: proxy.via(dbUrl), WECOM_ARCHIVE_DATA_DIR: join(dir, `serve-${dialect}`), WECOM_ARCHIVE_LOG_LEVEL: 'info' }),
       );
-      const log = () => stderr;
+      const { alive, log } = proc;
       try {
-        let port = 0;
         // up once it has listed its callback configurations (none here)
-        await waitFor(
-          'the HTTP server',
-          () => {
-            const m = /on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
-            if (m) port = Number(m[1]);
-            return (port > 0 && stderr.includes('no callback configurations yet')) || !alive;
-          },
-          60_000,
-          log,
-        );
-        expect(alive, stderr).toBe(true);
+        const port = await httpPort(proc, /on http:\/\/127\.0\.0\.1:(\d+)/, (stderr) => stderr.includes('no callback configurations yet'));
         // the inbox worker asks the database every second: the outage is met by several rounds
-        await outage(proxy, port, () => alive, log);
+        await outage(proxy, port, alive, log);
         await waitFor('/healthz to say the database is back', async () => (await healthz(port)).status === 200, 30_000, log);
-        const lines = stderr
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as { msg: string; level: number });
+        const stderr = log();
+        const lines = jsonLines(stderr);
         expect(lines.filter((l) => l.msg.startsWith('database unreachable')).length, stderr).toBe(1);
         expect(lines.filter((l) => l.msg.startsWith('database reachable again')).length, stderr).toBe(1);
         expect(
           lines.filter((l) => l.level >= 40 && !l.msg.startsWith('database unreachable')),
           stderr,
         ).toEqual([]);
-        child.kill('SIGTERM');
-        expect(await exited, stderr).toBe(0);
+        proc.child.kill('SIGTERM');
+        expect(await proc.exited, log()).toBe(0);
       } finally {
-        if (alive) child.kill('SIGKILL');
-        await exited;
+        if (alive()) proc.child.kill('SIGKILL');
+        await proc.exited;
         await proxy.close();
       }
     },

@@ -1,26 +1,23 @@
 import { type Kysely, Migrator } from 'kysely';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { App } from '../../src/app/app.ts';
 import { runArchive } from '../../src/app/archive-runner.ts';
-import type { CommandIo } from '../../src/cli/command.ts';
-import { main } from '../../src/cli/main.ts';
 import type { CorpConfig } from '../../src/corps/corp-registry.ts';
 import { WeComSdkError } from '../../src/errors/wecom-codes.ts';
 import type { SdkBackend } from '../../src/sdk/backend.ts';
 import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
+import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { migrateStore, openStore, type Store } from '../../src/store/open-store.ts';
 import { migrationsFor } from '../../src/store/migrations/index.ts';
 import { parseMessage } from '../support/chat-data.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly, expectEnvelopesDecrypted, FAST_TIMING } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { runCli } from '../support/cli-runner.ts';
+import { useSimulators } from '../support/simulators.ts';
 
-const sims: RunningSimulator[] = [];
-afterEach(async () => {
-  for (const sim of sims.splice(0)) await sim.close();
-});
+const simulator = useSimulators();
 
 /**
  * The simulator's SDK, except that DecryptData answers 10003 (system failure) for the messages in
@@ -58,25 +55,15 @@ async function mostAttempts(app: App, corpid: string): Promise<number> {
 
 /** `main()` as bin/wecom-archive runs it, on this test's database; what it printed. */
 async function cli(dbUrl: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    stdout: process.stdout,
-    cwd: '/tmp',
-    env: { WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_DATA_DIR: '/tmp', WECOM_ARCHIVE_LOG_LEVEL: 'silent' },
-    signal: new AbortController().signal,
-  };
-  const code = await main([...args, '--db', dbUrl], io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
+  const env = { WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_DATA_DIR: '/tmp', WECOM_ARCHIVE_LOG_LEVEL: 'silent' };
+  const { code, stdout, stderr } = await runCli([...args, '--db', dbUrl], { cwd: '/tmp', env });
+  return { code, out: stdout.trimEnd(), err: stderr.trimEnd() };
 }
 
 describeEachDialect('decrypt retries', ({ open, url }) => {
   it('never gives up on DecryptData failing 10003: the stuck envelopes wait, the others are decrypted, and after recovery a later run decrypts them by itself', async () => {
     const app = appOn(await open());
-    const sim = await startSimulator({ messages: 100, seed: 'decrypt-dead-end' });
-    sims.push(sim);
+    const sim = await simulator({ messages: 100, seed: 'decrypt-dead-end' });
     await addSimulatorCorp(app, sim);
     const stuck = new Set(Array.from({ length: 38 }, (_, i) => sim.msgidOf(i * 2 + 1)));
     const outage = { on: true, calls: 0 };
@@ -164,8 +151,7 @@ describeEachDialect('decrypt retries', ({ open, url }) => {
 /** The second test's body, on a store it opened itself (the CLI needs the database's URL). */
 async function retryAtOnce(store: Store, dbUrl: string): Promise<void> {
   const app = appOn(store);
-  const sim = await startSimulator({ messages: 40, seed: 'decrypt-retry-cli' });
-  sims.push(sim);
+  const sim = await simulator({ messages: 40, seed: 'decrypt-retry-cli' });
   await addSimulatorCorp(app, sim);
   const stuck = new Set(Array.from({ length: 40 }, (_, i) => sim.msgidOf(i)));
   const outage = { on: true, calls: 0 };

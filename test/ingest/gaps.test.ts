@@ -7,33 +7,29 @@
  * The archive's clock is the simulator's, as WeCom's and the archive's clocks are one real time.
  */
 import { Kysely, Migrator } from 'kysely';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { status as statusCommand } from '../../src/cli/commands/status.ts';
 import type { CommandIo } from '../../src/cli/command.ts';
 import { GAP_LOSS_MARGIN_MS, WECOM_RETENTION_MS } from '../../src/pull/gap-kind.ts';
 import { pullPage } from '../../src/pull/pull-page.ts';
 import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { migrationsFor } from '../../src/store/migrations/index.ts';
 import { migrateStore, openStore, type Store } from '../../src/store/open-store.ts';
 import { encodeSeq } from '../../src/store/seq-codec.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { addSimulatorCorp, appOn } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { useSimulators } from '../support/simulators.ts';
 
 const H = 3600_000;
-const sims: RunningSimulator[] = [];
-afterEach(async () => {
-  for (const sim of sims.splice(0)) await sim.close();
-});
+const simulator = useSimulators();
 
 /**
  * Pulls 100 messages (caught up), lets `advanceMs` pass with 50 more arriving at its start, then
  * pulls again: the simulator, keeping data for `retentionMs`, has dropped those 50 by then.
  */
 async function jumpAfter(store: Store, seed: string, retentionMs: number, advanceMs: number) {
-  const sim = await startSimulator({ messages: 100, spanMs: H, seed, freezeClock: true, retentionMs, corpid: `ww${seed}` });
-  sims.push(sim);
+  const sim = await simulator({ messages: 100, spanMs: H, seed, freezeClock: true, retentionMs, corpid: `ww${seed}` });
   const app = appOn(store);
   await addSimulatorCorp(app, sim);
   const corp = await app.corps.get(sim.corp.corpid);

@@ -1,21 +1,13 @@
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { decryptWaiting } from '../../src/app/decrypt-waiting.ts';
 import { exportJsonl } from '../../src/export/export-jsonl.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
 import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly, FAST_TIMING } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { useSimulators } from '../support/simulators.ts';
 
-const sims: RunningSimulator[] = [];
-afterEach(async () => {
-  for (const sim of sims.splice(0)) await sim.close();
-});
-async function simulator(opts: Parameters<typeof startSimulator>[0]): Promise<RunningSimulator> {
-  const sim = await startSimulator(opts);
-  sims.push(sim);
-  return sim;
-}
+const simulator = useSimulators();
 
 describeEachDialect('ingest', ({ open }) => {
   it('archives every message once, exactly, with seq beyond 2^53, and exports it as sent', async () => {

@@ -1,23 +1,20 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import type { App } from '../../src/app/app.ts';
 import type { Command } from '../../src/cli/command.ts';
 import { keysAdd, keysReplace } from '../../src/cli/commands/keys.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { ArchiveError } from '../../src/errors/errors.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { generateRsaKeyPair, parseRsaPrivateKey, privateKeyToPkcs8Pem, publicKeyFingerprint } from '../../src/vault/rsa-key.ts';
 import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { useSimulators } from '../support/simulators.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wa-keys-'));
-const sims: RunningSimulator[] = [];
-afterEach(async () => {
-  for (const sim of sims.splice(0)) await sim.close();
-});
+const simulator = useSimulators();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs a keys command as the CLI does; what it printed, and the error it exits with, if any. */
@@ -43,8 +40,7 @@ function pemFile(name: string, pem: string): string {
 describeEachDialect('keys: a wrong key is found and replaced', ({ open }) => {
   it("warns when a key opens none of its version's envelopes, replaces it, decrypts everything, and keeps the history", async () => {
     const app = appOn(await open());
-    const sim = await startSimulator({ messages: 120, seed: 'wrong-key' });
-    sims.push(sim);
+    const sim = await simulator({ messages: 120, seed: 'wrong-key' });
     const corpid = sim.corp.corpid;
     await addSimulatorCorp(app, sim, { keyVersions: [] });
     expect((await archiveOnce(app))[0]).toMatchObject({ messages: 0, failures: 120 });

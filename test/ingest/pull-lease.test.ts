@@ -8,19 +8,20 @@ import type { CorpConfig } from '../../src/corps/corp-registry.ts';
 import { PullLeaseLostError, pullPage } from '../../src/pull/pull-page.ts';
 import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
 import type { SdkBackend } from '../../src/sdk/backend.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { newLeaseOwner } from '../../src/store/lease-owner.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { addSimulatorCorp, appOn, expectArchivedExactly, FAST_TIMING } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { useSimulators } from '../support/simulators.ts';
+import { rowCount } from '../support/corp-rows.ts';
 
-const sims: RunningSimulator[] = [];
 const stores: Store[] = [];
 afterEach(async () => {
-  for (const sim of sims.splice(0)) await sim.close();
   for (const store of stores.splice(0)) await store.close();
 });
+// after the hook above, so that (hooks running last-registered first) simulators close before stores
+const simulator = useSimulators();
 
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {
   for (let i = 0; !(await check()); i++) {
@@ -40,8 +41,7 @@ async function oneCorp(where: string, messages: number, seed: string) {
   const store = await openStore(where);
   stores.push(store);
   const app = appOn(store);
-  const sim = await startSimulator({ messages, seed });
-  sims.push(sim);
+  const sim = await simulator({ messages, seed });
   await addSimulatorCorp(app, sim);
   return { store, app, sim, corpid: sim.corp.corpid };
 }
@@ -52,8 +52,7 @@ describeEachDialect('pull lease', ({ url }) => {
     const [storeA, storeB] = [await openStore(where), await openStore(where)];
     stores.push(storeA, storeB);
     const [appA, appB] = [appOn(storeA), appOn(storeB)];
-    const sim = await startSimulator({ messages: 1200, seed: 'pull-lease' });
-    sims.push(sim);
+    const sim = await simulator({ messages: 1200, seed: 'pull-lease' });
     await addSimulatorCorp(appA, sim, { limit: 50 });
     const corpid = sim.corp.corpid;
 
@@ -96,16 +95,7 @@ describeEachDialect('pull lease', ({ url }) => {
     const timing = { ...FAST_TIMING, pullLeaseMs: 60_000, requeueIntervalMs: 20 };
     const runA = runArchive(appA, log, stopA.signal, { once: false, timing, createBackend: counting('a') });
     const runB = runArchive(appB, log, stopB.signal, { once: false, timing, createBackend: counting('b') });
-    const count = async () =>
-      Number(
-        (
-          await storeA.db
-            .selectFrom('messages')
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .where('corpid', '=', corpid)
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
+    const count = () => rowCount(storeA.db, 'messages', corpid);
     try {
       await until('the first 1,200 messages', async () => (await count()) === 1200);
       // 24 full pages and more polls: all by one process
@@ -175,16 +165,7 @@ describeEachDialect('pull lease', ({ url }) => {
       heldBy = p[0]?.pullHeldBy;
     };
     const run = runArchive(app, createLogger('silent'), stop.signal, { once: false, timing, createBackend: counting, onProgress, progressEveryMs: 10 });
-    const messages = async () =>
-      Number(
-        (
-          await store.db
-            .selectFrom('messages')
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .where('corpid', '=', corpid)
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
+    const messages = () => rowCount(store.db, 'messages', corpid);
     try {
       // it has heard who holds the pull; then several rounds of both loops
       await until('the answer to its first ask for the lease', async () => heldBy === far.owner);
@@ -225,12 +206,7 @@ describeEachDialect('pull lease', ({ url }) => {
     const backend = createSimulatorBackend({ url: sim.url, corpid, secret: sim.corp.secret });
     const corp = await app.corps.get(corpid);
     await expect(pullPage({ db: store.db, dialect: store.dialect, backend, now: Date.now }, corp, undefined, me.owner)).rejects.toBeInstanceOf(PullLeaseLostError);
-    const envelopes = await store.db
-      .selectFrom('envelopes')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('corpid', '=', corpid)
-      .executeTakeFirstOrThrow();
-    expect(Number(envelopes.n)).toBe(0);
+    expect(await rowCount(store.db, 'envelopes', corpid)).toBe(0);
 
     // once that lease has ended it is taken, and the page commits
     await set('far-away-host/1234/0123456789ab', Date.now() - 1);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,11 +5,11 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.ts';
 import { openStore } from '../../src/store/open-store.ts';
+import { archiveEnv, spawnArchive } from '../support/archive-process.ts';
 import { addSimulatorCorp, appOn } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { blobBytes, media, message, ref } from './media-support.ts';
 
-const BIN = new URL('../../bin/wecom-archive', import.meta.url).pathname;
 const KILLS = 2;
 
 describeEachDialect('media crash safety', ({ url }) => {
@@ -38,14 +37,7 @@ describeEachDialect('media crash safety', ({ url }) => {
         return real(id, index);
       };
       await addSimulatorCorp(appOn(store), sim);
-      const env = {
-        ...process.env,
-        WECOM_ARCHIVE_DB: dbUrl,
-        WECOM_ARCHIVE_DATA_DIR: dir,
-        WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32),
-        WECOM_ARCHIVE_LOG_LEVEL: 'error',
-        WECOM_ARCHIVE_FFMPEG: 'off',
-      };
+      const env = archiveEnv({ WECOM_ARCHIVE_DB: dbUrl, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_LOG_LEVEL: 'error', WECOM_ARCHIVE_FFMPEG: 'off' });
       const job = () => store.db.selectFrom('media').select(['state', 'index_token', 'bytes_done', 'attempts', 'sha256']).where('msgid', '=', 'c-big').executeTakeFirst();
 
       // each process is killed mid-file; the next one must ask first for exactly the committed token
@@ -53,18 +45,13 @@ describeEachDialect('media crash safety', ({ url }) => {
       for (let k = 0; k <= KILLS; k++) {
         const last = k === KILLS;
         const seen = calls.length;
-        const child = spawn(BIN, last ? ['run', '--once'] : ['run', '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-        let stderr = '';
-        child.stderr!.on('data', (d: Buffer) => {
-          stderr += d.toString();
-        });
-        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+        const { child, exited, log } = spawnArchive(last ? ['run', '--once'] : ['run', '--port', '0'], env);
         if (k > 0) {
           for (const t0 = Date.now(); calls.length === seen && Date.now() - t0 < 60_000;) await new Promise((r) => setTimeout(r, 20));
           expect(calls[seen]!.index, `process ${k + 1} resumes at the committed chunk`).toBe(committed!.index_token);
         }
         if (last) {
-          expect(await exited, stderr).toBe(0);
+          expect(await exited, log()).toBe(0);
           break;
         }
         const before = await job();
@@ -72,12 +59,12 @@ describeEachDialect('media crash safety', ({ url }) => {
         for (const t0 = Date.now(); ;) {
           const now = await job();
           if (now && now.state === 'downloading' && Number(now.bytes_done) > Number(before?.bytes_done ?? 0)) break;
-          if (Date.now() - t0 > 60_000) throw new Error(`no progress: ${stderr}`);
+          if (Date.now() - t0 > 60_000) throw new Error(`no progress: ${log()}`);
           await new Promise((r) => setTimeout(r, 20));
         }
         await new Promise((r) => setTimeout(r, Math.random() * 150));
         child.kill('SIGKILL');
-        expect(await exited, stderr).toBe(null);
+        expect(await exited, log()).toBe(null);
         committed = await job();
         expect(Number(committed!.bytes_done)).toBeGreaterThan(0);
         expect(Number(committed!.bytes_done)).toBeLessThan(big.filesize);

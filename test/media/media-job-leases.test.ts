@@ -6,6 +6,7 @@
  */
 import { expect, it } from 'vitest';
 import { MEDIA_QUEUE } from '../../src/media/jobs/media-job-queue.ts';
+import { newMediaJob } from '../../src/media/jobs/media-job-rows.ts';
 import { doublingBackoff } from '../../src/runtime/backoff.ts';
 import { type ClaimOptions, ClaimQueue } from '../../src/store/claims/claim-queue.ts';
 import { updateHeldRow } from '../../src/store/claims/lease.ts';
@@ -25,42 +26,8 @@ const T = 1_000_000;
 const LEASE_MS = 60_000;
 
 function makeJob(msgid: string, over: Partial<NewMediaJob> = {}): NewMediaJob {
-  return {
-    corpid: CORP,
-    msgid,
-    slot: 0,
-    msgtype: 'image',
-    kind: 'image',
-    path: 'image',
-    sdkfileid: `sdk-${msgid}`,
-    md5_expected: null,
-    size_expected: null,
-    file_name: null,
-    state: 'pending',
-    index_token: '',
-    bytes_done: 0,
-    partial_id: null,
-    attempts: 0,
-    failures: 0,
-    next_try_at: 0,
-    lease_owner: null,
-    lease_until: null,
-    error_code: null,
-    error: null,
-    sha256: null,
-    md5: null,
-    size: null,
-    content_type: null,
-    storage_key: null,
-    voice_format: null,
-    converted_key: null,
-    converted_type: null,
-    convert_error: null,
-    created_at: T,
-    updated_at: T,
-    finished_at: null,
-    ...over,
-  };
+  const ref = { slot: 0, kind: 'image', path: 'image', sdkfileid: `sdk-${msgid}`, md5: null, size: null, fileName: null, invalid: null } as const;
+  return { ...newMediaJob(CORP, msgid, 'image', ref, T), ...over };
 }
 
 async function insert(store: Store, job: NewMediaJob): Promise<MediaJob> {

@@ -6,23 +6,22 @@ import { exportJsonl } from '../../src/export/export-jsonl.ts';
 import type { CommandIo } from '../../src/cli/command.ts';
 import { main } from '../../src/cli/main.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
+import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { voiceSamples } from '../../src/simulator/sdk/voice-samples.ts';
 import { decodeMp3, harmonicRatio } from './audio-check.ts';
 import { addCorp, archiveWithMedia, blobBytes, filesUnder, item, media, mediaApp, message, ref, type Ref } from './media-support.ts';
+import { useSimulators } from '../support/simulators.ts';
 
-const sims: RunningSimulator[] = [];
 const stores: Store[] = [];
 afterEach(async () => {
-  for (const sim of sims.splice(0)) await sim.close();
   for (const store of stores.splice(0)) await store.close();
 });
+// after the hook above, so that (hooks running last-registered first) simulators close before stores
+const startTrackedSimulator = useSimulators();
 async function simulator(seed: string): Promise<RunningSimulator> {
-  const sim = await startSimulator({ messages: 0, seed });
-  sims.push(sim);
-  return sim;
+  return startTrackedSimulator({ messages: 0, seed });
 }
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

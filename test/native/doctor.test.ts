@@ -2,17 +2,17 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app/app.ts';
-import type { CommandIo } from '../../src/cli/command.ts';
-import { main } from '../../src/cli/main.ts';
 import { checkProxy } from '../../src/doctor/corp-diagnosis.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
+import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { appOn, archiveOnce } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { buildFinanceDouble } from './build-double.ts';
-import { doubleEnv } from './native-support.ts';
+import { addNativeCorp, doubleEnv, withDoubleEnv } from './native-support.ts';
+import { runCli } from '../support/cli-runner.ts';
+import { useSimulators } from '../support/simulators.ts';
 
 let lib: string;
 let incompleteLib: string;
@@ -20,55 +20,21 @@ beforeAll(async () => {
   [lib, incompleteLib] = await Promise.all([buildFinanceDouble(), buildFinanceDouble({ incomplete: true })]);
 });
 
-const sims: RunningSimulator[] = [];
-afterEach(async () => {
-  for (const sim of sims.splice(0)) await sim.close();
-});
+const simulator = useSimulators();
 
 const MASTER_KEY = '03'.repeat(32); // the key appOn seals with
+/** doctor's corps: a short SDK timeout, registered again over the one before */
+const DOCTOR_CORP = { timeoutS: 5, replace: true };
 
 /** Runs the real CLI in-process; returns its exit code and stdout lines. */
 async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    stdout: process.stdout,
-    cwd: tmpdir(),
-    env: { ...env, WECOM_ARCHIVE_MASTER_KEY: MASTER_KEY },
-    signal: new AbortController().signal,
-  };
-  const code = await main(args, io);
-  return { code, out: out.join('\n') + (err.length ? `\n[stderr] ${err.join('\n')}` : '') };
-}
-
-async function addNativeCorp(app: App, sim: RunningSimulator, options: { secret?: string; proxy?: string | null; keyVersions?: number[] } = {}): Promise<void> {
-  await app.corps.add(
-    {
-      corpid: sim.corp.corpid,
-      secret: options.secret ?? sim.corp.secret,
-      sdk: { kind: 'native', path: lib },
-      proxy: options.proxy ?? null,
-      proxyAuth: null,
-      limit: 1000,
-      timeoutS: 5,
-    },
-    { replace: true },
-  );
-  for (const [version, pem] of sim.privateKeyPems) if (!options.keyVersions || options.keyVersions.includes(version)) await app.keys.add(sim.corp.corpid, version, pem);
+  const { code, stdout, stderr } = await runCli(args, { cwd: tmpdir(), env: { ...env, WECOM_ARCHIVE_MASTER_KEY: MASTER_KEY } });
+  return { code, out: stdout.trimEnd() + (stderr ? `\n[stderr] ${stderr.trimEnd()}` : '') };
 }
 
 /** Archives once with the corp's native SDK hosts running the double against `sim`. */
 async function archiveWithDouble(app: App, sim: RunningSimulator): Promise<void> {
-  const saved = { ...process.env };
-  Object.assign(process.env, doubleEnv(sim));
-  try {
-    await archiveOnce(app);
-  } finally {
-    delete process.env.WECOM_DOUBLE_URL;
-    Object.assign(process.env, saved);
-  }
+  await withDoubleEnv(sim, {}, () => archiveOnce(app));
 }
 
 async function closedPort(): Promise<number> {
@@ -81,13 +47,12 @@ async function closedPort(): Promise<number> {
 
 describeEachDialect('doctor', ({ url }) => {
   it('passes every check of a healthy native corp, and explains 10009 as the trusted-IP setting', async () => {
-    const sim = await startSimulator({ messages: 120, seed: 'doctor-ok' });
-    sims.push(sim);
+    const sim = await simulator({ messages: 120, seed: 'doctor-ok' });
     const dbUrl = await url();
     const store = await openStore(dbUrl);
     try {
       const app = appOn(store);
-      await addNativeCorp(app, sim);
+      await addNativeCorp(app, sim, lib, DOCTOR_CORP);
       await archiveWithDouble(app, sim);
       const healthy = await cli(['doctor', '--corp', sim.corp.corpid, '--db', dbUrl], doubleEnv(sim));
       expect(healthy.out).toContain(`corp ${sim.corp.corpid} (sdk native:${lib})`);
@@ -115,16 +80,15 @@ describeEachDialect('doctor', ({ url }) => {
   });
 
   it('explains a wrong secret, a missing key version and an unreachable proxy', async () => {
-    const sim = await startSimulator({ messages: 100, seed: 'doctor-bad', keySchedule: '1:0,2:60' });
-    sims.push(sim);
+    const sim = await simulator({ messages: 100, seed: 'doctor-bad', keySchedule: '1:0,2:60' });
     const dbUrl = await url();
     const store = await openStore(dbUrl);
     try {
       const app = appOn(store);
-      await addNativeCorp(app, sim, { keyVersions: [1] });
+      await addNativeCorp(app, sim, lib, { ...DOCTOR_CORP, keyVersions: [1] });
       await archiveWithDouble(app, sim); // 40 messages wait for key version 2
       const port = await closedPort();
-      await addNativeCorp(app, sim, { secret: 'an-app-secret-not-the-archive-one', proxy: `http://127.0.0.1:${port}`, keyVersions: [] });
+      await addNativeCorp(app, sim, lib, { ...DOCTOR_CORP, secret: 'an-app-secret-not-the-archive-one', proxy: `http://127.0.0.1:${port}`, keyVersions: [] });
       const { code, out } = await cli(['doctor', '--corp', sim.corp.corpid, '--db', dbUrl, '--json'], doubleEnv(sim));
       expect(code).toBe(1);
       const report = JSON.parse(out) as { failures: number; diagnoses: Array<{ checks: Array<{ id: string; verdict: string; finding: string; action: string | null }> }> };

@@ -1,58 +1,38 @@
-import { afterEach, beforeAll, expect, it } from 'vitest';
-import type { App } from '../../src/app/app.ts';
-import type { CommandIo } from '../../src/cli/command.ts';
-import { main } from '../../src/cli/main.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
+import { beforeAll, expect, it } from 'vitest';
+import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { appOn, expectArchivedExactly, expectEnvelopesDecrypted } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { buildFinanceDouble } from './build-double.ts';
-import { doubleEnv } from './native-support.ts';
+import { addNativeCorp, withDoubleEnv } from './native-support.ts';
+import { runCli } from '../support/cli-runner.ts';
+import { useSimulators } from '../support/simulators.ts';
 
 let lib: string;
 beforeAll(async () => {
   lib = await buildFinanceDouble();
 });
 
-const sims: RunningSimulator[] = [];
-afterEach(async () => {
-  for (const sim of sims.splice(0)) await sim.close();
-});
-
-async function addNativeCorp(app: App, sim: RunningSimulator): Promise<void> {
-  await app.corps.add({ corpid: sim.corp.corpid, secret: sim.corp.secret, sdk: { kind: 'native', path: lib }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 10 });
-  for (const [version, pem] of sim.privateKeyPems) await app.keys.add(sim.corp.corpid, version, pem);
-}
+const simulator = useSimulators();
 
 /**
  * One CLI command through `main()`, as bin/wecom-archive runs it, with the double's settings in the
  * environment its SDK hosts inherit; what it printed.
  */
 async function cli(sim: RunningSimulator, dbUrl: string, faults: Record<string, string>, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const saved = { ...process.env };
-  Object.assign(process.env, doubleEnv(sim, faults));
-  const out: string[] = [];
-  const err: string[] = [];
   const env = { WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_DATA_DIR: '/tmp', WECOM_ARCHIVE_LOG_LEVEL: 'silent', WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' };
-  const io: CommandIo = { out: (l) => out.push(l), err: (l) => err.push(l), stdout: process.stdout, cwd: '/tmp', env, signal: new AbortController().signal };
-  try {
-    const code = await main([...args, '--db', dbUrl], io);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-    Object.assign(process.env, saved);
-  }
+  const { code, stdout, stderr } = await withDoubleEnv(sim, faults, () => runCli([...args, '--db', dbUrl], { cwd: '/tmp', env }));
+  return { code, out: stdout.trimEnd(), err: stderr.trimEnd() };
 }
 
 describeEachDialect('run --once while the native DecryptData keeps failing', ({ url }) => {
   it('ends within its retry time with exit 1 and what waits and why, keeps everything stored, and decrypts it all once the SDK recovers', async () => {
-    const sim = await startSimulator({ messages: 38, seed: 'native-decrypt-10003' });
-    sims.push(sim);
+    const sim = await simulator({ messages: 38, seed: 'native-decrypt-10003' });
     const dbUrl = await url();
     const store = await openStore(dbUrl);
     try {
-      await addNativeCorp(appOn(store), sim);
+      await addNativeCorp(appOn(store), sim, lib);
       // every DecryptData answers 10003 (system failure), as the library did for three runs
       const failing = { WECOM_DOUBLE_OPS: 'decrypt', WECOM_DOUBLE_RET: '10003' };
       for (let run = 0; run < 3; run++) {

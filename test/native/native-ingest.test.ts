@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { main } from '../../src/cli/main.ts';
@@ -8,61 +8,25 @@ import { exportJsonl } from '../../src/export/export-jsonl.ts';
 import { pullPage } from '../../src/pull/pull-page.ts';
 import { createBackend } from '../../src/sdk/create-backend.ts';
 import { recordHostRestarts } from '../../src/sdk/native/host-restart-log.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
+import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly, expectEnvelopesDecrypted } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { buildFinanceDouble } from './build-double.ts';
-import { doubleEnv, tempFile } from './native-support.ts';
+import { addNativeCorp, tempFile, withDoubleEnv } from './native-support.ts';
+import { useSimulators } from '../support/simulators.ts';
 
 let lib: string;
 beforeAll(async () => {
   lib = await buildFinanceDouble();
 });
 
-const sims: RunningSimulator[] = [];
-afterEach(async () => {
-  for (const sim of sims.splice(0)) await sim.close();
-});
-async function simulator(opts: Parameters<typeof startSimulator>[0]): Promise<RunningSimulator> {
-  const sim = await startSimulator(opts);
-  sims.push(sim);
-  return sim;
-}
+const simulator = useSimulators();
 
 /** An app that archives messages only: media downloads are off (the media test below turns them on). */
 function messagesOnly(store: Store): App {
   return createApp(loadConfig({ 'media-concurrency': '0' }, {}, '/tmp'), store, Buffer.alloc(32, 3));
-}
-
-/** Registers the simulator's corp with the native SDK (the double) and all its keys. */
-async function addNativeCorp(app: App, sim: RunningSimulator, options: { limit?: number; timeoutS?: number } = {}): Promise<void> {
-  await app.corps.add({
-    corpid: sim.corp.corpid,
-    secret: sim.corp.secret,
-    sdk: { kind: 'native', path: lib },
-    proxy: null,
-    proxyAuth: null,
-    limit: options.limit ?? 1000,
-    timeoutS: options.timeoutS ?? 10,
-  });
-  for (const [version, pem] of sim.privateKeyPems) await app.keys.add(sim.corp.corpid, version, pem);
-}
-
-/**
- * Runs `fn` with the double's settings in this process's environment: the archive starts its SDK
- * hosts as the CLI does (createBackend), and they inherit it.
- */
-async function withDoubleEnv<T>(sim: RunningSimulator, faults: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved = { ...process.env };
-  Object.assign(process.env, doubleEnv(sim, faults));
-  try {
-    return await fn();
-  } finally {
-    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-    Object.assign(process.env, saved);
-  }
 }
 
 async function exportLines(app: App, corpid: string): Promise<string[]> {
@@ -84,7 +48,7 @@ describeEachDialect('ingest through the native SDK', ({ open, url }) => {
     expect(await archiveOnce(viaSimulator)).toMatchObject([{ state: 'ok', messages: 1200, failures: 0 }]);
 
     const viaNative = messagesOnly(await open());
-    await addNativeCorp(viaNative, sim, { limit: 400 });
+    await addNativeCorp(viaNative, sim, lib, { limit: 400 });
     expect(await withDoubleEnv(sim, {}, () => archiveOnce(viaNative))).toMatchObject([{ state: 'ok', messages: 1200, failures: 0 }]);
 
     await expectArchivedOnceAndDone(viaNative, sim, 1200);
@@ -96,7 +60,7 @@ describeEachDialect('ingest through the native SDK', ({ open, url }) => {
   it('a crash on every 50th SDK call and a hang end with every message archived once', async () => {
     const sim = await simulator({ messages: 700, seed: 'native-crashes' });
     const app = messagesOnly(await open());
-    await addNativeCorp(app, sim, { limit: 100, timeoutS: 1 });
+    await addNativeCorp(app, sim, lib, { limit: 100, timeoutS: 1 });
     // One call counter for every host: the 50th, 100th, … call of the corp dies of SIGSEGV, the 333rd hangs.
     const faults = { WECOM_DOUBLE_SEGV: 'every:50', WECOM_DOUBLE_HANG: '333', WECOM_DOUBLE_COUNTER: tempFile('counter') };
     const [progress] = await withDoubleEnv(sim, faults, () => archiveOnce(app));
@@ -112,7 +76,7 @@ describeEachDialect('ingest through the native SDK', ({ open, url }) => {
   it('aborts and crashes of the SDK during media downloads end with every file archived once, verified', async () => {
     const sim = await simulator({ messages: 150, seed: 'native-media-ingest' });
     const app = appOn(await open());
-    await addNativeCorp(app, sim, { limit: 1000 });
+    await addNativeCorp(app, sim, lib, { limit: 1000 });
     // Only media calls count: the 2nd and 9th abort ("free(): invalid pointer"), every 20th dies of SIGSEGV.
     const faults = { WECOM_DOUBLE_OPS: 'media', WECOM_DOUBLE_ABORT: '2,9', WECOM_DOUBLE_SEGV: 'every:20', WECOM_DOUBLE_COUNTER: tempFile('counter') };
     const [progress] = await withDoubleEnv(sim, faults, () => archiveOnce(app));
@@ -135,7 +99,7 @@ describeEachDialect('ingest through the native SDK', ({ open, url }) => {
     const store = await openStore(dbUrl);
     try {
       const app = appOn(store);
-      await addNativeCorp(app, sim);
+      await addNativeCorp(app, sim, lib);
       const corp = await app.corps.get(sim.corp.corpid);
       // the first GetChatData dies of SIGSEGV and is retried on a fresh host
       await withDoubleEnv(sim, { WECOM_DOUBLE_OPS: 'chatdata', WECOM_DOUBLE_SEGV: '1', WECOM_DOUBLE_COUNTER: tempFile('counter') }, async () => {

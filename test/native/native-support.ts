@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import type { App } from '../../src/app/app.ts';
 import { MEDIA_CHUNK_MAX, type SdkBackend } from '../../src/sdk/backend.ts';
 import type { HostRestartEvent } from '../../src/sdk/native/host-pool.ts';
 import { createNativeBackend, type NativeBackend, type NativeBackendOptions } from '../../src/sdk/native/native-backend.ts';
@@ -13,6 +14,52 @@ export function doubleEnv(sim: RunningSimulator, faults: Record<string, string> 
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WECOM_DOUBLE_')) env[k] = v;
   return { ...env, WECOM_DOUBLE_URL: sim.url, ...faults };
+}
+
+export interface NativeCorpOptions {
+  /** the corp secret to register (default: the simulator's) */
+  secret?: string;
+  proxy?: string | null;
+  /** only these key versions (default: all of the simulator's) */
+  keyVersions?: readonly number[];
+  limit?: number;
+  timeoutS?: number;
+  /** replace the corp if it is registered already */
+  replace?: boolean;
+}
+
+/** Registers the simulator's corp with the native SDK at `libPath` (the double) and its keys. */
+export async function addNativeCorp(app: App, sim: RunningSimulator, libPath: string, options: NativeCorpOptions = {}): Promise<void> {
+  await app.corps.add(
+    {
+      corpid: sim.corp.corpid,
+      secret: options.secret ?? sim.corp.secret,
+      sdk: { kind: 'native', path: libPath },
+      proxy: options.proxy ?? null,
+      proxyAuth: null,
+      limit: options.limit ?? 1000,
+      timeoutS: options.timeoutS ?? 10,
+    },
+    options.replace ? { replace: true } : {},
+  );
+  for (const [version, pem] of sim.privateKeyPems) {
+    if (!options.keyVersions || options.keyVersions.includes(version)) await app.keys.add(sim.corp.corpid, version, pem);
+  }
+}
+
+/**
+ * Runs `fn` with the double's settings in this process's environment: the archive starts its SDK
+ * hosts as the CLI does (createBackend), and they inherit it.
+ */
+export async function withDoubleEnv<T>(sim: RunningSimulator, faults: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved = { ...process.env };
+  Object.assign(process.env, doubleEnv(sim, faults));
+  try {
+    return await fn();
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
 }
 
 /** A native backend over the double serving `sim`; restarts are collected in `events`. */

@@ -20,6 +20,23 @@ const corp = (corpid: string) => ({
   timeoutS: 5,
 });
 
+/** A stored envelope, not decrypted yet, with placeholder key and body. */
+const pendingEnvelope = (corpid: string, msgid: string, seq: bigint, publickeyVer: number, now: number) => ({
+  corpid,
+  msgid,
+  seq: encodeSeq(seq),
+  publickey_ver: publickeyVer,
+  encrypt_random_key: 'k',
+  encrypt_chat_msg: 'c',
+  state: 'pending' as const,
+  reason: null,
+  reason_code: null,
+  reason_detail: null,
+  attempts: 0,
+  received_at: now,
+  updated_at: now,
+});
+
 describeEachDialect('store', ({ dialect, open, url }) => {
   it('round-trips seq values beyond 2^53 exactly and orders them numerically', async () => {
     const store = await open();
@@ -28,21 +45,7 @@ describeEachDialect('store', ({ dialect, open, url }) => {
     for (const [i, seq] of seqs.entries()) {
       await store.db
         .insertInto('envelopes')
-        .values({
-          corpid: 'wwseq',
-          msgid: `m${i}`,
-          seq: encodeSeq(seq),
-          publickey_ver: 1,
-          encrypt_random_key: 'k',
-          encrypt_chat_msg: 'c',
-          state: 'pending' as const,
-          reason: null,
-          reason_code: null,
-          reason_detail: null,
-          attempts: 0,
-          received_at: now,
-          updated_at: now,
-        })
+        .values(pendingEnvelope('wwseq', `m${i}`, seq, 1, now))
         .execute();
     }
     const rows = await store.db
@@ -58,21 +61,7 @@ describeEachDialect('store', ({ dialect, open, url }) => {
   it('keeps msgids case-sensitive and skips duplicates without touching the stored row', async () => {
     const store = await open();
     const now = Date.now();
-    const row = (msgid: string, ver: number) => ({
-      corpid: 'wwdup',
-      msgid,
-      seq: encodeSeq(1n),
-      publickey_ver: ver,
-      encrypt_random_key: 'k',
-      encrypt_chat_msg: 'c',
-      state: 'pending' as const,
-      reason: null,
-      reason_code: null,
-      reason_detail: null,
-      attempts: 0,
-      received_at: now,
-      updated_at: now,
-    });
+    const row = (msgid: string, ver: number) => pendingEnvelope('wwdup', msgid, 1n, ver, now);
     await store.db
       .insertInto('envelopes')
       .values([row('AbC=', 1), row('abc=', 1)])

@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { App } from '../../src/app/app.ts';
+import type { Database } from '../../src/store/schema.ts';
 
 /** Row counts of every table a corp registration (`corp import`, registerCorps) writes. */
 export async function corpRowCounts(app: App): Promise<Record<string, number>> {
@@ -15,3 +17,10 @@ export async function corpRowCounts(app: App): Promise<Record<string, number>> {
 
 /** corpRowCounts of an archive with no corp registered. */
 export const NO_CORP_ROWS = { corps: 0, cursors: 0, key_versions: 0, corp_api_settings: 0, callback_apps: 0 };
+
+/** How many rows `table` holds for `corpid`, or for every corp when no corpid is given. */
+export async function rowCount(db: Kysely<Database>, table: 'envelopes' | 'messages', corpid?: string): Promise<number> {
+  let q = db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n'));
+  if (corpid !== undefined) q = q.where('corpid', '=', corpid);
+  return Number((await q.executeTakeFirstOrThrow()).n);
+}

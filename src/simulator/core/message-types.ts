@@ -1,44 +1,12 @@
+import { MESSAGE_TYPES, type MessageType } from '../../messages/message-types.ts';
+
 /**
- * Every message type of WeCom's official message format reference, with how often
+ * Every message type of WeCom's official message format reference (the list the archive knows), with how often
  * the generator produces each and who may send it. `switch` is the action of the special
  * `{"msgid","action":"switch","time","user"}` record; `revoke` messages carry action `recall`.
  */
-export const messageTypes = [
-  'text',
-  'image',
-  'revoke',
-  'agree',
-  'disagree',
-  'voice',
-  'video',
-  'card',
-  'location',
-  'emotion',
-  'file',
-  'link',
-  'weapp',
-  'chatrecord',
-  'todo',
-  'vote',
-  'collect',
-  'redpacket',
-  'meeting',
-  'meeting_notification',
-  'switch',
-  'docmsg',
-  'markdown',
-  'news',
-  'calendar',
-  'mixed',
-  'meeting_voice_call',
-  'voip_doc_share',
-  'external_redpacket',
-  'sphfeed',
-  'voiptext',
-  'qydiskfile',
-] as const;
-
-export type MessageType = (typeof messageTypes)[number];
+export const messageTypes = MESSAGE_TYPES;
+export type { MessageType };
 
 /**
  * Which conversation a type needs:
