@@ -1,12 +1,12 @@
-import { ArchiveError } from '../errors/errors.ts';
-import { WeComApiError, WeComSdkError } from '../errors/wecom-codes.ts';
-
 /**
  * What the pull loop does after a failed GetChatData: retry with backoff, or stop the corp with a
  * clear status until its configuration is fixed. The policy is data here, not loops scattered in callers.
  */
-/** How a corp's pull goes, as its cursor row and `status` show it: 'stopped' waits for a change of configuration. */
+import { ArchiveError } from '../errors/errors.ts';
+import { WeComApiError, WeComSdkError } from '../errors/wecom-codes.ts';
 import type { PullState } from '../store/vocabulary.ts';
+
+/** How a corp's pull goes, as its cursor row and `status` show it: 'stopped' waits for a change of configuration. */
 export type { PullState };
 
 export type PullVerdict = { action: 'retry'; code: number | null } | { action: 'stop'; code: number | null };
