@@ -8,6 +8,7 @@
  */
 import { ValidationError } from '../errors/errors.ts';
 import { parseCallbackXml, type CallbackXmlElement, type CallbackXmlOptions, type CallbackXmlValue } from './callback-xml.ts';
+import type { InboxKind } from '../store/vocabulary.ts';
 
 /** A required field is missing or a field does not have the documented form. */
 export class CallbackEventError extends ValidationError {
@@ -170,7 +171,6 @@ export interface UnknownCallbackEvent {
 export type CallbackEvent = MsgauditNotifyEvent | ChangeContactEvent | ChangeExternalContactEvent | ChangeExternalChatEvent | UnknownCallbackEvent;
 
 /** What the inbox stores as a callback's kind: the parsed event's, or 'invalid' when it could not be parsed. */
-import type { InboxKind } from '../store/vocabulary.ts';
 export type { InboxKind };
 
 /** Every parsed event's kind is one the inbox can store (a compile-time check). */

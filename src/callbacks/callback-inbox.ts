@@ -10,8 +10,8 @@ import { clipError } from '../runtime/clip.ts';
 import { ClaimQueue, type QueueDescriptor, type RetryPolicy } from '../store/claims/claim-queue.ts';
 import type { CallbackInboxRow, Database } from '../store/schema.ts';
 import type { InboxKind } from './callback-events.ts';
-
 import type { InboxState } from '../store/vocabulary.ts';
+
 export type { InboxState };
 
 export interface InboxEntry {

@@ -24,8 +24,8 @@ import type {
 } from '../store/schema.ts';
 import type { ApiExternalContact, ApiGroup, ApiRobot } from '../wecom-api/wecom-endpoints.ts';
 import type { SyncPart } from './directory-sync.ts';
-
 import type { NameSource, RefreshKind } from '../store/vocabulary.ts';
+
 export type { NameSource, RefreshKind };
 
 /** Member fields; undefined leaves a stored value as it is (update_user carries only what changed). */

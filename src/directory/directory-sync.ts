@@ -38,8 +38,8 @@ import {
 } from '../wecom-api/wecom-endpoints.ts';
 import type { DirectoryStore, RefreshKind } from './directory-store.ts';
 import { isPlausibleId, isPlausibleRoomId, personKind } from './id-kinds.ts';
-
 import type { SyncPart } from '../store/vocabulary.ts';
+
 export type { SyncPart };
 
 export interface DirectorySyncDeps {
