@@ -5,11 +5,13 @@
  * give, page by page, exactly the messages a scan of every stored message with matchesQuery gives,
  * in the same order. Replay a failure with SEARCH_INDEX_SEED.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { App } from '../../src/app/app.ts';
 import { decryptWaiting } from '../../src/app/decrypt-waiting.ts';
-import { indexDocs } from '../../src/search/index-docs.ts';
+import { indexDocs, messageTokens } from '../../src/search/index-docs.ts';
 import { IndexRepository } from '../../src/search/index-repository.ts';
 import { matchesQuery } from '../../src/search/match.ts';
 import { parseSearchQuery, type SearchFilters } from '../../src/search/query.ts';
@@ -19,6 +21,8 @@ import { textUnits } from '../../src/search/tokenize.ts';
 import type { Rng } from '../../src/simulator/core/prng.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import type { SearchIndexSql } from '../../src/store/dialects/dialect.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import { runCli } from '../support/cli-runner.ts';
 import { addSimulatorCorp, appOn, archiveOnce } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { seededRng, testSeed } from '../support/test-seed.ts';
@@ -126,13 +130,15 @@ afterAll(async () => {
   for (const sim of sims.splice(0)) await sim.close();
 });
 
-describeEachDialect('search', ({ open }) => {
+describeEachDialect('search', ({ open, url }) => {
   let app: App;
+  let dbUrl: string;
   let sim: RunningSimulator;
   let corpus: StoredMessage[];
 
   beforeAll(async () => {
-    app = appOn(await open());
+    dbUrl = await url();
+    app = appOn(await openStore(dbUrl));
     sim = await startSimulator({ messages: MESSAGES, seed: 'search-corpus' });
     sims.push(sim);
     await addSimulatorCorp(app, sim, { limit: 1000 });
@@ -140,6 +146,7 @@ describeEachDialect('search', ({ open }) => {
     expect(progress).toMatchObject({ state: 'ok', messages: MESSAGES });
     corpus = await storedMessages(app, sim.corp.corpid);
   }, 240_000);
+  afterAll(() => app?.close());
 
   it('indexes every stored message with searchable text once, and leaves none queued', async () => {
     const repository = new IndexRepository(app.store.db, app.store.dialect);
@@ -168,6 +175,65 @@ describeEachDialect('search', ({ open }) => {
     // most queries come from the corpus's own text: the comparison is not between empty answers
     expect(nonEmpty).toBeGreaterThan(QUERIES / 2);
   }, 300_000);
+
+  it("asks each dialect's index for exactly the messages holding every token, prefixes included", async () => {
+    const rng = seededRng(testSeed('SEARCH_INDEX_SEED', 'index holds all'));
+    const rows = await app.store.db.selectFrom('messages').select(['msgid', 'raw']).execute();
+    const tokenSets = new Map(rows.map((r) => [r.msgid, messageTokens(r.raw)]));
+    const everyToken = [...new Set([...tokenSets.values()].flat())];
+    for (let n = 0; n < 40; n++) {
+      const tokens = Array.from({ length: rng.range(1, 3) }, () => {
+        const token = rng.pick(everyToken);
+        const prefix = rng.chance(0.3);
+        return { token: prefix ? token.slice(0, rng.range(3, token.length)) : token, prefix };
+      });
+      const expected = [...tokenSets]
+        .filter(([, set]) => tokens.every((t) => set.some((have) => (t.prefix ? have.startsWith(t.token) : have === t.token))))
+        .map(([msgid]) => msgid);
+      const found = await app.store.db.selectFrom('search_docs as d').select('d.msgid').where(app.store.dialect.search.holdsAll(tokens)).execute();
+      expect(found.map((r) => r.msgid).sort(), JSON.stringify(tokens)).toEqual(expected.sort());
+    }
+  });
+
+  it('search command: JSON lines with the next cursor, a count, and exit 2 on a bad query', async () => {
+    const env = { WECOM_ARCHIVE_MASTER_KEY: '03'.repeat(32), WECOM_ARCHIVE_LOG_LEVEL: 'warn', WECOM_ARCHIVE_DATA_DIR: join(tmpdir(), 'wa-search-cli') };
+    const cli = (args: string[]) => runCli(['--db', dbUrl, 'search', '--corp', sim.corp.corpid, ...args], { cwd: tmpdir(), env });
+    const query = parseSearchQuery('的 -不', { corpid: sim.corp.corpid });
+    const expected = bruteForce(corpus, query);
+    expect(expected.length).toBeGreaterThan(3);
+    // a query term starting with '-' follows `--`, as for any command line option parser
+    const first = await cli(['--json', '--limit', '3', '--', '的', '-不']);
+    expect(first.code, first.stderr).toBe(0);
+    const lines = first.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.msgid)).toEqual(expected.slice(0, 3));
+    expect(lines[0]).toMatchObject({
+      seq: expect.stringMatching(/^\d+$/),
+      msgtime: expect.any(Number),
+      from: expect.any(String),
+      conversation: expect.any(String),
+      msgtype: expect.any(String),
+    });
+    expect(lines[0].snippet.ranges.length).toBeGreaterThan(0);
+    const second = await cli(['--json', '--limit', '3', '--after', lines[2].next, '--', '的', '-不']);
+    expect(
+      second.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).msgid),
+    ).toEqual(expected.slice(3, 6));
+    const table = await cli(['的']);
+    expect(table.stdout).toContain('【的】');
+    const counted = await cli(['--count', '--', '的', '-不']);
+    expect(counted.stdout.trim()).toBe(String(expected.length));
+    for (const bad of [['!!!'], ['--', '-的'], ['-的'], ['--limit', '5000', '的'], ['--after', 'xyz', '的'], ['--since', '2026-02-30', '的']]) {
+      const refused = await cli(bad);
+      expect(refused.code, bad.join(' ')).toBe(2);
+      expect(refused.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
 
   it('caps a count and refuses a cursor it did not give', async () => {
     const common = parseSearchQuery('的', { corpid: sim.corp.corpid });
