@@ -47,11 +47,8 @@ export class IndexRepository {
   }
 
   /** Messages waiting for the index, per corp (only corps with some), or of one corp. */
-  async backlog(corpid?: string): Promise<IndexBacklog[]> {
-    let q = this.db.selectFrom('search_pending').select((eb) => ['corpid', eb.fn.countAll<number>().as('n')]);
-    if (corpid !== undefined) q = q.where('corpid', '=', corpid);
-    const rows = await q.groupBy('corpid').orderBy('corpid').execute();
-    return rows.map((r) => ({ corpid: r.corpid, pending: Number(r.n) }));
+  backlog(corpid?: string): Promise<IndexBacklog[]> {
+    return indexBacklog(this.db, corpid);
   }
 
   /**
@@ -81,4 +78,12 @@ function byCorp(rows: ReadonlyArray<{ corpid: string; msgid: string }>): Map<str
     else groups.set(corpid, [msgid]);
   }
   return groups;
+}
+
+/** Messages waiting for the index, per corp (only corps with some), or of one corp: how far behind the index is. */
+export async function indexBacklog(db: Kysely<Database>, corpid?: string): Promise<IndexBacklog[]> {
+  let q = db.selectFrom('search_pending').select((eb) => ['corpid', eb.fn.countAll<number>().as('n')]);
+  if (corpid !== undefined) q = q.where('corpid', '=', corpid);
+  const rows = await q.groupBy('corpid').orderBy('corpid').execute();
+  return rows.map((r) => ({ corpid: r.corpid, pending: Number(r.n) }));
 }

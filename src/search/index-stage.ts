@@ -47,15 +47,31 @@ export class IndexStage {
     this.timing = { ...DEFAULT_INDEX_TIMING, ...timing };
   }
 
-  /** Indexes until the queue is empty (or `signal` aborts); returns how many messages it indexed. */
-  async drain(signal: AbortSignal): Promise<number> {
+  /**
+   * Indexes until the queue is empty (or `signal` aborts); returns how many messages it indexed.
+   * `onBatch` hears the running total after each batch.
+   */
+  async drain(signal: AbortSignal, onBatch?: (done: number) => void): Promise<number> {
     let done = 0;
     while (!signal.aborted) {
       const n = await this.repository.indexBatch(this.timing.batch, indexDocs);
       if (n === 0) break;
       done += n;
+      onBatch?.(done);
     }
     return done;
+  }
+
+  /**
+   * Rebuilds the index entries of one corp (every corp when absent): queues every stored message
+   * again and indexes the queue. Entries are replaced one batch at a time, so search keeps working
+   * meanwhile, other processes' index stages share the work, and an interrupted rebuild resumes
+   * from the queue (run it again, or let \`run\` finish it). Returns how many were queued.
+   */
+  async rebuild(corpid: string | undefined, signal: AbortSignal, onProgress: (done: number, total: number) => void): Promise<number> {
+    const total = await this.repository.queueAll(corpid, Date.now());
+    await this.drain(signal, (done) => onProgress(Math.min(done, total), total));
+    return total;
   }
 
   /** Keeps the index up with the queue until `signal` aborts; a failed batch is tried again later. */

@@ -23,7 +23,10 @@ import { startSimulator, type RunningSimulator } from '../../src/simulator/serve
 import type { SearchIndexSql } from '../../src/store/dialects/dialect.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { runCli } from '../support/cli-runner.ts';
-import { addSimulatorCorp, appOn, archiveOnce } from '../support/archive-harness.ts';
+import { addSimulatorCorp, appOn, archiveOnce, FAST_TIMING } from '../support/archive-harness.ts';
+import { runArchive } from '../../src/app/archive-runner.ts';
+import { createLogger } from '../../src/app/logger.ts';
+import { reindexSearch } from '../../src/app/search-reindex.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { seededRng, testSeed } from '../support/test-seed.ts';
 
@@ -228,6 +231,11 @@ describeEachDialect('search', ({ open, url }) => {
     expect(table.stdout).toContain('【的】');
     const counted = await cli(['--count', '--', '的', '-不']);
     expect(counted.stdout.trim()).toBe(String(expected.length));
+    const rebuilt = await runCli(['--db', dbUrl, 'reindex', '--corp', sim.corp.corpid], { cwd: tmpdir(), env });
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(rebuilt.stdout).toContain(`reindexed ${MESSAGES} messages`);
+    expect(rebuilt.stderr).toContain(`[####################] ${MESSAGES}/${MESSAGES} messages (100%)`);
+    expect((await cli(['--count', '--', '的', '-不'])).stdout.trim()).toBe(String(expected.length));
     for (const bad of [['!!!'], ['--', '-的'], ['-的'], ['--limit', '5000', '的'], ['--after', 'xyz', '的'], ['--since', '2026-02-30', '的']]) {
       const refused = await cli(bad);
       expect(refused.code, bad.join(' ')).toBe(2);
@@ -293,5 +301,16 @@ describeEachDialect('search', ({ open, url }) => {
       expect(await allPages(late, query, 1000)).toEqual(bruteForce(all, query));
       expect(await allPages(late, query, 1000)).toContain(m.msgid);
     }
+
+    // a rebuild while the archive runs: everything is indexed once when both are done
+    const stop = new AbortController();
+    const running = runArchive(late, createLogger('silent'), stop.signal, { once: false, timing: FAST_TIMING, indexTiming: { idleMs: 20 } });
+    expect(await reindexSearch(late, createLogger('silent'), undefined, new AbortController().signal, () => undefined)).toBe(120);
+    stop.abort();
+    await running;
+    expect(await new IndexRepository(late.store.db, late.store.dialect).backlog()).toEqual([]);
+    const docs = await late.store.db.selectFrom('search_docs').select('msgid').execute();
+    expect(docs.length).toBe(all.filter((m) => m.fields.some((f) => textUnits(f).length > 0)).length);
+    expect(new Set(docs.map((d) => d.msgid)).size).toBe(docs.length);
   }, 120_000);
 });

@@ -11,6 +11,7 @@ import { exportCommand } from './export.ts';
 import { mediaRetry, mediaScan } from './media.ts';
 import { migrate } from './migrate.ts';
 import { run } from './run.ts';
+import { reindex } from './reindex.ts';
 import { search } from './search.ts';
 import { simulator } from './simulator.ts';
 import { status } from './status.ts';
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   doctor,
   exportCommand,
   search,
+  reindex,
   demo,
   simulator,
   serve,
