@@ -41,7 +41,9 @@ export const sqliteSearch: SearchIndexSql = {
   },
 
   holdsAll(tokens) {
-    return sql`d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ${fts5Query(tokens)})`;
+    // `+d.id`: the list is looked up per row; as an index constraint SQLite would probe the unique
+    // index once per listed id for every message it walks, a hundred times slower
+    return sql`+d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ${fts5Query(tokens)})`;
   },
 };
 
