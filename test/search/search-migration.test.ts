@@ -1,23 +1,19 @@
 /** Migration 0010 on an archive that already holds messages: they are queued, and the index stage indexes them. */
-import { type Kysely, Migrator } from 'kysely';
 import { expect, it } from 'vitest';
 import { createLogger } from '../../src/app/logger.ts';
 import { reindexSearch } from '../../src/app/search-reindex.ts';
-import { migrationsFor } from '../../src/store/migrations/index.ts';
 import { migrateStore, openStore } from '../../src/store/open-store.ts';
 import { encodeSeq } from '../../src/store/seq-codec.ts';
 import { parseSearchQuery } from '../../src/search/query.ts';
 import { searchMessages } from '../../src/search/search-messages.ts';
 import { appOn } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { openStoreMigratedTo } from '../support/older-schema.ts';
 
 describeEachDialect('search index migration', ({ url }) => {
   it('queues every message archived before the index existed, and a search finds them once indexed', async () => {
     const location = await url();
-    const early = await openStore(location, { migrate: false });
-    const migrations = migrationsFor(early.dialect);
-    const { error } = await new Migrator({ db: early.db, provider: { getMigrations: async () => migrations } }).migrateTo('0009-gap-kinds-refresh-lease');
-    expect(error).toBeUndefined();
+    const { store: early, db } = await openStoreMigratedTo(location, '0009-gap-kinds-refresh-lease');
     const message = (n: number, content: string) => ({
       corpid: 'wwold',
       msgid: `m${n}`,
@@ -36,7 +32,7 @@ describeEachDialect('search index migration', ({ url }) => {
       raw: Buffer.from(JSON.stringify({ msgid: `m${n}`, action: 'send', from: 'a', tolist: ['b'], msgtype: 'text', text: { content } })),
       created_at: 1,
     });
-    await (early.db as unknown as Kysely<any>)
+    await db
       .insertInto('messages')
       .values([message(1, '合同已经签好'), message(2, '明天讨论合同细节'), message(3, 'nothing here')])
       .execute();
