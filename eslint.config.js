@@ -27,7 +27,9 @@ const STAGES = ['pull', 'decrypt', 'media', 'callbacks', 'directory', 'search'];
 const STAGE_ENTRY_POINTS = {
   // Decrypt inserts a message's media job rows in the transaction that stores the decrypted message,
   // so a message is never archived without the jobs that fetch its files (zero loss).
-  decrypt: ['src/media/**/media-job-repository.ts'],
+  // Likewise it queues each stored message for the search index in that transaction, so none is
+  // ever left out of the index.
+  decrypt: ['src/media/**/media-job-repository.ts', 'src/search/**/search-pending.ts'],
   // Contact-change callbacks enqueue directory refresh rows through the DirectoryStore they are handed
   // (a type import: the composition root passes the instance in).
   callbacks: ['src/directory/**/directory-store.ts'],
@@ -55,6 +57,7 @@ const STAGE_CLASS_FILES = [
   'src/**/inbox-worker.ts', // InboxWorker (callbacks)
   'src/**/directory-runner.ts', // DirectoryRunner
   'src/**/directory-sync.ts', // DirectorySync
+  'src/**/index-stage.ts', // IndexStage (search)
 ];
 
 /**

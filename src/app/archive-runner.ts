@@ -9,6 +9,7 @@ import type { MediaPolicy } from '../media/media-policy.ts';
 import { MediaStage } from '../media/media-stage.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
 import { createBackend } from '../sdk/create-backend.ts';
+import { IndexStage, type IndexStageTiming } from '../search/index-stage.ts';
 import { recordHostRestarts } from '../sdk/native/host-restart-log.ts';
 import { type ArchiverTiming, CorpArchiver, type CorpProgress, DEFAULT_TIMING } from '../archiver/corp-archiver.ts';
 
@@ -24,6 +25,8 @@ export interface RunOptions {
   createBackend?(corp: CorpConfig): SdkBackend;
   /** media retry policy overrides (tests use short waits) */
   mediaPolicy?: Partial<MediaPolicy>;
+  /** search index stage timing overrides */
+  indexTiming?: Partial<IndexStageTiming>;
 }
 
 /**
@@ -76,11 +79,22 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
     options.onStarted?.(archivers);
     const all = () => [...[...archivers.values()].map((a) => a.progress), ...failed];
     const ticker = options.onProgress ? setInterval(() => options.onProgress!(all()), options.progressEveryMs ?? 2_000) : undefined;
+    // the search index follows the stored messages beside the pulls, and stops with them
+    const indexer = new IndexStage({ db, dialect, health: app.store.health, log }, options.indexTiming);
+    const indexing = new AbortController();
+    const stopIndexing = () => indexing.abort();
+    signal.addEventListener('abort', stopIndexing, { once: true });
+    const indexLoop = indexer.run(indexing.signal);
     try {
       await Promise.all([...archivers.values()].map((a) => a.run(signal, { once: options.once })));
     } finally {
       if (ticker) clearInterval(ticker);
+      stopIndexing();
+      signal.removeEventListener('abort', stopIndexing);
+      await indexLoop;
     }
+    // `run --once` leaves nothing it stored out of the index
+    if (options.once) await indexer.finish(signal);
     options.onProgress?.(all());
     return all();
   } finally {

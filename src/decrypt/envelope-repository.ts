@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { insertMediaJobs } from '../media/jobs/media-job-repository.ts';
+import { queueForIndex } from '../search/search-pending.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database, NewMessage } from '../store/schema.ts';
 import type { EnvelopeRow } from './decrypt-batch.ts';
@@ -191,15 +192,22 @@ export class EnvelopeRepository {
   }
 
   /**
-   * Commits decrypted batches in one transaction: the messages with their media jobs (a stored
-   * message always has its media jobs), the failures' reasons, then the lane's progress (a fresh
-   * lane moves the watermark to `lastSeq`, a retry lane marks its messages' envelopes 'done') and
-   * the corp's newest msgtime.
+   * Commits decrypted batches in one transaction: the messages with their media jobs and their
+   * place in the search index's queue (a stored message always has both), the failures' reasons,
+   * then the lane's progress (a fresh lane moves the watermark to `lastSeq`, a retry lane marks its
+   * messages' envelopes 'done') and the corp's newest msgtime.
    */
   async commitDecrypted(dialect: StoreDialect, corpid: string, commit: DecryptCommit, now: number): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await dialect.insertIgnoring(trx, 'messages', commit.messages, ['corpid', 'msgid']);
       await insertMediaJobs(trx, dialect, corpid, commit.messages, now);
+      await queueForIndex(
+        trx,
+        dialect,
+        corpid,
+        commit.messages.map((m) => m.msgid),
+        now,
+      );
       for (const w of commit.waits) await markWaiting(trx, corpid, w, now);
       if (commit.lane === 'retry')
         await markDone(

@@ -146,6 +146,8 @@ export const ERROR_CODES = Object.freeze({
   SEARCH_TERM_TOO_LONG: 'a search term has too many units',
   SEARCH_QUERY_ONLY_EXCLUDES: 'a search query only excludes terms',
   SEARCH_FILTERS_INVALID: 'a search filter is not valid',
+  SEARCH_CURSOR_INVALID: 'a search cursor is not one a search gave',
+  SEARCH_LIMIT_INVALID: 'a search page size is outside 1–1000',
 } as const satisfies Record<string, string>);
 
 /** A stable code of an ArchiveError. */

@@ -9,6 +9,7 @@ import type { PullState } from '../pull/retry-policy.ts';
 import { type WaitingGroup, waitingGroups } from '../decrypt/waiting-envelopes.ts';
 import type { Database, SdkHostRestart } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
+import { indexBacklog } from '../search/index-repository.ts';
 
 export type { WaitingGroup } from '../decrypt/waiting-envelopes.ts';
 
@@ -40,6 +41,8 @@ export interface CorpStatus {
    * than the last catch-up is stored, so the risk clock started then. null: never caught up yet.
    */
   hoursLeft: number | null;
+  /** stored messages the search index has not taken in yet (how far behind it is) */
+  notIndexed: number;
   /** native SDK host processes replaced after a crash, hang or memory ceiling */
   sdkHostRestarts: {
     count: number;
@@ -113,6 +116,7 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
   const media = await mediaStatuses(db);
   const inboxes = await new CallbackInbox(db).summaries();
   const directories = await directoryStatuses(db);
+  const notIndexed = await indexBacklog(db);
   const result: CorpStatus[] = [];
   for (const c of cursors) {
     const gapCount = (kind: GapKind) => Number(gapCounts.find((g) => g.corpid === c.corpid && g.kind === kind)?.n ?? 0);
@@ -153,6 +157,7 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
       newestMsgtime: newest,
       lagMs: newest === null ? null : Math.max(0, now - newest),
       hoursLeft: caughtUp === null ? null : Math.round(((WECOM_RETENTION_MS - (now - caughtUp)) / 3600_000) * 10) / 10,
+      notIndexed: notIndexed.find((b) => b.corpid === c.corpid)?.pending ?? 0,
       media: media.get(c.corpid) ?? emptyMediaStatus(),
       callbacks: inboxes.get(c.corpid) ?? { pending: 0, failed: 0, ignored: 0, done: 0, lastReceivedAt: null, latestFailures: [] },
       directory: directories.get(c.corpid) ?? emptyDirectoryStatus(),

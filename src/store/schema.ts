@@ -35,6 +35,8 @@ export interface Database {
   dir_sync_state: DirSyncStateTable;
   vault_checks: VaultCheckTable;
   key_history: KeyHistoryTable;
+  search_pending: SearchPendingTable;
+  search_docs: SearchDocTable;
 }
 
 export interface CorpTable {
@@ -523,3 +525,23 @@ export interface MediaTable {
 
 export type MediaJob = Selectable<MediaTable>;
 export type NewMediaJob = Insertable<MediaTable>;
+
+/**
+ * Messages stored but not yet in the search index: written in the transaction that stores the
+ * message, deleted in the transaction that indexes it. Messages are not stored in seq order (one
+ * waiting for a key is stored later, with a lower seq), so the index follows these rows, not a seq.
+ */
+export interface SearchPendingTable {
+  corpid: string;
+  msgid: string;
+  queued_at: number;
+}
+
+/**
+ * One row per indexed message; the full-text columns that go with it differ by dialect
+ * (store/dialects/*-search.ts) and are reached only through StoreDialect.search.
+ */
+export interface SearchDocTable {
+  corpid: string;
+  msgid: string;
+}

@@ -6,17 +6,17 @@
  * for a shorter time than WeCom: a jump after a few hours is what a non-contiguous seq looks like.
  * The archive's clock is the simulator's, as WeCom's and the archive's clocks are one real time.
  */
-import { Kysely, Migrator } from 'kysely';
 import { expect, it } from 'vitest';
 import { status as statusCommand } from '../../src/cli/commands/status.ts';
 import type { CommandIo } from '../../src/cli/command.ts';
 import { GAP_LOSS_MARGIN_MS, WECOM_RETENTION_MS } from '../../src/pull/gap-kind.ts';
 import { pullPage } from '../../src/pull/pull-page.ts';
 import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
-import { migrationsFor } from '../../src/store/migrations/index.ts';
+
 import { migrateStore, openStore, type Store } from '../../src/store/open-store.ts';
 import { encodeSeq } from '../../src/store/seq-codec.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
+import { openStoreMigratedTo } from '../support/older-schema.ts';
 import { addSimulatorCorp, appOn } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { useSimulators } from '../support/simulators.ts';
@@ -95,11 +95,7 @@ describeEachDialect('gaps', ({ open, url }) => {
 
   it('classifies gaps recorded before from the archived message at the cursor, and leaves the rest losses', async () => {
     const location = await url();
-    const early = await openStore(location, { migrate: false });
-    const migrations = migrationsFor(early.dialect);
-    const { error } = await new Migrator({ db: early.db, provider: { getMigrations: async () => migrations } }).migrateTo('0006-pull-lease');
-    expect(error).toBeUndefined();
-    const db = early.db as unknown as Kysely<any>;
+    const { store: early, db } = await openStoreMigratedTo(location, '0006-pull-lease');
     const at = 1_800_000_000_000;
     const message = (seq: bigint, msgtime: number) => ({
       corpid: 'wwold',

@@ -11,6 +11,8 @@ import { exportCommand } from './export.ts';
 import { mediaRetry, mediaScan } from './media.ts';
 import { migrate } from './migrate.ts';
 import { run } from './run.ts';
+import { reindex } from './reindex.ts';
+import { search } from './search.ts';
 import { simulator } from './simulator.ts';
 import { status } from './status.ts';
 
@@ -33,6 +35,8 @@ export const COMMANDS: readonly Command[] = [
   mediaScan,
   doctor,
   exportCommand,
+  search,
+  reindex,
   demo,
   simulator,
   serve,

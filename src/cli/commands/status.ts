@@ -104,6 +104,7 @@ function describe(s: CorpStatus, now: number): string[] {
       );
     }
   }
+  if (s.notIndexed > 0) lines.push(`  search index: ${s.notIndexed} stored messages not indexed yet (the index stage of \`run\` takes them in)`);
   lines.push(
     `  last successful pull ${ago(s.lastSuccessAt, now)}; newest message ${s.lagMs === null ? 'none yet' : `${Math.round(s.lagMs / 1000)}s behind now`}${s.pullLease ? `; pulled by ${s.pullLease.owner}` : ''}`,
   );

@@ -1,4 +1,17 @@
-import type { ColumnDataType, CreateIndexBuilder, CreateTableBuilder, Dialect, Expression, Insertable, InsertQueryBuilder, Transaction } from 'kysely';
+import type {
+  ColumnDataType,
+  CreateIndexBuilder,
+  CreateTableBuilder,
+  Dialect,
+  Expression,
+  Insertable,
+  InsertQueryBuilder,
+  Kysely,
+  RawBuilder,
+  SelectQueryBuilder,
+  SqlBool,
+  Transaction,
+} from 'kysely';
 import type { Database } from '../schema.ts';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
@@ -52,6 +65,42 @@ export interface StoreDialect {
    * (MySQL has none: it indexes every row).
    */
   whereNotNullIfPartial<C extends string>(index: CreateIndexBuilder<C>, column: C): CreateIndexBuilder<C>;
+  /**
+   * Locks the rows a SELECT reads until the transaction ends, skipping rows another transaction has
+   * locked (`FOR UPDATE SKIP LOCKED`). SQLite has one writer at a time, so it reads them as they are.
+   */
+  forUpdateSkipLocked<QB extends SelectQueryBuilder<any, any, any>>(query: QB): QB;
+  /** The message search index, on the database's own full-text machinery. */
+  readonly search: SearchIndexSql;
+}
+
+/** One message's entry in the search index: its distinct index tokens (ASCII [a-z0-9], 3–84 characters). */
+export interface SearchDoc {
+  readonly corpid: string;
+  readonly msgid: string;
+  readonly tokens: readonly string[];
+}
+
+/** A token a candidate must hold: the whole token, or (prefix) any token starting with it. */
+export interface RequiredToken {
+  readonly token: string;
+  readonly prefix: boolean;
+}
+
+/**
+ * The search index of one dialect. Every dialect keeps one row per indexed message in `search_docs`
+ * (corpid, msgid, unique), plus its full-text structure over the message's tokens; what a query
+ * asks is always "every one of these tokens", so no index needs positions.
+ */
+export interface SearchIndexSql {
+  /** Creates search_docs and its full-text index (migration). */
+  createIndex(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
+  /** Writes the index entries of these messages inside the caller's transaction, replacing any they had. */
+  writeDocs(trx: Transaction<Database>, docs: readonly SearchDoc[]): Promise<void>;
+  /** Deletes the index entries of one corp (every corp when absent). */
+  deleteDocs(trx: Transaction<Database>, corpid: string | undefined): Promise<void>;
+  /** A condition on `search_docs` aliased `d`: the entry holds every token given (at least one). */
+  holdsAll(tokens: readonly RequiredToken[]): RawBuilder<SqlBool>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { MysqlDialect, sql } from 'kysely';
 import { createPool } from 'mysql2';
+import { mysqlSearch } from './mysql-search.ts';
 import { errorCodes, insertInChunks, redactUrl, type StoreDialect } from './dialect.ts';
 
 /** MySQL / MariaDB through mysql2, for sites that already run MySQL. */
@@ -49,5 +50,7 @@ export function mysqlDialect(url: string): StoreDialect {
       return errno === 1213 || errno === 1205 || code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
     },
     whereNotNullIfPartial: (index) => index,
+    forUpdateSkipLocked: (query) => query.forUpdate().skipLocked() as typeof query,
+    search: mysqlSearch,
   };
 }

@@ -1,5 +1,6 @@
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { postgresSearch } from './postgres-search.ts';
 import { errorCodes, insertInChunks, redactUrl, type StoreDialect } from './dialect.ts';
 
 /** PostgreSQL through pg: production, and the engine for scale-out. */
@@ -37,5 +38,7 @@ export function postgresDialect(url: string): StoreDialect {
       return code === '40P01' || code === '40001';
     },
     whereNotNullIfPartial: (index, column) => index.where(column, 'is not', null),
+    forUpdateSkipLocked: (query) => query.forUpdate().skipLocked() as typeof query,
+    search: postgresSearch,
   };
 }

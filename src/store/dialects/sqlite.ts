@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { SqliteDialect, type SqliteDatabase } from 'kysely';
 import { makePrivateDir } from '../../config/private-dir.ts';
 import { ConfigError } from '../../errors/errors.ts';
+import { sqliteSearch } from './sqlite-search.ts';
 import { errorCodes, type StoreDialect } from './dialect.ts';
 
 /** SQLite through better-sqlite3: the embedded default, a file under the data directory. */
@@ -56,6 +57,8 @@ export function sqliteDialect(path: string): StoreDialect {
     updateCounts: 'matched rows',
     isLockConflict: (err) => errorCodes(err).code === 'SQLITE_BUSY',
     whereNotNullIfPartial: (index, column) => index.where(column, 'is not', null),
+    forUpdateSkipLocked: (query) => query,
+    search: sqliteSearch,
   };
 }
 

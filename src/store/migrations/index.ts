@@ -9,6 +9,7 @@ import * as m0006 from './0006-pull-lease.ts';
 import * as m0007 from './0007-decrypt-backoff.ts';
 import * as m0008 from './0008-vault-checks.ts';
 import * as m0009 from './0009-gap-kinds-refresh-lease.ts';
+import * as m0010 from './0010-search-index.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -23,6 +24,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0007-decrypt-backoff', m0007],
   ['0008-vault-checks', m0008],
   ['0009-gap-kinds-refresh-lease', m0009],
+  ['0010-search-index', m0010],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {

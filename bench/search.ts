@@ -1,0 +1,198 @@
+/**
+ * Search benchmark. Loads N text messages with realistic term frequencies (a common word in about
+ * 10% of them, rarer words, names, numbers, English words) straight into the messages table of an
+ * empty database, indexes them with the index stage, then times each query class. Prints one JSON
+ * line:
+ *   {messages, db, index_msgs_per_s, index_bytes_per_msg, classes: {CLASS: {p50_ms, p95_ms, p99_ms, like_p95_ms, hits}}}
+ * A query's time is the first page of 50 plus the count (capped at 10,000); like_p95_ms is the same
+ * page and count as `raw LIKE '%…%'` over the stored messages, in the same run.
+ *
+ *   npm run bench:search -- --messages 100000 [--db URL] [--rounds 30]
+ * With --db the database should be empty (a fresh database or schema).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
+import { createLogger } from '../src/app/logger.ts';
+import { IndexStage } from '../src/search/index-stage.ts';
+import { parseSearchQuery, type SearchFilters } from '../src/search/query.ts';
+import { countMatches, searchMessages } from '../src/search/search-messages.ts';
+import { openStore, type Store } from '../src/store/open-store.ts';
+import { encodeSeq } from '../src/store/seq-codec.ts';
+import { seededRng } from '../test/support/test-seed.ts';
+
+const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, db: { type: 'string' }, rounds: { type: 'string', default: '30' } } });
+const count = Number(values.messages);
+const rounds = Number(values.rounds);
+if (!Number.isInteger(count) || count < 1000) throw new Error('--messages must be an integer of at least 1000');
+const dir = mkdtempSync(join(tmpdir(), 'wa-bench-search-'));
+const url = values.db ?? `sqlite:${join(dir, 'archive.db')}`;
+
+const CORP = 'wwbench';
+const FILLER = [
+  ...'我们你他她这那就是在有和了不会要说到对下上时大地为子中年着过去以可能没好还开得出也来看里后自之于能多天都现发实用成理动同如面经心作用道学所然家意主明法问量种无样外前见二三长什么日当从重机由由此使新电进力其些至定性手高向已被走口期间',
+];
+const COMMON = '合同'; // about 10% of messages
+const RARE = ['罄竹', '龃龉', '饕餮', '觊觎', '耄耋'];
+const NAMES = ['张伟', '王芳', '李娜', '刘洋', '陈静'];
+const ENGLISH = ['deploy', 'invoice', 'review', 'meeting', 'release', 'budget', 'contract'];
+const START = Date.UTC(2026, 0, 1);
+
+function messageText(rng: ReturnType<typeof seededRng>): string {
+  let text = '';
+  const pieces = rng.range(3, 12);
+  for (let i = 0; i < pieces; i++) {
+    const roll = rng.float();
+    if (roll < 0.012) text += COMMON;
+    else if (roll < 0.014) text += rng.pick(RARE);
+    else if (roll < 0.05) text += rng.pick(NAMES);
+    else if (roll < 0.12) text += ` ${rng.pick(ENGLISH)} `;
+    else if (roll < 0.16) text += String(rng.range(1, 99999));
+    else text += Array.from({ length: rng.range(2, 6) }, () => rng.pick(FILLER)).join('');
+    if (rng.chance(0.2)) text += '，';
+  }
+  return text;
+}
+
+async function load(store: Store): Promise<void> {
+  const rng = seededRng('bench-search');
+  for (let i = 0; i < count; i += 1000) {
+    const rows = Array.from({ length: Math.min(1000, count - i) }, (_, k) => {
+      const n = i + k;
+      const msgid = `bench${n}`;
+      const conversation = `room:r${n % 200}`;
+      const raw = JSON.stringify({
+        msgid,
+        action: 'send',
+        from: `u${n % 50}`,
+        tolist: [],
+        roomid: `r${n % 200}`,
+        msgtime: START + n * 1000,
+        msgtype: 'text',
+        text: { content: messageText(rng) },
+      });
+      return {
+        corpid: CORP,
+        msgid,
+        seq: encodeSeq(BigInt(n + 1)),
+        action: 'send',
+        from_id: `u${n % 50}`,
+        tolist: '[]',
+        roomid: `r${n % 200}`,
+        msgtime: START + n * 1000,
+        msgtype: 'text',
+        conversation_key: conversation,
+        is_external: 0,
+        is_updown: 0,
+        known_type: 1,
+        pre_msgid: null,
+        raw: Buffer.from(raw),
+        created_at: START,
+      };
+    });
+    await store.db.transaction().execute(async (trx) => {
+      await store.dialect.insertIgnoring(trx, 'messages', rows, ['corpid', 'msgid']);
+      await store.dialect.insertIgnoring(
+        trx,
+        'search_pending',
+        rows.map((r) => ({ corpid: CORP, msgid: r.msgid, queued_at: START })),
+        ['corpid', 'msgid'],
+      );
+    });
+  }
+}
+
+/** Bytes the index takes: its tables as the database reports them. */
+async function indexBytes(store: Store): Promise<number> {
+  const { db, dialect } = store;
+  if (dialect.name === 'sqlite') {
+    const r = await sql<{
+      n: number;
+    }>`SELECT sum(pgsize) AS n FROM dbstat WHERE name LIKE 'search_docs%' OR name LIKE 'search_fts%' OR name LIKE 'sqlite_autoindex_search_docs%'`.execute(db);
+    return Number(r.rows[0]?.n ?? 0);
+  }
+  if (dialect.name === 'postgres') {
+    const r = await sql<{ n: string }>`SELECT pg_total_relation_size('search_docs') AS n`.execute(db);
+    return Number(r.rows[0]?.n ?? 0);
+  }
+  await sql`ANALYZE TABLE search_docs`.execute(db);
+  const r = await sql<{ n: number }>`SELECT data_length + index_length AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'search_docs'`.execute(
+    db,
+  );
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! * 100) / 100;
+}
+
+async function timed(work: () => Promise<unknown>, times: number): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const t = performance.now();
+    await work();
+    ms.push(performance.now() - t);
+  }
+  return ms.sort((a, b) => a - b);
+}
+
+/** The same first page and count by LIKE over the stored JSON. */
+async function likeQuery(store: Store, needle: string, filters: SearchFilters): Promise<void> {
+  const pattern = `%${needle}%`;
+  const param = store.dialect.name === 'postgres' ? Buffer.from(pattern) : pattern;
+  let q = store.db
+    .selectFrom('messages')
+    .where('corpid', '=', CORP)
+    .where(sql<boolean>`raw LIKE ${param}`);
+  if (filters.conversationKey) q = q.where('conversation_key', '=', filters.conversationKey);
+  if (filters.since !== undefined) q = q.where('msgtime', '>=', filters.since);
+  if (filters.until !== undefined) q = q.where('msgtime', '<', filters.until);
+  await q.select(['msgid']).orderBy('msgtime', 'desc').limit(50).execute();
+  await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+}
+
+const store = await openStore(url);
+try {
+  await load(store);
+  const stage = new IndexStage({ db: store.db, dialect: store.dialect, health: store.health, log: createLogger('silent') }, { batch: 500 });
+  const t0 = performance.now();
+  await stage.drain(new AbortController().signal);
+  const indexSeconds = (performance.now() - t0) / 1000;
+  const bytes = await indexBytes(store);
+  const mid = START + Math.floor(count / 2) * 1000;
+  const classes: Array<[string, string, string, SearchFilters]> = [
+    ['rare_2char', RARE[0]!, RARE[0]!, {}],
+    ['common_2char', COMMON, COMMON, {}],
+    ['one_char', '龉', '龉', {}],
+    ['three_four_char', '张伟合同', '张伟合同', {}],
+    ['phrase', `"${NAMES[1]} ${ENGLISH[0]}"`, NAMES[1]!, {}],
+    ['english_word', ENGLISH[1]!, ENGLISH[1]!, {}],
+    ['conversation_filter', COMMON, COMMON, { conversationKey: 'room:r7' }],
+    ['date_range', COMMON, COMMON, { since: mid, until: mid + 86_400_000 }],
+  ];
+  const results: Record<string, unknown> = {};
+  for (const [name, text, needle, filters] of classes) {
+    const query = parseSearchQuery(text, { corpid: CORP, ...filters });
+    const page = await searchMessages(store.db, store.dialect, query, { limit: 50 });
+    const ms = await timed(async () => {
+      await searchMessages(store.db, store.dialect, query, { limit: 50 });
+      await countMatches(store.db, store.dialect, query);
+    }, rounds);
+    const like = await timed(() => likeQuery(store, needle, { corpid: CORP, ...filters }), Math.max(3, Math.floor(rounds / 6)));
+    results[name] = { p50_ms: percentile(ms, 0.5), p95_ms: percentile(ms, 0.95), p99_ms: percentile(ms, 0.99), like_p95_ms: percentile(like, 0.95), hits: page.hits.length };
+  }
+  console.log(
+    JSON.stringify({
+      messages: count,
+      db: store.dialect.name,
+      index_msgs_per_s: Math.round(count / indexSeconds),
+      index_bytes_per_msg: Math.round(bytes / count),
+      classes: results,
+    }),
+  );
+} finally {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}

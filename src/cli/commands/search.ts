@@ -1,0 +1,92 @@
+import { ValidationError } from '../../errors/errors.ts';
+import { parseSearchQuery } from '../../search/query.ts';
+import { countMatches, SEARCH_LIMITS, type SearchHit, searchMessages } from '../../search/search-messages.ts';
+import type { Snippet } from '../../search/snippet.ts';
+import { type Command, needApp, optionalString, requireString } from '../command.ts';
+import { parseTimeRange, TIME_FORMS } from '../time-option.ts';
+
+function parseLimit(text: string | undefined): number {
+  if (text === undefined) return SEARCH_LIMITS.defaultLimit;
+  const limit = /^\d{1,4}$/.test(text) ? Number(text) : NaN;
+  if (!(limit >= 1 && limit <= SEARCH_LIMITS.maxLimit)) {
+    throw new ValidationError('SEARCH_LIMIT_INVALID', `--limit ${text} is not a whole number from 1 to ${SEARCH_LIMITS.maxLimit}`);
+  }
+  return limit;
+}
+
+/** The snippet with its matched stretches between 【 and 】, for a terminal. */
+function marked(snippet: Snippet | undefined): string {
+  if (!snippet) return '';
+  let out = '';
+  let at = 0;
+  for (const [start, end] of snippet.ranges) {
+    out += `${snippet.text.slice(at, start)}【${snippet.text.slice(start, end)}】`;
+    at = end;
+  }
+  return out + snippet.text.slice(at);
+}
+
+function jsonLine(hit: SearchHit, next: string | undefined): string {
+  const { snippet } = hit;
+  return JSON.stringify({
+    msgid: hit.msgid,
+    seq: hit.seq,
+    msgtime: hit.msgtime,
+    from: hit.from,
+    // names come from the directory in a later change; the id is always there
+    from_name: null,
+    conversation: hit.conversation,
+    msgtype: hit.msgtype,
+    snippet: snippet ? { text: snippet.text, ranges: snippet.ranges } : null,
+    next: next ?? null,
+  });
+}
+
+function tableLine(hit: SearchHit): string {
+  return [new Date(hit.msgtime).toISOString().replace('.000Z', 'Z'), hit.from, hit.conversation, hit.msgtype, marked(hit.snippet)].join('  ');
+}
+
+export const search: Command = {
+  name: 'search',
+  usage: 'search --corp ID [--conversation KEY] [--from ID] [--type MSGTYPE[,…]] [--since T] [--until T] [--limit N] [--after CURSOR] [--count] [--json] QUERY...',
+  summary: `find a corp's messages, newest first: terms are ANDed, "a phrase" is kept together, -term excludes, word* is a prefix; T is ${TIME_FORMS}; --limit up to ${SEARCH_LIMITS.maxLimit}`,
+  options: {
+    corp: { type: 'string' },
+    conversation: { type: 'string' },
+    from: { type: 'string' },
+    type: { type: 'string' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    limit: { type: 'string' },
+    after: { type: 'string' },
+    count: { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
+  allowPositionals: true,
+  async run({ app, values, positionals, io }) {
+    const corpid = requireString(values, 'corp', 'the corp ID to search');
+    const { since, until } = parseTimeRange(optionalString(values, 'since'), optionalString(values, 'until'));
+    const types = optionalString(values, 'type');
+    const filters = {
+      corpid,
+      conversationKey: optionalString(values, 'conversation'),
+      fromId: optionalString(values, 'from'),
+      msgtypes: types === undefined ? undefined : types.split(',').map((t) => t.trim()),
+      since,
+      until,
+    };
+    const query = parseSearchQuery(positionals.join(' '), filters);
+    const limit = parseLimit(optionalString(values, 'limit'));
+    const { db, dialect } = needApp(app).store;
+    if (values.count === true) {
+      const { count, atLeast } = await countMatches(db, dialect, query);
+      io.out(atLeast ? `at least ${count}` : String(count));
+      return;
+    }
+    const after = optionalString(values, 'after');
+    const page = await searchMessages(db, dialect, query, { limit, ...(after === undefined ? {} : { after }) });
+    for (const hit of page.hits) io.out(values.json === true ? jsonLine(hit, page.next) : tableLine(hit));
+    if (page.notIndexed > 0) io.err(`${page.notIndexed} stored messages are not indexed yet and were not searched`);
+    if (values.json !== true) io.err(`${page.hits.length} messages${page.next ? `; next page: --after ${page.next}` : ''}`);
+  },
+};

@@ -1,0 +1,27 @@
+/**
+ * What the index keeps of a message: the distinct tokens of its searchable text. The index is asked
+ * only for messages holding every token of a query (index-plan.ts, `tokenSetAdmits`), so it needs
+ * neither positions nor the field gap token; the exact match decides the rest.
+ */
+import type { SearchDoc } from '../store/dialects/dialect.ts';
+import type { MessageToIndex } from './index-repository.ts';
+import { searchableTextOfRaw } from './searchable-text.ts';
+import { FIELD_GAP_TOKEN } from './token-codec.ts';
+import { indexTokens } from './tokenize.ts';
+
+/** The distinct index tokens of a stored message (`messages.raw`), in first-seen order. */
+export function messageTokens(raw: Uint8Array): string[] {
+  const tokens = new Set(indexTokens(searchableTextOfRaw(raw).map((f) => f.text)));
+  tokens.delete(FIELD_GAP_TOKEN);
+  return [...tokens];
+}
+
+/** The index entries of these messages; a message without searchable text gets none. */
+export function indexDocs(messages: readonly MessageToIndex[]): SearchDoc[] {
+  const docs: SearchDoc[] = [];
+  for (const m of messages) {
+    const tokens = messageTokens(m.raw);
+    if (tokens.length > 0) docs.push({ corpid: m.corpid, msgid: m.msgid, tokens });
+  }
+  return docs;
+}

@@ -1,0 +1,89 @@
+import type { Kysely } from 'kysely';
+import type { SearchDoc, StoreDialect } from '../store/dialects/dialect.ts';
+import type { Database } from '../store/schema.ts';
+
+/** A stored message as the index stage reads it. */
+export interface MessageToIndex {
+  readonly corpid: string;
+  readonly msgid: string;
+  readonly raw: Uint8Array;
+}
+
+/** Messages waiting for the index, by corp. */
+export interface IndexBacklog {
+  readonly corpid: string;
+  readonly pending: number;
+}
+
+/**
+ * Every query of the index stage: the queue of messages to index (search_pending) and the index
+ * itself, through the dialect's search SQL. The stage holds the logic; this module holds the SQL.
+ */
+export class IndexRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: StoreDialect,
+  ) {}
+
+  /**
+   * Indexes up to `limit` queued messages in one transaction: the queue rows are locked (rows
+   * another process holds are skipped), the messages' entries written, and the queue rows deleted.
+   * A crash before the commit leaves the queue as it was, and an entry is written by replacing the
+   * message's old one, so no message is ever missing from the index or in it twice. `docsOf` turns
+   * messages into entries (none for a message without searchable text). Returns how many queue rows
+   * were done.
+   */
+  async indexBatch(limit: number, docsOf: (messages: readonly MessageToIndex[]) => SearchDoc[]): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const queued = await this.dialect.forUpdateSkipLocked(trx.selectFrom('search_pending').select(['corpid', 'msgid']).orderBy('queued_at').limit(limit)).execute();
+      if (queued.length === 0) return 0;
+      for (const [corpid, msgids] of byCorp(queued)) {
+        const messages = await trx.selectFrom('messages').select(['corpid', 'msgid', 'raw']).where('corpid', '=', corpid).where('msgid', 'in', msgids).execute();
+        await this.dialect.search.writeDocs(trx, docsOf(messages));
+        await trx.deleteFrom('search_pending').where('corpid', '=', corpid).where('msgid', 'in', msgids).execute();
+      }
+      return queued.length;
+    });
+  }
+
+  /** Messages waiting for the index, per corp (only corps with some), or of one corp. */
+  backlog(corpid?: string): Promise<IndexBacklog[]> {
+    return indexBacklog(this.db, corpid);
+  }
+
+  /**
+   * Queues every stored message of one corp (every corp when absent) again, for a rebuild of its
+   * index entries. The entries stay searchable meanwhile; each is replaced as it is indexed again,
+   * and an interrupted rebuild resumes from the queue. Returns how many messages are queued.
+   */
+  async queueAll(corpid: string | undefined, now: number): Promise<number> {
+    let messages = this.db
+      .selectFrom('messages as m')
+      .select((eb) => ['m.corpid', 'm.msgid', eb.val(now).as('queued_at')])
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('search_pending as p').select('p.msgid').whereRef('p.corpid', '=', 'm.corpid').whereRef('p.msgid', '=', 'm.msgid'))),
+      );
+    if (corpid !== undefined) messages = messages.where('m.corpid', '=', corpid);
+    await this.db.insertInto('search_pending').columns(['corpid', 'msgid', 'queued_at']).expression(messages).execute();
+    const queued = await this.backlog(corpid);
+    return queued.reduce((sum, b) => sum + b.pending, 0);
+  }
+}
+
+function byCorp(rows: ReadonlyArray<{ corpid: string; msgid: string }>): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const { corpid, msgid } of rows) {
+    const list = groups.get(corpid);
+    if (list) list.push(msgid);
+    else groups.set(corpid, [msgid]);
+  }
+  return groups;
+}
+
+/** Messages waiting for the index, per corp (only corps with some), or of one corp: how far behind the index is. */
+export async function indexBacklog(db: Kysely<Database>, corpid?: string): Promise<IndexBacklog[]> {
+  let q = db.selectFrom('search_pending').select((eb) => ['corpid', eb.fn.countAll<number>().as('n')]);
+  if (corpid !== undefined) q = q.where('corpid', '=', corpid);
+  const rows = await q.groupBy('corpid').orderBy('corpid').execute();
+  return rows.map((r) => ({ corpid: r.corpid, pending: Number(r.n) }));
+}
