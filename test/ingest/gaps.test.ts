@@ -19,6 +19,7 @@ import { corpStatuses } from '../../src/status/corp-status.ts';
 import { openStoreMigratedTo } from '../support/older-schema.ts';
 import { addSimulatorCorp, appOn } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { messageRow } from '../support/message-rows.ts';
 import { useSimulators } from '../support/simulators.ts';
 
 const H = 3600_000;
@@ -97,24 +98,7 @@ describeEachDialect('gaps', ({ open, url }) => {
     const location = await url();
     const { store: early, db } = await openStoreMigratedTo(location, '0006-pull-lease');
     const at = 1_800_000_000_000;
-    const message = (seq: bigint, msgtime: number) => ({
-      corpid: 'wwold',
-      msgid: `m${seq}`,
-      seq: encodeSeq(seq),
-      action: 'send',
-      from_id: 'a',
-      tolist: '[]',
-      roomid: '',
-      msgtime,
-      msgtype: 'text',
-      conversation_key: 'pair:a|b',
-      is_external: 0,
-      is_updown: 0,
-      known_type: 1,
-      pre_msgid: null,
-      raw: Buffer.from('{}'),
-      created_at: at,
-    });
+    const message = (seq: bigint, msgtime: number) => messageRow({ corpid: 'wwold', msgid: `m${seq}`, seq, msgtime, createdAt: at });
     await db
       .insertInto('messages')
       .values([message(10n, at - H), message(30n, at - 5.5 * 24 * H)])

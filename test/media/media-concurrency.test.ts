@@ -7,6 +7,7 @@ import type { SdkBackend } from '../../src/sdk/backend.ts';
 import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
+import { messageRow } from '../support/message-rows.ts';
 import { addCorp, archiveWithMedia, media, mediaApp, message, ref } from './media-support.ts';
 
 const sims: RunningSimulator[] = [];
@@ -80,24 +81,7 @@ it('`media scan` makes the jobs of messages stored before media support, once', 
   const store = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'wa-scan-')), 'archive.db')}`);
   stores.push(store);
   const raw = (msgtype: string, body: object) => Buffer.from(JSON.stringify({ msgtype, ...body }));
-  const row = (msgid: string, seq: number, msgtype: string, body: object) => ({
-    corpid: 'wwscan',
-    msgid,
-    seq: String(seq).padStart(20, '0'),
-    action: 'send',
-    from_id: 'a',
-    tolist: '[]',
-    roomid: '',
-    msgtime: 1,
-    msgtype,
-    conversation_key: 'pair:a|b',
-    is_external: 0,
-    is_updown: 0,
-    known_type: 1,
-    pre_msgid: null,
-    raw: raw(msgtype, body),
-    created_at: 1,
-  });
+  const row = (msgid: string, seq: number, msgtype: string, body: object) => messageRow({ corpid: 'wwscan', msgid, seq: BigInt(seq), msgtype, raw: raw(msgtype, body) });
   await store.db
     .insertInto('messages')
     .values([

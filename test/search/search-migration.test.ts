@@ -3,35 +3,25 @@ import { expect, it } from 'vitest';
 import { createLogger } from '../../src/app/logger.ts';
 import { reindexSearch } from '../../src/app/search-reindex.ts';
 import { migrateStore, openStore } from '../../src/store/open-store.ts';
-import { encodeSeq } from '../../src/store/seq-codec.ts';
 import { parseSearchQuery } from '../../src/search/query.ts';
 import { searchMessages } from '../../src/search/search-messages.ts';
 import { appOn } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { messageRow } from '../support/message-rows.ts';
 import { openStoreMigratedTo } from '../support/older-schema.ts';
 
 describeEachDialect('search index migration', ({ url }) => {
   it('queues every message archived before the index existed, and a search finds them once indexed', async () => {
     const location = await url();
     const { store: early, db } = await openStoreMigratedTo(location, '0009-gap-kinds-refresh-lease');
-    const message = (n: number, content: string) => ({
-      corpid: 'wwold',
-      msgid: `m${n}`,
-      seq: encodeSeq(BigInt(n)),
-      action: 'send',
-      from_id: 'a',
-      tolist: '[]',
-      roomid: '',
-      msgtime: 1_800_000_000_000 + n,
-      msgtype: 'text',
-      conversation_key: 'pair:a|b',
-      is_external: 0,
-      is_updown: 0,
-      known_type: 1,
-      pre_msgid: null,
-      raw: Buffer.from(JSON.stringify({ msgid: `m${n}`, action: 'send', from: 'a', tolist: ['b'], msgtype: 'text', text: { content } })),
-      created_at: 1,
-    });
+    const message = (n: number, content: string) =>
+      messageRow({
+        corpid: 'wwold',
+        msgid: `m${n}`,
+        seq: BigInt(n),
+        msgtime: 1_800_000_000_000 + n,
+        raw: Buffer.from(JSON.stringify({ msgid: `m${n}`, action: 'send', from: 'a', tolist: ['b'], msgtype: 'text', text: { content } })),
+      });
     await db
       .insertInto('messages')
       .values([message(1, '合同已经签好'), message(2, '明天讨论合同细节'), message(3, 'nothing here')])
