@@ -13,6 +13,9 @@ import { runArchive, type RunOptions } from './archive-runner.ts';
 import { type CallbackServices, type CallbackServicesOptions, createCallbackServices } from './callback-services.ts';
 import type { Logger } from './logger.ts';
 
+/** What `run` reports of each corp (the CLI prints it; it does not import the archiver for it). */
+export type { CorpProgress };
+
 /** What one process runs; each part is left out when absent. */
 export interface ProcessPlan {
   /** the HTTP server (health, status, and with `callbacks` the WeCom callback endpoint) */

@@ -1,7 +1,7 @@
 import { createLogger } from '../../app/logger.ts';
 import { httpUrl } from '../../api/http-url.ts';
 import { startArchiveProcess } from '../../app/archive-process.ts';
-import type { CorpProgress } from '../../archiver/corp-archiver.ts';
+import type { CorpProgress } from '../../app/archive-process.ts';
 import { waitingGroups } from '../../decrypt/waiting-envelopes.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { type Command, type CommandIo, needApp, optionalString } from '../command.ts';
