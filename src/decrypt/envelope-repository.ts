@@ -2,6 +2,7 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import { insertMediaJobs } from '../media/jobs/media-job-repository.ts';
 import { queueForIndex } from '../search/search-pending.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
+import { transactionRetryingConflicts } from '../store/in-transaction.ts';
 import type { Database, NewMessage } from '../store/schema.ts';
 import type { EnvelopeRow } from './decrypt-batch.ts';
 import type { WaitReason } from './wait-reasons.ts';
@@ -198,7 +199,9 @@ export class EnvelopeRepository {
    * messages' envelopes 'done') and the corp's newest msgtime.
    */
   async commitDecrypted(dialect: StoreDialect, corpid: string, commit: DecryptCommit, now: number): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    // a lock conflict (the index stage and other processes write the same queue tables) runs the
+    // commit again, rather than failing the batch and decrypting its envelopes a second time
+    await transactionRetryingConflicts(this.db, dialect, async (trx) => {
       await dialect.insertIgnoring(trx, 'messages', commit.messages, ['corpid', 'msgid']);
       await insertMediaJobs(trx, dialect, corpid, commit.messages, now);
       await queueForIndex(

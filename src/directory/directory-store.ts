@@ -9,6 +9,7 @@
 import type { Insertable, Kysely } from 'kysely';
 import { clip as clipText, clipError } from '../runtime/clip.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
+import { transactionRetryingConflicts } from '../store/in-transaction.ts';
 import { ClaimQueue, type QueueDescriptor, type RetryPolicy } from '../store/claims/claim-queue.ts';
 import type {
   Database,
@@ -760,15 +761,8 @@ export class DirectoryStore {
    * writers (syncs, event handlers, other processes) touch the same rows in different orders, and
    * every write here is idempotent, so a retry is always safe.
    */
-  private async tx<T>(fn: (trx: Trx) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.db.transaction().execute(fn);
-      } catch (err) {
-        if (attempt >= 5 || !this.dialect.isLockConflict(err)) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
-      }
-    }
+  private tx<T>(fn: (trx: Trx) => Promise<T>): Promise<T> {
+    return transactionRetryingConflicts(this.db, this.dialect, fn);
   }
 
   /** Records a rename in the history: a new non-empty name, other than the stored one (none stored: not a rename). */
