@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { SearchDoc, StoreDialect } from '../store/dialects/dialect.ts';
+import { transactionRetryingConflicts } from '../store/in-transaction.ts';
 import type { Database } from '../store/schema.ts';
 
 /** A stored message as the index stage reads it. */
@@ -32,10 +33,13 @@ export class IndexRepository {
    * message's old one, so no message is ever missing from the index or in it twice. `docsOf` turns
    * messages into entries (none for a message without searchable text). Returns how many queue rows
    * were done.
+   *
+   * The queue is read in key order, the order the decrypt stage's inserts lock it in, and a batch the
+   * database picks as a deadlock victim is run again.
    */
   async indexBatch(limit: number, docsOf: (messages: readonly MessageToIndex[]) => SearchDoc[]): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
-      const queued = await this.dialect.forUpdateSkipLocked(trx.selectFrom('search_pending').select(['corpid', 'msgid']).orderBy('queued_at').limit(limit)).execute();
+    return transactionRetryingConflicts(this.db, this.dialect, async (trx) => {
+      const queued = await this.dialect.forUpdateSkipLocked(trx.selectFrom('search_pending').select(['corpid', 'msgid']).orderBy('corpid').orderBy('msgid').limit(limit)).execute();
       if (queued.length === 0) return 0;
       for (const [corpid, msgids] of byCorp(queued)) {
         const messages = await trx.selectFrom('messages').select(['corpid', 'msgid', 'raw']).where('corpid', '=', corpid).where('msgid', 'in', msgids).execute();

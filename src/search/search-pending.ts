@@ -9,6 +9,7 @@ import type { Database } from '../store/schema.ts';
 
 /** Queues these messages of `corpid` for the search index, inside the caller's transaction. */
 export async function queueForIndex(trx: Transaction<Database>, dialect: StoreDialect, corpid: string, msgids: readonly string[], now: number): Promise<void> {
-  const rows = msgids.map((msgid) => ({ corpid, msgid, queued_at: now }));
+  // in key order, the order the index stage reads the queue in, so the two lock rows alike
+  const rows = [...msgids].sort().map((msgid) => ({ corpid, msgid, queued_at: now }));
   await dialect.insertIgnoring(trx, 'search_pending', rows, ['corpid', 'msgid']);
 }
