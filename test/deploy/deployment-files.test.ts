@@ -52,9 +52,9 @@ describe('deployment files', () => {
 
   it('compose parses and publishes exactly the ports and volumes the README names', () => {
     const table = productionTable();
-    const ports = table.filter(([kind]) => kind === 'port').map(([, name]) => name);
-    const named = table.filter(([kind]) => kind === 'volume').map(([, name]) => name);
-    const binds = table.filter(([kind]) => kind === 'bind').map(([, name]) => name);
+    const ports = table.filter(([kind]) => kind === 'port').map(([, name]) => name!);
+    const named = table.filter(([kind]) => kind === 'volume').map(([, name]) => name!);
+    const binds = table.filter(([kind]) => kind === 'bind').map(([, name]) => name!);
     expect(ports).toEqual(archive.ports);
     expect(named.sort()).toEqual(Object.keys(compose.volumes).sort());
     const mounts = Object.values(compose.services).flatMap((s) => s.volumes ?? []);
