@@ -12,6 +12,7 @@ import type { App } from './app.ts';
 import { runArchive, type RunOptions } from './archive-runner.ts';
 import { type CallbackServices, type CallbackServicesOptions, createCallbackServices } from './callback-services.ts';
 import type { Logger } from './logger.ts';
+import { createOpsEndpoints, type OpsEndpoints } from '../ops/ops-endpoints.ts';
 
 /** What `run` reports of each corp (the CLI prints it; it does not import the archiver for it). */
 export type { CorpProgress };
@@ -30,6 +31,8 @@ export interface ProcessPlan {
 export interface ArchiveProcess<P extends ProcessPlan = ProcessPlan> {
   readonly server: P extends { listen: object } ? HttpServer : HttpServer | undefined;
   readonly services: P extends { callbacks: object } ? CallbackServices : CallbackServices | undefined;
+  /** /metrics and /readyz behind the server; the event stream registers its metrics source here (ops.metrics.registerEventStream) */
+  readonly ops: OpsEndpoints;
   /**
    * Runs the plan's stages until `signal` aborts, or, with `archive`, until the archive run ends (the
    * background stages stop with it). Returns the archive's progress per corp (none without `archive`).
@@ -42,9 +45,10 @@ export interface ArchiveProcess<P extends ProcessPlan = ProcessPlan> {
 /** Builds and starts (the HTTP server listens at once) what `plan` asks for, on `app`. */
 export async function startArchiveProcess<P extends ProcessPlan>(app: App, log: Logger, plan: P): Promise<ArchiveProcess<P>> {
   const services = plan.callbacks ? createCallbackServices(app, log, plan.callbacks) : undefined;
+  const ops = createOpsEndpoints(app.store, app.config.ops, log);
   let server: HttpServer | undefined;
   try {
-    server = plan.listen ? await startHttpServer(app, plan.listen.port, log, plan.listen.host, services ? { callbacks: services.route } : {}) : undefined;
+    server = plan.listen ? await startHttpServer(app, plan.listen.port, log, plan.listen.host, { ops, ...(services ? { callbacks: services.route } : {}) }) : undefined;
   } catch (err) {
     services?.close();
     throw err;
@@ -52,6 +56,7 @@ export async function startArchiveProcess<P extends ProcessPlan>(app: App, log: 
   const started: ArchiveProcess = {
     server,
     services,
+    ops,
     run: (signal) => runPlan(app, log, plan, services, signal),
     async close() {
       services?.close();

@@ -1,4 +1,4 @@
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
@@ -20,6 +20,13 @@ export interface Config {
   readonly media: MediaConfig;
   /** the callback endpoint and the directory */
   readonly callbacks: CallbackConfig;
+  /** /metrics, /readyz and alerts */
+  readonly ops: OpsConfig;
+}
+
+export interface OpsConfig {
+  /** the bearer token /metrics requires; undefined: /metrics answers on loopback only. Never printed. */
+  readonly metricsToken: string | undefined;
 }
 
 export interface CallbackConfig {
@@ -73,6 +80,7 @@ export interface GlobalFlags {
   'media-concurrency'?: string | undefined;
   'media-corp-concurrency'?: string | undefined;
   ffmpeg?: string | undefined;
+  'metrics-token-file'?: string | undefined;
 }
 
 export const GLOBAL_OPTIONS = {
@@ -84,6 +92,7 @@ export const GLOBAL_OPTIONS = {
   'media-concurrency': { type: 'string' },
   'media-corp-concurrency': { type: 'string' },
   ffmpeg: { type: 'string' },
+  'metrics-token-file': { type: 'string' },
 } as const;
 
 /**
@@ -140,6 +149,7 @@ export function loadConfig(flags: GlobalFlags, env: Readonly<Record<string, stri
   const masterKey = env.WECOM_ARCHIVE_MASTER_KEY;
   const media = mediaConfig(pick, env, dataDir, cwd, problems);
   const callbacks = callbackConfig(env, problems);
+  const ops = opsConfig(flags, env, cwd, problems);
 
   // Directories the archive would create: one that can never exist is refused here, before any
   // mkdir (under /proc Node's recursive mkdir loops forever). Places inside the data directory are
@@ -154,7 +164,31 @@ export function loadConfig(flags: GlobalFlags, env: Readonly<Record<string, stri
   }
 
   if (problems.length > 0) throw new ConfigError(`invalid settings:\n  - ${problems.join('\n  - ')}`);
-  return Object.freeze({ dataDir, dbUrl, masterKey, port, logLevel, media, callbacks });
+  return Object.freeze({ dataDir, dbUrl, masterKey, port, logLevel, media, callbacks, ops });
+}
+
+/**
+ * /metrics' token: `--metrics-token-file PATH` (one trailing newline dropped) or
+ * WECOM_ARCHIVE_METRICS_TOKEN. A token is sent in a header, so it must be printable without spaces;
+ * a short one could be guessed.
+ */
+function opsConfig(flags: GlobalFlags, env: Readonly<Record<string, string | undefined>>, cwd: string, problems: string[]): OpsConfig {
+  let metricsToken: string | undefined;
+  let from = 'WECOM_ARCHIVE_METRICS_TOKEN';
+  const file = flags['metrics-token-file'];
+  if (file !== undefined) {
+    from = '--metrics-token-file';
+    try {
+      metricsToken = readFileSync(resolve(cwd, file), 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      problems.push(`--metrics-token-file: cannot read ${resolve(cwd, file)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else if (env.WECOM_ARCHIVE_METRICS_TOKEN !== undefined && env.WECOM_ARCHIVE_METRICS_TOKEN !== '') metricsToken = env.WECOM_ARCHIVE_METRICS_TOKEN;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,512}$/.test(metricsToken)) {
+    problems.push(`${from}: the metrics token must be 16–512 printable ASCII characters without spaces`);
+    metricsToken = undefined;
+  }
+  return Object.freeze({ metricsToken });
 }
 
 type Pick = (flag: keyof GlobalFlags, variable: string) => { value: string; from: string } | undefined;
