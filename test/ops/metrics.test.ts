@@ -99,7 +99,7 @@ it('lets /metrics through by token or, without one, by loopback only', () => {
 });
 
 describeEachDialect('GET /metrics', ({ open }) => {
-  it('exposes the per-corp figures, the event stream, request durations and process metrics', async () => {
+  it('exposes the per-corp figures, the event stream, request durations and process metrics; caches; takes a token', async () => {
     const store = await open();
     const now = Date.now();
     await fixture(store, now);
@@ -174,32 +174,25 @@ describeEachDialect('GET /metrics', ({ open }) => {
     const again = parseExposition((await rawRequest(base, 'GET', '/metrics')).body).samples;
     expect(value(again, 'wecom_archive_messages_total', { ...corp, msgtype: 'text' })).toBe(4);
     expect(value(again, 'wecom_archive_http_request_duration_seconds_count', { route: '/metrics', method: 'GET', status: '200' })).toBe(1);
-  });
 
-  it('serves one snapshot for the cache period', async () => {
-    const store = await open();
-    await insertCursor(store.db, 'wwcache');
-    const app = appWithEnv(store);
-    const ops = createOpsEndpoints(store, app.config.ops, createLogger('silent'), { metricsCacheMs: 60_000 });
-    const first = (await ops.metrics.metricsText()).body;
-    expect(first).toContain('wecom_archive_pull_state{corpid="wwcache",state="ok"} 1');
-    await store.db.updateTable('cursors').set({ state: 'stopped' }).execute();
-    expect((await ops.metrics.metricsText()).body).toContain('wecom_archive_pull_state{corpid="wwcache",state="ok"} 1');
-  });
+    // one snapshot serves every scrape of the cache period
+    const cached = createOpsEndpoints(store, app.config.ops, log, { metricsCacheMs: 60_000 });
+    expect((await cached.metrics.metricsText()).body).toContain('wecom_archive_pull_state{corpid="wwmetrics",state="ok"} 1');
+    await store.db.updateTable('cursors').set({ state: 'stopped' }).where('corpid', '=', 'wwmetrics').execute();
+    expect((await cached.metrics.metricsText()).body).toContain('wecom_archive_pull_state{corpid="wwmetrics",state="ok"} 1');
+    expect((await ops.metrics.metricsText()).body).toContain('wecom_archive_pull_state{corpid="wwmetrics",state="stopped"} 1');
 
-  it('requires the bearer token once one is set', async () => {
-    const store = await open();
-    const app = appWithEnv(store, { WECOM_ARCHIVE_METRICS_TOKEN: TOKEN });
-    const log = createLogger('silent');
-    const server = await startHttpServer(app, 0, log, '127.0.0.1', { ops: createOpsEndpoints(store, app.config.ops, log) });
-    servers.push(server);
-    const base = `http://127.0.0.1:${server.port}`;
-    const none = await rawRequest(base, 'GET', '/metrics');
+    // once a token is set, it is required
+    const tokenApp = appWithEnv(store, { WECOM_ARCHIVE_METRICS_TOKEN: TOKEN });
+    const guarded = await startHttpServer(tokenApp, 0, log, '127.0.0.1', { ops: createOpsEndpoints(store, tokenApp.config.ops, log) });
+    servers.push(guarded);
+    const guardedBase = `http://127.0.0.1:${guarded.port}`;
+    const none = await rawRequest(guardedBase, 'GET', '/metrics');
     expect(none.status).toBe(401);
     expect(JSON.parse(none.body).error).toBe('METRICS_TOKEN_REQUIRED');
     expect(none.body).not.toContain('wecom_archive');
-    expect((await rawRequest(base, 'GET', '/metrics', undefined, { authorization: `Bearer ${TOKEN}0` })).status).toBe(401);
-    const ok = await rawRequest(base, 'GET', '/metrics', undefined, { authorization: `Bearer ${TOKEN}` });
+    expect((await rawRequest(guardedBase, 'GET', '/metrics', undefined, { authorization: `Bearer ${TOKEN}0` })).status).toBe(401);
+    const ok = await rawRequest(guardedBase, 'GET', '/metrics', undefined, { authorization: `Bearer ${TOKEN}` });
     expect(ok.status).toBe(200);
     expect(ok.body).toContain('# TYPE wecom_archive_database_up gauge');
   });
