@@ -13,6 +13,8 @@ import { runArchive, type RunOptions } from './archive-runner.ts';
 import { type CallbackServices, type CallbackServicesOptions, createCallbackServices } from './callback-services.ts';
 import type { Logger } from './logger.ts';
 import { createOpsEndpoints, type OpsEndpoints } from '../ops/ops-endpoints.ts';
+import { AlertEvaluator } from '../ops/alerts/alert-evaluator.ts';
+import { type AlertTarget, robotTarget, webhookTarget } from '../ops/alerts/alert-targets.ts';
 
 /** What `run` reports of each corp (the CLI prints it; it does not import the archiver for it). */
 export type { CorpProgress };
@@ -74,6 +76,8 @@ async function runPlan(app: App, log: Logger, plan: ProcessPlan, services: Callb
   signal.addEventListener('abort', stop, { once: true });
   if (signal.aborted) stop();
   const running = services?.run(background.signal);
+  // alerts watch what the archive does: they run beside the pulls, when a target is configured
+  const alerts = plan.archive ? alertEvaluator(app, log)?.run(background.signal) : undefined;
   try {
     if (!plan.archive) {
       await running;
@@ -92,5 +96,25 @@ async function runPlan(app: App, log: Logger, plan: ProcessPlan, services: Callb
     background.abort();
     signal.removeEventListener('abort', stop);
     await running;
+    await alerts;
   }
+}
+
+/** The alert stage from the settings (ops.alerts); undefined when no target is configured. */
+function alertEvaluator(app: App, log: Logger): AlertEvaluator | undefined {
+  const a = app.config.ops.alerts;
+  const targets: AlertTarget[] = [];
+  if (a.robotUrl !== undefined) targets.push(robotTarget(a.robotUrl));
+  if (a.webhookUrl !== undefined) targets.push(webhookTarget(a.webhookUrl));
+  if (targets.length === 0) return undefined;
+  return new AlertEvaluator(app.store.db, app.store.dialect, log, {
+    hoursLeft: a.hoursLeft,
+    mediaFailures: a.mediaFailures,
+    waitingEnvelopes: a.waitingEnvelopes,
+    sdkRestarts: a.sdkRestarts,
+    maxPerHour: a.maxPerHour,
+    targets,
+    intervalMs: a.intervalS * 1000,
+    throttleMs: a.throttleMinutes * 60_000,
+  });
 }
