@@ -70,4 +70,30 @@ describe('loadConfig', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reads the alert settings, and names a bad URL without repeating it', () => {
+    const alerts = loadConfig({}, { WECOM_ARCHIVE_ALERT_ROBOT_URL: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k1', WECOM_ARCHIVE_ALERT_HOURS_LEFT: '12' }, '/').ops
+      .alerts;
+    expect(alerts).toMatchObject({
+      robotUrl: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k1',
+      webhookUrl: undefined,
+      hoursLeft: 12,
+      throttleMinutes: 15,
+      maxPerHour: 20,
+    });
+    let message = '';
+    try {
+      loadConfig(
+        {},
+        { WECOM_ARCHIVE_ALERT_WEBHOOK_URL: 'ftp://secret-token@host/', WECOM_ARCHIVE_ALERT_ROBOT_URL: 'https://host/send', WECOM_ARCHIVE_ALERT_MAX_PER_HOUR: '0' },
+        '/',
+      );
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('WECOM_ARCHIVE_ALERT_WEBHOOK_URL must be an http(s):// URL');
+    expect(message).toContain("WECOM_ARCHIVE_ALERT_ROBOT_URL must carry the robot's key");
+    expect(message).toContain('WECOM_ARCHIVE_ALERT_MAX_PER_HOUR must be an integer 1–10000');
+    expect(message).not.toContain('secret-token');
+  });
 });
