@@ -3,7 +3,7 @@
  * over C corps with a mix of msgtypes, some media jobs, gaps and SDK host restarts, straight into an
  * empty database, then times the database snapshot a scrape reads (uncached, every round) and its
  * parts, and a cached scrape. Prints one JSON line:
- *   {messages, corps, db, snapshot_ms: {p50, p95, max}, message_count_ms: {p50, p95}, status_ms: {p50, p95}, cached_scrape_ms: {p50, p95}, body_bytes}
+ *   {messages, corps, db, snapshot_ms, message_count_ms, status_ms, cached_scrape_ms, body_bytes}, each _ms as {min, p50, p95, max}
  *
  *   npm run bench:metrics -- --messages 100000 [--corps 10] [--db URL] [--rounds 20]
  * With --db the database should be empty (a fresh database or schema).
@@ -161,10 +161,10 @@ async function load(store: Store): Promise<void> {
   }
 }
 
-function stats(ms: number[]): { p50: number; p95: number; max: number } {
+function stats(ms: number[]): { min: number; p50: number; p95: number; max: number } {
   const sorted = [...ms].sort((a, b) => a - b);
   const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! * 100) / 100;
-  return { p50: at(0.5), p95: at(0.95), max: Math.round(sorted[sorted.length - 1]! * 100) / 100 };
+  return { min: at(0), p50: at(0.5), p95: at(0.95), max: Math.round(sorted[sorted.length - 1]! * 100) / 100 };
 }
 
 async function timed(work: () => Promise<unknown>): Promise<number[]> {
