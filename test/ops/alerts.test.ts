@@ -4,11 +4,13 @@
  * database), sends are throttled per rule and corp and capped per hour, a failed send is tried
  * again later, and the markdown reaches the simulator's group robot.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
 import { createLogger } from '../../src/app/logger.ts';
 import type { AlertNotice } from '../../src/ops/alerts/alert-message.ts';
 import { AlertEvaluator, type AlertEvaluatorOptions } from '../../src/ops/alerts/alert-evaluator.ts';
-import { type AlertTarget, robotTarget } from '../../src/ops/alerts/alert-targets.ts';
+import { AlertSendError, type AlertTarget, robotTarget, webhookTarget } from '../../src/ops/alerts/alert-targets.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { startArchiveProcess } from '../../src/app/archive-process.ts';
 import { appWithEnv, eventually } from '../callbacks/harness.ts';
@@ -263,4 +265,57 @@ describeEachDialect('alerts in a running archive', ({ open, dialect }) => {
     expect(sim.api.robot.received[0]!.content).toContain('rule: corp_stopped (incident 1)');
     expect(sim.api.robot.received[0]!.content).toContain('code 10009');
   });
+});
+
+it('posts an alert as JSON to a generic webhook, and fails on a non-2xx answer without naming the URL', async () => {
+  const bodies: unknown[] = [];
+  let status = 204;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push({ type: req.headers['content-type'], json: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook?token=hook-secret`;
+    const notice: AlertNotice = { rule: 'new_gap', corpid: 'wwhook', state: 'resolved', incident: 3, detail: '1 seq gap(s)', openedAt: T0, resolvedAt: T0 + HOUR };
+    await webhookTarget(url).send(notice, T0 + HOUR + 5);
+    expect(bodies).toEqual([
+      {
+        type: 'application/json',
+        json: {
+          source: 'wecom-archive',
+          rule: 'new_gap',
+          title: 'Data may have been lost (seq gap)',
+          corpid: 'wwhook',
+          state: 'resolved',
+          incident: 3,
+          detail: '1 seq gap(s)',
+          openedAt: '2026-12-01T08:00:00.000Z',
+          resolvedAt: '2026-12-01T09:00:00.000Z',
+          sentAt: '2026-12-01T09:00:00.005Z',
+        },
+      },
+    ]);
+    status = 500;
+    const err = await webhookTarget(url)
+      .send(notice, T0)
+      .catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(AlertSendError);
+    expect((err as Error).message).toBe('webhook: HTTP 500');
+    // the robot's own error: HTTP 200 with a non-JSON body is not success either
+    status = 200;
+    expect(
+      (
+        (await robotTarget(url)
+          .send(notice, T0)
+          .catch((e: unknown) => e)) as Error
+      ).message,
+    ).toBe('robot: HTTP 200');
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
