@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import type { App } from '../app/app.ts';
 import type { Logger } from '../app/logger.ts';
 import { ArchiveError } from '../errors/errors.ts';
+import type { OpsEndpoints, OpsReply } from '../ops/ops-endpoints.ts';
 import { corpStatuses } from '../status/corp-status.ts';
 import { type DatabaseState, isDatabaseUnavailable } from '../store/database-health.ts';
 import type { Store } from '../store/open-store.ts';
@@ -54,6 +55,12 @@ function sendUnavailable(res: ServerResponse): void {
 export interface HttpServerOptions {
   /** the WeCom callback endpoint (`/callback/{corpid}/{app}`, src/callbacks/callback-http.ts) */
   callbacks?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** /metrics, /readyz and the request-duration histogram (src/ops/) */
+  ops?: OpsEndpoints;
+}
+
+function sendReply(res: ServerResponse, reply: OpsReply): void {
+  res.writeHead(reply.status, { 'content-type': reply.contentType, 'cache-control': 'no-store' }).end(reply.body);
 }
 
 export async function startHttpServer(app: App, port: number, log: Logger, host = '127.0.0.1', options: HttpServerOptions = {}): Promise<HttpServer> {
@@ -74,8 +81,19 @@ export async function startHttpServer(app: App, port: number, log: Logger, host 
       sendJson(res, 200, { corps: await corpStatuses(app.store.db, Date.now()) });
     },
   };
+  const ops = options.ops;
+  if (ops) {
+    routes['GET /metrics'] = async (req, res) => sendReply(res, await ops.metricsRoute(req.headers.authorization, req.socket.remoteAddress));
+    routes['GET /readyz'] = async (_req, res) => sendReply(res, await ops.readyzRoute());
+  }
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (ops) {
+      // the route's template, never the raw path: a label value per URL would grow without bound
+      const route = options.callbacks && path?.startsWith('/callback/') ? '/callback/:corpid/:app' : routes[`${req.method} ${path}`] ? path! : 'unmatched';
+      const started = performance.now();
+      res.once('finish', () => ops.observeRequest(route, req.method ?? 'GET', res.statusCode, (performance.now() - started) / 1000));
+    }
     if (options.callbacks && path?.startsWith('/callback/')) {
       // The callback route reads its own raw body and query (a `+` in the base64 echostr must survive).
       options.callbacks(req, res).catch((err: unknown) => {

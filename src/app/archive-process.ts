@@ -12,6 +12,9 @@ import type { App } from './app.ts';
 import { runArchive, type RunOptions } from './archive-runner.ts';
 import { type CallbackServices, type CallbackServicesOptions, createCallbackServices } from './callback-services.ts';
 import type { Logger } from './logger.ts';
+import { createOpsEndpoints, type OpsEndpoints } from '../ops/ops-endpoints.ts';
+import { AlertEvaluator } from '../ops/alerts/alert-evaluator.ts';
+import { type AlertTarget, robotTarget, webhookTarget } from '../ops/alerts/alert-targets.ts';
 
 /** What `run` reports of each corp (the CLI prints it; it does not import the archiver for it). */
 export type { CorpProgress };
@@ -30,6 +33,8 @@ export interface ProcessPlan {
 export interface ArchiveProcess<P extends ProcessPlan = ProcessPlan> {
   readonly server: P extends { listen: object } ? HttpServer : HttpServer | undefined;
   readonly services: P extends { callbacks: object } ? CallbackServices : CallbackServices | undefined;
+  /** /metrics and /readyz behind the server; the event stream registers its metrics source here (ops.metrics.registerEventStream) */
+  readonly ops: OpsEndpoints;
   /**
    * Runs the plan's stages until `signal` aborts, or, with `archive`, until the archive run ends (the
    * background stages stop with it). Returns the archive's progress per corp (none without `archive`).
@@ -42,9 +47,10 @@ export interface ArchiveProcess<P extends ProcessPlan = ProcessPlan> {
 /** Builds and starts (the HTTP server listens at once) what `plan` asks for, on `app`. */
 export async function startArchiveProcess<P extends ProcessPlan>(app: App, log: Logger, plan: P): Promise<ArchiveProcess<P>> {
   const services = plan.callbacks ? createCallbackServices(app, log, plan.callbacks) : undefined;
+  const ops = createOpsEndpoints(app.store, app.config.ops, log);
   let server: HttpServer | undefined;
   try {
-    server = plan.listen ? await startHttpServer(app, plan.listen.port, log, plan.listen.host, services ? { callbacks: services.route } : {}) : undefined;
+    server = plan.listen ? await startHttpServer(app, plan.listen.port, log, plan.listen.host, { ops, ...(services ? { callbacks: services.route } : {}) }) : undefined;
   } catch (err) {
     services?.close();
     throw err;
@@ -52,6 +58,7 @@ export async function startArchiveProcess<P extends ProcessPlan>(app: App, log: 
   const started: ArchiveProcess = {
     server,
     services,
+    ops,
     run: (signal) => runPlan(app, log, plan, services, signal),
     async close() {
       services?.close();
@@ -69,6 +76,8 @@ async function runPlan(app: App, log: Logger, plan: ProcessPlan, services: Callb
   signal.addEventListener('abort', stop, { once: true });
   if (signal.aborted) stop();
   const running = services?.run(background.signal);
+  // alerts watch what the archive does: they run beside the pulls, when a target is configured
+  const alerts = plan.archive ? alertEvaluator(app, log)?.run(background.signal) : undefined;
   try {
     if (!plan.archive) {
       await running;
@@ -87,5 +96,25 @@ async function runPlan(app: App, log: Logger, plan: ProcessPlan, services: Callb
     background.abort();
     signal.removeEventListener('abort', stop);
     await running;
+    await alerts;
   }
+}
+
+/** The alert stage from the settings (ops.alerts); undefined when no target is configured. */
+function alertEvaluator(app: App, log: Logger): AlertEvaluator | undefined {
+  const a = app.config.ops.alerts;
+  const targets: AlertTarget[] = [];
+  if (a.robotUrl !== undefined) targets.push(robotTarget(a.robotUrl));
+  if (a.webhookUrl !== undefined) targets.push(webhookTarget(a.webhookUrl));
+  if (targets.length === 0) return undefined;
+  return new AlertEvaluator(app.store.db, app.store.dialect, log, {
+    hoursLeft: a.hoursLeft,
+    mediaFailures: a.mediaFailures,
+    waitingEnvelopes: a.waitingEnvelopes,
+    sdkRestarts: a.sdkRestarts,
+    maxPerHour: a.maxPerHour,
+    targets,
+    intervalMs: a.intervalS * 1000,
+    throttleMs: a.throttleMinutes * 60_000,
+  });
 }

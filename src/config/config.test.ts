@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors/errors.ts';
 import { loadConfig } from './config.ts';
@@ -47,5 +50,50 @@ describe('loadConfig', () => {
     // inside the data directory: reported once, for the data directory
     const once = problems({}, { WECOM_ARCHIVE_DATA_DIR: '/proc/nope' });
     expect(once.split('/proc/nope').length).toBe(2);
+  });
+
+  it('reads the metrics token from its file or the environment, and refuses a weak one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wa-config-'));
+    try {
+      writeFileSync(join(dir, 'token'), 'file-token-0123456789abcdef\n');
+      expect(loadConfig({ 'metrics-token-file': 'token' }, { WECOM_ARCHIVE_METRICS_TOKEN: 'env-token-0123456789abcdef' }, dir).ops.metricsToken).toBe(
+        'file-token-0123456789abcdef',
+      );
+      expect(loadConfig({}, { WECOM_ARCHIVE_METRICS_TOKEN: 'env-token-0123456789abcdef' }, dir).ops.metricsToken).toBe('env-token-0123456789abcdef');
+      expect(loadConfig({}, {}, dir).ops.metricsToken).toBeUndefined();
+      expect(() => loadConfig({}, { WECOM_ARCHIVE_METRICS_TOKEN: 'short' }, dir)).toThrow(
+        'WECOM_ARCHIVE_METRICS_TOKEN: the metrics token must be 16–512 printable ASCII characters',
+      );
+      expect(() => loadConfig({}, { WECOM_ARCHIVE_METRICS_TOKEN: 'has a space in it somewhere' }, dir)).toThrow('the metrics token must be');
+      expect(() => loadConfig({ 'metrics-token-file': 'missing' }, {}, dir)).toThrow(`--metrics-token-file: cannot read ${join(dir, 'missing')}: ENOENT`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads the alert settings, and names a bad URL without repeating it', () => {
+    const alerts = loadConfig({}, { WECOM_ARCHIVE_ALERT_ROBOT_URL: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k1', WECOM_ARCHIVE_ALERT_HOURS_LEFT: '12' }, '/').ops
+      .alerts;
+    expect(alerts).toMatchObject({
+      robotUrl: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k1',
+      webhookUrl: undefined,
+      hoursLeft: 12,
+      throttleMinutes: 15,
+      maxPerHour: 20,
+    });
+    let message = '';
+    try {
+      loadConfig(
+        {},
+        { WECOM_ARCHIVE_ALERT_WEBHOOK_URL: 'ftp://secret-token@host/', WECOM_ARCHIVE_ALERT_ROBOT_URL: 'https://host/send', WECOM_ARCHIVE_ALERT_MAX_PER_HOUR: '0' },
+        '/',
+      );
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('WECOM_ARCHIVE_ALERT_WEBHOOK_URL must be an http(s):// URL');
+    expect(message).toContain("WECOM_ARCHIVE_ALERT_ROBOT_URL must carry the robot's key");
+    expect(message).toContain('WECOM_ARCHIVE_ALERT_MAX_PER_HOUR must be an integer 1–10000');
+    expect(message).not.toContain('secret-token');
   });
 });

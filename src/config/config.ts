@@ -1,4 +1,4 @@
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
@@ -20,6 +20,36 @@ export interface Config {
   readonly media: MediaConfig;
   /** the callback endpoint and the directory */
   readonly callbacks: CallbackConfig;
+  /** /metrics, /readyz and alerts */
+  readonly ops: OpsConfig;
+}
+
+export interface OpsConfig {
+  /** the bearer token /metrics requires; undefined: /metrics answers on loopback only. Never printed. */
+  readonly metricsToken: string | undefined;
+  readonly alerts: AlertConfig;
+}
+
+/** Alert rules' thresholds, where alerts go, and how often at most (ops/alerts). */
+export interface AlertConfig {
+  /** a WeCom group robot's webhook URL (`…/cgi-bin/webhook/send?key=KEY`); its key is a secret, never printed */
+  readonly robotUrl: string | undefined;
+  /** a URL that takes each alert as JSON; never printed (it may hold a token) */
+  readonly webhookUrl: string | undefined;
+  /** seconds between evaluations */
+  readonly intervalS: number;
+  /** alert when fewer hours than this are left in WeCom's window */
+  readonly hoursLeft: number;
+  /** alert when more media downloads than this failed in the last hour */
+  readonly mediaFailures: number;
+  /** alert when more envelopes than this wait */
+  readonly waitingEnvelopes: number;
+  /** alert when more SDK hosts than this were restarted in the last hour */
+  readonly sdkRestarts: number;
+  /** at most one message per rule and corp in this many minutes */
+  readonly throttleMinutes: number;
+  /** at most this many messages in any hour, over every rule and corp */
+  readonly maxPerHour: number;
 }
 
 export interface CallbackConfig {
@@ -73,6 +103,7 @@ export interface GlobalFlags {
   'media-concurrency'?: string | undefined;
   'media-corp-concurrency'?: string | undefined;
   ffmpeg?: string | undefined;
+  'metrics-token-file'?: string | undefined;
 }
 
 export const GLOBAL_OPTIONS = {
@@ -84,6 +115,7 @@ export const GLOBAL_OPTIONS = {
   'media-concurrency': { type: 'string' },
   'media-corp-concurrency': { type: 'string' },
   ffmpeg: { type: 'string' },
+  'metrics-token-file': { type: 'string' },
 } as const;
 
 /**
@@ -140,6 +172,7 @@ export function loadConfig(flags: GlobalFlags, env: Readonly<Record<string, stri
   const masterKey = env.WECOM_ARCHIVE_MASTER_KEY;
   const media = mediaConfig(pick, env, dataDir, cwd, problems);
   const callbacks = callbackConfig(env, problems);
+  const ops = opsConfig(flags, env, cwd, problems);
 
   // Directories the archive would create: one that can never exist is refused here, before any
   // mkdir (under /proc Node's recursive mkdir loops forever). Places inside the data directory are
@@ -154,7 +187,82 @@ export function loadConfig(flags: GlobalFlags, env: Readonly<Record<string, stri
   }
 
   if (problems.length > 0) throw new ConfigError(`invalid settings:\n  - ${problems.join('\n  - ')}`);
-  return Object.freeze({ dataDir, dbUrl, masterKey, port, logLevel, media, callbacks });
+  return Object.freeze({ dataDir, dbUrl, masterKey, port, logLevel, media, callbacks, ops });
+}
+
+/**
+ * /metrics' token: `--metrics-token-file PATH` (one trailing newline dropped) or
+ * WECOM_ARCHIVE_METRICS_TOKEN. A token is sent in a header, so it must be printable without spaces;
+ * a short one could be guessed.
+ */
+function opsConfig(flags: GlobalFlags, env: Readonly<Record<string, string | undefined>>, cwd: string, problems: string[]): OpsConfig {
+  let metricsToken: string | undefined;
+  let from = 'WECOM_ARCHIVE_METRICS_TOKEN';
+  const file = flags['metrics-token-file'];
+  if (file !== undefined) {
+    from = '--metrics-token-file';
+    try {
+      metricsToken = readFileSync(resolve(cwd, file), 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      problems.push(`--metrics-token-file: cannot read ${resolve(cwd, file)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else if (env.WECOM_ARCHIVE_METRICS_TOKEN !== undefined && env.WECOM_ARCHIVE_METRICS_TOKEN !== '') metricsToken = env.WECOM_ARCHIVE_METRICS_TOKEN;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,512}$/.test(metricsToken)) {
+    problems.push(`${from}: the metrics token must be 16–512 printable ASCII characters without spaces`);
+    metricsToken = undefined;
+  }
+  return Object.freeze({ metricsToken, alerts: alertConfig(env, problems) });
+}
+
+/**
+ * Alert settings, from the environment only (the URLs hold secrets): WECOM_ARCHIVE_ALERT_ROBOT_URL,
+ * WECOM_ARCHIVE_ALERT_WEBHOOK_URL, and the thresholds WECOM_ARCHIVE_ALERT_HOURS_LEFT (24),
+ * _MEDIA_FAILURES (10 an hour), _WAITING (100), _SDK_RESTARTS (3 an hour), _THROTTLE_MIN (15),
+ * _MAX_PER_HOUR (20), _INTERVAL_S (30).
+ */
+function alertConfig(env: Readonly<Record<string, string | undefined>>, problems: string[]): AlertConfig {
+  const integer = (suffix: string, fallback: number, min: number, max: number): number => {
+    const variable = `WECOM_ARCHIVE_ALERT_${suffix}`;
+    const text = env[variable];
+    if (text === undefined || text === '') return fallback;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) {
+      problems.push(`${variable} must be an integer ${min}–${max}, got ${JSON.stringify(text)}`);
+      return fallback;
+    }
+    return n;
+  };
+  const url = (suffix: string): string | undefined => {
+    const variable = `WECOM_ARCHIVE_ALERT_${suffix}`;
+    const text = env[variable];
+    if (text === undefined || text === '') return undefined;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(text);
+    } catch {
+      parsed = undefined;
+    }
+    // the value itself is not repeated: it holds the robot's key or a token
+    if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+      problems.push(`${variable} must be an http(s):// URL`);
+      return undefined;
+    }
+    return text;
+  };
+  const robotUrl = url('ROBOT_URL');
+  if (robotUrl !== undefined && !new URL(robotUrl).searchParams.get('key'))
+    problems.push("WECOM_ARCHIVE_ALERT_ROBOT_URL must carry the robot's key: …/cgi-bin/webhook/send?key=KEY");
+  return Object.freeze({
+    robotUrl,
+    webhookUrl: url('WEBHOOK_URL'),
+    intervalS: integer('INTERVAL_S', 30, 1, 3600),
+    hoursLeft: integer('HOURS_LEFT', 24, 1, 119),
+    mediaFailures: integer('MEDIA_FAILURES', 10, 0, 1_000_000),
+    waitingEnvelopes: integer('WAITING', 100, 0, 100_000_000),
+    sdkRestarts: integer('SDK_RESTARTS', 3, 0, 100_000),
+    throttleMinutes: integer('THROTTLE_MIN', 15, 0, 24 * 60),
+    maxPerHour: integer('MAX_PER_HOUR', 20, 1, 10_000),
+  });
 }
 
 type Pick = (flag: keyof GlobalFlags, variable: string) => { value: string; from: string } | undefined;

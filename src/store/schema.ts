@@ -1,5 +1,19 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { GapKind, InboxKind, InboxState, NameSource, PullState, RefreshKind, RestartCause, SdkHostLane, SyncPart, WaitReason } from './vocabulary.ts';
+import type {
+  AlertNotified,
+  AlertRule,
+  AlertState,
+  GapKind,
+  InboxKind,
+  InboxState,
+  NameSource,
+  PullState,
+  RefreshKind,
+  RestartCause,
+  SdkHostLane,
+  SyncPart,
+  WaitReason,
+} from './vocabulary.ts';
 
 /**
  * The one database schema, shared by SQLite, PostgreSQL and MySQL/MariaDB.
@@ -37,6 +51,8 @@ export interface Database {
   key_history: KeyHistoryTable;
   search_pending: SearchPendingTable;
   search_docs: SearchDocTable;
+  alert_incidents: AlertIncidentTable;
+  alert_sends: AlertSendTable;
 }
 
 export interface CorpTable {
@@ -544,4 +560,40 @@ export interface SearchPendingTable {
 export interface SearchDocTable {
   corpid: string;
   msgid: string;
+}
+
+/**
+ * One alert rule's incident for one corp (migration 0016): opened and resolved by compare-and-set
+ * updates of `state`; `notified` is what was last sent, so each incident is announced once and its
+ * resolution once. The sender holds the row's lease while it sends.
+ */
+export interface AlertIncidentTable {
+  rule: AlertRule;
+  corpid: string;
+  state: AlertState;
+  /** incidents opened so far for this rule and corp (1, 2, …) */
+  incident: number;
+  /** what the rule found, in a few words (no secrets, no message content) */
+  detail: string;
+  opened_at: number;
+  resolved_at: number | null;
+  notified: AlertNotified;
+  last_sent_at: number | null;
+  /** failed sends in a row (the backoff's exponent) */
+  failures: number;
+  /** no send is tried before this time (ms) */
+  next_try_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  updated_at: number;
+}
+
+/** Every alert message sent (the global cap counts them). */
+export interface AlertSendTable {
+  id: Generated<number>;
+  rule: AlertRule;
+  corpid: string;
+  state: AlertState;
+  incident: number;
+  sent_at: number;
 }

@@ -37,3 +37,13 @@ export type SdkHostLane = 'chat' | 'decrypt' | 'media';
 
 /** Why a native SDK host was replaced. */
 export type RestartCause = 'crash' | 'hang' | 'memory' | 'protocol';
+
+/** The alert rules (ops/alerts/alert-rules.ts): one incident row per rule and corp. */
+export const ALERT_RULES = ['hours_left', 'new_gap', 'corp_stopped', 'media_failures', 'envelopes_waiting', 'sdk_restarts'] as const;
+export type AlertRule = (typeof ALERT_RULES)[number];
+
+/** An alert incident's state. */
+export type AlertState = 'firing' | 'resolved';
+
+/** What was last sent of an incident: nothing yet, its firing, or its resolution. */
+export type AlertNotified = 'none' | AlertState;

@@ -209,6 +209,11 @@ const ROUTES: Readonly<Record<string, { method: 'GET' | 'POST'; kind: SimSecretK
 
 /** Serves `/cgi-bin/*`; undefined when there is no such API. */
 export function apiRoute(api: SimulatorApi, method: string, path: string, query: URLSearchParams, body: unknown): ApiReply | undefined {
+  // the group robot's webhook takes its key instead of an access token
+  if (path === '/cgi-bin/webhook/send') {
+    api.countCall(path);
+    return { status: 200, json: api.robot.send(method, query.get('key'), body, api.nowS() * 1000) };
+  }
   if (path === '/cgi-bin/gettoken') {
     if (method !== 'GET') return { status: 200, json: err(43001) };
     api.countCall(path);
@@ -234,7 +239,7 @@ function str(b: Record<string, unknown>, name: string): string {
 
 /**
  * Control routes of the API side (`/control/callbacks`, `/control/directory`, `/control/api-faults`,
- * `/control/tokens/expire`). No route returns a secret: callback settings can be set, not read.
+ * `/control/tokens/expire`, `/control/robot`). No route returns a secret: callback settings can be set, not read.
  */
 export async function apiControlRoute(api: SimulatorApi, method: string, name: string, body: unknown): Promise<ApiReply | undefined> {
   const b = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
@@ -253,6 +258,9 @@ export async function apiControlRoute(api: SimulatorApi, method: string, name: s
       }
       return { status: 200, json: { target: api.callbackTarget } };
     }
+    // what the group robot received, oldest first (never its key)
+    case 'GET robot':
+      return { status: 200, json: { messages: api.robot.received } };
     case 'POST api-faults':
       api.injectFault({ errcode: Number(b.errcode), ...(typeof b.path === 'string' ? { path: b.path } : {}), ...(typeof b.count === 'number' ? { count: b.count } : {}) });
       return { status: 200, json: { queued: true } };

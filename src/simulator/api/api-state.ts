@@ -13,6 +13,7 @@ import { ValidationError } from '../../errors/errors.ts';
 import { type CallbackAppSecrets, deliverCallback, type Delivery, eventXml } from '../callbacks/callback-sender.ts';
 import type { Simulator } from '../core/simulator.ts';
 import { addBulkMembers, buildDirectoryData, type SimDirectoryData, type SimMember } from './directory-data.ts';
+import { SimRobot } from './robot-webhook.ts';
 
 export type SimSecretKind = 'archive' | 'contacts' | 'customer';
 export type SimCallbackApp = 'contacts' | 'customer' | 'archive';
@@ -84,6 +85,8 @@ export class SimulatorApi {
   readonly calls = new Map<string, number>();
   /** the latest callback deliveries */
   readonly deliveries: Delivery[] = [];
+  /** the group robot's webhook (robot-webhook.ts) */
+  readonly robot: SimRobot;
   private readonly tokens = new Map<string, { kind: SimSecretKind; expiresAt: number; revoked: boolean }>();
   private readonly current = new Map<SimSecretKind, string>();
   private faults: Array<ApiFaultSpec & { remaining: number }> = [];
@@ -91,6 +94,7 @@ export class SimulatorApi {
 
   constructor(private readonly sim: Simulator) {
     this.data = buildDirectoryData(sim.directory, sim.seed);
+    this.robot = new SimRobot(sim.seed.key);
     this.secrets = {
       archive: sim.corp.secret,
       contacts: derived(sim.seed.key, 'contacts-secret', 43),
