@@ -6,7 +6,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { inTransaction } from '../store/in-transaction.ts';
 import type { Database, UserTable } from '../store/schema.ts';
 import { clip } from '../runtime/clip.ts';
-import { readAccessSettings } from './access-settings.ts';
+import { type AccessSettings, readAccessSettings } from './access-settings.ts';
 import type { Authenticator, Caller, LoginResult, RequestOrigin } from './caller.ts';
 import { isApiTokenShape, isSessionTokenShape, newSessionToken, secretHash } from './credentials.ts';
 import { argon2Hasher, dummyHash, type PasswordHasher } from './passwords.ts';
@@ -128,6 +128,11 @@ export class Accounts implements Authenticator {
   async endSession(sessionToken: string): Promise<void> {
     if (!isSessionTokenShape(sessionToken)) return;
     await this.#db.updateTable('sessions').set({ revoked_at: this.#now() }).where('token_hash', '=', secretHash(sessionToken)).where('revoked_at', 'is', null).execute();
+  }
+
+  /** The access settings in force (the edge asks `requireReason` before a viewer opens a conversation or searches). */
+  settings(): Promise<AccessSettings> {
+    return readAccessSettings(this.#db);
   }
 
   async #recordFailure(userId: number): Promise<void> {

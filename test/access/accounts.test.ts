@@ -138,6 +138,7 @@ describeEachDialect('accounts', ({ open }) => {
 
     // the lockout time is a setting
     await admin.setSetting(BY, 'lockout', '1h');
+    expect(await accounts.settings()).toMatchObject({ lockoutMs: 3_600_000, requireReason: false });
     for (let i = 0; i < 10; i++) await accounts.login('lock', 'wrong password!', ORIGIN);
     time.advance(59 * 60_000);
     expect(await accounts.login('lock', PW, ORIGIN)).toEqual({ ok: false, reason: 'locked' });
