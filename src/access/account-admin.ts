@@ -264,7 +264,7 @@ export class AccountAdmin {
     if (!TOKEN_NAME.test(name))
       throw new ValidationError('TOKEN_NAME_INVALID', 'a token name is 1–64 letters, digits, spaces, ".", "_", ":" or "-", starting with a letter or digit');
     const now = this.#now();
-    if (expiresAt !== undefined && expiresAt <= now) throw new ValidationError('TOKEN_NAME_INVALID', 'the token would expire before it is made; give a later --expires');
+    if (expiresAt !== undefined && expiresAt <= now) throw new ValidationError('TIME_RANGE_EMPTY', 'the token would expire before it is made; give a later --expires');
     const token = newApiToken();
     return this.#change(by, async (trx) => {
       const userId = await this.#userId(trx, username);

@@ -16,6 +16,9 @@ import { storableText } from './storable-text.ts';
 /** Failed password logins in a row that lock an account. */
 export const LOCKOUT_FAILURES = 10;
 
+/** An id no user has (ids start at 1). */
+const NO_USER = 0;
+
 /** How often a session's or token's last use is written: reads within it cost no write. */
 export const DEFAULT_TOUCH_INTERVAL_MS = 60_000;
 
@@ -57,14 +60,20 @@ export class Accounts implements Authenticator {
    * knows the password.
    */
   async login(username: string, password: string, origin: RequestOrigin): Promise<LoginResult> {
+    // made before the lookup, so that the first login after start pays for it whoever it names
+    const dummy = await this.#dummy();
     const user = await this.#db
       .selectFrom('users')
       .select(['id', 'username', 'role', 'password_hash', 'disabled', 'locked_until'])
       .where('username', '=', clip(username, 64))
       .executeTakeFirst();
-    const passwordHash = user?.password_hash ?? (await this.#dummy());
+    const passwordHash = user?.password_hash ?? dummy;
     const matches = await this.#hasher.verify(passwordHash, password);
-    if (!user) return { ok: false, reason: 'refused' };
+    if (!user) {
+      // the same statements as a wrong password's count, matching no row: no write-time difference either
+      await this.#recordFailure(NO_USER);
+      return { ok: false, reason: 'refused' };
+    }
     const now = this.#now();
     if (user.locked_until !== null && Number(user.locked_until) > now) return { ok: false, reason: 'locked' };
     if (!matches) {
@@ -143,8 +152,8 @@ export class Accounts implements Authenticator {
         .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
         .where('id', '=', userId)
         .execute();
-      const row = await trx.selectFrom('users').select('failed_logins').where('id', '=', userId).executeTakeFirstOrThrow();
-      if (Number(row.failed_logins) < LOCKOUT_FAILURES) return;
+      const row = await trx.selectFrom('users').select('failed_logins').where('id', '=', userId).executeTakeFirst();
+      if (!row || Number(row.failed_logins) < LOCKOUT_FAILURES) return;
       const { lockoutMs } = await readAccessSettings(trx);
       // the count starts again, so after the lock another 10 failures are needed to lock again
       await trx
