@@ -150,6 +150,15 @@ describeEachDialect('accounts', ({ open }) => {
     const { accounts } = access;
     const idle = await accounts.login('root', PW, ORIGIN);
     if (!idle.ok) throw new Error('login failed');
+    // last use is written at most once a minute, not on every request
+    const lastSeen = async () => Number((await store.db.selectFrom('sessions').select('last_seen').where('id', '=', idle.caller.credentialId).executeTakeFirstOrThrow()).last_seen);
+    const opened = time.now();
+    time.advance(59_999);
+    expect(await accounts.sessionCaller(idle.sessionToken)).toBeDefined();
+    expect(await lastSeen()).toBe(opened);
+    time.advance(1);
+    expect(await accounts.sessionCaller(idle.sessionToken)).toBeDefined();
+    expect(await lastSeen()).toBe(opened + 60_000);
     time.advance(30 * 60_000 - 1);
     expect(await accounts.sessionCaller(idle.sessionToken)).toBeDefined();
     // that use was recorded: the idle time runs from it
