@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { accessServices, type AccessServices } from '../access/access-services.ts';
 import { CallbackAppRegistry } from '../callbacks/callback-apps.ts';
 import type { Config } from '../config/config.ts';
 import { CorpRegistry } from '../corps/corp-registry.ts';
@@ -22,6 +23,8 @@ export interface SettingsServices {
 export interface App extends SettingsServices {
   readonly config: Config;
   readonly store: Store;
+  /** accounts, sessions, tokens and the audit log */
+  readonly access: AccessServices;
   /** Runs `fn` with the settings services over one database transaction: all of its writes, or none. */
   transaction<T>(fn: (services: SettingsServices) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -47,6 +50,7 @@ export function createApp(config: Config, store: Store, masterKey: Buffer): App 
   return {
     config,
     store,
+    access: accessServices(store.db),
     ...settingsServices(store.db, masterKey),
     transaction: (fn) => store.db.transaction().execute((trx) => fn(settingsServices(trx, masterKey))),
     close: () => store.close(),

@@ -148,6 +148,22 @@ export const ERROR_CODES = Object.freeze({
   SEARCH_FILTERS_INVALID: 'a search filter is not valid',
   SEARCH_CURSOR_INVALID: 'a search cursor is not one a search gave',
   SEARCH_LIMIT_INVALID: 'a search page size is outside 1–1000',
+
+  // accounts, access and the audit log
+  USERNAME_INVALID: 'not a usable username',
+  USER_EXISTS: 'an account of this username exists already',
+  USER_NOT_FOUND: 'no such account',
+  ROLE_INVALID: 'not a role',
+  PASSWORD_INVALID: 'the password breaks a password rule',
+  PASSWORD_INPUT_MISSING: 'no password was given and none can be asked for',
+  GRANT_INVALID: 'a grant is not valid for this account',
+  WECOM_BINDING_INVALID: 'the WeCom account to bind is not CORPID:USERID',
+  WECOM_BINDING_TAKEN: 'the WeCom account is bound to another account already',
+  TOKEN_NAME_INVALID: 'not a usable token name',
+  TOKEN_NOT_FOUND: 'no such API token',
+  DURATION_INVALID: 'not a duration',
+  SETTING_INVALID: 'not an access setting, or not a value it takes',
+  AUDIT_ENTRY_INVALID: 'an audit entry is not valid',
 } as const satisfies Record<string, string>);
 
 /** A stable code of an ArchiveError. */

@@ -1,9 +1,11 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type {
+  AccountRole,
   AlertNotified,
   AlertRule,
   AlertState,
   GapKind,
+  GrantKind,
   InboxKind,
   InboxState,
   NameSource,
@@ -53,6 +55,13 @@ export interface Database {
   search_docs: SearchDocTable;
   alert_incidents: AlertIncidentTable;
   alert_sends: AlertSendTable;
+  users: UserTable;
+  grants: GrantTable;
+  sessions: SessionTable;
+  api_tokens: ApiTokenTable;
+  settings: SettingTable;
+  audit_log: AuditLogTable;
+  audit_head: AuditHeadTable;
 }
 
 export interface CorpTable {
@@ -596,4 +605,100 @@ export interface AlertSendTable {
   state: AlertState;
   incident: number;
   sent_at: number;
+}
+
+/** An account that may sign in. `password_hash` is an argon2id PHC string, never the password. */
+export interface UserTable {
+  id: Generated<number>;
+  username: string;
+  role: AccountRole;
+  password_hash: string;
+  disabled: number;
+  /** failed logins in a row since the last success or lock */
+  failed_logins: number;
+  locked_until: number | null;
+  /** the WeCom account this user signs in with (both set, or both null) */
+  wecom_corpid: string | null;
+  wecom_userid: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One thing a user may read (or, `export`, do). Unused columns hold '' / 0 so the unique index works on every database. */
+export interface GrantTable {
+  id: Generated<number>;
+  user_id: number;
+  kind: GrantKind;
+  corpid: string;
+  department_id: number;
+  conversation: string;
+  created_at: number;
+}
+
+/** A signed-in browser. `token_hash` is the hex SHA-256 of the cookie's random token. */
+export interface SessionTable {
+  id: Generated<number>;
+  user_id: number;
+  token_hash: string;
+  created_at: number;
+  /** when the session was last seen, recorded at most once per touch interval */
+  last_seen: number;
+  /** idle timeout, fixed when the session opened */
+  idle_ms: number;
+  /** the absolute end, fixed when the session opened */
+  expires_at: number;
+  revoked_at: number | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+/** A script's bearer token. `token_hash` is the hex SHA-256 of the token, which is shown once and never stored. */
+export interface ApiTokenTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used: number | null;
+}
+
+/** Access settings changed at run time (`settings set`). */
+export interface SettingTable {
+  name: string;
+  value: string;
+  updated_at: number;
+}
+
+/**
+ * The append-only audit log. `id` is given under the lock of `audit_head`; `hash` is the SHA-256 of
+ * the row's fields and `prev_hash` (see access/audit-log.ts), so a changed, removed or inserted row
+ * breaks the chain.
+ */
+export interface AuditLogTable {
+  id: number;
+  at: number;
+  user_id: number | null;
+  username: string;
+  role: AccountRole | null;
+  action: string;
+  corpid: string | null;
+  conversation: string | null;
+  /** canonical JSON (keys sorted) of the query and filters */
+  query: string | null;
+  items: number | null;
+  reason: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The one row (id 1) every audit append locks first: the last row's id and hash. */
+export interface AuditHeadTable {
+  id: number;
+  last_id: number;
+  last_hash: string;
 }

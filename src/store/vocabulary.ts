@@ -47,3 +47,10 @@ export type AlertState = 'firing' | 'resolved';
 
 /** What was last sent of an incident: nothing yet, its firing, or its resolution. */
 export type AlertNotified = 'none' | AlertState;
+/** An account's role (the access module's `Role`): what the `users.role` column holds. */
+export const ACCOUNT_ROLES = ['admin', 'auditor', 'viewer'] as const;
+export type AccountRole = (typeof ACCOUNT_ROLES)[number];
+
+/** What a grant row gives: a whole corp, a department's conversations, one conversation, or (viewers) export. */
+export const GRANT_KINDS = ['corp', 'department', 'conversation', 'export'] as const;
+export type GrantKind = (typeof GRANT_KINDS)[number];

@@ -15,6 +15,10 @@ import { reindex } from './reindex.ts';
 import { search } from './search.ts';
 import { simulator } from './simulator.ts';
 import { status } from './status.ts';
+import { auditExport, auditVerify } from './audit.ts';
+import { settingsList, settingsSet } from './settings.ts';
+import { tokensCreate, tokensList, tokensRevoke } from './tokens.ts';
+import { usersAdd, usersDisable, usersEnable, usersGrant, usersList, usersPasswd, usersRevoke } from './users.ts';
 
 /** Every CLI command, in the order `help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -43,5 +47,19 @@ export const COMMANDS: readonly Command[] = [
   callbackEvents,
   callbackReplay,
   directorySync,
+  usersAdd,
+  usersList,
+  usersDisable,
+  usersEnable,
+  usersPasswd,
+  usersGrant,
+  usersRevoke,
+  tokensCreate,
+  tokensList,
+  tokensRevoke,
+  auditVerify,
+  auditExport,
+  settingsSet,
+  settingsList,
   migrate,
 ];
