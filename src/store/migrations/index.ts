@@ -28,6 +28,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0009-gap-kinds-refresh-lease', m0009],
   ['0010-search-index', m0010],
   ['0012-accounts-audit', m0012],
+  ['0016-alerts', m0016],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
