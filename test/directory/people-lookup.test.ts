@@ -25,6 +25,7 @@ describeEachDialect('people lookup', ({ open }) => {
       { userid: 'u3', name: '张三丰' },
       { userid: 'u4', name: '小张三' },
       { userid: 'u5', name: '100%_done' },
+      { userid: 'u6', name: '曾小明' },
     ]);
     await dir.replaceMembers(OTHER, [{ userid: 'o1', name: '张三' }]);
     const contact = (externalUserId: string, name: string) => ({ externalUserId, name, type: 1, corpName: null, corpFullName: null, position: null, followUsers: [] });
@@ -69,6 +70,12 @@ describeEachDialect('people lookup', ({ open }) => {
     expect(brief(groups.people)).toEqual(['group:wrZS:name prefix']);
     const customers = await peopleMatching(store.db, EVERYTHING, CORP, 'zs', { kinds: ['customer'] });
     expect(brief(customers.people)).toEqual(['customer:wmZS00000000000000000:initials']);
+  });
+
+  it('finds a polyphonic name by each of its readings', async () => {
+    for (const text of ['zengxiaoming', 'cengxiaoming', 'zxm', 'cxm'])
+      expect(brief((await peopleMatching(store.db, EVERYTHING, CORP, text)).people), text).toEqual([`member:u6:${text.length > 3 ? 'pinyin' : 'initials'}`]);
+    expect(brief((await peopleMatching(store.db, EVERYTHING, CORP, 'ceng')).people)).toEqual(['member:u6:pinyin prefix']);
   });
 
   it('takes % and _ in the text literally', async () => {
