@@ -121,6 +121,25 @@ describeEachDialect('search --from', ({ url }) => {
     expect(Object.fromEntries(all.hits.map((h) => [h.msgid, h.from_name]))).toEqual({ m1: '张三', m2: '张三', m3: '赵四', m4: '张三丰', m5: 'Alice王', m6: null });
   });
 
+  it('takes from:X in the query as --from X, and several senders as any of them', async () => {
+    const inQuery = await cli(['--json', '合同', 'from:zhangsan']);
+    expect(inQuery.code, inQuery.stderr).toBe(0);
+    const msgids = (run: { stdout: string }) =>
+      run.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).msgid);
+    expect(msgids(inQuery)).toEqual(from('u001'));
+    expect(inQuery.stderr).toContain('from: 张三 (u001)');
+    const both = await cli(['--json', '--from', 'alice', '合同', 'from:赵四']);
+    expect(both.code, both.stderr).toBe(0);
+    expect(msgids(both)).toEqual(from('u002', CUSTOMER));
+    const unknown = await cli(['合同', 'from:nobody']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(`no member or customer of ${CORP} matches "nobody"`);
+  });
+
   it('refuses a sender nobody matches, with exit 2 and a message that says so', async () => {
     for (const text of ['nobody', '李四', '%']) {
       const run = await cli(['--from', text, '合同']);

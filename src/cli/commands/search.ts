@@ -4,6 +4,7 @@ import { ValidationError } from '../../errors/errors.ts';
 import { parseSearchQuery } from '../../search/query.ts';
 import { countMatches, SEARCH_LIMITS, type SearchHit, searchMessages } from '../../search/search-messages.ts';
 import { withSenderNames } from '../../search/sender-names.ts';
+import { takeSenderTerms } from '../../search/sender-terms.ts';
 import type { Snippet } from '../../search/snippet.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 import { parseTimeRange, TIME_FORMS } from '../time-option.ts';
@@ -54,7 +55,7 @@ function tableLine(hit: SearchHit): string {
 export const search: Command = {
   name: 'search',
   usage: 'search --corp ID [--conversation KEY] [--from ID|NAME] [--type MSGTYPE[,…]] [--since T] [--until T] [--limit N] [--after CURSOR] [--count] [--json] QUERY...',
-  summary: `find a corp's messages, newest first: terms are ANDed, "a phrase" is kept together, -term excludes, word* is a prefix; --from takes an id, a name, its pinyin or initials (several matches: messages from any of them); T is ${TIME_FORMS}; --limit up to ${SEARCH_LIMITS.maxLimit}`,
+  summary: `find a corp's messages, newest first: terms are ANDed, "a phrase" is kept together, -term excludes, word* is a prefix; --from X (or from:X in the query) takes an id, a name, its pinyin or initials (several matches: messages from any of them); T is ${TIME_FORMS}; --limit up to ${SEARCH_LIMITS.maxLimit}`,
   options: {
     corp: { type: 'string' },
     conversation: { type: 'string' },
@@ -73,20 +74,24 @@ export const search: Command = {
     const { since, until } = parseTimeRange(optionalString(values, 'since'), optionalString(values, 'until'));
     const types = optionalString(values, 'type');
     const { db, dialect } = needApp(app).store;
+    const { rest, senders } = takeSenderTerms(positionals.join(' '));
     const from = optionalString(values, 'from');
-    // the command line is the archive's operator: it sees every corp's directory
-    const senders = from === undefined ? undefined : await senderIdsFor(db, EVERYTHING, corpid, from);
-    if (senders && senders.people.length === 0) io.err(`from: ${from} (an id the directory does not know)`);
-    else if (senders) io.err(`from: ${senders.people.map((p) => person(p.id, p.name)).join(', ')}`);
+    const fromIds = new Set<string>();
+    for (const text of from === undefined ? senders : [from, ...senders]) {
+      // the command line is the archive's operator: it sees every corp's directory
+      const choice = await senderIdsFor(db, EVERYTHING, corpid, text);
+      for (const id of choice.ids) fromIds.add(id);
+      io.err(choice.people.length === 0 ? `from: ${text} (an id the directory does not know)` : `from: ${choice.people.map((p) => person(p.id, p.name)).join(', ')}`);
+    }
     const filters = {
       corpid,
       conversationKey: optionalString(values, 'conversation'),
-      fromIds: senders?.ids,
+      fromIds: fromIds.size === 0 ? undefined : [...fromIds],
       msgtypes: types === undefined ? undefined : types.split(',').map((t) => t.trim()),
       since,
       until,
     };
-    const query = parseSearchQuery(positionals.join(' '), filters);
+    const query = parseSearchQuery(rest, filters);
     const limit = parseLimit(optionalString(values, 'limit'));
     if (values.count === true) {
       const { count, atLeast } = await countMatches(db, dialect, query);
