@@ -89,6 +89,17 @@ function rankOf(idColumn: string, text: string) {
   return sql<number>`CASE ${sql.join(whens, sql` `)} ELSE ${sql.lit(MATCH_RANKS.length)} END`;
 }
 
+/**
+ * A cheap superset of the rows rankOf ranks: one LIKE per column instead of eight conditions, so
+ * the exact rank is worked out only for rows that can match.
+ */
+function mayMatch(idColumn: string, text: string): Expression<SqlBool> {
+  const key = keyQuery(text);
+  const conditions = [sql<SqlBool>`${sql.ref(idColumn)} = ${text}`, sql<SqlBool>`lower(name) LIKE ${`%${likeLiteral(text.toLowerCase())}%`} ESCAPE '!'`];
+  if (key) conditions.push(sql<SqlBool>`name_pinyin LIKE ${`%${key}%`}`, sql<SqlBool>`name_initials LIKE ${`%${key}%`}`);
+  return sql<SqlBool>`(${sql.join(conditions, sql` OR `)})`;
+}
+
 type OrderKey = readonly [rank: number, kind: number, id: string];
 
 interface Row {
@@ -129,7 +140,8 @@ export async function peopleMatching(
     return db
       .selectFrom(table)
       .select([rankOf(id, q).as('rank'), sql.lit(KINDS.indexOf(kind)).as('kind_order'), sql.ref(id).as('id'), 'name'])
-      .where('corpid', '=', corpid);
+      .where('corpid', '=', corpid)
+      .where(mayMatch(id, q));
   });
   const union = parts.slice(1).reduce((all, part) => all.unionAll(part), parts[0]!);
   let page = db.selectFrom(union.as('p')).selectAll().where('p.rank', '<', MATCH_RANKS.length);
