@@ -213,18 +213,19 @@ export const SENDER_LIMIT = 100;
  * initials; else all whose name, pinyin or initials start with it; else all whose name contains
  * it), so `张三` does not also take 张三丰 while `zs` takes both 张三 and 赵四. A text the
  * directory does not know is taken as an id when the corp has messages from it (the directory may
- * never have seen a sender). Anything else is refused with a ValidationError saying so.
+ * never have seen a sender). Anything else is refused with a ValidationError saying so. A scope
+ * that does not see the corp's directory gets `text` as an id, unchecked.
  */
 export async function senderIdsFor(db: Kysely<Database>, scope: ReadScope, corpid: string, text: string): Promise<SenderChoice> {
+  // a caller who may not look the corp's people up can still filter by an id (the search is scoped itself)
+  if (!seesDirectory(scope, corpid)) return { ids: [text], people: [] };
   const { people } = await peopleMatching(db, scope, corpid, text, { kinds: ['member', 'customer'], limit: SENDER_LIMIT + 1 });
   const best = people.filter((p) => SENDER_TIERS[p.match] === SENDER_TIERS[people[0]!.match]);
   if (best.length > SENDER_LIMIT) {
     throw new ValidationError('SEARCH_FROM_AMBIGUOUS', `"${text}" matches more than ${SENDER_LIMIT} members and customers; give more of the name, or an id`);
   }
   if (best.length > 0) return { ids: [...new Set(best.map((p) => p.id))], people: best };
-  const sent = seesDirectory(scope, corpid)
-    ? await db.selectFrom('messages').select('msgid').where('corpid', '=', corpid).where('from_id', '=', text).limit(1).executeTakeFirst()
-    : undefined;
+  const sent = await db.selectFrom('messages').select('msgid').where('corpid', '=', corpid).where('from_id', '=', text).limit(1).executeTakeFirst();
   if (sent) return { ids: [text], people: [] };
   throw new ValidationError(
     'SEARCH_FROM_UNKNOWN',

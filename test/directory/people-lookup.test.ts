@@ -2,7 +2,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { EVERYTHING, NOTHING, type ReadScope } from '../../src/access/read-scope.ts';
 import { DirectoryStore } from '../../src/directory/directory-store.ts';
-import { peopleMatching, type PersonMatch } from '../../src/directory/people-lookup.ts';
+import { peopleMatching, type PersonMatch, SENDER_LIMIT, senderIdsFor } from '../../src/directory/people-lookup.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { describeEachDialect } from '../support/databases.ts';
 
@@ -90,6 +90,17 @@ describeEachDialect('people lookup', ({ open }) => {
     expect((await peopleMatching(store.db, NOTHING, CORP, '张三')).people).toEqual([]);
     // another corp's people never show up in this corp's lookup
     expect((await peopleMatching(store.db, EVERYTHING, CORP, '张三')).people.some((p) => p.id === 'o1')).toBe(false);
+  });
+
+  it('refuses a sender filter that stands for too many people, and gives a narrow scope the text as an id', async () => {
+    const dir = new DirectoryStore(store.db, store.dialect);
+    await dir.replaceMembers(
+      'wwmany',
+      Array.from({ length: SENDER_LIMIT + 1 }, (_, i) => ({ userid: `w${i}`, name: '王伟' })),
+    );
+    await expect(senderIdsFor(store.db, EVERYTHING, 'wwmany', 'wangwei')).rejects.toMatchObject({ code: 'SEARCH_FROM_AMBIGUOUS' });
+    expect((await senderIdsFor(store.db, EVERYTHING, 'wwmany', 'w7')).ids).toEqual(['w7']);
+    expect(await senderIdsFor(store.db, limited([CORP]), 'wwmany', 'wangwei')).toEqual({ ids: ['wangwei'], people: [] });
   });
 
   it('refuses empty text, a bad page size and a cursor it did not give', async () => {
