@@ -26,6 +26,7 @@ import type {
 import type { ApiExternalContact, ApiGroup, ApiRobot } from '../wecom-api/wecom-endpoints.ts';
 import type { SyncPart } from './directory-sync.ts';
 import type { NameSource, RefreshKind } from '../store/vocabulary.ts';
+import { nameKeys } from './name-keys.ts';
 
 export type { NameSource, RefreshKind };
 
@@ -66,11 +67,23 @@ const chunks = <T>(items: readonly T[], size = CHUNK): T[][] => {
 
 type Trx = Kysely<Database>;
 
+/**
+ * A name with its search keys (name-keys.ts), cut to its column. Every write of a member's,
+ * customer's or group's name goes through here, so the keys never describe an older name.
+ */
+const named = (name: string | null | undefined) => {
+  const clipped = clip(name) ?? null;
+  const keys = nameKeys(clipped);
+  return { name: clipped, name_pinyin: keys.pinyin, name_initials: keys.initials };
+};
+
+const UNNAMED = Object.freeze({ name: null, name_pinyin: null, name_initials: null });
+
 /** A member row that knows nothing but its id yet: every described column empty, live, never synced. */
 const blankMember = (corpid: string, userid: string, now: number): NewDirMember => ({
   corpid,
   userid,
-  name: null,
+  ...UNNAMED,
   alias: null,
   position: null,
   departments: null,
@@ -99,7 +112,7 @@ const blankDepartment = (corpid: string, deptId: number, now: number): Insertabl
 const blankExternal = (corpid: string, externalUserId: string, now: number): Insertable<DirExternalContactTable> => ({
   corpid,
   external_userid: externalUserId,
-  name: null,
+  ...UNNAMED,
   type: null,
   corp_name: null,
   corp_full_name: null,
@@ -179,7 +192,7 @@ export class DirectoryStore {
   private async writeMember(trx: Trx, corpid: string, m: MemberFields, existing: { name: string | null } | null, source: NameSource, unchangedSince?: number): Promise<void> {
     const now = this.now();
     const values = {
-      ...(m.name !== undefined ? { name: clip(m.name) } : {}),
+      ...(m.name !== undefined ? named(m.name) : {}),
       ...(m.alias !== undefined ? { alias: clip(m.alias) } : {}),
       ...(m.position !== undefined ? { position: clip(m.position) } : {}),
       ...(m.departments !== undefined ? { departments: JSON.stringify(m.departments) } : {}),
@@ -209,7 +222,7 @@ export class DirectoryStore {
    */
   async replaceMembers(corpid: string, members: readonly MemberFields[], fetchedFrom = this.now()): Promise<{ added: number; changed: number; deleted: number }> {
     const now = this.now();
-    const existing = new Map<string, Omit<DirMember, 'corpid' | 'userid'>>();
+    const existing = new Map<string, Omit<DirMember, 'corpid' | 'userid' | 'name_pinyin' | 'name_initials'>>();
     for (const r of await this.db
       .selectFrom('dir_members')
       .select(['userid', 'name', 'alias', 'position', 'departments', 'main_department', 'status', 'deleted_at', 'synced_at', 'renamed_to', 'updated_at'])
@@ -233,7 +246,7 @@ export class DirectoryStore {
         inserts.push({
           corpid,
           userid: m.userid,
-          name,
+          ...named(m.name),
           alias: clip(m.alias) ?? null,
           position: clip(m.position) ?? null,
           departments,
@@ -430,7 +443,7 @@ export class DirectoryStore {
     await this.tx(async (trx) => {
       const old = await trx.selectFrom('dir_external_contacts').select('name').where('corpid', '=', corpid).where('external_userid', '=', c.externalUserId).executeTakeFirst();
       const values = {
-        name: clip(c.name) ?? null,
+        ...named(c.name),
         type: c.type,
         corp_name: clip(c.corpName) ?? null,
         corp_full_name: clip(c.corpFullName) ?? null,
@@ -456,14 +469,11 @@ export class DirectoryStore {
   async learnExternalName(corpid: string, externalUserId: string, name: string): Promise<void> {
     const now = this.now();
     await this.dialect
-      .ignoreDuplicates(this.db.insertInto('dir_external_contacts').values({ ...blankExternal(corpid, externalUserId, now), name: clip(name) ?? null }), [
-        'corpid',
-        'external_userid',
-      ])
+      .ignoreDuplicates(this.db.insertInto('dir_external_contacts').values({ ...blankExternal(corpid, externalUserId, now), ...named(name) }), ['corpid', 'external_userid'])
       .execute();
     await this.db
       .updateTable('dir_external_contacts')
-      .set({ name: clip(name) ?? null, updated_at: now })
+      .set({ ...named(name), updated_at: now })
       .where('corpid', '=', corpid)
       .where('external_userid', '=', externalUserId)
       .where('name', 'is', null)
@@ -497,7 +507,7 @@ export class DirectoryStore {
       const old = await trx.selectFrom('dir_groups').select(['name', 'status']).where('corpid', '=', corpid).where('roomid', '=', g.roomid).executeTakeFirst();
       const values = {
         kind: g.kind,
-        name: clip(g.name) ?? null,
+        ...named(g.name),
         owner: clip(g.owner, 191) ?? null,
         notice: g.notice,
         create_time: g.createTime,
@@ -526,7 +536,7 @@ export class DirectoryStore {
           corpid,
           roomid,
           kind: 'unknown',
-          name: null,
+          ...UNNAMED,
           owner: null,
           notice: null,
           create_time: null,

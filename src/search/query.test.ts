@@ -74,7 +74,7 @@ describe('search filters', () => {
     const filters = {
       corpid: 'ww1',
       conversationKey: 'room:wr1',
-      fromId: 'zhangsan',
+      fromIds: ['zhangsan', 'wmAAAAAAAAAAAAAAAAAA'],
       msgtypes: ['text', 'file'],
       since: 0,
       until: 1_700_000_000_000,
@@ -85,9 +85,10 @@ describe('search filters', () => {
   });
 
   it('names every wrong filter at once', () => {
-    const err = refusal('abc', { corpid: '', msgtypes: ['Text!'], since: -1, until: 1.5, external: 'yes', colour: 'red' });
+    const err = refusal('abc', { corpid: '', msgtypes: ['Text!'], since: -1, until: 1.5, external: 'yes', fromIds: [], colour: 'red' });
     expect(err.code).toBe('SEARCH_FILTERS_INVALID');
-    for (const name of ['corpid', 'msgtypes', 'since', 'until', 'external', 'colour is not a filter']) expect(err.message).toContain(name);
+    for (const name of ['corpid', 'msgtypes', 'since', 'until', 'external', 'fromIds must be a list of 1 to 200 ids', 'colour is not a filter'])
+      expect(err.message).toContain(name);
   });
 
   it('refuses an empty time range and a filter object that is not one', () => {

@@ -28,8 +28,8 @@ export interface QueryTerm {
 export interface SearchFilters {
   readonly corpid?: string;
   readonly conversationKey?: string;
-  /** the sender's userid or external_userid */
-  readonly fromId?: string;
+  /** the senders' userids or external_userids: a message from any of them (a name can stand for several people) */
+  readonly fromIds?: readonly string[];
   readonly msgtypes?: readonly string[];
   /** milliseconds since the epoch, inclusive */
   readonly since?: number;
@@ -49,6 +49,8 @@ export interface SearchQuery {
 }
 
 export const QUERY_LIMITS = Object.freeze({ chars: 1_000, terms: 32, unitsPerTerm: 200 });
+
+export const SEARCH_FILTER_LIMITS = Object.freeze({ fromIds: 200 });
 
 interface RawTerm {
   readonly text: string;
@@ -136,6 +138,10 @@ type FilterCheck = (value: unknown) => string | undefined;
 const nonEmptyText: FilterCheck = (v) => (typeof v === 'string' && v.length > 0 && v.length <= 400 ? undefined : 'must be text of 1 to 400 characters');
 const flag: FilterCheck = (v) => (typeof v === 'boolean' ? undefined : 'must be true or false');
 const epochMs: FilterCheck = (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? undefined : 'must be milliseconds since the epoch (an integer >= 0)');
+const idList: FilterCheck = (v) =>
+  Array.isArray(v) && v.length > 0 && v.length <= SEARCH_FILTER_LIMITS.fromIds && v.every((id) => nonEmptyText(id) === undefined)
+    ? undefined
+    : `must be a list of 1 to ${SEARCH_FILTER_LIMITS.fromIds} ids, each text of 1 to 400 characters`;
 const msgtypeList: FilterCheck = (v) =>
   Array.isArray(v) && v.length > 0 && v.length <= 64 && v.every((t) => typeof t === 'string' && /^[a-z_]{1,64}$/.test(t))
     ? undefined
@@ -144,7 +150,7 @@ const msgtypeList: FilterCheck = (v) =>
 const FILTER_CHECKS: Readonly<Record<keyof SearchFilters, FilterCheck>> = {
   corpid: nonEmptyText,
   conversationKey: nonEmptyText,
-  fromId: nonEmptyText,
+  fromIds: idList,
   msgtypes: msgtypeList,
   since: epochMs,
   until: epochMs,

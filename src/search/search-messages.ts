@@ -32,6 +32,11 @@ export interface SearchHit {
   readonly seq: string;
   readonly msgtime: number;
   readonly from: string;
+  /**
+   * The sender's name in the directory (a member's, else a customer's), null when it has none.
+   * Absent until sender-names.ts has looked the page's senders up, in one query per page.
+   */
+  readonly fromName?: string | null;
   readonly conversation: string;
   readonly roomid: string;
   readonly msgtype: string;
@@ -90,7 +95,7 @@ function candidateQuery(db: Kysely<Database>, dialect: StoreDialect, query: Sear
     .where(dialect.search.holdsAll(tokens));
   if (f.corpid !== undefined) q = q.where('d.corpid', '=', f.corpid).where('m.corpid', '=', f.corpid);
   if (f.conversationKey !== undefined) q = q.where('m.conversation_key', '=', f.conversationKey);
-  if (f.fromId !== undefined) q = q.where('m.from_id', '=', f.fromId);
+  if (f.fromIds !== undefined) q = q.where('m.from_id', 'in', [...f.fromIds]);
   if (f.msgtypes !== undefined) q = q.where('m.msgtype', 'in', [...f.msgtypes]);
   if (f.since !== undefined) q = q.where('m.msgtime', '>=', f.since);
   if (f.until !== undefined) q = q.where('m.msgtime', '<', f.until);

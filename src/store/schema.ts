@@ -338,6 +338,9 @@ export interface DirMemberTable {
   corpid: string;
   userid: string;
   name: string | null;
+  /** the name's search keys (directory/name-keys.ts): pinyin readings and their initials, space-separated */
+  name_pinyin: string | null;
+  name_initials: string | null;
   alias: string | null;
   position: string | null;
   /** JSON array of department ids */
@@ -371,6 +374,9 @@ export interface DirExternalContactTable {
   corpid: string;
   external_userid: string;
   name: string | null;
+  /** the name's search keys (directory/name-keys.ts): pinyin readings and their initials, space-separated */
+  name_pinyin: string | null;
+  name_initials: string | null;
   /** 1 WeChat user, 2 WeCom user */
   type: number | null;
   corp_name: string | null;
@@ -390,6 +396,9 @@ export interface DirGroupTable {
   roomid: string;
   kind: GroupKind;
   name: string | null;
+  /** the name's search keys (directory/name-keys.ts): pinyin readings and their initials, space-separated */
+  name_pinyin: string | null;
+  name_initials: string | null;
   owner: string | null;
   notice: string | null;
   /** ms */

@@ -82,7 +82,7 @@ function randomFilters(rng: Rng, corpid: string, corpus: readonly StoredMessage[
   const filters: Record<string, unknown> = { corpid };
   const other = rng.pick(corpus);
   if (rng.chance(0.15)) filters.conversationKey = other.conversation_key;
-  if (rng.chance(0.1)) filters.fromId = other.from_id;
+  if (rng.chance(0.1)) filters.fromIds = rng.chance(0.5) ? [other.from_id] : [other.from_id, rng.pick(corpus).from_id];
   if (rng.chance(0.15)) filters.msgtypes = [other.msgtype, rng.pick(corpus).msgtype];
   if (rng.chance(0.2)) {
     const times = [other.msgtime, rng.pick(corpus).msgtime].sort((a, b) => a - b);
@@ -105,7 +105,7 @@ function bruteForce(corpus: readonly StoredMessage[], query: ReturnType<typeof p
     .filter(
       (m) =>
         (f.conversationKey === undefined || m.conversation_key === f.conversationKey) &&
-        (f.fromId === undefined || m.from_id === f.fromId) &&
+        (f.fromIds === undefined || f.fromIds.includes(m.from_id)) &&
         (f.msgtypes === undefined || f.msgtypes.includes(m.msgtype)) &&
         (f.since === undefined || m.msgtime >= f.since) &&
         (f.until === undefined || m.msgtime < f.until) &&

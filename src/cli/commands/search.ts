@@ -1,6 +1,10 @@
+import { EVERYTHING } from '../../access/read-scope.ts';
+import { senderIdsFor } from '../../directory/people-lookup.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { parseSearchQuery } from '../../search/query.ts';
 import { countMatches, SEARCH_LIMITS, type SearchHit, searchMessages } from '../../search/search-messages.ts';
+import { withSenderNames } from '../../search/sender-names.ts';
+import { takeSenderTerms } from '../../search/sender-terms.ts';
 import type { Snippet } from '../../search/snippet.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 import { parseTimeRange, TIME_FORMS } from '../time-option.ts';
@@ -33,8 +37,7 @@ function jsonLine(hit: SearchHit, next: string | undefined): string {
     seq: hit.seq,
     msgtime: hit.msgtime,
     from: hit.from,
-    // names come from the directory in a later change; the id is always there
-    from_name: null,
+    from_name: hit.fromName ?? null,
     conversation: hit.conversation,
     msgtype: hit.msgtype,
     snippet: snippet ? { text: snippet.text, ranges: snippet.ranges } : null,
@@ -42,14 +45,17 @@ function jsonLine(hit: SearchHit, next: string | undefined): string {
   });
 }
 
+/** A person for a reader: `张三 (zhangsan)`, or the id alone when the directory has no name. */
+const person = (id: string, name: string | null | undefined): string => (name ? `${name} (${id})` : id);
+
 function tableLine(hit: SearchHit): string {
-  return [new Date(hit.msgtime).toISOString().replace('.000Z', 'Z'), hit.from, hit.conversation, hit.msgtype, marked(hit.snippet)].join('  ');
+  return [new Date(hit.msgtime).toISOString().replace('.000Z', 'Z'), person(hit.from, hit.fromName), hit.conversation, hit.msgtype, marked(hit.snippet)].join('  ');
 }
 
 export const search: Command = {
   name: 'search',
-  usage: 'search --corp ID [--conversation KEY] [--from ID] [--type MSGTYPE[,…]] [--since T] [--until T] [--limit N] [--after CURSOR] [--count] [--json] QUERY...',
-  summary: `find a corp's messages, newest first: terms are ANDed, "a phrase" is kept together, -term excludes, word* is a prefix; T is ${TIME_FORMS}; --limit up to ${SEARCH_LIMITS.maxLimit}`,
+  usage: 'search --corp ID [--conversation KEY] [--from ID|NAME] [--type MSGTYPE[,…]] [--since T] [--until T] [--limit N] [--after CURSOR] [--count] [--json] QUERY...',
+  summary: `find a corp's messages, newest first: terms are ANDed, "a phrase" is kept together, -term excludes, word* is a prefix; --from X (or from:X in the query) takes an id, a name, its pinyin or initials (several matches: messages from any of them); T is ${TIME_FORMS}; --limit up to ${SEARCH_LIMITS.maxLimit}`,
   options: {
     corp: { type: 'string' },
     conversation: { type: 'string' },
@@ -67,17 +73,26 @@ export const search: Command = {
     const corpid = requireString(values, 'corp', 'the corp ID to search');
     const { since, until } = parseTimeRange(optionalString(values, 'since'), optionalString(values, 'until'));
     const types = optionalString(values, 'type');
+    const { db, dialect } = needApp(app).store;
+    const { rest, senders } = takeSenderTerms(positionals.join(' '));
+    const from = optionalString(values, 'from');
+    const fromIds = new Set<string>();
+    for (const text of from === undefined ? senders : [from, ...senders]) {
+      // the command line is the archive's operator: it sees every corp's directory
+      const choice = await senderIdsFor(db, EVERYTHING, corpid, text);
+      for (const id of choice.ids) fromIds.add(id);
+      io.err(choice.people.length === 0 ? `from: ${text} (an id the directory does not know)` : `from: ${choice.people.map((p) => person(p.id, p.name)).join(', ')}`);
+    }
     const filters = {
       corpid,
       conversationKey: optionalString(values, 'conversation'),
-      fromId: optionalString(values, 'from'),
+      fromIds: fromIds.size === 0 ? undefined : [...fromIds],
       msgtypes: types === undefined ? undefined : types.split(',').map((t) => t.trim()),
       since,
       until,
     };
-    const query = parseSearchQuery(positionals.join(' '), filters);
+    const query = parseSearchQuery(rest, filters);
     const limit = parseLimit(optionalString(values, 'limit'));
-    const { db, dialect } = needApp(app).store;
     if (values.count === true) {
       const { count, atLeast } = await countMatches(db, dialect, query);
       io.out(atLeast ? `at least ${count}` : String(count));
@@ -85,7 +100,7 @@ export const search: Command = {
     }
     const after = optionalString(values, 'after');
     const page = await searchMessages(db, dialect, query, { limit, ...(after === undefined ? {} : { after }) });
-    for (const hit of page.hits) io.out(values.json === true ? jsonLine(hit, page.next) : tableLine(hit));
+    for (const hit of await withSenderNames(db, page.hits)) io.out(values.json === true ? jsonLine(hit, page.next) : tableLine(hit));
     if (page.notIndexed > 0) io.err(`${page.notIndexed} stored messages are not indexed yet and were not searched`);
     if (values.json !== true) io.err(`${page.hits.length} messages${page.next ? `; next page: --after ${page.next}` : ''}`);
   },

@@ -10,6 +10,7 @@ import * as m0007 from './0007-decrypt-backoff.ts';
 import * as m0008 from './0008-vault-checks.ts';
 import * as m0009 from './0009-gap-kinds-refresh-lease.ts';
 import * as m0010 from './0010-search-index.ts';
+import * as m0011 from './0011-directory-name-keys.ts';
 import * as m0012 from './0012-accounts-audit.ts';
 import * as m0016 from './0016-alerts.ts';
 
@@ -27,6 +28,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0008-vault-checks', m0008],
   ['0009-gap-kinds-refresh-lease', m0009],
   ['0010-search-index', m0010],
+  ['0011-directory-name-keys', m0011],
   ['0012-accounts-audit', m0012],
   ['0016-alerts', m0016],
 ];
