@@ -1,5 +1,20 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { GapKind, InboxKind, InboxState, NameSource, PullState, RefreshKind, RestartCause, SdkHostLane, SyncPart, WaitReason } from './vocabulary.ts';
+import type {
+  DeadLetterState,
+  EventKind,
+  GapKind,
+  InboxKind,
+  InboxState,
+  NameSource,
+  PullState,
+  RefreshKind,
+  RestartCause,
+  SdkHostLane,
+  SinkCursorState,
+  SinkType,
+  SyncPart,
+  WaitReason,
+} from './vocabulary.ts';
 
 /**
  * The one database schema, shared by SQLite, PostgreSQL and MySQL/MariaDB.
@@ -37,6 +52,11 @@ export interface Database {
   key_history: KeyHistoryTable;
   search_pending: SearchPendingTable;
   search_docs: SearchDocTable;
+  sinks: SinkTable;
+  event_counters: EventCounterTable;
+  event_outbox: EventOutboxTable;
+  sink_cursors: SinkCursorTable;
+  sink_dead_letters: SinkDeadLetterTable;
 }
 
 export interface CorpTable {
@@ -545,3 +565,74 @@ export interface SearchDocTable {
   corpid: string;
   msgid: string;
 }
+
+/** Where a corp's events go (`sinks add`); migration 0015. */
+export interface SinkTable {
+  id: Generated<number>;
+  corpid: string;
+  type: SinkType;
+  /** http(s):// for a webhook, nats:// for NATS */
+  url: string;
+  /** the JetStream stream (NATS only) */
+  stream: string | null;
+  /** 1: events carry the decrypted message JSON */
+  include_content: number;
+  /** the webhook's HMAC key, sealed (vault/secret-box.ts); null for NATS */
+  secret_sealed: string | null;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The last event seq given out per corp: the row lock orders a corp's events by commit. */
+export interface EventCounterTable {
+  corpid: string;
+  last_seq: number;
+}
+
+/** One event, written in the transaction of what it reports; deleted once every sink of its corp is past it. */
+export interface EventOutboxTable {
+  id: Generated<number>;
+  corpid: string;
+  /** per corp, in commit order: the delivery order */
+  seq: number;
+  kind: EventKind;
+  /** what it reports (msgid, media msgid/slot, …): unique per corp and kind */
+  ref: string;
+  /** ids and metadata as JSON; never message content */
+  payload: string;
+  created_at: number;
+}
+
+/** A sink's delivery position, leased by the process that delivers it. */
+export interface SinkCursorTable {
+  sink_id: number;
+  corpid: string;
+  /** every event of the corp up to this seq is delivered or dead-lettered */
+  delivered_seq: number;
+  state: SinkCursorState;
+  /** failed tries of the event at the head */
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  last_success_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  updated_at: number;
+}
+
+/** An event a sink gave up on after its tries; `sinks replay` asks for it again. */
+export interface SinkDeadLetterTable {
+  sink_id: number;
+  event_id: number;
+  corpid: string;
+  seq: number;
+  state: DeadLetterState;
+  attempts: number;
+  last_error: string | null;
+  dead_at: number;
+}
+
+export type Sink = Selectable<SinkTable>;
+export type OutboxEvent = Selectable<EventOutboxTable>;
+export type SinkCursor = Selectable<SinkCursorTable>;

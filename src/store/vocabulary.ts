@@ -37,3 +37,16 @@ export type SdkHostLane = 'chat' | 'decrypt' | 'media';
 
 /** Why a native SDK host was replaced. */
 export type RestartCause = 'crash' | 'hang' | 'memory' | 'protocol';
+
+/** Where a sink delivers events: an HTTP webhook, or a NATS JetStream stream. */
+export const SINK_TYPES = ['webhook', 'nats'] as const;
+export type SinkType = (typeof SINK_TYPES)[number];
+
+/** What an outbox event reports. */
+export type EventKind = 'message' | 'media_done' | 'recall' | 'directory_change';
+
+/** A sink's delivery position: waiting for its next try (or new events), or being delivered by the process that holds its lease. */
+export type SinkCursorState = 'idle' | 'delivering' | 'stopped';
+
+/** A dead letter: given up after the sink's tries, or asked to be delivered again (`sinks replay`). */
+export type DeadLetterState = 'dead' | 'replay';
