@@ -14,6 +14,7 @@ import { run } from './run.ts';
 import { reindex } from './reindex.ts';
 import { search } from './search.ts';
 import { simulator } from './simulator.ts';
+import { sinks } from './sinks.ts';
 import { status } from './status.ts';
 
 /** Every CLI command, in the order `help` lists them. */
@@ -43,5 +44,6 @@ export const COMMANDS: readonly Command[] = [
   callbackEvents,
   callbackReplay,
   directorySync,
+  sinks,
   migrate,
 ];
