@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { createLogger } from '../../src/app/logger.ts';
-import type { App } from '../../src/app/app.ts';
+import { type App, createApp } from '../../src/app/app.ts';
+import { loadConfig } from '../../src/config/config.ts';
 import { DirectoryStore } from '../../src/directory/directory-store.ts';
 import { DeliveryStage, type DeliveryTiming } from '../../src/outbox/delivery-stage.ts';
 import { recordEvents } from '../../src/outbox/outbox-writer.ts';
@@ -10,6 +11,7 @@ import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../../src/out
 import { doublingBackoff } from '../../src/runtime/backoff.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { addSimulatorCorp, appOn, archiveOnce } from '../support/archive-harness.ts';
+import type { Store } from '../../src/store/open-store.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { useSimulators } from '../support/simulators.ts';
 
@@ -46,6 +48,11 @@ async function receiver(answer: (body: Record<string, any>) => number = () => 20
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received, tries, setSecret: (s: string) => (secret = Buffer.from(s)) };
 }
 
+/** appOn without media downloads: only the first test needs them (for media_done events). */
+function appWithoutMedia(store: Store): App {
+  return createApp(loadConfig({}, { WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' }, '/tmp'), store, Buffer.alloc(32, 3));
+}
+
 const FAST: Partial<DeliveryTiming> = { pollMs: 5, batch: 7, maxAttempts: 3, backoff: doublingBackoff(1, 4), leaseMs: 10_000, sendTimeoutMs: 2_000 };
 
 function stageOf(app: App, timing: Partial<DeliveryTiming> = FAST): DeliveryStage {
@@ -66,7 +73,7 @@ async function deliverUntil(stages: DeliveryStage[], done: () => boolean | Promi
 describeEachDialect('event outbox and webhook delivery', ({ open }) => {
   it('archived messages reach a webhook once each, signed, in seq order, ids and metadata only; delivered events leave the outbox', async () => {
     const app = appOn(await open());
-    const sim = await startSim({ messages: 40, seed: 'outbox' });
+    const sim = await startSim({ messages: 20, seed: 'outbox' });
     await addSimulatorCorp(app, sim);
     const hook = await receiver();
     const added = await app.sinks.add({ corpid: sim.corp.corpid, type: 'webhook', url: hook.url, includeContent: false });
@@ -74,11 +81,12 @@ describeEachDialect('event outbox and webhook delivery', ({ open }) => {
     await archiveOnce(app);
 
     const messages = await app.store.db.selectFrom('messages').select(['msgid', 'seq', 'msgtype']).where('corpid', '=', sim.corp.corpid).orderBy('seq').execute();
-    expect(messages.length).toBe(40);
+    expect(messages.length).toBe(20);
     const recalls = messages.filter((m) => m.msgtype === 'revoke').length;
     // the media stage of the run stored the files: each is an event too
     const files = await app.store.db.selectFrom('media').select(['msgid', 'slot']).where('state', 'in', ['done', 'unverified']).execute();
-    const total = 40 + recalls + files.length;
+    expect(files.length).toBeGreaterThan(0);
+    const total = 20 + recalls + files.length;
     expect(
       Number(
         (
@@ -113,7 +121,7 @@ describeEachDialect('event outbox and webhook delivery', ({ open }) => {
   });
 
   it('a failing event is retried with backoff, then dead-lettered while delivery goes on; replay sends it; content is opt-in', async () => {
-    const app = appOn(await open());
+    const app = appWithoutMedia(await open());
     const sim = await startSim({ messages: 12, seed: 'outbox-dead' });
     await addSimulatorCorp(app, sim);
     let broken = true;
@@ -150,7 +158,7 @@ describeEachDialect('event outbox and webhook delivery', ({ open }) => {
   });
 
   it('events are written only for corps with a sink, in commit order, and directory changes are events', async () => {
-    const app = appOn(await open());
+    const app = appWithoutMedia(await open());
     const sim = await startSim({ messages: 5, seed: 'outbox-dir' });
     await addSimulatorCorp(app, sim);
     const { db, dialect } = app.store;
