@@ -13,7 +13,7 @@ import { describeEachDialect } from '../support/databases.ts';
 import { useSimulators } from '../support/simulators.ts';
 
 const NATS_URL = process.env.TEST_NATS_URL;
-const MESSAGES = 600;
+const MESSAGES = 300;
 const startSim = useSimulators();
 
 interface StreamEntry {
@@ -74,7 +74,7 @@ describeEachDialect('NATS JetStream sink', ({ dialect, url }) => {
       streams.push(stream);
       try {
         const app = appOn(store);
-        await addSimulatorCorp(app, sim, { limit: 50 });
+        await addSimulatorCorp(app, sim, { limit: 30 });
         await app.sinks.add({ corpid: sim.corp.corpid, type: 'nats', url: NATS_URL!, stream, includeContent: false });
         const env = archiveEnv({ WECOM_ARCHIVE_DB: dbUrl, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_LOG_LEVEL: 'error', WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' });
 
