@@ -129,6 +129,8 @@ export class SinkRegistry {
           .where('id', '=', sinkId)
           .execute();
       const counter = await trx.selectFrom('event_counters').select('last_seq').where('corpid', '=', input.corpid).executeTakeFirst();
+      // created here, before any event, so the writers only ever update it (no two of them race to create it)
+      if (!counter) await trx.insertInto('event_counters').values({ corpid: input.corpid, last_seq: 0 }).execute();
       await trx
         .insertInto('sink_cursors')
         .values({
