@@ -18,7 +18,7 @@ const abs = (glob) => join(root, glob);
 const codeIn = (dir, leaveOut = []) => `${dir}/**/!(${['*.test', ...leaveOut].join('|')}).{ts,mjs}`;
 
 /** The stages of the pipeline. A stage hands work on by writing rows the next stage claims, never by importing it. */
-const STAGES = ['pull', 'decrypt', 'media', 'callbacks', 'directory', 'search'];
+const STAGES = ['pull', 'decrypt', 'media', 'callbacks', 'directory', 'search', 'outbox'];
 
 /**
  * The only modules of one stage another stage may import, by importing stage.
@@ -29,10 +29,16 @@ const STAGE_ENTRY_POINTS = {
   // so a message is never archived without the jobs that fetch its files (zero loss).
   // Likewise it queues each stored message for the search index in that transaction, so none is
   // ever left out of the index.
-  decrypt: ['src/media/**/media-job-repository.ts', 'src/search/**/search-pending.ts'],
+  // And it records each stored message as an outbox event in that transaction, so no message is
+  // archived without its event, nor an event sent for a message that was not stored.
+  decrypt: ['src/media/**/media-job-repository.ts', 'src/search/**/search-pending.ts', 'src/outbox/**/outbox-writer.ts'],
+  // A stored file's event is written in the transaction that records the job's final state.
+  media: ['src/outbox/**/outbox-writer.ts'],
   // Contact-change callbacks enqueue directory refresh rows through the DirectoryStore they are handed
   // (a type import: the composition root passes the instance in).
   callbacks: ['src/directory/**/directory-store.ts'],
+  // A directory change's event is written in the transaction that records it in the name history.
+  directory: ['src/outbox/**/outbox-writer.ts'],
 };
 
 /**
@@ -61,6 +67,7 @@ const STAGE_CLASS_FILES = [
   'src/**/directory-runner.ts', // DirectoryRunner
   'src/**/directory-sync.ts', // DirectorySync
   'src/**/index-stage.ts', // IndexStage (search)
+  'src/**/delivery-stage.ts', // DeliveryStage (outbox)
 ];
 
 /** Who may import the simulator: itself, the SDK backend that talks to it, and the CLI's demo and simulator commands. */

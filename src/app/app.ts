@@ -6,6 +6,7 @@ import { CorpRegistry } from '../corps/corp-registry.ts';
 import { openStore, type Store } from '../store/open-store.ts';
 import type { Database } from '../store/schema.ts';
 import { KeyVault } from '../vault/key-vault.ts';
+import { SinkRegistry } from '../outbox/sink-registry.ts';
 import { CorpApiSettings } from '../wecom-api/corp-api-settings.ts';
 import { openMasterKey } from '../vault/master-key-check.ts';
 
@@ -17,6 +18,8 @@ export interface SettingsServices {
   readonly callbackApps: CallbackAppRegistry;
   /** contacts / customer-contact secrets (sealed) and the WeCom API base per corp */
   readonly apiSettings: CorpApiSettings;
+  /** where each corp's events go (webhook secrets sealed) */
+  readonly sinks: SinkRegistry;
 }
 
 /** What commands and servers work with: the store and the services over it. */
@@ -64,5 +67,6 @@ function settingsServices(db: Kysely<Database>, masterKey: Buffer): SettingsServ
     keys: new KeyVault(db, masterKey),
     callbackApps: new CallbackAppRegistry(db, masterKey),
     apiSettings: new CorpApiSettings(db, masterKey, corps),
+    sinks: new SinkRegistry(db, masterKey),
   };
 }

@@ -8,6 +8,7 @@
  */
 import { type HttpServer, startHttpServer } from '../api/http-server.ts';
 import type { CorpProgress } from '../archiver/corp-archiver.ts';
+import { DeliveryStage, type DeliveryTiming } from '../outbox/delivery-stage.ts';
 import type { App } from './app.ts';
 import { runArchive, type RunOptions } from './archive-runner.ts';
 import { type CallbackServices, type CallbackServicesOptions, createCallbackServices } from './callback-services.ts';
@@ -27,6 +28,8 @@ export interface ProcessPlan {
   readonly callbacks?: CallbackServicesOptions;
   /** the pulls with their decrypt and media stages: the process's run ends when they end */
   readonly archive?: RunOptions;
+  /** with `archive`: the event delivery stage's timing (tests use short waits) */
+  readonly events?: Partial<DeliveryTiming>;
 }
 
 /** What a plan starts: the server and the callback services are there when the plan asks for them. */
@@ -78,13 +81,18 @@ async function runPlan(app: App, log: Logger, plan: ProcessPlan, services: Callb
   const running = services?.run(background.signal);
   // alerts watch what the archive does: they run beside the pulls, when a target is configured
   const alerts = plan.archive ? alertEvaluator(app, log)?.run(background.signal) : undefined;
+  // the event stream out follows the outbox beside the pulls, and stops with them
+  const delivery = plan.archive
+    ? new DeliveryStage({ db: app.store.db, dialect: app.store.dialect, health: app.store.health, log, secretOf: (sink) => app.sinks.secretOf(sink), now: Date.now }, plan.events)
+    : undefined;
+  const delivering = delivery?.run(background.signal);
   try {
     if (!plan.archive) {
       await running;
       return [];
     }
     const { onStarted } = plan.archive;
-    return await runArchive(app, log, signal, {
+    const progress = await runArchive(app, log, signal, {
       ...plan.archive,
       onStarted: (archivers) => {
         // msgaudit_notify wakes the corp's pull through its bell
@@ -92,11 +100,20 @@ async function runPlan(app: App, log: Logger, plan: ProcessPlan, services: Callb
         onStarted?.(archivers);
       },
     });
+    // `run --once` delivers what it archived before it exits
+    if (plan.archive.once && delivery) {
+      background.abort();
+      await delivering;
+      await delivery.finish(signal);
+    }
+    return progress;
   } finally {
     background.abort();
     signal.removeEventListener('abort', stop);
     await running;
     await alerts;
+    await delivering;
+    await delivery?.close();
   }
 }
 

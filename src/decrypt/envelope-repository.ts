@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { insertMediaJobs } from '../media/jobs/media-job-repository.ts';
+import { recordMessageEvents } from '../outbox/outbox-writer.ts';
 import { queueForIndex } from '../search/search-pending.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { transactionRetryingConflicts } from '../store/in-transaction.ts';
@@ -221,6 +222,8 @@ export class EnvelopeRepository {
         );
       else await raiseWatermark(trx, corpid, commit.lastSeq);
       if (commit.newestMsgtime !== null) await raiseNewestMsgtime(trx, corpid, commit.newestMsgtime);
+      // last: its counter lock orders the corp's events by commit, held as briefly as possible
+      await recordMessageEvents(trx, dialect, corpid, commit.messages, now);
     });
   }
 

@@ -7,6 +7,7 @@
  * carry their old ids.
  */
 import type { Insertable, Kysely } from 'kysely';
+import { recordDirectoryChange } from '../outbox/outbox-writer.ts';
 import { clip as clipText, clipError } from '../runtime/clip.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { transactionRetryingConflicts } from '../store/in-transaction.ts';
@@ -803,5 +804,12 @@ export class DirectoryStore {
         changed_at: this.now(),
       })
       .execute();
+    await recordDirectoryChange(
+      trx,
+      this.dialect,
+      corpid,
+      { entityKind: kind, entityId: id, field, oldValue: clip(oldValue) ?? null, newValue: clip(newValue) ?? null, source, changedAt: this.now() },
+      this.now(),
+    );
   }
 }

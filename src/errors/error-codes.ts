@@ -126,6 +126,14 @@ export const ERROR_CODES = Object.freeze({
   CALLBACK_EVENT_BAD_FIELD: 'a callback event field has the wrong form',
   INBOX_PAYLOAD_INVALID: 'a stored callback cannot be handled',
 
+  // event stream out
+  SINK_TYPE_INVALID: 'the sink type is not webhook or nats',
+  SINK_URL_INVALID: 'the sink URL is not usable for its type',
+  SINK_STREAM_INVALID: 'the JetStream stream name is not valid',
+  SINK_SECRET_INVALID: 'the webhook secret is not usable',
+  SINK_NOT_FOUND: 'no such sink',
+  SINK_DELIVERY_FAILED: 'an event could not be delivered to a sink',
+
   // simulator
   SIM_EXISTS: 'the simulated corp exists already',
   SIM_NOT_FOUND: 'no such simulated corp',

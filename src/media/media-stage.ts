@@ -23,9 +23,11 @@ import { scopedSignal } from '../runtime/abort.ts';
 import { clipError } from '../runtime/clip.ts';
 import { isDatabaseUnavailable } from '../store/database-health.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
+import { recordMediaFinished } from '../outbox/outbox-writer.ts';
 import { ClaimQueue } from '../store/claims/claim-queue.ts';
 import { updateHeldRow } from '../store/claims/lease.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
+import { transactionRetryingConflicts } from '../store/in-transaction.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
 import type { Database, MediaJob } from '../store/schema.ts';
 import { type Attempt, ChunkedDownload, type MediaFetchSettings, type ResumePoint } from './download/chunked-download.ts';
@@ -365,7 +367,15 @@ export class MediaStage {
 
   /** Records the job's final state and gives its lease back. */
   private async finish(id: number, values: MediaJobUpdate): Promise<void> {
-    await this.queue.finish({ id }, this.owner, { ...values, error: clipError(values.error) ?? null, finished_at: this.deps.now() });
+    // the final state and the event that reports a stored file commit together
+    await transactionRetryingConflicts(this.deps.db, this.deps.dialect, async (trx) => {
+      const held = await new ClaimQueue(trx, MEDIA_QUEUE, this.deps.now).finish({ id }, this.owner, {
+        ...values,
+        error: clipError(values.error) ?? null,
+        finished_at: this.deps.now(),
+      });
+      if (held) await recordMediaFinished(trx, this.deps.dialect, id, this.deps.now());
+    });
   }
 
   /** The resume point after a chunk, with the lease renewed; false when the lease was lost. */

@@ -4,6 +4,8 @@ import type {
   AlertNotified,
   AlertRule,
   AlertState,
+  DeadLetterState,
+  EventKind,
   GapKind,
   GrantKind,
   InboxKind,
@@ -13,6 +15,8 @@ import type {
   RefreshKind,
   RestartCause,
   SdkHostLane,
+  SinkCursorState,
+  SinkType,
   SyncPart,
   WaitReason,
 } from './vocabulary.ts';
@@ -62,6 +66,11 @@ export interface Database {
   settings: SettingTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
+  sinks: SinkTable;
+  event_counters: EventCounterTable;
+  event_outbox: EventOutboxTable;
+  sink_cursors: SinkCursorTable;
+  sink_dead_letters: SinkDeadLetterTable;
 }
 
 export interface CorpTable {
@@ -711,3 +720,74 @@ export interface AuditHeadTable {
   last_id: number;
   last_hash: string;
 }
+
+/** Where a corp's events go (`sinks add`); migration 0015. */
+export interface SinkTable {
+  id: Generated<number>;
+  corpid: string;
+  type: SinkType;
+  /** http(s):// for a webhook, nats:// for NATS */
+  url: string;
+  /** the JetStream stream (NATS only) */
+  stream: string | null;
+  /** 1: events carry the decrypted message JSON */
+  include_content: number;
+  /** the webhook's HMAC key, sealed (vault/secret-box.ts); null for NATS */
+  secret_sealed: string | null;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The last event seq given out per corp: the row lock orders a corp's events by commit. */
+export interface EventCounterTable {
+  corpid: string;
+  last_seq: number;
+}
+
+/** One event, written in the transaction of what it reports; deleted once every sink of its corp is past it. */
+export interface EventOutboxTable {
+  id: Generated<number>;
+  corpid: string;
+  /** per corp, in commit order: the delivery order */
+  seq: number;
+  kind: EventKind;
+  /** what it reports (msgid, media msgid/slot, …): unique per corp and kind */
+  ref: string;
+  /** ids and metadata as JSON; never message content */
+  payload: string;
+  created_at: number;
+}
+
+/** A sink's delivery position, leased by the process that delivers it. */
+export interface SinkCursorTable {
+  sink_id: number;
+  corpid: string;
+  /** every event of the corp up to this seq is delivered or dead-lettered */
+  delivered_seq: number;
+  state: SinkCursorState;
+  /** failed tries of the event at the head */
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  last_success_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  updated_at: number;
+}
+
+/** An event a sink gave up on after its tries; `sinks replay` asks for it again. */
+export interface SinkDeadLetterTable {
+  sink_id: number;
+  event_id: number;
+  corpid: string;
+  seq: number;
+  state: DeadLetterState;
+  attempts: number;
+  last_error: string | null;
+  dead_at: number;
+}
+
+export type Sink = Selectable<SinkTable>;
+export type OutboxEvent = Selectable<EventOutboxTable>;
+export type SinkCursor = Selectable<SinkCursorTable>;

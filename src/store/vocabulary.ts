@@ -47,6 +47,7 @@ export type AlertState = 'firing' | 'resolved';
 
 /** What was last sent of an incident: nothing yet, its firing, or its resolution. */
 export type AlertNotified = 'none' | AlertState;
+
 /** An account's role (the access module's `Role`): what the `users.role` column holds. */
 export const ACCOUNT_ROLES = ['admin', 'auditor', 'viewer'] as const;
 export type AccountRole = (typeof ACCOUNT_ROLES)[number];
@@ -54,3 +55,15 @@ export type AccountRole = (typeof ACCOUNT_ROLES)[number];
 /** What a grant row gives: a whole corp, a department's conversations, one conversation, or (viewers) export. */
 export const GRANT_KINDS = ['corp', 'department', 'conversation', 'export'] as const;
 export type GrantKind = (typeof GRANT_KINDS)[number];
+/** Where a sink delivers events: an HTTP webhook, or a NATS JetStream stream. */
+export const SINK_TYPES = ['webhook', 'nats'] as const;
+export type SinkType = (typeof SINK_TYPES)[number];
+
+/** What an outbox event reports. */
+export type EventKind = 'message' | 'media_done' | 'recall' | 'directory_change';
+
+/** A sink's delivery position: waiting for its next try (or new events), or being delivered by the process that holds its lease. */
+export type SinkCursorState = 'idle' | 'delivering' | 'stopped';
+
+/** A dead letter: given up after the sink's tries, or asked to be delivered again (`sinks replay`). */
+export type DeadLetterState = 'dead' | 'replay';

@@ -14,6 +14,7 @@ import { run } from './run.ts';
 import { reindex } from './reindex.ts';
 import { search } from './search.ts';
 import { simulator } from './simulator.ts';
+import { sinks } from './sinks.ts';
 import { status } from './status.ts';
 import { auditExport, auditVerify } from './audit.ts';
 import { settingsList, settingsSet } from './settings.ts';
@@ -61,5 +62,6 @@ export const COMMANDS: readonly Command[] = [
   auditExport,
   settingsSet,
   settingsList,
+  sinks,
   migrate,
 ];
