@@ -10,8 +10,11 @@ import { parseSearchQuery } from '../../src/search/query.ts';
 import { queueForIndex } from '../../src/search/search-pending.ts';
 import { countMatches, searchMessages } from '../../src/search/search-messages.ts';
 import type { Store } from '../../src/store/open-store.ts';
+import { matchesQuery } from '../../src/search/match.ts';
+import { searchableTextOfRaw } from '../../src/search/searchable-text.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { messageRow } from '../support/message-rows.ts';
+import { seededRng, testSeed } from '../support/test-seed.ts';
 
 const CORP = 'wwedge';
 
@@ -43,6 +46,11 @@ async function found(store: Store, text: string): Promise<string[]> {
   expect(page.next).toBeUndefined();
   expect(await countMatches(store.db, store.dialect, query)).toEqual({ count: page.hits.length, atLeast: false });
   return page.hits.map((h) => h.msgid).sort();
+}
+
+/** `n` random characters of the CJK block: almost every bigram of it is distinct. */
+function randomHan(rng: ReturnType<typeof seededRng>, n: number): string {
+  return Array.from({ length: n }, () => String.fromCodePoint(0x4e00 + rng.range(0, 6_000))).join('');
 }
 
 describeEachDialect('index stage edge cases', ({ open }) => {
@@ -96,4 +104,47 @@ describeEachDialect('index stage edge cases', ({ open }) => {
     expect(await found(store, '合同')).toEqual(['g1']);
     expect(await found(store, 'deploy')).toEqual(['g1']);
   });
+
+  it('indexes a message with more distinct tokens than one full-text value holds, and finds it exactly', async () => {
+    const store = await open();
+    const rng = seededRng(testSeed('SEARCH_EDGE_SEED', 'huge message'));
+    // three chat record items of 26,000 random characters: ~78,000 distinct bigrams, more tokens
+    // than a PostgreSQL tsvector may hold (1,048,575 bytes)
+    const items = [randomHan(rng, 26_000), randomHan(rng, 26_000), randomHan(rng, 26_000)];
+    const middle = items[1]!.slice(13_000, 13_003);
+    const record = {
+      msgid: 'huge',
+      msgtype: 'chatrecord',
+      chatrecord: { title: 'huge record', item: items.map((content) => ({ type: 'ChatRecordText', content: JSON.stringify({ content }) })) },
+    };
+    const huge = Buffer.from(JSON.stringify(record));
+    expect(messageTokens(huge).join('').length).toBeGreaterThan(1_048_575);
+    const head = items[0]!.slice(10, 12);
+    const tail = items[2]!.slice(-4);
+    await insertMessages(store, [
+      ['huge', huge],
+      ['small', textMessage('small', `${head} and ${middle}`)],
+    ]);
+    await new IndexRepository(store.db, store.dialect).queueAll(CORP, 1);
+    await drain(store);
+    expect(await indexedIds(store)).toEqual(['huge', 'small']);
+
+    const fields = new Map([
+      ['huge', searchableTextOfRaw(huge).map((f) => f.text)],
+      ['small', [`${head} and ${middle}`]],
+    ]);
+    const scan = (text: string) => [...fields].filter(([, f]) => matchesQuery(f, parseSearchQuery(text, { corpid: CORP }))).map(([id]) => id);
+    // terms whose tokens sit at the start, the middle and the end of the message's token list
+    const absent = [...'一二三四五六七八九十'].flatMap((a) => [...'甲乙丙丁戊己庚辛壬癸'].map((b) => a + b)).find((pair) => !items.some((item) => item.includes(pair)))!;
+    const queries = [head, tail, middle, `${head} ${tail}`, `${head} -${tail}`, `${tail} ${absent}`, 'huge record'];
+    for (const text of queries) expect(await found(store, text), text).toEqual(scan(text).sort());
+    expect(await found(store, `${head} ${tail}`)).toEqual(['huge']);
+    expect(await found(store, head)).toEqual(['huge', 'small']);
+
+    // written again (a reindex), it is still one message, found once
+    await new IndexRepository(store.db, store.dialect).queueAll(CORP, 2);
+    await drain(store);
+    expect(await indexedIds(store)).toEqual(['huge', 'small']);
+    expect(await found(store, `${head} ${tail}`)).toEqual(['huge']);
+  }, 60_000);
 });

@@ -93,8 +93,13 @@ export interface RequiredToken {
  * asks is always "every one of these tokens", so no index needs positions.
  */
 export interface SearchIndexSql {
-  /** Creates search_docs and its full-text index (migration). */
+  /** Creates search_docs and its full-text index (migration 0010). */
   createIndex(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
+  /**
+   * Lets one message's entry span several rows where one full-text value cannot hold every token
+   * a message may have (migration 0014). A dialect without such a limit does nothing.
+   */
+  createDocParts(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
   /** Writes the index entries of these messages inside the caller's transaction, replacing any they had. */
   writeDocs(trx: Transaction<Database>, docs: readonly SearchDoc[]): Promise<void>;
   /** Deletes the index entries of one corp (every corp when absent). */
