@@ -39,6 +39,9 @@ export class IndexRepository {
    */
   async indexBatch(limit: number, docsOf: (messages: readonly MessageToIndex[]) => SearchDoc[]): Promise<number> {
     return transactionRetryingConflicts(this.db, this.dialect, async (trx) => {
+      // on SQLite, a `reindex` and a `run` both write: without the lock first, this batch would
+      // read the queue, and then fail to write when the other process committed in between
+      await this.dialect.lockForWrite(trx, 'search_pending');
       const queued = await this.dialect.forUpdateSkipLocked(trx.selectFrom('search_pending').select(['corpid', 'msgid']).orderBy('corpid').orderBy('msgid').limit(limit)).execute();
       if (queued.length === 0) return 0;
       for (const [corpid, msgids] of byCorp(queued)) {

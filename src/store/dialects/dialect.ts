@@ -70,6 +70,14 @@ export interface StoreDialect {
    * locked (`FOR UPDATE SKIP LOCKED`). SQLite has one writer at a time, so it reads them as they are.
    */
   forUpdateSkipLocked<QB extends SelectQueryBuilder<any, any, any>>(query: QB): QB;
+  /**
+   * Takes the database's write lock at the start of a transaction that reads before it writes,
+   * where the database has one lock for all writes (SQLite: a no-op DELETE on `table`). There, a
+   * transaction that read first and then wants to write after another process has committed fails
+   * at once (SQLITE_BUSY_SNAPSHOT), while one that asks for the lock first waits its turn. The
+   * others lock the rows each statement touches, and need nothing.
+   */
+  lockForWrite(trx: Transaction<Database>, table: keyof Database & string): Promise<void>;
   /** The message search index, on the database's own full-text machinery. */
   readonly search: SearchIndexSql;
 }

@@ -55,6 +55,7 @@ export function mysqlDialect(url: string): StoreDialect {
     },
     whereNotNullIfPartial: (index) => index,
     forUpdateSkipLocked: (query) => query.forUpdate().skipLocked() as typeof query,
+    lockForWrite: async () => undefined,
     search: mysqlSearch,
   };
 }

@@ -43,6 +43,8 @@ export const postgresSearch: SearchIndexSql = {
       .addColumn('tsv', sql`tsvector`, (c) => c.notNull())
       .addPrimaryKeyConstraint('search_doc_parts_pk', ['corpid', 'msgid', 'part'])
       .execute();
+    // the planner may look a token up in every part at once (a hashed subplan) rather than per message
+    await sql`CREATE INDEX search_doc_parts_tsv_idx ON search_doc_parts USING gin (tsv)`.execute(db);
   },
 
   async writeDocs(trx, docs) {
