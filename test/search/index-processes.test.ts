@@ -18,6 +18,7 @@ import type { Store } from '../../src/store/open-store.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { addSimulatorCorp, appOn } from '../support/archive-harness.ts';
 import { archiveEnv, spawnArchive } from '../support/archive-process.ts';
+import { runCli } from '../support/cli-runner.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { generatedPlaintexts } from '../support/generated-messages.ts';
 import { allPages, bruteForce, randomQuery, storedMessages, withText } from '../support/search-scan.ts';
@@ -122,6 +123,16 @@ describeEachDialect('index stage processes', ({ url }) => {
         expect(left, 'killed in the middle of the backlog').toBeGreaterThan(0);
         expect(left + (await count(store, 'search_docs', corpid))).toBeLessThanOrEqual(BACKLOG);
       }
+      // how far behind the index is, as `status` and a search say it
+      const left = await count(store, 'search_pending', corpid);
+      const cli = (args: string[]) => runCli(['--db', dbUrl, ...args], { cwd: dir, env });
+      const shown = await cli(['status', '--json']);
+      expect(JSON.parse(shown.stdout).corps).toEqual([expect.objectContaining({ corpid, notIndexed: left })]);
+      expect((await cli(['status'])).stdout).toContain(`search index: ${left} stored messages not indexed yet`);
+      const searched = await cli(['search', '--corp', corpid, '--count', '的']);
+      expect(searched.code, searched.stderr).toBe(0);
+      expect(searched.stderr).toContain(`${left} stored messages are not indexed yet and were not searched`);
+
       const last = spawnArchive(['run', '--once'], env);
       expect(await last.exited, last.log()).toBe(0);
       await expectIndexedExactly(store, corpid, 'index crash queries');
