@@ -39,6 +39,9 @@ export class IndexRepository {
    */
   async indexBatch(limit: number, docsOf: (messages: readonly MessageToIndex[]) => SearchDoc[]): Promise<number> {
     return transactionRetryingConflicts(this.db, this.dialect, async (trx) => {
+      // on SQLite, a `reindex` and a `run` both write: without the lock first, this batch would
+      // read the queue, and then fail to write when the other process committed in between
+      await this.dialect.lockForWrite(trx, 'search_pending');
       const queued = await this.dialect.forUpdateSkipLocked(trx.selectFrom('search_pending').select(['corpid', 'msgid']).orderBy('corpid').orderBy('msgid').limit(limit)).execute();
       if (queued.length === 0) return 0;
       for (const [corpid, msgids] of byCorp(queued)) {
@@ -59,6 +62,10 @@ export class IndexRepository {
    * Queues every stored message of one corp (every corp when absent) again, for a rebuild of its
    * index entries. The entries stay searchable meanwhile; each is replaced as it is indexed again,
    * and an interrupted rebuild resumes from the queue. Returns how many messages are queued.
+   *
+   * The decrypt stage queues the messages it stores meanwhile: a row it inserted but has not
+   * committed is invisible to the NOT EXISTS here, and the insert then meets it at the key, so the
+   * insert skips existing keys instead of failing on them.
    */
   async queueAll(corpid: string | undefined, now: number): Promise<number> {
     let messages = this.db
@@ -68,7 +75,7 @@ export class IndexRepository {
         not(exists(selectFrom('search_pending as p').select('p.msgid').whereRef('p.corpid', '=', 'm.corpid').whereRef('p.msgid', '=', 'm.msgid'))),
       );
     if (corpid !== undefined) messages = messages.where('m.corpid', '=', corpid);
-    await this.db.insertInto('search_pending').columns(['corpid', 'msgid', 'queued_at']).expression(messages).execute();
+    await this.dialect.ignoreDuplicates(this.db.insertInto('search_pending').columns(['corpid', 'msgid', 'queued_at']).expression(messages), ['corpid', 'msgid']).execute();
     const queued = await this.backlog(corpid);
     return queued.reduce((sum, b) => sum + b.pending, 0);
   }

@@ -1,6 +1,7 @@
 import { EVERYTHING } from '../../access/read-scope.ts';
 import { senderIdsFor } from '../../directory/people-lookup.ts';
 import { ValidationError } from '../../errors/errors.ts';
+import { indexBacklog } from '../../search/index-repository.ts';
 import { parseSearchQuery } from '../../search/query.ts';
 import { countMatches, SEARCH_LIMITS, type SearchHit, searchMessages } from '../../search/search-messages.ts';
 import { withSenderNames } from '../../search/sender-names.ts';
@@ -52,6 +53,10 @@ function tableLine(hit: SearchHit): string {
   return [new Date(hit.msgtime).toISOString().replace('.000Z', 'Z'), person(hit.from, hit.fromName), hit.conversation, hit.msgtype, marked(hit.snippet)].join('  ');
 }
 
+function notIndexedNote(n: number): string {
+  return `${n} stored messages are not indexed yet and were not searched`;
+}
+
 export const search: Command = {
   name: 'search',
   usage: 'search --corp ID [--conversation KEY] [--from ID|NAME] [--type MSGTYPE[,…]] [--since T] [--until T] [--limit N] [--after CURSOR] [--count] [--json] QUERY...',
@@ -96,12 +101,15 @@ export const search: Command = {
     if (values.count === true) {
       const { count, atLeast } = await countMatches(db, dialect, query);
       io.out(atLeast ? `at least ${count}` : String(count));
+      // a count is an answer too: it says when the index is behind, as a page does
+      const notIndexed = (await indexBacklog(db, corpid)).reduce((sum, b) => sum + b.pending, 0);
+      if (notIndexed > 0) io.err(notIndexedNote(notIndexed));
       return;
     }
     const after = optionalString(values, 'after');
     const page = await searchMessages(db, dialect, query, { limit, ...(after === undefined ? {} : { after }) });
     for (const hit of await withSenderNames(db, page.hits)) io.out(values.json === true ? jsonLine(hit, page.next) : tableLine(hit));
-    if (page.notIndexed > 0) io.err(`${page.notIndexed} stored messages are not indexed yet and were not searched`);
+    if (page.notIndexed > 0) io.err(notIndexedNote(page.notIndexed));
     if (values.json !== true) io.err(`${page.hits.length} messages${page.next ? `; next page: --after ${page.next}` : ''}`);
   },
 };

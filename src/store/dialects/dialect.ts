@@ -70,6 +70,14 @@ export interface StoreDialect {
    * locked (`FOR UPDATE SKIP LOCKED`). SQLite has one writer at a time, so it reads them as they are.
    */
   forUpdateSkipLocked<QB extends SelectQueryBuilder<any, any, any>>(query: QB): QB;
+  /**
+   * Takes the database's write lock at the start of a transaction that reads before it writes,
+   * where the database has one lock for all writes (SQLite: a no-op DELETE on `table`). There, a
+   * transaction that read first and then wants to write after another process has committed fails
+   * at once (SQLITE_BUSY_SNAPSHOT), while one that asks for the lock first waits its turn. The
+   * others lock the rows each statement touches, and need nothing.
+   */
+  lockForWrite(trx: Transaction<Database>, table: keyof Database & string): Promise<void>;
   /** The message search index, on the database's own full-text machinery. */
   readonly search: SearchIndexSql;
 }
@@ -93,8 +101,13 @@ export interface RequiredToken {
  * asks is always "every one of these tokens", so no index needs positions.
  */
 export interface SearchIndexSql {
-  /** Creates search_docs and its full-text index (migration). */
+  /** Creates search_docs and its full-text index (migration 0010). */
   createIndex(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
+  /**
+   * Lets one message's entry span several rows where one full-text value cannot hold every token
+   * a message may have (migration 0014). A dialect without such a limit does nothing.
+   */
+  createDocParts(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
   /** Writes the index entries of these messages inside the caller's transaction, replacing any they had. */
   writeDocs(trx: Transaction<Database>, docs: readonly SearchDoc[]): Promise<void>;
   /** Deletes the index entries of one corp (every corp when absent). */

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { RequiredToken, SearchIndexSql } from './dialect.ts';
+import type { RequiredToken, SearchDoc, SearchIndexSql } from './dialect.ts';
 
 /**
  * MySQL / MariaDB: an InnoDB FULLTEXT index over the message's tokens joined by spaces, asked in
@@ -29,9 +29,13 @@ export const mysqlSearch: SearchIndexSql = {
     }
   },
 
+  // a LONGTEXT column and InnoDB FULLTEXT take a document of any size; what bounds one is the
+  // statement that carries it (max_allowed_packet), see writeDocs
+  async createDocParts() {},
+
   async writeDocs(trx, docs) {
-    for (let i = 0; i < docs.length; i += 200) {
-      const rows = docs.slice(i, i + 200).map((d) => sql`(${d.corpid}, ${d.msgid}, ${d.tokens.join(' ')})`);
+    for (const batch of batchesOf(docs)) {
+      const rows = batch.map((d) => sql`(${d.corpid}, ${d.msgid}, ${d.tokens.join(' ')})`);
       await sql`INSERT INTO search_docs (corpid, msgid, tokens) VALUES ${sql.join(rows)}
         ON DUPLICATE KEY UPDATE tokens = VALUES(tokens)`.execute(trx);
     }
@@ -49,4 +53,30 @@ export const mysqlSearch: SearchIndexSql = {
 /** `+a +b*`: every token required, prefixes starred. */
 function booleanQuery(tokens: readonly RequiredToken[]): string {
   return tokens.map((t) => `+${t.token}${t.prefix ? '*' : ''}`).join(' ');
+}
+
+/**
+ * Characters of tokens one INSERT carries at most (a single larger message goes alone). A statement
+ * must stay under the server's max_allowed_packet (16 MB by default on MariaDB, 64 MB on MySQL 8).
+ * A message's tokens come to under 16 MB: searchable-text.ts keeps 1,000,000 UTF-16 units of a
+ * message, each CJK character adds at most one 14-character bigram token, and its distinct
+ * characters one 8-character unigram each (natural text stays far below: its bigrams repeat).
+ */
+const STATEMENT_TOKEN_CHARS = 2_000_000;
+
+/** The documents in order, in batches of at most 200 and STATEMENT_TOKEN_CHARS (one document at least). */
+function* batchesOf(docs: readonly SearchDoc[]): Generator<SearchDoc[]> {
+  let batch: SearchDoc[] = [];
+  let chars = 0;
+  for (const doc of docs) {
+    const size = doc.tokens.reduce((sum, t) => sum + t.length + 1, 0);
+    if (batch.length > 0 && (batch.length === 200 || chars + size > STATEMENT_TOKEN_CHARS)) {
+      yield batch;
+      batch = [];
+      chars = 0;
+    }
+    batch.push(doc);
+    chars += size;
+  }
+  if (batch.length > 0) yield batch;
 }

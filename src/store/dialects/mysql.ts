@@ -38,8 +38,12 @@ export function mysqlDialect(url: string): StoreDialect {
     // two different msgids collide and lose a message.
     tableOptions: (table) => table.modifyEnd(sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
     // ON DUPLICATE KEY UPDATE with a no-op, not INSERT IGNORE: IGNORE would also turn real errors
-    // (data too long, bad values) into warnings.
-    ignoreDuplicates: (query, keyColumns) => query.onDuplicateKeyUpdate({ [keyColumns[0]!]: sql.ref(keyColumns[0]!) } as any) as typeof query,
+    // (data too long, bad values) into warnings. The no-op names the column with its table: in an
+    // INSERT … SELECT a bare name could also be the SELECT's column, and MySQL refuses it as ambiguous.
+    ignoreDuplicates: (query, keyColumns) => {
+      const key = `${query.toOperationNode().into!.table.identifier.name}.${keyColumns[0]!}`;
+      return query.onDuplicateKeyUpdate({ [keyColumns[0]!]: sql.ref(key) } as any) as typeof query;
+    },
     insertIgnoring(trx, table, rows, keyColumns) {
       return insertInChunks(this, trx, table, rows, keyColumns);
     },
@@ -51,6 +55,7 @@ export function mysqlDialect(url: string): StoreDialect {
     },
     whereNotNullIfPartial: (index) => index,
     forUpdateSkipLocked: (query) => query.forUpdate().skipLocked() as typeof query,
+    lockForWrite: async () => undefined,
     search: mysqlSearch,
   };
 }

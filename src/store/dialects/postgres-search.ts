@@ -1,10 +1,21 @@
 import { type Kysely, sql } from 'kysely';
-import type { RequiredToken, SearchIndexSql } from './dialect.ts';
+import type { RequiredToken, SearchDoc, SearchIndexSql } from './dialect.ts';
+
+/**
+ * Lexeme bytes one tsvector may hold: PostgreSQL refuses a value over 1 MB (1,048,575 bytes), and
+ * a long chat record has more distinct tokens than that. Tokens are ASCII, so bytes are characters.
+ */
+export const TSVECTOR_PART_BYTES = 1_000_000;
 
 /**
  * PostgreSQL: a `tsvector` column made with array_to_tsvector, so the tokens are the lexemes exactly
  * as given (no parser, no dictionary), under a GIN index. A query is a tsquery of the tokens ANDed,
  * `:*` marking a prefix, cast from text for the same reason.
+ *
+ * A message whose tokens do not fit one tsvector keeps the first TSVECTOR_PART_BYTES of them in its
+ * search_docs row, the rest in search_doc_parts, and the row counts its extra parts (`parts`). Such
+ * a message holds a query when each token is in one of its rows; only messages with parts are asked
+ * that, through a partial index, so the common case stays one GIN lookup.
  */
 export const postgresSearch: SearchIndexSql = {
   async createIndex(db: Kysely<any>) {
@@ -18,24 +29,73 @@ export const postgresSearch: SearchIndexSql = {
     await sql`CREATE INDEX search_docs_tsv_idx ON search_docs USING gin (tsv)`.execute(db);
   },
 
+  async createDocParts(db: Kysely<any>) {
+    await db.schema
+      .alterTable('search_docs')
+      .addColumn('parts', 'smallint', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await sql`CREATE INDEX search_docs_split_idx ON search_docs (corpid) WHERE parts > 0`.execute(db);
+    await db.schema
+      .createTable('search_doc_parts')
+      .addColumn('corpid', 'varchar(64)', (c) => c.notNull())
+      .addColumn('msgid', 'varchar(191)', (c) => c.notNull())
+      .addColumn('part', 'smallint', (c) => c.notNull())
+      .addColumn('tsv', sql`tsvector`, (c) => c.notNull())
+      .addPrimaryKeyConstraint('search_doc_parts_pk', ['corpid', 'msgid', 'part'])
+      .execute();
+    // the planner may look a token up in every part at once (a hashed subplan) rather than per message
+    await sql`CREATE INDEX search_doc_parts_tsv_idx ON search_doc_parts USING gin (tsv)`.execute(db);
+  },
+
   async writeDocs(trx, docs) {
-    for (let i = 0; i < docs.length; i += 200) {
-      const rows = docs.slice(i, i + 200).map((d) => sql`(${d.corpid}, ${d.msgid}, array_to_tsvector(${[...d.tokens]}::text[]))`);
-      await sql`INSERT INTO search_docs (corpid, msgid, tsv) VALUES ${sql.join(rows)}
-        ON CONFLICT (corpid, msgid) DO UPDATE SET tsv = excluded.tsv`.execute(trx);
+    const split = docs.map((d) => ({ doc: d, parts: splitTokens(d.tokens, TSVECTOR_PART_BYTES) }));
+    for (let i = 0; i < split.length; i += 200) {
+      const chunk = split.slice(i, i + 200);
+      const rows = chunk.map(({ doc, parts }) => sql`(${doc.corpid}, ${doc.msgid}, array_to_tsvector(${parts[0]!}::text[]), ${parts.length - 1})`);
+      await sql`INSERT INTO search_docs (corpid, msgid, tsv, parts) VALUES ${sql.join(rows)}
+        ON CONFLICT (corpid, msgid) DO UPDATE SET tsv = excluded.tsv, parts = excluded.parts`.execute(trx);
+      // a message written again may have had parts, or more of them
+      const keys = chunk.map(({ doc }) => sql`(${doc.corpid}, ${doc.msgid})`);
+      await sql`DELETE FROM search_doc_parts WHERE (corpid, msgid) IN (${sql.join(keys)})`.execute(trx);
+    }
+    for (const { doc, parts } of split) {
+      for (let k = 1; k < parts.length; k++) {
+        await sql`INSERT INTO search_doc_parts (corpid, msgid, part, tsv) VALUES (${doc.corpid}, ${doc.msgid}, ${k}, array_to_tsvector(${parts[k]!}::text[]))`.execute(trx);
+      }
     }
   },
 
   async deleteDocs(trx, corpid) {
-    await sql`DELETE FROM search_docs${corpid === undefined ? sql`` : sql` WHERE corpid = ${corpid}`}`.execute(trx);
+    const which = corpid === undefined ? sql`` : sql` WHERE corpid = ${corpid}`;
+    await sql`DELETE FROM search_doc_parts${which}`.execute(trx);
+    await sql`DELETE FROM search_docs${which}`.execute(trx);
   },
 
   holdsAll(tokens) {
-    return sql`d.tsv @@ ${tsQuery(tokens)}::tsquery`;
+    const inSomePart = tokens.map(
+      (t) => sql`(d.tsv @@ ${tsQuery([t])}::tsquery OR EXISTS (SELECT 1 FROM search_doc_parts p
+        WHERE p.corpid = d.corpid AND p.msgid = d.msgid AND p.tsv @@ ${tsQuery([t])}::tsquery))`,
+    );
+    return sql`(d.tsv @@ ${tsQuery(tokens)}::tsquery OR (d.parts > 0 AND ${sql.join(inSomePart, sql` AND `)}))`;
   },
 };
 
 /** `'a' & 'b':*`: tokens are [a-z0-9], so quoting needs no escapes. */
 function tsQuery(tokens: readonly RequiredToken[]): string {
   return tokens.map((t) => `'${t.token}'${t.prefix ? ':*' : ''}`).join(' & ');
+}
+
+/** The tokens in order, cut into runs of at most `maxBytes` characters each (at least one run). */
+export function splitTokens(tokens: SearchDoc['tokens'], maxBytes: number): string[][] {
+  const parts: string[][] = [[]];
+  let bytes = 0;
+  for (const token of tokens) {
+    if (bytes + token.length > maxBytes && parts[parts.length - 1]!.length > 0) {
+      parts.push([]);
+      bytes = 0;
+    }
+    parts[parts.length - 1]!.push(token);
+    bytes += token.length;
+  }
+  return parts;
 }

@@ -39,6 +39,7 @@ export function postgresDialect(url: string): StoreDialect {
     },
     whereNotNullIfPartial: (index, column) => index.where(column, 'is not', null),
     forUpdateSkipLocked: (query) => query.forUpdate().skipLocked() as typeof query,
+    lockForWrite: async () => undefined,
     search: postgresSearch,
   };
 }

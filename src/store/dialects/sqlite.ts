@@ -1,7 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteDialect, type SqliteDatabase } from 'kysely';
+import { SqliteDialect, type SqliteDatabase, sql } from 'kysely';
 import { makePrivateDir } from '../../config/private-dir.ts';
 import { ConfigError } from '../../errors/errors.ts';
 import { sqliteSearch } from './sqlite-search.ts';
@@ -55,7 +55,14 @@ export function sqliteDialect(path: string): StoreDialect {
     },
     // better-sqlite3 reports changes(), which counts every row the WHERE matched
     updateCounts: 'matched rows',
-    isLockConflict: (err) => errorCodes(err).code === 'SQLITE_BUSY',
+    // SQLITE_BUSY_SNAPSHOT: a transaction that read, then found another process had written since
+    isLockConflict: (err) => {
+      const { code } = errorCodes(err);
+      return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
+    },
+    async lockForWrite(trx, table) {
+      await sql`DELETE FROM ${sql.table(table)} WHERE 0`.execute(trx);
+    },
     whereNotNullIfPartial: (index, column) => index.where(column, 'is not', null),
     forUpdateSkipLocked: (query) => query,
     search: sqliteSearch,
