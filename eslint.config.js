@@ -17,8 +17,12 @@ const abs = (glob) => join(root, glob);
 /** Source files below `dir`, leaving out unit tests and the named files (base names without extension). */
 const codeIn = (dir, leaveOut = []) => `${dir}/**/!(${['*.test', ...leaveOut].join('|')}).{ts,mjs}`;
 
-/** The stages of the pipeline. A stage hands work on by writing rows the next stage claims, never by importing it. */
-const STAGES = ['pull', 'decrypt', 'media', 'callbacks', 'directory', 'search'];
+/**
+ * The stages of the pipeline. A stage hands work on by writing rows the next stage claims, never by importing it.
+ * `reading` (what the HTTP edge calls to read the archive through a caller's scope) is a consumer of the
+ * store held to the same rule: no stage depends on how the archive is read, and reading uses no stage's logic.
+ */
+const STAGES = ['pull', 'decrypt', 'media', 'callbacks', 'directory', 'search', 'reading'];
 
 /**
  * The only modules of one stage another stage may import, by importing stage.
@@ -29,7 +33,11 @@ const STAGE_ENTRY_POINTS = {
   // so a message is never archived without the jobs that fetch its files (zero loss).
   // Likewise it queues each stored message for the search index in that transaction, so none is
   // ever left out of the index.
-  decrypt: ['src/media/**/media-job-repository.ts', 'src/search/**/search-pending.ts'],
+  // And it records each stored message in its conversation's summary row and participants, so the
+  // conversation list always agrees with the messages.
+  decrypt: ['src/media/**/media-job-repository.ts', 'src/search/**/search-pending.ts', 'src/reading/**/conversation-summary.ts'],
+  // Reading tells members, customers and robots apart by their ids, as the directory does (a leaf module).
+  reading: ['src/directory/**/id-kinds.ts'],
   // Contact-change callbacks enqueue directory refresh rows through the DirectoryStore they are handed
   // (a type import: the composition root passes the instance in).
   callbacks: ['src/directory/**/directory-store.ts'],
@@ -46,6 +54,10 @@ const STORE_ALLOWED = [
   'src/config/**/private-dir.ts',
   // the `WaitReason` type only: the schema types the waiting-envelope `reason` column with it
   'src/decrypt/**/wait-reasons.ts',
+  // migration 0013 fills the conversation summary from archived messages with the rules the decrypt
+  // commit uses (pure functions; they import only id-kinds, itself a leaf)
+  'src/reading/**/conversation-facts.ts',
+  'src/directory/**/id-kinds.ts',
 ];
 
 /** The files that define a stage's class; only the composition root (src/app) constructs them. */

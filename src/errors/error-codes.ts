@@ -148,6 +148,13 @@ export const ERROR_CODES = Object.freeze({
   SEARCH_FILTERS_INVALID: 'a search filter is not valid',
   SEARCH_CURSOR_INVALID: 'a search cursor is not one a search gave',
   SEARCH_LIMIT_INVALID: 'a search page size is outside 1–1000',
+
+  // reading the archive (conversations, message pages, days)
+  READ_CURSOR_INVALID: 'a page cursor is not one a page of this list gave',
+  READ_LIMIT_INVALID: 'a page size is outside 1–200',
+  READ_PARAMS_INVALID: 'a parameter of a read is not valid',
+  CONVERSATION_NOT_FOUND: 'no such conversation',
+  MESSAGE_NOT_FOUND: 'no such message',
 } as const satisfies Record<string, string>);
 
 /** A stable code of an ArchiveError. */

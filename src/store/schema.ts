@@ -1,5 +1,5 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { GapKind, InboxKind, InboxState, NameSource, PullState, RefreshKind, RestartCause, SdkHostLane, SyncPart, WaitReason } from './vocabulary.ts';
+import type { ConversationKind, GapKind, InboxKind, InboxState, NameSource, PullState, RefreshKind, RestartCause, SdkHostLane, SyncPart, WaitReason } from './vocabulary.ts';
 
 /**
  * The one database schema, shared by SQLite, PostgreSQL and MySQL/MariaDB.
@@ -37,6 +37,8 @@ export interface Database {
   key_history: KeyHistoryTable;
   search_pending: SearchPendingTable;
   search_docs: SearchDocTable;
+  conversations: ConversationTable;
+  conversation_participants: ConversationParticipantTable;
 }
 
 export interface CorpTable {
@@ -544,4 +546,31 @@ export interface SearchPendingTable {
 export interface SearchDocTable {
   corpid: string;
   msgid: string;
+}
+
+/**
+ * One row per conversation (migration 0013), kept in the transaction that stores its messages, so
+ * the conversation list reads a page of rows instead of grouping the messages table.
+ */
+export interface ConversationTable {
+  corpid: string;
+  /** messages.conversation_key */
+  conversation_key: string;
+  kind: ConversationKind;
+  /** '' for 1:1 chats */
+  roomid: string;
+  message_count: number;
+  first_msgtime: number;
+  /** the newest message by (msgtime, seq): the list's order and its preview */
+  last_msgtime: number;
+  last_seq: string;
+  last_msgid: string;
+}
+
+/** Everyone who sent or received a message of a conversation: for department scopes and the member/customer filters. */
+export interface ConversationParticipantTable {
+  corpid: string;
+  conversation_key: string;
+  /** a member's userid, an external contact's or a robot's id */
+  userid: string;
 }

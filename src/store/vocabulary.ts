@@ -37,3 +37,7 @@ export type SdkHostLane = 'chat' | 'decrypt' | 'media';
 
 /** Why a native SDK host was replaced. */
 export type RestartCause = 'crash' | 'hang' | 'memory' | 'protocol';
+
+/** A conversation: a 1:1 chat between members, a 1:1 chat with an external contact, or a group (room). */
+export const CONVERSATION_KINDS = ['single', 'external', 'group'] as const;
+export type ConversationKind = (typeof CONVERSATION_KINDS)[number];

@@ -10,6 +10,7 @@ import * as m0007 from './0007-decrypt-backoff.ts';
 import * as m0008 from './0008-vault-checks.ts';
 import * as m0009 from './0009-gap-kinds-refresh-lease.ts';
 import * as m0010 from './0010-search-index.ts';
+import * as m0013 from './0013-conversations.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -25,6 +26,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0008-vault-checks', m0008],
   ['0009-gap-kinds-refresh-lease', m0009],
   ['0010-search-index', m0010],
+  ['0013-conversations', m0013],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
