@@ -103,31 +103,30 @@ export async function listConversations(
   if (page.length === 0) return { conversations: [], next: null };
 
   const keys = page.map((r) => r.conversation_key);
-  const [participants, lasts, groups] = await Promise.all([
-    db
-      .selectFrom('conversation_participants')
-      .select(['conversation_key', 'userid'])
-      .where('corpid', '=', corpid)
-      .where('conversation_key', 'in', keys)
-      .orderBy('conversation_key')
-      .orderBy('userid')
-      .execute(),
-    db
-      .selectFrom('messages')
-      .select(['msgid', 'msgtype', 'from_id', 'raw'])
-      .where('corpid', '=', corpid)
-      .where(
-        'msgid',
-        'in',
-        page.map((r) => r.last_msgid),
-      )
-      .execute(),
-    groupNames(
-      db,
-      corpid,
-      page.map((r) => r.roomid),
-    ),
-  ]);
+  // one after another: on PostgreSQL, concurrent queries of one request cost more than they save
+  const participants = await db
+    .selectFrom('conversation_participants')
+    .select(['conversation_key', 'userid'])
+    .where('corpid', '=', corpid)
+    .where('conversation_key', 'in', keys)
+    .orderBy('conversation_key')
+    .orderBy('userid')
+    .execute();
+  const lasts = await db
+    .selectFrom('messages')
+    .select(['msgid', 'msgtype', 'from_id', 'raw'])
+    .where('corpid', '=', corpid)
+    .where(
+      'msgid',
+      'in',
+      page.map((r) => r.last_msgid),
+    )
+    .execute();
+  const groups = await groupNames(
+    db,
+    corpid,
+    page.map((r) => r.roomid),
+  );
   const byConversation = new Map<string, string[]>();
   for (const p of participants) {
     const list = byConversation.get(p.conversation_key) ?? [];

@@ -95,23 +95,22 @@ export async function buildMessageViews(db: Kysely<Database>, corpid: string, co
     return text === null ? null : quoteOf(text);
   });
 
-  const [names, media, recalls, targets] = await Promise.all([
-    personNames(
-      db,
-      corpid,
-      rows.map((r) => r.from_id),
-    ),
-    mediaOf(db, corpid, msgids),
-    db
-      .selectFrom('messages')
-      .select(['msgid', 'pre_msgid'])
-      .where('corpid', '=', corpid)
-      .where('pre_msgid', 'in', msgids)
-      .where('conversation_key', '=', conversationKey)
-      .orderBy('msgtime')
-      .execute(),
-    quoteTargets(db, corpid, conversationKey, rows, quotes),
-  ]);
+  // one after another: on PostgreSQL, concurrent queries of one request cost more than they save
+  const names = await personNames(
+    db,
+    corpid,
+    rows.map((r) => r.from_id),
+  );
+  const media = await mediaOf(db, corpid, msgids);
+  const recalls = await db
+    .selectFrom('messages')
+    .select(['msgid', 'pre_msgid'])
+    .where('corpid', '=', corpid)
+    .where('pre_msgid', 'in', msgids)
+    .where('conversation_key', '=', conversationKey)
+    .orderBy('msgtime')
+    .execute();
+  const targets = await quoteTargets(db, corpid, conversationKey, rows, quotes);
   const revokedBy = new Map<string, string>();
   for (const r of recalls) if (r.pre_msgid !== null && !revokedBy.has(r.pre_msgid)) revokedBy.set(r.pre_msgid, r.msgid);
 

@@ -7,6 +7,9 @@ import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { ReadScope } from '../access/read-scope.ts';
 import type { Database } from '../store/schema.ts';
 
+/** Members an `IN (…)` list holds at most; a larger department is several lists. */
+const IN_CHUNK = 1000;
+
 const NONE = sql<SqlBool>`1 = 0`;
 const ALL = sql<SqlBool>`1 = 1`;
 
@@ -22,18 +25,33 @@ export async function conversationScope(db: Kysely<Database>, scope: ReadScope, 
   if (keys.length > 0) parts.push(sql<SqlBool>`c.conversation_key IN (${sql.join(keys)})`);
   const granted = scope.departments.filter((d) => d.corpid === corpid).map((d) => d.departmentId);
   if (granted.length > 0) {
-    const departments = await withSubDepartments(db, corpid, granted);
-    // dir_members.departments holds JSON.stringify(number[]): "[1,22,3]"
-    const patterns = departments.flatMap((id) => [`[${id}]`, `[${id},%`, `%,${id}]`, `%,${id},%`]);
-    const inDepartment = sql.join(
-      patterns.map((p) => sql`m.departments LIKE ${p}`),
-      sql` OR `,
-    );
-    parts.push(sql<SqlBool>`EXISTS (SELECT 1 FROM conversation_participants p JOIN dir_members m ON m.corpid = p.corpid AND m.userid = p.userid
-      WHERE p.corpid = c.corpid AND p.conversation_key = c.conversation_key AND (${inDepartment}))`);
+    const members = await membersOf(db, corpid, await withSubDepartments(db, corpid, granted));
+    // the granted members as constants, their conversations found through the participants' user
+    // index once (not the directory joined per conversation, which databases planned badly on
+    // tables whose statistics lag)
+    for (let i = 0; i < members.length; i += IN_CHUNK) {
+      parts.push(
+        sql<SqlBool>`c.conversation_key IN (SELECT p.conversation_key FROM conversation_participants p WHERE p.corpid = ${corpid} AND p.userid IN (${sql.join(members.slice(i, i + IN_CHUNK))}))`,
+      );
+    }
   }
   if (parts.length === 0) return NONE;
   return sql<SqlBool>`(${sql.join(parts, sql` OR `)})`;
+}
+
+/** The userids of the corp's members in any of these departments. */
+async function membersOf(db: Kysely<Database>, corpid: string, departments: readonly number[]): Promise<string[]> {
+  if (departments.length === 0) return [];
+  // dir_members.departments holds JSON.stringify(number[]): "[1,22,3]"
+  const patterns = departments.flatMap((id) => [`[${id}]`, `[${id},%`, `%,${id}]`, `%,${id},%`]);
+  const rows = await db
+    .selectFrom('dir_members')
+    .select('userid')
+    .where('corpid', '=', corpid)
+    .where((eb) => eb.or(patterns.map((p) => eb('departments', 'like', p))))
+    .orderBy('userid')
+    .execute();
+  return rows.map((r) => r.userid);
 }
 
 /** The granted departments and every department below them in the corp's tree. */

@@ -4,7 +4,7 @@
  * as one of corp A's); recalls and quotes; and generated messages of every type. Messages go in
  * through the decrypt stage's commit, so the conversation summary is the one ingest keeps.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { EnvelopeRepository } from '../../src/decrypt/envelope-repository.ts';
 import { normalizeMessage, parseMessageJson } from '../../src/messages/normalize-message.ts';
 import type { Store } from '../../src/store/open-store.ts';
@@ -149,6 +149,9 @@ export async function loadFixture(store: Store, rows: readonly NewMessage[], bat
       i += size;
     }
   }
+  // PostgreSQL plans by table statistics, which autovacuum gathers a while after a bulk load; a test
+  // reads right after it, so it gathers them itself (else every plan assumes empty tables)
+  if (store.dialect.name === 'postgres') await sql`ANALYZE`.execute(store.db);
 }
 
 async function writeDirectory(db: Kysely<Database>): Promise<void> {

@@ -87,7 +87,7 @@ describeEachDialect('reading the archive', ({ open }) => {
 
   it('pages every message of a conversation once, in order, backwards and forwards', async () => {
     const { db, d } = read();
-    for (const c of conversations.filter((x) => x.corpid === A && x.messages.length >= 3 && x.messages[0]!.msgid < 'gen100')) {
+    for (const c of conversations.filter((x) => x.corpid === A && x.messages.length >= 3 && x.messages[0]!.msgid < 'gen030')) {
       const expected = c.messages.map((m) => m.msgid);
       const backwards: string[] = [];
       let page: MessagePage = await conversationMessages(db, d, EVERYTHING, A, c.key, { limit: 2 });
