@@ -103,22 +103,20 @@ export async function recordConversations(trx: Transaction<Database>, dialect: S
 }
 
 async function addTally(trx: Transaction<Database>, corpid: string, key: string, t: Tally): Promise<void> {
+  // the newest message moves only forward. MySQL evaluates the assignments of one SET in order, each
+  // seeing the ones before it, so the two that test (last_msgtime, last_seq) come before either is
+  // assigned, and last_msgtime, assigned last, is a plain maximum that needs no other column
+  const newer = sql<boolean>`(last_msgtime < ${t.lastTime} OR (last_msgtime = ${t.lastTime} AND last_seq < ${t.lastSeq}))`;
   await trx
     .updateTable('conversations')
     .set({
       message_count: sql`message_count + ${t.count}`,
       first_msgtime: sql`CASE WHEN first_msgtime > ${t.first} THEN ${t.first} ELSE first_msgtime END`,
+      last_msgid: sql`CASE WHEN ${newer} THEN ${t.lastMsgid} ELSE last_msgid END`,
+      last_seq: sql`CASE WHEN ${newer} THEN ${t.lastSeq} ELSE last_seq END`,
+      last_msgtime: sql`CASE WHEN last_msgtime < ${t.lastTime} THEN ${t.lastTime} ELSE last_msgtime END`,
     })
     .where('corpid', '=', corpid)
     .where('conversation_key', '=', key)
-    .execute();
-  // the newest message moves only forward; a condition in WHERE, not in SET, because MySQL evaluates
-  // the assignments of one SET in order, each seeing the ones before it
-  await trx
-    .updateTable('conversations')
-    .set({ last_msgtime: t.lastTime, last_seq: t.lastSeq, last_msgid: t.lastMsgid })
-    .where('corpid', '=', corpid)
-    .where('conversation_key', '=', key)
-    .where((eb) => eb.or([eb('last_msgtime', '<', t.lastTime), eb.and([eb('last_msgtime', '=', t.lastTime), eb('last_seq', '<', t.lastSeq)])]))
     .execute();
 }

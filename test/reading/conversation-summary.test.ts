@@ -24,9 +24,14 @@ describeEachDialect('conversation summary', ({ open }) => {
     expect(await summary()).toEqual([3, T0, 'm3']);
     await commit([m4!, m4!, m3!]);
     expect(await summary()).toEqual([4, T0, 'm4']);
+    // the same msgtime as the last: the higher seq is the newer
+    await commit([message('m5', 14, T0 + 3000, 'bob', 'alice')]);
+    expect(await summary()).toEqual([5, T0, 'm5']);
+    await commit([message('m3b', 9, T0 + 3000)]);
+    expect(await summary()).toEqual([6, T0, 'm5']);
     // a message that waited for its key arrives late: it is the first, not the last
     await commit([message('m0', 5, T0 - 5000)]);
-    expect(await summary()).toEqual([5, T0 - 5000, 'm4']);
+    expect(await summary()).toEqual([7, T0 - 5000, 'm5']);
     const participants = await store.db.selectFrom('conversation_participants').select('userid').orderBy('userid').execute();
     expect(participants.map((p) => p.userid)).toEqual(['alice', 'bob']);
   });
