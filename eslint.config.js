@@ -17,8 +17,12 @@ const abs = (glob) => join(root, glob);
 /** Source files below `dir`, leaving out unit tests and the named files (base names without extension). */
 const codeIn = (dir, leaveOut = []) => `${dir}/**/!(${['*.test', ...leaveOut].join('|')}).{ts,mjs}`;
 
-/** The stages of the pipeline. A stage hands work on by writing rows the next stage claims, never by importing it. */
-const STAGES = ['pull', 'decrypt', 'media', 'callbacks', 'directory', 'search', 'outbox'];
+/**
+ * The stages of the pipeline. A stage hands work on by writing rows the next stage claims, never by importing it.
+ * `reading` (what the HTTP edge calls to read the archive through a caller's scope) is a consumer of the
+ * store held to the same rule: no stage depends on how the archive is read, and reading uses no stage's logic.
+ */
+const STAGES = ['pull', 'decrypt', 'media', 'callbacks', 'directory', 'search', 'outbox', 'reading'];
 
 /**
  * The only modules of one stage another stage may import, by importing stage.
@@ -30,10 +34,13 @@ const STAGE_ENTRY_POINTS = {
   // Likewise it queues each stored message for the search index in that transaction, so none is
   // ever left out of the index.
   // And it records each stored message as an outbox event in that transaction, so no message is
-  // archived without its event, nor an event sent for a message that was not stored.
-  decrypt: ['src/media/**/media-job-repository.ts', 'src/search/**/search-pending.ts', 'src/outbox/**/outbox-writer.ts'],
+  // archived without its event, nor an event sent for a message that was not stored; and in its
+  // conversation's summary row and participants, so the conversation list always agrees with the messages.
+  decrypt: ['src/media/**/media-job-repository.ts', 'src/search/**/search-pending.ts', 'src/outbox/**/outbox-writer.ts', 'src/reading/**/conversation-summary.ts'],
   // A stored file's event is written in the transaction that records the job's final state.
   media: ['src/outbox/**/outbox-writer.ts'],
+  // Reading tells members, customers and robots apart by their ids, as the directory does (a leaf module).
+  reading: ['src/directory/**/id-kinds.ts'],
   // Contact-change callbacks enqueue directory refresh rows through the DirectoryStore they are handed
   // (a type import: the composition root passes the instance in).
   callbacks: ['src/directory/**/directory-store.ts'],
@@ -55,6 +62,10 @@ const STORE_ALLOWED = [
   // migration 0011 fills the name keys of directory rows written before them, with the same function
   // the directory store writes them with (it imports only pinyin-pro)
   'src/directory/**/name-keys.ts',
+  // migration 0013 fills the conversation summary from archived messages with the rules the decrypt
+  // commit uses (pure functions; they import only id-kinds, itself a leaf)
+  'src/reading/**/conversation-facts.ts',
+  'src/directory/**/id-kinds.ts',
 ];
 
 /** The files that define a stage's class; only the composition root (src/app) constructs them. */

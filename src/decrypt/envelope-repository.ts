@@ -1,6 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { insertMediaJobs } from '../media/jobs/media-job-repository.ts';
 import { recordMessageEvents } from '../outbox/outbox-writer.ts';
+import { recordConversations } from '../reading/conversation-summary.ts';
 import { queueForIndex } from '../search/search-pending.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import { transactionRetryingConflicts } from '../store/in-transaction.ts';
@@ -194,8 +195,8 @@ export class EnvelopeRepository {
   }
 
   /**
-   * Commits decrypted batches in one transaction: the messages with their media jobs and their
-   * place in the search index's queue (a stored message always has both), the failures' reasons,
+   * Commits decrypted batches in one transaction: the messages with their conversations' summary
+   * rows, their media jobs and their place in the search index's queue (a stored message always has all three), the failures' reasons,
    * then the lane's progress (a fresh lane moves the watermark to `lastSeq`, a retry lane marks its
    * messages' envelopes 'done') and the corp's newest msgtime.
    */
@@ -203,6 +204,7 @@ export class EnvelopeRepository {
     // a lock conflict (the index stage and other processes write the same queue tables) runs the
     // commit again, rather than failing the batch and decrypting its envelopes a second time
     await transactionRetryingConflicts(this.db, dialect, async (trx) => {
+      await recordConversations(trx, dialect, corpid, commit.messages);
       await dialect.insertIgnoring(trx, 'messages', commit.messages, ['corpid', 'msgid']);
       await insertMediaJobs(trx, dialect, corpid, commit.messages, now);
       await queueForIndex(

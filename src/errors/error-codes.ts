@@ -177,6 +177,13 @@ export const ERROR_CODES = Object.freeze({
   DURATION_INVALID: 'not a duration',
   SETTING_INVALID: 'not an access setting, or not a value it takes',
   AUDIT_ENTRY_INVALID: 'an audit entry is not valid',
+
+  // reading the archive (conversations, message pages, days)
+  READ_CURSOR_INVALID: 'a page cursor is not one a page of this list gave',
+  READ_LIMIT_INVALID: 'a page size is outside 1–200',
+  READ_PARAMS_INVALID: 'a parameter of a read is not valid',
+  CONVERSATION_NOT_FOUND: 'no such conversation',
+  MESSAGE_NOT_FOUND: 'no such message',
 } as const satisfies Record<string, string>);
 
 /** A stable code of an ArchiveError. */

@@ -4,6 +4,7 @@ import type {
   AlertNotified,
   AlertRule,
   AlertState,
+  ConversationKind,
   DeadLetterState,
   EventKind,
   GapKind,
@@ -71,6 +72,8 @@ export interface Database {
   event_outbox: EventOutboxTable;
   sink_cursors: SinkCursorTable;
   sink_dead_letters: SinkDeadLetterTable;
+  conversations: ConversationTable;
+  conversation_participants: ConversationParticipantTable;
 }
 
 export interface CorpTable {
@@ -791,3 +794,30 @@ export interface SinkDeadLetterTable {
 export type Sink = Selectable<SinkTable>;
 export type OutboxEvent = Selectable<EventOutboxTable>;
 export type SinkCursor = Selectable<SinkCursorTable>;
+
+/**
+ * One row per conversation (migration 0013), kept in the transaction that stores its messages, so
+ * the conversation list reads a page of rows instead of grouping the messages table.
+ */
+export interface ConversationTable {
+  corpid: string;
+  /** messages.conversation_key */
+  conversation_key: string;
+  kind: ConversationKind;
+  /** '' for 1:1 chats */
+  roomid: string;
+  message_count: number;
+  first_msgtime: number;
+  /** the newest message by (msgtime, seq): the list's order and its preview */
+  last_msgtime: number;
+  last_seq: string;
+  last_msgid: string;
+}
+
+/** Everyone who sent or received a message of a conversation: for department scopes and the member/customer filters. */
+export interface ConversationParticipantTable {
+  corpid: string;
+  conversation_key: string;
+  /** a member's userid, an external contact's or a robot's id */
+  userid: string;
+}

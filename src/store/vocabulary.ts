@@ -67,3 +67,7 @@ export type SinkCursorState = 'idle' | 'delivering' | 'stopped';
 
 /** A dead letter: given up after the sink's tries, or asked to be delivered again (`sinks replay`). */
 export type DeadLetterState = 'dead' | 'replay';
+
+/** A conversation: a 1:1 chat between members, a 1:1 chat with an external contact, or a group (room). */
+export const CONVERSATION_KINDS = ['single', 'external', 'group'] as const;
+export type ConversationKind = (typeof CONVERSATION_KINDS)[number];

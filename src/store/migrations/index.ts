@@ -12,6 +12,7 @@ import * as m0009 from './0009-gap-kinds-refresh-lease.ts';
 import * as m0010 from './0010-search-index.ts';
 import * as m0011 from './0011-directory-name-keys.ts';
 import * as m0012 from './0012-accounts-audit.ts';
+import * as m0013 from './0013-conversations.ts';
 import * as m0014 from './0014-search-doc-parts.ts';
 import * as m0015 from './0015-event-outbox.ts';
 import * as m0016 from './0016-alerts.ts';
@@ -32,6 +33,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0010-search-index', m0010],
   ['0011-directory-name-keys', m0011],
   ['0012-accounts-audit', m0012],
+  ['0013-conversations', m0013],
   ['0014-search-doc-parts', m0014],
   ['0015-event-outbox', m0015],
   ['0016-alerts', m0016],

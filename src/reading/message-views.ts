@@ -1,0 +1,210 @@
+/**
+ * Messages as the reader renders them: each view carries its sender's name, its media with their
+ * states, its recall links and its quote target, so a page needs no further query. A page costs a
+ * fixed number of queries (names, media, recalls, quote candidates), whatever its length.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.ts';
+import { decodeSeq } from '../store/seq-codec.ts';
+import { type PersonRef, personNames, personRef } from './directory-names.ts';
+import { contentOf, parseStoredMessage, previewOf, type QuoteParts, quoteOf, shorten, textOf } from './message-content.ts';
+
+/** One media file of a message and where its download stands. */
+export interface MediaView {
+  /** the reference's position in its message (0, 1, … for mixed and chatrecord items) */
+  slot: number;
+  /** where in the message, e.g. `image`, `mixed.item[2]` */
+  path: string;
+  /** image | voice | video | file | emotion | meeting_voice_call | voip_doc_share */
+  kind: string;
+  /** pending | downloading | done | unverified | failed | expired */
+  state: string;
+  /** the content address, once downloaded */
+  sha256: string | null;
+  size: number | null;
+  fileName: string | null;
+  /** sniffed from the bytes */
+  contentType: string | null;
+  /** a browser-playable MP3 copy of a voice recording exists */
+  mp3: boolean;
+  /** why a download failed or expired, when it did */
+  error: string | null;
+}
+
+/** A reply's quote, and the archived message it quotes when one matches. */
+export interface QuoteView extends QuoteParts {
+  target: { msgid: string; preview: string } | null;
+}
+
+export interface MessageView {
+  msgid: string;
+  /** decimal, unpadded */
+  seq: string;
+  msgtime: number;
+  msgtype: string;
+  /** send | recall | switch */
+  action: string;
+  conversation: string;
+  from: PersonRef;
+  /** the type's content object as parsed (integers beyond 2^53 as strings); null when unreadable */
+  content: Record<string, unknown> | null;
+  /** a short one-line text of it (see previewOf) */
+  preview: string | null;
+  media: MediaView[];
+  /** a revoke message: the message it recalled */
+  revokes: string | null;
+  /** a recalled message: the revoke message that recalled it */
+  revokedBy: string | null;
+  quote: QuoteView | null;
+  knownType: boolean;
+  isExternal: boolean;
+}
+
+/** The columns a view is built from. */
+export const VIEW_COLUMNS = ['msgid', 'seq', 'action', 'from_id', 'msgtime', 'msgtype', 'conversation_key', 'is_external', 'known_type', 'pre_msgid', 'raw'] as const;
+
+export interface MessageRow {
+  msgid: string;
+  seq: string;
+  action: string;
+  from_id: string;
+  msgtime: number | string;
+  msgtype: string;
+  conversation_key: string;
+  is_external: number | string;
+  known_type: number | string;
+  pre_msgid: string | null;
+  raw: Buffer | Uint8Array;
+}
+
+/** How far back a quote's target is looked for, and how many earlier texts at most. */
+const QUOTE_WINDOW_MS = 7 * 24 * 3600_000;
+const QUOTE_CANDIDATES = 1000;
+
+/**
+ * Views of `rows`, all of one conversation of `corpid` the caller has already found in scope: the
+ * recall and quote links are looked up in that conversation only, so they never reach outside it.
+ */
+export async function buildMessageViews(db: Kysely<Database>, corpid: string, conversationKey: string, rows: readonly MessageRow[]): Promise<MessageView[]> {
+  if (rows.length === 0) return [];
+  const msgids = rows.map((r) => r.msgid);
+  const parsed = rows.map((r) => parseStoredMessage(r.raw));
+  const contents = rows.map((r, i) => contentOf(parsed[i]!, r.msgtype));
+  const quotes = rows.map((r, i) => {
+    const text = textOf(contents[i]!, r.msgtype);
+    return text === null ? null : quoteOf(text);
+  });
+
+  // one after another: on PostgreSQL, concurrent queries of one request cost more than they save
+  const names = await personNames(
+    db,
+    corpid,
+    rows.map((r) => r.from_id),
+  );
+  const media = await mediaOf(db, corpid, msgids);
+  const recalls = await db
+    .selectFrom('messages')
+    .select(['msgid', 'pre_msgid'])
+    .where('corpid', '=', corpid)
+    .where('pre_msgid', 'in', msgids)
+    .where('conversation_key', '=', conversationKey)
+    .orderBy('msgtime')
+    .execute();
+  const targets = await quoteTargets(db, corpid, conversationKey, rows, quotes);
+  const revokedBy = new Map<string, string>();
+  for (const r of recalls) if (r.pre_msgid !== null && !revokedBy.has(r.pre_msgid)) revokedBy.set(r.pre_msgid, r.msgid);
+
+  return rows.map((r, i) => ({
+    msgid: r.msgid,
+    seq: decodeSeq(r.seq).toString(),
+    msgtime: Number(r.msgtime),
+    msgtype: r.msgtype,
+    action: r.action,
+    conversation: r.conversation_key,
+    from: personRef(r.from_id, names),
+    content: contents[i]!,
+    preview: previewOf(contents[i]!, r.msgtype),
+    media: media.get(r.msgid) ?? [],
+    revokes: r.msgtype === 'revoke' ? r.pre_msgid : null,
+    revokedBy: revokedBy.get(r.msgid) ?? null,
+    quote: quotes[i] ? { ...quotes[i]!, target: targets.get(r.msgid) ?? null } : null,
+    knownType: Number(r.known_type) === 1,
+    isExternal: Number(r.is_external) === 1,
+  }));
+}
+
+async function mediaOf(db: Kysely<Database>, corpid: string, msgids: readonly string[]): Promise<Map<string, MediaView[]>> {
+  const rows = await db
+    .selectFrom('media')
+    .select(['msgid', 'slot', 'path', 'kind', 'state', 'sha256', 'size', 'size_expected', 'file_name', 'content_type', 'converted_key', 'converted_type', 'error'])
+    .where('corpid', '=', corpid)
+    .where('msgid', 'in', msgids)
+    .orderBy('msgid')
+    .orderBy('slot')
+    .execute();
+  const byMessage = new Map<string, MediaView[]>();
+  for (const m of rows) {
+    const list = byMessage.get(m.msgid) ?? [];
+    list.push({
+      slot: Number(m.slot),
+      path: m.path,
+      kind: m.kind,
+      state: m.state,
+      sha256: m.sha256,
+      size: m.size !== null ? Number(m.size) : m.size_expected !== null ? Number(m.size_expected) : null,
+      fileName: m.file_name,
+      contentType: m.content_type,
+      mp3: m.converted_key !== null && m.converted_type === 'audio/mpeg',
+      error: m.state === 'failed' || m.state === 'expired' ? m.error : null,
+    });
+    byMessage.set(m.msgid, list);
+  }
+  return byMessage;
+}
+
+/** Text the way quotes repeat it: whitespace runs as one space, trimmed. */
+const normalized = (text: string) => text.replace(/\s+/g, ' ').trim();
+
+/**
+ * The messages the replies in `rows` quote. A reply names no msgid, only the quoted sender's name
+ * and text, so the target is the newest earlier text of the conversation that says the quoted text
+ * (a reply quoted in turn says its own part), within a week before the reply.
+ */
+async function quoteTargets(
+  db: Kysely<Database>,
+  corpid: string,
+  conversationKey: string,
+  rows: readonly MessageRow[],
+  quotes: ReadonlyArray<QuoteParts | null>,
+): Promise<Map<string, { msgid: string; preview: string }>> {
+  const found = new Map<string, { msgid: string; preview: string }>();
+  const replies = rows
+    .map((r, i) => ({ row: r, quote: quotes[i] ?? null }))
+    .filter((x): x is { row: MessageRow; quote: QuoteParts } => x.quote !== null && x.quote.quote.trim() !== '');
+  if (replies.length === 0) return found;
+  const times = replies.map((x) => Number(x.row.msgtime));
+  const candidates = await db
+    .selectFrom('messages')
+    .select(['msgid', 'seq', 'msgtime', 'msgtype', 'raw'])
+    .where('corpid', '=', corpid)
+    .where('conversation_key', '=', conversationKey)
+    .where('msgtype', 'in', ['text', 'markdown'])
+    .where('msgtime', '>=', Math.min(...times) - QUOTE_WINDOW_MS)
+    .where('msgtime', '<=', Math.max(...times))
+    .orderBy('msgtime', 'desc')
+    .orderBy('seq', 'desc')
+    .limit(QUOTE_CANDIDATES)
+    .execute();
+  const said = candidates.map((c) => {
+    const text = textOf(contentOf(parseStoredMessage(c.raw), c.msgtype), c.msgtype) ?? '';
+    const own = quoteOf(text)?.content ?? text;
+    return { msgid: c.msgid, seq: c.seq, msgtime: Number(c.msgtime), text: normalized(own), preview: shorten(own) };
+  });
+  for (const { row, quote } of replies) {
+    const wanted = normalized(quote.quote);
+    const time = Number(row.msgtime);
+    const match = said.find((c) => c.msgid !== row.msgid && (c.msgtime < time || (c.msgtime === time && c.seq < row.seq)) && c.text === wanted);
+    if (match) found.set(row.msgid, { msgid: match.msgid, preview: match.preview });
+  }
+  return found;
+}

@@ -1,0 +1,64 @@
+/**
+ * Opaque page cursors. A cursor is the sort key of the row a page ended on, tagged with the list it
+ * belongs to, as base64url JSON: opaque to clients, and checked field by field when it comes back,
+ * since it is user input like any other (a forged cursor can only move within what the scope allows,
+ * as the scope is applied to every page).
+ */
+import { ValidationError } from '../errors/errors.ts';
+
+/** Where a conversation list page ends: the conversation's last activity and key. */
+export interface ConversationCursor {
+  readonly time: number;
+  readonly key: string;
+}
+
+/** Where a message page ends: the message's time and (encoded, 20-digit) seq. */
+export interface MessageCursor {
+  readonly time: number;
+  readonly seq: string;
+}
+
+const MAX_CURSOR_CHARS = 2000;
+
+function encode(tag: string, value: readonly unknown[]): string {
+  return Buffer.from(JSON.stringify([tag, ...value]), 'utf8').toString('base64url');
+}
+
+function decode(cursor: string, tag: string, what: string): unknown[] {
+  const invalid = () => new ValidationError('READ_CURSOR_INVALID', `the ${what} cursor is not one a page of this list gave; start again without it`);
+  if (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (!Array.isArray(value) || value[0] !== tag) throw invalid();
+  return value.slice(1);
+}
+
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+export function encodeConversationCursor(c: ConversationCursor): string {
+  return encode('c1', [c.time, c.key]);
+}
+
+export function decodeConversationCursor(cursor: string, what = 'before'): ConversationCursor {
+  const [time, key, ...rest] = decode(cursor, 'c1', what);
+  if (!isTime(time) || typeof key !== 'string' || key.length === 0 || key.length > 400 || rest.length > 0) {
+    throw new ValidationError('READ_CURSOR_INVALID', `the ${what} cursor is not one a page of this list gave; start again without it`);
+  }
+  return { time, key };
+}
+
+export function encodeMessageCursor(c: MessageCursor): string {
+  return encode('m1', [c.time, c.seq]);
+}
+
+export function decodeMessageCursor(cursor: string, what: string): MessageCursor {
+  const [time, seq, ...rest] = decode(cursor, 'm1', what);
+  if (!isTime(time) || typeof seq !== 'string' || !/^\d{20}$/.test(seq) || rest.length > 0) {
+    throw new ValidationError('READ_CURSOR_INVALID', `the ${what} cursor is not one a page of this list gave; start again without it`);
+  }
+  return { time, seq };
+}

@@ -1,0 +1,76 @@
+/**
+ * A ReadScope as a SQL condition on one conversation (the `conversations` row aliased `c`), for one
+ * corp: every read of this folder finds its conversation through this condition first, so a row out
+ * of scope is never read, counted or named.
+ */
+import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
+import type { ReadScope } from '../access/read-scope.ts';
+import type { Database } from '../store/schema.ts';
+
+/** Members an `IN (…)` list holds at most; a larger department is several lists. */
+const IN_CHUNK = 1000;
+
+const NONE = sql<SqlBool>`1 = 0`;
+const ALL = sql<SqlBool>`1 = 1`;
+
+/**
+ * The condition `scope` puts on conversations of `corpid`. A department grant covers its
+ * sub-departments (a grant on a division reaches its teams), resolved from the directory here; a
+ * conversation is in it when one of its participants is a member of one of those departments.
+ */
+export async function conversationScope(db: Kysely<Database>, scope: ReadScope, corpid: string): Promise<RawBuilder<SqlBool>> {
+  if (scope.kind === 'everything' || scope.corps.includes(corpid)) return ALL;
+  const parts: RawBuilder<SqlBool>[] = [];
+  const keys = scope.conversations.filter((c) => c.corpid === corpid).map((c) => c.conversation);
+  if (keys.length > 0) parts.push(sql<SqlBool>`c.conversation_key IN (${sql.join(keys)})`);
+  const granted = scope.departments.filter((d) => d.corpid === corpid).map((d) => d.departmentId);
+  if (granted.length > 0) {
+    const members = await membersOf(db, corpid, await withSubDepartments(db, corpid, granted));
+    // the granted members as constants, their conversations found through the participants' user
+    // index once (not the directory joined per conversation, which databases planned badly on
+    // tables whose statistics lag)
+    for (let i = 0; i < members.length; i += IN_CHUNK) {
+      parts.push(
+        sql<SqlBool>`c.conversation_key IN (SELECT p.conversation_key FROM conversation_participants p WHERE p.corpid = ${corpid} AND p.userid IN (${sql.join(members.slice(i, i + IN_CHUNK))}))`,
+      );
+    }
+  }
+  if (parts.length === 0) return NONE;
+  return sql<SqlBool>`(${sql.join(parts, sql` OR `)})`;
+}
+
+/** The userids of the corp's members in any of these departments. */
+async function membersOf(db: Kysely<Database>, corpid: string, departments: readonly number[]): Promise<string[]> {
+  if (departments.length === 0) return [];
+  // dir_members.departments holds JSON.stringify(number[]): "[1,22,3]"
+  const patterns = departments.flatMap((id) => [`[${id}]`, `[${id},%`, `%,${id}]`, `%,${id},%`]);
+  const rows = await db
+    .selectFrom('dir_members')
+    .select('userid')
+    .where('corpid', '=', corpid)
+    .where((eb) => eb.or(patterns.map((p) => eb('departments', 'like', p))))
+    .orderBy('userid')
+    .execute();
+  return rows.map((r) => r.userid);
+}
+
+/** The granted departments and every department below them in the corp's tree. */
+async function withSubDepartments(db: Kysely<Database>, corpid: string, granted: readonly number[]): Promise<number[]> {
+  const rows = await db.selectFrom('dir_departments').select(['dept_id', 'parent_id']).where('corpid', '=', corpid).execute();
+  const children = new Map<number, number[]>();
+  for (const r of rows) {
+    if (r.parent_id === null) continue;
+    const list = children.get(Number(r.parent_id)) ?? [];
+    list.push(Number(r.dept_id));
+    children.set(Number(r.parent_id), list);
+  }
+  const out = new Set<number>();
+  const todo = granted.filter((id) => Number.isSafeInteger(id));
+  while (todo.length > 0) {
+    const id = todo.pop()!;
+    if (out.has(id)) continue;
+    out.add(id);
+    todo.push(...(children.get(id) ?? []));
+  }
+  return [...out].sort((a, b) => a - b);
+}
