@@ -48,4 +48,18 @@ describe('loadConfig', () => {
     const once = problems({}, { WECOM_ARCHIVE_DATA_DIR: '/proc/nope' });
     expect(once.split('/proc/nope').length).toBe(2);
   });
+
+  it('trusts a proxy only when told to, by flag or environment, and reads the sign-in limits', () => {
+    expect(loadConfig({}, {}, '/').http).toEqual({ trustProxy: false, loginPerIp: 30, loginPerUsername: 10, loginWindowS: 60 });
+    expect(loadConfig({ 'trust-proxy': true }, {}, '/').http.trustProxy).toBe(true);
+    expect(loadConfig({}, { WECOM_ARCHIVE_TRUST_PROXY: '1', WECOM_ARCHIVE_LOGIN_PER_IP: '5', WECOM_ARCHIVE_LOGIN_WINDOW_S: '600' }, '/').http).toEqual({
+      trustProxy: true,
+      loginPerIp: 5,
+      loginPerUsername: 10,
+      loginWindowS: 600,
+    });
+    expect(() => loadConfig({}, { WECOM_ARCHIVE_TRUST_PROXY: 'maybe', WECOM_ARCHIVE_LOGIN_PER_USERNAME: '0' }, '/')).toThrow(
+      /WECOM_ARCHIVE_TRUST_PROXY must be 1 or 0[\s\S]*WECOM_ARCHIVE_LOGIN_PER_USERNAME must be an integer 1–100000, got "0"/,
+    );
+  });
 });
