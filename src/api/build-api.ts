@@ -116,6 +116,8 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
         frameAncestors: ["'none'"],
       },
     },
+    // HSTS only for this host: other hosts of the company's domain may still serve plain HTTP
+    strictTransportSecurity: { maxAge: 180 * 86_400, includeSubDomains: false },
   });
   await registerOpenApi(api, VERSION);
 

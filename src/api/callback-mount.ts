@@ -64,7 +64,7 @@ export function callbackRoutes(callbacks: CallbackRoute, log: Logger) {
       method: ['DELETE', 'GET', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
       url: '/callback/*',
       config,
-      schema: { hide: true, params: Type.Object({ '*': Type.String() }) },
+      schema: { hide: true, params: Type.Record(Type.String(), Type.String()) },
       handler: handle,
     });
   };

@@ -14,6 +14,7 @@ import { createLogger } from '../../src/app/logger.ts';
 import type { ApiInstance, ApiRoutes } from '../../src/api/api-types.ts';
 import { type ApiOptions, buildApi } from '../../src/api/build-api.ts';
 import { NotFoundError } from '../../src/errors/errors.ts';
+import { markDatabaseError } from '../../src/store/database-health.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
@@ -53,6 +54,12 @@ const probeRoutes: ApiRoutes = (api) => {
   });
   api.get('/api/probe/crash', { config: { access: 'public' } }, async () => {
     throw new Error('secret internals at /srv/x');
+  });
+  api.get('/api/probe/outage', { config: { access: 'public' } }, async () => {
+    // what the store's driver throws, and marks, when the database server is away
+    const err = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' });
+    markDatabaseError(err);
+    throw new Error('query failed', { cause: err });
   });
 };
 
@@ -155,6 +162,12 @@ describe('HTTP edge', () => {
     expect(crash.body).not.toContain('secret internals');
     const errors = e.lines.filter((l) => (l.level as number) >= 50);
     expect(errors).toHaveLength(1);
+    // a database outage is the database's, not the request's: 503, logged once by the store's health
+    const outage = await e.api.inject({ method: 'GET', url: '/api/probe/outage' });
+    expect(outage.statusCode).toBe(503);
+    expect(expectErrorBody(outage, 'DATABASE_UNREACHABLE')).toBe('the database is unreachable; try again later');
+    expect(outage.body).not.toContain('10.0.0.5');
+    expect(e.lines.filter((l) => (l.level as number) >= 50)).toHaveLength(1);
     expect(errors[0]!.msg).toBe('request failed');
     expect(JSON.stringify(errors[0]!.err)).toContain('secret internals');
   });
