@@ -41,7 +41,8 @@ export interface ApiOptions {
   readonly now?: () => number;
 }
 
-const VERSION = '0.1.0';
+/** The version of the API the OpenAPI document describes: raised when a route changes incompatibly. */
+const API_VERSION = '1';
 
 /** Every route says who may call it, and validates every part of the request it reads. */
 function checkDeclarations(route: RouteOptions, declared: DeclaredRoute[]): void {
@@ -58,7 +59,10 @@ function checkDeclarations(route: RouteOptions, declared: DeclaredRoute[]): void
 
 /** A malformed HTTP request (before any route): a JSON answer like every other, then the connection closes. */
 function clientError(_err: Error, socket: Socket): void {
-  if (!socket.writable) return;
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
   const body = JSON.stringify({ error: 'REQUEST_INVALID', message: 'malformed HTTP request' });
   socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
@@ -119,7 +123,7 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
     // HSTS only for this host: other hosts of the company's domain may still serve plain HTTP
     strictTransportSecurity: { maxAge: 180 * 86_400, includeSubDomains: false },
   });
-  await registerOpenApi(api, VERSION);
+  await registerOpenApi(api, API_VERSION);
 
   api.addHook('onRequest', echoRequestId);
   api.addHook('onRequest', csrfGuard);
