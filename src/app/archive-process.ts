@@ -6,7 +6,7 @@
  * processes here; stages never construct each other, and the CLI never constructs a stage.
  * A new stage is one more part of ProcessPlan and of startArchiveProcess.
  */
-import type { AccessServices } from '../api/api-types.ts';
+import type { AccessServices, ApiRoutes } from '../api/api-types.ts';
 import { type HttpServer, startHttpServer } from '../api/http-server.ts';
 import type { CorpProgress } from '../archiver/corp-archiver.ts';
 import type { App } from './app.ts';
@@ -27,6 +27,8 @@ export interface ProcessPlan {
    * caller answer 401 and `POST /api/session` answers 503 ACCOUNTS_UNAVAILABLE.
    */
   readonly access?: AccessServices;
+  /** more route groups for the HTTP server (the read routes), each declaring its access and schemas */
+  readonly routes?: readonly ApiRoutes[];
   /** the callback endpoint, its inbox workers and the directory stage */
   readonly callbacks?: CallbackServicesOptions;
   /** the pulls with their decrypt and media stages: the process's run ends when they end */
@@ -51,7 +53,9 @@ export async function startArchiveProcess<P extends ProcessPlan>(app: App, log: 
   const services = plan.callbacks ? createCallbackServices(app, log, plan.callbacks) : undefined;
   let server: HttpServer | undefined;
   try {
-    server = plan.listen ? await startHttpServer(app, plan.listen.port, log, plan.listen.host, { callbacks: services?.route, access: plan.access }) : undefined;
+    server = plan.listen
+      ? await startHttpServer(app, plan.listen.port, log, plan.listen.host, { callbacks: services?.route, access: plan.access, routes: plan.routes ?? [] })
+      : undefined;
   } catch (err) {
     services?.close();
     throw err;

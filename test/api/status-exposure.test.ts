@@ -7,7 +7,9 @@
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterEach, expect, it } from 'vitest';
-import { startHttpServer, type HttpServer } from '../../src/api/http-server.ts';
+import type { ApiRoutes } from '../../src/api/api-types.ts';
+import { startHttpServer } from '../../src/api/http-server.ts';
+import { startArchiveProcess } from '../../src/app/archive-process.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { FakeAuthenticator, MemoryAuditTrail } from '../support/fake-access.ts';
@@ -18,7 +20,7 @@ const outside = Object.values(networkInterfaces())
   .flat()
   .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 
-const servers: HttpServer[] = [];
+const servers: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
@@ -77,14 +79,22 @@ describeEachDialect('HTTP status exposure', ({ open }) => {
   });
 
   it('takes the client address from a trusted proxy, refuses a taken port, and answers a malformed request with JSON', async () => {
-    const app = appWithEnv(await open());
+    // through the composition root: --trust-proxy from the config, the accounts store and more routes from the plan
+    const app = appWithEnv(await open(), { WECOM_ARCHIVE_TRUST_PROXY: '1' });
     const audit = new MemoryAuditTrail();
-    const server = await startHttpServer(app, 0, createLogger('silent'), '127.0.0.1', { access: { authenticator: new FakeAuthenticator(USERS), audit }, trustProxy: true });
-    servers.push(server);
+    const whoami: ApiRoutes = (api) => void api.get('/api/probe/whoami', { config: { access: 'signed-in' } }, async (request) => ({ username: request.caller!.username }));
+    const running = await startArchiveProcess(app, createLogger('silent'), {
+      listen: { host: '127.0.0.1', port: 0 },
+      access: { authenticator: new FakeAuthenticator(USERS), audit },
+      routes: [whoami],
+    });
+    const server = running.server;
+    servers.push(running);
     const base = `http://127.0.0.1:${server.port}`;
-    await signIn(base, 'vera', 'vera-password-01', { 'x-forwarded-for': '198.51.100.1, 203.0.113.7' });
+    const cookie = await signIn(base, 'vera', 'vera-password-01', { 'x-forwarded-for': '198.51.100.1, 203.0.113.7' });
     // one proxy hop: the address the proxy saw, not what the client wrote before it
     expect(audit.entries.map((a) => a.ip)).toEqual(['203.0.113.7']);
+    expect(JSON.parse((await rawRequest(base, 'GET', '/api/probe/whoami', undefined, { cookie })).body)).toEqual({ username: 'vera' });
 
     await expect(startHttpServer(app, server.port, createLogger('silent'))).rejects.toMatchObject({ code: 'PORT_UNAVAILABLE' });
 
