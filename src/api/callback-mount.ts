@@ -9,8 +9,8 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CallbackRoute } from '../callbacks/callback-http.ts';
 import type { Logger } from '../app/logger.ts';
-import { isDatabaseUnavailable } from '../store/database-health.ts';
 import type { ApiInstance } from './api-types.ts';
+import { errorAnswer } from './error-mapping.ts';
 
 const NAME = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 
@@ -22,14 +22,13 @@ export function callbackRoutes(callbacks: CallbackRoute, log: Logger) {
     try {
       await callbacks(request.raw, res);
     } catch (err) {
-      // nothing was stored, so nothing is acknowledged: WeCom delivers the event again later
-      const unavailable = isDatabaseUnavailable(err);
-      if (!unavailable) log.error({ stage: 'callbacks', err, reqId: request.id }, 'callback request failed');
+      // nothing was stored, so nothing is acknowledged: WeCom delivers the event again later.
+      // The answer is the one error mapping's, written on the raw response the endpoint holds.
+      const answer = errorAnswer(err);
+      if (answer.log) log.error({ stage: 'callbacks', err, reqId: request.id }, 'callback request failed');
       if (!res.headersSent) {
-        const body = JSON.stringify(
-          unavailable ? { error: 'DATABASE_UNREACHABLE', message: 'the database is unreachable; try again later' } : { error: 'INTERNAL', message: 'internal error' },
-        );
-        res.writeHead(unavailable ? 503 : 500, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+        const body = JSON.stringify({ error: answer.error, message: answer.message });
+        res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
         res.end(body);
       }
     }

@@ -172,6 +172,42 @@ describe('HTTP edge', () => {
     expect(JSON.stringify(errors[0]!.err)).toContain('secret internals');
   });
 
+  it('hands the callback endpoint the raw request, and maps what it throws like any route', async () => {
+    const seen: Array<{ url: string | undefined; body: string }> = [];
+    let fail: Error | undefined;
+    const e = await edge({
+      callbacks: async (req, res) => {
+        if (fail) throw fail;
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        seen.push({ url: req.url, body: Buffer.concat(chunks).toString('utf8') });
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('success');
+        return true;
+      },
+    });
+    // no CSRF check, no caller, no parser: the XML and the query's `+` arrive as sent
+    const sent = await e.api.inject({
+      method: 'POST',
+      url: '/callback/wwcorp/contacts?echostr=a+b%2Bc&nonce=1',
+      payload: '<xml>x</xml>',
+      headers: { 'content-type': 'text/xml', cookie: 'wecom_archive_session=x', origin: 'https://elsewhere.example' },
+    });
+    expect(sent.statusCode).toBe(200);
+    expect(seen).toEqual([{ url: '/callback/wwcorp/contacts?echostr=a+b%2Bc&nonce=1', body: '<xml>x</xml>' }]);
+
+    fail = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:3306'), { code: 'ECONNREFUSED' });
+    markDatabaseError(fail);
+    const outage = await e.api.inject({ method: 'POST', url: '/callback/wwcorp/contacts', payload: '<xml/>', headers: { 'content-type': 'text/xml' } });
+    expect(outage.statusCode).toBe(503);
+    expectErrorBody(outage, 'DATABASE_UNREACHABLE');
+    fail = new Error('inbox exploded');
+    const crash = await e.api.inject({ method: 'GET', url: '/callback/wwcorp/contacts' });
+    expect(crash.statusCode).toBe(500);
+    expect(expectErrorBody(crash, 'INTERNAL')).toBe('internal error');
+    expect(e.lines.filter((l) => (l.level as number) >= 50).map((l) => l.msg)).toEqual(['callback request failed']);
+  });
+
   it('sends a strict CSP and nosniff on every answer, errors included', async () => {
     const e = await edge();
     for (const url of ['/healthz', '/api/nothing', '/api/me']) {
