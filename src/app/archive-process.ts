@@ -6,6 +6,7 @@
  * processes here; stages never construct each other, and the CLI never constructs a stage.
  * A new stage is one more part of ProcessPlan and of startArchiveProcess.
  */
+import type { AccessServices, ApiRoutes } from '../api/api-types.ts';
 import { type HttpServer, startHttpServer } from '../api/http-server.ts';
 import type { CorpProgress } from '../archiver/corp-archiver.ts';
 import { DeliveryStage, type DeliveryTiming } from '../outbox/delivery-stage.ts';
@@ -22,8 +23,16 @@ export type { CorpProgress };
 
 /** What one process runs; each part is left out when absent. */
 export interface ProcessPlan {
-  /** the HTTP server (health, status, and with `callbacks` the WeCom callback endpoint) */
+  /** the HTTP server (health, status, sessions, and with `callbacks` the WeCom callback endpoint) */
   readonly listen?: { readonly host: string; readonly port: number };
+  /**
+   * The accounts store the HTTP edge signs callers in against, and the audit log of sign-ins
+   * (src/access/caller.ts). Without it the server runs, but no one can sign in: routes that need a
+   * caller answer 401 and `POST /api/session` answers 503 ACCOUNTS_UNAVAILABLE.
+   */
+  readonly access?: AccessServices;
+  /** more route groups for the HTTP server (the read routes), each declaring its access and schemas */
+  readonly routes?: readonly ApiRoutes[];
   /** the callback endpoint, its inbox workers and the directory stage */
   readonly callbacks?: CallbackServicesOptions;
   /** the pulls with their decrypt and media stages: the process's run ends when they end */
@@ -53,7 +62,14 @@ export async function startArchiveProcess<P extends ProcessPlan>(app: App, log: 
   const ops = createOpsEndpoints(app.store, app.config.ops, log);
   let server: HttpServer | undefined;
   try {
-    server = plan.listen ? await startHttpServer(app, plan.listen.port, log, plan.listen.host, { ops, ...(services ? { callbacks: services.route } : {}) }) : undefined;
+    server = plan.listen
+      ? await startHttpServer(app, plan.listen.port, log, plan.listen.host, {
+          ops,
+          callbacks: services?.route,
+          access: plan.access ?? { authenticator: app.access.accounts, audit: app.access.audit },
+          routes: plan.routes ?? [],
+        })
+      : undefined;
   } catch (err) {
     services?.close();
     throw err;

@@ -36,8 +36,9 @@ function leadingGlobals(argv: string[]): { globals: string[]; rest: string[] } {
     if (!arg.startsWith('--') || !Object.hasOwn(GLOBAL_OPTIONS, name)) {
       throw new ValidationError('USAGE', `${arg} is not a global option; options of a command go after its name\n\n${usage()}`);
     }
-    // every global option takes a value: --name VALUE or --name=VALUE
-    const width = arg.includes('=') ? 1 : 2;
+    // every global option but a boolean switch (--trust-proxy) takes a value: --name VALUE or --name=VALUE
+    const isSwitch = GLOBAL_OPTIONS[name as keyof typeof GLOBAL_OPTIONS].type === 'boolean';
+    const width = arg.includes('=') || isSwitch ? 1 : 2;
     if (i + width > argv.length) throw new ValidationError('USAGE', `${arg} needs a value`);
     i += width;
   }

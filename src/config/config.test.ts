@@ -96,4 +96,18 @@ describe('loadConfig', () => {
     expect(message).toContain('WECOM_ARCHIVE_ALERT_MAX_PER_HOUR must be an integer 1–10000');
     expect(message).not.toContain('secret-token');
   });
+
+  it('trusts a proxy only when told to, by flag or environment, and reads the sign-in limits', () => {
+    expect(loadConfig({}, {}, '/').http).toEqual({ trustProxy: false, loginPerIp: 30, loginPerUsername: 10, loginWindowS: 60 });
+    expect(loadConfig({ 'trust-proxy': true }, {}, '/').http.trustProxy).toBe(true);
+    expect(loadConfig({}, { WECOM_ARCHIVE_TRUST_PROXY: '1', WECOM_ARCHIVE_LOGIN_PER_IP: '5', WECOM_ARCHIVE_LOGIN_WINDOW_S: '600' }, '/').http).toEqual({
+      trustProxy: true,
+      loginPerIp: 5,
+      loginPerUsername: 10,
+      loginWindowS: 600,
+    });
+    expect(() => loadConfig({}, { WECOM_ARCHIVE_TRUST_PROXY: 'maybe', WECOM_ARCHIVE_LOGIN_PER_USERNAME: '0' }, '/')).toThrow(
+      /WECOM_ARCHIVE_TRUST_PROXY must be 1 or 0[\s\S]*WECOM_ARCHIVE_LOGIN_PER_USERNAME must be an integer 1–100000, got "0"/,
+    );
+  });
 });

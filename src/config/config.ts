@@ -22,6 +22,8 @@ export interface Config {
   readonly callbacks: CallbackConfig;
   /** /metrics, /readyz and alerts */
   readonly ops: OpsConfig;
+  /** the HTTP API's edge */
+  readonly http: HttpConfig;
 }
 
 export interface OpsConfig {
@@ -50,6 +52,21 @@ export interface AlertConfig {
   readonly throttleMinutes: number;
   /** at most this many messages in any hour, over every rule and corp */
   readonly maxPerHour: number;
+}
+
+export interface HttpConfig {
+  /**
+   * `--trust-proxy`: the server sits behind one reverse proxy whose X-Forwarded-For (its last entry)
+   * and X-Forwarded-Proto are believed; without it the socket's address is the client's, and the
+   * session cookie is never marked Secure (the server itself speaks plain HTTP).
+   */
+  readonly trustProxy: boolean;
+  /** sign-in attempts allowed per client address in each window */
+  readonly loginPerIp: number;
+  /** sign-in attempts allowed per username in each window */
+  readonly loginPerUsername: number;
+  /** the window of both sign-in limits, in seconds */
+  readonly loginWindowS: number;
 }
 
 export interface CallbackConfig {
@@ -104,6 +121,7 @@ export interface GlobalFlags {
   'media-corp-concurrency'?: string | undefined;
   ffmpeg?: string | undefined;
   'metrics-token-file'?: string | undefined;
+  'trust-proxy'?: boolean | undefined;
 }
 
 export const GLOBAL_OPTIONS = {
@@ -116,6 +134,7 @@ export const GLOBAL_OPTIONS = {
   'media-corp-concurrency': { type: 'string' },
   ffmpeg: { type: 'string' },
   'metrics-token-file': { type: 'string' },
+  'trust-proxy': { type: 'boolean' },
 } as const;
 
 /**
@@ -124,7 +143,7 @@ export const GLOBAL_OPTIONS = {
  */
 export function loadConfig(flags: GlobalFlags, env: Readonly<Record<string, string | undefined>>, cwd: string): Config {
   const problems: string[] = [];
-  const pick = (flag: keyof GlobalFlags, variable: string): { value: string; from: string } | undefined => {
+  const pick = (flag: Exclude<keyof GlobalFlags, 'trust-proxy'>, variable: string): { value: string; from: string } | undefined => {
     const fromFlag = flags[flag];
     if (fromFlag !== undefined) return { value: fromFlag, from: `--${flag}` };
     const fromEnv = env[variable];
@@ -173,6 +192,7 @@ export function loadConfig(flags: GlobalFlags, env: Readonly<Record<string, stri
   const media = mediaConfig(pick, env, dataDir, cwd, problems);
   const callbacks = callbackConfig(env, problems);
   const ops = opsConfig(flags, env, cwd, problems);
+  const http = httpConfig(flags, env, problems);
 
   // Directories the archive would create: one that can never exist is refused here, before any
   // mkdir (under /proc Node's recursive mkdir loops forever). Places inside the data directory are
@@ -187,7 +207,7 @@ export function loadConfig(flags: GlobalFlags, env: Readonly<Record<string, stri
   }
 
   if (problems.length > 0) throw new ConfigError(`invalid settings:\n  - ${problems.join('\n  - ')}`);
-  return Object.freeze({ dataDir, dbUrl, masterKey, port, logLevel, media, callbacks, ops });
+  return Object.freeze({ dataDir, dbUrl, masterKey, port, logLevel, media, callbacks, ops, http });
 }
 
 /**
@@ -265,7 +285,37 @@ function alertConfig(env: Readonly<Record<string, string | undefined>>, problems
   });
 }
 
-type Pick = (flag: keyof GlobalFlags, variable: string) => { value: string; from: string } | undefined;
+type Pick = (flag: Exclude<keyof GlobalFlags, 'trust-proxy'>, variable: string) => { value: string; from: string } | undefined;
+
+/**
+ * HTTP edge settings: `--trust-proxy` (or WECOM_ARCHIVE_TRUST_PROXY=1), and the sign-in limits
+ * WECOM_ARCHIVE_LOGIN_PER_IP (default 30), WECOM_ARCHIVE_LOGIN_PER_USERNAME (default 10) per
+ * WECOM_ARCHIVE_LOGIN_WINDOW_S (default 60) seconds.
+ */
+function httpConfig(flags: GlobalFlags, env: Readonly<Record<string, string | undefined>>, problems: string[]): HttpConfig {
+  let trustProxy = flags['trust-proxy'] === true;
+  const trustText = env.WECOM_ARCHIVE_TRUST_PROXY;
+  if (flags['trust-proxy'] === undefined && trustText !== undefined && trustText !== '') {
+    if (/^(1|true|yes|on)$/i.test(trustText)) trustProxy = true;
+    else if (!/^(0|false|no|off)$/i.test(trustText)) problems.push(`WECOM_ARCHIVE_TRUST_PROXY must be 1 or 0 (true/false), got "${trustText}"`);
+  }
+  const count = (variable: string, fallback: number, max: number): number => {
+    const text = env[variable];
+    if (text === undefined || text === '') return fallback;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < 1 || n > max) {
+      problems.push(`${variable} must be an integer 1–${max}, got "${text}"`);
+      return fallback;
+    }
+    return n;
+  };
+  return Object.freeze({
+    trustProxy,
+    loginPerIp: count('WECOM_ARCHIVE_LOGIN_PER_IP', 30, 100_000),
+    loginPerUsername: count('WECOM_ARCHIVE_LOGIN_PER_USERNAME', 10, 100_000),
+    loginWindowS: count('WECOM_ARCHIVE_LOGIN_WINDOW_S', 60, 86_400),
+  });
+}
 
 /**
  * Callback and directory settings: WECOM_ARCHIVE_CALLBACK_MAX_AGE_S (default 600, 0 = off),
@@ -307,7 +357,7 @@ function callbackConfig(env: Readonly<Record<string, string | undefined>>, probl
  * (WECOM_ARCHIVE_S3_ACCESS_KEY_ID / WECOM_ARCHIVE_S3_SECRET_ACCESS_KEY, or the AWS_* names).
  */
 function mediaConfig(pick: Pick, env: Readonly<Record<string, string | undefined>>, dataDir: string, cwd: string, problems: string[]): MediaConfig {
-  const count = (flag: keyof GlobalFlags, variable: string, fallback: number, min: number, max: number): number => {
+  const count = (flag: Exclude<keyof GlobalFlags, 'trust-proxy'>, variable: string, fallback: number, min: number, max: number): number => {
     const s = pick(flag, variable);
     if (!s) return fallback;
     const n = Number(s.value);

@@ -98,6 +98,23 @@ export const ERROR_CODES = Object.freeze({
   WECOM_API_UNREACHABLE: 'a WeCom API cannot be reached',
   WECOM_API_PROXY_FAILED: 'the proxy to the WeCom API failed',
 
+  // HTTP API
+  REQUEST_INVALID: "an HTTP request does not match its route's schema or is malformed",
+  NOT_FOUND: 'no such HTTP route',
+  BODY_TOO_LARGE: 'an HTTP request body is over the limit',
+  BODY_NOT_JSON: 'an HTTP request body is not valid JSON',
+  MEDIA_TYPE_UNSUPPORTED: 'an HTTP request body has a content type the route does not take',
+  UNAUTHENTICATED: 'the request needs a signed-in caller (session cookie or bearer token)',
+  FORBIDDEN: "the caller's role may not use this route",
+  CSRF_ORIGIN_REFUSED: "a state-changing request with a session cookie does not come from the server's own origin",
+  LOGIN_REFUSED: 'the username or the password is wrong',
+  LOGIN_LOCKED: 'the account is locked after too many failed sign-ins',
+  LOGIN_DISABLED: 'the account is disabled',
+  LOGIN_RATE_LIMITED: 'too many sign-in attempts from this address or for this username',
+  NOT_A_SESSION: 'the request is not made with a session (a bearer token cannot sign out)',
+  ACCOUNTS_UNAVAILABLE: 'this process has no accounts store to sign in against',
+  INTERNAL: 'an unexpected error; the server log has it',
+
   // callbacks
   CALLBACK_APP_EXISTS: 'the callback configuration exists already',
   CALLBACK_APP_INVALID: 'the callback configuration is not valid',

@@ -53,7 +53,8 @@ describeEachDialect('CLI edges', ({ url }) => {
       const r = await cli([`--db=${dbUrl}`, 'keys', 'add', '--corp', corpid, '--version', String(version), '--file', file]);
       expect(r.code, r.stderr).toBe(0);
     }
-    const listed = await cli(['--log-level=error', 'corp', 'list', '--json', '--db', dbUrl]);
+    // a switch (no value) before the command name leaves the name where it is
+    const listed = await cli(['--log-level=error', '--trust-proxy', 'corp', 'list', '--json', '--db', dbUrl]);
     expect(listed.code, listed.stderr).toBe(0);
     expect(JSON.parse(listed.stdout).map((c: { corpid: string }) => c.corpid)).toEqual([corpid]);
 

@@ -1,6 +1,7 @@
 /**
  * `run` and `demo` listen where `--listen` says (127.0.0.1 unless told), so `run` can face WeCom:
- * callbacks are answered from another address, /api/status only on this machine.
+ * callbacks are answered from another address, /api/status to no one who is not signed in, loopback
+ * included.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -54,7 +55,7 @@ describe('--listen of run and demo, through the CLI on SQLite', () => {
     }
   });
 
-  it.skipIf(outside === undefined)('run --listen 0.0.0.0:0 answers WeCom from another address, and status only on loopback', async () => {
+  it.skipIf(outside === undefined)('run --listen 0.0.0.0:0 answers WeCom from another address, and status to no anonymous caller', async () => {
     const sim = await startSimulator({ messages: 20, seed: 'run-listen' });
     const corpid = sim.corp.corpid;
     try {
@@ -69,8 +70,8 @@ describe('--listen of run and demo, through the CLI on SQLite', () => {
         const far = `http://${outside}:${port}`;
         const v = signedVerification(corpid, c, Math.floor(Date.now() / 1000));
         expect(await rawRequest(far, 'GET', `/callback/${corpid}/${c.app}?${v.query}`)).toMatchObject({ status: 200, body: v.echo });
-        expect((await rawRequest(far, 'GET', '/api/status')).status).toBe(403);
-        expect((await rawRequest(`http://127.0.0.1:${port}`, 'GET', '/api/status')).status).toBe(200);
+        expect((await rawRequest(far, 'GET', '/api/status')).status).toBe(401);
+        expect((await rawRequest(`http://127.0.0.1:${port}`, 'GET', '/api/status')).status).toBe(401);
       } finally {
         expect(await run.stop()).toBe(0);
       }

@@ -28,7 +28,7 @@ export const demo: Command = {
     try {
       const { corpid } = running;
       io.err(`demo: simulated corp ${corpid} at ${running.simulatorUrl} with ${messages} messages, ${rate} new per second`);
-      io.err(`demo: archive in ${a.store.dialect.displayUrl}; HTTP server on ${httpUrl(listen.host, running.serverPort)} (status: /api/status, from this machine only)`);
+      io.err(`demo: archive in ${a.store.dialect.displayUrl}; HTTP server on ${httpUrl(listen.host, running.serverPort)} (status: /api/status, for signed-in admins)`);
       io.err(`demo: WeCom callbacks (msgaudit_notify, contact changes) arrive at ${running.callbackBase}/${corpid}/{contacts,customer,archive}`);
       io.err('demo: Ctrl-C to stop; then try `./bin/wecom-archive status` and `./bin/wecom-archive export --corp ' + corpid + ' --format jsonl` (with names under _archive.names)');
       await running.run(io.signal, (sample) => io.err(describeSample(sample)));
