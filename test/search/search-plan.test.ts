@@ -42,9 +42,9 @@ function randomText(rng: Rng): string {
 function randomQuery(rng: Rng): string {
   const term = (): string => {
     const roll = rng.float();
-    if (roll < 0.5) return Array.from({ length: rng.range(1, 3) }, () => rng.pick(CJK)).join('');
-    if (roll < 0.7) return rng.pick(WORDS);
-    if (roll < 0.8) return `${rng.pick(WORDS).slice(0, 2)}*`;
+    if (roll < 0.55) return Array.from({ length: rng.range(1, rng.chance(0.8) ? 2 : 3) }, () => rng.pick(CJK)).join('');
+    if (roll < 0.75) return rng.pick(WORDS);
+    if (roll < 0.85) return `${rng.pick(WORDS).slice(0, 2)}*`;
     return `"${rng.pick(CJK)}${rng.pick(CJK)} ${rng.pick(WORDS)}"`;
   };
   const terms = Array.from({ length: rng.range(1, 2) }, term);
@@ -134,7 +134,7 @@ describeEachDialect('search plans', ({ open }) => {
       }
     }
     // the comparison is not between empty answers, and caps are reached
-    expect(nonEmpty).toBeGreaterThan(QUERIES / 2);
+    expect(nonEmpty).toBeGreaterThan(QUERIES / 3);
     expect(capped).toBeGreaterThan(QUERIES / 5);
   }, 180_000);
 });
