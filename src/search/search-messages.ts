@@ -36,9 +36,11 @@ const MIN_BATCH = 16;
 const MAX_BATCH = 1_000;
 
 /**
- * Up to this many index entries holding every required token, the search starts from the index:
- * sorting that many candidates by time costs less than walking the table to find them (measured
- * with bench/search.ts on the three databases).
+ * Up to this many index entries holding every required token, the search starts from the index.
+ * Sorting a few thousand candidates by time costs a few milliseconds, while a walk newest first
+ * finds one page of a term held by 5,000 of a million messages only after ~10,000 rows; far more
+ * holders make the index side sort a large part of the table for one page. Not yet tuned per
+ * dialect: bench/search.ts with --classes shows where each side wins.
  */
 export const INDEX_FIRST_MAX = 5_000;
 
