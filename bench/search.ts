@@ -1,14 +1,16 @@
 /**
  * Search benchmark. Loads N text messages with realistic term frequencies (a common word in about
  * 10% of them, rarer words, names, numbers, English words) straight into the messages table of an
- * empty database, indexes them with the index stage, then times each query class. Prints one JSON
- * line:
- *   {messages, db, index_msgs_per_s, index_bytes_per_msg, classes: {CLASS: {p50_ms, p95_ms, p99_ms, like_p95_ms, hits}}}
+ * empty database, 10,000 a transaction with the dialect's multi-row inserts, each with its row in
+ * the index stage's queue as the decrypt stage leaves them; indexes them with the index stage; then
+ * times each query class. Prints one JSON line:
+ *   {messages, db, load_s, index_msgs_per_s, index_bytes_per_msg, classes: {CLASS: {p50_ms, p95_ms, p99_ms, like_p95_ms, hits, count}}}
  * A query's time is the first page of 50 plus the count (capped at 10,000); like_p95_ms is the same
  * page and count as `raw LIKE '%…%'` over the stored messages, in the same run.
  *
  *   npm run bench:search -- --messages 100000 [--db URL] [--rounds 30]
- * With --db the database should be empty (a fresh database or schema).
+ * With --db the database should be empty (a fresh database or schema). `--reuse --classes a,b
+ * --no-like` times the queries again on a database a run with the same --messages loaded.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
