@@ -3,19 +3,29 @@
  * narrowed by the filters in SQL, newest first, then decided one by one by the exact match on the
  * stored text (match.ts), so the answer is exactly what a scan of every message would find.
  *
+ * Which side drives is chosen per query, by asking the index first how many entries hold every
+ * required token (a count that stops at INDEX_FIRST_MAX). Few: the database starts from the index,
+ * joins those messages and sorts them by time, so a rare term costs what its holders cost, not a
+ * walk over the whole table. Many: it walks the messages newest first and checks each against the
+ * index, and a page is full after a few rows.
+ *
+ * A count is exact up to its cap. When the index alone decides the query (every term one whole
+ * index token, nothing excluded: see `indexDecides`), the database counts; otherwise every
+ * candidate is checked on its text, as a page's are.
+ *
  * Paging is by keyset: a page ends with an opaque cursor naming the last message it looked at, and
  * the next page starts strictly after it in the order (msgtime, seq, corpid, msgid), newest first.
  * No OFFSET, so a page costs the same wherever it is.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, SelectQueryBuilder } from 'kysely';
 import { ValidationError } from '../errors/errors.ts';
-import type { RequiredToken, StoreDialect } from '../store/dialects/dialect.ts';
+import type { RequiredToken, SearchDriver, SearchTables, StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
-import { planIndexQuery } from './index-plan.ts';
+import { type IndexPlan, planIndexQuery } from './index-plan.ts';
 import { IndexRepository } from './index-repository.ts';
 import { matchesQuery } from './match.ts';
-import type { SearchQuery } from './query.ts';
+import type { SearchFilters, SearchQuery } from './query.ts';
 import { searchableTextOfRaw } from './searchable-text.ts';
 import { type Snippet, snippetFor } from './snippet.ts';
 
@@ -24,6 +34,21 @@ export const SEARCH_LIMITS = Object.freeze({ maxLimit: 1_000, defaultLimit: 50, 
 /** Candidates read per query to the database: at first twice a page (at least MIN_BATCH), growing to MAX_BATCH. */
 const MIN_BATCH = 16;
 const MAX_BATCH = 1_000;
+
+/**
+ * Up to this many index entries holding every required token, the search starts from the index.
+ * Sorting a few thousand candidates by time costs a few milliseconds, while a walk newest first
+ * finds one page of a term held by 5,000 of a million messages only after ~10,000 rows; far more
+ * holders make the index side sort a large part of the table for one page. Not yet tuned per
+ * dialect: bench/search.ts with --classes shows where each side wins.
+ */
+export const INDEX_FIRST_MAX = 5_000;
+
+/** How a search chooses its plan; tests set the threshold to make either side drive. */
+export interface SearchTuning {
+  /** the most entries holding every required token for which the index drives (INDEX_FIRST_MAX) */
+  readonly indexFirstMax?: number;
+}
 
 export interface SearchHit {
   readonly corpid: string;
@@ -73,9 +98,9 @@ interface CandidateRow {
 }
 
 /** The distinct tokens every matching message holds (the plan's required chains, flattened). */
-function requiredTokens(query: SearchQuery): RequiredToken[] {
+function requiredTokens(plan: IndexPlan): RequiredToken[] {
   const tokens = new Map<string, RequiredToken>();
-  for (const term of planIndexQuery(query).required) {
+  for (const term of plan.required) {
     for (const chain of term.chains) {
       chain.tokens.forEach((token, k) => {
         const prefix = chain.prefix && k === chain.tokens.length - 1;
@@ -86,29 +111,98 @@ function requiredTokens(query: SearchQuery): RequiredToken[] {
   return [...tokens.values()];
 }
 
-function candidateQuery(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, tokens: readonly RequiredToken[], after: OrderKey | undefined, batch: number) {
-  const f = query.filters;
-  let q = db
-    .selectFrom('search_docs as d')
-    .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
-    .select(['m.corpid', 'm.msgid', 'm.seq', 'm.msgtime', 'm.from_id', 'm.conversation_key', 'm.roomid', 'm.msgtype', 'm.raw'])
-    .where(dialect.search.holdsAll(tokens));
-  if (f.corpid !== undefined) q = q.where('d.corpid', '=', f.corpid).where('m.corpid', '=', f.corpid);
-  if (f.conversationKey !== undefined) q = q.where('m.conversation_key', '=', f.conversationKey);
-  if (f.fromIds !== undefined) q = q.where('m.from_id', 'in', [...f.fromIds]);
-  if (f.msgtypes !== undefined) q = q.where('m.msgtype', 'in', [...f.msgtypes]);
-  if (f.since !== undefined) q = q.where('m.msgtime', '>=', f.since);
-  if (f.until !== undefined) q = q.where('m.msgtime', '<', f.until);
-  if (f.external !== undefined) q = q.where('m.is_external', '=', f.external ? 1 : 0);
+/** How a query is asked: its tokens, and which side drives. */
+interface SearchPlan {
+  readonly tokens: readonly RequiredToken[];
+  /** index: start from the entries holding the tokens; time: walk the messages newest first */
+  readonly driver: SearchDriver;
+  /** no entry holds every token: nothing can match */
+  readonly empty: boolean;
+  /** the index's answer is the exact answer (see indexDecides) */
+  readonly decided: boolean;
+}
+
+/**
+ * True when a message matches the query exactly when its index entry holds every required token:
+ * every term is included and decided by one whole token (plan.exact: a CJK character, two CJK
+ * characters written together, a whole word or word prefix), and no character folding is asked
+ * that the index was not built with. Then the index's answer needs no check on the text.
+ */
+function indexDecides(query: SearchQuery, plan: IndexPlan): boolean {
+  return query.fold === undefined && plan.excluded.length === 0 && plan.required.every((term) => term.exact);
+}
+
+async function planSearch(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, tuning: SearchTuning): Promise<SearchPlan> {
+  const plan = planIndexQuery(query);
+  const tokens = requiredTokens(plan);
+  const max = tuning.indexFirstMax ?? INDEX_FIRST_MAX;
+  const holders = await dialect.search.countHolders(db, tokens, query.filters.corpid, max + 1);
+  return { tokens, driver: holders <= max ? 'index' : 'time', empty: holders === 0, decided: indexDecides(query, plan) };
+}
+
+/** True when a filter needs the messages table (the corp is in the index entry too). */
+function filtersMessages(f: SearchFilters): boolean {
+  return (
+    f.conversationKey !== undefined ||
+    f.fromIds !== undefined ||
+    f.msgtypes !== undefined ||
+    f.since !== undefined ||
+    f.until !== undefined ||
+    f.external !== undefined ||
+    f.hasMedia !== undefined
+  );
+}
+
+/** The filters as conditions on the messages aliased `m` (the corp on both `d` and `m`). */
+function withFilters<O>(q: SelectQueryBuilder<SearchTables, 'd' | 'm', O>, f: SearchFilters): SelectQueryBuilder<SearchTables, 'd' | 'm', O> {
+  let w = q;
+  if (f.conversationKey !== undefined) w = w.where('m.conversation_key', '=', f.conversationKey);
+  if (f.fromIds !== undefined) w = w.where('m.from_id', 'in', [...f.fromIds]);
+  if (f.msgtypes !== undefined) w = w.where('m.msgtype', 'in', [...f.msgtypes]);
+  if (f.since !== undefined) w = w.where('m.msgtime', '>=', f.since);
+  if (f.until !== undefined) w = w.where('m.msgtime', '<', f.until);
+  if (f.external !== undefined) w = w.where('m.is_external', '=', f.external ? 1 : 0);
   if (f.hasMedia !== undefined) {
     const hasMedia = f.hasMedia;
-    q = q.where(({ exists, not, selectFrom }) => {
+    w = w.where(({ exists, not, selectFrom }) => {
       const media = exists(selectFrom('media as md').select('md.id').whereRef('md.corpid', '=', 'm.corpid').whereRef('md.msgid', '=', 'm.msgid'));
       return hasMedia ? media : not(media);
     });
   }
+  return w;
+}
+
+function candidateQuery(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, after: OrderKey | undefined, batch: number) {
+  let q = withFilters(dialect.search.holders(db, plan.tokens, plan.driver, query.filters.corpid), query.filters).select([
+    'm.corpid',
+    'm.msgid',
+    'm.seq',
+    'm.msgtime',
+    'm.from_id',
+    'm.conversation_key',
+    'm.roomid',
+    'm.msgtype',
+    'm.raw',
+  ]);
   if (after !== undefined) q = q.where((eb) => eb(eb.refTuple('m.msgtime', 'm.seq', 'm.corpid', 'm.msgid'), '<', eb.tuple(after[0], after[1], after[2], after[3])));
   return q.orderBy('m.msgtime', 'desc').orderBy('m.seq', 'desc').orderBy('m.corpid', 'desc').orderBy('m.msgid', 'desc').limit(batch);
+}
+
+/**
+ * How many messages pass the index and the filters, up to `cap`: the count when the index decides.
+ * Without filters on message columns the index alone answers.
+ */
+async function countInDatabase(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, cap: number): Promise<number> {
+  const f = query.filters;
+  if (!filtersMessages(f)) return dialect.search.countHolders(db, plan.tokens, f.corpid, cap);
+  const q = withFilters(dialect.search.holders(db, plan.tokens, plan.driver, f.corpid), f)
+    .select('m.msgid')
+    .limit(cap);
+  const row = await db
+    .selectFrom(q.as('x'))
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
 }
 
 /** One candidate looked at, with its fields when it matches exactly. */
@@ -119,11 +213,18 @@ interface Examined {
 }
 
 /** Every candidate after `after`, in order, each told whether it matches exactly. */
-async function* examine(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, after: OrderKey | undefined, firstBatch: number): AsyncGenerator<Examined> {
-  const tokens = requiredTokens(query);
+async function* examine(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  query: SearchQuery,
+  plan: SearchPlan,
+  after: OrderKey | undefined,
+  firstBatch: number,
+): AsyncGenerator<Examined> {
+  if (plan.empty) return;
   let batch = Math.min(Math.max(firstBatch, MIN_BATCH), MAX_BATCH);
   for (;;) {
-    const rows = (await candidateQuery(db, dialect, query, tokens, after, batch).execute()) as CandidateRow[];
+    const rows = (await candidateQuery(db, dialect, query, plan, after, batch).execute()) as CandidateRow[];
     for (const row of rows) {
       after = [Number(row.msgtime), row.seq, row.corpid, row.msgid];
       const fields = searchableTextOfRaw(row.raw).map((f) => f.text);
@@ -153,12 +254,19 @@ function hitOf(row: CandidateRow, fields: readonly string[], query: SearchQuery)
  * the cursor `after` of the page before. The query's filters apply; a corp filter keeps the search
  * to one corp.
  */
-export async function searchMessages(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, options: { limit?: number; after?: string } = {}): Promise<SearchPage> {
+export async function searchMessages(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  query: SearchQuery,
+  options: { limit?: number; after?: string; tuning?: SearchTuning } = {},
+): Promise<SearchPage> {
   const limit = checkLimit(options.limit ?? SEARCH_LIMITS.defaultLimit);
   const hits: SearchHit[] = [];
   let next: OrderKey | undefined;
   let exhausted = true;
-  for await (const { row, key, fields } of examine(db, dialect, query, options.after === undefined ? undefined : decodeCursor(options.after), limit * 2)) {
+  const after = options.after === undefined ? undefined : decodeCursor(options.after);
+  const plan = await planSearch(db, dialect, query, options.tuning ?? {});
+  for await (const { row, key, fields } of examine(db, dialect, query, plan, after, limit * 2)) {
     if (fields === undefined) continue;
     hits.push(hitOf(row, fields, query));
     if (hits.length === limit) {
@@ -172,12 +280,25 @@ export async function searchMessages(db: Kysely<Database>, dialect: StoreDialect
 }
 
 /**
- * How many messages match `query` exactly. Counting looks at each candidate; past `cap` matches it
- * stops and says there are at least that many.
+ * How many messages match `query` exactly, up to `cap`: past it, counting stops and says there are
+ * at least that many. The database counts when the index decides the query; otherwise each
+ * candidate is checked on its text.
  */
-export async function countMatches(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, cap: number = SEARCH_LIMITS.defaultCountCap): Promise<MatchCount> {
+export async function countMatches(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  query: SearchQuery,
+  cap: number = SEARCH_LIMITS.defaultCountCap,
+  tuning: SearchTuning = {},
+): Promise<MatchCount> {
+  const plan = await planSearch(db, dialect, query, tuning);
+  if (plan.empty) return { count: 0, atLeast: false };
+  if (plan.decided) {
+    const count = await countInDatabase(db, dialect, query, plan, cap);
+    return count >= cap ? { count: cap, atLeast: true } : { count, atLeast: false };
+  }
   let count = 0;
-  for await (const { fields } of examine(db, dialect, query, undefined, MAX_BATCH)) {
+  for await (const { fields } of examine(db, dialect, query, plan, undefined, MAX_BATCH)) {
     if (fields === undefined) continue;
     count += 1;
     if (count >= cap) return { count, atLeast: true };

@@ -89,6 +89,16 @@ export interface SearchDoc {
   readonly tokens: readonly string[];
 }
 
+/** The tables of a search by their aliases: index entries `d`, messages `m`. */
+export type SearchTables = Database & { d: Database['search_docs']; m: Database['messages'] };
+
+/** search_docs `d` joined with messages `m`, nothing selected yet. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Kysely's own type of a query that selects nothing
+export type SearchJoin = SelectQueryBuilder<SearchTables, 'd' | 'm', {}>;
+
+/** Which side a search starts from: the index's entries, or the messages in time order (see SearchIndexSql.holders). */
+export type SearchDriver = 'index' | 'time';
+
 /** A token a candidate must hold: the whole token, or (prefix) any token starting with it. */
 export interface RequiredToken {
   readonly token: string;
@@ -114,6 +124,22 @@ export interface SearchIndexSql {
   deleteDocs(trx: Transaction<Database>, corpid: string | undefined): Promise<void>;
   /** A condition on `search_docs` aliased `d`: the entry holds every token given (at least one). */
   holdsAll(tokens: readonly RequiredToken[]): RawBuilder<SqlBool>;
+  /**
+   * `search_docs` aliased `d` joined with the `messages` aliased `m` it names, only the entries that
+   * hold every token (of one corp, when given), shaped so that the database drives from the side
+   * asked for:
+   *   - `index`: it reads the entries holding the tokens first, then joins their messages (the
+   *     caller sorts them by time). The plan for tokens few messages hold, where a walk in time order
+   *     would read most of the table to find them.
+   *   - `time`: it walks the messages (by the caller's order or filters) and checks each against the
+   *     index. The plan for tokens many messages hold: a page is full after a few rows.
+   */
+  holders(db: Kysely<Database>, tokens: readonly RequiredToken[], driver: SearchDriver, corpid: string | undefined): SearchJoin;
+  /**
+   * How many index entries (of one corp, when given) hold every token, counted from the index alone
+   * and only up to `cap`: cheap enough to ask before choosing a plan.
+   */
+  countHolders(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, cap: number): Promise<number>;
 }
 
 /**

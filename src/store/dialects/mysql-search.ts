@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type SqlBool } from 'kysely';
 import type { RequiredToken, SearchDoc, SearchIndexSql } from './dialect.ts';
 
 /**
@@ -45,8 +45,22 @@ export const mysqlSearch: SearchIndexSql = {
     await sql`DELETE FROM search_docs${corpid === undefined ? sql`` : sql` WHERE corpid = ${corpid}`}`.execute(trx);
   },
 
-  holdsAll(tokens) {
-    return sql`MATCH (d.tokens) AGAINST (${booleanQuery(tokens)} IN BOOLEAN MODE)`;
+  holdsAll,
+
+  // the planner estimates how many entries hold the tokens from the index's statistics, and picks
+  // the driving side itself
+  holders(db, tokens, _driver, corpid) {
+    const q = db
+      .selectFrom('search_docs as d')
+      .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
+      .where(holdsAll(tokens));
+    return corpid === undefined ? q : q.where('d.corpid', '=', corpid).where('m.corpid', '=', corpid);
+  },
+
+  async countHolders(db, tokens, corpid, cap) {
+    const ofCorp = corpid === undefined ? sql`` : sql` AND d.corpid = ${corpid}`;
+    const r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs d WHERE ${holdsAll(tokens)}${ofCorp} LIMIT ${cap}) x`.execute(db);
+    return Number(r.rows[0]?.n ?? 0);
   },
 };
 
@@ -79,4 +93,9 @@ function* batchesOf(docs: readonly SearchDoc[]): Generator<SearchDoc[]> {
     chars += size;
   }
   if (batch.length > 0) yield batch;
+}
+
+/** The entry `d` holds every token. */
+function holdsAll(tokens: readonly RequiredToken[]) {
+  return sql<SqlBool>`MATCH (d.tokens) AGAINST (${booleanQuery(tokens)} IN BOOLEAN MODE)`;
 }

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type SqlBool } from 'kysely';
 import type { RequiredToken, SearchDoc, SearchIndexSql } from './dialect.ts';
 
 /**
@@ -71,12 +71,22 @@ export const postgresSearch: SearchIndexSql = {
     await sql`DELETE FROM search_docs${which}`.execute(trx);
   },
 
-  holdsAll(tokens) {
-    const inSomePart = tokens.map(
-      (t) => sql`(d.tsv @@ ${tsQuery([t])}::tsquery OR EXISTS (SELECT 1 FROM search_doc_parts p
-        WHERE p.corpid = d.corpid AND p.msgid = d.msgid AND p.tsv @@ ${tsQuery([t])}::tsquery))`,
-    );
-    return sql`(d.tsv @@ ${tsQuery(tokens)}::tsquery OR (d.parts > 0 AND ${sql.join(inSomePart, sql` AND `)}))`;
+  holdsAll,
+
+  // the planner estimates how many entries hold the tokens from the index's statistics, and picks
+  // the driving side itself
+  holders(db, tokens, _driver, corpid) {
+    const q = db
+      .selectFrom('search_docs as d')
+      .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
+      .where(holdsAll(tokens));
+    return corpid === undefined ? q : q.where('d.corpid', '=', corpid).where('m.corpid', '=', corpid);
+  },
+
+  async countHolders(db, tokens, corpid, cap) {
+    const ofCorp = corpid === undefined ? sql`` : sql` AND d.corpid = ${corpid}`;
+    const r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs d WHERE ${holdsAll(tokens)}${ofCorp} LIMIT ${cap}) x`.execute(db);
+    return Number(r.rows[0]?.n ?? 0);
   },
 };
 
@@ -98,4 +108,13 @@ export function splitTokens(tokens: SearchDoc['tokens'], maxBytes: number): stri
     bytes += token.length;
   }
   return parts;
+}
+
+/** The entry `d` holds every token: in its own tsvector, or, for a message split into parts, each token in some part. */
+function holdsAll(tokens: readonly RequiredToken[]) {
+  const inSomePart = tokens.map(
+    (t) => sql`(d.tsv @@ ${tsQuery([t])}::tsquery OR EXISTS (SELECT 1 FROM search_doc_parts p
+      WHERE p.corpid = d.corpid AND p.msgid = d.msgid AND p.tsv @@ ${tsQuery([t])}::tsquery))`,
+  );
+  return sql<SqlBool>`(d.tsv @@ ${tsQuery(tokens)}::tsquery OR (d.parts > 0 AND ${sql.join(inSomePart, sql` AND `)}))`;
 }

@@ -1,0 +1,140 @@
+/**
+ * The search's two plans on every dialect: starting from the index (few holders) and walking the
+ * messages in time order (many), each forced in turn, must give exactly what a scan of every stored
+ * message gives, page by page and in order, with counts exact up to their cap (counted by the
+ * database when the index decides the query, on the text otherwise). Two corps share the index, so
+ * a plan that loses the corp filter shows. Replay a failure with SEARCH_PLAN_SEED.
+ */
+import { beforeAll, expect, it } from 'vitest';
+import { DEFAULT_INDEX_TIMING, IndexStage } from '../../src/search/index-stage.ts';
+import { createLogger } from '../../src/app/logger.ts';
+import { matchesQuery } from '../../src/search/match.ts';
+import { parseSearchQuery, type SearchQuery } from '../../src/search/query.ts';
+import { countMatches, searchMessages, type SearchTuning } from '../../src/search/search-messages.ts';
+import type { Rng } from '../../src/simulator/core/prng.ts';
+import type { Store } from '../../src/store/open-store.ts';
+import { describeEachDialect } from '../support/databases.ts';
+import { messageRow } from '../support/message-rows.ts';
+import { seededRng, testSeed } from '../support/test-seed.ts';
+
+const MESSAGES = 400;
+const QUERIES = 60;
+const CORPS = ['wwplan1', 'wwplan2'];
+const CJK = [...'合同报价单草案会议'];
+const WORDS = ['deploy', 'invoice', 'Review', 'v2'];
+const PLANS: Record<string, SearchTuning> = { index: { indexFirstMax: 1_000_000 }, time: { indexFirstMax: 0 } };
+
+interface Stored {
+  corpid: string;
+  msgid: string;
+  seq: bigint;
+  msgtime: number;
+  conversation: string;
+  text: string;
+}
+
+function randomText(rng: Rng): string {
+  let text = '';
+  for (let i = rng.range(1, 10); i > 0; i--) text += rng.chance(0.7) ? rng.pick(CJK) : ` ${rng.pick(WORDS)} `;
+  return text;
+}
+
+function randomQuery(rng: Rng): string {
+  const term = (): string => {
+    const roll = rng.float();
+    if (roll < 0.55) return Array.from({ length: rng.range(1, rng.chance(0.8) ? 2 : 3) }, () => rng.pick(CJK)).join('');
+    if (roll < 0.75) return rng.pick(WORDS);
+    if (roll < 0.85) return `${rng.pick(WORDS).slice(0, 2)}*`;
+    return `"${rng.pick(CJK)}${rng.pick(CJK)} ${rng.pick(WORDS)}"`;
+  };
+  const terms = Array.from({ length: rng.range(1, 2) }, term);
+  if (rng.chance(0.2)) terms.push(`-${rng.pick(CJK)}`);
+  return terms.join(' ');
+}
+
+function bruteForce(corpus: readonly Stored[], query: SearchQuery): string[] {
+  const f = query.filters;
+  return corpus
+    .filter(
+      (m) =>
+        m.corpid === f.corpid &&
+        (f.conversationKey === undefined || m.conversation === f.conversationKey) &&
+        (f.since === undefined || m.msgtime >= f.since) &&
+        (f.until === undefined || m.msgtime < f.until) &&
+        matchesQuery([m.text], query),
+    )
+    .sort((a, b) => b.msgtime - a.msgtime || (a.seq < b.seq ? 1 : a.seq > b.seq ? -1 : 0) || (a.msgid < b.msgid ? 1 : -1))
+    .map((m) => m.msgid);
+}
+
+async function allPages(store: Store, query: SearchQuery, tuning: SearchTuning): Promise<string[]> {
+  const found: string[] = [];
+  let after: string | undefined;
+  for (let page = 0; page < 200; page++) {
+    const result = await searchMessages(store.db, store.dialect, query, { limit: 7, tuning, ...(after ? { after } : {}) });
+    found.push(...result.hits.map((h) => h.msgid));
+    if (!result.next) return found;
+    after = result.next;
+  }
+  throw new Error('more than 200 pages');
+}
+
+describeEachDialect('search plans', ({ open }) => {
+  let store: Store;
+  const corpus: Stored[] = [];
+
+  beforeAll(async () => {
+    store = await open();
+    const rng = seededRng('search-plan-corpus');
+    for (let n = 0; n < MESSAGES; n++) {
+      const corpid = CORPS[n % 2]!;
+      // several messages share a second, so the order's tie-breaks are exercised too
+      corpus.push({ corpid, msgid: `m${n}`, seq: BigInt(n + 1), msgtime: 1_000 * Math.floor(n / 3), conversation: `room:r${n % 5}`, text: randomText(rng) });
+    }
+    const rows = corpus.map((m) => ({
+      ...messageRow({ corpid: m.corpid, msgid: m.msgid, seq: m.seq, msgtime: m.msgtime, raw: Buffer.from(JSON.stringify({ msgtype: 'text', text: { content: m.text } })) }),
+      conversation_key: m.conversation,
+    }));
+    await store.db.transaction().execute(async (trx) => {
+      await store.dialect.insertIgnoring(trx, 'messages', rows, ['corpid', 'msgid']);
+      await store.dialect.insertIgnoring(
+        trx,
+        'search_pending',
+        corpus.map((m) => ({ corpid: m.corpid, msgid: m.msgid, queued_at: 1 })),
+        ['corpid', 'msgid'],
+      );
+    });
+    const stage = new IndexStage({ db: store.db, dialect: store.dialect, health: store.health, log: createLogger('silent') }, { batch: DEFAULT_INDEX_TIMING.batch });
+    expect(await stage.drain(new AbortController().signal)).toBe(MESSAGES);
+  }, 120_000);
+
+  it('gives the scan’s answer from either side, page by page, with counts exact up to the cap', async () => {
+    const rng = seededRng(testSeed('SEARCH_PLAN_SEED', 'search plans vs brute force'));
+    let nonEmpty = 0;
+    let capped = 0;
+    for (let n = 0; n < QUERIES; n++) {
+      const text = randomQuery(rng);
+      const filters: Record<string, unknown> = { corpid: rng.pick(CORPS) };
+      if (rng.chance(0.25)) filters.conversationKey = `room:r${rng.range(0, 4)}`;
+      if (rng.chance(0.25)) {
+        filters.since = 1_000 * rng.range(0, 60);
+        filters.until = (filters.since as number) + 1_000 * rng.range(1, 80);
+      }
+      const query = parseSearchQuery(text, filters);
+      const expected = bruteForce(corpus, query);
+      if (expected.length > 0) nonEmpty++;
+      const cap = rng.range(1, 20);
+      if (expected.length >= cap) capped++;
+      for (const [plan, tuning] of Object.entries(PLANS)) {
+        const what = `${plan} plan, query ${JSON.stringify(text)} ${JSON.stringify(filters)}`;
+        expect(await allPages(store, query, tuning), what).toEqual(expected);
+        expect(await countMatches(store.db, store.dialect, query, 10_000, tuning), what).toEqual({ count: expected.length, atLeast: false });
+        const expectedCapped = expected.length >= cap ? { count: cap, atLeast: true } : { count: expected.length, atLeast: false };
+        expect(await countMatches(store.db, store.dialect, query, cap, tuning), `${what}, cap ${cap}`).toEqual(expectedCapped);
+      }
+    }
+    // the comparison is not between empty answers, and caps are reached
+    expect(nonEmpty).toBeGreaterThan(QUERIES / 3);
+    expect(capped).toBeGreaterThan(QUERIES / 8);
+  }, 180_000);
+});
