@@ -1,11 +1,16 @@
 /**
- * Tiny real media files for the browser tests, made in the test: a PNG (sharp) and a one-second MP3
- * (lamejs, since ffmpeg may be missing on a developer's machine). No MP4: making one needs ffmpeg.
+ * Tiny real media files for the browser tests, made in the test: a PNG (sharp), a one-second MP3
+ * (lamejs, since ffmpeg may be missing on a developer's machine) and, where ffmpeg is installed (CI
+ * installs it), a two-second MP4 for the video player.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Mp3Encoder } from '@breezystack/lamejs';
 import sharp from 'sharp';
+
+/** Whether ffmpeg can make the MP4; without it the video player's test is skipped. */
+export const HAVE_FFMPEG = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0;
 
 export async function writeMediaFiles(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
@@ -15,6 +20,11 @@ export async function writeMediaFiles(dir: string): Promise<void> {
   writeFileSync(join(dir, 'pic.png'), png);
   writeFileSync(join(dir, 'voice.mp3'), sineMp3(1));
   writeFileSync(join(dir, 'report.pdf'), '%PDF-1.4\n% fixture\n');
+  if (HAVE_FFMPEG) {
+    const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '2', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', join(dir, 'video.mp4')];
+    const run = spawnSync('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (run.status !== 0) throw new Error(`ffmpeg could not make the fixture video: ${String(run.stderr)}`);
+  }
 }
 
 /** `seconds` of a 440 Hz tone as MP3, mono 44.1 kHz. */

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeBrowser, launchBrowser, serveStatic, watchProblems, type PageProblems, type StaticServer } from '../support/browser.ts';
 import { buildUiAndFixtures } from './build-fixtures.ts';
 import { FIXTURE_MESSAGES, HOSTILE } from './fixtures/messages.ts';
-import { writeMediaFiles } from './media-files.ts';
+import { HAVE_FFMPEG, writeMediaFiles } from './media-files.ts';
 
 // In-page callbacks see the browser's objects; this file is type-checked without the DOM library.
 declare const document: { documentElement: { scrollWidth: number }; querySelectorAll(selector: string): Iterable<PageElement> };
@@ -22,6 +22,11 @@ interface PageElement {
 interface PageImage {
   complete: boolean;
   naturalWidth: number;
+}
+interface PageVideo {
+  duration: number;
+  currentTime: number;
+  addEventListener(type: string, listener: () => void, options: { once: boolean }): void;
 }
 interface PageAudio {
   duration: number;
@@ -168,6 +173,25 @@ describeBrowser('message view in a browser', () => {
     expect(played.duration).toBeGreaterThan(0.9);
     expect(played.rate).toBe(2);
     await expect(voice.innerText()).resolves.toContain('时长 0:01');
+  });
+
+  it.skipIf(!HAVE_FFMPEG)('plays a video with seeking (needs ffmpeg to make the MP4)', async () => {
+    const video = page.locator(`[data-msgid="${idOf('video', 1)}"] video`);
+    await expect(video.getAttribute('controls')).resolves.not.toBeNull();
+    const seeked = await video.evaluate(
+      (el) =>
+        new Promise<{ duration: number; at: number }>((resolve) => {
+          const v = el as unknown as PageVideo;
+          const seek = (): void => {
+            v.addEventListener('seeked', () => resolve({ duration: v.duration, at: v.currentTime }), { once: true });
+            v.currentTime = 1.5;
+          };
+          if (v.duration > 0) seek();
+          else v.addEventListener('loadedmetadata', seek, { once: true });
+        }),
+    );
+    expect(seeked.duration).toBeGreaterThan(1.9);
+    expect(seeked.at).toBeCloseTo(1.5, 1);
   });
 
   it('jumps from a quote to its original and from a revoke to the message it recalled, which is marked', async () => {
