@@ -54,6 +54,7 @@ const EXPECTED_TEXT: [msgtype: string, nth: number, texts: string[]][] = [
   ['video', 0, ['视频', '媒体文件已过期', '文件超过 3 天未下载']],
   ['card', 0, ['个人名片', 'wmGAgeDQAAAGjFmfnP7A3j2JxQDdLNhSw', '联系人']],
   ['location', 0, ['位置', '现代城', '北京市朝阳区建国路88号', '39.911125799']],
+  ['emotion', 1, ['表情', '媒体文件不在存档中']],
   ['file', 0, ['DOCX', '资料.docx', '18 KB', '下载']],
   ['file', 1, ['合同.pdf', '4.2 MB', '媒体文件下载失败', '10001']],
   ['link', 0, ['链接', '请你加入群聊', '技术支持群', 'https://work.weixin.qq.com/wework_admin/external_room/join?extcode=xxx']],
@@ -113,6 +114,9 @@ describeBrowser('message view in a browser', () => {
       const text = await page.locator(`[data-msgid="${idOf(type, nth)}"]`).innerText();
       for (const want of texts) expect(text, `${type}#${nth}`).toContain(want);
     }
+    const download = page.locator(`[data-msgid="${idOf('file')}"] a[download]`);
+    await expect(download.getAttribute('download')).resolves.toBe('资料.docx');
+    await expect(download.getAttribute('href')).resolves.toBe(`${server.url}/media/report.pdf`);
     // msgtime T0 + 1 min is 2020-10-28 17:01 in Beijing; the date is part of every time shown
     await expect(page.locator(`[data-msgid="${idOf('text')}"] time`).innerText()).resolves.toMatch(/2020\/10\/28 17:01/);
     // no external picture is fetched for link, news or markdown
