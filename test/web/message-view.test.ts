@@ -48,6 +48,7 @@ const EXPECTED_TEXT: [msgtype: string, nth: number, texts: string[]][] = [
   ['text', 1, ['https://example.com/a?b=1', '😀']],
   ['text', 3, ['李露西', '微信那边的引用', '好的']],
   ['image', 1, ['图片', '媒体文件等待下载']],
+  ['image', 2, ['图片', '媒体文件已下载，但没有可用地址']],
   ['agree', 0, ['李露西 同意了会话内容存档']],
   ['disagree', 0, ['李露西 拒绝了会话内容存档']],
   ['voice', 0, ['时长 0:0']],
@@ -251,6 +252,12 @@ describeBrowser('message view in a browser', () => {
     await expect(app.getByRole('heading').innerText()).resolves.toBe('会话存档');
     await app.getByRole('button', { name: '语言' }).click();
     await expect(app.getByRole('heading').innerText()).resolves.toBe('Chat archive');
+    const shots = process.env.WEB_SCREENSHOTS;
+    if (shots) {
+      await app.screenshot({ path: join(shots, 'shell-1440.png') });
+      await app.setViewportSize({ width: 390, height: 844 });
+      await app.screenshot({ path: join(shots, 'shell-390.png') });
+    }
     expect(appProblems).toEqual({ cspViolations: [], errors: [], dialogs: [] });
     await app.close();
   });

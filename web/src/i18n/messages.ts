@@ -29,8 +29,8 @@ export const zhCN = {
     noItems: '（无内容）',
     badItem: '（无法解析的内容）',
     nestedTooDeep: '（嵌套过深，未展开）',
-    sharedDoc: '共享文档',
-    sharedScreen: '屏幕共享',
+    sharedDoc: '共享文档：{name} · {who} · {at}',
+    sharedScreen: '屏幕共享：{who} · {at}',
     meetingCall: '音频通话存档',
     media: {
       missing: '媒体文件不在存档中：没有该文件的下载记录',
@@ -125,8 +125,8 @@ export const en: typeof zhCN = {
     noItems: '(empty)',
     badItem: '(content that could not be read)',
     nestedTooDeep: '(nested too deep, not expanded)',
-    sharedDoc: 'Shared document',
-    sharedScreen: 'Screen sharing',
+    sharedDoc: 'Shared document: {name} · {who} · {at}',
+    sharedScreen: 'Screen shared: {who} · {at}',
     meetingCall: 'Archived audio call',
     media: {
       missing: 'The file is not in the archive: it has no download record',
