@@ -35,9 +35,9 @@ interface PageAudio {
   play(): Promise<void>;
 }
 
-/** The fixture msgid of the first message of a type (ids are `fx-NN-type`). */
+/** The fixture msgid of the nth message of a type (a switch record, which has no msgtype, by its action). */
 function idOf(msgtype: string, nth = 0): string {
-  const found = FIXTURE_MESSAGES.filter((f) => f.message.msgtype === msgtype)[nth];
+  const found = FIXTURE_MESSAGES.filter((f) => (f.message.msgtype ?? f.message.action) === msgtype)[nth];
   if (!found) throw new Error(`no fixture of type ${msgtype}`);
   return found.message.msgid;
 }
