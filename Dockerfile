@@ -10,6 +10,8 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY scripts ./scripts
 COPY src ./src
+# the web UI, built into dist/web by the same prepare step
+COPY web ./web
 # npm ci also compiles src/ into dist/ (the prepare script); then the dev tools go
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 

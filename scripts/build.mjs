@@ -6,6 +6,9 @@
  * bin/wecom-archive uses dist/ only while it is newer than every source file, and otherwise runs
  * the sources through tsx, so an edited checkout never runs stale code.
  *
+ * Then the web UI (web/) is built with vite into dist/web/, which the server serves at `/`. It is
+ * built last and into the new dist/ before the swap, so the CLI and the UI always come from one build.
+ *
  * Every entry keeps the name its module looks for beside itself (new URL('./…', import.meta.url)):
  * the main bundle, the RSA and voice worker threads, the SDK host process, and the partial-file
  * worker, which is plain JavaScript and copied. Packages stay in node_modules (not bundled).
@@ -14,6 +17,7 @@ import { copyFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
+import { build as viteBuild } from 'vite';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist');
@@ -39,5 +43,8 @@ buildSync({
   logLevel: 'warning',
 });
 copyFileSync(join(root, 'src/media/download/partial-file-worker.mjs'), join(next, 'partial-file-worker.mjs'));
+const webStarted = performance.now();
+await viteBuild({ configFile: join(root, 'web/vite.config.ts'), build: { outDir: join(next, 'web') } });
+console.log(`build: web UI in ${((performance.now() - webStarted) / 1000).toFixed(1)} s`);
 rmSync(out, { recursive: true, force: true });
 renameSync(next, out);
