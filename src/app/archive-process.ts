@@ -27,8 +27,8 @@ export interface ProcessPlan {
   readonly listen?: { readonly host: string; readonly port: number };
   /**
    * The accounts store the HTTP edge signs callers in against, and the audit log of sign-ins
-   * (src/access/caller.ts). Without it the server runs, but no one can sign in: routes that need a
-   * caller answer 401 and `POST /api/session` answers 503 ACCOUNTS_UNAVAILABLE.
+   * (src/access/caller.ts); by default the app's own (src/access/), which `users add` fills. Tests
+   * may pass another.
    */
   readonly access?: AccessServices;
   /** more route groups for the HTTP server (the read routes), each declaring its access and schemas */
