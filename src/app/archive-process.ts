@@ -60,6 +60,11 @@ export interface ArchiveProcess<P extends ProcessPlan = ProcessPlan> {
 export async function startArchiveProcess<P extends ProcessPlan>(app: App, log: Logger, plan: P): Promise<ArchiveProcess<P>> {
   const services = plan.callbacks ? createCallbackServices(app, log, plan.callbacks) : undefined;
   const ops = createOpsEndpoints(app.store, app.config.ops, log);
+  // the event stream's backlog, head failures and dead letters, per sink
+  ops.metrics.registerEventStream({
+    eventStreamStats: async () =>
+      (await app.sinks.list()).map((s) => ({ corpid: s.corpid, sink: String(s.id), backlog: s.backlog, failures: s.failures, deadLetters: s.deadLetters })),
+  });
   let server: HttpServer | undefined;
   try {
     server = plan.listen

@@ -58,7 +58,7 @@ export class ArchiveMetrics {
   private readonly inbox: Gauge<'corpid' | 'state'>;
   private readonly directoryAge: Gauge<'corpid' | 'part'>;
   private readonly eventBacklog: Gauge<'corpid' | 'sink'>;
-  private readonly eventFailures: Counter<'corpid' | 'sink'>;
+  private readonly eventFailures: Gauge<'corpid' | 'sink'>;
   private readonly eventDead: Gauge<'corpid' | 'sink'>;
   private readonly sourceErrors: Counter<'source'>;
 
@@ -114,7 +114,7 @@ export class ArchiveMetrics {
     this.inbox = gauge('callback_inbox', 'stored callback events by state', ['corpid', 'state']);
     this.directoryAge = gauge('directory_sync_age_seconds', 'time since each part of the directory sync last succeeded', ['corpid', 'part']);
     this.eventBacklog = gauge('event_backlog', 'events not yet delivered, per sink', ['corpid', 'sink']);
-    this.eventFailures = counter('event_delivery_failures_total', 'failed event deliveries, per sink', ['corpid', 'sink']);
+    this.eventFailures = gauge('event_head_failures', 'failed tries of the event at the head of each sink (0 while delivery flows)', ['corpid', 'sink']);
     this.eventDead = gauge('event_dead_letters', 'events given up after their last try, per sink', ['corpid', 'sink']);
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
@@ -177,7 +177,7 @@ export class ArchiveMetrics {
     for (const s of streams.flat()) {
       const labels = { corpid: s.corpid, sink: s.sink };
       this.eventBacklog.set(labels, s.backlog);
-      this.eventFailures.inc(labels, s.failures);
+      this.eventFailures.set(labels, s.failures);
       if (s.deadLetters !== undefined) this.eventDead.set(labels, s.deadLetters);
     }
   }

@@ -11,7 +11,7 @@ export interface EventStreamStats {
   readonly sink: string;
   /** events written but not yet delivered to this sink */
   readonly backlog: number;
-  /** failed delivery tries since the sink was added (a counter: it never goes down) */
+  /** failed tries of the event at the head of the sink: 0 while delivery flows, growing while it is stuck */
   readonly failures: number;
   /** events given up after their last try (dead letters), if the stream keeps them */
   readonly deadLetters?: number;

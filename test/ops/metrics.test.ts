@@ -5,6 +5,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import { type HttpServer, startHttpServer } from '../../src/api/http-server.ts';
+import { startArchiveProcess } from '../../src/app/archive-process.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { metricsAccess } from '../../src/ops/metrics-access.ts';
 import { createOpsEndpoints } from '../../src/ops/ops-endpoints.ts';
@@ -26,7 +27,11 @@ interface Sample {
   value: number;
 }
 
-/** A small parser of Prometheus' text format: HELP/TYPE lines and `name{a="b",…} value` samples; anything else fails the test. */
+/**
+ * A small parser of Prometheus' text format: HELP/TYPE lines and `name{a="b",…} value` samples; anything
+ * else fails the test. prom-client writes NaN as `Nan` (the event-loop lag before its first sample, a
+ * matter of timing); Prometheus reads either.
+ */
 function parseExposition(text: string): { types: Map<string, string>; samples: Sample[] } {
   const types = new Map<string, string>();
   const samples: Sample[] = [];
@@ -38,7 +43,7 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
       continue;
     }
     if (/^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*$/.test(line)) continue;
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line);
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.e+-]+|NaN|Nan|[+-]Inf)$/.exec(line);
     if (!sample) throw new Error(`not Prometheus text: ${line}`);
     const labels: Record<string, string> = {};
     for (const m of (sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g)) labels[m[1]!] = m[2]!;
@@ -152,7 +157,7 @@ describeEachDialect('GET /metrics', ({ open }) => {
     expect(Math.round(m('directory_sync_age_seconds', { ...corp, part: 'members' })!)).toBeGreaterThanOrEqual(600);
     expect(m('directory_sync_age_seconds', { ...corp, part: 'members' })).toBeLessThan(660);
     expect(m('event_backlog', { ...corp, sink: 'crm' })).toBe(7);
-    expect(m('event_delivery_failures_total', { ...corp, sink: 'crm' })).toBe(3);
+    expect(m('event_head_failures', { ...corp, sink: 'crm' })).toBe(3);
     expect(m('event_dead_letters', { ...corp, sink: 'crm' })).toBe(1);
     expect(m('metrics_source_errors_total', { source: 'event_stream' })).toBe(1);
     expect(m('database_up')).toBe(1);
@@ -195,5 +200,35 @@ describeEachDialect('GET /metrics', ({ open }) => {
     const ok = await rawRequest(guardedBase, 'GET', '/metrics', undefined, { authorization: `Bearer ${TOKEN}` });
     expect(ok.status).toBe(200);
     expect(ok.body).toContain('# TYPE wecom_archive_database_up gauge');
+  });
+});
+
+describeEachDialect('GET /metrics in an archive process', ({ open }) => {
+  it("reports each configured sink's backlog, head failures and dead letters from the event stream itself", async () => {
+    const store = await open();
+    await fixture(store, Date.now());
+    const app = appWithEnv(store);
+    await app.corps.add({
+      corpid: 'wwsinks',
+      secret: 'sink-corp-secret',
+      sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' },
+      proxy: null,
+      proxyAuth: null,
+      limit: 1000,
+      timeoutS: 10,
+    });
+    const { id } = await app.sinks.add({ corpid: 'wwsinks', type: 'webhook', url: 'http://127.0.0.1:9/hook', includeContent: false });
+    const process = await startArchiveProcess(app, createLogger('silent'), { listen: { host: '127.0.0.1', port: 0 } });
+    try {
+      const res = await rawRequest(`http://127.0.0.1:${process.server.port}`, 'GET', '/metrics');
+      expect(res.status).toBe(200);
+      const { samples } = parseExposition(res.body);
+      const labels = { corpid: 'wwsinks', sink: String(id) };
+      expect(value(samples, 'wecom_archive_event_backlog', labels)).toBe(0);
+      expect(value(samples, 'wecom_archive_event_head_failures', labels)).toBe(0);
+      expect(value(samples, 'wecom_archive_event_dead_letters', labels)).toBe(0);
+    } finally {
+      await process.close();
+    }
   });
 });
