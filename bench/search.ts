@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
+import { EVERYTHING } from '../src/access/read-scope.ts';
 import { createLogger } from '../src/app/logger.ts';
 import { DEFAULT_INDEX_TIMING, IndexStage } from '../src/search/index-stage.ts';
 import { parseSearchQuery, type SearchFilters } from '../src/search/query.ts';
@@ -204,11 +205,11 @@ try {
   for (const [name, text, needle, filters] of classes) {
     if (only && !only.includes(name)) continue;
     const query = parseSearchQuery(text, { corpid: CORP, ...filters });
-    const page = await searchMessages(store.db, store.dialect, query, { limit: 50 });
-    const counted = await countMatches(store.db, store.dialect, query);
+    const page = await searchMessages(store.db, store.dialect, EVERYTHING, query, { limit: 50 });
+    const counted = await countMatches(store.db, store.dialect, EVERYTHING, query);
     const ms = await timed(async () => {
-      await searchMessages(store.db, store.dialect, query, { limit: 50 });
-      await countMatches(store.db, store.dialect, query);
+      await searchMessages(store.db, store.dialect, EVERYTHING, query, { limit: 50 });
+      await countMatches(store.db, store.dialect, EVERYTHING, query);
     }, rounds);
     const like = values['no-like'] ? [] : await timed(() => likeQuery(store, needle, { corpid: CORP, ...filters }), Math.max(3, Math.floor(rounds / 6)));
     results[name] = {

@@ -13,7 +13,7 @@ import { containsPattern, groupNames, type PersonRef, personNames, personRef } f
 import { contentOf, parseStoredMessage, previewOf } from './message-content.ts';
 import { decodeConversationCursor, encodeConversationCursor } from './read-cursor.ts';
 import { checkId, pageLimit } from './read-params.ts';
-import { conversationScope } from './scope-filter.ts';
+import { conversationScope } from '../access/scope-sql.ts';
 
 export interface ConversationFilters {
   kind?: ConversationKind;

@@ -11,7 +11,7 @@ import type { Database } from '../store/schema.ts';
 import { buildMessageViews, type MessageRow, type MessageView, VIEW_COLUMNS } from './message-views.ts';
 import { decodeMessageCursor, encodeMessageCursor, type MessageCursor } from './read-cursor.ts';
 import { checkId, pageLimit } from './read-params.ts';
-import { conversationScope } from './scope-filter.ts';
+import { conversationScope } from '../access/scope-sql.ts';
 
 export interface MessagePageOptions {
   /** messages older than this cursor (a page's `before`) */

@@ -16,8 +16,14 @@
  * Paging is by keyset: a page ends with an opaque cursor naming the last message it looked at, and
  * the next page starts strictly after it in the order (msgtime, seq, corpid, msgid), newest first.
  * No OFFSET, so a page costs the same wherever it is.
+ *
+ * Both take the caller's ReadScope and apply it in the candidates' SQL, beside the filters: a message
+ * out of scope is never read, matched, counted or named, and a page of hits holds only what the
+ * caller may read.
  */
-import type { Kysely, SelectQueryBuilder } from 'kysely';
+import type { Kysely, RawBuilder, SelectQueryBuilder, SqlBool } from 'kysely';
+import type { ReadScope } from '../access/read-scope.ts';
+import { messageScope } from '../access/scope-sql.ts';
 import { ValidationError } from '../errors/errors.ts';
 import type { RequiredToken, SearchDriver, SearchTables, StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database } from '../store/schema.ts';
@@ -120,6 +126,8 @@ interface SearchPlan {
   readonly empty: boolean;
   /** the index's answer is the exact answer (see indexDecides) */
   readonly decided: boolean;
+  /** the caller's scope as a condition on `m`; undefined when it sees everything */
+  readonly inScope: RawBuilder<SqlBool> | undefined;
 }
 
 /**
@@ -132,12 +140,13 @@ function indexDecides(query: SearchQuery, plan: IndexPlan): boolean {
   return query.fold === undefined && plan.excluded.length === 0 && plan.required.every((term) => term.exact);
 }
 
-async function planSearch(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, tuning: SearchTuning): Promise<SearchPlan> {
+async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: ReadScope, query: SearchQuery, tuning: SearchTuning): Promise<SearchPlan> {
   const plan = planIndexQuery(query);
   const tokens = requiredTokens(plan);
   const max = tuning.indexFirstMax ?? INDEX_FIRST_MAX;
   const holders = await dialect.search.countHolders(db, tokens, query.filters.corpid, max + 1);
-  return { tokens, driver: holders <= max ? 'index' : 'time', empty: holders === 0, decided: indexDecides(query, plan) };
+  const inScope = scope.kind === 'everything' ? undefined : await messageScope(db, scope, query.filters.corpid);
+  return { tokens, driver: holders <= max ? 'index' : 'time', empty: holders === 0, decided: indexDecides(query, plan), inScope };
 }
 
 /** True when a filter needs the messages table (the corp is in the index entry too). */
@@ -153,9 +162,14 @@ function filtersMessages(f: SearchFilters): boolean {
   );
 }
 
-/** The filters as conditions on the messages aliased `m` (the corp on both `d` and `m`). */
-function withFilters<O>(q: SelectQueryBuilder<SearchTables, 'd' | 'm', O>, f: SearchFilters): SelectQueryBuilder<SearchTables, 'd' | 'm', O> {
+/** The scope and the filters as conditions on the messages aliased `m` (the corp on both `d` and `m`). */
+function withFilters<O>(
+  q: SelectQueryBuilder<SearchTables, 'd' | 'm', O>,
+  f: SearchFilters,
+  inScope: RawBuilder<SqlBool> | undefined,
+): SelectQueryBuilder<SearchTables, 'd' | 'm', O> {
   let w = q;
+  if (inScope !== undefined) w = w.where(inScope);
   if (f.conversationKey !== undefined) w = w.where('m.conversation_key', '=', f.conversationKey);
   if (f.fromIds !== undefined) w = w.where('m.from_id', 'in', [...f.fromIds]);
   if (f.msgtypes !== undefined) w = w.where('m.msgtype', 'in', [...f.msgtypes]);
@@ -173,7 +187,7 @@ function withFilters<O>(q: SelectQueryBuilder<SearchTables, 'd' | 'm', O>, f: Se
 }
 
 function candidateQuery(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, after: OrderKey | undefined, batch: number) {
-  let q = withFilters(dialect.search.holders(db, plan.tokens, plan.driver, query.filters.corpid), query.filters).select([
+  let q = withFilters(dialect.search.holders(db, plan.tokens, plan.driver, query.filters.corpid), query.filters, plan.inScope).select([
     'm.corpid',
     'm.msgid',
     'm.seq',
@@ -194,8 +208,8 @@ function candidateQuery(db: Kysely<Database>, dialect: StoreDialect, query: Sear
  */
 async function countInDatabase(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, cap: number): Promise<number> {
   const f = query.filters;
-  if (!filtersMessages(f)) return dialect.search.countHolders(db, plan.tokens, f.corpid, cap);
-  const q = withFilters(dialect.search.holders(db, plan.tokens, plan.driver, f.corpid), f)
+  if (!filtersMessages(f) && plan.inScope === undefined) return dialect.search.countHolders(db, plan.tokens, f.corpid, cap);
+  const q = withFilters(dialect.search.holders(db, plan.tokens, plan.driver, f.corpid), f, plan.inScope)
     .select('m.msgid')
     .limit(cap);
   const row = await db
@@ -252,11 +266,12 @@ function hitOf(row: CandidateRow, fields: readonly string[], query: SearchQuery)
 /**
  * One page of the messages that match `query` exactly, newest first: up to `limit` (1–1000), after
  * the cursor `after` of the page before. The query's filters apply; a corp filter keeps the search
- * to one corp.
+ * to one corp; only messages `scope` holds are found.
  */
 export async function searchMessages(
   db: Kysely<Database>,
   dialect: StoreDialect,
+  scope: ReadScope,
   query: SearchQuery,
   options: { limit?: number; after?: string; tuning?: SearchTuning } = {},
 ): Promise<SearchPage> {
@@ -265,7 +280,7 @@ export async function searchMessages(
   let next: OrderKey | undefined;
   let exhausted = true;
   const after = options.after === undefined ? undefined : decodeCursor(options.after);
-  const plan = await planSearch(db, dialect, query, options.tuning ?? {});
+  const plan = await planSearch(db, dialect, scope, query, options.tuning ?? {});
   for await (const { row, key, fields } of examine(db, dialect, query, plan, after, limit * 2)) {
     if (fields === undefined) continue;
     hits.push(hitOf(row, fields, query));
@@ -275,7 +290,9 @@ export async function searchMessages(
       break;
     }
   }
-  const backlog = await new IndexRepository(db, dialect).backlog(query.filters.corpid);
+  // a limited caller hears of the backlog of the corps its scope names only, not of the others
+  const named = scope.kind === 'everything' ? undefined : new Set([...scope.corps, ...scope.departments.map((d) => d.corpid), ...scope.conversations.map((c) => c.corpid)]);
+  const backlog = (await new IndexRepository(db, dialect).backlog(query.filters.corpid)).filter((b) => named === undefined || named.has(b.corpid));
   return { hits, next: exhausted ? undefined : encodeCursor(next!), notIndexed: backlog.reduce((sum, b) => sum + b.pending, 0) };
 }
 
@@ -287,11 +304,12 @@ export async function searchMessages(
 export async function countMatches(
   db: Kysely<Database>,
   dialect: StoreDialect,
+  scope: ReadScope,
   query: SearchQuery,
   cap: number = SEARCH_LIMITS.defaultCountCap,
   tuning: SearchTuning = {},
 ): Promise<MatchCount> {
-  const plan = await planSearch(db, dialect, query, tuning);
+  const plan = await planSearch(db, dialect, scope, query, tuning);
   if (plan.empty) return { count: 0, atLeast: false };
   if (plan.decided) {
     const count = await countInDatabase(db, dialect, query, plan, cap);

@@ -4,6 +4,7 @@
  * distinct tokens exceed what one full-text entry may hold.
  */
 import { expect, it } from 'vitest';
+import { EVERYTHING } from '../../src/access/read-scope.ts';
 import { indexDocs, messageTokens } from '../../src/search/index-docs.ts';
 import { IndexRepository } from '../../src/search/index-repository.ts';
 import { parseSearchQuery } from '../../src/search/query.ts';
@@ -42,9 +43,9 @@ async function indexedIds(store: Store): Promise<string[]> {
 
 async function found(store: Store, text: string): Promise<string[]> {
   const query = parseSearchQuery(text, { corpid: CORP });
-  const page = await searchMessages(store.db, store.dialect, query, { limit: 1000 });
+  const page = await searchMessages(store.db, store.dialect, EVERYTHING, query, { limit: 1000 });
   expect(page.next).toBeUndefined();
-  expect(await countMatches(store.db, store.dialect, query)).toEqual({ count: page.hits.length, atLeast: false });
+  expect(await countMatches(store.db, store.dialect, EVERYTHING, query)).toEqual({ count: page.hits.length, atLeast: false });
   return page.hits.map((h) => h.msgid).sort();
 }
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, expect, it } from 'vitest';
+import { EVERYTHING } from '../../src/access/read-scope.ts';
 import { normalizeMessage, parseMessageJson } from '../../src/messages/normalize-message.ts';
 import { IndexRepository } from '../../src/search/index-repository.ts';
 import { parseSearchQuery } from '../../src/search/query.ts';
@@ -63,7 +64,7 @@ async function expectIndexedExactly(store: Store, corpid: string, seedName: stri
     const query = parseSearchQuery(text, { corpid });
     const expected = bruteForce(corpus, query);
     expect(await allPages(store.db, store.dialect, query, 200), text).toEqual(expected);
-    expect(await countMatches(store.db, store.dialect, query, BACKLOG + 1), text).toEqual({ count: expected.length, atLeast: false });
+    expect(await countMatches(store.db, store.dialect, EVERYTHING, query, BACKLOG + 1), text).toEqual({ count: expected.length, atLeast: false });
   }
 }
 

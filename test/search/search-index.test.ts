@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { EVERYTHING } from '../../src/access/read-scope.ts';
 import type { App } from '../../src/app/app.ts';
 import { decryptWaiting } from '../../src/app/decrypt-waiting.ts';
 import { indexDocs, messageTokens } from '../../src/search/index-docs.ts';
@@ -119,7 +120,7 @@ async function allPages(app: App, query: ReturnType<typeof parseSearchQuery>, li
   const found: string[] = [];
   let after: string | undefined;
   for (let page = 0; page < 1_000; page++) {
-    const result = await searchMessages(app.store.db, app.store.dialect, query, { limit, ...(after ? { after } : {}) });
+    const result = await searchMessages(app.store.db, app.store.dialect, EVERYTHING, query, { limit, ...(after ? { after } : {}) });
     expect(result.hits.length).toBeLessThanOrEqual(limit);
     found.push(...result.hits.map((h) => h.msgid));
     if (!result.next) return found;
@@ -173,7 +174,7 @@ describeEachDialect('search', ({ open, url }) => {
       if (expected.length > 0) nonEmpty += 1;
       const limit = rng.pick([7, 50, 1000]);
       expect(await allPages(app, query, limit), `query ${JSON.stringify(text)} ${JSON.stringify(query.filters)} limit ${limit}`).toEqual(expected);
-      if (n % 8 === 0) expect(await countMatches(app.store.db, app.store.dialect, query)).toEqual({ count: expected.length, atLeast: false });
+      if (n % 8 === 0) expect(await countMatches(app.store.db, app.store.dialect, EVERYTHING, query)).toEqual({ count: expected.length, atLeast: false });
     }
     // most queries come from the corpus's own text: the comparison is not between empty answers
     expect(nonEmpty).toBeGreaterThan(QUERIES / 2);
@@ -247,8 +248,8 @@ describeEachDialect('search', ({ open, url }) => {
     const common = parseSearchQuery('的', { corpid: sim.corp.corpid });
     const all = bruteForce(corpus, common).length;
     expect(all).toBeGreaterThan(10);
-    expect(await countMatches(app.store.db, app.store.dialect, common, 10)).toEqual({ count: 10, atLeast: true });
-    await expect(searchMessages(app.store.db, app.store.dialect, common, { after: 'bm90IGEgY3Vyc29y' })).rejects.toMatchObject({ code: 'SEARCH_CURSOR_INVALID' });
+    expect(await countMatches(app.store.db, app.store.dialect, EVERYTHING, common, 10)).toEqual({ count: 10, atLeast: true });
+    await expect(searchMessages(app.store.db, app.store.dialect, EVERYTHING, common, { after: 'bm90IGEgY3Vyc29y' })).rejects.toMatchObject({ code: 'SEARCH_CURSOR_INVALID' });
   });
 
   it('loses nothing and doubles nothing when an indexing transaction fails half way', async () => {

@@ -1,5 +1,6 @@
 /** Migration 0010 on an archive that already holds messages: they are queued, and the index stage indexes them. */
 import { expect, it } from 'vitest';
+import { EVERYTHING } from '../../src/access/read-scope.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { reindexSearch } from '../../src/app/search-reindex.ts';
 import { migrateStore, openStore } from '../../src/store/open-store.ts';
@@ -34,9 +35,9 @@ describeEachDialect('search index migration', ({ url }) => {
       const queued = await store.db.selectFrom('search_pending').select('msgid').orderBy('msgid').execute();
       expect(queued.map((r) => r.msgid)).toEqual(['m1', 'm2', 'm3']);
       const query = parseSearchQuery('合同', { corpid: 'wwold' });
-      expect(await searchMessages(store.db, store.dialect, query)).toMatchObject({ hits: [], notIndexed: 3 });
+      expect(await searchMessages(store.db, store.dialect, EVERYTHING, query)).toMatchObject({ hits: [], notIndexed: 3 });
       await reindexSearch(appOn(store), createLogger('silent'), 'wwold', new AbortController().signal, () => undefined);
-      const page = await searchMessages(store.db, store.dialect, query);
+      const page = await searchMessages(store.db, store.dialect, EVERYTHING, query);
       expect(page.hits.map((h) => h.msgid)).toEqual(['m2', 'm1']);
       expect(page).toMatchObject({ next: undefined, notIndexed: 0 });
     } finally {

@@ -6,6 +6,7 @@
  * a plan that loses the corp filter shows. Replay a failure with SEARCH_PLAN_SEED.
  */
 import { beforeAll, expect, it } from 'vitest';
+import { EVERYTHING } from '../../src/access/read-scope.ts';
 import { DEFAULT_INDEX_TIMING, IndexStage } from '../../src/search/index-stage.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { matchesQuery } from '../../src/search/match.ts';
@@ -71,7 +72,7 @@ async function allPages(store: Store, query: SearchQuery, tuning: SearchTuning):
   const found: string[] = [];
   let after: string | undefined;
   for (let page = 0; page < 200; page++) {
-    const result = await searchMessages(store.db, store.dialect, query, { limit: 7, tuning, ...(after ? { after } : {}) });
+    const result = await searchMessages(store.db, store.dialect, EVERYTHING, query, { limit: 7, tuning, ...(after ? { after } : {}) });
     found.push(...result.hits.map((h) => h.msgid));
     if (!result.next) return found;
     after = result.next;
@@ -128,9 +129,9 @@ describeEachDialect('search plans', ({ open }) => {
       for (const [plan, tuning] of Object.entries(PLANS)) {
         const what = `${plan} plan, query ${JSON.stringify(text)} ${JSON.stringify(filters)}`;
         expect(await allPages(store, query, tuning), what).toEqual(expected);
-        expect(await countMatches(store.db, store.dialect, query, 10_000, tuning), what).toEqual({ count: expected.length, atLeast: false });
+        expect(await countMatches(store.db, store.dialect, EVERYTHING, query, 10_000, tuning), what).toEqual({ count: expected.length, atLeast: false });
         const expectedCapped = expected.length >= cap ? { count: cap, atLeast: true } : { count: expected.length, atLeast: false };
-        expect(await countMatches(store.db, store.dialect, query, cap, tuning), `${what}, cap ${cap}`).toEqual(expectedCapped);
+        expect(await countMatches(store.db, store.dialect, EVERYTHING, query, cap, tuning), `${what}, cap ${cap}`).toEqual(expectedCapped);
       }
     }
     // the comparison is not between empty answers, and caps are reached

@@ -5,6 +5,7 @@
  */
 import { expect } from 'vitest';
 import type { Kysely } from 'kysely';
+import { EVERYTHING } from '../../src/access/read-scope.ts';
 import { matchesQuery } from '../../src/search/match.ts';
 import type { SearchQuery } from '../../src/search/query.ts';
 import { searchMessages } from '../../src/search/search-messages.ts';
@@ -88,7 +89,7 @@ export async function allPages(db: Kysely<Database>, dialect: StoreDialect, quer
   const found: string[] = [];
   let after: string | undefined;
   for (let page = 0; page < 2_000; page++) {
-    const result = await searchMessages(db, dialect, query, { limit, ...(after ? { after } : {}) });
+    const result = await searchMessages(db, dialect, EVERYTHING, query, { limit, ...(after ? { after } : {}) });
     expect(result.hits.length).toBeLessThanOrEqual(limit);
     expect(result.notIndexed).toBe(0);
     found.push(...result.hits.map((h) => h.msgid));

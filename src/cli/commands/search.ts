@@ -99,7 +99,7 @@ export const search: Command = {
     const query = parseSearchQuery(rest, filters);
     const limit = parseLimit(optionalString(values, 'limit'));
     if (values.count === true) {
-      const { count, atLeast } = await countMatches(db, dialect, query);
+      const { count, atLeast } = await countMatches(db, dialect, EVERYTHING, query);
       io.out(atLeast ? `at least ${count}` : String(count));
       // a count is an answer too: it says when the index is behind, as a page does
       const notIndexed = (await indexBacklog(db, corpid)).reduce((sum, b) => sum + b.pending, 0);
@@ -107,7 +107,7 @@ export const search: Command = {
       return;
     }
     const after = optionalString(values, 'after');
-    const page = await searchMessages(db, dialect, query, { limit, ...(after === undefined ? {} : { after }) });
+    const page = await searchMessages(db, dialect, EVERYTHING, query, { limit, ...(after === undefined ? {} : { after }) });
     for (const hit of await withSenderNames(db, page.hits)) io.out(values.json === true ? jsonLine(hit, page.next) : tableLine(hit));
     if (page.notIndexed > 0) io.err(notIndexedNote(page.notIndexed));
     if (values.json !== true) io.err(`${page.hits.length} messages${page.next ? `; next page: --after ${page.next}` : ''}`);

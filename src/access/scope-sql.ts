@@ -1,10 +1,11 @@
 /**
- * A ReadScope as a SQL condition on one conversation (the `conversations` row aliased `c`), for one
- * corp: every read of this folder finds its conversation through this condition first, so a row out
- * of scope is never read, counted or named.
+ * A ReadScope as SQL: a condition on one conversation (the `conversations` row aliased `c`) for one
+ * corp, which every read of src/reading applies before it reads a conversation, and a condition on
+ * messages (aliased `m`) across corps, which search applies to its candidates. Both live here, beside
+ * the scope itself, so reading and search share one meaning of a grant without importing each other.
  */
 import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
-import type { ReadScope } from '../access/read-scope.ts';
+import type { ReadScope } from './read-scope.ts';
 import type { Database } from '../store/schema.ts';
 
 /** Members an `IN (…)` list holds at most; a larger department is several lists. */
@@ -34,6 +35,28 @@ export async function conversationScope(db: Kysely<Database>, scope: ReadScope, 
         sql<SqlBool>`c.conversation_key IN (SELECT p.conversation_key FROM conversation_participants p WHERE p.corpid = ${corpid} AND p.userid IN (${sql.join(members.slice(i, i + IN_CHUNK))}))`,
       );
     }
+  }
+  if (parts.length === 0) return NONE;
+  return sql<SqlBool>`(${sql.join(parts, sql` OR `)})`;
+}
+
+/**
+ * The condition `scope` puts on messages aliased `m`: of `corpid` only when given, else of any corp
+ * the scope names. A corp granted whole is a test on `m.corpid`; a narrower grant also asks that the
+ * message's conversation pass `conversationScope`.
+ */
+export async function messageScope(db: Kysely<Database>, scope: ReadScope, corpid: string | undefined): Promise<RawBuilder<SqlBool>> {
+  if (scope.kind === 'everything') return ALL;
+  const named = [...new Set([...scope.corps, ...scope.departments.map((d) => d.corpid), ...scope.conversations.map((c) => c.corpid)])].sort();
+  const corps = corpid === undefined ? named : named.filter((c) => c === corpid);
+  const parts: RawBuilder<SqlBool>[] = [];
+  for (const c of corps) {
+    if (scope.corps.includes(c)) {
+      parts.push(sql<SqlBool>`m.corpid = ${c}`);
+      continue;
+    }
+    const inScope = await conversationScope(db, scope, c);
+    parts.push(sql<SqlBool>`(m.corpid = ${c} AND EXISTS (SELECT 1 FROM conversations c WHERE c.corpid = m.corpid AND c.conversation_key = m.conversation_key AND ${inScope}))`);
   }
   if (parts.length === 0) return NONE;
   return sql<SqlBool>`(${sql.join(parts, sql` OR `)})`;
