@@ -182,6 +182,48 @@ export class AuditLog implements AuditTrail {
   }
 }
 
+/** What a page of the audit log is asked for; every field narrows it. */
+export interface AuditFilters {
+  /** the username the row names */
+  readonly user?: string;
+  readonly action?: string;
+  /** rows written at or after this time (ms) */
+  readonly since?: number;
+  /** rows after this id: the `next` of the page before */
+  readonly after?: number;
+  /** only rows of these corps (an auditor's); undefined: every row */
+  readonly corpids?: readonly string[];
+  readonly limit: number;
+}
+
+export interface AuditPage {
+  readonly rows: readonly AuditRow[];
+  /** the id to pass as `after` for the next page; undefined at the end */
+  readonly next: number | undefined;
+}
+
+/**
+ * One page of audit rows in the order they were written, by keyset on the id (rows are only ever
+ * appended, so a page never shifts). An empty `corpids` list reads no row.
+ */
+export async function auditPage(db: Kysely<Database>, filters: AuditFilters): Promise<AuditPage> {
+  if (filters.corpids !== undefined && filters.corpids.length === 0) return { rows: [], next: undefined };
+  let q = db.selectFrom('audit_log').selectAll();
+  if (filters.after !== undefined) q = q.where('id', '>', filters.after);
+  if (filters.since !== undefined) q = q.where('at', '>=', filters.since);
+  if (filters.user !== undefined) q = q.where('username', '=', filters.user);
+  if (filters.action !== undefined) q = q.where('action', '=', filters.action);
+  if (filters.corpids !== undefined) q = q.where('corpid', 'in', [...filters.corpids]);
+  const rows = (
+    await q
+      .orderBy('id')
+      .limit(filters.limit + 1)
+      .execute()
+  ).map(numeric);
+  const page = rows.slice(0, filters.limit);
+  return { rows: page, next: rows.length > filters.limit ? page[page.length - 1]!.id : undefined };
+}
+
 /** A row with its integer columns as numbers, whatever the driver returned. */
 function numeric(row: AuditRow): AuditRow {
   const n = (v: number | null) => (v === null ? null : Number(v));

@@ -23,6 +23,7 @@ import { type LoginLimits, LoginThrottle } from './login-throttle.ts';
 import { openApiRoutes, registerOpenApi } from './openapi.ts';
 import { opsRoutes } from './ops-routes.ts';
 import { echoRequestId, logRequest, requestId } from './request-log.ts';
+import { readRoutes } from './read-routes.ts';
 import { sessionRoutes } from './session-routes.ts';
 import { statusRoutes } from './status-routes.ts';
 
@@ -138,6 +139,7 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
   healthRoutes(app.store)(api);
   statusRoutes(app.store, now)(api);
   sessionRoutes(options.access, new LoginThrottle(limits, now))(api);
+  readRoutes(app.store, options.access?.audit, now)(api);
   openApiRoutes(api);
   if (options.callbacks) await api.register(callbackRoutes(options.callbacks, log));
   for (const routes of options.routes ?? []) await api.register(async (scope: ApiInstance) => routes(scope));

@@ -18,7 +18,7 @@ const USER = Type.Object({ username: Type.String(), role: Type.String() });
 const USER_ANSWER = Type.Object({ user: USER });
 
 /** The user agent as the audit row keeps it: clipped, control characters out. */
-function userAgent(request: FastifyRequest): string {
+export function userAgent(request: FastifyRequest): string {
   return (request.headers['user-agent'] ?? '').replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 300);
 }
 

@@ -1,0 +1,249 @@
+/**
+ * The read routes on every dialect, through Fastify's inject: each answers an admin, answers a
+ * viewer limited to one conversation with that conversation only (anything else is the 404 of a
+ * missing one, search finds nothing else), refuses a signed-out caller, writes one audit row per
+ * read before it answers (a refused row fails the request with nothing returned), and answers
+ * hostile parameters with a 400 in JSON.
+ */
+import { beforeAll, expect, it } from 'vitest';
+import { AuditLog } from '../../src/access/audit-log.ts';
+import type { AuditEntry, AuditTrail, Authenticator, Caller, LoginResult } from '../../src/access/caller.ts';
+import { EVERYTHING, type ReadScope } from '../../src/access/read-scope.ts';
+import type { ApiInstance } from '../../src/api/api-types.ts';
+import { buildApi } from '../../src/api/build-api.ts';
+import { createLogger } from '../../src/app/logger.ts';
+import { indexDocs } from '../../src/search/index-docs.ts';
+import { IndexRepository } from '../../src/search/index-repository.ts';
+import type { Store } from '../../src/store/open-store.ts';
+import { appWithEnv } from '../callbacks/harness.ts';
+import { describeEachDialect } from '../support/databases.ts';
+import { A, B, fixtureRows, loadFixture } from '../reading/reading-fixture.ts';
+
+const SHOWN = 'pair:alice|bob';
+const HIDDEN = 'pair:bob|dave';
+
+/** Callers by bearer token, each with the scope a test gives it. */
+class TokenCallers implements Authenticator {
+  constructor(private readonly callers: Record<string, Caller>) {}
+  async login(): Promise<LoginResult> {
+    return { ok: false, reason: 'refused' };
+  }
+  async sessionCaller(): Promise<Caller | undefined> {
+    return undefined;
+  }
+  async tokenCaller(token: string): Promise<Caller | undefined> {
+    return this.callers[token];
+  }
+  async endSession(): Promise<void> {}
+  async loginWithWecom(): Promise<LoginResult> {
+    return { ok: false, reason: 'refused' };
+  }
+}
+
+const caller = (userId: number, username: string, role: Caller['role'], scope: ReadScope): Caller => ({
+  userId,
+  username,
+  role,
+  scope,
+  mayExport: false,
+  via: 'token',
+  credentialId: userId,
+});
+const viewerScope: ReadScope = { kind: 'limited', corps: [], departments: [], conversations: [{ corpid: A, conversation: SHOWN }] };
+
+/** The store's audit log, which a test can make refuse every row; it remembers what it took and when. */
+class SwitchableAudit implements AuditTrail {
+  readonly entries: AuditEntry[] = [];
+  fail = false;
+  constructor(private readonly log: AuditLog) {}
+  async record(entry: AuditEntry): Promise<void> {
+    if (this.fail) throw new Error('the audit log refused the row');
+    await this.log.record(entry);
+    this.entries.push(entry);
+  }
+}
+
+describeEachDialect('read routes', ({ open }) => {
+  let store: Store;
+  let api: ApiInstance;
+  let audit: SwitchableAudit;
+
+  beforeAll(async () => {
+    store = await open();
+    const app = appWithEnv(store);
+    for (const corpid of [A, B]) {
+      await app.corps.add({ corpid, secret: 'archive-secret', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
+    }
+    await loadFixture(store, await fixtureRows(0));
+    const index = new IndexRepository(store.db, store.dialect);
+    while ((await index.indexBatch(100, indexDocs)) > 0);
+    audit = new SwitchableAudit(new AuditLog(store.db));
+    const authenticator = new TokenCallers({
+      admin: caller(1, 'root', 'admin', EVERYTHING),
+      viewer: caller(2, 'vera', 'viewer', viewerScope),
+      auditor: caller(3, 'otto', 'auditor', { kind: 'limited', corps: [B], departments: [], conversations: [] }),
+    });
+    api = await buildApi(app, createLogger('silent'), { access: { authenticator, audit } });
+  });
+
+  const get = async (url: string, who?: string) => {
+    const res = await api.inject({ method: 'GET', url, headers: who ? { authorization: `Bearer ${who}` } : {} });
+    return { status: res.statusCode, body: res.json() as Record<string, any>, text: res.body };
+  };
+  /** GET as `who`; expects 200 and exactly one new audit row, with this action and item count. */
+  const read = async (url: string, who: string, action: string, items?: number) => {
+    const before = audit.entries.length;
+    const res = await get(url, who);
+    expect(res.status, `${url}: ${res.text}`).toBe(200);
+    expect(audit.entries.length - before, url).toBe(1);
+    const row = audit.entries[audit.entries.length - 1]!;
+    expect(row.action).toBe(action);
+    expect(row.username).toBe(who === 'admin' ? 'root' : who === 'viewer' ? 'vera' : 'otto');
+    if (items !== undefined) expect(row.items, url).toBe(items);
+    return { ...res, row };
+  };
+  const enc = encodeURIComponent;
+
+  it('answers an admin on every route, with one audit row per read', async () => {
+    const corps = await read('/api/corps', 'admin', 'corps.list');
+    expect(corps.body.corps.map((c: { corpid: string }) => c.corpid).sort()).toEqual([A, B].sort());
+    expect(corps.row.items).toBe(2);
+
+    const list = await read(`/api/corps/${A}/conversations?limit=200`, 'admin', 'conversations.list');
+    const keys = list.body.conversations.map((c: { conversation: string }) => c.conversation);
+    expect(keys).toContain(SHOWN);
+    expect(keys).toContain(HIDDEN);
+    expect(list.row).toMatchObject({ corpid: A, items: keys.length, query: { limit: 200 } });
+
+    // the key's `:` and `|` percent-encoded in the path reach the route decoded
+    const page = await read(`/api/corps/${A}/conversations/${enc(SHOWN)}/messages?limit=3`, 'admin', 'messages.read', 3);
+    expect(page.body.conversation).toBe(SHOWN);
+    expect(page.body.messages.map((m: { msgid: string }) => m.msgid)).toEqual(['a07', 'a08', 'a09']);
+    expect(typeof page.body.messages[0].seq).toBe('string');
+    expect(page.row.conversation).toBe(SHOWN);
+    const older = await read(`/api/corps/${A}/conversations/${enc(SHOWN)}/messages?limit=3&before=${page.body.before}`, 'admin', 'messages.read', 3);
+    expect(older.body.messages.map((m: { msgid: string }) => m.msgid)).toEqual(['a04', 'a05', 'a06']);
+    expect(older.row.query).toEqual({ limit: 3 });
+
+    const days = await read(`/api/corps/${A}/conversations/${enc(SHOWN)}/days?month=2026-03`, 'admin', 'days.read');
+    expect(days.body.days).toEqual(['2026-03-01', '2026-03-02', '2026-03-04']);
+    expect(days.row.items).toBe(3);
+
+    const one = await read(`/api/corps/${A}/messages/a02`, 'admin', 'message.read', 1);
+    expect(JSON.parse(one.body.raw).text.content).toBe('今天开会吗');
+    expect(one.row.conversation).toBe(SHOWN);
+    const context = await read(`/api/corps/${A}/messages/a02/context?n=1`, 'admin', 'messages.read', 3);
+    expect(context.body.messages.map((m: { msgid: string }) => m.msgid)).toEqual(['a01', 'a02', 'a03']);
+
+    const members = await read(`/api/corps/${A}/members?q=${enc('鲍勃')}`, 'admin', 'directory.read', 1);
+    expect(members.body.people).toMatchObject([{ kind: 'member', id: 'bob' }]);
+    await read(`/api/corps/${A}/customers?q=${enc('张三')}`, 'admin', 'directory.read', 1);
+    await read(`/api/corps/${A}/groups?q=${enc('项目')}`, 'admin', 'directory.read', 1);
+
+    const search = await read(`/api/search?q=${enc('乙公司')}`, 'admin', 'search');
+    expect(search.body.hits.map((h: { msgid: string }) => h.msgid).sort()).toEqual(['b01', 'b02', 'b03']);
+    expect(search.body.hits.find((h: { msgid: string }) => h.msgid === 'b01')).toMatchObject({ corpid: B, from: 'eve', from_name: '伊芙' });
+    expect(search.row).toMatchObject({ items: 3, query: { q: '乙公司' } });
+
+    const auditRows = await read('/api/audit?limit=200', 'admin', 'audit.read');
+    expect(auditRows.body.rows.length).toBeGreaterThan(10);
+    expect(auditRows.row.items).toBe(auditRows.body.rows.length);
+  });
+
+  it('answers a viewer of one conversation with that conversation only; the rest is the 404 of a missing one', async () => {
+    const corps = await read('/api/corps', 'viewer', 'corps.list', 1);
+    expect(corps.body.corps.map((c: { corpid: string }) => c.corpid)).toEqual([A]);
+    const list = await read(`/api/corps/${A}/conversations`, 'viewer', 'conversations.list', 1);
+    expect(list.body.conversations.map((c: { conversation: string }) => c.conversation)).toEqual([SHOWN]);
+    expect((await read(`/api/corps/${B}/conversations`, 'viewer', 'conversations.list', 0)).body.conversations).toEqual([]);
+    await read(`/api/corps/${A}/conversations/${enc(SHOWN)}/messages`, 'viewer', 'messages.read', 10);
+    await read(`/api/corps/${A}/messages/a01`, 'viewer', 'message.read', 1);
+
+    const before = audit.entries.length;
+    const hiddenPage = await get(`/api/corps/${A}/conversations/${enc(HIDDEN)}/messages`, 'viewer');
+    const missingPage = await get(`/api/corps/${A}/conversations/${enc('pair:nobody|none')}/messages`, 'viewer');
+    expect(hiddenPage.status).toBe(404);
+    expect(hiddenPage.body).toEqual(missingPage.body);
+    expect((await get(`/api/corps/${A}/conversations/${enc(HIDDEN)}/days?month=2026-03`, 'viewer')).body).toEqual(missingPage.body);
+    const hiddenMessage = await get(`/api/corps/${A}/messages/s01`, 'viewer');
+    expect(hiddenMessage.status).toBe(404);
+    expect(hiddenMessage.body).toEqual((await get(`/api/corps/${A}/messages/nope`, 'viewer')).body);
+    expect((await get(`/api/corps/${A}/messages/s01/context`, 'viewer')).body).toEqual(hiddenMessage.body);
+    // an answer that returns nothing read writes no row
+    expect(audit.entries.length).toBe(before);
+
+    // search: hits only in scope, for text that is in and out of it
+    expect((await read(`/api/search?q=${enc('乙公司')}`, 'viewer', 'search', 0)).body.hits).toEqual([]);
+    expect((await read(`/api/search?q=${enc('周报')}&corp=${A}`, 'viewer', 'search', 0)).body.hits).toEqual([]);
+    const meeting = await read(`/api/search?q=${enc('开会')}`, 'viewer', 'search');
+    expect(meeting.body.hits.map((h: { msgid: string }) => h.msgid).sort()).toEqual(['a02', 'a03']);
+    expect((await read(`/api/search?q=${enc('开会')}`, 'admin', 'search')).body.hits.length).toBe(2);
+
+    // the directory is for callers who see the whole corp
+    expect((await read(`/api/corps/${A}/members?q=${enc('鲍勃')}`, 'viewer', 'directory.read', 0)).body.people).toEqual([]);
+    // the audit log is for admins and auditors
+    expect((await get('/api/audit', 'viewer')).status).toBe(403);
+  });
+
+  it('gives an auditor the audit rows of its corps only', async () => {
+    await read(`/api/corps/${B}/conversations`, 'auditor', 'conversations.list');
+    await read(`/api/corps/${B}/conversations?kind=single`, 'auditor', 'conversations.list');
+    const rows = (await read('/api/audit?limit=200', 'auditor', 'audit.read')).body.rows as Array<{ corpid: string | null }>;
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.corpid === B)).toBe(true);
+    const first = await read(`/api/audit?limit=1&user=otto`, 'auditor', 'audit.read', 1);
+    const second = await read(`/api/audit?limit=1&user=otto&after=${first.body.next}`, 'auditor', 'audit.read');
+    expect(second.body.rows[0].id).toBeGreaterThan(first.body.rows[0].id);
+    expect(second.body.rows[0]).toMatchObject({ username: 'otto', corpid: B });
+  });
+
+  it('refuses signed-out callers, and fails a read whose audit row is refused, returning nothing', async () => {
+    const urls = [
+      '/api/corps',
+      `/api/corps/${A}/conversations`,
+      `/api/corps/${A}/conversations/${enc(SHOWN)}/messages`,
+      `/api/corps/${A}/conversations/${enc(SHOWN)}/days?month=2026-03`,
+      `/api/corps/${A}/messages/a01`,
+      `/api/corps/${A}/messages/a01/context`,
+      `/api/corps/${A}/members?q=bob`,
+      `/api/search?q=${enc('早上好')}`,
+      '/api/audit',
+    ];
+    for (const url of urls) expect((await get(url)).status, url).toBe(401);
+    audit.fail = true;
+    try {
+      for (const url of urls) {
+        const res = await get(url, 'admin');
+        expect(res.status, url).toBe(500);
+        expect(res.body).toEqual({ error: 'INTERNAL', message: 'internal error' });
+      }
+    } finally {
+      audit.fail = false;
+    }
+  });
+
+  it('answers hostile parameters with 400 in JSON', async () => {
+    const bad = [
+      `/api/corps/${A}/conversations?before=bm90IGEgY3Vyc29y`,
+      `/api/corps/${A}/conversations/${enc(SHOWN)}/messages?before=bm90IGEgY3Vyc29y`,
+      `/api/corps/${A}/conversations/${enc(SHOWN)}/messages?after=!!`,
+      `/api/search?q=x&after=bm90IGEgY3Vyc29y`,
+      `/api/corps/${A}/conversations?limit=100000`,
+      `/api/corps/${A}/conversations/${enc(SHOWN)}/messages?limit=100000`,
+      `/api/search?q=x&limit=100000`,
+      `/api/corps/${A}/members?q=bob&limit=100000`,
+      `/api/corps/${A}/conversations/${enc(SHOWN)}/days?month=2026-13`,
+      `/api/corps/${A}/conversations?q=%FF`,
+      `/api/corps/${A}/messages/%FF%FE`,
+      `/api/corps/${A}/conversations/pair%3A%FF/messages`,
+      `/api/search?q=%FF`,
+      `/api/corps/${A}/conversations?unknown=1`,
+      `/api/corps/${A}/messages/a01/context?n=1000`,
+    ];
+    for (const url of bad) {
+      const res = await get(url, 'admin');
+      expect(res.status, `${url}: ${res.text}`).toBe(400);
+      expect(typeof res.body.error, url).toBe('string');
+    }
+  });
+});
