@@ -14,6 +14,8 @@ import { buildApi } from '../../src/api/build-api.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { indexDocs } from '../../src/search/index-docs.ts';
 import { IndexRepository } from '../../src/search/index-repository.ts';
+import { parseSearchQuery } from '../../src/search/query.ts';
+import { countMatches } from '../../src/search/search-messages.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
@@ -82,6 +84,8 @@ describeEachDialect('read routes', ({ open }) => {
       admin: caller(1, 'root', 'admin', EVERYTHING),
       viewer: caller(2, 'vera', 'viewer', viewerScope),
       auditor: caller(3, 'otto', 'auditor', { kind: 'limited', corps: [B], departments: [], conversations: [] }),
+      // corp A's department 4 (IT): bob, carol and dave
+      it: caller(4, 'ida', 'viewer', { kind: 'limited', corps: [], departments: [{ corpid: A, departmentId: 4 }], conversations: [] }),
     });
     api = await buildApi(app, createLogger('silent'), { access: { authenticator, audit } });
   });
@@ -98,7 +102,7 @@ describeEachDialect('read routes', ({ open }) => {
     expect(audit.entries.length - before, url).toBe(1);
     const row = audit.entries[audit.entries.length - 1]!;
     expect(row.action).toBe(action);
-    expect(row.username).toBe(who === 'admin' ? 'root' : who === 'viewer' ? 'vera' : 'otto');
+    expect(row.username).toBe({ admin: 'root', viewer: 'vera', auditor: 'otto', it: 'ida' }[who]);
     if (items !== undefined) expect(row.items, url).toBe(items);
     return { ...res, row };
   };
@@ -183,6 +187,22 @@ describeEachDialect('read routes', ({ open }) => {
     expect((await read(`/api/corps/${A}/members?q=${enc('鲍勃')}`, 'viewer', 'directory.read', 0)).body.people).toEqual([]);
     // the audit log is for admins and auditors
     expect((await get('/api/audit', 'viewer')).status).toBe(403);
+  });
+
+  it('searches within a whole corp or a department as the scope grants, and counts within it', async () => {
+    const found = async (who: string, q: string) => ((await read(`/api/search?q=${enc(q)}`, who, 'search')).body.hits as Array<{ msgid: string }>).map((h) => h.msgid).sort();
+    expect(await found('auditor', '乙公司')).toEqual(['b01', 'b02', 'b03']);
+    expect(await found('auditor', '开会')).toEqual([]);
+    // bob, carol and dave are in IT: their pair conversations and the group; alice's pair with bob too, as bob takes part
+    expect(await found('it', '周报')).toEqual(['s03']);
+    expect(await found('it', '收到')).toEqual(['a07', 'g03']);
+    expect(await found('it', '乙公司')).toEqual([]);
+    const meeting = parseSearchQuery('开会');
+    expect(await countMatches(store.db, store.dialect, viewerScope, meeting)).toEqual({ count: 2, atLeast: false });
+    expect(await countMatches(store.db, store.dialect, { kind: 'limited', corps: [B], departments: [], conversations: [] }, meeting)).toEqual({ count: 0, atLeast: false });
+    const company = parseSearchQuery('乙公司');
+    expect(await countMatches(store.db, store.dialect, EVERYTHING, company)).toEqual({ count: 3, atLeast: false });
+    expect(await countMatches(store.db, store.dialect, viewerScope, company)).toEqual({ count: 0, atLeast: false });
   });
 
   it('gives an auditor the audit rows of its corps only', async () => {
