@@ -11,12 +11,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import type { AuditEntry, Caller } from '../access/caller.ts';
 import { ArchiveError } from '../errors/errors.ts';
-import { derivedKey, type MediaStore } from '../media/storage/media-store.ts';
+import { type ByteRange, derivedKey, type MediaStore } from '../media/storage/media-store.ts';
 import { mediaNotFound, type VisibleMedia, visibleMedia } from '../reading/media-files.ts';
 import type { Store } from '../store/open-store.ts';
 import type { AccessServices, ApiInstance } from './api-types.ts';
@@ -90,8 +90,6 @@ export function contentDisposition(inline: boolean, fileName: string): string {
   return `${inline ? 'inline' : 'attachment'}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
-type ByteRange = { start: number; end: number };
-
 /**
  * The one range of a `Range` header over `size` bytes: a range, 'unsatisfiable', or undefined for
  * the whole file (no header, several ranges, or one this parser does not take, which HTTP allows to ignore).
@@ -110,21 +108,6 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   if (m[2] !== '' && Number(m[2]) < start) return undefined;
   if (start >= size) return 'unsatisfiable';
   return { start, end };
-}
-
-/** Bytes `start`…`end` (inclusive) of a stream; the source is closed as soon as they are through. */
-function slice(source: Readable, start: number, end: number): Readable {
-  async function* bytes(): AsyncGenerator<Buffer> {
-    let offset = 0;
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      const from = Math.max(0, start - offset);
-      const to = Math.min(chunk.length, end + 1 - offset);
-      offset += chunk.length;
-      if (to > from) yield chunk.subarray(from, to);
-      if (offset > end) break;
-    }
-  }
-  return Readable.from(bytes(), { objectMode: false });
 }
 
 async function readAll(source: Readable, max: number): Promise<Buffer> {
@@ -214,11 +197,8 @@ export function mediaRoutes(store: Store, access: AccessServices | undefined, de
       const bytes = await readAll(await deps.store.read(media.mp3Key), MP3_MAX_BYTES);
       return { size: bytes.length, bytes, type: { type: 'audio/mpeg', inline: true }, fileName: `${baseName(name)}.mp3`, etag: `"${media.sha256}-mp3"` };
     }
-    const whole = async (range: ByteRange | undefined): Promise<Readable> => {
-      const source = await deps.store.read(media.storageKey);
-      return range ? slice(source, range.start, range.end) : source;
-    };
-    return { size: media.size, bytes: whole, type: servedType(media.contentType), fileName: name, etag: `"${media.sha256}"` };
+    // a range is read from the store as a range: seeking near the end of a long video reads only that part
+    return { size: media.size, bytes: (range) => deps.store.read(media.storageKey, range), type: servedType(media.contentType), fileName: name, etag: `"${media.sha256}"` };
   }
 
   async function send(request: FastifyRequest, reply: FastifyReply, body: Body): Promise<FastifyReply> {
