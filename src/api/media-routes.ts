@@ -26,6 +26,8 @@ import { ERROR_BODY } from './error-schema.ts';
 export const THUMB_MAX_PX = 320;
 /** Images larger than this get no thumbnail (it is made in memory). */
 const THUMB_MAX_INPUT_BYTES = 50 * 1024 * 1024;
+/** Nor images of more pixels: a small file can claim a huge picture, and it is decoded in memory. */
+const THUMB_MAX_INPUT_PIXELS = 40_000_000;
 /** A voice's MP3 copy is read whole to answer ranges; copies are a few MB at most. */
 const MP3_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -40,7 +42,7 @@ export interface MediaRouteDeps {
 /** A WebP of at most THUMB_MAX_PX on its longest side, turned upright by its EXIF orientation; never enlarged. */
 export async function makeThumbnail(image: Buffer): Promise<Buffer> {
   const { default: sharp } = await import('sharp');
-  return sharp(image, { failOn: 'error', animated: false })
+  return sharp(image, { failOn: 'error', animated: false, limitInputPixels: THUMB_MAX_INPUT_PIXELS })
     .rotate()
     .resize(THUMB_MAX_PX, THUMB_MAX_PX, { fit: 'inside', withoutEnlargement: true })
     .webp({ quality: 75 })
@@ -162,10 +164,25 @@ function baseName(name: string): string {
 export function mediaRoutes(store: Store, access: AccessServices | undefined, deps: MediaRouteDeps) {
   const thumbnail = deps.thumbnail ?? makeThumbnail;
 
+  // thumbnails being made, by image: requests for the same one at once wait for one sharp call
+  const making = new Map<string, Promise<Buffer>>();
+
   /** The cached thumbnail, or one made now and put into the store for the next request. */
   async function thumbOf(media: VisibleMedia): Promise<Buffer> {
     const key = derivedKey(media.sha256, 'thumb');
     if (await deps.store.has(key)) return readAll(await deps.store.read(key), THUMB_MAX_INPUT_BYTES);
+    const running = making.get(media.sha256);
+    if (running) return running;
+    const made = makeAndKeep(media, key);
+    making.set(media.sha256, made);
+    try {
+      return await made;
+    } finally {
+      making.delete(media.sha256);
+    }
+  }
+
+  async function makeAndKeep(media: VisibleMedia, key: string): Promise<Buffer> {
     if (media.size > THUMB_MAX_INPUT_BYTES) throw mediaNotFound();
     let thumb: Buffer;
     try {

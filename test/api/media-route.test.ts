@@ -158,6 +158,8 @@ describeEachDialect('GET media', ({ dialect, open }) => {
   let photo: StoredFile;
   let voice: StoredFile;
   let bareVoice: StoredFile;
+  let broken: StoredFile;
+  let photo2: StoredFile;
   const mp3 = Buffer.concat([Buffer.from('ID3'), Buffer.alloc(500, 7)]);
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'media-route-'));
@@ -194,6 +196,15 @@ describeEachDialect('GET media', ({ dialect, open }) => {
       .toBuffer();
     photo = await storeFile(store, h.media, root, 'm-photo', SEEN, png, { kind: 'image', contentType: 'image/png', fileName: null });
     voice = await storeFile(store, h.media, root, 'm-voice', SEEN, Buffer.from('#!SILK_V3 voice one'), { kind: 'voice', contentType: 'audio/silk', fileName: null, mp3 });
+    const jpeg = await sharp({ create: { width: 400, height: 900, channels: 3, background: { r: 20, g: 90, b: 200 } } })
+      .jpeg()
+      .toBuffer();
+    photo2 = await storeFile(store, h.media, root, 'm-photo-2', SEEN, jpeg, { kind: 'image', contentType: 'image/jpeg', fileName: 'IMG_0001.jpg' });
+    broken = await storeFile(store, h.media, root, 'm-broken', SEEN, Buffer.concat([png.subarray(0, 60), Buffer.alloc(200)]), {
+      kind: 'image',
+      contentType: 'image/png',
+      fileName: null,
+    });
     bareVoice = await storeFile(store, h.media, root, 'm-voice-2', SEEN, Buffer.from('#!SILK_V3 voice two'), { kind: 'voice', contentType: 'audio/silk', fileName: null });
   });
   afterAll(async () => {
@@ -321,6 +332,20 @@ describeEachDialect('GET media', ({ dialect, open }) => {
     expect((await h.get(url(svg.sha256, '?variant=thumb'), 'viewer-token')).statusCode).toBe(404);
     expect((await h.get(url(text.sha256, '?variant=thumb'), 'viewer-token')).statusCode).toBe(404);
     expect(h.thumbCalls.count).toBe(before + 1);
+  });
+
+  it('makes one thumbnail for requests that come at once; a broken image gets 422 and nothing is kept', async () => {
+    const before = h.thumbCalls.count;
+    const answers = await Promise.all([1, 2, 3].map(() => h.get(url(photo2.sha256, '?variant=thumb'), 'viewer-token')));
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200]);
+    expect(answers.every((a) => a.rawPayload.equals(answers[0]!.rawPayload))).toBe(true);
+    expect(h.thumbCalls.count).toBe(before + 1);
+
+    const res = await h.get(url(broken.sha256, '?variant=thumb'), 'viewer-token');
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error).toBe('MEDIA_THUMBNAIL_FAILED');
+    expect(await h.media.has(derivedKey(broken.sha256, 'thumb'))).toBe(false);
+    expect((await h.get(url(broken.sha256), 'viewer-token')).rawPayload.equals(broken.bytes)).toBe(true);
   });
 
   it('serves the MP3 copy of a voice, 404 when it has none; one audit row per file served', async () => {
