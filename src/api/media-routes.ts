@@ -230,7 +230,7 @@ export function mediaRoutes(store: Store, access: AccessServices | undefined, de
     const range = parseRange(request.headers.range, body.size);
     if (range === 'unsatisfiable') {
       reply.header('content-range', `bytes */${body.size}`);
-      reply.header('content-disposition', null);
+      reply.removeHeader('content-disposition');
       return reply
         .code(416)
         .type('application/json; charset=utf-8')
