@@ -12,6 +12,7 @@ import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/typ
 import type { App } from '../app/app.ts';
 import type { Logger } from '../app/logger.ts';
 import type { CallbackRoute } from '../callbacks/callback-http.ts';
+import { createMediaStore } from '../media/media-runtime.ts';
 import type { OpsEndpoints } from '../ops/ops-endpoints.ts';
 import { accessHook } from './access-hook.ts';
 import type { AccessServices, ApiInstance, ApiRoutes, DeclaredRoute } from './api-types.ts';
@@ -19,6 +20,7 @@ import { callbackRoutes } from './callback-mount.ts';
 import { csrfGuard } from './csrf-guard.ts';
 import { handleError, handleNotFound } from './error-mapping.ts';
 import { healthRoutes } from './health-routes.ts';
+import { type MediaRouteDeps, mediaRoutes } from './media-routes.ts';
 import { type LoginLimits, LoginThrottle } from './login-throttle.ts';
 import { openApiRoutes, registerOpenApi } from './openapi.ts';
 import { opsRoutes } from './ops-routes.ts';
@@ -43,6 +45,8 @@ export interface ApiOptions {
   readonly routes?: readonly ApiRoutes[];
   /** /metrics, /readyz and the request-duration histogram (src/ops/) */
   readonly ops?: OpsEndpoints | undefined;
+  /** where media files are read (GET /api/corps/:corpid/media/:sha256); default: the store of the app's config */
+  readonly media?: MediaRouteDeps;
   readonly now?: () => number;
 }
 
@@ -140,6 +144,10 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
   statusRoutes(app.store, now)(api);
   sessionRoutes(options.access, new LoginThrottle(limits, now))(api);
   readRoutes(app.store, options.access?.audit, now)(api);
+  const media = options.media ?? { store: createMediaStore(app.config.media), scratchDir: app.config.media.partialDir };
+  // a store made here (an S3 client holds connections) is closed with the server
+  if (!options.media) api.addHook('onClose', async () => media.store.close?.());
+  mediaRoutes(app.store, options.access, media)(api);
   openApiRoutes(api);
   if (options.callbacks) await api.register(callbackRoutes(options.callbacks, log));
   for (const routes of options.routes ?? []) await api.register(async (scope: ApiInstance) => routes(scope));

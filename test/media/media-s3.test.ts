@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 // s3rver: a real S3 protocol server (SigV4 checked) from npm
 import S3rver from '@20minutes/s3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,19 @@ describe('media in an S3-compatible bucket', () => {
       expect(r.state).toBe('pending');
       expect(r.error).toMatch(/S3 (HEAD|PUT) .* answered 403/);
       expect(r.error).not.toContain('not-the-secret');
+    }
+  });
+
+  it('reads a byte range of an object from the bucket (Range signed with the request)', async () => {
+    const client = new S3Client({ endpoint, bucket: BUCKET, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
+    try {
+      const bytes = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 253));
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      await client.put(`ranges/${sha256}`, { stream: Readable.from([bytes]), size: bytes.length, sha256, contentType: 'application/octet-stream' });
+      expect((await readAll(await client.get(`ranges/${sha256}`, { start: 4990, end: 4999 }))).equals(bytes.subarray(4990))).toBe(true);
+      expect((await readAll(await client.get(`ranges/${sha256}`, { start: 0, end: 99 }))).equals(bytes.subarray(0, 100))).toBe(true);
+    } finally {
+      client.close();
     }
   });
 });

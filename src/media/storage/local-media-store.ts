@@ -102,10 +102,10 @@ export function createLocalMediaStore(root: string): MediaStore {
     async has(key) {
       return (await sizeAt(pathOf(key))) !== undefined;
     },
-    async read(key): Promise<Readable> {
+    async read(key, range): Promise<Readable> {
       const path = pathOf(key);
       await stat(path);
-      return createReadStream(path);
+      return createReadStream(path, range ? { start: range.start, end: range.end } : {});
     },
   };
 }

@@ -3,7 +3,7 @@
  * in a local directory (default) or an S3-compatible bucket. Keys are made here from digests only;
  * nothing from a message (file names, extensions) ever becomes part of a path or key.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { ValidationError } from '../../errors/errors.ts';
 
 export interface MediaStore {
@@ -16,9 +16,30 @@ export interface MediaStore {
    */
   putFile(key: string, file: string, info: { size: number; sha256: string; contentType: string }): Promise<'stored' | 'existed'>;
   has(key: string): Promise<boolean>;
-  /** The object's bytes as a stream. */
-  read(key: string): Promise<Readable>;
+  /** The object's bytes as a stream; with `range`, only bytes `start`…`end` (inclusive, within the object). */
+  read(key: string, range?: ByteRange): Promise<Readable>;
   close?(): Promise<void>;
+}
+
+/** Bytes `start` to `end` of an object, both included (as HTTP counts them). */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Bytes `start`…`end` of a stream of the whole object, for a source that sent it whole; the source is closed once they are through. */
+export function sliceStream(source: Readable, range: ByteRange): Readable {
+  async function* bytes(): AsyncGenerator<Buffer> {
+    let offset = 0;
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      const from = Math.max(0, range.start - offset);
+      const to = Math.min(chunk.length, range.end + 1 - offset);
+      offset += chunk.length;
+      if (to > from) yield chunk.subarray(from, to);
+      if (offset > range.end) break;
+    }
+  }
+  return Readable.from(bytes(), { objectMode: false });
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;

@@ -12,6 +12,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { ArchiveError } from '../../errors/errors.ts';
+import { type ByteRange, sliceStream } from './media-store.ts';
 
 export interface S3Settings {
   /** e.g. http://127.0.0.1:9000 or https://s3.eu-west-1.amazonaws.com */
@@ -99,9 +100,14 @@ export class S3Client {
     return headers;
   }
 
-  private send(method: 'GET' | 'HEAD' | 'PUT', key: string, body?: { stream: Readable; size: number; sha256: string; contentType: string }): Promise<S3Response> {
+  private send(
+    method: 'GET' | 'HEAD' | 'PUT',
+    key: string,
+    body?: { stream: Readable; size: number; sha256: string; contentType: string },
+    more: Record<string, string> = {},
+  ): Promise<S3Response> {
     const path = this.pathOf(key);
-    const extra: Record<string, string> = body ? { 'content-length': String(body.size), 'content-type': body.contentType } : {};
+    const extra: Record<string, string> = body ? { ...more, 'content-length': String(body.size), 'content-type': body.contentType } : { ...more };
     const headers = this.signedHeaders(method, path, body ? body.sha256 : EMPTY_SHA256, extra);
     return new Promise((resolve, reject) => {
       const req = (this.https ? httpsRequest : httpRequest)({
@@ -152,10 +158,12 @@ export class S3Client {
     res.body.resume();
   }
 
-  async get(key: string): Promise<Readable> {
-    const res = await this.send('GET', key);
+  /** The object, or with `range` its bytes `start`…`end` (a server that ignores Range sends it whole, and it is cut here). */
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const res = await this.send('GET', key, undefined, range ? { range: `bytes=${range.start}-${range.end}` } : {});
+    if (range && res.status === 206) return res.body;
     if (res.status !== 200) await this.fail('GET', key, res);
-    return res.body;
+    return range ? sliceStream(res.body, range) : res.body;
   }
 
   close(): void {

@@ -32,8 +32,8 @@ export function createS3MediaStore(settings: S3StoreSettings): MediaStore {
     async has(key) {
       return (await client.head(full(key))) !== undefined;
     },
-    async read(key): Promise<Readable> {
-      return client.get(full(key));
+    async read(key, range): Promise<Readable> {
+      return client.get(full(key), range);
     },
     async close() {
       client.close();
