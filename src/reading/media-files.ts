@@ -9,7 +9,7 @@ import type { ReadScope } from '../access/read-scope.ts';
 import { NotFoundError } from '../errors/errors.ts';
 import type { Database } from '../store/schema.ts';
 import { checkId } from './read-params.ts';
-import { conversationScope } from './scope-filter.ts';
+import { conversationScope } from '../access/scope-sql.ts';
 
 export interface VisibleMedia {
   readonly sha256: string;
