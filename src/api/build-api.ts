@@ -25,6 +25,7 @@ import { opsRoutes } from './ops-routes.ts';
 import { echoRequestId, logRequest, requestId } from './request-log.ts';
 import { sessionRoutes } from './session-routes.ts';
 import { statusRoutes } from './status-routes.ts';
+import { webRoutes } from './web-routes.ts';
 
 /** JSON bodies of the API are small (a sign-in, a filter); the callback endpoint keeps its own limit. */
 export const API_BODY_LIMIT = 64 * 1024;
@@ -42,6 +43,8 @@ export interface ApiOptions {
   readonly routes?: readonly ApiRoutes[];
   /** /metrics, /readyz and the request-duration histogram (src/ops/) */
   readonly ops?: OpsEndpoints | undefined;
+  /** the built web UI served at `/`; default: the package's dist/web */
+  readonly webRoot?: string;
   readonly now?: () => number;
 }
 
@@ -141,5 +144,6 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
   openApiRoutes(api);
   if (options.callbacks) await api.register(callbackRoutes(options.callbacks, log));
   for (const routes of options.routes ?? []) await api.register(async (scope: ApiInstance) => routes(scope));
+  webRoutes(options.webRoot)(api);
   return api;
 }
