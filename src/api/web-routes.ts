@@ -14,7 +14,7 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
-import { ArchiveError } from '../errors/errors.ts';
+import type { ErrorCode } from '../errors/errors.ts';
 import type { ApiInstance } from './api-types.ts';
 import { handleNotFound } from './error-mapping.ts';
 
@@ -59,11 +59,17 @@ export function defaultWebRoot(): string {
   }
 }
 
-/** The app is not built: said plainly, since a checkout run from its sources has no dist/web until `npm run build`. */
-function notBuilt(): ArchiveError {
-  return new ArchiveError('WEB_UI_NOT_BUILT', "the web UI is not built: run `npm run build` in the archive's folder (it builds the UI into dist/web), then reload", {
-    httpStatus: 503,
-  });
+/**
+ * The app is not built: said plainly, since a checkout run from its sources has no dist/web until
+ * `npm run build`. Answered here rather than thrown: it is the operator's state, not a failure to
+ * log with a stack on every page load.
+ */
+function notBuilt(reply: FastifyReply): FastifyReply {
+  const error: ErrorCode = 'WEB_UI_NOT_BUILT';
+  return reply
+    .code(503)
+    .type('application/json; charset=utf-8')
+    .send({ error, message: "the web UI is not built: run `npm run build` in the archive's folder (it builds the UI into dist/web), then reload" });
 }
 
 /** A regular file at `path` that is inside `root` once every link is resolved, or undefined. */
@@ -108,7 +114,7 @@ export function webRoutes(webRoot: string = defaultWebRoot()) {
       if (segments[0] === 'assets') return handleNotFound(request, reply);
     }
     const index = await fileInside(root, join(root, 'index.html'));
-    if (!index) throw notBuilt();
+    if (!index) return notBuilt(reply);
     return sendFile(request, reply, index, REVALIDATE);
   };
   return (api: ApiInstance): void => {
