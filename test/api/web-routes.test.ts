@@ -7,6 +7,8 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiInstance } from '../../src/api/api-types.ts';
 import { buildApi } from '../../src/api/build-api.ts';
@@ -139,7 +141,21 @@ describe('the web UI served at /', () => {
     await api.close();
   });
 
-  it("finds dist/web under the package's root from the sources", () => {
+  it("finds dist/web under the package's root from the sources and from a bundle in dist/, as the build makes it", async () => {
     expect(defaultWebRoot()).toBe(join(import.meta.dirname, '..', '..', 'dist', 'web'));
+    // the build's layout (also the Docker image's, /app/dist/…): the bundle sits in dist/, package.json one up
+    const pkg = join(dir, 'pkg');
+    mkdirSync(join(pkg, 'dist'), { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), '{"name":"wecom-archive","type":"module"}');
+    buildSync({
+      entryPoints: [join(import.meta.dirname, '..', '..', 'src', 'api', 'web-routes.ts')],
+      outfile: join(pkg, 'dist', 'wecom-archive.mjs'),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      logLevel: 'warning',
+    });
+    const bundled = (await import(pathToFileURL(join(pkg, 'dist', 'wecom-archive.mjs')).href)) as { defaultWebRoot(): string };
+    expect(bundled.defaultWebRoot()).toBe(join(pkg, 'dist', 'web'));
   });
 });
