@@ -98,7 +98,7 @@ function sendFile(request: FastifyRequest, reply: FastifyReply, file: { path: st
   return reply.send(createReadStream(file.path));
 }
 
-/** Serves the UI built in `root` (default: the package's dist/web). Register last: it answers every GET no other route takes. */
+/** Serves the UI built in `webRoot` (default: the package's dist/web). Registered last: it answers every GET and HEAD no other route takes. */
 export function webRoutes(webRoot: string = defaultWebRoot()) {
   const root = resolve(webRoot);
   const serve = async (request: FastifyRequest, reply: FastifyReply, relative: string): Promise<FastifyReply> => {
