@@ -28,6 +28,7 @@ import { echoRequestId, logRequest, requestId } from './request-log.ts';
 import { readRoutes } from './read-routes.ts';
 import { sessionRoutes } from './session-routes.ts';
 import { statusRoutes } from './status-routes.ts';
+import { webRoutes } from './web-routes.ts';
 
 /** JSON bodies of the API are small (a sign-in, a filter); the callback endpoint keeps its own limit. */
 export const API_BODY_LIMIT = 64 * 1024;
@@ -47,6 +48,8 @@ export interface ApiOptions {
   readonly ops?: OpsEndpoints | undefined;
   /** where media files are read (GET /api/corps/:corpid/media/:sha256); default: the store of the app's config */
   readonly media?: MediaRouteDeps;
+  /** the built web UI served at `/`; default: the package's dist/web */
+  readonly webRoot?: string;
   readonly now?: () => number;
 }
 
@@ -151,5 +154,6 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
   openApiRoutes(api);
   if (options.callbacks) await api.register(callbackRoutes(options.callbacks, log));
   for (const routes of options.routes ?? []) await api.register(async (scope: ApiInstance) => routes(scope));
+  webRoutes(options.webRoot)(api);
   return api;
 }

@@ -3,12 +3,15 @@
  * as a corp (keys, directory secrets, callback apps), the archive runs its pulls, callbacks and
  * directory stage, and the simulator sends msgaudit_notify and contact changes to the callback URL.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Actor } from '../access/account-admin.ts';
 import { httpUrl } from '../api/http-url.ts';
 import type { CorpProgress } from '../archiver/corp-archiver.ts';
 import { registerCorps, simulatorCorp } from '../corps/corp-registration.ts';
 import { type DirectorySample, directorySample } from '../directory/directory-sample.ts';
+import { ArchiveError } from '../errors/errors.ts';
 import { sleep } from '../runtime/sleep.ts';
 import { type RunningSimulator, startSimulator } from '../simulator/server.ts';
 import type { App } from './app.ts';
@@ -21,6 +24,8 @@ export interface DemoOptions {
   readonly rate: number;
   readonly seed: string;
   readonly listen: { readonly host: string; readonly port: number };
+  /** who creates the demo's admin account, for its audit row */
+  readonly actor: Actor;
   readonly onProgress?: (progress: readonly CorpProgress[]) => void;
 }
 
@@ -31,10 +36,26 @@ export interface RunningDemo {
   readonly serverPort: number;
   /** where the simulator sends callbacks (loopback when the server listens on a wildcard address) */
   readonly callbackBase: string;
+  /** the web UI's address, as a browser on this machine opens it */
+  readonly uiUrl: string;
+  /** the account to sign in to the UI with */
+  readonly login: DemoLogin;
   /** Archives until `signal` aborts; `onDirectory` hears once when the directory has names. */
   run(signal: AbortSignal, onDirectory: (sample: DirectorySample) => void): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * The demo's admin account: made with a random password on the first demo, whose password is then
+ * shown once; a later demo on the same data keeps the account as it is and shows no password.
+ */
+export interface DemoLogin {
+  readonly username: string;
+  /** set only when this demo created the account */
+  readonly password?: string;
+}
+
+export const DEMO_ADMIN = 'admin';
 
 /** how often, and how many times, the demo looks for a synced directory */
 const DIRECTORY_CHECK_MS = 1_000;
@@ -48,22 +69,40 @@ export async function startDemo(app: App, log: Logger, options: DemoOptions): Pr
   try {
     if (!keys) saveDemoKey(keyFile, sim);
     await registerCorps(app, [simulatorCorp(sim)], { replace: true });
+    const login = await demoAdmin(app, options.actor);
     const running = await startArchiveProcess(app, log, {
       listen: options.listen,
       callbacks: { handlePullNotifies: true, directoryTiming: { scanIntervalMs: 5_000 } },
       // a long poll interval: new messages are pulled when msgaudit_notify says so
       archive: { once: false, timing: { pollIntervalMs: 30_000 }, ...(options.onProgress ? { onProgress: options.onProgress } : {}) },
     });
-    return demoHandle(app, sim, running, options.listen.host);
+    return demoHandle(app, sim, running, options.listen.host, login);
   } catch (err) {
     await sim.close();
     throw err;
   }
 }
 
-function demoHandle(app: App, sim: RunningSimulator, running: ArchiveProcess<Pick<Required<ProcessPlan>, 'listen'>>, host: string): RunningDemo {
+/** Creates the admin account with a random password, unless an account of that name exists (from an earlier demo, or made by hand). */
+async function demoAdmin(app: App, actor: Actor): Promise<DemoLogin> {
+  if ((await app.access.admin.listUsers()).some((u) => u.username === DEMO_ADMIN)) return { username: DEMO_ADMIN };
+  // 16 characters of base64url: 96 random bits
+  const password = randomBytes(12).toString('base64url');
+  try {
+    await app.access.admin.addUser(actor, { username: DEMO_ADMIN, role: 'admin', password, grants: [] });
+  } catch (err) {
+    // another demo on the same database made it in between: theirs stands
+    if (err instanceof ArchiveError && err.code === 'USER_EXISTS') return { username: DEMO_ADMIN };
+    throw err;
+  }
+  return { username: DEMO_ADMIN, password };
+}
+
+function demoHandle(app: App, sim: RunningSimulator, running: ArchiveProcess<Pick<Required<ProcessPlan>, 'listen'>>, host: string, login: DemoLogin): RunningDemo {
   const serverPort = running.server.port;
-  const callbackBase = `${httpUrl(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, serverPort)}/callback`;
+  // a wildcard address is no address to open: this machine's loopback reaches it
+  const local = httpUrl(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, serverPort);
+  const callbackBase = `${local}/callback`;
   // The simulator announces new data with msgaudit_notify, as WeCom does (at most every 5 s here).
   sim.api.callbackTarget = callbackBase;
   const stopNotifier = sim.api.startNotifier(5_000);
@@ -73,6 +112,8 @@ function demoHandle(app: App, sim: RunningSimulator, running: ArchiveProcess<Pic
     simulatorUrl: sim.url,
     serverPort,
     callbackBase,
+    uiUrl: `${local}/`,
+    login,
     async run(signal, onDirectory) {
       const shown = announceDirectory(app, corpid, signal, onDirectory);
       try {

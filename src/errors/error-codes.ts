@@ -101,6 +101,7 @@ export const ERROR_CODES = Object.freeze({
   // HTTP API
   REQUEST_INVALID: "an HTTP request does not match its route's schema or is malformed",
   NOT_FOUND: 'no such HTTP route',
+  WEB_UI_NOT_BUILT: 'the web UI has not been built (dist/web is missing); `npm run build` builds it',
   BODY_TOO_LARGE: 'an HTTP request body is over the limit',
   BODY_NOT_JSON: 'an HTTP request body is not valid JSON',
   MEDIA_TYPE_UNSUPPORTED: 'an HTTP request body has a content type the route does not take',

@@ -1,0 +1,73 @@
+/**
+ * `demo` prints where the web UI is and a login that signs in: a new admin account with a random
+ * password the first time; a second demo on the same data keeps that account and shows no password.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+import { eventually, rawRequest } from '../callbacks/harness.ts';
+
+describe('demo on SQLite: the UI address and a login in the banner', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wa-demo-login-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, WECOM_ARCHIVE_DATA_DIR: join(dir, 'data'), WECOM_ARCHIVE_LOG_LEVEL: 'warn', WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' };
+  delete env.WECOM_ARCHIVE_DB;
+  delete env.WECOM_ARCHIVE_MASTER_KEY;
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs `demo` in this process until the banner names the UI and the login, then stops it. */
+  async function demoBanner(check: (stderr: string, ui: string) => Promise<void>): Promise<string> {
+    const stopper = new AbortController();
+    let stderr = '';
+    const exited = main(['demo', '--messages', '20', '--listen', '127.0.0.1:0'], {
+      out: () => undefined,
+      err: (line) => void (stderr += `${line}\n`),
+      stdout: new PassThrough(),
+      cwd: dir,
+      env,
+      signal: stopper.signal,
+    });
+    try {
+      const ui = await eventually(
+        async () => (/demo: sign in as /.test(stderr) ? /demo: web UI at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1] : undefined),
+        30_000,
+        'the banner',
+      );
+      await check(stderr, ui);
+    } finally {
+      stopper.abort();
+      expect(await exited).toBe(0);
+    }
+    return stderr;
+  }
+
+  const signIn = (ui: string, username: string, password: string) =>
+    rawRequest(ui.replace(/\/$/, ''), 'POST', '/api/session', JSON.stringify({ username, password }), { 'content-type': 'application/json', origin: ui.replace(/\/$/, '') });
+
+  it('creates admin with a password that signs in, and on the next demo keeps it without printing one', async () => {
+    let password = '';
+    const first = await demoBanner(async (stderr, ui) => {
+      password = /demo: sign in as admin with password (\S+) /.exec(stderr)?.[1] ?? '';
+      expect(password).toMatch(/^[A-Za-z0-9_-]{16}$/);
+      const signedIn = await signIn(ui, 'admin', password);
+      expect(signedIn.status, signedIn.body).toBe(200);
+      expect(JSON.parse(signedIn.body)).toMatchObject({ user: { username: 'admin', role: 'admin' } });
+      expect((await signIn(ui, 'admin', `${password}x`)).status).toBe(401);
+      // the address printed is the UI's: the app, or (a checkout not built yet) the 503 the banner warns of
+      const page = await rawRequest(ui.replace(/\/$/, ''), 'GET', '/');
+      if (stderr.includes('not built yet')) expect(JSON.parse(page.body)).toMatchObject({ error: 'WEB_UI_NOT_BUILT' });
+      else expect([page.status, page.body]).toEqual([200, expect.stringContaining('<div id="app">')]);
+    });
+    expect(first).toContain('users passwd admin');
+
+    const second = await demoBanner(async (stderr, ui) => {
+      expect(stderr).toContain('demo: sign in as admin (the account exists already, its password is not shown; set a new one with `./bin/wecom-archive users passwd admin`)');
+      // the account is kept as it was
+      expect((await signIn(ui, 'admin', password)).status).toBe(200);
+    });
+    expect(second).not.toContain('with password');
+    expect(second).not.toContain(password);
+  }, 90_000);
+});
