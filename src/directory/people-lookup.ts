@@ -19,6 +19,7 @@
 import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
 import type { ReadScope } from '../access/read-scope.ts';
 import { ValidationError } from '../errors/errors.ts';
+import { readCursor, writeCursor } from '../runtime/opaque-cursor.ts';
 import type { Database } from '../store/schema.ts';
 import { keyQuery } from './name-keys.ts';
 
@@ -154,21 +155,12 @@ export async function peopleMatching(
     .execute()) as Row[];
   const people = rows.slice(0, limit).map((r) => ({ kind: KINDS[Number(r.kind_order)]!, id: r.id, name: r.name, match: MATCH_RANKS[Number(r.rank)]! }));
   const last = rows.length > limit ? rows[limit - 1]! : undefined;
-  return { people, next: last ? encodeCursor([Number(last.rank), Number(last.kind_order), last.id]) : undefined };
-}
-
-function encodeCursor(key: OrderKey): string {
-  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+  return { people, next: last ? writeCursor([Number(last.rank), Number(last.kind_order), last.id]) : undefined };
 }
 
 function decodeCursor(cursor: string): OrderKey {
   const invalid = () => new ValidationError('PEOPLE_CURSOR_INVALID', 'the cursor is not one a people lookup gave; start again without it');
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
+  const key = readCursor(cursor);
   const valid =
     Array.isArray(key) &&
     key.length === 3 &&

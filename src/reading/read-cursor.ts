@@ -5,6 +5,7 @@
  * as the scope is applied to every page).
  */
 import { ValidationError } from '../errors/errors.ts';
+import { readCursor, writeCursor } from '../runtime/opaque-cursor.ts';
 
 /** Where a conversation list page ends: the conversation's last activity and key. */
 export interface ConversationCursor {
@@ -18,21 +19,13 @@ export interface MessageCursor {
   readonly seq: string;
 }
 
-const MAX_CURSOR_CHARS = 2000;
-
 function encode(tag: string, value: readonly unknown[]): string {
-  return Buffer.from(JSON.stringify([tag, ...value]), 'utf8').toString('base64url');
+  return writeCursor([tag, ...value]);
 }
 
 function decode(cursor: string, tag: string, what: string): unknown[] {
   const invalid = () => new ValidationError('READ_CURSOR_INVALID', `the ${what} cursor is not one a page of this list gave; start again without it`);
-  if (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
+  const value = readCursor(cursor);
   if (!Array.isArray(value) || value[0] !== tag) throw invalid();
   return value.slice(1);
 }

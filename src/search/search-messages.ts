@@ -25,6 +25,7 @@ import type { Kysely, RawBuilder, SelectQueryBuilder, SqlBool } from 'kysely';
 import type { ReadScope } from '../access/read-scope.ts';
 import { messageScope } from '../access/scope-sql.ts';
 import { ValidationError } from '../errors/errors.ts';
+import { readCursor, writeCursor } from '../runtime/opaque-cursor.ts';
 import type { RequiredToken, SearchDriver, SearchTables, StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
@@ -293,7 +294,7 @@ export async function searchMessages(
   // a limited caller hears of the backlog of the corps its scope names only, not of the others
   const named = scope.kind === 'everything' ? undefined : new Set([...scope.corps, ...scope.departments.map((d) => d.corpid), ...scope.conversations.map((c) => c.corpid)]);
   const backlog = (await new IndexRepository(db, dialect).backlog(query.filters.corpid)).filter((b) => named === undefined || named.has(b.corpid));
-  return { hits, next: exhausted ? undefined : encodeCursor(next!), notIndexed: backlog.reduce((sum, b) => sum + b.pending, 0) };
+  return { hits, next: exhausted ? undefined : writeCursor(next!), notIndexed: backlog.reduce((sum, b) => sum + b.pending, 0) };
 }
 
 /**
@@ -331,19 +332,10 @@ function checkLimit(limit: number): number {
   return limit;
 }
 
-/** A cursor is the order key of the page's last message, as base64url JSON: opaque to callers. */
-function encodeCursor(key: OrderKey): string {
-  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
-}
-
+/** A cursor is the order key of the page's last message (runtime/opaque-cursor.ts): opaque to callers. */
 function decodeCursor(cursor: string): OrderKey {
   const invalid = () => new ValidationError('SEARCH_CURSOR_INVALID', 'the cursor is not one a search gave; start again without --after (or `after`)');
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
+  const key = readCursor(cursor);
   const valid =
     Array.isArray(key) &&
     key.length === 4 &&

@@ -1,4 +1,5 @@
 import { type Kysely, sql, type SqlBool } from 'kysely';
+import { plannerHolders } from './planner-holders.ts';
 import type { RequiredToken, SearchDoc, SearchIndexSql } from './dialect.ts';
 
 /**
@@ -47,21 +48,7 @@ export const mysqlSearch: SearchIndexSql = {
 
   holdsAll,
 
-  // the planner estimates how many entries hold the tokens from the index's statistics, and picks
-  // the driving side itself
-  holders(db, tokens, _driver, corpid) {
-    const q = db
-      .selectFrom('search_docs as d')
-      .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
-      .where(holdsAll(tokens));
-    return corpid === undefined ? q : q.where('d.corpid', '=', corpid).where('m.corpid', '=', corpid);
-  },
-
-  async countHolders(db, tokens, corpid, cap) {
-    const ofCorp = corpid === undefined ? sql`` : sql` AND d.corpid = ${corpid}`;
-    const r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs d WHERE ${holdsAll(tokens)}${ofCorp} LIMIT ${cap}) x`.execute(db);
-    return Number(r.rows[0]?.n ?? 0);
-  },
+  ...plannerHolders(holdsAll),
 };
 
 /** `+a +b*`: every token required, prefixes starred. */
