@@ -1,7 +1,8 @@
 /**
- * The built web UI served by the archive's own HTTP edge, in chromium: the app's shell renders at `/`
- * and at a deep link, under the edge's real CSP, with no violation and no console error, its scripts
- * and styles from /assets/ cached as hashed files.
+ * The built web UI served by the archive's own HTTP edge, in chromium: a signed-out reader who opens
+ * a deep link is sent to the login page, signs in against the real accounts store and lands back on
+ * the link; all under the edge's real CSP, with no violation and no console error but the expected
+ * 401 of the first session probe, its scripts and styles from /assets/ cached as hashed files.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -35,7 +36,9 @@ describeBrowser('the web UI from the archive server', () => {
     // the UI's own build settings, as `npm run build` uses them, into the test's folder
     const [, b] = await Promise.all([build({ configFile: join(repo, 'web/vite.config.ts'), build: { outDir: join(dir, 'web') } }), launchBrowser()]);
     browser = b;
-    api = await buildApi(appWithEnv(store), createLogger('silent'), { webRoot: join(dir, 'web') });
+    const app = appWithEnv(store);
+    await app.access.admin.addUser({ username: 'setup' }, { username: 'reader', role: 'admin', password: 'correct horse battery', grants: [] });
+    api = await buildApi(app, createLogger('silent'), { webRoot: join(dir, 'web'), access: { authenticator: app.access.accounts, audit: app.access.audit } });
     await api.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
   }, 120_000);
@@ -48,7 +51,7 @@ describeBrowser('the web UI from the archive server', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('renders the shell at / and at a deep link, under the server CSP, without violations or console errors', async () => {
+  it('sends a signed-out deep link to the login page and back after signing in, under the server CSP, without violations', async () => {
     const context = await browser.newContext({ locale: 'zh-CN' });
     const page: Page = await context.newPage();
     const problems = await watchProblems(page);
@@ -58,18 +61,36 @@ describeBrowser('the web UI from the archive server', () => {
         assets.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] ?? '', cache: r.headers()['cache-control'] ?? '' });
     });
 
-    for (const path of ['/', '/c/wwa1b2c3d4e5f6a7b8/x']) {
-      const res = await page.goto(`${base}${path}`);
-      expect(res?.status(), path).toBe(200);
-      expect(res?.headers()['content-security-policy'], path).toContain("script-src 'self'");
-      await expect(page.locator('.app__title').innerText(), path).resolves.toBe('会话存档');
-      expect(new URL(page.url()).pathname, path).toBe(path);
-    }
+    const deep = '/c/wwa1b2c3d4e5f6a7b8/x?msg=m1';
+    const res = await page.goto(`${base}${deep}`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
+    await expect(page.locator('.app__title').innerText()).resolves.toBe('会话存档');
+    await page.waitForURL((url) => url.pathname === '/login');
+    expect(new URL(page.url()).searchParams.get('next')).toBe(deep);
+
+    await page.getByLabel('用户名').fill('reader');
+    await page.getByLabel('密码').fill('wrong password!!');
+    await page.getByRole('button', { name: '登录' }).click();
+    await expect(page.getByRole('alert').innerText()).resolves.toBe('用户名或密码错误');
+    await page.getByLabel('密码').fill('correct horse battery');
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.waitForURL((url) => url.pathname + url.search === deep);
+    await expect(page.locator('.app__user').innerText()).resolves.toBe('reader');
+
+    // signing out returns to the login page, and the app no longer opens without signing in
+    await page.getByRole('button', { name: '退出登录' }).click();
+    await page.waitForURL((url) => url.pathname === '/login');
+    await page.goto(`${base}/`);
+    await page.waitForURL((url) => url.pathname === '/login');
 
     expect(assets.some((a) => a.type.startsWith('text/javascript'))).toBe(true);
     expect(assets.some((a) => a.type.startsWith('text/css'))).toBe(true);
     for (const a of assets) expect([a.status, a.cache], a.url).toEqual([200, 'public, max-age=31536000, immutable']);
-    expect(problems).toEqual({ cspViolations: [], errors: [], dialogs: [] });
+    // the browser reports each refused request: the session probes while signed out and the wrong password
+    const unexpected = problems.errors.filter((e) => !/status of 401 \(Unauthorized\)/.test(e));
+    expect({ ...problems, errors: unexpected }).toEqual({ cspViolations: [], errors: [], dialogs: [] });
+    expect(problems.errors.length).toBeGreaterThan(0);
     await context.close();
   });
 });

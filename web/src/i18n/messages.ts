@@ -1,7 +1,23 @@
 /** Every string the UI shows, in Chinese (the default) and English. Keys are grouped by where they appear. */
 export const zhCN = {
   app: { title: '会话存档', language: '语言', switchTo: 'English', home: '首页', notFound: '页面不存在', back: '返回首页' },
-  home: { intro: '企业微信会话内容存档。', apiPending: '会话列表将在服务端接口就绪后显示。' },
+  login: {
+    title: '登录会话存档',
+    username: '用户名',
+    password: '密码',
+    submit: '登录',
+    signingIn: '正在登录…',
+    logout: '退出登录',
+    errors: {
+      LOGIN_REFUSED: '用户名或密码错误',
+      LOGIN_LOCKED: '登录失败次数过多，账号已暂时锁定，请稍后再试',
+      LOGIN_DISABLED: '账号已停用，请联系管理员',
+      LOGIN_RATE_LIMITED: '尝试过于频繁，请稍后再试',
+      network: '无法连接服务器，请检查网络后重试',
+      other: '登录失败：{message}',
+    },
+  },
+  home: { intro: '企业微信会话内容存档。' },
   msg: {
     recalled: '已撤回',
     recalledNotice: '{name} 撤回了一条消息',
@@ -97,7 +113,23 @@ export const zhCN = {
 
 export const en: typeof zhCN = {
   app: { title: 'Chat archive', language: 'Language', switchTo: '中文', home: 'Home', notFound: 'Page not found', back: 'Back home' },
-  home: { intro: 'The WeCom chat archive.', apiPending: 'Conversations appear here once the server API is in place.' },
+  login: {
+    title: 'Sign in to the chat archive',
+    username: 'Username',
+    password: 'Password',
+    submit: 'Sign in',
+    signingIn: 'Signing in…',
+    logout: 'Sign out',
+    errors: {
+      LOGIN_REFUSED: 'Wrong username or password',
+      LOGIN_LOCKED: 'Too many failed sign-ins: the account is locked for a while',
+      LOGIN_DISABLED: 'The account is disabled; ask an admin',
+      LOGIN_RATE_LIMITED: 'Too many attempts; try again later',
+      network: 'Cannot reach the server; check the network and try again',
+      other: 'Sign-in failed: {message}',
+    },
+  },
+  home: { intro: 'The WeCom chat archive.' },
   msg: {
     recalled: 'Recalled',
     recalledNotice: '{name} recalled a message',
