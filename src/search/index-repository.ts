@@ -3,10 +3,13 @@ import type { SearchDoc, StoreDialect } from '../store/dialects/dialect.ts';
 import { transactionRetryingConflicts } from '../store/in-transaction.ts';
 import type { Database } from '../store/schema.ts';
 
-/** A stored message as the index stage reads it. */
+/** A stored message as the index stage reads it: its text, and what its facets are made of (facets.ts). */
 export interface MessageToIndex {
   readonly corpid: string;
   readonly msgid: string;
+  readonly conversation_key: string;
+  readonly from_id: string;
+  readonly msgtime: number;
   readonly raw: Uint8Array;
 }
 
@@ -45,7 +48,12 @@ export class IndexRepository {
       const queued = await this.dialect.forUpdateSkipLocked(trx.selectFrom('search_pending').select(['corpid', 'msgid']).orderBy('corpid').orderBy('msgid').limit(limit)).execute();
       if (queued.length === 0) return 0;
       for (const [corpid, msgids] of byCorp(queued)) {
-        const messages = await trx.selectFrom('messages').select(['corpid', 'msgid', 'raw']).where('corpid', '=', corpid).where('msgid', 'in', msgids).execute();
+        const messages = await trx
+          .selectFrom('messages')
+          .select(['corpid', 'msgid', 'conversation_key', 'from_id', 'msgtime', 'raw'])
+          .where('corpid', '=', corpid)
+          .where('msgid', 'in', msgids)
+          .execute();
         await this.dialect.search.writeDocs(trx, docsOf(messages));
         await trx.deleteFrom('search_pending').where('corpid', '=', corpid).where('msgid', 'in', msgids).execute();
       }

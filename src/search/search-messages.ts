@@ -29,6 +29,7 @@ import { readCursor, writeCursor } from '../runtime/opaque-cursor.ts';
 import type { RequiredToken, SearchDriver, SearchTables, StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
+import { filterFacets } from './facets.ts';
 import { type IndexPlan, planIndexQuery } from './index-plan.ts';
 import { IndexRepository } from './index-repository.ts';
 import { matchesQuery } from './match.ts';
@@ -143,7 +144,8 @@ function indexDecides(query: SearchQuery, plan: IndexPlan): boolean {
 
 async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: ReadScope, query: SearchQuery, tuning: SearchTuning): Promise<SearchPlan> {
   const plan = planIndexQuery(query);
-  const tokens = requiredTokens(plan);
+  // the filters' facets narrow the index's answer as the terms do; their SQL conditions still decide
+  const tokens = [...requiredTokens(plan), ...filterFacets(query.filters)];
   const max = tuning.indexFirstMax ?? INDEX_FIRST_MAX;
   const holders = await dialect.search.countHolders(db, tokens, query.filters.corpid, max + 1);
   const inScope = scope.kind === 'everything' ? undefined : await messageScope(db, scope, query.filters.corpid);

@@ -19,7 +19,21 @@
  * the exact match tells them apart.
  */
 
+import { createHash } from 'node:crypto';
+
 export type TokenKind = 'word' | 'unigram' | 'bigram';
+
+/**
+ * Facet tokens name what a message is, not what it says, so that the index can narrow a search by
+ * its filters as it narrows by its terms: `cv` the conversation and `fr` the sender (each as the
+ * first 20 hex digits of the SHA-256 of its key: keys hold any character, and the filter is checked
+ * exactly in SQL anyway), `dy` the UTC day (`dy20261204`) and `mo` the UTC month (`mo202612`).
+ * No text ever encodes to these tags (text tokens are `wd`, `c1`, `c2`), so a word never meets a
+ * facet.
+ */
+export type FacetKind = 'conversation' | 'sender' | 'day' | 'month';
+
+const FACET_TAGS: Readonly<Record<FacetKind, string>> = { conversation: 'cv', sender: 'fr', day: 'dy', month: 'mo' };
 
 const TAGS: Readonly<Record<TokenKind, string>> = { word: 'wd', unigram: 'c1', bigram: 'c2' };
 const KIND_OF_TAG: ReadonlyMap<string, TokenKind> = new Map(Object.entries(TAGS).map(([kind, tag]) => [tag, kind as TokenKind]));
@@ -65,6 +79,16 @@ export function encodeToken(kind: TokenKind, text: string): string {
   const tag = TAGS[kind];
   const { encoded, whole } = encodeText(text, MAX_TOKEN_LENGTH - tag.length);
   return whole ? tag + encoded : tag + encodeText(text, WORD_PREFIX_LENGTH).encoded + CUT_MARK;
+}
+
+/** The facet token of a conversation key or sender id (hashed), or of a day or month written as digits. */
+export function encodeFacet(kind: FacetKind, value: string): string {
+  const tag = FACET_TAGS[kind];
+  if (kind === 'day' || kind === 'month') {
+    if (!/^\d+$/.test(value)) throw new Error(`a ${kind} facet is digits, not ${JSON.stringify(value)}`);
+    return tag + value;
+  }
+  return tag + createHash('sha256').update(value).digest('hex').slice(0, 20);
 }
 
 /**

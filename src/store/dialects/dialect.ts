@@ -99,16 +99,16 @@ export type SearchJoin = SelectQueryBuilder<SearchTables, 'd' | 'm', {}>;
 /** Which side a search starts from: the index's entries, or the messages in time order (see SearchIndexSql.holders). */
 export type SearchDriver = 'index' | 'time';
 
-/** A token a candidate must hold: the whole token, or (prefix) any token starting with it. */
-export interface RequiredToken {
-  readonly token: string;
-  readonly prefix: boolean;
-}
+/**
+ * What a candidate must hold: a token (the whole token, or with `prefix` any token starting with
+ * it), or at least one of a group of whole tokens (`anyOf`: a filter's facets, search/facets.ts).
+ */
+export type RequiredToken = { readonly token: string; readonly prefix: boolean } | { readonly anyOf: readonly string[] };
 
 /**
  * The search index of one dialect. Every dialect keeps one row per indexed message in `search_docs`
  * (corpid, msgid, unique), plus its full-text structure over the message's tokens; what a query
- * asks is always "every one of these tokens", so no index needs positions.
+ * asks is always "every one of these tokens (or groups of tokens)", so no index needs positions.
  */
 export interface SearchIndexSql {
   /** Creates search_docs and its full-text index (migration 0010). */

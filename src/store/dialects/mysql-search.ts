@@ -51,9 +51,9 @@ export const mysqlSearch: SearchIndexSql = {
   ...plannerHolders(holdsAll),
 };
 
-/** `+a +b*`: every token required, prefixes starred. */
+/** `+a +b* +(c d)`: every token required, prefixes starred, one of a group's tokens required. */
 function booleanQuery(tokens: readonly RequiredToken[]): string {
-  return tokens.map((t) => `+${t.token}${t.prefix ? '*' : ''}`).join(' ');
+  return tokens.map((t) => ('anyOf' in t ? `+(${t.anyOf.join(' ')})` : `+${t.token}${t.prefix ? '*' : ''}`)).join(' ');
 }
 
 /**

@@ -77,9 +77,9 @@ export const postgresSearch: SearchIndexSql = {
   ...plannerHolders(holdsAll),
 };
 
-/** `'a' & 'b':*`: tokens are [a-z0-9], so quoting needs no escapes. */
+/** `'a' & 'b':* & ('c' | 'd')`: tokens are [a-z0-9], so quoting needs no escapes. */
 function tsQuery(tokens: readonly RequiredToken[]): string {
-  return tokens.map((t) => `'${t.token}'${t.prefix ? ':*' : ''}`).join(' & ');
+  return tokens.map((t) => ('anyOf' in t ? `(${t.anyOf.map((a) => `'${a}'`).join(' | ')})` : `'${t.token}'${t.prefix ? ':*' : ''}`)).join(' & ');
 }
 
 /** The tokens in order, cut into runs of at most `maxBytes` characters each (at least one run). */

@@ -87,7 +87,7 @@ export const sqliteSearch: SearchIndexSql = {
   },
 };
 
-/** `"a" AND "b" *`: each token quoted (so no token is read as an operator), prefixes starred. */
+/** `"a" AND "b" * AND ("c" OR "d")`: each token quoted (so no token is read as an operator), prefixes starred. */
 function fts5Query(tokens: readonly RequiredToken[]): string {
-  return tokens.map((t) => `"${t.token}"${t.prefix ? ' *' : ''}`).join(' AND ');
+  return tokens.map((t) => ('anyOf' in t ? `(${t.anyOf.map((a) => `"${a}"`).join(' OR ')})` : `"${t.token}"${t.prefix ? ' *' : ''}`)).join(' AND ');
 }
