@@ -29,6 +29,9 @@ import { readRoutes } from './read-routes.ts';
 import { sessionRoutes } from './session-routes.ts';
 import { statusRoutes } from './status-routes.ts';
 import { webRoutes } from './web-routes.ts';
+import { type WecomSignInService, wecomLoginRoutes } from './wecom-login-routes.ts';
+import { WecomSignIn } from '../access/wecom-sign-in.ts';
+import { ApiClients } from '../wecom-api/api-clients.ts';
 
 /** JSON bodies of the API are small (a sign-in, a filter); the callback endpoint keeps its own limit. */
 export const API_BODY_LIMIT = 64 * 1024;
@@ -48,6 +51,8 @@ export interface ApiOptions {
   readonly ops?: OpsEndpoints | undefined;
   /** where media files are read (GET /api/corps/:corpid/media/:sha256); default: the store of the app's config */
   readonly media?: MediaRouteDeps;
+  /** sign in with WeCom; default: the app's login apps, with a WeCom API client of the server's own */
+  readonly wecomSignIn?: WecomSignInService;
   /** the built web UI served at `/`; default: the package's dist/web */
   readonly webRoot?: string;
   readonly now?: () => number;
@@ -67,6 +72,13 @@ function checkDeclarations(route: RouteOptions, declared: DeclaredRoute[]): void
   if (methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH') && !route.schema?.body && route.config?.rawBody !== true)
     throw new Error(`route ${name} takes a body but has no body schema`);
   for (const method of methods) declared.push({ method, url: route.url ?? '', access, hidden: route.schema?.hide === true });
+}
+
+/** Sign in with WeCom over a WeCom API client made for this server (closed with it). */
+function ownWecomSignIn(app: App, api: ApiInstance): WecomSignInService {
+  const clients = new ApiClients(app.apiSettings);
+  api.addHook('onClose', async () => clients.close());
+  return new WecomSignIn(app.loginApps, (corpid, secret) => clients.loginClient(corpid, secret));
 }
 
 /** A malformed HTTP request (before any route): a JSON answer like every other, then the connection closes. */
@@ -145,7 +157,10 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
   if (options.ops) opsRoutes(options.ops)(api);
   healthRoutes(app.store)(api);
   statusRoutes(app.store, now)(api);
-  sessionRoutes(options.access, new LoginThrottle(limits, now))(api);
+  // one throttle: password and WeCom sign-ins from one address count together
+  const throttle = new LoginThrottle(limits, now);
+  sessionRoutes(options.access, throttle)(api);
+  wecomLoginRoutes(options.access, options.wecomSignIn ?? ownWecomSignIn(app, api), throttle, now)(api);
   readRoutes(app.store, options.access?.audit, now)(api);
   const media = options.media ?? { store: createMediaStore(app.config.media), scratchDir: app.config.media.partialDir };
   // a store made here (an S3 client holds connections) is closed with the server

@@ -29,14 +29,16 @@ export class LoginThrottle {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Counts an attempt by `ip` for `username`; throws LoginRateLimited (and counts nothing) when either is over its limit. */
-  take(ip: string, username: string): void {
+  /**
+   * Counts an attempt by `ip` for `username`; throws LoginRateLimited (and counts nothing) when either
+   * is over its limit. Without a username (sign in with WeCom, where WeCom names the user) only the
+   * address counts.
+   */
+  take(ip: string, username?: string): void {
     const t = this.now();
-    const keys: Array<[string, number]> = [
-      [`ip:${ip}`, this.limits.perIp],
-      // usernames compare as the accounts store would, whatever the case or spacing typed
-      [`user:${username.trim().toLowerCase()}`, this.limits.perUsername],
-    ];
+    const keys: Array<[string, number]> = [[`ip:${ip}`, this.limits.perIp]];
+    // usernames compare as the accounts store would, whatever the case or spacing typed
+    if (username !== undefined) keys.push([`user:${username.trim().toLowerCase()}`, this.limits.perUsername]);
     let waitMs = 0;
     for (const [key, max] of keys) {
       const c = this.counters.get(key);

@@ -23,7 +23,7 @@ export function userAgent(request: FastifyRequest): string {
 }
 
 /** An audit row of a request without corp, conversation or items: a sign-in or a sign-out. */
-function sessionEntry(request: FastifyRequest, who: Pick<AuditEntry, 'userId' | 'username' | 'role'>, action: string, outcome?: string): AuditEntry {
+export function sessionEntry(request: FastifyRequest, who: Pick<AuditEntry, 'userId' | 'username' | 'role'>, action: string, outcome?: string): AuditEntry {
   return {
     ...who,
     action,
@@ -133,6 +133,6 @@ export function sessionRoutes(access: AccessServices | undefined, throttle: Logi
  * it), Path=/, Secure when the client reached the server over https (through a trusted proxy's
  * X-Forwarded-Proto; the server itself speaks plain HTTP), and it ends with the session.
  */
-function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string, expiresAt: number): void {
+export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string, expiresAt: number): void {
   reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/', secure: request.protocol === 'https', expires: new Date(expiresAt) });
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { accessServices, type AccessServices } from '../access/access-services.ts';
+import { LoginApps } from '../access/wecom-login-apps.ts';
 import { CallbackAppRegistry } from '../callbacks/callback-apps.ts';
 import type { Config } from '../config/config.ts';
 import { CorpRegistry } from '../corps/corp-registry.ts';
@@ -20,6 +21,8 @@ export interface SettingsServices {
   readonly apiSettings: CorpApiSettings;
   /** where each corp's events go (webhook secrets sealed) */
   readonly sinks: SinkRegistry;
+  /** the app that signs members in with WeCom, per corp (its Secret sealed) */
+  readonly loginApps: LoginApps;
 }
 
 /** What commands and servers work with: the store and the services over it. */
@@ -68,5 +71,6 @@ function settingsServices(db: Kysely<Database>, masterKey: Buffer): SettingsServ
     callbackApps: new CallbackAppRegistry(db, masterKey),
     apiSettings: new CorpApiSettings(db, masterKey, corps),
     sinks: new SinkRegistry(db, masterKey),
+    loginApps: new LoginApps(db, masterKey),
   };
 }

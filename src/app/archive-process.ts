@@ -6,6 +6,7 @@
  * processes here; stages never construct each other, and the CLI never constructs a stage.
  * A new stage is one more part of ProcessPlan and of startArchiveProcess.
  */
+import { WecomSignIn } from '../access/wecom-sign-in.ts';
 import type { AccessServices, ApiRoutes } from '../api/api-types.ts';
 import { type HttpServer, startHttpServer } from '../api/http-server.ts';
 import type { CorpProgress } from '../archiver/corp-archiver.ts';
@@ -72,6 +73,8 @@ export async function startArchiveProcess<P extends ProcessPlan>(app: App, log: 
           ops,
           callbacks: services?.route,
           access: plan.access ?? { authenticator: app.access.accounts, audit: app.access.audit },
+          // the code exchange shares the directory's token cache and connections when they are here
+          ...(services ? { wecomSignIn: new WecomSignIn(app.loginApps, (corpid, secret) => services.clients.loginClient(corpid, secret)) } : {}),
           routes: plan.routes ?? [],
         })
       : undefined;

@@ -76,11 +76,27 @@ export async function startDemo(app: App, log: Logger, options: DemoOptions): Pr
       // a long poll interval: new messages are pulled when msgaudit_notify says so
       archive: { once: false, timing: { pollIntervalMs: 30_000 }, ...(options.onProgress ? { onProgress: options.onProgress } : {}) },
     });
-    return demoHandle(app, sim, running, options.listen.host, login);
+    const handle = demoHandle(app, sim, running, options.listen.host, login);
+    // the server is closed here, the simulator by the catch below
+    await offerWecomSignIn(app, sim, handle.uiUrl).catch(async (err: unknown) => {
+      await running.close();
+      throw err;
+    });
+    return handle;
   } catch (err) {
     await sim.close();
     throw err;
   }
+}
+
+/**
+ * Sign in with WeCom through the simulator's app, so the login page offers it; the simulator's
+ * authorize pages act as if its first member were signed in to WeCom. No account is bound to that
+ * member, so the sign-in ends on the login page until one is (`users add … --wecom-userid`).
+ */
+async function offerWecomSignIn(app: App, sim: RunningSimulator, uiUrl: string): Promise<void> {
+  await app.loginApps.set({ corpid: sim.corp.corpid, agentid: sim.api.oauth.agentid, secret: sim.api.secrets.login, publicUrl: uiUrl, name: '演示企业 (simulator)' });
+  sim.api.oauth.signedIn = [...sim.api.data.members.keys()][0] ?? null;
 }
 
 /** Creates the admin account with a random password, unless an account of that name exists (from an earlier demo, or made by hand). */

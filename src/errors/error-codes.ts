@@ -114,6 +114,14 @@ export const ERROR_CODES = Object.freeze({
   LOGIN_RATE_LIMITED: 'too many sign-in attempts from this address or for this username',
   NOT_A_SESSION: 'the request is not made with a session (a bearer token cannot sign out)',
   ACCOUNTS_UNAVAILABLE: 'this process has no accounts store to sign in against',
+  LOGIN_APP_INVALID: 'the app to sign in with WeCom is not set up as WeCom expects',
+  LOGIN_APP_NOT_FOUND: 'the corp has no app to sign in with WeCom',
+  WECOM_LOGIN_UNAVAILABLE: 'the corp offers no sign-in with WeCom',
+  WECOM_STATE_INVALID: "WeCom's redirect does not belong to a sign-in this browser started (or it took too long)",
+  WECOM_CODE_INVALID: 'WeCom refused the sign-in code (wrong, used or expired)',
+  WECOM_NOT_MEMBER: 'the WeCom account is not a member of the corp',
+  WECOM_NOT_BOUND: 'no account is bound to this WeCom member',
+  WECOM_UNAVAILABLE: 'WeCom could not be asked who signed in',
   INTERNAL: 'an unexpected error; the server log has it',
 
   // callbacks

@@ -101,6 +101,16 @@ export function createSimulatorServer(sim: Simulator): Server {
         if (reply) return sendJson(res, reply.status, reply.json);
         return sendJson(res, 404, { errcode: 404, errmsg: `no API ${url.pathname}` });
       }
+      if ((url.pathname === '/connect/oauth2/authorize' || url.pathname === '/wwlogin/sso/login') && req.method === 'GET') {
+        // the pages a browser is sent to for sign in with WeCom (api/oauth.ts)
+        const answer = simulatorApi(sim).oauth.authorize(url.pathname, url.searchParams);
+        if (answer.location !== undefined) {
+          res.writeHead(answer.status, { location: answer.location, 'cache-control': 'no-store', 'content-length': 0 });
+          res.end();
+          return;
+        }
+        return sendJson(res, answer.status, answer.json);
+      }
       if (url.pathname.startsWith('/control/')) {
         const raw = req.method === 'GET' || req.method === 'DELETE' ? Buffer.alloc(0) : await readBody(req, CONTROL_BODY_LIMIT);
         const body = raw.length === 0 ? {} : parseJson(raw);

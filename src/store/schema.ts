@@ -40,6 +40,7 @@ export interface Database {
   media: MediaTable;
   corp_api_settings: CorpApiSettingsTable;
   callback_apps: CallbackAppTable;
+  wecom_login_apps: WecomLoginAppTable;
   callback_inbox: CallbackInboxTable;
   callback_ip_list: CallbackIpTable;
   dir_departments: DirDepartmentTable;
@@ -263,6 +264,23 @@ export interface CallbackAppTable {
   aes_key_sealed: string;
   /** what decrypted callbacks must be addressed to: the corpid, or '' for robots */
   receive_id: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The WeCom app whose OAuth2 signs users in, per corp (`corp login-app`). */
+export interface WecomLoginAppTable {
+  corpid: string;
+  /** the app's AgentId, digits */
+  agentid: string;
+  /** shown on the sign-in button */
+  name: string;
+  /** the app's Secret, sealed */
+  secret_sealed: string;
+  /** the archive's address as browsers reach it: redirect_uri = public_url + /api/session/wecom/callback */
+  public_url: string;
+  /** null: WeCom's own pages for native corps, the simulator's URL for simulator corps */
+  authorize_base: string | null;
   created_at: number;
   updated_at: number;
 }

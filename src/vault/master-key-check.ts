@@ -6,6 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { loginSecretAad } from '../access/wecom-login-apps.ts';
 import { tokenAad } from '../callbacks/callback-apps.ts';
 import { secretAad } from '../corps/corp-registry.ts';
 import { ConfigError } from '../errors/errors.ts';
@@ -80,6 +81,8 @@ async function sealedSample(db: Kysely<Database>): Promise<SealedSample[]> {
   else if (api?.customer_secret_sealed) samples.push({ sealed: api.customer_secret_sealed, aad: customerAad(api.corpid) });
   const callback = await db.selectFrom('callback_apps').select(['corpid', 'app', 'token_sealed']).limit(1).executeTakeFirst();
   if (callback) samples.push({ sealed: callback.token_sealed, aad: tokenAad(callback.corpid, callback.app) });
+  const login = await db.selectFrom('wecom_login_apps').select(['corpid', 'secret_sealed']).limit(1).executeTakeFirst();
+  if (login) samples.push({ sealed: login.secret_sealed, aad: loginSecretAad(login.corpid) });
   return samples;
 }
 

@@ -35,6 +35,18 @@ export class ApiClients {
     return new WeComApiClient(corp, { transport: this.transport, tokens: this.tokens, ...(this.options.policy ? { policy: this.options.policy } : {}) });
   }
 
+  /**
+   * A client whose `login` calls (auth/getuserinfo) use the Secret of the app that signs users in;
+   * its token is cached beside the others, keyed by a hash of that Secret.
+   */
+  async loginClient(corpid: string, loginSecret: string): Promise<WeComApiClient> {
+    const corp = await this.settings.apiCorp(corpid);
+    return new WeComApiClient(
+      { ...corp, secrets: { ...corp.secrets, login: loginSecret } },
+      { transport: this.transport, tokens: this.tokens, ...(this.options.policy ? { policy: this.options.policy } : {}) },
+    );
+  }
+
   close(): void {
     this.ownTransport?.close();
   }

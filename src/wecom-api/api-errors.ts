@@ -31,13 +31,12 @@ export class WeComApiCallError extends WeComApiError {
 
 /** A secret the API needs is not configured for the corp. A configuration problem: retrying does not help. */
 export class ApiSecretMissingError extends ArchiveError {
-  constructor(corpid: string, kind: 'contacts' | 'customer') {
-    const what = kind === 'contacts' ? 'contacts (通讯录同步) secret' : 'customer contact (客户联系) secret';
-    super(
-      'API_SECRET_MISSING',
-      `the ${what} of corp ${corpid} is not set, so this part of the directory cannot be synced; set it with \`wecom-archive corp secrets --corp ${corpid} --${kind === 'contacts' ? 'contacts' : 'customer'}-secret S\``,
-      { kind: 'invalid', httpStatus: 409 },
-    );
+  constructor(corpid: string, kind: 'contacts' | 'customer' | 'login') {
+    const message =
+      kind === 'login'
+        ? `corp ${corpid} has no app to sign in with WeCom; set one with \`wecom-archive corp login-app --corp ${corpid} --agentid N --secret-file PATH --public-url URL\``
+        : `the ${kind === 'contacts' ? 'contacts (通讯录同步) secret' : 'customer contact (客户联系) secret'} of corp ${corpid} is not set, so this part of the directory cannot be synced; set it with \`wecom-archive corp secrets --corp ${corpid} --${kind}-secret S\``;
+    super('API_SECRET_MISSING', message, { kind: 'invalid', httpStatus: 409 });
   }
 }
 

@@ -14,15 +14,16 @@ import { ApiTransportError, type ApiTransport } from './api-transport.ts';
 import { ProxyTunnelError } from './proxy-tunnel.ts';
 import type { TokenCache } from './token-cache.ts';
 
-/** Which app's secret a call needs. */
-export type SecretKind = 'archive' | 'contacts' | 'customer';
+/** Which app's secret a call needs ('login': the app that signs users in with WeCom). */
+export type SecretKind = 'archive' | 'contacts' | 'customer' | 'login';
 
 /** A corp as the API client needs it. Holds secrets: never log it. */
 export interface ApiCorp {
   corpid: string;
   /** e.g. https://qyapi.weixin.qq.com, or the simulator's URL */
   apiBase: string;
-  secrets: { archive: string; contacts: string | null; customer: string | null };
+  /** `login` is set only on a client made for signing a user in (ApiClients.loginClient) */
+  secrets: { archive: string; contacts: string | null; customer: string | null; login?: string | null };
   proxy: string | null;
   proxyAuth: string | null;
   timeoutS: number;
@@ -61,7 +62,7 @@ export class WeComApiClient {
 
   /** Whether a secret of this kind is configured (parts of the sync are skipped without it). */
   has(kind: SecretKind): boolean {
-    return kind === 'archive' || this.corp.secrets[kind] !== null;
+    return kind === 'archive' || (this.corp.secrets[kind] ?? null) !== null;
   }
 
   /**
@@ -110,8 +111,9 @@ export class WeComApiClient {
   }
 
   private secret(kind: SecretKind): string {
-    const secret = kind === 'archive' ? this.corp.secrets.archive : this.corp.secrets[kind];
-    if (secret === null) throw new ApiSecretMissingError(this.corp.corpid, kind as 'contacts' | 'customer');
+    if (kind === 'archive') return this.corp.secrets.archive;
+    const secret = this.corp.secrets[kind] ?? null;
+    if (secret === null) throw new ApiSecretMissingError(this.corp.corpid, kind);
     return secret;
   }
 

@@ -388,3 +388,17 @@ export async function getCallbackIp(client: WeComApiClient, signal?: AbortSignal
     return entry;
   });
 }
+
+/**
+ * Who a sign-in `code` belongs to (auth/getuserinfo, with the token of the app that signs users in):
+ * a member of the corp has a `userid`; anyone else (a WeChat user, a customer) gets an `openid`
+ * and no userid, and is an outsider. The code is WeCom's to check: a wrong, used or expired one
+ * answers errcode 40029, thrown as a WeComApiCallError.
+ */
+export async function getUserInfoByCode(client: WeComApiClient, code: string, signal?: AbortSignal): Promise<{ userid: string | null }> {
+  const r = new Reader('auth/getuserinfo');
+  const o = await client.call('login', { method: 'GET', path: '/cgi-bin/auth/getuserinfo', query: { code }, operation: 'auth/getuserinfo' }, signal);
+  // the older spelling (user/getuserinfo) is UserId; an answer with neither is an outsider's
+  const userid = r.optString(o.userid ?? o.UserId, 'userid');
+  return { userid };
+}

@@ -55,6 +55,9 @@ describe('demo on SQLite: the UI address and a login in the banner', () => {
       expect(signedIn.status, signedIn.body).toBe(200);
       expect(JSON.parse(signedIn.body)).toMatchObject({ user: { username: 'admin', role: 'admin' } });
       expect((await signIn(ui, 'admin', `${password}x`)).status).toBe(401);
+      // the login page may offer WeCom too, through the simulator's app
+      const methods = JSON.parse((await rawRequest(ui.replace(/\/$/, ''), 'GET', '/api/session/methods')).body) as { wecom: Array<{ url: string }> };
+      expect(methods.wecom).toEqual([expect.objectContaining({ url: expect.stringMatching(/^\/api\/session\/wecom\?corp=/) })]);
       // the address printed is the UI's: the app, or (a checkout not built yet) the 503 the banner warns of
       const page = await rawRequest(ui.replace(/\/$/, ''), 'GET', '/');
       if (stderr.includes('not built yet')) expect(JSON.parse(page.body)).toMatchObject({ error: 'WEB_UI_NOT_BUILT' });

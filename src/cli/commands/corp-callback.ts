@@ -3,6 +3,7 @@ import { CallbackInbox, type InboxState } from '../../callbacks/callback-inbox.t
 import { ValidationError } from '../../errors/errors.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 import { readSecretFlags, secretOptions } from '../secret-input.ts';
+import { cliActor } from './access-flags.ts';
 
 export const corpCallbackAdd: Command = {
   name: 'corp callback',
@@ -138,5 +139,84 @@ export const callbackReplay: Command = {
     const inbox = new CallbackInbox(needApp(app).store.db);
     const n = await inbox.replay({ ...(idText !== undefined ? { id: Number(idText) } : {}), ...(corpid !== undefined ? { corpid } : {}) });
     io.out(n === 0 ? 'no failed events matched' : `${n} event(s) queued again`);
+  },
+};
+
+export const corpLoginApp: Command = {
+  name: 'corp login-app',
+  usage:
+    'corp login-app set --corp ID --agentid N (--secret-file PATH | --secret env:VAR | --secret -) --public-url URL [--name NAME] [--authorize-base URL|default] | corp login-app list [--json] | corp login-app remove --corp ID',
+  summary: "sign in with WeCom: the app (agentid and Secret, sealed) whose OAuth2 names the member, and the archive's public URL for redirect_uri",
+  options: {
+    corp: { type: 'string' },
+    agentid: { type: 'string' },
+    ...secretOptions('secret'),
+    'public-url': { type: 'string' },
+    name: { type: 'string' },
+    'authorize-base': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  allowPositionals: true,
+  async run({ app, values, positionals, io }) {
+    const a = needApp(app);
+    const action = positionals[0];
+    const audit = (action: string, corpid: string, query: Record<string, string>) =>
+      a.access.audit.record({
+        userId: undefined,
+        username: cliActor(io.env).username,
+        role: undefined,
+        action,
+        corpid,
+        conversation: undefined,
+        query,
+        items: undefined,
+        reason: undefined,
+        ip: undefined,
+        userAgent: undefined,
+        requestId: 'cli',
+      });
+    if (action === 'set') {
+      const corpid = requireString(values, 'corp', 'the corp ID');
+      const agentid = requireString(values, 'agentid', 'the AgentId of the self-built app (自建应用) members sign in with, e.g. 1000002');
+      const publicUrl = requireString(
+        values,
+        'public-url',
+        "the archive's address as browsers reach it, e.g. https://archive.example.com (its host must be the app's trusted domain, 可信域名)",
+      );
+      const secrets = await readSecretFlags(values, ['secret'], io);
+      const authorizeBase = optionalString(values, 'authorize-base');
+      await a.loginApps.set({
+        corpid,
+        agentid,
+        secret: secrets.require('secret', "the app's Secret from the WeCom admin console"),
+        publicUrl,
+        name: optionalString(values, 'name'),
+        authorizeBase: authorizeBase === undefined || authorizeBase === 'default' ? null : authorizeBase,
+      });
+      // who may sign in changed: the audit log says so (never the Secret)
+      await audit('login_app.set', corpid, { agentid, publicUrl });
+      const set = (await a.loginApps.list()).find((l) => l.corpid === corpid)!;
+      io.out(
+        `sign in with WeCom for ${corpid}: app ${set.agentid} ("${set.name}"); in the WeCom admin console set the app's trusted domain (可信域名) to ${new URL(set.publicUrl).host}; redirect_uri is ${set.publicUrl}/api/session/wecom/callback`,
+      );
+      return;
+    }
+    if (action === 'list') {
+      const apps = await a.loginApps.list();
+      if (values.json) io.out(JSON.stringify(apps));
+      else if (apps.length === 0) io.out('no corp offers sign in with WeCom; set one up with `corp login-app set`');
+      else
+        for (const l of apps)
+          io.out(`${l.corpid}  agentid ${l.agentid}  "${l.name}"  public URL ${l.publicUrl}  authorize ${l.authorizeIsDefault ? '(default) ' : ''}${l.authorize.oauth}`);
+      return;
+    }
+    if (action === 'remove') {
+      const corpid = requireString(values, 'corp', 'the corp ID');
+      await a.loginApps.remove(corpid);
+      await audit('login_app.remove', corpid, {});
+      io.out(`sign in with WeCom for ${corpid} removed; accounts bound to its members sign in with a password only`);
+      return;
+    }
+    throw new ValidationError('USAGE', `corp login-app needs set, list or remove\nusage: wecom-archive ${corpLoginApp.usage}`);
   },
 };

@@ -1,6 +1,6 @@
 import type { Command } from '../command.ts';
 import { corpAdd, corpImport, corpList, corpRemove } from './corp.ts';
-import { callbackEvents, callbackReplay, corpCallbackAdd, corpSecrets } from './corp-callback.ts';
+import { callbackEvents, callbackReplay, corpCallbackAdd, corpLoginApp, corpSecrets } from './corp-callback.ts';
 import { decryptRetry } from './decrypt.ts';
 import { directorySync } from './directory.ts';
 import { serve } from './serve.ts';
@@ -29,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   corpRemove,
   corpSecrets,
   corpCallbackAdd,
+  corpLoginApp,
   keysGenerate,
   keysAdd,
   keysReplace,

@@ -36,6 +36,8 @@ function describeGroup(api: SimulatorApi, g: SimGroup): Record<string, unknown> 
 
 const ROUTES: Readonly<Record<string, { method: 'GET' | 'POST'; kind: SimSecretKind | 'any'; handle: Handler }>> = {
   '/cgi-bin/getcallbackip': { method: 'GET', kind: 'any', handle: (api) => ok({ ip_list: api.callbackIps }) },
+  // sign in with WeCom: who a code from an authorize page names (oauth.ts)
+  '/cgi-bin/auth/getuserinfo': { method: 'GET', kind: 'login', handle: (api, q) => api.oauth.userInfo(q.get('code')) },
   '/cgi-bin/department/list': {
     method: 'GET',
     kind: 'contacts',
@@ -264,6 +266,12 @@ export async function apiControlRoute(api: SimulatorApi, method: string, name: s
     case 'POST api-faults':
       api.injectFault({ errcode: Number(b.errcode), ...(typeof b.path === 'string' ? { path: b.path } : {}), ...(typeof b.count === 'number' ? { count: b.count } : {}) });
       return { status: 200, json: { queued: true } };
+    // who is signed in to WeCom for the authorize pages (null: nobody)
+    case 'POST oauth': {
+      if (b.userid !== null && (typeof b.userid !== 'string' || b.userid === '')) throw new ValidationError('CONTROL_INVALID', '"userid" must be a non-empty string or null');
+      api.oauth.signedIn = b.userid;
+      return { status: 200, json: { signedIn: api.oauth.signedIn, agentid: api.oauth.agentid } };
+    }
     case 'POST tokens/expire':
       api.expireTokens();
       return { status: 200, json: { expired: true } };

@@ -13,9 +13,11 @@ import { ValidationError } from '../../errors/errors.ts';
 import { type CallbackAppSecrets, deliverCallback, type Delivery, eventXml } from '../callbacks/callback-sender.ts';
 import type { Simulator } from '../core/simulator.ts';
 import { addBulkMembers, buildDirectoryData, type SimDirectoryData, type SimMember } from './directory-data.ts';
+import { SimOAuth } from './oauth.ts';
 import { SimRobot } from './robot-webhook.ts';
 
-export type SimSecretKind = 'archive' | 'contacts' | 'customer';
+/** 'login': the self-built app members sign in to the archive with (oauth.ts) */
+export type SimSecretKind = 'archive' | 'contacts' | 'customer' | 'login';
 export type SimCallbackApp = 'contacts' | 'customer' | 'archive';
 
 /** A token lives this long (WeCom: 7200 s). */
@@ -44,6 +46,7 @@ const ERRMSG: Readonly<Record<number, string>> = {
   40001: 'invalid credential',
   40013: 'invalid corpid',
   40014: 'invalid access_token',
+  40029: 'invalid code',
   41001: 'access_token missing',
   42001: 'access_token expired',
   45009: 'api freq out of limit',
@@ -87,6 +90,8 @@ export class SimulatorApi {
   readonly deliveries: Delivery[] = [];
   /** the group robot's webhook (robot-webhook.ts) */
   readonly robot: SimRobot;
+  /** sign in with WeCom: the authorize pages and auth/getuserinfo (oauth.ts) */
+  readonly oauth: SimOAuth;
   private readonly tokens = new Map<string, { kind: SimSecretKind; expiresAt: number; revoked: boolean }>();
   private readonly current = new Map<SimSecretKind, string>();
   private faults: Array<ApiFaultSpec & { remaining: number }> = [];
@@ -99,7 +104,14 @@ export class SimulatorApi {
       archive: sim.corp.secret,
       contacts: derived(sim.seed.key, 'contacts-secret', 43),
       customer: derived(sim.seed.key, 'customer-secret', 43),
+      login: derived(sim.seed.key, 'login-secret', 43),
     };
+    this.oauth = new SimOAuth(
+      () => this.corpid,
+      '1000002',
+      (userid) => this.data.members.has(userid),
+      () => this.sim.clock.now(),
+    );
     const app = (name: SimCallbackApp): CallbackAppSecrets => ({
       app: name,
       token: derived(sim.seed.key, `${name}-token`, 32),

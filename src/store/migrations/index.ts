@@ -17,6 +17,7 @@ import * as m0014 from './0014-search-doc-parts.ts';
 import * as m0015 from './0015-event-outbox.ts';
 import * as m0016 from './0016-alerts.ts';
 import * as m0020 from './0020-search-facets.ts';
+import * as m0021 from './0021-wecom-login.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -39,6 +40,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0015-event-outbox', m0015],
   ['0016-alerts', m0016],
   ['0020-search-facets', m0020],
+  ['0021-wecom-login', m0021],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
