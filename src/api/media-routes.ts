@@ -140,7 +140,7 @@ function auditEntry(request: FastifyRequest, caller: Caller, corpid: string, med
     conversation: media.conversation,
     query: { sha256: media.sha256, msgid: media.msgid, ...(variant ? { variant } : {}) },
     items: 1,
-    reason: undefined,
+    reason: request.accessReason,
     ip: request.ip,
     userAgent: userAgent(request),
     requestId: request.id,
@@ -250,7 +250,7 @@ export function mediaRoutes(store: Store, access: AccessServices | undefined, de
     api.get(
       '/api/corps/:corpid/media/:sha256',
       {
-        config: { access: 'signed-in' },
+        config: { access: 'signed-in', needsReason: true },
         schema: {
           summary: 'A stored media file (or its thumbnail or MP3 copy), when a message the caller may read references it; single byte ranges',
           tags: ['media'],

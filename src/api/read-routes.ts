@@ -88,7 +88,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
       conversation: fields.conversation,
       query: filtersOf(request.query),
       items: fields.items,
-      reason: undefined,
+      reason: request.accessReason,
       ip: request.ip,
       userAgent: userAgent(request),
       requestId: request.id,
@@ -147,7 +147,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
     api.get(
       '/api/corps/:corpid/conversations/:conversation/messages',
       {
-        config: { access: 'signed-in' },
+        config: { access: 'signed-in', needsReason: true },
         onRequest: utf8Query,
         schema: {
           summary: 'A page of a conversation in time order: the newest, or before/after a cursor, or around a message or a time',
@@ -171,7 +171,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
     api.get(
       '/api/corps/:corpid/conversations/:conversation/days',
       {
-        config: { access: 'signed-in' },
+        config: { access: 'signed-in', needsReason: true },
         onRequest: utf8Query,
         schema: {
           summary: 'The days of a month on which a conversation has messages',
@@ -192,7 +192,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
     api.get(
       '/api/corps/:corpid/messages/:msgid',
       {
-        config: { access: 'signed-in' },
+        config: { access: 'signed-in', needsReason: true },
         onRequest: utf8Query,
         schema: { summary: 'One message, with its raw JSON', tags: ['read'], params: MESSAGE_PARAMS, response: ERRORS },
       },
@@ -207,7 +207,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
     api.get(
       '/api/corps/:corpid/messages/:msgid/context',
       {
-        config: { access: 'signed-in' },
+        config: { access: 'signed-in', needsReason: true },
         onRequest: utf8Query,
         schema: {
           summary: 'A message and up to n messages on each side of it',
@@ -256,7 +256,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
     api.get(
       '/api/search',
       {
-        config: { access: 'signed-in' },
+        config: { access: 'signed-in', needsReason: true },
         onRequest: utf8Query,
         schema: {
           summary: 'Messages the caller may read that match a query, newest first',

@@ -266,4 +266,82 @@ describeEachDialect('read routes', ({ open }) => {
       expect(typeof res.body.error, url).toBe('string');
     }
   });
+
+  it('asks a viewer for a reason before it opens a conversation or searches while require_reason is on, and keeps the reason in the audit row', async () => {
+    const app = appWithEnv(store);
+    const withReason = async (url: string, who: string, reason: string | undefined) => {
+      const res = await api.inject({ method: 'GET', url, headers: { authorization: `Bearer ${who}`, ...(reason === undefined ? {} : { 'x-access-reason': reason }) } });
+      return { status: res.statusCode, body: res.json() as Record<string, any> };
+    };
+    const messages = `/api/corps/${A}/conversations/${enc(SHOWN)}/messages`;
+    const gated = [
+      messages,
+      `/api/corps/${A}/conversations/${enc(SHOWN)}/days?month=2026-03`,
+      `/api/corps/${A}/messages/a01`,
+      `/api/corps/${A}/messages/a01/context`,
+      `/api/search?q=${enc('开会')}`,
+    ];
+    expect((await withReason('/api/me', 'viewer', undefined)).body).toEqual({ user: { username: 'vera', role: 'viewer' }, reasonRequired: false });
+    await app.access.admin.setSetting({ username: 'tester' }, 'require_reason', 'on');
+    try {
+      expect((await withReason('/api/me', 'viewer', undefined)).body.reasonRequired).toBe(true);
+      expect((await withReason('/api/me', 'admin', undefined)).body.reasonRequired).toBe(false);
+      expect((await withReason('/api/me', 'auditor', undefined)).body.reasonRequired).toBe(false);
+
+      const before = audit.entries.length;
+      for (const url of gated) {
+        const refused = await withReason(url, 'viewer', undefined);
+        expect(refused.status, url).toBe(428);
+        expect(refused.body.error, url).toBe('REASON_REQUIRED');
+      }
+      // refused reads return nothing and write no row
+      expect(audit.entries.length).toBe(before);
+      // the list of conversations and the corps are no conversation's content
+      expect((await withReason(`/api/corps/${A}/conversations`, 'viewer', undefined)).status).toBe(200);
+      expect((await withReason('/api/corps', 'viewer', undefined)).status).toBe(200);
+
+      const reason = '案件 #2026-17 复核 (legal hold)';
+      for (const url of gated) {
+        const shown = await withReason(url, 'viewer', encodeURIComponent(`  ${reason} `));
+        expect(shown.status, url).toBe(200);
+        expect(audit.entries.at(-1)).toMatchObject({ username: 'vera', reason });
+      }
+      // admins and auditors are not asked; a reason they give is kept all the same
+      expect((await withReason(messages, 'admin', undefined)).status).toBe(200);
+      expect(audit.entries.at(-1)!.reason).toBeUndefined();
+      expect((await withReason(`/api/corps/${B}/conversations/${enc('pair:eve|frank')}/messages`, 'auditor', undefined)).status).toBe(200);
+      expect((await withReason(messages, 'admin', encodeURIComponent('工单 42'))).status).toBe(200);
+      expect(audit.entries.at(-1)).toMatchObject({ username: 'root', reason: '工单 42' });
+
+      // malformed reasons: 400 for anyone, before anything is read
+      const malformed = [
+        '%FF',
+        '%E6%A1',
+        encodeURIComponent('   '),
+        encodeURIComponent('a\u0007b'),
+        encodeURIComponent('a\nb'),
+        encodeURIComponent('x'.repeat(201)),
+        'a b',
+        '案件',
+      ];
+      const rows = audit.entries.length;
+      for (const bad of malformed) {
+        for (const who of ['viewer', 'admin']) {
+          const res = await api.inject({ method: 'GET', url: messages, headers: { authorization: `Bearer ${who}`, 'x-access-reason': bad } });
+          expect(res.statusCode, `${who} ${bad}`).toBe(400);
+          expect(res.json(), bad).toMatchObject({ error: 'REASON_INVALID' });
+        }
+      }
+      expect(audit.entries.length).toBe(rows);
+      // 200 characters of Chinese (600 bytes of UTF-8) is a reason
+      expect((await withReason(messages, 'viewer', encodeURIComponent('因'.repeat(200)))).status).toBe(200);
+
+      // the audit log shows the reason to whoever reads it
+      const logged = await get('/api/audit?user=vera&action=messages.read&limit=200', 'admin');
+      expect(logged.body.rows.map((r: { reason: string | null }) => r.reason)).toContain(reason);
+    } finally {
+      await app.access.admin.setSetting({ username: 'tester' }, 'require_reason', 'off');
+    }
+    expect((await withReason(messages, 'viewer', undefined)).status).toBe(200);
+  });
 });
