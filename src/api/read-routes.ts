@@ -12,7 +12,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import type { AuditEntry, AuditTrail, Caller } from '../access/caller.ts';
 import { auditPage } from '../access/audit-log.ts';
-import { peopleMatching, type PeopleKind } from '../directory/people-lookup.ts';
+import { peopleMatching, type PeopleKind, senderIdsFor } from '../directory/people-lookup.ts';
 import { ArchiveError, ValidationError } from '../errors/errors.ts';
 import { listConversations } from '../reading/conversation-list.ts';
 import { conversationDays, conversationMessages, messageById, messageContext } from '../reading/message-pages.ts';
@@ -20,6 +20,7 @@ import { MAX_LIMIT } from '../reading/read-params.ts';
 import { parseSearchQuery } from '../search/query.ts';
 import { SEARCH_LIMITS, searchMessages } from '../search/search-messages.ts';
 import { withSenderNames } from '../search/sender-names.ts';
+import { takeSenderTerms } from '../search/sender-terms.ts';
 import { corpStatuses } from '../status/corp-status.ts';
 import type { Store } from '../store/open-store.ts';
 import { CONVERSATION_KINDS } from '../store/vocabulary.ts';
@@ -280,18 +281,37 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
       },
       async (request) => {
         const { q, corp, conversation, from, type, since, until, after, limit } = request.query;
-        const query = parseSearchQuery(q, {
+        const caller = request.caller!;
+        // `from` and `from:X` in the query name senders by id, name, pinyin or initials, looked up
+        // among the people the caller may see (senderIdsFor): the lookup is one corp's directory
+        const { rest, senders } = takeSenderTerms(q);
+        const texts = from === undefined ? senders : [from, ...senders];
+        if (texts.length > 0 && corp === undefined) throw new ValidationError('SEARCH_FILTERS_INVALID', 'a sender (from) is looked up in one corp: give corp too');
+        const fromIds = new Set<string>();
+        const named: Array<{ id: string; name: string | null }> = [];
+        for (const text of texts) {
+          const choice = await senderIdsFor(db, caller.scope, corp!, text);
+          for (const id of choice.ids) fromIds.add(id);
+          if (choice.people.length === 0) named.push({ id: text, name: null });
+          for (const person of choice.people) named.push({ id: person.id, name: person.name });
+        }
+        const query = parseSearchQuery(rest, {
           corpid: corp,
           conversationKey: conversation,
-          fromIds: from === undefined ? undefined : [from],
+          fromIds: fromIds.size === 0 ? undefined : [...fromIds],
           msgtypes: type === undefined ? undefined : [type],
           since,
           until,
         });
-        const page = await searchMessages(db, dialect, request.caller!.scope, query, { limit, after });
+        const page = await searchMessages(db, dialect, caller.scope, query, { limit, after });
         const hits = await withSenderNames(db, page.hits);
         await audited(request, 'search', { corpid: corp, conversation, items: hits.length });
-        return { hits: hits.map(({ fromName, ...hit }) => ({ ...hit, from_name: fromName ?? null })), next: page.next ?? null, notIndexed: page.notIndexed };
+        return {
+          hits: hits.map(({ fromName, ...hit }) => ({ ...hit, from_name: fromName ?? null })),
+          next: page.next ?? null,
+          notIndexed: page.notIndexed,
+          senders: named,
+        };
       },
     );
 

@@ -205,6 +205,42 @@ describeEachDialect('read routes', ({ open }) => {
     expect(await countMatches(store.db, store.dialect, viewerScope, company)).toEqual({ count: 0, atLeast: false });
   });
 
+  it('filters search by sender given as an id or a name, looked up among the people the caller may see', async () => {
+    const msgids = (body: Record<string, any>) => (body.hits as Array<{ msgid: string }>).map((h) => h.msgid).sort();
+    // 开会 is in a02 (from bob) and a03 (from alice, quoting bob)
+    for (const from of ['bob', '鲍勃']) {
+      const res = await read(`/api/search?q=${enc('开会')}&corp=${A}&from=${enc(from)}`, 'admin', 'search', 1);
+      expect(msgids(res.body), from).toEqual(['a02']);
+      expect(res.body.senders).toEqual([{ id: 'bob', name: '鲍勃' }]);
+      expect(res.row.query).toMatchObject({ from });
+    }
+    expect(msgids((await read(`/api/search?q=${enc('开会 from:爱丽丝')}&corp=${A}`, 'admin', 'search')).body)).toEqual(['a03']);
+    // a sender is looked up in one corp
+    const noCorp = await get(`/api/search?q=${enc('开会')}&from=bob`, 'admin');
+    expect(noCorp.status).toBe(400);
+    expect(noCorp.body.error).toBe('SEARCH_FILTERS_INVALID');
+
+    // a viewer of alice|bob finds bob by name, as the admin does
+    const viewer = await read(`/api/search?q=${enc('开会')}&corp=${A}&from=${enc('鲍勃')}`, 'viewer', 'search', 1);
+    expect(msgids(viewer.body)).toEqual(['a02']);
+    expect(viewer.body.senders).toEqual([{ id: 'bob', name: '鲍勃' }]);
+    // dave is in the corp's directory but in none of the viewer's conversations: the answer is that of a name nobody has
+    expect((await get(`/api/search?q=${enc('好的')}&corp=${A}&from=${enc('戴夫')}`, 'admin')).status).toBe(200);
+    const before = audit.entries.length;
+    const outside = await get(`/api/search?q=${enc('好的')}&corp=${A}&from=${enc('戴夫')}`, 'viewer');
+    const nobody = await get(`/api/search?q=${enc('好的')}&corp=${A}&from=${enc('无名氏')}`, 'viewer');
+    expect(outside.status).toBe(400);
+    expect(outside.body.error).toBe('SEARCH_FROM_UNKNOWN');
+    expect(outside.body.message.replace('戴夫', 'X')).toBe(nobody.body.message.replace('无名氏', 'X'));
+    expect(outside.text).not.toContain('dave');
+    for (const from of ['dave', '伊芙'])
+      expect((await get(`/api/search?q=${enc('好的')}&corp=${A}&from=${from === 'dave' ? from : enc(from)}`, 'viewer')).body.error).toBe('SEARCH_FROM_UNKNOWN');
+    expect((await get(`/api/search?q=${enc('乙公司')}&corp=${B}&from=eve`, 'viewer')).body.error).toBe('SEARCH_FROM_UNKNOWN');
+    expect(audit.entries.length).toBe(before);
+    // the IT department's viewer sees dave's conversations, so finds him by name
+    expect(msgids((await read(`/api/search?q=${enc('好的')}&corp=${A}&from=${enc('戴夫')}`, 'it', 'search', 1)).body)).toEqual(['s02']);
+  });
+
   it('gives an auditor the audit rows of its corps only', async () => {
     await read(`/api/corps/${B}/conversations`, 'auditor', 'conversations.list');
     await read(`/api/corps/${B}/conversations?kind=single`, 'auditor', 'conversations.list');
