@@ -20,7 +20,7 @@ import { type ByteRange, derivedKey, type MediaStore } from '../media/storage/me
 import { mediaNotFound, type VisibleMedia, visibleMedia } from '../reading/media-files.ts';
 import type { Store } from '../store/open-store.ts';
 import type { AccessServices, ApiInstance } from './api-types.ts';
-import { ERROR_BODY } from './error-schema.ts';
+import { errorAnswers, FILE_BYTES } from './answer-schemas.ts';
 
 /** Longest side of a thumbnail, in pixels. */
 export const THUMB_MAX_PX = 320;
@@ -259,7 +259,7 @@ export function mediaRoutes(store: Store, access: AccessServices | undefined, de
             sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
           }),
           querystring: Type.Object({ variant: Type.Optional(Type.Union([Type.Literal('thumb'), Type.Literal('mp3')])) }, { additionalProperties: false }),
-          response: { 401: ERROR_BODY, 404: ERROR_BODY, 416: ERROR_BODY },
+          response: { 200: FILE_BYTES, 206: FILE_BYTES, 304: Type.Null({ description: 'not modified (If-None-Match)' }), ...errorAnswers(400, 401, 404, 416, 422, 428, 500, 503) },
         },
       },
       async (request, reply) => {

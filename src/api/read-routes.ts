@@ -25,7 +25,7 @@ import { corpStatuses } from '../status/corp-status.ts';
 import type { Store } from '../store/open-store.ts';
 import { CONVERSATION_KINDS } from '../store/vocabulary.ts';
 import type { ApiInstance } from './api-types.ts';
-import { ERROR_BODY } from './error-schema.ts';
+import { AUDIT_PAGE, CONVERSATION_PAGE, CORPS_ANSWER, DAYS_ANSWER, errorAnswers, MESSAGE_ANSWER, MESSAGE_PAGE, PEOPLE_PAGE, SEARCH_PAGE } from './answer-schemas.ts';
 import { userAgent } from './session-routes.ts';
 
 /** Text parameters: bounded, and without control characters (they reach SQL and the audit log). */
@@ -34,9 +34,8 @@ const CORPID = text(64);
 const CURSOR = Type.String({ minLength: 1, maxLength: 2000, pattern: '^[A-Za-z0-9_-]+$' });
 const LIMIT = Type.Integer({ minimum: 1, maximum: MAX_LIMIT });
 const TIME = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 });
-/** An answer's shape is its read function's (src/reading, src/search): described there, passed through here. */
-const ANSWER = Type.Object({}, { additionalProperties: true });
-const ERRORS = { 200: ANSWER, 400: ERROR_BODY, 401: ERROR_BODY, 404: ERROR_BODY };
+/** What a route that opens a conversation's content may answer besides its content (428: require_reason). */
+const CONTENT_ERRORS = errorAnswers(400, 401, 404, 428, 500, 503);
 
 const CORP_PARAMS = Type.Object({ corpid: CORPID });
 const CONVERSATION_PARAMS = Type.Object({ corpid: CORPID, conversation: text(400) });
@@ -103,7 +102,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
       {
         config: { access: 'signed-in' },
         onRequest: utf8Query,
-        schema: { summary: 'The corps the caller may read, each with a status summary', tags: ['read'], response: { 200: ANSWER, 401: ERROR_BODY } },
+        schema: { summary: 'The corps the caller may read, each with a status summary', tags: ['read'], response: { 200: CORPS_ANSWER, ...errorAnswers(400, 401, 500, 503) } },
       },
       async (request) => {
         const named = namedCorps(request.caller!);
@@ -134,7 +133,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
             },
             { additionalProperties: false },
           ),
-          response: ERRORS,
+          response: { 200: CONVERSATION_PAGE, ...errorAnswers(400, 401, 404, 500, 503) },
         },
       },
       async (request) => {
@@ -158,7 +157,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
             { before: Type.Optional(CURSOR), after: Type.Optional(CURSOR), around: Type.Optional(text(191)), at: Type.Optional(TIME), limit: Type.Optional(LIMIT) },
             { additionalProperties: false },
           ),
-          response: ERRORS,
+          response: { 200: MESSAGE_PAGE, ...CONTENT_ERRORS },
         },
       },
       async (request) => {
@@ -179,7 +178,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
           tags: ['read'],
           params: CONVERSATION_PARAMS,
           querystring: Type.Object({ month: Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$' }) }, { additionalProperties: false }),
-          response: ERRORS,
+          response: { 200: DAYS_ANSWER, ...CONTENT_ERRORS },
         },
       },
       async (request) => {
@@ -195,7 +194,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
       {
         config: { access: 'signed-in', needsReason: true },
         onRequest: utf8Query,
-        schema: { summary: 'One message, with its raw JSON', tags: ['read'], params: MESSAGE_PARAMS, response: ERRORS },
+        schema: { summary: 'One message, with its raw JSON', tags: ['read'], params: MESSAGE_PARAMS, response: { 200: MESSAGE_ANSWER, ...CONTENT_ERRORS } },
       },
       async (request) => {
         const { corpid, msgid } = request.params;
@@ -215,7 +214,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
           tags: ['read'],
           params: MESSAGE_PARAMS,
           querystring: Type.Object({ n: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })) }, { additionalProperties: false }),
-          response: ERRORS,
+          response: { 200: MESSAGE_PAGE, ...CONTENT_ERRORS },
         },
       },
       async (request) => {
@@ -241,7 +240,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
             tags: ['read'],
             params: CORP_PARAMS,
             querystring: PEOPLE_QUERY,
-            response: ERRORS,
+            response: { 200: PEOPLE_PAGE, ...errorAnswers(400, 401, 500, 503) },
           },
         },
         async (request) => {
@@ -249,7 +248,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
           const { q, after, limit } = request.query;
           const page = await peopleMatching(db, request.caller!.scope, corpid, q, { kinds: [kind], after, limit });
           await audited(request, 'directory.read', { corpid, items: page.people.length });
-          return { people: page.people, next: page.next ?? null };
+          return { people: [...page.people], next: page.next ?? null };
         },
       );
     }
@@ -276,7 +275,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
             },
             { additionalProperties: false },
           ),
-          response: { 200: ANSWER, 400: ERROR_BODY, 401: ERROR_BODY },
+          response: { 200: SEARCH_PAGE, ...errorAnswers(400, 401, 428, 500, 503) },
         },
       },
       async (request) => {
@@ -307,7 +306,11 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
         const hits = await withSenderNames(db, page.hits);
         await audited(request, 'search', { corpid: corp, conversation, items: hits.length });
         return {
-          hits: hits.map(({ fromName, ...hit }) => ({ ...hit, from_name: fromName ?? null })),
+          hits: hits.map(({ fromName, snippet, ...hit }) => ({
+            ...hit,
+            from_name: fromName ?? null,
+            snippet: snippet && { field: snippet.field, text: snippet.text, ranges: snippet.ranges.map(([start, end]): [number, number] => [start, end]) },
+          })),
           next: page.next ?? null,
           notIndexed: page.notIndexed,
           senders: named,
@@ -333,7 +336,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
             },
             { additionalProperties: false },
           ),
-          response: { 200: ANSWER, 400: ERROR_BODY, 401: ERROR_BODY, 403: ERROR_BODY },
+          response: { 200: AUDIT_PAGE, ...errorAnswers(400, 401, 403, 500, 503) },
         },
       },
       async (request) => {
@@ -342,7 +345,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
         const corpids = caller.role === 'admin' ? undefined : caller.scope.kind === 'everything' ? undefined : caller.scope.corps;
         const page = await auditPage(db, { user, action, since, after, corpids, limit: limit ?? 50 });
         await audited(request, 'audit.read', { items: page.rows.length });
-        return { rows: page.rows, next: page.next ?? null };
+        return { rows: [...page.rows], next: page.next ?? null };
       },
     );
   };

@@ -14,6 +14,9 @@ import { buildApi } from '../../src/api/build-api.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { indexDocs } from '../../src/search/index-docs.ts';
 import { IndexRepository } from '../../src/search/index-repository.ts';
+import { peopleMatching } from '../../src/directory/people-lookup.ts';
+import { listConversations } from '../../src/reading/conversation-list.ts';
+import { conversationDays, conversationMessages, messageById, messageContext } from '../../src/reading/message-pages.ts';
 import { parseSearchQuery } from '../../src/search/query.ts';
 import { countMatches } from '../../src/search/search-messages.ts';
 import type { Store } from '../../src/store/open-store.ts';
@@ -152,6 +155,33 @@ describeEachDialect('read routes', ({ open }) => {
     const auditRows = await read('/api/audit?limit=200', 'admin', 'audit.read');
     expect(auditRows.body.rows.length).toBeGreaterThan(10);
     expect(auditRows.row.items).toBe(auditRows.body.rows.length);
+  });
+
+  it('answers with every field the read functions give: the response schemas drop nothing', async () => {
+    const plain = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+    const scope = EVERYTHING;
+    const { db, dialect } = store;
+    // the fixture has an image (a media view), a quote with its target, a recall and its revoke, and external and group chats
+    const conversations = await listConversations(db, dialect, scope, A, { limit: 200 });
+    expect((await get(`/api/corps/${A}/conversations?limit=200`, 'admin')).body).toEqual(plain(conversations));
+    for (const { conversation } of conversations.conversations) {
+      const page = await conversationMessages(db, dialect, scope, A, conversation, { limit: 200 });
+      expect((await get(`/api/corps/${A}/conversations/${enc(conversation)}/messages?limit=200`, 'admin')).body, conversation).toEqual(plain(page));
+    }
+    expect((await get(`/api/corps/${A}/messages/a03`, 'admin')).body).toEqual(plain(await messageById(db, dialect, scope, A, 'a03')));
+    expect((await get(`/api/corps/${A}/messages/a03/context?n=5`, 'admin')).body).toEqual(plain(await messageContext(db, dialect, scope, A, 'a03', 5)));
+    expect((await get(`/api/corps/${A}/conversations/${enc(SHOWN)}/days?month=2026-03`, 'admin')).body).toEqual(
+      plain(await conversationDays(db, dialect, scope, A, SHOWN, '2026-03')),
+    );
+    const people = await peopleMatching(db, scope, A, 'a');
+    expect((await get(`/api/corps/${A}/members?q=a`, 'admin')).body.people).toEqual(plain(people.people.filter((p) => p.kind === 'member')));
+    const hits = (await get(`/api/search?q=${enc('开会')}`, 'admin')).body.hits as Array<Record<string, unknown>>;
+    expect(Object.keys(hits[0]!).sort()).toEqual(['conversation', 'corpid', 'from', 'from_name', 'msgid', 'msgtime', 'msgtype', 'roomid', 'seq', 'snippet']);
+    expect(hits[0]!.snippet).toMatchObject({ field: expect.any(Number), text: expect.any(String), ranges: [[expect.any(Number), expect.any(Number)]] });
+    const rows = (await get('/api/audit?limit=1', 'admin')).body.rows as Array<Record<string, unknown>>;
+    expect(Object.keys(rows[0]!).sort()).toEqual(
+      ['action', 'at', 'conversation', 'corpid', 'hash', 'id', 'ip', 'items', 'prev_hash', 'query', 'reason', 'request_id', 'role', 'user_agent', 'user_id', 'username'].sort(),
+    );
   });
 
   it('answers a viewer of one conversation with that conversation only; the rest is the 404 of a missing one', async () => {
