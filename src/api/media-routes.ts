@@ -255,7 +255,7 @@ export function mediaRoutes(store: Store, access: AccessServices | undefined, de
           summary: 'A stored media file (or its thumbnail or MP3 copy), when a message the caller may read references it; single byte ranges',
           tags: ['media'],
           params: Type.Object({
-            corpid: Type.String({ minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' }),
+            corpid: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
             sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
           }),
           querystring: Type.Object({ variant: Type.Optional(Type.Union([Type.Literal('thumb'), Type.Literal('mp3')])) }, { additionalProperties: false }),

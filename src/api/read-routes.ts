@@ -30,7 +30,8 @@ import { userAgent } from './session-routes.ts';
 
 /** Text parameters: bounded, and without control characters (they reach SQL and the audit log). */
 const text = (max: number) => Type.String({ minLength: 1, maxLength: max, pattern: '^[^\\u0000-\\u001f\\u007f]*$' });
-const CORPID = text(64);
+/** A corp id as `corp add` takes it (corps/corp-settings.ts): `..` or a slash is no corp, and a 400. */
+const CORPID = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 const CURSOR = Type.String({ minLength: 1, maxLength: 2000, pattern: '^[A-Za-z0-9_-]+$' });
 const LIMIT = Type.Integer({ minimum: 1, maximum: MAX_LIMIT });
 const TIME = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 });
@@ -331,7 +332,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
               user: Type.Optional(text(191)),
               action: Type.Optional(text(64)),
               since: Type.Optional(TIME),
-              after: Type.Optional(Type.Integer({ minimum: 0 })),
+              after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
               limit: Type.Optional(LIMIT),
             },
             { additionalProperties: false },
