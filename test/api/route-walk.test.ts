@@ -126,6 +126,16 @@ function cases(media: Readonly<Record<string, string>>): Record<string, readonly
   };
 }
 
+/** The routes that open a conversation's content or search: a viewer gives a reason there while require_reason is on. */
+const NEEDS_REASON = new Set([
+  'GET /api/corps/{corpid}/conversations/{conversation}/messages',
+  'GET /api/corps/{corpid}/conversations/{conversation}/days',
+  'GET /api/corps/{corpid}/messages/{msgid}',
+  'GET /api/corps/{corpid}/messages/{msgid}/context',
+  'GET /api/corps/{corpid}/media/{sha256}',
+  'GET /api/search',
+]);
+
 /** Every string and number in an answer (values, and object keys: a map keyed by msgid leaks as much). */
 function valuesOf(value: unknown, out: string[] = []): string[] {
   if (typeof value === 'string' || typeof value === 'number') out.push(String(value));
@@ -166,6 +176,7 @@ describeEachDialect('every route as every caller', ({ open: openStore }) => {
   let base: string;
   let media: Readonly<Record<string, string>>;
   const tokens: Partial<Record<Who, string>> = {};
+  let settings: (on: boolean) => Promise<unknown>;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'wa-walk-'));
@@ -184,6 +195,7 @@ describeEachDialect('every route as every caller', ({ open: openStore }) => {
       await admin.addUser(by, { username: who.toLowerCase(), role, password: `${who}-password-0123`, grants });
       tokens[who] = (await admin.createToken(by, who.toLowerCase(), 'walk', undefined)).token;
     }
+    settings = (on) => admin.setSetting(by, 'require_reason', on ? 'on' : 'off');
     process = await startArchiveProcess(archive.app, createLogger('silent'), {
       listen: { host: '127.0.0.1', port: 0 },
       callbacks: { handlePullNotifies: false, directory: false },
@@ -309,5 +321,26 @@ describeEachDialect('every route as every caller', ({ open: openStore }) => {
       }
     }
     expect(sent).toBeGreaterThan(100);
+  });
+
+  it('asks the viewer for a reason on exactly the routes that open content while require_reason is on', async () => {
+    const table = cases(media);
+    await settings(true);
+    try {
+      for (const [route, calls] of Object.entries(table)) {
+        const method = route.split(' ')[0]!;
+        const c = calls.find((one) => one.status.oneConversation === 200);
+        if (!c) continue;
+        const without = await call(method, c.url, 'oneConversation', c.body);
+        expect(without.status, `${route}: ${without.text.slice(0, 200)}`).toBe(NEEDS_REASON.has(route) ? 428 : 200);
+        if (!NEEDS_REASON.has(route)) continue;
+        expect(JSON.parse(without.text).error).toBe('REASON_REQUIRED');
+        expect((await call(method, c.url, 'oneConversation', c.body, { 'x-access-reason': encodeURIComponent('复核 #7') })).status, route).toBe(200);
+        // an admin is not asked
+        expect((await call(method, c.url, 'admin', c.body)).status, route).toBe(200);
+      }
+    } finally {
+      await settings(false);
+    }
   });
 });
