@@ -5,15 +5,16 @@
  * read before it answers (a refused row fails the request with nothing returned), and answers
  * hostile parameters with a 400 in JSON.
  */
-import { beforeAll, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AuditLog } from '../../src/access/audit-log.ts';
 import type { AuditEntry, AuditTrail, Authenticator, Caller, LoginResult } from '../../src/access/caller.ts';
 import { EVERYTHING, type ReadScope } from '../../src/access/read-scope.ts';
 import type { ApiInstance } from '../../src/api/api-types.ts';
 import { buildApi } from '../../src/api/build-api.ts';
 import { createLogger } from '../../src/app/logger.ts';
-import { indexDocs } from '../../src/search/index-docs.ts';
-import { IndexRepository } from '../../src/search/index-repository.ts';
 import { peopleMatching } from '../../src/directory/people-lookup.ts';
 import { listConversations } from '../../src/reading/conversation-list.ts';
 import { conversationDays, conversationMessages, messageById, messageContext } from '../../src/reading/message-pages.ts';
@@ -22,7 +23,8 @@ import { countMatches } from '../../src/search/search-messages.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
-import { A, B, fixtureRows, loadFixture } from '../reading/reading-fixture.ts';
+import { A, B } from '../reading/reading-fixture.ts';
+import { openReadArchive } from '../support/read-archive.ts';
 
 const SHOWN = 'pair:alice|bob';
 const HIDDEN = 'pair:bob|dave';
@@ -72,16 +74,16 @@ describeEachDialect('read routes', ({ open }) => {
   let store: Store;
   let api: ApiInstance;
   let audit: SwitchableAudit;
+  let dir: string | undefined;
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 
   beforeAll(async () => {
     store = await open();
-    const app = appWithEnv(store);
-    for (const corpid of [A, B]) {
-      await app.corps.add({ corpid, secret: 'archive-secret', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
-    }
-    await loadFixture(store, await fixtureRows(0));
-    const index = new IndexRepository(store.db, store.dialect);
-    while ((await index.indexBatch(100, indexDocs)) > 0);
+    dir = await mkdtemp(join(tmpdir(), 'wa-read-'));
+    const { app } = await openReadArchive(store, dir);
     audit = new SwitchableAudit(new AuditLog(store.db));
     const authenticator = new TokenCallers({
       admin: caller(1, 'root', 'admin', EVERYTHING),
