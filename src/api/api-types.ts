@@ -34,6 +34,8 @@ declare module 'fastify' {
     caller: Caller | undefined;
     /** the session token the caller came with (for signing out); never logged */
     sessionToken: string | undefined;
+    /** the reason the caller gave for this read (X-Access-Reason, access-reason.ts), for its audit row */
+    accessReason: string | undefined;
   }
   interface FastifyContextConfig {
     /** required on every route (checked when the route is added) */
@@ -42,6 +44,8 @@ declare module 'fastify' {
     csrfExempt?: boolean;
     /** the WeCom callback only: its handler reads the raw body itself, so no body schema applies */
     rawBody?: boolean;
+    /** the route opens a conversation's content or searches: a viewer gives a reason while require_reason is on */
+    needsReason?: boolean;
   }
 }
 

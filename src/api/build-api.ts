@@ -14,7 +14,9 @@ import type { Logger } from '../app/logger.ts';
 import type { CallbackRoute } from '../callbacks/callback-http.ts';
 import { createMediaStore } from '../media/media-runtime.ts';
 import type { OpsEndpoints } from '../ops/ops-endpoints.ts';
+import { readAccessSettings } from '../access/access-settings.ts';
 import { accessHook } from './access-hook.ts';
+import { reasonHook } from './access-reason.ts';
 import type { AccessServices, ApiInstance, ApiRoutes, DeclaredRoute } from './api-types.ts';
 import { callbackRoutes } from './callback-mount.ts';
 import { csrfGuard } from './csrf-guard.ts';
@@ -121,6 +123,7 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
   api.setNotFoundHandler(handleNotFound);
   api.decorateRequest('caller', undefined);
   api.decorateRequest('sessionToken', undefined);
+  api.decorateRequest('accessReason', undefined);
   const declared: DeclaredRoute[] = [];
   api.decorate('declaredRoutes', declared);
   api.addHook('onRoute', (route) => checkDeclarations(route, declared));
@@ -152,6 +155,9 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
   api.addHook('onRequest', echoRequestId);
   api.addHook('onRequest', csrfGuard);
   api.addHook('onRequest', accessHook(options.access));
+  // read per request that asks, so `settings set require_reason` applies to the next request
+  const requireReason = async () => (await readAccessSettings(app.store.db)).requireReason;
+  api.addHook('onRequest', reasonHook(requireReason));
   api.addHook('onResponse', logRequest);
 
   if (options.ops) opsRoutes(options.ops)(api);
@@ -159,7 +165,7 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
   statusRoutes(app.store, now)(api);
   // one throttle: password and WeCom sign-ins from one address count together
   const throttle = new LoginThrottle(limits, now);
-  sessionRoutes(options.access, throttle)(api);
+  sessionRoutes(options.access, throttle, requireReason)(api);
   wecomLoginRoutes(options.access, options.wecomSignIn ?? ownWecomSignIn(app, api), throttle, now)(api);
   readRoutes(app.store, options.access?.audit, now)(api);
   const media = options.media ?? { store: createMediaStore(app.config.media), scratchDir: app.config.media.partialDir };

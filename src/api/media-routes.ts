@@ -20,7 +20,7 @@ import { type ByteRange, derivedKey, type MediaStore } from '../media/storage/me
 import { mediaNotFound, type VisibleMedia, visibleMedia } from '../reading/media-files.ts';
 import type { Store } from '../store/open-store.ts';
 import type { AccessServices, ApiInstance } from './api-types.ts';
-import { ERROR_BODY } from './error-schema.ts';
+import { errorAnswers, FILE_BYTES } from './answer-schemas.ts';
 
 /** Longest side of a thumbnail, in pixels. */
 export const THUMB_MAX_PX = 320;
@@ -140,7 +140,7 @@ function auditEntry(request: FastifyRequest, caller: Caller, corpid: string, med
     conversation: media.conversation,
     query: { sha256: media.sha256, msgid: media.msgid, ...(variant ? { variant } : {}) },
     items: 1,
-    reason: undefined,
+    reason: request.accessReason,
     ip: request.ip,
     userAgent: userAgent(request),
     requestId: request.id,
@@ -250,16 +250,16 @@ export function mediaRoutes(store: Store, access: AccessServices | undefined, de
     api.get(
       '/api/corps/:corpid/media/:sha256',
       {
-        config: { access: 'signed-in' },
+        config: { access: 'signed-in', needsReason: true },
         schema: {
           summary: 'A stored media file (or its thumbnail or MP3 copy), when a message the caller may read references it; single byte ranges',
           tags: ['media'],
           params: Type.Object({
-            corpid: Type.String({ minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' }),
+            corpid: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
             sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
           }),
           querystring: Type.Object({ variant: Type.Optional(Type.Union([Type.Literal('thumb'), Type.Literal('mp3')])) }, { additionalProperties: false }),
-          response: { 401: ERROR_BODY, 404: ERROR_BODY, 416: ERROR_BODY },
+          response: { 200: FILE_BYTES, 206: FILE_BYTES, 304: Type.Null({ description: 'not modified (If-None-Match)' }), ...errorAnswers(400, 401, 404, 416, 422, 428, 500, 503) },
         },
       },
       async (request, reply) => {

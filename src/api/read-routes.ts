@@ -12,7 +12,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import type { AuditEntry, AuditTrail, Caller } from '../access/caller.ts';
 import { auditPage } from '../access/audit-log.ts';
-import { peopleMatching, type PeopleKind } from '../directory/people-lookup.ts';
+import { peopleMatching, type PeopleKind, senderIdsFor } from '../directory/people-lookup.ts';
 import { ArchiveError, ValidationError } from '../errors/errors.ts';
 import { listConversations } from '../reading/conversation-list.ts';
 import { conversationDays, conversationMessages, messageById, messageContext } from '../reading/message-pages.ts';
@@ -20,22 +20,23 @@ import { MAX_LIMIT } from '../reading/read-params.ts';
 import { parseSearchQuery } from '../search/query.ts';
 import { SEARCH_LIMITS, searchMessages } from '../search/search-messages.ts';
 import { withSenderNames } from '../search/sender-names.ts';
+import { takeSenderTerms } from '../search/sender-terms.ts';
 import { corpStatuses } from '../status/corp-status.ts';
 import type { Store } from '../store/open-store.ts';
 import { CONVERSATION_KINDS } from '../store/vocabulary.ts';
 import type { ApiInstance } from './api-types.ts';
-import { ERROR_BODY } from './error-schema.ts';
+import { AUDIT_PAGE, CONVERSATION_PAGE, CORPS_ANSWER, DAYS_ANSWER, errorAnswers, MESSAGE_ANSWER, MESSAGE_PAGE, PEOPLE_PAGE, SEARCH_PAGE } from './answer-schemas.ts';
 import { userAgent } from './session-routes.ts';
 
 /** Text parameters: bounded, and without control characters (they reach SQL and the audit log). */
 const text = (max: number) => Type.String({ minLength: 1, maxLength: max, pattern: '^[^\\u0000-\\u001f\\u007f]*$' });
-const CORPID = text(64);
+/** A corp id as `corp add` takes it (corps/corp-settings.ts): `..` or a slash is no corp, and a 400. */
+const CORPID = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 const CURSOR = Type.String({ minLength: 1, maxLength: 2000, pattern: '^[A-Za-z0-9_-]+$' });
 const LIMIT = Type.Integer({ minimum: 1, maximum: MAX_LIMIT });
 const TIME = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 });
-/** An answer's shape is its read function's (src/reading, src/search): described there, passed through here. */
-const ANSWER = Type.Object({}, { additionalProperties: true });
-const ERRORS = { 200: ANSWER, 400: ERROR_BODY, 401: ERROR_BODY, 404: ERROR_BODY };
+/** What a route that opens a conversation's content may answer besides its content (428: require_reason). */
+const CONTENT_ERRORS = errorAnswers(400, 401, 404, 428, 500, 503);
 
 const CORP_PARAMS = Type.Object({ corpid: CORPID });
 const CONVERSATION_PARAMS = Type.Object({ corpid: CORPID, conversation: text(400) });
@@ -88,7 +89,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
       conversation: fields.conversation,
       query: filtersOf(request.query),
       items: fields.items,
-      reason: undefined,
+      reason: request.accessReason,
       ip: request.ip,
       userAgent: userAgent(request),
       requestId: request.id,
@@ -102,7 +103,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
       {
         config: { access: 'signed-in' },
         onRequest: utf8Query,
-        schema: { summary: 'The corps the caller may read, each with a status summary', tags: ['read'], response: { 200: ANSWER, 401: ERROR_BODY } },
+        schema: { summary: 'The corps the caller may read, each with a status summary', tags: ['read'], response: { 200: CORPS_ANSWER, ...errorAnswers(400, 401, 500, 503) } },
       },
       async (request) => {
         const named = namedCorps(request.caller!);
@@ -133,7 +134,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
             },
             { additionalProperties: false },
           ),
-          response: ERRORS,
+          response: { 200: CONVERSATION_PAGE, ...errorAnswers(400, 401, 404, 500, 503) },
         },
       },
       async (request) => {
@@ -147,7 +148,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
     api.get(
       '/api/corps/:corpid/conversations/:conversation/messages',
       {
-        config: { access: 'signed-in' },
+        config: { access: 'signed-in', needsReason: true },
         onRequest: utf8Query,
         schema: {
           summary: 'A page of a conversation in time order: the newest, or before/after a cursor, or around a message or a time',
@@ -157,7 +158,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
             { before: Type.Optional(CURSOR), after: Type.Optional(CURSOR), around: Type.Optional(text(191)), at: Type.Optional(TIME), limit: Type.Optional(LIMIT) },
             { additionalProperties: false },
           ),
-          response: ERRORS,
+          response: { 200: MESSAGE_PAGE, ...CONTENT_ERRORS },
         },
       },
       async (request) => {
@@ -171,14 +172,14 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
     api.get(
       '/api/corps/:corpid/conversations/:conversation/days',
       {
-        config: { access: 'signed-in' },
+        config: { access: 'signed-in', needsReason: true },
         onRequest: utf8Query,
         schema: {
           summary: 'The days of a month on which a conversation has messages',
           tags: ['read'],
           params: CONVERSATION_PARAMS,
           querystring: Type.Object({ month: Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$' }) }, { additionalProperties: false }),
-          response: ERRORS,
+          response: { 200: DAYS_ANSWER, ...CONTENT_ERRORS },
         },
       },
       async (request) => {
@@ -192,9 +193,9 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
     api.get(
       '/api/corps/:corpid/messages/:msgid',
       {
-        config: { access: 'signed-in' },
+        config: { access: 'signed-in', needsReason: true },
         onRequest: utf8Query,
-        schema: { summary: 'One message, with its raw JSON', tags: ['read'], params: MESSAGE_PARAMS, response: ERRORS },
+        schema: { summary: 'One message, with its raw JSON', tags: ['read'], params: MESSAGE_PARAMS, response: { 200: MESSAGE_ANSWER, ...CONTENT_ERRORS } },
       },
       async (request) => {
         const { corpid, msgid } = request.params;
@@ -207,14 +208,14 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
     api.get(
       '/api/corps/:corpid/messages/:msgid/context',
       {
-        config: { access: 'signed-in' },
+        config: { access: 'signed-in', needsReason: true },
         onRequest: utf8Query,
         schema: {
           summary: 'A message and up to n messages on each side of it',
           tags: ['read'],
           params: MESSAGE_PARAMS,
           querystring: Type.Object({ n: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })) }, { additionalProperties: false }),
-          response: ERRORS,
+          response: { 200: MESSAGE_PAGE, ...CONTENT_ERRORS },
         },
       },
       async (request) => {
@@ -240,7 +241,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
             tags: ['read'],
             params: CORP_PARAMS,
             querystring: PEOPLE_QUERY,
-            response: ERRORS,
+            response: { 200: PEOPLE_PAGE, ...errorAnswers(400, 401, 500, 503) },
           },
         },
         async (request) => {
@@ -248,7 +249,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
           const { q, after, limit } = request.query;
           const page = await peopleMatching(db, request.caller!.scope, corpid, q, { kinds: [kind], after, limit });
           await audited(request, 'directory.read', { corpid, items: page.people.length });
-          return { people: page.people, next: page.next ?? null };
+          return { people: [...page.people], next: page.next ?? null };
         },
       );
     }
@@ -256,7 +257,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
     api.get(
       '/api/search',
       {
-        config: { access: 'signed-in' },
+        config: { access: 'signed-in', needsReason: true },
         onRequest: utf8Query,
         schema: {
           summary: 'Messages the caller may read that match a query, newest first',
@@ -275,23 +276,46 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
             },
             { additionalProperties: false },
           ),
-          response: { 200: ANSWER, 400: ERROR_BODY, 401: ERROR_BODY },
+          response: { 200: SEARCH_PAGE, ...errorAnswers(400, 401, 428, 500, 503) },
         },
       },
       async (request) => {
         const { q, corp, conversation, from, type, since, until, after, limit } = request.query;
-        const query = parseSearchQuery(q, {
+        const caller = request.caller!;
+        // `from` and `from:X` in the query name senders by id, name, pinyin or initials, looked up
+        // among the people the caller may see (senderIdsFor): the lookup is one corp's directory
+        const { rest, senders } = takeSenderTerms(q);
+        const texts = from === undefined ? senders : [from, ...senders];
+        if (texts.length > 0 && corp === undefined) throw new ValidationError('SEARCH_FILTERS_INVALID', 'a sender (from) is looked up in one corp: give corp too');
+        const fromIds = new Set<string>();
+        const named: Array<{ id: string; name: string | null }> = [];
+        for (const text of texts) {
+          const choice = await senderIdsFor(db, caller.scope, corp!, text);
+          for (const id of choice.ids) fromIds.add(id);
+          if (choice.people.length === 0) named.push({ id: text, name: null });
+          for (const person of choice.people) named.push({ id: person.id, name: person.name });
+        }
+        const query = parseSearchQuery(rest, {
           corpid: corp,
           conversationKey: conversation,
-          fromIds: from === undefined ? undefined : [from],
+          fromIds: fromIds.size === 0 ? undefined : [...fromIds],
           msgtypes: type === undefined ? undefined : [type],
           since,
           until,
         });
-        const page = await searchMessages(db, dialect, request.caller!.scope, query, { limit, after });
+        const page = await searchMessages(db, dialect, caller.scope, query, { limit, after });
         const hits = await withSenderNames(db, page.hits);
         await audited(request, 'search', { corpid: corp, conversation, items: hits.length });
-        return { hits: hits.map(({ fromName, ...hit }) => ({ ...hit, from_name: fromName ?? null })), next: page.next ?? null, notIndexed: page.notIndexed };
+        return {
+          hits: hits.map(({ fromName, snippet, ...hit }) => ({
+            ...hit,
+            from_name: fromName ?? null,
+            snippet: snippet && { field: snippet.field, text: snippet.text, ranges: snippet.ranges.map(([start, end]): [number, number] => [start, end]) },
+          })),
+          next: page.next ?? null,
+          notIndexed: page.notIndexed,
+          senders: named,
+        };
       },
     );
 
@@ -308,12 +332,12 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
               user: Type.Optional(text(191)),
               action: Type.Optional(text(64)),
               since: Type.Optional(TIME),
-              after: Type.Optional(Type.Integer({ minimum: 0 })),
+              after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
               limit: Type.Optional(LIMIT),
             },
             { additionalProperties: false },
           ),
-          response: { 200: ANSWER, 400: ERROR_BODY, 401: ERROR_BODY, 403: ERROR_BODY },
+          response: { 200: AUDIT_PAGE, ...errorAnswers(400, 401, 403, 500, 503) },
         },
       },
       async (request) => {
@@ -322,7 +346,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
         const corpids = caller.role === 'admin' ? undefined : caller.scope.kind === 'everything' ? undefined : caller.scope.corps;
         const page = await auditPage(db, { user, action, since, after, corpids, limit: limit ?? 50 });
         await audited(request, 'audit.read', { items: page.rows.length });
-        return { rows: page.rows, next: page.next ?? null };
+        return { rows: [...page.rows], next: page.next ?? null };
       },
     );
   };

@@ -9,13 +9,18 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import type { AuditEntry, Caller, LoginResult } from '../access/caller.ts';
 import { ArchiveError, ValidationError } from '../errors/errors.ts';
+import { reasonRequiredFor } from './access-reason.ts';
 import { SESSION_COOKIE } from './access-hook.ts';
 import type { AccessServices, ApiInstance } from './api-types.ts';
 import { ERROR_BODY } from './error-schema.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 
-const USER = Type.Object({ username: Type.String(), role: Type.String() });
+const USER = Type.Object({ username: Type.String(), role: Type.Union([Type.Literal('admin'), Type.Literal('auditor'), Type.Literal('viewer')]) });
 const USER_ANSWER = Type.Object({ user: USER });
+const ME_ANSWER = Type.Object({
+  user: USER,
+  reasonRequired: Type.Boolean({ description: 'whether this caller must send X-Access-Reason to open a conversation or search (require_reason, viewers only)' }),
+});
 
 /** The user agent as the audit row keeps it: clipped, control characters out. */
 export function userAgent(request: FastifyRequest): string {
@@ -50,11 +55,11 @@ function refusal(reason: Exclude<LoginResult, { ok: true }>['reason']): ArchiveE
   }
 }
 
-function who(caller: Caller): { user: { username: string; role: string } } {
+function who(caller: Caller): { user: { username: string; role: Caller['role'] } } {
   return { user: { username: caller.username, role: caller.role } };
 }
 
-export function sessionRoutes(access: AccessServices | undefined, throttle: LoginThrottle) {
+export function sessionRoutes(access: AccessServices | undefined, throttle: LoginThrottle, requireReason: () => Promise<boolean>) {
   const needAccess = (): AccessServices => {
     if (!access) throw new ArchiveError('ACCOUNTS_UNAVAILABLE', 'this process has no accounts store to sign in against', { httpStatus: 503 });
     return access;
@@ -121,9 +126,9 @@ export function sessionRoutes(access: AccessServices | undefined, throttle: Logi
       '/api/me',
       {
         config: { access: 'signed-in' },
-        schema: { summary: 'Who is signed in', tags: ['session'], response: { 200: USER_ANSWER, 401: ERROR_BODY } },
+        schema: { summary: 'Who is signed in, and whether a reason must be given to read', tags: ['session'], response: { 200: ME_ANSWER, 400: ERROR_BODY, 401: ERROR_BODY } },
       },
-      async (request) => who(request.caller!),
+      async (request) => ({ ...who(request.caller!), reasonRequired: await reasonRequiredFor(request.caller!, requireReason) }),
     );
   };
 }

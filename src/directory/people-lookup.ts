@@ -18,6 +18,7 @@
  */
 import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
 import type { ReadScope } from '../access/read-scope.ts';
+import { conversationScope } from '../access/scope-sql.ts';
 import { ValidationError } from '../errors/errors.ts';
 import { readCursor, writeCursor } from '../runtime/opaque-cursor.ts';
 import type { Database } from '../store/schema.ts';
@@ -135,14 +136,31 @@ export async function peopleMatching(
   const after = options.after === undefined ? undefined : decodeCursor(options.after);
   if (!seesDirectory(scope, corpid)) return { people: [], next: undefined };
 
+  return matchingPage(db, corpid, text, kinds, after, limit, undefined);
+}
+
+/**
+ * The page of peopleMatching, without the scope check: `among`, when given, is a further condition
+ * on the person's id (written against the column `id` of each directory table).
+ */
+async function matchingPage(
+  db: Kysely<Database>,
+  corpid: string,
+  text: string,
+  kinds: readonly PeopleKind[],
+  after: OrderKey | undefined,
+  limit: number,
+  among: ((idColumn: string) => Expression<SqlBool>) | undefined,
+): Promise<PeoplePage> {
   const q = text.trim().normalize('NFKC');
   const parts = KINDS.filter((k) => kinds.includes(k)).map((kind) => {
     const { table, id } = TABLES[kind];
-    return db
+    const part = db
       .selectFrom(table)
       .select([rankOf(id, q).as('rank'), sql.lit(KINDS.indexOf(kind)).as('kind_order'), sql.ref(id).as('id'), 'name'])
       .where('corpid', '=', corpid)
       .where(mayMatch(id, q));
+    return among ? part.where(among(id)) : part;
   });
   const union = parts.slice(1).reduce((all, part) => all.unionAll(part), parts[0]!);
   let page = db.selectFrom(union.as('p')).selectAll().where('p.rank', '<', MATCH_RANKS.length);
@@ -209,8 +227,7 @@ export const SENDER_LIMIT = 100;
  * that does not see the corp's directory gets `text` as an id, unchecked.
  */
 export async function senderIdsFor(db: Kysely<Database>, scope: ReadScope, corpid: string, text: string): Promise<SenderChoice> {
-  // a caller who may not look the corp's people up can still filter by an id (the search is scoped itself)
-  if (!seesDirectory(scope, corpid)) return { ids: [text], people: [] };
+  if (!seesDirectory(scope, corpid)) return sendersInConversations(db, scope, corpid, text);
   const { people } = await peopleMatching(db, scope, corpid, text, { kinds: ['member', 'customer'], limit: SENDER_LIMIT + 1 });
   const best = people.filter((p) => SENDER_TIERS[p.match] === SENDER_TIERS[people[0]!.match]);
   if (best.length > SENDER_LIMIT) {
@@ -223,4 +240,33 @@ export async function senderIdsFor(db: Kysely<Database>, scope: ReadScope, corpi
     'SEARCH_FROM_UNKNOWN',
     `no member or customer of ${corpid} matches "${text}" by id, name, pinyin or initials, and no message of the corp is from the id "${text}"`,
   );
+}
+
+/**
+ * senderIdsFor for a scope narrower than the corp (departments, conversations): the same tiers, but
+ * among the people who take part in a conversation the scope holds, and an unknown id only when it
+ * takes part in one. So the answer (the people found, "ambiguous", "unknown") is the same whether or
+ * not someone outside the scope matches: the filter teaches a viewer nothing about people it may not see.
+ */
+async function sendersInConversations(db: Kysely<Database>, scope: ReadScope, corpid: string, text: string): Promise<SenderChoice> {
+  if (typeof text !== 'string' || text.trim().length === 0 || text.length > PEOPLE_LIMITS.queryChars) {
+    throw new ValidationError('PEOPLE_QUERY_INVALID', `a sender is text of 1 to ${PEOPLE_LIMITS.queryChars} characters: an id, a name, pinyin or initials`);
+  }
+  const inScope = await conversationScope(db, scope, corpid);
+  const participants = db
+    .selectFrom('conversation_participants as p')
+    .innerJoin('conversations as c', (j) => j.onRef('c.corpid', '=', 'p.corpid').onRef('c.conversation_key', '=', 'p.conversation_key'))
+    .select('p.userid')
+    .where('p.corpid', '=', corpid)
+    .where(inScope);
+  const among = (idColumn: string) => sql<SqlBool>`${sql.ref(idColumn)} IN (${participants})`;
+  const { people } = await matchingPage(db, corpid, text, ['member', 'customer'], undefined, SENDER_LIMIT + 1, among);
+  const best = people.filter((p) => SENDER_TIERS[p.match] === SENDER_TIERS[people[0]!.match]);
+  if (best.length > SENDER_LIMIT) {
+    throw new ValidationError('SEARCH_FROM_AMBIGUOUS', `"${text}" matches more than ${SENDER_LIMIT} people of the conversations you may read; give more of the name, or an id`);
+  }
+  if (best.length > 0) return { ids: [...new Set(best.map((p) => p.id))], people: best };
+  const takesPart = await participants.where('p.userid', '=', text).limit(1).executeTakeFirst();
+  if (takesPart) return { ids: [text], people: [] };
+  throw new ValidationError('SEARCH_FROM_UNKNOWN', `no one in the conversations of ${corpid} you may read matches "${text}" by id, name, pinyin or initials`);
 }

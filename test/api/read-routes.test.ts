@@ -5,21 +5,26 @@
  * read before it answers (a refused row fails the request with nothing returned), and answers
  * hostile parameters with a 400 in JSON.
  */
-import { beforeAll, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AuditLog } from '../../src/access/audit-log.ts';
 import type { AuditEntry, AuditTrail, Authenticator, Caller, LoginResult } from '../../src/access/caller.ts';
 import { EVERYTHING, type ReadScope } from '../../src/access/read-scope.ts';
 import type { ApiInstance } from '../../src/api/api-types.ts';
 import { buildApi } from '../../src/api/build-api.ts';
 import { createLogger } from '../../src/app/logger.ts';
-import { indexDocs } from '../../src/search/index-docs.ts';
-import { IndexRepository } from '../../src/search/index-repository.ts';
+import { peopleMatching } from '../../src/directory/people-lookup.ts';
+import { listConversations } from '../../src/reading/conversation-list.ts';
+import { conversationDays, conversationMessages, messageById, messageContext } from '../../src/reading/message-pages.ts';
 import { parseSearchQuery } from '../../src/search/query.ts';
 import { countMatches } from '../../src/search/search-messages.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
-import { A, B, fixtureRows, loadFixture } from '../reading/reading-fixture.ts';
+import { A, B } from '../reading/reading-fixture.ts';
+import { openReadArchive } from '../support/read-archive.ts';
 
 const SHOWN = 'pair:alice|bob';
 const HIDDEN = 'pair:bob|dave';
@@ -69,16 +74,16 @@ describeEachDialect('read routes', ({ open }) => {
   let store: Store;
   let api: ApiInstance;
   let audit: SwitchableAudit;
+  let dir: string | undefined;
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 
   beforeAll(async () => {
     store = await open();
-    const app = appWithEnv(store);
-    for (const corpid of [A, B]) {
-      await app.corps.add({ corpid, secret: 'archive-secret', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
-    }
-    await loadFixture(store, await fixtureRows(0));
-    const index = new IndexRepository(store.db, store.dialect);
-    while ((await index.indexBatch(100, indexDocs)) > 0);
+    dir = await mkdtemp(join(tmpdir(), 'wa-read-'));
+    const { app } = await openReadArchive(store, dir);
     audit = new SwitchableAudit(new AuditLog(store.db));
     const authenticator = new TokenCallers({
       admin: caller(1, 'root', 'admin', EVERYTHING),
@@ -154,6 +159,33 @@ describeEachDialect('read routes', ({ open }) => {
     expect(auditRows.row.items).toBe(auditRows.body.rows.length);
   });
 
+  it('answers with every field the read functions give: the response schemas drop nothing', async () => {
+    const plain = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+    const scope = EVERYTHING;
+    const { db, dialect } = store;
+    // the fixture has an image (a media view), a quote with its target, a recall and its revoke, and external and group chats
+    const conversations = await listConversations(db, dialect, scope, A, { limit: 200 });
+    expect((await get(`/api/corps/${A}/conversations?limit=200`, 'admin')).body).toEqual(plain(conversations));
+    for (const { conversation } of conversations.conversations) {
+      const page = await conversationMessages(db, dialect, scope, A, conversation, { limit: 200 });
+      expect((await get(`/api/corps/${A}/conversations/${enc(conversation)}/messages?limit=200`, 'admin')).body, conversation).toEqual(plain(page));
+    }
+    expect((await get(`/api/corps/${A}/messages/a03`, 'admin')).body).toEqual(plain(await messageById(db, dialect, scope, A, 'a03')));
+    expect((await get(`/api/corps/${A}/messages/a03/context?n=5`, 'admin')).body).toEqual(plain(await messageContext(db, dialect, scope, A, 'a03', 5)));
+    expect((await get(`/api/corps/${A}/conversations/${enc(SHOWN)}/days?month=2026-03`, 'admin')).body).toEqual(
+      plain(await conversationDays(db, dialect, scope, A, SHOWN, '2026-03')),
+    );
+    const people = await peopleMatching(db, scope, A, 'a');
+    expect((await get(`/api/corps/${A}/members?q=a`, 'admin')).body.people).toEqual(plain(people.people.filter((p) => p.kind === 'member')));
+    const hits = (await get(`/api/search?q=${enc('开会')}`, 'admin')).body.hits as Array<Record<string, unknown>>;
+    expect(Object.keys(hits[0]!).sort()).toEqual(['conversation', 'corpid', 'from', 'from_name', 'msgid', 'msgtime', 'msgtype', 'roomid', 'seq', 'snippet']);
+    expect(hits[0]!.snippet).toMatchObject({ field: expect.any(Number), text: expect.any(String), ranges: [[expect.any(Number), expect.any(Number)]] });
+    const rows = (await get('/api/audit?limit=1', 'admin')).body.rows as Array<Record<string, unknown>>;
+    expect(Object.keys(rows[0]!).sort()).toEqual(
+      ['action', 'at', 'conversation', 'corpid', 'hash', 'id', 'ip', 'items', 'prev_hash', 'query', 'reason', 'request_id', 'role', 'user_agent', 'user_id', 'username'].sort(),
+    );
+  });
+
   it('answers a viewer of one conversation with that conversation only; the rest is the 404 of a missing one', async () => {
     const corps = await read('/api/corps', 'viewer', 'corps.list', 1);
     expect(corps.body.corps.map((c: { corpid: string }) => c.corpid)).toEqual([A]);
@@ -203,6 +235,42 @@ describeEachDialect('read routes', ({ open }) => {
     const company = parseSearchQuery('乙公司');
     expect(await countMatches(store.db, store.dialect, EVERYTHING, company)).toEqual({ count: 3, atLeast: false });
     expect(await countMatches(store.db, store.dialect, viewerScope, company)).toEqual({ count: 0, atLeast: false });
+  });
+
+  it('filters search by sender given as an id or a name, looked up among the people the caller may see', async () => {
+    const msgids = (body: Record<string, any>) => (body.hits as Array<{ msgid: string }>).map((h) => h.msgid).sort();
+    // 开会 is in a02 (from bob) and a03 (from alice, quoting bob)
+    for (const from of ['bob', '鲍勃']) {
+      const res = await read(`/api/search?q=${enc('开会')}&corp=${A}&from=${enc(from)}`, 'admin', 'search', 1);
+      expect(msgids(res.body), from).toEqual(['a02']);
+      expect(res.body.senders).toEqual([{ id: 'bob', name: '鲍勃' }]);
+      expect(res.row.query).toMatchObject({ from });
+    }
+    expect(msgids((await read(`/api/search?q=${enc('开会 from:爱丽丝')}&corp=${A}`, 'admin', 'search')).body)).toEqual(['a03']);
+    // a sender is looked up in one corp
+    const noCorp = await get(`/api/search?q=${enc('开会')}&from=bob`, 'admin');
+    expect(noCorp.status).toBe(400);
+    expect(noCorp.body.error).toBe('SEARCH_FILTERS_INVALID');
+
+    // a viewer of alice|bob finds bob by name, as the admin does
+    const viewer = await read(`/api/search?q=${enc('开会')}&corp=${A}&from=${enc('鲍勃')}`, 'viewer', 'search', 1);
+    expect(msgids(viewer.body)).toEqual(['a02']);
+    expect(viewer.body.senders).toEqual([{ id: 'bob', name: '鲍勃' }]);
+    // dave is in the corp's directory but in none of the viewer's conversations: the answer is that of a name nobody has
+    expect((await get(`/api/search?q=${enc('好的')}&corp=${A}&from=${enc('戴夫')}`, 'admin')).status).toBe(200);
+    const before = audit.entries.length;
+    const outside = await get(`/api/search?q=${enc('好的')}&corp=${A}&from=${enc('戴夫')}`, 'viewer');
+    const nobody = await get(`/api/search?q=${enc('好的')}&corp=${A}&from=${enc('无名氏')}`, 'viewer');
+    expect(outside.status).toBe(400);
+    expect(outside.body.error).toBe('SEARCH_FROM_UNKNOWN');
+    expect(outside.body.message.replace('戴夫', 'X')).toBe(nobody.body.message.replace('无名氏', 'X'));
+    expect(outside.text).not.toContain('dave');
+    for (const from of ['dave', '伊芙'])
+      expect((await get(`/api/search?q=${enc('好的')}&corp=${A}&from=${from === 'dave' ? from : enc(from)}`, 'viewer')).body.error).toBe('SEARCH_FROM_UNKNOWN');
+    expect((await get(`/api/search?q=${enc('乙公司')}&corp=${B}&from=eve`, 'viewer')).body.error).toBe('SEARCH_FROM_UNKNOWN');
+    expect(audit.entries.length).toBe(before);
+    // the IT department's viewer sees dave's conversations, so finds him by name
+    expect(msgids((await read(`/api/search?q=${enc('好的')}&corp=${A}&from=${enc('戴夫')}`, 'it', 'search', 1)).body)).toEqual(['s02']);
   });
 
   it('gives an auditor the audit rows of its corps only', async () => {
@@ -265,5 +333,83 @@ describeEachDialect('read routes', ({ open }) => {
       expect(res.status, `${url}: ${res.text}`).toBe(400);
       expect(typeof res.body.error, url).toBe('string');
     }
+  });
+
+  it('asks a viewer for a reason before it opens a conversation or searches while require_reason is on, and keeps the reason in the audit row', async () => {
+    const app = appWithEnv(store);
+    const withReason = async (url: string, who: string, reason: string | undefined) => {
+      const res = await api.inject({ method: 'GET', url, headers: { authorization: `Bearer ${who}`, ...(reason === undefined ? {} : { 'x-access-reason': reason }) } });
+      return { status: res.statusCode, body: res.json() as Record<string, any> };
+    };
+    const messages = `/api/corps/${A}/conversations/${enc(SHOWN)}/messages`;
+    const gated = [
+      messages,
+      `/api/corps/${A}/conversations/${enc(SHOWN)}/days?month=2026-03`,
+      `/api/corps/${A}/messages/a01`,
+      `/api/corps/${A}/messages/a01/context`,
+      `/api/search?q=${enc('开会')}`,
+    ];
+    expect((await withReason('/api/me', 'viewer', undefined)).body).toEqual({ user: { username: 'vera', role: 'viewer' }, reasonRequired: false });
+    await app.access.admin.setSetting({ username: 'tester' }, 'require_reason', 'on');
+    try {
+      expect((await withReason('/api/me', 'viewer', undefined)).body.reasonRequired).toBe(true);
+      expect((await withReason('/api/me', 'admin', undefined)).body.reasonRequired).toBe(false);
+      expect((await withReason('/api/me', 'auditor', undefined)).body.reasonRequired).toBe(false);
+
+      const before = audit.entries.length;
+      for (const url of gated) {
+        const refused = await withReason(url, 'viewer', undefined);
+        expect(refused.status, url).toBe(428);
+        expect(refused.body.error, url).toBe('REASON_REQUIRED');
+      }
+      // refused reads return nothing and write no row
+      expect(audit.entries.length).toBe(before);
+      // the list of conversations and the corps are no conversation's content
+      expect((await withReason(`/api/corps/${A}/conversations`, 'viewer', undefined)).status).toBe(200);
+      expect((await withReason('/api/corps', 'viewer', undefined)).status).toBe(200);
+
+      const reason = '案件 #2026-17 复核 (legal hold)';
+      for (const url of gated) {
+        const shown = await withReason(url, 'viewer', encodeURIComponent(`  ${reason} `));
+        expect(shown.status, url).toBe(200);
+        expect(audit.entries.at(-1)).toMatchObject({ username: 'vera', reason });
+      }
+      // admins and auditors are not asked; a reason they give is kept all the same
+      expect((await withReason(messages, 'admin', undefined)).status).toBe(200);
+      expect(audit.entries.at(-1)!.reason).toBeUndefined();
+      expect((await withReason(`/api/corps/${B}/conversations/${enc('pair:eve|frank')}/messages`, 'auditor', undefined)).status).toBe(200);
+      expect((await withReason(messages, 'admin', encodeURIComponent('工单 42'))).status).toBe(200);
+      expect(audit.entries.at(-1)).toMatchObject({ username: 'root', reason: '工单 42' });
+
+      // malformed reasons: 400 for anyone, before anything is read
+      const malformed = [
+        '%FF',
+        '%E6%A1',
+        encodeURIComponent('   '),
+        encodeURIComponent('a\u0007b'),
+        encodeURIComponent('a\nb'),
+        encodeURIComponent('x'.repeat(201)),
+        'a b',
+        '案件',
+      ];
+      const rows = audit.entries.length;
+      for (const bad of malformed) {
+        for (const who of ['viewer', 'admin']) {
+          const res = await api.inject({ method: 'GET', url: messages, headers: { authorization: `Bearer ${who}`, 'x-access-reason': bad } });
+          expect(res.statusCode, `${who} ${bad}`).toBe(400);
+          expect(res.json(), bad).toMatchObject({ error: 'REASON_INVALID' });
+        }
+      }
+      expect(audit.entries.length).toBe(rows);
+      // 200 characters of Chinese (600 bytes of UTF-8) is a reason
+      expect((await withReason(messages, 'viewer', encodeURIComponent('因'.repeat(200)))).status).toBe(200);
+
+      // the audit log shows the reason to whoever reads it
+      const logged = await get('/api/audit?user=vera&action=messages.read&limit=200', 'admin');
+      expect(logged.body.rows.map((r: { reason: string | null }) => r.reason)).toContain(reason);
+    } finally {
+      await app.access.admin.setSetting({ username: 'tester' }, 'require_reason', 'off');
+    }
+    expect((await withReason(messages, 'viewer', undefined)).status).toBe(200);
   });
 });

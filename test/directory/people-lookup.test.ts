@@ -92,7 +92,7 @@ describeEachDialect('people lookup', ({ open }) => {
     expect((await peopleMatching(store.db, EVERYTHING, CORP, '张三')).people.some((p) => p.id === 'o1')).toBe(false);
   });
 
-  it('refuses a sender filter that stands for too many people, and gives a narrow scope the text as an id', async () => {
+  it("refuses a sender filter that stands for too many people; a scope without the corp's conversations finds no one in it", async () => {
     const dir = new DirectoryStore(store.db, store.dialect);
     await dir.replaceMembers(
       'wwmany',
@@ -100,7 +100,9 @@ describeEachDialect('people lookup', ({ open }) => {
     );
     await expect(senderIdsFor(store.db, EVERYTHING, 'wwmany', 'wangwei')).rejects.toMatchObject({ code: 'SEARCH_FROM_AMBIGUOUS' });
     expect((await senderIdsFor(store.db, EVERYTHING, 'wwmany', 'w7')).ids).toEqual(['w7']);
-    expect(await senderIdsFor(store.db, limited([CORP]), 'wwmany', 'wangwei')).toEqual({ ids: ['wangwei'], people: [] });
+    // the people of a corp whose conversations the scope does not hold are unknown to it, names and ids alike
+    await expect(senderIdsFor(store.db, limited([CORP]), 'wwmany', 'wangwei')).rejects.toMatchObject({ code: 'SEARCH_FROM_UNKNOWN' });
+    await expect(senderIdsFor(store.db, limited([CORP]), 'wwmany', 'w7')).rejects.toMatchObject({ code: 'SEARCH_FROM_UNKNOWN' });
   });
 
   it('refuses empty text, a bad page size and a cursor it did not give', async () => {
