@@ -16,6 +16,7 @@ import * as m0013 from './0013-conversations.ts';
 import * as m0014 from './0014-search-doc-parts.ts';
 import * as m0015 from './0015-event-outbox.ts';
 import * as m0016 from './0016-alerts.ts';
+import * as m0018 from './0018-config-revision.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -37,6 +38,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0014-search-doc-parts', m0014],
   ['0015-event-outbox', m0015],
   ['0016-alerts', m0016],
+  ['0018-config-revision', m0018],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
