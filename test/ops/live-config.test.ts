@@ -18,6 +18,8 @@ import type { SdkBackend } from '../../src/sdk/backend.ts';
 import { createBackend } from '../../src/sdk/create-backend.ts';
 import { registerCorps, simulatorCorp } from '../../src/corps/corp-registration.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import { runArchive } from '../../src/app/archive-runner.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { exponentialBackoff } from '../../src/runtime/backoff.ts';
 import { expectArchivedExactly, FAST_TIMING } from '../support/archive-harness.ts';
@@ -84,9 +86,15 @@ async function envelopeCount(app: App, corpid: string): Promise<number> {
   return Number(row.n);
 }
 
-describeEachDialect('configuration changes under a running archive', ({ open }) => {
+describeEachDialect('configuration changes under a running archive', ({ url }) => {
   it('takes up an added corp, changed settings, a new key version, a new callback token, a new sink and a removed corp without a restart', async () => {
-    const app = appWithEnv(await open());
+    // the archive process, and the commands that change its configuration, each with its own store
+    const where = await url();
+    const stores = [await openStore(where), await openStore(where)];
+    cleanups.push(async () => {
+      for (const s of stores) await s.close();
+    });
+    const [app, cli] = stores.map((s) => appWithEnv(s)) as [App, App];
     // RSA key generation is the slow part of the set-up: the simulators' keys and the one WeCom
     // rotates to later are made side by side
     const [steady, added, nextKey] = await Promise.all([
@@ -119,7 +127,7 @@ describeEachDialect('configuration changes under a running archive', ({ open }) 
     await eventually(async () => (await messageCount(app, steady.corp.corpid)) === 20, 15_000, 'the steady corp archived');
 
     // 1. a corp added, with key version 1 and its archive callback app; 10 messages a page
-    await registerCorps(app, [
+    await registerCorps(cli, [
       {
         ...simulatorCorp(added, { apiSecrets: false, limit: 10 }),
         callbacks: [{ app: 'archive', token: added.api.callbackApps.archive.token, aesKey: added.api.callbackApps.archive.encodingAesKey }],
@@ -130,14 +138,14 @@ describeEachDialect('configuration changes under a running archive', ({ open }) 
 
     // 2. its limit changed while it pulls its backlog: the archiver restarts and goes on from its cursor
     const beforeChange = await envelopeCount(app, corpid);
-    await app.corps.add({ ...(await app.corps.get(corpid)), limit: 20 }, { replace: true });
+    await cli.corps.add({ ...(await cli.corps.get(corpid)), limit: 20 }, { replace: true });
     await logged(`corp ${corpid} changed: limit`);
     expect(beforeChange).toBeLessThan(200);
     await eventually(async () => (await messageCount(app, corpid)) === 200, 20_000, 'the added corp archived');
     await expectArchivedExactly(app, added, 200);
 
     // 3. a wrong secret: the corp stops with a configuration error that status shows; the others go on
-    await app.corps.add({ ...(await app.corps.get(corpid)), secret: 'not-the-secret' }, { replace: true });
+    await cli.corps.add({ ...(await cli.corps.get(corpid)), secret: 'not-the-secret' }, { replace: true });
     await logged(`corp ${corpid} changed: secret`);
     added.appendGenerated(10);
     steady.appendGenerated(5);
@@ -151,7 +159,7 @@ describeEachDialect('configuration changes under a running archive', ({ open }) 
     expect(await messageCount(app, corpid)).toBe(200);
 
     // 4. the right secret again: it resumes where it stopped
-    await app.corps.add({ ...(await app.corps.get(corpid)), secret: added.corp.secret }, { replace: true });
+    await cli.corps.add({ ...(await cli.corps.get(corpid)), secret: added.corp.secret }, { replace: true });
     await eventually(async () => (await messageCount(app, corpid)) === 210, 10_000, 'the corp resumed');
     expect((await corpStatuses(app.store.db, Date.now())).find((s) => s.corpid === corpid)?.state).toBe('ok');
 
@@ -168,7 +176,7 @@ describeEachDialect('configuration changes under a running archive', ({ open }) 
       10_000,
       'envelopes waiting for key version 2',
     );
-    await app.keys.add(corpid, rotated.version, added.privateKeyPems.get(rotated.version)!);
+    await cli.keys.add(corpid, rotated.version, added.privateKeyPems.get(rotated.version)!);
     await logged(`corp ${corpid} keys changed: versions 1,${rotated.version}`);
     await eventually(async () => (await messageCount(app, corpid)) === 220, 10_000, 'the new-key messages decrypted');
     await expectArchivedExactly(app, added, 220);
@@ -178,7 +186,7 @@ describeEachDialect('configuration changes under a running archive', ({ open }) 
     const aesKey = added.api.callbackApps.archive.encodingAesKey;
     expect((await added.api.notifyNewData())?.status).toBe(200);
     const newToken = 'NewToken0123456789';
-    await app.callbackApps.add({ corpid, app: 'archive', token: newToken, aesKey }, { replace: true });
+    await cli.callbackApps.add({ corpid, app: 'archive', token: newToken, aesKey }, { replace: true });
     await logged(`callback app ${corpid}/archive changed`);
     added.api.setCallbackApp('archive', newToken, aesKey);
     expect((await added.api.notifyNewData())?.status).toBe(200);
@@ -187,14 +195,14 @@ describeEachDialect('configuration changes under a running archive', ({ open }) 
 
     // 7. a sink added for the steady corp: its next messages are pushed to the webhook
     const hook = await webhook();
-    await app.sinks.add({ corpid: steady.corp.corpid, type: 'webhook', url: hook.url, includeContent: false });
+    await cli.sinks.add({ corpid: steady.corp.corpid, type: 'webhook', url: hook.url, includeContent: false });
     const pushed = steady.appendGenerated(3);
     const pushedIds = [0, 1, 2].map((k) => steady.msgidOf(pushed.first + k));
     await eventually(async () => hook.msgids.length >= 3, 10_000, 'the sink receiving events');
     expect(hook.msgids).toEqual(pushedIds);
 
     // 8. the corp removed: its archiver stops and gives up its pull lease; the other corp goes on
-    await app.corps.remove(corpid);
+    await cli.corps.remove(corpid);
     await logged(`corp ${corpid} removed: its archiver stopped`);
     const cursor = await app.store.db.selectFrom('cursors').select(['lease_owner']).where('corpid', '=', corpid).executeTakeFirstOrThrow();
     expect(cursor.lease_owner).toBeNull();
@@ -207,5 +215,55 @@ describeEachDialect('configuration changes under a running archive', ({ open }) 
     // one line per change, and no secret in the log
     for (const secret of [added.corp.secret, newToken, oldToken, aesKey]) expect(lines.join('\n')).not.toContain(secret);
     expect(lines.filter((l) => (JSON.parse(l) as { msg: string }).msg === `corp ${corpid} changed: limit`)).toHaveLength(1);
+  });
+
+  it('every running process follows a corp added, changed and removed, and nothing is lost or stored twice', async () => {
+    const where = await url();
+    const stores = [await openStore(where), await openStore(where)];
+    cleanups.push(async () => {
+      for (const s of stores) await s.close();
+    });
+    const apps = stores.map((s) => appWithEnv(s));
+    const [steady, added] = await Promise.all([simulator({ messages: 5, seed: 'live-two-steady' }), simulator({ messages: 150, seed: 'live-two-added' })]);
+    const corpid = added.corp.corpid;
+    await registerCorps(apps[0]!, [simulatorCorp(steady, { apiSecrets: false, callbackApps: false })]);
+
+    const processes = apps.map((app) => {
+      const lines: string[] = [];
+      const log = pino({ level: 'info', base: undefined }, { write: (line: string) => void lines.push(line) });
+      let archivers: ReadonlyMap<string, unknown> | undefined;
+      const stopper = new AbortController();
+      const run = runArchive(app, log, stopper.signal, {
+        once: false,
+        timing: { ...FAST_TIMING, pollIntervalMs: 100 },
+        createBackend: slowPages,
+        onStarted: (running) => {
+          archivers = running;
+        },
+      });
+      cleanups.push(async () => {
+        stopper.abort();
+        await run;
+      });
+      const logged = (text: string) => eventually(async () => lines.some((l) => (JSON.parse(l) as { msg: string }).msg === text), 10_000, `the log line "${text}"`);
+      return { logged, started: () => eventually(async () => archivers !== undefined, 15_000, 'the process started'), archives: (id: string) => archivers?.has(id) };
+    });
+    // both have read the configuration before it changes
+    for (const p of processes) await p.started();
+
+    await registerCorps(apps[1]!, [simulatorCorp(added, { apiSecrets: false, callbackApps: false, limit: 10 })]);
+    for (const p of processes) await p.logged(`corp ${corpid} added`);
+    await eventually(async () => (await envelopeCount(apps[0]!, corpid)) >= 20, 15_000, 'the added corp pulling');
+    await apps[0]!.corps.add({ ...(await apps[0]!.corps.get(corpid)), limit: 20 }, { replace: true });
+    for (const p of processes) await p.logged(`corp ${corpid} changed: limit`);
+    await eventually(async () => (await messageCount(apps[0]!, corpid)) === 150, 20_000, 'the added corp archived');
+    await expectArchivedExactly(apps[0]!, added, 150);
+
+    await apps[1]!.corps.remove(corpid);
+    for (const p of processes) await p.logged(`corp ${corpid} removed: its archiver stopped`);
+    expect(processes.map((p) => p.archives(corpid))).toEqual([false, false]);
+    expect(processes.map((p) => p.archives(steady.corp.corpid))).toEqual([true, true]);
+    const cursor = await apps[0]!.store.db.selectFrom('cursors').select(['lease_owner']).where('corpid', '=', corpid).executeTakeFirstOrThrow();
+    expect(cursor.lease_owner).toBeNull();
   });
 });
