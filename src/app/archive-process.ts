@@ -119,7 +119,6 @@ async function runPlan(app: App, log: Logger, plan: ProcessPlan, services: Callb
       return [];
     }
     const { onStarted } = plan.archive;
-    await reloadCallbackApps?.().catch(() => undefined);
     const progress = await runArchive(app, log, signal, {
       ...plan.archive,
       ...(reloadCallbackApps ? { onConfigChange: reloadCallbackApps } : {}),

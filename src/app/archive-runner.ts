@@ -29,7 +29,10 @@ export interface RunOptions {
   mediaPolicy?: Partial<MediaPolicy>;
   /** search index stage timing overrides */
   indexTiming?: Partial<IndexStageTiming>;
-  /** without `once`: called after a change of configuration was applied to the corps (the callback apps reload) */
+  /**
+   * Without `once`: called once as the run starts (after it read the configuration's revision), and
+   * again after each change of configuration was applied to the corps (the callback apps reload).
+   */
   onConfigChange?(): Promise<void>;
 }
 
@@ -43,6 +46,8 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
   const timing = { ...DEFAULT_TIMING, ...options.timing };
   // the database going away as the run starts is no reason to stop it
   const since = await app.store.health.retryWhileUnavailable(() => configRevision(app), signal);
+  // what the hook reads now is as new as `since`, at least: a change after it is applied again
+  if (!options.once) await options.onConfigChange?.().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'configuration could not be read'));
   // the database's outages and returns are logged once, by the store, in this run's log
   app.store.health.logTo(log);
   const rsa = new RsaPool();

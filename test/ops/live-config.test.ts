@@ -215,7 +215,9 @@ describeEachDialect('configuration changes under a running archive', ({ url }) =
     // one line per change, and no secret in the log
     for (const secret of [added.corp.secret, newToken, oldToken, aesKey]) expect(lines.join('\n')).not.toContain(secret);
     expect(lines.filter((l) => (JSON.parse(l) as { msg: string }).msg === `corp ${corpid} changed: limit`)).toHaveLength(1);
-  });
+    // each wait above is bounded by its own `eventually`; at a load average of 27 their sum once
+    // passed vitest's default of 60 s (MariaDB), so the test has more
+  }, 120_000);
 
   it('every running process follows a corp added, changed and removed, and nothing is lost or stored twice', async () => {
     const where = await url();
@@ -265,5 +267,5 @@ describeEachDialect('configuration changes under a running archive', ({ url }) =
     expect(processes.map((p) => p.archives(steady.corp.corpid))).toEqual([true, true]);
     const cursor = await apps[0]!.store.db.selectFrom('cursors').select(['lease_owner']).where('corpid', '=', corpid).executeTakeFirstOrThrow();
     expect(cursor.lease_owner).toBeNull();
-  });
+  }, 120_000);
 });
