@@ -9,7 +9,8 @@
 import { WecomSignIn } from '../access/wecom-sign-in.ts';
 import type { AccessServices, ApiRoutes } from '../api/api-types.ts';
 import { type HttpServer, startHttpServer } from '../api/http-server.ts';
-import type { CorpProgress } from '../archiver/corp-archiver.ts';
+import { type CorpProgress, DEFAULT_TIMING } from '../archiver/corp-archiver.ts';
+import { callbackAppsReloader, configRevision, watchConfig } from './config-watch.ts';
 import { DeliveryStage, type DeliveryTiming } from '../outbox/delivery-stage.ts';
 import type { App } from './app.ts';
 import { runArchive, type RunOptions } from './archive-runner.ts';
@@ -110,14 +111,20 @@ async function runPlan(app: App, log: Logger, plan: ProcessPlan, services: Callb
     ? new DeliveryStage({ db: app.store.db, dialect: app.store.dialect, health: app.store.health, log, secretOf: (sink) => app.sinks.secretOf(sink), now: Date.now }, plan.events)
     : undefined;
   const delivering = delivery?.run(background.signal);
+  // callback apps changed in another process reach this one's endpoint at the next poll
+  const reloadCallbackApps = services ? callbackAppsReloader(app, log) : undefined;
   try {
     if (!plan.archive) {
+      // `serve`: the callback apps are the configuration it follows
+      const watching = reloadCallbackApps ? followCallbackApps(app, log, background.signal, reloadCallbackApps) : undefined;
       await running;
+      await watching;
       return [];
     }
     const { onStarted } = plan.archive;
     const progress = await runArchive(app, log, signal, {
       ...plan.archive,
+      ...(reloadCallbackApps ? { onConfigChange: reloadCallbackApps } : {}),
       onStarted: (archivers) => {
         // msgaudit_notify wakes the corp's pull through its bell
         services?.waker.attach(archivers);
@@ -139,6 +146,14 @@ async function runPlan(app: App, log: Logger, plan: ProcessPlan, services: Callb
     await delivering;
     await delivery?.close();
   }
+}
+
+/** Without pulls (`serve`): reloads the callback apps whenever the configuration's revision moves. */
+async function followCallbackApps(app: App, log: Logger, signal: AbortSignal, reload: () => Promise<void>): Promise<void> {
+  const since = await app.store.health.retryWhileUnavailable(() => configRevision(app), signal).catch(() => undefined);
+  if (since === undefined) return;
+  await reload().catch(() => undefined);
+  await watchConfig(app, log, signal, { intervalMs: DEFAULT_TIMING.pollIntervalMs, since, apply: reload });
 }
 
 /** The alert stage from the settings (ops.alerts); undefined when no target is configured. */

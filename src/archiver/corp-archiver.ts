@@ -96,6 +96,8 @@ export class CorpArchiver {
   private readonly mediaBell = new Bell();
   readonly progress: CorpProgress;
   private readonly pull: PullLoop;
+  /** set by keysChanged: the decrypt loop looks at the waiting envelopes again before its next drain */
+  private requeueWanted = false;
   /** settles once the pull loop has its first answer about the lease (or ended): the decrypt loop waits for it */
   private readonly leaseAsked: Promise<void>;
   private leaseAnswered: () => void = () => undefined;
@@ -121,6 +123,15 @@ export class CorpArchiver {
       },
       newLeaseOwner(),
     );
+  }
+
+  /**
+   * A key of the corp was added or replaced (in this process or another): envelopes waiting for it
+   * are queued again and tried now, not after the requeue interval.
+   */
+  keysChanged(): void {
+    this.requeueWanted = true;
+    this.decryptBell.ring();
   }
 
   /** Runs until aborted, or with `once` until caught up and everything pulled is decrypted. */
@@ -160,7 +171,8 @@ export class CorpArchiver {
         continue;
       }
       try {
-        if (now() - lastRequeue >= this.timing.requeueIntervalMs || (nextAttemptAt !== null && nextAttemptAt <= now())) {
+        if (this.requeueWanted || now() - lastRequeue >= this.timing.requeueIntervalMs || (nextAttemptAt !== null && nextAttemptAt <= now())) {
+          this.requeueWanted = false;
           const requeued = await decrypt.requeue(corp);
           if (requeued) log.info({ corp, stage: 'decrypt', requeued }, 'waiting envelopes queued again');
           lastRequeue = now();

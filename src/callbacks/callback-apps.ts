@@ -7,6 +7,7 @@
 import type { Kysely } from 'kysely';
 import { validateCorpId } from '../corps/corp-settings.ts';
 import { NotFoundError, ValidationError } from '../errors/errors.ts';
+import { bumpConfigRevision } from '../store/config-revision.ts';
 import { inTransaction } from '../store/in-transaction.ts';
 import type { Database } from '../store/schema.ts';
 import { openSecret, sealSecret } from '../vault/secret-box.ts';
@@ -89,14 +90,19 @@ export class CallbackAppRegistry {
           .insertInto('callback_apps')
           .values({ corpid, app, created_at: now, ...row })
           .execute();
+      // other processes drop their cached copy at their next look at the revision
+      await bumpConfigRevision(trx);
     });
     this.cache.delete(`${corpid}/${app}`);
   }
 
   async remove(corpid: string, app: string): Promise<void> {
-    const r = await this.db.deleteFrom('callback_apps').where('corpid', '=', corpid).where('app', '=', app).executeTakeFirst();
+    await inTransaction(this.db, async (trx) => {
+      const r = await trx.deleteFrom('callback_apps').where('corpid', '=', corpid).where('app', '=', app).executeTakeFirst();
+      if (Number(r.numDeletedRows) === 0) throw new NotFoundError('CALLBACK_APP_NOT_FOUND', `corp ${corpid} has no callback app ${app}`);
+      await bumpConfigRevision(trx);
+    });
     this.cache.delete(`${corpid}/${app}`);
-    if (Number(r.numDeletedRows) === 0) throw new NotFoundError('CALLBACK_APP_NOT_FOUND', `corp ${corpid} has no callback app ${app}`);
   }
 
   async list(corpid?: string): Promise<CallbackAppSummary[]> {
@@ -104,6 +110,14 @@ export class CallbackAppRegistry {
     if (corpid !== undefined) q = q.where('corpid', '=', corpid);
     const rows = await q.orderBy('corpid').orderBy('app').execute();
     return rows.map((r) => ({ corpid: r.corpid, app: r.app, receiveId: r.receive_id, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) }));
+  }
+
+  /**
+   * Drops every cached configuration, so the next callback reads its app afresh: a running process
+   * calls it when the configuration's revision moved (a token or key changed in another process).
+   */
+  forgetCached(): void {
+    this.cache.clear();
   }
 
   /** The opened configuration, or null when there is none (the endpoint answers 404). */

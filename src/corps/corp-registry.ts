@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { NotFoundError, ValidationError } from '../errors/errors.ts';
+import { bumpConfigRevision } from '../store/config-revision.ts';
 import { inTransaction } from '../store/in-transaction.ts';
 import type { Database } from '../store/schema.ts';
 import { encodeSeq } from '../store/seq-codec.ts';
@@ -83,6 +84,8 @@ export class CorpRegistry {
           })
           .execute();
       }
+      // running archives start, or restart with these settings, at their next look at the revision
+      await bumpConfigRevision(trx);
     });
   }
 
@@ -126,7 +129,11 @@ export class CorpRegistry {
    * stay (the archive is the only lasting copy), so adding the corp again resumes where it was.
    */
   async remove(corpid: string): Promise<void> {
-    const result = await this.db.deleteFrom('corps').where('corpid', '=', corpid).executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) throw new NotFoundError('CORP_NOT_FOUND', `corp ${corpid} is not configured`);
+    await inTransaction(this.db, async (trx) => {
+      const result = await trx.deleteFrom('corps').where('corpid', '=', corpid).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) throw new NotFoundError('CORP_NOT_FOUND', `corp ${corpid} is not configured`);
+      // running archives stop the corp's archiver at their next look at the revision
+      await bumpConfigRevision(trx);
+    });
   }
 }

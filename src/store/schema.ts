@@ -75,6 +75,7 @@ export interface Database {
   sink_dead_letters: SinkDeadLetterTable;
   conversations: ConversationTable;
   conversation_participants: ConversationParticipantTable;
+  config_revision: ConfigRevisionTable;
 }
 
 export interface CorpTable {
@@ -838,4 +839,10 @@ export interface ConversationParticipantTable {
   conversation_key: string;
   /** a member's userid, an external contact's or a robot's id */
   userid: string;
+}
+
+/** The configuration's revision (one row, id 1): raised by every change of corps, keys or callback apps; migration 0017. */
+export interface ConfigRevisionTable {
+  id: number;
+  revision: number | string;
 }

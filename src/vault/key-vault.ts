@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { NotFoundError, ValidationError } from '../errors/errors.ts';
+import { bumpConfigRevision } from '../store/config-revision.ts';
 import { inTransaction } from '../store/in-transaction.ts';
 import type { Database } from '../store/schema.ts';
 import { generateRsaKeyPair, parseRsaPrivateKey, privateKeyToPkcs8Pem, publicKeyFingerprint, rsaKeyBits } from './rsa-key.ts';
@@ -135,6 +136,8 @@ export class KeyVault {
         .where('publickey_ver', '=', version)
         .where('state', '=', 'waiting')
         .executeTakeFirst();
+      // running archives load the new key at their next look at the revision (app/corp-fleet.ts)
+      await bumpConfigRevision(trx);
       return { ...same, decryptedMessages, requeued: Number(requeued.numUpdatedRows), replaced: true };
     });
   }
@@ -232,7 +235,11 @@ export class KeyVault {
     }
     const createdAt = this.now();
     const sealed = sealSecret(this.masterKey, privateKeyToPkcs8Pem(key), keyAad(corpid, version));
-    await this.db.insertInto('key_versions').values({ corpid, version, private_key_sealed: sealed, fingerprint, bits, created_at: createdAt }).execute();
+    await inTransaction(this.db, async (trx) => {
+      await trx.insertInto('key_versions').values({ corpid, version, private_key_sealed: sealed, fingerprint, bits, created_at: createdAt }).execute();
+      // running archives try waiting envelopes with it at their next look at the revision
+      await bumpConfigRevision(trx);
+    });
     return { corpid, version, fingerprint, bits, createdAt, added: true };
   }
 

@@ -16,8 +16,9 @@ import * as m0013 from './0013-conversations.ts';
 import * as m0014 from './0014-search-doc-parts.ts';
 import * as m0015 from './0015-event-outbox.ts';
 import * as m0016 from './0016-alerts.ts';
-import * as m0020 from './0020-search-facets.ts';
-import * as m0021 from './0021-wecom-login.ts';
+import * as m0017 from './0017-config-revision.ts';
+import * as m0018 from './0018-search-facets.ts';
+import * as m0019 from './0019-wecom-login.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -39,8 +40,9 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0014-search-doc-parts', m0014],
   ['0015-event-outbox', m0015],
   ['0016-alerts', m0016],
-  ['0020-search-facets', m0020],
-  ['0021-wecom-login', m0021],
+  ['0017-config-revision', m0017],
+  ['0018-search-facets', m0018],
+  ['0019-wecom-login', m0019],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
