@@ -9,6 +9,7 @@ import type { ReadScope } from '../access/read-scope.ts';
 import { conversationScope } from '../access/scope-sql.ts';
 import { NotFoundError } from '../errors/errors.ts';
 import type { Database } from '../store/schema.ts';
+import { groupNames, personNames } from './directory-names.ts';
 import { checkId } from './read-params.ts';
 
 export interface ConsentView {
@@ -16,6 +17,8 @@ export interface ConsentView {
   scope: string;
   /** the member's userid or the group's roomid */
   scopeId: string;
+  /** the member's or the group's name in the directory; null when it has none */
+  scopeName: string | null;
   /** Agree | Disagree | Default_Agree */
   status: string;
   changedAt: number | null;
@@ -100,6 +103,16 @@ export async function customerProfile(db: Kysely<Database>, scope: ReadScope, co
     for (const c of shared) if (c.roomid !== '') visible.add(c.roomid);
     consent = consent.filter((c) => visible.has(c.scope_id));
   }
+  const members = await personNames(
+    db,
+    corpid,
+    consent.filter((c) => c.scope === 'single').map((c) => c.scope_id),
+  );
+  const groups = await groupNames(
+    db,
+    corpid,
+    consent.filter((c) => c.scope === 'room').map((c) => c.scope_id),
+  );
   return {
     id,
     name: row?.name ?? null,
@@ -109,6 +122,7 @@ export async function customerProfile(db: Kysely<Database>, scope: ReadScope, co
     consent: consent.map((c) => ({
       scope: c.scope,
       scopeId: c.scope_id,
+      scopeName: (c.scope === 'room' ? groups.get(c.scope_id) : members.get(c.scope_id)) ?? null,
       status: c.status,
       changedAt: c.status_change_time === null ? null : Number(c.status_change_time),
     })),

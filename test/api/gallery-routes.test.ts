@@ -194,9 +194,9 @@ describeEachDialect('gallery and person routes', ({ open }) => {
     const customer = await get(`/api/corps/${A}/customers/${CUSTOMER}`, 'admin');
     expect(customer.status).toBe(200);
     expect(customer.body.customer).toMatchObject({ id: CUSTOMER, name: '张三客户', type: 1 });
-    expect(customer.body.customer.consent.map((c: any) => [c.scopeId, c.status])).toEqual([
-      ['alice', 'Agree'],
-      ['dave', 'Disagree'],
+    expect(customer.body.customer.consent.map((c: any) => [c.scopeId, c.scopeName, c.status])).toEqual([
+      ['alice', '爱丽丝', 'Agree'],
+      ['dave', '戴夫', 'Disagree'],
     ]);
     expect(customer.rows).toMatchObject([{ action: 'directory.read', corpid: A, items: 1 }]);
 
