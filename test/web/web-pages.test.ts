@@ -189,7 +189,7 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     await page.goto(`${base}/customers/${A}/${CUSTOMER}`);
     await expect(page.locator('.person__name').innerText()).resolves.toBe('张三客户');
     await expect(page.locator('.person__line').first().innerText()).resolves.toContain('微信用户');
-    await expect(page.locator('.consent__item').innerText()).resolves.toBe('alice：已同意存档');
+    await expect(page.locator('.consent__item').innerText()).resolves.toBe('爱丽丝：已同意存档');
     const rows = page.locator('.conversation-row');
     await rows.first().waitFor();
     const titles = await rows.locator('.conversation-row__title').allInnerTexts();

@@ -106,7 +106,7 @@ export interface CustomerProfile {
   type: number | null;
   corpName: string | null;
   position: string | null;
-  consent: Array<{ scope: string; scopeId: string; status: string; changedAt: number | null }>;
+  consent: Array<{ scope: string; scopeId: string; scopeName: string | null; status: string; changedAt: number | null }>;
 }
 
 export interface MemberProfile {
