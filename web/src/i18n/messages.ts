@@ -165,6 +165,7 @@ export const zhCN = {
     title: '媒体库',
     backToChat: '返回聊天',
     showInChat: '在聊天中查看',
+    stateWhy: '{state}（{why}）',
     tabs: { visual: '图片和视频', file: '文件', link: '链接', voice: '语音' },
     empty: { visual: '这个会话没有图片或视频', file: '这个会话没有文件', link: '这个会话没有链接', voice: '这个会话没有语音' },
     state: { pending: '等待下载', downloading: '正在下载', done: '已下载', unverified: '校验未通过', failed: '下载失败', expired: '已过期', noMp3: '无法播放（未转码）' },
@@ -375,6 +376,7 @@ export const en: typeof zhCN = {
     title: 'Media',
     backToChat: 'Back to chat',
     showInChat: 'Show in chat',
+    stateWhy: '{state} ({why})',
     tabs: { visual: 'Photos & videos', file: 'Files', link: 'Links', voice: 'Voice' },
     empty: {
       visual: 'No photos or videos in this conversation',
