@@ -141,6 +141,7 @@ export const zhCN = {
     badQuery: '搜索语句有误：{message}',
     noSnippet: '（命中在附件或标题中）',
     openInContext: '在上下文中打开',
+    notIndexed: '还有 {n} 条消息尚未建立索引，暂时搜索不到',
     more: '加载更多',
     types: {
       text: '文本',
@@ -352,6 +353,7 @@ export const en: typeof zhCN = {
     badQuery: 'The search is not valid: {message}',
     noSnippet: '(matched in an attachment or title)',
     openInContext: 'Open in context',
+    notIndexed: '{n} messages are not indexed yet and cannot be found for now',
     more: 'Load more',
     types: {
       text: 'Text',
