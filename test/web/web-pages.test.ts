@@ -187,7 +187,8 @@ describeBrowser('the search, gallery, people and operations pages', () => {
   it("lists a customer's conversations across members, with the contact's consent", async () => {
     const { page } = admin;
     await page.goto(`${base}/customers/${A}/${CUSTOMER}`);
-    await expect(page.locator('.person__name').innerText()).resolves.toBe('张三客户');
+    // the id stands in for the name until the profile has come
+    await expect.poll(() => page.locator('.person__name').innerText(), { timeout: 10_000 }).toBe('张三客户');
     await expect(page.locator('.person__line').first().innerText()).resolves.toContain('微信用户');
     await expect(page.locator('.consent__item').innerText()).resolves.toBe('爱丽丝：已同意存档');
     const rows = page.locator('.conversation-row');
