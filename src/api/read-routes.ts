@@ -9,13 +9,15 @@
  * then answers: when the audit log refuses the row, the request fails and nothing is returned.
  */
 import type { FastifyRequest } from 'fastify';
-import { Type } from '@fastify/type-provider-typebox';
+import { type TSchema, Type } from '@fastify/type-provider-typebox';
 import type { AuditEntry, AuditTrail, Caller } from '../access/caller.ts';
 import { auditPage } from '../access/audit-log.ts';
 import { peopleMatching, type PeopleKind, senderIdsFor } from '../directory/people-lookup.ts';
 import { ArchiveError, ValidationError } from '../errors/errors.ts';
 import { listConversations } from '../reading/conversation-list.ts';
+import { conversationGallery, GALLERY_KINDS } from '../reading/conversation-gallery.ts';
 import { conversationDays, conversationMessages, messageById, messageContext } from '../reading/message-pages.ts';
+import { customerProfile, memberProfile } from '../reading/person-profile.ts';
 import { MAX_LIMIT } from '../reading/read-params.ts';
 import { parseSearchQuery } from '../search/query.ts';
 import { SEARCH_LIMITS, searchMessages } from '../search/search-messages.ts';
@@ -37,6 +39,39 @@ const LIMIT = Type.Integer({ minimum: 1, maximum: MAX_LIMIT });
 const TIME = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 });
 /** What a route that opens a conversation's content may answer besides its content (428: require_reason). */
 const CONTENT_ERRORS = errorAnswers(400, 401, 404, 428, 500, 503);
+
+/** A gallery page (src/reading/conversation-gallery.ts), described in full: ids and seq as strings. */
+const PERSON = Type.Object({ id: Type.String(), name: Type.Union([Type.String(), Type.Null()]), kind: Type.String() });
+const NULLABLE = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const GALLERY_PAGE = Type.Object({
+  conversation: Type.String(),
+  kind: Type.String(),
+  items: Type.Array(
+    Type.Object({
+      msgid: Type.String(),
+      seq: Type.String(),
+      msgtime: Type.Number(),
+      msgtype: Type.String(),
+      from: PERSON,
+      media: NULLABLE(
+        Type.Object({
+          slot: Type.Integer(),
+          path: Type.String(),
+          kind: Type.String(),
+          state: Type.String(),
+          sha256: NULLABLE(Type.String()),
+          size: NULLABLE(Type.Number()),
+          fileName: NULLABLE(Type.String()),
+          contentType: NULLABLE(Type.String()),
+          mp3: Type.Boolean(),
+          error: NULLABLE(Type.String()),
+        }),
+      ),
+      link: NULLABLE(Type.Object({ title: NULLABLE(Type.String()), description: NULLABLE(Type.String()), url: NULLABLE(Type.String()) })),
+    }),
+  ),
+  next: NULLABLE(Type.String()),
+});
 
 const CORP_PARAMS = Type.Object({ corpid: CORPID });
 const CONVERSATION_PARAMS = Type.Object({ corpid: CORPID, conversation: text(400) });
@@ -253,6 +288,71 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
         },
       );
     }
+
+    api.get(
+      '/api/corps/:corpid/conversations/:conversation/media',
+      {
+        config: { access: 'signed-in' },
+        onRequest: utf8Query,
+        schema: {
+          summary: "A page of a conversation's gallery, newest first: images and videos, files, links or voice",
+          tags: ['read'],
+          params: CONVERSATION_PARAMS,
+          querystring: Type.Object(
+            { kind: Type.Union(GALLERY_KINDS.map((k) => Type.Literal(k))), before: Type.Optional(CURSOR), limit: Type.Optional(LIMIT) },
+            { additionalProperties: false },
+          ),
+          response: { 200: GALLERY_PAGE, 400: ERROR_BODY, 401: ERROR_BODY, 404: ERROR_BODY },
+        },
+      },
+      async (request) => {
+        const { corpid, conversation } = request.params;
+        const { kind, before, limit } = request.query;
+        const page = await conversationGallery(db, dialect, request.caller!.scope, corpid, conversation, kind, { before, limit });
+        await audited(request, 'gallery.read', { corpid, conversation, items: page.items.length });
+        return page;
+      },
+    );
+
+    api.get(
+      '/api/corps/:corpid/customers/:externalUserid',
+      {
+        config: { access: 'signed-in' },
+        onRequest: utf8Query,
+        schema: {
+          summary: 'One external contact: its directory entry and consent statuses',
+          tags: ['read'],
+          params: Type.Object({ corpid: CORPID, externalUserid: text(191) }),
+          response: ERRORS,
+        },
+      },
+      async (request) => {
+        const { corpid, externalUserid } = request.params;
+        const customer = await customerProfile(db, request.caller!.scope, corpid, externalUserid);
+        await audited(request, 'directory.read', { corpid, items: 1 });
+        return { customer };
+      },
+    );
+
+    api.get(
+      '/api/corps/:corpid/members/:userid',
+      {
+        config: { access: 'signed-in' },
+        onRequest: utf8Query,
+        schema: {
+          summary: 'One member: its directory entry',
+          tags: ['read'],
+          params: Type.Object({ corpid: CORPID, userid: text(191) }),
+          response: ERRORS,
+        },
+      },
+      async (request) => {
+        const { corpid, userid } = request.params;
+        const member = await memberProfile(db, request.caller!.scope, corpid, userid);
+        await audited(request, 'directory.read', { corpid, items: 1 });
+        return { member };
+      },
+    );
 
     api.get(
       '/api/search',

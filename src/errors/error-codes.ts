@@ -211,6 +211,7 @@ export const ERROR_CODES = Object.freeze({
   READ_PARAMS_INVALID: 'a parameter of a read is not valid',
   CONVERSATION_NOT_FOUND: 'no such conversation',
   MESSAGE_NOT_FOUND: 'no such message',
+  PERSON_NOT_FOUND: 'no such member or external contact',
   MEDIA_NOT_FOUND: 'no such media file',
   MEDIA_RANGE_UNSATISFIABLE: 'a requested byte range lies outside the file',
   MEDIA_THUMBNAIL_FAILED: 'a thumbnail could not be made of a stored image',

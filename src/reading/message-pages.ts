@@ -44,7 +44,7 @@ const notFound = () => new NotFoundError('CONVERSATION_NOT_FOUND', 'no such conv
 const noMessage = () => new NotFoundError('MESSAGE_NOT_FOUND', 'no such message');
 
 /** The conversation's key when it exists in `corpid` and `scope` holds it; else NotFound (the same answer for both). */
-async function visibleConversation(db: Kysely<Database>, scope: ReadScope, corpid: string, conversation: string): Promise<string> {
+export async function visibleConversation(db: Kysely<Database>, scope: ReadScope, corpid: string, conversation: string): Promise<string> {
   checkId(corpid, 'corpid', 64);
   checkId(conversation, 'conversation', 400);
   const row = await db

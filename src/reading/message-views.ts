@@ -136,7 +136,7 @@ export async function buildMessageViews(db: Kysely<Database>, corpid: string, co
 async function mediaOf(db: Kysely<Database>, corpid: string, msgids: readonly string[]): Promise<Map<string, MediaView[]>> {
   const rows = await db
     .selectFrom('media')
-    .select(['msgid', 'slot', 'path', 'kind', 'state', 'sha256', 'size', 'size_expected', 'file_name', 'content_type', 'converted_key', 'converted_type', 'error'])
+    .select(['msgid', ...MEDIA_VIEW_COLUMNS])
     .where('corpid', '=', corpid)
     .where('msgid', 'in', msgids)
     .orderBy('msgid')
@@ -145,21 +145,57 @@ async function mediaOf(db: Kysely<Database>, corpid: string, msgids: readonly st
   const byMessage = new Map<string, MediaView[]>();
   for (const m of rows) {
     const list = byMessage.get(m.msgid) ?? [];
-    list.push({
-      slot: Number(m.slot),
-      path: m.path,
-      kind: m.kind,
-      state: m.state,
-      sha256: m.sha256,
-      size: m.size !== null ? Number(m.size) : m.size_expected !== null ? Number(m.size_expected) : null,
-      fileName: m.file_name,
-      contentType: m.content_type,
-      mp3: m.converted_key !== null && m.converted_type === 'audio/mpeg',
-      error: m.state === 'failed' || m.state === 'expired' ? m.error : null,
-    });
+    list.push(mediaViewOf(m));
     byMessage.set(m.msgid, list);
   }
   return byMessage;
+}
+
+/** The media columns a view is built from. */
+export const MEDIA_VIEW_COLUMNS = [
+  'slot',
+  'path',
+  'kind',
+  'state',
+  'sha256',
+  'size',
+  'size_expected',
+  'file_name',
+  'content_type',
+  'converted_key',
+  'converted_type',
+  'error',
+] as const;
+
+export interface MediaViewRow {
+  slot: number | string;
+  path: string;
+  kind: string;
+  state: string;
+  sha256: string | null;
+  size: number | string | null;
+  size_expected: number | string | null;
+  file_name: string | null;
+  content_type: string | null;
+  converted_key: string | null;
+  converted_type: string | null;
+  error: string | null;
+}
+
+/** One media row as a reader sees it: the stored size once downloaded, else the size WeCom announced. */
+export function mediaViewOf(m: MediaViewRow): MediaView {
+  return {
+    slot: Number(m.slot),
+    path: m.path,
+    kind: m.kind,
+    state: m.state,
+    sha256: m.sha256,
+    size: m.size !== null ? Number(m.size) : m.size_expected !== null ? Number(m.size_expected) : null,
+    fileName: m.file_name,
+    contentType: m.content_type,
+    mp3: m.converted_key !== null && m.converted_type === 'audio/mpeg',
+    error: m.state === 'failed' || m.state === 'expired' ? m.error : null,
+  };
 }
 
 /** Text the way quotes repeat it: whitespace runs as one space, trimmed. */

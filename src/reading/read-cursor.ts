@@ -55,3 +55,24 @@ export function decodeMessageCursor(cursor: string, what: string): MessageCursor
   }
   return { time, seq };
 }
+
+/** Where a gallery page ends: the item's message time, (encoded) seq and media slot, and the tab it belongs to. */
+export interface GalleryCursor {
+  readonly kind: string;
+  readonly time: number;
+  readonly seq: string;
+  readonly slot: number;
+}
+
+export function encodeGalleryCursor(c: GalleryCursor): string {
+  return encode('g1', [c.kind, c.time, c.seq, c.slot]);
+}
+
+export function decodeGalleryCursor(cursor: string, kind: string): GalleryCursor {
+  const [k, time, seq, slot, ...rest] = decode(cursor, 'g1', 'before');
+  // a cursor of another tab would skip items of this one
+  if (k !== kind || !isTime(time) || typeof seq !== 'string' || !/^\d{20}$/.test(seq) || typeof slot !== 'number' || !Number.isSafeInteger(slot) || slot < 0 || rest.length > 0) {
+    throw new ValidationError('READ_CURSOR_INVALID', 'the before cursor is not one a page of this list gave; start again without it');
+  }
+  return { kind, time, seq, slot };
+}

@@ -5,6 +5,12 @@ import HomePage from './pages/HomePage.vue';
 import LoginPage from './pages/LoginPage.vue';
 import NotFoundPage from './pages/NotFoundPage.vue';
 
+// pages past the first screen load on demand, so the first load stays small
+const SearchPage = () => import('./pages/SearchPage.vue');
+const GalleryPage = () => import('./pages/GalleryPage.vue');
+const PersonPage = () => import('./pages/PersonPage.vue');
+const OpsPage = () => import('./pages/OpsPage.vue');
+
 /**
  * History-mode routes: the server answers every non-API path with index.html, so deep links work.
  * Every route but the login page needs a session; without one the reader goes to `/login?next=…`
@@ -15,6 +21,11 @@ export const router = createRouter({
   routes: [
     { path: '/login', name: 'login', component: LoginPage, meta: { public: true } },
     { path: '/', name: 'home', component: HomePage },
+    { path: '/search', name: 'search', component: SearchPage },
+    { path: '/c/:corpid/:conversation/media', name: 'gallery', component: GalleryPage },
+    { path: '/customers/:corpid/:id', name: 'customer', component: PersonPage, props: { kind: 'customer' } },
+    { path: '/members/:corpid/:id', name: 'member', component: PersonPage, props: { kind: 'member' } },
+    { path: '/ops', name: 'ops', component: OpsPage },
     { path: '/:rest(.*)*', name: 'not-found', component: NotFoundPage },
   ],
 });

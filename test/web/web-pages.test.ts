@@ -1,0 +1,227 @@
+/**
+ * The search, gallery, customer and operations pages in chromium, against the real API (buildApi with
+ * the real accounts store and audit log) over a small archive with a search index and a stored image,
+ * under the server's CSP: a 2-character Chinese search finds a message and opens it in context; a
+ * hostile message in a hit is text and opens no dialog; the gallery's thumbnail loads and "show in
+ * chat" goes to the permalink; the customer view lists the contact's conversations; a viewer is
+ * refused the operations page, an admin reads the audit log there.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ApiInstance } from '../../src/api/api-types.ts';
+import { buildApi } from '../../src/api/build-api.ts';
+import { createLogger } from '../../src/app/logger.ts';
+import { createLocalMediaStore } from '../../src/media/storage/local-media-store.ts';
+import { objectKey } from '../../src/media/storage/media-store.ts';
+import { indexDocs } from '../../src/search/index-docs.ts';
+import { IndexRepository } from '../../src/search/index-repository.ts';
+import { openStore, type Store } from '../../src/store/open-store.ts';
+import { appWithEnv } from '../callbacks/harness.ts';
+import { A, B, CUSTOMER, T0, fixtureRows, loadFixture, rowOf } from '../reading/reading-fixture.ts';
+import { describeBrowser, launchBrowser, type PageProblems, watchProblems } from '../support/browser.ts';
+import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
+
+const repo = join(import.meta.dirname, '..', '..');
+const SHOWN = 'pair:alice|bob';
+const HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)> 报价单已发';
+const PASSWORD = 'correct horse battery';
+
+/** Messages the fixture lacks: a hostile text with the searched word, an image, a link. */
+function pageMessages() {
+  const send = (msgid: string, from: string, to: string, minutes: number, msgtype: string, body: Record<string, unknown>) => ({
+    corpid: A,
+    msgid,
+    json: { msgid, action: 'send', from, tolist: [to], roomid: '', msgtime: T0 + 4 * 86_400_000 + minutes * 60_000, msgtype, [msgtype]: body },
+  });
+  return [
+    send('x01', 'alice', 'bob', 1, 'text', { content: HOSTILE }),
+    send('v01', 'bob', 'alice', 2, 'image', { md5sum: 'c4ca4238a0b923820dcc509a6f75849b', filesize: 100, sdkfileid: 'sdkV01' }),
+    send('l01', 'alice', 'bob', 3, 'link', { title: '产品介绍', description: '介绍页', link_url: 'javascript:alert(3)' }),
+  ];
+}
+
+describeBrowser('the search, gallery, people and operations pages', () => {
+  let dir: string;
+  let database: TestDatabase;
+  let store: Store;
+  let api: ApiInstance;
+  let base: string;
+  let browser: Browser;
+  let admin: { context: BrowserContext; page: Page; problems: PageProblems };
+
+  async function signedIn(username: string): Promise<{ context: BrowserContext; page: Page; problems: PageProblems }> {
+    const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const problems = await watchProblems(page);
+    await page.goto(`${base}/login`);
+    await page.getByLabel('用户名').fill(username);
+    await page.getByLabel('密码').fill(PASSWORD);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.waitForURL((url) => url.pathname === '/');
+    return { context, page, problems };
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wa-web-pages-'));
+    database = await createTestDatabase('sqlite');
+    store = await openStore(database.url);
+    const [, b] = await Promise.all([build({ configFile: join(repo, 'web/vite.config.ts'), logLevel: 'warn', build: { outDir: join(dir, 'web') } }), launchBrowser()]);
+    browser = b;
+    const app = appWithEnv(store);
+    for (const corpid of [A, B]) {
+      await app.corps.add({ corpid, secret: 'archive-secret', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
+    }
+    const extra = pageMessages().map((m, i) => rowOf(m, BigInt(3000 + i)));
+    await loadFixture(store, [...(await fixtureRows(0)), ...extra]);
+    const index = new IndexRepository(store.db, store.dialect);
+    while ((await index.indexBatch(100, indexDocs)) > 0);
+
+    // the image, stored: a real PNG in a local media store, its media row done
+    const media = createLocalMediaStore(join(dir, 'media'));
+    const png = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#2e8b57' } })
+      .png()
+      .toBuffer();
+    const sha256 = createHash('sha256').update(png).digest('hex');
+    writeFileSync(join(dir, 'pic.png'), png);
+    await media.putFile(objectKey(sha256), join(dir, 'pic.png'), { size: png.length, sha256, contentType: 'image/png' });
+    await store.db
+      .updateTable('media')
+      .set({ state: 'done', sha256, size: png.length, content_type: 'image/png', storage_key: objectKey(sha256) })
+      .where('corpid', '=', A)
+      .where('msgid', '=', 'v01')
+      .execute();
+    await store.db
+      .insertInto('dir_consent')
+      .values({ corpid: A, scope: 'single', scope_id: 'alice', external_id: CUSTOMER, status: 'Agree', status_change_time: T0, source: 'api', checked_at: T0 })
+      .execute();
+
+    await app.access.admin.addUser({ username: 'setup' }, { username: 'reader', role: 'admin', password: PASSWORD, grants: [] });
+    await app.access.admin.addUser({ username: 'setup' }, { username: 'vera', role: 'viewer', password: PASSWORD, grants: [] });
+    api = await buildApi(app, createLogger('silent'), {
+      webRoot: join(dir, 'web'),
+      access: { authenticator: app.access.accounts, audit: app.access.audit },
+      media: { store: media, scratchDir: join(dir, 'scratch') },
+    });
+    await api.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
+    admin = await signedIn('reader');
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await api?.close();
+    await store?.close();
+    await database?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The path and query the browser is at, decoded. */
+  const at = (page: Page) => {
+    const url = new URL(page.url());
+    return { path: decodeURIComponent(url.pathname), msg: url.searchParams.get('msg') };
+  };
+
+  it('finds a 2-character Chinese word from the header box in the first corp, shows a hostile hit as text, and opens it in context', async () => {
+    const { page, problems } = admin;
+    await page.getByRole('searchbox', { name: '搜索' }).first().fill('报价');
+    await page.keyboard.press('Enter');
+    // no corp named: the search opens for the reader's first corp, and the URL says so
+    await page.waitForURL((url) => url.pathname === '/search' && url.searchParams.get('corp') === A);
+    const hit = page.locator('.hit').first();
+    await hit.waitFor();
+    await expect(page.locator('.hit').count()).resolves.toBe(1);
+    await expect(hit.locator('.snippet__hit').allInnerTexts()).resolves.toEqual(['报价']);
+    await expect(hit.locator('.hit__snippet').innerText()).resolves.toBe(HOSTILE);
+    await expect(hit.locator('.hit__sender').innerText()).resolves.toBe('爱丽丝');
+    // the markup stayed text: no element came of it
+    await expect(page.locator('.hit script, .hit img').count()).resolves.toBe(0);
+
+    await hit.getByRole('link', { name: '在上下文中打开' }).click();
+    await page.waitForURL((url) => url.pathname.startsWith('/c/'));
+    expect(at(page)).toEqual({ path: `/c/${A}/${SHOWN}`, msg: 'x01' });
+    expect(problems).toEqual({ cspViolations: [], errors: [], dialogs: [] });
+  });
+
+  it('says what is wrong with a bad query, and when nothing matches', async () => {
+    const { page } = admin;
+    await page.goto(`${base}/search?corp=${A}&q=${encodeURIComponent('"')}`);
+    await expect(page.getByRole('alert').innerText()).resolves.toMatch(/^搜索语句有误：/);
+    await page.goto(`${base}/search?corp=${A}&q=${encodeURIComponent('没有这个词')}`);
+    await expect(page.locator('.state--empty').innerText()).resolves.toBe('没有找到匹配的消息');
+    // the browser reports the refused query; nothing else went wrong
+    expect(admin.problems.errors).toEqual(['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+    admin.problems.errors.length = 0;
+  });
+
+  it("shows the conversation's image thumbnail in the gallery, and goes to the permalink from it", async () => {
+    const { page, problems } = admin;
+    await page.goto(`${base}/c/${A}/${encodeURIComponent(SHOWN)}/media`);
+    const thumb = page.locator('.gallery-tile img').first();
+    await thumb.waitFor();
+    // the thumbnail is a 96 px wide image made from the stored file (never enlarged)
+    await expect.poll(() => thumb.evaluate((el) => (el as unknown as { complete: boolean; naturalWidth: number }).naturalWidth), { timeout: 10_000 }).toBe(96);
+    expect(await thumb.getAttribute('src')).toContain('variant=thumb');
+    // the fixture's older image has no file yet: a placeholder says so
+    await expect(page.locator('.gallery-tile__missing').first().innerText()).resolves.toBe('等待下载');
+
+    await page.getByRole('tab', { name: '链接' }).click();
+    await expect(page.locator('.link-card__url').innerText()).resolves.toBe('javascript:alert(3)');
+    await expect(page.locator('.gallery-list a[href^="javascript"]').count()).resolves.toBe(0);
+    await page.getByRole('tab', { name: '文件' }).click();
+    await expect(page.locator('.state--empty').innerText()).resolves.toBe('这个会话没有文件');
+
+    await page.getByRole('tab', { name: '图片和视频' }).click();
+    await page.locator('.gallery-tile').first().getByRole('link', { name: '在聊天中查看' }).click();
+    await page.waitForURL((url) => url.searchParams.get('msg') === 'v01');
+    expect(at(page)).toEqual({ path: `/c/${A}/${SHOWN}`, msg: 'v01' });
+    expect(problems).toEqual({ cspViolations: [], errors: [], dialogs: [] });
+  });
+
+  it("lists a customer's conversations across members, with the contact's consent", async () => {
+    const { page } = admin;
+    await page.goto(`${base}/customers/${A}/${CUSTOMER}`);
+    // the id stands in for the name until the profile has come
+    await expect.poll(() => page.locator('.person__name').innerText(), { timeout: 10_000 }).toBe('张三客户');
+    await expect(page.locator('.person__line').first().innerText()).resolves.toContain('微信用户');
+    await expect(page.locator('.consent__item').innerText()).resolves.toBe('爱丽丝：已同意存档');
+    const rows = page.locator('.conversation-row');
+    await rows.first().waitFor();
+    const titles = await rows.locator('.conversation-row__title').allInnerTexts();
+    expect(titles.length).toBe(2);
+    expect(titles.some((t) => t.includes('爱丽丝'))).toBe(true);
+    await rows.first().locator('.conversation-row__main').click();
+    await page.waitForURL((url) => url.pathname.startsWith('/c/'));
+    expect(at(page).path.startsWith(`/c/${A}/`)).toBe(true);
+  });
+
+  it('refuses the operations page to a viewer and shows an admin the corps and the audit log', async () => {
+    const viewer = await signedIn('vera');
+    await expect(viewer.page.locator('[data-test="ops-link"]').count()).resolves.toBe(0);
+    await viewer.page.goto(`${base}/ops`);
+    await expect(viewer.page.locator('[data-test="forbidden"]').innerText()).resolves.toBe('没有权限查看此页面（403）');
+    await expect(viewer.page.locator('.corp-card, .audit').count()).resolves.toBe(0);
+    await viewer.context.close();
+
+    const { page } = admin;
+    await page.locator('[data-test="ops-link"]').click();
+    await page.waitForURL((url) => url.pathname === '/ops');
+    await page.locator('.corp-card').first().waitFor();
+    await expect(page.locator('.corp-card').count()).resolves.toBe(2);
+    const rows = page.locator('.audit__row');
+    await rows.first().waitFor();
+    const actions = await rows.locator('td:nth-child(3)').allInnerTexts();
+    expect(actions).toContain('search');
+    expect(actions).toContain('gallery.read');
+    await page.getByLabel('操作').fill('search');
+    await page.getByRole('button', { name: '筛选' }).click();
+    await page.waitForURL((url) => url.searchParams.get('action') === 'search');
+    await expect.poll(async () => [...new Set(await page.locator('.audit__row td:nth-child(3)').allInnerTexts())], { timeout: 5000 }).toEqual(['search']);
+  });
+});
