@@ -321,6 +321,8 @@ try {
   let passwords: Record<string, string>;
   try {
     build = await ensureArchive(store);
+    // said at once: a run stopped while it measures still tells what the build took
+    if (build) process.stderr.write(`built: ${JSON.stringify(build)}\n`);
     passwords = await prepareUsers(store);
   } finally {
     await store.close();
