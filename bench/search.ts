@@ -20,13 +20,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { EVERYTHING } from '../src/access/read-scope.ts';
-import { createLogger } from '../src/app/logger.ts';
-import { DEFAULT_INDEX_TIMING, IndexStage } from '../src/search/index-stage.ts';
 import { parseSearchQuery, type SearchFilters } from '../src/search/query.ts';
 import { countMatches, searchMessages } from '../src/search/search-messages.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
 import { encodeSeq } from '../src/store/seq-codec.ts';
 import { seededRng } from '../test/support/test-seed.ts';
+import { chatText, COMMON_WORD as COMMON, ENGLISH_WORDS as ENGLISH, NAME_WORDS as NAMES, RARE_WORDS as RARE } from './support/chat-text.ts';
+import { indexQueued, LOAD_BATCH, percentile, storeMessages } from './support/bulk-store.ts';
 
 const { values } = parseArgs({
   options: {
@@ -47,35 +47,9 @@ const dir = mkdtempSync(join(tmpdir(), 'wa-bench-search-'));
 const url = values.db ?? `sqlite:${join(dir, 'archive.db')}`;
 
 const CORP = 'wwbench';
-const FILLER = [
-  ...'我们你他她这那就是在有和了不会要说到对下上时大地为子中年着过去以可能没好还开得出也来看里后自之于能多天都现发实用成理动同如面经心作用道学所然家意主明法问量种无样外前见二三长什么日当从重机由由此使新电进力其些至定性手高向已被走口期间',
-];
-const COMMON = '合同'; // about 10% of messages
-const RARE = ['罄竹', '龃龉', '饕餮', '觊觎', '耄耋'];
-const NAMES = ['张伟', '王芳', '李娜', '刘洋', '陈静'];
-const ENGLISH = ['deploy', 'invoice', 'review', 'meeting', 'release', 'budget', 'contract'];
 const START = Date.UTC(2026, 0, 1);
 
-function messageText(rng: ReturnType<typeof seededRng>): string {
-  let text = '';
-  const pieces = rng.range(3, 12);
-  for (let i = 0; i < pieces; i++) {
-    const roll = rng.float();
-    if (roll < 0.012) text += COMMON;
-    else if (roll < 0.014) text += rng.pick(RARE);
-    else if (roll < 0.05) text += rng.pick(NAMES);
-    else if (roll < 0.12) text += ` ${rng.pick(ENGLISH)} `;
-    else if (roll < 0.16) text += String(rng.range(1, 99999));
-    else text += Array.from({ length: rng.range(2, 6) }, () => rng.pick(FILLER)).join('');
-    if (rng.chance(0.2)) text += '，';
-  }
-  return text;
-}
-
-/** Messages a transaction while loading: big transactions, each written with the dialect's multi-row inserts. */
-const LOAD_BATCH = 10_000;
-
-/** The stored row of bench message `n`, and its queue row for the index stage. */
+/** The stored row of bench message `n`. */
 function messageRow(n: number, rng: ReturnType<typeof seededRng>) {
   const msgid = `bench${n}`;
   const raw = JSON.stringify({
@@ -86,7 +60,7 @@ function messageRow(n: number, rng: ReturnType<typeof seededRng>) {
     roomid: `r${n % 200}`,
     msgtime: START + n * 1000,
     msgtype: 'text',
-    text: { content: messageText(rng) },
+    text: { content: chatText(rng) },
   });
   return {
     corpid: CORP,
@@ -113,16 +87,11 @@ async function load(store: Store): Promise<number> {
   const rng = seededRng('bench-search');
   const t0 = performance.now();
   for (let i = 0; i < count; i += LOAD_BATCH) {
-    const rows = Array.from({ length: Math.min(LOAD_BATCH, count - i) }, (_, k) => messageRow(i + k, rng));
-    await store.db.transaction().execute(async (trx) => {
-      await store.dialect.insertIgnoring(trx, 'messages', rows, ['corpid', 'msgid']);
-      await store.dialect.insertIgnoring(
-        trx,
-        'search_pending',
-        rows.map((r) => ({ corpid: CORP, msgid: r.msgid, queued_at: START })),
-        ['corpid', 'msgid'],
-      );
-    });
+    await storeMessages(
+      store,
+      Array.from({ length: Math.min(LOAD_BATCH, count - i) }, (_, k) => messageRow(i + k, rng)),
+      START,
+    );
   }
   return (performance.now() - t0) / 1000;
 }
@@ -145,10 +114,6 @@ async function indexBytes(store: Store): Promise<number> {
     db,
   );
   return Number(r.rows[0]?.n ?? 0);
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! * 100) / 100;
 }
 
 /**
@@ -192,13 +157,7 @@ try {
   let indexSeconds: number | null = null;
   if (!values.reuse) {
     loadSeconds = await load(store);
-    // the index stage as the product runs it (its default batch), until the queue is empty
-    const stage = new IndexStage({ db: store.db, dialect: store.dialect, health: store.health, log: createLogger('silent') });
-    const t0 = performance.now();
-    await stage.drain(new AbortController().signal, (done) => {
-      if (done % 100_000 < DEFAULT_INDEX_TIMING.batch) process.stderr.write(`indexed ${done}/${count}\r`);
-    });
-    indexSeconds = (performance.now() - t0) / 1000;
+    indexSeconds = await indexQueued(store, count);
   }
   const bytes = await indexBytes(store);
   const mid = START + Math.floor(count / 2) * 1000;

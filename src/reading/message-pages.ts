@@ -3,12 +3,13 @@
  * centred on a message or a time, the days of a month that have messages, one message with its raw
  * JSON, and a message's context. A conversation out of scope answers exactly as a missing one does.
  */
-import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
+import { type Kysely, type SqlBool, sql } from 'kysely';
 import type { ReadScope } from '../access/read-scope.ts';
 import { NotFoundError, ValidationError } from '../errors/errors.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database } from '../store/schema.ts';
 import { buildMessageViews, type MessageRow, type MessageView, VIEW_COLUMNS } from './message-views.ts';
+import { type MessageCondition, newerThan, olderThan } from './message-order.ts';
 import { decodeMessageCursor, encodeMessageCursor, type MessageCursor } from './read-cursor.ts';
 import { checkId, pageLimit } from './read-params.ts';
 import { conversationScope } from '../access/scope-sql.ts';
@@ -56,18 +57,6 @@ export async function visibleConversation(db: Kysely<Database>, scope: ReadScope
     .executeTakeFirst();
   if (!row) throw notFound();
   return row.conversation_key;
-}
-
-type Condition = (eb: ExpressionBuilder<Database, 'messages'>) => Expression<SqlBool>;
-
-/** (msgtime, seq) before the cursor. */
-function olderThan(c: MessageCursor): Condition {
-  return (eb) => eb.or([eb('msgtime', '<', c.time), eb.and([eb('msgtime', '=', c.time), eb('seq', '<', c.seq)])]);
-}
-
-/** (msgtime, seq) at or after the cursor (`inclusive`), or strictly after it. */
-function newerThan(c: MessageCursor, inclusive: boolean): Condition {
-  return (eb) => eb.or([eb('msgtime', '>', c.time), eb.and([eb('msgtime', '=', c.time), eb('seq', inclusive ? '>=' : '>', c.seq)])]);
 }
 
 const cursorOf = (r: MessageRow): MessageCursor => ({ time: Number(r.msgtime), seq: r.seq });
@@ -159,7 +148,7 @@ async function finish(db: Kysely<Database>, corpid: string, key: string, rows: M
   if (rows.length === 0) return { conversation: key, messages: [], before: null, after: null };
   const first = cursorOf(rows[0]!);
   const last = cursorOf(rows[rows.length - 1]!);
-  const probe = async (condition: Condition) =>
+  const probe = async (condition: MessageCondition) =>
     (await db.selectFrom('messages').select('msgid').where('corpid', '=', corpid).where('conversation_key', '=', key).where(condition).limit(1).execute()).length > 0;
   const older = more.older ?? (await probe(olderThan(first)));
   const newer = more.newer ?? (await probe(newerThan(last, false)));

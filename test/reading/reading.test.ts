@@ -12,7 +12,8 @@ import type { Store } from '../../src/store/open-store.ts';
 import type { NewMessage } from '../../src/store/schema.ts';
 import { parseMessage } from '../support/chat-data.ts';
 import { describeEachDialect } from '../support/databases.ts';
-import { A, B, CUSTOMER, fixtureRows, loadFixture, NAMES, ROBOT, ROOM, T0 } from './reading-fixture.ts';
+import { EnvelopeRepository } from '../../src/decrypt/envelope-repository.ts';
+import { A, B, CUSTOMER, fixtureRows, loadFixture, NAMES, ROBOT, ROOM, rowOf, T0 } from './reading-fixture.ts';
 import { model, type ModelConversation, sees } from './reading-model.ts';
 
 /** enough simulated messages for every type the generator writes */
@@ -344,6 +345,28 @@ describeEachDialect('reading the archive', ({ open }) => {
     for (const [call, code] of bad) expect(await codeOf(call())).toBe(code);
     const message = await conversationMessages(db, d, EVERYTHING, A, key, { before: 'xyz' }).catch((e: Error) => e.message);
     expect(message).toMatch(/before cursor is not one a page of this list gave/);
+  });
+
+  it('finds a quoted text far up a long conversation, and the nearest of equal texts', async () => {
+    const { db, d } = read();
+    // a conversation of its own (added last, so the tests above see the fixture alone): 150 texts, then
+    // two replies, one quoting the first text (150 texts up, beyond the candidates read first), one
+    // quoting a text said twice (the later one is the target)
+    const key = 'pair:quoter1|quoter2';
+    const say = (msgid: string, i: number, content: string) =>
+      rowOf(
+        { corpid: A, msgid, json: { msgid, action: 'send', from: 'quoter1', tolist: ['quoter2'], roomid: '', msgtime: T0 + i * 60_000, msgtype: 'text', text: { content } } },
+        BigInt(90_000 + i),
+      );
+    const texts = Array.from({ length: 150 }, (_, i) => say(`q${String(i).padStart(3, '0')}`, i, i === 10 || i === 140 ? '同一句话' : `第${i}条`));
+    const reply = (quoted: string) => `这是一条引用/回复消息：\n"quoter1：\n${quoted}"\n------\n回复`;
+    const replies = [say('r01', 150, reply('第0条')), say('r02', 151, reply('同一句话'))];
+    const repo = new EnvelopeRepository(store.db);
+    await repo.commitDecrypted(store.dialect, A, { lane: 'retry', messages: [...texts, ...replies], waits: [], lastSeq: '', newestMsgtime: null }, 1);
+    const page = await conversationMessages(db, d, EVERYTHING, A, key, { limit: 3 });
+    expect(ids(page.messages)).toEqual(['q149', 'r01', 'r02']);
+    expect(page.messages[1]!.quote?.target).toEqual({ msgid: 'q000', preview: '第0条' });
+    expect(page.messages[2]!.quote?.target).toEqual({ msgid: 'q140', preview: '同一句话' });
   });
 });
 
