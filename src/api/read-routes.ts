@@ -73,6 +73,29 @@ const GALLERY_PAGE = Type.Object({
   next: NULLABLE(Type.String()),
 });
 
+/** One person's directory entry (src/reading/person-profile.ts). */
+const CUSTOMER_ANSWER = Type.Object({
+  customer: Type.Object({
+    id: Type.String(),
+    name: NULLABLE(Type.String()),
+    type: NULLABLE(Type.Integer()),
+    corpName: NULLABLE(Type.String()),
+    position: NULLABLE(Type.String()),
+    consent: Type.Array(
+      Type.Object({ scope: Type.String(), scopeId: Type.String(), scopeName: NULLABLE(Type.String()), status: Type.String(), changedAt: NULLABLE(Type.Number()) }),
+    ),
+  }),
+});
+const MEMBER_ANSWER = Type.Object({
+  member: Type.Object({
+    id: Type.String(),
+    name: NULLABLE(Type.String()),
+    position: NULLABLE(Type.String()),
+    departments: Type.Array(Type.Integer()),
+    status: NULLABLE(Type.Integer()),
+  }),
+});
+
 const CORP_PARAMS = Type.Object({ corpid: CORPID });
 const CONVERSATION_PARAMS = Type.Object({ corpid: CORPID, conversation: text(400) });
 const MESSAGE_PARAMS = Type.Object({ corpid: CORPID, msgid: text(191) });
@@ -292,7 +315,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
     api.get(
       '/api/corps/:corpid/conversations/:conversation/media',
       {
-        config: { access: 'signed-in' },
+        config: { access: 'signed-in', needsReason: true },
         onRequest: utf8Query,
         schema: {
           summary: "A page of a conversation's gallery, newest first: images and videos, files, links or voice",
@@ -302,7 +325,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
             { kind: Type.Union(GALLERY_KINDS.map((k) => Type.Literal(k))), before: Type.Optional(CURSOR), limit: Type.Optional(LIMIT) },
             { additionalProperties: false },
           ),
-          response: { 200: GALLERY_PAGE, 400: ERROR_BODY, 401: ERROR_BODY, 404: ERROR_BODY },
+          response: { 200: GALLERY_PAGE, ...CONTENT_ERRORS },
         },
       },
       async (request) => {
@@ -323,7 +346,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
           summary: 'One external contact: its directory entry and consent statuses',
           tags: ['read'],
           params: Type.Object({ corpid: CORPID, externalUserid: text(191) }),
-          response: ERRORS,
+          response: { 200: CUSTOMER_ANSWER, ...errorAnswers(400, 401, 404, 500, 503) },
         },
       },
       async (request) => {
@@ -343,7 +366,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
           summary: 'One member: its directory entry',
           tags: ['read'],
           params: Type.Object({ corpid: CORPID, userid: text(191) }),
-          response: ERRORS,
+          response: { 200: MEMBER_ANSWER, ...errorAnswers(400, 401, 404, 500, 503) },
         },
       },
       async (request) => {

@@ -61,6 +61,11 @@ interface Call {
   readonly noLeakCheck?: string;
   /** a status over 400 that is an answer of the route's own shape, not an error */
   readonly notAnError?: true;
+  /**
+   * the route answers a browser's navigation: it refuses bad input by redirecting to the login
+   * page with an error code (or drops a bad `next`), and must never redirect off this server
+   */
+  readonly navigation?: true;
 }
 
 /** Statuses: 401 signed out, then the same for every signed-in caller, or one each. */
@@ -87,12 +92,25 @@ function cases(media: Readonly<Record<string, string>>): Record<string, readonly
     // callers here come with API tokens, which do not sign out
     'DELETE /api/session': [{ url: '/api/session', status: signedIn(400) }],
     'GET /api/me': [{ url: '/api/me', status: signedIn(200) }],
+    'GET /api/session/methods': [{ url: '/api/session/methods', status: open(200) }],
+    // no corp of the fixture has a login app: the browser is sent back to the login page with the reason
+    'GET /api/session/wecom': [{ url: `/api/session/wecom?corp=${A}&next=${enc('/c/x')}`, status: open(302), navigation: true }],
+    'GET /api/session/wecom/callback': [{ url: '/api/session/wecom/callback?code=c&state=s', status: open(302), navigation: true }],
     'GET /api/corps': [{ url: '/api/corps', status: signedIn(200) }],
     'GET /api/corps/{corpid}/conversations': [
       { url: `/api/corps/${A}/conversations?limit=200`, status: signedIn(200) },
       { url: `/api/corps/${B}/conversations?limit=200`, status: signedIn(200) },
     ],
     'GET /api/corps/{corpid}/conversations/{conversation}/messages': Object.keys(CONVERSATIONS).map((c) => ({ url: `${conv(c)}/messages?limit=200`, status: content(c) })),
+    'GET /api/corps/{corpid}/conversations/{conversation}/media': Object.keys(CONVERSATIONS).map((c) => ({ url: `${conv(c)}/media?kind=visual`, status: content(c) })),
+    // a person is seen by a whole-corp scope, or by one who shares a conversation with them
+    'GET /api/corps/{corpid}/members/{userid}': [
+      { url: `/api/corps/${A}/members/alice`, status: byRole({ oneConversation: 200, department: 200, auditor: 404, admin: 200 }) },
+      { url: `/api/corps/${B}/members/eve`, status: byRole({ oneConversation: 404, department: 404, auditor: 200, admin: 200 }) },
+    ],
+    'GET /api/corps/{corpid}/customers/{externalUserid}': [
+      { url: `/api/corps/${A}/customers/${CUSTOMER}`, status: byRole({ oneConversation: 404, department: 200, auditor: 404, admin: 200 }) },
+    ],
     'GET /api/corps/{corpid}/conversations/{conversation}/days': ['shown', 'external', 'bPair'].map((c) => ({ url: `${conv(c)}/days?month=2026-03`, status: content(c) })),
     'GET /api/corps/{corpid}/messages/{msgid}': [
       { url: `/api/corps/${A}/messages/a03`, status: content('shown') },
@@ -130,6 +148,7 @@ function cases(media: Readonly<Record<string, string>>): Record<string, readonly
 const NEEDS_REASON = new Set([
   'GET /api/corps/{corpid}/conversations/{conversation}/messages',
   'GET /api/corps/{corpid}/conversations/{conversation}/days',
+  'GET /api/corps/{corpid}/conversations/{conversation}/media',
   'GET /api/corps/{corpid}/messages/{msgid}',
   'GET /api/corps/{corpid}/messages/{msgid}/context',
   'GET /api/corps/{corpid}/media/{sha256}',
@@ -216,7 +235,7 @@ describeEachDialect('every route as every caller', ({ open: openStore }) => {
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       redirect: 'manual',
     });
-    return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
+    return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text(), location: res.headers.get('location') };
   };
 
   /** An error answer: JSON `{error, message}`, with no stack trace or source path in it. */
@@ -303,6 +322,12 @@ describeEachDialect('every route as every caller', ({ open: openStore }) => {
             const what = `${method} ${path} ${param.in} ${param.name}=${value.slice(0, 40)}`;
             // free text is free: a forged cursor in `q` is just text to look for
             if (res.status === 200 && !value.startsWith('%') && param.in === 'query' && param.schema?.type !== 'integer') continue;
+            // a browser's navigation is refused by a redirect back into this server, never out of it
+            if (good.navigation && res.status === 302) {
+              expect(res.location, what).toMatch(/^\/(?!\/)/);
+              sent++;
+              continue;
+            }
             expect(res.status, `${what}: ${res.text.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
             expect(res.status, what).toBeLessThan(500);
             expectCleanError(res, what);
