@@ -12,6 +12,7 @@ import { createBackend } from '../sdk/create-backend.ts';
 import { IndexStage, type IndexStageTiming } from '../search/index-stage.ts';
 import { recordHostRestarts } from '../sdk/native/host-restart-log.ts';
 import { type ArchiverTiming, CorpArchiver, type CorpProgress, DEFAULT_TIMING } from '../archiver/corp-archiver.ts';
+import { PullSlots } from '../pull/pull-slots.ts';
 
 export interface RunOptions {
   once: boolean;
@@ -27,6 +28,8 @@ export interface RunOptions {
   mediaPolicy?: Partial<MediaPolicy>;
   /** search index stage timing overrides */
   indexTiming?: Partial<IndexStageTiming>;
+  /** `run --max-corps`: pull at most this many corps at once, leaving the others to other processes */
+  maxCorps?: number;
 }
 
 /**
@@ -45,6 +48,7 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
   const archivers = new Map<string, CorpArchiver>();
   const failed: CorpProgress[] = [];
   const { db, dialect } = app.store;
+  const pullSlots = options.maxCorps ? new PullSlots(options.maxCorps) : undefined;
   // media downloads are off with --media-concurrency 0 (jobs are still recorded for a later run)
   const media = app.config.media.concurrency > 0 ? createMediaRuntime(app.config.media) : undefined;
   try {
@@ -69,7 +73,7 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
             { corpConcurrency: app.config.media.corpConcurrency, ...(options.mediaPolicy ? { policy: options.mediaPolicy } : {}) },
           );
         }
-        archivers.set(corpid, new CorpArchiver({ db, dialect, health: app.store.health, backend, decrypt, media: mediaStage, log, now: Date.now }, corp, timing));
+        archivers.set(corpid, new CorpArchiver({ db, dialect, health: app.store.health, backend, decrypt, media: mediaStage, log, now: Date.now, pullSlots }, corp, timing));
       } catch (err) {
         // One corp that cannot start (bad SDK setting, unreadable secret) does not stop the others.
         log.error({ corp: corpid, err: (err as Error).message }, 'corp cannot be archived');

@@ -32,10 +32,17 @@ export function progressPrinter(io: CommandIo): (progress: readonly CorpProgress
 
 export const run: Command = {
   name: 'run',
-  usage: 'run [--once [--retry-for S]] [--poll-interval S] [--pull-lease S] [--listen HOST:PORT]',
+  usage: 'run [--once [--retry-for S]] [--poll-interval S] [--pull-lease S] [--max-corps N] [--listen HOST:PORT]',
   summary:
-    "archive every configured corp until stopped (--once: catch up, decrypt, retry failed decryptions for up to S seconds (60), exit; 1 if some still wait for a retry); --pull-lease: how long a dead process on another host keeps a corp (60 s plus the corp's timeout); --listen: where WeCom callbacks are served (default 127.0.0.1:--port)",
-  options: { once: { type: 'boolean' }, 'poll-interval': { type: 'string' }, 'pull-lease': { type: 'string' }, 'retry-for': { type: 'string' }, listen: { type: 'string' } },
+    "archive every configured corp until stopped (--once: catch up, decrypt, retry failed decryptions for up to S seconds (60), exit; 1 if some still wait for a retry); --pull-lease: how long a dead process on another host keeps a corp (60 s plus the corp's timeout); --max-corps: pull at most N corps, leaving the rest to other processes; --listen: where WeCom callbacks are served (default 127.0.0.1:--port)",
+  options: {
+    once: { type: 'boolean' },
+    'poll-interval': { type: 'string' },
+    'pull-lease': { type: 'string' },
+    'max-corps': { type: 'string' },
+    'retry-for': { type: 'string' },
+    listen: { type: 'string' },
+  },
   async run({ app, config, values, io }) {
     const a = needApp(app);
     const log = createLogger(config.logLevel);
@@ -45,6 +52,9 @@ export const run: Command = {
       throw new ValidationError('POLL_INTERVAL_INVALID', '--poll-interval must be 0.1–3600 seconds');
     }
     const pullLeaseMs = pullLeaseOption(optionalString(values, 'pull-lease'), pollIntervalMs ?? DEFAULT_TIMING.pollIntervalMs);
+    const maxText = optionalString(values, 'max-corps');
+    if (maxText !== undefined && !/^[1-9]\d{0,5}$/.test(maxText))
+      throw new ValidationError('OPTION_INVALID', `--max-corps must be a whole number 1–999999, got ${JSON.stringify(maxText)}`);
     const once = values.once === true;
     const retryText = typeof values['retry-for'] === 'string' ? values['retry-for'] : undefined;
     const onceRetryMs = retryText === undefined ? undefined : Number(retryText) * 1000;
@@ -59,6 +69,7 @@ export const run: Command = {
       archive: {
         once,
         onProgress: progressPrinter(io),
+        ...(maxText === undefined ? {} : { maxCorps: Number(maxText) }),
         timing: { ...(pollIntervalMs ? { pollIntervalMs } : {}), ...(pullLeaseMs ? { pullLeaseMs } : {}), ...(onceRetryMs !== undefined ? { onceRetryMs } : {}) },
       },
     });
