@@ -3,11 +3,15 @@
  * by 1, 2 and 4 `run --once` processes at a time, each with `--max-corps ceil(N / processes)` so the
  * corps spread over them (leases are sticky: without a limit the first process up takes them all).
  * Prints one JSON line per process count:
- *   {processes, corps, messages, seconds, msgs_per_s, per_process: [{corps, messages, cpu_s, cpu_s_per_1000_msgs}],
- *    cpu_s_per_1000_msgs, simulator_cpu_s, load_avg_1m, cores}
+ *   {processes, corps, messages, seconds, msgs_per_s,
+ *    per_process: [{corps, messages, cpu_s, cpu_s_per_1000_msgs, cpu_s_per_1000_msgs_past_start}],
+ *    cpu_s_per_1000_msgs, start_cpu_s, cpu_s_per_1000_msgs_past_start, simulator_cpu_s, load_avg_1m, cores}
  * `seconds` runs from the first process's start to the last one's exit (start-up included).
  * `cpu_s` is a process's user + system time from /proc/PID/stat (every thread: main, RSA workers, GC),
  * sampled every 100 ms until it exits; `messages` what it archived, from its last progress report.
+ * `start_cpu_s` is what one process costs with nothing to archive (start-up, an empty pull per corp,
+ * exit: the same command once more on the archived database); `…_past_start` leaves it out, so a
+ * process's fixed cost does not read as a cost per message when it archives few.
  * The simulators run in a process of their own and encrypt every envelope before the clock starts.
  * On a 2-core machine more processes cannot be faster: the figure to watch is the CPU each process
  * spends per message, which should stay flat.
@@ -156,13 +160,26 @@ async function runWith(processes: number, sims: SimCorp[], adminUrl: string, sim
     });
     const perProcess = children.map((c) => {
       const { corps: held, messages } = archivedBy(c.stderr());
-      return { corps: held, messages, cpu_s: round(c.cpu()), cpu_s_per_1000_msgs: messages ? round((c.cpu() * 1000) / messages, 3) : null };
+      return {
+        corps: held,
+        messages,
+        cpu_s: round(c.cpu()),
+        cpu_s_per_1000_msgs: messages ? round((c.cpu() * 1000) / messages, 3) : null,
+        cpu_s_per_1000_msgs_past_start: messages ? round((Math.max(0, c.cpu() - idleCpu) * 1000) / messages, 3) : null,
+      };
     });
     const total = sims.length * perCorp;
     const archived = perProcess.reduce((n, p) => n + p.messages, 0);
     if (archived !== total)
       throw new Error(`the processes report ${archived} of ${total} messages archived:\n${children.map((c, i) => `--- process ${i}\n${c.stderr().slice(-3000)}`).join('\n')}`);
     const cpuTotal = children.reduce((n, c) => n + c.cpu(), 0);
+    // what a process costs with nothing to archive (start-up, one empty pull per corp, exit): the
+    // same command again on the archived database
+    const idle = spawn(bin, ['run', '--once', '--max-corps', String(maxCorps)], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+    let idleCpu = 0;
+    const idleSampler = setInterval(() => (idleCpu = cpuSeconds(idle.pid!) ?? idleCpu), 100);
+    await new Promise((resolve) => idle.on('exit', resolve));
+    clearInterval(idleSampler);
     process.stdout.write(
       `${JSON.stringify({
         processes,
@@ -172,6 +189,8 @@ async function runWith(processes: number, sims: SimCorp[], adminUrl: string, sim
         msgs_per_s: Math.round(total / seconds),
         per_process: perProcess,
         cpu_s_per_1000_msgs: round((cpuTotal * 1000) / total, 3),
+        start_cpu_s: round(idleCpu),
+        cpu_s_per_1000_msgs_past_start: round((Math.max(0, cpuTotal - processes * idleCpu) * 1000) / total, 3),
         simulator_cpu_s: round(simCpu),
         load_avg_1m: round(loadavg()[0]!),
         cores: availableParallelism(),
