@@ -22,6 +22,8 @@ import { type AlertTarget, robotTarget, webhookTarget } from '../ops/alerts/aler
 
 /** What `run` reports of each corp (the CLI prints it; it does not import the archiver for it). */
 export type { CorpProgress };
+/** The archiver's default timing, which `run`'s options are checked against. */
+export { DEFAULT_TIMING } from '../archiver/corp-archiver.ts';
 
 /** What one process runs; each part is left out when absent. */
 export interface ProcessPlan {

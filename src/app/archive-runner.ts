@@ -12,6 +12,7 @@ import { createBackend } from '../sdk/create-backend.ts';
 import { IndexStage, type IndexStageTiming } from '../search/index-stage.ts';
 import { recordHostRestarts } from '../sdk/native/host-restart-log.ts';
 import { type ArchiverTiming, CorpArchiver, type CorpProgress, DEFAULT_TIMING } from '../archiver/corp-archiver.ts';
+import { PullSlots } from '../pull/pull-slots.ts';
 import { type BuiltArchiver, CorpFleet } from './corp-fleet.ts';
 import { configRevision, watchConfig } from './config-watch.ts';
 
@@ -29,6 +30,8 @@ export interface RunOptions {
   mediaPolicy?: Partial<MediaPolicy>;
   /** search index stage timing overrides */
   indexTiming?: Partial<IndexStageTiming>;
+  /** `run --max-corps`: pull at most this many corps at once, leaving the others to other processes */
+  maxCorps?: number;
   /**
    * Without `once`: called once as the run starts (after it read the configuration's revision), and
    * again after each change of configuration was applied to the corps (the callback apps reload).
@@ -52,6 +55,7 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
   app.store.health.logTo(log);
   const rsa = new RsaPool();
   const { db, dialect } = app.store;
+  const pullSlots = options.maxCorps ? new PullSlots(options.maxCorps) : undefined;
   // media downloads are off with --media-concurrency 0 (jobs are still recorded for a later run)
   const media = app.config.media.concurrency > 0 ? createMediaRuntime(app.config.media) : undefined;
   const fleet = new CorpFleet(app, log, signal, {
@@ -86,7 +90,7 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
         { corpConcurrency: app.config.media.corpConcurrency, ...(options.mediaPolicy ? { policy: options.mediaPolicy } : {}) },
       );
     }
-    const archiver = new CorpArchiver({ db, dialect, health: app.store.health, backend, decrypt, media: mediaStage, log, now: Date.now }, corp, timing);
+    const archiver = new CorpArchiver({ db, dialect, health: app.store.health, backend, decrypt, media: mediaStage, log, now: Date.now, pullSlots }, corp, timing);
     return { archiver, backends };
   }
 

@@ -5,6 +5,7 @@ import type { DecryptStage } from '../decrypt/decrypt-stage.ts';
 import { type RetryBackoff, TRANSIENT_BACKOFF } from '../decrypt/wait-reasons.ts';
 import type { MediaStage } from '../media/media-stage.ts';
 import { PullLoop } from '../pull/pull-loop.ts';
+import type { PullSlots } from '../pull/pull-slots.ts';
 import type { PullState } from '../pull/retry-policy.ts';
 import { type Backoff, exponentialBackoff } from '../runtime/backoff.ts';
 import { Bell, sleep } from '../runtime/sleep.ts';
@@ -82,6 +83,8 @@ export interface CorpArchiverDeps {
   media?: MediaStage | undefined;
   log: Logger;
   now(): number;
+  /** the process's limit on corps it pulls at once, shared by its archivers; absent: none */
+  pullSlots?: PullSlots | undefined;
 }
 
 /**

@@ -4,7 +4,9 @@
  * is idempotent (an upsert keyed like WeCom keys the thing), so a sync or an event handled twice
  * changes nothing the second time. Renames keep history: a changed name or userid adds a row to
  * dir_name_history, and deleted or renamed members keep their row, because archived messages still
- * carry their old ids.
+ * carry their old ids. Each change a downstream system may want is also an outbox event written in
+ * the same transaction (outbox-writer.ts): a rename or new userid, and a member, department,
+ * customer or group the directory gains or loses (see `presence`).
  */
 import type { Insertable, Kysely } from 'kysely';
 import { recordDirectoryChange } from '../outbox/outbox-writer.ts';
@@ -181,7 +183,7 @@ export class DirectoryStore {
   /** Creates or updates one member; a changed name is recorded in the history. */
   async upsertMember(corpid: string, m: MemberFields, source: NameSource): Promise<void> {
     await this.tx(async (trx) => {
-      const existing = await trx.selectFrom('dir_members').select(['name']).where('corpid', '=', corpid).where('userid', '=', m.userid).executeTakeFirst();
+      const existing = await trx.selectFrom('dir_members').select(['name', 'deleted_at']).where('corpid', '=', corpid).where('userid', '=', m.userid).executeTakeFirst();
       await this.writeMember(trx, corpid, m, existing ?? null, source);
     });
   }
@@ -190,7 +192,14 @@ export class DirectoryStore {
    * `unchangedSince`: update the row only if nothing changed it since this time (a sync's list,
    * fetched from then on, must not undo an event handled meanwhile).
    */
-  private async writeMember(trx: Trx, corpid: string, m: MemberFields, existing: { name: string | null } | null, source: NameSource, unchangedSince?: number): Promise<void> {
+  private async writeMember(
+    trx: Trx,
+    corpid: string,
+    m: MemberFields,
+    existing: { name: string | null; deleted_at: number | null } | null,
+    source: NameSource,
+    unchangedSince?: number,
+  ): Promise<void> {
     const now = this.now();
     const values = {
       ...(m.name !== undefined ? named(m.name) : {}),
@@ -210,8 +219,11 @@ export class DirectoryStore {
       if (m.name !== undefined && m.name !== null && existing.name !== null && existing.name !== clip(m.name)) {
         await this.history(trx, corpid, 'member', m.userid, 'name', existing.name, clip(m.name) ?? null, source);
       }
+      // a member marked deleted is back
+      if (existing.deleted_at !== null) await this.presence(trx, corpid, 'member', m.userid, 'added', (m.name === undefined ? existing.name : clip(m.name)) ?? null, source);
     } else {
       await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values({ ...blankMember(corpid, m.userid, now), ...values }), ['corpid', 'userid']).execute();
+      await this.presence(trx, corpid, 'member', m.userid, 'added', clip(m.name) ?? null, source);
     }
   }
 
@@ -234,7 +246,7 @@ export class DirectoryStore {
     // changed by an event since the list was fetched: left as the event wrote them
     const fresher = new Set([...existing.entries()].filter(([, r]) => Number(r.updated_at) >= fetchedFrom).map(([id]) => id));
     const inserts: Database['dir_members'][] = [];
-    const updates: Array<{ m: MemberFields; oldName: string | null }> = [];
+    const updates: Array<{ m: MemberFields; old: { name: string | null; deleted_at: number | null } }> = [];
     const seen = new Set<string>();
     for (const m of members) {
       if (seen.has(m.userid)) continue;
@@ -268,24 +280,55 @@ export class DirectoryStore {
         (m.position !== undefined && old.position !== clip(m.position)) ||
         (m.status !== undefined && old.status !== m.status) ||
         (m.mainDepartment !== undefined && old.main_department !== m.mainDepartment);
-      if (changed) updates.push({ m, oldName: old.name });
+      if (changed) updates.push({ m, old: { name: old.name, deleted_at: old.deleted_at === null ? null : Number(old.deleted_at) } });
     }
     const gone = [...existing.entries()]
       .filter(([id, r]) => !seen.has(id) && !fresher.has(id) && r.deleted_at === null && r.synced_at !== null && r.renamed_to === null)
       .map(([id]) => id);
 
     await this.tx(async (trx) => {
-      for (const part of chunks(inserts)) await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values(part), ['corpid', 'userid']).execute();
+      for (const part of chunks(inserts)) {
+        // an event may have added some since the read above: those are its to report
+        const there = new Set(
+          (
+            await trx
+              .selectFrom('dir_members')
+              .select('userid')
+              .where('corpid', '=', corpid)
+              .where(
+                'userid',
+                'in',
+                part.map((r) => r.userid),
+              )
+              .execute()
+          ).map((r) => r.userid),
+        );
+        await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values(part), ['corpid', 'userid']).execute();
+        for (const r of part.filter((r) => !there.has(r.userid))) await this.presence(trx, corpid, 'member', r.userid, 'added', r.name, 'sync');
+      }
       // each only if no event changed it meanwhile, which also holds for an event handled after the read above
-      for (const u of updates) await this.writeMember(trx, corpid, u.m, { name: u.oldName }, 'sync', fetchedFrom);
+      for (const u of updates) await this.writeMember(trx, corpid, u.m, u.old, 'sync', fetchedFrom);
       for (const part of chunks(gone)) {
+        const leaving = await trx
+          .selectFrom('dir_members')
+          .select(['userid', 'name'])
+          .where('corpid', '=', corpid)
+          .where('userid', 'in', part)
+          .where('updated_at', '<', fetchedFrom)
+          .where('deleted_at', 'is', null)
+          .execute();
+        if (leaving.length === 0) continue;
         await trx
           .updateTable('dir_members')
           .set({ deleted_at: now, updated_at: now })
           .where('corpid', '=', corpid)
-          .where('userid', 'in', part)
-          .where('updated_at', '<', fetchedFrom)
+          .where(
+            'userid',
+            'in',
+            leaving.map((r) => r.userid),
+          )
           .execute();
+        for (const r of leaving) await this.presence(trx, corpid, 'member', r.userid, 'deleted', r.name, 'sync');
       }
       // Members untouched by this sync but present: mark them synced now.
       const updated = new Set(updates.map((u) => u.m.userid));
@@ -328,16 +371,16 @@ export class DirectoryStore {
   /** delete_user: the member is gone from the corp, but keeps a name in the archive. */
   async deleteMember(corpid: string, userid: string): Promise<void> {
     const now = this.now();
-    const r = await this.db
-      .updateTable('dir_members')
-      .set({ deleted_at: now, updated_at: now })
-      .where('corpid', '=', corpid)
-      .where('userid', '=', userid)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) {
-      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_members').values({ ...blankMember(corpid, userid, now), deleted_at: now }), ['corpid', 'userid']).execute();
-    }
+    await this.tx(async (trx) => {
+      const old = await trx.selectFrom('dir_members').select(['name', 'deleted_at']).where('corpid', '=', corpid).where('userid', '=', userid).executeTakeFirst();
+      if (old?.deleted_at !== null && old?.deleted_at !== undefined) return; // deleted before
+      if (old) {
+        await trx.updateTable('dir_members').set({ deleted_at: now, updated_at: now }).where('corpid', '=', corpid).where('userid', '=', userid).execute();
+      } else {
+        await this.dialect.ignoreDuplicates(trx.insertInto('dir_members').values({ ...blankMember(corpid, userid, now), deleted_at: now }), ['corpid', 'userid']).execute();
+      }
+      await this.presence(trx, corpid, 'member', userid, 'deleted', old?.name ?? null, 'event');
+    });
   }
 
   // ---------------------------------------------------------------- departments
@@ -345,7 +388,7 @@ export class DirectoryStore {
   async upsertDepartment(corpid: string, d: DepartmentFields, source: NameSource): Promise<void> {
     const now = this.now();
     await this.tx(async (trx) => {
-      const old = await trx.selectFrom('dir_departments').select(['name']).where('corpid', '=', corpid).where('dept_id', '=', d.id).executeTakeFirst();
+      const old = await trx.selectFrom('dir_departments').select(['name', 'deleted_at']).where('corpid', '=', corpid).where('dept_id', '=', d.id).executeTakeFirst();
       const values = {
         ...(d.name !== undefined ? { name: clip(d.name) } : {}),
         ...(d.nameEn !== undefined ? { name_en: clip(d.nameEn) } : {}),
@@ -358,8 +401,10 @@ export class DirectoryStore {
       if (old) {
         await trx.updateTable('dir_departments').set(values).where('corpid', '=', corpid).where('dept_id', '=', d.id).execute();
         await this.renamed(trx, corpid, 'department', String(d.id), old.name, d.name, source);
+        if (old.deleted_at !== null) await this.presence(trx, corpid, 'department', String(d.id), 'added', (d.name === undefined ? old.name : clip(d.name)) ?? null, source);
       } else {
         await this.dialect.ignoreDuplicates(trx.insertInto('dir_departments').values({ ...blankDepartment(corpid, d.id, now), ...values }), ['corpid', 'dept_id']).execute();
+        await this.presence(trx, corpid, 'department', String(d.id), 'added', clip(d.name) ?? null, source);
       }
     });
   }
@@ -367,19 +412,40 @@ export class DirectoryStore {
   /** The full department list of a sync; departments absent from it are marked deleted. */
   async replaceDepartments(corpid: string, departments: readonly DepartmentFields[]): Promise<void> {
     for (const d of departments) await this.upsertDepartment(corpid, d, 'sync');
-    const ids = departments.map((d) => d.id);
+    const ids = new Set(departments.map((d) => d.id));
     const now = this.now();
-    let q = this.db.updateTable('dir_departments').set({ deleted_at: now, updated_at: now }).where('corpid', '=', corpid).where('deleted_at', 'is', null);
-    if (ids.length) q = q.where('dept_id', 'not in', ids);
-    await q.execute();
+    await this.tx(async (trx) => {
+      const live = await trx.selectFrom('dir_departments').select(['dept_id', 'name']).where('corpid', '=', corpid).where('deleted_at', 'is', null).execute();
+      const gone = live.filter((r) => !ids.has(Number(r.dept_id)));
+      for (const part of chunks(gone)) {
+        await trx
+          .updateTable('dir_departments')
+          .set({ deleted_at: now, updated_at: now })
+          .where('corpid', '=', corpid)
+          .where(
+            'dept_id',
+            'in',
+            part.map((r) => r.dept_id),
+          )
+          .execute();
+        for (const r of part) await this.presence(trx, corpid, 'department', String(r.dept_id), 'deleted', r.name, 'sync');
+      }
+    });
   }
 
+  /** delete_party: the department is gone, but keeps its name in the archive. */
   async deleteDepartment(corpid: string, id: number): Promise<void> {
     const now = this.now();
-    const r = await this.db.updateTable('dir_departments').set({ deleted_at: now, updated_at: now }).where('corpid', '=', corpid).where('dept_id', '=', id).executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) {
-      await this.dialect.ignoreDuplicates(this.db.insertInto('dir_departments').values({ ...blankDepartment(corpid, id, now), deleted_at: now }), ['corpid', 'dept_id']).execute();
-    }
+    await this.tx(async (trx) => {
+      const old = await trx.selectFrom('dir_departments').select(['name', 'deleted_at']).where('corpid', '=', corpid).where('dept_id', '=', id).executeTakeFirst();
+      if (old?.deleted_at !== null && old?.deleted_at !== undefined) return; // deleted before
+      if (old) {
+        await trx.updateTable('dir_departments').set({ deleted_at: now, updated_at: now }).where('corpid', '=', corpid).where('dept_id', '=', id).execute();
+      } else {
+        await this.dialect.ignoreDuplicates(trx.insertInto('dir_departments').values({ ...blankDepartment(corpid, id, now), deleted_at: now }), ['corpid', 'dept_id']).execute();
+      }
+      await this.presence(trx, corpid, 'department', String(id), 'deleted', old?.name ?? null, 'event');
+    });
   }
 
   // ---------------------------------------------------------------- tags
@@ -442,7 +508,12 @@ export class DirectoryStore {
   async upsertExternal(corpid: string, c: ApiExternalContact, source: NameSource): Promise<void> {
     const now = this.now();
     await this.tx(async (trx) => {
-      const old = await trx.selectFrom('dir_external_contacts').select('name').where('corpid', '=', corpid).where('external_userid', '=', c.externalUserId).executeTakeFirst();
+      const old = await trx
+        .selectFrom('dir_external_contacts')
+        .select(['name', 'status'])
+        .where('corpid', '=', corpid)
+        .where('external_userid', '=', c.externalUserId)
+        .executeTakeFirst();
       const values = {
         ...named(c.name),
         type: c.type,
@@ -460,6 +531,8 @@ export class DirectoryStore {
           .ignoreDuplicates(trx.insertInto('dir_external_contacts').values({ corpid, external_userid: c.externalUserId, ...values }), ['corpid', 'external_userid'])
           .execute();
       }
+      // described now, and was not: new, only named on the side, or no member followed them
+      if (old?.status !== 'ok') await this.presence(trx, corpid, 'external', c.externalUserId, 'added', values.name, source);
     });
   }
 
@@ -484,20 +557,30 @@ export class DirectoryStore {
   /** externalcontact/get refused (84061: no member follows them any more): keep what is known. */
   async markExternal(corpid: string, externalUserId: string, status: 'no_relation' | 'unknown', code: number | null, error: string): Promise<void> {
     const now = this.now();
-    await this.dialect
-      .ignoreDuplicates(
-        this.db
-          .insertInto('dir_external_contacts')
-          .values({ ...blankExternal(corpid, externalUserId, now), status, last_error_code: code, last_error: clipError(error), synced_at: now }),
-        ['corpid', 'external_userid'],
-      )
-      .execute();
-    await this.db
-      .updateTable('dir_external_contacts')
-      .set({ status, last_error_code: code, last_error: clipError(error), synced_at: now, updated_at: now })
-      .where('corpid', '=', corpid)
-      .where('external_userid', '=', externalUserId)
-      .execute();
+    await this.tx(async (trx) => {
+      const old = await trx
+        .selectFrom('dir_external_contacts')
+        .select(['name', 'status'])
+        .where('corpid', '=', corpid)
+        .where('external_userid', '=', externalUserId)
+        .executeTakeFirst();
+      await this.dialect
+        .ignoreDuplicates(
+          trx
+            .insertInto('dir_external_contacts')
+            .values({ ...blankExternal(corpid, externalUserId, now), status, last_error_code: code, last_error: clipError(error), synced_at: now }),
+          ['corpid', 'external_userid'],
+        )
+        .execute();
+      await trx
+        .updateTable('dir_external_contacts')
+        .set({ status, last_error_code: code, last_error: clipError(error), synced_at: now, updated_at: now })
+        .where('corpid', '=', corpid)
+        .where('external_userid', '=', externalUserId)
+        .execute();
+      // no member follows them any more: the corp has lost the customer
+      if (status === 'no_relation' && old?.status !== 'no_relation') await this.presence(trx, corpid, 'external', externalUserId, 'deleted', old?.name ?? null, 'sync');
+    });
   }
 
   // ---------------------------------------------------------------- groups
@@ -522,6 +605,8 @@ export class DirectoryStore {
       } else {
         await this.dialect.ignoreDuplicates(trx.insertInto('dir_groups').values({ corpid, roomid: g.roomid, ...values }), ['corpid', 'roomid']).execute();
       }
+      // described now, and was not: new, dismissed before, or neither group API knew it
+      if (old?.status !== 'ok') await this.presence(trx, corpid, 'group', g.roomid, 'added', values.name, source);
     });
   }
 
@@ -531,33 +616,37 @@ export class DirectoryStore {
    */
   async markGroup(corpid: string, roomid: string, status: 'dismissed' | 'undescribable', code: number | null, error: string | null): Promise<void> {
     const now = this.now();
-    await this.dialect
-      .ignoreDuplicates(
-        this.db.insertInto('dir_groups').values({
-          corpid,
-          roomid,
-          kind: 'unknown',
-          ...UNNAMED,
-          owner: null,
-          notice: null,
-          create_time: null,
-          member_count: null,
-          members: null,
-          status,
-          last_error_code: code,
-          last_error: clipError(error) ?? null,
-          synced_at: now,
-          updated_at: now,
-        }),
-        ['corpid', 'roomid'],
-      )
-      .execute();
-    await this.db
-      .updateTable('dir_groups')
-      .set({ status, last_error_code: code, last_error: clipError(error) ?? null, updated_at: now })
-      .where('corpid', '=', corpid)
-      .where('roomid', '=', roomid)
-      .execute();
+    await this.tx(async (trx) => {
+      const old = await trx.selectFrom('dir_groups').select(['name', 'status']).where('corpid', '=', corpid).where('roomid', '=', roomid).executeTakeFirst();
+      await this.dialect
+        .ignoreDuplicates(
+          trx.insertInto('dir_groups').values({
+            corpid,
+            roomid,
+            kind: 'unknown',
+            ...UNNAMED,
+            owner: null,
+            notice: null,
+            create_time: null,
+            member_count: null,
+            members: null,
+            status,
+            last_error_code: code,
+            last_error: clipError(error) ?? null,
+            synced_at: now,
+            updated_at: now,
+          }),
+          ['corpid', 'roomid'],
+        )
+        .execute();
+      await trx
+        .updateTable('dir_groups')
+        .set({ status, last_error_code: code, last_error: clipError(error) ?? null, updated_at: now })
+        .where('corpid', '=', corpid)
+        .where('roomid', '=', roomid)
+        .execute();
+      if (status === 'dismissed' && old?.status !== 'dismissed') await this.presence(trx, corpid, 'group', roomid, 'deleted', old?.name ?? null, 'event');
+    });
   }
 
   // ---------------------------------------------------------------- robots
@@ -779,6 +868,25 @@ export class DirectoryStore {
   /** Records a rename in the history: a new non-empty name, other than the stored one (none stored: not a rename). */
   private async renamed(trx: Trx, corpid: string, kind: DirEntityKind, id: string, oldName: string | null, newName: string | null | undefined, source: NameSource): Promise<void> {
     if (newName && oldName !== null && oldName !== clip(newName)) await this.history(trx, corpid, kind, id, 'name', oldName, clip(newName) ?? null, source);
+  }
+
+  /**
+   * The directory gained (`added`) or lost (`deleted`) a member, department, customer or group: an
+   * outbox event in the caller's transaction, named like a rename (`old`: the name it had when
+   * deleted, `new`: its name when added). Added: a row first described, or described again after
+   * it was deleted (a customer or group: after it was not described). Deleted: a member or
+   * department WeCom deleted (an event, or absent from a full sync), a customer no member follows
+   * any more, a group dismissed. The rows say so themselves, so no history row is written.
+   */
+  private async presence(trx: Trx, corpid: string, kind: DirEntityKind, id: string, change: 'added' | 'deleted', name: string | null, source: NameSource): Promise<void> {
+    const now = this.now();
+    await recordDirectoryChange(
+      trx,
+      this.dialect,
+      corpid,
+      { entityKind: kind, entityId: id, field: change, oldValue: change === 'deleted' ? name : null, newValue: change === 'added' ? name : null, source, changedAt: now },
+      now,
+    );
   }
 
   private async history(

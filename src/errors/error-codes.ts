@@ -16,6 +16,7 @@ export const ERROR_CODES = Object.freeze({
   TIME_INVALID: 'a time option is not a time',
   TIME_RANGE_EMPTY: 'a time range holds no time',
   POLL_INTERVAL_INVALID: 'the poll interval is not a positive duration',
+  PULL_LEASE_INVALID: 'the pull lease is not a duration the poll interval fits in',
   RETRY_FOR_INVALID: 'the retry time is not a duration',
   REASON_INVALID: 'not a reason envelopes wait for, or an access reason (X-Access-Reason) that is not 1–200 characters of percent-encoded text',
   STATE_INVALID: 'not a state of a media job',

@@ -7,7 +7,8 @@
  *   wecom.<corpid>.message.<msgtype>      an archived message
  *   wecom.<corpid>.recall                 a recall (a message of msgtype revoke; it is a message event too)
  *   wecom.<corpid>.media.done             a media file stored (done or unverified)
- *   wecom.<corpid>.directory.<kind>.<field>   a directory change (e.g. member.name, member.userid)
+ *   wecom.<corpid>.directory.<kind>.<field>   a directory change (e.g. member.name, member.userid,
+ *                                         member.added, department.deleted)
  */
 import type { EventKind } from '../store/vocabulary.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
@@ -85,7 +86,11 @@ export function mediaDoneEvent(job: MediaFacts): NewEvent | undefined {
   };
 }
 
-/** A change of the directory as its name history records it: a rename, or a member's new userid. */
+/**
+ * A change of the directory: a rename or a member's new userid (field `name`, `userid`), as its name
+ * history records it; or a member, department, customer or group added or gone (field `added`,
+ * `deleted`; `new` is its name when added, `old` its name when deleted).
+ */
 export interface DirectoryChange {
   /** unique per change (the history keeps every change, also the same one twice) */
   changeId: string;

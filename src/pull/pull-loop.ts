@@ -11,6 +11,7 @@ import { type Bell, sleep } from '../runtime/sleep.ts';
 import { type DatabaseHealth, describeDatabaseError, isDatabaseUnavailable } from '../store/database-health.ts';
 import { recordPullError } from './cursor-store.ts';
 import { PullLease } from './pull-lease.ts';
+import type { PullSlots } from './pull-slots.ts';
 import { type PullDeps, PullLeaseLostError, pullPage } from './pull-page.ts';
 import { classifyPullError, type PullState } from './retry-policy.ts';
 
@@ -18,6 +19,8 @@ export interface PullLoopDeps extends PullDeps {
   log: Logger;
   /** while the database is away the loop waits for it (database-health.ts) */
   health: DatabaseHealth;
+  /** the process's limit on corps it pulls at once (`run --max-corps`); absent: none */
+  pullSlots?: PullSlots | undefined;
 }
 
 export interface PullTiming {
@@ -74,6 +77,8 @@ export class PullLoop {
     try {
       await this.pullPages(signal, once);
     } finally {
+      if (this.leaseHeld) this.deps.pullSlots?.give();
+      this.leaseHeld = false;
       this.events.leaseAnswered();
       // let another process pull at once
       await this.lease
@@ -85,7 +90,27 @@ export class PullLoop {
   }
   /** Whether this process may pull the corp now: it holds the pull lease, else it says who does. */
   private async holdsPull(): Promise<boolean> {
-    const lease = await this.lease.acquire();
+    const slots = this.deps.pullSlots;
+    // a corp this process does not pull yet needs one of its slots first
+    const reserved = !this.leaseHeld && slots !== undefined;
+    if (reserved && !(await slots.reserve())) {
+      const holder = `another process (this one pulls its --max-corps ${slots.max})`;
+      if (this.progress.pullHeldBy !== holder)
+        this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', max: slots.max }, 'this process pulls as many corps as it may; it leaves this one to others');
+      this.progress.pullHeldBy = holder;
+      this.events.leaseAnswered();
+      return false;
+    }
+    let lease: Awaited<ReturnType<PullLease['acquire']>>;
+    try {
+      lease = await this.lease.acquire();
+    } catch (err) {
+      if (reserved) slots.settle(false);
+      throw err;
+    }
+    // a slot follows the lease: held while the lease is, free once another process has it
+    if (reserved) slots.settle(lease.held);
+    else if (!lease.held) slots?.give();
     // taken once, then renewed before every page: only the taking is worth a line
     if (lease.held && !this.leaseHeld) this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', owner: this.lease.owner }, 'pull lease taken: this process pulls the corp');
     if (!lease.held) this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', holder: lease.holder?.owner ?? null }, 'pull lease held by another process; this one waits');

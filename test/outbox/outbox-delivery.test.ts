@@ -1,52 +1,22 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createLogger } from '../../src/app/logger.ts';
 import { type App, createApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
+import { createCallbackServices } from '../../src/app/callback-services.ts';
+import { registerCorps, simulatorCorp } from '../../src/corps/corp-registration.ts';
 import { DirectoryStore } from '../../src/directory/directory-store.ts';
 import { DeliveryStage, type DeliveryTiming } from '../../src/outbox/delivery-stage.ts';
 import { recordEvents } from '../../src/outbox/outbox-writer.ts';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../../src/outbox/webhook-signature.ts';
 import { doublingBackoff } from '../../src/runtime/backoff.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { addSimulatorCorp, appOn, archiveOnce } from '../support/archive-harness.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { useSimulators } from '../support/simulators.ts';
+import { useWebhookReceivers } from '../support/webhook-receiver.ts';
 
 const startSim = useSimulators();
-const servers: Server[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
-});
-
-interface Received {
-  body: Record<string, any>;
-  verified: boolean;
-}
-
-/** A webhook receiver that checks every signature with `secret`; `answer` picks each delivery's status. */
-async function receiver(answer: (body: Record<string, any>) => number = () => 200) {
-  const received: Received[] = [];
-  const tries = new Map<number, number>();
-  let secret = Buffer.alloc(0);
-  const server = createServer((req: IncomingMessage, res) => {
-    let text = '';
-    req.on('data', (d: Buffer) => (text += d.toString()));
-    req.on('end', () => {
-      const body = JSON.parse(text) as Record<string, any>;
-      tries.set(body.seq, (tries.get(body.seq) ?? 0) + 1);
-      const verified = verifyWebhook(secret, req.headers[TIMESTAMP_HEADER] as string, req.headers[SIGNATURE_HEADER] as string, text, Math.floor(Date.now() / 1000));
-      const status = answer(body);
-      if (status === 200) received.push({ body, verified });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  servers.push(server);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received, tries, setSecret: (s: string) => (secret = Buffer.from(s)) };
-}
+const receiver = useWebhookReceivers();
 
 /** appOn without media downloads: only the first test needs them (for media_done events). */
 function appWithoutMedia(store: Store): App {
@@ -184,5 +154,83 @@ describeEachDialect('event outbox and webhook delivery', ({ open }) => {
       ['directory_change', 'userid', 'u2'],
       ['message', 'm1', null],
     ]);
+  });
+  it("members, departments, customers and groups added to or gone from the simulator's directory are events, delivered without content", async () => {
+    const app = appWithoutMedia(await open());
+    const sim = await startSim({ messages: 0, seed: 'outbox-dir-presence' });
+    const corpid = sim.corp.corpid;
+    // the directory's secrets, no callback apps: each change below reaches the archive by a sync
+    await registerCorps(app, [simulatorCorp(sim, { callbackApps: false })]);
+    const services = createCallbackServices(app, createLogger('silent'), { handlePullNotifies: false, directory: false });
+    const { db } = app.store;
+    const events = async () =>
+      (await db.selectFrom('event_outbox').select(['kind', 'payload']).where('corpid', '=', corpid).orderBy('seq').execute()).map((r) => {
+        expect(r.kind).toBe('directory_change');
+        const p = JSON.parse(r.payload) as Record<string, unknown>;
+        return [p.entity, p.field, p.id, p.field === 'added' ? p.new : p.old, p.source];
+      });
+    try {
+      // the first sync, before any sink: the directory fills, and no event is written
+      // (WeCom deletes only empty departments: 901 stays empty)
+      await sim.api.addDepartment(901, '临时组');
+      await services.directory.syncNow(corpid);
+      expect(await events()).toEqual([]);
+      const hook = await receiver();
+      const added = await app.sinks.add({ corpid, type: 'webhook', url: hook.url, includeContent: false });
+      hook.setSecret(added.generatedSecret!);
+
+      const data = sim.api.data;
+      const [carol, leaver] = [...data.members.keys()] as [string, string];
+      const leaverName = data.members.get(leaver)!.name;
+      await sim.api.addMember({ userid: 'zz.new', name: '新同事' });
+      await sim.api.deleteMember(leaver);
+      await sim.api.addDepartment(900, '法务部');
+      await sim.api.deleteDepartment(901);
+      const { externalUserId } = await sim.api.addExternalContact({ name: '新客户 Zoe', userid: carol });
+      const { roomid } = await sim.api.createCustomerGroup({ name: '新客户群', owner: carol, externals: [externalUserId] });
+      // what the add_external_contact callback does: ask for the contact to be described
+      await services.directoryStore.enqueue(corpid, 'external', externalUserId, 'event', { force: true });
+      await services.directory.syncNow(corpid);
+      const round1 = [
+        ['department', 'added', '900', '法务部', 'sync'],
+        ['department', 'deleted', '901', '临时组', 'sync'],
+        ['member', 'added', 'zz.new', '新同事', 'sync'],
+        ['member', 'deleted', leaver, leaverName, 'sync'],
+        ['group', 'added', roomid, '新客户群', 'sync'],
+        ['external', 'added', externalUserId, '新客户 Zoe', 'sync'],
+      ];
+      expect((await events()).sort()).toEqual([...round1].sort());
+      // a sync that finds nothing new writes no event
+      await services.directory.syncNow(corpid);
+      expect((await events()).length).toBe(round1.length);
+
+      // the customer loses its only follower (externalcontact/get answers 84061), and the group is dismissed
+      await sim.api.deleteExternalContact(carol, externalUserId);
+      await services.directoryStore.enqueue(corpid, 'external', externalUserId, 'event', { force: true });
+      await services.directory.syncNow(corpid);
+      await sim.api.dismissGroup(roomid);
+      // what the change_external_chat dismiss callback does
+      await services.directoryStore.markGroup(corpid, roomid, 'dismissed', null, null);
+      // a delete_user callback for the member the sync already found gone changes nothing
+      await services.directoryStore.deleteMember(corpid, leaver);
+      const round2 = [
+        ['external', 'deleted', externalUserId, '新客户 Zoe', 'sync'],
+        ['group', 'deleted', roomid, '新客户群', 'event'],
+      ];
+      const recorded = await events();
+      expect(recorded.slice(round1.length)).toEqual(round2);
+
+      await deliverUntil([stageOf(app)], () => hook.received.length >= round1.length + round2.length);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(hook.received.length).toBe(round1.length + round2.length);
+      expect(hook.received.every((r) => r.verified)).toBe(true);
+      expect(hook.received.map((r) => [r.body.data.entity, r.body.data.field, r.body.data.id, r.body.data.new ?? r.body.data.old, r.body.data.source])).toEqual(recorded);
+      for (const { body } of hook.received) {
+        expect(Object.keys(body).sort()).toEqual(['corpid', 'created_at', 'data', 'id', 'kind', 'seq']);
+        expect(Object.keys(body.data).sort()).toEqual(['changed_at', 'entity', 'field', 'id', 'new', 'old', 'source']);
+      }
+    } finally {
+      services.close();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { createLogger } from '../../app/logger.ts';
 import { httpUrl } from '../../api/http-url.ts';
-import { startArchiveProcess } from '../../app/archive-process.ts';
+import { DEFAULT_TIMING, startArchiveProcess } from '../../app/archive-process.ts';
 import type { CorpProgress } from '../../app/archive-process.ts';
 import { waitingGroups } from '../../decrypt/waiting-envelopes.ts';
 import { ValidationError } from '../../errors/errors.ts';
@@ -32,10 +32,17 @@ export function progressPrinter(io: CommandIo): (progress: readonly CorpProgress
 
 export const run: Command = {
   name: 'run',
-  usage: 'run [--once [--retry-for S]] [--poll-interval S] [--listen HOST:PORT]',
+  usage: 'run [--once [--retry-for S]] [--poll-interval S] [--pull-lease S] [--max-corps N] [--listen HOST:PORT]',
   summary:
-    'archive every configured corp until stopped (--once: catch up, decrypt, retry failed decryptions for up to S seconds (60), exit; 1 if some still wait for a retry); --listen: where WeCom callbacks are served (default 127.0.0.1:--port)',
-  options: { once: { type: 'boolean' }, 'poll-interval': { type: 'string' }, 'retry-for': { type: 'string' }, listen: { type: 'string' } },
+    "archive every configured corp until stopped (--once: catch up, decrypt, retry failed decryptions for up to S seconds (60), exit; 1 if some still wait for a retry); --pull-lease: how long a dead process on another host keeps a corp (60 s plus the corp's timeout); --max-corps: pull at most N corps, leaving the rest to other processes; --listen: where WeCom callbacks are served (default 127.0.0.1:--port)",
+  options: {
+    once: { type: 'boolean' },
+    'poll-interval': { type: 'string' },
+    'pull-lease': { type: 'string' },
+    'max-corps': { type: 'string' },
+    'retry-for': { type: 'string' },
+    listen: { type: 'string' },
+  },
   async run({ app, config, values, io }) {
     const a = needApp(app);
     const log = createLogger(config.logLevel);
@@ -44,6 +51,10 @@ export const run: Command = {
     if (pollIntervalMs !== undefined && !(pollIntervalMs >= 100 && pollIntervalMs <= 3_600_000)) {
       throw new ValidationError('POLL_INTERVAL_INVALID', '--poll-interval must be 0.1–3600 seconds');
     }
+    const pullLeaseMs = pullLeaseOption(optionalString(values, 'pull-lease'), pollIntervalMs ?? DEFAULT_TIMING.pollIntervalMs);
+    const maxText = optionalString(values, 'max-corps');
+    if (maxText !== undefined && !/^[1-9]\d{0,5}$/.test(maxText))
+      throw new ValidationError('OPTION_INVALID', `--max-corps must be a whole number 1–999999, got ${JSON.stringify(maxText)}`);
     const once = values.once === true;
     const retryText = typeof values['retry-for'] === 'string' ? values['retry-for'] : undefined;
     const onceRetryMs = retryText === undefined ? undefined : Number(retryText) * 1000;
@@ -58,7 +69,8 @@ export const run: Command = {
       archive: {
         once,
         onProgress: progressPrinter(io),
-        timing: { ...(pollIntervalMs ? { pollIntervalMs } : {}), ...(onceRetryMs !== undefined ? { onceRetryMs } : {}) },
+        ...(maxText === undefined ? {} : { maxCorps: Number(maxText) }),
+        timing: { ...(pollIntervalMs ? { pollIntervalMs } : {}), ...(pullLeaseMs ? { pullLeaseMs } : {}), ...(onceRetryMs !== undefined ? { onceRetryMs } : {}) },
       },
     });
     if (running.server) io.err(`archive HTTP server listening on ${httpUrl(host, running.server.port)} (WeCom callbacks: /callback/{corpid}/{app})`);
@@ -73,6 +85,19 @@ export const run: Command = {
     }
   },
 };
+
+/**
+ * `--pull-lease S` in ms, or undefined when not given. A shorter lease lets processes on other hosts
+ * take a dead process's corps over sooner; it must outlast the poll interval, or a holder that is
+ * caught up would lose its corps between two polls and they would move from process to process.
+ */
+export function pullLeaseOption(text: string | undefined, pollIntervalMs: number): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = Number(text) * 1000;
+  if (text.trim() === '' || !(ms >= 1000 && ms <= 3_600_000)) throw new ValidationError('PULL_LEASE_INVALID', `--pull-lease must be 1–3600 seconds, got ${JSON.stringify(text)}`);
+  if (ms < pollIntervalMs) throw new ValidationError('PULL_LEASE_INVALID', `--pull-lease (${text} s) must be at least the poll interval (${pollIntervalMs / 1000} s)`);
+  return ms;
+}
 
 /**
  * After `run --once`: what is left waiting, per corp and reason (everything stays stored). Returns
