@@ -91,26 +91,24 @@ export class PullLoop {
   /** Whether this process may pull the corp now: it holds the pull lease, else it says who does. */
   private async holdsPull(): Promise<boolean> {
     const slots = this.deps.pullSlots;
-    // a corp this process does not pull yet needs one of its slots first
-    const reserved = !this.leaseHeld && slots !== undefined;
-    if (reserved && !(await slots.reserve())) {
-      const holder = `another process (this one pulls its --max-corps ${slots.max})`;
+    const full = (): boolean => {
+      const holder = `another process (this one pulls its --max-corps ${slots!.max})`;
       if (this.progress.pullHeldBy !== holder)
-        this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', max: slots.max }, 'this process pulls as many corps as it may; it leaves this one to others');
+        this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', max: slots!.max }, 'this process pulls as many corps as it may; it leaves this one to others');
       this.progress.pullHeldBy = holder;
       this.events.leaseAnswered();
       return false;
-    }
-    let lease: Awaited<ReturnType<PullLease['acquire']>>;
-    try {
-      lease = await this.lease.acquire();
-    } catch (err) {
-      if (reserved) slots.settle(false);
-      throw err;
+    };
+    // a corp this process does not pull yet needs one of its slots (pull-slots.ts): none free, no need to ask
+    if (!this.leaseHeld && slots !== undefined && !slots.free) return full();
+    const lease = await this.lease.acquire();
+    if (lease.held && !this.leaseHeld && slots !== undefined && !slots.take()) {
+      // every slot went to other corps' loops while this one asked: the lease goes straight back
+      await this.lease.release();
+      return full();
     }
     // a slot follows the lease: held while the lease is, free once another process has it
-    if (reserved) slots.settle(lease.held);
-    else if (!lease.held) slots?.give();
+    if (!lease.held && this.leaseHeld) slots?.give();
     // taken once, then renewed before every page: only the taking is worth a line
     if (lease.held && !this.leaseHeld) this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', owner: this.lease.owner }, 'pull lease taken: this process pulls the corp');
     if (!lease.held) this.deps.log.debug({ corp: this.corp.corpid, stage: 'pull', holder: lease.holder?.owner ?? null }, 'pull lease held by another process; this one waits');

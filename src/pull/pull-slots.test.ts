@@ -1,22 +1,19 @@
 import { expect, it } from 'vitest';
 import { PullSlots } from './pull-slots.ts';
 
-it('holds at most max slots; a loop still asking makes the next wait for its answer instead of giving up', async () => {
+it('holds at most max slots, and a slot given back can be taken again', () => {
   const slots = new PullSlots(2);
-  expect(await slots.reserve()).toBe(true);
-  expect(await slots.reserve()).toBe(true);
-  // both still asking: a third waits, and gets the slot of a lease another process turned out to hold
-  let third: boolean | undefined;
-  const waiting = slots.reserve().then((r) => (third = r));
-  await Promise.resolve();
-  expect(third).toBeUndefined();
-  slots.settle(true);
-  slots.settle(false);
-  await waiting;
-  expect(third).toBe(true);
-  slots.settle(true);
-  // two held, none asking: full
-  expect(await slots.reserve()).toBe(false);
+  expect(slots.free).toBe(true);
+  expect(slots.take()).toBe(true);
+  expect(slots.take()).toBe(true);
+  expect(slots.free).toBe(false);
+  expect(slots.take()).toBe(false);
   slots.give();
-  expect(await slots.reserve()).toBe(true);
+  expect(slots.free).toBe(true);
+  expect(slots.take()).toBe(true);
+  // giving back more than was taken never makes room beyond max
+  slots.give();
+  slots.give();
+  slots.give();
+  expect([slots.take(), slots.take(), slots.take()]).toEqual([true, true, false]);
 });

@@ -4,46 +4,32 @@
  * after it would stand by. With a limit each process takes at most N, and leaves the rest to
  * others, so N ≈ corps / processes spreads the corps. Leave headroom (N above corps / processes):
  * a process whose slots are full cannot take over the corps of one that died.
+ *
+ * A slot is taken after the lease, not reserved before asking for it: every corp's loop asks at
+ * once, as without a limit, and one that won a lease with no slot left gives the lease straight
+ * back. (Reserving first made a process with free slots ask for the leases of live holders one
+ * slot-full at a time, and so take over a dead process's corps waves late.)
  */
 export class PullSlots {
   /** corps this process pulls */
   private held = 0;
-  /** slots reserved by loops asking for a lease right now */
-  private asking = 0;
-  private waiters: Array<() => void> = [];
 
   constructor(readonly max: number) {}
 
-  /**
-   * Reserves a slot before asking for a corp's lease; false when every slot is held. While other
-   * loops are still asking, it waits for their answers first: a lease another process holds gives
-   * its reserved slot back, and this loop may have it.
-   */
-  async reserve(): Promise<boolean> {
-    for (;;) {
-      if (this.held + this.asking < this.max) {
-        this.asking += 1;
-        return true;
-      }
-      if (this.asking === 0) return false;
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
+  /** Whether a slot is free now: a loop that does not pull its corp need not ask for the lease otherwise. */
+  get free(): boolean {
+    return this.held < this.max;
   }
 
-  /** The answer for a reserved slot: the lease was taken (the slot is held) or not (it is free again). */
-  settle(taken: boolean): void {
-    this.asking -= 1;
-    if (taken) this.held += 1;
-    this.wake();
+  /** Takes a slot for a corp whose lease this process just won; false when every slot is held. */
+  take(): boolean {
+    if (this.held >= this.max) return false;
+    this.held += 1;
+    return true;
   }
 
   /** Gives back the slot of a corp this process no longer pulls. */
   give(): void {
     this.held = Math.max(0, this.held - 1);
-    this.wake();
-  }
-
-  private wake(): void {
-    for (const resolve of this.waiters.splice(0)) resolve();
   }
 }
