@@ -9,6 +9,7 @@ import Fastify, { type FastifyBaseLogger, LogController, type RouteOptions } fro
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { readAccessSettings } from '../access/access-settings.ts';
 import type { App } from '../app/app.ts';
 import type { Logger } from '../app/logger.ts';
 import type { CallbackRoute } from '../callbacks/callback-http.ts';
@@ -145,7 +146,7 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
   if (options.ops) opsRoutes(options.ops)(api);
   healthRoutes(app.store)(api);
   statusRoutes(app.store, now)(api);
-  sessionRoutes(options.access, new LoginThrottle(limits, now))(api);
+  sessionRoutes(options.access, new LoginThrottle(limits, now), () => readAccessSettings(app.store.db))(api);
   readRoutes(app.store, options.access?.audit, now)(api);
   const media = options.media ?? { store: createMediaStore(app.config.media), scratchDir: app.config.media.partialDir };
   // a store made here (an S3 client holds connections) is closed with the server

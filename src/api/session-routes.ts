@@ -7,6 +7,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
+import type { AccessSettings } from '../access/access-settings.ts';
 import type { AuditEntry, Caller, LoginResult } from '../access/caller.ts';
 import { ArchiveError, ValidationError } from '../errors/errors.ts';
 import { SESSION_COOKIE } from './access-hook.ts';
@@ -16,6 +17,8 @@ import type { LoginThrottle } from './login-throttle.ts';
 
 const USER = Type.Object({ username: Type.String(), role: Type.String() });
 const USER_ANSWER = Type.Object({ user: USER });
+/** `watermark`: pages showing messages carry the viewer's name and the date (setting `watermark`). */
+const ME_ANSWER = Type.Object({ user: USER, watermark: Type.Boolean() });
 
 /** The user agent as the audit row keeps it: clipped, control characters out. */
 export function userAgent(request: FastifyRequest): string {
@@ -54,7 +57,8 @@ function who(caller: Caller): { user: { username: string; role: string } } {
   return { user: { username: caller.username, role: caller.role } };
 }
 
-export function sessionRoutes(access: AccessServices | undefined, throttle: LoginThrottle) {
+/** `settings`: the access settings in force, read at each `GET /api/me` (a change shows at the next page load). */
+export function sessionRoutes(access: AccessServices | undefined, throttle: LoginThrottle, settings: () => Promise<AccessSettings>) {
   const needAccess = (): AccessServices => {
     if (!access) throw new ArchiveError('ACCOUNTS_UNAVAILABLE', 'this process has no accounts store to sign in against', { httpStatus: 503 });
     return access;
@@ -121,9 +125,9 @@ export function sessionRoutes(access: AccessServices | undefined, throttle: Logi
       '/api/me',
       {
         config: { access: 'signed-in' },
-        schema: { summary: 'Who is signed in', tags: ['session'], response: { 200: USER_ANSWER, 401: ERROR_BODY } },
+        schema: { summary: 'Who is signed in, and how the UI shows them what they read', tags: ['session'], response: { 200: ME_ANSWER, 401: ERROR_BODY } },
       },
-      async (request) => who(request.caller!),
+      async (request) => ({ ...who(request.caller!), watermark: (await settings()).watermark }),
     );
   };
 }

@@ -269,7 +269,12 @@ describe('HTTP edge', () => {
 
     const cookie = sessionCookie(res);
     const me = await e.api.inject({ method: 'GET', url: '/api/me', headers: { cookie } });
-    expect(me.json()).toEqual({ user: { username: 'alice', role: 'admin' } });
+    expect(me.json()).toEqual({ user: { username: 'alice', role: 'admin' }, watermark: true });
+    // the watermark setting (`settings set watermark off`) reaches the UI through /api/me
+    await app.access.admin.setSetting({ username: 'setup' }, 'watermark', 'off');
+    expect((await e.api.inject({ method: 'GET', url: '/api/me', headers: { cookie } })).json()).toMatchObject({ watermark: false });
+    await app.access.admin.setSetting({ username: 'setup' }, 'watermark', 'on');
+    expect((await e.api.inject({ method: 'GET', url: '/api/me', headers: { cookie } })).json()).toMatchObject({ watermark: true });
     const out = await e.api.inject({ method: 'DELETE', url: '/api/session', headers: { cookie, ...SAME_ORIGIN } });
     expect(out.statusCode).toBe(204);
     expect(String(out.headers['set-cookie'])).toMatch(/^wecom_archive_session=;.*Expires=Thu, 01 Jan 1970/);
@@ -293,7 +298,10 @@ describe('HTTP edge', () => {
     expect(expectErrorBody(forbidden, 'FORBIDDEN')).toBe('this route is for admin; you are signed in as viewer');
     const token = e.auth.issueToken('victor');
     expect((await e.api.inject({ method: 'GET', url: '/api/status', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(403);
-    expect((await e.api.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })).json()).toEqual({ user: { username: 'victor', role: 'viewer' } });
+    expect((await e.api.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })).json()).toEqual({
+      user: { username: 'victor', role: 'viewer' },
+      watermark: true,
+    });
   });
 
   it('refuses a state-changing request with a valid cookie from a foreign or unknown origin; bearer requests are exempt', async () => {
