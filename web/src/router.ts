@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory, type RouteLocationNormalized } from 'vue-router';
 import { onSignedOut } from './api/client.ts';
 import { loadMe, me } from './api/session.ts';
+import ConversationsPage from './pages/ConversationsPage.vue';
 import HomePage from './pages/HomePage.vue';
 import LoginPage from './pages/LoginPage.vue';
 import NotFoundPage from './pages/NotFoundPage.vue';
@@ -15,6 +16,7 @@ export const router = createRouter({
   routes: [
     { path: '/login', name: 'login', component: LoginPage, meta: { public: true } },
     { path: '/', name: 'home', component: HomePage },
+    { path: '/c/:corpid/:conversation?', name: 'conversations', component: ConversationsPage },
     { path: '/:rest(.*)*', name: 'not-found', component: NotFoundPage },
   ],
 });
