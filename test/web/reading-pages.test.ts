@@ -104,12 +104,16 @@ describeBrowser('the reading pages', () => {
     await expect(watermark.evaluate((el) => getComputedStyle(el).backgroundImage)).resolves.toMatch(/^url\("data:image\/svg\+xml/);
 
     // scrolling up loads older pages until the first message of the conversation
-    const first = said(page, longText(0));
-    for (let i = 0; i < 30 && !(await first.isVisible()); i++) {
+    const timeline = page.locator('[data-test=timeline]');
+    const loaded = Number(await timeline.getAttribute('data-loaded'));
+    for (let i = 0; i < 30 && (await timeline.getAttribute('data-has-older')) === 'true'; i++) {
       await page.evaluate(() => (document.querySelector('[data-test=timeline-scroller]')!.scrollTop = 0));
       await page.waitForTimeout(150);
     }
-    await expect(first.isVisible()).resolves.toBe(true);
+    await expect(timeline.getAttribute('data-has-older')).resolves.toBe('false');
+    expect(Number(await timeline.getAttribute('data-loaded'))).toBeGreaterThan(loaded);
+    await page.evaluate(() => (document.querySelector('[data-test=timeline-scroller]')!.scrollTop = 0));
+    await said(page, '你好，我想咨询').waitFor();
     await expect(page.locator('[data-test=sticky-day]').innerText()).resolves.toBe('2026年3月1日星期日');
 
     // jump to a date: the calendar marks the days with messages; a day opens at its first message
