@@ -23,8 +23,8 @@ import { DEFAULT_INDEX_TIMING, IndexStage } from '../src/search/index-stage.ts';
 import { parseSearchQuery, type SearchFilters } from '../src/search/query.ts';
 import { countMatches, searchMessages } from '../src/search/search-messages.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
-import { encodeSeq } from '../src/store/seq-codec.ts';
 import { seededRng } from '../test/support/test-seed.ts';
+import { CORP, COMMON, ENGLISH, LOAD_BATCH, messageRow, NAMES, RARE, START } from './bench-messages.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,68 +43,6 @@ if (!Number.isInteger(count) || count < 1000) throw new Error('--messages must b
 if (values.reuse && !values.db) throw new Error('--reuse needs --db');
 const dir = mkdtempSync(join(tmpdir(), 'wa-bench-search-'));
 const url = values.db ?? `sqlite:${join(dir, 'archive.db')}`;
-
-const CORP = 'wwbench';
-const FILLER = [
-  ...'我们你他她这那就是在有和了不会要说到对下上时大地为子中年着过去以可能没好还开得出也来看里后自之于能多天都现发实用成理动同如面经心作用道学所然家意主明法问量种无样外前见二三长什么日当从重机由由此使新电进力其些至定性手高向已被走口期间',
-];
-const COMMON = '合同'; // about 10% of messages
-const RARE = ['罄竹', '龃龉', '饕餮', '觊觎', '耄耋'];
-const NAMES = ['张伟', '王芳', '李娜', '刘洋', '陈静'];
-const ENGLISH = ['deploy', 'invoice', 'review', 'meeting', 'release', 'budget', 'contract'];
-const START = Date.UTC(2026, 0, 1);
-
-function messageText(rng: ReturnType<typeof seededRng>): string {
-  let text = '';
-  const pieces = rng.range(3, 12);
-  for (let i = 0; i < pieces; i++) {
-    const roll = rng.float();
-    if (roll < 0.012) text += COMMON;
-    else if (roll < 0.014) text += rng.pick(RARE);
-    else if (roll < 0.05) text += rng.pick(NAMES);
-    else if (roll < 0.12) text += ` ${rng.pick(ENGLISH)} `;
-    else if (roll < 0.16) text += String(rng.range(1, 99999));
-    else text += Array.from({ length: rng.range(2, 6) }, () => rng.pick(FILLER)).join('');
-    if (rng.chance(0.2)) text += '，';
-  }
-  return text;
-}
-
-/** Messages a transaction while loading: big transactions, each written with the dialect's multi-row inserts. */
-const LOAD_BATCH = 10_000;
-
-/** The stored row of bench message `n`, and its queue row for the index stage. */
-function messageRow(n: number, rng: ReturnType<typeof seededRng>) {
-  const msgid = `bench${n}`;
-  const raw = JSON.stringify({
-    msgid,
-    action: 'send',
-    from: `u${n % 50}`,
-    tolist: [],
-    roomid: `r${n % 200}`,
-    msgtime: START + n * 1000,
-    msgtype: 'text',
-    text: { content: messageText(rng) },
-  });
-  return {
-    corpid: CORP,
-    msgid,
-    seq: encodeSeq(BigInt(n + 1)),
-    action: 'send',
-    from_id: `u${n % 50}`,
-    tolist: '[]',
-    roomid: `r${n % 200}`,
-    msgtime: START + n * 1000,
-    msgtype: 'text',
-    conversation_key: `room:r${n % 200}`,
-    is_external: 0,
-    is_updown: 0,
-    known_type: 1,
-    pre_msgid: null,
-    raw: Buffer.from(raw),
-    created_at: START,
-  };
-}
 
 /** Stores the messages as the decrypt stage leaves them: each with its row in the index stage's queue. */
 async function load(store: Store): Promise<number> {
