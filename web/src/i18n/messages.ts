@@ -298,7 +298,7 @@ export const en: typeof zhCN = {
     toLatest: 'Go to latest',
     gallery: 'Media',
     corp: 'Company',
-    searchPeople: 'Search a name, pinyin or initials',
+    searchPeople: 'Name, pinyin or initials',
     tabs: { members: 'Staff', customers: 'Customers', groups: 'Groups' },
     all: { members: 'All conversations', customers: 'All customer chats', groups: 'All groups' },
     consent: { agree: 'Agreed to archiving', disagree: 'Did not agree to archiving' },
