@@ -27,6 +27,7 @@ import { encodeSeq } from '../src/store/seq-codec.ts';
 import { seededRng } from '../test/support/test-seed.ts';
 import { chatText, COMMON_WORD as COMMON, ENGLISH_WORDS as ENGLISH, NAME_WORDS as NAMES, RARE_WORDS as RARE } from './support/chat-text.ts';
 import { indexQueued, LOAD_BATCH, percentile, storeMessages } from './support/bulk-store.ts';
+import { CORP, messageRow, START } from './support/text-rows.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,42 +46,6 @@ if (!Number.isInteger(count) || count < 1000) throw new Error('--messages must b
 if (values.reuse && !values.db) throw new Error('--reuse needs --db');
 const dir = mkdtempSync(join(tmpdir(), 'wa-bench-search-'));
 const url = values.db ?? `sqlite:${join(dir, 'archive.db')}`;
-
-const CORP = 'wwbench';
-const START = Date.UTC(2026, 0, 1);
-
-/** The stored row of bench message `n`. */
-function messageRow(n: number, rng: ReturnType<typeof seededRng>) {
-  const msgid = `bench${n}`;
-  const raw = JSON.stringify({
-    msgid,
-    action: 'send',
-    from: `u${n % 50}`,
-    tolist: [],
-    roomid: `r${n % 200}`,
-    msgtime: START + n * 1000,
-    msgtype: 'text',
-    text: { content: chatText(rng) },
-  });
-  return {
-    corpid: CORP,
-    msgid,
-    seq: encodeSeq(BigInt(n + 1)),
-    action: 'send',
-    from_id: `u${n % 50}`,
-    tolist: '[]',
-    roomid: `r${n % 200}`,
-    msgtime: START + n * 1000,
-    msgtype: 'text',
-    conversation_key: `room:r${n % 200}`,
-    is_external: 0,
-    is_updown: 0,
-    known_type: 1,
-    pre_msgid: null,
-    raw: Buffer.from(raw),
-    created_at: START,
-  };
-}
 
 /** Stores the messages as the decrypt stage leaves them: each with its row in the index stage's queue. */
 async function load(store: Store): Promise<number> {

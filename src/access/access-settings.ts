@@ -10,6 +10,8 @@ import { formatDuration, parseDuration } from './durations.ts';
 export interface AccessSettings {
   /** viewers give a reason (a case number or free text) before they open a conversation or search */
   readonly requireReason: boolean;
+  /** pages that show messages carry the viewer's name and the date, so a screenshot says who took it */
+  readonly watermark: boolean;
   readonly sessionIdleMs: number;
   readonly sessionAbsoluteMs: number;
   /** how long an account stays locked after 10 failed logins in a row */
@@ -18,6 +20,7 @@ export interface AccessSettings {
 
 export const DEFAULT_ACCESS_SETTINGS: AccessSettings = Object.freeze({
   requireReason: false,
+  watermark: true,
   sessionIdleMs: 30 * 60_000,
   sessionAbsoluteMs: 12 * 3_600_000,
   lockoutMs: 15 * 60_000,
@@ -33,6 +36,17 @@ type SettingSpec = {
 
 const ON_OFF = /^(on|off)$/;
 
+const onOff = (field: keyof AccessSettings, name: string): SettingSpec => ({
+  field,
+  forms: 'on or off',
+  normalize(text) {
+    const value = text.trim().toLowerCase();
+    if (!ON_OFF.test(value)) throw new ValidationError('SETTING_INVALID', `${name} is on or off, not ${JSON.stringify(text.slice(0, 40))}`);
+    return value;
+  },
+  read: (stored) => stored === 'on',
+});
+
 const duration = (field: keyof AccessSettings, name: string, maxMs: number): SettingSpec => ({
   field,
   forms: 'a duration such as 30m or 12h',
@@ -46,16 +60,8 @@ const duration = (field: keyof AccessSettings, name: string, maxMs: number): Set
 
 /** Every setting `settings set` takes, by name. */
 export const ACCESS_SETTINGS: Readonly<Record<string, SettingSpec>> = Object.freeze({
-  require_reason: {
-    field: 'requireReason',
-    forms: 'on or off',
-    normalize(text) {
-      const value = text.trim().toLowerCase();
-      if (!ON_OFF.test(value)) throw new ValidationError('SETTING_INVALID', `require_reason is on or off, not ${JSON.stringify(text.slice(0, 40))}`);
-      return value;
-    },
-    read: (stored) => stored === 'on',
-  },
+  require_reason: onOff('requireReason', 'require_reason'),
+  watermark: onOff('watermark', 'watermark'),
   session_idle: duration('sessionIdleMs', 'session_idle', 7 * 86_400_000),
   session_absolute: duration('sessionAbsoluteMs', 'session_absolute', 90 * 86_400_000),
   lockout: duration('lockoutMs', 'lockout', 7 * 86_400_000),
@@ -88,6 +94,7 @@ export async function readAccessSettings(db: Kysely<Database>): Promise<AccessSe
 export function describeSettings(settings: AccessSettings): Array<{ name: string; value: string }> {
   return [
     { name: 'require_reason', value: settings.requireReason ? 'on' : 'off' },
+    { name: 'watermark', value: settings.watermark ? 'on' : 'off' },
     { name: 'session_idle', value: formatDuration(settings.sessionIdleMs) },
     { name: 'session_absolute', value: formatDuration(settings.sessionAbsoluteMs) },
     { name: 'lockout', value: formatDuration(settings.lockoutMs) },

@@ -9,12 +9,12 @@ import Fastify, { type FastifyBaseLogger, LogController, type RouteOptions } fro
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { readAccessSettings } from '../access/access-settings.ts';
 import type { App } from '../app/app.ts';
 import type { Logger } from '../app/logger.ts';
 import type { CallbackRoute } from '../callbacks/callback-http.ts';
 import { createMediaStore } from '../media/media-runtime.ts';
 import type { OpsEndpoints } from '../ops/ops-endpoints.ts';
-import { readAccessSettings } from '../access/access-settings.ts';
 import { accessHook } from './access-hook.ts';
 import { reasonHook } from './access-reason.ts';
 import type { AccessServices, ApiInstance, ApiRoutes, DeclaredRoute } from './api-types.ts';
@@ -165,7 +165,7 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
   statusRoutes(app.store, now)(api);
   // one throttle: password and WeCom sign-ins from one address count together
   const throttle = new LoginThrottle(limits, now);
-  sessionRoutes(options.access, throttle, requireReason)(api);
+  sessionRoutes(options.access, throttle, () => readAccessSettings(app.store.db))(api);
   wecomLoginRoutes(options.access, options.wecomSignIn ?? ownWecomSignIn(app, api), throttle, now)(api);
   readRoutes(app.store, options.access?.audit, now)(api);
   const media = options.media ?? { store: createMediaStore(app.config.media), scratchDir: app.config.media.partialDir };

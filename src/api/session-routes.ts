@@ -7,6 +7,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
+import type { AccessSettings } from '../access/access-settings.ts';
 import type { AuditEntry, Caller, LoginResult } from '../access/caller.ts';
 import { ArchiveError, ValidationError } from '../errors/errors.ts';
 import { reasonRequiredFor } from './access-reason.ts';
@@ -17,9 +18,11 @@ import type { LoginThrottle } from './login-throttle.ts';
 
 const USER = Type.Object({ username: Type.String(), role: Type.Union([Type.Literal('admin'), Type.Literal('auditor'), Type.Literal('viewer')]) });
 const USER_ANSWER = Type.Object({ user: USER });
+/** `watermark`: pages showing messages carry the viewer's name and the date (setting `watermark`). */
 const ME_ANSWER = Type.Object({
   user: USER,
   reasonRequired: Type.Boolean({ description: 'whether this caller must send X-Access-Reason to open a conversation or search (require_reason, viewers only)' }),
+  watermark: Type.Boolean({ description: 'whether pages showing messages carry the viewer’s name and the date (setting watermark)' }),
 });
 
 /** The user agent as the audit row keeps it: clipped, control characters out. */
@@ -59,7 +62,8 @@ function who(caller: Caller): { user: { username: string; role: Caller['role'] }
   return { user: { username: caller.username, role: caller.role } };
 }
 
-export function sessionRoutes(access: AccessServices | undefined, throttle: LoginThrottle, requireReason: () => Promise<boolean>) {
+/** `settings`: the access settings in force, read at each `GET /api/me` (a change shows at the next page load). */
+export function sessionRoutes(access: AccessServices | undefined, throttle: LoginThrottle, readSettings: () => Promise<AccessSettings>) {
   const needAccess = (): AccessServices => {
     if (!access) throw new ArchiveError('ACCOUNTS_UNAVAILABLE', 'this process has no accounts store to sign in against', { httpStatus: 503 });
     return access;
@@ -126,9 +130,16 @@ export function sessionRoutes(access: AccessServices | undefined, throttle: Logi
       '/api/me',
       {
         config: { access: 'signed-in' },
-        schema: { summary: 'Who is signed in, and whether a reason must be given to read', tags: ['session'], response: { 200: ME_ANSWER, 400: ERROR_BODY, 401: ERROR_BODY } },
+        schema: {
+          summary: 'Who is signed in, whether a reason must be given to read, and how the UI marks what they read',
+          tags: ['session'],
+          response: { 200: ME_ANSWER, 400: ERROR_BODY, 401: ERROR_BODY },
+        },
       },
-      async (request) => ({ ...who(request.caller!), reasonRequired: await reasonRequiredFor(request.caller!, requireReason) }),
+      async (request) => {
+        const settings = await readSettings();
+        return { ...who(request.caller!), reasonRequired: await reasonRequiredFor(request.caller!, async () => settings.requireReason), watermark: settings.watermark };
+      },
     );
   };
 }

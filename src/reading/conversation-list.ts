@@ -9,6 +9,7 @@ import { ValidationError } from '../errors/errors.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database } from '../store/schema.ts';
 import { CONVERSATION_KINDS, type ConversationKind } from '../store/vocabulary.ts';
+import { isPlausibleId, personKind } from '../directory/id-kinds.ts';
 import { containsPattern, groupNames, type PersonRef, personNames, personRef } from './directory-names.ts';
 import { contentOf, parseStoredMessage, previewOf } from './message-content.ts';
 import { decodeConversationCursor, encodeConversationCursor } from './read-cursor.ts';
@@ -37,9 +38,17 @@ export interface ConversationSummary {
   /** up to PARTICIPANTS_SHOWN participants, with names */
   participants: PersonRef[];
   participantCount: number;
+  /** the archiving consent of the external contacts shown in `participants`, as the directory last saw it */
+  consent: ConsentView[];
   messageCount: number;
   firstMsgtime: number;
   last: { msgid: string; msgtime: number; msgtype: string; from: PersonRef; preview: string | null };
+}
+
+/** One external contact's consent to archiving (WeCom's Default_Agree reads as agree). */
+export interface ConsentView {
+  id: string;
+  status: 'agree' | 'disagree';
 }
 
 export interface ConversationPage {
@@ -136,6 +145,7 @@ export async function listConversations(
   const shown = new Set<string>(lasts.map((m) => m.from_id));
   for (const list of byConversation.values()) for (const id of list.slice(0, PARTICIPANTS_SHOWN)) shown.add(id);
   const names = await personNames(db, corpid, shown);
+  const consent = await consentOf(db, corpid, page, byConversation);
   const lastById = new Map(lasts.map((m) => [m.msgid, m]));
 
   const conversations = page.map((r): ConversationSummary => {
@@ -148,6 +158,7 @@ export async function listConversations(
       name: r.roomid === '' ? null : (groups.get(r.roomid) ?? null),
       participants: ids.slice(0, PARTICIPANTS_SHOWN).map((id) => personRef(id, names)),
       participantCount: ids.length,
+      consent: consent.get(r.conversation_key) ?? [],
       messageCount: Number(r.message_count),
       firstMsgtime: Number(r.first_msgtime),
       last: {
@@ -161,4 +172,43 @@ export async function listConversations(
   });
   const end = page[page.length - 1]!;
   return { conversations, next: rows.length > limit ? encodeConversationCursor({ time: Number(end.last_msgtime), key: end.conversation_key }) : null };
+}
+
+/** WeCom's consent statuses as the reader shows them; others (none today) are left out. */
+const CONSENT_STATUS: Readonly<Record<string, ConsentView['status']>> = { Agree: 'agree', Default_Agree: 'agree', Disagree: 'disagree' };
+
+/**
+ * The consent of each page conversation's external contacts (of those shown), in one query: a
+ * group's is kept per room, a 1:1 chat's per member and contact (dir_consent's two scopes).
+ */
+async function consentOf(
+  db: Kysely<Database>,
+  corpid: string,
+  page: ReadonlyArray<{ conversation_key: string; roomid: string }>,
+  participants: ReadonlyMap<string, string[]>,
+): Promise<Map<string, ConsentView[]>> {
+  const shownOf = (key: string) => (participants.get(key) ?? []).slice(0, PARTICIPANTS_SHOWN);
+  const isCustomer = (id: string) => isPlausibleId(id) && personKind(id) === 'external';
+  const customers = new Set(page.flatMap((r) => shownOf(r.conversation_key).filter(isCustomer)));
+  const rooms = page.map((r) => r.roomid).filter((id) => id !== '');
+  const found = new Map<string, ConsentView[]>();
+  if (customers.size === 0) return found;
+  const rows = await db
+    .selectFrom('dir_consent')
+    .select(['scope', 'scope_id', 'external_id', 'status'])
+    .where('corpid', '=', corpid)
+    .where('external_id', 'in', [...customers])
+    .where((eb) => eb.or([eb('scope', '=', 'single'), ...(rooms.length > 0 ? [eb.and([eb('scope', '=', 'room'), eb('scope_id', 'in', rooms)])] : [])]))
+    .execute();
+  for (const r of page) {
+    const ids = shownOf(r.conversation_key);
+    const list: ConsentView[] = [];
+    for (const id of ids.filter(isCustomer)) {
+      const row = rows.find((c) => c.external_id === id && (r.roomid !== '' ? c.scope === 'room' && c.scope_id === r.roomid : c.scope === 'single' && ids.includes(c.scope_id)));
+      const status = row ? CONSENT_STATUS[row.status] : undefined;
+      if (status) list.push({ id, status });
+    }
+    if (list.length > 0) found.set(r.conversation_key, list);
+  }
+  return found;
 }

@@ -269,7 +269,12 @@ describe('HTTP edge', () => {
 
     const cookie = sessionCookie(res);
     const me = await e.api.inject({ method: 'GET', url: '/api/me', headers: { cookie } });
-    expect(me.json()).toEqual({ user: { username: 'alice', role: 'admin' }, reasonRequired: false });
+    expect(me.json()).toEqual({ user: { username: 'alice', role: 'admin' }, reasonRequired: false, watermark: true });
+    // the watermark setting (`settings set watermark off`) reaches the UI through /api/me
+    await app.access.admin.setSetting({ username: 'setup' }, 'watermark', 'off');
+    expect((await e.api.inject({ method: 'GET', url: '/api/me', headers: { cookie } })).json()).toMatchObject({ watermark: false });
+    await app.access.admin.setSetting({ username: 'setup' }, 'watermark', 'on');
+    expect((await e.api.inject({ method: 'GET', url: '/api/me', headers: { cookie } })).json()).toMatchObject({ watermark: true });
     const out = await e.api.inject({ method: 'DELETE', url: '/api/session', headers: { cookie, ...SAME_ORIGIN } });
     expect(out.statusCode).toBe(204);
     expect(String(out.headers['set-cookie'])).toMatch(/^wecom_archive_session=;.*Expires=Thu, 01 Jan 1970/);
@@ -296,6 +301,7 @@ describe('HTTP edge', () => {
     expect((await e.api.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })).json()).toEqual({
       user: { username: 'victor', role: 'viewer' },
       reasonRequired: false,
+      watermark: true,
     });
   });
 

@@ -252,6 +252,40 @@ describeEachDialect('reading the archive', ({ open }) => {
     expect((await listConversations(db, d, EVERYTHING, B)).conversations.map((c) => c.participants.map((p) => p.name))).toContainEqual(['阿丽', '波波']);
   });
 
+  it("shows the consent of a conversation's external contacts: a 1:1 chat's by its member, a group's by its room", async () => {
+    const { db, d } = read();
+    const consent = (scope: 'single' | 'room', scopeId: string, status: string) => ({
+      corpid: A,
+      scope,
+      scope_id: scopeId,
+      external_id: CUSTOMER,
+      status,
+      status_change_time: null,
+      source: 'api' as const,
+      checked_at: 1,
+    });
+    // bob's consent row is not alice's chat's; corp B's is another corp's
+    await store.db
+      .insertInto('dir_consent')
+      .values([
+        consent('single', 'alice', 'Default_Agree'),
+        consent('single', 'bob', 'Disagree'),
+        consent('room', ROOM, 'Disagree'),
+        { ...consent('room', ROOM, 'Agree'), corpid: B },
+      ])
+      .execute();
+    try {
+      const all = await allConversations(store, EVERYTHING, A);
+      const of = (key: string) => all.find((c) => c.conversation === key)!.consent;
+      expect(of(`pair:alice|${CUSTOMER}`)).toEqual([{ id: CUSTOMER, status: 'agree' }]);
+      expect(of(`room:${ROOM}`)).toEqual([{ id: CUSTOMER, status: 'disagree' }]);
+      expect(of('pair:alice|bob')).toEqual([]);
+      expect((await listConversations(db, d, EVERYTHING, B)).conversations.every((c) => c.consent.length === 0)).toBe(true);
+    } finally {
+      await store.db.deleteFrom('dir_consent').execute();
+    }
+  });
+
   it('returns nothing out of scope: no conversation, message, name or count', async () => {
     const { db, d } = read();
     const scopes: Array<[string, ReadScope]> = [

@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory, type RouteLocationNormalized } from 'vue-router';
 import { onSignedOut } from './api/client.ts';
 import { loadMe, me } from './api/session.ts';
+import ConversationsPage from './pages/ConversationsPage.vue';
 import HomePage from './pages/HomePage.vue';
 import LoginPage from './pages/LoginPage.vue';
 import NotFoundPage from './pages/NotFoundPage.vue';
@@ -26,6 +27,7 @@ export const router = createRouter({
     { path: '/customers/:corpid/:id', name: 'customer', component: PersonPage, props: { kind: 'customer' } },
     { path: '/members/:corpid/:id', name: 'member', component: PersonPage, props: { kind: 'member' } },
     { path: '/ops', name: 'ops', component: OpsPage },
+    { path: '/c/:corpid/:conversation?', name: 'conversations', component: ConversationsPage },
     { path: '/:rest(.*)*', name: 'not-found', component: NotFoundPage },
   ],
 });

@@ -3,7 +3,6 @@
  * them (src/api/read-routes.ts, src/api/status-routes.ts). Every read of archived content goes
  * through withReason, so a corp that requires an access reason asks for one.
  */
-import { i18n } from '../i18n/index.ts';
 import { apiGet, query, type RequestOptions, segment } from './client.ts';
 import { withReason } from './reason.ts';
 
@@ -157,12 +156,16 @@ export interface CorpStatus {
   callbacks: { pending: number; failed: number; ignored: number; done: number; lastReceivedAt: number | null };
 }
 
-const reasonPrompt = () => i18n.global.t('reason.prompt');
-
-/** A read of archived content: asks for an access reason when the API wants one. */
-function read<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  return withReason((o) => apiGet<T>(path, o), reasonPrompt(), options);
+/**
+ * A read of archived content: asks for an access reason when the API wants one. The reason is kept
+ * under `subject` (reason.ts): the search page's own, or the conversation's, which the timeline shares.
+ */
+function read<T>(path: string, subject: string, options: RequestOptions = {}): Promise<T> {
+  return withReason(subject, (headers) => apiGet<T>(path, { ...options, headers: { ...options.headers, ...headers } }));
 }
+
+/** The subject of a conversation's reason: the same key the timeline keeps it under. */
+const conversationSubject = (corpid: string, conversation: string) => `conversation:${corpid}/${conversation}`;
 
 export const corpBase = (corpid: string) => `/api/corps/${segment(corpid)}`;
 
@@ -171,23 +174,23 @@ export function listCorps(options?: RequestOptions): Promise<{ corps: CorpSummar
 }
 
 export function searchMessages(params: SearchParams, options?: RequestOptions): Promise<SearchPage> {
-  return read(`/api/search${query({ ...params })}`, options);
+  return read(`/api/search${query({ ...params })}`, 'search', options);
 }
 
 export function galleryPage(corpid: string, conversation: string, kind: GalleryKind, before: string | undefined, options?: RequestOptions): Promise<GalleryPage> {
-  return read(`${corpBase(corpid)}/conversations/${segment(conversation)}/media${query({ kind, before, limit: 60 })}`, options);
+  return read(`${corpBase(corpid)}/conversations/${segment(conversation)}/media${query({ kind, before, limit: 60 })}`, conversationSubject(corpid, conversation), options);
 }
 
 export function conversationsWith(corpid: string, who: { member?: string; customer?: string }, before: string | undefined, options?: RequestOptions): Promise<ConversationPage> {
-  return read(`${corpBase(corpid)}/conversations${query({ ...who, before })}`, options);
+  return read(`${corpBase(corpid)}/conversations${query({ ...who, before })}`, 'directory', options);
 }
 
 export function customerProfile(corpid: string, id: string, options?: RequestOptions): Promise<{ customer: CustomerProfile }> {
-  return read(`${corpBase(corpid)}/customers/${segment(id)}`, options);
+  return read(`${corpBase(corpid)}/customers/${segment(id)}`, 'directory', options);
 }
 
 export function memberProfile(corpid: string, id: string, options?: RequestOptions): Promise<{ member: MemberProfile }> {
-  return read(`${corpBase(corpid)}/members/${segment(id)}`, options);
+  return read(`${corpBase(corpid)}/members/${segment(id)}`, 'directory', options);
 }
 
 export function corpStatuses(options?: RequestOptions): Promise<{ corps: CorpStatus[] }> {
@@ -195,7 +198,7 @@ export function corpStatuses(options?: RequestOptions): Promise<{ corps: CorpSta
 }
 
 export function auditRows(params: AuditParams, options?: RequestOptions): Promise<{ rows: AuditRow[]; next: number | null }> {
-  return read(`/api/audit${query({ ...params, limit: 50 })}`, options);
+  return read(`/api/audit${query({ ...params, limit: 50 })}`, 'audit', options);
 }
 
 /** A stored file's URL (a thumbnail, or a voice's MP3 copy, by variant). */
