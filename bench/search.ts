@@ -23,9 +23,8 @@ import { EVERYTHING } from '../src/access/read-scope.ts';
 import { parseSearchQuery, type SearchFilters } from '../src/search/query.ts';
 import { countMatches, searchMessages } from '../src/search/search-messages.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
-import { encodeSeq } from '../src/store/seq-codec.ts';
 import { seededRng } from '../test/support/test-seed.ts';
-import { chatText, COMMON_WORD as COMMON, ENGLISH_WORDS as ENGLISH, NAME_WORDS as NAMES, RARE_WORDS as RARE } from './support/chat-text.ts';
+import { COMMON_WORD as COMMON, ENGLISH_WORDS as ENGLISH, NAME_WORDS as NAMES, RARE_WORDS as RARE } from './support/chat-text.ts';
 import { indexQueued, LOAD_BATCH, percentile, storeMessages } from './support/bulk-store.ts';
 import { CORP, messageRow, START } from './support/text-rows.ts';
 
