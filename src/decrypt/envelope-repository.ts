@@ -85,6 +85,12 @@ export class EnvelopeRepository {
     return rows.map((r) => ({ version: r.version, storedAt: Number(r.created_at) }));
   }
 
+  /** Whether the corp was ever archived here: it has a cursor row (kept when the corp is removed). */
+  async hasCursor(corpid: string): Promise<boolean> {
+    const row = await this.db.selectFrom('cursors').select('corpid').where('corpid', '=', corpid).executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** The corp's decrypted watermark: every envelope at or below it is handled (NO_SEQ: none yet). */
   async watermark(corpid: string): Promise<string> {
     const row = await this.db.selectFrom('cursors').select('decrypted_seq').where('corpid', '=', corpid).executeTakeFirst();
