@@ -57,8 +57,6 @@ const STORE_ALLOWED = [
   'src/app/**/logger.ts',
   // the SQLite dialect creates its database directory with private permissions
   'src/config/**/private-dir.ts',
-  // the `WaitReason` type only: the schema types the waiting-envelope `reason` column with it
-  'src/decrypt/**/wait-reasons.ts',
   // migration 0011 fills the name keys of directory rows written before them, with the same function
   // the directory store writes them with (it imports only pinyin-pro)
   'src/directory/**/name-keys.ts',

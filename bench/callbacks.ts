@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     const client = await services.clients.client(corpid);
     const sync = async (): Promise<number> => {
       const started = performance.now();
-      const s = new DirectorySync({ db: store.db, store: services.directoryStore, log, now: Date.now });
+      const s = new DirectorySync({ store: services.directoryStore, log, now: Date.now });
       const r = await s.syncMembers(corpid, client);
       if (r.items < members) throw new Error(`synced ${r.items} members, expected at least ${members}`);
       return performance.now() - started;

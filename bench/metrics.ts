@@ -17,6 +17,7 @@ import { readMetricsSnapshot } from '../src/ops/metrics-snapshot.ts';
 import { corpStatuses } from '../src/status/corp-status.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
 import { encodeSeq } from '../src/store/seq-codec.ts';
+import type { MediaKind } from '../src/store/vocabulary.ts';
 
 const { values } = parseArgs({
   options: { messages: { type: 'string', default: '100000' }, corps: { type: 'string', default: '10' }, db: { type: 'string' }, rounds: { type: 'string', default: '20' } },
@@ -116,7 +117,7 @@ async function load(store: Store): Promise<void> {
               msgid: `m${s}`,
               slot: 0,
               msgtype: msgtype(s),
-              kind: msgtype(s),
+              kind: msgtype(s) as MediaKind,
               path: msgtype(s),
               sdkfileid: `f${s}`,
               md5_expected: null,

@@ -59,7 +59,7 @@ export function createCallbackServices(app: App, log: Logger, options: CallbackS
   const inbox = new CallbackInbox(db, now);
   const directoryStore = new DirectoryStore(db, dialect, now);
   const clients = new ApiClients(app.apiSettings, { ...(options.apiPolicy ? { policy: options.apiPolicy } : {}), now });
-  const sync = new DirectorySync({ db, store: directoryStore, log, now }, options.queuePolicy ?? DEFAULT_QUEUE_POLICY);
+  const sync = new DirectorySync({ store: directoryStore, log, now }, options.queuePolicy ?? DEFAULT_QUEUE_POLICY);
   const directory = new DirectoryRunner(
     {
       sync,
@@ -94,7 +94,7 @@ export function createCallbackServices(app: App, log: Logger, options: CallbackS
     },
     { ...options.inbox, ...(kinds ? { kinds } : {}) },
   );
-  const guard = new CallbackSourceGuard(db, { enforce: settings.ipCheck === 'enforce', trustedProxies: settings.trustedProxies }, now);
+  const guard = new CallbackSourceGuard(() => directoryStore.callbackIps(), { enforce: settings.ipCheck === 'enforce', trustedProxies: settings.trustedProxies }, now);
   const route = createCallbackRoute(
     {
       apps: app.callbackApps,

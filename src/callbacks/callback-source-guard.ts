@@ -5,9 +5,7 @@
  * address comes from X-Forwarded-For, believed only when the connection itself comes from one of the
  * configured trusted proxies (the right-most address that is not a trusted proxy is the client).
  */
-import type { Kysely } from 'kysely';
 import { BlockList, isIP } from 'node:net';
-import type { Database } from '../store/schema.ts';
 
 /** `::ffff:1.2.3.4` is the IPv4 address 1.2.3.4. */
 export function normalizeIp(ip: string): string {
@@ -76,8 +74,9 @@ export interface CallbackSourcePolicy {
 export class CallbackSourceGuard {
   private cached: { entries: string[]; until: number } | undefined;
 
+  /** `storedEntries` reads the stored list (DirectoryStore.callbackIps). */
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly storedEntries: () => Promise<string[]>,
     readonly policy: CallbackSourcePolicy,
     private readonly now: () => number = Date.now,
   ) {}
@@ -86,8 +85,7 @@ export class CallbackSourceGuard {
     if (!this.policy.enforce) return true;
     const now = this.now();
     if (!this.cached || this.cached.until <= now) {
-      const rows = await this.db.selectFrom('callback_ip_list').select('entry').execute();
-      this.cached = { entries: rows.map((r) => r.entry), until: now + 60_000 };
+      this.cached = { entries: await this.storedEntries(), until: now + 60_000 };
     }
     // An empty list (never fetched) refuses everything: enforcement fails closed.
     return this.cached.entries.some((e) => ipMatches(ip, e));

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../app/logger.ts';
 import { ValidationError } from '../errors/errors.ts';
-import { type Backoff, exponentialBackoff } from '../runtime/backoff.ts';
+import { type Backoff, doublingDelayMs, exponentialBackoff } from '../runtime/backoff.ts';
 import { Bell, sleep } from '../runtime/sleep.ts';
 import { type DatabaseHealth, isDatabaseUnavailable } from '../store/database-health.ts';
 import type { RetryPolicy } from '../store/claims/claim-queue.ts';
@@ -63,7 +63,7 @@ export class InboxWorker {
         } else {
           this.deps.log.error({ stage: 'callbacks', err: (err as Error).message }, 'inbox worker round failed; retrying');
         }
-        await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)), signal, this.bell);
+        await sleep(doublingDelayMs(500, 30_000, failures + 1), signal, this.bell);
       }
     }
   }

@@ -4,6 +4,7 @@
  * flag's value, where the process list and the shell's history would keep it.
  */
 import { ValidationError } from '../errors/errors.ts';
+import { readAtMost } from './bounded-read.ts';
 import type { CommandIo } from './command.ts';
 
 const MAX_PASSWORD_BYTES = 4096;
@@ -30,17 +31,11 @@ export async function readNewPassword(io: CommandIo, fromStdin: boolean, usernam
 }
 
 async function readAll(stdin: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of stdin) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    chunks.push(bytes);
-    length += bytes.length;
-    if (length > MAX_PASSWORD_BYTES) throw new ValidationError('PASSWORD_INVALID', `--password-stdin: more than ${MAX_PASSWORD_BYTES} bytes, which is not a password`);
-  }
+  const bytes = await readAtMost(stdin, MAX_PASSWORD_BYTES);
+  if (!bytes) throw new ValidationError('PASSWORD_INVALID', `--password-stdin: more than ${MAX_PASSWORD_BYTES} bytes, which is not a password`);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks, length));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new ValidationError('PASSWORD_INVALID', '--password-stdin: the password is not UTF-8 text');
   }

@@ -12,6 +12,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { ValidationError } from '../errors/errors.ts';
+import { readAtMost } from './bounded-read.ts';
 import type { CommandIo, OptionSpec, OptionValues } from './command.ts';
 
 /** No secret is this long; a larger input is a wrong file (or /dev/zero), not read to the end. */
@@ -120,15 +121,9 @@ async function readStdin(flag: string, io: CommandIo): Promise<Buffer> {
   if (!stdin) throw new SecretInputError(`${flag} -: this command has no standard input to read`);
   // typed at a terminal it is echoed, but it stays out of the process list and the shell's history
   if ((stdin as { isTTY?: boolean }).isTTY) io.err(`reading ${flag} from the terminal: paste it, then press Enter and Ctrl-D`);
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of stdin) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    chunks.push(bytes);
-    length += bytes.length;
-    if (length > MAX_SECRET_BYTES) throw new SecretInputError(`${flag} -: more than ${MAX_SECRET_BYTES} bytes on standard input, which is not a secret`);
-  }
-  return Buffer.concat(chunks, length);
+  const bytes = await readAtMost(stdin, MAX_SECRET_BYTES);
+  if (!bytes) throw new SecretInputError(`${flag} -: more than ${MAX_SECRET_BYTES} bytes on standard input, which is not a secret`);
+  return bytes;
 }
 
 /** The text of `bytes` without one trailing "\n" (or "\r\n"), as `echo` and editors end a file. */

@@ -85,6 +85,24 @@ export class EnvelopeRepository {
     return rows.map((r) => ({ version: r.version, storedAt: Number(r.created_at) }));
   }
 
+  /**
+   * The key versions the corp's envelopes need: those of envelopes received since `since`, and of
+   * envelopes waiting for a key. `doctor` compares them with the stored keys.
+   */
+  async keyVersionsInUse(corpid: string, since: number): Promise<number[]> {
+    const [recent, waiting] = await Promise.all([
+      this.db.selectFrom('envelopes').select('publickey_ver').distinct().where('corpid', '=', corpid).where('received_at', '>=', since).execute(),
+      this.db.selectFrom('envelopes').select('publickey_ver').distinct().where('corpid', '=', corpid).where('state', '=', 'waiting').where('reason', '=', 'key_missing').execute(),
+    ]);
+    return [...new Set([...recent, ...waiting].map((r) => r.publickey_ver))];
+  }
+
+  /** Whether the corp was ever archived here: it has a cursor row (kept when the corp is removed). */
+  async hasCursor(corpid: string): Promise<boolean> {
+    const row = await this.db.selectFrom('cursors').select('corpid').where('corpid', '=', corpid).executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** The corp's decrypted watermark: every envelope at or below it is handled (NO_SEQ: none yet). */
   async watermark(corpid: string): Promise<string> {
     const row = await this.db.selectFrom('cursors').select('decrypted_seq').where('corpid', '=', corpid).executeTakeFirst();

@@ -1,12 +1,11 @@
 import { SDK_CODES } from '../errors/wecom-codes.ts';
 import { doublingDelayMs } from '../runtime/backoff.ts';
+import { WAIT_REASONS, type WaitReason } from '../store/vocabulary.ts';
 
 /**
  * Why an envelope waits instead of becoming a message: every value the envelopes' `reason` column
- * holds. Stable strings: `status` groups by them and `decrypt retry --reason` names them.
+ * holds (defined in store/vocabulary.ts, below the schema that types the column with it).
  */
-import { WAIT_REASONS, type WaitReason } from '../store/vocabulary.ts';
-
 export { WAIT_REASONS, type WaitReason };
 
 /**

@@ -5,6 +5,7 @@
  * handler queued something). One loop per corp, so one corp without secrets never holds up another.
  */
 import type { Logger } from '../app/logger.ts';
+import { doublingDelayMs } from '../runtime/backoff.ts';
 import { Bell, sleep } from '../runtime/sleep.ts';
 import { type DatabaseHealth, isDatabaseUnavailable } from '../store/database-health.ts';
 import type { WeComApiClient } from '../wecom-api/wecom-api-client.ts';
@@ -101,7 +102,9 @@ export class DirectoryRunner {
         failures += 1;
         // A corp removed meanwhile or the like: log and come back later; never crash the process.
         log.error({ corp: corpid, stage: 'directory', err: (err as Error).message }, 'directory round failed; retrying');
-        await sleep(Math.min(this.timing.scanIntervalMs * 2 ** Math.min(failures, 6), 3_600_000), signal, bell);
+        // doubling from the scan interval, at most 64 times it and never over an hour
+        const interval = this.timing.scanIntervalMs;
+        await sleep(doublingDelayMs(interval, Math.min(interval * 64, 3_600_000), failures + 1), signal, bell);
       }
     }
   }

@@ -701,6 +701,11 @@ export class DirectoryStore {
     });
   }
 
+  /** Every stored address of WeCom's callback sources, of all corps (the callback guard's list). */
+  async callbackIps(): Promise<string[]> {
+    return (await this.db.selectFrom('callback_ip_list').select('entry').execute()).map((r) => r.entry);
+  }
+
   /** WeCom's callback IP list as fetched through this corp's token (replaces what it fetched before). */
   async replaceCallbackIps(corpid: string, entries: readonly string[]): Promise<void> {
     const now = this.now();
@@ -854,6 +859,50 @@ export class DirectoryStore {
   async watermark(corpid: string, part: SyncPart): Promise<string | null> {
     const r = await this.db.selectFrom('dir_sync_state').select('watermark').where('corpid', '=', corpid).where('part', '=', part).executeTakeFirst();
     return r?.watermark ?? null;
+  }
+
+  /** The corp's messages after `afterSeq` (all when null), in seq order: the ids the directory scan looks for. */
+  messagesToScan(corpid: string, afterSeq: string | null, limit: number): Promise<Array<{ seq: string; from_id: string; tolist: string; roomid: string }>> {
+    let q = this.db.selectFrom('messages').select(['seq', 'from_id', 'tolist', 'roomid']).where('corpid', '=', corpid);
+    if (afterSeq !== null) q = q.where('seq', '>', afterSeq);
+    return q.orderBy('seq').limit(limit).execute();
+  }
+
+  /** Which of these ids the directory describes already, by kind (a customer only once described: not 'unknown'). */
+  async knownIds(corpid: string, kind: 'member' | 'external' | 'robot' | 'group', ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    switch (kind) {
+      case 'member':
+        return (await this.db.selectFrom('dir_members').select('userid').where('corpid', '=', corpid).where('userid', 'in', ids).execute()).map((r) => r.userid);
+      case 'external':
+        return (await this.db.selectFrom('dir_external_contacts').select(['external_userid', 'status']).where('corpid', '=', corpid).where('external_userid', 'in', ids).execute())
+          .filter((r) => r.status !== 'unknown')
+          .map((r) => r.external_userid);
+      case 'robot':
+        return (await this.db.selectFrom('dir_robots').select('robot_id').where('corpid', '=', corpid).where('robot_id', 'in', ids).execute()).map((r) => r.robot_id);
+      case 'group':
+        return (await this.db.selectFrom('dir_groups').select('roomid').where('corpid', '=', corpid).where('roomid', 'in', ids).execute()).map((r) => r.roomid);
+    }
+  }
+
+  /** Which of these groups have their customers' consent stored. */
+  async roomsWithConsent(corpid: string, roomids: readonly string[]): Promise<string[]> {
+    if (roomids.length === 0) return [];
+    return (await this.db.selectFrom('dir_consent').select('scope_id').where('corpid', '=', corpid).where('scope', '=', 'room').where('scope_id', 'in', roomids).execute()).map(
+      (r) => r.scope_id,
+    );
+  }
+
+  /** The stored one-to-one consents of these customers, as (member userid, external userid) pairs. */
+  async singleConsents(corpid: string, externalIds: readonly string[]): Promise<Array<{ scope_id: string; external_id: string }>> {
+    if (externalIds.length === 0) return [];
+    return this.db
+      .selectFrom('dir_consent')
+      .select(['scope_id', 'external_id'])
+      .where('corpid', '=', corpid)
+      .where('scope', '=', 'single')
+      .where('external_id', 'in', externalIds)
+      .execute();
   }
 
   /**

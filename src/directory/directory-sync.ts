@@ -8,14 +8,13 @@
  *   claimed id by id with a lease, so processes sharing the database describe each id once.
  * Each queued id is retried with backoff; what WeCom refuses for good is given up and stays visible.
  */
-import type { Kysely } from 'kysely';
 import type { Logger } from '../app/logger.ts';
 import { WeComApiError } from '../errors/wecom-codes.ts';
 import { doublingBackoff } from '../runtime/backoff.ts';
 import type { RetryPolicy } from '../store/claims/claim-queue.ts';
 import { isDatabaseUnavailable } from '../store/database-health.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
-import type { Database, DirRefreshQueueRow, RefreshReason } from '../store/schema.ts';
+import type { DirRefreshQueueRow, RefreshReason } from '../store/schema.ts';
 import { ApiSecretMissingError } from '../wecom-api/api-errors.ts';
 import type { WeComApiClient } from '../wecom-api/wecom-api-client.ts';
 import {
@@ -43,7 +42,6 @@ import type { SyncPart } from '../store/vocabulary.ts';
 export type { SyncPart };
 
 export interface DirectorySyncDeps {
-  db: Kysely<Database>;
   store: DirectoryStore;
   log: Logger;
   now(): number;
@@ -195,13 +193,11 @@ export class DirectorySync {
    * directory does not know yet. Returns how many messages were scanned.
    */
   async scanMessages(corpid: string, signal?: AbortSignal): Promise<{ items: number; watermark: string | null }> {
-    const { db, store } = this.deps;
+    const { store } = this.deps;
     let watermark = await store.watermark(corpid, 'scan');
     let scanned = 0;
     while (!signal?.aborted) {
-      let q = db.selectFrom('messages').select(['seq', 'from_id', 'tolist', 'roomid']).where('corpid', '=', corpid);
-      if (watermark !== null) q = q.where('seq', '>', watermark);
-      const rows = await q.orderBy('seq').limit(SCAN_BATCH).execute();
+      const rows = await store.messagesToScan(corpid, watermark, SCAN_BATCH);
       if (rows.length === 0) break;
       const people = new Set<string>();
       const rooms = new Set<string>();
@@ -233,7 +229,7 @@ export class DirectorySync {
   }
 
   private async queueUnknown(corpid: string, people: Set<string>, rooms: Set<string>, pairs: Set<string>, externalRooms: Set<string>): Promise<void> {
-    const { db, store } = this.deps;
+    const { store } = this.deps;
     const byKind = { member: [] as string[], external: [] as string[], robot: [] as string[] };
     for (const id of people) byKind[personKind(id)].push(id);
     const known = async (ids: string[], lookup: (part: string[]) => Promise<string[]>): Promise<Set<string>> => {
@@ -241,34 +237,15 @@ export class DirectorySync {
       for (let i = 0; i < ids.length; i += 500) for (const id of await lookup(ids.slice(i, i + 500))) found.add(id);
       return found;
     };
-    const members = await known(byKind.member, async (p) =>
-      (await db.selectFrom('dir_members').select('userid').where('corpid', '=', corpid).where('userid', 'in', p).execute()).map((r) => r.userid),
-    );
-    const externals = await known(byKind.external, async (p) =>
-      (await db.selectFrom('dir_external_contacts').select(['external_userid', 'status']).where('corpid', '=', corpid).where('external_userid', 'in', p).execute())
-        .filter((r) => r.status !== 'unknown')
-        .map((r) => r.external_userid),
-    );
-    const robots = await known(byKind.robot, async (p) =>
-      (await db.selectFrom('dir_robots').select('robot_id').where('corpid', '=', corpid).where('robot_id', 'in', p).execute()).map((r) => r.robot_id),
-    );
-    const groups = await known([...rooms], async (p) =>
-      (await db.selectFrom('dir_groups').select('roomid').where('corpid', '=', corpid).where('roomid', 'in', p).execute()).map((r) => r.roomid),
-    );
-    const consentRooms = await known([...externalRooms], async (p) =>
-      (await db.selectFrom('dir_consent').select('scope_id').where('corpid', '=', corpid).where('scope', '=', 'room').where('scope_id', 'in', p).execute()).map((r) => r.scope_id),
-    );
+    const members = await known(byKind.member, (p) => store.knownIds(corpid, 'member', p));
+    const externals = await known(byKind.external, (p) => store.knownIds(corpid, 'external', p));
+    const robots = await known(byKind.robot, (p) => store.knownIds(corpid, 'robot', p));
+    const groups = await known([...rooms], (p) => store.knownIds(corpid, 'group', p));
+    const consentRooms = await known([...externalRooms], (p) => store.roomsWithConsent(corpid, p));
     const consentPairs = new Set<string>();
     const pairExternals = [...new Set([...pairs].map((p) => p.split('|')[1]!))];
     for (let i = 0; i < pairExternals.length; i += 500) {
-      const rows = await db
-        .selectFrom('dir_consent')
-        .select(['scope_id', 'external_id'])
-        .where('corpid', '=', corpid)
-        .where('scope', '=', 'single')
-        .where('external_id', 'in', pairExternals.slice(i, i + 500))
-        .execute();
-      for (const r of rows) consentPairs.add(`${r.scope_id}|${r.external_id}`);
+      for (const r of await store.singleConsents(corpid, pairExternals.slice(i, i + 500))) consentPairs.add(`${r.scope_id}|${r.external_id}`);
     }
     await store.enqueueMany(
       corpid,

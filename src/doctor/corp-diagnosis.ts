@@ -8,11 +8,12 @@ import { connect } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { CorpRegistry } from '../corps/corp-registry.ts';
 import { formatSdkSpec } from '../corps/corp-settings.ts';
+import { EnvelopeRepository } from '../decrypt/envelope-repository.ts';
+import { readCursor } from '../pull/cursor-store.ts';
 import { WECOM_RETENTION_MS } from '../pull/gap-kind.ts';
 import { createSimulatorBackend } from '../sdk/simulator-backend.ts';
 import { corpStatuses } from '../status/corp-status.ts';
 import type { Database } from '../store/schema.ts';
-import { decodeSeq } from '../store/seq-codec.ts';
 import { type Check, check, checkLibraryFile, probeBackend, probeLibrary, type ProbeResult } from './library-checks.ts';
 
 export interface Diagnosis {
@@ -42,8 +43,7 @@ export async function diagnoseLibrary(libPath: string, env?: NodeJS.ProcessEnv):
 export async function diagnoseCorp(deps: DiagnosisDeps, corpid: string): Promise<Diagnosis> {
   const now = deps.now?.() ?? Date.now();
   const corp = await deps.corps.get(corpid);
-  const cursor = await deps.db.selectFrom('cursors').select('seq').where('corpid', '=', corpid).executeTakeFirst();
-  const seq = cursor ? decodeSeq(cursor.seq) : 0n;
+  const seq = await readCursor(deps.db, corpid);
   const proxy = corp.proxy ?? '';
   const passwd = corp.proxyAuth ?? '';
   const checks: Check[] = [];
@@ -119,18 +119,9 @@ const KEYS_TITLE = 'private keys for the key versions in use';
 
 /** Key versions needed by envelopes of the last 5 days, by envelopes waiting for a key, and by the probe. */
 export async function checkKeys(db: Kysely<Database>, corpid: string, now: number, probedVersion: number | null): Promise<Check> {
-  const [recent, waiting, stored] = await Promise.all([
-    db
-      .selectFrom('envelopes')
-      .select('publickey_ver')
-      .distinct()
-      .where('corpid', '=', corpid)
-      .where('received_at', '>=', now - WECOM_RETENTION_MS)
-      .execute(),
-    db.selectFrom('envelopes').select('publickey_ver').distinct().where('corpid', '=', corpid).where('state', '=', 'waiting').where('reason', '=', 'key_missing').execute(),
-    db.selectFrom('key_versions').select('version').where('corpid', '=', corpid).orderBy('version').execute(),
-  ]);
-  const needed = new Set([...recent, ...waiting].map((r) => r.publickey_ver));
+  const envelopes = new EnvelopeRepository(db);
+  const [inUse, stored] = await Promise.all([envelopes.keyVersionsInUse(corpid, now - WECOM_RETENTION_MS), envelopes.keyVersions(corpid)]);
+  const needed = new Set(inUse);
   if (probedVersion !== null) needed.add(probedVersion);
   const present = stored.map((k) => k.version);
   const list = (v: number[]) => (v.length ? v.join(', ') : 'none');

@@ -10,6 +10,8 @@
  *   wecom.<corpid>.directory.<kind>.<field>   a directory change (e.g. member.name, member.userid,
  *                                         member.added, department.deleted)
  */
+import type { Selectable } from 'kysely';
+import type { EventOutboxTable } from '../store/schema.ts';
 import type { EventKind } from '../store/vocabulary.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
 
@@ -117,16 +119,8 @@ export function subjectToken(text: string): string {
   return token === '' ? '_' : token;
 }
 
-/** A stored event as a sink needs it. */
-export interface StoredEvent {
-  id: number;
-  corpid: string;
-  seq: number;
-  kind: EventKind;
-  ref: string;
-  payload: string;
-  created_at: number;
-}
+/** A stored event as a sink needs it: its outbox row. */
+export type StoredEvent = Selectable<EventOutboxTable>;
 
 /** The NATS subject of an event (see the list at the top). */
 export function subjectOf(event: Pick<StoredEvent, 'corpid' | 'kind' | 'payload'>): string {

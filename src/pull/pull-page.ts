@@ -1,11 +1,12 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { CorpConfig } from '../corps/corp-registry.ts';
 import { ArchiveError } from '../errors/errors.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database, NewEnvelope } from '../store/schema.ts';
-import { decodeSeq, encodeSeq } from '../store/seq-codec.ts';
+import { encodeSeq } from '../store/seq-codec.ts';
 import { parseChatDataPage } from './chat-data-page.ts';
+import { messageTimeAt, moveCursor, readCursor, readCursorForPage, recordGap, storeEnvelopes } from './cursor-store.ts';
 import { classifyGap, formatAge, WECOM_RETENTION_MS } from './gap-kind.ts';
 import { moveCursorAsHolder } from './pull-lease.ts';
 
@@ -47,16 +48,14 @@ export class PullLeaseLostError extends ArchiveError {
  */
 export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortSignal, leaseOwner?: string): Promise<PullResult> {
   const { db, dialect, backend, now } = deps;
-  const row = await db.selectFrom('cursors').select('seq').where('corpid', '=', corp.corpid).executeTakeFirst();
-  const from = row ? decodeSeq(row.seq) : 0n;
+  const from = await readCursor(db, corp.corpid);
   const text = await backend.getChatData({ seq: from, limit: corp.limit, proxy: corp.proxy ?? '', passwd: corp.proxyAuth ?? '', timeoutS: corp.timeoutS }, signal);
   const entries = parseChatDataPage(text).sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
   const at = now();
 
   return db.transaction().execute(async (trx) => {
     // Read again inside the transaction: another holder may have moved it meanwhile.
-    const current = await trx.selectFrom('cursors').select(['seq', 'caught_up_at']).where('corpid', '=', corp.corpid).executeTakeFirst();
-    const cursor = current ? decodeSeq(current.seq) : 0n;
+    const { cursor, caughtUpAt } = await readCursorForPage(trx, corp.corpid);
     const fresh = entries.filter((e) => e.seq > cursor);
     const values: NewEnvelope[] = fresh.map((e) => ({
       corpid: corp.corpid,
@@ -73,8 +72,7 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
       received_at: at,
       updated_at: at,
     }));
-    // Every dialect reports only rows really inserted (a skipped duplicate counts 0).
-    const stored = await dialect.insertIgnoring(trx, 'envelopes', values, ['corpid', 'msgid']);
+    const stored = await storeEnvelopes(trx, dialect, values);
 
     // A jump in seq from the cursor is recorded, and told apart (gap-kind.ts): a loss when the cursor
     // was older than WeCom's 5-day window, or near its edge (docs/design.md rule 8), else a mere seq jump.
@@ -87,25 +85,22 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
     for (const e of fresh) {
       if (previous > 0n && e.seq > previous + 1n) {
         const verdict =
-          previous === cursor ? classifyGap(at, await cursorFreshAt(trx, corp.corpid, cursor, current?.caught_up_at ?? null)) : { kind: 'jump' as const, cursorAgeMs: null };
+          previous === cursor ? classifyGap(at, cursorFreshAt(await messageTimeAt(trx, corp.corpid, cursor), caughtUpAt)) : { kind: 'jump' as const, cursorAgeMs: null };
         const skipped = e.seq - previous - 1n;
         const age = verdict.cursorAgeMs === null ? null : formatAge(verdict.cursorAgeMs);
         const note =
           verdict.kind === 'loss'
             ? `WeCom skipped ${skipped} seq value(s) between ${previous} and ${e.seq} while the cursor was ${age === null ? 'of unknown age (never caught up, its message not decrypted yet)' : `${age} old`}: messages older than the ${WECOM_RETENTION_MS / 86_400_000}-day window are gone`
             : `seq jumped by ${skipped} between ${previous} and ${e.seq} while ${age === null ? 'both were inside the window' : `the cursor was ${age} old, well inside the window`}: WeCom does not promise contiguous seq values; nothing fell out of the window`;
-        await trx
-          .insertInto('gaps')
-          .values({
-            corpid: corp.corpid,
-            after_seq: encodeSeq(previous),
-            next_seq: encodeSeq(e.seq),
-            detected_at: at,
-            note,
-            kind: verdict.kind,
-            cursor_age_ms: verdict.cursorAgeMs,
-          })
-          .execute();
+        await recordGap(trx, {
+          corpid: corp.corpid,
+          after_seq: encodeSeq(previous),
+          next_seq: encodeSeq(e.seq),
+          detected_at: at,
+          note,
+          kind: verdict.kind,
+          cursor_age_ms: verdict.cursorAgeMs,
+        });
         if (verdict.kind === 'loss') gaps += 1;
         else seqJumps += 1;
       }
@@ -125,11 +120,7 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
     };
     const seq = encodeSeq(next);
     if (leaseOwner === undefined) {
-      await trx
-        .updateTable('cursors')
-        .set({ ...moved, seq })
-        .where('corpid', '=', corp.corpid)
-        .execute();
+      await moveCursor(trx, corp.corpid, seq, moved);
     } else if (!(await moveCursorAsHolder(trx, corp.corpid, leaseOwner, seq, moved))) {
       // thrown inside the transaction: the envelopes and gaps of this page are rolled back with it
       throw new PullLeaseLostError(corp.corpid);
@@ -142,9 +133,7 @@ export async function pullPage(deps: PullDeps, corp: CorpConfig, signal?: AbortS
  * The latest instant before which nothing unpulled can have arrived: the last catch-up, or the time
  * of the cursor's own message if it is archived, whichever is later; null when neither is known.
  */
-async function cursorFreshAt(trx: Transaction<Database>, corpid: string, cursor: bigint, caughtUpAt: number | null): Promise<number | null> {
-  const message = await trx.selectFrom('messages').select('msgtime').where('corpid', '=', corpid).where('seq', '=', encodeSeq(cursor)).executeTakeFirst();
-  const msgtime = message && Number(message.msgtime) > 0 ? Number(message.msgtime) : null;
+function cursorFreshAt(msgtime: number | null, caughtUpAt: number | null): number | null {
   const caughtUp = caughtUpAt === null ? null : Number(caughtUpAt);
   if (msgtime === null) return caughtUp;
   return caughtUp === null ? msgtime : Math.max(msgtime, caughtUp);

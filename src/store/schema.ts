@@ -11,6 +11,7 @@ import type {
   GrantKind,
   InboxKind,
   InboxState,
+  MediaKind,
   NameSource,
   PullState,
   RefreshKind,
@@ -161,7 +162,7 @@ export interface EnvelopeTable {
    * added, its next_attempt_at came, `decrypt retry`); 'done': decrypted on a retry, or before the watermark existed.
    */
   state: EnvelopeState;
-  /** why it waits (decrypt/wait-reasons.ts) */
+  /** why it waits (store/vocabulary.ts; decrypt/wait-reasons.ts says how each is retried) */
   reason: WaitReason | null;
   reason_code: number | null;
   reason_detail: string | null;
@@ -544,8 +545,7 @@ export interface MediaTable {
   /** position of the reference in its message (0, 1, … for mixed and chatrecord items) */
   slot: number;
   msgtype: string;
-  /** image | voice | video | file | emotion | meeting_voice_call | voip_doc_share */
-  kind: string;
+  kind: MediaKind;
   /** where in the message, e.g. `image`, `mixed.item[2]`, `chatrecord.item[0]` */
   path: string;
   sdkfileid: string;

@@ -62,6 +62,9 @@ export type SinkType = (typeof SINK_TYPES)[number];
 /** What an outbox event reports. */
 export type EventKind = 'message' | 'media_done' | 'recall' | 'directory_change';
 
+/** What a media job fetches: the msgtype a media reference comes from (a mixed or chatrecord item's own type). */
+export type MediaKind = 'image' | 'voice' | 'video' | 'file' | 'emotion' | 'meeting_voice_call' | 'voip_doc_share';
+
 /** A sink's delivery position: waiting for its next try (or new events), or being delivered by the process that holds its lease. */
 export type SinkCursorState = 'idle' | 'delivering' | 'stopped';
 

@@ -19,6 +19,7 @@ import { createLogger } from '../../src/app/logger.ts';
 import { createLocalMediaStore } from '../../src/media/storage/local-media-store.ts';
 import { derivedKey, type MediaStore, objectKey } from '../../src/media/storage/media-store.ts';
 import type { Store } from '../../src/store/open-store.ts';
+import type { MediaKind } from '../../src/store/vocabulary.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { FakeAuthenticator, MemoryAuditTrail } from '../support/fake-access.ts';
@@ -43,7 +44,7 @@ async function storeFile(
   msgid: string,
   conversation: string,
   bytes: Buffer,
-  row: { kind: string; contentType: string; fileName: string | null; mp3?: Buffer },
+  row: { kind: MediaKind; contentType: string; fileName: string | null; mp3?: Buffer },
 ): Promise<StoredFile> {
   const sha256 = sha(bytes);
   const put = async (key: string, data: Buffer, contentType: string) => {

@@ -27,7 +27,7 @@ async function worker(store: Store, corpid: string) {
   const clients = new ApiClients(app.apiSettings, { policy: FAST_API_POLICY });
   cleanups.push(() => clients.close());
   const directoryStore = new DirectoryStore(store.db, store.dialect);
-  const sync = new DirectorySync({ db: store.db, store: directoryStore, log: createLogger('silent'), now: Date.now }, POLICY);
+  const sync = new DirectorySync({ store: directoryStore, log: createLogger('silent'), now: Date.now }, POLICY);
   return { sync, directoryStore, client: await clients.client(corpid) };
 }
 

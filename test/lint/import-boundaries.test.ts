@@ -22,6 +22,8 @@ const rules: Record<string, Case[]> = {
     ['src/store/probe.ts', '../media/jobs/media-job-repository.ts', true],
     ['src/store/dialects/probe.ts', '../../archiver/corp-archiver.ts', true],
     ['src/store/probe.ts', '../app/app.ts', true],
+    // the schema's column vocabularies live in store/vocabulary.ts: the decrypt stage's module is above the store
+    ['src/store/probe.ts', '../decrypt/wait-reasons.ts', true],
     ['src/store/probe.ts', '../runtime/backoff.ts', false],
     ['src/store/probe.ts', '../errors/errors.ts', false],
     ['src/store/probe.ts', '../app/logger.ts', false],

@@ -8,15 +8,19 @@ import { openStore } from '../../src/store/open-store.ts';
 import { archiveEnv, spawnArchive } from '../support/archive-process.ts';
 import { addSimulatorCorp, appOn } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { seededRng, testSeed } from '../support/test-seed.ts';
 import { blobBytes, media, message, ref } from './media-support.ts';
 
 const KILLS = 2;
+const SEED = testSeed('MEDIA_CRASH_SEED', 'media crash test kill times');
 
 describeEachDialect('media crash safety', ({ url }) => {
   const dir = mkdtempSync(join(tmpdir(), 'wa-media-crash-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it(`resumes a download after SIGKILL at the last committed chunk: ${KILLS} kills, no byte missing or repeated`, async () => {
+    // each database gets the same kill times from the seed, whatever order they run in
+    const rng = seededRng(SEED);
     const sim = await startSimulator({ messages: 0, seed: 'media-crash' });
     const dbUrl = await url();
     const store = await openStore(dbUrl);
@@ -62,7 +66,7 @@ describeEachDialect('media crash safety', ({ url }) => {
           if (Date.now() - t0 > 60_000) throw new Error(`no progress: ${log()}`);
           await new Promise((r) => setTimeout(r, 20));
         }
-        await new Promise((r) => setTimeout(r, Math.random() * 150));
+        await new Promise((r) => setTimeout(r, rng.float() * 150));
         child.kill('SIGKILL');
         expect(await exited, log()).toBe(null);
         committed = await job();

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { App } from '../../src/app/app.ts';
+import { registerCorps, simulatorCorp } from '../../src/corps/corp-registration.ts';
 import { MEDIA_CHUNK_MAX, type SdkBackend } from '../../src/sdk/backend.ts';
 import type { HostRestartEvent } from '../../src/sdk/native/host-pool.ts';
 import { createNativeBackend, type NativeBackend, type NativeBackendOptions } from '../../src/sdk/native/native-backend.ts';
@@ -28,23 +29,17 @@ export interface NativeCorpOptions {
   replace?: boolean;
 }
 
-/** Registers the simulator's corp with the native SDK at `libPath` (the double) and its keys. */
+/** Registers the simulator's corp with the native SDK at `libPath` (the double) and its keys, as one registration. */
 export async function addNativeCorp(app: App, sim: RunningSimulator, libPath: string, options: NativeCorpOptions = {}): Promise<void> {
-  await app.corps.add(
-    {
-      corpid: sim.corp.corpid,
-      secret: options.secret ?? sim.corp.secret,
-      sdk: { kind: 'native', path: libPath },
-      proxy: options.proxy ?? null,
-      proxyAuth: null,
-      limit: options.limit ?? 1000,
-      timeoutS: options.timeoutS ?? 10,
-    },
-    options.replace ? { replace: true } : {},
-  );
-  for (const [version, pem] of sim.privateKeyPems) {
-    if (!options.keyVersions || options.keyVersions.includes(version)) await app.keys.add(sim.corp.corpid, version, pem);
-  }
+  const parts = simulatorCorp(sim, {
+    ...(options.keyVersions ? { keyVersions: options.keyVersions } : {}),
+    limit: options.limit ?? 1000,
+    timeoutS: options.timeoutS ?? 10,
+    apiSecrets: false,
+    callbackApps: false,
+  });
+  const corp = { ...parts.corp, secret: options.secret ?? sim.corp.secret, sdk: { kind: 'native' as const, path: libPath }, proxy: options.proxy ?? null };
+  await registerCorps(app, [{ ...parts, corp }], { replace: options.replace === true });
 }
 
 /**

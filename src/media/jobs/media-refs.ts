@@ -9,8 +9,9 @@
  * sizes must be non-negative integers, and a file name is kept only as text, never as a path.
  */
 import { escapeControlCharacters } from '../../messages/normalize-message.ts';
+import type { MediaKind } from '../../store/vocabulary.ts';
 
-export type MediaKind = 'image' | 'voice' | 'video' | 'file' | 'emotion' | 'meeting_voice_call' | 'voip_doc_share';
+export type { MediaKind };
 
 export interface MediaRef {
   /** position among the message's references, 0-based, stable for the same message bytes */
