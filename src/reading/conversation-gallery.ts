@@ -12,6 +12,7 @@ import type { ReadScope } from '../access/read-scope.ts';
 import { ValidationError } from '../errors/errors.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database } from '../store/schema.ts';
+import type { MediaKind } from '../store/vocabulary.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
 import { type PersonRef, personNames, personRef } from './directory-names.ts';
 import { contentOf, parseStoredMessage, shorten } from './message-content.ts';
@@ -24,7 +25,7 @@ export const GALLERY_KINDS = ['visual', 'file', 'link', 'voice'] as const;
 export type GalleryKind = (typeof GALLERY_KINDS)[number];
 
 /** The media kinds each tab shows (link has none: it reads messages). */
-const MEDIA_KINDS: Record<Exclude<GalleryKind, 'link'>, readonly string[]> = {
+const MEDIA_KINDS: Record<Exclude<GalleryKind, 'link'>, readonly MediaKind[]> = {
   visual: ['image', 'video'],
   file: ['file'],
   voice: ['voice', 'meeting_voice_call'],
