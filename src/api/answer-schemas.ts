@@ -55,6 +55,9 @@ export const CONVERSATION_PAGE = Type.Object({
       messageCount: Type.Integer(),
       firstMsgtime: MS,
       last: Type.Object({ msgid: Type.String(), msgtime: MS, msgtype: Type.String(), from: PERSON, preview: nullable(Type.String()) }),
+      consent: Type.Array(
+        Type.Object({ id: Type.String(), status: Type.Union([Type.Literal('agree'), Type.Literal('disagree')]) }, { description: "an external contact's consent to archiving" }),
+      ),
     }),
   ),
   next: CURSOR,

@@ -349,7 +349,7 @@ describeEachDialect('read routes', ({ open }) => {
       `/api/corps/${A}/messages/a01/context`,
       `/api/search?q=${enc('开会')}`,
     ];
-    expect((await withReason('/api/me', 'viewer', undefined)).body).toEqual({ user: { username: 'vera', role: 'viewer' }, reasonRequired: false });
+    expect((await withReason('/api/me', 'viewer', undefined)).body).toEqual({ user: { username: 'vera', role: 'viewer' }, reasonRequired: false, watermark: true });
     await app.access.admin.setSetting({ username: 'tester' }, 'require_reason', 'on');
     try {
       expect((await withReason('/api/me', 'viewer', undefined)).body.reasonRequired).toBe(true);
