@@ -73,7 +73,7 @@ describeBrowser('sign in with WeCom in chromium, across sites', () => {
         const res = await fetch('/api/me');
         return { status: res.status, body: (await res.json()) as unknown };
       });
-      expect(me).toEqual({ status: 200, body: { user: { username: 'zhang', role: 'viewer' } } });
+      expect(me).toEqual({ status: 200, body: { user: { username: 'zhang', role: 'viewer' }, reasonRequired: false, watermark: true } });
     } finally {
       await context.close();
     }

@@ -127,7 +127,7 @@ describeEachDialect('sign in with WeCom', ({ open }) => {
     expect(cookieOf(back.res, 'wecom_archive_wecom_state')?.header).toMatch(/Expires=Thu, 01 Jan 1970/i);
 
     const me = await fetch(`${base}/api/me`, { headers: { cookie: back.session! } });
-    expect(await me.json()).toEqual({ user: { username: 'zhang', role: 'viewer' } });
+    expect(await me.json()).toEqual({ user: { username: 'zhang', role: 'viewer' }, reasonRequired: false, watermark: true });
 
     const rows = (await auditRows()).slice(before);
     expect(rows.map((r) => [r.action, r.username, r.corpid])).toEqual([['login', 'zhang', corpid]]);
