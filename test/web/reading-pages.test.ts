@@ -87,6 +87,8 @@ describeBrowser('the reading pages', () => {
     const { context, page, problems } = await signedIn('reader', 'correct horse battery');
     // home goes to the first corp's conversations
     await page.waitForURL((url) => url.pathname === `/c/${A}`);
+    // the corp list loads after the conversations: wait for the switcher it makes
+    await page.locator('.corp-switcher option').nth(1).waitFor({ state: 'attached' });
     await expect(page.locator('.corp-switcher option').allInnerTexts()).resolves.toEqual([A, B]);
     const item = page.locator(`[data-conversation="${LONG}"]`);
     await expect(item.innerText()).resolves.toMatch(/爱丽丝、张三客户[\s\S]*长对话第300条消息[\s\S]*346 条消息[\s\S]*已同意存档/);
