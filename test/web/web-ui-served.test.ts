@@ -77,6 +77,8 @@ describeBrowser('the web UI from the archive server', () => {
     await page.getByRole('button', { name: '登录' }).click();
     await page.waitForURL((url) => url.pathname + url.search === deep);
     await expect(page.locator('.app__user').innerText()).resolves.toBe('reader');
+    // no such corp here: the page says so (and the browser logs the API's 404)
+    await expect(page.getByText('不存在或无权查看').first().innerText()).resolves.toContain('不存在或无权查看');
 
     // signing out returns to the login page, and the app no longer opens without signing in
     await page.getByRole('button', { name: '退出登录' }).click();
@@ -87,8 +89,9 @@ describeBrowser('the web UI from the archive server', () => {
     expect(assets.some((a) => a.type.startsWith('text/javascript'))).toBe(true);
     expect(assets.some((a) => a.type.startsWith('text/css'))).toBe(true);
     for (const a of assets) expect([a.status, a.cache], a.url).toEqual([200, 'public, max-age=31536000, immutable']);
-    // the browser reports each refused request: the session probes while signed out and the wrong password
-    const unexpected = problems.errors.filter((e) => !/status of 401 \(Unauthorized\)/.test(e));
+    // the browser reports each refused request: the session probes while signed out, the wrong
+    // password, and the conversation of a corp that does not exist
+    const unexpected = problems.errors.filter((e) => !/status of (401 \(Unauthorized\)|404 \(Not Found\))/.test(e));
     expect({ ...problems, errors: unexpected }).toEqual({ cspViolations: [], errors: [], dialogs: [] });
     expect(problems.errors.length).toBeGreaterThan(0);
     await context.close();
