@@ -11,15 +11,18 @@
  *   {events, db, include_content, write_s, write_events_per_s,
  *    sinks: {webhook: {seconds, events_per_s, received, distinct_ids, duplicates, signatures_checked, signatures_bad},
  *            nats: {seconds, events_per_s, stream_messages} | {skipped}},
- *    all_s, load_avg: {start, end}, machine, complete}
+ *    all_s, cpu_us_per_delivery, load_avg: {start, end}, machine, complete}
  * `complete` (else the exit code is 1): every sink caught up with no dead letter, the receiver saw
  * every event id (duplicates allowed, at least once) and no bad signature or body in its sample,
  * and the stream holds one message per event.
  * Both sinks are delivered by one stage at the same time, each sink's events one after the other
  * (that is the stage's order guarantee); a sink's seconds run from the stage's start until its
- * position reached the last event. The receiver shares this process (and the machine's cores).
+ * position reached the last event. The receiver shares this process (and the machine's cores);
+ * cpu_us_per_delivery is this process's CPU time while delivering, over events × sinks: on SQLite
+ * the database's work is in it, on a server database it is not.
  *
- *   npm run bench:events -- [--events 20000] [--db URL] [--nats nats://127.0.0.1:4222 | --no-nats] [--stream NAME] [--include-content]
+ *   npm run bench:events -- [--events 20000] [--db URL] [--nats nats://127.0.0.1:4222 | --no-nats] [--no-webhook] [--stream NAME] [--include-content]
+ * --no-nats or --no-webhook measures the other sink alone.
  * With --db the database should be empty (a fresh database or schema); default a temporary SQLite
  * file. The NATS stream (default a fresh WA_BENCH_EVENTS_<random>) is deleted at the end.
  */
@@ -48,6 +51,7 @@ const { values } = parseArgs({
     db: { type: 'string' },
     nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
     'no-nats': { type: 'boolean' },
+    'no-webhook': { type: 'boolean' },
     stream: { type: 'string' },
     'include-content': { type: 'boolean' },
     // give up (and say so) when the sinks are not caught up by then
@@ -160,10 +164,13 @@ try {
   await app.corps.add({ corpid: CORP, secret: 'archive-secret', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
 
   const sinkTypes = new Map<number, 'webhook' | 'nats'>();
-  const hook = await app.sinks.add({ corpid: CORP, type: 'webhook', url: receiver.url, includeContent });
-  receiver.setSecret(hook.generatedSecret!);
-  sinkTypes.set(hook.id, 'webhook');
+  if (!values['no-webhook']) {
+    const hook = await app.sinks.add({ corpid: CORP, type: 'webhook', url: receiver.url, includeContent });
+    receiver.setSecret(hook.generatedSecret!);
+    sinkTypes.set(hook.id, 'webhook');
+  }
   const natsSkipped = values['no-nats'] ? '--no-nats' : await natsUnreachable(values.nats);
+  if (sinkTypes.size === 0 && natsSkipped !== null) throw new Error(`no sink to measure: --no-webhook, and NATS skipped (${natsSkipped.slice(0, 200)})`);
   if (natsSkipped === null) {
     const nats = await app.sinks.add({ corpid: CORP, type: 'nats', url: values.nats, stream, includeContent });
     sinkTypes.set(nats.id, 'nats');
@@ -198,6 +205,7 @@ try {
   });
   const ctrl = new AbortController();
   const d0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const running = stage.run(ctrl.signal);
   const seconds = new Map<number, number>();
   // a sink is caught up when its position reached the last event: one small read every 50 ms
@@ -207,6 +215,7 @@ try {
     for (const c of cursors) if (!seconds.has(Number(c.sink_id)) && Number(c.delivered_seq) >= last) seconds.set(Number(c.sink_id), (performance.now() - d0) / 1000);
   }
   const allSeconds = (performance.now() - d0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   ctrl.abort();
   await running;
   await stage.close();
@@ -255,6 +264,8 @@ try {
       write_events_per_s: Math.round(count / writeSeconds),
       sinks,
       all_s: seconds.size === sinkTypes.size ? Math.round(allSeconds * 100) / 100 : null,
+      // this process's CPU while delivering (the stage, the receiver, and on SQLite the database), per event and sink
+      cpu_us_per_delivery: Math.round((cpu.user + cpu.system) / (count * sinkTypes.size)),
       load_avg: { start: loadAtStart, end: load() },
       machine,
       complete,
