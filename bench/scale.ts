@@ -158,6 +158,13 @@ async function runWith(processes: number, sims: SimCorp[], adminUrl: string, sim
     codes.forEach((code, i) => {
       if (code !== 0) throw new Error(`process ${i} exited with ${code}:\n${children[i]!.stderr().slice(-2000)}`);
     });
+    // what a process costs with nothing to archive (start-up, one empty pull per corp, exit): the
+    // same command again on the archived database
+    const idle = spawn(bin, ['run', '--once', '--max-corps', String(maxCorps)], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+    let idleCpu = 0;
+    const idleSampler = setInterval(() => (idleCpu = cpuSeconds(idle.pid!) ?? idleCpu), 100);
+    await new Promise((resolve) => idle.on('exit', resolve));
+    clearInterval(idleSampler);
     const perProcess = children.map((c) => {
       const { corps: held, messages } = archivedBy(c.stderr());
       return {
@@ -173,13 +180,6 @@ async function runWith(processes: number, sims: SimCorp[], adminUrl: string, sim
     if (archived !== total)
       throw new Error(`the processes report ${archived} of ${total} messages archived:\n${children.map((c, i) => `--- process ${i}\n${c.stderr().slice(-3000)}`).join('\n')}`);
     const cpuTotal = children.reduce((n, c) => n + c.cpu(), 0);
-    // what a process costs with nothing to archive (start-up, one empty pull per corp, exit): the
-    // same command again on the archived database
-    const idle = spawn(bin, ['run', '--once', '--max-corps', String(maxCorps)], { env, stdio: ['ignore', 'ignore', 'ignore'] });
-    let idleCpu = 0;
-    const idleSampler = setInterval(() => (idleCpu = cpuSeconds(idle.pid!) ?? idleCpu), 100);
-    await new Promise((resolve) => idle.on('exit', resolve));
-    clearInterval(idleSampler);
     process.stdout.write(
       `${JSON.stringify({
         processes,
