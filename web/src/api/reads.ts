@@ -4,14 +4,12 @@
  * through withReason, so a corp that requires an access reason asks for one.
  */
 import { apiGet, query, type RequestOptions, segment } from './client.ts';
+import { conversationSubject, type ConversationSummary, type MediaView, type PersonRef } from '../reading/api.ts';
 import { withReason } from './reason.ts';
 
-export interface PersonRef {
-  id: string;
-  name: string | null;
-  kind: 'member' | 'customer' | 'robot' | 'unknown';
-}
+export type { ConversationSummary, MediaView, PersonRef };
 
+/** A corp as `/api/corps` gives it (the reading pages' CorpSummary, with the status figures). */
 export interface CorpSummary {
   corpid: string;
   state: string;
@@ -51,18 +49,6 @@ export interface SearchParams {
   after?: string;
 }
 
-export interface MediaView {
-  slot: number;
-  kind: string;
-  state: string;
-  sha256: string | null;
-  size: number | null;
-  fileName: string | null;
-  contentType: string | null;
-  mp3: boolean;
-  error: string | null;
-}
-
 export type GalleryKind = 'visual' | 'file' | 'link' | 'voice';
 
 export interface GalleryItem {
@@ -80,18 +66,6 @@ export interface GalleryPage {
   kind: GalleryKind;
   items: GalleryItem[];
   next: string | null;
-}
-
-export interface ConversationSummary {
-  conversation: string;
-  kind: 'single' | 'external' | 'group' | string;
-  roomid: string | null;
-  name: string | null;
-  participants: PersonRef[];
-  participantCount: number;
-  messageCount: number;
-  firstMsgtime: number;
-  last: { msgid: string; msgtime: number; msgtype: string; from: PersonRef; preview: string | null };
 }
 
 export interface ConversationPage {
@@ -163,9 +137,6 @@ export interface CorpStatus {
 function read<T>(path: string, subject: string, options: RequestOptions = {}): Promise<T> {
   return withReason(subject, (headers) => apiGet<T>(path, { ...options, headers: { ...options.headers, ...headers } }));
 }
-
-/** The subject of a conversation's reason: the same key the timeline keeps it under. */
-const conversationSubject = (corpid: string, conversation: string) => `conversation:${corpid}/${conversation}`;
 
 export const corpBase = (corpid: string) => `/api/corps/${segment(corpid)}`;
 
