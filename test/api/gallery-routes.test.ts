@@ -7,7 +7,7 @@
  */
 import { beforeAll, expect, it } from 'vitest';
 import { AuditLog } from '../../src/access/audit-log.ts';
-import type { AuditEntry, AuditTrail, Authenticator, Caller, LoginResult } from '../../src/access/caller.ts';
+import type { AuditEntry, AuditTrail } from '../../src/access/caller.ts';
 import { EVERYTHING, type ReadScope } from '../../src/access/read-scope.ts';
 import type { ApiInstance } from '../../src/api/api-types.ts';
 import { buildApi } from '../../src/api/build-api.ts';
@@ -15,6 +15,7 @@ import { createLogger } from '../../src/app/logger.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { TokenCallers, tokenCaller } from '../support/token-callers.ts';
 import { A, B, CUSTOMER, T0, fixtureRows, loadFixture, rowOf } from '../reading/reading-fixture.ts';
 
 const SHOWN = 'pair:alice|bob';
@@ -48,33 +49,7 @@ function galleryMessages() {
   ];
 }
 
-const caller = (userId: number, username: string, role: Caller['role'], scope: ReadScope): Caller => ({
-  userId,
-  username,
-  role,
-  scope,
-  mayExport: false,
-  via: 'token',
-  credentialId: userId,
-});
-
-/** Callers by bearer token. */
-class TokenCallers implements Authenticator {
-  constructor(private readonly callers: Record<string, Caller>) {}
-  async login(): Promise<LoginResult> {
-    return { ok: false, reason: 'refused' };
-  }
-  async sessionCaller(): Promise<Caller | undefined> {
-    return undefined;
-  }
-  async tokenCaller(token: string): Promise<Caller | undefined> {
-    return this.callers[token];
-  }
-  async endSession(): Promise<void> {}
-  async loginWithWecom(): Promise<LoginResult> {
-    return { ok: false, reason: 'refused' };
-  }
-}
+const caller = tokenCaller;
 
 class RecordingAudit implements AuditTrail {
   readonly entries: AuditEntry[] = [];

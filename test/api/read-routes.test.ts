@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AuditLog } from '../../src/access/audit-log.ts';
-import type { AuditEntry, AuditTrail, Authenticator, Caller, LoginResult } from '../../src/access/caller.ts';
+import type { AuditEntry, AuditTrail } from '../../src/access/caller.ts';
 import { EVERYTHING, type ReadScope } from '../../src/access/read-scope.ts';
 import type { ApiInstance } from '../../src/api/api-types.ts';
 import { buildApi } from '../../src/api/build-api.ts';
@@ -23,39 +23,14 @@ import { countMatches } from '../../src/search/search-messages.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { TokenCallers, tokenCaller } from '../support/token-callers.ts';
 import { A, B } from '../reading/reading-fixture.ts';
 import { openReadArchive } from '../support/read-archive.ts';
 
 const SHOWN = 'pair:alice|bob';
 const HIDDEN = 'pair:bob|dave';
 
-/** Callers by bearer token, each with the scope a test gives it. */
-class TokenCallers implements Authenticator {
-  constructor(private readonly callers: Record<string, Caller>) {}
-  async login(): Promise<LoginResult> {
-    return { ok: false, reason: 'refused' };
-  }
-  async sessionCaller(): Promise<Caller | undefined> {
-    return undefined;
-  }
-  async tokenCaller(token: string): Promise<Caller | undefined> {
-    return this.callers[token];
-  }
-  async endSession(): Promise<void> {}
-  async loginWithWecom(): Promise<LoginResult> {
-    return { ok: false, reason: 'refused' };
-  }
-}
-
-const caller = (userId: number, username: string, role: Caller['role'], scope: ReadScope): Caller => ({
-  userId,
-  username,
-  role,
-  scope,
-  mayExport: false,
-  via: 'token',
-  credentialId: userId,
-});
+const caller = tokenCaller;
 const viewerScope: ReadScope = { kind: 'limited', corps: [], departments: [], conversations: [{ corpid: A, conversation: SHOWN }] };
 
 /** The store's audit log, which a test can make refuse every row; it remembers what it took and when. */
