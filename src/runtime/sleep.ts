@@ -14,13 +14,27 @@ export function sleep(ms: number, signal?: AbortSignal, wake?: { on(fn: () => vo
   });
 }
 
-/** A wake-up bell: `ring()` ends the sleeps waiting on it. */
+/**
+ * A wake-up bell: `ring()` ends the sleeps waiting on it. A ring that finds no sleeper is kept for
+ * the next one, which then returns at once: a loop that is busy (between its check for work and its
+ * sleep) when the ring comes does not sleep through it.
+ */
 export class Bell {
   private readonly listeners = new Set<() => void>();
+  private missed = false;
   ring(): void {
+    if (this.listeners.size === 0) {
+      this.missed = true;
+      return;
+    }
     for (const fn of [...this.listeners]) fn();
   }
   on(fn: () => void): () => void {
+    if (this.missed) {
+      this.missed = false;
+      queueMicrotask(fn);
+      return () => undefined;
+    }
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
