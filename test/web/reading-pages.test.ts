@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ApiInstance } from '../../src/api/api-types.ts';
 import { buildApi } from '../../src/api/build-api.ts';
@@ -18,6 +17,7 @@ import { createLogger } from '../../src/app/logger.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { describeBrowser, launchBrowser, watchProblems, type PageProblems } from '../support/browser.ts';
+import { builtUi } from '../support/web-build.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { A, B, LONG, LONG_TEXTS, loadReadingArchive, longMsgid, longText } from './reading-archive.ts';
 
@@ -30,7 +30,6 @@ interface Box {
   bottom: number;
 }
 
-const repo = join(import.meta.dirname, '..', '..');
 const enc = encodeURIComponent;
 
 describeBrowser('the reading pages', () => {
@@ -46,14 +45,14 @@ describeBrowser('the reading pages', () => {
     database = await createTestDatabase('sqlite');
     store = await openStore(database.url);
     const app = appWithEnv(store);
-    const [, b] = await Promise.all([build({ configFile: join(repo, 'web/vite.config.ts'), build: { outDir: join(dir, 'web') } }), launchBrowser(), loadReadingArchive(app)]);
+    const [webRoot, b] = await Promise.all([builtUi(), launchBrowser(), loadReadingArchive(app)]);
     browser = b;
     await app.access.admin.addUser({ username: 'setup' }, { username: 'reader', role: 'admin', password: 'correct horse battery', grants: [] });
     await app.access.admin.addUser(
       { username: 'setup' },
       { username: 'vic', role: 'viewer', password: 'viewer password 1', grants: [{ kind: 'conversation', corpid: A, conversation: 'pair:alice|bob' }] },
     );
-    api = await buildApi(app, createLogger('silent'), { webRoot: join(dir, 'web'), access: { authenticator: app.access.accounts, audit: app.access.audit } });
+    api = await buildApi(app, createLogger('silent'), { webRoot, access: { authenticator: app.access.accounts, audit: app.access.audit } });
     await api.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
   }, 120_000);

@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ApiInstance } from '../../src/api/api-types.ts';
 import { buildApi } from '../../src/api/build-api.ts';
@@ -26,9 +25,9 @@ import { openStore, type Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { A, B, CUSTOMER, T0, fixtureRows, loadFixture, rowOf } from '../reading/reading-fixture.ts';
 import { describeBrowser, launchBrowser, type PageProblems, watchProblems } from '../support/browser.ts';
+import { builtUi } from '../support/web-build.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
 
-const repo = join(import.meta.dirname, '..', '..');
 const SHOWN = 'pair:alice|bob';
 const HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)> 报价单已发';
 const PASSWORD = 'correct horse battery';
@@ -72,7 +71,7 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     dir = mkdtempSync(join(tmpdir(), 'wa-web-pages-'));
     database = await createTestDatabase('sqlite');
     store = await openStore(database.url);
-    const [, b] = await Promise.all([build({ configFile: join(repo, 'web/vite.config.ts'), logLevel: 'warn', build: { outDir: join(dir, 'web') } }), launchBrowser()]);
+    const [webRoot, b] = await Promise.all([builtUi(), launchBrowser()]);
     browser = b;
     const app = appWithEnv(store);
     for (const corpid of [A, B]) {
@@ -105,7 +104,7 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     await app.access.admin.addUser({ username: 'setup' }, { username: 'reader', role: 'admin', password: PASSWORD, grants: [] });
     await app.access.admin.addUser({ username: 'setup' }, { username: 'vera', role: 'viewer', password: PASSWORD, grants: [] });
     api = await buildApi(app, createLogger('silent'), {
-      webRoot: join(dir, 'web'),
+      webRoot,
       access: { authenticator: app.access.accounts, audit: app.access.audit },
       media: { store: media, scratchDir: join(dir, 'scratch') },
     });

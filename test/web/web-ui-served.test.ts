@@ -9,7 +9,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ApiInstance } from '../../src/api/api-types.ts';
 import { buildApi } from '../../src/api/build-api.ts';
@@ -17,9 +16,9 @@ import { createLogger } from '../../src/app/logger.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { describeBrowser, launchBrowser, watchProblems } from '../support/browser.ts';
+import { builtUi } from '../support/web-build.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
 
-const repo = join(import.meta.dirname, '..', '..');
 
 describeBrowser('the web UI from the archive server', () => {
   let dir: string;
@@ -33,12 +32,12 @@ describeBrowser('the web UI from the archive server', () => {
     dir = mkdtempSync(join(tmpdir(), 'wa-web-served-'));
     database = await createTestDatabase('sqlite');
     store = await openStore(database.url);
-    // the UI's own build settings, as `npm run build` uses them, into the test's folder
-    const [, b] = await Promise.all([build({ configFile: join(repo, 'web/vite.config.ts'), build: { outDir: join(dir, 'web') } }), launchBrowser()]);
+    // the UI's own build settings, as `npm run build` uses them
+    const [webRoot, b] = await Promise.all([builtUi(), launchBrowser()]);
     browser = b;
     const app = appWithEnv(store);
     await app.access.admin.addUser({ username: 'setup' }, { username: 'reader', role: 'admin', password: 'correct horse battery', grants: [] });
-    api = await buildApi(app, createLogger('silent'), { webRoot: join(dir, 'web'), access: { authenticator: app.access.accounts, audit: app.access.audit } });
+    api = await buildApi(app, createLogger('silent'), { webRoot, access: { authenticator: app.access.accounts, audit: app.access.audit } });
     await api.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
   }, 120_000);
