@@ -1,5 +1,8 @@
 import { type Kysely, sql, type SqlBool } from 'kysely';
-import type { RequiredToken, SearchIndexSql } from './dialect.ts';
+import type { RequiredToken, SearchDoc, SearchIndexSql } from './dialect.ts';
+
+/** rows a multi-row statement writes: two values each, far below SQLite's 32,766 variables */
+const ROWS_A_STATEMENT = 500;
 
 /**
  * SQLite: an FTS5 table without content (`content=''`, so the tokens are not stored a second time)
@@ -24,17 +27,31 @@ export const sqliteSearch: SearchIndexSql = {
   // searchable-text.ts lets one message contribute), so one row per message always suffices
   async createDocParts() {},
 
+  // a batch at a time: the entries a reindex replaces are found with one lookup, the new ones
+  // inserted with one statement, and the tokens written with one more (per chunk of rows)
   async writeDocs(trx, docs) {
-    for (const doc of docs) {
-      const found = await sql<{ id: number }>`SELECT id FROM search_docs WHERE corpid = ${doc.corpid} AND msgid = ${doc.msgid}`.execute(trx);
-      let id = found.rows[0]?.id;
-      if (id === undefined) {
-        const inserted = await sql<{ id: number }>`INSERT INTO search_docs (corpid, msgid) VALUES (${doc.corpid}, ${doc.msgid}) RETURNING id`.execute(trx);
-        id = inserted.rows[0]!.id;
-      } else {
-        await sql`DELETE FROM search_fts WHERE rowid = ${id}`.execute(trx);
+    const ids = new Map<SearchDoc, number>();
+    for (const [corpid, group] of byCorp(docs)) {
+      for (const part of chunks(group, ROWS_A_STATEMENT)) {
+        const found = await sql<{
+          id: number;
+          msgid: string;
+        }>`SELECT id, msgid FROM search_docs WHERE corpid = ${corpid} AND msgid IN (${sql.join(part.map((d) => d.msgid))})`.execute(trx);
+        const known = new Map(found.rows.map((r) => [r.msgid, r.id]));
+        const fresh = part.filter((d) => !known.has(d.msgid));
+        for (const d of part) if (known.has(d.msgid)) ids.set(d, known.get(d.msgid)!);
+        if (known.size > 0) await sql`DELETE FROM search_fts WHERE rowid IN (${sql.join([...known.values()])})`.execute(trx);
+        if (fresh.length === 0) continue;
+        const inserted = await sql<{
+          id: number;
+          msgid: string;
+        }>`INSERT INTO search_docs (corpid, msgid) VALUES ${sql.join(fresh.map((d) => sql`(${corpid}, ${d.msgid})`))} RETURNING id, msgid`.execute(trx);
+        const made = new Map(inserted.rows.map((r) => [r.msgid, r.id]));
+        for (const d of fresh) ids.set(d, made.get(d.msgid)!);
       }
-      await sql`INSERT INTO search_fts (rowid, tokens) VALUES (${id}, ${doc.tokens.join(' ')})`.execute(trx);
+    }
+    for (const part of chunks([...ids], ROWS_A_STATEMENT)) {
+      await sql`INSERT INTO search_fts (rowid, tokens) VALUES ${sql.join(part.map(([d, id]) => sql`(${id}, ${d.tokens.join(' ')})`))}`.execute(trx);
     }
   },
 
@@ -90,4 +107,20 @@ export const sqliteSearch: SearchIndexSql = {
 /** `"a" AND "b" * AND ("c" OR "d")`: each token quoted (so no token is read as an operator), prefixes starred. */
 function fts5Query(tokens: readonly RequiredToken[]): string {
   return tokens.map((t) => ('anyOf' in t ? `(${t.anyOf.map((a) => `"${a}"`).join(' OR ')})` : `"${t.token}"${t.prefix ? ' *' : ''}`)).join(' AND ');
+}
+
+function byCorp(docs: readonly SearchDoc[]): Map<string, SearchDoc[]> {
+  const groups = new Map<string, SearchDoc[]>();
+  for (const d of docs) {
+    const list = groups.get(d.corpid);
+    if (list) list.push(d);
+    else groups.set(d.corpid, [d]);
+  }
+  return groups;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
