@@ -80,16 +80,21 @@ describeEachDialect('account routes', ({ open }) => {
     expect([short.status, short.body.error]).toEqual([400, 'PASSWORD_INVALID']);
     const same = await call('POST', '/api/users', 'root', { username: 'walter1234', role: 'viewer', password: 'Walter1234' });
     expect([same.status, same.body.error]).toEqual([400, 'PASSWORD_INVALID']);
+    // a WeCom account signs in as one account only
+    const bound = await call('POST', '/api/users', 'root', { username: 'wendy', role: 'viewer', password: PASSWORD, wecom: { corpid: A, userid: 'wendy' } });
+    expect(bound.body.user).toMatchObject({ username: 'wendy', wecom: `${A}:wendy` });
+    const twice = await call('POST', '/api/users', 'root', { username: 'wendy2', role: 'viewer', password: PASSWORD, wecom: { corpid: A, userid: 'wendy' } });
+    expect([twice.status, twice.body.error]).toEqual([409, 'WECOM_BINDING_TAKEN']);
     // an admin takes no grants, as `users add` says
     const adminGrant = await call('POST', '/api/users', 'root', { username: 'wanda', role: 'admin', password: PASSWORD, grants: [{ kind: 'corp', corpid: A }] });
     expect([adminGrant.status, adminGrant.body.error]).toEqual([400, 'GRANT_INVALID']);
 
     const list = await call('GET', '/api/users', 'root');
     expect(list.status).toBe(200);
-    expect(list.body.users.map((u: { username: string }) => u.username)).toEqual(['otto', 'root', 'vera', 'vic']);
+    expect(list.body.users.map((u: { username: string }) => u.username)).toEqual(['otto', 'root', 'vera', 'vic', 'wendy']);
     expect(list.body.users.find((u: { username: string }) => u.username === 'root').lastLogin).toEqual(expect.any(Number));
     expect(list.text).not.toMatch(/argon2|password|hash/i);
-    expect((await auditRows('users.list')).at(-1)).toMatchObject({ username: 'root', items: 4 });
+    expect((await auditRows('users.list')).at(-1)).toMatchObject({ username: 'root', items: 5 });
   });
 
   it('grants a viewer one conversation, which the viewer then reads, and revokes it again', async () => {
