@@ -31,6 +31,8 @@ export interface NewUser {
   role: Role;
   password: string;
   grants?: Grant[];
+  /** the WeCom account that signs in as this one (sign in with WeCom) */
+  wecom?: { corpid: string; userid: string };
 }
 
 const base = (username: string) => `/api/users/${segment(username)}`;
