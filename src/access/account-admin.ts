@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import { validateCorpId } from '../corps/corp-settings.ts';
-import { NotFoundError, ValidationError } from '../errors/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors/errors.ts';
 import type { Database } from '../store/schema.ts';
 import { ACCOUNT_ROLES, type GrantKind } from '../store/vocabulary.ts';
 import { describeSettings, normalizeSetting, readAccessSettings } from './access-settings.ts';
@@ -48,7 +48,11 @@ export interface UserSummary {
   readonly wecom: string | null;
   /** each grant as the CLI writes it: `corp:ww1`, `department:ww1:12`, `conversation:ww1:room:…`, `export` */
   readonly grants: readonly string[];
+  /** the same grants, by their parts (the HTTP API answers these) */
+  readonly grantSpecs: readonly GrantSpec[];
   readonly createdAt: number;
+  /** when its latest session opened (a password or WeCom sign-in); null when it never signed in */
+  readonly lastLogin: number | null;
 }
 
 export interface TokenSummary {
@@ -109,6 +113,14 @@ export function formatGrant(row: { kind: GrantKind; corpid: string; department_i
   return `conversation:${row.corpid}:${row.conversation}`;
 }
 
+/** A grant row by its parts: the inverse of grantColumns. */
+function grantSpecOf(row: { kind: GrantKind; corpid: string; department_id: number; conversation: string }): GrantSpec {
+  if (row.kind === 'export') return { kind: 'export' };
+  if (row.kind === 'corp') return { kind: 'corp', corpid: row.corpid };
+  if (row.kind === 'department') return { kind: 'department', corpid: row.corpid, departmentId: Number(row.department_id) };
+  return { kind: 'conversation', corpid: row.corpid, conversation: row.conversation };
+}
+
 function grantColumns(grant: GrantSpec): { kind: GrantKind; corpid: string; department_id: number; conversation: string } {
   return {
     kind: grant.kind,
@@ -145,7 +157,7 @@ export class AccountAdmin {
     const now = this.#now();
     return this.#change(by, async (trx) => {
       if (await trx.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst())
-        throw new ValidationError('USER_EXISTS', `an account named ${username} exists already`);
+        throw new ConflictError('USER_EXISTS', `an account named ${username} exists already`);
       if (user.wecom) {
         const bound = await trx
           .selectFrom('users')
@@ -153,7 +165,7 @@ export class AccountAdmin {
           .where('wecom_corpid', '=', user.wecom.corpid)
           .where('wecom_userid', '=', user.wecom.userid)
           .executeTakeFirst();
-        if (bound) throw new ValidationError('WECOM_BINDING_TAKEN', `WeCom user ${user.wecom.corpid}:${user.wecom.userid} signs in as ${bound.username} already`);
+        if (bound) throw new ConflictError('WECOM_BINDING_TAKEN', `WeCom user ${user.wecom.corpid}:${user.wecom.userid} signs in as ${bound.username} already`);
       }
       await trx
         .insertInto('users')
@@ -183,6 +195,12 @@ export class AccountAdmin {
   async listUsers(): Promise<UserSummary[]> {
     const users = await this.#db.selectFrom('users').selectAll().orderBy('username').execute();
     const grants = await this.#db.selectFrom('grants').select(['user_id', 'kind', 'corpid', 'department_id', 'conversation']).orderBy('id').execute();
+    const logins = await this.#db
+      .selectFrom('sessions')
+      .select((eb) => ['user_id', eb.fn.max('created_at').as('last')])
+      .groupBy('user_id')
+      .execute();
+    const lastLogin = new Map(logins.map((l) => [Number(l.user_id), Number(l.last)]));
     return users.map((u) => ({
       id: Number(u.id),
       username: u.username,
@@ -191,14 +209,21 @@ export class AccountAdmin {
       lockedUntil: u.locked_until === null ? null : Number(u.locked_until),
       wecom: u.wecom_corpid !== null && u.wecom_userid !== null ? `${u.wecom_corpid}:${u.wecom_userid}` : null,
       grants: grants.filter((g) => Number(g.user_id) === Number(u.id)).map(formatGrant),
+      grantSpecs: grants.filter((g) => Number(g.user_id) === Number(u.id)).map(grantSpecOf),
       createdAt: Number(u.created_at),
+      lastLogin: lastLogin.get(Number(u.id)) ?? null,
     }));
   }
 
-  /** Disabling ends the user's sessions and stops its tokens at once (they work again when enabled); returns the sessions ended. */
+  /**
+   * Disabling ends the user's sessions and stops its tokens at once (they work again when enabled);
+   * returns the sessions ended. An account over HTTP cannot disable itself: one click would shut out
+   * the admin making it (the command line, which has no account, can).
+   */
   async setDisabled(by: Actor, username: string, disabled: boolean): Promise<number> {
     return this.#change(by, async (trx) => {
       const id = await this.#userId(trx, username);
+      if (disabled && by.userId === id) throw new ValidationError('USER_DISABLE_SELF', 'you cannot disable the account you are signed in with; ask another admin');
       const now = this.#now();
       await trx
         .updateTable('users')

@@ -178,6 +178,43 @@ export const AUDIT_PAGE = Type.Object({
   next: nullable(Type.Integer({ description: 'the id to pass as after' })),
 });
 
+/** One grant by its parts (src/access/account-admin.ts GrantSpec): what an account may read, or `export`. */
+export const GRANT = Type.Union(
+  [
+    Type.Object({ kind: Type.Literal('corp'), corpid: Type.String() }, { description: 'a whole corp' }),
+    Type.Object({ kind: Type.Literal('department'), corpid: Type.String(), departmentId: Type.Integer() }, { description: "the conversations of a department's members" }),
+    Type.Object(
+      { kind: Type.Literal('conversation'), corpid: Type.String(), conversation: Type.String({ description: 'the conversation key' }) },
+      { description: 'one conversation' },
+    ),
+    Type.Object({ kind: Type.Literal('export') }, { description: 'a viewer may export' }),
+  ],
+  { description: 'a grant' },
+);
+
+/** An account as an admin sees it: never a password hash or a token. */
+export const USER_ENTRY = Type.Object({
+  username: Type.String(),
+  role: Type.Union([Type.Literal('admin'), Type.Literal('auditor'), Type.Literal('viewer')]),
+  disabled: Type.Boolean(),
+  lockedUntil: nullable(Type.Integer({ description: 'milliseconds since the epoch: locked after failed sign-ins until then' })),
+  wecom: nullable(Type.String({ description: 'the WeCom account that signs in as this one, CORPID:USERID' })),
+  grants: Type.Array(GRANT, { description: 'an admin reads everything and holds none' }),
+  createdAt: MS,
+  lastLogin: nullable(Type.Integer({ description: 'milliseconds since the epoch: when its latest session opened' })),
+});
+
+export const USERS_ANSWER = Type.Object({ users: Type.Array(USER_ENTRY) });
+export const USER_ANSWER = Type.Object({ user: USER_ENTRY });
+export const USER_STATE_ANSWER = Type.Object({
+  user: USER_ENTRY,
+  sessionsEnded: Type.Integer({ description: 'the sessions a disable ended (0 for an enable)' }),
+});
+export const GRANT_CHANGE_ANSWER = Type.Object({
+  user: USER_ENTRY,
+  changed: Type.Integer({ description: 'grants added that were not held, or revoked that were' }),
+});
+
 const GAPS = Type.Object({
   count: Type.Integer(),
   latest: Type.Array(Type.Object({ afterSeq: Type.String(), nextSeq: Type.String(), detectedAt: MS, cursorAgeMs: nullable(Type.Number()), note: Type.String() })),

@@ -30,6 +30,7 @@ import { echoRequestId, logRequest, requestId } from './request-log.ts';
 import { readRoutes } from './read-routes.ts';
 import { sessionRoutes } from './session-routes.ts';
 import { statusRoutes } from './status-routes.ts';
+import { userRoutes } from './user-routes.ts';
 import { webRoutes } from './web-routes.ts';
 import { type WecomSignInService, wecomLoginRoutes } from './wecom-login-routes.ts';
 import { WecomSignIn } from '../access/wecom-sign-in.ts';
@@ -168,6 +169,8 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
   sessionRoutes(options.access, throttle, () => readAccessSettings(app.store.db))(api);
   wecomLoginRoutes(options.access, options.wecomSignIn ?? ownWecomSignIn(app, api), throttle, now)(api);
   readRoutes(app.store, options.access?.audit, now)(api);
+  // accounts are managed through the app's own accounts service, whichever authenticator signs callers in
+  userRoutes(app.access.admin, options.access?.audit)(api);
   const media = options.media ?? { store: createMediaStore(app.config.media), scratchDir: app.config.media.partialDir };
   // a store made here (an S3 client holds connections) is closed with the server
   if (!options.media) api.addHook('onClose', async () => media.store.close?.());

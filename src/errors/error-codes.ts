@@ -194,6 +194,7 @@ export const ERROR_CODES = Object.freeze({
   USERNAME_INVALID: 'not a usable username',
   USER_EXISTS: 'an account of this username exists already',
   USER_NOT_FOUND: 'no such account',
+  USER_DISABLE_SELF: 'an account signed in cannot disable itself',
   ROLE_INVALID: 'not a role',
   PASSWORD_INVALID: 'the password breaks a password rule',
   PASSWORD_INPUT_MISSING: 'no password was given and none can be asked for',

@@ -45,6 +45,13 @@ export class ValidationError extends ArchiveError {
   }
 }
 
+/** What the user asked for clashes with what exists (an account of that name): HTTP 409, the CLI's "invalid" exit code. */
+export class ConflictError extends ArchiveError {
+  constructor(code: ErrorCode, message: string) {
+    super(code, message, { kind: 'invalid', httpStatus: 409 });
+  }
+}
+
 /** Something the user named (a corp, a key version) does not exist. */
 export class NotFoundError extends ArchiveError {
   constructor(code: ErrorCode, message: string) {

@@ -4,7 +4,8 @@
  * under the server's CSP: a 2-character Chinese search finds a message and opens it in context; a
  * hostile message in a hit is text and opens no dialog; the gallery's thumbnail loads and "show in
  * chat" goes to the permalink; the customer view lists the contact's conversations; a viewer is
- * refused the operations page, an admin reads the audit log there.
+ * refused the operations page, an admin reads the audit log there, and adds a viewer with one
+ * conversation granted, which is all that viewer then sees.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -222,5 +223,43 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     await page.getByRole('button', { name: '筛选' }).click();
     await page.waitForURL((url) => url.searchParams.get('action') === 'search');
     await expect.poll(async () => [...new Set(await page.locator('.audit__row td:nth-child(3)').allInnerTexts())], { timeout: 5000 }).toEqual(['search']);
+  });
+
+  it('lets an admin add a viewer and grant it one conversation on the operations page, which is all the viewer then sees', async () => {
+    const { page, problems } = admin;
+    await page.goto(`${base}/ops`);
+    await page.locator('.user-card[data-user="reader"]').waitFor();
+    await page.getByRole('button', { name: '添加用户' }).click();
+    const form = page.locator('#user-form');
+    await form.getByLabel('用户名', { exact: true }).fill('wendy');
+    await form.getByLabel('密码', { exact: true }).fill('short');
+    await form.getByRole('button', { name: '创建' }).click();
+    await expect(form.getByRole('alert').innerText()).resolves.toBe('密码至少 10 个字符');
+    await form.getByLabel('密码', { exact: true }).fill(PASSWORD);
+    await form.getByRole('button', { name: '创建' }).click();
+    await expect(page.locator('.users__notice').innerText()).resolves.toBe('已添加用户 wendy');
+    const card = page.locator('.user-card[data-user="wendy"]');
+    await expect(card.locator('.grant-list').innerText()).resolves.toBe('没有授权：还不能查看任何会话');
+
+    await card.getByLabel('企业 ID').fill(A);
+    await card.getByLabel('会话键').fill(SHOWN);
+    await card.getByRole('button', { name: '添加授权' }).click();
+    await expect(card.locator('.grant__text').allInnerTexts()).resolves.toEqual([`${A} · ${SHOWN}`]);
+    // a taken name is said at its field
+    await page.getByRole('button', { name: '添加用户' }).click();
+    await form.getByLabel('用户名', { exact: true }).fill('wendy');
+    await form.getByLabel('密码', { exact: true }).fill(PASSWORD);
+    await form.getByRole('button', { name: '创建' }).click();
+    await expect(form.getByRole('alert').innerText()).resolves.toBe('用户名 wendy 已存在');
+    expect(problems.cspViolations).toEqual([]);
+    expect(problems.errors).toEqual(['Failed to load resource: the server responded with a status of 409 (Conflict)']);
+    problems.errors.length = 0;
+
+    const viewer = await signedIn('wendy');
+    await viewer.page.goto(`${base}/c/${A}`);
+    await viewer.page.locator('.conv-item').first().waitFor();
+    await expect(viewer.page.locator('.conv-item').evaluateAll((items) => items.map((i) => i.getAttribute('data-conversation')))).resolves.toEqual([SHOWN]);
+    expect(viewer.problems).toEqual({ cspViolations: [], errors: [], dialogs: [] });
+    await viewer.context.close();
   });
 });
