@@ -81,6 +81,7 @@ const content = (conversation: string): Record<Who, number> => {
 
 /** One row per route of the document ("METHOD /path/{param}"), with media sha256s from the archive. */
 function cases(media: Readonly<Record<string, string>>): Record<string, readonly Call[]> {
+  const adminOnly = byRole({ oneConversation: 403, department: 403, auditor: 403, admin: 200 });
   const conv = (name: string) => `/api/corps/${CONVERSATIONS[name]!.corpid}/conversations/${enc(CONVERSATIONS[name]!.key)}`;
   return {
     'GET /healthz': [{ url: '/healthz', status: open(200) }],
@@ -132,6 +133,11 @@ function cases(media: Readonly<Record<string, string>>): Record<string, readonly
       { url: `/api/search?q=${enc('收到')}&limit=1000`, status: signedIn(200) },
       { url: `/api/search?q=${enc('公司')}&corp=${B}`, status: signedIn(200) },
     ],
+    // an operator's failures and what is done about them: admins only
+    'GET /api/corps/{corpid}/media/failures': [{ url: `/api/corps/${A}/media/failures`, status: adminOnly }],
+    'POST /api/corps/{corpid}/media/retry': [{ url: `/api/corps/${A}/media/retry`, body: { state: 'expired' }, status: adminOnly }],
+    'GET /api/corps/{corpid}/callbacks/failures': [{ url: `/api/corps/${B}/callbacks/failures`, status: adminOnly }],
+    'POST /api/corps/{corpid}/callbacks/replay': [{ url: `/api/corps/${B}/callbacks/replay`, body: {}, status: adminOnly }],
     'GET /api/audit': [{ url: '/api/audit?limit=200', status: byRole({ oneConversation: 403, department: 403, auditor: 200, admin: 200 }) }],
     'GET /api/corps/{corpid}/media/{sha256}': [
       { url: `/api/corps/${A}/media/${media.a06}`, status: content('shown') },
@@ -336,7 +342,8 @@ describeEachDialect('every route as every caller', ({ open: openStore }) => {
         }
         if (op.requestBody !== undefined && !path.startsWith('/callback/')) {
           for (const body of ['{"username": "a", "password": ', '[]', JSON.stringify({ username: 'a', password: 'p'.repeat(5000) }), JSON.stringify({ username: 1 })]) {
-            const res = await fetch(`${base}${url.pathname}`, { method, headers: { 'content-type': 'application/json' }, body });
+            // as an admin: a route for signed-in callers checks who calls before it reads the body
+            const res = await fetch(`${base}${url.pathname}`, { method, headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' }, body });
             const text = await res.text();
             expect(res.status, `${method} ${path} ${body.slice(0, 40)}: ${text}`).toBe(400);
             expectCleanError({ status: res.status, type: res.headers.get('content-type') ?? '', text }, `${method} ${path} body`);
