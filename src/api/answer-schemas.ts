@@ -252,6 +252,50 @@ export const STATUS_ANSWER = Type.Object({
   ),
 });
 
+export const MEDIA_FAILURES_ANSWER = Type.Object({
+  failures: Type.Array(
+    Type.Object(
+      {
+        id: Type.Integer({ description: 'the media job' }),
+        msgid: Type.String(),
+        kind: Type.String({ description: 'image | voice | video | file | emotion | meeting_voice_call …' }),
+        state: Type.String({ description: 'failed | expired' }),
+        fileName: nullable(Type.String({ description: "a file's name as WeCom gave it" })),
+        errorCode: nullable(Type.Integer({ description: "the WeCom SDK code of the last failure, kept as is (10010: WeCom's copy expired)" })),
+        error: nullable(Type.String({ description: 'why it failed' })),
+        attempts: Type.Integer({ description: 'whole-file downloads started' }),
+        updatedAt: MS,
+      },
+      { description: 'a failed or expired media job: which file and why, never the message content' },
+    ),
+    { description: 'newest first' },
+  ),
+});
+
+export const MEDIA_RETRY_ANSWER = Type.Object({ requeued: Type.Integer({ description: 'jobs put back to pending, from the first byte' }) });
+
+export const CALLBACK_FAILURES_ANSWER = Type.Object({
+  failures: Type.Array(
+    Type.Object(
+      {
+        id: Type.Integer({ description: 'the inbox entry (callback replay --id)' }),
+        app: Type.String({ description: 'the callback app that received it' }),
+        kind: Type.String(),
+        event: nullable(Type.String()),
+        changeType: nullable(Type.String()),
+        attempts: Type.Integer(),
+        error: nullable(Type.String({ description: 'why it failed' })),
+        receivedAt: MS,
+        replayable: Type.Boolean({ description: 'false for a malformed event: replaying it cannot work' }),
+      },
+      { description: 'a failed callback event: which event and why, never its payload' },
+    ),
+    { description: 'newest first' },
+  ),
+});
+
+export const CALLBACK_REPLAY_ANSWER = Type.Object({ replayed: Type.Integer({ description: 'failed events put back to pending' }) });
+
 const CHECK = Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()) });
 export const READINESS = Type.Object({ ok: Type.Boolean(), checks: Type.Object({ database: CHECK, migrations: CHECK, pulling: CHECK }) });
 

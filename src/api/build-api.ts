@@ -25,6 +25,7 @@ import { healthRoutes } from './health-routes.ts';
 import { type MediaRouteDeps, mediaRoutes } from './media-routes.ts';
 import { type LoginLimits, LoginThrottle } from './login-throttle.ts';
 import { openApiRoutes, registerOpenApi } from './openapi.ts';
+import { opsActionRoutes } from './ops-action-routes.ts';
 import { opsRoutes } from './ops-routes.ts';
 import { echoRequestId, logRequest, requestId } from './request-log.ts';
 import { readRoutes } from './read-routes.ts';
@@ -164,6 +165,7 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
   if (options.ops) opsRoutes(options.ops)(api);
   healthRoutes(app.store)(api);
   statusRoutes(app.store, now)(api);
+  opsActionRoutes(app.store, options.access?.audit, now)(api);
   // one throttle: password and WeCom sign-ins from one address count together
   const throttle = new LoginThrottle(limits, now);
   sessionRoutes(options.access, throttle, () => readAccessSettings(app.store.db))(api);

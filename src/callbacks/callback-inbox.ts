@@ -76,6 +76,9 @@ export const INBOX_QUEUE: QueueDescriptor<'callback_inbox'> = {
   updatedAt: 'updated_at',
 };
 
+/** The kind of an event that failed to parse: stored to be seen, never handled, so never replayed. */
+const UNREPLAYABLE: InboxKind = 'invalid';
+
 export class CallbackInbox {
   private readonly queue: ClaimQueue<'callback_inbox'>;
 
@@ -176,14 +179,17 @@ export class CallbackInbox {
     return Number(r.numUpdatedRows);
   }
 
-  /** Puts failed events back to pending with their tries restored. By id, or all failed of a corp (or all). */
+  /**
+   * Puts failed events back to pending with their tries restored. By id, or all failed of a corp (or
+   * all); both when both are given (an id of another corp is left alone). A malformed event stays failed.
+   */
   async replay(filter: { id?: number; corpid?: string }): Promise<number> {
     const now = this.now();
     let q = this.db
       .updateTable('callback_inbox')
       .set({ state: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, done_at: null, updated_at: now })
       .where('state', '=', 'failed')
-      .where('kind', '!=', 'invalid');
+      .where('kind', '!=', UNREPLAYABLE);
     if (filter.id !== undefined) q = q.where('id', '=', filter.id);
     if (filter.corpid !== undefined) q = q.where('corpid', '=', filter.corpid);
     const r = await q.executeTakeFirst();
@@ -199,6 +205,25 @@ export class CallbackInbox {
       .limit(filter.limit ?? 50)
       .execute();
     return rows.map((r) => ({ ...describedBy(r), state: r.state, attempts: r.attempts, error: r.last_error }));
+  }
+
+  /**
+   * The corp's latest failed events, newest first: which event, why and how often it was tried, never
+   * its payload. `replayable`: whether `replay` takes it back (a malformed event never works).
+   */
+  async failures(corpid: string, limit: number): Promise<Array<InboxFailure & { kind: string; replayable: boolean }>> {
+    const rows = await this.list({ corpid, state: 'failed', limit });
+    return rows.map((r) => ({
+      id: r.id,
+      app: r.app,
+      kind: r.kind,
+      event: r.event,
+      changeType: r.changeType,
+      attempts: Number(r.attempts),
+      error: r.error,
+      receivedAt: r.receivedAt,
+      replayable: r.kind !== UNREPLAYABLE,
+    }));
   }
 
   /** Per corp: counts by state, the newest delivery, and the latest failures (status). */

@@ -133,6 +133,11 @@ function cases(media: Readonly<Record<string, string>>): Record<string, readonly
       { url: `/api/search?q=${enc('收到')}&limit=1000`, status: signedIn(200) },
       { url: `/api/search?q=${enc('公司')}&corp=${B}`, status: signedIn(200) },
     ],
+    // an operator's failures and what is done about them: admins only
+    'GET /api/corps/{corpid}/media/failures': [{ url: `/api/corps/${A}/media/failures`, status: adminOnly(200) }],
+    'POST /api/corps/{corpid}/media/retry': [{ url: `/api/corps/${A}/media/retry`, body: { state: 'expired' }, status: adminOnly(200) }],
+    'GET /api/corps/{corpid}/callbacks/failures': [{ url: `/api/corps/${B}/callbacks/failures`, status: adminOnly(200) }],
+    'POST /api/corps/{corpid}/callbacks/replay': [{ url: `/api/corps/${B}/callbacks/replay`, body: {}, status: adminOnly(200) }],
     'GET /api/audit': [{ url: '/api/audit?limit=200', status: byRole({ oneConversation: 403, department: 403, auditor: 200, admin: 200 }) }],
     // accounts, for admins: the admin's calls add an account of the walk's own, then change it
     'GET /api/users': [{ url: '/api/users', status: adminOnly(200) }],

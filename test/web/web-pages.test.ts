@@ -4,8 +4,9 @@
  * under the server's CSP: a 2-character Chinese search finds a message and opens it in context; a
  * hostile message in a hit is text and opens no dialog; the gallery's thumbnail loads and "show in
  * chat" goes to the permalink; the customer view lists the contact's conversations; a viewer is
- * refused the operations page, an admin reads the audit log there, and adds a viewer with one
- * conversation granted, which is all that viewer then sees.
+ * refused the operations page; an admin retries a failed download and replays a failed callback
+ * event there, reads the audit log, and adds a viewer with one conversation granted, which is all
+ * that viewer then sees.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ApiInstance } from '../../src/api/api-types.ts';
 import { buildApi } from '../../src/api/build-api.ts';
+import { CallbackInbox } from '../../src/callbacks/callback-inbox.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { createLocalMediaStore } from '../../src/media/storage/local-media-store.ts';
 import { objectKey } from '../../src/media/storage/media-store.ts';
@@ -201,7 +203,7 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     expect(at(page).path.startsWith(`/c/${A}/`)).toBe(true);
   });
 
-  it('refuses the operations page to a viewer and shows an admin the corps and the audit log', async () => {
+  it('refuses the operations page to a viewer; shows an admin the corps, retries a failed download, replays a failed event, and reads the audit log', async () => {
     const viewer = await signedIn('vera');
     await expect(viewer.page.locator('[data-test="ops-link"]').count()).resolves.toBe(0);
     await viewer.page.goto(`${base}/ops`);
@@ -209,11 +211,55 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     await expect(viewer.page.locator('.corp-card, .audit').count()).resolves.toBe(0);
     await viewer.context.close();
 
-    const { page } = admin;
+    // the fixture's older image failed to download, and a contact event's handler gave up
+    await store.db
+      .updateTable('media')
+      .set({ state: 'failed', error_code: 10005, error: 'GetMediaData 10005: fileid error', attempts: 1 })
+      .where('corpid', '=', A)
+      .where('msgid', '=', 'a06')
+      .execute();
+    const inbox = new CallbackInbox(store.db);
+    const event = {
+      corpid: A,
+      app: 'contacts',
+      kind: 'change_contact' as const,
+      event: 'change_contact',
+      changeType: 'update_user',
+      body: '<xml/>',
+      remoteAddr: null,
+      eventTime: null,
+    };
+    await inbox.store({ ...event, dedupKey: 'c'.repeat(64), state: 'failed', lastError: 'the directory database is read-only' });
+
+    const { page, problems } = admin;
     await page.locator('[data-test="ops-link"]').click();
     await page.waitForURL((url) => url.pathname === '/ops');
     await page.locator('.corp-card').first().waitFor();
     await expect(page.locator('.corp-card').count()).resolves.toBe(2);
+
+    // the failed image, with WeCom's code; retried after a confirmation, the failed count goes
+    const card = page.locator(`.corp-card[data-corp="${A}"]`);
+    const failedCount = card.locator('.facts__item.warn');
+    await expect(failedCount.innerText()).resolves.toBe('下载失败 1');
+    await card.locator('[data-test="media-failures"] summary').click();
+    await expect(card.locator('[data-test="media-failures"] .failure-list__item').innerText()).resolves.toMatch(
+      /^\[图片\] a06\n10005 · GetMediaData 10005: fileid error\n尝试 1 次 · /,
+    );
+    await card.getByRole('button', { name: '重试失败的媒体' }).click();
+    await card.getByRole('group', { name: '确认操作' }).getByRole('button', { name: '确定' }).click();
+    await expect(card.locator('[data-test="requeued"]').innerText()).resolves.toBe('已重新排队 1 个媒体，下载阶段会重新下载');
+    await expect.poll(() => failedCount.count(), { timeout: 5000 }).toBe(0);
+    await expect(card.locator('[data-test="media-failures"]').count()).resolves.toBe(0);
+    await expect(card.getByRole('button', { name: '重试失败的媒体' }).isDisabled()).resolves.toBe(true);
+    await expect(card.locator('[data-test="media-actions"] .muted').innerText()).resolves.toBe('没有失败的媒体');
+    // the failed event, replayed on its own
+    await card.locator('[data-test="callback-failures"] summary').click();
+    await card.locator('[data-test="callback-failures"]').getByRole('button', { name: '重放' }).click();
+    await expect(card.locator('[data-test="replayed"]').innerText()).resolves.toBe('已重放 1 个事件');
+    await expect.poll(() => card.locator('[data-test="callback-failures"]').count(), { timeout: 5000 }).toBe(0);
+    expect(await store.db.selectFrom('callback_inbox').select('state').execute()).toEqual([{ state: 'pending' }]);
+    expect(problems).toEqual({ cspViolations: [], errors: [], dialogs: [] });
+
     const rows = page.locator('.audit__row');
     await rows.first().waitFor();
     const actions = await rows.locator('td:nth-child(3)').allInnerTexts();

@@ -19,7 +19,6 @@ import { describeBrowser, launchBrowser, watchProblems } from '../support/browse
 import { builtUi } from '../support/web-build.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
 
-
 describeBrowser('the web UI from the archive server', () => {
   let dir: string;
   let database: TestDatabase;

@@ -125,15 +125,14 @@ export async function voiceCopyTotals(db: Kysely<Database>): Promise<Array<{ cor
     .execute();
 }
 
-/** The corp's latest failed or expired jobs, newest first. */
-export async function latestMediaFailures(
-  db: Kysely<Database>,
-  corpid: string,
-  limit: number,
-): Promise<Array<Pick<MediaJob, 'msgid' | 'kind' | 'state' | 'error_code' | 'error'>>> {
+/** A failed or expired job as operators see it: what and why, never the message's content. */
+export type MediaFailureRow = Pick<MediaJob, 'id' | 'msgid' | 'kind' | 'state' | 'file_name' | 'error_code' | 'error' | 'attempts' | 'updated_at'>;
+
+/** The corp's latest failed or expired jobs, newest first (`status` shows a few, the operations page more). */
+export async function latestMediaFailures(db: Kysely<Database>, corpid: string, limit: number): Promise<MediaFailureRow[]> {
   return db
     .selectFrom('media')
-    .select(['msgid', 'kind', 'state', 'error_code', 'error'])
+    .select(['id', 'msgid', 'kind', 'state', 'file_name', 'error_code', 'error', 'attempts', 'updated_at'])
     .where('corpid', '=', corpid)
     .where('state', 'in', ['failed', 'expired'])
     .orderBy('updated_at', 'desc')

@@ -45,3 +45,32 @@ export async function mediaStatuses(db: Kysely<Database>): Promise<Map<string, M
   }
   return out;
 }
+
+/** A failed or expired job for the operations page: which file and why, never the message's content. */
+export interface MediaFailure {
+  id: number;
+  msgid: string;
+  kind: string;
+  state: string;
+  fileName: string | null;
+  errorCode: number | null;
+  error: string | null;
+  attempts: number;
+  updatedAt: number;
+}
+
+/** The corp's latest `limit` failed or expired jobs, newest first. */
+export async function mediaFailures(db: Kysely<Database>, corpid: string, limit: number): Promise<MediaFailure[]> {
+  const rows = await latestMediaFailures(db, corpid, limit);
+  return rows.map((r) => ({
+    id: Number(r.id),
+    msgid: r.msgid,
+    kind: r.kind,
+    state: r.state,
+    fileName: r.file_name,
+    errorCode: r.error_code === null ? null : Number(r.error_code),
+    error: r.error,
+    attempts: Number(r.attempts),
+    updatedAt: Number(r.updated_at),
+  }));
+}
