@@ -4,7 +4,8 @@
  * up through older pages, jump to a date, open a permalink centred and highlighted, copy a link,
  * the watermark, the access-reason dialog (the API's 428 stubbed in the browser), a viewer who cannot
  * open another corp's conversation by URL, and signing out; then, with the server's require_reason
- * on, the viewer gives a reason for the granted conversation and the audit row keeps it.
+ * on, the viewer gives a reason for the granted conversation and the audit row keeps it; on a phone
+ * the day label sits above the messages, not over them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -207,6 +208,13 @@ describeBrowser('the reading pages', () => {
     } finally {
       await app.access.admin.setSetting({ username: 'setup' }, 'require_reason', 'off');
     }
+    // on a phone the day label takes its own strip above the messages, never covering one
+    await page.setViewportSize({ width: 390, height: 844 });
+    const [sticky, scroller] = await Promise.all([
+      page.locator('[data-test=sticky-day]').evaluate((el) => el.getBoundingClientRect()),
+      page.locator('[data-test=timeline-scroller]').evaluate((el) => el.getBoundingClientRect()),
+    ]);
+    expect(sticky.bottom).toBeLessThanOrEqual(scroller.top);
     // the server wrote the reason into the audit row of the read it allowed
     const rows = await store.db.selectFrom('audit_log').select(['action', 'conversation', 'reason']).where('username', '=', 'vic').where('reason', 'is not', null).execute();
     expect(rows).toContainEqual({ action: 'messages.read', conversation: 'pair:alice|bob', reason });
