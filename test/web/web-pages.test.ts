@@ -215,6 +215,11 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     await expect.poll(() => chip.innerText(), { timeout: 10_000 }).toMatch(/成员\s*鲍勃/);
     await expect(senders()).resolves.toEqual(['鲍勃']);
 
+    // a link that names the sender by name (typed, not chosen) gets the chip of that one person
+    await page.goto(`${base}/search?corp=${A}&q=${encodeURIComponent('开会')}&from=${encodeURIComponent('鲍勃')}`);
+    await expect.poll(() => chip.innerText(), { timeout: 10_000 }).toMatch(/成员\s*鲍勃/);
+    await expect.poll(senders, { timeout: 10_000 }).toEqual(['鲍勃']);
+
     // removing the chip drops the filter; initials find a customer
     await chip.getByRole('button', { name: '移除发送人筛选：鲍勃' }).click();
     await page.waitForURL((url) => !url.searchParams.has('from'));

@@ -19,7 +19,7 @@ export const LOOKUP_DELAY_MS = 250;
 /** Suggestions of each kind: the picker lists members first, then customers. */
 const PER_KIND = 8;
 
-async function lookUp(corpid: string, text: string, signal: AbortSignal): Promise<PersonSuggestion[]> {
+async function lookUp(corpid: string, text: string, signal?: AbortSignal): Promise<PersonSuggestion[]> {
   const [members, customers] = await Promise.all([findPeople(corpid, 'members', text, signal, PER_KIND), findPeople(corpid, 'customers', text, signal, PER_KIND)]);
   return [
     ...members.people.map((p) => ({ kind: 'member' as const, id: p.id, name: p.name })),
@@ -27,12 +27,14 @@ async function lookUp(corpid: string, text: string, signal: AbortSignal): Promis
   ];
 }
 
-/** The member or customer whose id is exactly `id`, or null when the directory of `corpid` has none. */
-export async function personById(corpid: string, id: string, signal?: AbortSignal): Promise<PersonSuggestion | null> {
-  const controller = new AbortController();
-  signal?.addEventListener('abort', () => controller.abort());
-  const found = await lookUp(corpid, id, controller.signal);
-  return found.find((p) => p.id === id) ?? null;
+/**
+ * Who a `from` filter names: the member or customer whose id it is, else the one person whose name
+ * it is (a name typed and not chosen); null when the directory of `corpid` names no one by it.
+ */
+export async function personFor(corpid: string, from: string, signal?: AbortSignal): Promise<PersonSuggestion | null> {
+  const found = await lookUp(corpid, from, signal);
+  const named = found.filter((p) => p.name === from);
+  return found.find((p) => p.id === from) ?? (named.length === 1 ? named[0]! : null);
 }
 
 /**
