@@ -223,6 +223,8 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     // removing the chip drops the filter; initials find a customer
     await chip.getByRole('button', { name: '移除发送人筛选：鲍勃' }).click();
     await page.waitForURL((url) => !url.searchParams.has('from'));
+    // the box the chip gave way to has the focus
+    await expect.poll(() => box.evaluate((el) => (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement === el)).toBe(true);
     await box.fill('zsk');
     await options.first().waitFor();
     await expect(options.allInnerTexts()).resolves.toEqual([expect.stringMatching(/^张三客户\s+wmZhangSanCustomer0001\s+客户$/)]);
