@@ -2,8 +2,10 @@
  * The reading pages in chromium against the real API (buildApi, the real accounts store and audit
  * log) and the built UI, under the server's CSP: sign in, open a conversation from the list, scroll
  * up through older pages, jump to a date, open a permalink centred and highlighted, copy a link,
- * the watermark, the access-reason dialog (the API's 428 stubbed in the browser until that route
- * side is merged), a viewer who cannot open another corp's conversation by URL, and signing out.
+ * the watermark, the access-reason dialog (the API's 428 stubbed in the browser), a viewer who cannot
+ * open another corp's conversation by URL, and signing out; then, with the server's require_reason
+ * on, the viewer gives a reason for the granted conversation and the audit row keeps it; on a phone
+ * the day label sits above the messages, not over them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +14,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ApiInstance } from '../../src/api/api-types.ts';
+import type { App } from '../../src/app/app.ts';
 import { buildApi } from '../../src/api/build-api.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
@@ -39,12 +42,13 @@ describeBrowser('the reading pages', () => {
   let api: ApiInstance;
   let base: string;
   let browser: Browser;
+  let app: App;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wa-web-reading-'));
     database = await createTestDatabase('sqlite');
     store = await openStore(database.url);
-    const app = appWithEnv(store);
+    app = appWithEnv(store);
     const [webRoot, b] = await Promise.all([builtUi(), launchBrowser(), loadReadingArchive(app)]);
     browser = b;
     await app.access.admin.addUser({ username: 'setup' }, { username: 'reader', role: 'admin', password: 'correct horse battery', grants: [] });
@@ -176,7 +180,7 @@ describeBrowser('the reading pages', () => {
     await context.close();
   });
 
-  it("does not show a viewer another corp's conversation opened by URL: the not-found state, and none of its text", async () => {
+  it("does not show a viewer another corp's conversation opened by URL, and asks for a reason the audit log keeps when the server requires one", async () => {
     const { context, page, problems } = await signedIn('vic', 'viewer password 1');
     await page.waitForURL((url) => url.pathname === `/c/${A}`);
     // one corp named by the viewer's grant: no switcher
@@ -189,10 +193,31 @@ describeBrowser('the reading pages', () => {
     await page.locator('[data-test=list-empty]').waitFor();
     const text = await page.evaluate(() => document.body.innerText);
     for (const secret of ['乙公司的消息', '回复乙公司', '伊芙', '弗兰克']) expect(text).not.toContain(secret);
-    // the conversation granted opens
-    await page.goto(`${base}/c/${A}/${enc('pair:alice|bob')}`);
-    await said(page, '今天开会吗').waitFor();
-    const unexpected = problems.errors.filter((e) => !/status of (401|404)/.test(e));
+    // the conversation granted opens; with require_reason on, only once the viewer gives a reason
+    await app.access.admin.setSetting({ username: 'setup' }, 'require_reason', 'on');
+    const reason = '工单 CASE-77 复核';
+    try {
+      await page.goto(`${base}/c/${A}/${enc('pair:alice|bob')}`);
+      const dialog = page.locator('[data-test=reason-dialog]');
+      await dialog.waitFor();
+      await expect(said(page, '今天开会吗').count()).resolves.toBe(0);
+      await dialog.getByLabel('理由').fill(reason);
+      await dialog.locator('button[type=submit]').click();
+      await said(page, '今天开会吗').waitFor();
+    } finally {
+      await app.access.admin.setSetting({ username: 'setup' }, 'require_reason', 'off');
+    }
+    // on a phone the day label takes its own strip above the messages, never covering one
+    await page.setViewportSize({ width: 390, height: 844 });
+    const [sticky, scroller] = await Promise.all([
+      page.locator('[data-test=sticky-day]').evaluate((el) => el.getBoundingClientRect()),
+      page.locator('[data-test=timeline-scroller]').evaluate((el) => el.getBoundingClientRect()),
+    ]);
+    expect(sticky.bottom).toBeLessThanOrEqual(scroller.top);
+    // the server wrote the reason into the audit row of the read it allowed
+    const rows = await store.db.selectFrom('audit_log').select(['action', 'conversation', 'reason']).where('username', '=', 'vic').where('reason', 'is not', null).execute();
+    expect(rows).toContainEqual({ action: 'messages.read', conversation: 'pair:alice|bob', reason });
+    const unexpected = problems.errors.filter((e) => !/status of (401|404|428)/.test(e));
     expect({ ...problems, errors: unexpected }).toEqual({ cspViolations: [], errors: [], dialogs: [] });
     await context.close();
   });

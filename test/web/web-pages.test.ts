@@ -2,11 +2,12 @@
  * The search, gallery, customer and operations pages in chromium, against the real API (buildApi with
  * the real accounts store and audit log) over a small archive with a search index and a stored image,
  * under the server's CSP: a 2-character Chinese search finds a message and opens it in context; a
- * hostile message in a hit is text and opens no dialog; the gallery's thumbnail loads and "show in
- * chat" goes to the permalink; the customer view lists the contact's conversations; a viewer is
- * refused the operations page; an admin retries a failed download and replays a failed callback
- * event there, reads the audit log, and adds a viewer with one conversation granted, which is all
- * that viewer then sees.
+ * hostile message in a hit is text and opens no dialog; the sender picker suggests members and
+ * customers by pinyin or initials and keeps the chosen one in the URL; the gallery's thumbnail loads
+ * and "show in chat" goes to the permalink; the customer view lists the contact's conversations; a
+ * viewer is refused the operations page; an admin retries a failed download and replays a failed
+ * callback event there, reads the audit log, and adds a viewer with one conversation granted, which
+ * is all that viewer then sees.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,11 +23,12 @@ import { CallbackInbox } from '../../src/callbacks/callback-inbox.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { createLocalMediaStore } from '../../src/media/storage/local-media-store.ts';
 import { objectKey } from '../../src/media/storage/media-store.ts';
+import { nameKeys } from '../../src/directory/name-keys.ts';
 import { indexDocs } from '../../src/search/index-docs.ts';
 import { IndexRepository } from '../../src/search/index-repository.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
-import { A, B, CUSTOMER, T0, fixtureRows, loadFixture, rowOf } from '../reading/reading-fixture.ts';
+import { A, B, CUSTOMER, NAMES, T0, fixtureRows, loadFixture, rowOf } from '../reading/reading-fixture.ts';
 import { describeBrowser, launchBrowser, type PageProblems, watchProblems } from '../support/browser.ts';
 import { builtUi } from '../support/web-build.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
@@ -99,6 +101,31 @@ describeBrowser('the search, gallery, people and operations pages', () => {
       .where('corpid', '=', A)
       .where('msgid', '=', 'v01')
       .execute();
+    // a member whose name reads like 鲍勃's (bao bo), so a lookup suggests two people
+    await store.db
+      .insertInto('dir_members')
+      .values({
+        corpid: A,
+        userid: 'baobo',
+        name: '包博',
+        alias: null,
+        position: null,
+        departments: '[4]',
+        main_department: 4,
+        status: 1,
+        renamed_to: null,
+        deleted_at: null,
+        synced_at: 1,
+        updated_at: 1,
+      })
+      .execute();
+    // the directory's pinyin and initials keys, as the directory stage writes them (the fixture has names only)
+    for (const [id, name] of Object.entries({ ...NAMES[A]!, baobo: '包博' })) {
+      const keys = nameKeys(name);
+      const set = { name_pinyin: keys.pinyin, name_initials: keys.initials };
+      await store.db.updateTable('dir_members').set(set).where('corpid', '=', A).where('userid', '=', id).execute();
+      await store.db.updateTable('dir_external_contacts').set(set).where('corpid', '=', A).where('external_userid', '=', id).execute();
+    }
     await store.db
       .insertInto('dir_consent')
       .values({ corpid: A, scope: 'single', scope_id: 'alice', external_id: CUSTOMER, status: 'Agree', status_change_time: T0, source: 'api', checked_at: T0 })
@@ -160,6 +187,58 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     // the browser reports the refused query; nothing else went wrong
     expect(admin.problems.errors).toEqual(['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
     admin.problems.errors.length = 0;
+  });
+
+  it('filters by a sender chosen from the picker by pinyin or initials, by keyboard, kept in the URL across a reload, and removed', async () => {
+    const { page, problems } = admin;
+    await page.goto(`${base}/search?corp=${A}&q=${encodeURIComponent('开会')}`);
+    await page.locator('.hit').first().waitFor();
+    const senders = () => page.locator('.hit__sender').allInnerTexts();
+    expect(new Set(await senders())).toEqual(new Set(['爱丽丝', '鲍勃']));
+
+    // pinyin suggests the two members whose names read bao bo; the arrow key moves to 鲍勃 and Enter chooses him
+    const box = page.getByRole('combobox', { name: '发送人' });
+    await box.fill('baob');
+    const options = page.locator('[data-test=person-picker]').getByRole('option');
+    await options.nth(1).waitFor();
+    await expect(options.allInnerTexts()).resolves.toEqual([expect.stringMatching(/^包博\s+baobo\s+成员$/), expect.stringMatching(/^鲍勃\s+bob\s+成员$/)]);
+    await expect(box.getAttribute('aria-expanded')).resolves.toBe('true');
+    await box.press('ArrowDown');
+    await expect(options.nth(1).getAttribute('aria-selected')).resolves.toBe('true');
+    await expect(box.getAttribute('aria-activedescendant')).resolves.toBe(await options.nth(1).getAttribute('id'));
+    await box.press('Enter');
+    await page.waitForURL((url) => url.searchParams.get('from') === 'bob');
+    const chip = page.locator('[data-test=from-chip]');
+    await expect(chip.innerText()).resolves.toMatch(/成员\s*鲍勃/);
+    await expect.poll(senders, { timeout: 10_000 }).toEqual(['鲍勃']);
+
+    // the link keeps the filter: after a reload the chip names the sender from the directory again
+    await page.reload();
+    await expect.poll(() => chip.innerText(), { timeout: 10_000 }).toMatch(/成员\s*鲍勃/);
+    await expect(senders()).resolves.toEqual(['鲍勃']);
+
+    // a link that names the sender by name (typed, not chosen) gets the chip of that one person
+    await page.goto(`${base}/search?corp=${A}&q=${encodeURIComponent('开会')}&from=${encodeURIComponent('鲍勃')}`);
+    await expect.poll(() => chip.innerText(), { timeout: 10_000 }).toMatch(/成员\s*鲍勃/);
+    await expect.poll(senders, { timeout: 10_000 }).toEqual(['鲍勃']);
+
+    // removing the chip drops the filter; initials find a customer
+    await chip.getByRole('button', { name: '移除发送人筛选：鲍勃' }).click();
+    await page.waitForURL((url) => !url.searchParams.has('from'));
+    // the box the chip gave way to has the focus
+    await expect.poll(() => box.evaluate((el) => (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement === el)).toBe(true);
+    await box.fill('zsk');
+    await options.first().waitFor();
+    await expect(options.allInnerTexts()).resolves.toEqual([expect.stringMatching(/^张三客户\s+wmZhangSanCustomer0001\s+客户$/)]);
+    await box.press('Enter');
+    await page.waitForURL((url) => url.searchParams.get('from') === CUSTOMER);
+    await expect(chip.innerText()).resolves.toMatch(/客户\s*张三客户/);
+    // a text the directory does not know suggests no one
+    await chip.getByRole('button').click();
+    await page.waitForURL((url) => !url.searchParams.has('from'));
+    await box.fill('qqqq');
+    await expect.poll(() => page.locator('.person-picker__note').innerText(), { timeout: 10_000 }).toBe('没有匹配的成员或客户');
+    expect(problems).toEqual({ cspViolations: [], errors: [], dialogs: [] });
   });
 
   it("shows the conversation's image thumbnail in the gallery, and goes to the permalink from it", async () => {

@@ -1,8 +1,9 @@
 /**
  * The built web UI served by the archive's own HTTP edge, in chromium: a signed-out reader who opens
  * a deep link is sent to the login page, signs in against the real accounts store and lands back on
- * the link; all under the edge's real CSP, with no violation and no console error but the expected
- * 401 of the first session probe, its scripts and styles from /assets/ cached as hashed files.
+ * the link, and on this archive without corps the start page says how to add one; all under the
+ * edge's real CSP, with no violation and no console error but the expected 401 of the first session
+ * probe, its scripts and styles from /assets/ cached as hashed files.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -77,6 +78,14 @@ describeBrowser('the web UI from the archive server', () => {
     await expect(page.locator('.app__user').innerText()).resolves.toBe('reader');
     // no such corp here: the page says so (and the browser logs the API's 404)
     await expect(page.getByText('不存在或无权查看').first().innerText()).resolves.toContain('不存在或无权查看');
+    // a fresh archive has no corp: the start page tells the admin the commands that add one
+    await page.locator('.app__title').click();
+    const empty = page.locator('[data-test=no-corps]');
+    await expect(empty.locator('h1').innerText()).resolves.toBe('还没有企业');
+    await expect(empty.locator('pre').allInnerTexts()).resolves.toEqual([
+      'wecom-archive corp add --corpid ID --secret-file PATH --sdk native:/path/to/libWeWorkFinanceSdk_C.so',
+      'wecom-archive keys generate --corp ID',
+    ]);
 
     // signing out returns to the login page, and the app no longer opens without signing in
     await page.getByRole('button', { name: '退出登录' }).click();

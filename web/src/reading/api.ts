@@ -102,8 +102,8 @@ export function listConversations(corpid: string, filters: ConversationFilters, 
   return apiGet(`${corpPath(corpid)}/conversations${query({ ...filters, limit: 50 })}`, { signal });
 }
 
-export function findPeople(corpid: string, kind: PeopleKind, q: string, signal?: AbortSignal): Promise<{ people: Person[]; next: string | null }> {
-  return apiGet(`${corpPath(corpid)}/${kind}${query({ q, limit: 50 })}`, { signal });
+export function findPeople(corpid: string, kind: PeopleKind, q: string, signal?: AbortSignal, limit = 50): Promise<{ people: Person[]; next: string | null }> {
+  return apiGet(`${corpPath(corpid)}/${kind}${query({ q, limit })}`, { signal });
 }
 
 /** Where a page of messages is taken from: the newest, either side of a cursor, around a message, or at a time. */
