@@ -115,8 +115,9 @@ export async function updateHeldRow<T extends LeasedTable>(
 }
 
 /**
- * The lease on one row of `table` (a corp's pull on its cursor row). `acquire` takes it or renews it
- * for another `ttlMs`; `release` gives it up; `updateIfHeld` commits work only while it is held.
+ * The lease on one row of `table` (a corp's pull on its cursor row, an alert incident being sent).
+ * `acquire` takes it or renews it for another `ttlMs` (only while a condition on the row holds, when
+ * it is given one); `release` gives it up; `updateIfHeld` commits work only while it is held.
  */
 export class RowLease<T extends LeasedTable> {
   constructor(
