@@ -17,6 +17,7 @@ import { appWithEnv } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { TokenCallers, tokenCaller } from '../support/token-callers.ts';
 import { A, B, CUSTOMER, T0, fixtureRows, loadFixture, rowOf } from '../reading/reading-fixture.ts';
+import { addOfflineCorp } from '../support/corp-rows.ts';
 
 const SHOWN = 'pair:alice|bob';
 const HIDDEN = 'pair:bob|dave';
@@ -69,7 +70,7 @@ describeEachDialect('gallery and person routes', ({ open }) => {
     store = await open();
     const app = appWithEnv(store);
     for (const corpid of [A, B]) {
-      await app.corps.add({ corpid, secret: 'archive-secret', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
+      await addOfflineCorp(app, corpid);
     }
     const rows = await fixtureRows(0);
     const extra = galleryMessages().map((m, i) => rowOf(m, BigInt(3000 + i)));

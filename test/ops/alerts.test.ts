@@ -20,6 +20,7 @@ import { deadOwnerHere } from '../support/dead-owner.ts';
 import { type RunningSimulator, startSimulator as startSharedSimulator } from '../../src/simulator/server.ts';
 import { useSimulators } from '../support/simulators.ts';
 import { insertGap, insertMediaJob, insertRestart, insertWaitingEnvelope } from './ops-rows.ts';
+import { addOfflineCorp } from '../support/corp-rows.ts';
 
 const startSimulator = useSimulators();
 /** one simulator for every dialect's robot test (started on first use): its start is the slow part */
@@ -62,7 +63,7 @@ function evaluator(store: Store, clock: { now: number }, targets: AlertTarget[],
 }
 
 async function addCorp(store: Store, corpid: string): Promise<void> {
-  await appWithEnv(store).corps.add({ corpid, secret: 's', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
+  await addOfflineCorp(appWithEnv(store), corpid);
   // caught up just now: plenty of the window left
   await store.db.updateTable('cursors').set({ caught_up_at: T0 }).where('corpid', '=', corpid).execute();
 }

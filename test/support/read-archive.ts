@@ -15,6 +15,7 @@ import type { Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { A, B, fixtureRows, loadFixture } from '../reading/reading-fixture.ts';
 import { downloaded, mediaRow } from './media-rows.ts';
+import { addOfflineCorp } from './corp-rows.ts';
 
 export interface ReadArchive {
   readonly app: App;
@@ -33,7 +34,7 @@ export const MEDIA_MESSAGES = [
 export async function openReadArchive(store: Store, dir: string): Promise<ReadArchive> {
   const app = appWithEnv(store, { WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_MEDIA_STORE: join(dir, 'media') });
   for (const corpid of [A, B]) {
-    await app.corps.add({ corpid, secret: 'archive-secret', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
+    await addOfflineCorp(app, corpid);
   }
   await loadFixture(store, await fixtureRows(0));
   const index = new IndexRepository(store.db, store.dialect);
