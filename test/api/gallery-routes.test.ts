@@ -7,7 +7,6 @@
  */
 import { beforeAll, expect, it } from 'vitest';
 import { AuditLog } from '../../src/access/audit-log.ts';
-import type { AuditEntry, AuditTrail } from '../../src/access/caller.ts';
 import { EVERYTHING, type ReadScope } from '../../src/access/read-scope.ts';
 import type { ApiInstance } from '../../src/api/api-types.ts';
 import { buildApi } from '../../src/api/build-api.ts';
@@ -15,6 +14,7 @@ import { createLogger } from '../../src/app/logger.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { RecordingAudit } from '../support/fake-access.ts';
 import { TokenCallers, tokenCaller } from '../support/token-callers.ts';
 import { A, B, CUSTOMER, T0, fixtureRows, loadFixture, rowOf } from '../reading/reading-fixture.ts';
 import { addOfflineCorp } from '../support/corp-rows.ts';
@@ -51,15 +51,6 @@ function galleryMessages() {
 }
 
 const caller = tokenCaller;
-
-class RecordingAudit implements AuditTrail {
-  readonly entries: AuditEntry[] = [];
-  constructor(private readonly log: AuditLog) {}
-  async record(entry: AuditEntry): Promise<void> {
-    await this.log.record(entry);
-    this.entries.push(entry);
-  }
-}
 
 describeEachDialect('gallery and person routes', ({ open }) => {
   let store: Store;
