@@ -18,6 +18,7 @@ import { corpStatuses } from '../src/status/corp-status.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
 import { encodeSeq } from '../src/store/seq-codec.ts';
 import type { MediaKind } from '../src/store/vocabulary.ts';
+import { mediaRow } from '../test/support/media-rows.ts';
 
 const { values } = parseArgs({
   options: { messages: { type: 'string', default: '100000' }, corps: { type: 'string', default: '10' }, db: { type: 'string' }, rounds: { type: 'string', default: '20' } },
@@ -112,41 +113,16 @@ async function load(store: Store): Promise<void> {
           await store.dialect.insertIgnoring(
             trx,
             'media',
-            media.map((s) => ({
-              corpid,
-              msgid: `m${s}`,
-              slot: 0,
-              msgtype: msgtype(s),
-              kind: msgtype(s) as MediaKind,
-              path: msgtype(s),
-              sdkfileid: `f${s}`,
-              md5_expected: null,
-              size_expected: 1000,
-              file_name: null,
-              state: s % 97 === 0 ? 'failed' : 'done',
-              index_token: '',
-              bytes_done: 1000,
-              partial_id: null,
-              attempts: 1,
-              failures: 0,
-              next_try_at: 0,
-              lease_owner: null,
-              lease_until: null,
-              error_code: null,
-              error: null,
-              sha256: null,
-              md5: null,
-              size: 1000,
-              content_type: null,
-              storage_key: null,
-              voice_format: null,
-              converted_key: null,
-              converted_type: null,
-              convert_error: null,
-              created_at: NOW,
-              updated_at: NOW,
-              finished_at: NOW,
-            })),
+            media.map((s) =>
+              mediaRow(corpid, `m${s}`, msgtype(s) as MediaKind, NOW, {
+                state: s % 97 === 0 ? 'failed' : 'done',
+                size_expected: 1000,
+                bytes_done: 1000,
+                attempts: 1,
+                size: 1000,
+                finished_at: NOW,
+              }),
+            ),
             ['corpid', 'msgid', 'slot'],
           );
       });

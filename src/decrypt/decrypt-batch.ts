@@ -3,6 +3,7 @@ import type { Logger } from '../app/logger.ts';
 import { ArchiveError } from '../errors/errors.ts';
 import { WeComSdkError } from '../errors/wecom-codes.ts';
 import { normalizeMessage, parseMessageJson } from '../messages/normalize-message.ts';
+import { messageRowOf } from '../messages/message-row.ts';
 import type { SdkBackend } from '../sdk/backend.ts';
 import type { StoreDialect } from '../store/dialects/dialect.ts';
 import type { Database, Envelope, NewMessage } from '../store/schema.ts';
@@ -166,26 +167,7 @@ function toMessage(corpid: string, row: EnvelopeRow, plain: Buffer, createdAt: n
   try {
     const parsed = parseMessageJson(plain.toString('utf8'));
     const m = normalizeMessage(parsed, row.msgid);
-    return {
-      message: {
-        corpid,
-        msgid: row.msgid,
-        seq: row.seq,
-        action: m.action,
-        from_id: m.fromId,
-        tolist: JSON.stringify(m.tolist),
-        roomid: m.roomid,
-        msgtime: m.msgtime,
-        msgtype: m.msgtype,
-        conversation_key: m.conversationKey,
-        is_external: m.isExternal ? 1 : 0,
-        is_updown: m.isUpdown ? 1 : 0,
-        known_type: m.knownType ? 1 : 0,
-        pre_msgid: m.preMsgid,
-        raw: plain,
-        created_at: createdAt,
-      },
-    };
+    return { message: messageRowOf(corpid, row.seq, m, plain, createdAt) };
   } catch (err) {
     return failure(row, 'bad_json', err instanceof ArchiveError ? err.message : String(err));
   }

@@ -7,7 +7,6 @@
  */
 import { beforeAll, expect, it } from 'vitest';
 import { AuditLog } from '../../src/access/audit-log.ts';
-import type { AuditEntry, AuditTrail } from '../../src/access/caller.ts';
 import { EVERYTHING, type ReadScope } from '../../src/access/read-scope.ts';
 import type { ApiInstance } from '../../src/api/api-types.ts';
 import { buildApi } from '../../src/api/build-api.ts';
@@ -15,8 +14,10 @@ import { createLogger } from '../../src/app/logger.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { RecordingAudit } from '../support/fake-access.ts';
 import { TokenCallers, tokenCaller } from '../support/token-callers.ts';
 import { A, B, CUSTOMER, T0, fixtureRows, loadFixture, rowOf } from '../reading/reading-fixture.ts';
+import { addOfflineCorp } from '../support/corp-rows.ts';
 
 const SHOWN = 'pair:alice|bob';
 const HIDDEN = 'pair:bob|dave';
@@ -51,15 +52,6 @@ function galleryMessages() {
 
 const caller = tokenCaller;
 
-class RecordingAudit implements AuditTrail {
-  readonly entries: AuditEntry[] = [];
-  constructor(private readonly log: AuditLog) {}
-  async record(entry: AuditEntry): Promise<void> {
-    await this.log.record(entry);
-    this.entries.push(entry);
-  }
-}
-
 describeEachDialect('gallery and person routes', ({ open }) => {
   let store: Store;
   let api: ApiInstance;
@@ -69,7 +61,7 @@ describeEachDialect('gallery and person routes', ({ open }) => {
     store = await open();
     const app = appWithEnv(store);
     for (const corpid of [A, B]) {
-      await app.corps.add({ corpid, secret: 'archive-secret', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
+      await addOfflineCorp(app, corpid);
     }
     const rows = await fixtureRows(0);
     const extra = galleryMessages().map((m, i) => rowOf(m, BigInt(3000 + i)));

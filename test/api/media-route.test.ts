@@ -23,6 +23,7 @@ import type { MediaKind } from '../../src/store/vocabulary.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { FakeAuthenticator, MemoryAuditTrail } from '../support/fake-access.ts';
+import { downloaded, mediaRow } from '../support/media-rows.ts';
 import { messageRow } from '../support/message-rows.ts';
 
 const CORP = 'wwmediaroute0001';
@@ -61,41 +62,15 @@ async function storeFile(
     .execute();
   await store.db
     .insertInto('media')
-    .values({
-      corpid: CORP,
-      msgid,
-      slot: 0,
-      msgtype: row.kind,
-      kind: row.kind,
-      path: row.kind,
-      sdkfileid: `f-${msgid}`,
-      md5_expected: null,
-      size_expected: bytes.length,
-      file_name: row.fileName,
-      state: 'done',
-      index_token: '',
-      bytes_done: bytes.length,
-      partial_id: null,
-      attempts: 1,
-      failures: 0,
-      next_try_at: 0,
-      lease_owner: null,
-      lease_until: null,
-      error_code: null,
-      error: null,
-      sha256,
-      md5: createHash('md5').update(bytes).digest('hex'),
-      size: bytes.length,
-      content_type: row.contentType,
-      storage_key: objectKey(sha256),
-      voice_format: row.kind === 'voice' ? 'silk' : null,
-      converted_key: row.mp3 ? derivedKey(sha256, 'mp3') : null,
-      converted_type: row.mp3 ? 'audio/mpeg' : null,
-      convert_error: null,
-      created_at: 1,
-      updated_at: 1,
-      finished_at: 1,
-    })
+    .values(
+      mediaRow(CORP, msgid, row.kind, 1, {
+        file_name: row.fileName,
+        ...downloaded(bytes, row.contentType, 1),
+        voice_format: row.kind === 'voice' ? 'silk' : null,
+        converted_key: row.mp3 ? derivedKey(sha256, 'mp3') : null,
+        converted_type: row.mp3 ? 'audio/mpeg' : null,
+      }),
+    )
     .execute();
   return { sha256, bytes };
 }

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AuditLog } from '../../src/access/audit-log.ts';
-import type { AuditEntry, AuditTrail } from '../../src/access/caller.ts';
 import { EVERYTHING, type ReadScope } from '../../src/access/read-scope.ts';
 import type { ApiInstance } from '../../src/api/api-types.ts';
 import { buildApi } from '../../src/api/build-api.ts';
@@ -23,6 +22,7 @@ import { countMatches } from '../../src/search/search-messages.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { RecordingAudit } from '../support/fake-access.ts';
 import { TokenCallers, tokenCaller } from '../support/token-callers.ts';
 import { A, B } from '../reading/reading-fixture.ts';
 import { openReadArchive } from '../support/read-archive.ts';
@@ -33,22 +33,10 @@ const HIDDEN = 'pair:bob|dave';
 const caller = tokenCaller;
 const viewerScope: ReadScope = { kind: 'limited', corps: [], departments: [], conversations: [{ corpid: A, conversation: SHOWN }] };
 
-/** The store's audit log, which a test can make refuse every row; it remembers what it took and when. */
-class SwitchableAudit implements AuditTrail {
-  readonly entries: AuditEntry[] = [];
-  fail = false;
-  constructor(private readonly log: AuditLog) {}
-  async record(entry: AuditEntry): Promise<void> {
-    if (this.fail) throw new Error('the audit log refused the row');
-    await this.log.record(entry);
-    this.entries.push(entry);
-  }
-}
-
 describeEachDialect('read routes', ({ open }) => {
   let store: Store;
   let api: ApiInstance;
-  let audit: SwitchableAudit;
+  let audit: RecordingAudit;
   let dir: string | undefined;
 
   afterAll(async () => {
@@ -59,7 +47,7 @@ describeEachDialect('read routes', ({ open }) => {
     store = await open();
     dir = await mkdtemp(join(tmpdir(), 'wa-read-'));
     const { app } = await openReadArchive(store, dir);
-    audit = new SwitchableAudit(new AuditLog(store.db));
+    audit = new RecordingAudit(new AuditLog(store.db));
     const authenticator = new TokenCallers({
       admin: caller(1, 'root', 'admin', EVERYTHING),
       viewer: caller(2, 'vera', 'viewer', viewerScope),
@@ -273,7 +261,7 @@ describeEachDialect('read routes', ({ open }) => {
       '/api/audit',
     ];
     for (const url of urls) expect((await get(url)).status, url).toBe(401);
-    audit.fail = true;
+    audit.failWith = new Error('the audit log refused the row');
     try {
       for (const url of urls) {
         const res = await get(url, 'admin');
@@ -281,7 +269,7 @@ describeEachDialect('read routes', ({ open }) => {
         expect(res.body).toEqual({ error: 'INTERNAL', message: 'internal error' });
       }
     } finally {
-      audit.fail = false;
+      audit.failWith = undefined;
     }
   });
 

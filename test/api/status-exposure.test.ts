@@ -14,6 +14,7 @@ import { createLogger } from '../../src/app/logger.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { FakeAuthenticator, MemoryAuditTrail } from '../support/fake-access.ts';
 import { appWithEnv, rawRequest } from '../callbacks/harness.ts';
+import { addOfflineCorp } from '../support/corp-rows.ts';
 
 /** An address of this machine that is not loopback, if it has one. */
 const outside = Object.values(networkInterfaces())
@@ -43,15 +44,7 @@ async function signIn(base: string, username: string, password: string, headers:
 describeEachDialect('HTTP status exposure', ({ open }) => {
   it('answers /api/status to signed-in admins only, from anywhere, whatever X-Forwarded-For says', async () => {
     const app = appWithEnv(await open());
-    await app.corps.add({
-      corpid: 'wwexposed',
-      secret: 'archive-secret',
-      sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' },
-      proxy: null,
-      proxyAuth: null,
-      limit: 1000,
-      timeoutS: 5,
-    });
+    await addOfflineCorp(app, 'wwexposed');
     const audit = new MemoryAuditTrail();
     const server = await startHttpServer(app, 0, createLogger('silent'), '0.0.0.0', { access: { authenticator: new FakeAuthenticator(USERS), audit } });
     servers.push(server);

@@ -15,6 +15,7 @@ import { DirectoryStore } from '../../src/directory/directory-store.ts';
 import { eventXml, signedCallbackPost, signedVerification, type CallbackAppSecrets } from '../../src/simulator/callbacks/callback-sender.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { appWithEnv, rawRequest, startCallbackArchive, type RunningArchive } from './harness.ts';
+import { addOfflineCorp } from '../support/corp-rows.ts';
 
 const running: RunningArchive[] = [];
 afterEach(async () => {
@@ -31,7 +32,7 @@ async function archive(app: App): Promise<RunningArchive> {
 }
 
 async function addCorp(app: App, corpid: string): Promise<void> {
-  await app.corps.add({ corpid, secret: 'archive-secret', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
+  await addOfflineCorp(app, corpid);
 }
 
 async function inboxRows(app: App): Promise<number> {

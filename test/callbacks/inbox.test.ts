@@ -11,6 +11,7 @@ import { eventXml, signedCallbackPost, type CallbackAppSecrets } from '../../src
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { appWithEnv, rawRequest, startCallbackArchive } from './harness.ts';
+import { addOfflineCorp } from '../support/corp-rows.ts';
 
 const CORP = 'wwinboxtest00001';
 const APP: CallbackAppSecrets = { app: 'contacts', token: 'InboxToken', encodingAesKey: 'ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210abcdefg' };
@@ -19,7 +20,7 @@ const nowS = () => Math.floor(Date.now() / 1000);
 describeEachDialect('callback inbox', ({ open }) => {
   it('retries a failing handler, keeps the failure visible in status, and replays it', async () => {
     const app = appWithEnv(await open());
-    await app.corps.add({ corpid: CORP, secret: 's', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
+    await addOfflineCorp(app, CORP);
     await app.callbackApps.add({ corpid: CORP, app: APP.app, token: APP.token, aesKey: APP.encodingAesKey });
     // The endpoint stores; no workers run in this archive, the test drives its own: its worker only
     // claims 'invalid' rows, which are stored as failed and never claimed.

@@ -2,20 +2,14 @@
  * `demo` prints where the web UI is and a login that signs in: a new admin account with a random
  * password the first time; a second demo on the same data keeps that account and shows no password.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { eventually, rawRequest } from '../callbacks/harness.ts';
+import { privateCliData } from '../support/cli-runner.ts';
 
 describe('demo on SQLite: the UI address and a login in the banner', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wa-demo-login-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, WECOM_ARCHIVE_DATA_DIR: join(dir, 'data'), WECOM_ARCHIVE_LOG_LEVEL: 'warn', WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' };
-  delete env.WECOM_ARCHIVE_DB;
-  delete env.WECOM_ARCHIVE_MASTER_KEY;
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const { dir, env } = privateCliData('wa-demo-login-', 'warn');
 
   /** Runs `demo` in this process until the banner names the UI and the login, then stops it. */
   async function demoBanner(check: (stderr: string, ui: string) => Promise<void>): Promise<string> {

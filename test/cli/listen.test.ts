@@ -3,15 +3,14 @@
  * callbacks are answered from another address, /api/status to no one who is not signed in, loopback
  * included.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { networkInterfaces, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { networkInterfaces } from 'node:os';
 import { PassThrough } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { signedVerification } from '../../src/simulator/callbacks/callback-sender.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import { eventually, rawRequest } from '../callbacks/harness.ts';
+import { privateCliData } from '../support/cli-runner.ts';
 
 /** An address of this machine that is not loopback, if it has one. */
 const outside = Object.values(networkInterfaces())
@@ -19,11 +18,7 @@ const outside = Object.values(networkInterfaces())
   .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 
 describe('--listen of run and demo, through the CLI on SQLite', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wa-listen-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, WECOM_ARCHIVE_DATA_DIR: join(dir, 'data'), WECOM_ARCHIVE_LOG_LEVEL: 'warn', WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' };
-  delete env.WECOM_ARCHIVE_DB;
-  delete env.WECOM_ARCHIVE_MASTER_KEY;
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const { dir, env } = privateCliData('wa-listen-', 'warn');
 
   /** Starts a CLI command in this process; `stop()` aborts it and resolves with its exit code. */
   const start = (...args: string[]) => {

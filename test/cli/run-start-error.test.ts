@@ -2,20 +2,15 @@
  * `run` with a corp whose secret cannot be opened says what is wrong with it, instead of showing a
  * "cursor 0" that reads as if the archive started over.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { openStore } from '../../src/store/open-store.ts';
+import { privateCliData } from '../support/cli-runner.ts';
 
 describe('run with a corp that cannot be started, through the CLI on SQLite', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wa-run-start-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, WECOM_ARCHIVE_DATA_DIR: join(dir, 'data'), WECOM_ARCHIVE_LOG_LEVEL: 'silent', WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' };
-  delete env.WECOM_ARCHIVE_DB;
-  delete env.WECOM_ARCHIVE_MASTER_KEY;
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const { dir, env } = privateCliData('wa-run-start-', 'silent');
   const cli = async (...args: string[]) => {
     const io = { code: 0, stdout: '', stderr: '' };
     io.code = await main(args, {

@@ -3,23 +3,21 @@
  * database; a token expiry and API faults mid-run recovered; msgaudit_notify pulling new messages at
  * once instead of after the poll interval.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { App } from '../../src/app/app.ts';
 import { directoryStatuses } from '../../src/directory/directory-status.ts';
 import { exportJsonl } from '../../src/export/export-jsonl.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { archiveOnce, FAST_TIMING } from '../support/archive-harness.ts';
+import { useCleanups } from '../support/cleanups.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { addSimulatorCorpWithCallbacks, appWithEnv, eventually, startCallbackArchive, type RunningArchive } from '../callbacks/harness.ts';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const defer = useCleanups();
 
 async function simulator(opts: Parameters<typeof startSimulator>[0]): Promise<RunningSimulator> {
   const sim = await startSimulator(opts);
-  cleanups.push(() => sim.close());
+  defer(() => sim.close());
   return sim;
 }
 
@@ -30,7 +28,7 @@ async function callbackArchive(
   archive?: Parameters<typeof startCallbackArchive>[2],
 ): Promise<RunningArchive> {
   const r = await startCallbackArchive(app, options, archive);
-  cleanups.push(() => r.stop());
+  defer(() => r.stop());
   sim.api.callbackTarget = `${r.base}/callback`;
   return r;
 }

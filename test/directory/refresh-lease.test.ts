@@ -4,7 +4,7 @@
  * this host is taken over at once; an event that asks again while an id is being described keeps it
  * queued.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createLogger } from '../../src/app/logger.ts';
 import { DirectoryStore } from '../../src/directory/directory-store.ts';
 import { DirectorySync } from '../../src/directory/directory-sync.ts';
@@ -12,12 +12,10 @@ import { startSimulator, type RunningSimulator } from '../../src/simulator/serve
 import type { Store } from '../../src/store/open-store.ts';
 import { ApiClients } from '../../src/wecom-api/api-clients.ts';
 import { addSimulatorCorpWithCallbacks, appWithEnv, FAST_API_POLICY } from '../callbacks/harness.ts';
+import { useCleanups } from '../support/cleanups.ts';
 import { describeEachDialect } from '../support/databases.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const defer = useCleanups();
 
 const POLICY = { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 100, missingSecretDelayMs: 60_000 };
 
@@ -25,7 +23,7 @@ const POLICY = { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 100, missingSecret
 async function worker(store: Store, corpid: string) {
   const app = appWithEnv(store);
   const clients = new ApiClients(app.apiSettings, { policy: FAST_API_POLICY });
-  cleanups.push(() => clients.close());
+  defer(() => clients.close());
   const directoryStore = new DirectoryStore(store.db, store.dialect);
   const sync = new DirectorySync({ store: directoryStore, log: createLogger('silent'), now: Date.now }, POLICY);
   return { sync, directoryStore, client: await clients.client(corpid) };
@@ -33,7 +31,7 @@ async function worker(store: Store, corpid: string) {
 
 async function setup(open: () => Promise<Store>, seed: string) {
   const sim: RunningSimulator = await startSimulator({ messages: 0, seed });
-  cleanups.push(() => sim.close());
+  defer(() => sim.close());
   const store = await open();
   await addSimulatorCorpWithCallbacks(appWithEnv(store), sim);
   return { sim, store, corpid: sim.corp.corpid, userids: [...sim.api.data.members.keys()] };

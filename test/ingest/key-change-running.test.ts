@@ -1,16 +1,14 @@
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DecryptStage, KEY_CHANGE_GRACE_MS } from '../../src/decrypt/decrypt-stage.ts';
 import { RsaPool } from '../../src/decrypt/rsa-pool.ts';
 import { createBackend } from '../../src/sdk/create-backend.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
 import { generateRsaKeyPair, privateKeyToPkcs8Pem } from '../../src/vault/rsa-key.ts';
 import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly } from '../support/archive-harness.ts';
+import { useCleanups } from '../support/cleanups.ts';
 import { describeEachDialect } from '../support/databases.ts';
 
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const defer = useCleanups();
 
 /**
  * A running archive holds its keys in its RSA workers. When `keys replace` runs in another process,
@@ -20,13 +18,13 @@ describeEachDialect('decrypt: a key replaced while an archive runs', ({ open }) 
   async function setUp(seed: string) {
     const app = appOn(await open());
     const sim: RunningSimulator = await startSimulator({ messages: 40, seed });
-    closers.push(() => sim.close());
+    defer(() => sim.close());
     const corpid = sim.corp.corpid;
     await addSimulatorCorp(app, sim, { keyVersions: [] });
     await app.keys.add(corpid, 1, privateKeyToPkcs8Pem(generateRsaKeyPair().privateKey));
     const backend = createBackend(await app.corps.get(corpid));
     const rsa = new RsaPool();
-    closers.push(
+    defer(
       () => backend.close(),
       () => rsa.close(),
     );

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
 import { createLogger } from '../../src/app/logger.ts';
 import { runArchive } from '../../src/app/archive-runner.ts';
@@ -13,6 +12,7 @@ import { openStore, type Store } from '../../src/store/open-store.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { addSimulatorCorp, appOn, expectArchivedExactly, FAST_TIMING } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { deadOwnerHere } from '../support/dead-owner.ts';
 import { useSimulators } from '../support/simulators.ts';
 import { rowCount } from '../support/corp-rows.ts';
 
@@ -28,12 +28,6 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
     if (i > 600) throw new Error(`${what} did not happen`);
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-/** The pid of a process of this host that has exited. */
-function deadPid(): number {
-  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-  return Number(child.stdout);
 }
 
 /** One store and one simulated corp, registered in it. */
@@ -191,7 +185,7 @@ describeEachDialect('pull lease', ({ url }) => {
     const me = new PullLease(store.db, corpid, newLeaseOwner(), 60_000);
 
     // a process of this host that is gone, with most of its lease left
-    const dead = newLeaseOwner().replace(/\/\d+\//, `/${deadPid()}/`);
+    const dead = deadOwnerHere();
     await set(dead, Date.now() + 60_000);
     expect(await me.acquire()).toEqual({ held: true });
     expect(await holderOf()).toBe(me.owner);

@@ -6,7 +6,6 @@
  */
 import { expect, it } from 'vitest';
 import { MEDIA_QUEUE } from '../../src/media/jobs/media-job-queue.ts';
-import { newMediaJob } from '../../src/media/jobs/media-job-rows.ts';
 import { doublingBackoff } from '../../src/runtime/backoff.ts';
 import { type ClaimOptions, ClaimQueue } from '../../src/store/claims/claim-queue.ts';
 import { updateHeldRow } from '../../src/store/claims/lease.ts';
@@ -14,6 +13,7 @@ import { HOST_OWNER_PREFIX } from '../../src/store/lease-owner.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import type { MediaJob, NewMediaJob } from '../../src/store/schema.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { mediaRow } from '../support/media-rows.ts';
 import { readsBeforeLastChange } from '../support/stale-reads.ts';
 
 const CORP = 'wwleases';
@@ -26,8 +26,7 @@ const T = 1_000_000;
 const LEASE_MS = 60_000;
 
 function makeJob(msgid: string, over: Partial<NewMediaJob> = {}): NewMediaJob {
-  const ref = { slot: 0, kind: 'image', path: 'image', sdkfileid: `sdk-${msgid}`, md5: null, size: null, fileName: null, invalid: null } as const;
-  return { ...newMediaJob(CORP, msgid, 'image', ref, T), ...over };
+  return mediaRow(CORP, msgid, 'image', T, over);
 }
 
 async function insert(store: Store, job: NewMediaJob): Promise<MediaJob> {

@@ -16,9 +16,11 @@ import { startArchiveProcess } from '../../src/app/archive-process.ts';
 import { appWithEnv, eventually } from '../callbacks/harness.ts';
 import { addSimulatorCorp, FAST_TIMING } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { deadOwnerHere } from '../support/dead-owner.ts';
 import { type RunningSimulator, startSimulator as startSharedSimulator } from '../../src/simulator/server.ts';
 import { useSimulators } from '../support/simulators.ts';
 import { insertGap, insertMediaJob, insertRestart, insertWaitingEnvelope } from './ops-rows.ts';
+import { addOfflineCorp } from '../support/corp-rows.ts';
 
 const startSimulator = useSimulators();
 /** one simulator for every dialect's robot test (started on first use): its start is the slow part */
@@ -61,7 +63,7 @@ function evaluator(store: Store, clock: { now: number }, targets: AlertTarget[],
 }
 
 async function addCorp(store: Store, corpid: string): Promise<void> {
-  await appWithEnv(store).corps.add({ corpid, secret: 's', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
+  await addOfflineCorp(appWithEnv(store), corpid);
   // caught up just now: plenty of the window left
   await store.db.updateTable('cursors').set({ caught_up_at: T0 }).where('corpid', '=', corpid).execute();
 }
@@ -176,6 +178,33 @@ describeEachDialect('alerts', ({ open }) => {
       'envelopes_waiting/firing/1',
       'corp_stopped/firing/2',
     ]);
+  });
+
+  it('sends at once an alert whose sender died on this host, not one that a live process elsewhere holds', async () => {
+    const store = await open();
+    const clock = { now: T0 };
+    await addCorp(store, 'wwgone');
+    await addCorp(store, 'wwheld');
+    await store.db.updateTable('cursors').set({ state: 'stopped' }).execute();
+    const target = recorder();
+    const e = evaluator(store, clock, [target]);
+    // both incidents open and wait for a try again after a failed send
+    target.failNext = 2;
+    expect(await e.evaluate()).toEqual({ opened: 2, resolved: 0, sent: 0, failed: 2 });
+    clock.now += 61_000;
+    const hold = (corpid: string, owner: string) =>
+      store.db
+        .updateTable('alert_incidents')
+        .set({ lease_owner: owner, lease_until: clock.now + HOUR })
+        .where('corpid', '=', corpid)
+        .execute();
+    await hold('wwgone', deadOwnerHere());
+    await hold('wwheld', 'far-away-host/1234/0123456789ab');
+    expect(await e.evaluate()).toEqual({ opened: 0, resolved: 0, sent: 1, failed: 0 });
+    expect(summary(target.notices)).toEqual(['corp_stopped/wwgone/firing/1']);
+    clock.now += HOUR + 1;
+    expect(await e.evaluate()).toEqual({ opened: 0, resolved: 0, sent: 1, failed: 0 });
+    expect(summary(target.notices)).toEqual(['corp_stopped/wwgone/firing/1', 'corp_stopped/wwheld/firing/1']);
   });
 
   it('sends each alert once with two evaluators on one database, as markdown to the group robot', async () => {

@@ -10,7 +10,7 @@ import { generateKeyPair } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { App } from '../../src/app/app.ts';
 import { startArchiveProcess } from '../../src/app/archive-process.ts';
@@ -23,17 +23,15 @@ import { runArchive } from '../../src/app/archive-runner.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { exponentialBackoff } from '../../src/runtime/backoff.ts';
 import { expectArchivedExactly, FAST_TIMING } from '../support/archive-harness.ts';
+import { useCleanups } from '../support/cleanups.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { appWithEnv, eventually } from '../callbacks/harness.ts';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const defer = useCleanups();
 
 async function simulator(opts: Parameters<typeof startSimulator>[0]): Promise<RunningSimulator> {
   const sim = await startSimulator(opts);
-  cleanups.push(() => sim.close());
+  defer(() => sim.close());
   return sim;
 }
 
@@ -64,7 +62,7 @@ async function webhook(): Promise<{ url: string; msgids: string[] }> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  defer(() => new Promise((resolve) => server.close(resolve)));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, msgids };
 }
 
@@ -91,7 +89,7 @@ describeEachDialect('configuration changes under a running archive', ({ url }) =
     // the archive process, and the commands that change its configuration, each with its own store
     const where = await url();
     const stores = [await openStore(where), await openStore(where)];
-    cleanups.push(async () => {
+    defer(async () => {
       for (const s of stores) await s.close();
     });
     const [app, cli] = stores.map((s) => appWithEnv(s)) as [App, App];
@@ -118,7 +116,7 @@ describeEachDialect('configuration changes under a running archive', ({ url }) =
     });
     const stopper = new AbortController();
     const run = running.run(stopper.signal);
-    cleanups.push(async () => {
+    defer(async () => {
       stopper.abort();
       await run;
       await running.close();
@@ -222,7 +220,7 @@ describeEachDialect('configuration changes under a running archive', ({ url }) =
   it('every running process follows a corp added, changed and removed, and nothing is lost or stored twice', async () => {
     const where = await url();
     const stores = [await openStore(where), await openStore(where)];
-    cleanups.push(async () => {
+    defer(async () => {
       for (const s of stores) await s.close();
     });
     const apps = stores.map((s) => appWithEnv(s));
@@ -243,7 +241,7 @@ describeEachDialect('configuration changes under a running archive', ({ url }) =
           archivers = running;
         },
       });
-      cleanups.push(async () => {
+      defer(async () => {
         stopper.abort();
         await run;
       });

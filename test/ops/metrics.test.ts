@@ -14,6 +14,7 @@ import { appWithEnv, rawRequest } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { messageRow } from '../support/message-rows.ts';
 import { insertCursor, insertGap, insertInboxEvent, insertMediaJob, insertRestart, insertWaitingEnvelope } from './ops-rows.ts';
+import { addOfflineCorp } from '../support/corp-rows.ts';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
 const servers: HttpServer[] = [];
@@ -209,15 +210,7 @@ describeEachDialect('GET /metrics in an archive process', ({ open }) => {
     const store = await open();
     await fixture(store, Date.now());
     const app = appWithEnv(store);
-    await app.corps.add({
-      corpid: 'wwsinks',
-      secret: 'sink-corp-secret',
-      sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' },
-      proxy: null,
-      proxyAuth: null,
-      limit: 1000,
-      timeoutS: 10,
-    });
+    await addOfflineCorp(app, 'wwsinks');
     const { id } = await app.sinks.add({ corpid: 'wwsinks', type: 'webhook', url: 'http://127.0.0.1:9/hook', includeContent: false });
     const process = await startArchiveProcess(app, createLogger('silent'), { listen: { host: '127.0.0.1', port: 0 } });
     try {

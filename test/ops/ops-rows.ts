@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../src/store/schema.ts';
 import { encodeSeq } from '../../src/store/seq-codec.ts';
 import type { GapKind, PullState, RestartCause, SdkHostLane } from '../../src/store/vocabulary.ts';
+import { mediaRow } from '../support/media-rows.ts';
 
 export async function insertCursor(
   db: Kysely<Database>,
@@ -72,41 +73,16 @@ export async function insertRestart(db: Kysely<Database>, corpid: string, lane: 
 export async function insertMediaJob(db: Kysely<Database>, corpid: string, msgid: string, state: 'done' | 'failed' | 'pending', size: number | null, at: number): Promise<void> {
   await db
     .insertInto('media')
-    .values({
-      corpid,
-      msgid,
-      slot: 0,
-      msgtype: 'image',
-      kind: 'image',
-      path: 'image',
-      sdkfileid: `f-${msgid}`,
-      md5_expected: null,
-      size_expected: null,
-      file_name: null,
-      state,
-      index_token: '',
-      bytes_done: 0,
-      partial_id: null,
-      attempts: 1,
-      failures: 0,
-      next_try_at: 0,
-      lease_owner: null,
-      lease_until: null,
-      error_code: state === 'failed' ? 10001 : null,
-      error: state === 'failed' ? 'network' : null,
-      sha256: null,
-      md5: null,
-      size,
-      content_type: null,
-      storage_key: null,
-      voice_format: null,
-      converted_key: null,
-      converted_type: null,
-      convert_error: null,
-      created_at: at,
-      updated_at: at,
-      finished_at: state === 'pending' ? null : at,
-    })
+    .values(
+      mediaRow(corpid, msgid, 'image', at, {
+        state,
+        attempts: 1,
+        error_code: state === 'failed' ? 10001 : null,
+        error: state === 'failed' ? 'network' : null,
+        size,
+        finished_at: state === 'pending' ? null : at,
+      }),
+    )
     .execute();
 }
 

@@ -12,6 +12,7 @@ import { openStore } from '../../src/store/open-store.ts';
 import { appWithEnv, rawRequest } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { insertCursor } from './ops-rows.ts';
+import { addOfflineCorp } from '../support/corp-rows.ts';
 
 const servers: HttpServer[] = [];
 afterEach(async () => {
@@ -37,7 +38,7 @@ describeEachDialect('GET /readyz', ({ url }) => {
     expect(r.body.checks.migrations).toEqual({ ok: true });
     expect(r.body.checks.pulling).toEqual({ ok: false, detail: 'no corp is configured (corp add)' });
 
-    await app.corps.add({ corpid: 'wwready', secret: 's', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
+    await addOfflineCorp(app, 'wwready');
     // configured, but no process holds its pull
     r = await readyz();
     expect(r.status).toBe(503);

@@ -7,6 +7,7 @@
 import { type Kysely, sql } from 'kysely';
 import { EnvelopeRepository } from '../../src/decrypt/envelope-repository.ts';
 import { normalizeMessage, parseMessageJson } from '../../src/messages/normalize-message.ts';
+import { messageRowOf } from '../../src/messages/message-row.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import type { Database, NewMessage } from '../../src/store/schema.ts';
 import { encodeSeq } from '../../src/store/seq-codec.ts';
@@ -103,24 +104,7 @@ export function handwritten(): FixtureMessage[] {
 export function rowOf(m: FixtureMessage, seq: bigint): NewMessage {
   const raw = Buffer.from(JSON.stringify(m.json));
   const n = normalizeMessage(parseMessageJson(raw.toString('utf8')), m.msgid);
-  return {
-    corpid: m.corpid,
-    msgid: m.msgid,
-    seq: encodeSeq(seq),
-    action: n.action,
-    from_id: n.fromId,
-    tolist: JSON.stringify(n.tolist),
-    roomid: n.roomid,
-    msgtime: n.msgtime,
-    msgtype: n.msgtype,
-    conversation_key: n.conversationKey,
-    is_external: n.isExternal ? 1 : 0,
-    is_updown: n.isUpdown ? 1 : 0,
-    known_type: n.knownType ? 1 : 0,
-    pre_msgid: n.preMsgid,
-    raw,
-    created_at: 1,
-  };
+  return messageRowOf(m.corpid, encodeSeq(seq), n, raw, 1);
 }
 
 /** Every message of the fixture as rows: the handwritten ones, then `generated` simulated ones of every type in corp A. */

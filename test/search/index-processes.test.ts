@@ -11,6 +11,7 @@ import { sql } from 'kysely';
 import { afterAll, expect, it } from 'vitest';
 import { EVERYTHING } from '../../src/access/read-scope.ts';
 import { normalizeMessage, parseMessageJson } from '../../src/messages/normalize-message.ts';
+import { messageRowOf } from '../../src/messages/message-row.ts';
 import { IndexRepository } from '../../src/search/index-repository.ts';
 import { parseSearchQuery } from '../../src/search/query.ts';
 import { countMatches } from '../../src/search/search-messages.ts';
@@ -84,24 +85,7 @@ describeEachDialect('index stage processes', ({ url }) => {
       for (let i = 0; i < BACKLOG; i += 500) {
         const rows = plaintexts.slice(i, i + 500).map((raw, k) => {
           const m = normalizeMessage(parseMessageJson(raw.toString('utf8')), `crash-${i + k}`);
-          return {
-            corpid,
-            msgid: m.msgid,
-            seq: encodeSeq(BigInt(1_000_000 + i + k)),
-            action: m.action,
-            from_id: m.fromId,
-            tolist: JSON.stringify(m.tolist),
-            roomid: m.roomid,
-            msgtime: m.msgtime,
-            msgtype: m.msgtype,
-            conversation_key: m.conversationKey,
-            is_external: m.isExternal ? 1 : 0,
-            is_updown: 0,
-            known_type: m.knownType ? 1 : 0,
-            pre_msgid: m.preMsgid,
-            raw,
-            created_at: 1,
-          };
+          return messageRowOf(corpid, encodeSeq(BigInt(1_000_000 + i + k)), m, raw, 1);
         });
         await store.db.transaction().execute(async (trx) => {
           await trx.insertInto('messages').values(rows).execute();

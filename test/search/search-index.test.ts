@@ -14,10 +14,8 @@ import type { App } from '../../src/app/app.ts';
 import { decryptWaiting } from '../../src/app/decrypt-waiting.ts';
 import { indexDocs, messageTokens } from '../../src/search/index-docs.ts';
 import { IndexRepository } from '../../src/search/index-repository.ts';
-import { matchesQuery } from '../../src/search/match.ts';
 import { parseSearchQuery, type SearchFilters } from '../../src/search/query.ts';
 import { countMatches, searchMessages } from '../../src/search/search-messages.ts';
-import { searchableTextOfRaw } from '../../src/search/searchable-text.ts';
 import { textUnits } from '../../src/search/tokenize.ts';
 import type { Rng } from '../../src/simulator/core/prng.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
@@ -29,29 +27,11 @@ import { runArchive } from '../../src/app/archive-runner.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { reindexSearch } from '../../src/app/search-reindex.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { allPages, bruteForce, type StoredMessage, storedMessages } from '../support/search-scan.ts';
 import { seededRng, testSeed } from '../support/test-seed.ts';
 
 const MESSAGES = 2_000;
 const QUERIES = 320;
-
-interface StoredMessage {
-  msgid: string;
-  seq: string;
-  msgtime: number;
-  from_id: string;
-  conversation_key: string;
-  msgtype: string;
-  fields: string[];
-}
-
-async function storedMessages(app: App, corpid: string): Promise<StoredMessage[]> {
-  const rows = await app.store.db
-    .selectFrom('messages')
-    .select(['msgid', 'seq', 'msgtime', 'from_id', 'conversation_key', 'msgtype', 'raw'])
-    .where('corpid', '=', corpid)
-    .execute();
-  return rows.map(({ raw, ...row }) => ({ ...row, msgtime: Number(row.msgtime), fields: searchableTextOfRaw(raw).map((f) => f.text) }));
-}
 
 /** A term taken from a random message's text, so that most queries find something. */
 function randomTerm(rng: Rng, corpus: readonly StoredMessage[]): string {
@@ -99,36 +79,6 @@ function randomQuery(rng: Rng, corpus: readonly StoredMessage[]): string {
   return terms.join(' ');
 }
 
-/** What a scan of every stored message finds, newest first as the search orders it. */
-function bruteForce(corpus: readonly StoredMessage[], query: ReturnType<typeof parseSearchQuery>): string[] {
-  const f = query.filters;
-  return corpus
-    .filter(
-      (m) =>
-        (f.conversationKey === undefined || m.conversation_key === f.conversationKey) &&
-        (f.fromIds === undefined || f.fromIds.includes(m.from_id)) &&
-        (f.msgtypes === undefined || f.msgtypes.includes(m.msgtype)) &&
-        (f.since === undefined || m.msgtime >= f.since) &&
-        (f.until === undefined || m.msgtime < f.until) &&
-        matchesQuery(m.fields, query),
-    )
-    .sort((a, b) => b.msgtime - a.msgtime || (a.seq < b.seq ? 1 : a.seq > b.seq ? -1 : 0) || (a.msgid < b.msgid ? 1 : -1))
-    .map((m) => m.msgid);
-}
-
-async function allPages(app: App, query: ReturnType<typeof parseSearchQuery>, limit: number): Promise<string[]> {
-  const found: string[] = [];
-  let after: string | undefined;
-  for (let page = 0; page < 1_000; page++) {
-    const result = await searchMessages(app.store.db, app.store.dialect, EVERYTHING, query, { limit, ...(after ? { after } : {}) });
-    expect(result.hits.length).toBeLessThanOrEqual(limit);
-    found.push(...result.hits.map((h) => h.msgid));
-    if (!result.next) return found;
-    after = result.next;
-  }
-  throw new Error('more than 1000 pages');
-}
-
 const sims: RunningSimulator[] = [];
 afterAll(async () => {
   for (const sim of sims.splice(0)) await sim.close();
@@ -148,7 +98,7 @@ describeEachDialect('search', ({ open, url }) => {
     await addSimulatorCorp(app, sim, { limit: 1000 });
     const [progress] = await archiveOnce(app);
     expect(progress).toMatchObject({ state: 'ok', messages: MESSAGES });
-    corpus = await storedMessages(app, sim.corp.corpid);
+    corpus = await storedMessages(app.store.db, sim.corp.corpid);
   }, 240_000);
   afterAll(() => app?.close());
 
@@ -173,7 +123,7 @@ describeEachDialect('search', ({ open, url }) => {
       const expected = bruteForce(corpus, query);
       if (expected.length > 0) nonEmpty += 1;
       const limit = rng.pick([7, 50, 1000]);
-      expect(await allPages(app, query, limit), `query ${JSON.stringify(text)} ${JSON.stringify(query.filters)} limit ${limit}`).toEqual(expected);
+      expect(await allPages(app.store.db, app.store.dialect, query, limit), `query ${JSON.stringify(text)} ${JSON.stringify(query.filters)} limit ${limit}`).toEqual(expected);
       if (n % 8 === 0) expect(await countMatches(app.store.db, app.store.dialect, EVERYTHING, query)).toEqual({ count: expected.length, atLeast: false });
     }
     // most queries come from the corpus's own text: the comparison is not between empty answers
@@ -286,21 +236,21 @@ describeEachDialect('search', ({ open, url }) => {
     sims.push(rotating);
     await addSimulatorCorp(late, rotating, { keyVersions: [2] });
     await archiveOnce(late);
-    const early = await storedMessages(late, rotating.corp.corpid);
+    const early = await storedMessages(late.store.db, rotating.corp.corpid);
     expect(early.length).toBe(80);
     await late.keys.add(rotating.corp.corpid, 1, rotating.privateKeyPems.get(1)!);
     expect(await decryptWaiting(late, rotating.corp.corpid)).toMatchObject({ messages: 40, failures: 0 });
     // the next run finishes indexing what was stored meanwhile
     await archiveOnce(late);
-    const all = await storedMessages(late, rotating.corp.corpid);
+    const all = await storedMessages(late.store.db, rotating.corp.corpid);
     expect(all.length).toBe(120);
     const lateOnes = all.filter((m) => !early.some((e) => e.msgid === m.msgid) && m.fields.some((f) => textUnits(f).length > 0));
     expect(lateOnes.length).toBeGreaterThan(0);
     for (const m of lateOnes) {
       const word = textUnits(m.fields.find((f) => textUnits(f).length > 0)!)[0]!.text;
       const query = parseSearchQuery(word, { corpid: rotating.corp.corpid });
-      expect(await allPages(late, query, 1000)).toEqual(bruteForce(all, query));
-      expect(await allPages(late, query, 1000)).toContain(m.msgid);
+      expect(await allPages(late.store.db, late.store.dialect, query, 1000)).toEqual(bruteForce(all, query));
+      expect(await allPages(late.store.db, late.store.dialect, query, 1000)).toContain(m.msgid);
     }
 
     // a rebuild while the archive runs: everything is indexed once when both are done

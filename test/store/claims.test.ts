@@ -5,7 +5,6 @@
  * as it claims, and of the directory refresh queue, counting a try when it fails); a claim takes nothing from a row read before its
  * last change, takes back its own leases as told, and reads as many due rows as told.
  */
-import { spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { INBOX_QUEUE } from '../../src/callbacks/callback-inbox.ts';
 import { REFRESH_QUEUE } from '../../src/directory/directory-store.ts';
@@ -16,15 +15,10 @@ import { newLeaseOwner } from '../../src/store/lease-owner.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { encodeSeq } from '../../src/store/seq-codec.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { deadOwnerHere } from '../support/dead-owner.ts';
 import { readsBeforeLastChange } from '../support/stale-reads.ts';
 
 const OTHER_HOST = 'far-away-host/1234/0123456789ab';
-
-/** An owner name of this host whose process has exited. */
-function deadOwnerHere(): string {
-  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-  return newLeaseOwner().replace(/\/\d+\//, `/${Number(child.stdout)}/`);
-}
 
 /** A clock the test moves by hand. */
 function manualClock(start = 1_000_000) {
@@ -119,6 +113,26 @@ describeEachDialect('claims: row lease', ({ open }) => {
       .where('corpid', '=', 'wwdead')
       .execute();
     expect(await takers[0]!.acquire()).toMatchObject({ held: false, holder: { owner: OTHER_HOST } });
+  });
+
+  it('is taken only while a condition on the row holds, also from a process of this host that is gone', async () => {
+    const store = await open();
+    await cursorRow(store, 'wwwhen');
+    const lease = new RowLease(store.db, 'cursors', { corpid: 'wwwhen' }, newLeaseOwner(), 60_000);
+    expect(await lease.acquire((eb) => eb('state', '=', 'stopped'))).toEqual({ held: false, holder: undefined });
+    expect(await holderOf(store, 'wwwhen')).toBeNull();
+    expect(await lease.acquire((eb) => eb('state', '=', 'ok'))).toEqual({ held: true });
+
+    const dead = deadOwnerHere();
+    await store.db
+      .updateTable('cursors')
+      .set({ lease_owner: dead, lease_until: Date.now() + 600_000 })
+      .where('corpid', '=', 'wwwhen')
+      .execute();
+    expect(await lease.acquire((eb) => eb('state', '=', 'stopped'))).toEqual({ held: false, holder: undefined });
+    expect(await holderOf(store, 'wwwhen')).toBe(dead);
+    expect(await lease.acquire((eb) => eb('state', '=', 'ok'))).toEqual({ held: true });
+    expect(await holderOf(store, 'wwwhen')).toBe(lease.owner);
   });
 
   it('is released only by its holder, and is free at once after', async () => {

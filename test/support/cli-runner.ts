@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { afterAll } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 
 export interface CliRun {
@@ -26,4 +30,18 @@ export async function runCli(args: string[], options: { cwd: string; env: NodeJS
     signal: new AbortController().signal,
   });
   return { code, stdout, stderr };
+}
+
+/**
+ * A folder of its own for CLI runs in this process, on the SQLite database in its data folder (not
+ * the database or master key the environment names), removed after the enclosing describe: call it
+ * inside one.
+ */
+export function privateCliData(prefix: string, logLevel: 'silent' | 'warn'): { dir: string; env: NodeJS.ProcessEnv } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const env: NodeJS.ProcessEnv = { ...process.env, WECOM_ARCHIVE_DATA_DIR: join(dir, 'data'), WECOM_ARCHIVE_LOG_LEVEL: logLevel, WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' };
+  delete env.WECOM_ARCHIVE_DB;
+  delete env.WECOM_ARCHIVE_MASTER_KEY;
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir, env };
 }

@@ -24,3 +24,8 @@ export async function rowCount(db: Kysely<Database>, table: 'envelopes' | 'messa
   if (corpid !== undefined) q = q.where('corpid', '=', corpid);
   return Number((await q.executeTakeFirstOrThrow()).n);
 }
+
+/** Registers `corpid` with an SDK that is never reached: for tests that put the corp's rows into the store directly. */
+export async function addOfflineCorp(app: App, corpid: string): Promise<void> {
+  await app.corps.add({ corpid, secret: 'archive-secret', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
+}

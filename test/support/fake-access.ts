@@ -81,3 +81,17 @@ export class MemoryAuditTrail implements AuditTrail {
     this.entries.push(entry);
   }
 }
+
+/** A real audit log (`log`, the store's) that remembers what it took; `failWith` makes every `record` reject before the row is written. */
+export class RecordingAudit implements AuditTrail {
+  readonly entries: AuditEntry[] = [];
+  failWith: Error | undefined;
+
+  constructor(private readonly log: AuditTrail) {}
+
+  async record(entry: AuditEntry): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    await this.log.record(entry);
+    this.entries.push(entry);
+  }
+}

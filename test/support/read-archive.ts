@@ -14,6 +14,8 @@ import { IndexRepository } from '../../src/search/index-repository.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { appWithEnv } from '../callbacks/harness.ts';
 import { A, B, fixtureRows, loadFixture } from '../reading/reading-fixture.ts';
+import { downloaded, mediaRow } from './media-rows.ts';
+import { addOfflineCorp } from './corp-rows.ts';
 
 export interface ReadArchive {
   readonly app: App;
@@ -32,7 +34,7 @@ export const MEDIA_MESSAGES = [
 export async function openReadArchive(store: Store, dir: string): Promise<ReadArchive> {
   const app = appWithEnv(store, { WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_MEDIA_STORE: join(dir, 'media') });
   for (const corpid of [A, B]) {
-    await app.corps.add({ corpid, secret: 'archive-secret', sdk: { kind: 'simulator', url: 'http://127.0.0.1:9' }, proxy: null, proxyAuth: null, limit: 1000, timeoutS: 5 });
+    await addOfflineCorp(app, corpid);
   }
   await loadFixture(store, await fixtureRows(0));
   const index = new IndexRepository(store.db, store.dialect);
@@ -51,41 +53,7 @@ export async function openReadArchive(store: Store, dir: string): Promise<ReadAr
     await store.db.deleteFrom('media').where('corpid', '=', corpid).where('msgid', '=', msgid).execute();
     await store.db
       .insertInto('media')
-      .values({
-        corpid,
-        msgid,
-        slot: 0,
-        msgtype: 'image',
-        kind: 'image',
-        path: 'image',
-        sdkfileid: `f-${msgid}`,
-        md5_expected: null,
-        size_expected: bytes.length,
-        file_name: `${msgid}.png`,
-        state: 'done',
-        index_token: '',
-        bytes_done: bytes.length,
-        partial_id: null,
-        attempts: 1,
-        failures: 0,
-        next_try_at: 0,
-        lease_owner: null,
-        lease_until: null,
-        error_code: null,
-        error: null,
-        sha256,
-        md5: createHash('md5').update(bytes).digest('hex'),
-        size: bytes.length,
-        content_type: 'image/png',
-        storage_key: objectKey(sha256),
-        voice_format: null,
-        converted_key: null,
-        converted_type: null,
-        convert_error: null,
-        created_at: 1,
-        updated_at: 1,
-        finished_at: 1,
-      })
+      .values(mediaRow(corpid, msgid, 'image', 1, { file_name: `${msgid}.png`, ...downloaded(bytes, 'image/png', 1) }))
       .execute();
     media[msgid] = sha256;
   }

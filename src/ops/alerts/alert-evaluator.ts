@@ -8,7 +8,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from '../../app/logger.ts';
-import { doublingDelayMs } from '../../runtime/backoff.ts';
+import { type Backoff, doublingBackoff } from '../../runtime/backoff.ts';
 import { sleep } from '../../runtime/sleep.ts';
 import type { StoreDialect } from '../../store/dialects/dialect.ts';
 import { isDatabaseUnavailable } from '../../store/database-health.ts';
@@ -41,6 +41,8 @@ export class AlertEvaluator {
   private readonly store: IncidentStore;
   private readonly owner = newLeaseOwner();
   private readonly now: () => number;
+  /** when a failed send is tried again, by failures in a row */
+  private readonly retry: Backoff;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -50,6 +52,7 @@ export class AlertEvaluator {
   ) {
     this.store = new IncidentStore(db, dialect);
     this.now = options.now ?? Date.now;
+    this.retry = doublingBackoff(options.retryBaseMs ?? 30_000, 15 * 60_000);
   }
 
   /** Evaluates every `intervalMs` until `signal` aborts; a database outage waits for the next round. */
@@ -116,7 +119,7 @@ export class AlertEvaluator {
         result.sent++;
         this.log.info({ stage: 'alerts', rule: i.rule, corp: i.corpid, state: i.state, incident: i.incident }, `alert sent: ${i.rule} ${i.state}`);
       } else {
-        const retryAt = now + doublingDelayMs(this.options.retryBaseMs ?? 30_000, 15 * 60_000, i.failures + 1);
+        const retryAt = now + this.retry.delayMs(i.failures + 1);
         await this.store.failed(i, this.owner, retryAt, now);
         result.failed++;
         this.log.warn({ stage: 'alerts', rule: i.rule, corp: i.corpid, errors, retryAt: new Date(retryAt).toISOString() }, 'alert not delivered; trying again later');

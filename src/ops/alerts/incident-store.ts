@@ -1,9 +1,12 @@
 /**
  * Every query on the alert tables. Each change is a compare-and-set on what the caller read, so
  * several evaluators on one database (several `run` processes) agree: an incident is opened once,
- * resolved once, and sent by the one process whose claim of the row's lease succeeded.
+ * resolved once, and sent by the one process whose claim of the row's lease succeeded. The lease
+ * is the row lease of store/claims, the one every background stage uses (its owner names, the
+ * take-over from a holder that died on this host); what is sent is recorded only by its holder.
  */
 import type { Kysely, Selectable } from 'kysely';
+import { RowLease, updateHeldRow } from '../../store/claims/lease.ts';
 import type { StoreDialect } from '../../store/dialects/dialect.ts';
 import type { AlertIncidentTable, Database } from '../../store/schema.ts';
 import type { AlertRule, AlertState } from '../../store/vocabulary.ts';
@@ -105,47 +108,55 @@ export class IncidentStore {
 
   /**
    * Takes the row for sending its current state: only while that state is still unsent, no other
-   * process holds the row, its backoff has passed and the throttle allows. The read state is part
-   * of the condition, so the message sent is the state the claim saw.
+   * live process holds the row, its backoff has passed and the throttle allows. The read state is
+   * part of the condition, so the message sent is the state the claim saw, and the failures read
+   * are the row's while the lease is held (only its holder writes them).
    */
   async claim(incident: Incident, owner: string, throttleMs: number, now: number): Promise<boolean> {
-    const r = await this.db
-      .updateTable('alert_incidents')
-      .set({ lease_owner: owner, lease_until: now + SEND_LEASE_MS })
-      .where('rule', '=', incident.rule)
-      .where('corpid', '=', incident.corpid)
-      .where('state', '=', incident.state)
-      .where('incident', '=', incident.incident)
-      .where('notified', '=', incident.notified)
-      .where('next_try_at', '<=', now)
-      .where((eb) => eb.or([eb('last_sent_at', 'is', null), eb('last_sent_at', '<=', now - throttleMs)]))
-      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<', now)]))
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    const lease = new RowLease(this.db, 'alert_incidents', keyOf(incident), owner, SEND_LEASE_MS, () => now);
+    const answer = await lease.acquire((eb) =>
+      eb.and([
+        eb('state', '=', incident.state),
+        eb('incident', '=', incident.incident),
+        eb('notified', '=', incident.notified),
+        eb('failures', '=', incident.failures),
+        eb('next_try_at', '<=', now),
+        eb.or([eb('last_sent_at', 'is', null), eb('last_sent_at', '<=', now - throttleMs)]),
+      ]),
+    );
+    return answer.held;
   }
 
   /** Records what was sent and lets the row go, in one transaction with the send's log row. */
   async sent(incident: Incident, state: AlertState, owner: string, now: number): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('alert_incidents')
-        .set({ notified: state, last_sent_at: now, failures: 0, next_try_at: 0, lease_owner: null, lease_until: null, updated_at: now })
-        .where('rule', '=', incident.rule)
-        .where('corpid', '=', incident.corpid)
-        .where('lease_owner', '=', owner)
-        .execute();
+      // the send is logged even when the lease was lost meanwhile: it was sent, and counts in the hour's cap
+      await updateHeldRow(trx, 'alert_incidents', keyOf(incident), owner, {
+        notified: state,
+        last_sent_at: now,
+        failures: 0,
+        next_try_at: 0,
+        lease_owner: null,
+        lease_until: null,
+        updated_at: now,
+      });
       await trx.insertInto('alert_sends').values({ rule: incident.rule, corpid: incident.corpid, state, incident: incident.incident, sent_at: now }).execute();
     });
   }
 
   /** A send failed: the row goes back with a backoff, for this or another process to try again. */
   async failed(incident: Incident, owner: string, retryAt: number, now: number): Promise<void> {
-    await this.db
-      .updateTable('alert_incidents')
-      .set((eb) => ({ failures: eb('failures', '+', 1), next_try_at: retryAt, lease_owner: null, lease_until: null, updated_at: now }))
-      .where('rule', '=', incident.rule)
-      .where('corpid', '=', incident.corpid)
-      .where('lease_owner', '=', owner)
-      .execute();
+    await updateHeldRow(this.db, 'alert_incidents', keyOf(incident), owner, {
+      failures: incident.failures + 1,
+      next_try_at: retryAt,
+      lease_owner: null,
+      lease_until: null,
+      updated_at: now,
+    });
   }
+}
+
+/** The row of an incident. */
+function keyOf(incident: Incident): { rule: AlertRule; corpid: string } {
+  return { rule: incident.rule, corpid: incident.corpid };
 }

@@ -13,7 +13,7 @@
  * rows named by their key columns. Its queries see the table through LooseDatabase (columns named
  * at run time); what callers get back is typed by the schema.
  */
-import type { ExpressionBuilder, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import type { Expression, ExpressionBuilder, Kysely, Selectable, SqlBool, Transaction, Updateable } from 'kysely';
 import { ownerIsDeadHere } from '../lease-owner.ts';
 import type { Database } from '../schema.ts';
 
@@ -78,6 +78,12 @@ export function whereFreeOrOwn(eb: ExpressionBuilder<LooseDatabase, string>, own
   return eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_until', 'is', null), eb('lease_until', '<', now)]);
 }
 
+/**
+ * A condition on a leased row besides its lease, part of the take's WHERE: the lease is taken only
+ * while the row is still as the taker read it (an alert incident still unsent, its backoff passed).
+ */
+export type RowCondition<T extends LeasedTable> = (eb: ExpressionBuilder<Database, T>) => Expression<SqlBool>;
+
 /** A column that only moves forward: an update of the row never sets it below what it holds. */
 export interface Watermark<T extends keyof Database> {
   column: ColumnOf<T>;
@@ -109,8 +115,9 @@ export async function updateHeldRow<T extends LeasedTable>(
 }
 
 /**
- * The lease on one row of `table` (a corp's pull on its cursor row). `acquire` takes it or renews it
- * for another `ttlMs`; `release` gives it up; `updateIfHeld` commits work only while it is held.
+ * The lease on one row of `table` (a corp's pull on its cursor row, an alert incident being sent).
+ * `acquire` takes it or renews it for another `ttlMs` (only while a condition on the row holds, when
+ * it is given one); `release` gives it up; `updateIfHeld` commits work only while it is held.
  */
 export class RowLease<T extends LeasedTable> {
   constructor(
@@ -125,17 +132,19 @@ export class RowLease<T extends LeasedTable> {
   /**
    * Takes the lease, or renews it: `held` when this owner holds it now; else another process that
    * is alive (or on another host, until its lease ends) holds it, and `holder` says which
-   * (undefined when that lease ended just now, or the row is gone).
+   * (undefined when that lease ended just now, the row is gone, or `when` does not hold).
+   * `when`, a condition on the row, is part of every take, the take-over of a dead holder's included.
    */
-  async acquire(): Promise<LeaseAnswer> {
+  async acquire(when?: RowCondition<T>): Promise<LeaseAnswer> {
     const db = looseView(this.db);
     const now = this.now();
     const lease = { lease_owner: this.owner, lease_until: now + this.ttlMs };
+    const condition = (eb: ExpressionBuilder<LooseDatabase, string>) => (when ? [when(eb as unknown as ExpressionBuilder<Database, T>)] : []);
     // counts 1 also for a renewal that writes the values already there (StoreDialect.updateCounts)
     const r = await db
       .updateTable(this.table as string)
       .set(lease)
-      .where((eb) => eb.and([whereKey(eb, this.key), whereFreeOrOwn(eb, this.owner, now)]))
+      .where((eb) => eb.and([whereKey(eb, this.key), whereFreeOrOwn(eb, this.owner, now), ...condition(eb)]))
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 1) return { held: true };
     const row = await db
@@ -149,7 +158,7 @@ export class RowLease<T extends LeasedTable> {
     const taken = await db
       .updateTable(this.table as string)
       .set(lease)
-      .where((eb) => eb.and([whereKey(eb, this.key), eb('lease_owner', '=', holder.owner), eb('lease_until', '=', holder.until)]))
+      .where((eb) => eb.and([whereKey(eb, this.key), eb('lease_owner', '=', holder.owner), eb('lease_until', '=', holder.until), ...condition(eb)]))
       .executeTakeFirst();
     return Number(taken.numUpdatedRows) === 1 ? { held: true } : { held: false, holder: undefined };
   }
