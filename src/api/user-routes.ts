@@ -136,42 +136,27 @@ export function userRoutes(admin: AccountAdmin, audit: AuditTrail | undefined) {
       );
     }
 
-    api.post(
-      '/api/users/:username/grants',
-      {
+    for (const [method, summary, change] of [
+      ['POST', 'Grant an account one more thing to read (a grant it holds already is kept)', admin.grant.bind(admin)],
+      ['DELETE', 'Take one grant back from an account', admin.revoke.bind(admin)],
+    ] as const) {
+      api.route({
+        method,
+        url: '/api/users/:username/grants',
         config: { access: ['admin'] },
         schema: {
-          summary: 'Grant an account one more thing to read (a grant it holds already is kept)',
+          summary,
           tags: ['users'],
           params: USER_PARAMS,
           body: GRANT_BODY,
           response: { 200: GRANT_CHANGE_ANSWER, ...errorAnswers(400, 401, 403, 404, 500, 503) },
         },
-      },
-      async (request) => {
-        const { username } = request.params;
-        const changed = await admin.grant(actor(request), username, [spec(request.body)]);
-        return { user: await userEntry(username), changed };
-      },
-    );
-
-    api.delete(
-      '/api/users/:username/grants',
-      {
-        config: { access: ['admin'] },
-        schema: {
-          summary: 'Take one grant back from an account',
-          tags: ['users'],
-          params: USER_PARAMS,
-          body: GRANT_BODY,
-          response: { 200: GRANT_CHANGE_ANSWER, ...errorAnswers(400, 401, 403, 404, 500, 503) },
+        handler: async (request) => {
+          const { username } = request.params;
+          const changed = await change(actor(request), username, [spec(request.body)]);
+          return { user: await userEntry(username), changed };
         },
-      },
-      async (request) => {
-        const { username } = request.params;
-        const changed = await admin.revoke(actor(request), username, [spec(request.body)]);
-        return { user: await userEntry(username), changed };
-      },
-    );
+      });
+    }
   };
 }
