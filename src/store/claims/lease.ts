@@ -108,6 +108,9 @@ export async function updateHeldRow<T extends LeasedTable>(
   return Number(r.numUpdatedRows) === 1;
 }
 
+/** takes of a lease that found it free on reading it back, before answering "held by nobody we know" */
+const ACQUIRE_TRIES = 3;
+
 /**
  * The lease on one row of `table` (a corp's pull on its cursor row). `acquire` takes it or renews it
  * for another `ttlMs`; `release` gives it up; `updateIfHeld` commits work only while it is held.
@@ -128,6 +131,16 @@ export class RowLease<T extends LeasedTable> {
    * (undefined when that lease ended just now, or the row is gone).
    */
   async acquire(): Promise<LeaseAnswer> {
+    let answer = await this.tryAcquire();
+    // the lease was free when read back: it ended, or its holder gave it up, between the take and the
+    // read (a process that won it with no pull slot left gives it straight back, pull-slots.ts).
+    // Asked again, it is taken, or its new holder is named; without this, a `run --once` that heard
+    // "held by nobody" would leave the corp to a process that no longer pulls it
+    for (let i = 1; i < ACQUIRE_TRIES && !answer.held && answer.holder === undefined; i++) answer = await this.tryAcquire();
+    return answer;
+  }
+
+  private async tryAcquire(): Promise<LeaseAnswer> {
     const db = looseView(this.db);
     const now = this.now();
     const lease = { lease_owner: this.owner, lease_until: now + this.ttlMs };
