@@ -13,6 +13,7 @@ import type { Logger } from '../app/logger.ts';
 import type { CorpConfig } from '../corps/corp-registry.ts';
 import type { Backoff } from '../runtime/backoff.ts';
 import { Bell, sleep } from '../runtime/sleep.ts';
+import type { LeaseAnswer } from '../store/claims/lease.ts';
 import { type DatabaseHealth, describeDatabaseError, isDatabaseUnavailable } from '../store/database-health.ts';
 import { recordPullError } from './cursor-store.ts';
 import { PullLease } from './pull-lease.ts';
@@ -128,7 +129,7 @@ export class PullLoop {
       await sleep(this.leaseTtlMs / 3, signal, ended);
       if (settled || signal.aborted) break;
       try {
-        if (!(await this.holdsPull())) {
+        if (!(await this.holdsPull(true))) {
           this.deps.log.warn(
             { corp, stage: 'pull', holder: this.progress.pullHeldBy },
             'the pull lease was lost while this process decrypted what it stored; the new holder decrypts the rest',
@@ -143,8 +144,11 @@ export class PullLoop {
     }
   }
 
-  /** Whether this process may pull the corp now: it holds the pull lease, else it says who does. */
-  private async holdsPull(): Promise<boolean> {
+  /**
+   * Whether this process may pull the corp now: it holds the pull lease, else it says who does.
+   * `once`: a slot is reserved before asking (pull-slots.ts), so a lease won is never given back.
+   */
+  private async holdsPull(once: boolean): Promise<boolean> {
     const slots = this.deps.pullSlots;
     const full = (): boolean => {
       const holder = `another process (this one pulls its --max-corps ${slots!.max})`;
@@ -155,9 +159,18 @@ export class PullLoop {
       return false;
     };
     // a corp this process does not pull yet needs one of its slots (pull-slots.ts): none free, no need to ask
-    if (!this.leaseHeld && slots !== undefined && !slots.free) return full();
-    const lease = await this.lease.acquire();
-    if (lease.held && !this.leaseHeld && slots !== undefined && !slots.take()) {
+    const needsSlot = !this.leaseHeld && slots !== undefined;
+    const reserved = needsSlot && once;
+    if (reserved ? !(await slots.reserve()) : needsSlot && !slots.free) return full();
+    let lease: LeaseAnswer;
+    try {
+      lease = await this.lease.acquire();
+    } catch (err) {
+      if (reserved) slots.settle(false);
+      throw err;
+    }
+    if (reserved) slots.settle(lease.held);
+    else if (lease.held && needsSlot && !slots.take()) {
       // every slot went to other corps' loops while this one asked: the lease goes straight back
       await this.lease.release();
       return full();
@@ -194,7 +207,7 @@ export class PullLoop {
       if (signal.aborted) break;
       lastCall = now();
       try {
-        if (!(await this.holdsPull())) {
+        if (!(await this.holdsPull(once))) {
           // its holder pulls and decrypts; this run only downloads media (claimed job by job)
           if (once) break;
           await sleep(this.timing.pollIntervalMs, signal, this.bell);
