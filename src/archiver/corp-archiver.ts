@@ -104,6 +104,8 @@ export class CorpArchiver {
   /** settles once the pull loop has its first answer about the lease (or ended): the decrypt loop waits for it */
   private readonly leaseAsked: Promise<void>;
   private leaseAnswered: () => void = () => undefined;
+  /** the pull loop stopped pulling (with `once`: caught up); it may still hold the lease */
+  private pullFinished = false;
 
   constructor(
     private readonly deps: CorpArchiverDeps,
@@ -123,6 +125,10 @@ export class CorpArchiver {
       {
         workForDecrypt: () => this.decryptBell.ring(),
         leaseAnswered: () => this.leaseAnswered(),
+        pullEnded: () => {
+          this.pullFinished = true;
+          this.decryptBell.ring();
+        },
       },
       newLeaseOwner(),
     );
@@ -139,16 +145,14 @@ export class CorpArchiver {
 
   /** Runs until aborted, or with `once` until caught up and everything pulled is decrypted. */
   async run(signal: AbortSignal, options: { once: boolean }): Promise<CorpProgress> {
-    let pullFinished = false;
-    const pulling = this.pull.run(signal, options.once).finally(() => {
-      pullFinished = true;
-      this.decryptBell.ring();
-    });
+    this.pullFinished = false;
     let decryptFinished = false;
-    const decrypting = this.decryptLoop(signal, options.once, () => pullFinished).finally(() => {
+    const decrypting = this.decryptLoop(signal, options.once, () => this.pullFinished).finally(() => {
       decryptFinished = true;
       this.mediaBell.ring();
     });
+    // `once`: the pull lease is kept until this process has decrypted what it pulled (pull-loop.ts)
+    const pulling = this.pull.run(signal, options.once, options.once ? decrypting : undefined);
     // media has its own loop and its own bounds: a long download never holds up a pull
     const downloading = this.mediaLoop(signal, options.once, () => decryptFinished);
     await Promise.all([pulling, decrypting, downloading]);

@@ -3,11 +3,17 @@
  * pulls page after page (pull-page.ts), waits once caught up, backs off after transient failures
  * and stops on configuration errors. It hands work on only through the rows it commits; `events`
  * let the decrypt loop wake up at once instead of after its own wait.
+ *
+ * The lease covers the decryption of what the holder stored, too: the decrypt loop of a process that
+ * does not hold it stands by (corp-archiver.ts). So `run --once` keeps it, renewed, after its pull is
+ * caught up until its own decrypt loop is done; given back sooner, another process would take it and
+ * decrypt the same envelopes again from the watermark.
  */
 import type { Logger } from '../app/logger.ts';
 import type { CorpConfig } from '../corps/corp-registry.ts';
 import type { Backoff } from '../runtime/backoff.ts';
-import { type Bell, sleep } from '../runtime/sleep.ts';
+import { Bell, sleep } from '../runtime/sleep.ts';
+import type { LeaseAnswer } from '../store/claims/lease.ts';
 import { type DatabaseHealth, describeDatabaseError, isDatabaseUnavailable } from '../store/database-health.ts';
 import { recordPullError } from './cursor-store.ts';
 import { PullLease } from './pull-lease.ts';
@@ -52,12 +58,16 @@ export interface PullLoopEvents {
   workForDecrypt(): void;
   /** the first answer about the lease is in (progress.pullHeldBy is set), or the loop ended */
   leaseAnswered(): void;
+  /** the loop stopped pulling (`once`: caught up or given up; else aborted); a lease it holds may be kept a while longer */
+  pullEnded(): void;
 }
 
 export class PullLoop {
   private readonly lease: PullLease;
-  /** whether the last answer about the lease was "held" (for the debug log) */
+  /** whether the last answer about the lease was "held" */
   private leaseHeld = false;
+  /** how long a take or renewal of the lease holds it */
+  private readonly leaseTtlMs: number;
 
   constructor(
     private readonly deps: PullLoopDeps,
@@ -69,13 +79,24 @@ export class PullLoop {
     private readonly events: PullLoopEvents,
     owner: string,
   ) {
-    this.lease = new PullLease(deps.db, corp.corpid, owner, timing.pullLeaseMs + corp.timeoutS * 1000, deps.now);
+    this.leaseTtlMs = timing.pullLeaseMs + corp.timeoutS * 1000;
+    this.lease = new PullLease(deps.db, corp.corpid, owner, this.leaseTtlMs, deps.now);
   }
 
-  /** Runs until aborted, or with `once` until caught up; gives the lease up on its way out. */
-  async run(signal: AbortSignal, once: boolean): Promise<void> {
+  /**
+   * Runs until aborted, or with `once` until caught up; then, given `keepUntil` (`run --once`: the
+   * end of this process's decrypt loop), keeps a lease it holds, renewed, until that settles or the
+   * run is aborted. Gives the lease up on its way out.
+   */
+  async run(signal: AbortSignal, once: boolean, keepUntil?: Promise<unknown>): Promise<void> {
     try {
-      await this.pullPages(signal, once);
+      try {
+        await this.pullPages(signal, once);
+      } finally {
+        this.events.leaseAnswered();
+        this.events.pullEnded();
+      }
+      if (keepUntil && this.leaseHeld) await this.keepLease(signal, keepUntil);
     } finally {
       if (this.leaseHeld) this.deps.pullSlots?.give();
       this.leaseHeld = false;
@@ -88,8 +109,46 @@ export class PullLoop {
         );
     }
   }
-  /** Whether this process may pull the corp now: it holds the pull lease, else it says who does. */
-  private async holdsPull(): Promise<boolean> {
+
+  /**
+   * Keeps the lease, renewing it every third of its time, until `until` settles or `signal` aborts.
+   * A renewal that finds the lease lost (this process stalled past its end) ends the wait, and
+   * holdsPull names the new holder in progress.pullHeldBy, so the decrypt loop stands by.
+   */
+  private async keepLease(signal: AbortSignal, until: Promise<unknown>): Promise<void> {
+    const corp = this.corp.corpid;
+    let settled = false;
+    const ended = new Bell();
+    const settle = () => {
+      settled = true;
+      ended.ring();
+    };
+    until.then(settle, settle);
+    this.deps.log.debug({ corp, stage: 'pull' }, 'caught up; the pull lease is kept until this process has decrypted what it stored');
+    while (!settled && !signal.aborted) {
+      await sleep(this.leaseTtlMs / 3, signal, ended);
+      if (settled || signal.aborted) break;
+      try {
+        if (!(await this.holdsPull(true))) {
+          this.deps.log.warn(
+            { corp, stage: 'pull', holder: this.progress.pullHeldBy },
+            'the pull lease was lost while this process decrypted what it stored; the new holder decrypts the rest',
+          );
+          break;
+        }
+      } catch (err) {
+        // the next round tries again; a lease not renewed before its end lapses by itself. The database
+        // being away is logged once by the store's health
+        if (!isDatabaseUnavailable(err)) this.deps.log.warn({ corp, stage: 'pull', err: (err as Error).message }, 'could not renew the pull lease; trying again');
+      }
+    }
+  }
+
+  /**
+   * Whether this process may pull the corp now: it holds the pull lease, else it says who does.
+   * `once`: a slot is reserved before asking (pull-slots.ts), so a lease won is never given back.
+   */
+  private async holdsPull(once: boolean): Promise<boolean> {
     const slots = this.deps.pullSlots;
     const full = (): boolean => {
       const holder = `another process (this one pulls its --max-corps ${slots!.max})`;
@@ -100,9 +159,18 @@ export class PullLoop {
       return false;
     };
     // a corp this process does not pull yet needs one of its slots (pull-slots.ts): none free, no need to ask
-    if (!this.leaseHeld && slots !== undefined && !slots.free) return full();
-    const lease = await this.lease.acquire();
-    if (lease.held && !this.leaseHeld && slots !== undefined && !slots.take()) {
+    const needsSlot = !this.leaseHeld && slots !== undefined;
+    const reserved = needsSlot && once;
+    if (reserved ? !(await slots.reserve()) : needsSlot && !slots.free) return full();
+    let lease: LeaseAnswer;
+    try {
+      lease = await this.lease.acquire();
+    } catch (err) {
+      if (reserved) slots.settle(false);
+      throw err;
+    }
+    if (reserved) slots.settle(lease.held);
+    else if (lease.held && needsSlot && !slots.take()) {
       // every slot went to other corps' loops while this one asked: the lease goes straight back
       await this.lease.release();
       return full();
@@ -139,7 +207,7 @@ export class PullLoop {
       if (signal.aborted) break;
       lastCall = now();
       try {
-        if (!(await this.holdsPull())) {
+        if (!(await this.holdsPull(once))) {
           // its holder pulls and decrypts; this run only downloads media (claimed job by job)
           if (once) break;
           await sleep(this.timing.pollIntervalMs, signal, this.bell);

@@ -17,3 +17,21 @@ it('holds at most max slots, and a slot given back can be taken again', () => {
   slots.give();
   expect([slots.take(), slots.take(), slots.take()]).toEqual([true, true, false]);
 });
+
+it('with --once, reserves a slot to ask: a loop waits while every free slot is being asked with, and is told "full" only once those leases are won', async () => {
+  const slots = new PullSlots(2);
+  expect(await slots.reserve()).toBe(true);
+  expect(await slots.reserve()).toBe(true);
+  const third = slots.reserve();
+  const fourth = slots.reserve();
+  // the first ask heard "held by another process": its slot goes to a waiting loop
+  slots.settle(false);
+  expect(await third).toBe(true);
+  slots.settle(true);
+  slots.settle(true);
+  expect(await fourth).toBe(false);
+  expect(slots.free).toBe(false);
+  // a corp given up frees its slot for the next ask
+  slots.give();
+  expect(await slots.reserve()).toBe(true);
+});

@@ -177,6 +177,63 @@ describeEachDialect('pull lease', ({ url }) => {
     await expectArchivedExactly(app, sim, 120);
   });
 
+  it('with --once is kept, renewed, until its holder has decrypted what it stored: another --once run meanwhile decrypts nothing', async () => {
+    const where = await url();
+    const [storeA, storeB] = [await openStore(where), await openStore(where)];
+    stores.push(storeA, storeB);
+    const [appA, appB] = [appOn(storeA), appOn(storeB)];
+    const sim = await simulator({ messages: 300, seed: 'pull-lease-once' });
+    // a lease of 1.2 s (200 ms past each page plus the 1 s SDK timeout), renewed every 400 ms
+    await addSimulatorCorp(appA, sim, { timeoutS: 1 });
+    const corpid = sim.corp.corpid;
+    const timing = { ...FAST_TIMING, pullLeaseMs: 200 };
+
+    // A's DecryptData waits at the gate until the test opens it: A has pulled everything and decrypts
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const decrypted = { a: 0, b: 0 };
+    const counting =
+      (who: 'a' | 'b') =>
+      (corp: CorpConfig): SdkBackend => {
+        const inner = createSimulatorBackend({ url: sim.url, corpid: corp.corpid, secret: corp.secret });
+        return {
+          ...inner,
+          decryptData: async (key, msg, signal) => {
+            if (who === 'a') await gate;
+            decrypted[who] += 1;
+            return inner.decryptData(key, msg, signal);
+          },
+          decryptMany: undefined,
+          close: () => inner.close(),
+        };
+      };
+    const lease = () => storeA.db.selectFrom('cursors').select(['lease_owner', 'lease_until']).where('corpid', '=', corpid).executeTakeFirstOrThrow();
+    const log = createLogger('silent');
+    const runA = runArchive(appA, log, new AbortController().signal, { once: true, timing, createBackend: counting('a') });
+    try {
+      await until('A pulled all 300 envelopes', async () => (await rowCount(storeA.db, 'envelopes', corpid)) === 300);
+      const taken = await lease();
+      expect(taken.lease_owner).not.toBeNull();
+      // longer than two leases: one not renewed would have ended
+      await new Promise((r) => setTimeout(r, 2_500));
+      const kept = await lease();
+      expect(kept.lease_owner).toBe(taken.lease_owner);
+      expect(Number(kept.lease_until)).toBeGreaterThan(Number(taken.lease_until));
+
+      const [b] = await runArchive(appB, log, new AbortController().signal, { once: true, timing, createBackend: counting('b') });
+      expect(b).toMatchObject({ pullHeldBy: taken.lease_owner, messages: 0 });
+      expect(decrypted.b).toBe(0);
+    } finally {
+      openGate();
+    }
+    const [a] = await runA;
+    expect(a).toMatchObject({ envelopes: 300, messages: 300 });
+    expect(decrypted).toEqual({ a: 300, b: 0 });
+    // given up once A was done
+    expect((await lease()).lease_owner).toBeNull();
+    await expectArchivedExactly(appA, sim, 300);
+  });
+
   it('is taken over at once from a dead process of this host, from another host only when it ends; a page without it commits nothing', async () => {
     const { store, app, sim, corpid } = await oneCorp(await url(), 40, 'pull-lease-2');
     const set = (owner: string | null, until: number | null) =>

@@ -94,6 +94,19 @@ describeEachDialect('claims: row lease', ({ open }) => {
     expect(await mine.acquire()).toMatchObject({ held: false, holder: { owner: theirs.owner } });
   });
 
+  it('is taken, not answered "held by nobody", when it ends (or is given up) between the take and the read back', async () => {
+    const store = await open();
+    await cursorRow(store, 'wwgap');
+    let t = 1_000_000;
+    const theirs = new RowLease(store.db, 'cursors', { corpid: 'wwgap' }, 'host-b/1/bbbbbbbbbbbb', 1_000, () => t);
+    expect(await theirs.acquire()).toEqual({ held: true });
+    t += 1_000;
+    // a clock a millisecond on at every look: the take sees the lease's last millisecond, the read back sees it ended
+    const mine = new RowLease(store.db, 'cursors', { corpid: 'wwgap' }, 'host-a/1/aaaaaaaaaaaa', 1_000, () => t++);
+    expect(await mine.acquire()).toEqual({ held: true });
+    expect(await holderOf(store, 'wwgap')).toBe(mine.owner);
+  });
+
   it('is taken over at once, by exactly one taker, from a process of this host that is gone; not from a live one elsewhere', async () => {
     const store = await open();
     await cursorRow(store, 'wwdead');

@@ -30,7 +30,7 @@ export function appOn(store: Store): App {
 }
 
 /** Registers a simulator's corp (and, unless limited, all its private keys) in the archive. */
-export async function addSimulatorCorp(app: App, sim: RunningSimulator, options: { keyVersions?: number[]; limit?: number } = {}): Promise<void> {
+export async function addSimulatorCorp(app: App, sim: RunningSimulator, options: { keyVersions?: number[]; limit?: number; timeoutS?: number } = {}): Promise<void> {
   await registerCorps(app, [simulatorCorp(sim, { ...options, apiSecrets: false, callbackApps: false })]);
 }
 

@@ -114,6 +114,9 @@ export async function updateHeldRow<T extends LeasedTable>(
   return Number(r.numUpdatedRows) === 1;
 }
 
+/** takes of a lease that found it free on reading it back, before answering "held by nobody we know" */
+const ACQUIRE_TRIES = 3;
+
 /**
  * The lease on one row of `table` (a corp's pull on its cursor row, an alert incident being sent).
  * `acquire` takes it or renews it for another `ttlMs` (only while a condition on the row holds, when
@@ -136,6 +139,16 @@ export class RowLease<T extends LeasedTable> {
    * `when`, a condition on the row, is part of every take, the take-over of a dead holder's included.
    */
   async acquire(when?: RowCondition<T>): Promise<LeaseAnswer> {
+    let answer = await this.tryAcquire(when);
+    // the lease was free when read back: it ended, or its holder gave it up, between the take and the
+    // read (a holder may give a lease straight back when it has no room for the work). Asked again,
+    // it is taken, or its new holder is named; a caller that heard "held by nobody" might otherwise
+    // leave the row to a process that no longer works on it
+    for (let i = 1; i < ACQUIRE_TRIES && !answer.held && answer.holder === undefined; i++) answer = await this.tryAcquire(when);
+    return answer;
+  }
+
+  private async tryAcquire(when: RowCondition<T> | undefined): Promise<LeaseAnswer> {
     const db = looseView(this.db);
     const now = this.now();
     const lease = { lease_owner: this.owner, lease_until: now + this.ttlMs };
