@@ -402,6 +402,26 @@ describeEachDialect('reading the archive', ({ open }) => {
     expect(page.messages[1]!.quote?.target).toEqual({ msgid: 'q000', preview: '第0条' });
     expect(page.messages[2]!.quote?.target).toEqual({ msgid: 'q140', preview: '同一句话' });
   });
+
+  it('looks for a quoted text among the thousand newest texts up to the newest reply, and no further', async () => {
+    const { db, d } = read();
+    // 1,001 texts, then two replies: the thousand newest texts up to the second reply are the two
+    // replies and the texts from c0003 on, so the reply quoting c0003 finds it and the one quoting c0002 does not
+    const key = 'pair:quoter3|quoter4';
+    const say = (msgid: string, i: number, content: string) =>
+      rowOf(
+        { corpid: A, msgid, json: { msgid, action: 'send', from: 'quoter3', tolist: ['quoter4'], roomid: '', msgtime: T0 + i * 60_000, msgtype: 'text', text: { content } } },
+        BigInt(100_000 + i),
+      );
+    const texts = Array.from({ length: 1001 }, (_, i) => say(`c${String(i).padStart(4, '0')}`, i, `第${i}句`));
+    const reply = (quoted: string) => `这是一条引用/回复消息：\n"quoter3：\n${quoted}"\n------\n回复`;
+    const replies = [say('cr1', 1001, reply('第3句')), say('cr2', 1002, reply('第2句'))];
+    await new EnvelopeRepository(store.db).commitDecrypted(store.dialect, A, { lane: 'retry', messages: [...texts, ...replies], waits: [], lastSeq: '', newestMsgtime: null }, 1);
+    const page = await conversationMessages(db, d, EVERYTHING, A, key, { limit: 2 });
+    expect(ids(page.messages)).toEqual(['cr1', 'cr2']);
+    expect(page.messages[0]!.quote?.target).toEqual({ msgid: 'c0003', preview: '第3句' });
+    expect(page.messages[1]!.quote).toMatchObject({ quote: '第2句', target: null });
+  });
 });
 
 /** Commits every batch of the fixture a second time. */
