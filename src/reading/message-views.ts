@@ -3,7 +3,7 @@
  * states, its recall links and its quote target, so a page needs no further query. A page costs a
  * fixed number of queries (names, media, recalls, quote candidates), whatever its length.
  */
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
 import { type PersonRef, personNames, personRef } from './directory-names.ts';
@@ -260,22 +260,41 @@ async function quoteTargets(
   const candidates: QuoteCandidate[] = [];
   let complete = false;
   let nextRead = textsUpToNewest + QUOTE_LINES_ABOVE;
-  const readMore = async (): Promise<void> => {
-    const wanted = Math.min(nextRead, QUOTE_CANDIDATES - candidates.length);
-    nextRead *= 2;
-    const last = candidates[candidates.length - 1];
-    let query = db
+  const windowStart = Math.min(...times) - QUOTE_WINDOW_MS;
+  const texts = () =>
+    db
       .selectFrom('messages')
       .select(['msgid', 'seq', 'msgtime', 'msgtype', 'raw'])
       .where('corpid', '=', corpid)
       .where('conversation_key', '=', conversationKey)
-      .where('msgtype', 'in', ['text', 'markdown'])
-      .where('msgtime', '>=', Math.min(...times) - QUOTE_WINDOW_MS)
-      .where('msgtime', '<=', Math.max(...times));
-    if (last) query = query.where(olderThan({ time: last.msgtime, seq: last.seq }));
-    const more = await query.orderBy('msgtime', 'desc').orderBy('seq', 'desc').limit(wanted).execute();
-    candidates.push(...more.map((c) => ({ ...c, msgtime: Number(c.msgtime) })));
-    complete = more.length < wanted || candidates.length >= QUOTE_CANDIDATES;
+      .where('msgtype', 'in', ['text', 'markdown']);
+  const newestFirst = (a: QuoteCandidate, b: QuoteCandidate) => b.msgtime - a.msgtime || (a.seq < b.seq ? 1 : a.seq > b.seq ? -1 : 0);
+  const readMore = async (): Promise<void> => {
+    const wanted = Math.min(nextRead, QUOTE_CANDIDATES - candidates.length);
+    nextRead *= 2;
+    const last = candidates[candidates.length - 1];
+    const after = last ? olderThan({ time: last.msgtime, seq: last.seq }) : (eb: ExpressionBuilder<Database, 'messages'>) => eb('msgtime', '<=', Math.max(...times));
+    // Bounded above only, ordered by msgtime alone, the week's start and the order of equal times
+    // applied here: so every database reads the conversation's index backwards and stops at the
+    // limit. With a range bounded both ways SQLite (no statistics) read the corp's time index, every
+    // conversation's messages of those hours (10 rows for each candidate of bench:api's busy group);
+    // with seq in the ORDER BY MariaDB read and sorted every earlier message of the conversation.
+    let more = (await texts().where(after).orderBy('msgtime', 'desc').limit(wanted).execute()).map((c) => ({ ...c, msgtime: Number(c.msgtime) })).sort(newestFirst);
+    // fewer than asked for: every text up to `after` is read
+    const exhausted = more.length < wanted;
+    if (!exhausted) {
+      // the limit may have cut the oldest millisecond read in two: its texts are read again next time,
+      // or, when they are the whole read, read alone in seq order
+      const oldest = more[more.length - 1]!.msgtime;
+      const newer = more.filter((c) => c.msgtime > oldest);
+      more =
+        newer.length > 0
+          ? newer
+          : (await texts().where(after).where('msgtime', '=', oldest).orderBy('seq', 'desc').limit(wanted).execute()).map((c) => ({ ...c, msgtime: Number(c.msgtime) }));
+    }
+    const inWindow = more.filter((c) => c.msgtime >= windowStart);
+    candidates.push(...inWindow);
+    complete = exhausted || inWindow.length < more.length || candidates.length >= QUOTE_CANDIDATES;
   };
   for (const { row, quote } of replies) {
     const wanted = normalized(quote.quote);
