@@ -86,7 +86,7 @@ const QUOTE_CANDIDATES = 1000;
  * message a few lines up, so more candidates are read (twice as many each time) only when a reply's
  * target is not among these. Each candidate read is a row of the table, often one the page did not
  * read (SQLite, a page in the middle of a 100,000-message group, cold cache: a first read of 100
- * was 130 to 160 of the page's 220 reads from the database file; bench:api).
+ * was 130 to 160 of the page's 200 reads from the database file; bench:api).
  */
 const QUOTE_LINES_ABOVE = 10;
 
