@@ -427,6 +427,26 @@ describeEachDialect('reading the archive', ({ open }) => {
     expect(page.messages[1]!.quote).toMatchObject({ quote: '第2句', target: null });
   });
 
+  it('orders the texts of one millisecond by seq when looking for a quoted text, however many share it', async () => {
+    const { db, d } = read();
+    // 30 texts in one millisecond, stored out of seq order; x03 and x25 say the same, so x25 (the later
+    // by seq) is the target; x00, the earliest, is found only once the whole millisecond is read
+    const key = 'pair:quoter7|quoter8';
+    const say = (msgid: string, at: number, seq: number, content: string) =>
+      rowOf(
+        { corpid: A, msgid, json: { msgid, action: 'send', from: 'quoter7', tolist: ['quoter8'], roomid: '', msgtime: at, msgtype: 'text', text: { content } } },
+        BigInt(120_000 + seq),
+      );
+    const texts = Array.from({ length: 30 }, (_, k) => (k * 7) % 30).map((i) => say(`x${String(i).padStart(2, '0')}`, T0, i, i === 3 || i === 25 ? '同一句' : `第${i}句`));
+    const reply = (quoted: string) => `这是一条引用/回复消息：\n"quoter7：\n${quoted}"\n------\n回复`;
+    const replies = [say('xr1', T0 + 60_000, 30, reply('同一句')), say('xr2', T0 + 120_000, 31, reply('第0句'))];
+    await new EnvelopeRepository(store.db).commitDecrypted(store.dialect, A, { lane: 'retry', messages: [...texts, ...replies], waits: [], lastSeq: '', newestMsgtime: null }, 1);
+    const page = await conversationMessages(db, d, EVERYTHING, A, key, { limit: 2 });
+    expect(ids(page.messages)).toEqual(['xr1', 'xr2']);
+    expect(page.messages[0]!.quote?.target).toEqual({ msgid: 'x25', preview: '同一句' });
+    expect(page.messages[1]!.quote?.target).toEqual({ msgid: 'x00', preview: '第0句' });
+  });
+
   it('looks for a quoted text within the week before the oldest reply of the page, its first millisecond included', async () => {
     const { db, d } = read();
     const key = 'pair:quoter5|quoter6';
