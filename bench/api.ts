@@ -389,7 +389,7 @@ try {
   const lines = [
     `bench:api ${new Date().toISOString()} · ${dialect} · ${messages} messages in ${build?.conversations ?? Math.max(10, Math.floor(messages / 50))} conversations (busy one: ${bigCount}) · ${availableParallelism()} cores · node ${process.version}`,
     build
-      ? `build: load ${build.load_s} s, index ${build.index_s ?? 'skipped (--no-search)'} s`
+      ? `build: load ${build.load_s} s, index ${build.index_s === null ? 'skipped (--no-search)' : `${build.index_s} s`}`
       : `build: reused (--reuse)${values['no-search'] ? ', search not measured (--no-search)' : caughtUp ? `, its ${caughtUp.messages} queued messages indexed first in ${caughtUp.index_s} s` : ''}`,
     `load: before ${loadBefore}`,
     `      serving ${loadAtStart}`,
