@@ -337,12 +337,19 @@ export async function buildApiArchive(store: Store, messages: number, index = tr
   await storeSummaries(store, conversations, tallies);
   const loadSeconds = (performance.now() - t0) / 1000;
   const indexSeconds = index ? await indexQueued(store, messages) : 0;
-  // as autovacuum or an operator would have by the time anyone reads a large archive: the planner's
-  // statistics of the tables just filled (PostgreSQL plans as if they were empty until then)
+  await refreshPlannerStatistics(store);
+  return { messages, conversations: conversations.length, load_s: Math.round(loadSeconds), index_s: index ? Math.round(indexSeconds) : null };
+}
+
+/**
+ * As autovacuum or an operator would have by the time anyone reads a large archive: the planner's
+ * statistics of the tables just filled (PostgreSQL plans as if they were empty until then). SQLite
+ * keeps none: the product's queries are written for its planner without them.
+ */
+export async function refreshPlannerStatistics(store: Store): Promise<void> {
   if (store.dialect.name === 'postgres') await sql`ANALYZE`.execute(store.db);
   if (store.dialect.name === 'mysql')
     await sql`ANALYZE TABLE messages, conversations, conversation_participants, media, dir_members, dir_external_contacts, dir_groups`.execute(store.db);
-  return { messages, conversations: conversations.length, load_s: Math.round(loadSeconds), index_s: index ? Math.round(indexSeconds) : null };
 }
 
 /** The conversations' summary rows and participants, as the decrypt commit would have left them. */

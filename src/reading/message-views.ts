@@ -3,7 +3,7 @@
  * states, its recall links and its quote target, so a page needs no further query. A page costs a
  * fixed number of queries (names, media, recalls, quote candidates), whatever its length.
  */
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
 import { type PersonRef, personNames, personRef } from './directory-names.ts';
@@ -82,10 +82,13 @@ export interface MessageRow {
 const QUOTE_WINDOW_MS = 7 * 24 * 3600_000;
 const QUOTE_CANDIDATES = 1000;
 /**
- * Texts read first: a reply nearly always quotes a message a few lines up, so the rest of the
- * candidates are read (and parsed) only when a reply's target is not among these.
+ * Texts read first beyond those of the page up to its newest reply: a reply nearly always quotes a
+ * message a few lines up, so more candidates are read (twice as many each time) only when a reply's
+ * target is not among these. Each candidate read is a row of the table, often one the page did not
+ * read (SQLite, a page in the middle of a 100,000-message group, cold cache: a first read of 100
+ * was 130 to 160 of the page's 200 reads from the database file; bench:api).
  */
-const QUOTE_FIRST_READ = 100;
+const QUOTE_LINES_ABOVE = 10;
 
 /**
  * Views of `rows`, all of one conversation of `corpid` the caller has already found in scope: the
@@ -204,6 +207,9 @@ export function mediaViewOf(m: MediaViewRow): MediaView {
   };
 }
 
+/** `a` comes after `b` in the conversation's time order (msgtime, then seq). */
+const isLater = (a: MessageRow, b: MessageRow) => Number(a.msgtime) > Number(b.msgtime) || (Number(a.msgtime) === Number(b.msgtime) && a.seq > b.seq);
+
 /** Text the way quotes repeat it: whitespace runs as one space, trimmed. */
 const normalized = (text: string) => text.replace(/\s+/g, ' ').trim();
 
@@ -230,10 +236,10 @@ function saidBy(c: QuoteCandidate): { text: string; preview: string } {
  * The messages the replies in `rows` quote. A reply names no msgid, only the quoted sender's name
  * and text, so the target is the newest earlier text of the conversation that says the quoted text
  * (a reply quoted in turn says its own part), within a week before the reply and among the
- * QUOTE_CANDIDATES newest texts of that window. Candidates are read newest first in two steps
- * (QUOTE_FIRST_READ, then the rest only when a reply is still unmatched), and each is parsed only
- * when compared: a page no longer reads and parses a thousand messages to match a reply to the
- * message just above it.
+ * QUOTE_CANDIDATES newest texts of that window. Candidates are read newest first in steps (the
+ * page's own texts and QUOTE_LINES_ABOVE more, then twice as many each time a reply is still
+ * unmatched), and each is parsed only when compared: a page reads and parses no more messages than
+ * it takes to match a reply to the message just above it.
  */
 async function quoteTargets(
   db: Kysely<Database>,
@@ -248,23 +254,47 @@ async function quoteTargets(
     .filter((x): x is { row: MessageRow; quote: QuoteParts } => x.quote !== null && x.quote.quote.trim() !== '');
   if (replies.length === 0) return found;
   const times = replies.map((x) => Number(x.row.msgtime));
+  // the candidates are read newest first from the newest reply on: the page's texts up to it come first
+  const newest = replies.reduce((a, x) => (isLater(x.row, a) ? x.row : a), replies[0]!.row);
+  const textsUpToNewest = rows.filter((r) => (r.msgtype === 'text' || r.msgtype === 'markdown') && !isLater(r, newest)).length;
   const candidates: QuoteCandidate[] = [];
   let complete = false;
-  const readMore = async (): Promise<void> => {
-    const wanted = candidates.length === 0 ? QUOTE_FIRST_READ : QUOTE_CANDIDATES - candidates.length;
-    const last = candidates[candidates.length - 1];
-    let query = db
+  let nextRead = textsUpToNewest + QUOTE_LINES_ABOVE;
+  const windowStart = Math.min(...times) - QUOTE_WINDOW_MS;
+  const texts = () =>
+    db
       .selectFrom('messages')
       .select(['msgid', 'seq', 'msgtime', 'msgtype', 'raw'])
       .where('corpid', '=', corpid)
       .where('conversation_key', '=', conversationKey)
-      .where('msgtype', 'in', ['text', 'markdown'])
-      .where('msgtime', '>=', Math.min(...times) - QUOTE_WINDOW_MS)
-      .where('msgtime', '<=', Math.max(...times));
-    if (last) query = query.where(olderThan({ time: last.msgtime, seq: last.seq }));
-    const more = await query.orderBy('msgtime', 'desc').orderBy('seq', 'desc').limit(wanted).execute();
-    candidates.push(...more.map((c) => ({ ...c, msgtime: Number(c.msgtime) })));
-    complete = more.length < wanted || candidates.length >= QUOTE_CANDIDATES;
+      .where('msgtype', 'in', ['text', 'markdown']);
+  const newestFirst = (a: QuoteCandidate, b: QuoteCandidate) => b.msgtime - a.msgtime || (a.seq < b.seq ? 1 : a.seq > b.seq ? -1 : 0);
+  const readMore = async (): Promise<void> => {
+    const wanted = Math.min(nextRead, QUOTE_CANDIDATES - candidates.length);
+    nextRead *= 2;
+    const last = candidates[candidates.length - 1];
+    const after = last ? olderThan({ time: last.msgtime, seq: last.seq }) : (eb: ExpressionBuilder<Database, 'messages'>) => eb('msgtime', '<=', Math.max(...times));
+    // Bounded above only, ordered by msgtime alone, the week's start and the order of equal times
+    // applied here: so every database reads the conversation's index backwards and stops at the
+    // limit. With a range bounded both ways SQLite (no statistics) read the corp's time index, every
+    // conversation's messages of those hours (10 rows for each candidate of bench:api's busy group);
+    // with seq in the ORDER BY MariaDB read and sorted every earlier message of the conversation.
+    let more = (await texts().where(after).orderBy('msgtime', 'desc').limit(wanted).execute()).map((c) => ({ ...c, msgtime: Number(c.msgtime) })).sort(newestFirst);
+    // fewer than asked for: every text up to `after` is read
+    const exhausted = more.length < wanted;
+    if (!exhausted) {
+      // the limit may have cut the oldest millisecond read in two: its texts are read again next time,
+      // or, when they are the whole read, read alone in seq order
+      const oldest = more[more.length - 1]!.msgtime;
+      const newer = more.filter((c) => c.msgtime > oldest);
+      more =
+        newer.length > 0
+          ? newer
+          : (await texts().where(after).where('msgtime', '=', oldest).orderBy('seq', 'desc').limit(wanted).execute()).map((c) => ({ ...c, msgtime: Number(c.msgtime) }));
+    }
+    const inWindow = more.filter((c) => c.msgtime >= windowStart);
+    candidates.push(...inWindow);
+    complete = exhausted || inWindow.length < more.length || candidates.length >= QUOTE_CANDIDATES;
   };
   for (const { row, quote } of replies) {
     const wanted = normalized(quote.quote);

@@ -402,6 +402,73 @@ describeEachDialect('reading the archive', ({ open }) => {
     expect(page.messages[1]!.quote?.target).toEqual({ msgid: 'q000', preview: '第0条' });
     expect(page.messages[2]!.quote?.target).toEqual({ msgid: 'q140', preview: '同一句话' });
   });
+
+  it('looks for a quoted text among the thousand newest texts up to the newest reply, and no further', async () => {
+    const { db, d } = read();
+    // 1,001 texts, then two replies: the thousand newest texts up to the second reply are the two
+    // replies and the texts from c0003 on, so the reply quoting c0003 finds it and the one quoting
+    // c0002 does not. The texts are sent two in each millisecond (c0002 and c0003 together), and
+    // stored the later first, so the order of equal times is the seq's, not the rows'
+    const key = 'pair:quoter3|quoter4';
+    const say = (msgid: string, minute: number, seq: number, content: string) =>
+      rowOf(
+        { corpid: A, msgid, json: { msgid, action: 'send', from: 'quoter3', tolist: ['quoter4'], roomid: '', msgtime: T0 + minute * 60_000, msgtype: 'text', text: { content } } },
+        BigInt(100_000 + seq),
+      );
+    const texts = Array.from({ length: 1001 }, (_, k) => (k % 2 === 0 && k < 1000 ? k + 1 : k - (k % 2))).map((i) =>
+      say(`c${String(i).padStart(4, '0')}`, Math.floor(i / 2), i, `第${i}句`),
+    );
+    const reply = (quoted: string) => `这是一条引用/回复消息：\n"quoter3：\n${quoted}"\n------\n回复`;
+    const replies = [say('cr1', 600, 1001, reply('第3句')), say('cr2', 601, 1002, reply('第2句'))];
+    await new EnvelopeRepository(store.db).commitDecrypted(store.dialect, A, { lane: 'retry', messages: [...texts, ...replies], waits: [], lastSeq: '', newestMsgtime: null }, 1);
+    const page = await conversationMessages(db, d, EVERYTHING, A, key, { limit: 2 });
+    expect(ids(page.messages)).toEqual(['cr1', 'cr2']);
+    expect(page.messages[0]!.quote?.target).toEqual({ msgid: 'c0003', preview: '第3句' });
+    expect(page.messages[1]!.quote).toMatchObject({ quote: '第2句', target: null });
+  });
+
+  it('orders the texts of one millisecond by seq when looking for a quoted text, however many share it', async () => {
+    const { db, d } = read();
+    // 30 texts in one millisecond, stored out of seq order; x03 and x25 say the same, so x25 (the later
+    // by seq) is the target; x00, the earliest, is found only once the whole millisecond is read
+    const key = 'pair:quoter7|quoter8';
+    const say = (msgid: string, at: number, seq: number, content: string) =>
+      rowOf(
+        { corpid: A, msgid, json: { msgid, action: 'send', from: 'quoter7', tolist: ['quoter8'], roomid: '', msgtime: at, msgtype: 'text', text: { content } } },
+        BigInt(120_000 + seq),
+      );
+    const texts = Array.from({ length: 30 }, (_, k) => (k * 7) % 30).map((i) => say(`x${String(i).padStart(2, '0')}`, T0, i, i === 3 || i === 25 ? '同一句' : `第${i}句`));
+    const reply = (quoted: string) => `这是一条引用/回复消息：\n"quoter7：\n${quoted}"\n------\n回复`;
+    const replies = [say('xr1', T0 + 60_000, 30, reply('同一句')), say('xr2', T0 + 120_000, 31, reply('第0句'))];
+    await new EnvelopeRepository(store.db).commitDecrypted(store.dialect, A, { lane: 'retry', messages: [...texts, ...replies], waits: [], lastSeq: '', newestMsgtime: null }, 1);
+    const page = await conversationMessages(db, d, EVERYTHING, A, key, { limit: 2 });
+    expect(ids(page.messages)).toEqual(['xr1', 'xr2']);
+    expect(page.messages[0]!.quote?.target).toEqual({ msgid: 'x25', preview: '同一句' });
+    expect(page.messages[1]!.quote?.target).toEqual({ msgid: 'x00', preview: '第0句' });
+  });
+
+  it('looks for a quoted text within the week before the oldest reply of the page, its first millisecond included', async () => {
+    const { db, d } = read();
+    const key = 'pair:quoter5|quoter6';
+    const week = 7 * 24 * 3600_000;
+    const say = (msgid: string, at: number, content: string, seq: number) =>
+      rowOf(
+        { corpid: A, msgid, json: { msgid, action: 'send', from: 'quoter5', tolist: ['quoter6'], roomid: '', msgtime: at, msgtype: 'text', text: { content } } },
+        BigInt(110_000 + seq),
+      );
+    const reply = (quoted: string) => `这是一条引用/回复消息：\n"quoter5：\n${quoted}"\n------\n回复`;
+    const messages = [
+      say('w0', T0, '八天前', 0),
+      say('w1', T0 + 60_000, '整一周前', 1),
+      say('w2', T0 + 60_000 + week, reply('整一周前'), 2),
+      say('w3', T0 + 120_000 + week, reply('八天前'), 3),
+    ];
+    await new EnvelopeRepository(store.db).commitDecrypted(store.dialect, A, { lane: 'retry', messages, waits: [], lastSeq: '', newestMsgtime: null }, 1);
+    const page = await conversationMessages(db, d, EVERYTHING, A, key, { limit: 2 });
+    expect(ids(page.messages)).toEqual(['w2', 'w3']);
+    expect(page.messages[0]!.quote?.target).toEqual({ msgid: 'w1', preview: '整一周前' });
+    expect(page.messages[1]!.quote).toMatchObject({ quote: '八天前', target: null });
+  });
 });
 
 /** Commits every batch of the fixture a second time. */
