@@ -138,6 +138,8 @@ export const SEARCH_PAGE = Type.Object({
       from: Type.String(),
       from_name: nullable(Type.String()),
       conversation: Type.String(),
+      conversation_name: nullable(Type.String({ description: "a group's name from the directory" })),
+      conversation_people: Type.Array(PERSON, { description: 'the two people of a 1:1 chat, with their names (none for a group)' }),
       roomid: Type.String(),
       msgtype: Type.String(),
       snippet: Type.Optional(

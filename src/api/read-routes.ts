@@ -21,6 +21,7 @@ import { customerProfile, memberProfile } from '../reading/person-profile.ts';
 import { MAX_LIMIT } from '../reading/read-params.ts';
 import { parseSearchQuery } from '../search/query.ts';
 import { SEARCH_LIMITS, searchMessages } from '../search/search-messages.ts';
+import { conversationNames } from '../reading/conversation-names.ts';
 import { withSenderNames } from '../search/sender-names.ts';
 import { takeSenderTerms } from '../search/sender-terms.ts';
 import { corpStatuses } from '../status/corp-status.ts';
@@ -428,11 +429,14 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
         });
         const page = await searchMessages(db, dialect, caller.scope, query, { limit, after });
         const hits = await withSenderNames(db, page.hits);
+        const nameOf = await conversationNames(db, hits);
         await audited(request, 'search', { corpid: corp, conversation, items: hits.length });
         return {
           hits: hits.map(({ fromName, snippet, ...hit }) => ({
             ...hit,
             from_name: fromName ?? null,
+            conversation_name: nameOf(hit.corpid, hit.conversation).name,
+            conversation_people: nameOf(hit.corpid, hit.conversation).people,
             snippet: snippet && { field: snippet.field, text: snippet.text, ranges: snippet.ranges.map(([start, end]): [number, number] => [start, end]) },
           })),
           next: page.next ?? null,

@@ -24,7 +24,7 @@ import { appWithEnv } from '../callbacks/harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { RecordingAudit } from '../support/fake-access.ts';
 import { TokenCallers, tokenCaller } from '../support/token-callers.ts';
-import { A, B } from '../reading/reading-fixture.ts';
+import { A, B, ROOM } from '../reading/reading-fixture.ts';
 import { openReadArchive } from '../support/read-archive.ts';
 
 const SHOWN = 'pair:alice|bob';
@@ -114,7 +114,20 @@ describeEachDialect('read routes', ({ open }) => {
 
     const search = await read(`/api/search?q=${enc('乙公司')}`, 'admin', 'search');
     expect(search.body.hits.map((h: { msgid: string }) => h.msgid).sort()).toEqual(['b01', 'b02', 'b03']);
-    expect(search.body.hits.find((h: { msgid: string }) => h.msgid === 'b01')).toMatchObject({ corpid: B, from: 'eve', from_name: '伊芙' });
+    expect(search.body.hits.find((h: { msgid: string }) => h.msgid === 'b01')).toMatchObject({
+      corpid: B,
+      from: 'eve',
+      from_name: '伊芙',
+      conversation: 'pair:eve|frank',
+      conversation_name: null,
+      conversation_people: [
+        { id: 'eve', name: '伊芙', kind: 'member' },
+        { id: 'frank', name: '弗兰克', kind: 'member' },
+      ],
+    });
+    // a group's hit carries the group's name from the directory, and no people
+    const group = await read(`/api/search?q=${enc('项目启动')}&corp=${A}`, 'admin', 'search');
+    expect(group.body.hits).toMatchObject([{ msgid: 'g01', conversation: `room:${ROOM}`, conversation_name: '项目协作群', conversation_people: [] }]);
     expect(search.row).toMatchObject({ items: 3, query: { q: '乙公司' } });
 
     const auditRows = await read('/api/audit?limit=200', 'admin', 'audit.read');
@@ -141,7 +154,20 @@ describeEachDialect('read routes', ({ open }) => {
     const people = await peopleMatching(db, scope, A, 'a');
     expect((await get(`/api/corps/${A}/members?q=a`, 'admin')).body.people).toEqual(plain(people.people.filter((p) => p.kind === 'member')));
     const hits = (await get(`/api/search?q=${enc('开会')}`, 'admin')).body.hits as Array<Record<string, unknown>>;
-    expect(Object.keys(hits[0]!).sort()).toEqual(['conversation', 'corpid', 'from', 'from_name', 'msgid', 'msgtime', 'msgtype', 'roomid', 'seq', 'snippet']);
+    expect(Object.keys(hits[0]!).sort()).toEqual([
+      'conversation',
+      'conversation_name',
+      'conversation_people',
+      'corpid',
+      'from',
+      'from_name',
+      'msgid',
+      'msgtime',
+      'msgtype',
+      'roomid',
+      'seq',
+      'snippet',
+    ]);
     expect(hits[0]!.snippet).toMatchObject({ field: expect.any(Number), text: expect.any(String), ranges: [[expect.any(Number), expect.any(Number)]] });
     const rows = (await get('/api/audit?limit=1', 'admin')).body.rows as Array<Record<string, unknown>>;
     expect(Object.keys(rows[0]!).sort()).toEqual(

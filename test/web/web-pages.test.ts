@@ -169,6 +169,9 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     await expect(hit.locator('.snippet__hit').allInnerTexts()).resolves.toEqual(['报价']);
     await expect(hit.locator('.hit__snippet').innerText()).resolves.toBe(HOSTILE);
     await expect(hit.locator('.hit__sender').innerText()).resolves.toBe('爱丽丝');
+    // the conversation by its people's names, its key kept for a tooltip
+    await expect(hit.locator('.hit__conversation').innerText()).resolves.toBe('爱丽丝、鲍勃');
+    await expect(hit.locator('.hit__conversation').getAttribute('title')).resolves.toBe(SHOWN);
     // the markup stayed text: no element came of it
     await expect(page.locator('.hit script, .hit img').count()).resolves.toBe(0);
 

@@ -27,6 +27,10 @@ export interface SearchHit {
   from: string;
   from_name: string | null;
   conversation: string;
+  /** a group's name from the directory */
+  conversation_name: string | null;
+  /** the two people of a 1:1 chat (none for a group) */
+  conversation_people: PersonRef[];
   roomid: string;
   msgtype: string;
   snippet?: { field: number; text: string; ranges: Array<[number, number]> };
