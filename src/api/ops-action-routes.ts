@@ -12,7 +12,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import type { AuditTrail } from '../access/caller.ts';
 import { CallbackInbox } from '../callbacks/callback-inbox.ts';
-import { ArchiveError } from '../errors/errors.ts';
+import { ArchiveError, NotFoundError } from '../errors/errors.ts';
 import { requeueMedia } from '../media/jobs/media-job-repository.ts';
 import { mediaFailures } from '../media/jobs/media-status.ts';
 import type { Store } from '../store/open-store.ts';
@@ -52,16 +52,24 @@ export function opsActionRoutes(store: Store, audit: AuditTrail | undefined, now
     });
   }
 
+  /** Refuses a corp this archive does not hold (404), before anything is read or changed. */
+  async function knownCorp(request: FastifyRequest<{ Params: { corpid: string } }>): Promise<void> {
+    const { corpid } = request.params;
+    const corp = await db.selectFrom('corps').select('corpid').where('corpid', '=', corpid).executeTakeFirst();
+    if (!corp) throw new NotFoundError('CORP_NOT_FOUND', `corp ${corpid} is not configured`);
+  }
+
   return (api: ApiInstance): void => {
     api.get(
       '/api/corps/:corpid/media/failures',
       {
         config: { access: ['admin'] },
+        preHandler: knownCorp,
         schema: {
           summary: "A corp's latest failed or expired media jobs and why",
           tags: ['operations'],
           params: CORP_PARAMS,
-          response: { 200: MEDIA_FAILURES_ANSWER, ...errorAnswers(400, 401, 403, 500, 503) },
+          response: { 200: MEDIA_FAILURES_ANSWER, ...errorAnswers(400, 401, 403, 404, 500, 503) },
         },
       },
       async (request) => {
@@ -76,6 +84,7 @@ export function opsActionRoutes(store: Store, audit: AuditTrail | undefined, now
       '/api/corps/:corpid/media/retry',
       {
         config: { access: ['admin'] },
+        preHandler: knownCorp,
         schema: {
           summary: "Queue a corp's failed (or expired, or unverified) media again from the first byte, as `media retry` does",
           tags: ['operations'],
@@ -91,7 +100,7 @@ export function opsActionRoutes(store: Store, audit: AuditTrail | undefined, now
             },
             { additionalProperties: false },
           ),
-          response: { 200: MEDIA_RETRY_ANSWER, ...errorAnswers(400, 401, 403, 415, 500, 503) },
+          response: { 200: MEDIA_RETRY_ANSWER, ...errorAnswers(400, 401, 403, 404, 415, 500, 503) },
         },
       },
       async (request) => {
@@ -107,11 +116,12 @@ export function opsActionRoutes(store: Store, audit: AuditTrail | undefined, now
       '/api/corps/:corpid/callbacks/failures',
       {
         config: { access: ['admin'] },
+        preHandler: knownCorp,
         schema: {
           summary: "A corp's latest failed callback events and why (never their payload)",
           tags: ['operations'],
           params: CORP_PARAMS,
-          response: { 200: CALLBACK_FAILURES_ANSWER, ...errorAnswers(400, 401, 403, 500, 503) },
+          response: { 200: CALLBACK_FAILURES_ANSWER, ...errorAnswers(400, 401, 403, 404, 500, 503) },
         },
       },
       async (request) => ({ failures: await inbox.failures(request.params.corpid, FAILURES_SHOWN) }),
@@ -121,6 +131,7 @@ export function opsActionRoutes(store: Store, audit: AuditTrail | undefined, now
       '/api/corps/:corpid/callbacks/replay',
       {
         config: { access: ['admin'] },
+        preHandler: knownCorp,
         schema: {
           summary: "Hand a corp's failed callback events (or one of them) to the handlers again, as `callback replay` does",
           tags: ['operations'],
@@ -129,7 +140,7 @@ export function opsActionRoutes(store: Store, audit: AuditTrail | undefined, now
             { id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'one event; without it, every failed event of the corp' })) },
             { additionalProperties: false },
           ),
-          response: { 200: CALLBACK_REPLAY_ANSWER, ...errorAnswers(400, 401, 403, 415, 500, 503) },
+          response: { 200: CALLBACK_REPLAY_ANSWER, ...errorAnswers(400, 401, 403, 404, 415, 500, 503) },
         },
       },
       async (request) => {

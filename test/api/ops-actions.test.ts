@@ -111,6 +111,33 @@ describeEachDialect('operations actions over HTTP', ({ open }) => {
     }
     expect((await job()).state).toBe('failed');
 
+    // a corp this archive does not hold: 404 on every route, nothing audited
+    const auditRows = async () =>
+      Number(
+        (
+          await app.store.db
+            .selectFrom('audit_log')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const rowsBefore = await auditRows();
+    for (const [method, path, body] of [
+      ['GET', '/media/failures'],
+      ['POST', '/media/retry', {}],
+      ['GET', '/callbacks/failures'],
+      ['POST', '/callbacks/replay', {}],
+    ] as const) {
+      const res = await fetch(`${base}/api/corps/wwnosuchcorp${path}`, {
+        method,
+        headers: { cookie: admin, origin: base, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(((await res.json()) as { error: string }).error).toBe('CORP_NOT_FOUND');
+    }
+    expect(await auditRows()).toBe(rowsBefore);
+
     // what failed and why: the file's name and WeCom's code, not the message
     const mediaList = await call(admin, 'GET', '/media/failures');
     expect(mediaList.status).toBe(200);
