@@ -90,6 +90,13 @@ describe('serve, end to end through the CLI on SQLite', () => {
         expect(status.callbacks).toMatchObject({ failed: 0, pending: 0 });
         expect((await cli('status')).stdout).toMatch(/directory: \d+ members, \d+ departments/);
         expect((await cli('callback', 'events', '--corp', corpid)).stdout).toMatch(/change_contact\/update_user {2}done/);
+        // nothing failed, so nothing is replayed; the operator's request is in the audit log all the same
+        expect((await cli('callback', 'replay', '--corp', corpid)).stdout).toMatch(/no failed events matched/);
+        const audit = (await cli('audit', 'export', '--since', '2000-01-01')).stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { action: string; corpid: string | null; items: number | null });
+        expect(audit.filter((r) => r.action === 'callbacks.replay')).toMatchObject([{ corpid, items: 0 }]);
       } finally {
         serve.kill('SIGTERM');
         expect(await exited).toBe(0);

@@ -278,6 +278,10 @@ describeEachDialect('media', ({ open, url }) => {
     expect(out.join('\n')).toMatch(/expired file of message f-gone \(code 10010\)/);
     expect(await main(['media', 'retry', '--state', 'expired', '--corp', sim.corp.corpid, '--db', dbUrl], io)).toBe(0);
     expect(out.at(-1)).toBe(`1 expired media job of ${sim.corp.corpid} queued again; \`wecom-archive run\` downloads them`);
+    // an operator's change leaves its audit row, as the operations page's retry does
+    const retried = await store.db.selectFrom('audit_log').selectAll().where('action', '=', 'media.retry').execute();
+    expect(retried).toMatchObject([{ corpid: sim.corp.corpid, items: 1, request_id: 'cli' }]);
+    expect(JSON.parse(retried[0]!.query!)).toEqual({ state: 'expired' });
     expect(await main(['media', 'retry', '--state', 'done', '--db', dbUrl], io)).toBe(2);
     await archiveWithMedia(app);
     const again = await store.db.selectFrom('media').selectAll().where('msgid', '=', 'f-gone').executeTakeFirstOrThrow();

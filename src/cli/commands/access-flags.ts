@@ -9,6 +9,7 @@
 import { userInfo } from 'node:os';
 import type { Actor, GrantSpec } from '../../access/account-admin.ts';
 import { parseDuration } from '../../access/durations.ts';
+import type { App } from '../../app/app.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import type { OptionSpec, OptionValues } from '../command.ts';
 import { parseTimeOption } from '../time-option.ts';
@@ -65,6 +66,31 @@ export function cliActor(env: Readonly<Record<string, string | undefined>>): Act
     username = env.USER ?? env.LOGNAME;
   }
   return { username: username || 'unknown', requestId: 'cli' };
+}
+
+/**
+ * Writes the audit row of an operator's change made on the command line (who ran it, what, which
+ * corp, how many), as the HTTP routes write theirs for the same change.
+ */
+export function auditCliChange(
+  app: App,
+  env: Readonly<Record<string, string | undefined>>,
+  change: { action: string; corpid: string | undefined; query: Record<string, unknown>; items?: number },
+): Promise<void> {
+  return app.access.audit.record({
+    userId: undefined,
+    username: cliActor(env).username,
+    role: undefined,
+    action: change.action,
+    corpid: change.corpid,
+    conversation: undefined,
+    query: change.query,
+    items: change.items,
+    reason: undefined,
+    ip: undefined,
+    userAgent: undefined,
+    requestId: 'cli',
+  });
 }
 
 /** `--expires`: a duration from now (90d) or a time (2027-01-31); undefined when not given. */

@@ -3,7 +3,7 @@ import { CallbackInbox, type InboxState } from '../../callbacks/callback-inbox.t
 import { ValidationError } from '../../errors/errors.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 import { readSecretFlags, secretOptions } from '../secret-input.ts';
-import { cliActor } from './access-flags.ts';
+import { auditCliChange } from './access-flags.ts';
 
 export const corpCallbackAdd: Command = {
   name: 'corp callback',
@@ -136,8 +136,11 @@ export const callbackReplay: Command = {
     if (idText === undefined && corpid === undefined && !values['all-failed'])
       throw new ValidationError('OPTION_MISSING', 'say which events: --id N, --corp ID (all its failed events) or --all-failed');
     if (idText !== undefined && !/^\d{1,15}$/.test(idText)) throw new ValidationError('OPTION_INVALID', '--id must be an event number (see `callback events --state failed`)');
-    const inbox = new CallbackInbox(needApp(app).store.db);
-    const n = await inbox.replay({ ...(idText !== undefined ? { id: Number(idText) } : {}), ...(corpid !== undefined ? { corpid } : {}) });
+    const a = needApp(app);
+    const inbox = new CallbackInbox(a.store.db);
+    const which = { ...(idText !== undefined ? { id: Number(idText) } : {}), ...(corpid !== undefined ? { corpid } : {}) };
+    const n = await inbox.replay(which);
+    await auditCliChange(a, io.env, { action: 'callbacks.replay', corpid, query: idText !== undefined ? { id: Number(idText) } : { all: true }, items: n });
     io.out(n === 0 ? 'no failed events matched' : `${n} event(s) queued again`);
   },
 };
@@ -160,21 +163,7 @@ export const corpLoginApp: Command = {
   async run({ app, values, positionals, io }) {
     const a = needApp(app);
     const action = positionals[0];
-    const audit = (action: string, corpid: string, query: Record<string, string>) =>
-      a.access.audit.record({
-        userId: undefined,
-        username: cliActor(io.env).username,
-        role: undefined,
-        action,
-        corpid,
-        conversation: undefined,
-        query,
-        items: undefined,
-        reason: undefined,
-        ip: undefined,
-        userAgent: undefined,
-        requestId: 'cli',
-      });
+    const audit = (action: string, corpid: string, query: Record<string, string>) => auditCliChange(a, io.env, { action, corpid, query });
     if (action === 'set') {
       const corpid = requireString(values, 'corp', 'the corp ID');
       const agentid = requireString(values, 'agentid', 'the AgentId of the self-built app (自建应用) members sign in with, e.g. 1000002');

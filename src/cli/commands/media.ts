@@ -2,6 +2,7 @@ import { ValidationError } from '../../errors/errors.ts';
 import { REQUEUE_STATES, requeueMedia, scanMessagesForMedia } from '../../media/jobs/media-job-repository.ts';
 import type { MediaState } from '../../store/schema.ts';
 import { type Command, needApp, optionalString } from '../command.ts';
+import { auditCliChange } from './access-flags.ts';
 
 export const mediaRetry: Command = {
   name: 'media retry',
@@ -14,6 +15,7 @@ export const mediaRetry: Command = {
     const corpid = optionalString(values, 'corp');
     const a = needApp(app);
     const n = await requeueMedia(a.store.db, { corpid, state }, Date.now());
+    await auditCliChange(a, io.env, { action: 'media.retry', corpid, query: { state }, items: n });
     io.out(`${n} ${state} media job${n === 1 ? '' : 's'}${corpid ? ` of ${corpid}` : ''} queued again; \`wecom-archive run\` downloads them`);
   },
 };
