@@ -4,6 +4,7 @@
  * the conversation may see these; one lookup per corp on the page, never one per hit.
  */
 import type { Kysely } from 'kysely';
+import { groupBy } from '../runtime/group-by.ts';
 import type { Database } from '../store/schema.ts';
 import { groupNames, type PersonRef, personNames, personRef } from './directory-names.ts';
 
@@ -30,14 +31,8 @@ function pairOf(conversation: string): string[] {
 
 /** The name of each conversation of `refs`, by corp and key (`nameOf` reads it). */
 export async function conversationNames(db: Kysely<Database>, refs: readonly ConversationRef[]): Promise<(corpid: string, conversation: string) => ConversationName> {
-  const byCorp = new Map<string, ConversationRef[]>();
-  for (const ref of refs) {
-    const list = byCorp.get(ref.corpid);
-    if (list) list.push(ref);
-    else byCorp.set(ref.corpid, [ref]);
-  }
   const named = new Map<string, ConversationName>();
-  for (const [corpid, list] of byCorp) {
+  for (const [corpid, list] of groupBy(refs, (r) => r.corpid)) {
     const groups = await groupNames(
       db,
       corpid,

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { SearchDoc, StoreDialect } from '../store/dialects/dialect.ts';
+import { groupBy } from '../runtime/group-by.ts';
 import { transactionRetryingConflicts } from '../store/in-transaction.ts';
 import type { Database } from '../store/schema.ts';
 
@@ -47,7 +48,8 @@ export class IndexRepository {
       await this.dialect.lockForWrite(trx, 'search_pending');
       const queued = await this.dialect.forUpdateSkipLocked(trx.selectFrom('search_pending').select(['corpid', 'msgid']).orderBy('corpid').orderBy('msgid').limit(limit)).execute();
       if (queued.length === 0) return 0;
-      for (const [corpid, msgids] of byCorp(queued)) {
+      for (const [corpid, rows] of groupBy(queued, (q) => q.corpid)) {
+        const msgids = rows.map((q) => q.msgid);
         const messages = await trx
           .selectFrom('messages')
           .select(['corpid', 'msgid', 'conversation_key', 'from_id', 'msgtime', 'raw'])
@@ -87,16 +89,6 @@ export class IndexRepository {
     const queued = await this.backlog(corpid);
     return queued.reduce((sum, b) => sum + b.pending, 0);
   }
-}
-
-function byCorp(rows: ReadonlyArray<{ corpid: string; msgid: string }>): Map<string, string[]> {
-  const groups = new Map<string, string[]>();
-  for (const { corpid, msgid } of rows) {
-    const list = groups.get(corpid);
-    if (list) list.push(msgid);
-    else groups.set(corpid, [msgid]);
-  }
-  return groups;
 }
 
 /** Messages waiting for the index, per corp (only corps with some), or of one corp: how far behind the index is. */

@@ -1,4 +1,5 @@
 import { type Kysely, sql, type SqlBool } from 'kysely';
+import { groupBy } from '../../runtime/group-by.ts';
 import type { RequiredToken, SearchDoc, SearchIndexSql } from './dialect.ts';
 
 /** rows a multi-row statement writes: two values each, far below SQLite's 32,766 variables */
@@ -31,7 +32,7 @@ export const sqliteSearch: SearchIndexSql = {
   // inserted with one statement, and the tokens written with one more (per chunk of rows)
   async writeDocs(trx, docs) {
     const ids = new Map<SearchDoc, number>();
-    for (const [corpid, group] of byCorp(docs)) {
+    for (const [corpid, group] of groupBy(docs, (d) => d.corpid)) {
       for (const part of chunks(group, ROWS_A_STATEMENT)) {
         const found = await sql<{
           id: number;
@@ -107,16 +108,6 @@ export const sqliteSearch: SearchIndexSql = {
 /** `"a" AND "b" * AND ("c" OR "d")`: each token quoted (so no token is read as an operator), prefixes starred. */
 function fts5Query(tokens: readonly RequiredToken[]): string {
   return tokens.map((t) => ('anyOf' in t ? `(${t.anyOf.map((a) => `"${a}"`).join(' OR ')})` : `"${t.token}"${t.prefix ? ' *' : ''}`)).join(' AND ');
-}
-
-function byCorp(docs: readonly SearchDoc[]): Map<string, SearchDoc[]> {
-  const groups = new Map<string, SearchDoc[]>();
-  for (const d of docs) {
-    const list = groups.get(d.corpid);
-    if (list) list.push(d);
-    else groups.set(d.corpid, [d]);
-  }
-  return groups;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
