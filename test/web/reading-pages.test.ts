@@ -7,21 +7,12 @@
  * on, the viewer gives a reason for the granted conversation and the audit row keeps it; on a phone
  * the day label sits above the messages, not over them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ApiInstance } from '../../src/api/api-types.ts';
 import type { App } from '../../src/app/app.ts';
-import { buildApi } from '../../src/api/build-api.ts';
-import { createLogger } from '../../src/app/logger.ts';
-import { openStore, type Store } from '../../src/store/open-store.ts';
-import { appWithEnv } from '../callbacks/harness.ts';
-import { describeBrowser, launchBrowser, watchProblems, type PageProblems } from '../support/browser.ts';
-import { builtUi } from '../support/web-build.ts';
-import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
+import type { Store } from '../../src/store/open-store.ts';
+import { describeBrowser } from '../support/browser.ts';
+import { type SignedIn, startUiServer, type UiServer } from '../support/ui-server.ts';
 import { A, B, LONG, LONG_TEXTS, loadReadingArchive, longMsgid, longText } from './reading-archive.ts';
 
 // In-page callbacks see the browser's objects; this file is type-checked without the DOM library.
@@ -36,50 +27,30 @@ interface Box {
 const enc = encodeURIComponent;
 
 describeBrowser('the reading pages', () => {
-  let dir: string;
-  let database: TestDatabase;
+  let ui: UiServer;
   let store: Store;
-  let api: ApiInstance;
-  let base: string;
-  let browser: Browser;
   let app: App;
+  let base: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'wa-web-reading-'));
-    database = await createTestDatabase('sqlite');
-    store = await openStore(database.url);
-    app = appWithEnv(store);
-    const [webRoot, b] = await Promise.all([builtUi(), launchBrowser(), loadReadingArchive(app)]);
-    browser = b;
-    await app.access.admin.addUser({ username: 'setup' }, { username: 'reader', role: 'admin', password: 'correct horse battery', grants: [] });
-    await app.access.admin.addUser(
-      { username: 'setup' },
-      { username: 'vic', role: 'viewer', password: 'viewer password 1', grants: [{ kind: 'conversation', corpid: A, conversation: 'pair:alice|bob' }] },
-    );
-    api = await buildApi(app, createLogger('silent'), { webRoot, access: { authenticator: app.access.accounts, audit: app.access.audit } });
-    await api.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
+    ui = await startUiServer('wa-web-reading-', async (app) => {
+      await loadReadingArchive(app);
+      await app.access.admin.addUser({ username: 'setup' }, { username: 'reader', role: 'admin', password: 'correct horse battery', grants: [] });
+      await app.access.admin.addUser(
+        { username: 'setup' },
+        { username: 'vic', role: 'viewer', password: 'viewer password 1', grants: [{ kind: 'conversation', corpid: A, conversation: 'pair:alice|bob' }] },
+      );
+    });
+    ({ store, app, base } = ui);
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await api?.close();
-    await store?.close();
-    await database?.drop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => ui?.close());
 
-  async function signedIn(username: string, password: string): Promise<{ context: BrowserContext; page: Page; problems: PageProblems }> {
-    const context = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', viewport: { width: 1280, height: 800 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
-    const page = await context.newPage();
-    const problems = await watchProblems(page);
-    await page.goto(`${base}/`);
-    await page.waitForURL((url) => url.pathname === '/login');
-    await page.getByLabel('用户名').fill(username);
-    await page.getByLabel('密码').fill(password);
-    await page.getByRole('button', { name: '登录' }).click();
-    return { context, page, problems };
+  /** Signed in from `/` (sent to the login page first), in Shanghai's time zone, allowed the clipboard. */
+  async function signedIn(username: string, password: string): Promise<SignedIn> {
+    const signed = await ui.signIn(username, password, { from: '/', context: { timezoneId: 'Asia/Shanghai' } });
+    await signed.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    return signed;
   }
 
   const highlighted = (page: Page) => page.locator('.is-highlighted');

@@ -5,50 +5,25 @@
  * edge's real CSP, with no violation and no console error but the expected 401 of the first session
  * probe, its scripts and styles from /assets/ cached as hashed files.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ApiInstance } from '../../src/api/api-types.ts';
-import { buildApi } from '../../src/api/build-api.ts';
-import { createLogger } from '../../src/app/logger.ts';
-import { openStore, type Store } from '../../src/store/open-store.ts';
-import { appWithEnv } from '../callbacks/harness.ts';
-import { describeBrowser, launchBrowser, watchProblems } from '../support/browser.ts';
-import { builtUi } from '../support/web-build.ts';
-import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
+import { describeBrowser, watchProblems } from '../support/browser.ts';
+import { startUiServer, type UiServer } from '../support/ui-server.ts';
 
 describeBrowser('the web UI from the archive server', () => {
-  let dir: string;
-  let database: TestDatabase;
-  let store: Store;
-  let api: ApiInstance;
+  let ui: UiServer;
   let base: string;
   let browser: Browser;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'wa-web-served-'));
-    database = await createTestDatabase('sqlite');
-    store = await openStore(database.url);
     // the UI's own build settings, as `npm run build` uses them
-    const [webRoot, b] = await Promise.all([builtUi(), launchBrowser()]);
-    browser = b;
-    const app = appWithEnv(store);
-    await app.access.admin.addUser({ username: 'setup' }, { username: 'reader', role: 'admin', password: 'correct horse battery', grants: [] });
-    api = await buildApi(app, createLogger('silent'), { webRoot, access: { authenticator: app.access.accounts, audit: app.access.audit } });
-    await api.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
+    ui = await startUiServer('wa-web-served-', async (app) => {
+      await app.access.admin.addUser({ username: 'setup' }, { username: 'reader', role: 'admin', password: 'correct horse battery', grants: [] });
+    });
+    ({ base, browser } = ui);
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await api?.close();
-    await store?.close();
-    await database?.drop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => ui?.close());
 
   it('sends a signed-out deep link to the login page and back after signing in, under the server CSP, without violations', async () => {
     const context = await browser.newContext({ locale: 'zh-CN' });
