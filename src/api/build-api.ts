@@ -165,7 +165,7 @@ export async function buildApi(app: App, log: Logger, options: ApiOptions = {}):
   if (options.ops) opsRoutes(options.ops)(api);
   healthRoutes(app.store)(api);
   statusRoutes(app.store, now)(api);
-  opsActionRoutes(app.store, options.access?.audit, now)(api);
+  opsActionRoutes(app.store, app.corps, options.access?.audit, now)(api);
   // one throttle: password and WeCom sign-ins from one address count together
   const throttle = new LoginThrottle(limits, now);
   sessionRoutes(options.access, throttle, () => readAccessSettings(app.store.db))(api);

@@ -12,7 +12,8 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import type { AuditTrail } from '../access/caller.ts';
 import { CallbackInbox } from '../callbacks/callback-inbox.ts';
-import { ArchiveError, NotFoundError } from '../errors/errors.ts';
+import type { CorpRegistry } from '../corps/corp-registry.ts';
+import { ArchiveError } from '../errors/errors.ts';
 import { requeueMedia } from '../media/jobs/media-job-repository.ts';
 import { mediaFailures } from '../media/jobs/media-status.ts';
 import type { Store } from '../store/open-store.ts';
@@ -28,7 +29,7 @@ const CORP_PARAMS = Type.Object({ corpid: Type.String({ pattern: '^[A-Za-z0-9_-]
 /** The states an operator may queue again from the page (`media retry --state`; pending needs no button). */
 const RETRY_STATES = ['failed', 'expired', 'unverified'] as const;
 
-export function opsActionRoutes(store: Store, audit: AuditTrail | undefined, now: () => number = Date.now) {
+export function opsActionRoutes(store: Store, corps: CorpRegistry, audit: AuditTrail | undefined, now: () => number = Date.now) {
   const { db } = store;
   const inbox = new CallbackInbox(db, now);
 
@@ -53,11 +54,7 @@ export function opsActionRoutes(store: Store, audit: AuditTrail | undefined, now
   }
 
   /** Refuses a corp this archive does not hold (404), before anything is read or changed. */
-  async function knownCorp(request: FastifyRequest<{ Params: { corpid: string } }>): Promise<void> {
-    const { corpid } = request.params;
-    const corp = await db.selectFrom('corps').select('corpid').where('corpid', '=', corpid).executeTakeFirst();
-    if (!corp) throw new NotFoundError('CORP_NOT_FOUND', `corp ${corpid} is not configured`);
-  }
+  const knownCorp = (request: FastifyRequest<{ Params: { corpid: string } }>) => corps.assertKnown(request.params.corpid);
 
   return (api: ApiInstance): void => {
     api.get(

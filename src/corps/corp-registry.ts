@@ -105,10 +105,16 @@ export class CorpRegistry {
     }));
   }
 
+  /** Refuses a corp that is not configured (CORP_NOT_FOUND), without opening its secrets. */
+  async assertKnown(corpid: string): Promise<void> {
+    const c = await this.db.selectFrom('corps').select('corpid').where('corpid', '=', corpid).executeTakeFirst();
+    if (!c) throw corpNotFound(corpid);
+  }
+
   /** The corp with its secrets opened, for the pipeline. */
   async get(corpid: string): Promise<CorpConfig> {
     const c = await this.db.selectFrom('corps').selectAll().where('corpid', '=', corpid).executeTakeFirst();
-    if (!c) throw new NotFoundError('CORP_NOT_FOUND', `corp ${corpid} is not configured; add it with \`wecom-archive corp add\``);
+    if (!c) throw corpNotFound(corpid);
     return {
       corpid: c.corpid,
       secret: openSecret(this.masterKey, c.secret_sealed, secretAad(c.corpid)).toString('utf8'),
@@ -137,3 +143,5 @@ export class CorpRegistry {
     });
   }
 }
+
+const corpNotFound = (corpid: string) => new NotFoundError('CORP_NOT_FOUND', `corp ${corpid} is not configured; add it with \`wecom-archive corp add\``);
