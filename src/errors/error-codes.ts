@@ -184,6 +184,7 @@ export const ERROR_CODES = Object.freeze({
   SEARCH_FILTERS_INVALID: 'a search filter is not valid',
   SEARCH_CURSOR_INVALID: 'a search cursor is not one a search gave',
   SEARCH_LIMIT_INVALID: 'a search page size is outside 1–1000',
+  SEARCH_SECOND_FULL: 'the search index holds as many messages of one second as its ids allow',
   SEARCH_FROM_UNKNOWN: 'a search sender matches no member, customer or sender id of the corp',
   SEARCH_FROM_AMBIGUOUS: 'a search sender matches too many members and customers',
   PEOPLE_QUERY_INVALID: 'a people lookup has no usable text or kinds',

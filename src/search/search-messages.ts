@@ -21,12 +21,13 @@
  * out of scope is never read, matched, counted or named, and a page of hits holds only what the
  * caller may read.
  */
-import type { Kysely, RawBuilder, SelectQueryBuilder, SqlBool } from 'kysely';
+import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql, type SqlBool } from 'kysely';
 import type { ReadScope } from '../access/read-scope.ts';
 import { messageScope } from '../access/scope-sql.ts';
 import { ValidationError } from '../errors/errors.ts';
 import { readCursor, writeCursor } from '../runtime/opaque-cursor.ts';
-import type { RequiredToken, SearchDriver, SearchTables, StoreDialect } from '../store/dialects/dialect.ts';
+import type { IdRange, RequiredToken, SearchDriver, SearchTables, StoreDialect, TimeOrderedHolders } from '../store/dialects/dialect.ts';
+import { entrySecond, firstIdOf, idRangeOf, secondOfId } from '../store/dialects/time-ids.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
 import { filterFacets } from './facets.ts';
@@ -56,6 +57,12 @@ export const INDEX_FIRST_MAX = 5_000;
 export interface SearchTuning {
   /** the most entries holding every required token for which the index drives (INDEX_FIRST_MAX) */
   readonly indexFirstMax?: number;
+  /** the candidates the first batch of a walk reads (else twice a page, MIN_BATCH to MAX_BATCH): tests make batches end anywhere */
+  readonly firstBatch?: number;
+}
+
+function firstBatchOf(wanted: number, tuning: SearchTuning): number {
+  return tuning.firstBatch ?? Math.min(Math.max(wanted, MIN_BATCH), MAX_BATCH);
 }
 
 export interface SearchHit {
@@ -146,10 +153,13 @@ async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: Re
   const plan = planIndexQuery(query);
   // the filters' facets narrow the index's answer as the terms do; their SQL conditions still decide
   const tokens = [...requiredTokens(plan), ...filterFacets(query.filters)];
+  const inScope = scope.kind === 'everything' ? undefined : await messageScope(db, scope, query.filters.corpid);
+  const decided = indexDecides(query, plan);
+  // an index read newest first needs no side chosen
+  if (dialect.search.byTime !== undefined) return { tokens, driver: 'index', empty: false, decided, inScope };
   const max = tuning.indexFirstMax ?? INDEX_FIRST_MAX;
   const holders = await dialect.search.countHolders(db, tokens, query.filters.corpid, max + 1);
-  const inScope = scope.kind === 'everything' ? undefined : await messageScope(db, scope, query.filters.corpid);
-  return { tokens, driver: holders <= max ? 'index' : 'time', empty: holders === 0, decided: indexDecides(query, plan), inScope };
+  return { tokens, driver: holders <= max ? 'index' : 'time', empty: holders === 0, decided, inScope };
 }
 
 /** True when a filter needs the messages table (the corp is in the index entry too). */
@@ -205,6 +215,24 @@ function candidateQuery(db: Kysely<Database>, dialect: StoreDialect, query: Sear
   return q.orderBy('m.msgtime', 'desc').orderBy('m.seq', 'desc').orderBy('m.corpid', 'desc').orderBy('m.msgid', 'desc').limit(batch);
 }
 
+/** The candidates of an index read newest first (see SearchIndexSql.byTime), with their entry ids, in `range` and after `after`. */
+function newestFirstQuery(db: Kysely<Database>, byTime: TimeOrderedHolders, query: SearchQuery, plan: SearchPlan, range: IdRange, after: OrderKey | undefined) {
+  let q = withFilters(byTime.holdersNewestFirst(db, plan.tokens, query.filters.corpid, range), query.filters, plan.inScope).select([
+    'm.corpid',
+    'm.msgid',
+    'm.seq',
+    'm.msgtime',
+    'm.from_id',
+    'm.conversation_key',
+    'm.roomid',
+    'm.msgtype',
+    'm.raw',
+    sql<number>`d.id`.as('entry_id'),
+  ]);
+  if (after !== undefined) q = q.where((eb) => eb(eb.refTuple('m.msgtime', 'm.seq', 'm.corpid', 'm.msgid'), '<', eb.tuple(after[0], after[1], after[2], after[3])));
+  return q;
+}
+
 /**
  * How many messages pass the index and the filters, up to `cap`: the count when the index decides.
  * Without filters on message columns the index alone answers.
@@ -212,9 +240,10 @@ function candidateQuery(db: Kysely<Database>, dialect: StoreDialect, query: Sear
 async function countInDatabase(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, cap: number): Promise<number> {
   const f = query.filters;
   if (!filtersMessages(f) && plan.inScope === undefined) return dialect.search.countHolders(db, plan.tokens, f.corpid, cap);
-  const q = withFilters(dialect.search.holders(db, plan.tokens, plan.driver, f.corpid), f, plan.inScope)
-    .select('m.msgid')
-    .limit(cap);
+  const byTime = dialect.search.byTime;
+  const holders =
+    byTime === undefined ? dialect.search.holders(db, plan.tokens, plan.driver, f.corpid) : byTime.holdersNewestFirst(db, plan.tokens, f.corpid, idRangeOf(f.since, f.until));
+  const q = withFilters(holders, f, plan.inScope).select('m.msgid').limit(cap);
   const row = await db
     .selectFrom(q.as('x'))
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
@@ -229,6 +258,11 @@ interface Examined {
   readonly fields: readonly string[] | undefined;
 }
 
+function examined(row: CandidateRow, query: SearchQuery): Examined {
+  const fields = searchableTextOfRaw(row.raw).map((f) => f.text);
+  return { row, key: [Number(row.msgtime), row.seq, row.corpid, row.msgid], fields: matchesQuery(fields, query) ? fields : undefined };
+}
+
 /** Every candidate after `after`, in order, each told whether it matches exactly. */
 async function* examine(
   db: Kysely<Database>,
@@ -239,17 +273,63 @@ async function* examine(
   firstBatch: number,
 ): AsyncGenerator<Examined> {
   if (plan.empty) return;
-  let batch = Math.min(Math.max(firstBatch, MIN_BATCH), MAX_BATCH);
+  let batch = firstBatch;
+  if (dialect.search.byTime !== undefined) {
+    yield* examineNewestFirst(db, dialect.search.byTime, query, plan, after, batch);
+    return;
+  }
   for (;;) {
     const rows = (await candidateQuery(db, dialect, query, plan, after, batch).execute()) as CandidateRow[];
     for (const row of rows) {
-      after = [Number(row.msgtime), row.seq, row.corpid, row.msgid];
-      const fields = searchableTextOfRaw(row.raw).map((f) => f.text);
-      yield { row, key: after, fields: matchesQuery(fields, query) ? fields : undefined };
+      const seen = examined(row, query);
+      after = seen.key;
+      yield seen;
     }
     if (rows.length < batch) return;
     batch = Math.min(batch * 4, MAX_BATCH);
   }
+}
+
+/**
+ * examine() on an index read newest first: a batch of entries in descending id, then the rest of
+ * the last entry's second (ids order a second's entries by when they were indexed, not as results
+ * are ordered), sorted together; the next batch starts below that second.
+ */
+async function* examineNewestFirst(
+  db: Kysely<Database>,
+  byTime: TimeOrderedHolders,
+  query: SearchQuery,
+  plan: SearchPlan,
+  after: OrderKey | undefined,
+  firstBatch: number,
+): AsyncGenerator<Examined> {
+  const { atLeast, below: until } = idRangeOf(query.filters.since, query.filters.until);
+  const afterCursor = after === undefined ? undefined : firstIdOf(entrySecond(after[0]) + 1);
+  let below = until === undefined || afterCursor === undefined ? (until ?? afterCursor) : Math.min(until, afterCursor);
+  let batch = firstBatch;
+  for (;;) {
+    const rows = (await newestFirstQuery(db, byTime, query, plan, { atLeast, below }, after).limit(batch).execute()) as Array<CandidateRow & { entry_id: number }>;
+    const full = rows.length === batch;
+    if (full) {
+      const last = Number(rows[rows.length - 1]!.entry_id);
+      const second = firstIdOf(secondOfId(last));
+      rows.push(...((await newestFirstQuery(db, byTime, query, plan, { atLeast: Math.max(second, atLeast ?? 0), below: last }, after).execute()) as typeof rows));
+      below = second;
+    }
+    for (const row of rows.sort(newestFirst)) {
+      const seen = examined(row, query);
+      after = seen.key;
+      yield seen;
+    }
+    if (!full) return;
+    batch = Math.min(batch * 4, MAX_BATCH);
+  }
+}
+
+/** Orders candidates as results are, newest first: by (msgtime, seq, corpid, msgid), strings by their UTF-8 bytes as SQL compares them. */
+function newestFirst(a: CandidateRow, b: CandidateRow): number {
+  const bytes = (x: string, y: string): number => Buffer.compare(Buffer.from(y), Buffer.from(x));
+  return Number(b.msgtime) - Number(a.msgtime) || bytes(a.seq, b.seq) || bytes(a.corpid, b.corpid) || bytes(a.msgid, b.msgid);
 }
 
 function hitOf(row: CandidateRow, fields: readonly string[], query: SearchQuery): SearchHit {
@@ -283,8 +363,9 @@ export async function searchMessages(
   let next: OrderKey | undefined;
   let exhausted = true;
   const after = options.after === undefined ? undefined : decodeCursor(options.after);
-  const plan = await planSearch(db, dialect, scope, query, options.tuning ?? {});
-  for await (const { row, key, fields } of examine(db, dialect, query, plan, after, limit * 2)) {
+  const tuning = options.tuning ?? {};
+  const plan = await planSearch(db, dialect, scope, query, tuning);
+  for await (const { row, key, fields } of examine(db, dialect, query, plan, after, firstBatchOf(limit * 2, tuning))) {
     if (fields === undefined) continue;
     hits.push(hitOf(row, fields, query));
     if (hits.length === limit) {
@@ -319,7 +400,7 @@ export async function countMatches(
     return count >= cap ? { count: cap, atLeast: true } : { count, atLeast: false };
   }
   let count = 0;
-  for await (const { fields } of examine(db, dialect, query, plan, undefined, MAX_BATCH)) {
+  for await (const { fields } of examine(db, dialect, query, plan, undefined, firstBatchOf(MAX_BATCH, tuning))) {
     if (fields === undefined) continue;
     count += 1;
     if (count >= cap) return { count, atLeast: true };

@@ -19,11 +19,14 @@ import { messageRow } from '../support/message-rows.ts';
 import { seededRng, testSeed } from '../support/test-seed.ts';
 
 const MESSAGES = 400;
+/** messages of one second: an index whose ids follow time (SQLite) files them by when they were indexed, not in the order of results */
+const SAME_SECOND = 60;
 const QUERIES = 60;
 const CORPS = ['wwplan1', 'wwplan2'];
 const CJK = [...'合同报价单草案会议'];
 const WORDS = ['deploy', 'invoice', 'Review', 'v2'];
-const PLANS: Record<string, SearchTuning> = { index: { indexFirstMax: 1_000_000 }, time: { indexFirstMax: 0 } };
+// `batches`: every batch of candidates holds three, so batches end inside a second and within a page
+const PLANS: Record<string, SearchTuning> = { index: { indexFirstMax: 1_000_000 }, time: { indexFirstMax: 0 }, batches: { firstBatch: 3 } };
 
 interface Stored {
   corpid: string;
@@ -89,8 +92,10 @@ describeEachDialect('search plans', ({ open }) => {
     const rng = seededRng('search-plan-corpus');
     for (let n = 0; n < MESSAGES; n++) {
       const corpid = CORPS[n % 2]!;
-      // several messages share a second, so the order's tie-breaks are exercised too
-      corpus.push({ corpid, msgid: `m${n}`, seq: BigInt(n + 1), msgtime: 1_000 * Math.floor(n / 3), conversation: `room:r${n % 5}`, text: randomText(rng) });
+      // several messages share a time, so the order's tie-breaks are exercised too; the first
+      // SAME_SECOND share one second (some of them one millisecond), more than a page's batch
+      const msgtime = n < SAME_SECOND ? 1_000 + 100 * (n % 7) : 1_000 * Math.floor(n / 3);
+      corpus.push({ corpid, msgid: `m${n}`, seq: BigInt(n + 1), msgtime, conversation: `room:r${n % 5}`, text: randomText(rng) });
     }
     const rows = corpus.map((m) => ({
       ...messageRow({ corpid: m.corpid, msgid: m.msgid, seq: m.seq, msgtime: m.msgtime, raw: Buffer.from(JSON.stringify({ msgtype: 'text', text: { content: m.text } })) }),

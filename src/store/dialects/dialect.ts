@@ -86,6 +86,8 @@ export interface StoreDialect {
 export interface SearchDoc {
   readonly corpid: string;
   readonly msgid: string;
+  /** when the message was sent (milliseconds): a dialect whose entry ids follow time files it by this (time-ids.ts) */
+  readonly msgtime: number;
   readonly tokens: readonly string[];
 }
 
@@ -140,6 +142,26 @@ export interface SearchIndexSql {
    * and only up to `cap`: cheap enough to ask before choosing a plan.
    */
   countHolders(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, cap: number): Promise<number>;
+  /**
+   * Present when the entries' ids follow time (time-ids.ts) and the full-text index hands its
+   * entries back in id order: then a search reads them newest first and stops when a page is full,
+   * and neither side needs choosing.
+   */
+  readonly byTime?: TimeOrderedHolders;
+}
+
+/** A range of entry ids: from `atLeast` (inclusive) to `below` (exclusive), each side open when absent. */
+export interface IdRange {
+  readonly atLeast?: number;
+  readonly below?: number;
+}
+
+export interface TimeOrderedHolders {
+  /**
+   * As `holders`, read from the index in descending entry id (newest second first), only entries
+   * with ids in `range`; the caller adds filters, a limit, and `d.id` to what it selects.
+   */
+  holdersNewestFirst(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, range: IdRange): SearchJoin;
 }
 
 /**

@@ -1,6 +1,8 @@
-import { type Kysely, sql, type SqlBool } from 'kysely';
+import { type Kysely, sql, type SqlBool, type Transaction } from 'kysely';
 import { groupBy } from '../../runtime/group-by.ts';
-import type { RequiredToken, SearchDoc, SearchIndexSql } from './dialect.ts';
+import type { Database } from '../schema.ts';
+import type { RequiredToken, SearchDoc, SearchIndexSql, SearchJoin } from './dialect.ts';
+import { entrySecond, nextIdOf, secondOfId, SLOTS_A_SECOND } from './time-ids.ts';
 
 /** rows a multi-row statement writes: two values each, far below SQLite's 32,766 variables */
 const ROWS_A_STATEMENT = 500;
@@ -8,8 +10,9 @@ const ROWS_A_STATEMENT = 500;
 /**
  * SQLite: an FTS5 table without content (`content=''`, so the tokens are not stored a second time)
  * and without positions (`detail=none`: the smallest index; queries only ask for every one of a set
- * of tokens). Its rowid is `search_docs.id`, which names the message. `contentless_delete=1` lets a
- * reindex replace a message's entry. The `ascii` tokenizer keeps each token whole: they are
+ * of tokens). Its rowid is `search_docs.id`, which names the message and follows its time
+ * (time-ids.ts), so a search reads a term's entries newest first from the index itself.
+ * `contentless_delete=1` lets a reindex replace a message's entry. The `ascii` tokenizer keeps each token whole: they are
  * lower-case [a-z0-9] only.
  */
 export const sqliteSearch: SearchIndexSql = {
@@ -28,28 +31,43 @@ export const sqliteSearch: SearchIndexSql = {
   // searchable-text.ts lets one message contribute), so one row per message always suffices
   async createDocParts() {},
 
-  // a batch at a time: the entries a reindex replaces are found with one lookup, the new ones
-  // inserted with one statement, and the tokens written with one more (per chunk of rows)
+  // a batch at a time: the entries a reindex replaces are found with one lookup per chunk of
+  // rows, the highest id of each second the new ones go in with one more, and the entries and their
+  // tokens written with one statement each (per chunk of rows)
   async writeDocs(trx, docs) {
     const ids = new Map<SearchDoc, number>();
+    const replaced: number[] = [];
+    const moved: number[] = [];
     for (const [corpid, group] of groupBy(docs, (d) => d.corpid)) {
       for (const part of chunks(group, ROWS_A_STATEMENT)) {
         const found = await sql<{
           id: number;
           msgid: string;
         }>`SELECT id, msgid FROM search_docs WHERE corpid = ${corpid} AND msgid IN (${sql.join(part.map((d) => d.msgid))})`.execute(trx);
-        const known = new Map(found.rows.map((r) => [r.msgid, r.id]));
-        const fresh = part.filter((d) => !known.has(d.msgid));
-        for (const d of part) if (known.has(d.msgid)) ids.set(d, known.get(d.msgid)!);
-        if (known.size > 0) await sql`DELETE FROM search_fts WHERE rowid IN (${sql.join([...known.values()])})`.execute(trx);
-        if (fresh.length === 0) continue;
-        const inserted = await sql<{
-          id: number;
-          msgid: string;
-        }>`INSERT INTO search_docs (corpid, msgid) VALUES ${sql.join(fresh.map((d) => sql`(${corpid}, ${d.msgid})`))} RETURNING id, msgid`.execute(trx);
-        const made = new Map(inserted.rows.map((r) => [r.msgid, r.id]));
-        for (const d of fresh) ids.set(d, made.get(d.msgid)!);
+        const known = new Map(found.rows.map((r) => [r.msgid, Number(r.id)]));
+        for (const d of part) {
+          const id = known.get(d.msgid);
+          if (id === undefined) continue;
+          replaced.push(id);
+          // an entry stays where it is filed while its second is right (an entry of a version
+          // before time ids, or of a message whose msgtime changed, moves)
+          if (secondOfId(id) === entrySecond(d.msgtime)) ids.set(d, id);
+          else moved.push(id);
+        }
       }
+    }
+    for (const part of chunks(replaced, ROWS_A_STATEMENT)) await sql`DELETE FROM search_fts WHERE rowid IN (${sql.join(part)})`.execute(trx);
+    for (const part of chunks(moved, ROWS_A_STATEMENT)) await sql`DELETE FROM search_docs WHERE id IN (${sql.join(part)})`.execute(trx);
+    const fresh = docs.filter((d) => !ids.has(d));
+    const highest = await highestIds(trx, new Set(fresh.map((d) => entrySecond(d.msgtime))));
+    for (const d of fresh) {
+      const second = entrySecond(d.msgtime);
+      const id = nextIdOf(second, highest.get(second));
+      highest.set(second, id);
+      ids.set(d, id);
+    }
+    for (const part of chunks(fresh, ROWS_A_STATEMENT)) {
+      await sql`INSERT INTO search_docs (id, corpid, msgid) VALUES ${sql.join(part.map((d) => sql`(${ids.get(d)!}, ${d.corpid}, ${d.msgid})`))}`.execute(trx);
     }
     for (const part of chunks([...ids], ROWS_A_STATEMENT)) {
       await sql`INSERT INTO search_fts (rowid, tokens) VALUES ${sql.join(part.map(([d, id]) => sql`(${id}, ${d.tokens.join(' ')})`))}`.execute(trx);
@@ -94,6 +112,25 @@ export const sqliteSearch: SearchIndexSql = {
     return corpid === undefined ? q : q.where('m.corpid', '=', corpid);
   },
 
+  // the FTS table drives, in descending rowid, which FTS5 walks without sorting; each entry it
+  // gives is looked up by its id, then its message by key
+  byTime: {
+    holdersNewestFirst(db, tokens, corpid, range) {
+      let q = db
+        .selectFrom(sql`search_fts`.as('f'))
+        .crossJoin('search_docs as d')
+        .crossJoin('messages as m')
+        .where(sql<SqlBool>`search_fts MATCH ${fts5Query(tokens)}`)
+        .where(sql<SqlBool>`d.id = f.rowid`)
+        .whereRef('m.corpid', '=', 'd.corpid')
+        .whereRef('m.msgid', '=', 'd.msgid');
+      if (range.atLeast !== undefined) q = q.where(sql<SqlBool>`f.rowid >= ${range.atLeast}`);
+      if (range.below !== undefined) q = q.where(sql<SqlBool>`f.rowid < ${range.below}`);
+      if (corpid !== undefined) q = q.where(sql<SqlBool>`+d.corpid = ${corpid}`);
+      return q.orderBy(sql`f.rowid`, 'desc') as unknown as SearchJoin;
+    },
+  },
+
   async countHolders(db, tokens, corpid, cap) {
     const match = fts5Query(tokens);
     const holders =
@@ -104,6 +141,17 @@ export const sqliteSearch: SearchIndexSql = {
     return Number(r.rows[0]?.n ?? 0);
   },
 };
+
+/** The highest entry id each of these seconds holds (absent: none), in one statement per chunk of seconds. */
+async function highestIds(trx: Transaction<Database>, seconds: ReadonlySet<number>): Promise<Map<number, number | undefined>> {
+  const highest = new Map<number, number | undefined>();
+  for (const part of chunks([...seconds], ROWS_A_STATEMENT)) {
+    const rows = await sql<{ second: number; top: number | null }>`WITH s(second) AS (VALUES ${sql.join(part.map((second) => sql`(${second})`))})
+      SELECT second, (SELECT max(id) FROM search_docs WHERE id >= second * ${SLOTS_A_SECOND} AND id < (second + 1) * ${SLOTS_A_SECOND}) AS top FROM s`.execute(trx);
+    for (const r of rows.rows) highest.set(Number(r.second), r.top === null ? undefined : Number(r.top));
+  }
+  return highest;
+}
 
 /** `"a" AND "b" * AND ("c" OR "d")`: each token quoted (so no token is read as an operator), prefixes starred. */
 function fts5Query(tokens: readonly RequiredToken[]): string {

@@ -19,6 +19,7 @@ import * as m0016 from './0016-alerts.ts';
 import * as m0017 from './0017-config-revision.ts';
 import * as m0018 from './0018-search-facets.ts';
 import * as m0019 from './0019-wecom-login.ts';
+import * as m0020 from './0020-search-time-ids.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -43,6 +44,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0017-config-revision', m0017],
   ['0018-search-facets', m0018],
   ['0019-wecom-login', m0019],
+  ['0020-search-time-ids', m0020],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
