@@ -25,6 +25,7 @@ import { countMatches, searchMessages } from '../src/search/search-messages.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
 import { seededRng } from '../test/support/test-seed.ts';
 import { COMMON_WORD as COMMON, ENGLISH_WORDS as ENGLISH, NAME_WORDS as NAMES, RARE_WORDS as RARE } from './support/chat-text.ts';
+import { refreshPlannerStatistics } from './support/api-archive.ts';
 import { indexQueued, LOAD_BATCH, percentile, storeMessages } from './support/bulk-store.ts';
 import { CORP, messageRow, START } from './support/text-rows.ts';
 
@@ -123,6 +124,7 @@ try {
     loadSeconds = await load(store);
     indexSeconds = await indexQueued(store, count);
   }
+  await refreshPlannerStatistics(store);
   const bytes = await indexBytes(store);
   const mid = START + Math.floor(count / 2) * 1000;
   const classes: Array<[string, string, string, SearchFilters]> = [

@@ -349,7 +349,7 @@ export async function buildApiArchive(store: Store, messages: number, index = tr
 export async function refreshPlannerStatistics(store: Store): Promise<void> {
   if (store.dialect.name === 'postgres') await sql`ANALYZE`.execute(store.db);
   if (store.dialect.name === 'mysql')
-    await sql`ANALYZE TABLE messages, conversations, conversation_participants, media, dir_members, dir_external_contacts, dir_groups`.execute(store.db);
+    await sql`ANALYZE TABLE messages, search_docs, conversations, conversation_participants, media, dir_members, dir_external_contacts, dir_groups`.execute(store.db);
 }
 
 /** The conversations' summary rows and participants, as the decrypt commit would have left them. */

@@ -149,10 +149,14 @@ function indexDecides(query: SearchQuery, plan: IndexPlan): boolean {
   return query.fold === undefined && plan.excluded.length === 0 && plan.required.every((term) => term.exact);
 }
 
+/** The tokens every matching message's entry holds: the query's, and its filters' facets (which narrow the index's answer as the terms do; their SQL conditions still decide). */
+function searchTokens(plan: IndexPlan, query: SearchQuery): RequiredToken[] {
+  return [...requiredTokens(plan), ...filterFacets(query.filters)];
+}
+
 async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: ReadScope, query: SearchQuery, tuning: SearchTuning): Promise<SearchPlan> {
   const plan = planIndexQuery(query);
-  // the filters' facets narrow the index's answer as the terms do; their SQL conditions still decide
-  const tokens = [...requiredTokens(plan), ...filterFacets(query.filters)];
+  const tokens = searchTokens(plan, query);
   const inScope = scope.kind === 'everything' ? undefined : await messageScope(db, scope, query.filters.corpid);
   const decided = indexDecides(query, plan);
   // an index read newest first needs no side chosen
@@ -393,6 +397,12 @@ export async function countMatches(
   cap: number = SEARCH_LIMITS.defaultCountCap,
   tuning: SearchTuning = {},
 ): Promise<MatchCount> {
+  const indexPlan = planIndexQuery(query);
+  if (scope.kind === 'everything' && !filtersMessages(query.filters) && indexDecides(query, indexPlan)) {
+    // the index alone counts: no side needs choosing
+    const count = await dialect.search.countHolders(db, searchTokens(indexPlan, query), query.filters.corpid, cap);
+    return count >= cap ? { count: cap, atLeast: true } : { count, atLeast: false };
+  }
   const plan = await planSearch(db, dialect, scope, query, tuning);
   if (plan.empty) return { count: 0, atLeast: false };
   if (plan.decided) {
