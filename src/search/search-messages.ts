@@ -221,7 +221,7 @@ function candidateQuery(db: Kysely<Database>, dialect: StoreDialect, query: Sear
 
 /** The candidates of an index read newest first (see SearchIndexSql.byTime), with their entry ids, in `range` and after `after`. */
 function newestFirstQuery(db: Kysely<Database>, byTime: TimeOrderedHolders, query: SearchQuery, plan: SearchPlan, range: IdRange, after: OrderKey | undefined) {
-  let q = withFilters(byTime.holdersNewestFirst(db, plan.tokens, query.filters.corpid, range), query.filters, plan.inScope).select([
+  let q = withFilters(byTime.holdersInRange(db, plan.tokens, query.filters.corpid, range, true), query.filters, plan.inScope).select([
     'm.corpid',
     'm.msgid',
     'm.seq',
@@ -231,7 +231,7 @@ function newestFirstQuery(db: Kysely<Database>, byTime: TimeOrderedHolders, quer
     'm.roomid',
     'm.msgtype',
     'm.raw',
-    sql<number>`d.id`.as('entry_id'),
+    byTime.entryId.as('entry_id'),
   ]);
   if (after !== undefined) q = q.where((eb) => eb(eb.refTuple('m.msgtime', 'm.seq', 'm.corpid', 'm.msgid'), '<', eb.tuple(after[0], after[1], after[2], after[3])));
   return q;
@@ -246,7 +246,7 @@ async function countInDatabase(db: Kysely<Database>, dialect: StoreDialect, quer
   if (!filtersMessages(f) && plan.inScope === undefined) return dialect.search.countHolders(db, plan.tokens, f.corpid, cap);
   const byTime = dialect.search.byTime;
   const holders =
-    byTime === undefined ? dialect.search.holders(db, plan.tokens, plan.driver, f.corpid) : byTime.holdersNewestFirst(db, plan.tokens, f.corpid, idRangeOf(f.since, f.until));
+    byTime === undefined ? dialect.search.holders(db, plan.tokens, plan.driver, f.corpid) : byTime.holdersInRange(db, plan.tokens, f.corpid, idRangeOf(f.since, f.until), false);
   const q = withFilters(holders, f, plan.inScope).select('m.msgid').limit(cap);
   const row = await db
     .selectFrom(q.as('x'))
@@ -295,9 +295,10 @@ async function* examine(
 }
 
 /**
- * examine() on an index read newest first: a batch of entries in descending id, then the rest of
- * the last entry's second (ids order a second's entries by when they were indexed, not as results
- * are ordered), sorted together; the next batch starts below that second.
+ * examine() on an index read newest first: a batch of entries in descending id, in which the
+ * entries of its last second are replaced by all of that second's (ids order a second's entries
+ * by when they were indexed, or not at all, not as results are ordered), sorted together; the next
+ * batch starts below that second.
  */
 async function* examineNewestFirst(
   db: Kysely<Database>,
@@ -307,18 +308,20 @@ async function* examineNewestFirst(
   after: OrderKey | undefined,
   firstBatch: number,
 ): AsyncGenerator<Examined> {
+  type Row = CandidateRow & { entry_id: number | string };
   const { atLeast, below: until } = idRangeOf(query.filters.since, query.filters.until);
   const afterCursor = after === undefined ? undefined : firstIdOf(entrySecond(after[0]) + 1);
   let below = until === undefined || afterCursor === undefined ? (until ?? afterCursor) : Math.min(until, afterCursor);
   let batch = firstBatch;
   for (;;) {
-    const rows = (await newestFirstQuery(db, byTime, query, plan, { atLeast, below }, after).limit(batch).execute()) as Array<CandidateRow & { entry_id: number }>;
+    let rows = (await newestFirstQuery(db, byTime, query, plan, { atLeast, below }, after).limit(batch).execute()) as Row[];
     const full = rows.length === batch;
     if (full) {
-      const last = Number(rows[rows.length - 1]!.entry_id);
-      const second = firstIdOf(secondOfId(last));
-      rows.push(...((await newestFirstQuery(db, byTime, query, plan, { atLeast: Math.max(second, atLeast ?? 0), below: last }, after).execute()) as typeof rows));
-      below = second;
+      const second = secondOfId(Number(rows[rows.length - 1]!.entry_id));
+      const range = { atLeast: Math.max(firstIdOf(second), atLeast ?? 0), below: firstIdOf(second + 1) };
+      const whole = (await newestFirstQuery(db, byTime, query, plan, range, after).execute()) as Row[];
+      rows = [...rows.filter((r) => secondOfId(Number(r.entry_id)) !== second), ...whole];
+      below = firstIdOf(second);
     }
     for (const row of rows.sort(newestFirst)) {
       const seen = examined(row, query);

@@ -3,7 +3,10 @@
  * indexes them. Migration 0020 on an indexed archive: where entry ids now follow time (SQLite) the
  * entries are written again, elsewhere they stay.
  */
+import { sql } from 'kysely';
 import { expect, it } from 'vitest';
+import { indexDocs } from '../../src/search/index-docs.ts';
+import { secondIdOf } from '../../src/store/dialects/time-ids.ts';
 import { EVERYTHING } from '../../src/access/read-scope.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { reindexSearch } from '../../src/app/search-reindex.ts';
@@ -41,28 +44,43 @@ describeEachDialect('search index migration', ({ url }) => {
     }
   });
 
-  it('writes the entries of an indexed archive again where entry ids now follow time, and keeps them elsewhere', async () => {
+  it('gives the entries of an indexed archive ids that follow time, writing them again where it must', async () => {
     const location = await url();
     const { store: early, db } = await openStoreMigratedTo(location, '0019-wecom-login');
     await db
       .insertInto('messages')
-      .values([oldMessage(1, '合同已经签好'), oldMessage(2, '明天讨论合同细节'), oldMessage(3, 'nothing here')])
+      .values([oldMessage(1), oldMessage(2), oldMessage(3)])
       .execute();
-    await db
-      .insertInto('search_pending')
-      .values([1, 2, 3].map((n) => ({ corpid: 'wwold', msgid: `m${n}`, queued_at: 1 })))
-      .execute();
-    await reindexSearch(appOn(early), createLogger('silent'), 'wwold', new AbortController().signal, () => undefined);
+    // the entries as the index stage wrote them before 0020: SQLite's ids in the order indexed
+    const entries = indexDocs(
+      [1, 2, 3].map((n) => ({ corpid: 'wwold', msgid: `m${n}`, conversation_key: 'single:a:b', from_id: 'a', msgtime: 1_800_000_000_000 + n, raw: oldMessage(n).raw })),
+    );
+    for (const [k, e] of entries.entries()) {
+      const tokens = e.tokens.join(' ');
+      if (early.dialect.name === 'sqlite') {
+        await sql`INSERT INTO search_docs (id, corpid, msgid) VALUES (${k + 1}, ${e.corpid}, ${e.msgid})`.execute(db);
+        await sql`INSERT INTO search_fts (rowid, tokens) VALUES (${k + 1}, ${tokens})`.execute(db);
+      } else if (early.dialect.name === 'postgres') {
+        await sql`INSERT INTO search_docs (corpid, msgid, tsv) VALUES (${e.corpid}, ${e.msgid}, array_to_tsvector(${e.tokens}::text[]))`.execute(db);
+      } else {
+        await sql`INSERT INTO search_docs (corpid, msgid, tokens) VALUES (${e.corpid}, ${e.msgid}, ${tokens})`.execute(db);
+      }
+    }
     await early.close();
 
     const store = await openStore(location, { migrate: false });
     try {
       expect(await migrateStore(store)).toEqual(['0020-search-time-ids']);
       const query = parseSearchQuery('合同', { corpid: 'wwold' });
-      const rekeyed = store.dialect.search.byTime !== undefined;
+      // SQLite writes its entries again; PostgreSQL and MariaDB give theirs a time from their messages
+      const rekeyed = store.dialect.name === 'sqlite';
       expect(await searchMessages(store.db, store.dialect, EVERYTHING, query)).toMatchObject(
         rekeyed ? { hits: [], notIndexed: 3 } : { hits: [{ msgid: 'm2' }, { msgid: 'm1' }], notIndexed: 0 },
       );
+      if (!rekeyed) {
+        const ords = await sql<{ ord: number | string }>`SELECT ord FROM search_docs ORDER BY msgid`.execute(store.db);
+        expect(ords.rows.map((r) => Number(r.ord))).toEqual([1, 2, 3].map((n) => secondIdOf(1_800_000_000_000 + n)));
+      }
       await reindexSearch(appOn(store), createLogger('silent'), 'wwold', new AbortController().signal, () => undefined);
       const page = await searchMessages(store.db, store.dialect, EVERYTHING, query);
       expect(page.hits.map((h) => h.msgid)).toEqual(['m2', 'm1']);
@@ -73,7 +91,9 @@ describeEachDialect('search index migration', ({ url }) => {
   });
 });
 
-function oldMessage(n: number, content: string) {
+const CONTENTS = ['', '合同已经签好', '明天讨论合同细节', 'nothing here'];
+
+function oldMessage(n: number, content = CONTENTS[n]!) {
   return messageRow({
     corpid: 'wwold',
     msgid: `m${n}`,

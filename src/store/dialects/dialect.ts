@@ -120,6 +120,11 @@ export interface SearchIndexSql {
    * a message may have (migration 0014). A dialect without such a limit does nothing.
    */
   createDocParts(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
+  /**
+   * Gives the entries ids that follow time (migration 0020, time-ids.ts): `byTime`'s ids. True when
+   * it could not, and deleted the entries instead, to be written again by the index stage.
+   */
+  orderByTime(db: Kysely<any>): Promise<boolean>;
   /** Writes the index entries of these messages inside the caller's transaction, replacing any they had. */
   writeDocs(trx: Transaction<Database>, docs: readonly SearchDoc[]): Promise<void>;
   /** Deletes the index entries of one corp (every corp when absent). */
@@ -143,9 +148,10 @@ export interface SearchIndexSql {
    */
   countHolders(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, cap: number): Promise<number>;
   /**
-   * Present when the entries' ids follow time (time-ids.ts) and the full-text index hands its
-   * entries back in id order: then a search reads them newest first and stops when a page is full,
-   * and neither side needs choosing.
+   * Present when the entries' ids follow time (time-ids.ts): then a search asks for them newest
+   * first and stops when a page is full, and neither side needs choosing. SQLite's FTS5 hands a
+   * token's entries back in id order; PostgreSQL and MariaDB sort the holders' ids, or walk the id
+   * index, as their planners choose, and join only the messages a page shows.
    */
   readonly byTime?: TimeOrderedHolders;
 }
@@ -157,11 +163,14 @@ export interface IdRange {
 }
 
 export interface TimeOrderedHolders {
+  /** The entry's id (`d`'s), a number. */
+  readonly entryId: RawBuilder<number>;
   /**
-   * As `holders`, read from the index in descending entry id (newest second first), only entries
-   * with ids in `range`; the caller adds filters, a limit, and `d.id` to what it selects.
+   * As `holders`, only entries with ids in `range`; `newestFirst` orders them by descending id (the
+   * newest second first), which a page needs and a count does not. The caller adds filters, a
+   * limit, and `entryId` to what it selects.
    */
-  holdersNewestFirst(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, range: IdRange): SearchJoin;
+  holdersInRange(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, range: IdRange, newestFirst: boolean): SearchJoin;
 }
 
 /**

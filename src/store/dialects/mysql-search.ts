@@ -1,6 +1,7 @@
 import { type Kysely, sql, type SqlBool } from 'kysely';
 import { plannerHolders } from './planner-holders.ts';
 import type { RequiredToken, SearchDoc, SearchIndexSql } from './dialect.ts';
+import { LAST_SECOND, secondIdOf, SLOTS_A_SECOND } from './time-ids.ts';
 
 /**
  * MySQL / MariaDB: an InnoDB FULLTEXT index over the message's tokens joined by spaces, asked in
@@ -34,11 +35,19 @@ export const mysqlSearch: SearchIndexSql = {
   // statement that carries it (max_allowed_packet), see writeDocs
   async createDocParts() {},
 
+  // `ord`: the time id of the message's second (time-ids.ts), from the messages the entries index
+  async orderByTime(db) {
+    await sql`ALTER TABLE search_docs ADD COLUMN ord BIGINT NOT NULL DEFAULT 0, ADD INDEX search_docs_ord (corpid, ord)`.execute(db);
+    await sql`UPDATE search_docs d JOIN messages m ON m.corpid = d.corpid AND m.msgid = d.msgid
+      SET d.ord = GREATEST(LEAST(FLOOR(m.msgtime / 1000), ${LAST_SECOND}), 0) * ${SLOTS_A_SECOND}`.execute(db);
+    return false;
+  },
+
   async writeDocs(trx, docs) {
     for (const batch of batchesOf(docs)) {
-      const rows = batch.map((d) => sql`(${d.corpid}, ${d.msgid}, ${d.tokens.join(' ')})`);
-      await sql`INSERT INTO search_docs (corpid, msgid, tokens) VALUES ${sql.join(rows)}
-        ON DUPLICATE KEY UPDATE tokens = VALUES(tokens)`.execute(trx);
+      const rows = batch.map((d) => sql`(${d.corpid}, ${d.msgid}, ${secondIdOf(d.msgtime)}, ${d.tokens.join(' ')})`);
+      await sql`INSERT INTO search_docs (corpid, msgid, ord, tokens) VALUES ${sql.join(rows)}
+        ON DUPLICATE KEY UPDATE ord = VALUES(ord), tokens = VALUES(tokens)`.execute(trx);
     }
   },
 

@@ -1,6 +1,7 @@
 import { type Kysely, sql, type SqlBool } from 'kysely';
 import { plannerHolders } from './planner-holders.ts';
 import type { RequiredToken, SearchDoc, SearchIndexSql } from './dialect.ts';
+import { LAST_SECOND, secondIdOf, SLOTS_A_SECOND } from './time-ids.ts';
 
 /**
  * Lexeme bytes one tsvector may hold: PostgreSQL refuses a value over 1 MB (1,048,575 bytes), and
@@ -48,13 +49,22 @@ export const postgresSearch: SearchIndexSql = {
     await sql`CREATE INDEX search_doc_parts_tsv_idx ON search_doc_parts USING gin (tsv)`.execute(db);
   },
 
+  // `ord`: the time id of the message's second (time-ids.ts), from the messages the entries index
+  async orderByTime(db) {
+    await sql`ALTER TABLE search_docs ADD COLUMN ord bigint NOT NULL DEFAULT 0`.execute(db);
+    await sql`UPDATE search_docs d SET ord = greatest(least(floor(m.msgtime / 1000.0), ${LAST_SECOND}), 0)::bigint * ${SLOTS_A_SECOND}
+      FROM messages m WHERE m.corpid = d.corpid AND m.msgid = d.msgid`.execute(db);
+    await sql`CREATE INDEX search_docs_ord_idx ON search_docs (corpid, ord)`.execute(db);
+    return false;
+  },
+
   async writeDocs(trx, docs) {
     const split = docs.map((d) => ({ doc: d, parts: splitTokens(d.tokens, TSVECTOR_PART_BYTES) }));
     for (let i = 0; i < split.length; i += 200) {
       const chunk = split.slice(i, i + 200);
-      const rows = chunk.map(({ doc, parts }) => sql`(${doc.corpid}, ${doc.msgid}, array_to_tsvector(${parts[0]!}::text[]), ${parts.length - 1})`);
-      await sql`INSERT INTO search_docs (corpid, msgid, tsv, parts) VALUES ${sql.join(rows)}
-        ON CONFLICT (corpid, msgid) DO UPDATE SET tsv = excluded.tsv, parts = excluded.parts`.execute(trx);
+      const rows = chunk.map(({ doc, parts }) => sql`(${doc.corpid}, ${doc.msgid}, ${secondIdOf(doc.msgtime)}, array_to_tsvector(${parts[0]!}::text[]), ${parts.length - 1})`);
+      await sql`INSERT INTO search_docs (corpid, msgid, ord, tsv, parts) VALUES ${sql.join(rows)}
+        ON CONFLICT (corpid, msgid) DO UPDATE SET ord = excluded.ord, tsv = excluded.tsv, parts = excluded.parts`.execute(trx);
       // a message written again may have had parts, or more of them
       const keys = chunk.map(({ doc }) => sql`(${doc.corpid}, ${doc.msgid})`);
       await sql`DELETE FROM search_doc_parts WHERE (corpid, msgid) IN (${sql.join(keys)})`.execute(trx);

@@ -27,6 +27,15 @@ export const sqliteSearch: SearchIndexSql = {
     await sql`CREATE VIRTUAL TABLE search_fts USING fts5(tokens, content='', contentless_delete=1, detail=none, tokenize='ascii')`.execute(db);
   },
 
+  // the entries written before had ids in the order they were indexed, and FTS5 keeps no tokens to
+  // write them again from: they are deleted (FTS5's own command empties an index without content at
+  // once, not row by row), to be written again
+  async orderByTime(db) {
+    await sql`INSERT INTO search_fts (search_fts) VALUES ('delete-all')`.execute(db);
+    await sql`DELETE FROM search_docs`.execute(db);
+    return true;
+  },
+
   // FTS5 takes a document of any length (up to SQLite's 1 GB value limit, far above what
   // searchable-text.ts lets one message contribute), so one row per message always suffices
   async createDocParts() {},
@@ -115,7 +124,9 @@ export const sqliteSearch: SearchIndexSql = {
   // the FTS table drives, in descending rowid, which FTS5 walks without sorting; each entry it
   // gives is looked up by its id, then its message by key
   byTime: {
-    holdersNewestFirst(db, tokens, corpid, range) {
+    entryId: sql<number>`d.id`,
+    // ordered or not, FTS5 walks the ids in descending order at no cost
+    holdersInRange(db, tokens, corpid, range) {
       let q = db
         .selectFrom(sql`search_fts`.as('f'))
         .crossJoin('search_docs as d')

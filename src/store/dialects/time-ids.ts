@@ -13,12 +13,20 @@
 import { ArchiveError } from '../../errors/errors.ts';
 
 export const SLOTS_A_SECOND = 2 ** 21;
-const LAST_SECOND = 2 ** 32 - 1;
+export const LAST_SECOND = 2 ** 32 - 1;
 
 /** The second an entry of a message sent at `msgtime` (milliseconds) is filed under. */
 export function entrySecond(msgtime: number): number {
   const second = Math.floor(Number(msgtime) / 1000);
   return Number.isFinite(second) ? Math.min(Math.max(second, 0), LAST_SECOND) : 0;
+}
+
+/**
+ * The id of a second's first slot, for a dialect that files every entry of a second under it
+ * (PostgreSQL, MariaDB: their `ord`, which need not be unique).
+ */
+export function secondIdOf(msgtime: number): number {
+  return firstIdOf(entrySecond(msgtime));
 }
 
 /** The first id of a second: every entry of that second has an id from it to the next second's first. */

@@ -1,18 +1,15 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { StoreDialect } from '../dialects/dialect.ts';
 import { up as queueEveryMessage } from './0018-search-facets.ts';
 
 /**
- * On a dialect whose index entry ids follow time (SQLite: time-ids.ts), the entries written
- * before had ids in the order they were indexed, which a search newest first cannot read by.
- * They are deleted and every message is queued for the index stage again; until `run` (or
- * `reindex`) has worked the queue off, searches find fewer messages and say how many are not
- * indexed yet. Other dialects keep their entries as they are.
+ * Index entries get ids that follow the message's time (store/dialects/time-ids.ts), so a search
+ * reads them newest first and joins only the messages a page shows. Each dialect does it its own
+ * way (SearchIndexSql.orderByTime): PostgreSQL and MariaDB fill a new column from the messages'
+ * times; SQLite deletes its entries, and every message is queued for the index stage again, as
+ * 0018 did. Until `run` or `reindex` has worked the queue off, searches there say how many
+ * messages are not indexed yet.
  */
 export async function up(db: Kysely<any>, d: StoreDialect): Promise<void> {
-  if (d.search.byTime === undefined) return;
-  // FTS5's own command empties an index without content at once, not row by row
-  await sql`INSERT INTO search_fts (search_fts) VALUES ('delete-all')`.execute(db);
-  await sql`DELETE FROM search_docs`.execute(db);
-  await queueEveryMessage(db, d);
+  if (await d.search.orderByTime(db)) await queueEveryMessage(db, d);
 }
