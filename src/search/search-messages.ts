@@ -21,7 +21,7 @@
  * out of scope is never read, matched, counted or named, and a page of hits holds only what the
  * caller may read.
  */
-import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql, type SqlBool } from 'kysely';
+import type { Kysely, RawBuilder, SelectQueryBuilder, SqlBool } from 'kysely';
 import type { ReadScope } from '../access/read-scope.ts';
 import { messageScope } from '../access/scope-sql.ts';
 import { ValidationError } from '../errors/errors.ts';
