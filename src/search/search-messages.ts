@@ -3,11 +3,10 @@
  * narrowed by the filters in SQL, newest first, then decided one by one by the exact match on the
  * stored text (match.ts), so the answer is exactly what a scan of every message would find.
  *
- * Which side drives is chosen per query, by asking the index first how many entries hold every
- * required token (a count that stops at INDEX_FIRST_MAX). Few: the database starts from the index,
- * joins those messages and sorts them by time, so a rare term costs what its holders cost, not a
- * walk over the whole table. Many: it walks the messages newest first and checks each against the
- * index, and a page is full after a few rows.
+ * Index entry ids follow time (store/dialects/time-ids.ts), so the database reads the entries that
+ * hold a query's tokens newest first, and joins only the messages a page looks at: a rare term and
+ * a common one both cost about a page. A filter's time range is a range of entry ids too, and when
+ * its ends are whole seconds the ids decide it alone (`timeInIds`).
  *
  * A count is exact up to its cap. When the index alone decides the query (every term one whole
  * index token, nothing excluded: see `indexDecides`), the database counts; otherwise every
@@ -26,8 +25,8 @@ import type { ReadScope } from '../access/read-scope.ts';
 import { messageScope } from '../access/scope-sql.ts';
 import { ValidationError } from '../errors/errors.ts';
 import { readCursor, writeCursor } from '../runtime/opaque-cursor.ts';
-import type { IdRange, RequiredToken, SearchDriver, SearchTables, StoreDialect, TimeOrderedHolders } from '../store/dialects/dialect.ts';
-import { entrySecond, firstIdOf, idRangeOf, secondOfId } from '../store/dialects/time-ids.ts';
+import type { IdRange, RequiredToken, SearchTables, StoreDialect } from '../store/dialects/dialect.ts';
+import { entrySecond, exactIdRange, firstIdOf, idRangeOf, secondOfId } from '../store/dialects/time-ids.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
 import { filterFacets } from './facets.ts';
@@ -44,19 +43,8 @@ export const SEARCH_LIMITS = Object.freeze({ maxLimit: 1_000, defaultLimit: 50, 
 const MIN_BATCH = 16;
 const MAX_BATCH = 1_000;
 
-/**
- * Up to this many index entries holding every required token, the search starts from the index.
- * Sorting a few thousand candidates by time costs a few milliseconds, while a walk newest first
- * finds one page of a term held by 5,000 of a million messages only after ~10,000 rows; far more
- * holders make the index side sort a large part of the table for one page. Not yet tuned per
- * dialect: bench/search.ts with --classes shows where each side wins.
- */
-export const INDEX_FIRST_MAX = 5_000;
-
-/** How a search chooses its plan; tests set the threshold to make either side drive. */
+/** How a search reads its candidates; tests make its batches small. */
 export interface SearchTuning {
-  /** the most entries holding every required token for which the index drives (INDEX_FIRST_MAX) */
-  readonly indexFirstMax?: number;
   /** the candidates the first batch of a walk reads (else twice a page, MIN_BATCH to MAX_BATCH): tests make batches end anywhere */
   readonly firstBatch?: number;
 }
@@ -126,13 +114,13 @@ function requiredTokens(plan: IndexPlan): RequiredToken[] {
   return [...tokens.values()];
 }
 
-/** How a query is asked: its tokens, and which side drives. */
+/** How a query is asked. */
 interface SearchPlan {
   readonly tokens: readonly RequiredToken[];
-  /** index: start from the entries holding the tokens; time: walk the messages newest first */
-  readonly driver: SearchDriver;
-  /** no entry holds every token: nothing can match */
-  readonly empty: boolean;
+  /** the entry ids of the filters' time range; exact when `timeInIds` */
+  readonly range: IdRange;
+  /** the ids decide the time range alone: no condition on the messages' time is needed */
+  readonly timeInIds: boolean;
   /** the index's answer is the exact answer (see indexDecides) */
   readonly decided: boolean;
   /** the caller's scope as a condition on `m`; undefined when it sees everything */
@@ -154,44 +142,39 @@ function searchTokens(plan: IndexPlan, query: SearchQuery): RequiredToken[] {
   return [...requiredTokens(plan), ...filterFacets(query.filters)];
 }
 
-async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: ReadScope, query: SearchQuery, tuning: SearchTuning): Promise<SearchPlan> {
+async function planSearch(db: Kysely<Database>, scope: ReadScope, query: SearchQuery): Promise<SearchPlan> {
   const plan = planIndexQuery(query);
-  const tokens = searchTokens(plan, query);
-  const inScope = scope.kind === 'everything' ? undefined : await messageScope(db, scope, query.filters.corpid);
-  const decided = indexDecides(query, plan);
-  // an index read newest first needs no side chosen
-  if (dialect.search.byTime !== undefined) return { tokens, driver: 'index', empty: false, decided, inScope };
-  const max = tuning.indexFirstMax ?? INDEX_FIRST_MAX;
-  const holders = await dialect.search.countHolders(db, tokens, query.filters.corpid, max + 1);
-  return { tokens, driver: holders <= max ? 'index' : 'time', empty: holders === 0, decided, inScope };
+  const exact = exactIdRange(query.filters.since, query.filters.until);
+  return {
+    tokens: searchTokens(plan, query),
+    range: exact ?? idRangeOf(query.filters.since, query.filters.until),
+    timeInIds: exact !== undefined,
+    decided: indexDecides(query, plan),
+    inScope: scope.kind === 'everything' ? undefined : await messageScope(db, scope, query.filters.corpid),
+  };
 }
 
-/** True when a filter needs the messages table (the corp is in the index entry too). */
-function filtersMessages(f: SearchFilters): boolean {
+/** True when a filter needs the messages table (the corp is in the index entry too, and the time when the ids decide it). */
+function filtersMessages(f: SearchFilters, timeInIds: boolean): boolean {
   return (
     f.conversationKey !== undefined ||
     f.fromIds !== undefined ||
     f.msgtypes !== undefined ||
-    f.since !== undefined ||
-    f.until !== undefined ||
+    (!timeInIds && (f.since !== undefined || f.until !== undefined)) ||
     f.external !== undefined ||
     f.hasMedia !== undefined
   );
 }
 
 /** The scope and the filters as conditions on the messages aliased `m` (the corp on both `d` and `m`). */
-function withFilters<O>(
-  q: SelectQueryBuilder<SearchTables, 'd' | 'm', O>,
-  f: SearchFilters,
-  inScope: RawBuilder<SqlBool> | undefined,
-): SelectQueryBuilder<SearchTables, 'd' | 'm', O> {
+function withFilters<O>(q: SelectQueryBuilder<SearchTables, 'd' | 'm', O>, f: SearchFilters, plan: SearchPlan): SelectQueryBuilder<SearchTables, 'd' | 'm', O> {
   let w = q;
-  if (inScope !== undefined) w = w.where(inScope);
+  if (plan.inScope !== undefined) w = w.where(plan.inScope);
   if (f.conversationKey !== undefined) w = w.where('m.conversation_key', '=', f.conversationKey);
   if (f.fromIds !== undefined) w = w.where('m.from_id', 'in', [...f.fromIds]);
   if (f.msgtypes !== undefined) w = w.where('m.msgtype', 'in', [...f.msgtypes]);
-  if (f.since !== undefined) w = w.where('m.msgtime', '>=', f.since);
-  if (f.until !== undefined) w = w.where('m.msgtime', '<', f.until);
+  if (f.since !== undefined && !plan.timeInIds) w = w.where('m.msgtime', '>=', f.since);
+  if (f.until !== undefined && !plan.timeInIds) w = w.where('m.msgtime', '<', f.until);
   if (f.external !== undefined) w = w.where('m.is_external', '=', f.external ? 1 : 0);
   if (f.hasMedia !== undefined) {
     const hasMedia = f.hasMedia;
@@ -203,8 +186,9 @@ function withFilters<O>(
   return w;
 }
 
-function candidateQuery(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, after: OrderKey | undefined, batch: number) {
-  let q = withFilters(dialect.search.holders(db, plan.tokens, plan.driver, query.filters.corpid), query.filters, plan.inScope).select([
+/** The candidates in `range` after `after`, newest first by entry id, with their ids. */
+function newestFirstQuery(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, range: IdRange, after: OrderKey | undefined) {
+  let q = withFilters(dialect.search.holders(db, plan.tokens, query.filters.corpid, range, true), query.filters, plan).select([
     'm.corpid',
     'm.msgid',
     'm.seq',
@@ -214,24 +198,7 @@ function candidateQuery(db: Kysely<Database>, dialect: StoreDialect, query: Sear
     'm.roomid',
     'm.msgtype',
     'm.raw',
-  ]);
-  if (after !== undefined) q = q.where((eb) => eb(eb.refTuple('m.msgtime', 'm.seq', 'm.corpid', 'm.msgid'), '<', eb.tuple(after[0], after[1], after[2], after[3])));
-  return q.orderBy('m.msgtime', 'desc').orderBy('m.seq', 'desc').orderBy('m.corpid', 'desc').orderBy('m.msgid', 'desc').limit(batch);
-}
-
-/** The candidates of an index read newest first (see SearchIndexSql.byTime), with their entry ids, in `range` and after `after`. */
-function newestFirstQuery(db: Kysely<Database>, byTime: TimeOrderedHolders, query: SearchQuery, plan: SearchPlan, range: IdRange, after: OrderKey | undefined) {
-  let q = withFilters(byTime.holdersInRange(db, plan.tokens, query.filters.corpid, range, true), query.filters, plan.inScope).select([
-    'm.corpid',
-    'm.msgid',
-    'm.seq',
-    'm.msgtime',
-    'm.from_id',
-    'm.conversation_key',
-    'm.roomid',
-    'm.msgtype',
-    'm.raw',
-    byTime.entryId.as('entry_id'),
+    dialect.search.entryId.as('entry_id'),
   ]);
   if (after !== undefined) q = q.where((eb) => eb(eb.refTuple('m.msgtime', 'm.seq', 'm.corpid', 'm.msgid'), '<', eb.tuple(after[0], after[1], after[2], after[3])));
   return q;
@@ -243,11 +210,10 @@ function newestFirstQuery(db: Kysely<Database>, byTime: TimeOrderedHolders, quer
  */
 async function countInDatabase(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, cap: number): Promise<number> {
   const f = query.filters;
-  if (!filtersMessages(f) && plan.inScope === undefined) return dialect.search.countHolders(db, plan.tokens, f.corpid, cap);
-  const byTime = dialect.search.byTime;
-  const holders =
-    byTime === undefined ? dialect.search.holders(db, plan.tokens, plan.driver, f.corpid) : byTime.holdersInRange(db, plan.tokens, f.corpid, idRangeOf(f.since, f.until), false);
-  const q = withFilters(holders, f, plan.inScope).select('m.msgid').limit(cap);
+  if (!filtersMessages(f, plan.timeInIds) && plan.inScope === undefined) return dialect.search.countHolders(db, plan.tokens, f.corpid, cap, plan.range);
+  const q = withFilters(dialect.search.holders(db, plan.tokens, f.corpid, plan.range, false), f, plan)
+    .select('m.msgid')
+    .limit(cap);
   const row = await db
     .selectFrom(q.as('x'))
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
@@ -267,7 +233,12 @@ function examined(row: CandidateRow, query: SearchQuery): Examined {
   return { row, key: [Number(row.msgtime), row.seq, row.corpid, row.msgid], fields: matchesQuery(fields, query) ? fields : undefined };
 }
 
-/** Every candidate after `after`, in order, each told whether it matches exactly. */
+/**
+ * Every candidate after `after`, in order, each told whether it matches exactly: read in batches
+ * of descending entry id, in which the entries of a batch's last second are replaced by all of
+ * that second's (ids order a second's entries by when they were indexed, or not at all, not as
+ * results are ordered), sorted together; the next batch starts below that second.
+ */
 async function* examine(
   db: Kysely<Database>,
   dialect: StoreDialect,
@@ -276,50 +247,18 @@ async function* examine(
   after: OrderKey | undefined,
   firstBatch: number,
 ): AsyncGenerator<Examined> {
-  if (plan.empty) return;
-  let batch = firstBatch;
-  if (dialect.search.byTime !== undefined) {
-    yield* examineNewestFirst(db, dialect.search.byTime, query, plan, after, batch);
-    return;
-  }
-  for (;;) {
-    const rows = (await candidateQuery(db, dialect, query, plan, after, batch).execute()) as CandidateRow[];
-    for (const row of rows) {
-      const seen = examined(row, query);
-      after = seen.key;
-      yield seen;
-    }
-    if (rows.length < batch) return;
-    batch = Math.min(batch * 4, MAX_BATCH);
-  }
-}
-
-/**
- * examine() on an index read newest first: a batch of entries in descending id, in which the
- * entries of its last second are replaced by all of that second's (ids order a second's entries
- * by when they were indexed, or not at all, not as results are ordered), sorted together; the next
- * batch starts below that second.
- */
-async function* examineNewestFirst(
-  db: Kysely<Database>,
-  byTime: TimeOrderedHolders,
-  query: SearchQuery,
-  plan: SearchPlan,
-  after: OrderKey | undefined,
-  firstBatch: number,
-): AsyncGenerator<Examined> {
   type Row = CandidateRow & { entry_id: number | string };
-  const { atLeast, below: until } = idRangeOf(query.filters.since, query.filters.until);
+  const { atLeast, below: until } = plan.range;
   const afterCursor = after === undefined ? undefined : firstIdOf(entrySecond(after[0]) + 1);
   let below = until === undefined || afterCursor === undefined ? (until ?? afterCursor) : Math.min(until, afterCursor);
   let batch = firstBatch;
   for (;;) {
-    let rows = (await newestFirstQuery(db, byTime, query, plan, { atLeast, below }, after).limit(batch).execute()) as Row[];
+    let rows = (await newestFirstQuery(db, dialect, query, plan, { atLeast, below }, after).limit(batch).execute()) as Row[];
     const full = rows.length === batch;
     if (full) {
       const second = secondOfId(Number(rows[rows.length - 1]!.entry_id));
       const range = { atLeast: Math.max(firstIdOf(second), atLeast ?? 0), below: firstIdOf(second + 1) };
-      const whole = (await newestFirstQuery(db, byTime, query, plan, range, after).execute()) as Row[];
+      const whole = (await newestFirstQuery(db, dialect, query, plan, range, after).execute()) as Row[];
       rows = [...rows.filter((r) => secondOfId(Number(r.entry_id)) !== second), ...whole];
       below = firstIdOf(second);
     }
@@ -371,7 +310,7 @@ export async function searchMessages(
   let exhausted = true;
   const after = options.after === undefined ? undefined : decodeCursor(options.after);
   const tuning = options.tuning ?? {};
-  const plan = await planSearch(db, dialect, scope, query, tuning);
+  const plan = await planSearch(db, scope, query);
   for await (const { row, key, fields } of examine(db, dialect, query, plan, after, firstBatchOf(limit * 2, tuning))) {
     if (fields === undefined) continue;
     hits.push(hitOf(row, fields, query));
@@ -400,14 +339,7 @@ export async function countMatches(
   cap: number = SEARCH_LIMITS.defaultCountCap,
   tuning: SearchTuning = {},
 ): Promise<MatchCount> {
-  const indexPlan = planIndexQuery(query);
-  if (scope.kind === 'everything' && !filtersMessages(query.filters) && indexDecides(query, indexPlan)) {
-    // the index alone counts: no side needs choosing
-    const count = await dialect.search.countHolders(db, searchTokens(indexPlan, query), query.filters.corpid, cap);
-    return count >= cap ? { count: cap, atLeast: true } : { count, atLeast: false };
-  }
-  const plan = await planSearch(db, dialect, scope, query, tuning);
-  if (plan.empty) return { count: 0, atLeast: false };
+  const plan = await planSearch(db, scope, query);
   if (plan.decided) {
     const count = await countInDatabase(db, dialect, query, plan, cap);
     return count >= cap ? { count: cap, atLeast: true } : { count, atLeast: false };

@@ -98,9 +98,6 @@ export type SearchTables = Database & { d: Database['search_docs']; m: Database[
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Kysely's own type of a query that selects nothing
 export type SearchJoin = SelectQueryBuilder<SearchTables, 'd' | 'm', {}>;
 
-/** Which side a search starts from: the index's entries, or the messages in time order (see SearchIndexSql.holders). */
-export type SearchDriver = 'index' | 'time';
-
 /**
  * What a candidate must hold: a token (the whole token, or with `prefix` any token starting with
  * it), or at least one of a group of whole tokens (`anyOf`: a filter's facets, search/facets.ts).
@@ -121,7 +118,7 @@ export interface SearchIndexSql {
    */
   createDocParts(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
   /**
-   * Gives the entries ids that follow time (migration 0020, time-ids.ts): `byTime`'s ids. True when
+   * Gives the entries ids that follow time (migration 0020, time-ids.ts): `entryId`. True when
    * it could not, and deleted the entries instead, to be written again by the index stage.
    */
   orderByTime(db: Kysely<any>): Promise<boolean>;
@@ -131,46 +128,25 @@ export interface SearchIndexSql {
   deleteDocs(trx: Transaction<Database>, corpid: string | undefined): Promise<void>;
   /** A condition on `search_docs` aliased `d`: the entry holds every token given (at least one). */
   holdsAll(tokens: readonly RequiredToken[]): RawBuilder<SqlBool>;
+  /** The entry's id (`d`'s) as a number: it follows time (time-ids.ts). */
+  readonly entryId: RawBuilder<number>;
   /**
    * `search_docs` aliased `d` joined with the `messages` aliased `m` it names, only the entries that
-   * hold every token (of one corp, when given), shaped so that the database drives from the side
-   * asked for:
-   *   - `index`: it reads the entries holding the tokens first, then joins their messages (the
-   *     caller sorts them by time). The plan for tokens few messages hold, where a walk in time order
-   *     would read most of the table to find them.
-   *   - `time`: it walks the messages (by the caller's order or filters) and checks each against the
-   *     index. The plan for tokens many messages hold: a page is full after a few rows.
+   * hold every token (of one corp, when given) and have ids in `range`. `newestFirst` orders them by
+   * descending id, the newest second first, which a page needs and a count does not: SQLite's FTS5
+   * hands a token's entries back in id order, PostgreSQL and MariaDB sort a few holders' ids or walk
+   * the id index, as their planners choose, and each joins only the messages a page shows. The
+   * caller adds filters, a limit, and `entryId` to what it selects.
    */
-  holders(db: Kysely<Database>, tokens: readonly RequiredToken[], driver: SearchDriver, corpid: string | undefined): SearchJoin;
-  /**
-   * How many index entries (of one corp, when given) hold every token, counted from the index alone
-   * and only up to `cap`: cheap enough to ask before choosing a plan.
-   */
-  countHolders(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, cap: number): Promise<number>;
-  /**
-   * Present when the entries' ids follow time (time-ids.ts): then a search asks for them newest
-   * first and stops when a page is full, and neither side needs choosing. SQLite's FTS5 hands a
-   * token's entries back in id order; PostgreSQL and MariaDB sort the holders' ids, or walk the id
-   * index, as their planners choose, and join only the messages a page shows.
-   */
-  readonly byTime?: TimeOrderedHolders;
+  holders(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, range: IdRange, newestFirst: boolean): SearchJoin;
+  /** How many index entries (of one corp, when given; with ids in `range`) hold every token, counted from the index alone and only up to `cap`. */
+  countHolders(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, cap: number, range: IdRange): Promise<number>;
 }
 
 /** A range of entry ids: from `atLeast` (inclusive) to `below` (exclusive), each side open when absent. */
 export interface IdRange {
   readonly atLeast?: number;
   readonly below?: number;
-}
-
-export interface TimeOrderedHolders {
-  /** The entry's id (`d`'s), a number. */
-  readonly entryId: RawBuilder<number>;
-  /**
-   * As `holders`, only entries with ids in `range`; `newestFirst` orders them by descending id (the
-   * newest second first), which a page needs and a count does not. The caller adds filters, a
-   * limit, and `entryId` to what it selects.
-   */
-  holdersInRange(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, range: IdRange, newestFirst: boolean): SearchJoin;
 }
 
 /**

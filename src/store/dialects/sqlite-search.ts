@@ -93,61 +93,42 @@ export const sqliteSearch: SearchIndexSql = {
     return sql`d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ${fts5Query(tokens)})`;
   },
 
-  // SQLite's planner does not know how many rows a MATCH gives, and by itself picked a walk over
-  // every message (seconds at 100k) for a rare token. CROSS JOIN fixes the order of the loops, and a
-  // `+` keeps a column's index out of the plan:
-  //   - index: the rowid list drives (`+d.corpid`, or the corp index of search_docs would scan a corp
-  //     and probe the list);
-  //   - time: the messages in the caller's order drive, and `+d.id` makes the list a set looked up
-  //     per row (as an index constraint SQLite would probe the unique index once per listed id for
-  //     every message it walks, a hundred times slower).
-  holders(db, tokens, driver, corpid) {
-    const list = sql`(SELECT rowid FROM search_fts WHERE search_fts MATCH ${fts5Query(tokens)})`;
-    if (driver === 'index') {
-      const q = db
-        .selectFrom('search_docs as d')
-        .crossJoin('messages as m')
-        .whereRef('m.corpid', '=', 'd.corpid')
-        .whereRef('m.msgid', '=', 'd.msgid')
-        .where(sql<SqlBool>`d.id IN ${list}`);
-      return corpid === undefined ? q : q.where(sql<SqlBool>`+d.corpid = ${corpid}`);
-    }
-    const q = db
-      .selectFrom('messages as m')
+  entryId: sql<number>`d.id`,
+
+  // The FTS table drives, in descending rowid, which FTS5 walks without sorting (ordered or not:
+  // it costs nothing), its id range asked of FTS5 itself; each entry it gives is looked up by its
+  // id, then its message by key. SQLite's planner does not know how many rows a MATCH gives, and
+  // by itself picked a walk over every message: CROSS JOIN fixes the order of the loops, and `+`
+  // keeps the corp index of search_docs out of the plan.
+  holders(db, tokens, corpid, range) {
+    let q = db
+      .selectFrom(sql`search_fts`.as('f'))
       .crossJoin('search_docs as d')
-      .whereRef('d.corpid', '=', 'm.corpid')
-      .whereRef('d.msgid', '=', 'm.msgid')
-      .where(sql<SqlBool>`+d.id IN ${list}`);
-    return corpid === undefined ? q : q.where('m.corpid', '=', corpid);
+      .crossJoin('messages as m')
+      .where(sql<SqlBool>`search_fts MATCH ${fts5Query(tokens)}`)
+      .where(sql<SqlBool>`d.id = f.rowid`)
+      .whereRef('m.corpid', '=', 'd.corpid')
+      .whereRef('m.msgid', '=', 'd.msgid');
+    if (range.atLeast !== undefined) q = q.where(sql<SqlBool>`f.rowid >= ${range.atLeast}`);
+    if (range.below !== undefined) q = q.where(sql<SqlBool>`f.rowid < ${range.below}`);
+    if (corpid !== undefined) q = q.where(sql<SqlBool>`+d.corpid = ${corpid}`);
+    return q.orderBy(sql`f.rowid`, 'desc') as unknown as SearchJoin;
   },
 
-  // the FTS table drives, in descending rowid, which FTS5 walks without sorting; each entry it
-  // gives is looked up by its id, then its message by key
-  byTime: {
-    entryId: sql<number>`d.id`,
-    // ordered or not, FTS5 walks the ids in descending order at no cost
-    holdersInRange(db, tokens, corpid, range) {
-      let q = db
-        .selectFrom(sql`search_fts`.as('f'))
-        .crossJoin('search_docs as d')
-        .crossJoin('messages as m')
-        .where(sql<SqlBool>`search_fts MATCH ${fts5Query(tokens)}`)
-        .where(sql<SqlBool>`d.id = f.rowid`)
-        .whereRef('m.corpid', '=', 'd.corpid')
-        .whereRef('m.msgid', '=', 'd.msgid');
-      if (range.atLeast !== undefined) q = q.where(sql<SqlBool>`f.rowid >= ${range.atLeast}`);
-      if (range.below !== undefined) q = q.where(sql<SqlBool>`f.rowid < ${range.below}`);
-      if (corpid !== undefined) q = q.where(sql<SqlBool>`+d.corpid = ${corpid}`);
-      return q.orderBy(sql`f.rowid`, 'desc') as unknown as SearchJoin;
-    },
-  },
-
-  async countHolders(db, tokens, corpid, cap) {
+  async countHolders(db, tokens, corpid, cap, range) {
     const match = fts5Query(tokens);
+    const inRange = sql.join(
+      [
+        sql`search_fts MATCH ${match}`,
+        ...(range.atLeast === undefined ? [] : [sql`rowid >= ${range.atLeast}`]),
+        ...(range.below === undefined ? [] : [sql`rowid < ${range.below}`]),
+      ],
+      sql` AND `,
+    );
     const holders =
       corpid === undefined
-        ? sql`SELECT 1 FROM search_fts WHERE search_fts MATCH ${match} LIMIT ${cap}`
-        : sql`SELECT 1 FROM search_docs d WHERE d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ${match}) AND +d.corpid = ${corpid} LIMIT ${cap}`;
+        ? sql`SELECT 1 FROM search_fts WHERE ${inRange} LIMIT ${cap}`
+        : sql`SELECT 1 FROM search_docs d WHERE d.id IN (SELECT rowid FROM search_fts WHERE ${inRange}) AND +d.corpid = ${corpid} LIMIT ${cap}`;
     const r = await sql<{ n: number }>`SELECT count(*) AS n FROM (${holders})`.execute(db);
     return Number(r.rows[0]?.n ?? 0);
   },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { entrySecond, firstIdOf, idRangeOf, nextIdOf, secondOfId, SLOTS_A_SECOND } from './time-ids.ts';
+import { entrySecond, exactIdRange, firstIdOf, idRangeOf, nextIdOf, secondOfId, SLOTS_A_SECOND } from './time-ids.ts';
 
 describe('index entry ids that follow time', () => {
   it('files a message under its second, the ends of the range holding what lies beyond them', () => {
@@ -28,5 +28,23 @@ describe('index entry ids that follow time', () => {
     expect(idRangeOf(undefined, undefined)).toEqual({});
     expect(idRangeOf(10_500, 12_000)).toEqual({ atLeast: firstIdOf(10), below: firstIdOf(12) });
     expect(idRangeOf(10_000, 12_001)).toEqual({ atLeast: firstIdOf(10), below: firstIdOf(13) });
+  });
+});
+
+describe('a time range the ids decide alone', () => {
+  it('is one whose ends are whole seconds after 1970 and within the ids’ seconds', () => {
+    expect(exactIdRange(undefined, undefined)).toEqual({});
+    expect(exactIdRange(10_000, 12_000)).toEqual({ atLeast: firstIdOf(10), below: firstIdOf(12) });
+    expect(exactIdRange(undefined, 12_000)).toEqual({ below: firstIdOf(12) });
+    for (const [since, until] of [
+      [10_500, 12_000],
+      [10_000, 12_001],
+      [0, 12_000],
+      [-1_000, 12_000],
+      [10_000, 2 ** 32 * 1000],
+      [10_000, Number.NaN],
+    ] as const) {
+      expect(exactIdRange(since, until), `${since}..${until}`).toBeUndefined();
+    }
   });
 });

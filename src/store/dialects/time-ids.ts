@@ -55,3 +55,17 @@ export function idRangeOf(since: number | undefined, until: number | undefined):
     ...(until === undefined ? {} : { below: firstIdOf(entrySecond(until - 1) + 1) }),
   };
 }
+
+/**
+ * The ids of entries whose msgtime lies in [since, until) and no others, when the range's given
+ * ends are whole seconds within the ids' seconds (after 1970, up to 2^32 s): then an entry's id
+ * decides the range alone. Undefined otherwise.
+ */
+export function exactIdRange(since: number | undefined, until: number | undefined): { atLeast?: number; below?: number } | undefined {
+  const whole = (t: number | undefined): boolean => t === undefined || (Number.isSafeInteger(t) && t % 1000 === 0 && t > 0 && t / 1000 <= LAST_SECOND);
+  if (!whole(since) || !whole(until)) return undefined;
+  return {
+    ...(since === undefined ? {} : { atLeast: firstIdOf(since / 1000) }),
+    ...(until === undefined ? {} : { below: firstIdOf(until / 1000) }),
+  };
+}
