@@ -13,7 +13,9 @@ import { DEFAULT_INDEX_TIMING, IndexStage } from '../../src/search/index-stage.t
 import { createLogger } from '../../src/app/logger.ts';
 import { matchesQuery } from '../../src/search/match.ts';
 import { parseSearchQuery, type SearchQuery } from '../../src/search/query.ts';
-import { countMatches, searchMessages, type SearchTuning } from '../../src/search/search-messages.ts';
+import { countMatches, indexDecides, searchMessages, type SearchTuning } from '../../src/search/search-messages.ts';
+import { messageTokens } from '../../src/search/index-docs.ts';
+import { planIndexQuery, tokenSetAdmits } from '../../src/search/index-plan.ts';
 import type { Rng } from '../../src/simulator/core/prng.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { describeEachDialect } from '../support/databases.ts';
@@ -58,7 +60,8 @@ function randomQuery(rng: Rng): string {
   return terms.join(' ');
 }
 
-function bruteForce(corpus: readonly Stored[], query: SearchQuery): string[] {
+/** The messages that pass the filters and `holds` (the match, or the index's tokens), newest first. */
+function scan(corpus: readonly Stored[], query: SearchQuery, holds: (m: Stored) => boolean): Stored[] {
   const f = query.filters;
   return corpus
     .filter(
@@ -67,10 +70,31 @@ function bruteForce(corpus: readonly Stored[], query: SearchQuery): string[] {
         (f.conversationKey === undefined || m.conversation === f.conversationKey) &&
         (f.since === undefined || m.msgtime >= f.since) &&
         (f.until === undefined || m.msgtime < f.until) &&
-        matchesQuery([m.text], query),
+        holds(m),
     )
-    .sort((a, b) => b.msgtime - a.msgtime || (a.seq < b.seq ? 1 : a.seq > b.seq ? -1 : 0) || (a.msgid < b.msgid ? 1 : -1))
-    .map((m) => m.msgid);
+    .sort((a, b) => b.msgtime - a.msgtime || (a.seq < b.seq ? 1 : a.seq > b.seq ? -1 : 0) || (a.msgid < b.msgid ? 1 : -1));
+}
+
+function bruteForce(corpus: readonly Stored[], query: SearchQuery): string[] {
+  return scan(corpus, query, (m) => matchesQuery([m.text], query)).map((m) => m.msgid);
+}
+
+/**
+ * What a count that checks at most `checks` candidates on their text answers: the candidates are
+ * the messages whose index tokens admit the query, newest first; unless the index decides alone.
+ */
+function budgetCount(corpus: readonly Stored[], query: SearchQuery, checks: number): { count: number; atLeast: boolean } {
+  const plan = planIndexQuery(query);
+  if (indexDecides(query, plan)) return { count: bruteForce(corpus, query).length, atLeast: false };
+  // the index is asked for the required terms only; the text decides the excluded ones
+  const asked = { required: plan.required, excluded: [] };
+  const candidates = scan(corpus, query, (m) => tokenSetAdmits(new Set(messageTokens(Buffer.from(rawOf(m)))), asked));
+  const count = candidates.slice(0, checks).filter((m) => matchesQuery([m.text], query)).length;
+  return { count, atLeast: candidates.length > checks };
+}
+
+function rawOf(m: Stored): string {
+  return JSON.stringify({ msgtype: 'text', text: { content: m.text } });
 }
 
 async function allPages(store: Store, query: SearchQuery, tuning: SearchTuning): Promise<string[]> {
@@ -100,7 +124,7 @@ describeEachDialect('search plans', ({ open }) => {
       corpus.push({ corpid, msgid: `m${n}`, seq: BigInt(n + 1), msgtime, conversation: `room:r${n % 5}`, text: randomText(rng) });
     }
     const rows = corpus.map((m) => ({
-      ...messageRow({ corpid: m.corpid, msgid: m.msgid, seq: m.seq, msgtime: m.msgtime, raw: Buffer.from(JSON.stringify({ msgtype: 'text', text: { content: m.text } })) }),
+      ...messageRow({ corpid: m.corpid, msgid: m.msgid, seq: m.seq, msgtime: m.msgtime, raw: Buffer.from(rawOf(m)) }),
       conversation_key: m.conversation,
     }));
     await store.db.transaction().execute(async (trx) => {
@@ -120,6 +144,7 @@ describeEachDialect('search plans', ({ open }) => {
     const rng = seededRng(testSeed('SEARCH_PLAN_SEED', 'search plans vs brute force'));
     let nonEmpty = 0;
     let capped = 0;
+    let stopped = 0;
     for (let n = 0; n < QUERIES; n++) {
       const text = randomQuery(rng);
       const filters: Record<string, unknown> = { corpid: rng.pick(CORPS) };
@@ -142,9 +167,15 @@ describeEachDialect('search plans', ({ open }) => {
         const expectedCapped = expected.length >= cap ? { count: cap, atLeast: true } : { count: expected.length, atLeast: false };
         expect(await countMatches(store.db, store.dialect, EVERYTHING, query, cap, tuning), `${what}, cap ${cap}`).toEqual(expectedCapped);
       }
+      // a count that may check only a few candidates on their text
+      const checks = rng.range(1, 12);
+      const budgeted = budgetCount(corpus, query, checks);
+      if (budgeted.atLeast) stopped++;
+      expect(await countMatches(store.db, store.dialect, EVERYTHING, query, 10_000, { countChecks: checks }), `query ${JSON.stringify(text)}, ${checks} checks`).toEqual(budgeted);
     }
     // the comparison is not between empty answers, and caps are reached
     expect(nonEmpty).toBeGreaterThan(QUERIES / 3);
     expect(capped).toBeGreaterThan(QUERIES / 8);
+    expect(stopped).toBeGreaterThan(QUERIES / 25);
   }, 180_000);
 });

@@ -8,12 +8,15 @@ import type { Kysely } from 'kysely';
 import { EVERYTHING } from '../../src/access/read-scope.ts';
 import { matchesQuery } from '../../src/search/match.ts';
 import type { SearchQuery } from '../../src/search/query.ts';
-import { searchMessages } from '../../src/search/search-messages.ts';
+import { searchMessages, type SearchTuning } from '../../src/search/search-messages.ts';
 import { searchableTextOfRaw } from '../../src/search/searchable-text.ts';
 import { textUnits } from '../../src/search/tokenize.ts';
 import type { Rng } from '../../src/simulator/core/prng.ts';
 import type { StoreDialect } from '../../src/store/dialects/dialect.ts';
 import type { Database } from '../../src/store/schema.ts';
+
+/** A count that checks every candidate on its text, as exact as the index's answer and the match: what tests of both compare. */
+export const EVERY_CANDIDATE: SearchTuning = { countChecks: Number.POSITIVE_INFINITY };
 
 export interface StoredMessage {
   msgid: string;
