@@ -37,7 +37,7 @@ import type { SearchFilters, SearchQuery } from './query.ts';
 import { searchableTextOfRaw } from './searchable-text.ts';
 import { type Snippet, snippetFor } from './snippet.ts';
 
-export const SEARCH_LIMITS = Object.freeze({ maxLimit: 1_000, defaultLimit: 50, defaultCountCap: 10_000, countChecks: 2_000 });
+export const SEARCH_LIMITS = Object.freeze({ maxLimit: 1_000, defaultLimit: 50, defaultCountCap: 10_000, countChecks: 1_000 });
 
 /** Candidates read per query to the database: at first twice a page (at least MIN_BATCH), growing to MAX_BATCH. */
 const MIN_BATCH = 16;
@@ -230,8 +230,12 @@ interface Examined {
   readonly fields: readonly string[] | undefined;
 }
 
+function fieldsOf(raw: Uint8Array): string[] {
+  return searchableTextOfRaw(raw).map((f) => f.text);
+}
+
 function examined(row: CandidateRow, query: SearchQuery): Examined {
-  const fields = searchableTextOfRaw(row.raw).map((f) => f.text);
+  const fields = fieldsOf(row.raw);
   return { row, key: [Number(row.msgtime), row.seq, row.corpid, row.msgid], fields: matchesQuery(fields, query) ? fields : undefined };
 }
 
@@ -330,10 +334,11 @@ export async function searchMessages(
 
 /**
  * How many messages match `query` exactly, up to `cap`: past it, counting stops and says there are
- * at least that many. The database counts when the index decides the query; otherwise each
- * candidate is checked on its text, up to SEARCH_LIMITS.countChecks of them (about 20 µs each on
- * SQLite: reading the message, parsing it, matching its text), and past those too the count says
- * "at least" the matches found so far. A page never stops so: it reads until it is full.
+ * at least that many. The database counts when the index decides the query; otherwise candidates
+ * are checked on their text, in one read of up to SEARCH_LIMITS.countChecks of them in no
+ * particular order (about 20 µs each on SQLite: reading the message, parsing it, matching its
+ * text), and when there are more, the count says "at least" the matches found among those. A page
+ * never stops so: it reads until it is full.
  */
 export async function countMatches(
   db: Kysely<Database>,
@@ -348,17 +353,18 @@ export async function countMatches(
     const count = await countInDatabase(db, dialect, query, plan, cap);
     return count >= cap ? { count: cap, atLeast: true } : { count, atLeast: false };
   }
-  let count = 0;
-  let checked = 0;
   const checks = tuning.countChecks ?? SEARCH_LIMITS.countChecks;
-  for await (const { fields } of examine(db, dialect, query, plan, undefined, firstBatchOf(Math.min(checks, MAX_BATCH), tuning))) {
-    if (checked === checks) return { count, atLeast: true };
-    checked += 1;
-    if (fields === undefined) continue;
+  let candidates = withFilters(dialect.search.holders(db, plan.tokens, query.filters.corpid, plan.range, false), query.filters, plan).select('m.raw');
+  // one more than it may check, to know whether there are more
+  if (Number.isFinite(checks)) candidates = candidates.limit(checks + 1);
+  const rows = await candidates.execute();
+  let count = 0;
+  for (const row of rows.slice(0, checks)) {
+    if (!matchesQuery(fieldsOf(row.raw), query)) continue;
     count += 1;
     if (count >= cap) return { count, atLeast: true };
   }
-  return { count, atLeast: false };
+  return { count, atLeast: rows.length > checks };
 }
 
 function checkLimit(limit: number): number {
