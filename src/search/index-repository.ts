@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { SearchDoc, StoreDialect } from '../store/dialects/dialect.ts';
 import { groupBy } from '../runtime/group-by.ts';
 import { transactionRetryingConflicts } from '../store/in-transaction.ts';
@@ -78,16 +78,22 @@ export class IndexRepository {
    * insert skips existing keys instead of failing on them.
    */
   async queueAll(corpid: string | undefined, now: number): Promise<number> {
-    let messages = this.db
+    // MariaDB locks the rows the INSERT … SELECT reads, and may pick it as a deadlock's victim
+    // against the decrypt stage's inserts: it only adds what is missing, so it is simply run again
+    await transactionRetryingConflicts(this.db, this.dialect, (trx) => this.queueMissing(trx, corpid, now));
+    const queued = await this.backlog(corpid);
+    return queued.reduce((sum, b) => sum + b.pending, 0);
+  }
+
+  private async queueMissing(trx: Transaction<Database>, corpid: string | undefined, now: number): Promise<void> {
+    let messages = trx
       .selectFrom('messages as m')
       .select((eb) => ['m.corpid', 'm.msgid', eb.val(now).as('queued_at')])
       .where(({ not, exists, selectFrom }) =>
         not(exists(selectFrom('search_pending as p').select('p.msgid').whereRef('p.corpid', '=', 'm.corpid').whereRef('p.msgid', '=', 'm.msgid'))),
       );
     if (corpid !== undefined) messages = messages.where('m.corpid', '=', corpid);
-    await this.dialect.ignoreDuplicates(this.db.insertInto('search_pending').columns(['corpid', 'msgid', 'queued_at']).expression(messages), ['corpid', 'msgid']).execute();
-    const queued = await this.backlog(corpid);
-    return queued.reduce((sum, b) => sum + b.pending, 0);
+    await this.dialect.ignoreDuplicates(trx.insertInto('search_pending').columns(['corpid', 'msgid', 'queued_at']).expression(messages), ['corpid', 'msgid']).execute();
   }
 }
 

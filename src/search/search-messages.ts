@@ -43,8 +43,17 @@ export const SEARCH_LIMITS = Object.freeze({ maxLimit: 1_000, defaultLimit: 50, 
 const MIN_BATCH = 16;
 const MAX_BATCH = 1_000;
 
-/** How a search reads its candidates; tests make its batches small. */
+/**
+ * Up to this many holders by the database's estimate (SearchIndexSql.estimateHolders), a search
+ * lists their ids and sorts them itself: about 1.5 µs a holder on PostgreSQL, where its own walk of
+ * the id index checks about a million divided by the holders entries for each page of 100.
+ */
+export const SORTS_UP_TO = 5_000;
+
+/** How a search reads its candidates; tests make its batches small, and make either way drive. */
 export interface SearchTuning {
+  /** the most estimated holders whose ids the search sorts itself (SORTS_UP_TO) */
+  readonly sortsUpTo?: number;
   /** the most candidates a count checks on their text (SEARCH_LIMITS.countChecks): tests make it small */
   readonly countChecks?: number;
   /** the candidates the first batch of a walk reads (else twice a page, MIN_BATCH to MAX_BATCH): tests make batches end anywhere */
@@ -123,6 +132,8 @@ interface SearchPlan {
   readonly range: IdRange;
   /** the ids decide the time range alone: no condition on the messages' time is needed */
   readonly timeInIds: boolean;
+  /** a page lists the holders' ids and sorts them itself (SORTS_UP_TO), rather than asking the database for them newest first */
+  readonly sortsIds: boolean;
   /** the index's answer is the exact answer (see indexDecides) */
   readonly decided: boolean;
   /** the caller's scope as a condition on `m`; undefined when it sees everything */
@@ -144,11 +155,15 @@ function searchTokens(plan: IndexPlan, query: SearchQuery): RequiredToken[] {
   return [...requiredTokens(plan), ...filterFacets(query.filters)];
 }
 
-async function planSearch(db: Kysely<Database>, scope: ReadScope, query: SearchQuery): Promise<SearchPlan> {
+async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: ReadScope, query: SearchQuery, tuning: SearchTuning, paged: boolean): Promise<SearchPlan> {
   const plan = planIndexQuery(query);
   const exact = exactIdRange(query.filters.since, query.filters.until);
+  const tokens = searchTokens(plan, query);
+  const estimate = paged ? dialect.search.estimateHolders : undefined;
+  const sortsIds = estimate !== undefined && (await estimate.call(dialect.search, db, tokens, query.filters.corpid)) <= (tuning.sortsUpTo ?? SORTS_UP_TO);
   return {
-    tokens: searchTokens(plan, query),
+    tokens,
+    sortsIds,
     range: exact ?? idRangeOf(query.filters.since, query.filters.until),
     timeInIds: exact !== undefined,
     decided: indexDecides(query, plan),
@@ -253,6 +268,10 @@ async function* examine(
   after: OrderKey | undefined,
   firstBatch: number,
 ): AsyncGenerator<Examined> {
+  if (plan.sortsIds) {
+    yield* examineSortedIds(db, dialect, query, plan, after, firstBatch);
+    return;
+  }
   type Row = CandidateRow & { entry_id: number | string };
   const { atLeast, below: until } = plan.range;
   const afterCursor = after === undefined ? undefined : firstIdOf(entrySecond(after[0]) + 1);
@@ -274,6 +293,63 @@ async function* examine(
       yield seen;
     }
     if (!full) return;
+    batch = Math.min(batch * 4, MAX_BATCH);
+  }
+}
+
+/**
+ * examine() for few holders: their ids listed from the index alone and sorted here, newest first,
+ * then their messages read by key a batch at a time (each batch to the end of its last second, as
+ * in examine()), with the filters and the cursor applied in SQL.
+ */
+async function* examineSortedIds(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  query: SearchQuery,
+  plan: SearchPlan,
+  after: OrderKey | undefined,
+  firstBatch: number,
+): AsyncGenerator<Examined> {
+  const f = query.filters;
+  const { atLeast, below: until } = plan.range;
+  const afterCursor = after === undefined ? undefined : firstIdOf(entrySecond(after[0]) + 1);
+  let ids = db
+    .selectFrom('search_docs as d')
+    .select(['d.corpid', 'd.msgid', dialect.search.entryId.as('entry_id')])
+    .where(dialect.search.holdsAll(plan.tokens));
+  if (f.corpid !== undefined) ids = ids.where('d.corpid', '=', f.corpid);
+  for (const bound of [atLeast === undefined ? [] : [['>=', atLeast] as const], [until, afterCursor].filter((b) => b !== undefined).map((b) => ['<', b] as const)].flat()) {
+    ids = ids.where((eb) => eb(dialect.search.entryId, bound[0], bound[1]));
+  }
+  const holders = (await ids.execute()).map((h) => ({ ...h, entry_id: Number(h.entry_id) })).sort((a, b) => b.entry_id - a.entry_id);
+  let batch = firstBatch;
+  for (let at = 0; at < holders.length;) {
+    let end = Math.min(at + batch, holders.length);
+    const second = secondOfId(holders[end - 1]!.entry_id);
+    while (end < holders.length && secondOfId(holders[end]!.entry_id) === second) end++;
+    const keys = holders.slice(at, end).map((h) => [h.corpid, h.msgid] as const);
+    let q = withFilters(
+      db
+        .selectFrom('search_docs as d')
+        .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
+        .where((eb) =>
+          eb(
+            eb.refTuple('d.corpid', 'd.msgid'),
+            'in',
+            keys.map(([c, m]) => eb.tuple(c, m)),
+          ),
+        ),
+      f,
+      plan,
+    ).select(['m.corpid', 'm.msgid', 'm.seq', 'm.msgtime', 'm.from_id', 'm.conversation_key', 'm.roomid', 'm.msgtype', 'm.raw']);
+    if (after !== undefined) q = q.where((eb) => eb(eb.refTuple('m.msgtime', 'm.seq', 'm.corpid', 'm.msgid'), '<', eb.tuple(after![0], after![1], after![2], after![3])));
+    const rows = (await q.execute()) as CandidateRow[];
+    for (const row of rows.sort(newestFirst)) {
+      const seen = examined(row, query);
+      after = seen.key;
+      yield seen;
+    }
+    at = end;
     batch = Math.min(batch * 4, MAX_BATCH);
   }
 }
@@ -316,7 +392,7 @@ export async function searchMessages(
   let exhausted = true;
   const after = options.after === undefined ? undefined : decodeCursor(options.after);
   const tuning = options.tuning ?? {};
-  const plan = await planSearch(db, scope, query);
+  const plan = await planSearch(db, dialect, scope, query, tuning, true);
   for await (const { row, key, fields } of examine(db, dialect, query, plan, after, firstBatchOf(limit * 2, tuning))) {
     if (fields === undefined) continue;
     hits.push(hitOf(row, fields, query));
@@ -348,7 +424,7 @@ export async function countMatches(
   cap: number = SEARCH_LIMITS.defaultCountCap,
   tuning: SearchTuning = {},
 ): Promise<MatchCount> {
-  const plan = await planSearch(db, scope, query);
+  const plan = await planSearch(db, dialect, scope, query, tuning, false);
   if (plan.decided) {
     const count = await countInDatabase(db, dialect, query, plan, cap);
     return count >= cap ? { count: cap, atLeast: true } : { count, atLeast: false };

@@ -139,6 +139,13 @@ export interface SearchIndexSql {
    * caller adds filters, a limit, and `entryId` to what it selects.
    */
   holders(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, range: IdRange, newestFirst: boolean): SearchJoin;
+  /**
+   * Where the database would walk the id index newest first even for tokens few entries hold (a
+   * walk past a hundred thousand entries for one page of a rare term): the planner's own estimate
+   * of how many entries hold the tokens, asked without running the query. Up to SORTS_UP_TO, the
+   * search lists the holders' ids itself, sorts them, and reads their messages a batch at a time.
+   */
+  estimateHolders?(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined): Promise<number>;
   /** How many index entries (of one corp, when given; with ids in `range`) hold every token, counted from the index alone and only up to `cap`. */
   countHolders(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, cap: number, range: IdRange): Promise<number>;
 }

@@ -85,6 +85,16 @@ export const postgresSearch: SearchIndexSql = {
   holdsAll,
 
   ...plannerHolders(holdsAll),
+
+  // PostgreSQL's statistics of the tsvector's elements make this close (3,465 estimated where 2,948
+  // hold a rare term), and EXPLAIN costs a fraction of a millisecond
+  async estimateHolders(db, tokens, corpid) {
+    const ofCorp = corpid === undefined ? sql`` : sql` AND d.corpid = ${corpid}`;
+    const r = await sql<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>`EXPLAIN (FORMAT JSON) SELECT 1 FROM search_docs d WHERE ${holdsAll(tokens)}${ofCorp}`.execute(
+      db,
+    );
+    return Number(r.rows[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? Number.POSITIVE_INFINITY);
+  },
 };
 
 /** `'a' & 'b':* & ('c' | 'd')`: tokens are [a-z0-9], so quoting needs no escapes. */
