@@ -5,8 +5,10 @@
  *
  * Index entry ids follow time (store/dialects/time-ids.ts), so the database reads the entries that
  * hold a query's tokens newest first, and joins only the messages a page looks at: a rare term and
- * a common one both cost about a page. A filter's time range is a range of entry ids too, and when
- * its ends are whole seconds the ids decide it alone (`timeInIds`).
+ * a common one both cost about a page. Where the database would walk its id index even for a term
+ * few entries hold (PostgreSQL), the search lists those holders' ids and sorts them itself
+ * (SORTS_UP_TO). A filter's time range is a range of entry ids too, and when its ends are whole
+ * seconds the ids decide it alone (`timeInIds`).
  *
  * A count is exact up to its cap. When the index alone decides the query (every term one whole
  * index token, nothing excluded: see `indexDecides`), the database counts; otherwise every
