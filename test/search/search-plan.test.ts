@@ -156,7 +156,7 @@ describeEachDialect('search plans', ({ open }) => {
     expect(await stage.drain(new AbortController().signal)).toBe(MESSAGES);
   }, 120_000);
 
-  it('gives the scan’s answer from either side, page by page, with counts exact up to the cap', async () => {
+  it('gives the scan’s answer however the index is read, page by page, with counts exact up to the cap or bounded by their checks', async () => {
     const rng = seededRng(testSeed('SEARCH_PLAN_SEED', 'search plans vs brute force'));
     let nonEmpty = 0;
     let capped = 0;
