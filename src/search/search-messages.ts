@@ -205,22 +205,36 @@ function withFilters<O>(q: SelectQueryBuilder<SearchTables, 'd' | 'm', O>, f: Se
   return w;
 }
 
+/** What a candidate is read with (CandidateRow). */
+const CANDIDATE_COLUMNS = ['m.corpid', 'm.msgid', 'm.seq', 'm.msgtime', 'm.from_id', 'm.conversation_key', 'm.roomid', 'm.msgtype', 'm.raw'] as const;
+
+/** Only the messages after `after` in the order of results. */
+function pastCursor<O>(q: SelectQueryBuilder<SearchTables, 'd' | 'm', O>, after: OrderKey | undefined): SelectQueryBuilder<SearchTables, 'd' | 'm', O> {
+  return after === undefined ? q : q.where((eb) => eb(eb.refTuple('m.msgtime', 'm.seq', 'm.corpid', 'm.msgid'), '<', eb.tuple(after[0], after[1], after[2], after[3])));
+}
+
+/** The first entry id a read after `after` need not look at: the filters' upper bound, or the second after the cursor's (undefined: none). */
+function firstIdBeyond(range: IdRange, after: OrderKey | undefined): number | undefined {
+  const afterCursor = after === undefined ? undefined : firstIdOf(entrySecond(after[0]) + 1);
+  if (range.below === undefined || afterCursor === undefined) return range.below ?? afterCursor;
+  return Math.min(range.below, afterCursor);
+}
+
+/** Examines `rows` newest first; returns the order key of the last. */
+function* inResultOrder(rows: CandidateRow[], query: SearchQuery): Generator<Examined, OrderKey | undefined> {
+  let last: OrderKey | undefined;
+  for (const row of rows.sort(newestFirst)) {
+    const seen = examined(row, query);
+    last = seen.key;
+    yield seen;
+  }
+  return last;
+}
+
 /** The candidates in `range` after `after`, newest first by entry id, with their ids. */
 function newestFirstQuery(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, range: IdRange, after: OrderKey | undefined) {
-  let q = withFilters(dialect.search.holders(db, plan.tokens, query.filters.corpid, range, true), query.filters, plan).select([
-    'm.corpid',
-    'm.msgid',
-    'm.seq',
-    'm.msgtime',
-    'm.from_id',
-    'm.conversation_key',
-    'm.roomid',
-    'm.msgtype',
-    'm.raw',
-    dialect.search.entryId.as('entry_id'),
-  ]);
-  if (after !== undefined) q = q.where((eb) => eb(eb.refTuple('m.msgtime', 'm.seq', 'm.corpid', 'm.msgid'), '<', eb.tuple(after[0], after[1], after[2], after[3])));
-  return q;
+  const q = withFilters(dialect.search.holders(db, plan.tokens, query.filters.corpid, range, true), query.filters, plan);
+  return pastCursor(q, after).select([...CANDIDATE_COLUMNS, dialect.search.entryId.as('entry_id')]);
 }
 
 /**
@@ -275,9 +289,8 @@ async function* examine(
     return;
   }
   type Row = CandidateRow & { entry_id: number | string };
-  const { atLeast, below: until } = plan.range;
-  const afterCursor = after === undefined ? undefined : firstIdOf(entrySecond(after[0]) + 1);
-  let below = until === undefined || afterCursor === undefined ? (until ?? afterCursor) : Math.min(until, afterCursor);
+  const { atLeast } = plan.range;
+  let below = firstIdBeyond(plan.range, after);
   let batch = firstBatch;
   for (;;) {
     let rows = (await newestFirstQuery(db, dialect, query, plan, { atLeast, below }, after).limit(batch).execute()) as Row[];
@@ -289,11 +302,7 @@ async function* examine(
       rows = [...rows.filter((r) => secondOfId(Number(r.entry_id)) !== second), ...whole];
       below = firstIdOf(second);
     }
-    for (const row of rows.sort(newestFirst)) {
-      const seen = examined(row, query);
-      after = seen.key;
-      yield seen;
-    }
+    after = (yield* inResultOrder(rows, query)) ?? after;
     if (!full) return;
     batch = Math.min(batch * 4, MAX_BATCH);
   }
@@ -313,16 +322,15 @@ async function* examineSortedIds(
   firstBatch: number,
 ): AsyncGenerator<Examined> {
   const f = query.filters;
-  const { atLeast, below: until } = plan.range;
-  const afterCursor = after === undefined ? undefined : firstIdOf(entrySecond(after[0]) + 1);
+  const { atLeast } = plan.range;
+  const below = firstIdBeyond(plan.range, after);
   let ids = db
     .selectFrom('search_docs as d')
     .select(['d.corpid', 'd.msgid', dialect.search.entryId.as('entry_id')])
     .where(dialect.search.holdsAll(plan.tokens));
   if (f.corpid !== undefined) ids = ids.where('d.corpid', '=', f.corpid);
-  for (const bound of [atLeast === undefined ? [] : [['>=', atLeast] as const], [until, afterCursor].filter((b) => b !== undefined).map((b) => ['<', b] as const)].flat()) {
-    ids = ids.where((eb) => eb(dialect.search.entryId, bound[0], bound[1]));
-  }
+  if (atLeast !== undefined) ids = ids.where((eb) => eb(dialect.search.entryId, '>=', atLeast));
+  if (below !== undefined) ids = ids.where((eb) => eb(dialect.search.entryId, '<', below));
   const holders = (await ids.execute()).map((h) => ({ ...h, entry_id: Number(h.entry_id) })).sort((a, b) => b.entry_id - a.entry_id);
   let batch = firstBatch;
   for (let at = 0; at < holders.length;) {
@@ -330,27 +338,20 @@ async function* examineSortedIds(
     const second = secondOfId(holders[end - 1]!.entry_id);
     while (end < holders.length && secondOfId(holders[end]!.entry_id) === second) end++;
     const keys = holders.slice(at, end).map((h) => [h.corpid, h.msgid] as const);
-    let q = withFilters(
-      db
-        .selectFrom('search_docs as d')
-        .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
-        .where((eb) =>
-          eb(
-            eb.refTuple('d.corpid', 'd.msgid'),
-            'in',
-            keys.map(([c, m]) => eb.tuple(c, m)),
-          ),
+    const inBatch = db
+      .selectFrom('search_docs as d')
+      .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
+      .where((eb) =>
+        eb(
+          eb.refTuple('d.corpid', 'd.msgid'),
+          'in',
+          keys.map(([c, m]) => eb.tuple(c, m)),
         ),
-      f,
-      plan,
-    ).select(['m.corpid', 'm.msgid', 'm.seq', 'm.msgtime', 'm.from_id', 'm.conversation_key', 'm.roomid', 'm.msgtype', 'm.raw']);
-    if (after !== undefined) q = q.where((eb) => eb(eb.refTuple('m.msgtime', 'm.seq', 'm.corpid', 'm.msgid'), '<', eb.tuple(after![0], after![1], after![2], after![3])));
-    const rows = (await q.execute()) as CandidateRow[];
-    for (const row of rows.sort(newestFirst)) {
-      const seen = examined(row, query);
-      after = seen.key;
-      yield seen;
-    }
+      );
+    const rows = (await pastCursor(withFilters(inBatch, f, plan), after)
+      .select(CANDIDATE_COLUMNS)
+      .execute()) as CandidateRow[];
+    after = (yield* inResultOrder(rows, query)) ?? after;
     at = end;
     batch = Math.min(batch * 4, MAX_BATCH);
   }
