@@ -138,6 +138,24 @@ export async function loadFixture(store: Store, rows: readonly NewMessage[], bat
   if (store.dialect.name === 'postgres') await sql`ANALYZE`.execute(store.db);
 }
 
+/** A directory member's row, as the directory stage stores one. */
+export function memberRow(corpid: string, userid: string, name: string, departments: readonly number[]) {
+  return {
+    corpid,
+    userid,
+    name,
+    alias: null,
+    position: null,
+    departments: JSON.stringify(departments),
+    main_department: departments[0]!,
+    status: 1,
+    renamed_to: null,
+    deleted_at: null,
+    synced_at: 1,
+    updated_at: 1,
+  };
+}
+
 async function writeDirectory(db: Kysely<Database>): Promise<void> {
   await db
     .insertInto('dir_departments')
@@ -147,20 +165,7 @@ async function writeDirectory(db: Kysely<Database>): Promise<void> {
     for (const [userid, departments] of Object.entries(MEMBER_DEPARTMENTS[corpid]!)) {
       await db
         .insertInto('dir_members')
-        .values({
-          corpid,
-          userid,
-          name: NAMES[corpid]![userid]!,
-          alias: null,
-          position: null,
-          departments: JSON.stringify(departments),
-          main_department: departments[0]!,
-          status: 1,
-          renamed_to: null,
-          deleted_at: null,
-          synced_at: 1,
-          updated_at: 1,
-        })
+        .values(memberRow(corpid, userid, NAMES[corpid]![userid]!, departments))
         .execute();
     }
   }

@@ -22,7 +22,7 @@ import { nameKeys } from '../../src/directory/name-keys.ts';
 import { indexDocs } from '../../src/search/index-docs.ts';
 import { IndexRepository } from '../../src/search/index-repository.ts';
 import type { Store } from '../../src/store/open-store.ts';
-import { A, B, CUSTOMER, NAMES, T0, fixtureRows, loadFixture, rowOf } from '../reading/reading-fixture.ts';
+import { A, B, CUSTOMER, NAMES, T0, fixtureRows, loadFixture, memberRow, rowOf } from '../reading/reading-fixture.ts';
 import { describeBrowser } from '../support/browser.ts';
 import { type SignedIn, startUiServer, type UiServer } from '../support/ui-server.ts';
 
@@ -84,20 +84,7 @@ describeBrowser('the search, gallery, people and operations pages', () => {
       // a member whose name reads like 鲍勃's (bao bo), so a lookup suggests two people
       await store.db
         .insertInto('dir_members')
-        .values({
-          corpid: A,
-          userid: 'baobo',
-          name: '包博',
-          alias: null,
-          position: null,
-          departments: '[4]',
-          main_department: 4,
-          status: 1,
-          renamed_to: null,
-          deleted_at: null,
-          synced_at: 1,
-          updated_at: 1,
-        })
+        .values(memberRow(A, 'baobo', '包博', [4]))
         .execute();
       // the directory's pinyin and initials keys, as the directory stage writes them (the fixture has names only)
       for (const [id, name] of Object.entries({ ...NAMES[A]!, baobo: '包博' })) {
