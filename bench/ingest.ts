@@ -1,7 +1,7 @@
 /**
  * End-to-end ingest benchmark: the simulator and the archive as separate processes, as in
  * production. Prints one JSON line:
- *   {messages, seconds, msgs_per_s, rss_peak_mb, rsa_sign_per_s, ratio_to_rsa, rsa_pool_per_s, ratio_to_pool, cpu_s, written_kb_per_msg, cpu_us_per_msg, store_floor_us_per_msg, ceiling_ratio, db}
+ *   {messages, search_index, seconds, msgs_per_s, rss_peak_mb, rsa_sign_per_s, ratio_to_rsa, rsa_pool_per_s, ratio_to_pool, cpu_s, written_kb_per_msg, cpu_us_per_msg, store_floor_us_per_msg, ceiling_ratio, db}
  * The simulator runs in its own process and encrypts every envelope before the clock starts (as
  * WeCom does on its own servers). rsa_sign_per_s is `openssl speed -multi <cores> rsa2048` measured in
  * the same run, before and after the ingest (this machine's rate drifts by ±10% within minutes, so the
@@ -16,8 +16,10 @@
  * operation + the simulator's CPU per message + that floor) against openssl's rate, as if an archive
  * kept every core busy and did nothing else (no pull, no AES, no parsing, no other index).
  *
- *   npm run bench:ingest -- --messages 100000 [--db URL]
- * With --db the database should be empty (a fresh database or schema).
+ *   npm run bench:ingest -- --messages 100000 [--db URL] [--search-index on|off]
+ * With --db the database should be empty (a fresh database or schema). `run --once` indexes every
+ * message for search before it exits, and the time counts; `--search-index off` leaves them queued,
+ * so two runs give what the index stage costs ingest (`search_index` in the line says which).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -30,15 +32,26 @@ import { cpuSeconds, machineIdleSeconds, rssKb, threadCpuSeconds, writtenBytes }
 import { RsaPool } from '../src/decrypt/rsa-pool.ts';
 import { rsaPkcs1v15Encrypt } from '../src/vault/rsa-pkcs1.ts';
 
-const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, db: { type: 'string' }, 'keep-data': { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { messages: { type: 'string', default: '100000' }, db: { type: 'string' }, 'keep-data': { type: 'boolean' }, 'search-index': { type: 'string', default: 'on' } },
+});
 const messages = Number(values.messages);
 if (!Number.isInteger(messages) || messages < 1) throw new Error('--messages must be a positive integer');
+const searchIndex = values['search-index'];
+if (searchIndex !== 'on' && searchIndex !== 'off') throw new Error('--search-index must be on or off');
 const root = new URL('..', import.meta.url).pathname;
 const bin = join(root, 'bin/wecom-archive');
 const dir = mkdtempSync(join(tmpdir(), 'wa-bench-'));
 const db = values.db ?? `sqlite:${join(dir, 'archive.db')}`;
 // media downloads off: this measures ingest (bench/media.ts measures media)
-const env = { ...process.env, WECOM_ARCHIVE_DATA_DIR: dir, WECOM_ARCHIVE_DB: db, WECOM_ARCHIVE_LOG_LEVEL: 'warn', WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0' };
+const env = {
+  ...process.env,
+  WECOM_ARCHIVE_DATA_DIR: dir,
+  WECOM_ARCHIVE_DB: db,
+  WECOM_ARCHIVE_LOG_LEVEL: 'warn',
+  WECOM_ARCHIVE_MEDIA_CONCURRENCY: '0',
+  WECOM_ARCHIVE_SEARCH_INDEX: searchIndex,
+};
 
 function rsaRate(): number {
   const cores = availableParallelism();
@@ -209,6 +222,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${JSON.stringify({
         messages,
+        search_index: searchIndex,
         seconds: Math.round(seconds * 10) / 10,
         msgs_per_s: Math.round(msgsPerS),
         rss_peak_mb: Math.round(peakKb / 1024),

@@ -100,12 +100,13 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
       throw new ArchiveError('NO_CORPS', 'no corps configured: add one with `wecom-archive corp add` (or `corp import` a simulator config)', { kind: 'invalid' });
     options.onStarted?.(fleet.archivers);
     const ticker = options.onProgress ? setInterval(() => options.onProgress!(fleet.progress()), options.progressEveryMs ?? 2_000) : undefined;
-    // the search index follows the stored messages beside the pulls, and stops with them
-    const indexer = new IndexStage({ db, dialect, health: app.store.health, log }, options.indexTiming);
+    // the search index follows the stored messages beside the pulls, and stops with them; with
+    // --search-index off the messages stay queued for it (a later run, or reindex, indexes them)
+    const indexer = app.config.searchIndex ? new IndexStage({ db, dialect, health: app.store.health, log }, options.indexTiming) : undefined;
     const indexing = new AbortController();
     const stopIndexing = () => indexing.abort();
     signal.addEventListener('abort', stopIndexing, { once: true });
-    const indexLoop = indexer.run(indexing.signal);
+    const indexLoop = indexer?.run(indexing.signal);
     try {
       if (options.once) await fleet.settled();
       else {
@@ -127,7 +128,7 @@ export async function runArchive(app: App, log: Logger, signal: AbortSignal, opt
       await indexLoop;
     }
     // `run --once` leaves nothing it stored out of the index
-    if (options.once) await indexer.finish(signal);
+    if (options.once) await indexer?.finish(signal);
     const progress = fleet.progress();
     options.onProgress?.(progress);
     return progress;

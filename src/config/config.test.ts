@@ -33,6 +33,13 @@ describe('loadConfig', () => {
     expect(message).toContain('WECOM_ARCHIVE_LOG_LEVEL must be one of');
   });
 
+  it('indexes for search unless told not to, and refuses anything but on or off', () => {
+    expect(loadConfig({}, {}, '/').searchIndex).toBe(true);
+    expect(loadConfig({}, { WECOM_ARCHIVE_SEARCH_INDEX: 'off' }, '/').searchIndex).toBe(false);
+    expect(loadConfig({ 'search-index': 'on' }, { WECOM_ARCHIVE_SEARCH_INDEX: 'off' }, '/').searchIndex).toBe(true);
+    expect(() => loadConfig({ 'search-index': 'no' }, {}, '/')).toThrow('--search-index must be on or off, got "no"');
+  });
+
   it('refuses directories that can never be created, before anything tries to make them', () => {
     const problems = (flags: Parameters<typeof loadConfig>[0], env: Record<string, string>): string => {
       try {

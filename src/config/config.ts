@@ -24,6 +24,11 @@ export interface Config {
   readonly ops: OpsConfig;
   /** the HTTP API's edge */
   readonly http: HttpConfig;
+  /**
+   * Whether `run` (and `demo`) index stored messages for search. Off, messages are still queued
+   * for the index, and a run with it on (or `reindex`) indexes them later.
+   */
+  readonly searchIndex: boolean;
 }
 
 export interface OpsConfig {
@@ -120,6 +125,7 @@ export interface GlobalFlags {
   'media-concurrency'?: string | undefined;
   'media-corp-concurrency'?: string | undefined;
   ffmpeg?: string | undefined;
+  'search-index'?: string | undefined;
   'metrics-token-file'?: string | undefined;
   'trust-proxy'?: boolean | undefined;
 }
@@ -133,6 +139,7 @@ export const GLOBAL_OPTIONS = {
   'media-concurrency': { type: 'string' },
   'media-corp-concurrency': { type: 'string' },
   ffmpeg: { type: 'string' },
+  'search-index': { type: 'string' },
   'metrics-token-file': { type: 'string' },
   'trust-proxy': { type: 'boolean' },
 } as const;
@@ -189,6 +196,11 @@ export function loadConfig(flags: GlobalFlags, env: Readonly<Record<string, stri
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`${levelSetting?.from} must be one of ${LOG_LEVELS.join(', ')}`);
 
   const masterKey = env.WECOM_ARCHIVE_MASTER_KEY;
+  const searchIndexSetting = pick('search-index', 'WECOM_ARCHIVE_SEARCH_INDEX');
+  const searchIndex = searchIndexSetting === undefined || searchIndexSetting.value === 'on';
+  if (searchIndexSetting !== undefined && !['on', 'off'].includes(searchIndexSetting.value)) {
+    problems.push(`${searchIndexSetting.from} must be on or off, got ${JSON.stringify(searchIndexSetting.value)}`);
+  }
   const media = mediaConfig(pick, env, dataDir, cwd, problems);
   const callbacks = callbackConfig(env, problems);
   const ops = opsConfig(flags, env, cwd, problems);
@@ -207,7 +219,7 @@ export function loadConfig(flags: GlobalFlags, env: Readonly<Record<string, stri
   }
 
   if (problems.length > 0) throw new ConfigError(`invalid settings:\n  - ${problems.join('\n  - ')}`);
-  return Object.freeze({ dataDir, dbUrl, masterKey, port, logLevel, media, callbacks, ops, http });
+  return Object.freeze({ dataDir, dbUrl, masterKey, port, logLevel, media, callbacks, ops, http, searchIndex });
 }
 
 /**

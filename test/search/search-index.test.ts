@@ -229,6 +229,30 @@ describeEachDialect('search', ({ open, url }) => {
     expect(Number(doubled.rows[0]!.n)).toBe(0);
   });
 
+  it('leaves stored messages queued with --search-index off, for the next run with it on', async () => {
+    const store = await open();
+    const small = await startSimulator({ messages: 60, seed: 'search-off' });
+    sims.push(small);
+    const off = appOn(store, { WECOM_ARCHIVE_SEARCH_INDEX: 'off' });
+    await addSimulatorCorp(off, small);
+    expect((await archiveOnce(off))[0]).toMatchObject({ state: 'ok', messages: 60 });
+    const repository = new IndexRepository(store.db, store.dialect);
+    expect(await repository.backlog()).toEqual([{ corpid: small.corp.corpid, pending: 60 }]);
+    expect(await store.db.selectFrom('search_docs').select('msgid').execute()).toEqual([]);
+
+    await archiveOnce(appOn(store));
+    expect(await repository.backlog()).toEqual([]);
+    const stored = await storedMessages(store.db, small.corp.corpid);
+    const docs = await store.db.selectFrom('search_docs').select('msgid').execute();
+    expect(docs.map((d) => d.msgid).sort()).toEqual(
+      stored
+        .filter((m) => m.fields.some((f) => textUnits(f).length > 0))
+        .map((m) => m.msgid)
+        .sort(),
+    );
+    await store.close();
+  });
+
   it('indexes a message decrypted late, with a lower seq than messages indexed before it', async () => {
     const late = appOn(await open());
     // messages 0–39 need key 1, which is added only later: they are stored after 40–119

@@ -25,8 +25,8 @@ export const FAST_TIMING: Partial<ArchiverTiming> = {
   onceMaxFailures: 50,
 };
 
-export function appOn(store: Store): App {
-  return createApp(loadConfig({}, {}, '/tmp'), store, Buffer.alloc(32, 3));
+export function appOn(store: Store, env: Readonly<Record<string, string>> = {}): App {
+  return createApp(loadConfig({}, env, '/tmp'), store, Buffer.alloc(32, 3));
 }
 
 /** Registers a simulator's corp (and, unless limited, all its private keys) in the archive. */
