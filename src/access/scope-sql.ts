@@ -6,6 +6,7 @@
  */
 import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { ReadScope } from './read-scope.ts';
+import type { ConversationList } from '../store/dialects/dialect.ts';
 import type { Database } from '../store/schema.ts';
 
 /** Members an `IN (…)` list holds at most; a larger department is several lists. */
@@ -43,9 +44,10 @@ export async function conversationScope(db: Kysely<Database>, scope: ReadScope, 
 /**
  * The condition `scope` puts on messages aliased `m`: of `corpid` only when given, else of any corp
  * the scope names. A corp granted whole is a test on `m.corpid`; a narrower grant also asks that the
- * message's conversation pass `conversationScope`.
+ * message's conversation pass `conversationScope`, or, given `asList`, that it be one of the
+ * conversations that pass it, listed here when they are no more than `asList.upTo`.
  */
-export async function messageScope(db: Kysely<Database>, scope: ReadScope, corpid: string | undefined): Promise<RawBuilder<SqlBool>> {
+export async function messageScope(db: Kysely<Database>, scope: ReadScope, corpid: string | undefined, asList?: ConversationList): Promise<RawBuilder<SqlBool>> {
   if (scope.kind === 'everything') return ALL;
   const named = [...new Set([...scope.corps, ...scope.departments.map((d) => d.corpid), ...scope.conversations.map((c) => c.corpid)])].sort();
   const corps = corpid === undefined ? named : named.filter((c) => c === corpid);
@@ -56,10 +58,21 @@ export async function messageScope(db: Kysely<Database>, scope: ReadScope, corpi
       continue;
     }
     const inScope = await conversationScope(db, scope, c);
-    parts.push(sql<SqlBool>`(m.corpid = ${c} AND EXISTS (SELECT 1 FROM conversations c WHERE c.corpid = m.corpid AND c.conversation_key = m.conversation_key AND ${inScope}))`);
+    const listed = asList === undefined ? undefined : await conversationsIn(db, c, inScope, asList.upTo);
+    if (listed === undefined) {
+      parts.push(sql<SqlBool>`(m.corpid = ${c} AND EXISTS (SELECT 1 FROM conversations c WHERE c.corpid = m.corpid AND c.conversation_key = m.conversation_key AND ${inScope}))`);
+    } else if (listed.length > 0) {
+      parts.push(sql<SqlBool>`(m.corpid = ${c} AND ${asList!.inList(listed)})`);
+    }
   }
   if (parts.length === 0) return NONE;
   return sql<SqlBool>`(${sql.join(parts, sql` OR `)})`;
+}
+
+/** The keys of the corp's conversations that pass `inScope`, or undefined when there are more than `upTo`. */
+async function conversationsIn(db: Kysely<Database>, corpid: string, inScope: RawBuilder<SqlBool>, upTo: number): Promise<string[] | undefined> {
+  const rows = await sql<{ conversation_key: string }>`SELECT c.conversation_key FROM conversations c WHERE c.corpid = ${corpid} AND ${inScope} LIMIT ${upTo + 1}`.execute(db);
+  return rows.rows.length > upTo ? undefined : rows.rows.map((r) => r.conversation_key);
 }
 
 /** The userids of the corp's members in any of these departments. */

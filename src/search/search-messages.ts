@@ -136,9 +136,16 @@ interface SearchPlan {
   readonly timeInIds: boolean;
   /** a page lists the holders' ids and sorts them itself (SORTS_UP_TO), rather than asking the database for them newest first */
   readonly sortsIds: boolean;
+  /** how many entries hold the tokens, by the database's estimate (infinite when not asked) */
+  readonly holdersEstimate: number;
   /** the index's answer is the exact answer (see indexDecides) */
   readonly decided: boolean;
-  /** the caller's scope as a condition on `m`; undefined when it sees everything */
+  /**
+   * the caller's scope as a condition on `m`; undefined when it sees everything. Asked as a list of
+   * conversations where the dialect plans that better (scopeAsList), except when the holders' ids
+   * are sorted here: their messages are read by key, and a long list costs more to plan than the
+   * condition it replaces.
+   */
   readonly inScope: RawBuilder<SqlBool> | undefined;
 }
 
@@ -162,14 +169,16 @@ async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: Re
   const exact = exactIdRange(query.filters.since, query.filters.until);
   const tokens = searchTokens(plan, query);
   const estimate = paged ? dialect.search.estimateHolders : undefined;
-  const sortsIds = estimate !== undefined && (await estimate.call(dialect.search, db, tokens, query.filters.corpid)) <= (tuning.sortsUpTo ?? SORTS_UP_TO);
+  const holdersEstimate = estimate === undefined ? Number.POSITIVE_INFINITY : await estimate.call(dialect.search, db, tokens, query.filters.corpid);
+  const sortsIds = holdersEstimate <= (tuning.sortsUpTo ?? SORTS_UP_TO);
   return {
     tokens,
     sortsIds,
+    holdersEstimate,
     range: exact ?? idRangeOf(query.filters.since, query.filters.until),
     timeInIds: exact !== undefined,
     decided: indexDecides(query, plan),
-    inScope: scope.kind === 'everything' ? undefined : await messageScope(db, scope, query.filters.corpid),
+    inScope: scope.kind === 'everything' ? undefined : await messageScope(db, scope, query.filters.corpid, sortsIds ? undefined : dialect.search.scopeAsList),
   };
 }
 
@@ -311,7 +320,9 @@ async function* examine(
 /**
  * examine() for few holders: their ids listed from the index alone and sorted here, newest first,
  * then their messages read by key a batch at a time (each batch to the end of its last second, as
- * in examine()), with the filters and the cursor applied in SQL.
+ * in examine()), with the filters and the cursor applied in SQL. The ids are listed a slice of time
+ * at a time (newestSlices), so a page of a term held by thousands of entries visits about a page's
+ * worth of their rows, not every one.
  */
 async function* examineSortedIds(
   db: Kysely<Database>,
@@ -322,38 +333,86 @@ async function* examineSortedIds(
   firstBatch: number,
 ): AsyncGenerator<Examined> {
   const f = query.filters;
-  const { atLeast } = plan.range;
-  const below = firstIdBeyond(plan.range, after);
+  const span = await entrySpan(db, dialect, f.corpid, { atLeast: plan.range.atLeast, below: firstIdBeyond(plan.range, after) });
+  if (span === undefined) return;
+  let batch = firstBatch;
+  for (const slice of newestSlices(span, plan.holdersEstimate, firstBatch * 2)) {
+    const holders = await holderIds(db, dialect, plan, f.corpid, slice);
+    for (let at = 0; at < holders.length;) {
+      let end = Math.min(at + batch, holders.length);
+      const second = secondOfId(holders[end - 1]!.entry_id);
+      while (end < holders.length && secondOfId(holders[end]!.entry_id) === second) end++;
+      // by corp, each corp's msgids one list: PostgreSQL plans a list of (corpid, msgid) pairs as
+      // as many OR'ed conditions, which took it 7 ms for a batch of 100
+      const msgidsOf = new Map<string, string[]>();
+      for (const h of holders.slice(at, end)) {
+        const msgids = msgidsOf.get(h.corpid);
+        if (msgids === undefined) msgidsOf.set(h.corpid, [h.msgid]);
+        else msgids.push(h.msgid);
+      }
+      const inBatch = db
+        .selectFrom('search_docs as d')
+        .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
+        .where((eb) => eb.or([...msgidsOf].map(([corpid, msgids]) => eb.and([eb('d.corpid', '=', corpid), eb('d.msgid', 'in', msgids)]))));
+      const rows = (await pastCursor(withFilters(inBatch, f, plan), after)
+        .select(CANDIDATE_COLUMNS)
+        .execute()) as CandidateRow[];
+      after = (yield* inResultOrder(rows, query)) ?? after;
+      at = end;
+      batch = Math.min(batch * 4, MAX_BATCH);
+    }
+  }
+}
+
+/**
+ * The ids of the entries that hold the plan's tokens in `range` (of one corp, when given), newest
+ * first.
+ */
+async function holderIds(db: Kysely<Database>, dialect: StoreDialect, plan: SearchPlan, corpid: string | undefined, range: IdRange) {
   let ids = db
     .selectFrom('search_docs as d')
     .select(['d.corpid', 'd.msgid', dialect.search.entryId.as('entry_id')])
     .where(dialect.search.holdsAll(plan.tokens));
-  if (f.corpid !== undefined) ids = ids.where('d.corpid', '=', f.corpid);
-  if (atLeast !== undefined) ids = ids.where((eb) => eb(dialect.search.entryId, '>=', atLeast));
-  if (below !== undefined) ids = ids.where((eb) => eb(dialect.search.entryId, '<', below));
-  const holders = (await ids.execute()).map((h) => ({ ...h, entry_id: Number(h.entry_id) })).sort((a, b) => b.entry_id - a.entry_id);
-  let batch = firstBatch;
-  for (let at = 0; at < holders.length;) {
-    let end = Math.min(at + batch, holders.length);
-    const second = secondOfId(holders[end - 1]!.entry_id);
-    while (end < holders.length && secondOfId(holders[end]!.entry_id) === second) end++;
-    const keys = holders.slice(at, end).map((h) => [h.corpid, h.msgid] as const);
-    const inBatch = db
-      .selectFrom('search_docs as d')
-      .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
-      .where((eb) =>
-        eb(
-          eb.refTuple('d.corpid', 'd.msgid'),
-          'in',
-          keys.map(([c, m]) => eb.tuple(c, m)),
-        ),
-      );
-    const rows = (await pastCursor(withFilters(inBatch, f, plan), after)
-      .select(CANDIDATE_COLUMNS)
-      .execute()) as CandidateRow[];
-    after = (yield* inResultOrder(rows, query)) ?? after;
-    at = end;
-    batch = Math.min(batch * 4, MAX_BATCH);
+  if (corpid !== undefined) ids = ids.where('d.corpid', '=', corpid);
+  if (range.atLeast !== undefined) ids = ids.where((eb) => eb(dialect.search.entryId, '>=', range.atLeast!));
+  if (range.below !== undefined) ids = ids.where((eb) => eb(dialect.search.entryId, '<', range.below!));
+  return (await ids.execute()).map((h) => ({ ...h, entry_id: Number(h.entry_id) })).sort((a, b) => b.entry_id - a.entry_id);
+}
+
+/**
+ * The ids a search of one corp can find in `range`: from its corp's oldest entry there to the end
+ * of the second of its newest (undefined when it has none). Without a corp, `range` as it is.
+ */
+async function entrySpan(db: Kysely<Database>, dialect: StoreDialect, corpid: string | undefined, range: IdRange): Promise<IdRange | undefined> {
+  if (corpid === undefined) return range;
+  const id = dialect.search.entryId;
+  let q = db
+    .selectFrom('search_docs as d')
+    .select((eb) => [eb.fn.min(id).as('oldest'), eb.fn.max(id).as('newest')])
+    .where('d.corpid', '=', corpid);
+  if (range.atLeast !== undefined) q = q.where((eb) => eb(id, '>=', range.atLeast!));
+  if (range.below !== undefined) q = q.where((eb) => eb(id, '<', range.below!));
+  const row = await q.executeTakeFirst();
+  if (row?.newest === null || row?.newest === undefined) return undefined;
+  return { atLeast: Number(row.oldest), below: firstIdOf(secondOfId(Number(row.newest)) + 1) };
+}
+
+/**
+ * `span` cut into ranges of whole seconds, newest first: the first as long as `wanted` of
+ * `estimate` holders spread evenly over the span would need, each next one four times longer.
+ * A span with an open end, or an estimate of no more than `wanted` (or none), is one range.
+ */
+export function* newestSlices(span: IdRange, estimate: number, wanted: number): Generator<IdRange> {
+  if (span.atLeast === undefined || span.below === undefined || !Number.isFinite(estimate) || estimate <= wanted) {
+    yield span;
+    return;
+  }
+  const oldest = secondOfId(span.atLeast);
+  let seconds = Math.max(1, Math.ceil(((secondOfId(span.below) - oldest) * wanted) / estimate));
+  for (let top = secondOfId(span.below); top > oldest; seconds *= 4) {
+    const bottom = Math.max(oldest, top - seconds);
+    yield { atLeast: firstIdOf(bottom), below: firstIdOf(top) };
+    top = bottom;
   }
 }
 

@@ -43,6 +43,9 @@ export const mysqlSearch: SearchIndexSql = {
     return false;
   },
 
+  // a range of ids is already cheap: the (corpid, ord) index
+  async createIdRangeIndex() {},
+
   async writeDocs(trx, docs) {
     for (const batch of batchesOf(docs)) {
       const rows = batch.map((d) => sql`(${d.corpid}, ${d.msgid}, ${secondIdOf(d.msgtime)}, ${d.tokens.join(' ')})`);

@@ -43,6 +43,9 @@ export const sqliteSearch: SearchIndexSql = {
   // a batch at a time: the entries a reindex replaces are found with one lookup per chunk of
   // rows, the highest id of each second the new ones go in with one more, and the entries and their
   // tokens written with one statement each (per chunk of rows)
+  // a range of ids is already cheap: FTS5 seeks its rowids
+  async createIdRangeIndex() {},
+
   async writeDocs(trx, docs) {
     const ids = new Map<SearchDoc, number>();
     const replaced: number[] = [];

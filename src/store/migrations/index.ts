@@ -20,6 +20,7 @@ import * as m0017 from './0017-config-revision.ts';
 import * as m0018 from './0018-search-facets.ts';
 import * as m0019 from './0019-wecom-login.ts';
 import * as m0020 from './0020-search-time-ids.ts';
+import * as m0021 from './0021-search-id-ranges.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -45,6 +46,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0018-search-facets', m0018],
   ['0019-wecom-login', m0019],
   ['0020-search-time-ids', m0020],
+  ['0021-search-id-ranges', m0021],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
