@@ -40,12 +40,12 @@ export const sqliteSearch: SearchIndexSql = {
   // searchable-text.ts lets one message contribute), so one row per message always suffices
   async createDocParts() {},
 
-  // a batch at a time: the entries a reindex replaces are found with one lookup per chunk of
-  // rows, the highest id of each second the new ones go in with one more, and the entries and their
-  // tokens written with one statement each (per chunk of rows)
   // a range of ids is already cheap: FTS5 seeks its rowids
   async createIdRangeIndex() {},
 
+  // a batch at a time: the entries a reindex replaces are found with one lookup per chunk of
+  // rows, the highest id of each second the new ones go in with one more, and the entries and their
+  // tokens written with one statement each (per chunk of rows)
   async writeDocs(trx, docs) {
     const ids = new Map<SearchDoc, number>();
     const replaced: number[] = [];
