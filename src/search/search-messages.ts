@@ -374,9 +374,15 @@ async function holderIds(db: Kysely<Database>, dialect: StoreDialect, plan: Sear
     .select(['d.corpid', 'd.msgid', dialect.search.entryId.as('entry_id')])
     .where(dialect.search.holdsAll(plan.tokens));
   if (corpid !== undefined) ids = ids.where('d.corpid', '=', corpid);
-  if (range.atLeast !== undefined) ids = ids.where((eb) => eb(dialect.search.entryId, '>=', range.atLeast!));
-  if (range.below !== undefined) ids = ids.where((eb) => eb(dialect.search.entryId, '<', range.below!));
-  return (await ids.execute()).map((h) => ({ ...h, entry_id: Number(h.entry_id) })).sort((a, b) => b.entry_id - a.entry_id);
+  return (await withinIds(ids, dialect, range).execute()).map((h) => ({ ...h, entry_id: Number(h.entry_id) })).sort((a, b) => b.entry_id - a.entry_id);
+}
+
+/** Only the index entries `d` whose ids lie in `range`. */
+function withinIds<O>(q: SelectQueryBuilder<Database & { d: Database['search_docs'] }, 'd', O>, dialect: StoreDialect, range: IdRange) {
+  let w = q;
+  if (range.atLeast !== undefined) w = w.where((eb) => eb(dialect.search.entryId, '>=', range.atLeast!));
+  if (range.below !== undefined) w = w.where((eb) => eb(dialect.search.entryId, '<', range.below!));
+  return w;
 }
 
 /**
@@ -386,13 +392,11 @@ async function holderIds(db: Kysely<Database>, dialect: StoreDialect, plan: Sear
 async function entrySpan(db: Kysely<Database>, dialect: StoreDialect, corpid: string | undefined, range: IdRange): Promise<IdRange | undefined> {
   if (corpid === undefined) return range;
   const id = dialect.search.entryId;
-  let q = db
+  const q = db
     .selectFrom('search_docs as d')
     .select((eb) => [eb.fn.min(id).as('oldest'), eb.fn.max(id).as('newest')])
     .where('d.corpid', '=', corpid);
-  if (range.atLeast !== undefined) q = q.where((eb) => eb(id, '>=', range.atLeast!));
-  if (range.below !== undefined) q = q.where((eb) => eb(id, '<', range.below!));
-  const row = await q.executeTakeFirst();
+  const row = await withinIds(q, dialect, range).executeTakeFirst();
   if (row?.newest === null || row?.newest === undefined) return undefined;
   return { atLeast: Number(row.oldest), below: firstIdOf(secondOfId(Number(row.newest)) + 1) };
 }

@@ -198,6 +198,7 @@ describeEachDialect('search plans', ({ open }) => {
 
   it('gives the scan’s answer however the index is read, page by page, with counts exact up to the cap or bounded by their checks', async () => {
     const rng = seededRng(testSeed('SEARCH_PLAN_SEED', 'search plans vs brute force'));
+    const conversationOf = new Map(corpus.map((m) => [`${m.corpid}/${m.msgid}`, m.conversation]));
     let nonEmpty = 0;
     let capped = 0;
     let stopped = 0;
@@ -227,7 +228,6 @@ describeEachDialect('search plans', ({ open }) => {
       // index is read (PostgreSQL asks for the walk's scope as a list of conversations)
       const granted = [`room:r${rng.range(0, 4)}`, `room:r${rng.range(0, 4)}`];
       const scope: ReadScope = { kind: 'limited', corps: [], departments: [], conversations: granted.map((conversation) => ({ corpid: query.filters.corpid!, conversation })) };
-      const conversationOf = new Map(corpus.map((m) => [`${m.corpid}/${m.msgid}`, m.conversation]));
       const scoped = expected.filter((msgid) => granted.includes(conversationOf.get(`${query.filters.corpid}/${msgid}`)!));
       for (const plan of ['default', 'walk'] as const) {
         const what = `${plan} plan, ${granted.join(' and ')} granted, query ${JSON.stringify(text)} ${JSON.stringify(filters)}`;
