@@ -6,7 +6,8 @@
  * times each query class. Prints one JSON line:
  *   {messages, db, load_s, index_msgs_per_s, index_bytes_per_msg, classes: {CLASS: {p50_ms, p95_ms, p99_ms, like_p95_ms, hits, count}}}
  * and on SQLite also cpu_p95_ms and like_cpu_p95_ms: the CPU time of this process, which a shared
- * machine does not inflate as it does wall time.
+ * machine does not inflate as it does wall time; on MariaDB/MySQL also buffer_pool_mb, the server's
+ * innodb_buffer_pool_size, which decides whether the index and the messages are read from memory.
  * A query's time is the first page of 50 plus the count (capped at 10,000); like_p95_ms is the same
  * page and count as `raw LIKE '%…%'` over the stored messages, in the same run.
  *
@@ -126,6 +127,7 @@ try {
   }
   await refreshPlannerStatistics(store);
   const bytes = await indexBytes(store);
+  const bufferPool = store.dialect.name === 'mysql' ? (await sql<{ n: number | string }>`SELECT @@innodb_buffer_pool_size AS n`.execute(store.db)).rows[0]?.n : undefined;
   const mid = START + Math.floor(count / 2) * 1000;
   const classes: Array<[string, string, string, SearchFilters]> = [
     ['rare_2char', RARE[0]!, RARE[0]!, {}],
@@ -167,6 +169,7 @@ try {
       load_s: loadSeconds === null ? null : Math.round(loadSeconds),
       index_msgs_per_s: indexSeconds === null ? null : Math.round(count / indexSeconds),
       index_bytes_per_msg: Math.round(bytes / count),
+      ...(bufferPool === undefined ? {} : { buffer_pool_mb: Math.round(Number(bufferPool) / 2 ** 20) }),
       classes: results,
     }),
   );

@@ -19,7 +19,7 @@ import { countMatches, indexDecides, newestSlices, searchMessages, type SearchTu
 import { messageTokens } from '../../src/search/index-docs.ts';
 import { planIndexQuery, tokenSetAdmits } from '../../src/search/index-plan.ts';
 import type { Rng } from '../../src/simulator/core/prng.ts';
-import { firstIdOf, secondOfId } from '../../src/store/dialects/time-ids.ts';
+import { firstIdOf, idRangeOf, secondIdOf, secondOfId } from '../../src/store/dialects/time-ids.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { messageRow } from '../support/message-rows.ts';
@@ -33,13 +33,15 @@ const CORPS = ['wwplan1', 'wwplan2'];
 const CJK = [...'合同报价单草案会议'];
 const WORDS = ['deploy', 'invoice', 'Review', 'v2'];
 // `walk`: PostgreSQL reads the holders newest first from the database, not sorting their ids itself
-// as it does for few; `batches`: the first batch of candidates holds three, so batches end inside a
-// second and within a page
+// as it does for few, and MariaDB walks the id index checking each entry's tokens; `batches`: the
+// first batch of candidates holds three, so batches end inside a second and within a page, and
+// MariaDB asks its FULLTEXT index (by default it chooses by the share of the newest entries holding
+// the tokens)
 const PLANS: Record<string, SearchTuning> = {
   default: {},
-  walk: { sortsUpTo: -1 },
-  batches: { firstBatch: 3 },
-  walkBatches: { sortsUpTo: -1, firstBatch: 3 },
+  walk: { sortsUpTo: -1, walksFrom: 0 },
+  batches: { firstBatch: 3, walksFrom: 2 },
+  walkBatches: { sortsUpTo: -1, walksFrom: 0, firstBatch: 3 },
 };
 
 interface Stored {
@@ -108,6 +110,30 @@ function expectBudgetCount(corpus: readonly Stored[], query: SearchQuery, checks
   expect(counted.atLeast, what).toBe(true);
   expect(counted.count, what).toBeLessThanOrEqual(Math.min(matching, checks));
   expect(counted.count, what).toBeGreaterThanOrEqual(matching - (candidates - checks));
+  return true;
+}
+
+/**
+ * A count that walks at most `entries` index entries (on a dialect that walks): exact when the
+ * corp has fewer in the filters' id range; otherwise "at least" exactly the matches from the second
+ * of its `entries`-th newest entry there on. Elsewhere, exact.
+ */
+function expectWalkedCount(store: Store, corpus: readonly Stored[], query: SearchQuery, entries: number, counted: { count: number; atLeast: boolean }, what: string): boolean {
+  const matching = bruteForce(corpus, query);
+  const f = query.filters;
+  const range = idRangeOf(f.since, f.until);
+  const ids = corpus
+    .filter((m) => m.corpid === f.corpid)
+    .map((m) => secondIdOf(m.msgtime))
+    .filter((id) => (range.atLeast === undefined || id >= range.atLeast) && (range.below === undefined || id < range.below))
+    .sort((a, b) => b - a);
+  if (store.dialect.search.holdsAllByText === undefined || ids.length < entries) {
+    expect(counted, what).toEqual({ count: matching.length, atLeast: false });
+    return false;
+  }
+  const from = ids[entries - 1]!;
+  const timeOf = new Map(corpus.filter((m) => m.corpid === f.corpid).map((m) => [m.msgid, m.msgtime]));
+  expect(counted, what).toEqual({ count: matching.filter((msgid) => secondIdOf(timeOf.get(msgid)!) >= from).length, atLeast: true });
   return true;
 }
 
@@ -202,6 +228,7 @@ describeEachDialect('search plans', ({ open }) => {
     let nonEmpty = 0;
     let capped = 0;
     let stopped = 0;
+    let walkedShort = 0;
     for (let n = 0; n < QUERIES; n++) {
       const text = randomQuery(rng);
       const filters: Record<string, unknown> = { corpid: rng.pick(CORPS) };
@@ -238,10 +265,15 @@ describeEachDialect('search plans', ({ open }) => {
       const checks = rng.range(1, 4);
       const counted = await countMatches(store.db, store.dialect, EVERYTHING, query, 10_000, { countChecks: checks });
       if (expectBudgetCount(corpus, query, checks, counted, `query ${JSON.stringify(text)} ${JSON.stringify(filters)}, ${checks} checks`)) stopped++;
+      // a walking count that may read only the newest few entries in the range (MariaDB)
+      const entries = rng.range(5, 60);
+      const walked = await countMatches(store.db, store.dialect, EVERYTHING, query, 10_000, { walksFrom: 0, countWalk: entries });
+      if (expectWalkedCount(store, corpus, query, entries, walked, `query ${JSON.stringify(text)} ${JSON.stringify(filters)}, ${entries} entries walked`)) walkedShort++;
     }
     // the comparison is not between empty answers, and caps are reached
     expect(nonEmpty).toBeGreaterThan(QUERIES / 3);
     expect(capped).toBeGreaterThan(QUERIES / 8);
     expect(stopped).toBeGreaterThan(QUERIES / 50);
+    if (store.dialect.search.holdsAllByText !== undefined) expect(walkedShort).toBeGreaterThan(QUERIES / 4);
   }, 180_000);
 });

@@ -60,7 +60,9 @@ export const mysqlSearch: SearchIndexSql = {
 
   holdsAll,
 
-  ...plannerHolders(holdsAll),
+  holdsAllByText,
+
+  ...plannerHolders(holdsAll, holdsAllByText),
 };
 
 /** `+a +b* +(c d)`: every token required, prefixes starred, one of a group's tokens required. */
@@ -94,7 +96,26 @@ function* batchesOf(docs: readonly SearchDoc[]): Generator<SearchDoc[]> {
   if (batch.length > 0) yield batch;
 }
 
-/** The entry `d` holds every token. */
+/** The entry `d` holds every token: asked of the FULLTEXT index. */
 function holdsAll(tokens: readonly RequiredToken[]) {
   return sql<SqlBool>`MATCH (d.tokens) AGAINST (${booleanQuery(tokens)} IN BOOLEAN MODE)`;
+}
+
+/**
+ * The entry `d` holds every token: found in its own tokens, space-separated (`writeDocs`), as
+ * ` token ` (a prefix as ` prefix`). Tokens hold only [a-z0-9] (token-codec.ts), so nothing in one
+ * is special to LOCATE, and a space never falls inside one.
+ */
+function holdsAllByText(tokens: readonly RequiredToken[]) {
+  const padded = sql`CONCAT(' ', d.tokens, ' ')`;
+  const has = (token: string, prefix: boolean) => sql<SqlBool>`LOCATE(${prefix ? ` ${token}` : ` ${token} `}, ${padded}) > 0`;
+  const each = tokens.map((t) =>
+    'anyOf' in t
+      ? sql<SqlBool>`(${sql.join(
+          t.anyOf.map((a) => has(a, false)),
+          sql` OR `,
+        )})`
+      : has(t.token, t.prefix),
+  );
+  return sql<SqlBool>`(${sql.join(each, sql` AND `)})`;
 }

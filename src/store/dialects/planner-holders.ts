@@ -10,25 +10,29 @@ import type { IdRange, RequiredToken, SearchIndexSql } from './dialect.ts';
  * (corpid, ord): the planner sorts a few holders' entries by it before it joins their messages, or
  * walks it newest first and checks each entry, and either way joins only what a page needs.
  */
-export function plannerHolders(holdsAll: (tokens: readonly RequiredToken[]) => RawBuilder<SqlBool>): Pick<SearchIndexSql, 'entryId' | 'holders' | 'countHolders'> {
+export function plannerHolders(
+  holdsAll: (tokens: readonly RequiredToken[]) => RawBuilder<SqlBool>,
+  holdsAllByText?: (tokens: readonly RequiredToken[]) => RawBuilder<SqlBool>,
+): Pick<SearchIndexSql, 'entryId' | 'holders' | 'countHolders'> {
+  const holding = (tokens: readonly RequiredToken[], walks = false) => (walks && holdsAllByText !== undefined ? holdsAllByText(tokens) : holdsAll(tokens));
   return {
     entryId: sql<number>`d.ord`,
 
-    holders(db, tokens, corpid, range, newestFirst) {
+    holders(db, tokens, corpid, range, newestFirst, walks) {
       let q = db
         .selectFrom('search_docs as d')
         .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
-        .where(holdsAll(tokens))
+        .where(holding(tokens, walks))
         .where(inRange(range));
       if (corpid !== undefined) q = q.where('d.corpid', '=', corpid).where('m.corpid', '=', corpid);
       return newestFirst ? q.orderBy(sql`d.ord`, 'desc') : q;
     },
 
-    async countHolders(db, tokens, corpid, cap, range) {
+    async countHolders(db, tokens, corpid, cap, range, walks) {
       const ofCorp = corpid === undefined ? sql`` : sql` AND d.corpid = ${corpid}`;
       const r = await sql<{
         n: number | string;
-      }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs d WHERE ${holdsAll(tokens)} AND ${inRange(range)}${ofCorp} LIMIT ${cap}) x`.execute(db);
+      }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs d WHERE ${holding(tokens, walks)} AND ${inRange(range)}${ofCorp} LIMIT ${cap}) x`.execute(db);
       return Number(r.rows[0]?.n ?? 0);
     },
   };
