@@ -95,6 +95,8 @@ describeBrowser('the reading pages', () => {
     // jump to a date: the calendar marks the days with messages; a day opens at its first message
     await page.locator('[data-test=open-calendar]').click();
     await expect(page.locator('[data-test=calendar-month]').innerText()).resolves.toBe('2026年3月');
+    // the month's days are asked of the server once it opens: read the marks when they have come
+    await page.locator('[data-test=calendar][data-state=ready]').waitFor();
     await expect(page.locator('.calendar__day.is-marked').evaluateAll((els) => els.map((e) => e.getAttribute('data-day')))).resolves.toEqual([
       '2026-03-01',
       '2026-03-02',
