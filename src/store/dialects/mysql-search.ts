@@ -104,7 +104,9 @@ function holdsAll(tokens: readonly RequiredToken[]) {
 /**
  * The entry `d` holds every token: found in its own tokens, space-separated (`writeDocs`), as
  * ` token ` (a prefix as ` prefix`). Tokens hold only [a-z0-9] (token-codec.ts), so nothing in one
- * is special to LOCATE, and a space never falls inside one.
+ * is special to LOCATE, and a space never falls inside one. CONCAT's value is two characters longer
+ * than the column's, which writeDocs already sends whole in one statement, under max_allowed_packet
+ * (past it, CONCAT would give NULL and the entry would not be found).
  */
 function holdsAllByText(tokens: readonly RequiredToken[]) {
   const padded = sql`CONCAT(' ', d.tokens, ' ')`;
