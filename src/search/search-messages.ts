@@ -7,12 +7,16 @@
  * hold a query's tokens newest first, and joins only the messages a page looks at: a rare term and
  * a common one both cost about a page. Where the database would walk its id index even for a term
  * few entries hold (PostgreSQL), the search lists those holders' ids and sorts them itself
- * (SORTS_UP_TO). A filter's time range is a range of entry ids too, and when its ends are whole
- * seconds the ids decide it alone (`timeInIds`).
+ * (SORTS_UP_TO). Where the full-text index hands back every holder whatever is asked (MariaDB),
+ * a search whose tokens many of the newest entries hold walks the id index and checks each entry's
+ * own tokens (WALKS_FROM), and otherwise lists the holders' ids once and sorts them. A filter's
+ * time range is a range of entry ids too, and when its ends are whole seconds the ids decide it
+ * alone (`timeInIds`).
  *
  * A count is exact up to its cap. When the index alone decides the query (every term one whole
  * index token, nothing excluded: see `indexDecides`), the database counts; otherwise every
- * candidate is checked on its text, as a page's are.
+ * candidate is checked on its text, as a page's are. A count that walks reads only the newest
+ * COUNT_WALK entries, and says "at least" when there are more.
  *
  * Paging is by keyset: a page ends with an opaque cursor naming the last message it looked at, and
  * the next page starts strictly after it in the order (msgtime, seq, corpid, msgid), newest first.
