@@ -232,22 +232,8 @@ async function worthWalking(
   const byText = dialect.search.holdsAllByText;
   if (byText === undefined || corpid === undefined || share > 1) return false;
   if (share <= 0) return true;
-  const newest = withinIds(
-    db
-      .selectFrom('search_docs as d')
-      .select(sql<number>`CASE WHEN ${byText.call(dialect.search, tokens)} THEN 1 ELSE 0 END`.as('holds'))
-      .where('d.corpid', '=', corpid),
-    dialect,
-    range,
-  )
-    .orderBy(dialect.search.entryId, 'desc')
-    .limit(WALK_SAMPLE);
-  const row = await db
-    .selectFrom(newest.as('x'))
-    .select((eb) => [eb.fn.countAll<number | string>().as('entries'), eb.fn.sum<number | string | null>('x.holds').as('holders')])
-    .executeTakeFirst();
-  const entries = Number(row?.entries ?? 0);
-  return entries > 0 && Number(row?.holders ?? 0) >= share * entries;
+  const sample = await newestOfCorp(db, dialect, corpid, range, WALK_SAMPLE, byText.call(dialect.search, tokens));
+  return sample.entries > 0 && sample.holders >= share * sample.entries;
 }
 
 /**
@@ -256,15 +242,44 @@ async function worthWalking(
  * a few more than `most` may lie in the part.
  */
 async function newestEntries(db: Kysely<Database>, dialect: StoreDialect, corpid: string, range: IdRange, most: number): Promise<{ range: IdRange; whole: boolean }> {
-  const ids = withinIds(db.selectFrom('search_docs as d').select(dialect.search.entryId.as('id')).where('d.corpid', '=', corpid), dialect, range)
+  const newest = await newestOfCorp(db, dialect, corpid, range, most);
+  if (newest.entries < most || newest.oldest === undefined) return { range, whole: true };
+  return { range: { atLeast: Math.max(newest.oldest, range.atLeast ?? Number.NEGATIVE_INFINITY), below: range.below }, whole: false };
+}
+
+/**
+ * The corp's newest `most` entries in `range`, read from the id index: how many there are, the id of
+ * the oldest of them, and how many satisfy `holds` (a condition on `d`; none asked, none counted).
+ */
+async function newestOfCorp(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  corpid: string,
+  range: IdRange,
+  most: number,
+  holds?: RawBuilder<SqlBool>,
+): Promise<{ entries: number; oldest: number | undefined; holders: number }> {
+  const held = holds === undefined ? sql<number>`0` : sql<number>`CASE WHEN ${holds} THEN 1 ELSE 0 END`;
+  const newest = withinIds(
+    db
+      .selectFrom('search_docs as d')
+      .select([dialect.search.entryId.as('id'), held.as('holds')])
+      .where('d.corpid', '=', corpid),
+    dialect,
+    range,
+  )
     .orderBy(dialect.search.entryId, 'desc')
     .limit(most);
   const row = await db
-    .selectFrom(ids.as('x'))
-    .select((eb) => [eb.fn.countAll<number | string>().as('entries'), eb.fn.min<number | string | null>('x.id').as('oldest')])
+    .selectFrom(newest.as('x'))
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('entries'),
+      eb.fn.min<number | string | null>('x.id').as('oldest'),
+      eb.fn.sum<number | string | null>('x.holds').as('holders'),
+    ])
     .executeTakeFirst();
-  if (Number(row?.entries ?? 0) < most || row?.oldest === null || row?.oldest === undefined) return { range, whole: true };
-  return { range: { atLeast: Math.max(Number(row.oldest), range.atLeast ?? Number.NEGATIVE_INFINITY), below: range.below }, whole: false };
+  const oldest = row?.oldest ?? null;
+  return { entries: Number(row?.entries ?? 0), oldest: oldest === null ? undefined : Number(oldest), holders: Number(row?.holders ?? 0) };
 }
 
 /** True when a filter needs the messages table (the corp is in the index entry too, and the time when the ids decide it). */
