@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequiredToken } from '../store/dialects/dialect.ts';
-import { filterFacets, MAX_DAY_FACETS, MAX_MONTH_FACETS, messageFacets } from './facets.ts';
+import { filterFacets, MAX_DAY_FACETS, MAX_MONTH_FACETS, messageFacets, timeFacetsFitRange } from './facets.ts';
 import { encodeFacet } from './token-codec.ts';
 
 const at = (iso: string): number => Date.parse(iso);
@@ -49,5 +49,23 @@ describe('search facets', () => {
     expect(filterFacets({ fromIds: [] })).toEqual([]);
     expect(filterFacets({ fromIds: Array.from({ length: 21 }, (_, i) => `u${i}`) })).toEqual([]);
     expect(filterFacets({ corpid: 'ww1', msgtypes: ['text'], external: true })).toEqual([]);
+  });
+
+  it('says whether a range covers at least half of the time its day or month facets span', () => {
+    const fits = (since: string, until: string) => timeFacetsFitRange({ since: at(since), until: at(until) });
+    // 24 hours across two days: half of the 48 the two day facets span
+    expect(fits('2026-01-06T12:00:00Z', '2026-01-07T12:00:00Z')).toBe(true);
+    expect(fits('2026-01-06T12:00:01Z', '2026-01-07T12:00:00Z')).toBe(false);
+    // an hour of one day: its day facet holds 24 times the range
+    expect(fits('2026-01-06T12:00:00Z', '2026-01-06T13:00:00Z')).toBe(false);
+    expect(fits('2026-01-06T00:00:00Z', '2026-01-07T00:00:00Z')).toBe(true);
+    // by months past MAX_DAY_FACETS days: January 15 to April 15 spans four months (120 days), 90 of them in range
+    expect(fits('2026-01-15T00:00:00Z', '2026-04-15T00:00:00Z')).toBe(true);
+    // twelve hours across midnight: two day facets, 48 hours
+    expect(fits('2026-01-06T18:00:00Z', '2026-01-07T06:00:00Z')).toBe(false);
+    // no time facet: an open range, or one too long for months
+    expect(timeFacetsFitRange({ since: at('2026-01-01T00:00:00Z') })).toBe(false);
+    expect(fits('2020-01-01T00:00:00Z', '2023-01-02T00:00:00Z')).toBe(false);
+    expect(timeFacetsFitRange({})).toBe(false);
   });
 });

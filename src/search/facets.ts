@@ -68,6 +68,27 @@ function timeFacets(since: number | undefined, until: number | undefined): Requi
 }
 
 /**
+ * True when the filters' time range is asked of the index by its days or months (filterFacets
+ * holds a time facet) and covers at least half of the time those days or months span: the holders
+ * of the facet are then mostly in the range. A shorter range (an hour of a day) is better found by
+ * the entries' ids.
+ */
+export function timeFacetsFitRange(f: SearchFilters): boolean {
+  const { since, until } = f;
+  if (since === undefined || until === undefined || timeFacets(since, until).length === 0) return false;
+  const firstDay = Math.floor(since / DAY_MS);
+  const lastDay = Math.floor((until - 1) / DAY_MS);
+  let span: number;
+  if (lastDay - firstDay + 1 <= MAX_DAY_FACETS) span = (lastDay - firstDay + 1) * DAY_MS;
+  else {
+    const first = new Date(since);
+    const last = new Date(until - 1);
+    span = Date.UTC(last.getUTCFullYear(), last.getUTCMonth() + 1, 1) - Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), 1);
+  }
+  return (until - since) * 2 >= span;
+}
+
+/**
  * The facets every message that passes the filters holds: the conversation's, one of the senders',
  * one of the range's days (or months). An empty range or an empty sender list gives nothing to ask;
  * the SQL condition then finds no message.

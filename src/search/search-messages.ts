@@ -35,7 +35,7 @@ import type { IdRange, RequiredToken, SearchTables, StoreDialect } from '../stor
 import { entrySecond, exactIdRange, firstIdOf, idRangeOf, secondOfId } from '../store/dialects/time-ids.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
-import { filterFacets } from './facets.ts';
+import { filterFacets, timeFacetsFitRange } from './facets.ts';
 import { type IndexPlan, planIndexQuery } from './index-plan.ts';
 import { IndexRepository } from './index-repository.ts';
 import { matchesQuery } from './match.ts';
@@ -158,6 +158,8 @@ interface SearchPlan {
   readonly tokens: readonly RequiredToken[];
   /** the entry ids of the filters' time range; exact when `timeInIds` */
   readonly range: IdRange;
+  /** the tokens hold a time facet whose days or months the range mostly covers (timeFacetsFitRange, SearchIndexSql.countHolders) */
+  readonly timeInTokens: boolean;
   /** the ids decide the time range alone: no condition on the messages' time is needed */
   readonly timeInIds: boolean;
   /** a page lists the holders' ids and sorts them itself (SORTS_UP_TO), rather than asking the database for them newest first */
@@ -211,6 +213,7 @@ async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: Re
     walks,
     range,
     timeInIds: exact !== undefined,
+    timeInTokens: timeFacetsFitRange(query.filters),
     decided: indexDecides(query, plan),
     inScope: scope.kind === 'everything' ? undefined : await messageScope(db, scope, query.filters.corpid, sortsIds ? undefined : dialect.search.scopeAsList),
   };
@@ -352,7 +355,8 @@ function newestFirstQuery(db: Kysely<Database>, dialect: StoreDialect, query: Se
  */
 async function countInDatabase(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, cap: number): Promise<number> {
   const f = query.filters;
-  if (!filtersMessages(f, plan.timeInIds) && plan.inScope === undefined) return dialect.search.countHolders(db, plan.tokens, f.corpid, cap, plan.range, plan.walks);
+  if (!filtersMessages(f, plan.timeInIds) && plan.inScope === undefined)
+    return dialect.search.countHolders(db, plan.tokens, f.corpid, cap, plan.range, plan.walks, plan.timeInTokens);
   const q = withFilters(dialect.search.holders(db, plan.tokens, f.corpid, plan.range, false, plan.walks), f, plan)
     .select('m.msgid')
     .limit(cap);

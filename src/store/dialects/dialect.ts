@@ -168,8 +168,22 @@ export interface SearchIndexSql {
    * of the viewer's (240,000 messages, 3 s) for one page; a list it estimates from its statistics.
    */
   readonly scopeAsList?: ConversationList;
-  /** How many index entries (of one corp, when given; with ids in `range`) hold every token, counted from the index alone and only up to `cap`. */
-  countHolders(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, cap: number, range: IdRange, walks?: boolean): Promise<number>;
+  /**
+   * How many index entries (of one corp, when given; with ids in `range`) hold every token, counted
+   * from the index alone and only up to `cap`. `timeInTokens`: the tokens hold a time facet whose
+   * days (or months) `range` mostly covers (search/facets.ts, timeFacetsFitRange), so the holders
+   * are mostly in the range already; a dialect may then check the range on each holder rather than
+   * ask its id index.
+   */
+  countHolders(
+    db: Kysely<Database>,
+    tokens: readonly RequiredToken[],
+    corpid: string | undefined,
+    cap: number,
+    range: IdRange,
+    walks?: boolean,
+    timeInTokens?: boolean,
+  ): Promise<number>;
 }
 
 /**

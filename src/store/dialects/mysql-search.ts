@@ -62,7 +62,7 @@ export const mysqlSearch: SearchIndexSql = {
 
   holdsAllByText,
 
-  ...plannerHolders(holdsAll, holdsAllByText),
+  ...plannerHolders(holdsAll, { holdsAllByText }),
 };
 
 /** `+a +b* +(c d)`: every token required, prefixes starred, one of a group's tokens required. */

@@ -12,8 +12,14 @@ import type { IdRange, RequiredToken, SearchIndexSql } from './dialect.ts';
  */
 export function plannerHolders(
   holdsAll: (tokens: readonly RequiredToken[]) => RawBuilder<SqlBool>,
-  holdsAllByText?: (tokens: readonly RequiredToken[]) => RawBuilder<SqlBool>,
+  options: {
+    /** SearchIndexSql.holdsAllByText, for walks */
+    holdsAllByText?: (tokens: readonly RequiredToken[]) => RawBuilder<SqlBool>;
+    /** a count whose tokens hold a time facet checks the range on each holder, and does not ask the id indexes for it */
+    countsFacetedTimeByFilter?: boolean;
+  } = {},
 ): Pick<SearchIndexSql, 'entryId' | 'holders' | 'countHolders'> {
+  const { holdsAllByText } = options;
   const holding = (tokens: readonly RequiredToken[], walks = false) => (walks && holdsAllByText !== undefined ? holdsAllByText(tokens) : holdsAll(tokens));
   return {
     entryId: sql<number>`d.ord`,
@@ -28,18 +34,22 @@ export function plannerHolders(
       return newestFirst ? q.orderBy(sql`d.ord`, 'desc') : q;
     },
 
-    async countHolders(db, tokens, corpid, cap, range, walks) {
+    async countHolders(db, tokens, corpid, cap, range, walks, timeInTokens) {
       const ofCorp = corpid === undefined ? sql`` : sql` AND d.corpid = ${corpid}`;
+      // `ord + 0` is no indexed column: the planner then reads the holders the full-text index
+      // gives and checks each one's id, which a time facet's day or month has narrowed to about the
+      // range already (search/facets.ts)
+      const ids = timeInTokens === true && options.countsFacetedTimeByFilter === true ? sql`(d.ord + 0)` : sql`d.ord`;
       const r = await sql<{
         n: number | string;
-      }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs d WHERE ${holding(tokens, walks)} AND ${inRange(range)}${ofCorp} LIMIT ${cap}) x`.execute(db);
+      }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs d WHERE ${holding(tokens, walks)} AND ${inRange(range, ids)}${ofCorp} LIMIT ${cap}) x`.execute(db);
       return Number(r.rows[0]?.n ?? 0);
     },
   };
 }
 
-/** `d.ord` within the range (TRUE for an open one). */
-function inRange(range: IdRange): RawBuilder<SqlBool> {
-  const bounds = [...(range.atLeast === undefined ? [] : [sql`d.ord >= ${range.atLeast}`]), ...(range.below === undefined ? [] : [sql`d.ord < ${range.below}`])];
+/** The entry id (`d.ord`, or an expression of it) within the range (TRUE for an open one). */
+function inRange(range: IdRange, ids: RawBuilder<unknown> = sql`d.ord`): RawBuilder<SqlBool> {
+  const bounds = [...(range.atLeast === undefined ? [] : [sql`${ids} >= ${range.atLeast}`]), ...(range.below === undefined ? [] : [sql`${ids} < ${range.below}`])];
   return bounds.length === 0 ? sql<SqlBool>`TRUE` : sql<SqlBool>`(${sql.join(bounds, sql` AND `)})`;
 }

@@ -93,7 +93,11 @@ export const postgresSearch: SearchIndexSql = {
 
   holdsAll,
 
-  ...plannerHolders(holdsAll),
+  // a count of a common word in a day: the BRIN bitmap of the day's pages is lossy, and ANDed with
+  // the GIN one it left every row of those pages to be checked (69,600 for 7,332 holders, about
+  // 40 ms); the day's facet already narrows the GIN bitmap to about the day (14,871 entries), so
+  // those are read and their ids checked instead (about 22 ms)
+  ...plannerHolders(holdsAll, { countsFacetedTimeByFilter: true }),
 
   // one array parameter, however long the list; planning it costs about 6 µs a conversation (18 ms
   // for 3,000), so a longer list is left to the scope's own condition
