@@ -6,6 +6,9 @@ import { ArchiveError } from '../errors/errors.ts';
 export type RsaWorkerRequest =
   { type: 'keys'; corpid: string; keys: Array<[number, KeyObject]> } | { type: 'decrypt'; id: number; corpid: string; items: Array<{ version: number; encryptRandomKey: string }> };
 
+/** The niceness of each RSA worker thread (rsa-worker.ts): below the main thread, which runs at the process's own (0 by default). */
+export const RSA_WORKER_NICENESS = 10;
+
 export type RsaWorkerResult = { key: Buffer | Uint8Array; error?: undefined } | { key?: undefined; error: { code: string; message: string } };
 
 interface Pending {
