@@ -15,6 +15,14 @@ describe('search facets', () => {
     expect(encodeFacet('conversation', 'a')).not.toBe(encodeFacet('sender', 'a'));
   });
 
+  it('gives the same facets when it remembers them as when it makes them, past the most it remembers', () => {
+    for (let i = 0; i < 10_000; i++) {
+      const m = { conversation_key: `room:r${i % 5_000}`, from_id: `u${i % 7}`, msgtime: at('2026-12-03T23:59:59.999Z') + (i % 3) * 86_400_000 + i };
+      const day = new Date(m.msgtime).toISOString().slice(0, 10).replaceAll('-', '');
+      expect(messageFacets(m)).toEqual([encodeFacet('conversation', m.conversation_key), encodeFacet('sender', m.from_id), `dy${day}`, `mo${day.slice(0, 6)}`]);
+    }
+  });
+
   it('asks for a conversation, any of the senders, and any day of a range [since, until)', () => {
     const [conversation, senders, days] = filterFacets({
       conversationKey: 'single:a:b',
