@@ -15,7 +15,7 @@ export function plannerHolders(
   options: {
     /** SearchIndexSql.holdsAllByText, for walks */
     holdsAllByText?: (tokens: readonly RequiredToken[]) => RawBuilder<SqlBool>;
-    /** a count whose tokens hold a time facet checks the range on each holder, and does not ask the id indexes for it */
+    /** a count whose range fits its time facets (`timeInTokens`) checks the range on each holder, and does not ask the id indexes for it */
     countsFacetedTimeByFilter?: boolean;
   } = {},
 ): Pick<SearchIndexSql, 'entryId' | 'holders' | 'countHolders'> {
