@@ -18,16 +18,15 @@ function threadId(): number | undefined {
 
 /**
  * Gives the calling thread the niceness `niceness` (1–19: the higher, the later it runs when cores
- * are short) unless it already runs at least that nicely. Returns the thread's niceness after,
- * undefined where threads cannot be told apart.
+ * are short) unless it already runs at least that nicely; where threads cannot be told apart, or
+ * the system refuses, the thread keeps its priority.
  */
-export function lowerThreadPriority(niceness: number): number | undefined {
+export function lowerThreadPriority(niceness: number): void {
   const tid = threadId();
-  if (tid === undefined) return undefined;
+  if (tid === undefined) return;
   try {
     if (getPriority(tid) < niceness) setPriority(tid, niceness);
-    return getPriority(tid);
   } catch {
-    return undefined;
+    // keeps its priority: a slower pipeline, never a failed one
   }
 }

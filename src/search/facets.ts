@@ -76,19 +76,25 @@ function monthsBetween(first: number, last: number): string[] {
   return months;
 }
 
-/** The time facets a message in [since, until) holds one of; none for an open or very long range. */
-function timeFacets(since: number | undefined, until: number | undefined): RequiredToken[] {
-  if (since === undefined || until === undefined || until <= since) return [];
+/**
+ * The time facet a message in [since, until) holds one of (its days, or its months), and the time
+ * those days or months span (ms); none for an open or very long range.
+ */
+function timeFacet(since: number | undefined, until: number | undefined): { facet: RequiredToken; span: number } | undefined {
+  if (since === undefined || until === undefined || until <= since) return undefined;
   const last = until - 1;
   const firstDay = Math.floor(since / DAY_MS);
   const lastDay = Math.floor(last / DAY_MS);
   if (lastDay - firstDay + 1 <= MAX_DAY_FACETS) {
     const days: string[] = [];
     for (let day = firstDay; day <= lastDay; day++) days.push(encodeFacet('day', dayDigits(day * DAY_MS)));
-    return [{ anyOf: days }];
+    return { facet: { anyOf: days }, span: days.length * DAY_MS };
   }
   const months = monthsBetween(since, last);
-  return months.length <= MAX_MONTH_FACETS ? [{ anyOf: months.map((m) => encodeFacet('month', m)) }] : [];
+  if (months.length > MAX_MONTH_FACETS) return undefined;
+  const [first, end] = [new Date(since), new Date(last)];
+  const span = Date.UTC(end.getUTCFullYear(), end.getUTCMonth() + 1, 1) - Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), 1);
+  return { facet: { anyOf: months.map((m) => encodeFacet('month', m)) }, span };
 }
 
 /**
@@ -99,17 +105,9 @@ function timeFacets(since: number | undefined, until: number | undefined): Requi
  */
 export function timeFacetsFitRange(f: SearchFilters): boolean {
   const { since, until } = f;
-  if (since === undefined || until === undefined || timeFacets(since, until).length === 0) return false;
-  const firstDay = Math.floor(since / DAY_MS);
-  const lastDay = Math.floor((until - 1) / DAY_MS);
-  let span: number;
-  if (lastDay - firstDay + 1 <= MAX_DAY_FACETS) span = (lastDay - firstDay + 1) * DAY_MS;
-  else {
-    const first = new Date(since);
-    const last = new Date(until - 1);
-    span = Date.UTC(last.getUTCFullYear(), last.getUTCMonth() + 1, 1) - Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), 1);
-  }
-  return (until - since) * 2 >= span;
+  if (since === undefined || until === undefined) return false;
+  const time = timeFacet(since, until);
+  return time !== undefined && (until - since) * 2 >= time.span;
 }
 
 /**
@@ -121,6 +119,7 @@ export function filterFacets(f: SearchFilters): RequiredToken[] {
   const facets: RequiredToken[] = [];
   if (f.conversationKey !== undefined) facets.push({ token: encodeFacet('conversation', f.conversationKey), prefix: false });
   if (f.fromIds !== undefined && f.fromIds.length > 0 && f.fromIds.length <= MAX_SENDER_FACETS) facets.push({ anyOf: f.fromIds.map((id) => encodeFacet('sender', id)) });
-  facets.push(...timeFacets(f.since, f.until));
+  const time = timeFacet(f.since, f.until);
+  if (time !== undefined) facets.push(time.facet);
   return facets;
 }
