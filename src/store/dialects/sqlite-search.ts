@@ -81,7 +81,11 @@ export const sqliteSearch: SearchIndexSql = {
     for (const part of chunks(fresh, ROWS_A_STATEMENT)) {
       await sql`INSERT INTO search_docs (id, corpid, msgid) VALUES ${sql.join(part.map((d) => sql`(${ids.get(d)!}, ${d.corpid}, ${d.msgid})`))}`.execute(trx);
     }
-    for (const part of chunks([...ids], ROWS_A_STATEMENT)) {
+    // in rowid order: FTS5 writes out its pending terms whenever a rowid is lower than the one before
+    // it in the transaction, and the queue's order (by msgid) is no order of time, so unsorted each
+    // batch became dozens of small segments to merge (23 µs a message against 8 for a catch-up)
+    const inRowidOrder = [...ids].sort((a, b) => a[1] - b[1]);
+    for (const part of chunks(inRowidOrder, ROWS_A_STATEMENT)) {
       await sql`INSERT INTO search_fts (rowid, tokens) VALUES ${sql.join(part.map(([d, id]) => sql`(${id}, ${d.tokens.join(' ')})`))}`.execute(trx);
     }
   },
