@@ -1,6 +1,6 @@
 /**
  * What the index keeps of a message: its facets (facets.ts) and the distinct tokens of its
- * searchable text. The index is asked only for messages holding every token of a query
+ * searchable text (tokenize.ts, `distinctIndexTokens`). The index is asked only for messages holding every token of a query
  * (index-plan.ts, `tokenSetAdmits`) and of its filters' facets, so it needs neither positions nor
  * the field gap token; the exact match decides the rest.
  */
@@ -8,14 +8,11 @@ import type { SearchDoc } from '../store/dialects/dialect.ts';
 import { messageFacets } from './facets.ts';
 import type { MessageToIndex } from './index-repository.ts';
 import { searchableTextOfRaw } from './searchable-text.ts';
-import { FIELD_GAP_TOKEN } from './token-codec.ts';
-import { indexTokens } from './tokenize.ts';
+import { distinctIndexTokens } from './tokenize.ts';
 
 /** The distinct index tokens of a stored message (`messages.raw`), in first-seen order. */
 export function messageTokens(raw: Uint8Array): string[] {
-  const tokens = new Set(indexTokens(searchableTextOfRaw(raw).map((f) => f.text)));
-  tokens.delete(FIELD_GAP_TOKEN);
-  return [...tokens];
+  return distinctIndexTokens(searchableTextOfRaw(raw).map((f) => f.text));
 }
 
 /**

@@ -81,6 +81,28 @@ export function encodeToken(kind: TokenKind, text: string): string {
   return whole ? tag + encoded : tag + encodeText(text, WORD_PREFIX_LENGTH).encoded + CUT_MARK;
 }
 
+/** Each code point's encoding, for the unigrams and bigrams of every message indexed (bounded: CJK text uses a few thousand characters). */
+const codePointCodes = new Map<number, string>();
+
+function codePointCode(cp: number): string {
+  let code = codePointCodes.get(cp);
+  if (code === undefined) {
+    code = encodeCodePoint(cp);
+    if (codePointCodes.size < 65_536) codePointCodes.set(cp, code);
+  }
+  return code;
+}
+
+/** `encodeToken('unigram', ch)` for the code point of one normalized CJK character, from the encodings remembered. */
+export function unigramToken(cp: number): string {
+  return TAGS.unigram + codePointCode(cp);
+}
+
+/** `encodeToken('bigram', a + b)` for the code points of two normalized CJK characters (never cut: at most 18 characters). */
+export function bigramToken(a: number, b: number): string {
+  return TAGS.bigram + codePointCode(a) + codePointCode(b);
+}
+
 /** The facet token of a conversation key or sender id (hashed), or of a day or month written as digits. */
 export function encodeFacet(kind: FacetKind, value: string): string {
   const tag = FACET_TAGS[kind];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeToken, FIELD_GAP_TOKEN } from './token-codec.ts';
-import { indexTokens, textUnits } from './tokenize.ts';
+import { indexTokens, distinctIndexTokens, textUnits } from './tokenize.ts';
+import { seededRng, testSeed } from '../../test/support/test-seed.ts';
 
 const units = (text: string): Array<[string, string, boolean]> => textUnits(text).map((u) => [u.kind, u.text, u.joined]);
 const decoded = (fields: string[]): string[] => indexTokens(fields).map((t) => (t === FIELD_GAP_TOKEN ? '|' : `${decodeToken(t)!.kind[0]}:${decodeToken(t)!.text}`));
@@ -74,5 +75,70 @@ describe('indexTokens', () => {
 
   it('has no tokens for a field of punctuation and emoji', () => {
     expect(indexTokens(['……！！🎉'])).toEqual([]);
+  });
+});
+
+describe('distinctIndexTokens', () => {
+  const distinctOfStream = (fields: string[], fold?: (ch: string) => string): string[] => [...new Set(indexTokens(fields, fold))].filter((t) => t !== FIELD_GAP_TOKEN).sort();
+  const set = (fields: string[], fold?: (ch: string) => string): string[] => {
+    const tokens = distinctIndexTokens(fields, fold);
+    expect(new Set(tokens).size).toBe(tokens.length);
+    return [...tokens].sort();
+  };
+
+  it('holds the distinct tokens of the stream, without the field gap', () => {
+    expect(set(['发票抬头 OK 发票', '单'])).toEqual(distinctOfStream(['发票抬头 OK 发票', '单']));
+    expect(set(['中文abc字', '字中'])).toEqual(distinctOfStream(['中文abc字', '字中']));
+    expect(set(['……！！🎉'])).toEqual([]);
+    // two long words that share their cut token, once
+    expect(set([`${'a'.repeat(100)}x ${'a'.repeat(100)}y`])).toEqual(distinctOfStream([`${'a'.repeat(100)}x ${'a'.repeat(100)}y`]));
+    expect(set([`${'a'.repeat(100)}x ${'a'.repeat(100)}y`])).toHaveLength(1);
+  });
+
+  it('is the set of the stream for random text of every character class, folded or not', () => {
+    const rng = seededRng(testSeed('TOKENIZE_SEED', 'distinctIndexTokens'));
+    // CJK, kana, Hangul (whole and jamo), Latin, full-width, digits, combining marks, ligatures,
+    // circled numbers, separators, emoji with a variation selector, a character outside the BMP,
+    // and a lone surrogate
+    const pool = [
+      '中',
+      '文',
+      '字',
+      '发',
+      '發',
+      '票',
+      'コ',
+      'ー',
+      'ヒ',
+      '한',
+      '국',
+      '\u1100',
+      '\u1161',
+      'a',
+      'B',
+      'ｚ',
+      'Ａ',
+      '１',
+      '9',
+      '\u0301',
+      'é',
+      'ﬁ',
+      '①',
+      '㈱',
+      ' ',
+      '，',
+      '-',
+      '🎉',
+      '\ufe0f',
+      '𠀀',
+      '\ud800',
+      '〆',
+    ];
+    const fold = (ch: string): string => ({ 發: '发', 国: '國' })[ch] ?? ch;
+    for (let i = 0; i < 2_000; i++) {
+      const fields = Array.from({ length: 1 + rng.int(3) }, () => Array.from({ length: rng.int(12) }, () => pool[rng.int(pool.length)]).join(''));
+      expect(set(fields), JSON.stringify(fields)).toEqual(distinctOfStream(fields));
+      expect(set(fields, fold), JSON.stringify(fields)).toEqual(distinctOfStream(fields, fold));
+    }
   });
 });

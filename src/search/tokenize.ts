@@ -15,7 +15,7 @@
  * in a field exactly when the field's normalized text contains it.
  */
 
-import { encodeToken, FIELD_GAP_TOKEN } from './token-codec.ts';
+import { bigramToken, encodeToken, FIELD_GAP_TOKEN, unigramToken } from './token-codec.ts';
 
 export type UnitKind = 'word' | 'cjk';
 
@@ -72,8 +72,16 @@ export function classifyCodePoint(cp: number): CharClass {
   return cls;
 }
 
+const attachedCache = new Map<number, boolean>();
+
 function isAttached(cp: number): boolean {
-  return cp >= 0x300 && ATTACHED.test(String.fromCodePoint(cp));
+  if (cp < 0x300 || (cp >= 0x4e00 && cp <= 0x9fff)) return false;
+  let attached = attachedCache.get(cp);
+  if (attached === undefined) {
+    attached = ATTACHED.test(String.fromCodePoint(cp));
+    if (attachedCache.size < 65_536) attachedCache.set(cp, attached);
+  }
+  return attached;
 }
 
 /** End (exclusive) of the segment that starts at `i`: one code point and what attaches to it. */
@@ -135,15 +143,26 @@ class UnitBuilder {
  */
 export function textUnits(text: string, fold?: CharacterFold): TextUnit[] {
   const builder = new UnitBuilder();
+  forEachCharacter(text, fold, builder);
+  builder.flushWord();
+  return builder.units;
+}
+
+/** Hears each normalized character of a text, its class, and the segment of the text it came from. */
+interface CharacterSink {
+  add(cls: CharClass, ch: string, start: number, end: number): void;
+}
+
+/** Normalizes `text` segment by segment (see the module comment) and hands each character to `sink`. */
+function forEachCharacter(text: string, fold: CharacterFold | undefined, sink: CharacterSink): void {
   for (let i = 0; i < text.length;) {
     const end = segmentEnd(text, i);
     const segment = normalizeSegment(text.slice(i, end));
     const normalized = fold ? [...segment].map(fold).join('') : segment;
-    for (const ch of normalized) builder.add(classifyCodePoint(ch.codePointAt(0)!), ch, i, end);
+    if (normalized.length === 1) sink.add(classifyCodePoint(normalized.charCodeAt(0)), normalized, i, end);
+    else for (const ch of normalized) sink.add(classifyCodePoint(ch.codePointAt(0)!), ch, i, end);
     i = end;
   }
-  builder.flushWord();
-  return builder.units;
 }
 
 /** A word, or a maximal run of joined CJK units (a stretch of CJK text with no separator inside). */
@@ -189,6 +208,77 @@ export function indexTokens(fields: readonly string[], fold?: CharacterFold): st
   });
   return stream;
 }
+
+/**
+ * The distinct index tokens of a message's fields, in no particular order: the tokens of
+ * indexTokens' stream but FIELD_GAP_TOKEN, each once, which is what an index without positions
+ * keeps. Built straight from the characters, without units or a stream, as the index stage does it
+ * for every message.
+ */
+export function distinctIndexTokens(fields: readonly string[], fold?: CharacterFold): string[] {
+  const builder = new TokenSetBuilder();
+  for (const field of fields) {
+    forEachCharacter(field, fold, builder);
+    builder.endField();
+  }
+  return builder.tokens();
+}
+
+/**
+ * Collects tokens as UnitBuilder and appendFieldTokens would make them: a word per run of word
+ * characters, a unigram per CJK character, a bigram per two joined ones. CJK characters are kept as
+ * code points (a bigram as one number) until the end, so each distinct one is encoded once.
+ */
+class TokenSetBuilder implements CharacterSink {
+  private readonly words = new Set<string>();
+  private readonly unigrams = new Set<number>();
+  private readonly bigrams = new Set<number>();
+  private word = '';
+  /** the CJK code point just before, when nothing stands between it and the next character; -1 when none */
+  private cjkBefore = -1;
+
+  add(cls: CharClass, ch: string): void {
+    if (cls === 'word') {
+      this.word += ch;
+      this.cjkBefore = -1;
+      return;
+    }
+    this.flushWord();
+    if (cls === 'cjk') {
+      const cp = ch.codePointAt(0)!;
+      this.unigrams.add(cp);
+      if (this.cjkBefore >= 0) this.bigrams.add(this.cjkBefore * CODE_POINTS + cp);
+      this.cjkBefore = cp;
+    } else {
+      this.cjkBefore = -1;
+    }
+  }
+
+  endField(): void {
+    this.flushWord();
+    this.cjkBefore = -1;
+  }
+
+  /** Distinct: the encoding tells kinds apart by their tags and characters apart by their codes, and only long words can share a (cut) token. */
+  tokens(): string[] {
+    const tokens: string[] = [];
+    for (const pair of this.bigrams) tokens.push(bigramToken(Math.floor(pair / CODE_POINTS), pair % CODE_POINTS));
+    for (const cp of this.unigrams) tokens.push(unigramToken(cp));
+    const words = new Set<string>();
+    for (const word of this.words) words.add(encodeToken('word', word));
+    tokens.push(...words);
+    return tokens;
+  }
+
+  private flushWord(): void {
+    if (this.word === '') return;
+    this.words.add(this.word);
+    this.word = '';
+  }
+}
+
+/** How many code points there are: a pair (a, b) is the number a * CODE_POINTS + b, exact in a double. */
+const CODE_POINTS = 0x110000;
 
 function appendFieldTokens(units: readonly TextUnit[], stream: string[]): void {
   for (const group of groupUnits(units)) {
