@@ -1,7 +1,8 @@
 /**
  * Migration 0010 on an archive that already holds messages: they are queued, and the index stage
  * indexes them. Migration 0020 on an indexed archive: where entry ids now follow time (SQLite) the
- * entries are written again, elsewhere they stay.
+ * entries are written again, elsewhere they stay. Migration 0022: SQLite's entries lose their key on
+ * msgids, and are still found and replaced.
  */
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
@@ -67,7 +68,7 @@ describeEachDialect('search index migration', ({ url }) => {
 
     const store = await openStore(location, { migrate: false });
     try {
-      expect(await migrateStore(store)).toEqual(['0020-search-time-ids', '0021-search-id-ranges']);
+      expect(await migrateStore(store)).toEqual(['0020-search-time-ids', '0021-search-id-ranges', '0022-search-entries-by-time']);
       if (store.dialect.name === 'postgres') {
         // 0021: the BRIN index a search reads a slice of time through
         const brin = await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE tablename = 'search_docs' AND indexname = 'search_docs_ord_brin'`.execute(store.db);
@@ -84,6 +85,33 @@ describeEachDialect('search index migration', ({ url }) => {
         expect(ords.rows.map((r) => Number(r.ord))).toEqual([1, 2, 3].map((n) => secondIdOf(1_800_000_000_000 + n)));
       }
       await expectFoundOnceIndexed(store, query);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps the entries when SQLite drops their key on msgids (0022), and a reindex replaces each by its time', async () => {
+    const location = await url();
+    const { store: early, db } = await openStoreMigratedTo(location, '0021-search-id-ranges');
+    await db
+      .insertInto('messages')
+      .values([oldMessage(1), oldMessage(2), oldMessage(3)])
+      .execute();
+    await reindexSearch(appOn(early), createLogger('silent'), 'wwold', new AbortController().signal, () => undefined);
+    await early.close();
+
+    const store = await openStore(location, { migrate: false });
+    try {
+      expect(await migrateStore(store)).toEqual(['0022-search-entries-by-time']);
+      if (store.dialect.name === 'sqlite') {
+        const keys = await sql<{ name: string }>`SELECT name FROM pragma_index_list('search_docs')`.execute(store.db);
+        expect(keys.rows).toEqual([]);
+      }
+      const query = parseSearchQuery('合同', { corpid: 'wwold' });
+      expect(await searchMessages(store.db, store.dialect, EVERYTHING, query)).toMatchObject({ hits: [{ msgid: 'm2' }, { msgid: 'm1' }], notIndexed: 0 });
+      await expectFoundOnceIndexed(store, query);
+      const entries = await store.db.selectFrom('search_docs').select('msgid').orderBy('msgid').execute();
+      expect(entries.map((e) => e.msgid)).toEqual(['m1', 'm2', 'm3']);
     } finally {
       await store.close();
     }

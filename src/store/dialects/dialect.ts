@@ -106,8 +106,9 @@ export type RequiredToken = { readonly token: string; readonly prefix: boolean }
 
 /**
  * The search index of one dialect. Every dialect keeps one row per indexed message in `search_docs`
- * (corpid, msgid, unique), plus its full-text structure over the message's tokens; what a query
- * asks is always "every one of these tokens (or groups of tokens)", so no index needs positions.
+ * (corpid, msgid; keyed by them on PostgreSQL and MariaDB, by the entry's id alone on SQLite),
+ * plus its full-text structure over the message's tokens; what a query asks is always "every one
+ * of these tokens (or groups of tokens)", so no index needs positions.
  */
 export interface SearchIndexSql {
   /** Creates search_docs and its full-text index (migration 0010). */
@@ -129,6 +130,13 @@ export interface SearchIndexSql {
    * ids are FTS5's rowids, and MariaDB walks its (corpid, ord) index.
    */
   createIdRangeIndex(db: Kysely<any>): Promise<void>;
+  /**
+   * Drops the key on (corpid, msgid) where an entry is found by its time instead (migration 0022):
+   * SQLite's index stage finds a message's entry among those of its second (time-ids.ts), and a
+   * key on msgids, which come in no order, made each batch write a page of that key per message.
+   * The others keep theirs.
+   */
+  dropMessageKey(db: Kysely<any>): Promise<void>;
   /** Writes the index entries of these messages inside the caller's transaction, replacing any they had. */
   writeDocs(trx: Transaction<Database>, docs: readonly SearchDoc[]): Promise<void>;
   /** Deletes the index entries of one corp (every corp when absent). */

@@ -46,6 +46,9 @@ export const mysqlSearch: SearchIndexSql = {
   // a range of ids is already cheap: the (corpid, ord) index
   async createIdRangeIndex() {},
 
+  // its key is what a message's entry written again replaces (ON DUPLICATE KEY UPDATE)
+  async dropMessageKey() {},
+
   async writeDocs(trx, docs) {
     for (const batch of batchesOf(docs)) {
       const rows = batch.map((d) => sql`(${d.corpid}, ${d.msgid}, ${secondIdOf(d.msgtime)}, ${d.tokens.join(' ')})`);

@@ -67,6 +67,9 @@ export const postgresSearch: SearchIndexSql = {
     await sql`CREATE INDEX search_docs_ord_brin ON search_docs USING brin (ord) WITH (autosummarize = on)`.execute(db);
   },
 
+  // its key is what a message's entry written again replaces (ON CONFLICT), and what its parts join by
+  async dropMessageKey() {},
+
   async writeDocs(trx, docs) {
     const split = docs.map((d) => ({ doc: d, parts: splitTokens(d.tokens, TSVECTOR_PART_BYTES) }));
     for (let i = 0; i < split.length; i += 200) {
