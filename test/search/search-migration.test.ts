@@ -1,8 +1,8 @@
 /**
  * Migration 0010 on an archive that already holds messages: they are queued, and the index stage
  * indexes them. Migration 0020 on an indexed archive: where entry ids now follow time (SQLite) the
- * entries are written again, elsewhere they stay. Migration 0022: SQLite's entries lose their key on
- * msgids, and are still found and replaced.
+ * entries are written again, elsewhere they stay. Migration 0022: SQLite's entries are keyed by their
+ * second first, and are still found and replaced.
  */
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
@@ -68,7 +68,7 @@ describeEachDialect('search index migration', ({ url }) => {
 
     const store = await openStore(location, { migrate: false });
     try {
-      expect(await migrateStore(store)).toEqual(['0020-search-time-ids', '0021-search-id-ranges', '0022-search-entries-by-time']);
+      expect(await migrateStore(store)).toEqual(['0020-search-time-ids', '0021-search-id-ranges', '0022-search-keys-by-second']);
       if (store.dialect.name === 'postgres') {
         // 0021: the BRIN index a search reads a slice of time through
         const brin = await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE tablename = 'search_docs' AND indexname = 'search_docs_ord_brin'`.execute(store.db);
@@ -90,7 +90,7 @@ describeEachDialect('search index migration', ({ url }) => {
     }
   });
 
-  it('keeps the entries when SQLite drops their key on msgids (0022), and a reindex replaces each by its time', async () => {
+  it('keeps the entries when SQLite files their key behind their second (0022), and a reindex replaces each by it', async () => {
     const location = await url();
     const { store: early, db } = await openStoreMigratedTo(location, '0021-search-id-ranges');
     await db
@@ -102,10 +102,17 @@ describeEachDialect('search index migration', ({ url }) => {
 
     const store = await openStore(location, { migrate: false });
     try {
-      expect(await migrateStore(store)).toEqual(['0022-search-entries-by-time']);
+      expect(await migrateStore(store)).toEqual(['0022-search-keys-by-second']);
       if (store.dialect.name === 'sqlite') {
+        // one key, on (the entry's second, corpid, msgid): -2 is SQLite's column number for an expression
         const keys = await sql<{ name: string }>`SELECT name FROM pragma_index_list('search_docs')`.execute(store.db);
-        expect(keys.rows).toEqual([]);
+        expect(keys.rows.map((k) => k.name)).toEqual(['search_docs_msg']);
+        const columns = await sql<{ cid: number; name: string | null }>`SELECT cid, name FROM pragma_index_xinfo('search_docs_msg') WHERE key = 1`.execute(store.db);
+        expect(columns.rows).toEqual([
+          { cid: -2, name: null },
+          { cid: 1, name: 'corpid' },
+          { cid: 2, name: 'msgid' },
+        ]);
       }
       const query = parseSearchQuery('合同', { corpid: 'wwold' });
       expect(await searchMessages(store.db, store.dialect, EVERYTHING, query)).toMatchObject({ hits: [{ msgid: 'm2' }, { msgid: 'm1' }], notIndexed: 0 });

@@ -131,12 +131,13 @@ export interface SearchIndexSql {
    */
   createIdRangeIndex(db: Kysely<any>): Promise<void>;
   /**
-   * Drops the key on (corpid, msgid) where an entry is found by its time instead (migration 0022):
-   * SQLite's index stage finds a message's entry among those of its second (time-ids.ts), and a
-   * key on msgids, which come in no order, made each batch write a page of that key per message.
-   * The others keep theirs.
+   * Files the key on (corpid, msgid) behind the entry's second (migration 0022): msgids come in
+   * no order, so a key that starts with them made each index batch write a page of it per message
+   * on SQLite; behind the second, a batch's keys go next to each other, as its ids do. A message's
+   * time never changes, so its entry is found by (second, corpid, msgid). PostgreSQL and MariaDB
+   * keep theirs as it is.
    */
-  dropMessageKey(db: Kysely<any>): Promise<void>;
+  keyEntriesBySecond(db: Kysely<any>): Promise<void>;
   /** Writes the index entries of these messages inside the caller's transaction, replacing any they had. */
   writeDocs(trx: Transaction<Database>, docs: readonly SearchDoc[]): Promise<void>;
   /** Deletes the index entries of one corp (every corp when absent). */

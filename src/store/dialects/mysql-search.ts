@@ -47,7 +47,7 @@ export const mysqlSearch: SearchIndexSql = {
   async createIdRangeIndex() {},
 
   // its key is what a message's entry written again replaces (ON DUPLICATE KEY UPDATE)
-  async dropMessageKey() {},
+  async keyEntriesBySecond() {},
 
   async writeDocs(trx, docs) {
     for (const batch of batchesOf(docs)) {

@@ -68,7 +68,7 @@ export const postgresSearch: SearchIndexSql = {
   },
 
   // its key is what a message's entry written again replaces (ON CONFLICT), and what its parts join by
-  async dropMessageKey() {},
+  async keyEntriesBySecond() {},
 
   async writeDocs(trx, docs) {
     const split = docs.map((d) => ({ doc: d, parts: splitTokens(d.tokens, TSVECTOR_PART_BYTES) }));

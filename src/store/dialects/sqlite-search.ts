@@ -1,7 +1,7 @@
 import { type Kysely, sql, type SqlBool, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { RequiredToken, SearchDoc, SearchIndexSql, SearchJoin } from './dialect.ts';
-import { entrySecond, nextIdOf, secondOfId, SLOTS_A_SECOND } from './time-ids.ts';
+import { entrySecond, nextIdOf, SLOTS_A_SECOND } from './time-ids.ts';
 
 /** rows a multi-row statement writes: two values each, far below SQLite's 32,766 variables */
 const ROWS_A_STATEMENT = 500;
@@ -42,35 +42,38 @@ export const sqliteSearch: SearchIndexSql = {
   // a range of ids is already cheap: FTS5 seeks its rowids
   async createIdRangeIndex() {},
 
-  // the table again without its key on (corpid, msgid): the index stage finds entries by time
-  async dropMessageKey(db) {
-    await sql`CREATE TABLE search_docs_by_time (id integer PRIMARY KEY, corpid varchar(64) NOT NULL, msgid varchar(191) NOT NULL)`.execute(db);
-    await sql`INSERT INTO search_docs_by_time (id, corpid, msgid) SELECT id, corpid, msgid FROM search_docs`.execute(db);
+  // the table again, its key on (corpid, msgid) now behind the entry's second: SQLite matches the
+  // expression in writeDocs' lookup to this one's, the divisor written out in both
+  async keyEntriesBySecond(db) {
+    await sql`CREATE TABLE search_docs_by_second (id integer PRIMARY KEY, corpid varchar(64) NOT NULL, msgid varchar(191) NOT NULL)`.execute(db);
+    await sql`INSERT INTO search_docs_by_second (id, corpid, msgid) SELECT id, corpid, msgid FROM search_docs`.execute(db);
     await sql`DROP TABLE search_docs`.execute(db);
-    await sql`ALTER TABLE search_docs_by_time RENAME TO search_docs`.execute(db);
+    await sql`ALTER TABLE search_docs_by_second RENAME TO search_docs`.execute(db);
+    await sql`CREATE UNIQUE INDEX search_docs_msg ON search_docs (id / ${SECOND_OF_ID}, corpid, msgid)`.execute(db);
   },
 
   // a batch at a time. An entry is filed in its message's second (time-ids.ts), and a stored
   // message's time never changes (entries of the versions before time ids were deleted by migration
-  // 0020), so the entries of the batch's seconds, read with one lookup of the rowids per chunk of
-  // seconds, hold every entry a reindex replaces and the highest id each second has. The entries
-  // and their tokens are then written with one statement each per chunk of rows.
+  // 0020), so the entries a reindex replaces are found by (second, corpid, msgid), with one lookup
+  // per chunk of rows, and the highest id of each second the new ones go in with one more. The
+  // entries and their tokens are then written with one statement each per chunk of rows.
   async writeDocs(trx, docs) {
-    const filed = await entriesOfSeconds(trx, new Set(docs.map((d) => entrySecond(d.msgtime))));
+    const filed = await filedIds(trx, docs);
     const ids = new Map<SearchDoc, number>();
     const replaced: number[] = [];
     for (const d of docs) {
-      const id = filed.ofMessage.get(messageKey(d.corpid, d.msgid));
+      const id = filed.get(messageKey(d.corpid, d.msgid));
       if (id === undefined) continue;
       ids.set(d, id);
       replaced.push(id);
     }
     for (const part of chunks(replaced, ROWS_A_STATEMENT)) await sql`DELETE FROM search_fts WHERE rowid IN (${sql.join(part)})`.execute(trx);
     const fresh = docs.filter((d) => !ids.has(d));
+    const highest = await highestIds(trx, new Set(fresh.map((d) => entrySecond(d.msgtime))));
     for (const d of fresh) {
       const second = entrySecond(d.msgtime);
-      const id = nextIdOf(second, filed.highest.get(second));
-      filed.highest.set(second, id);
+      const id = nextIdOf(second, highest.get(second));
+      highest.set(second, id);
       ids.set(d, id);
     }
     for (const part of chunks(fresh, ROWS_A_STATEMENT)) {
@@ -136,21 +139,33 @@ export const sqliteSearch: SearchIndexSql = {
   },
 };
 
-/** The entries filed in these seconds: each one's id by its message, and each second's highest id (absent: none). */
-async function entriesOfSeconds(trx: Transaction<Database>, seconds: ReadonlySet<number>): Promise<{ ofMessage: Map<string, number>; highest: Map<number, number> }> {
-  const ofMessage = new Map<string, number>();
-  const highest = new Map<number, number>();
-  for (const part of chunks([...seconds], ROWS_A_STATEMENT)) {
-    const rows = await sql<{ id: number; corpid: string; msgid: string }>`WITH s(second) AS (VALUES ${sql.join(part.map((second) => sql`(${second})`))})
-      SELECT d.id, d.corpid, d.msgid FROM s CROSS JOIN search_docs d WHERE d.id >= s.second * ${SLOTS_A_SECOND} AND d.id < (s.second + 1) * ${SLOTS_A_SECOND}`.execute(trx);
-    for (const r of rows.rows) {
-      const id = Number(r.id);
-      ofMessage.set(messageKey(r.corpid, r.msgid), id);
-      const second = secondOfId(id);
-      if (id > (highest.get(second) ?? -1)) highest.set(second, id);
-    }
+/**
+ * The divisor that gives an entry id's second, written into the SQL itself: an index on an
+ * expression serves only a query with the same expression, and a bound value is not the same.
+ */
+const SECOND_OF_ID = sql.raw(String(SLOTS_A_SECOND));
+
+/** The ids of the entries these messages already have, by messageKey, through the key on (second, corpid, msgid). */
+async function filedIds(trx: Transaction<Database>, docs: readonly SearchDoc[]): Promise<Map<string, number>> {
+  const filed = new Map<string, number>();
+  for (const part of chunks(docs, ROWS_A_STATEMENT)) {
+    const keys = sql.join(part.map((d) => sql`(${entrySecond(d.msgtime)}, ${d.corpid}, ${d.msgid})`));
+    const rows = await sql<{ id: number; corpid: string; msgid: string }>`WITH k(second, corpid, msgid) AS (VALUES ${keys})
+      SELECT d.id, d.corpid, d.msgid FROM k CROSS JOIN search_docs d WHERE d.id / ${SECOND_OF_ID} = k.second AND d.corpid = k.corpid AND d.msgid = k.msgid`.execute(trx);
+    for (const r of rows.rows) filed.set(messageKey(r.corpid, r.msgid), Number(r.id));
   }
-  return { ofMessage, highest };
+  return filed;
+}
+
+/** The highest entry id each of these seconds holds (absent: none), in one statement per chunk of seconds. */
+async function highestIds(trx: Transaction<Database>, seconds: ReadonlySet<number>): Promise<Map<number, number | undefined>> {
+  const highest = new Map<number, number | undefined>();
+  for (const part of chunks([...seconds], ROWS_A_STATEMENT)) {
+    const rows = await sql<{ second: number; top: number | null }>`WITH s(second) AS (VALUES ${sql.join(part.map((second) => sql`(${second})`))})
+      SELECT second, (SELECT max(id) FROM search_docs WHERE id >= second * ${SLOTS_A_SECOND} AND id < (second + 1) * ${SLOTS_A_SECOND}) AS top FROM s`.execute(trx);
+    for (const r of rows.rows) highest.set(Number(r.second), r.top === null ? undefined : Number(r.top));
+  }
+  return highest;
 }
 
 /** A message's key as one string (a corpid holds no NUL). */

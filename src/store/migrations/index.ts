@@ -21,7 +21,7 @@ import * as m0018 from './0018-search-facets.ts';
 import * as m0019 from './0019-wecom-login.ts';
 import * as m0020 from './0020-search-time-ids.ts';
 import * as m0021 from './0021-search-id-ranges.ts';
-import * as m0022 from './0022-search-entries-by-time.ts';
+import * as m0022 from './0022-search-keys-by-second.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -48,7 +48,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0019-wecom-login', m0019],
   ['0020-search-time-ids', m0020],
   ['0021-search-id-ranges', m0021],
-  ['0022-search-entries-by-time', m0022],
+  ['0022-search-keys-by-second', m0022],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
