@@ -3,7 +3,7 @@ import type { Database } from '../schema.ts';
 import type { RequiredToken, SearchDoc, SearchIndexSql, SearchJoin } from './dialect.ts';
 import { entrySecond, nextIdOf, SLOTS_A_SECOND } from './time-ids.ts';
 
-/** rows a multi-row statement writes: two values each, far below SQLite's 32,766 variables */
+/** rows a multi-row statement writes or looks up: at most three values each, far below SQLite's 32,766 variables */
 const ROWS_A_STATEMENT = 500;
 
 /**
