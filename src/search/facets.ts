@@ -8,6 +8,7 @@
  * A facet only lets the index leave out entries the condition would refuse, so a filter whose
  * facets are missing or too many to ask for (a range of years) simply asks for none.
  */
+import { BoundedMemo } from '../runtime/bounded-memo.ts';
 import type { RequiredToken } from '../store/dialects/dialect.ts';
 import type { SearchFilters } from './query.ts';
 import { encodeFacet } from './token-codec.ts';
@@ -38,28 +39,22 @@ function monthDigits(ms: number): string {
 /**
  * Facet tokens made before, for the index stage: a conversation's, a sender's and a day's recur
  * from message to message, and each costs a SHA-256 or a date to make (about 3 µs a message of
- * the stage's 70). Each map is emptied when it is full.
+ * the stage's 70).
  */
 const MAX_REMEMBERED = 4_096;
-const remembered = { conversation: new Map<string, string>(), sender: new Map<string, string>(), day: new Map<number, readonly [string, string]>() };
-
-function remember<K, V>(map: Map<K, V>, key: K, make: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) {
-    if (map.size >= MAX_REMEMBERED) map.clear();
-    value = make();
-    map.set(key, value);
-  }
-  return value;
-}
+const remembered = {
+  conversation: new BoundedMemo<string, string>(MAX_REMEMBERED),
+  sender: new BoundedMemo<string, string>(MAX_REMEMBERED),
+  day: new BoundedMemo<number, readonly [string, string]>(MAX_REMEMBERED),
+};
 
 /** The facet tokens of a message: its conversation, its sender, its UTC day and month. */
 export function messageFacets(m: Faceted): string[] {
   const msgtime = Number(m.msgtime);
-  const [day, month] = remember(remembered.day, Math.floor(msgtime / DAY_MS), () => [encodeFacet('day', dayDigits(msgtime)), encodeFacet('month', monthDigits(msgtime))] as const);
+  const [day, month] = remembered.day.get(Math.floor(msgtime / DAY_MS), () => [encodeFacet('day', dayDigits(msgtime)), encodeFacet('month', monthDigits(msgtime))] as const);
   return [
-    remember(remembered.conversation, m.conversation_key, () => encodeFacet('conversation', m.conversation_key)),
-    remember(remembered.sender, m.from_id, () => encodeFacet('sender', m.from_id)),
+    remembered.conversation.get(m.conversation_key, (key) => encodeFacet('conversation', key)),
+    remembered.sender.get(m.from_id, (id) => encodeFacet('sender', id)),
     day,
     month,
   ];

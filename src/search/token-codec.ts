@@ -20,6 +20,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { BoundedMemo } from '../runtime/bounded-memo.ts';
 
 export type TokenKind = 'word' | 'unigram' | 'bigram';
 
@@ -81,16 +82,11 @@ export function encodeToken(kind: TokenKind, text: string): string {
   return whole ? tag + encoded : tag + encodeText(text, WORD_PREFIX_LENGTH).encoded + CUT_MARK;
 }
 
-/** Each code point's encoding, for the unigrams and bigrams of every message indexed (bounded: CJK text uses a few thousand characters). */
-const codePointCodes = new Map<number, string>();
+/** Each code point's encoding, for the unigrams and bigrams of every message indexed (CJK text uses a few thousand characters). */
+const codePointCodes = new BoundedMemo<number, string>(65_536);
 
 function codePointCode(cp: number): string {
-  let code = codePointCodes.get(cp);
-  if (code === undefined) {
-    code = encodeCodePoint(cp);
-    if (codePointCodes.size < 65_536) codePointCodes.set(cp, code);
-  }
-  return code;
+  return codePointCodes.get(cp, encodeCodePoint);
 }
 
 /** `encodeToken('unigram', ch)` for the code point of one normalized CJK character, from the encodings remembered. */

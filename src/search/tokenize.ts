@@ -15,6 +15,7 @@
  * in a field exactly when the field's normalized text contains it.
  */
 
+import { BoundedMemo } from '../runtime/bounded-memo.ts';
 import { bigramToken, encodeToken, FIELD_GAP_TOKEN, unigramToken } from './token-codec.ts';
 
 export type UnitKind = 'word' | 'cjk';
@@ -50,7 +51,7 @@ const VARIATION_SELECTOR = /[\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/u;
 /** Code points that belong to the segment of the code point before them. */
 const ATTACHED = /[\p{M}\u1160-\u11ff\ud7b0-\ud7ff]/u;
 
-const classCache = new Map<number, CharClass>();
+const classes = new BoundedMemo<number, CharClass>(65_536);
 
 function classifyUncached(cp: number): CharClass {
   const ch = String.fromCodePoint(cp);
@@ -64,24 +65,18 @@ function classifyUncached(cp: number): CharClass {
 export function classifyCodePoint(cp: number): CharClass {
   if (cp < 0x80) return (cp >= 0x61 && cp <= 0x7a) || (cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) ? 'word' : 'separator';
   if (cp >= 0x4e00 && cp <= 0x9fff) return 'cjk';
-  let cls = classCache.get(cp);
-  if (cls === undefined) {
-    cls = classifyUncached(cp);
-    if (classCache.size < 65_536) classCache.set(cp, cls);
-  }
-  return cls;
+  return classes.get(cp, classifyUncached);
 }
 
-const attachedCache = new Map<number, boolean>();
+const attached = new BoundedMemo<number, boolean>(65_536);
+
+function isAttachedUncached(cp: number): boolean {
+  return ATTACHED.test(String.fromCodePoint(cp));
+}
 
 function isAttached(cp: number): boolean {
   if (cp < 0x300 || (cp >= 0x4e00 && cp <= 0x9fff)) return false;
-  let attached = attachedCache.get(cp);
-  if (attached === undefined) {
-    attached = ATTACHED.test(String.fromCodePoint(cp));
-    if (attachedCache.size < 65_536) attachedCache.set(cp, attached);
-  }
-  return attached;
+  return attached.get(cp, isAttachedUncached);
 }
 
 /** End (exclusive) of the segment that starts at `i`: one code point and what attaches to it. */
