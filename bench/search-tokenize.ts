@@ -3,8 +3,8 @@
  *   {messages, fields, tokens, input_mb, seconds, messages_per_s, tokens_per_s, mb_per_s}
  * over simulated messages of every type (the generator's mix: mostly text, some chat records,
  * mixed messages, files, links, …): from the stored JSON bytes to the message's distinct index
- * tokens (what the index stage writes), i.e. parse + searchable fields + tokens, which is the work the index stage does per message. input_mb
- * counts the JSON bytes; the messages are generated before the clock starts, and the whole set
+ * tokens, i.e. parse + searchable fields + tokens, which is the work the index stage does per
+ * message. tokens counts the distinct tokens, what the index stage writes. input_mb counts the JSON bytes; the messages are generated before the clock starts, and the whole set
  * is tokenized --rounds times (the first round also warms the JIT and is not counted).
  *
  *   npx tsx bench/search-tokenize.ts [--messages 20000] [--rounds 3]

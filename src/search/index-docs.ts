@@ -1,8 +1,8 @@
 /**
  * What the index keeps of a message: its facets (facets.ts) and the distinct tokens of its
- * searchable text (tokenize.ts, `distinctIndexTokens`). The index is asked only for messages holding every token of a query
- * (index-plan.ts, `tokenSetAdmits`) and of its filters' facets, so it needs neither positions nor
- * the field gap token; the exact match decides the rest.
+ * searchable text (tokenize.ts, `distinctIndexTokens`). The index is asked only for messages
+ * holding every token of a query (index-plan.ts, `tokenSetAdmits`) and of its filters' facets, so
+ * it needs neither positions nor the field gap token; the exact match decides the rest.
  */
 import type { SearchDoc } from '../store/dialects/dialect.ts';
 import { messageFacets } from './facets.ts';
@@ -10,7 +10,7 @@ import type { MessageToIndex } from './index-repository.ts';
 import { searchableTextOfRaw } from './searchable-text.ts';
 import { distinctIndexTokens } from './tokenize.ts';
 
-/** The distinct index tokens of a stored message (`messages.raw`), in first-seen order. */
+/** The distinct index tokens of a stored message (`messages.raw`), in no particular order. */
 export function messageTokens(raw: Uint8Array): string[] {
   return distinctIndexTokens(searchableTextOfRaw(raw).map((f) => f.text));
 }
