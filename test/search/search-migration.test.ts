@@ -22,11 +22,7 @@ import { openStoreMigratedTo } from '../support/older-schema.ts';
 describeEachDialect('search index migration', ({ url }) => {
   it('queues every message archived before the index existed, and a search finds them once indexed', async () => {
     const location = await url();
-    const { store: early, db } = await openStoreMigratedTo(location, '0009-gap-kinds-refresh-lease');
-    await db
-      .insertInto('messages')
-      .values([oldMessage(1), oldMessage(2), oldMessage(3)])
-      .execute();
+    const { store: early } = await oldArchive(location, '0009-gap-kinds-refresh-lease');
     await early.close();
 
     const store = await openStore(location, { migrate: false });
@@ -44,11 +40,7 @@ describeEachDialect('search index migration', ({ url }) => {
 
   it('gives the entries of an indexed archive ids that follow time, writing them again where it must', async () => {
     const location = await url();
-    const { store: early, db } = await openStoreMigratedTo(location, '0019-wecom-login');
-    await db
-      .insertInto('messages')
-      .values([oldMessage(1), oldMessage(2), oldMessage(3)])
-      .execute();
+    const { store: early, db } = await oldArchive(location, '0019-wecom-login');
     // the entries as the index stage wrote them before 0020: SQLite's ids in the order indexed
     const entries = indexDocs(
       [1, 2, 3].map((n) => ({ corpid: 'wwold', msgid: `m${n}`, conversation_key: 'single:a:b', from_id: 'a', msgtime: 1_800_000_000_000 + n, raw: oldMessage(n).raw })),
@@ -92,11 +84,7 @@ describeEachDialect('search index migration', ({ url }) => {
 
   it('keeps the entries when SQLite files their key behind their second (0022), and a reindex replaces each by it', async () => {
     const location = await url();
-    const { store: early, db } = await openStoreMigratedTo(location, '0021-search-id-ranges');
-    await db
-      .insertInto('messages')
-      .values([oldMessage(1), oldMessage(2), oldMessage(3)])
-      .execute();
+    const { store: early } = await oldArchive(location, '0021-search-id-ranges');
     await reindexSearch(appOn(early), createLogger('silent'), 'wwold', new AbortController().signal, () => undefined);
     await early.close();
 
@@ -124,6 +112,16 @@ describeEachDialect('search index migration', ({ url }) => {
     }
   });
 });
+
+/** An archive whose schema stops at migration `last`, holding the messages m1, m2 and m3. */
+async function oldArchive(location: string, last: string) {
+  const early = await openStoreMigratedTo(location, last);
+  await early.db
+    .insertInto('messages')
+    .values([oldMessage(1), oldMessage(2), oldMessage(3)])
+    .execute();
+  return early;
+}
 
 /** `reindex` works the queue off; then the two messages holding 合同 are found, newest first. */
 async function expectFoundOnceIndexed(store: Store, query: SearchQuery): Promise<void> {
