@@ -92,6 +92,44 @@ function firstBatchOf(wanted: number, tuning: SearchTuning): number {
   return tuning.firstBatch ?? Math.min(Math.max(wanted, MIN_BATCH), MAX_BATCH);
 }
 
+/**
+ * How a page's reads are sized: the first as the caller asks, and each next one for what the page
+ * still lacks at the share of candidates that matched so far, with half again to spare, but never
+ * more than four times the last (nor MAX_BATCH). Until one matches, four times the last. A phrase
+ * whose tokens' holders match one time in seven read 808 candidates where about 160 were needed.
+ */
+export class ReadPace {
+  private examined = 0;
+  private matched = 0;
+
+  constructor(
+    /** the matches the page wants */
+    private readonly wanted: number,
+    /** the size of the first read */
+    readonly first: number,
+  ) {}
+
+  /** counts one candidate looked at, and whether it matched */
+  note(matched: boolean): void {
+    this.examined += 1;
+    if (matched) this.matched += 1;
+  }
+
+  /**
+   * How many more candidates the page likely needs, with half again to spare, when `seen` of them
+   * gave the matches so far (infinite until one matched).
+   */
+  lacking(seen: number = this.examined): number {
+    if (this.matched === 0) return Number.POSITIVE_INFINITY;
+    return Math.ceil(((Math.max(1, this.wanted - this.matched) * seen) / this.matched) * 1.5);
+  }
+
+  /** the size of the read after one of `last`, when `seen` candidates gave the matches so far */
+  next(last: number, seen: number = this.examined): number {
+    return Math.min(last * 4, MAX_BATCH, Math.max(MIN_BATCH, this.lacking(seen)));
+  }
+}
+
 export interface SearchHit {
   readonly corpid: string;
   readonly msgid: string;
@@ -332,11 +370,12 @@ function firstIdBeyond(range: IdRange, after: OrderKey | undefined): number | un
   return Math.min(range.below, afterCursor);
 }
 
-/** Examines `rows` newest first; returns the order key of the last. */
-function* inResultOrder(rows: CandidateRow[], query: SearchQuery): Generator<Examined, OrderKey | undefined> {
+/** Examines `rows` newest first, each noted in `pace`; returns the order key of the last. */
+function* inResultOrder(rows: CandidateRow[], query: SearchQuery, pace: ReadPace): Generator<Examined, OrderKey | undefined> {
   let last: OrderKey | undefined;
   for (const row of rows.sort(newestFirst)) {
     const seen = examined(row, query);
+    pace.note(seen.fields !== undefined);
     last = seen.key;
     yield seen;
   }
@@ -389,22 +428,15 @@ function examined(row: CandidateRow, query: SearchQuery): Examined {
  * that second's (ids order a second's entries by when they were indexed, or not at all, not as
  * results are ordered), sorted together; the next batch starts below that second.
  */
-async function* examine(
-  db: Kysely<Database>,
-  dialect: StoreDialect,
-  query: SearchQuery,
-  plan: SearchPlan,
-  after: OrderKey | undefined,
-  firstBatch: number,
-): AsyncGenerator<Examined> {
+async function* examine(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, after: OrderKey | undefined, pace: ReadPace): AsyncGenerator<Examined> {
   if (plan.sortsIds) {
-    yield* examineSortedIds(db, dialect, query, plan, after, firstBatch);
+    yield* examineSortedIds(db, dialect, query, plan, after, pace);
     return;
   }
   type Row = CandidateRow & { entry_id: number | string };
   const { atLeast } = plan.range;
   let below = firstIdBeyond(plan.range, after);
-  let batch = firstBatch;
+  let batch = pace.first;
   for (;;) {
     let rows = (await newestFirstQuery(db, dialect, query, plan, { atLeast, below }, after).limit(batch).execute()) as Row[];
     const full = rows.length === batch;
@@ -415,9 +447,9 @@ async function* examine(
       rows = [...rows.filter((r) => secondOfId(Number(r.entry_id)) !== second), ...whole];
       below = firstIdOf(second);
     }
-    after = (yield* inResultOrder(rows, query)) ?? after;
+    after = (yield* inResultOrder(rows, query, pace)) ?? after;
     if (!full) return;
-    batch = Math.min(batch * 4, MAX_BATCH);
+    batch = pace.next(batch);
   }
 }
 
@@ -434,14 +466,17 @@ async function* examineSortedIds(
   query: SearchQuery,
   plan: SearchPlan,
   after: OrderKey | undefined,
-  firstBatch: number,
+  pace: ReadPace,
 ): AsyncGenerator<Examined> {
   const f = query.filters;
   const span = await entrySpan(db, dialect, f.corpid, { atLeast: plan.range.atLeast, below: firstIdBeyond(plan.range, after) });
   if (span === undefined) return;
-  let batch = firstBatch;
-  for (const slice of newestSlices(span, plan.holdersEstimate, firstBatch * 2)) {
-    const holders = await holderIds(db, dialect, plan, f.corpid, slice);
+  let batch = pace.first;
+  // the holders read so far: the share of them that matched sizes the next batch and slice
+  let found = 0;
+  const slices = newestSlices(span, plan.holdersEstimate, pace.first * 2);
+  for (let slice = slices.next(); !slice.done; slice = slices.next({ found, holders: pace.lacking(found) })) {
+    const holders = await holderIds(db, dialect, plan, f.corpid, slice.value);
     for (let at = 0; at < holders.length;) {
       let end = Math.min(at + batch, holders.length);
       const second = secondOfId(holders[end - 1]!.entry_id);
@@ -461,9 +496,10 @@ async function* examineSortedIds(
       const rows = (await pastCursor(withFilters(inBatch, f, plan), after)
         .select(CANDIDATE_COLUMNS)
         .execute()) as CandidateRow[];
-      after = (yield* inResultOrder(rows, query)) ?? after;
+      after = (yield* inResultOrder(rows, query, pace)) ?? after;
+      found += end - at;
       at = end;
-      batch = Math.min(batch * 4, MAX_BATCH);
+      batch = pace.next(batch, found);
     }
   }
 }
@@ -507,21 +543,34 @@ async function entrySpan(db: Kysely<Database>, dialect: StoreDialect, corpid: st
 
 /**
  * `span` cut into ranges of whole seconds, newest first: the first as long as `wanted` of
- * `estimate` holders spread evenly over the span would need, each next one four times longer.
+ * `estimate` holders spread evenly over the span would need, each next one four times longer,
+ * or, when the reader says what it found and needs (SliceNeed), as long as the holders it needs
+ * take at the density found so far, within once to four times the last.
  * A span with an open end, or an estimate of no more than `wanted` (or none), is one range.
  */
-export function* newestSlices(span: IdRange, estimate: number, wanted: number): Generator<IdRange> {
+export function* newestSlices(span: IdRange, estimate: number, wanted: number): Generator<IdRange, void, SliceNeed | undefined> {
   if (span.atLeast === undefined || span.below === undefined || !Number.isFinite(estimate) || estimate <= wanted) {
     yield span;
     return;
   }
   const oldest = secondOfId(span.atLeast);
   let seconds = Math.max(1, Math.ceil(((secondOfId(span.below) - oldest) * wanted) / estimate));
-  for (let top = secondOfId(span.below); top > oldest; seconds *= 4) {
+  for (let top = secondOfId(span.below), covered = 0; top > oldest;) {
     const bottom = Math.max(oldest, top - seconds);
-    yield { atLeast: firstIdOf(bottom), below: firstIdOf(top) };
+    const need = yield { atLeast: firstIdOf(bottom), below: firstIdOf(top) };
+    covered += top - bottom;
     top = bottom;
+    // as long as the holders found so far say `need.holders` more take, at their density, but no
+    // shorter than the last slice and no more than four times as long
+    const density = need === undefined ? 0 : need.found / covered;
+    seconds = density > 0 && Number.isFinite(need!.holders) ? Math.min(seconds * 4, Math.max(seconds, Math.ceil(need!.holders / density))) : seconds * 4;
   }
+}
+
+/** What the reader of newestSlices tells it after a slice: the holders all its slices held, and how many more it likely needs. */
+export interface SliceNeed {
+  readonly found: number;
+  readonly holders: number;
 }
 
 /** Orders candidates as results are, newest first: by (msgtime, seq, corpid, msgid), strings by their UTF-8 bytes as SQL compares them. */
@@ -563,7 +612,7 @@ export async function searchMessages(
   const after = options.after === undefined ? undefined : decodeCursor(options.after);
   const tuning = options.tuning ?? {};
   const plan = await planSearch(db, dialect, scope, query, tuning, true);
-  for await (const { row, key, fields } of examine(db, dialect, query, plan, after, firstBatchOf(limit * 2, tuning))) {
+  for await (const { row, key, fields } of examine(db, dialect, query, plan, after, new ReadPace(limit, firstBatchOf(limit * 2, tuning)))) {
     if (fields === undefined) continue;
     hits.push(hitOf(row, fields, query));
     if (hits.length === limit) {

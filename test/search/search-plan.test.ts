@@ -15,10 +15,11 @@ import { DEFAULT_INDEX_TIMING, IndexStage } from '../../src/search/index-stage.t
 import { createLogger } from '../../src/app/logger.ts';
 import { matchesQuery } from '../../src/search/match.ts';
 import { parseSearchQuery, type SearchQuery } from '../../src/search/query.ts';
-import { countMatches, indexDecides, newestSlices, searchMessages, type SearchTuning } from '../../src/search/search-messages.ts';
+import { countMatches, indexDecides, newestSlices, ReadPace, searchMessages, type SearchTuning } from '../../src/search/search-messages.ts';
 import { messageTokens } from '../../src/search/index-docs.ts';
 import { planIndexQuery, tokenSetAdmits } from '../../src/search/index-plan.ts';
 import type { Rng } from '../../src/simulator/core/prng.ts';
+import type { IdRange } from '../../src/store/dialects/dialect.ts';
 import { firstIdOf, idRangeOf, secondIdOf, secondOfId } from '../../src/store/dialects/time-ids.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { describeEachDialect } from '../support/databases.ts';
@@ -169,6 +170,39 @@ describe('newestSlices', () => {
     expect([...newestSlices(span, Number.POSITIVE_INFINITY, 50)]).toEqual([span]);
     // an open end: one slice
     expect([...newestSlices({ below: firstIdOf(5) }, 1_000, 50)]).toEqual([{ below: firstIdOf(5) }]);
+  });
+
+  it('sizes each next slice for the holders the reader still needs, at the density it found, within once to four times the last', () => {
+    const slices = newestSlices({ atLeast: firstIdOf(100), below: firstIdOf(200) }, 1_000, 50);
+    const seconds = (r: IteratorResult<IdRange, void>) => (r.done ? undefined : [secondOfId(r.value.atLeast!), secondOfId(r.value.below!)]);
+    expect(seconds(slices.next())).toEqual([195, 200]);
+    // 50 holders in 5 seconds, 60 more needed: 6 seconds
+    expect(seconds(slices.next({ found: 50, holders: 60 }))).toEqual([189, 195]);
+    // none matched yet (infinitely many needed): four times the last
+    expect(seconds(slices.next({ found: 50, holders: Number.POSITIVE_INFINITY }))).toEqual([165, 189]);
+    // one more needed: never shorter than the last
+    expect(seconds(slices.next({ found: 100, holders: 1 }))).toEqual([141, 165]);
+    // thousands needed: four times the last at most, and never past the span
+    expect(seconds(slices.next({ found: 100, holders: 1e6 }))).toEqual([100, 141]);
+    expect(slices.next({ found: 100, holders: 1e6 }).done).toBe(true);
+  });
+});
+
+describe('ReadPace', () => {
+  it('reads four times the last until a candidate matches, then what the page lacks at the rate seen, with half again to spare', () => {
+    const pace = new ReadPace(50, 100);
+    for (let i = 0; i < 100; i++) pace.note(false);
+    expect(pace.lacking()).toBe(Number.POSITIVE_INFINITY);
+    expect(pace.next(100)).toBe(400);
+    // 14 of 100 matched, 36 lacking: about 257 more at that rate, 386 with the spare
+    for (let i = 0; i < 14; i++) pace.note(true);
+    expect(pace.lacking(100)).toBe(386);
+    expect(pace.next(100, 100)).toBe(386);
+    // never more than four times the last, nor MAX_BATCH (1,000); never fewer than MIN_BATCH (16)
+    expect(pace.next(50, 100)).toBe(200);
+    expect(pace.next(1_000, 10_000)).toBe(1_000);
+    for (let i = 0; i < 36; i++) pace.note(true);
+    expect(pace.next(100)).toBe(16);
   });
 });
 
