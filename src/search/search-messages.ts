@@ -69,6 +69,17 @@ const WALK_SAMPLE = 1_000;
 const WALKS_FROM = 0.01;
 
 /**
+ * Where the search does not walk, a term's token that at least COMMON_FROM times as many of the
+ * sample hold as the query's rarest token, and at least COMMON_SHARE of the sample, is checked on
+ * the entries the other tokens find, not asked of the full-text index (RequiredToken.common):
+ * FULLTEXT costs about 3 µs for every holder of each token it is asked for, a check about 5 µs a
+ * candidate. A facet is always asked: the sample lies in the filters' range, which its time facet
+ * covers whole.
+ */
+const COMMON_FROM = 4;
+const COMMON_SHARE = 0.01;
+
+/**
  * A count that walks reads at most the newest COUNT_WALK entries in the filters' range (about 50 ms
  * on MariaDB); when there are more, it says "at least" the matches among those.
  */
@@ -84,6 +95,8 @@ export interface SearchTuning {
   readonly firstBatch?: number;
   /** the share of the newest entries holding the tokens from which the search walks (WALKS_FROM): tests make it 0 (always) or 2 (never) */
   readonly walksFrom?: number;
+  /** how many times the rarest token's holders in the sample make a term's token common (COMMON_FROM): tests make it 1 (all but the rarest) */
+  readonly commonFrom?: number;
   /** the most entries a walking count reads (COUNT_WALK): tests make it small */
   readonly countWalk?: number;
 }
@@ -235,11 +248,11 @@ function searchTokens(plan: IndexPlan, query: SearchQuery): RequiredToken[] {
 async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: ReadScope, query: SearchQuery, tuning: SearchTuning, paged: boolean): Promise<SearchPlan> {
   const plan = planIndexQuery(query);
   const exact = exactIdRange(query.filters.since, query.filters.until);
-  const tokens = searchTokens(plan, query);
+  const asked = searchTokens(plan, query);
   const estimate = paged ? dialect.search.estimateHolders : undefined;
-  const holdersEstimate = estimate === undefined ? Number.POSITIVE_INFINITY : await estimate.call(dialect.search, db, tokens, query.filters.corpid);
+  const holdersEstimate = estimate === undefined ? Number.POSITIVE_INFINITY : await estimate.call(dialect.search, db, asked, query.filters.corpid);
   const range = exact ?? idRangeOf(query.filters.since, query.filters.until);
-  const walks = await worthWalking(db, dialect, tokens, query.filters.corpid, range, tuning.walksFrom ?? WALKS_FROM);
+  const { walks, tokens } = await sampled(db, dialect, asked, requiredTokens(plan).length, query.filters.corpid, range, tuning);
   const sortsUpTo = tuning.sortsUpTo ?? SORTS_UP_TO;
   // a full-text index that hands back every holder whatever is asked (where entries can be walked
   // instead, holdsAllByText) is asked for their ids once, not once a batch
@@ -258,23 +271,34 @@ async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: Re
 }
 
 /**
- * True when the dialect can walk (SearchIndexSql.holdsAllByText) and at least `share` of the corp's
- * newest WALK_SAMPLE entries in `range` hold every token. Without a corp the id index gives no order
- * to walk in.
+ * Where the dialect can walk (SearchIndexSql.holdsAllByText) and a corp is given, the search looks at
+ * the corp's newest WALK_SAMPLE entries in `range`: it walks when at least WALKS_FROM of them hold
+ * every token (without a corp the id index gives no order to walk in). When it does not, the tokens
+ * come back with the common ones among the first `terms` (the query's own, not the facets) marked
+ * (COMMON_FROM).
  */
-async function worthWalking(
+async function sampled(
   db: Kysely<Database>,
   dialect: StoreDialect,
   tokens: readonly RequiredToken[],
+  terms: number,
   corpid: string | undefined,
   range: IdRange,
-  share: number,
-): Promise<boolean> {
+  tuning: SearchTuning,
+): Promise<{ walks: boolean; tokens: readonly RequiredToken[] }> {
   const byText = dialect.search.holdsAllByText;
-  if (byText === undefined || corpid === undefined || share > 1) return false;
-  if (share <= 0) return true;
-  const sample = await newestOfCorp(db, dialect, corpid, range, WALK_SAMPLE, byText.call(dialect.search, tokens));
-  return sample.entries > 0 && sample.holders >= share * sample.entries;
+  const share = tuning.walksFrom ?? WALKS_FROM;
+  if (byText === undefined || corpid === undefined) return { walks: false, tokens };
+  if (share <= 0) return { walks: true, tokens };
+  const each = tokens.length > 1 ? tokens.map((t) => byText.call(dialect.search, [t])) : [];
+  const sample = await newestOfCorp(db, dialect, corpid, range, WALK_SAMPLE, [byText.call(dialect.search, tokens), ...each]);
+  const [all = 0, ...holders] = sample.holders;
+  const walks = share <= 1 && sample.entries > 0 && all >= share * sample.entries;
+  if (walks || holders.length === 0) return { walks, tokens };
+  const rarest = holders.indexOf(Math.min(...holders));
+  const from = tuning.commonFrom ?? COMMON_FROM;
+  const common = (k: number) => k < terms && k !== rarest && holders[k]! >= COMMON_SHARE * sample.entries && holders[k]! >= from * holders[rarest]!;
+  return { walks, tokens: tokens.map((t, k) => (common(k) ? { ...t, common: true } : t)) };
 }
 
 /**
@@ -283,14 +307,14 @@ async function worthWalking(
  * a few more than `most` may lie in the part.
  */
 async function newestEntries(db: Kysely<Database>, dialect: StoreDialect, corpid: string, range: IdRange, most: number): Promise<{ range: IdRange; whole: boolean }> {
-  const newest = await newestOfCorp(db, dialect, corpid, range, most);
+  const newest = await newestOfCorp(db, dialect, corpid, range, most, []);
   if (newest.entries < most || newest.oldest === undefined) return { range, whole: true };
   return { range: { atLeast: Math.max(newest.oldest, range.atLeast ?? Number.NEGATIVE_INFINITY), below: range.below }, whole: false };
 }
 
 /**
  * The corp's newest `most` entries in `range`, read from the id index: how many there are, the id of
- * the oldest of them, and how many satisfy `holds` (a condition on `d`; none asked, none counted).
+ * the oldest of them, and how many satisfy each of `holds` (conditions on `d`).
  */
 async function newestOfCorp(
   db: Kysely<Database>,
@@ -298,29 +322,29 @@ async function newestOfCorp(
   corpid: string,
   range: IdRange,
   most: number,
-  holds?: RawBuilder<SqlBool>,
-): Promise<{ entries: number; oldest: number | undefined; holders: number }> {
-  const held = holds === undefined ? sql<number>`0` : sql<number>`CASE WHEN ${holds} THEN 1 ELSE 0 END`;
+  holds: readonly RawBuilder<SqlBool>[],
+): Promise<{ entries: number; oldest: number | undefined; holders: number[] }> {
+  const held = holds.map((h, k) => sql<number>`CASE WHEN ${h} THEN 1 ELSE 0 END`.as(`h${k}`));
   const newest = withinIds(
     db
       .selectFrom('search_docs as d')
-      .select([dialect.search.entryId.as('id'), held.as('holds')])
+      .select([dialect.search.entryId.as('id'), ...held])
       .where('d.corpid', '=', corpid),
     dialect,
     range,
   )
     .orderBy(dialect.search.entryId, 'desc')
     .limit(most);
-  const row = await db
+  const row: Record<string, number | string | null> | undefined = await db
     .selectFrom(newest.as('x'))
     .select((eb) => [
       eb.fn.countAll<number | string>().as('entries'),
       eb.fn.min<number | string | null>('x.id').as('oldest'),
-      eb.fn.sum<number | string | null>('x.holds').as('holders'),
+      ...holds.map((_, k) => eb.fn.sum<number | string | null>(sql.ref(`x.h${k}`)).as(`h${k}`)),
     ])
     .executeTakeFirst();
   const oldest = row?.oldest ?? null;
-  return { entries: Number(row?.entries ?? 0), oldest: oldest === null ? undefined : Number(oldest), holders: Number(row?.holders ?? 0) };
+  return { entries: Number(row?.entries ?? 0), oldest: oldest === null ? undefined : Number(oldest), holders: holds.map((_, k) => Number(row?.[`h${k}`] ?? 0)) };
 }
 
 /** True when a filter needs the messages table (the corp is in the index entry too, and the time when the ids decide it). */

@@ -37,12 +37,14 @@ const WORDS = ['deploy', 'invoice', 'Review', 'v2'];
 // as it does for few, and MariaDB walks the id index checking each entry's tokens; `batches`: the
 // first batch of candidates holds three, so batches end inside a second and within a page, and
 // MariaDB asks its FULLTEXT index (by default it chooses by the share of the newest entries holding
-// the tokens)
+// the tokens); `common`: MariaDB asks FULLTEXT for the rarest of the query's tokens (in its sample)
+// and checks the others on each entry it finds
 const PLANS: Record<string, SearchTuning> = {
   default: {},
   walk: { sortsUpTo: -1, walksFrom: 0 },
   batches: { firstBatch: 3, walksFrom: 2 },
   walkBatches: { sortsUpTo: -1, walksFrom: 0, firstBatch: 3 },
+  common: { walksFrom: 2, commonFrom: 1, firstBatch: 3 },
 };
 
 interface Stored {

@@ -102,7 +102,14 @@ export type SearchJoin = SelectQueryBuilder<SearchTables, 'd' | 'm', {}>;
  * What a candidate must hold: a token (the whole token, or with `prefix` any token starting with
  * it), or at least one of a group of whole tokens (`anyOf`: a filter's facets, search/facets.ts).
  */
-export type RequiredToken = { readonly token: string; readonly prefix: boolean } | { readonly anyOf: readonly string[] };
+export type RequiredToken = ({ readonly token: string; readonly prefix: boolean } | { readonly anyOf: readonly string[] }) & {
+  /**
+   * Many more entries hold it than the query's rarest token (search-messages.ts): where the
+   * full-text index hands back every holder of each token asked (holdsAllByText), it is checked on
+   * the entries the other tokens find instead of asked of the index. Elsewhere it is asked as any.
+   */
+  readonly common?: boolean;
+};
 
 /**
  * The search index of one dialect. Every dialect keeps one row per indexed message in `search_docs`
