@@ -29,6 +29,8 @@ import { seededRng, testSeed } from '../support/test-seed.ts';
 const MESSAGES = 400;
 /** messages of one second: an index whose ids follow time (SQLite) files them by when they were indexed, not in the order of results */
 const SAME_SECOND = 60;
+/** messages of one conversation in one millisecond */
+const SAME_MILLISECOND = 30;
 const QUERIES = 100;
 const CORPS = ['wwplan1', 'wwplan2'];
 const CJK = [...'合同报价单草案会议'];
@@ -222,6 +224,11 @@ describeEachDialect('search plans', ({ open }) => {
       const msgtime = n < SAME_SECOND ? 1_000 + 100 * (n % 7) : 1_000 * Math.floor(n / 3);
       corpus.push({ corpid, msgid: `m${n}`, seq: BigInt(n + 1), msgtime, conversation: `room:r${n % 5}`, text: randomText(rng) });
     }
+    // one conversation's messages all of one millisecond: a walk of the conversation (MariaDB) reads
+    // them in batches that end inside it
+    for (let k = 0; k < SAME_MILLISECOND; k++) {
+      corpus.push({ corpid: CORPS[0]!, msgid: `t${k}`, seq: BigInt(MESSAGES + k + 1), msgtime: 2_500, conversation: 'room:r5', text: randomText(rng) });
+    }
     const rows = corpus.map((m) => ({
       ...messageRow({ corpid: m.corpid, msgid: m.msgid, seq: m.seq, msgtime: m.msgtime, raw: Buffer.from(rawOf(m)) }),
       conversation_key: m.conversation,
@@ -251,12 +258,24 @@ describeEachDialect('search plans', ({ open }) => {
       );
     });
     const stage = new IndexStage({ db: store.db, dialect: store.dialect, health: store.health, log: createLogger('silent') }, { batch: DEFAULT_INDEX_TIMING.batch });
-    expect(await stage.drain(new AbortController().signal)).toBe(MESSAGES);
+    expect(await stage.drain(new AbortController().signal)).toBe(corpus.length);
     // the planner's statistics, as a running database keeps them: PostgreSQL's estimate of a
     // token's holders decides how it reads them, in one slice of time or several
     if (store.dialect.name === 'postgres') await sql`ANALYZE search_docs`.execute(store.db);
     if (store.dialect.name === 'mysql') await sql`ANALYZE TABLE search_docs`.execute(store.db);
   }, 120_000);
+
+  it('walks a conversation whose messages share one millisecond batch by batch, page by page, to the scan’s answer', async () => {
+    let crossed = 0;
+    for (const character of CJK) {
+      const query = parseSearchQuery(character, { corpid: CORPS[0]!, conversationKey: 'room:r5' });
+      const expected = bruteForce(corpus, query);
+      if (expected.length > 3) crossed++;
+      for (const plan of ['walk', 'walkBatches'] as const) expect(await allPages(store, query, PLANS[plan]!), `${plan} plan, ${character}`).toEqual(expected);
+    }
+    // batches of three and pages of seven end inside the millisecond
+    expect(crossed).toBeGreaterThan(0);
+  });
 
   it('gives the scan’s answer however the index is read, page by page, with counts exact up to the cap or bounded by their checks', async () => {
     const rng = seededRng(testSeed('SEARCH_PLAN_SEED', 'search plans vs brute force'));
@@ -268,7 +287,7 @@ describeEachDialect('search plans', ({ open }) => {
     for (let n = 0; n < QUERIES; n++) {
       const text = randomQuery(rng);
       const filters: Record<string, unknown> = { corpid: rng.pick(CORPS) };
-      if (rng.chance(0.25)) filters.conversationKey = `room:r${rng.range(0, 4)}`;
+      if (rng.chance(0.25)) filters.conversationKey = `room:r${rng.range(0, 5)}`;
       if (rng.chance(0.4)) {
         // whole seconds, or not (the first SAME_SECOND messages lie within the second from 1,000)
         const within = (): number => (rng.chance(0.3) ? rng.range(0, 999) : 0);
