@@ -60,6 +60,11 @@ export function messageFacets(m: Faceted): string[] {
   ];
 }
 
+/** The facet of the UTC day holding `ms`, which every message of that day holds. */
+export function dayFacet(ms: number): RequiredToken {
+  return { token: encodeFacet('day', dayDigits(ms)), prefix: false };
+}
+
 /** The months from the one holding `first` to the one holding `last`, as UTC month digits. */
 function monthsBetween(first: number, last: number): string[] {
   const months: string[] = [];

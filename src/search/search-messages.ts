@@ -32,10 +32,10 @@ import { messageScope } from '../access/scope-sql.ts';
 import { ValidationError } from '../errors/errors.ts';
 import { readCursor, writeCursor } from '../runtime/opaque-cursor.ts';
 import type { IdRange, RequiredToken, SearchTables, StoreDialect } from '../store/dialects/dialect.ts';
-import { entrySecond, exactIdRange, firstIdOf, idRangeOf, secondOfId } from '../store/dialects/time-ids.ts';
+import { entrySecond, exactIdRange, firstIdOf, idRangeOf, LAST_SECOND, secondOfId } from '../store/dialects/time-ids.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
-import { filterFacets, timeFacetsFitRange } from './facets.ts';
+import { dayFacet, filterFacets, timeFacetsFitRange } from './facets.ts';
 import { type IndexPlan, planIndexQuery } from './index-plan.ts';
 import { IndexRepository } from './index-repository.ts';
 import { matchesQuery } from './match.ts';
@@ -85,6 +85,18 @@ const COMMON_SHARE = 0.01;
  */
 export const COUNT_WALK = 10_000;
 
+/**
+ * Where the dialect counts by days (SearchIndexSql.countsByDays), a count the database estimates at
+ * COUNT_DAYS_FROM times its cap or more counts its corp's newest COUNT_DAYS days one by one, each
+ * with its day's facet among the tokens (PostgreSQL: 10 ms for a day's 7,400 holders of the common
+ * word, against 55 ms for its 10,000 newest at once), until the cap; then the rest of the range at
+ * once. The first day of 1970 and the last of 2106 are counted without the facet: a message's
+ * entry id clamps a time outside them into them, where its facet does not.
+ */
+const COUNT_DAYS = 4;
+const COUNT_DAYS_FROM = 2;
+const DAY_SECONDS = 86_400;
+
 /** How a search reads its candidates; tests make its batches small, and make either way drive. */
 export interface SearchTuning {
   /** the most estimated holders whose ids the search sorts itself (SORTS_UP_TO) */
@@ -99,6 +111,8 @@ export interface SearchTuning {
   readonly commonFrom?: number;
   /** the most entries a walking count reads (COUNT_WALK): tests make it small */
   readonly countWalk?: number;
+  /** how many times its cap a count's estimated holders must be for it to count by days (COUNT_DAYS_FROM): tests make it 0 (always) */
+  readonly countDaysFrom?: number;
 }
 
 function firstBatchOf(wanted: number, tuning: SearchTuning): number {
@@ -481,6 +495,34 @@ async function countInDatabase(db: Kysely<Database>, dialect: StoreDialect, quer
   return Number(row?.n ?? 0);
 }
 
+/** True when a count of one corp, not walking, whose range no time facet asks for, is estimated at countDaysFrom times its cap or more, where the dialect counts by days. */
+async function worthCountingByDays(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, cap: number, tuning: SearchTuning): Promise<boolean> {
+  const estimate = dialect.search.estimateHolders;
+  const corpid = query.filters.corpid;
+  if (dialect.search.countsByDays !== true || estimate === undefined || corpid === undefined || plan.walks || plan.timeInTokens) return false;
+  return (await estimate.call(dialect.search, db, plan.tokens, corpid)) >= (tuning.countDaysFrom ?? COUNT_DAYS_FROM) * cap;
+}
+
+/** countInDatabase, the corp's newest COUNT_DAYS days in the range one by one, each with its day's facet, then the rest at once. */
+async function countByDays(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, cap: number): Promise<number> {
+  const span = await entrySpan(db, dialect, query.filters.corpid, plan.range);
+  if (span?.atLeast === undefined || span.below === undefined) return 0;
+  const oldest = span.atLeast;
+  let below = span.below;
+  let counted = 0;
+  for (let k = 0; k < COUNT_DAYS && counted < cap && below > oldest; k++) {
+    const second = secondOfId(below - 1);
+    const dayStart = second - (second % DAY_SECONDS);
+    const atLeast = Math.max(oldest, firstIdOf(dayStart));
+    const clamped = dayStart === 0 || dayStart + DAY_SECONDS > LAST_SECOND;
+    const day = clamped ? { ...plan, range: { atLeast, below } } : { ...plan, tokens: [...plan.tokens, dayFacet(dayStart * 1000)], range: { atLeast, below }, timeInTokens: true };
+    counted += await countInDatabase(db, dialect, query, day, cap - counted);
+    below = atLeast;
+  }
+  if (counted < cap && below > oldest) counted += await countInDatabase(db, dialect, query, { ...plan, range: { atLeast: oldest, below } }, cap - counted);
+  return counted;
+}
+
 /** One candidate looked at, with its fields when it matches exactly. */
 interface Examined {
   readonly row: CandidateRow;
@@ -767,7 +809,9 @@ export async function countMatches(
       : { range: planned.range, whole: true };
   const plan = { ...planned, range: walked.range };
   if (plan.decided) {
-    const count = await countInDatabase(db, dialect, query, plan, cap);
+    const count = (await worthCountingByDays(db, dialect, query, plan, cap, tuning))
+      ? await countByDays(db, dialect, query, plan, cap)
+      : await countInDatabase(db, dialect, query, plan, cap);
     return count >= cap ? { count: cap, atLeast: true } : { count, atLeast: !walked.whole };
   }
   const checks = tuning.countChecks ?? SEARCH_LIMITS.countChecks;

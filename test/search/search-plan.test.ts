@@ -31,6 +31,8 @@ const MESSAGES = 400;
 const SAME_SECOND = 60;
 /** messages of one conversation in one millisecond */
 const SAME_MILLISECOND = 30;
+/** days after the second day of 1970 with messages too */
+const LATER_DAYS = 5;
 const QUERIES = 100;
 const CORPS = ['wwplan1', 'wwplan2'];
 const CJK = [...'合同报价单草案会议'];
@@ -40,13 +42,14 @@ const WORDS = ['deploy', 'invoice', 'Review', 'v2'];
 // first batch of candidates holds three, so batches end inside a second and within a page, and
 // MariaDB asks its FULLTEXT index (by default it chooses by the share of the newest entries holding
 // the tokens); `common`: MariaDB asks FULLTEXT for the rarest of the query's tokens (in its sample)
-// and checks the others on each entry it finds
+// and checks the others on each entry it finds; `days`: PostgreSQL counts day by day, newest first
 const PLANS: Record<string, SearchTuning> = {
   default: {},
   walk: { sortsUpTo: -1, walksFrom: 0 },
   batches: { firstBatch: 3, walksFrom: 2 },
   walkBatches: { sortsUpTo: -1, walksFrom: 0, firstBatch: 3 },
   common: { walksFrom: 2, commonFrom: 1, firstBatch: 3 },
+  days: { countDaysFrom: 0 },
 };
 
 interface Stored {
@@ -228,6 +231,17 @@ describeEachDialect('search plans', ({ open }) => {
     // them in batches that end inside it
     for (let k = 0; k < SAME_MILLISECOND; k++) {
       corpus.push({ corpid: CORPS[0]!, msgid: `t${k}`, seq: BigInt(MESSAGES + k + 1), msgtime: 2_500, conversation: 'room:r5', text: randomText(rng) });
+    }
+    // messages of later days, one every seven hours: a count by days (PostgreSQL) asks each day's facet
+    for (let k = 0; k < LATER_DAYS * 24; k += 7) {
+      corpus.push({
+        corpid: CORPS[(k / 7) % 2]!,
+        msgid: `d${k}`,
+        seq: BigInt(MESSAGES + SAME_MILLISECOND + k + 1),
+        msgtime: (2 * 86_400 + k * 3_600) * 1_000,
+        conversation: 'room:r6',
+        text: randomText(rng),
+      });
     }
     const rows = corpus.map((m) => ({
       ...messageRow({ corpid: m.corpid, msgid: m.msgid, seq: m.seq, msgtime: m.msgtime, raw: Buffer.from(rawOf(m)) }),

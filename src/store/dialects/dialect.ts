@@ -185,6 +185,14 @@ export interface SearchIndexSql {
    */
   readonly scopeAsList?: ConversationList;
   /**
+   * Where the full-text index builds the whole list of a token's holders before any limit applies
+   * (PostgreSQL's GIN bitmap: 40 ms for a token 86,044 of a million entries hold), a count whose
+   * holders the database estimates at twice its cap or more counts the newest days first, each
+   * asked with its day's facet, which the index intersects with the token's list without reading
+   * all of it (search-messages.ts, COUNT_DAYS).
+   */
+  readonly countsByDays?: boolean;
+  /**
    * How many index entries (of one corp, when given; with ids in `range`) hold every token, counted
    * from the index alone and only up to `cap`. `timeInTokens`: the tokens hold a time facet whose
    * days (or months) `range` mostly covers (search/facets.ts, timeFacetsFitRange), so the holders

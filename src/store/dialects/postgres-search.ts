@@ -102,6 +102,8 @@ export const postgresSearch: SearchIndexSql = {
   // those are read and their ids checked instead (about 22 ms)
   ...plannerHolders(holdsAll, { countsFacetedTimeByFilter: true }),
 
+  countsByDays: true,
+
   // one array parameter, however long the list; planning it costs about 6 µs a conversation (18 ms
   // for 3,000), so a longer list is left to the scope's own condition
   scopeAsList: {
