@@ -9,12 +9,15 @@
  * few entries hold (PostgreSQL), the search lists those holders' ids and sorts them itself
  * (SORTS_UP_TO). Where the full-text index hands back every holder whatever is asked (MariaDB),
  * a search whose tokens many of the newest entries hold walks the id index and checks each entry's
- * own tokens (WALKS_FROM), and otherwise lists the holders' ids once and sorts them. A filter's
- * time range is a range of entry ids too, and when its ends are whole seconds the ids decide it
- * alone (`timeInIds`).
+ * own tokens (WALKS_FROM), and otherwise lists the holders' ids once and sorts them, asking it only
+ * for the query's rarer tokens (COMMON_FROM); a page filtered to one conversation may walk that
+ * conversation's messages instead (walksConversation). A filter's time range is a range of entry
+ * ids too, and when its ends are whole seconds the ids decide it alone (`timeInIds`). A page's
+ * reads are sized for what it still lacks (ReadPace).
  *
  * A count is exact up to its cap. When the index alone decides the query (every term one whole
- * index token, nothing excluded: see `indexDecides`), the database counts; otherwise every
+ * index token, nothing excluded: see `indexDecides`), the database counts (where its index builds
+ * a token's whole list first, the newest days one by one: COUNT_DAYS); otherwise every
  * candidate is checked on its text, as a page's are. A count that walks reads only the newest
  * COUNT_WALK entries, and says "at least" when there are more.
  *
