@@ -559,17 +559,46 @@ async function* examine(db: Kysely<Database>, dialect: StoreDialect, query: Sear
   }
   type Row = CandidateRow & { entry_id: number | string };
   const { atLeast } = plan.range;
-  let below = firstIdBeyond(plan.range, after);
+  yield* inKeyedBatches(query, after, pace, firstIdBeyond(plan.range, after), {
+    newest: async (below, limit, at) => (await newestFirstQuery(db, dialect, query, plan, { atLeast, below }, at).limit(limit).execute()) as Row[],
+    all: async (second, at) =>
+      (await newestFirstQuery(db, dialect, query, plan, { atLeast: Math.max(firstIdOf(second), atLeast ?? 0), below: firstIdOf(second + 1) }, at).execute()) as Row[],
+    keyOf: (row) => secondOfId(Number(row.entry_id)),
+    below: (second) => firstIdOf(second),
+  });
+}
+
+/** How inKeyedBatches reads, by a key that orders the rows only in part (an entry's second, a message's millisecond). */
+interface KeyedReads<R extends CandidateRow> {
+  /** up to `limit` rows after the cursor `after` and below the bound `below` (undefined: none), newest first by key */
+  newest(below: number | undefined, limit: number, after: OrderKey | undefined): Promise<R[]>;
+  /** every row of the key `key` after the cursor `after` */
+  all(key: number, after: OrderKey | undefined): Promise<R[]>;
+  keyOf(row: R): number;
+  /** the bound of the batch after one whose last key is `key` */
+  below(key: number): number;
+}
+
+/**
+ * Examines candidates read in batches newest first by a key that orders them only in part: the
+ * rows of a full batch's last key are replaced by all of that key's, sorted together in the order
+ * of results, and the next batch starts below that key. Batches are sized by `pace`.
+ */
+async function* inKeyedBatches<R extends CandidateRow>(
+  query: SearchQuery,
+  after: OrderKey | undefined,
+  pace: ReadPace,
+  below: number | undefined,
+  read: KeyedReads<R>,
+): AsyncGenerator<Examined> {
   let batch = pace.first;
   for (;;) {
-    let rows = (await newestFirstQuery(db, dialect, query, plan, { atLeast, below }, after).limit(batch).execute()) as Row[];
+    let rows = await read.newest(below, batch, after);
     const full = rows.length === batch;
     if (full) {
-      const second = secondOfId(Number(rows[rows.length - 1]!.entry_id));
-      const range = { atLeast: Math.max(firstIdOf(second), atLeast ?? 0), below: firstIdOf(second + 1) };
-      const whole = (await newestFirstQuery(db, dialect, query, plan, range, after).execute()) as Row[];
-      rows = [...rows.filter((r) => secondOfId(Number(r.entry_id)) !== second), ...whole];
-      below = firstIdOf(second);
+      const last = read.keyOf(rows[rows.length - 1]!);
+      rows = [...rows.filter((r) => read.keyOf(r) !== last), ...(await read.all(last, after))];
+      below = read.below(last);
     }
     after = (yield* inResultOrder(rows, query, pace)) ?? after;
     if (!full) return;
@@ -594,24 +623,15 @@ async function* examineConversation(
   const f = query.filters;
   const holds = dialect.search.holdsAllByText!.call(dialect.search, plan.tokens);
   // the time filter on the messages themselves: the entry ids are not asked
-  const candidates = () =>
-    pastCursor(withFilters(conversationEntries(db, f.corpid!, f.conversationKey!).where(holds), f, { ...plan, timeInIds: false }), after).select(CANDIDATE_COLUMNS);
-  let below: number | undefined;
-  let batch = pace.first;
-  for (;;) {
-    const newest = below === undefined ? candidates() : candidates().where('m.msgtime', '<', below);
-    let rows = (await newest.orderBy('m.msgtime', 'desc').limit(batch).execute()) as CandidateRow[];
-    const full = rows.length === batch;
-    if (full) {
-      const last = Number(rows[rows.length - 1]!.msgtime);
-      const whole = (await candidates().where('m.msgtime', '=', last).execute()) as CandidateRow[];
-      rows = [...rows.filter((r) => Number(r.msgtime) !== last), ...whole];
-      below = last;
-    }
-    after = (yield* inResultOrder(rows, query, pace)) ?? after;
-    if (!full) return;
-    batch = pace.next(batch);
-  }
+  const candidates = (at: OrderKey | undefined) =>
+    pastCursor(withFilters(conversationEntries(db, f.corpid!, f.conversationKey!).where(holds), f, { ...plan, timeInIds: false }), at).select(CANDIDATE_COLUMNS);
+  yield* inKeyedBatches(query, after, pace, undefined, {
+    newest: async (below, limit, at) =>
+      (await (below === undefined ? candidates(at) : candidates(at).where('m.msgtime', '<', below)).orderBy('m.msgtime', 'desc').limit(limit).execute()) as CandidateRow[],
+    all: async (msgtime, at) => (await candidates(at).where('m.msgtime', '=', msgtime).execute()) as CandidateRow[],
+    keyOf: (row) => Number(row.msgtime),
+    below: (msgtime) => msgtime,
+  });
 }
 
 /**
@@ -636,7 +656,7 @@ async function* examineSortedIds(
   // the holders read so far: the share of them that matched sizes the next batch and slice
   let found = 0;
   const slices = newestSlices(span, plan.holdersEstimate, pace.first * 2);
-  for (let slice = slices.next(); !slice.done; slice = slices.next({ found, holders: pace.lacking(found) })) {
+  for (let slice = slices.next(); !slice.done; slice = slices.next({ found, needed: pace.lacking(found) })) {
     const holders = await holderIds(db, dialect, plan, f.corpid, slice.value);
     for (let at = 0; at < holders.length;) {
       let end = Math.min(at + batch, holders.length);
@@ -721,17 +741,19 @@ export function* newestSlices(span: IdRange, estimate: number, wanted: number): 
     const need = yield { atLeast: firstIdOf(bottom), below: firstIdOf(top) };
     covered += top - bottom;
     top = bottom;
-    // as long as the holders found so far say `need.holders` more take, at their density, but no
+    // as long as the holders found so far say `need.needed` more take, at their density, but no
     // shorter than the last slice and no more than four times as long
     const density = need === undefined ? 0 : need.found / covered;
-    seconds = density > 0 && Number.isFinite(need!.holders) ? Math.min(seconds * 4, Math.max(seconds, Math.ceil(need!.holders / density))) : seconds * 4;
+    seconds = density > 0 && Number.isFinite(need!.needed) ? Math.min(seconds * 4, Math.max(seconds, Math.ceil(need!.needed / density))) : seconds * 4;
   }
 }
 
-/** What the reader of newestSlices tells it after a slice: the holders all its slices held, and how many more it likely needs. */
+/** What the reader of newestSlices tells it after a slice. */
 export interface SliceNeed {
+  /** the holders all the slices so far held */
   readonly found: number;
-  readonly holders: number;
+  /** how many more holders it likely needs (infinite when it cannot tell yet) */
+  readonly needed: number;
 }
 
 /** Orders candidates as results are, newest first: by (msgtime, seq, corpid, msgid), strings by their UTF-8 bytes as SQL compares them. */

@@ -184,14 +184,14 @@ describe('newestSlices', () => {
     const seconds = (r: IteratorResult<IdRange, void>) => (r.done ? undefined : [secondOfId(r.value.atLeast!), secondOfId(r.value.below!)]);
     expect(seconds(slices.next())).toEqual([195, 200]);
     // 50 holders in 5 seconds, 60 more needed: 6 seconds
-    expect(seconds(slices.next({ found: 50, holders: 60 }))).toEqual([189, 195]);
+    expect(seconds(slices.next({ found: 50, needed: 60 }))).toEqual([189, 195]);
     // none matched yet (infinitely many needed): four times the last
-    expect(seconds(slices.next({ found: 50, holders: Number.POSITIVE_INFINITY }))).toEqual([165, 189]);
+    expect(seconds(slices.next({ found: 50, needed: Number.POSITIVE_INFINITY }))).toEqual([165, 189]);
     // one more needed: never shorter than the last
-    expect(seconds(slices.next({ found: 100, holders: 1 }))).toEqual([141, 165]);
+    expect(seconds(slices.next({ found: 100, needed: 1 }))).toEqual([141, 165]);
     // thousands needed: four times the last at most, and never past the span
-    expect(seconds(slices.next({ found: 100, holders: 1e6 }))).toEqual([100, 141]);
-    expect(slices.next({ found: 100, holders: 1e6 }).done).toBe(true);
+    expect(seconds(slices.next({ found: 100, needed: 1e6 }))).toEqual([100, 141]);
+    expect(slices.next({ found: 100, needed: 1e6 }).done).toBe(true);
   });
 });
 
