@@ -32,6 +32,11 @@ function dayDigits(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
 }
 
+/** The token of the UTC day holding `ms`: the one an entry holds (messageFacets) and a filter or a count by days asks for. */
+function dayToken(ms: number): string {
+  return encodeFacet('day', dayDigits(ms));
+}
+
 function monthDigits(ms: number): string {
   return dayDigits(ms).slice(0, 6);
 }
@@ -51,7 +56,7 @@ const remembered = {
 /** The facet tokens of a message: its conversation, its sender, its UTC day and month. */
 export function messageFacets(m: Faceted): string[] {
   const msgtime = Number(m.msgtime);
-  const [day, month] = remembered.day.get(Math.floor(msgtime / DAY_MS), () => [encodeFacet('day', dayDigits(msgtime)), encodeFacet('month', monthDigits(msgtime))] as const);
+  const [day, month] = remembered.day.get(Math.floor(msgtime / DAY_MS), () => [dayToken(msgtime), encodeFacet('month', monthDigits(msgtime))] as const);
   return [
     remembered.conversation.get(m.conversation_key, (key) => encodeFacet('conversation', key)),
     remembered.sender.get(m.from_id, (id) => encodeFacet('sender', id)),
@@ -62,7 +67,7 @@ export function messageFacets(m: Faceted): string[] {
 
 /** The facet of the UTC day holding `ms`, which every message of that day holds. */
 export function dayFacet(ms: number): RequiredToken {
-  return { token: encodeFacet('day', dayDigits(ms)), prefix: false };
+  return { token: dayToken(ms), prefix: false };
 }
 
 /** The months from the one holding `first` to the one holding `last`, as UTC month digits. */
@@ -87,7 +92,7 @@ function timeFacet(since: number | undefined, until: number | undefined): { face
   const lastDay = Math.floor(last / DAY_MS);
   if (lastDay - firstDay + 1 <= MAX_DAY_FACETS) {
     const days: string[] = [];
-    for (let day = firstDay; day <= lastDay; day++) days.push(encodeFacet('day', dayDigits(day * DAY_MS)));
+    for (let day = firstDay; day <= lastDay; day++) days.push(dayToken(day * DAY_MS));
     return { facet: { anyOf: days }, span: days.length * DAY_MS };
   }
   const months = monthsBetween(since, last);
