@@ -59,10 +59,10 @@ export async function messageScope(db: Kysely<Database>, scope: ReadScope, corpi
     }
     const inScope = await conversationScope(db, scope, c);
     const listed = asList === undefined ? undefined : await conversationsIn(db, c, inScope, asList.upTo);
-    if (listed === undefined) {
+    if (asList === undefined || listed === undefined) {
       parts.push(sql<SqlBool>`(m.corpid = ${c} AND EXISTS (SELECT 1 FROM conversations c WHERE c.corpid = m.corpid AND c.conversation_key = m.conversation_key AND ${inScope}))`);
     } else if (listed.length > 0) {
-      parts.push(sql<SqlBool>`(m.corpid = ${c} AND ${asList!.inList(listed)})`);
+      parts.push(sql<SqlBool>`(m.corpid = ${c} AND ${asList.inList(listed)})`);
     }
   }
   if (parts.length === 0) return NONE;
