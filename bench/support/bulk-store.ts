@@ -34,8 +34,13 @@ export async function indexQueued(store: Store, total: number): Promise<number> 
   return (performance.now() - t0) / 1000;
 }
 
-/** The `p` quantile (0–1) of ascending `sorted`, rounded to 0.01. */
+/**
+ * The `p` quantile (0–1) of ascending `sorted` by nearest rank (the ⌈p·n⌉-th smallest, so the p95 of
+ * 20 values is the 19th, not the largest), rounded to 0.01.
+ */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! * 100) / 100;
+  // less a hair, so that a product like 0.95 × 60 that floating point rounds up still ranks 57th
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(sorted.length * p - 1e-9)));
+  return Math.round(sorted[rank - 1]! * 100) / 100;
 }
