@@ -747,8 +747,8 @@ export function* newestSlices(span: IdRange, estimate: number, wanted: number): 
     top = bottom;
     // as long as the holders found so far say `need.needed` more take, at their density, but no
     // shorter than the last slice and no more than four times as long
-    const density = need === undefined ? 0 : need.found / covered;
-    seconds = density > 0 && Number.isFinite(need!.needed) ? Math.min(seconds * 4, Math.max(seconds, Math.ceil(need!.needed / density))) : seconds * 4;
+    const measured = need !== undefined && need.found > 0 && Number.isFinite(need.needed);
+    seconds = measured ? Math.min(seconds * 4, Math.max(seconds, Math.ceil((need.needed * covered) / need.found))) : seconds * 4;
   }
 }
 
