@@ -89,6 +89,9 @@ const COMMON_SHARE = 0.01;
  */
 export const COUNT_WALK = 10_000;
 
+/** The holders' messages a count from a first page's list of them reads at once (countListed). */
+const COUNT_READ = 1_000;
+
 /**
  * Where the dialect counts by days (SearchIndexSql.countsByDays), a count the database estimates at
  * COUNT_DAYS_FROM times its cap or more counts its corp's newest COUNT_DAYS days one by one, each
@@ -185,6 +188,8 @@ export interface SearchPage {
   readonly next: string | undefined;
   /** stored messages not indexed yet (of the filtered corp, or all): a search does not see them */
   readonly notIndexed: number;
+  /** how many messages match in all, when the caller asked for it with the first page (`count`) */
+  readonly count?: MatchCount;
 }
 
 export interface MatchCount {
@@ -549,9 +554,17 @@ function examined(row: CandidateRow, query: SearchQuery): Examined {
  * that second's (ids order a second's entries by when they were indexed, or not at all, not as
  * results are ordered), sorted together; the next batch starts below that second.
  */
-async function* examine(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, after: OrderKey | undefined, pace: ReadPace): AsyncGenerator<Examined> {
+async function* examine(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  query: SearchQuery,
+  plan: SearchPlan,
+  after: OrderKey | undefined,
+  pace: ReadPace,
+  onListed?: (holders: readonly Holder[]) => void,
+): AsyncGenerator<Examined> {
   if (plan.sortsIds) {
-    yield* examineSortedIds(db, dialect, query, plan, after, pace);
+    yield* examineSortedIds(db, dialect, query, plan, after, pace, onListed);
     return;
   }
   if (plan.walksConversation) {
@@ -649,10 +662,14 @@ async function* examineSortedIds(
   plan: SearchPlan,
   after: OrderKey | undefined,
   pace: ReadPace,
+  onListed?: (holders: readonly Holder[]) => void,
 ): AsyncGenerator<Examined> {
   const f = query.filters;
   const span = await entrySpan(db, dialect, f.corpid, { atLeast: plan.range.atLeast, below: firstIdBeyond(plan.range, after) });
-  if (span === undefined) return;
+  if (span === undefined) {
+    onListed?.([]);
+    return;
+  }
   let batch = pace.first;
   // the holders read so far: the share of them that matched sizes the next batch and slice
   let found = 0;
@@ -662,25 +679,12 @@ async function* examineSortedIds(
   const slices = newestSlices(span, plan.holdersEstimate, pace.first * (plan.decided ? 2 : 4));
   for (let slice = slices.next(); !slice.done; slice = slices.next({ found, needed: pace.lacking(found) })) {
     const holders = await holderIds(db, dialect, plan, f.corpid, slice.value);
+    if (found === 0 && slice.value.atLeast === span.atLeast && slice.value.below === span.below) onListed?.(holders);
     for (let at = 0; at < holders.length;) {
       let end = Math.min(at + batch, holders.length);
       const second = secondOfId(holders[end - 1]!.entry_id);
       while (end < holders.length && secondOfId(holders[end]!.entry_id) === second) end++;
-      // by corp, each corp's msgids one list: PostgreSQL plans a list of (corpid, msgid) pairs as
-      // as many OR'ed conditions, which took it 7 ms for a batch of 100
-      const msgidsOf = new Map<string, string[]>();
-      for (const h of holders.slice(at, end)) {
-        const msgids = msgidsOf.get(h.corpid);
-        if (msgids === undefined) msgidsOf.set(h.corpid, [h.msgid]);
-        else msgids.push(h.msgid);
-      }
-      const inBatch = db
-        .selectFrom('search_docs as d')
-        .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
-        .where((eb) => eb.or([...msgidsOf].map(([corpid, msgids]) => eb.and([eb('d.corpid', '=', corpid), eb('d.msgid', 'in', msgids)]))));
-      const rows = (await pastCursor(withFilters(inBatch, f, plan), after)
-        .select(CANDIDATE_COLUMNS)
-        .execute()) as CandidateRow[];
+      const rows = (await holdersMessages(db, f, plan, holders.slice(at, end), after).select(CANDIDATE_COLUMNS).execute()) as CandidateRow[];
       after = (yield* inResultOrder(rows, query, pace)) ?? after;
       found += end - at;
       at = end;
@@ -689,11 +693,73 @@ async function* examineSortedIds(
   }
 }
 
+/** An index entry that holds a query's tokens: its message and its id. */
+interface Holder {
+  readonly corpid: string;
+  readonly msgid: string;
+  readonly entry_id: number;
+}
+
+/** The messages `m` of `holders` (with their entries `d`) that pass the scope, the filters and the cursor. */
+function holdersMessages(db: Kysely<Database>, f: SearchFilters, plan: SearchPlan, holders: readonly Holder[], after: OrderKey | undefined) {
+  // by corp, each corp's msgids one list: PostgreSQL plans a list of (corpid, msgid) pairs as
+  // as many OR'ed conditions, which took it 7 ms for a batch of 100
+  const msgidsOf = new Map<string, string[]>();
+  for (const h of holders) {
+    const msgids = msgidsOf.get(h.corpid);
+    if (msgids === undefined) msgidsOf.set(h.corpid, [h.msgid]);
+    else msgids.push(h.msgid);
+  }
+  const inBatch = db
+    .selectFrom('search_docs as d')
+    .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
+    .where((eb) => eb.or([...msgidsOf].map(([corpid, msgids]) => eb.and([eb('d.corpid', '=', corpid), eb('d.msgid', 'in', msgids)]))));
+  return pastCursor(withFilters(inBatch, f, plan), after);
+}
+
+/**
+ * countMatches from the whole list of the holders a first page listed (examineSortedIds, in one
+ * slice), without asking the full-text index again: where the index decides and no filter needs
+ * the messages, the holders are the count; otherwise their messages are read by key, newest first,
+ * COUNT_READ at a time, with the scope and the filters in SQL, and counted as countMatches counts
+ * them: each one where the index decides, else up to `checks` of them checked on their text, and
+ * "at least" when more are left.
+ */
+async function countListed(db: Kysely<Database>, query: SearchQuery, plan: SearchPlan, holders: readonly Holder[], cap: number, checks: number): Promise<MatchCount> {
+  const capped = (count: number, more: boolean): MatchCount => (count >= cap ? { count: cap, atLeast: true } : { count, atLeast: more });
+  const messagesOf = (from: number, to: number) => holdersMessages(db, query.filters, plan, holders.slice(from, to), undefined);
+  if (plan.decided) {
+    if (!filtersMessages(query.filters, plan.timeInIds) && plan.inScope === undefined) return capped(holders.length, false);
+    let count = 0;
+    for (let at = 0; at < holders.length && count < cap; at += COUNT_READ)
+      count += (
+        await messagesOf(at, at + COUNT_READ)
+          .select('m.msgid')
+          .execute()
+      ).length;
+    return capped(count, false);
+  }
+  let count = 0;
+  let checked = 0;
+  for (let at = 0; at < holders.length;) {
+    // one more than the checks left: enough to know whether there are more
+    const end = at + Math.min(COUNT_READ, checks - checked) + 1;
+    for (const { raw } of await messagesOf(at, end).select('m.raw').execute()) {
+      if (checked === checks) return capped(count, true);
+      checked += 1;
+      if (matchesQuery(fieldsOf(raw), query)) count += 1;
+      if (count >= cap) return capped(count, true);
+    }
+    at = end;
+  }
+  return capped(count, false);
+}
+
 /**
  * The ids of the entries that hold the plan's tokens in `range` (of one corp, when given), newest
  * first.
  */
-async function holderIds(db: Kysely<Database>, dialect: StoreDialect, plan: SearchPlan, corpid: string | undefined, range: IdRange) {
+async function holderIds(db: Kysely<Database>, dialect: StoreDialect, plan: SearchPlan, corpid: string | undefined, range: IdRange): Promise<Holder[]> {
   let ids = db
     .selectFrom('search_docs as d')
     .select(['d.corpid', 'd.msgid', dialect.search.entryId.as('entry_id')])
@@ -783,14 +849,18 @@ function hitOf(row: CandidateRow, fields: readonly string[], query: SearchQuery)
 /**
  * One page of the messages that match `query` exactly, newest first: up to `limit` (1–1000), after
  * the cursor `after` of the page before. The query's filters apply; a corp filter keeps the search
- * to one corp; only messages `scope` holds are found.
+ * to one corp; only messages `scope` holds are found. With `count` (a cap), the page also says how
+ * many match in all, as countMatches would: where the page listed every holder of the query's tokens
+ * (examineSortedIds, MariaDB's FULLTEXT and PostgreSQL's few holders) the count is taken from that
+ * list (countListed), and the full-text index is not asked again (about 45 ms for a phrase's two
+ * common tokens on MariaDB); otherwise countMatches counts.
  */
 export async function searchMessages(
   db: Kysely<Database>,
   dialect: StoreDialect,
   scope: ReadScope,
   query: SearchQuery,
-  options: { limit?: number; after?: string; tuning?: SearchTuning } = {},
+  options: { limit?: number; after?: string; count?: number; tuning?: SearchTuning } = {},
 ): Promise<SearchPage> {
   const limit = checkLimit(options.limit ?? SEARCH_LIMITS.defaultLimit);
   const hits: SearchHit[] = [];
@@ -799,7 +869,9 @@ export async function searchMessages(
   const after = options.after === undefined ? undefined : decodeCursor(options.after);
   const tuning = options.tuning ?? {};
   const plan = await planSearch(db, dialect, scope, query, tuning, true);
-  for await (const { row, key, fields } of examine(db, dialect, query, plan, after, new ReadPace(limit, firstBatchOf(limit * 2, tuning)))) {
+  let listed: readonly Holder[] | undefined;
+  const keepList = options.count !== undefined && after === undefined ? (holders: readonly Holder[]) => (listed = holders) : undefined;
+  for await (const { row, key, fields } of examine(db, dialect, query, plan, after, new ReadPace(limit, firstBatchOf(limit * 2, tuning)), keepList)) {
     if (fields === undefined) continue;
     hits.push(hitOf(row, fields, query));
     if (hits.length === limit) {
@@ -808,10 +880,18 @@ export async function searchMessages(
       break;
     }
   }
+  let count: MatchCount | undefined;
+  if (options.count !== undefined) {
+    const cap = options.count;
+    count =
+      listed === undefined
+        ? await countMatches(db, dialect, scope, query, cap, tuning)
+        : await countListed(db, query, plan, listed, cap, tuning.countChecks ?? SEARCH_LIMITS.countChecks);
+  }
   // a limited caller hears of the backlog of the corps its scope names only, not of the others
   const named = scope.kind === 'everything' ? undefined : new Set([...scope.corps, ...scope.departments.map((d) => d.corpid), ...scope.conversations.map((c) => c.corpid)]);
   const backlog = (await new IndexRepository(db, dialect).backlog(query.filters.corpid)).filter((b) => named === undefined || named.has(b.corpid));
-  return { hits, next: exhausted ? undefined : writeCursor(next!), notIndexed: backlog.reduce((sum, b) => sum + b.pending, 0) };
+  return { hits, next: exhausted ? undefined : writeCursor(next!), notIndexed: backlog.reduce((sum, b) => sum + b.pending, 0), ...(count === undefined ? {} : { count }) };
 }
 
 /**

@@ -8,7 +8,7 @@
  * not (the messages' times do). Two corps share the index, so a plan that loses the corp filter
  * shows. Replay a failure with SEARCH_PLAN_SEED.
  */
-import { sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EVERYTHING, type ReadScope } from '../../src/access/read-scope.ts';
 import { DEFAULT_INDEX_TIMING, IndexStage } from '../../src/search/index-stage.ts';
@@ -22,6 +22,7 @@ import type { Rng } from '../../src/simulator/core/prng.ts';
 import type { IdRange } from '../../src/store/dialects/dialect.ts';
 import { firstIdOf, idRangeOf, secondIdOf, secondOfId } from '../../src/store/dialects/time-ids.ts';
 import type { Store } from '../../src/store/open-store.ts';
+import type { Database } from '../../src/store/schema.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { messageRow } from '../support/message-rows.ts';
 import { seededRng, testSeed } from '../support/test-seed.ts';
@@ -279,6 +280,40 @@ describeEachDialect('search plans', ({ open }) => {
     if (store.dialect.name === 'mysql') await sql`ANALYZE TABLE search_docs`.execute(store.db);
   }, 120_000);
 
+  it('counts with a first page from the holders the page listed, without asking the full-text index again, where the page lists them all', async () => {
+    // every holder listed at once: PostgreSQL sorts them itself in one slice, MariaDB does not walk
+    const lists: SearchTuning = { sortsUpTo: 1e9, walksFrom: 2, firstBatch: 1_000 };
+    const listing = store.dialect.search.estimateHolders !== undefined || store.dialect.search.holdsAllByText !== undefined;
+    const asked: string[] = [];
+    const db = new Kysely<Database>({ dialect: store.dialect.createKyselyDialect(), log: (e) => void asked.push(e.query.sql) });
+    const askedIndex = () => asked.filter((q) => !q.startsWith('EXPLAIN') && /AGAINST|@@|search_fts MATCH/.test(q)).length;
+    try {
+      // decided by the index; not (a phrase, an exclusion); with a filter on the messages; in a scope
+      const scope: ReadScope = { kind: 'limited', corps: [], departments: [], conversations: [{ corpid: CORPS[0]!, conversation: 'room:r1' }] };
+      for (const [text, filters, reader] of [
+        ['合同', {}, EVERYTHING],
+        ['"同 deploy"', {}, EVERYTHING],
+        ['合 -同', {}, EVERYTHING],
+        ['合', { conversationKey: 'room:r2' }, EVERYTHING],
+        ['报', {}, scope],
+      ] as const) {
+        const query = parseSearchQuery(text, { corpid: CORPS[0], ...filters });
+        const expected = bruteForce(corpus, query).filter((msgid) => reader === EVERYTHING || corpus.some((m) => m.msgid === msgid && m.conversation === 'room:r1'));
+        asked.length = 0;
+        const page = await searchMessages(db, store.dialect, reader, query, { limit: 7, count: 10_000, tuning: lists });
+        expect(
+          page.hits.map((h) => h.msgid),
+          text,
+        ).toEqual(expected.slice(0, 7));
+        expect(page.count, text).toEqual({ count: expected.length, atLeast: false });
+        expect(expected.length, text).toBeGreaterThan(0);
+        expect(askedIndex(), `${text}: the full-text index asked`).toBe(listing ? 1 : 2);
+      }
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('walks a conversation whose messages share one millisecond batch by batch, page by page, to the scan’s answer', async () => {
     let crossed = 0;
     for (const character of CJK) {
@@ -297,6 +332,7 @@ describeEachDialect('search plans', ({ open }) => {
     let nonEmpty = 0;
     let capped = 0;
     let stopped = 0;
+    let listedStopped = 0;
     let walkedShort = 0;
     for (let n = 0; n < QUERIES; n++) {
       const text = randomQuery(rng);
@@ -319,6 +355,13 @@ describeEachDialect('search plans', ({ open }) => {
         expect(await countMatches(store.db, store.dialect, EVERYTHING, query, 10_000, tuning), what).toEqual({ count: expected.length, atLeast: false });
         const expectedCapped = expected.length >= cap ? { count: cap, atLeast: true } : { count: expected.length, atLeast: false };
         expect(await countMatches(store.db, store.dialect, EVERYTHING, query, cap, tuning), `${what}, cap ${cap}`).toEqual(expectedCapped);
+        // the count asked with the first page (from the page's list of holders where it listed them all)
+        const first = await searchMessages(store.db, store.dialect, EVERYTHING, query, { limit: 7, tuning, count: cap });
+        expect(
+          first.hits.map((h) => h.msgid),
+          what,
+        ).toEqual(expected.slice(0, 7));
+        expect(first.count, `${what}, counted with the first page, cap ${cap}`).toEqual(expectedCapped);
       }
       // a reader granted some of the corp's conversations finds only their messages, however the
       // index is read (PostgreSQL asks for the walk's scope as a list of conversations)
@@ -329,11 +372,19 @@ describeEachDialect('search plans', ({ open }) => {
         const what = `${plan} plan, ${granted.join(' and ')} granted, query ${JSON.stringify(text)} ${JSON.stringify(filters)}`;
         expect(await allPages(store, query, PLANS[plan]!, scope), what).toEqual(scoped);
         expect(await countMatches(store.db, store.dialect, scope, query, 10_000, PLANS[plan]), what).toEqual({ count: scoped.length, atLeast: false });
+        expect((await searchMessages(store.db, store.dialect, scope, query, { limit: 7, tuning: PLANS[plan], count: 10_000 })).count, what).toEqual({
+          count: scoped.length,
+          atLeast: false,
+        });
       }
       // a count that may check only a few candidates on their text
       const checks = rng.range(1, 4);
       const counted = await countMatches(store.db, store.dialect, EVERYTHING, query, 10_000, { countChecks: checks });
       if (expectBudgetCount(corpus, query, checks, counted, `query ${JSON.stringify(text)} ${JSON.stringify(filters)}, ${checks} checks`)) stopped++;
+      const withPage = await searchMessages(store.db, store.dialect, EVERYTHING, query, { limit: 7, count: 10_000, tuning: { countChecks: checks } });
+      if (expectBudgetCount(corpus, query, checks, withPage.count!, `query ${JSON.stringify(text)} ${JSON.stringify(filters)}, ${checks} checks, counted with the first page`)) {
+        listedStopped++;
+      }
       // a walking count that may read only the newest few entries in the range (MariaDB)
       const entries = rng.range(5, 60);
       const walked = await countMatches(store.db, store.dialect, EVERYTHING, query, 10_000, { walksFrom: 0, countWalk: entries });
@@ -343,6 +394,7 @@ describeEachDialect('search plans', ({ open }) => {
     expect(nonEmpty).toBeGreaterThan(QUERIES / 3);
     expect(capped).toBeGreaterThan(QUERIES / 8);
     expect(stopped).toBeGreaterThan(QUERIES / 50);
+    expect(listedStopped).toBeGreaterThan(QUERIES / 50);
     if (store.dialect.search.holdsAllByText !== undefined) expect(walkedShort).toBeGreaterThan(QUERIES / 4);
   }, 180_000);
 });
