@@ -153,6 +153,12 @@ export const SEARCH_PAGE = Type.Object({
   ),
   next: CURSOR,
   notIndexed: Type.Integer({ description: 'stored messages the index has not taken in yet: not searched' }),
+  count: Type.Optional(
+    Type.Object(
+      { n: Type.Integer(), atLeast: Type.Boolean({ description: 'true when counting stopped at the cap, or checked only some candidates on their text: there are at least n' }) },
+      { description: 'how many messages match in all, when asked (count=true)' },
+    ),
+  ),
   senders: Type.Array(Type.Object({ id: Type.String(), name: nullable(Type.String()) }), { description: 'who the from filter stands for' }),
 });
 

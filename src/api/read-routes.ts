@@ -397,6 +397,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
               until: Type.Optional(TIME),
               after: Type.Optional(CURSOR),
               limit: Type.Optional(Type.Integer({ minimum: 1, maximum: SEARCH_LIMITS.maxLimit })),
+              count: Type.Optional(Type.Boolean({ description: `also how many messages match in all, up to ${SEARCH_LIMITS.defaultCountCap}: asked with the first page` })),
             },
             { additionalProperties: false },
           ),
@@ -404,7 +405,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
         },
       },
       async (request) => {
-        const { q, corp, conversation, from, type, since, until, after, limit } = request.query;
+        const { q, corp, conversation, from, type, since, until, after, limit, count } = request.query;
         const caller = request.caller!;
         // `from` and `from:X` in the query name senders by id, name, pinyin or initials, looked up
         // among the people the caller may see (senderIdsFor): the lookup is one corp's directory
@@ -427,7 +428,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
           since,
           until,
         });
-        const page = await searchMessages(db, dialect, caller.scope, query, { limit, after });
+        const page = await searchMessages(db, dialect, caller.scope, query, { limit, after, ...(count === true ? { count: SEARCH_LIMITS.defaultCountCap } : {}) });
         const hits = await withSenderNames(db, page.hits);
         const nameOf = await conversationNames(db, hits);
         await audited(request, 'search', { corpid: corp, conversation, items: hits.length });
@@ -441,6 +442,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
           })),
           next: page.next ?? null,
           notIndexed: page.notIndexed,
+          ...(page.count === undefined ? {} : { count: { n: page.count.count, atLeast: page.count.atLeast } }),
           senders: named,
         };
       },

@@ -224,6 +224,13 @@ describeEachDialect('read routes', ({ open }) => {
     const company = parseSearchQuery('乙公司');
     expect(await countMatches(store.db, store.dialect, EVERYTHING, company)).toEqual({ count: 3, atLeast: false });
     expect(await countMatches(store.db, store.dialect, viewerScope, company)).toEqual({ count: 0, atLeast: false });
+    // the count asked with a page counts within the caller's scope as well, on a page of one hit
+    const counted = await read(`/api/search?q=${enc('乙公司')}&count=true&limit=1`, 'auditor', 'search', 1);
+    expect(counted.body.count).toEqual({ n: 3, atLeast: false });
+    expect((await read(`/api/search?q=${enc('收到')}&count=true`, 'it', 'search', 2)).body.count).toEqual({ n: 2, atLeast: false });
+    expect((await read(`/api/search?q=${enc('乙公司')}&count=true`, 'it', 'search', 0)).body.count).toEqual({ n: 0, atLeast: false });
+    // not asked, not given
+    expect((await read(`/api/search?q=${enc('乙公司')}`, 'auditor', 'search')).body).not.toHaveProperty('count');
   });
 
   it('filters search by sender given as an id or a name, looked up among the people the caller may see', async () => {
