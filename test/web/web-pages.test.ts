@@ -123,6 +123,8 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     const hit = page.locator('.hit').first();
     await hit.waitFor();
     await expect(page.locator('.hit').count()).resolves.toBe(1);
+    // the first page comes with how many match in all
+    await expect(page.locator('[data-test=search-total]').innerText()).resolves.toBe('共 1 条消息');
     await expect(hit.locator('.snippet__hit').allInnerTexts()).resolves.toEqual(['报价']);
     await expect(hit.locator('.hit__snippet').innerText()).resolves.toBe(HOSTILE);
     await expect(hit.locator('.hit__sender').innerText()).resolves.toBe('爱丽丝');
@@ -155,6 +157,7 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     await page.locator('.hit').first().waitFor();
     const senders = () => page.locator('.hit__sender').allInnerTexts();
     expect(new Set(await senders())).toEqual(new Set(['爱丽丝', '鲍勃']));
+    await expect(page.locator('[data-test=search-total]').innerText()).resolves.toBe(`共 ${await page.locator('.hit').count()} 条消息`);
 
     // pinyin suggests the two members whose names read bao bo; the arrow key moves to 鲍勃 and Enter chooses him
     const box = page.getByRole('combobox', { name: '发送人' });

@@ -40,6 +40,8 @@ export interface SearchPage {
   hits: SearchHit[];
   next: string | null;
   notIndexed: number;
+  /** how many match in all, when asked for (`count`); `atLeast`: counting stopped short, there are at least `n` */
+  count?: { n: number; atLeast: boolean };
 }
 
 export interface SearchParams {
@@ -51,6 +53,8 @@ export interface SearchParams {
   since?: number;
   until?: number;
   after?: string;
+  /** 'true': the answer says how many match in all (asked with the first page) */
+  count?: 'true';
 }
 
 export type GalleryKind = 'visual' | 'file' | 'link' | 'voice';

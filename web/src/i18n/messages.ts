@@ -150,6 +150,8 @@ export const zhCN = {
     noSnippet: '（命中在附件或标题中）',
     openInContext: '在上下文中打开',
     notIndexed: '还有 {n} 条消息尚未建立索引，暂时搜索不到',
+    total: '共 {n} 条消息',
+    totalAtLeast: '至少 {n} 条消息',
     more: '加载更多',
     types: {
       text: '文本',
@@ -509,6 +511,8 @@ export const en: typeof zhCN = {
     noSnippet: '(matched in an attachment or title)',
     openInContext: 'Open in context',
     notIndexed: '{n} messages are not indexed yet and cannot be found for now',
+    total: 'Messages found: {n}',
+    totalAtLeast: 'Messages found: at least {n}',
     more: 'Load more',
     types: {
       text: 'Text',
