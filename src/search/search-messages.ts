@@ -756,6 +756,37 @@ async function countListed(db: Kysely<Database>, query: SearchQuery, plan: Searc
 }
 
 /**
+ * countMatches where the text decides, for a first page that read its candidates newest first
+ * without walking (examine): the newest `checks` candidates are checked, as countMatches checks
+ * `checks` of them, and "at least" when more are left. The page already looked at the newest
+ * `seen.examined` of them, `seen.matched` of the first `checks` matching; the count goes on from
+ * the page's last one (`from`: undefined when the page read them all), so none is read twice. A
+ * walk is not gone on with: its candidates may lie far apart, and countMatches reads at most
+ * COUNT_WALK entries.
+ */
+async function countOnward(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  query: SearchQuery,
+  plan: SearchPlan,
+  from: OrderKey | undefined,
+  seen: { readonly examined: number; readonly matched: number },
+  cap: number,
+  checks: number,
+): Promise<MatchCount> {
+  const capped = (count: number, more: boolean): MatchCount => (count >= cap ? { count: cap, atLeast: true } : { count, atLeast: more });
+  let { examined, matched } = seen;
+  if (from === undefined || examined > checks) return capped(matched, examined > checks);
+  for await (const { fields } of examine(db, dialect, query, plan, from, new ReadPace(checks, Math.min(MAX_BATCH, checks - examined + 1)))) {
+    if (examined === checks) return capped(matched, true);
+    examined += 1;
+    if (fields !== undefined) matched += 1;
+    if (matched >= cap) return capped(matched, true);
+  }
+  return capped(matched, false);
+}
+
+/**
  * The ids of the entries that hold the plan's tokens in `range` (of one corp, when given), newest
  * first.
  */
@@ -853,7 +884,8 @@ function hitOf(row: CandidateRow, fields: readonly string[], query: SearchQuery)
  * many match in all, as countMatches would: where the page listed every holder of the query's tokens
  * (examineSortedIds, MariaDB's FULLTEXT and PostgreSQL's few holders) the count is taken from that
  * list (countListed), and the full-text index is not asked again (about 45 ms for a phrase's two
- * common tokens on MariaDB); otherwise countMatches counts.
+ * common tokens on MariaDB); where the text decides and the page did not walk, the count goes on
+ * from the page's last candidate (countOnward); otherwise countMatches counts.
  */
 export async function searchMessages(
   db: Kysely<Database>,
@@ -871,8 +903,13 @@ export async function searchMessages(
   const plan = await planSearch(db, dialect, scope, query, tuning, true);
   let listed: readonly Holder[] | undefined;
   const keepList = options.count !== undefined && after === undefined ? (holders: readonly Holder[]) => (listed = holders) : undefined;
+  const checks = tuning.countChecks ?? SEARCH_LIMITS.countChecks;
+  // the candidates the page looked at, and the matches among the first `checks` of them (countOnward)
+  const seen = { examined: 0, matched: 0 };
   for await (const { row, key, fields } of examine(db, dialect, query, plan, after, new ReadPace(limit, firstBatchOf(limit * 2, tuning)), keepList)) {
+    seen.examined += 1;
     if (fields === undefined) continue;
+    if (seen.examined <= checks) seen.matched += 1;
     hits.push(hitOf(row, fields, query));
     if (hits.length === limit) {
       next = key;
@@ -883,10 +920,10 @@ export async function searchMessages(
   let count: MatchCount | undefined;
   if (options.count !== undefined) {
     const cap = options.count;
-    count =
-      listed === undefined
-        ? await countMatches(db, dialect, scope, query, cap, tuning)
-        : await countListed(db, query, plan, listed, cap, tuning.countChecks ?? SEARCH_LIMITS.countChecks);
+    if (listed !== undefined) count = await countListed(db, query, plan, listed, cap, checks);
+    else if (after === undefined && !plan.decided && !plan.walks && !plan.walksConversation)
+      count = await countOnward(db, dialect, query, plan, exhausted ? undefined : next, seen, cap, checks);
+    else count = await countMatches(db, dialect, scope, query, cap, tuning);
   }
   // a limited caller hears of the backlog of the corps its scope names only, not of the others
   const named = scope.kind === 'everything' ? undefined : new Set([...scope.corps, ...scope.departments.map((d) => d.corpid), ...scope.conversations.map((c) => c.corpid)]);
