@@ -760,9 +760,11 @@ async function countListed(db: Kysely<Database>, query: SearchQuery, plan: Searc
  * without walking (examine): the newest `checks` candidates are checked, as countMatches checks
  * `checks` of them, and "at least" when more are left. The page already looked at the newest
  * `seen.examined` of them, `seen.matched` of the first `checks` matching; the count goes on from
- * the page's last one (`from`: undefined when the page read them all), so none is read twice. A
- * walk is not gone on with: its candidates may lie far apart, and countMatches reads at most
- * COUNT_WALK entries.
+ * the page's last one (`from`: undefined when the page read them all), so none is read twice.
+ * Only where the database hands back the candidates newest first (SQLite; PostgreSQL for many
+ * holders): a walk's candidates may lie far apart (countMatches reads at most COUNT_WALK entries),
+ * and holders listed in slices of time would be listed again, one more pass over the full-text
+ * index each.
  */
 async function countOnward(
   db: Kysely<Database>,
@@ -921,7 +923,7 @@ export async function searchMessages(
   if (options.count !== undefined) {
     const cap = options.count;
     if (listed !== undefined) count = await countListed(db, query, plan, listed, cap, checks);
-    else if (after === undefined && !plan.decided && !plan.walks && !plan.walksConversation)
+    else if (after === undefined && !plan.decided && !plan.sortsIds && !plan.walks && !plan.walksConversation)
       count = await countOnward(db, dialect, query, plan, exhausted ? undefined : next, seen, cap, checks);
     else count = await countMatches(db, dialect, scope, query, cap, tuning);
   }
