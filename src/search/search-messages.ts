@@ -925,6 +925,8 @@ export async function searchMessages(
     if (listed !== undefined) count = await countListed(db, query, plan, listed, cap, checks);
     else if (after === undefined && !plan.decided && !plan.sortsIds && !plan.walks && !plan.walksConversation)
       count = await countOnward(db, dialect, query, plan, exhausted ? undefined : next, seen, cap, checks);
+    // a walk's plan is the count's too (no estimate, no conversation walked, no ids sorted): its sample is not taken again
+    else if (plan.walks) count = await countPlanned(db, dialect, query, plan, cap, tuning);
     else count = await countMatches(db, dialect, scope, query, cap, tuning);
   }
   // a limited caller hears of the backlog of the corps its scope names only, not of the others
@@ -950,7 +952,11 @@ export async function countMatches(
   cap: number = SEARCH_LIMITS.defaultCountCap,
   tuning: SearchTuning = {},
 ): Promise<MatchCount> {
-  const planned = await planSearch(db, dialect, scope, query, tuning, false);
+  return countPlanned(db, dialect, query, await planSearch(db, dialect, scope, query, tuning, false), cap, tuning);
+}
+
+/** countMatches as `planned`: a count's own plan, or a page's that walks the corp's entries (which a count's would be too). */
+async function countPlanned(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, planned: SearchPlan, cap: number, tuning: SearchTuning): Promise<MatchCount> {
   const walked =
     planned.walks && query.filters.corpid !== undefined
       ? await newestEntries(db, dialect, query.filters.corpid, planned.range, tuning.countWalk ?? COUNT_WALK)
