@@ -885,8 +885,8 @@ function hitOf(row: CandidateRow, fields: readonly string[], query: SearchQuery)
  * to one corp; only messages `scope` holds are found. With `count` (a cap), the page also says how
  * many match in all, as countMatches would: where the page listed every holder of the query's tokens
  * (examineSortedIds, MariaDB's FULLTEXT and PostgreSQL's few holders) the count is taken from that
- * list (countListed), and the full-text index is not asked again (about 45 ms for a phrase's two
- * common tokens on MariaDB); where the text decides and the page did not walk, the count goes on
+ * list (countListed), and the full-text index is not asked again (a phrase's two common tokens
+ * cost MariaDB's FULLTEXT 45–110 ms); where the text decides and the page did not walk, the count goes on
  * from the page's last candidate (countOnward); otherwise countMatches counts.
  */
 export async function searchMessages(
