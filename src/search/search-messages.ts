@@ -726,10 +726,9 @@ function holdersMessages(db: Kysely<Database>, f: SearchFilters, plan: SearchPla
  * "at least" when more are left.
  */
 async function countListed(db: Kysely<Database>, query: SearchQuery, plan: SearchPlan, holders: readonly Holder[], cap: number, checks: number): Promise<MatchCount> {
-  const capped = (count: number, more: boolean): MatchCount => (count >= cap ? { count: cap, atLeast: true } : { count, atLeast: more });
   const messagesOf = (from: number, to: number) => holdersMessages(db, query.filters, plan, holders.slice(from, to), undefined);
   if (plan.decided) {
-    if (!filtersMessages(query.filters, plan.timeInIds) && plan.inScope === undefined) return capped(holders.length, false);
+    if (!filtersMessages(query.filters, plan.timeInIds) && plan.inScope === undefined) return cappedCount(holders.length, cap, false);
     let count = 0;
     for (let at = 0; at < holders.length && count < cap; at += COUNT_READ)
       count += (
@@ -737,7 +736,7 @@ async function countListed(db: Kysely<Database>, query: SearchQuery, plan: Searc
           .select('m.msgid')
           .execute()
       ).length;
-    return capped(count, false);
+    return cappedCount(count, cap, false);
   }
   let count = 0;
   let checked = 0;
@@ -745,14 +744,14 @@ async function countListed(db: Kysely<Database>, query: SearchQuery, plan: Searc
     // one more than the checks left: enough to know whether there are more
     const end = at + Math.min(COUNT_READ, checks - checked) + 1;
     for (const { raw } of await messagesOf(at, end).select('m.raw').execute()) {
-      if (checked === checks) return capped(count, true);
+      if (checked === checks) return cappedCount(count, cap, true);
       checked += 1;
       if (matchesQuery(fieldsOf(raw), query)) count += 1;
-      if (count >= cap) return capped(count, true);
+      if (count >= cap) return cappedCount(count, cap, true);
     }
     at = end;
   }
-  return capped(count, false);
+  return cappedCount(count, cap, false);
 }
 
 /**
@@ -776,16 +775,15 @@ async function countOnward(
   cap: number,
   checks: number,
 ): Promise<MatchCount> {
-  const capped = (count: number, more: boolean): MatchCount => (count >= cap ? { count: cap, atLeast: true } : { count, atLeast: more });
   let { examined, matched } = seen;
-  if (from === undefined || examined > checks) return capped(matched, examined > checks);
+  if (from === undefined || examined > checks) return cappedCount(matched, cap, examined > checks);
   for await (const { fields } of examine(db, dialect, query, plan, from, new ReadPace(checks, Math.min(MAX_BATCH, checks - examined + 1)))) {
-    if (examined === checks) return capped(matched, true);
+    if (examined === checks) return cappedCount(matched, cap, true);
     examined += 1;
     if (fields !== undefined) matched += 1;
-    if (matched >= cap) return capped(matched, true);
+    if (matched >= cap) return cappedCount(matched, cap, true);
   }
-  return capped(matched, false);
+  return cappedCount(matched, cap, false);
 }
 
 /**
@@ -966,7 +964,7 @@ async function countPlanned(db: Kysely<Database>, dialect: StoreDialect, query: 
     const count = (await worthCountingByDays(db, dialect, query, plan, cap, tuning))
       ? await countByDays(db, dialect, query, plan, cap)
       : await countInDatabase(db, dialect, query, plan, cap);
-    return count >= cap ? { count: cap, atLeast: true } : { count, atLeast: !walked.whole };
+    return cappedCount(count, cap, !walked.whole);
   }
   const checks = tuning.countChecks ?? SEARCH_LIMITS.countChecks;
   let candidates = withFilters(dialect.search.holders(db, plan.tokens, query.filters.corpid, plan.range, false, plan.walks), query.filters, plan).select('m.raw');
@@ -977,9 +975,14 @@ async function countPlanned(db: Kysely<Database>, dialect: StoreDialect, query: 
   for (const row of rows.slice(0, checks)) {
     if (!matchesQuery(fieldsOf(row.raw), query)) continue;
     count += 1;
-    if (count >= cap) return { count, atLeast: true };
+    if (count >= cap) return cappedCount(count, cap, true);
   }
-  return { count, atLeast: rows.length > checks || !walked.whole };
+  return cappedCount(count, cap, rows.length > checks || !walked.whole);
+}
+
+/** `count` matches, "at least" when `more` are left unchecked; at the cap (or past it), the cap and "at least". */
+function cappedCount(count: number, cap: number, more: boolean): MatchCount {
+  return count >= cap ? { count: cap, atLeast: true } : { count, atLeast: more };
 }
 
 function checkLimit(limit: number): number {
