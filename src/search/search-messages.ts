@@ -730,12 +730,12 @@ async function countListed(db: Kysely<Database>, query: SearchQuery, plan: Searc
   if (plan.decided) {
     if (!filtersMessages(query.filters, plan.timeInIds) && plan.inScope === undefined) return cappedCount(holders.length, cap, false);
     let count = 0;
-    for (let at = 0; at < holders.length && count < cap; at += COUNT_READ)
-      count += (
-        await messagesOf(at, at + COUNT_READ)
-          .select('m.msgid')
-          .execute()
-      ).length;
+    for (let at = 0; at < holders.length && count < cap; at += COUNT_READ) {
+      const rows = await messagesOf(at, at + COUNT_READ)
+        .select('m.msgid')
+        .execute();
+      count += rows.length;
+    }
     return cappedCount(count, cap, false);
   }
   let count = 0;
@@ -880,12 +880,15 @@ function hitOf(row: CandidateRow, fields: readonly string[], query: SearchQuery)
 /**
  * One page of the messages that match `query` exactly, newest first: up to `limit` (1–1000), after
  * the cursor `after` of the page before. The query's filters apply; a corp filter keeps the search
- * to one corp; only messages `scope` holds are found. With `count` (a cap), the page also says how
- * many match in all, as countMatches would: where the page listed every holder of the query's tokens
- * (examineSortedIds, MariaDB's FULLTEXT and PostgreSQL's few holders) the count is taken from that
- * list (countListed), and the full-text index is not asked again (a phrase's two common tokens
- * cost MariaDB's FULLTEXT 45–110 ms); where the text decides and the page did not walk, the count goes on
- * from the page's last candidate (countOnward); otherwise countMatches counts.
+ * to one corp; only messages `scope` holds are found. With `count` (a cap), the first page also
+ * says how many match in all, as countMatches would, each way reading as little again as it can:
+ * - where the page listed every holder of the query's tokens at once (examineSortedIds: MariaDB
+ *   whenever it does not walk), from that list (countListed), without asking the full-text index
+ *   again (a phrase's two common tokens cost MariaDB's FULLTEXT 45–110 ms);
+ * - where the text decides and the database handed the page its candidates newest first, from the
+ *   page's last candidate on (countOnward);
+ * - where the page walked the corp's entries, with the page's plan (countPlanned): no second sample;
+ * - otherwise as countMatches, planned again.
  */
 export async function searchMessages(
   db: Kysely<Database>,
