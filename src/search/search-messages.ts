@@ -883,8 +883,9 @@ function hitOf(row: CandidateRow, fields: readonly string[], query: SearchQuery)
  * to one corp; only messages `scope` holds are found. With `count` (a cap), the first page also
  * says how many match in all, as countMatches would, each way reading as little again as it can:
  * - where the page listed every holder of the query's tokens at once (examineSortedIds: MariaDB
- *   whenever it does not walk), from that list (countListed), without asking the full-text index
- *   again (a phrase's two common tokens cost MariaDB's FULLTEXT 45–110 ms);
+ *   whenever it does not walk, PostgreSQL when its estimate fits one slice), from that list
+ *   (countListed), without asking the full-text index again (a phrase's two common tokens cost
+ *   MariaDB's FULLTEXT 45–110 ms);
  * - where the text decides and the database handed the page its candidates newest first, from the
  *   page's last candidate on (countOnward);
  * - where the page walked the corp's entries, with the page's plan (countPlanned): no second sample;
