@@ -898,6 +898,17 @@ export async function searchMessages(
   query: SearchQuery,
   options: { limit?: number; after?: string; count?: number; tuning?: SearchTuning } = {},
 ): Promise<SearchPage> {
+  return inSearchSession(db, dialect, (session) => searchPage(session, dialect, scope, query, options));
+}
+
+/** searchMessages on the connection its statements run on. */
+async function searchPage(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  scope: ReadScope,
+  query: SearchQuery,
+  options: { limit?: number; after?: string; count?: number; tuning?: SearchTuning },
+): Promise<SearchPage> {
   const limit = checkLimit(options.limit ?? SEARCH_LIMITS.defaultLimit);
   const hits: SearchHit[] = [];
   let next: OrderKey | undefined;
@@ -954,7 +965,13 @@ export async function countMatches(
   cap: number = SEARCH_LIMITS.defaultCountCap,
   tuning: SearchTuning = {},
 ): Promise<MatchCount> {
-  return countPlanned(db, dialect, query, await planSearch(db, dialect, scope, query, tuning, false), cap, tuning);
+  return inSearchSession(db, dialect, async (session) => countPlanned(session, dialect, query, await planSearch(session, dialect, scope, query, tuning, false), cap, tuning));
+}
+
+/** Runs `work` as the dialect runs a search's statements (SearchIndexSql.searchSession); inside a caller's transaction, on it as it is. */
+function inSearchSession<T>(db: Kysely<Database>, dialect: StoreDialect, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  const search = dialect.search;
+  return search.searchSession === undefined || db.isTransaction ? work(db) : search.searchSession(db, work);
 }
 
 /** countMatches as `planned`: a count's own plan, or a page's that walks the corp's entries (which a count's would be too). */

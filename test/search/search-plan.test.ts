@@ -318,6 +318,32 @@ describeEachDialect('search plans', ({ open }) => {
     }
   });
 
+  it('runs a page with its count, and a count, in the session the dialect asks for: on PostgreSQL one read-only transaction without parallel workers', async () => {
+    const { search } = store.dialect;
+    const setting = async (db: Kysely<Database>, name: string) => (await sql<{ v: string }>`SELECT current_setting(${name}) AS v`.execute(db)).rows[0]!.v;
+    if (search.searchSession === undefined) {
+      expect(store.dialect.name).not.toBe('postgres');
+      return;
+    }
+    const inside = await search.searchSession(store.db, async (db) => ({
+      workers: await setting(db, 'max_parallel_workers_per_gather'),
+      readOnly: await setting(db, 'transaction_read_only'),
+    }));
+    expect(inside).toEqual({ workers: '0', readOnly: 'on' });
+    // the pool's connections keep the server's own setting for everything else
+    expect(await setting(store.db, 'max_parallel_workers_per_gather')).not.toBe('0');
+    let sessions = 0;
+    const counted = {
+      ...store.dialect,
+      search: { ...search, searchSession: <T>(db: Kysely<Database>, work: (db: Kysely<Database>) => Promise<T>) => ((sessions += 1), search.searchSession!(db, work)) },
+    };
+    const query = parseSearchQuery('合同', { corpid: CORPS[0] });
+    const page = await searchMessages(store.db, counted, EVERYTHING, query, { limit: 3, count: 10_000 });
+    expect(page.count).toEqual({ count: bruteForce(corpus, query).length, atLeast: false });
+    expect(await countMatches(store.db, counted, EVERYTHING, query)).toEqual(page.count);
+    expect(sessions).toBe(2);
+  });
+
   it('walks a conversation whose messages share one millisecond batch by batch, page by page, to the scan’s answer', async () => {
     let crossed = 0;
     for (const character of CJK) {

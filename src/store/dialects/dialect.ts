@@ -193,6 +193,12 @@ export interface SearchIndexSql {
    */
   readonly countsByDays?: boolean;
   /**
+   * Where a search's statements need settings of their own: runs `work` (a page with its count, or
+   * a count) on a connection set for them, and gives back what it gives. PostgreSQL runs them in one
+   * read-only transaction without parallel workers. Without it, a search runs on `db` as it is.
+   */
+  searchSession?<T>(db: Kysely<Database>, work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
+  /**
    * How many index entries (of one corp, when given; with ids in `range`) hold every token, counted
    * from the index alone and only up to `cap`. `timeInTokens`: the tokens hold a time facet whose
    * days (or months) `range` mostly covers (search/facets.ts, timeFacetsFitRange), so the holders
