@@ -721,49 +721,92 @@ function holdersMessages(db: Kysely<Database>, f: SearchFilters, plan: SearchPla
  * countMatches from the whole list of the holders a first page listed (examineSortedIds, in one
  * slice), without asking the full-text index again: where the index decides and no filter needs
  * the messages, the holders are the count; otherwise their messages are read by key, newest first,
- * COUNT_READ at a time, with the scope and the filters in SQL, and counted as countMatches counts
- * them: each one where the index decides, else up to `checks` of them checked on their text, and
- * "at least" when more are left.
+ * COUNT_READ at a time, with the scope and the filters in SQL, and each one counted. Where the
+ * text decides, the count goes on from the page's last candidate as countOnward does, through the
+ * list: the holders from that candidate's second on, the messages past it.
  */
-async function countListed(db: Kysely<Database>, query: SearchQuery, plan: SearchPlan, holders: readonly Holder[], cap: number, checks: number): Promise<MatchCount> {
-  const messagesOf = (from: number, to: number) => holdersMessages(db, query.filters, plan, holders.slice(from, to), undefined);
+async function countListed(
+  db: Kysely<Database>,
+  query: SearchQuery,
+  plan: SearchPlan,
+  holders: readonly Holder[],
+  cap: number,
+  checks: number,
+  from: OrderKey | undefined,
+  seen: PageSeen,
+): Promise<MatchCount> {
+  const messagesOf = (part: readonly Holder[], after: OrderKey | undefined) => holdersMessages(db, query.filters, plan, part, after);
   if (plan.decided) {
     if (!filtersMessages(query.filters, plan.timeInIds) && plan.inScope === undefined) return cappedCount(holders.length, cap, false);
     let count = 0;
     for (let at = 0; at < holders.length && count < cap; at += COUNT_READ) {
-      const rows = await messagesOf(at, at + COUNT_READ)
+      const rows = await messagesOf(holders.slice(at, at + COUNT_READ), undefined)
         .select('m.msgid')
         .execute();
       count += rows.length;
     }
     return cappedCount(count, cap, false);
   }
-  let count = 0;
-  let checked = 0;
-  for (let at = 0; at < holders.length;) {
-    // one more than the checks left: enough to know whether there are more
-    const end = at + Math.min(COUNT_READ, checks - checked) + 1;
-    for (const { raw } of await messagesOf(at, end).select('m.raw').execute()) {
-      if (checked === checks) return cappedCount(count, cap, true);
-      checked += 1;
-      if (matchesQuery(fieldsOf(raw), query)) count += 1;
-      if (count >= cap) return cappedCount(count, cap, true);
-    }
+  if (from === undefined || seen.examined > checks) return cappedCount(seen.matched, cap, seen.examined > checks);
+  const beyond = firstIdBeyond(plan.range, from);
+  const rest = beyond === undefined ? holders : holders.filter((h) => h.entry_id < beyond);
+  const tally = new TextTally(seen.matched, checks - seen.examined, cap);
+  for (let at = 0; at < rest.length;) {
+    const end = at + Math.min(COUNT_READ, tally.wanted);
+    const rows = await messagesOf(rest.slice(at, end), from).select('m.raw').execute();
+    const decided = tally.check(rows, query);
+    if (decided !== undefined) return decided;
     at = end;
   }
-  return cappedCount(count, cap, false);
+  return tally.done();
 }
 
 /**
- * countMatches where the text decides, for a first page that read its candidates newest first
- * without walking (examine): the newest `checks` candidates are checked, as countMatches checks
- * `checks` of them, and "at least" when more are left. The page already looked at the newest
- * `seen.examined` of them, `seen.matched` of the first `checks` matching; the count goes on from
- * the page's last one (`from`: undefined when the page read them all), so none is read twice.
- * Only where the database hands back the candidates newest first (SQLite; PostgreSQL for many
- * holders): a walk's candidates may lie far apart (countMatches reads at most COUNT_WALK entries),
- * and holders listed in slices of time would be listed again, one more pass over the full-text
- * index each.
+ * A count of candidates that match on their text, from the `count` found so far: it checks at most
+ * `left` more, and says "at least" when a candidate is left past them, or at the cap.
+ */
+class TextTally {
+  constructor(
+    private count: number,
+    private left: number,
+    private readonly cap: number,
+  ) {}
+
+  /** how many candidates to read next: the checks left and one more, to know whether more are left */
+  get wanted(): number {
+    return this.left + 1;
+  }
+
+  /** checks candidates in turn; the count once it is decided (a candidate past the checks, or the cap), else undefined */
+  check(rows: readonly { raw: Uint8Array }[], query: SearchQuery): MatchCount | undefined {
+    for (const { raw } of rows) {
+      if (this.left === 0) return cappedCount(this.count, this.cap, true);
+      this.left -= 1;
+      if (matchesQuery(fieldsOf(raw), query)) this.count += 1;
+      if (this.count >= this.cap) return cappedCount(this.count, this.cap, true);
+    }
+    return undefined;
+  }
+
+  /** the count when no candidate is left unchecked (`more`: or entries were left unread) */
+  done(more = false): MatchCount {
+    return cappedCount(this.count, this.cap, more);
+  }
+}
+
+/** What a first page looked at: its candidates, and the matches among the first `checks` of them. */
+interface PageSeen {
+  readonly examined: number;
+  readonly matched: number;
+}
+
+/**
+ * countMatches where the text decides, for a first page that read its candidates from the index
+ * (examine, not walking): the page looked at the newest `seen.examined` of them, and the count goes
+ * on past its last one (`from`: undefined when the page read them all), so none is read twice. The
+ * rest are read at once, up to the checks left, in no particular order, as countMatches reads its
+ * own; "at least" when more are left. Where the page listed every holder, countListed goes on so
+ * through the list instead.
  */
 async function countOnward(
   db: Kysely<Database>,
@@ -771,19 +814,20 @@ async function countOnward(
   query: SearchQuery,
   plan: SearchPlan,
   from: OrderKey | undefined,
-  seen: { readonly examined: number; readonly matched: number },
+  seen: PageSeen,
   cap: number,
   checks: number,
 ): Promise<MatchCount> {
-  let { examined, matched } = seen;
+  const { examined, matched } = seen;
   if (from === undefined || examined > checks) return cappedCount(matched, cap, examined > checks);
-  for await (const { fields } of examine(db, dialect, query, plan, from, new ReadPace(checks, Math.min(MAX_BATCH, checks - examined + 1)))) {
-    if (examined === checks) return cappedCount(matched, cap, true);
-    examined += 1;
-    if (fields !== undefined) matched += 1;
-    if (matched >= cap) return cappedCount(matched, cap, true);
-  }
-  return cappedCount(matched, cap, false);
+  const f = query.filters;
+  const range = { atLeast: plan.range.atLeast, below: firstIdBeyond(plan.range, from) };
+  const tally = new TextTally(matched, checks - examined, cap);
+  const rest = await pastCursor(withFilters(dialect.search.holders(db, plan.tokens, f.corpid, range, false, false), f, plan), from)
+    .select('m.raw')
+    .limit(tally.wanted)
+    .execute();
+  return tally.check(rest, query) ?? tally.done();
 }
 
 /**
@@ -886,8 +930,8 @@ function hitOf(row: CandidateRow, fields: readonly string[], query: SearchQuery)
  *   whenever it does not walk, PostgreSQL when its estimate fits one slice), from that list
  *   (countListed), without asking the full-text index again (a phrase's two common tokens cost
  *   MariaDB's FULLTEXT 45–110 ms);
- * - where the text decides and the database handed the page its candidates newest first, from the
- *   page's last candidate on (countOnward);
+ * - where the text decides and the page read the index's candidates, past the page's last one
+ *   (countOnward; countListed through the list), so none is read twice;
  * - where the page walked the corp's entries, with the page's plan (countPlanned): no second sample;
  * - otherwise as countMatches, planned again.
  */
@@ -919,8 +963,7 @@ async function searchPage(
   let listed: readonly Holder[] | undefined;
   const keepList = options.count !== undefined && after === undefined ? (holders: readonly Holder[]) => (listed = holders) : undefined;
   const checks = tuning.countChecks ?? SEARCH_LIMITS.countChecks;
-  // the candidates the page looked at, and the matches among the first `checks` of them (countOnward)
-  const seen = { examined: 0, matched: 0 };
+  const seen = { examined: 0, matched: 0 } satisfies PageSeen;
   for await (const { row, key, fields } of examine(db, dialect, query, plan, after, new ReadPace(limit, firstBatchOf(limit * 2, tuning)), keepList)) {
     seen.examined += 1;
     if (fields === undefined) continue;
@@ -935,8 +978,8 @@ async function searchPage(
   let count: MatchCount | undefined;
   if (options.count !== undefined) {
     const cap = options.count;
-    if (listed !== undefined) count = await countListed(db, query, plan, listed, cap, checks);
-    else if (after === undefined && !plan.decided && !plan.sortsIds && !plan.walks && !plan.walksConversation)
+    if (listed !== undefined) count = await countListed(db, query, plan, listed, cap, checks, exhausted ? undefined : next, seen);
+    else if (after === undefined && !plan.decided && !plan.walks && !plan.walksConversation)
       count = await countOnward(db, dialect, query, plan, exhausted ? undefined : next, seen, cap, checks);
     // a walk's plan is the count's too (no estimate, no conversation walked, no ids sorted): its sample is not taken again
     else if (plan.walks) count = await countPlanned(db, dialect, query, plan, cap, tuning);
@@ -987,18 +1030,10 @@ async function countPlanned(db: Kysely<Database>, dialect: StoreDialect, query: 
       : await countInDatabase(db, dialect, query, plan, cap);
     return cappedCount(count, cap, !walked.whole);
   }
-  const checks = tuning.countChecks ?? SEARCH_LIMITS.countChecks;
+  const tally = new TextTally(0, tuning.countChecks ?? SEARCH_LIMITS.countChecks, cap);
   let candidates = withFilters(dialect.search.holders(db, plan.tokens, query.filters.corpid, plan.range, false, plan.walks), query.filters, plan).select('m.raw');
-  // one more than it may check, to know whether there are more
-  if (Number.isFinite(checks)) candidates = candidates.limit(checks + 1);
-  const rows = await candidates.execute();
-  let count = 0;
-  for (const row of rows.slice(0, checks)) {
-    if (!matchesQuery(fieldsOf(row.raw), query)) continue;
-    count += 1;
-    if (count >= cap) return cappedCount(count, cap, true);
-  }
-  return cappedCount(count, cap, rows.length > checks || !walked.whole);
+  if (Number.isFinite(tally.wanted)) candidates = candidates.limit(tally.wanted);
+  return tally.check(await candidates.execute(), query) ?? tally.done(!walked.whole);
 }
 
 /** `count` matches, "at least" when `more` are left unchecked; at the cap (or past it), the cap and "at least". */
