@@ -751,8 +751,14 @@ async function countListed(
   const beyond = firstIdBeyond(plan.range, from);
   const rest = beyond === undefined ? holders : holders.filter((h) => h.entry_id < beyond);
   const tally = new TextTally(seen.matched, checks - seen.examined, cap);
+  // the rest begins with the holders of the page's last second, whose candidates up to the page's
+  // last one are not read again (pastCursor): the first read takes them on top of what it wants
+  const second = entrySecond(from[0]);
+  const ofLastSecond = rest.findIndex((h) => secondOfId(h.entry_id) !== second);
+  let extra = ofLastSecond < 0 ? rest.length : ofLastSecond;
   for (let at = 0; at < rest.length;) {
-    const end = at + Math.min(COUNT_READ, tally.wanted);
+    const end = at + Math.min(COUNT_READ, tally.wanted + extra);
+    extra = 0;
     const rows = await messagesOf(rest.slice(at, end), from).select('m.raw').execute();
     const decided = tally.check(rows, query);
     if (decided !== undefined) return decided;
