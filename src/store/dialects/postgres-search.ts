@@ -105,9 +105,11 @@ export const postgresSearch: SearchIndexSql = {
   countsByDays: true,
   // a search's statements read a few hundred rows through the indexes, and a parallel plan's workers
   // cost more to start and to gather from than that: on two idle cores, a phrase's candidates read
-  // by themselves (1,001 of 3,674 holders) took 54–56 ms at p50 with two workers, 15 without, and
-  // the bench's searches 2–4 ms less at p50 without. Read in one snapshot, a first page and its
-  // count agree. SET LOCAL ends with the transaction: the pool keeps the server's setting otherwise.
+  // by themselves (1,001 of 3,674 holders) took 48–56 ms at p50 with two workers, 15 without. The
+  // planner keeps most of the search's own statements serial already: the bench's classes, old and
+  // new code alternating, did not change beyond the machine's drift. Read in one snapshot, a first
+  // page and its count agree. SET LOCAL ends with the transaction: the pool keeps the server's
+  // setting for everything else.
   async searchSession(db, work) {
     return db
       .transaction()
