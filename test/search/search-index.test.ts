@@ -180,6 +180,13 @@ describeEachDialect('search', ({ open, url }) => {
     ).toEqual(expected.slice(3, 6));
     const table = await cli(['的']);
     expect(table.stdout).toContain('【的】');
+    // the table's first page says how many match in all; a later page does not count again
+    const all = bruteForce(corpus, parseSearchQuery('的', { corpid: sim.corp.corpid }));
+    const firstTable = await cli(['--limit', '2', '的']);
+    expect(firstTable.stderr).toMatch(new RegExp(`^2 messages of ${all.length} in all; next page: --after \\S+$`, 'm'));
+    const cursor = /--after (\S+)$/m.exec(firstTable.stderr)![1]!;
+    const nextTable = await cli(['--limit', '2', '--after', cursor, '的']);
+    expect(nextTable.stderr).toMatch(/^2 messages; next page: --after \S+$/m);
     const counted = await cli(['--count', '--', '的', '-不']);
     expect(counted.stdout.trim()).toBe(String(expected.length));
     const rebuilt = await runCli(['--db', dbUrl, 'reindex', '--corp', sim.corp.corpid], { cwd: tmpdir(), env });

@@ -107,9 +107,16 @@ export const search: Command = {
       return;
     }
     const after = optionalString(values, 'after');
-    const page = await searchMessages(db, dialect, EVERYTHING, query, { limit, ...(after === undefined ? {} : { after }) });
+    // the table's first page says how many match in all, counted with it as the web UI counts
+    const counted = values.json !== true && after === undefined;
+    const page = await searchMessages(db, dialect, EVERYTHING, query, {
+      limit,
+      ...(after === undefined ? {} : { after }),
+      ...(counted ? { count: SEARCH_LIMITS.defaultCountCap } : {}),
+    });
     for (const hit of await withSenderNames(db, page.hits)) io.out(values.json === true ? jsonLine(hit, page.next) : tableLine(hit));
     if (page.notIndexed > 0) io.err(notIndexedNote(page.notIndexed));
-    if (values.json !== true) io.err(`${page.hits.length} messages${page.next ? `; next page: --after ${page.next}` : ''}`);
+    const total = page.count === undefined ? '' : ` of ${page.count.atLeast ? 'at least ' : ''}${page.count.count} in all`;
+    if (values.json !== true) io.err(`${page.hits.length} messages${total}${page.next ? `; next page: --after ${page.next}` : ''}`);
   },
 };
