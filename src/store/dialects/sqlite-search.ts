@@ -125,15 +125,18 @@ export const sqliteSearch: SearchIndexSql = {
     const inRange = sql.join(
       [
         sql`search_fts MATCH ${match}`,
-        ...(range.atLeast === undefined ? [] : [sql`rowid >= ${range.atLeast}`]),
-        ...(range.below === undefined ? [] : [sql`rowid < ${range.below}`]),
+        ...(range.atLeast === undefined ? [] : [sql`f.rowid >= ${range.atLeast}`]),
+        ...(range.below === undefined ? [] : [sql`f.rowid < ${range.below}`]),
       ],
       sql` AND `,
     );
+    // FTS5 gives its holders one by one, so the count stops reading at the cap; as `d.id IN (…)`,
+    // SQLite first kept every holder in a table of its own (86,044 of a common word: 22 ms, where
+    // this takes 3.6)
     const holders =
       corpid === undefined
-        ? sql`SELECT 1 FROM search_fts WHERE ${inRange} LIMIT ${cap}`
-        : sql`SELECT 1 FROM search_docs d WHERE d.id IN (SELECT rowid FROM search_fts WHERE ${inRange}) AND +d.corpid = ${corpid} LIMIT ${cap}`;
+        ? sql`SELECT 1 FROM search_fts f WHERE ${inRange} LIMIT ${cap}`
+        : sql`SELECT 1 FROM search_fts f CROSS JOIN search_docs d WHERE ${inRange} AND d.id = f.rowid AND +d.corpid = ${corpid} LIMIT ${cap}`;
     const r = await sql<{ n: number }>`SELECT count(*) AS n FROM (${holders})`.execute(db);
     return Number(r.rows[0]?.n ?? 0);
   },
