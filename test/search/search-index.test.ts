@@ -184,6 +184,7 @@ describeEachDialect('search', ({ open, url }) => {
     const all = bruteForce(corpus, parseSearchQuery('的', { corpid: sim.corp.corpid }));
     const firstTable = await cli(['--limit', '2', '的']);
     expect(firstTable.stderr).toMatch(new RegExp(`^2 messages of ${all.length} in all; next page: --after \\S+$`, 'm'));
+    expect((await cli(['--limit', '1', '的'])).stderr).toMatch(new RegExp(`^1 message of ${all.length} in all; next page: --after \\S+$`, 'm'));
     const cursor = /--after (\S+)$/m.exec(firstTable.stderr)![1]!;
     const nextTable = await cli(['--limit', '2', '--after', cursor, '的']);
     expect(nextTable.stderr).toMatch(/^2 messages; next page: --after \S+$/m);

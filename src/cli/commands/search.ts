@@ -117,6 +117,6 @@ export const search: Command = {
     for (const hit of await withSenderNames(db, page.hits)) io.out(values.json === true ? jsonLine(hit, page.next) : tableLine(hit));
     if (page.notIndexed > 0) io.err(notIndexedNote(page.notIndexed));
     const total = page.count === undefined || page.hits.length === 0 ? '' : ` of ${page.count.atLeast ? 'at least ' : ''}${page.count.count} in all`;
-    if (values.json !== true) io.err(`${page.hits.length} messages${total}${page.next ? `; next page: --after ${page.next}` : ''}`);
+    if (values.json !== true) io.err(`${page.hits.length} message${page.hits.length === 1 ? '' : 's'}${total}${page.next ? `; next page: --after ${page.next}` : ''}`);
   },
 };
