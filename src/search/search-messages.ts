@@ -509,7 +509,8 @@ async function worthCountingByDays(db: Kysely<Database>, dialect: StoreDialect, 
   const estimate = dialect.search.estimateHolders;
   const corpid = query.filters.corpid;
   if (dialect.search.countsByDays !== true || estimate === undefined || corpid === undefined || plan.walks || plan.timeInTokens) return false;
-  return (await estimate.call(dialect.search, db, plan.tokens, corpid)) >= (tuning.countDaysFrom ?? COUNT_DAYS_FROM) * cap;
+  const holders = Number.isFinite(plan.holdersEstimate) ? plan.holdersEstimate : await estimate.call(dialect.search, db, plan.tokens, corpid);
+  return holders >= (tuning.countDaysFrom ?? COUNT_DAYS_FROM) * cap;
 }
 
 /** countInDatabase, the corp's newest COUNT_DAYS days in the range one by one, each with its day's facet, then the rest at once. */
@@ -989,7 +990,8 @@ async function searchPage(
       count = await countOnward(db, dialect, query, plan, exhausted ? undefined : next, seen, cap, checks);
     // a walk's plan is the count's too (no estimate, no conversation walked, no ids sorted): its sample is not taken again
     else if (plan.walks) count = await countPlanned(db, dialect, query, plan, cap, tuning);
-    else count = await countMatches(db, dialect, scope, query, cap, tuning);
+    // the count's tokens are the page's: its estimate of their holders is the page's, not asked again
+    else count = await countPlanned(db, dialect, query, { ...(await planSearch(db, dialect, scope, query, tuning, false)), holdersEstimate: plan.holdersEstimate }, cap, tuning);
   }
   // a limited caller hears of the backlog of the corps its scope names only, not of the others
   const named = scope.kind === 'everything' ? undefined : new Set([...scope.corps, ...scope.departments.map((d) => d.corpid), ...scope.conversations.map((c) => c.corpid)]);
