@@ -116,12 +116,35 @@ describeBrowser('the search, gallery, people and operations pages', () => {
 
   it('finds a 2-character Chinese word from the header box in the first corp, shows a hostile hit as text, and opens it in context', async () => {
     const { page, problems } = admin;
+    // the start page's list of corps is held back until the search has opened: its answer must not
+    // send the reader on to the first corp's conversations afterwards
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let asked!: () => void;
+    const homeAsked = new Promise<void>((resolve) => (asked = resolve));
+    let first = true;
+    await page.route('**/api/corps', async (route) => {
+      if (first) {
+        first = false;
+        asked();
+        await held;
+      }
+      await route.continue();
+    });
+    await page.goto(`${base}/`);
+    await homeAsked;
     await page.getByRole('searchbox', { name: '搜索' }).first().fill('报价');
     await page.keyboard.press('Enter');
     // no corp named: the search opens for the reader's first corp, and the URL says so
     await page.waitForURL((url) => url.pathname === '/search' && url.searchParams.get('corp') === A);
     const hit = page.locator('.hit').first();
     await hit.waitFor();
+    const homeAnswered = page.waitForResponse((res) => new URL(res.url()).pathname === '/api/corps');
+    release();
+    await homeAnswered;
+    await page.waitForLoadState('networkidle');
+    await page.unroute('**/api/corps');
+    expect(new URL(page.url()).pathname).toBe('/search');
     await expect(page.locator('.hit').count()).resolves.toBe(1);
     // the first page comes with how many match in all
     await expect(page.locator('[data-test=search-total]').innerText()).resolves.toBe('共 1 条消息');
