@@ -52,7 +52,9 @@ describeBrowser('the search, gallery, people and operations pages', () => {
 
   async function signedIn(username: string): Promise<SignedIn> {
     const signed = await ui.signIn(username, PASSWORD);
-    await signed.page.waitForURL((url) => url.pathname === '/');
+    // signed in once the login page is left: for the start page, which may already have sent the
+    // reader on to the first corp's conversations
+    await signed.page.waitForURL((url) => url.pathname !== '/login');
     return signed;
   }
 
