@@ -24,7 +24,7 @@ import { SEARCH_LIMITS, searchMessages } from '../search/search-messages.ts';
 import { conversationNames } from '../reading/conversation-names.ts';
 import { withSenderNames } from '../search/sender-names.ts';
 import { takeSenderTerms } from '../search/sender-terms.ts';
-import { corpStatuses } from '../status/corp-status.ts';
+import { corpSummaries } from '../status/corp-status.ts';
 import type { Store } from '../store/open-store.ts';
 import { CONVERSATION_KINDS } from '../store/vocabulary.ts';
 import type { ApiInstance } from './api-types.ts';
@@ -166,8 +166,7 @@ export function readRoutes(store: Store, audit: AuditTrail | undefined, now: () 
       },
       async (request) => {
         const named = namedCorps(request.caller!);
-        const statuses = (await corpStatuses(db, now())).filter((s) => named === undefined || named.has(s.corpid));
-        const corps = statuses.map((s) => ({ corpid: s.corpid, state: s.state, newestMsgtime: s.newestMsgtime, lagMs: s.lagMs, hoursLeft: s.hoursLeft, notIndexed: s.notIndexed }));
+        const corps = (await corpSummaries(db, now())).filter((s) => named === undefined || named.has(s.corpid));
         await audited(request, 'corps.list', { items: corps.length });
         return { corps };
       },

@@ -137,8 +137,6 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
     const fresh = await freshEnvelopes(db, c.corpid, c.decrypted_seq)
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
-    const caughtUp = c.caught_up_at === null ? null : Number(c.caught_up_at);
-    const newest = c.newest_msgtime === null ? null : Number(c.newest_msgtime);
     result.push({
       corpid: c.corpid,
       configured: configured.has(c.corpid),
@@ -154,9 +152,7 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
       seqJumps,
       lastSuccessAt: c.last_success_at === null ? null : Number(c.last_success_at),
       pullLease: liveHolder(c, now) ?? null,
-      newestMsgtime: newest,
-      lagMs: newest === null ? null : Math.max(0, now - newest),
-      hoursLeft: caughtUp === null ? null : Math.round(((WECOM_RETENTION_MS - (now - caughtUp)) / 3600_000) * 10) / 10,
+      ...currency(c, now),
       notIndexed: notIndexed.find((b) => b.corpid === c.corpid)?.pending ?? 0,
       media: media.get(c.corpid) ?? emptyMediaStatus(),
       callbacks: inboxes.get(c.corpid) ?? { pending: 0, failed: 0, ignored: 0, done: 0, lastReceivedAt: null, latestFailures: [] },
@@ -177,4 +173,31 @@ export async function corpStatuses(db: Kysely<Database>, now: number): Promise<C
     });
   }
   return result;
+}
+
+/** How current a corp's archive is, from its cursor row: the newest message's time, its lag behind `now`, and the hours left in WeCom's window. */
+function currency(c: { newest_msgtime: number | string | null; caught_up_at: number | string | null }, now: number): Pick<CorpStatus, 'newestMsgtime' | 'lagMs' | 'hoursLeft'> {
+  const caughtUp = c.caught_up_at === null ? null : Number(c.caught_up_at);
+  const newest = c.newest_msgtime === null ? null : Number(c.newest_msgtime);
+  return {
+    newestMsgtime: newest,
+    lagMs: newest === null ? null : Math.max(0, now - newest),
+    hoursLeft: caughtUp === null ? null : Math.round(((WECOM_RETENTION_MS - (now - caughtUp)) / 3600_000) * 10) / 10,
+  };
+}
+
+/** What a reader's list of corps shows of each (GET /api/corps). */
+export type CorpSummary = Pick<CorpStatus, 'corpid' | 'state' | 'newestMsgtime' | 'lagMs' | 'hoursLeft' | 'notIndexed'>;
+
+/**
+ * corpStatuses' corps with only what a reader's list of them shows: the cursor rows and the index's
+ * backlog, not the counts of every message, envelope and media job that `status` adds (a million
+ * messages took those counts about 400 ms, on every start and search page of the web UI).
+ */
+export async function corpSummaries(db: Kysely<Database>, now: number): Promise<CorpSummary[]> {
+  const [cursors, notIndexed] = await Promise.all([
+    db.selectFrom('cursors').select(['corpid', 'state', 'newest_msgtime', 'caught_up_at']).orderBy('corpid').execute(),
+    indexBacklog(db),
+  ]);
+  return cursors.map((c) => ({ corpid: c.corpid, state: c.state, ...currency(c, now), notIndexed: notIndexed.find((b) => b.corpid === c.corpid)?.pending ?? 0 }));
 }

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { decryptWaiting } from '../../src/app/decrypt-waiting.ts';
 import { exportJsonl } from '../../src/export/export-jsonl.ts';
-import { corpStatuses } from '../../src/status/corp-status.ts';
+import { corpStatuses, corpSummaries } from '../../src/status/corp-status.ts';
 import { createSimulatorBackend } from '../../src/sdk/simulator-backend.ts';
 import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly, FAST_TIMING } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
@@ -24,6 +24,12 @@ describeEachDialect('ingest', ({ open }) => {
     const [status] = await corpStatuses(app.store.db, Date.now());
     expect(status).toMatchObject({ cursorSeq: (2n ** 60n + 7n + 1499n).toString(), messages: 1500, pending: 0, waiting: [], gaps: { count: 0 } });
     expect(status!.hoursLeft).toBeGreaterThan(119);
+    // the web UI's list of corps shows the same of each, read without the status's counts
+    const now = Date.now();
+    const [full] = await corpStatuses(app.store.db, now);
+    const { corpid, state, newestMsgtime, lagMs, hoursLeft, notIndexed } = full!;
+    expect(await corpSummaries(app.store.db, now)).toEqual([{ corpid, state, newestMsgtime, lagMs, hoursLeft, notIndexed }]);
+    expect(newestMsgtime).toEqual(expect.any(Number));
 
     let i = 0;
     for await (const line of exportJsonl(app.store.db, sim.corp.corpid)) {
