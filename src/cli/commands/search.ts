@@ -3,7 +3,7 @@ import { senderIdsFor } from '../../directory/people-lookup.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { indexBacklog } from '../../search/index-repository.ts';
 import { parseSearchQuery } from '../../search/query.ts';
-import { countMatches, SEARCH_LIMITS, type SearchHit, searchMessages } from '../../search/search-messages.ts';
+import { countMatches, type MatchCount, SEARCH_LIMITS, type SearchHit, searchMessages } from '../../search/search-messages.ts';
 import { withSenderNames } from '../../search/sender-names.ts';
 import { takeSenderTerms } from '../../search/sender-terms.ts';
 import type { Snippet } from '../../search/snippet.ts';
@@ -51,6 +51,15 @@ const person = (id: string, name: string | null | undefined): string => (name ? 
 
 function tableLine(hit: SearchHit): string {
   return [new Date(hit.msgtime).toISOString().replace('.000Z', 'Z'), person(hit.from, hit.fromName), hit.conversation, hit.msgtype, marked(hit.snippet)].join('  ');
+}
+
+/**
+ * The table's last line, for a person: how many hits the page shows, of how many in all (grouped
+ * by thousands, as `--count` does not: a script reads that one), and the next page's option.
+ */
+export function pageSummary(shown: number, count: MatchCount | undefined, next: string | undefined): string {
+  const total = count === undefined || shown === 0 ? '' : ` of ${count.atLeast ? 'at least ' : ''}${count.count.toLocaleString('en-US')} in all`;
+  return `${shown} message${shown === 1 ? '' : 's'}${total}${next === undefined ? '' : `; next page: --after ${next}`}`;
 }
 
 function notIndexedNote(n: number): string {
@@ -116,7 +125,6 @@ export const search: Command = {
     });
     for (const hit of await withSenderNames(db, page.hits)) io.out(values.json === true ? jsonLine(hit, page.next) : tableLine(hit));
     if (page.notIndexed > 0) io.err(notIndexedNote(page.notIndexed));
-    const total = page.count === undefined || page.hits.length === 0 ? '' : ` of ${page.count.atLeast ? 'at least ' : ''}${page.count.count} in all`;
-    if (values.json !== true) io.err(`${page.hits.length} message${page.hits.length === 1 ? '' : 's'}${total}${page.next ? `; next page: --after ${page.next}` : ''}`);
+    if (values.json !== true) io.err(pageSummary(page.hits.length, page.count, page.next));
   },
 };
