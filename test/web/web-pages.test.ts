@@ -172,7 +172,10 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     await page.goto(`${base}/search?corp=${A}&q=${encodeURIComponent('"')}`);
     await expect(page.getByRole('alert').innerText()).resolves.toMatch(/^搜索语句有误：/);
     await page.goto(`${base}/search?corp=${A}&q=${encodeURIComponent('没有这个词')}`);
-    await expect(page.locator('.state--empty').innerText()).resolves.toBe('没有找到匹配的消息');
+    // and says what to try: fewer words, or, when a filter narrows the search, clearing it
+    await expect(page.locator('.state--empty').innerText()).resolves.toBe('没有找到匹配的消息。每个词都须出现：可以减少或缩短关键词再试');
+    await page.goto(`${base}/search?corp=${A}&q=${encodeURIComponent('没有这个词')}&type=file`);
+    await expect(page.locator('.state--empty').innerText()).resolves.toMatch(/^没有找到匹配的消息。可以清除一项筛选条件/);
     // the browser reports the refused query; nothing else went wrong
     expect(admin.problems.errors).toEqual(['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
     admin.problems.errors.length = 0;
