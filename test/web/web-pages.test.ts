@@ -125,6 +125,9 @@ describeBrowser('the search, gallery, people and operations pages', () => {
     let asked!: () => void;
     const homeAsked = new Promise<void>((resolve) => (asked = resolve));
     let first = true;
+    // the page signed in a moment ago may still be asking for its own list of corps: it is left
+    // first, so the request held below is the one of the start page loaded below
+    await page.goto('about:blank');
     await page.route('**/api/corps', async (route) => {
       if (first) {
         first = false;
