@@ -21,13 +21,12 @@ describeEachDialect('ingest', ({ open }) => {
     await archiveOnce(app);
     await expectArchivedExactly(app, sim, 1500);
 
-    const [status] = await corpStatuses(app.store.db, Date.now());
+    const now = Date.now();
+    const [status] = await corpStatuses(app.store.db, now);
     expect(status).toMatchObject({ cursorSeq: (2n ** 60n + 7n + 1499n).toString(), messages: 1500, pending: 0, waiting: [], gaps: { count: 0 } });
     expect(status!.hoursLeft).toBeGreaterThan(119);
     // the web UI's list of corps shows the same of each, read without the status's counts
-    const now = Date.now();
-    const [full] = await corpStatuses(app.store.db, now);
-    const { corpid, state, newestMsgtime, lagMs, hoursLeft, notIndexed } = full!;
+    const { corpid, state, newestMsgtime, lagMs, hoursLeft, notIndexed } = status!;
     expect(await corpSummaries(app.store.db, now)).toEqual([{ corpid, state, newestMsgtime, lagMs, hoursLeft, notIndexed }]);
     expect(newestMsgtime).toEqual(expect.any(Number));
 
