@@ -18,8 +18,8 @@ export async function storeMessages(store: Store, rows: readonly NewMessage[], q
     await store.dialect.insertIgnoring(
       trx,
       'search_pending',
-      rows.map((r) => ({ corpid: r.corpid, msgid: r.msgid, queued_at: queuedAt })),
-      ['corpid', 'msgid'],
+      rows.map((r) => ({ corpid: r.corpid, msgtime: r.msgtime, msgid: r.msgid, queued_at: queuedAt })),
+      ['corpid', 'msgtime', 'msgid'],
     );
   });
 }

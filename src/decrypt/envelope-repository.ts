@@ -225,13 +225,7 @@ export class EnvelopeRepository {
       await recordConversations(trx, dialect, corpid, commit.messages);
       await dialect.insertIgnoring(trx, 'messages', commit.messages, ['corpid', 'msgid']);
       await insertMediaJobs(trx, dialect, corpid, commit.messages, now);
-      await queueForIndex(
-        trx,
-        dialect,
-        corpid,
-        commit.messages.map((m) => m.msgid),
-        now,
-      );
+      await queueForIndex(trx, dialect, corpid, commit.messages, now);
       for (const w of commit.waits) await markWaiting(trx, corpid, w, now);
       if (commit.lane === 'retry')
         await markDone(

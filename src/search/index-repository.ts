@@ -38,18 +38,24 @@ export class IndexRepository {
    * messages into entries (none for a message without searchable text). Returns how many queue rows
    * were done.
    *
-   * The queue is read in key order, the order the decrypt stage's inserts lock it in, and a batch the
-   * database picks as a deadlock victim is run again.
+   * The queue is read in key order, oldest message first: the entries of a batch then lie together
+   * in the index, whose entry ids follow time. It is also the order the decrypt stage's inserts lock
+   * the queue in, and a batch the database picks as a deadlock victim is run again.
    */
   async indexBatch(limit: number, docsOf: (messages: readonly MessageToIndex[]) => SearchDoc[]): Promise<number> {
     return transactionRetryingConflicts(this.db, this.dialect, async (trx) => {
       // on SQLite, a `reindex` and a `run` both write: without the lock first, this batch would
       // read the queue, and then fail to write when the other process committed in between
       await this.dialect.lockForWrite(trx, 'search_pending');
-      const queued = await this.dialect.forUpdateSkipLocked(trx.selectFrom('search_pending').select(['corpid', 'msgid']).orderBy('corpid').orderBy('msgid').limit(limit)).execute();
+      const queued = await this.dialect
+        .forUpdateSkipLocked(trx.selectFrom('search_pending').select(['corpid', 'msgtime', 'msgid']).orderBy('corpid').orderBy('msgtime').orderBy('msgid').limit(limit))
+        .execute();
       if (queued.length === 0) return 0;
       for (const [corpid, rows] of groupBy(queued, (q) => q.corpid)) {
         const msgids = rows.map((q) => q.msgid);
+        // the corp's rows are in msgtime order: their key range, narrowed to their ids
+        const oldest = Number(rows[0]!.msgtime);
+        const newest = Number(rows.at(-1)!.msgtime);
         const messages = await trx
           .selectFrom('messages')
           .select(['corpid', 'msgid', 'conversation_key', 'from_id', 'msgtime', 'raw'])
@@ -57,7 +63,7 @@ export class IndexRepository {
           .where('msgid', 'in', msgids)
           .execute();
         await this.dialect.search.writeDocs(trx, docsOf(messages));
-        await trx.deleteFrom('search_pending').where('corpid', '=', corpid).where('msgid', 'in', msgids).execute();
+        await trx.deleteFrom('search_pending').where('corpid', '=', corpid).where('msgtime', '>=', oldest).where('msgtime', '<=', newest).where('msgid', 'in', msgids).execute();
       }
       return queued.length;
     });
@@ -88,12 +94,18 @@ export class IndexRepository {
   private async queueMissing(trx: Transaction<Database>, corpid: string | undefined, now: number): Promise<void> {
     let messages = trx
       .selectFrom('messages as m')
-      .select((eb) => ['m.corpid', 'm.msgid', eb.val(now).as('queued_at')])
+      .select((eb) => ['m.corpid', 'm.msgtime', 'm.msgid', eb.val(now).as('queued_at')])
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('search_pending as p').select('p.msgid').whereRef('p.corpid', '=', 'm.corpid').whereRef('p.msgid', '=', 'm.msgid'))),
+        not(
+          exists(
+            selectFrom('search_pending as p').select('p.msgid').whereRef('p.corpid', '=', 'm.corpid').whereRef('p.msgtime', '=', 'm.msgtime').whereRef('p.msgid', '=', 'm.msgid'),
+          ),
+        ),
       );
     if (corpid !== undefined) messages = messages.where('m.corpid', '=', corpid);
-    await this.dialect.ignoreDuplicates(trx.insertInto('search_pending').columns(['corpid', 'msgid', 'queued_at']).expression(messages), ['corpid', 'msgid']).execute();
+    await this.dialect
+      .ignoreDuplicates(trx.insertInto('search_pending').columns(['corpid', 'msgtime', 'msgid', 'queued_at']).expression(messages), ['corpid', 'msgtime', 'msgid'])
+      .execute();
   }
 }
 

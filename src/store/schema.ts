@@ -598,6 +598,8 @@ export type NewMediaJob = Insertable<MediaTable>;
  */
 export interface SearchPendingTable {
   corpid: string;
+  /** the message's: the queue is keyed (corpid, msgtime, msgid), so it is worked off oldest first */
+  msgtime: number;
   msgid: string;
   queued_at: number;
 }

@@ -68,7 +68,7 @@ describeEachDialect('index stage edge cases', ({ open }) => {
     let pending!: () => void;
     const inserted = new Promise<void>((resolve) => (pending = resolve));
     const decrypting = store.db.transaction().execute(async (trx) => {
-      await queueForIndex(trx, store.dialect, CORP, ['m2'], 1);
+      await queueForIndex(trx, store.dialect, CORP, [{ msgid: 'm2', msgtime: 1_800_000_000_001 }], 1);
       pending();
       await committing;
     });

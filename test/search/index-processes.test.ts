@@ -91,7 +91,7 @@ describeEachDialect('index stage processes', ({ url }) => {
           await trx.insertInto('messages').values(rows).execute();
           await trx
             .insertInto('search_pending')
-            .values(rows.map((r) => ({ corpid, msgid: r.msgid, queued_at: 1 })))
+            .values(rows.map((r) => ({ corpid, msgtime: r.msgtime, msgid: r.msgid, queued_at: 1 })))
             .execute();
         });
       }

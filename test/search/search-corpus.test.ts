@@ -214,7 +214,7 @@ async function storeCorpus(store: Store, rng: Rng): Promise<void> {
       if (jobs.length > 0) await trx.insertInto('media').values(jobs).execute();
       await trx
         .insertInto('search_pending')
-        .values(part.map((r) => ({ corpid: CORP, msgid: r.msgid, queued_at: 1 })))
+        .values(part.map((r) => ({ corpid: CORP, msgtime: r.msgtime, msgid: r.msgid, queued_at: 1 })))
         .execute();
     });
   }

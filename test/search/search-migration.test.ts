@@ -2,11 +2,13 @@
  * Migration 0010 on an archive that already holds messages: they are queued, and the index stage
  * indexes them. Migration 0020 on an indexed archive: where entry ids now follow time (SQLite) the
  * entries are written again, elsewhere they stay. Migration 0022: SQLite's entries are keyed by their
- * second first, and are still found and replaced.
+ * second first, and are still found and replaced. Migration 0023: the queue keyed by time keeps what
+ * was queued.
  */
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { indexDocs } from '../../src/search/index-docs.ts';
+import { IndexRepository } from '../../src/search/index-repository.ts';
 import { secondIdOf } from '../../src/store/dialects/time-ids.ts';
 import { EVERYTHING } from '../../src/access/read-scope.ts';
 import { createLogger } from '../../src/app/logger.ts';
@@ -60,7 +62,7 @@ describeEachDialect('search index migration', ({ url }) => {
 
     const store = await openStore(location, { migrate: false });
     try {
-      expect(await migrateStore(store)).toEqual(['0020-search-time-ids', '0021-search-id-ranges', '0022-search-keys-by-second']);
+      expect(await migrateStore(store)).toEqual(['0020-search-time-ids', '0021-search-id-ranges', '0022-search-keys-by-second', '0023-search-queue-by-time']);
       if (store.dialect.name === 'postgres') {
         // 0021: the BRIN index a search reads a slice of time through
         const brin = await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE tablename = 'search_docs' AND indexname = 'search_docs_ord_brin'`.execute(store.db);
@@ -85,12 +87,14 @@ describeEachDialect('search index migration', ({ url }) => {
   it('keeps the entries when SQLite files their key behind their second (0022), and a reindex replaces each by it', async () => {
     const location = await url();
     const { store: early } = await oldArchive(location, '0021-search-id-ranges');
-    await reindexSearch(appOn(early), createLogger('silent'), 'wwold', new AbortController().signal, () => undefined);
+    // the entries as the index stage wrote them at 0021 (its queue was keyed otherwise then)
+    const messages = await early.db.selectFrom('messages').select(['corpid', 'msgid', 'conversation_key', 'from_id', 'msgtime', 'raw']).execute();
+    await early.db.transaction().execute((trx) => early.dialect.search.writeDocs(trx, indexDocs(messages)));
     await early.close();
 
     const store = await openStore(location, { migrate: false });
     try {
-      expect(await migrateStore(store)).toEqual(['0022-search-keys-by-second']);
+      expect(await migrateStore(store)).toEqual(['0022-search-keys-by-second', '0023-search-queue-by-time']);
       if (store.dialect.name === 'sqlite') {
         // one key, on (the entry's second, corpid, msgid): -2 is SQLite's column number for an expression
         const keys = await sql<{ name: string }>`SELECT name FROM pragma_index_list('search_docs')`.execute(store.db);
@@ -107,6 +111,42 @@ describeEachDialect('search index migration', ({ url }) => {
       await expectFoundOnceIndexed(store, query);
       const entries = await store.db.selectFrom('search_docs').select('msgid').orderBy('msgid').execute();
       expect(entries.map((e) => e.msgid)).toEqual(['m1', 'm2', 'm3']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps the queued messages when the queue is keyed by time (0023), and the index stage then takes the oldest first', async () => {
+    const location = await url();
+    const { store: early, db } = await oldArchive(location, '0022-search-keys-by-second');
+    // a fourth message, first by its id and the newest by time; all four queued, as before 0023
+    await db
+      .insertInto('messages')
+      .values({ ...oldMessage(4, '合同的最新版本'), msgid: 'a4' })
+      .execute();
+    await db
+      .insertInto('search_pending')
+      .values(['a4', 'm1', 'm2', 'm3'].map((msgid) => ({ corpid: 'wwold', msgid, queued_at: 1 })))
+      .execute();
+    await early.close();
+
+    const store = await openStore(location, { migrate: false });
+    try {
+      expect(await migrateStore(store)).toEqual(['0023-search-queue-by-time']);
+      const queue = await store.db.selectFrom('search_pending').selectAll().orderBy('corpid').orderBy('msgtime').orderBy('msgid').execute();
+      expect(queue.map((q) => ({ ...q, msgtime: Number(q.msgtime), queued_at: Number(q.queued_at) }))).toEqual(
+        ['m1', 'm2', 'm3', 'a4'].map((msgid, i) => ({ corpid: 'wwold', msgtime: 1_800_000_000_001 + i, msgid, queued_at: 1 })),
+      );
+      const repository = new IndexRepository(store.db, store.dialect);
+      expect(await repository.indexBatch(2, indexDocs)).toBe(2);
+      // the two oldest, not the first two by id
+      const entries = await store.db.selectFrom('search_docs').select('msgid').orderBy('msgid').execute();
+      expect(entries.map((e) => e.msgid)).toEqual(['m1', 'm2']);
+      expect(await repository.backlog('wwold')).toEqual([{ corpid: 'wwold', pending: 2 }]);
+      const query = parseSearchQuery('合同', { corpid: 'wwold' });
+      await reindexSearch(appOn(store), createLogger('silent'), 'wwold', new AbortController().signal, () => undefined);
+      const page = await searchMessages(store.db, store.dialect, EVERYTHING, query);
+      expect(page.hits.map((h) => h.msgid)).toEqual(['a4', 'm2', 'm1']);
     } finally {
       await store.close();
     }

@@ -272,8 +272,8 @@ describeEachDialect('search plans', ({ open }) => {
       await store.dialect.insertIgnoring(
         trx,
         'search_pending',
-        corpus.map((m) => ({ corpid: m.corpid, msgid: m.msgid, queued_at: 1 })),
-        ['corpid', 'msgid'],
+        rows.map((m) => ({ corpid: m.corpid, msgtime: m.msgtime, msgid: m.msgid, queued_at: 1 })),
+        ['corpid', 'msgtime', 'msgid'],
       );
     });
     const stage = new IndexStage({ db: store.db, dialect: store.dialect, health: store.health, log: createLogger('silent') }, { batch: DEFAULT_INDEX_TIMING.batch });
