@@ -234,6 +234,8 @@ interface SearchPlan {
   readonly range: IdRange;
   /** the tokens hold a time facet whose days or months the range mostly covers (timeFacetsFitRange, SearchIndexSql.countHolders) */
   readonly timeInTokens: boolean;
+  /** the range is a time filter's that no time facet narrows the index to (SearchIndexSql.holders) */
+  readonly rangeNarrows: boolean;
   /** the ids decide the time range alone: no condition on the messages' time is needed */
   readonly timeInIds: boolean;
   /** a page lists the holders' ids and sorts them itself (SORTS_UP_TO), rather than asking the database for them newest first */
@@ -282,6 +284,7 @@ async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: Re
   const estimate = paged ? dialect.search.estimateHolders : undefined;
   const holdersEstimate = estimate === undefined ? Number.POSITIVE_INFINITY : await estimate.call(dialect.search, db, asked, query.filters.corpid);
   const range = exact ?? idRangeOf(query.filters.since, query.filters.until);
+  const timeInTokens = timeFacetsFitRange(query.filters);
   const walksConversation = paged && (await conversationWorthWalking(db, dialect, asked, query.filters, tuning));
   const sample = walksConversation ? { walks: false, tokens: asked } : await sampled(db, dialect, asked, requiredTokens(plan).length, query.filters.corpid, range, tuning);
   const { walks, tokens } = sample;
@@ -297,7 +300,8 @@ async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: Re
     walksConversation,
     range,
     timeInIds: exact !== undefined,
-    timeInTokens: timeFacetsFitRange(query.filters),
+    timeInTokens,
+    rangeNarrows: (query.filters.since !== undefined || query.filters.until !== undefined) && !timeInTokens,
     decided: indexDecides(query, plan),
     inScope: scope.kind === 'everything' ? undefined : await messageScope(db, scope, query.filters.corpid, sortsIds ? undefined : dialect.search.scopeAsList),
   };
@@ -494,7 +498,7 @@ async function countInDatabase(db: Kysely<Database>, dialect: StoreDialect, quer
   const f = query.filters;
   if (!filtersMessages(f, plan.timeInIds) && plan.inScope === undefined)
     return dialect.search.countHolders(db, plan.tokens, f.corpid, cap, plan.range, plan.walks, plan.timeInTokens);
-  const q = withFilters(dialect.search.holders(db, plan.tokens, f.corpid, plan.range, false, plan.walks), f, plan)
+  const q = withFilters(dialect.search.holders(db, plan.tokens, f.corpid, plan.range, false, plan.walks, plan.rangeNarrows), f, plan)
     .select('m.msgid')
     .limit(cap);
   const row = await db
@@ -525,7 +529,9 @@ async function countByDays(db: Kysely<Database>, dialect: StoreDialect, query: S
     const dayStart = second - (second % DAY_SECONDS);
     const atLeast = Math.max(oldest, firstIdOf(dayStart));
     const clamped = dayStart === 0 || dayStart + DAY_SECONDS > LAST_SECOND;
-    const day = clamped ? { ...plan, range: { atLeast, below } } : { ...plan, tokens: [...plan.tokens, dayFacet(dayStart * 1000)], range: { atLeast, below }, timeInTokens: true };
+    const day = clamped
+      ? { ...plan, range: { atLeast, below }, rangeNarrows: true }
+      : { ...plan, tokens: [...plan.tokens, dayFacet(dayStart * 1000)], range: { atLeast, below }, timeInTokens: true, rangeNarrows: false };
     counted += await countInDatabase(db, dialect, query, day, cap - counted);
     below = atLeast;
   }
@@ -834,7 +840,7 @@ async function countOnward(
   const f = query.filters;
   const range = { atLeast: plan.range.atLeast, below: firstIdBeyond(plan.range, from) };
   const tally = new TextTally(matched, checks - examined, cap);
-  const rest = await pastCursor(withFilters(dialect.search.holders(db, plan.tokens, f.corpid, range, false, false), f, plan), from)
+  const rest = await pastCursor(withFilters(dialect.search.holders(db, plan.tokens, f.corpid, range, false, false, plan.rangeNarrows), f, plan), from)
     .select('m.raw')
     .limit(tally.wanted)
     .execute();
@@ -1043,7 +1049,9 @@ async function countPlanned(db: Kysely<Database>, dialect: StoreDialect, query: 
     return cappedCount(count, cap, !walked.whole);
   }
   const tally = new TextTally(0, tuning.countChecks ?? SEARCH_LIMITS.countChecks, cap);
-  let candidates = withFilters(dialect.search.holders(db, plan.tokens, query.filters.corpid, plan.range, false, plan.walks), query.filters, plan).select('m.raw');
+  let candidates = withFilters(dialect.search.holders(db, plan.tokens, query.filters.corpid, plan.range, false, plan.walks, plan.rangeNarrows), query.filters, plan).select(
+    'm.raw',
+  );
   if (Number.isFinite(tally.wanted)) candidates = candidates.limit(tally.wanted);
   return tally.check(await candidates.execute(), query) ?? tally.done(!walked.whole);
 }

@@ -344,6 +344,36 @@ describeEachDialect('search plans', ({ open }) => {
     expect(sessions).toBe(2);
   });
 
+  it('reads a count’s candidates past a page checking each one’s id, and asks the id indexes for the range only for a time filter no facet narrows (PostgreSQL)', async () => {
+    if (store.dialect.name !== 'postgres') {
+      expect(store.dialect.search.countsByDays).not.toBe(true);
+      return;
+    }
+    const asked: string[] = [];
+    const db = new Kysely<Database>({ dialect: store.dialect.createKyselyDialect(), log: (e) => void asked.push(e.query.sql) });
+    // a first page of one with its count, read newest first (no list of every holder), of a phrase:
+    // the count reads the rest of the candidates' text past the page (countOnward)
+    const candidatesRead = async (filters: Record<string, number>) => {
+      asked.length = 0;
+      const query = parseSearchQuery('"同 deploy"', { corpid: CORPS[0], ...filters });
+      const expected = bruteForce(corpus, query);
+      expect(expected.length).toBeGreaterThan(1);
+      const page = await searchMessages(db, store.dialect, EVERYTHING, query, { limit: 1, count: 10_000, tuning: { sortsUpTo: -1 } });
+      expect(page.count).toEqual({ count: expected.length, atLeast: false });
+      return asked.filter((q) => /select "m"\."raw"/.test(q));
+    };
+    try {
+      // no time filter: the rest of the corp's span past the page
+      expect(await candidatesRead({})).toEqual([expect.stringContaining('(d.ord + 0) <')]);
+      // since a time, which no facet asks for
+      const [narrow] = await candidatesRead({ since: 20_000 });
+      expect(narrow).toContain('d.ord >=');
+      expect(narrow).not.toContain('(d.ord + 0)');
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('walks a conversation whose messages share one millisecond batch by batch, page by page, to the scan’s answer', async () => {
     let crossed = 0;
     for (const character of CJK) {

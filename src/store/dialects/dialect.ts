@@ -159,9 +159,20 @@ export interface SearchIndexSql {
    * descending id, the newest second first, which a page needs and a count does not: SQLite's FTS5
    * hands a token's entries back in id order, PostgreSQL and MariaDB sort a few holders' ids or walk
    * the id index, as their planners choose, and each joins only the messages a page shows. The
-   * caller adds filters, a limit, and `entryId` to what it selects.
+   * caller adds filters, a limit, and `entryId` to what it selects. `rangeNarrows`: the range is a
+   * time filter's that no time facet of the tokens narrows the index to already (without a time
+   * filter it is the corp's span, or its rest past a page); a dialect listing holders in no order
+   * may ask its id index for the range only then, and otherwise checks it on each holder.
    */
-  holders(db: Kysely<Database>, tokens: readonly RequiredToken[], corpid: string | undefined, range: IdRange, newestFirst: boolean, walks?: boolean): SearchJoin;
+  holders(
+    db: Kysely<Database>,
+    tokens: readonly RequiredToken[],
+    corpid: string | undefined,
+    range: IdRange,
+    newestFirst: boolean,
+    walks?: boolean,
+    rangeNarrows?: boolean,
+  ): SearchJoin;
   /**
    * Where the full-text index hands back every holder of a token before any order or limit applies
    * (MariaDB's InnoDB FULLTEXT: 250 ms for a token 86,000 of a million entries hold, with every

@@ -17,6 +17,8 @@ export function plannerHolders(
     holdsAllByText?: (tokens: readonly RequiredToken[]) => RawBuilder<SqlBool>;
     /** a count whose range fits its time facets (`timeInTokens`) checks the range on each holder, and does not ask the id indexes for it */
     countsFacetedTimeByFilter?: boolean;
+    /** holders listed in no order (a count's candidates) check a range that does not narrow the index (`rangeNarrows`) on each holder */
+    listsWideRangeByFilter?: boolean;
   } = {},
 ): Pick<SearchIndexSql, 'entryId' | 'holders' | 'countHolders'> {
   const { holdsAllByText } = options;
@@ -24,12 +26,13 @@ export function plannerHolders(
   return {
     entryId: sql<number>`d.ord`,
 
-    holders(db, tokens, corpid, range, newestFirst, walks) {
+    holders(db, tokens, corpid, range, newestFirst, walks, rangeNarrows) {
+      const byFilter = options.listsWideRangeByFilter === true && !newestFirst && walks !== true && rangeNarrows !== true;
       let q = db
         .selectFrom('search_docs as d')
         .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
         .where(holding(tokens, walks))
-        .where(inRange(range));
+        .where(inRange(range, byFilter ? sql`(d.ord + 0)` : sql`d.ord`));
       if (corpid !== undefined) q = q.where('d.corpid', '=', corpid).where('m.corpid', '=', corpid);
       return newestFirst ? q.orderBy(sql`d.ord`, 'desc') : q;
     },
