@@ -232,7 +232,7 @@ interface SearchPlan {
   readonly tokens: readonly RequiredToken[];
   /** the entry ids of the filters' time range; exact when `timeInIds` */
   readonly range: IdRange;
-  /** the tokens hold a time facet whose days or months the range mostly covers (timeFacetsFitRange, SearchIndexSql.countHolders) */
+  /** the tokens hold a time facet whose days or months the range mostly covers (timeFacetsFitRange) */
   readonly timeInTokens: boolean;
   /** the range is a time filter's that no time facet narrows the index to (SearchIndexSql.holders) */
   readonly rangeNarrows: boolean;
@@ -497,7 +497,7 @@ function newestFirstQuery(db: Kysely<Database>, dialect: StoreDialect, query: Se
 async function countInDatabase(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, cap: number): Promise<number> {
   const f = query.filters;
   if (!filtersMessages(f, plan.timeInIds) && plan.inScope === undefined)
-    return dialect.search.countHolders(db, plan.tokens, f.corpid, cap, plan.range, plan.walks, plan.timeInTokens);
+    return dialect.search.countHolders(db, plan.tokens, f.corpid, cap, plan.range, plan.walks, plan.rangeNarrows);
   const q = withFilters(dialect.search.holders(db, plan.tokens, f.corpid, plan.range, false, plan.walks, plan.rangeNarrows), f, plan)
     .select('m.msgid')
     .limit(cap);

@@ -211,10 +211,11 @@ export interface SearchIndexSql {
   searchSession?<T>(db: Kysely<Database>, work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
   /**
    * How many index entries (of one corp, when given; with ids in `range`) hold every token, counted
-   * from the index alone and only up to `cap`. `timeInTokens`: the tokens hold a time facet whose
-   * days (or months) `range` mostly covers (search/facets.ts, timeFacetsFitRange), so the holders
-   * are mostly in the range already; a dialect may then check the range on each holder rather than
-   * ask its id index.
+   * from the index alone and only up to `cap`. `rangeNarrows` as for `holders`: when it is not
+   * set, the range is the corp's span (or its rest), or the tokens hold a time facet whose days or
+   * months it mostly covers (search/facets.ts, timeFacetsFitRange), so the holders are mostly in
+   * the range already; a dialect may then check the range on each holder rather than ask its id
+   * index.
    */
   countHolders(
     db: Kysely<Database>,
@@ -223,7 +224,7 @@ export interface SearchIndexSql {
     cap: number,
     range: IdRange,
     walks?: boolean,
-    timeInTokens?: boolean,
+    rangeNarrows?: boolean,
   ): Promise<number>;
 }
 

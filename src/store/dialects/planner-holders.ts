@@ -15,37 +15,36 @@ export function plannerHolders(
   options: {
     /** SearchIndexSql.holdsAllByText, for walks */
     holdsAllByText?: (tokens: readonly RequiredToken[]) => RawBuilder<SqlBool>;
-    /** a count whose range fits its time facets (`timeInTokens`) checks the range on each holder, and does not ask the id indexes for it */
-    countsFacetedTimeByFilter?: boolean;
-    /** holders listed in no order (a count's candidates) check a range that does not narrow the index (`rangeNarrows`) on each holder */
-    listsWideRangeByFilter?: boolean;
+    /** a count, and holders listed in no order (a count's candidates), check a range that does not narrow the index (`rangeNarrows`) on each holder, and do not ask the id indexes for it */
+    checksWideRangeOnEachHolder?: boolean;
   } = {},
 ): Pick<SearchIndexSql, 'entryId' | 'holders' | 'countHolders'> {
   const { holdsAllByText } = options;
   const holding = (tokens: readonly RequiredToken[], walks = false) => (walks && holdsAllByText !== undefined ? holdsAllByText(tokens) : holdsAll(tokens));
+  // `ord + 0` is no indexed column: the planner then reads the holders the full-text index gives
+  // and checks each one's id
+  const idsOf = (walks: boolean | undefined, rangeNarrows: boolean | undefined) =>
+    options.checksWideRangeOnEachHolder === true && walks !== true && rangeNarrows !== true ? sql`(d.ord + 0)` : sql`d.ord`;
   return {
     entryId: sql<number>`d.ord`,
 
     holders(db, tokens, corpid, range, newestFirst, walks, rangeNarrows) {
-      const byFilter = options.listsWideRangeByFilter === true && !newestFirst && walks !== true && rangeNarrows !== true;
       let q = db
         .selectFrom('search_docs as d')
         .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
         .where(holding(tokens, walks))
-        .where(inRange(range, byFilter ? sql`(d.ord + 0)` : sql`d.ord`));
+        .where(inRange(range, newestFirst ? sql`d.ord` : idsOf(walks, rangeNarrows)));
       if (corpid !== undefined) q = q.where('d.corpid', '=', corpid).where('m.corpid', '=', corpid);
       return newestFirst ? q.orderBy(sql`d.ord`, 'desc') : q;
     },
 
-    async countHolders(db, tokens, corpid, cap, range, walks, timeInTokens) {
+    async countHolders(db, tokens, corpid, cap, range, walks, rangeNarrows) {
       const ofCorp = corpid === undefined ? sql`` : sql` AND d.corpid = ${corpid}`;
-      // `ord + 0` is no indexed column: the planner then reads the holders the full-text index
-      // gives and checks each one's id, which a time facet's day or month has narrowed to about the
-      // range already (search/facets.ts)
-      const ids = timeInTokens === true && options.countsFacetedTimeByFilter === true ? sql`(d.ord + 0)` : sql`d.ord`;
       const r = await sql<{
         n: number | string;
-      }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs d WHERE ${holding(tokens, walks)} AND ${inRange(range, ids)}${ofCorp} LIMIT ${cap}) x`.execute(db);
+      }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs d WHERE ${holding(tokens, walks)} AND ${inRange(range, idsOf(walks, rangeNarrows))}${ofCorp} LIMIT ${cap}) x`.execute(
+        db,
+      );
       return Number(r.rows[0]?.n ?? 0);
     },
   };

@@ -99,13 +99,12 @@ export const postgresSearch: SearchIndexSql = {
   // a count of a common word in a day: the BRIN bitmap of the day's pages is lossy, and ANDed with
   // the GIN one it left every row of those pages to be checked (69,600 for 7,332 holders, about
   // 40 ms); the day's facet already narrows the GIN bitmap to about the day (14,871 entries), so
-  // those are read and their ids checked instead (about 22 ms)
-  //
-  // a count's candidates listed in no order over a wide range (the corp's span, or its rest past a
-  // page): once the table follows time, the planner ANDed the BRIN bitmap of nearly every block
-  // range with the GIN one, and the lossy result left every row of the holders' pages to be
-  // checked (a phrase's 619 candidates: 5,150 rows more, 19.5 ms against 11 at the median)
-  ...plannerHolders(holdsAll, { countsFacetedTimeByFilter: true, listsWideRangeByFilter: true }),
+  // those are read and their ids checked instead (about 22 ms). The same over a range as wide as
+  // the corp's span (or its rest past a page): once the table follows time, the planner ANDed the
+  // BRIN bitmap of nearly every block range with the GIN one for a count's candidates, and checked
+  // every row of the holders' pages (a phrase's 619 candidates: 5,150 rows more, 17 ms against 11
+  // at the median)
+  ...plannerHolders(holdsAll, { checksWideRangeOnEachHolder: true }),
 
   countsByDays: true,
   // a search's statements read a few hundred rows through the indexes, and a parallel plan's workers
