@@ -46,8 +46,16 @@ export async function conversationScope(db: Kysely<Database>, scope: ReadScope, 
  * the scope names. A corp granted whole is a test on `m.corpid`; a narrower grant also asks that the
  * message's conversation pass `conversationScope`, or, given `asList`, that it be one of the
  * conversations that pass it, listed here when they are no more than `asList.upTo`.
+ * `conversationsOf` gives conversationScope for a corp (a caller asking twice passes one that
+ * remembers it).
  */
-export async function messageScope(db: Kysely<Database>, scope: ReadScope, corpid: string | undefined, asList?: ConversationList): Promise<RawBuilder<SqlBool>> {
+export async function messageScope(
+  db: Kysely<Database>,
+  scope: ReadScope,
+  corpid: string | undefined,
+  asList?: ConversationList,
+  conversationsOf: (corpid: string) => Promise<RawBuilder<SqlBool>> = (c) => conversationScope(db, scope, c),
+): Promise<RawBuilder<SqlBool>> {
   if (scope.kind === 'everything') return ALL;
   const named = [...new Set([...scope.corps, ...scope.departments.map((d) => d.corpid), ...scope.conversations.map((c) => c.corpid)])].sort();
   const corps = corpid === undefined ? named : named.filter((c) => c === corpid);
@@ -57,7 +65,7 @@ export async function messageScope(db: Kysely<Database>, scope: ReadScope, corpi
       parts.push(sql<SqlBool>`m.corpid = ${c}`);
       continue;
     }
-    const inScope = await conversationScope(db, scope, c);
+    const inScope = await conversationsOf(c);
     const listed = asList === undefined ? undefined : await conversationsIn(db, c, inScope, asList.upTo);
     if (asList === undefined || listed === undefined) {
       parts.push(sql<SqlBool>`(m.corpid = ${c} AND EXISTS (SELECT 1 FROM conversations c WHERE c.corpid = m.corpid AND c.conversation_key = m.conversation_key AND ${inScope}))`);

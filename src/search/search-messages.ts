@@ -31,10 +31,10 @@
  */
 import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql, type SqlBool } from 'kysely';
 import type { ReadScope } from '../access/read-scope.ts';
-import { messageScope } from '../access/scope-sql.ts';
+import { conversationScope, messageScope } from '../access/scope-sql.ts';
 import { ValidationError } from '../errors/errors.ts';
 import { readCursor, writeCursor } from '../runtime/opaque-cursor.ts';
-import type { IdRange, RequiredToken, SearchTables, StoreDialect } from '../store/dialects/dialect.ts';
+import type { ConversationList, IdRange, RequiredToken, SearchTables, StoreDialect } from '../store/dialects/dialect.ts';
 import { entrySecond, exactIdRange, firstIdOf, idRangeOf, LAST_SECOND, secondOfId } from '../store/dialects/time-ids.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
@@ -277,7 +277,37 @@ function searchTokens(plan: IndexPlan, query: SearchQuery): RequiredToken[] {
   return [...requiredTokens(plan), ...filterFacets(query.filters)];
 }
 
-async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: ReadScope, query: SearchQuery, tuning: SearchTuning, paged: boolean): Promise<SearchPlan> {
+/**
+ * The caller's scope as a condition on `m` (messageScope), read once a search: a page and the
+ * count planned after it ask for it again, and a department grant costs reads of the directory and
+ * of the participants (on PostgreSQL also the list of its conversations: 25–90 ms for a viewer's
+ * 3,000). Each way of asking (as a list or not) is read once, and a corp's grants once for both.
+ * Within PostgreSQL's search session every read sees the same snapshot.
+ */
+type ScopeSql = (asList: ConversationList | undefined) => Promise<RawBuilder<SqlBool>>;
+
+function scopeSqlOf(db: Kysely<Database>, scope: ReadScope, corpid: string | undefined): ScopeSql {
+  const once = <K, V>(read: (key: K) => Promise<V>) => {
+    const done = new Map<K, Promise<V>>();
+    return (key: K): Promise<V> => {
+      let value = done.get(key);
+      if (value === undefined) done.set(key, (value = read(key)));
+      return value;
+    };
+  };
+  const conversationsOf = once((c: string) => conversationScope(db, scope, c));
+  return once((asList: ConversationList | undefined) => messageScope(db, scope, corpid, asList, conversationsOf));
+}
+
+async function planSearch(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  scope: ReadScope,
+  query: SearchQuery,
+  tuning: SearchTuning,
+  paged: boolean,
+  scopeSql: ScopeSql = scopeSqlOf(db, scope, query.filters.corpid),
+): Promise<SearchPlan> {
   const plan = planIndexQuery(query);
   const exact = exactIdRange(query.filters.since, query.filters.until);
   const asked = searchTokens(plan, query);
@@ -303,7 +333,7 @@ async function planSearch(db: Kysely<Database>, dialect: StoreDialect, scope: Re
     timeInTokens,
     rangeNarrows: (query.filters.since !== undefined || query.filters.until !== undefined) && !timeInTokens,
     decided: indexDecides(query, plan),
-    inScope: scope.kind === 'everything' ? undefined : await messageScope(db, scope, query.filters.corpid, sortsIds ? undefined : dialect.search.scopeAsList),
+    inScope: scope.kind === 'everything' ? undefined : await scopeSql(sortsIds ? undefined : dialect.search.scopeAsList),
   };
 }
 
@@ -976,7 +1006,8 @@ async function searchPage(
   let exhausted = true;
   const after = options.after === undefined ? undefined : decodeCursor(options.after);
   const tuning = options.tuning ?? {};
-  const plan = await planSearch(db, dialect, scope, query, tuning, true);
+  const scopeSql = scopeSqlOf(db, scope, query.filters.corpid);
+  const plan = await planSearch(db, dialect, scope, query, tuning, true, scopeSql);
   let listed: readonly Holder[] | undefined;
   const keepList = options.count !== undefined && after === undefined ? (holders: readonly Holder[]) => (listed = holders) : undefined;
   const checks = tuning.countChecks ?? SEARCH_LIMITS.countChecks;
@@ -1000,8 +1031,17 @@ async function searchPage(
       count = await countOnward(db, dialect, query, plan, exhausted ? undefined : next, seen, cap, checks);
     // a walk's plan is the count's too (no estimate, no conversation walked, no ids sorted): its sample is not taken again
     else if (plan.walks) count = await countPlanned(db, dialect, query, plan, cap, tuning);
-    // the count's tokens are the page's: its estimate of their holders is the page's, not asked again
-    else count = await countPlanned(db, dialect, query, { ...(await planSearch(db, dialect, scope, query, tuning, false)), holdersEstimate: plan.holdersEstimate }, cap, tuning);
+    // the count's tokens are the page's: its estimate of their holders is the page's, not asked
+    // again, nor what the scope reads (scopeSqlOf)
+    else
+      count = await countPlanned(
+        db,
+        dialect,
+        query,
+        { ...(await planSearch(db, dialect, scope, query, tuning, false, scopeSql)), holdersEstimate: plan.holdersEstimate },
+        cap,
+        tuning,
+      );
   }
   // a limited caller hears of the backlog of the corps its scope names only, not of the others
   const named = scope.kind === 'everything' ? undefined : new Set([...scope.corps, ...scope.departments.map((d) => d.corpid), ...scope.conversations.map((c) => c.corpid)]);

@@ -318,6 +318,53 @@ describeEachDialect('search plans', ({ open }) => {
     }
   });
 
+  it('reads a department grant’s members and conversations once for a page and a count planned apart from it', async () => {
+    const corpid = CORPS[0]!;
+    const viewer = 'plan-dept-member';
+    await store.db
+      .insertInto('dir_departments')
+      .values({ corpid, dept_id: 70, name: 'd70', name_en: null, parent_id: null, sort_order: null, deleted_at: null, synced_at: 1, updated_at: 1 })
+      .execute();
+    await store.db
+      .insertInto('dir_members')
+      .values({
+        corpid,
+        userid: viewer,
+        name: null,
+        name_pinyin: null,
+        name_initials: null,
+        alias: null,
+        position: null,
+        departments: '[70]',
+        main_department: 70,
+        status: 1,
+        renamed_to: null,
+        deleted_at: null,
+        synced_at: 1,
+        updated_at: 1,
+      })
+      .execute();
+    await store.db.insertInto('conversation_participants').values({ corpid, conversation_key: 'room:r3', userid: viewer }).execute();
+    const scope: ReadScope = { kind: 'limited', corps: [], departments: [{ corpid, departmentId: 70 }], conversations: [] };
+    const asked: string[] = [];
+    const db = new Kysely<Database>({ dialect: store.dialect.createKyselyDialect(), log: (e) => void asked.push(e.query.sql) });
+    try {
+      // neither lists every holder nor walks, so the count is planned apart from the page
+      const tuning: SearchTuning = { sortsUpTo: -1, walksFrom: 2 };
+      const query = parseSearchQuery('合', { corpid });
+      const expected = bruteForce(corpus, query).filter((msgid) => corpus.some((m) => m.corpid === corpid && m.msgid === msgid && m.conversation === 'room:r3'));
+      const page = await searchMessages(db, store.dialect, scope, query, { limit: 7, count: 10_000, tuning });
+      expect(page.hits.map((h) => h.msgid)).toEqual(expected.slice(0, 7));
+      expect(page.count).toEqual({ count: expected.length, atLeast: false });
+      expect(expected.length).toBeGreaterThan(7);
+      expect(asked.filter((q) => /from ["`]dir_members["`]/.test(q))).toHaveLength(1);
+      // PostgreSQL asks for the scope as the list of its conversations, for the page and the count alike
+      expect(asked.filter((q) => q.startsWith('SELECT c.conversation_key FROM conversations c'))).toHaveLength(store.dialect.search.scopeAsList === undefined ? 0 : 1);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('runs a page with its count, and a count, in the session the dialect asks for: on PostgreSQL one read-only transaction without parallel workers', async () => {
     const { search } = store.dialect;
     const setting = async (db: Kysely<Database>, name: string) => (await sql<{ v: string }>`SELECT current_setting(${name}) AS v`.execute(db)).rows[0]!.v;
