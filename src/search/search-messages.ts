@@ -33,6 +33,7 @@ import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql, type SqlBoo
 import type { ReadScope } from '../access/read-scope.ts';
 import { conversationScope, messageScope } from '../access/scope-sql.ts';
 import { ValidationError } from '../errors/errors.ts';
+import { BoundedMemo } from '../runtime/bounded-memo.ts';
 import { readCursor, writeCursor } from '../runtime/opaque-cursor.ts';
 import type { ConversationList, IdRange, RequiredToken, SearchTables, StoreDialect } from '../store/dialects/dialect.ts';
 import { entrySecond, exactIdRange, firstIdOf, idRangeOf, LAST_SECOND, secondOfId } from '../store/dialects/time-ids.ts';
@@ -288,17 +289,15 @@ function searchTokens(plan: IndexPlan, query: SearchQuery): RequiredToken[] {
 type ScopeSql = (asList: ConversationList | undefined) => Promise<RawBuilder<SqlBool>>;
 
 function scopeSqlOf(db: Kysely<Database>, scope: ReadScope, corpid: string | undefined): ScopeSql {
-  const once = <K, V>(read: (key: K) => Promise<V>) => {
-    const done = new Map<K, Promise<V>>();
-    return (key: K): Promise<V> => {
-      let value = done.get(key);
-      if (value === undefined) done.set(key, (value = read(key)));
-      return value;
-    };
-  };
-  const conversationsOf = once((c: string) => conversationScope(db, scope, c));
-  return once((asList: ConversationList | undefined) => messageScope(db, scope, corpid, asList, conversationsOf));
+  // one search asks for two forms at most, and for the corps its scope names
+  const grants = new BoundedMemo<string, Promise<RawBuilder<SqlBool>>>(SCOPE_CORPS_REMEMBERED);
+  const forms = new BoundedMemo<ConversationList | undefined, Promise<RawBuilder<SqlBool>>>(2);
+  const conversationsOf = (c: string) => grants.get(c, () => conversationScope(db, scope, c));
+  return (asList) => forms.get(asList, () => messageScope(db, scope, corpid, asList, conversationsOf));
 }
+
+/** The corps' grants a search remembers (scopeSqlOf); past them it reads them again. */
+const SCOPE_CORPS_REMEMBERED = 64;
 
 async function planSearch(
   db: Kysely<Database>,
