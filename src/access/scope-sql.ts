@@ -1,8 +1,10 @@
 /**
  * A ReadScope as SQL: a condition on one conversation (the `conversations` row aliased `c`) for one
  * corp, which every read of src/reading applies before it reads a conversation, and a condition on
- * messages (aliased `m`) across corps, which search applies to its candidates. Both live here, beside
- * the scope itself, so reading and search share one meaning of a grant without importing each other.
+ * the search index's entries (`search_docs` aliased `d`, which name each message's corp and
+ * conversation) across corps, which search applies to its candidates before it reads their
+ * messages. Both live here, beside the scope itself, so reading and search share one meaning of a
+ * grant without importing each other.
  */
 import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { ReadScope } from './read-scope.ts';
@@ -42,14 +44,14 @@ export async function conversationScope(db: Kysely<Database>, scope: ReadScope, 
 }
 
 /**
- * The condition `scope` puts on messages aliased `m`: of `corpid` only when given, else of any corp
- * the scope names. A corp granted whole is a test on `m.corpid`; a narrower grant also asks that the
- * message's conversation pass `conversationScope`, or, given `asList`, that it be one of the
- * conversations that pass it, listed here when they are no more than `asList.upTo`.
+ * The condition `scope` puts on the index entries of messages, aliased `d`: of `corpid` only when
+ * given, else of any corp the scope names. A corp granted whole is a test on `d.corpid`; a narrower
+ * grant also asks that the entry's conversation pass `conversationScope`, or, given `asList`, that
+ * it be one of the conversations that pass it, listed here when they are no more than `asList.upTo`.
  * `conversationsOf` gives conversationScope for a corp (a caller asking twice passes one that
  * remembers it).
  */
-export async function messageScope(
+export async function entryScope(
   db: Kysely<Database>,
   scope: ReadScope,
   corpid: string | undefined,
@@ -62,15 +64,15 @@ export async function messageScope(
   const parts: RawBuilder<SqlBool>[] = [];
   for (const c of corps) {
     if (scope.corps.includes(c)) {
-      parts.push(sql<SqlBool>`m.corpid = ${c}`);
+      parts.push(sql<SqlBool>`d.corpid = ${c}`);
       continue;
     }
     const inScope = await conversationsOf(c);
     const listed = asList === undefined ? undefined : await conversationsIn(db, c, inScope, asList.upTo);
     if (asList === undefined || listed === undefined) {
-      parts.push(sql<SqlBool>`(m.corpid = ${c} AND EXISTS (SELECT 1 FROM conversations c WHERE c.corpid = m.corpid AND c.conversation_key = m.conversation_key AND ${inScope}))`);
+      parts.push(sql<SqlBool>`(d.corpid = ${c} AND EXISTS (SELECT 1 FROM conversations c WHERE c.corpid = d.corpid AND c.conversation_key = d.conversation_key AND ${inScope}))`);
     } else if (listed.length > 0) {
-      parts.push(sql<SqlBool>`(m.corpid = ${c} AND ${asList.inList(listed)})`);
+      parts.push(sql<SqlBool>`(d.corpid = ${c} AND ${asList.inList(listed)})`);
     }
   }
   if (parts.length === 0) return NONE;

@@ -23,7 +23,8 @@ export function indexDocs(messages: readonly MessageToIndex[]): SearchDoc[] {
   const docs: SearchDoc[] = [];
   for (const m of messages) {
     const tokens = messageTokens(m.raw);
-    if (tokens.length > 0) docs.push({ corpid: m.corpid, msgid: m.msgid, msgtime: Number(m.msgtime), tokens: [...messageFacets(m), ...tokens] });
+    if (tokens.length > 0)
+      docs.push({ corpid: m.corpid, msgid: m.msgid, conversation_key: m.conversation_key, msgtime: Number(m.msgtime), tokens: [...messageFacets(m), ...tokens] });
   }
   return docs;
 }

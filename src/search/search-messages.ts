@@ -31,7 +31,7 @@
  */
 import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql, type SqlBool } from 'kysely';
 import type { ReadScope } from '../access/read-scope.ts';
-import { conversationScope, messageScope } from '../access/scope-sql.ts';
+import { conversationScope, entryScope } from '../access/scope-sql.ts';
 import { ValidationError } from '../errors/errors.ts';
 import { BoundedMemo } from '../runtime/bounded-memo.ts';
 import { readCursor, writeCursor } from '../runtime/opaque-cursor.ts';
@@ -255,10 +255,10 @@ interface SearchPlan {
    */
   readonly walksConversation: boolean;
   /**
-   * the caller's scope as a condition on `m`; undefined when it sees everything. Asked as a list of
-   * conversations where the dialect plans that better (scopeAsList), except when the holders' ids
-   * are sorted here: their messages are read by key, and a long list costs more to plan than the
-   * condition it replaces.
+   * the caller's scope as a condition on the entries `d`; undefined when it sees everything. Asked
+   * as a list of conversations where the dialect plans that better (scopeAsList), except when the
+   * holders' ids are sorted here: their messages are read by key, and a long list costs more to
+   * plan than the condition it replaces.
    */
   readonly inScope: RawBuilder<SqlBool> | undefined;
 }
@@ -279,10 +279,10 @@ function searchTokens(plan: IndexPlan, query: SearchQuery): RequiredToken[] {
 }
 
 /**
- * The caller's scope as a condition on `m` (messageScope), read once a search: a page and the
- * count planned after it ask for it again, and a department grant costs reads of the directory and
- * of the participants (on PostgreSQL also the list of its conversations: 16 ms warm, 71 ms cold, for
- * a viewer's 3,042 of a million messages). Each way of asking (as a list or not) is read once, and a
+ * The caller's scope as a condition on the entries `d` (entryScope), read once a search: a page and
+ * the count planned after it ask for it again, and a department grant costs reads of the directory
+ * and of the participants (where the dialect asks for it as a list, also the list of its
+ * conversations: 16 ms warm, 71 ms cold on PostgreSQL, for a viewer's 3,042 of a million messages). Each way of asking (as a list or not) is read once, and a
  * corp's grants once for both.
  * Within PostgreSQL's search session every read sees the same snapshot.
  */
@@ -293,7 +293,7 @@ function scopeSqlOf(db: Kysely<Database>, scope: ReadScope, corpid: string | und
   const grants = new BoundedMemo<string, Promise<RawBuilder<SqlBool>>>(SCOPE_CORPS_REMEMBERED);
   const forms = new BoundedMemo<ConversationList | undefined, Promise<RawBuilder<SqlBool>>>(2);
   const conversationsOf = (c: string) => grants.get(c, () => conversationScope(db, scope, c));
-  return (asList) => forms.get(asList, () => messageScope(db, scope, corpid, asList, conversationsOf));
+  return (asList) => forms.get(asList, () => entryScope(db, scope, corpid, asList, conversationsOf));
 }
 
 /** The corps' grants a search remembers (scopeSqlOf); past them it reads them again. */
@@ -455,23 +455,30 @@ async function newestOfCorp(
   return { entries: Number(row?.entries ?? 0), oldest: oldest === null ? undefined : Number(oldest), holders: holds.map((_, k) => Number(row?.[`h${k}`] ?? 0)) };
 }
 
-/** True when a filter needs the messages table (the corp is in the index entry too, and the time when the ids decide it). */
+/**
+ * True when a filter needs the messages table: the corp and the conversation are in the index
+ * entry too (entryFilters), and so is the time when the ids decide it.
+ */
 function filtersMessages(f: SearchFilters, timeInIds: boolean): boolean {
   return (
-    f.conversationKey !== undefined ||
-    f.fromIds !== undefined ||
-    f.msgtypes !== undefined ||
-    (!timeInIds && (f.since !== undefined || f.until !== undefined)) ||
-    f.external !== undefined ||
-    f.hasMedia !== undefined
+    f.fromIds !== undefined || f.msgtypes !== undefined || (!timeInIds && (f.since !== undefined || f.until !== undefined)) || f.external !== undefined || f.hasMedia !== undefined
   );
 }
 
-/** The scope and the filters as conditions on the messages aliased `m` (the corp on both `d` and `m`). */
+/**
+ * The scope and the conversation filter as one condition on the index entries `d`, which name each
+ * message's corp and conversation: the database refuses an entry before it reads the message
+ * (undefined: neither asked).
+ */
+function entryFilters(f: SearchFilters, plan: SearchPlan): RawBuilder<SqlBool> | undefined {
+  const conditions = [...(plan.inScope === undefined ? [] : [plan.inScope]), ...(f.conversationKey === undefined ? [] : [sql<SqlBool>`d.conversation_key = ${f.conversationKey}`])];
+  return conditions.length === 0 ? undefined : sql<SqlBool>`(${sql.join(conditions, sql` AND `)})`;
+}
+
+/** The scope and the filters as conditions: on the entries `d` where they name it (entryFilters), else on the messages `m`. */
 function withFilters<O>(q: SelectQueryBuilder<SearchTables, 'd' | 'm', O>, f: SearchFilters, plan: SearchPlan): SelectQueryBuilder<SearchTables, 'd' | 'm', O> {
-  let w = q;
-  if (plan.inScope !== undefined) w = w.where(plan.inScope);
-  if (f.conversationKey !== undefined) w = w.where('m.conversation_key', '=', f.conversationKey);
+  const onEntries = entryFilters(f, plan);
+  let w = onEntries === undefined ? q : q.where(onEntries);
   if (f.fromIds !== undefined) w = w.where('m.from_id', 'in', [...f.fromIds]);
   if (f.msgtypes !== undefined) w = w.where('m.msgtype', 'in', [...f.msgtypes]);
   if (f.since !== undefined && !plan.timeInIds) w = w.where('m.msgtime', '>=', f.since);
@@ -522,12 +529,11 @@ function newestFirstQuery(db: Kysely<Database>, dialect: StoreDialect, query: Se
 
 /**
  * How many messages pass the index and the filters, up to `cap`: the count when the index decides.
- * Without filters on message columns the index alone answers.
+ * Without filters on message columns the index and its entries alone answer.
  */
 async function countInDatabase(db: Kysely<Database>, dialect: StoreDialect, query: SearchQuery, plan: SearchPlan, cap: number): Promise<number> {
   const f = query.filters;
-  if (!filtersMessages(f, plan.timeInIds) && plan.inScope === undefined)
-    return dialect.search.countHolders(db, plan.tokens, f.corpid, cap, plan.range, plan.walks, plan.rangeNarrows);
+  if (!filtersMessages(f, plan.timeInIds)) return dialect.search.countHolders(db, plan.tokens, f.corpid, cap, plan.range, plan.walks, plan.rangeNarrows, entryFilters(f, plan));
   const q = withFilters(dialect.search.holders(db, plan.tokens, f.corpid, plan.range, false, plan.walks, plan.rangeNarrows), f, plan)
     .select('m.msgid')
     .limit(cap);
@@ -778,7 +784,7 @@ async function countListed(
 ): Promise<MatchCount> {
   const messagesOf = (part: readonly Holder[], after: OrderKey | undefined) => holdersMessages(db, query.filters, plan, part, after);
   if (plan.decided) {
-    if (!filtersMessages(query.filters, plan.timeInIds) && plan.inScope === undefined) return cappedCount(holders.length, cap, false);
+    if (!filtersMessages(query.filters, plan.timeInIds) && entryFilters(query.filters, plan) === undefined) return cappedCount(holders.length, cap, false);
     let count = 0;
     for (let at = 0; at < holders.length && count < cap; at += COUNT_READ) {
       const rows = await messagesOf(holders.slice(at, at + COUNT_READ), undefined)

@@ -611,6 +611,8 @@ export interface SearchPendingTable {
 export interface SearchDocTable {
   corpid: string;
   msgid: string;
+  /** the message's (messages.conversation_key), for the conversation filter and a reader's scope; migration 0024 */
+  conversation_key: string;
 }
 
 /**

@@ -3,16 +3,17 @@
  * indexes them. Migration 0020 on an indexed archive: where entry ids now follow time (SQLite) the
  * entries are written again, elsewhere they stay. Migration 0022: SQLite's entries are keyed by their
  * second first, and are still found and replaced. Migration 0023: the queue keyed by time keeps what
- * was queued.
+ * was queued. Migration 0024: the entries get their messages' conversations.
  */
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { indexDocs } from '../../src/search/index-docs.ts';
 import { IndexRepository } from '../../src/search/index-repository.ts';
-import { secondIdOf } from '../../src/store/dialects/time-ids.ts';
-import { EVERYTHING } from '../../src/access/read-scope.ts';
+import { entrySecond, nextIdOf, secondIdOf } from '../../src/store/dialects/time-ids.ts';
+import { EVERYTHING, type ReadScope } from '../../src/access/read-scope.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { reindexSearch } from '../../src/app/search-reindex.ts';
+import { migrationsFor } from '../../src/store/migrations/index.ts';
 import { migrateStore, openStore, type Store } from '../../src/store/open-store.ts';
 import { parseSearchQuery, type SearchQuery } from '../../src/search/query.ts';
 import { searchMessages } from '../../src/search/search-messages.ts';
@@ -44,25 +45,12 @@ describeEachDialect('search index migration', ({ url }) => {
     const location = await url();
     const { store: early, db } = await oldArchive(location, '0019-wecom-login');
     // the entries as the index stage wrote them before 0020: SQLite's ids in the order indexed
-    const entries = indexDocs(
-      [1, 2, 3].map((n) => ({ corpid: 'wwold', msgid: `m${n}`, conversation_key: 'single:a:b', from_id: 'a', msgtime: 1_800_000_000_000 + n, raw: oldMessage(n).raw })),
-    );
-    for (const [k, e] of entries.entries()) {
-      const tokens = e.tokens.join(' ');
-      if (early.dialect.name === 'sqlite') {
-        await sql`INSERT INTO search_docs (id, corpid, msgid) VALUES (${k + 1}, ${e.corpid}, ${e.msgid})`.execute(db);
-        await sql`INSERT INTO search_fts (rowid, tokens) VALUES (${k + 1}, ${tokens})`.execute(db);
-      } else if (early.dialect.name === 'postgres') {
-        await sql`INSERT INTO search_docs (corpid, msgid, tsv) VALUES (${e.corpid}, ${e.msgid}, array_to_tsvector(${e.tokens}::text[]))`.execute(db);
-      } else {
-        await sql`INSERT INTO search_docs (corpid, msgid, tokens) VALUES (${e.corpid}, ${e.msgid}, ${tokens})`.execute(db);
-      }
-    }
+    await writeOldEntries(early, db, false);
     await early.close();
 
     const store = await openStore(location, { migrate: false });
     try {
-      expect(await migrateStore(store)).toEqual(['0020-search-time-ids', '0021-search-id-ranges', '0022-search-keys-by-second', '0023-search-queue-by-time']);
+      expect(await migrateStore(store)).toEqual(migrationsAfter(store, '0019-wecom-login'));
       if (store.dialect.name === 'postgres') {
         // 0021: the BRIN index a search reads a slice of time through
         const brin = await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE tablename = 'search_docs' AND indexname = 'search_docs_ord_brin'`.execute(store.db);
@@ -86,15 +74,14 @@ describeEachDialect('search index migration', ({ url }) => {
 
   it('keeps the entries when SQLite files their key behind their second (0022), and a reindex replaces each by it', async () => {
     const location = await url();
-    const { store: early } = await oldArchive(location, '0021-search-id-ranges');
+    const { store: early, db } = await oldArchive(location, '0021-search-id-ranges');
     // the entries as the index stage wrote them at 0021 (its queue was keyed otherwise then)
-    const messages = await early.db.selectFrom('messages').select(['corpid', 'msgid', 'conversation_key', 'from_id', 'msgtime', 'raw']).execute();
-    await early.db.transaction().execute((trx) => early.dialect.search.writeDocs(trx, indexDocs(messages)));
+    await writeOldEntries(early, db, true);
     await early.close();
 
     const store = await openStore(location, { migrate: false });
     try {
-      expect(await migrateStore(store)).toEqual(['0022-search-keys-by-second', '0023-search-queue-by-time']);
+      expect(await migrateStore(store)).toEqual(migrationsAfter(store, '0021-search-id-ranges'));
       if (store.dialect.name === 'sqlite') {
         // one key, on (the entry's second, corpid, msgid): -2 is SQLite's column number for an expression
         const keys = await sql<{ name: string }>`SELECT name FROM pragma_index_list('search_docs')`.execute(store.db);
@@ -132,7 +119,7 @@ describeEachDialect('search index migration', ({ url }) => {
 
     const store = await openStore(location, { migrate: false });
     try {
-      expect(await migrateStore(store)).toEqual(['0023-search-queue-by-time']);
+      expect(await migrateStore(store)).toEqual(migrationsAfter(store, '0022-search-keys-by-second'));
       const queue = await store.db.selectFrom('search_pending').selectAll().orderBy('corpid').orderBy('msgtime').orderBy('msgid').execute();
       expect(queue.map((q) => ({ ...q, msgtime: Number(q.msgtime), queued_at: Number(q.queued_at) }))).toEqual(
         ['m1', 'm2', 'm3', 'a4'].map((msgid, i) => ({ corpid: 'wwold', msgtime: 1_800_000_000_001 + i, msgid, queued_at: 1 })),
@@ -151,7 +138,89 @@ describeEachDialect('search index migration', ({ url }) => {
       await store.close();
     }
   });
+
+  it('gives the entries written before 0024 their conversation, so a conversation filter and a limited scope find them without a reindex', async () => {
+    const location = await url();
+    const { store: early, db } = await oldArchive(location, '0023-search-queue-by-time');
+    // a fourth message holding 合同, in a conversation of its own
+    await db
+      .insertInto('messages')
+      .values({ ...oldMessage(4, '合同的最新版本'), conversation_key: 'room:r1', roomid: 'r1' })
+      .execute();
+    // the conversations a limited scope is read through, as the decrypt stage keeps them
+    const conversation = (key: string, kind: string, roomid: string, last: number) => ({
+      corpid: 'wwold',
+      conversation_key: key,
+      kind,
+      roomid,
+      message_count: 1,
+      first_msgtime: 1_800_000_000_001,
+      last_msgtime: 1_800_000_000_000 + last,
+      last_seq: String(last).padStart(20, '0'),
+      last_msgid: `m${last}`,
+    });
+    await db
+      .insertInto('conversations')
+      .values([conversation('pair:a|b', 'single', '', 3), conversation('room:r1', 'group', 'r1', 4)])
+      .execute();
+    await writeOldEntries(early, db, true);
+    await early.close();
+
+    const store = await openStore(location, { migrate: false });
+    try {
+      expect(await migrateStore(store)).toEqual(migrationsAfter(store, '0023-search-queue-by-time'));
+      const entries = await store.db.selectFrom('search_docs').select(['msgid', 'conversation_key']).orderBy('msgid').execute();
+      expect(entries).toEqual([
+        { msgid: 'm1', conversation_key: 'pair:a|b' },
+        { msgid: 'm2', conversation_key: 'pair:a|b' },
+        { msgid: 'm3', conversation_key: 'pair:a|b' },
+        { msgid: 'm4', conversation_key: 'room:r1' },
+      ]);
+      const search = async (scope: ReadScope, conversationKey?: string) => {
+        const page = await searchMessages(store.db, store.dialect, scope, parseSearchQuery('合同', { corpid: 'wwold', conversationKey }), { count: 100 });
+        return { hits: page.hits.map((h) => h.msgid), count: page.count, notIndexed: page.notIndexed };
+      };
+      expect(await search(EVERYTHING, 'room:r1')).toEqual({ hits: ['m4'], count: { count: 1, atLeast: false }, notIndexed: 0 });
+      expect(await search(EVERYTHING, 'pair:a|b')).toEqual({ hits: ['m2', 'm1'], count: { count: 2, atLeast: false }, notIndexed: 0 });
+      const viewer: ReadScope = { kind: 'limited', corps: [], departments: [], conversations: [{ corpid: 'wwold', conversation: 'pair:a|b' }] };
+      expect(await search(viewer)).toEqual({ hits: ['m2', 'm1'], count: { count: 2, atLeast: false }, notIndexed: 0 });
+      expect(await search(viewer, 'room:r1')).toEqual({ hits: [], count: { count: 0, atLeast: false }, notIndexed: 0 });
+    } finally {
+      await store.close();
+    }
+  });
 });
+
+/**
+ * The entries of the archive's messages as the index stage wrote them before 0024, without their
+ * conversation: with ids that follow time (`timeIds`, 0020 on), else SQLite's in the order indexed.
+ */
+async function writeOldEntries(early: Store, db: Kysely<any>, timeIds: boolean): Promise<void> {
+  const messages = await early.db.selectFrom('messages').select(['corpid', 'msgid', 'conversation_key', 'from_id', 'msgtime', 'raw']).orderBy('msgid').execute();
+  const highest = new Map<number, number>();
+  for (const [k, e] of indexDocs(messages).entries()) {
+    const tokens = e.tokens.join(' ');
+    const ord = timeIds ? sql`, ${secondIdOf(e.msgtime)}` : sql``;
+    const ordColumn = timeIds ? sql`, ord` : sql``;
+    if (early.dialect.name === 'sqlite') {
+      const second = entrySecond(e.msgtime);
+      const id = timeIds ? nextIdOf(second, highest.get(second)) : k + 1;
+      highest.set(second, id);
+      await sql`INSERT INTO search_docs (id, corpid, msgid) VALUES (${id}, ${e.corpid}, ${e.msgid})`.execute(db);
+      await sql`INSERT INTO search_fts (rowid, tokens) VALUES (${id}, ${tokens})`.execute(db);
+    } else if (early.dialect.name === 'postgres') {
+      await sql`INSERT INTO search_docs (corpid, msgid, tsv${ordColumn}) VALUES (${e.corpid}, ${e.msgid}, array_to_tsvector(${e.tokens}::text[])${ord})`.execute(db);
+    } else {
+      await sql`INSERT INTO search_docs (corpid, msgid, tokens${ordColumn}) VALUES (${e.corpid}, ${e.msgid}, ${tokens}${ord})`.execute(db);
+    }
+  }
+}
+
+/** The names of every migration after `last`, in order: what migrating an archive that stops at `last` runs. */
+function migrationsAfter(store: Store, last: string): string[] {
+  const names = Object.keys(migrationsFor(store.dialect));
+  return names.slice(names.indexOf(last) + 1);
+}
 
 /** An archive whose schema stops at migration `last`, holding the messages m1, m2 and m3. */
 async function oldArchive(location: string, last: string) {

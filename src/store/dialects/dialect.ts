@@ -86,6 +86,8 @@ export interface StoreDialect {
 export interface SearchDoc {
   readonly corpid: string;
   readonly msgid: string;
+  /** the message's conversation: kept in its entry (search_docs.conversation_key) */
+  readonly conversation_key: string;
   /** when the message was sent (milliseconds): a dialect whose entry ids follow time files it by this (time-ids.ts) */
   readonly msgtime: number;
   readonly tokens: readonly string[];
@@ -193,6 +195,8 @@ export interface SearchIndexSql {
    * condition on their participants (access/scope-sql.ts). PostgreSQL cannot estimate that
    * condition, guessed that a viewer's scope held a few of a common word's holders, and sorted all
    * of the viewer's (240,000 messages, 3 s) for one page; a list it estimates from its statistics.
+   * SQLite read the participants again for each statement of a search (5 ms for a viewer's 3,042
+   * conversations), and checks a list against an index it builds of it.
    */
   readonly scopeAsList?: ConversationList;
   /**
@@ -215,7 +219,8 @@ export interface SearchIndexSql {
    * set, the range is the corp's span (or its rest), or the tokens hold a time facet whose days or
    * months it mostly covers (search/facets.ts, timeFacetsFitRange), so the holders are mostly in
    * the range already; a dialect may then check the range on each holder rather than ask its id
-   * index.
+   * index. `where`: a condition on the entry `d` each counted one must meet as well (a conversation,
+   * a reader's scope).
    */
   countHolders(
     db: Kysely<Database>,
@@ -225,6 +230,7 @@ export interface SearchIndexSql {
     range: IdRange,
     walks?: boolean,
     rangeNarrows?: boolean,
+    where?: RawBuilder<SqlBool>,
   ): Promise<number>;
 }
 
@@ -234,7 +240,7 @@ export interface SearchIndexSql {
  */
 export interface ConversationList {
   readonly upTo: number;
-  /** `m.conversation_key` is one of `keys` (at least one) */
+  /** the entry's conversation, `d.conversation_key`, is one of `keys` (at least one) */
   inList(keys: readonly string[]): RawBuilder<SqlBool>;
 }
 

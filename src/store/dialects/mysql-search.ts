@@ -51,9 +51,9 @@ export const mysqlSearch: SearchIndexSql = {
 
   async writeDocs(trx, docs) {
     for (const batch of batchesOf(docs)) {
-      const rows = batch.map((d) => sql`(${d.corpid}, ${d.msgid}, ${secondIdOf(d.msgtime)}, ${d.tokens.join(' ')})`);
-      await sql`INSERT INTO search_docs (corpid, msgid, ord, tokens) VALUES ${sql.join(rows)}
-        ON DUPLICATE KEY UPDATE ord = VALUES(ord), tokens = VALUES(tokens)`.execute(trx);
+      const rows = batch.map((d) => sql`(${d.corpid}, ${d.msgid}, ${d.conversation_key}, ${secondIdOf(d.msgtime)}, ${d.tokens.join(' ')})`);
+      await sql`INSERT INTO search_docs (corpid, msgid, conversation_key, ord, tokens) VALUES ${sql.join(rows)}
+        ON DUPLICATE KEY UPDATE conversation_key = VALUES(conversation_key), ord = VALUES(ord), tokens = VALUES(tokens)`.execute(trx);
     }
   },
 

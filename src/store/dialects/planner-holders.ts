@@ -38,11 +38,12 @@ export function plannerHolders(
       return newestFirst ? q.orderBy(sql`d.ord`, 'desc') : q;
     },
 
-    async countHolders(db, tokens, corpid, cap, range, walks, rangeNarrows) {
+    async countHolders(db, tokens, corpid, cap, range, walks, rangeNarrows, where) {
       const ofCorp = corpid === undefined ? sql`` : sql` AND d.corpid = ${corpid}`;
+      const meeting = where === undefined ? sql`` : sql` AND ${where}`;
       const r = await sql<{
         n: number | string;
-      }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs d WHERE ${holding(tokens, walks)} AND ${inRange(range, idsOf(walks, rangeNarrows))}${ofCorp} LIMIT ${cap}) x`.execute(
+      }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs d WHERE ${holding(tokens, walks)} AND ${inRange(range, idsOf(walks, rangeNarrows))}${ofCorp}${meeting} LIMIT ${cap}) x`.execute(
         db,
       );
       return Number(r.rows[0]?.n ?? 0);

@@ -74,9 +74,11 @@ export const postgresSearch: SearchIndexSql = {
     const split = docs.map((d) => ({ doc: d, parts: splitTokens(d.tokens, TSVECTOR_PART_BYTES) }));
     for (let i = 0; i < split.length; i += 200) {
       const chunk = split.slice(i, i + 200);
-      const rows = chunk.map(({ doc, parts }) => sql`(${doc.corpid}, ${doc.msgid}, ${secondIdOf(doc.msgtime)}, array_to_tsvector(${parts[0]!}::text[]), ${parts.length - 1})`);
-      await sql`INSERT INTO search_docs (corpid, msgid, ord, tsv, parts) VALUES ${sql.join(rows)}
-        ON CONFLICT (corpid, msgid) DO UPDATE SET ord = excluded.ord, tsv = excluded.tsv, parts = excluded.parts`.execute(trx);
+      const rows = chunk.map(
+        ({ doc, parts }) => sql`(${doc.corpid}, ${doc.msgid}, ${doc.conversation_key}, ${secondIdOf(doc.msgtime)}, array_to_tsvector(${parts[0]!}::text[]), ${parts.length - 1})`,
+      );
+      await sql`INSERT INTO search_docs (corpid, msgid, conversation_key, ord, tsv, parts) VALUES ${sql.join(rows)}
+        ON CONFLICT (corpid, msgid) DO UPDATE SET conversation_key = excluded.conversation_key, ord = excluded.ord, tsv = excluded.tsv, parts = excluded.parts`.execute(trx);
       // a message written again may have had parts, or more of them
       const keys = chunk.map(({ doc }) => sql`(${doc.corpid}, ${doc.msgid})`);
       await sql`DELETE FROM search_doc_parts WHERE (corpid, msgid) IN (${sql.join(keys)})`.execute(trx);
@@ -129,7 +131,7 @@ export const postgresSearch: SearchIndexSql = {
   // for 3,000), so a longer list is left to the scope's own condition
   scopeAsList: {
     upTo: 5_000,
-    inList: (keys) => sql<SqlBool>`m.conversation_key = ANY(${[...keys]}::text[])`,
+    inList: (keys) => sql<SqlBool>`d.conversation_key = ANY(${[...keys]}::text[])`,
   },
 
   // PostgreSQL's statistics of the tsvector's elements make this close (3,465 estimated where 2,948
