@@ -24,6 +24,7 @@ import * as m0021 from './0021-search-id-ranges.ts';
 import * as m0022 from './0022-search-keys-by-second.ts';
 import * as m0023 from './0023-search-queue-by-time.ts';
 import * as m0024 from './0024-search-entry-conversations.ts';
+import * as m0025 from './0025-participants-by-user.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -53,6 +54,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0022-search-keys-by-second', m0022],
   ['0023-search-queue-by-time', m0023],
   ['0024-search-entry-conversations', m0024],
+  ['0025-participants-by-user', m0025],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
