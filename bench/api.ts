@@ -9,6 +9,7 @@
  *     its middle (`at=`), at its end (no cursor) and `around=` a message;
  *   - search for a rare and a common two-character term;
  *   - the viewer's list, end page and both searches (their scope is resolved in the SQL);
+ *   - the common term's first page with its count, as the web UI asks for them, as each of them;
  *   - requests per second of the messages route with 16 clients at once (keep-alive connections).
  * Server time is Fastify's own for each request (`ms` of the server's request log line, matched by
  * the X-Request-Id the bench sends): from the request's arrival to the answer sent, the audit row
@@ -237,6 +238,7 @@ interface Body {
   messages?: unknown[];
   hits?: unknown[];
   conversations?: unknown[];
+  count?: { n?: unknown };
 }
 
 /** One timed case: a path for each round, and a check of each answer (so a fast error is never timed as a read). */
@@ -362,6 +364,9 @@ try {
   const common = () => search(COMMON_WORD);
   // the viewer's answer may be empty for a rare term on a small archive, but it is a search answer
   const searchAnswer = (b: Body) => (Array.isArray(b.hits) ? undefined : 'not a search answer');
+  // the first page with its count, as the web UI asks for them
+  const commonCounted = () => `${common()}&count=true`;
+  const hitsCounted = (b: Body) => someHits(b) ?? (typeof b.count?.n === 'number' ? undefined : 'no count');
   const cases: Case[] = [
     { name: 'conversation list (first page)', who: 'admin', path: () => list, check: listPage },
     { name: 'messages: start (at= first)', who: 'admin', path: () => `${conv}?limit=${PAGE}&at=${bigTime(0)}`, check: fullPage },
@@ -370,10 +375,12 @@ try {
     { name: 'messages: around=', who: 'admin', path: around, check: fullPage },
     { name: 'search: rare term', who: 'admin', path: rare, check: someHits },
     { name: 'search: common term', who: 'admin', path: common, check: someHits },
+    { name: 'search: common term with its count', who: 'admin', path: commonCounted, check: hitsCounted },
     { name: 'viewer: conversation list', who: 'viewer', path: () => list, check: listPage },
     { name: 'viewer: messages end', who: 'viewer', path: end, check: fullPage },
     { name: 'viewer: search rare term', who: 'viewer', path: rare, check: searchAnswer },
     { name: 'viewer: search common term', who: 'viewer', path: common, check: someHits },
+    { name: 'viewer: search common term with its count', who: 'viewer', path: commonCounted, check: hitsCounted },
   ];
   const results: Record<string, Figures> = {};
   for (const c of cases) {
