@@ -9,7 +9,7 @@
  *     its middle (`at=`), at its end (no cursor) and `around=` a message;
  *   - search for a rare and a common two-character term;
  *   - the viewer's list, end page and both searches (their scope is resolved in the SQL);
- *   - the common term's first page with its count, as the web UI asks for them, as each of them;
+ *   - the common term's first page with its count, as the web UI asks for them, for the admin and the viewer;
  *   - requests per second of the messages route with 16 clients at once (keep-alive connections).
  * Server time is Fastify's own for each request (`ms` of the server's request log line, matched by
  * the X-Request-Id the bench sends): from the request's arrival to the answer sent, the audit row

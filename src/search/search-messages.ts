@@ -282,9 +282,9 @@ function searchTokens(plan: IndexPlan, query: SearchQuery): RequiredToken[] {
  * The caller's scope as a condition on the entries `d` (entryScope), read once a search: a page and
  * the count planned after it ask for it again, and a department grant costs reads of the directory
  * and of the participants (where the dialect asks for it as a list, also the list of its
- * conversations: 16 ms warm, 71 ms cold on PostgreSQL, for a viewer's 3,042 of a million messages). Each way of asking (as a list or not) is read once, and a
- * corp's grants once for both.
- * Within PostgreSQL's search session every read sees the same snapshot.
+ * conversations: 16 ms warm, 71 ms cold on PostgreSQL, for a viewer's 3,042 of a million
+ * messages). Each way of asking (as a list or not) is read once, and a corp's grants once for
+ * both. Within PostgreSQL's search session every read sees the same snapshot.
  */
 type ScopeSql = (asList: ConversationList | undefined) => Promise<RawBuilder<SqlBool>>;
 
