@@ -294,12 +294,14 @@ describeEachDialect('search plans', ({ open }) => {
     try {
       // decided by the index; not (a phrase, an exclusion); with a filter on the messages; in a scope
       const scope: ReadScope = { kind: 'limited', corps: [], departments: [], conversations: [{ corpid: CORPS[0]!, conversation: 'room:r1' }] };
-      for (const [text, filters, reader] of [
-        ['合同', {}, EVERYTHING],
-        ['"同 deploy"', {}, EVERYTHING],
-        ['合 -同', {}, EVERYTHING],
-        ['合', { conversationKey: 'room:r2' }, EVERYTHING],
-        ['报', {}, scope],
+      // `decided`: the list is the count, so no message is read but the page's (one read: its
+      // first batch holds every holder), the conversation and the scope already applied to the list
+      for (const [text, filters, reader, decided] of [
+        ['合同', {}, EVERYTHING, true],
+        ['"同 deploy"', {}, EVERYTHING, false],
+        ['合 -同', {}, EVERYTHING, false],
+        ['合', { conversationKey: 'room:r2' }, EVERYTHING, true],
+        ['报', {}, scope, true],
       ] as const) {
         const query = parseSearchQuery(text, { corpid: CORPS[0], ...filters });
         const expected = bruteForce(corpus, query).filter((msgid) => reader === EVERYTHING || corpus.some((m) => m.msgid === msgid && m.conversation === 'room:r1'));
@@ -312,6 +314,7 @@ describeEachDialect('search plans', ({ open }) => {
         expect(page.count, text).toEqual({ count: expected.length, atLeast: false });
         expect(expected.length, text).toBeGreaterThan(0);
         expect(askedIndex(), `${text}: the full-text index asked`).toBe(listing ? 1 : 2);
+        if (listing && decided) expect(asked.filter((q) => /["`]messages["`]/.test(q)).length, `${text}: reads of the messages`).toBe(1);
       }
     } finally {
       await db.destroy();
