@@ -373,20 +373,23 @@ describeEachDialect('search plans', ({ open }) => {
     }
   });
 
-  it('runs a page with its count, and a count, in the session the dialect asks for: on PostgreSQL one read-only transaction without parallel workers', async () => {
+  it('runs a page with its count, and a count, in the session the dialect asks for: on PostgreSQL one read-only transaction without parallel workers or JIT', async () => {
     const { search } = store.dialect;
     const setting = async (db: Kysely<Database>, name: string) => (await sql<{ v: string }>`SELECT current_setting(${name}) AS v`.execute(db)).rows[0]!.v;
     if (search.searchSession === undefined) {
       expect(store.dialect.name).not.toBe('postgres');
       return;
     }
+    const serverJit = await setting(store.db, 'jit');
     const inside = await search.searchSession(store.db, async (db) => ({
       workers: await setting(db, 'max_parallel_workers_per_gather'),
+      jit: await setting(db, 'jit'),
       readOnly: await setting(db, 'transaction_read_only'),
     }));
-    expect(inside).toEqual({ workers: '0', readOnly: 'on' });
-    // the pool's connections keep the server's own setting for everything else
+    expect(inside).toEqual({ workers: '0', jit: 'off', readOnly: 'on' });
+    // the pool's connections keep the server's own settings for everything else
     expect(await setting(store.db, 'max_parallel_workers_per_gather')).not.toBe('0');
+    expect(await setting(store.db, 'jit')).toBe(serverJit);
     let sessions = 0;
     const counted = {
       ...store.dialect,

@@ -113,16 +113,18 @@ export const postgresSearch: SearchIndexSql = {
   // cost more to start and to gather from than that: on two idle cores, a phrase's candidates read
   // by themselves (1,001 of 3,674 holders) took 48–56 ms at p50 with two workers, 15 without. The
   // planner keeps most of the search's own statements serial already: the bench's classes, old and
-  // new code alternating, did not change beyond the machine's drift. Read in one snapshot, a first
-  // page and its count agree. SET LOCAL ends with the transaction: the pool keeps the server's
-  // setting for everything else.
+  // new code alternating, did not change beyond the machine's drift. Nor JIT: a count the planner
+  // costs past jit_above_cost (a limited reader's common word, 113,000) was compiled for 17.5 ms
+  // before it read a row, to save far less on the rows it reads. Read in one snapshot, a first
+  // page and its count agree. Settings made local (set_config's `true`) end with the transaction:
+  // the pool keeps the server's for everything else.
   async searchSession(db, work) {
     return db
       .transaction()
       .setIsolationLevel('repeatable read')
       .setAccessMode('read only')
       .execute(async (trx) => {
-        await sql`SET LOCAL max_parallel_workers_per_gather = 0`.execute(trx);
+        await sql`SELECT set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)`.execute(trx);
         return work(trx);
       });
   },
