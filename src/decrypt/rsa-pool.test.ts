@@ -1,6 +1,7 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { generateRsaKeyPair } from '../vault/rsa-key.ts';
 import { rsaPkcs1v15Encrypt } from '../vault/rsa-pkcs1.ts';
 import { RSA_WORKER_NICENESS, RsaPool } from './rsa-pool.ts';
 
@@ -20,8 +21,13 @@ const niced = (): number => [...threadNiceness().values()].filter((n) => n >= RS
 describe('RsaPool', () => {
   const pool = new RsaPool(2);
   afterAll(() => pool.close());
-  const v1 = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const v2 = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // from PEM (generateRsaKeyPair): a key object sharing the generation job's lock can deadlock Node 20
+  const keyPair = () => {
+    const { privateKey, publicKeyPem } = generateRsaKeyPair();
+    return { privateKey, publicKey: createPublicKey(publicKeyPem) };
+  };
+  const v1 = keyPair();
+  const v2 = keyPair();
 
   it('decrypts a batch across workers in input order, per key version, with errors per item', async () => {
     pool.setKeys(

@@ -55,10 +55,20 @@ export function parseRsaPrivateKey(input: string | Buffer): KeyObject {
   return checkRsaPrivateKey(keyFromDer(decodeBase64Body(text.replace(/-----END [A-Z0-9 ]+-----/g, ''))));
 }
 
-/** Generates a new RSA-2048 key pair (e = 65537); the public PEM is what goes into the admin console. */
+/**
+ * Generates a new RSA-2048 key pair (e = 65537); the public PEM is what goes into the admin console.
+ * The key object is made from the generated PEM, so that it shares no lock with the generation
+ * job: on Node 20, reading such a key's details could start a collection that frees the job, whose
+ * destructor waits on that lock (a test worker hung so, src/simulator/sdk/key-ring.ts).
+ */
 export function generateRsaKeyPair(): { privateKey: KeyObject; publicKeyPem: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: MIN_RSA_BITS, publicExponent: 65537 });
-  return { privateKey, publicKeyPem: publicKeyPemOf(privateKey) };
+  const pair = generateKeyPairSync('rsa', {
+    modulusLength: MIN_RSA_BITS,
+    publicExponent: 65537,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { privateKey: createPrivateKey(pair.privateKey), publicKeyPem: pair.publicKey };
 }
 
 /** Exports a private key as unencrypted PKCS#8 PEM (the form we store, sealed, at rest). */

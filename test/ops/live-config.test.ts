@@ -98,7 +98,8 @@ describeEachDialect('configuration changes under a running archive', ({ url }) =
     const [steady, added, nextKey] = await Promise.all([
       simulator({ messages: 20, seed: 'live-steady' }),
       simulator({ messages: 200, seed: 'live-added' }),
-      promisify(generateKeyPair)('rsa', { modulusLength: 2048 }),
+      // as PEM: a key object sharing the generation job's lock can deadlock Node 20 (key-ring.ts)
+      promisify(generateKeyPair)('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }),
     ]);
     const corpid = added.corp.corpid;
     await registerCorps(app, [simulatorCorp(steady, { apiSecrets: false, callbackApps: false })]);

@@ -135,14 +135,16 @@ async function buildVersion(version: number, key: string | KeyObject | undefined
       privateKeyPem: privateKey?.export({ type: 'pkcs8', format: 'pem' }).toString(),
     };
   }
-  const pair = await generateKeyPairAsync('rsa', { modulusLength: 2048 });
-  return {
-    version,
-    publicKey: pair.publicKey,
-    modulusBytes: 256,
-    privateKey: pair.privateKey,
-    privateKeyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-  };
+  // The pair comes back as PEM and the key objects are made from it, so that none of them shares
+  // the generation job's lock. On Node 20 a CI worker hung for good: reading a generated key's
+  // details (asymmetricKeyDetails) under that lock, its main thread started a collection, which
+  // freed the job, whose destructor (~KeyGenJob) waited on the same lock.
+  const pair = await generateKeyPairAsync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { version, publicKey: createPublicKey(pair.publicKey), modulusBytes: 256, privateKey: createPrivateKey(pair.privateKey), privateKeyPem: pair.privateKey };
 }
 
 function modulusBytes(key: KeyObject): number {
