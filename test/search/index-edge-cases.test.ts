@@ -3,6 +3,7 @@
  * queues the same ones, messages that hold no searchable text or no JSON at all, and a message whose
  * distinct tokens exceed what one full-text entry may hold.
  */
+import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { EVERYTHING } from '../../src/access/read-scope.ts';
 import { indexDocs, messageTokens } from '../../src/search/index-docs.ts';
@@ -23,10 +24,10 @@ function textMessage(msgid: string, content: string): Buffer {
   return Buffer.from(JSON.stringify({ msgid, action: 'send', from: 'a', tolist: ['b'], msgtime: 1, msgtype: 'text', text: { content } }));
 }
 
-async function insertMessages(store: Store, raws: ReadonlyArray<readonly [msgid: string, raw: Buffer]>, msgtype = 'text'): Promise<void> {
+async function insertMessages(store: Store, raws: ReadonlyArray<readonly [msgid: string, raw: Buffer]>, msgtype = 'text', corpid = CORP): Promise<void> {
   await store.db
     .insertInto('messages')
-    .values(raws.map(([msgid, raw], i) => messageRow({ corpid: CORP, msgid, seq: BigInt(i + 1), msgtime: 1_800_000_000_000 + i, msgtype, raw })))
+    .values(raws.map(([msgid, raw], i) => messageRow({ corpid, msgid, seq: BigInt(i + 1), msgtime: 1_800_000_000_000 + i, msgtype, raw })))
     .execute();
 }
 
@@ -39,6 +40,12 @@ async function drain(store: Store): Promise<void> {
 async function indexedIds(store: Store): Promise<string[]> {
   const rows = await store.db.selectFrom('search_docs').select('msgid').where('corpid', '=', CORP).orderBy('msgid').execute();
   return rows.map((r) => r.msgid);
+}
+
+/** The corps SQLite lists as having index entries (search_corps). */
+async function indexedCorps(store: Store): Promise<string[]> {
+  const rows = await sql<{ corpid: string }>`SELECT corpid FROM search_corps ORDER BY corpid`.execute(store.db);
+  return rows.rows.map((r) => r.corpid);
 }
 
 async function found(store: Store, text: string): Promise<string[]> {
@@ -104,6 +111,43 @@ describeEachDialect('index stage edge cases', ({ open }) => {
     expect(await indexedIds(store)).toEqual(['g1', 'g2']);
     expect(await found(store, '合同')).toEqual(['g1']);
     expect(await found(store, 'deploy')).toEqual(['g1']);
+  });
+
+  it('counts one corp exactly while other corps’ entries come and go', async () => {
+    const store = await open();
+    const other = 'wwedge2';
+    const count = async (corpid: string, text: string) => (await countMatches(store.db, store.dialect, EVERYTHING, parseSearchQuery(text, { corpid }))).count;
+    const day = { since: 1_800_000_000_000, until: 1_800_000_000_000 + 86_400_000 };
+    const countInDay = async (corpid: string) => (await countMatches(store.db, store.dialect, EVERYTHING, parseSearchQuery('合同', { corpid, ...day }))).count;
+    await insertMessages(store, [
+      ['a1', textMessage('a1', '合同 deploy')],
+      ['a2', textMessage('a2', '合同')],
+      ['a3', textMessage('a3', '发票')],
+    ]);
+    await insertMessages(
+      store,
+      [
+        ['b1', textMessage('b1', '合同 deploy')],
+        ['b2', textMessage('b2', '合同')],
+      ],
+      'text',
+      other,
+    );
+    const repository = new IndexRepository(store.db, store.dialect);
+    await repository.queueAll(CORP, 1);
+    await drain(store);
+    // the only corp with entries: SQLite counts from FTS5 alone (search_corps)
+    expect([await count(CORP, '合同'), await count(CORP, 'deploy'), await countInDay(CORP), await count(other, '合同')]).toEqual([2, 1, 2, 0]);
+    if (store.dialect.name === 'sqlite') expect(await indexedCorps(store)).toEqual([CORP]);
+
+    await repository.queueAll(other, 2);
+    await drain(store);
+    expect([await count(CORP, '合同'), await count(CORP, 'deploy'), await countInDay(CORP), await count(other, '合同'), await count(other, 'deploy')]).toEqual([2, 1, 2, 2, 1]);
+    if (store.dialect.name === 'sqlite') expect(await indexedCorps(store)).toEqual([CORP, other]);
+
+    await store.db.transaction().execute((trx) => store.dialect.search.deleteDocs(trx, CORP));
+    expect([await count(CORP, '合同'), await count(other, '合同'), await countInDay(other)]).toEqual([0, 2, 2]);
+    if (store.dialect.name === 'sqlite') expect(await indexedCorps(store)).toEqual([other]);
   });
 
   it('indexes a message with more distinct tokens than one full-text value holds, and finds it exactly', async () => {

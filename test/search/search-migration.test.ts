@@ -3,7 +3,8 @@
  * indexes them. Migration 0020 on an indexed archive: where entry ids now follow time (SQLite) the
  * entries are written again, elsewhere they stay. Migration 0022: SQLite's entries are keyed by their
  * second first, and are still found and replaced. Migration 0023: the queue keyed by time keeps what
- * was queued. Migration 0024: the entries get their messages' conversations.
+ * was queued. Migration 0024: the entries get their messages' conversations. Migration 0026: SQLite
+ * lists the corps that have entries.
  */
 import { type Kysely, sql } from 'kysely';
 import { expect, it } from 'vitest';
@@ -16,7 +17,7 @@ import { reindexSearch } from '../../src/app/search-reindex.ts';
 import { migrationsFor } from '../../src/store/migrations/index.ts';
 import { migrateStore, openStore, type Store } from '../../src/store/open-store.ts';
 import { parseSearchQuery, type SearchQuery } from '../../src/search/query.ts';
-import { searchMessages } from '../../src/search/search-messages.ts';
+import { countMatches, searchMessages } from '../../src/search/search-messages.ts';
 import { appOn } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { messageRow } from '../support/message-rows.ts';
@@ -185,6 +186,30 @@ describeEachDialect('search index migration', ({ url }) => {
       const viewer: ReadScope = { kind: 'limited', corps: [], departments: [], conversations: [{ corpid: 'wwold', conversation: 'pair:a|b' }] };
       expect(await search(viewer)).toEqual({ hits: ['m2', 'm1'], count: { count: 2, atLeast: false }, notIndexed: 0 });
       expect(await search(viewer, 'room:r1')).toEqual({ hits: [], count: { count: 0, atLeast: false }, notIndexed: 0 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('lists the corps of the entries written before 0026, so that one corp’s count leaves the others’ out', async () => {
+    const location = await url();
+    const { store: early, db } = await oldArchive(location, '0025-participants-by-user');
+    await db
+      .insertInto('messages')
+      .values({ ...oldMessage(4, '合同的最新版本'), corpid: 'wwother' })
+      .execute();
+    await writeOldEntries(early, db, true);
+    await early.close();
+
+    const store = await openStore(location, { migrate: false });
+    try {
+      expect(await migrateStore(store)).toEqual(migrationsAfter(store, '0025-participants-by-user'));
+      if (store.dialect.name === 'sqlite') {
+        const listed = await sql<{ corpid: string }>`SELECT corpid FROM search_corps ORDER BY corpid`.execute(store.db);
+        expect(listed.rows.map((r) => r.corpid)).toEqual(['wwold', 'wwother']);
+      }
+      const count = async (corpid: string) => (await countMatches(store.db, store.dialect, EVERYTHING, parseSearchQuery('合同', { corpid }))).count;
+      expect([await count('wwold'), await count('wwother')]).toEqual([2, 1]);
     } finally {
       await store.close();
     }

@@ -147,6 +147,13 @@ export interface SearchIndexSql {
    * keep theirs as it is.
    */
   keyEntriesBySecond(db: Kysely<any>): Promise<void>;
+  /**
+   * Keeps the list of the corps that have index entries, where counts ask it (migration 0026):
+   * SQLite's FTS5 knows no corp, so a count of one corp looked each holder's entry up for its corp
+   * (5.4 of 6.4 ms for 10,000 holders) until the list says that no other corp has an entry. The
+   * others keep the corp beside each entry's tokens and need nothing.
+   */
+  listCorpsIndexed(db: Kysely<any>): Promise<void>;
   /** Writes the index entries of these messages inside the caller's transaction, replacing any they had. */
   writeDocs(trx: Transaction<Database>, docs: readonly SearchDoc[]): Promise<void>;
   /** Deletes the index entries of one corp (every corp when absent). */

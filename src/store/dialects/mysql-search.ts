@@ -49,6 +49,9 @@ export const mysqlSearch: SearchIndexSql = {
   // its key is what a message's entry written again replaces (ON DUPLICATE KEY UPDATE)
   async keyEntriesBySecond() {},
 
+  // every entry keeps its corp beside its tokens
+  async listCorpsIndexed() {},
+
   async writeDocs(trx, docs) {
     for (const batch of batchesOf(docs)) {
       const rows = batch.map((d) => sql`(${d.corpid}, ${d.msgid}, ${d.conversation_key}, ${secondIdOf(d.msgtime)}, ${d.tokens.join(' ')})`);

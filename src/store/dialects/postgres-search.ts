@@ -70,6 +70,9 @@ export const postgresSearch: SearchIndexSql = {
   // its key is what a message's entry written again replaces (ON CONFLICT), and what its parts join by
   async keyEntriesBySecond() {},
 
+  // every entry keeps its corp beside its tokens
+  async listCorpsIndexed() {},
+
   async writeDocs(trx, docs) {
     const split = docs.map((d) => ({ doc: d, parts: splitTokens(d.tokens, TSVECTOR_PART_BYTES) }));
     for (let i = 0; i < split.length; i += 200) {

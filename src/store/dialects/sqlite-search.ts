@@ -52,12 +52,21 @@ export const sqliteSearch: SearchIndexSql = {
     await sql`CREATE UNIQUE INDEX search_docs_msg ON search_docs (id / ${SECOND_OF_ID}, corpid, msgid)`.execute(db);
   },
 
+  // `search_corps`: every corp with an entry is in it (written in the transaction that writes the
+  // entries), and one is taken out only with the last of its entries (deleteDocs)
+  async listCorpsIndexed(db) {
+    await sql`CREATE TABLE search_corps (corpid varchar(64) PRIMARY KEY) WITHOUT ROWID`.execute(db);
+    await sql`INSERT INTO search_corps (corpid) SELECT DISTINCT corpid FROM search_docs`.execute(db);
+  },
+
   // a batch at a time. An entry is filed in its message's second (time-ids.ts), and a stored
   // message's time never changes (entries of the versions before time ids were deleted by migration
   // 0020), so the entries a reindex replaces are found by (second, corpid, msgid), with one lookup
   // per chunk of rows, and the highest id of each second the new ones go in with one more. The
   // entries and their tokens are then written with one statement each per chunk of rows.
   async writeDocs(trx, docs) {
+    const corps = [...new Set(docs.map((d) => d.corpid))];
+    if (corps.length > 0) await sql`INSERT OR IGNORE INTO search_corps (corpid) VALUES ${sql.join(corps.map((c) => sql`(${c})`))}`.execute(trx);
     const filed = await filedIds(trx, docs);
     const ids = new Map<SearchDoc, number>();
     const replaced: number[] = [];
@@ -94,6 +103,7 @@ export const sqliteSearch: SearchIndexSql = {
     const which = corpid === undefined ? sql`` : sql` WHERE corpid = ${corpid}`;
     await sql`DELETE FROM search_fts WHERE rowid IN (SELECT id FROM search_docs${which})`.execute(trx);
     await sql`DELETE FROM search_docs${which}`.execute(trx);
+    await sql`DELETE FROM search_corps${which}`.execute(trx);
   },
 
   holdsAll(tokens) {
@@ -143,11 +153,15 @@ export const sqliteSearch: SearchIndexSql = {
     // SQLite first kept every holder in a table of its own (86,044 of a common word: 22 ms, where
     // this takes 3.6)
     const onEntry = [...(corpid === undefined ? [] : [sql`+d.corpid = ${corpid}`]), ...(where === undefined ? [] : [where])];
-    const holders =
-      onEntry.length === 0
-        ? sql`SELECT 1 FROM search_fts f WHERE ${inRange} LIMIT ${cap}`
-        : sql`SELECT 1 FROM search_fts f CROSS JOIN search_docs d WHERE ${inRange} AND d.id = f.rowid AND ${sql.join(onEntry, sql` AND `)} LIMIT ${cap}`;
-    const r = await sql<{ n: number }>`SELECT count(*) AS n FROM (${holders})`.execute(db);
+    const fromIndex = sql`SELECT 1 FROM search_fts f WHERE ${inRange} LIMIT ${cap}`;
+    const onEntries = sql`SELECT 1 FROM search_fts f CROSS JOIN search_docs d WHERE ${inRange} AND d.id = f.rowid AND ${sql.join(onEntry, sql` AND `)} LIMIT ${cap}`;
+    // a corp's count asks each holder's entry for its corp only while another corp has entries
+    // (search_corps), in the same statement, so in the same snapshot: CASE runs only the subquery it takes
+    const r =
+      onEntry.length === 0 || where !== undefined
+        ? await sql<{ n: number }>`SELECT count(*) AS n FROM (${onEntry.length === 0 ? fromIndex : onEntries})`.execute(db)
+        : await sql<{ n: number }>`SELECT CASE WHEN EXISTS (SELECT 1 FROM search_corps WHERE corpid <> ${corpid})
+            THEN (SELECT count(*) FROM (${onEntries})) ELSE (SELECT count(*) FROM (${fromIndex})) END AS n`.execute(db);
     return Number(r.rows[0]?.n ?? 0);
   },
 };

@@ -25,6 +25,7 @@ import * as m0022 from './0022-search-keys-by-second.ts';
 import * as m0023 from './0023-search-queue-by-time.ts';
 import * as m0024 from './0024-search-entry-conversations.ts';
 import * as m0025 from './0025-participants-by-user.ts';
+import * as m0026 from './0026-search-corps-indexed.ts';
 
 type DialectMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
@@ -55,6 +56,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0023-search-queue-by-time', m0023],
   ['0024-search-entry-conversations', m0024],
   ['0025-participants-by-user', m0025],
+  ['0026-search-corps-indexed', m0026],
 ];
 
 export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
