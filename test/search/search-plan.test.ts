@@ -321,6 +321,32 @@ describeEachDialect('search plans', ({ open }) => {
     }
   });
 
+  it('reads a page’s worth of candidates first where the index decides, twice that where the text decides', async () => {
+    // candidates read newest first from the index on every dialect: no list of holders, no walk
+    const reads: SearchTuning = { sortsUpTo: -1, walksFrom: 2 };
+    const limits: unknown[][] = [];
+    const db = new Kysely<Database>({
+      dialect: store.dialect.createKyselyDialect(),
+      log: (e) => void (/["`]messages["`]/.test(e.query.sql) && /limit/i.test(e.query.sql) ? limits.push([...e.query.parameters]) : undefined),
+    });
+    try {
+      for (const [text, firstRead] of [
+        ['合', 21],
+        ['合 -同', 41],
+      ] as const) {
+        const query = parseSearchQuery(text, { corpid: CORPS[0] });
+        limits.length = 0;
+        const page = await searchMessages(db, store.dialect, EVERYTHING, query, { limit: 20, tuning: reads });
+        expect(page.hits.map((h) => h.msgid)).toEqual(bruteForce(corpus, query).slice(0, 20));
+        expect(page.hits.length, text).toBe(20);
+        // the page and the one past it (inKeyedBatches): all of the decided term's candidates match
+        expect(limits[0]?.at(-1), text).toBe(firstRead);
+      }
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('reads a department grant’s members and conversations once for a page and a count planned apart from it', async () => {
     const corpid = CORPS[0]!;
     const viewer = 'plan-dept-member';
