@@ -713,11 +713,11 @@ async function* examineSortedIds(
 ): AsyncGenerator<Examined> {
   const f = query.filters;
   const range = { atLeast: plan.range.atLeast, below: firstIdBeyond(plan.range, after) };
-  // the first slice holds about four times the first batch (a page's worth where the index decides,
-  // twice that where the text decides: a phrase whose holders match one time in seven read a second
-  // slice, one more pass over the full-text index, 6–7 ms on PostgreSQL). Where the index decides a count of no more holders
-  // than its cap, the list of them all is the count (countListed): one slice, and no second pass
-  // over the index to count them (PostgreSQL: the rare term's 2,948 holders, a slice in 3 ms and
+  // the first slice holds about four times the first batch (a page's worth where the index
+  // decides, twice that where the text decides: a phrase whose holders match one time in seven read
+  // a second slice, one more pass over the full-text index, 6–7 ms on PostgreSQL). Where the index
+  // decides a count of no more holders than its cap, the list of them all is the count
+  // (countListed): one slice, and no second pass over the index to count them (PostgreSQL: the rare term's 2,948 holders, a slice in 3 ms and
   // the count in 6, against 7 for them all; the common word's 431 in one conversation, the page
   // and its count 9.9 ms at p50 against 5.5). One slice (so too without an estimate) is the whole
   // range: the corp's span, which only cuts slices, is not asked.
