@@ -39,7 +39,7 @@ export const sqliteSearch: SearchIndexSql = {
   // searchable-text.ts lets one message contribute), so one row per message always suffices
   async createDocParts() {},
 
-  // a range of ids is already cheap: FTS5 seeks its rowids
+  // a range of ids is already cheap: FTS5 seeks its rowids (given as integers: ftsRowid)
   async createIdRangeIndex() {},
 
   // the table again, its key on (corpid, msgid) now behind the entry's second: SQLite matches the
@@ -76,7 +76,7 @@ export const sqliteSearch: SearchIndexSql = {
       ids.set(d, id);
       replaced.push(id);
     }
-    for (const part of chunks(replaced, ROWS_A_STATEMENT)) await sql`DELETE FROM search_fts WHERE rowid IN (${sql.join(part)})`.execute(trx);
+    for (const part of chunks(replaced, ROWS_A_STATEMENT)) await sql`DELETE FROM search_fts WHERE rowid IN (${sql.join(part.map(ftsRowid))})`.execute(trx);
     const fresh = docs.filter((d) => !ids.has(d));
     const highest = await highestIds(trx, new Set(fresh.map((d) => entrySecond(d.msgtime))));
     for (const d of fresh) {
@@ -126,8 +126,8 @@ export const sqliteSearch: SearchIndexSql = {
       .where(sql<SqlBool>`d.id = f.rowid`)
       .whereRef('m.corpid', '=', 'd.corpid')
       .whereRef('m.msgid', '=', 'd.msgid');
-    if (range.atLeast !== undefined) q = q.where(sql<SqlBool>`f.rowid >= ${range.atLeast}`);
-    if (range.below !== undefined) q = q.where(sql<SqlBool>`f.rowid < ${range.below}`);
+    if (range.atLeast !== undefined) q = q.where(sql<SqlBool>`f.rowid >= ${ftsRowid(range.atLeast)}`);
+    if (range.below !== undefined) q = q.where(sql<SqlBool>`f.rowid < ${ftsRowid(range.below)}`);
     if (corpid !== undefined) q = q.where(sql<SqlBool>`+d.corpid = ${corpid}`);
     return q.orderBy(sql`f.rowid`, 'desc') as unknown as SearchJoin;
   },
@@ -144,8 +144,8 @@ export const sqliteSearch: SearchIndexSql = {
     const inRange = sql.join(
       [
         sql`search_fts MATCH ${match}`,
-        ...(range.atLeast === undefined ? [] : [sql`f.rowid >= ${range.atLeast}`]),
-        ...(range.below === undefined ? [] : [sql`f.rowid < ${range.below}`]),
+        ...(range.atLeast === undefined ? [] : [sql`f.rowid >= ${ftsRowid(range.atLeast)}`]),
+        ...(range.below === undefined ? [] : [sql`f.rowid < ${ftsRowid(range.below)}`]),
       ],
       sql` AND `,
     );
@@ -171,6 +171,16 @@ export const sqliteSearch: SearchIndexSql = {
  * expression serves only a query with the same expression, and a bound value is not the same.
  */
 const SECOND_OF_ID = sql.raw(String(SLOTS_A_SECOND));
+
+/**
+ * An entry id as FTS5 takes a rowid: better-sqlite3 binds every JS number as a REAL, and FTS5 uses
+ * a bound on its rowids (or a rowid to look up) only when the value is an INTEGER. Given a REAL, it
+ * read the token's whole list and left the bound to SQLite's check of each row: the common word's
+ * holders in one day (7,332 of 86,044) were counted in 7.2 ms instead of 0.7 (median of 15).
+ */
+function ftsRowid(id: number): RawBuilder<number> {
+  return sql<number>`CAST(${id} AS INTEGER)`;
+}
 
 /** The ids of the entries these messages already have, by messageKey, through the key on (second, corpid, msgid). */
 async function filedIds(trx: Transaction<Database>, docs: readonly SearchDoc[]): Promise<Map<string, number>> {
