@@ -117,14 +117,14 @@ export function timeFacetsFitRange(f: SearchFilters): boolean {
 
 /**
  * The facets every message that passes the filters holds: the conversation's, one of the senders',
- * one of the range's days (or months). An empty range or an empty sender list gives nothing to ask;
+ * one of the range's days (or months; `time: false` leaves the range to the entries' ids). An empty range or an empty sender list gives nothing to ask;
  * the SQL condition then finds no message.
  */
-export function filterFacets(f: SearchFilters): RequiredToken[] {
+export function filterFacets(f: SearchFilters, options: { time: boolean } = { time: true }): RequiredToken[] {
   const facets: RequiredToken[] = [];
   if (f.conversationKey !== undefined) facets.push({ token: encodeFacet('conversation', f.conversationKey), prefix: false });
   if (f.fromIds !== undefined && f.fromIds.length > 0 && f.fromIds.length <= MAX_SENDER_FACETS) facets.push({ anyOf: f.fromIds.map((id) => encodeFacet('sender', id)) });
-  const time = timeFacet(f.since, f.until);
+  const time = options.time ? timeFacet(f.since, f.until) : undefined;
   if (time !== undefined) facets.push(time.facet);
   return facets;
 }

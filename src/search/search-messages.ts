@@ -274,8 +274,8 @@ export function indexDecides(query: SearchQuery, plan: IndexPlan): boolean {
 }
 
 /** The tokens every matching message's entry holds: the query's, and its filters' facets (which narrow the index's answer as the terms do; their SQL conditions still decide). */
-function searchTokens(plan: IndexPlan, query: SearchQuery): RequiredToken[] {
-  return [...requiredTokens(plan), ...filterFacets(query.filters)];
+function searchTokens(plan: IndexPlan, query: SearchQuery, dialect: StoreDialect): RequiredToken[] {
+  return [...requiredTokens(plan), ...filterFacets(query.filters, { time: dialect.search.seeksIdRanges !== true })];
 }
 
 /**
@@ -310,11 +310,11 @@ async function planSearch(
 ): Promise<SearchPlan> {
   const plan = planIndexQuery(query);
   const exact = exactIdRange(query.filters.since, query.filters.until);
-  const asked = searchTokens(plan, query);
+  const asked = searchTokens(plan, query, dialect);
   const estimate = paged ? dialect.search.estimateHolders : undefined;
   const holdersEstimate = estimate === undefined ? Number.POSITIVE_INFINITY : await estimate.call(dialect.search, db, asked, query.filters.corpid);
   const range = exact ?? idRangeOf(query.filters.since, query.filters.until);
-  const timeInTokens = timeFacetsFitRange(query.filters);
+  const timeInTokens = dialect.search.seeksIdRanges !== true && timeFacetsFitRange(query.filters);
   const walksConversation = paged && (await conversationWorthWalking(db, dialect, asked, query.filters, tuning));
   const sample = walksConversation ? { walks: false, tokens: asked } : await sampled(db, dialect, asked, requiredTokens(plan).length, query.filters.corpid, range, tuning);
   const { walks, tokens } = sample;

@@ -18,6 +18,7 @@ import { parseSearchQuery, type SearchQuery } from '../../src/search/query.ts';
 import { countMatches, indexDecides, newestSlices, ReadPace, searchMessages, type SearchTuning } from '../../src/search/search-messages.ts';
 import { messageTokens } from '../../src/search/index-docs.ts';
 import { planIndexQuery, tokenSetAdmits } from '../../src/search/index-plan.ts';
+import { encodeFacet } from '../../src/search/token-codec.ts';
 import type { Rng } from '../../src/simulator/core/prng.ts';
 import type { IdRange } from '../../src/store/dialects/dialect.ts';
 import { firstIdOf, idRangeOf, secondIdOf, secondOfId } from '../../src/store/dialects/time-ids.ts';
@@ -453,6 +454,26 @@ describeEachDialect('search plans', ({ open }) => {
       const [narrow] = await candidatesRead({ since: 20_000 });
       expect(narrow).toContain('d.ord >=');
       expect(narrow).not.toContain('(d.ord + 0)');
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('asks the full-text index for a day by its facet, or, where the index seeks ranges of ids (SQLite), by the day’s ids alone', async () => {
+    const parameters: unknown[] = [];
+    const db = new Kysely<Database>({ dialect: store.dialect.createKyselyDialect(), log: (e) => void parameters.push(...e.query.parameters) });
+    try {
+      // the third day (1970-01-03), and a character one of its messages holds
+      const day = 2 * 86_400_000;
+      const held = corpus.find((m) => m.corpid === CORPS[0] && m.msgtime >= day && m.msgtime < day + 86_400_000 && /\p{Script=Han}/u.test(m.text));
+      const query = parseSearchQuery(held!.text.match(/\p{Script=Han}/u)![0], { corpid: CORPS[0], since: day, until: day + 86_400_000 });
+      const expected = bruteForce(corpus, query);
+      expect(expected.length).toBeGreaterThan(0);
+      const page = await searchMessages(db, store.dialect, EVERYTHING, query, { limit: 50, count: 10_000 });
+      expect(page.hits.map((h) => h.msgid)).toEqual(expected.slice(0, 50));
+      expect(page.count).toEqual({ count: expected.length, atLeast: false });
+      const askedDay = parameters.some((p) => typeof p === 'string' && p.includes(encodeFacet('day', '19700103')));
+      expect(askedDay).toBe(store.dialect.name !== 'sqlite');
     } finally {
       await db.destroy();
     }

@@ -215,6 +215,13 @@ export interface SearchIndexSql {
    */
   readonly countsByDays?: boolean;
   /**
+   * Where the full-text index seeks a range of ids by itself (SQLite: FTS5's rowids are the ids), a
+   * time filter is asked of it as that range alone, without its days' or months' facets: ANDed
+   * with the term, the facets' lists only cost more. The common word's holders in one day (7,332)
+   * were counted in 2.5 ms with the day's facets, 1.6 without (the statement's median of 30).
+   */
+  readonly seeksIdRanges?: boolean;
+  /**
    * Where a search's statements need settings of their own: runs `work` (a page with its count, or
    * a count) on a connection set for them, and gives back what it gives. PostgreSQL runs them in one
    * read-only transaction without parallel workers. Without it, a search runs on `db` as it is.

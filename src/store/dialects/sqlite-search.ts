@@ -42,6 +42,8 @@ export const sqliteSearch: SearchIndexSql = {
   // a range of ids is already cheap: FTS5 seeks its rowids (given as integers: ftsRowid)
   async createIdRangeIndex() {},
 
+  seeksIdRanges: true,
+
   // the table again, its key on (corpid, msgid) now behind the entry's second: SQLite matches the
   // expression in writeDocs' lookup to this one's, the divisor written out in both
   async keyEntriesBySecond(db) {
