@@ -14,7 +14,18 @@
  * A message matches when every term to include matches some field and no excluded term does.
  */
 import type { QueryTerm, QueryUnit, SearchQuery } from './query.ts';
-import { textUnits, type TextUnit } from './tokenize.ts';
+import { type CharacterFold, textUnits, type TextUnit } from './tokenize.ts';
+
+/** A field with its units, cut once for both the match and the snippet (snippet.ts). */
+export interface AnalysedField {
+  readonly text: string;
+  readonly units: readonly TextUnit[];
+}
+
+/** The fields cut into units, with the query's fold. */
+export function analyseFields(fields: readonly string[], fold: CharacterFold | undefined): AnalysedField[] {
+  return fields.map((text) => ({ text, units: textUnits(text, fold) }));
+}
 
 function unitMatches(q: QueryUnit, u: TextUnit): boolean {
   if (q.kind !== u.kind) return false;
@@ -50,6 +61,10 @@ function termMatchesField(units: readonly TextUnit[], term: QueryTerm): boolean 
  * query. Filters are not checked here: they are columns, not text.
  */
 export function matchesQuery(fields: readonly string[], query: SearchQuery): boolean {
-  const analysed = fields.map((field) => textUnits(field, query.fold));
-  return query.terms.every((term) => analysed.some((units) => termMatchesField(units, term)) !== term.exclude);
+  return matchesAnalysed(analyseFields(fields, query.fold), query);
+}
+
+/** matchesQuery on fields already cut into units with the query's fold. */
+export function matchesAnalysed(fields: readonly AnalysedField[], query: SearchQuery): boolean {
+  return query.terms.every((term) => fields.some((f) => termMatchesField(f.units, term)) !== term.exclude);
 }

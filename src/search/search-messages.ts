@@ -42,10 +42,10 @@ import { decodeSeq } from '../store/seq-codec.ts';
 import { dayFacet, filterFacets, timeFacetsFitRange } from './facets.ts';
 import { type IndexPlan, planIndexQuery } from './index-plan.ts';
 import { IndexRepository } from './index-repository.ts';
-import { matchesQuery } from './match.ts';
+import { type AnalysedField, analyseFields, matchesAnalysed, matchesQuery } from './match.ts';
 import type { SearchFilters, SearchQuery } from './query.ts';
 import { searchableTextOfRaw } from './searchable-text.ts';
-import { type Snippet, snippetFor } from './snippet.ts';
+import { type Snippet, snippetOfAnalysed } from './snippet.ts';
 
 export const SEARCH_LIMITS = Object.freeze({ maxLimit: 1_000, defaultLimit: 50, defaultCountCap: 10_000, countChecks: 1_000 });
 
@@ -575,11 +575,11 @@ async function countByDays(db: Kysely<Database>, dialect: StoreDialect, query: S
   return counted;
 }
 
-/** One candidate looked at, with its fields when it matches exactly. */
+/** One candidate looked at, with its fields (cut into units, for the snippet) when it matches exactly. */
 interface Examined {
   readonly row: CandidateRow;
   readonly key: OrderKey;
-  readonly fields: readonly string[] | undefined;
+  readonly fields: readonly AnalysedField[] | undefined;
 }
 
 function fieldsOf(raw: Uint8Array): string[] {
@@ -587,8 +587,8 @@ function fieldsOf(raw: Uint8Array): string[] {
 }
 
 function examined(row: CandidateRow, query: SearchQuery): Examined {
-  const fields = fieldsOf(row.raw);
-  return { row, key: [Number(row.msgtime), row.seq, row.corpid, row.msgid], fields: matchesQuery(fields, query) ? fields : undefined };
+  const fields = analyseFields(fieldsOf(row.raw), query.fold);
+  return { row, key: [Number(row.msgtime), row.seq, row.corpid, row.msgid], fields: matchesAnalysed(fields, query) ? fields : undefined };
 }
 
 /**
@@ -983,7 +983,7 @@ function newestFirst(a: CandidateRow, b: CandidateRow): number {
   return Number(b.msgtime) - Number(a.msgtime) || bytes(a.seq, b.seq) || bytes(a.corpid, b.corpid) || bytes(a.msgid, b.msgid);
 }
 
-function hitOf(row: CandidateRow, fields: readonly string[], query: SearchQuery): SearchHit {
+function hitOf(row: CandidateRow, fields: readonly AnalysedField[], query: SearchQuery): SearchHit {
   return {
     corpid: row.corpid,
     msgid: row.msgid,
@@ -993,7 +993,7 @@ function hitOf(row: CandidateRow, fields: readonly string[], query: SearchQuery)
     conversation: row.conversation_key,
     roomid: row.roomid,
     msgtype: row.msgtype,
-    snippet: snippetFor(fields, query),
+    snippet: snippetOfAnalysed(fields, query),
   };
 }
 

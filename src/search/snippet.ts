@@ -3,9 +3,9 @@
  * caller renders it (as text, never as HTML). Offsets are UTF-16 code units into `text`, end
  * exclusive, as JavaScript strings count; a range never splits a surrogate pair.
  */
-import { termOccurrences } from './match.ts';
+import { type AnalysedField, analyseFields, termOccurrences } from './match.ts';
 import type { SearchQuery } from './query.ts';
-import { textUnits } from './tokenize.ts';
+import type { TextUnit } from './tokenize.ts';
 
 export interface Snippet {
   /** index of the field in the list given */
@@ -23,9 +23,8 @@ const LEAD = 20;
 
 type Range = [number, number];
 
-/** The stretches of `field` that the query's included terms match, sorted and merged. */
-function matchedRanges(field: string, query: SearchQuery): Range[] {
-  const units = textUnits(field, query.fold);
+/** The stretches of the field cut into `units` that the query's included terms match, sorted and merged. */
+function matchedRanges(units: readonly TextUnit[], query: SearchQuery): Range[] {
   const ranges: Range[] = [];
   for (const term of query.terms) {
     if (term.exclude) continue;
@@ -47,8 +46,7 @@ function codePointStart(text: string, at: number): number {
   return at > 0 && at < text.length && c >= 0xdc00 && c <= 0xdfff ? at - 1 : at;
 }
 
-function distinctTermsIn(field: string, query: SearchQuery): number {
-  const units = textUnits(field, query.fold);
+function distinctTermsIn(units: readonly TextUnit[], query: SearchQuery): number {
   return query.terms.filter((t) => !t.exclude && termOccurrences(units, t).length > 0).length;
 }
 
@@ -57,15 +55,20 @@ function distinctTermsIn(field: string, query: SearchQuery): number {
  * to about `length` code units around the first match. Undefined when no field matches.
  */
 export function snippetFor(fields: readonly string[], query: SearchQuery, length = SNIPPET_LENGTH): Snippet | undefined {
+  return snippetOfAnalysed(analyseFields(fields, query.fold), query, length);
+}
+
+/** snippetFor on fields already cut into units with the query's fold (match.ts, analyseFields). */
+export function snippetOfAnalysed(fields: readonly AnalysedField[], query: SearchQuery, length = SNIPPET_LENGTH): Snippet | undefined {
   let best = -1;
   let bestCount = 0;
-  fields.forEach((field, i) => {
-    const count = distinctTermsIn(field, query);
+  fields.forEach(({ units }, i) => {
+    const count = distinctTermsIn(units, query);
     if (count > bestCount) [best, bestCount] = [i, count];
   });
   if (best < 0) return undefined;
-  const field = fields[best]!;
-  const ranges = matchedRanges(field, query);
+  const { text: field, units } = fields[best]!;
+  const ranges = matchedRanges(units, query);
   const lead = Math.min(LEAD, Math.floor(length / 4));
   const from = codePointStart(field, Math.max(0, Math.min(ranges[0]![0] - lead, field.length - length)));
   const to = codePointStart(field, Math.min(field.length, from + length));
