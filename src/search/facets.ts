@@ -117,8 +117,8 @@ export function timeFacetsFitRange(f: SearchFilters): boolean {
 
 /**
  * The facets every message that passes the filters holds: the conversation's, one of the senders',
- * one of the range's days (or months; `time: false` leaves the range to the entries' ids). An empty range or an empty sender list gives nothing to ask;
- * the SQL condition then finds no message.
+ * one of the range's days (or months; `time: false` leaves the range to the entries' ids). An
+ * empty range or an empty sender list gives nothing to ask; the SQL condition then finds no message.
  */
 export function filterFacets(f: SearchFilters, options: { time: boolean } = { time: true }): RequiredToken[] {
   const facets: RequiredToken[] = [];
