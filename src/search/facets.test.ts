@@ -36,6 +36,12 @@ describe('search facets', () => {
     expect(anyOf(days)).toEqual(['dy20261201', 'dy20261202', 'dy20261203']);
   });
 
+  it('leaves the time to the entries’ ids when asked to (time: false), still asking for the rest', () => {
+    const filters = { conversationKey: 'room:r1', fromIds: ['a'], since: at('2026-12-01T00:00:00Z'), until: at('2026-12-02T00:00:00Z') };
+    expect(filterFacets(filters)).toHaveLength(3);
+    expect(filterFacets(filters, { time: false })).toEqual([{ token: encodeFacet('conversation', 'room:r1'), prefix: false }, { anyOf: [encodeFacet('sender', 'a')] }]);
+  });
+
   it('covers every day a message of the range can fall on, up to the limit, then months, then nothing', () => {
     const since = at('2026-01-31T23:00:00Z');
     // 23:00 of the first day to 22:59 of the 62nd: 62 days
