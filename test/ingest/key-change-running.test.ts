@@ -3,8 +3,7 @@ import { DecryptStage, KEY_CHANGE_GRACE_MS } from '../../src/decrypt/decrypt-sta
 import { RsaPool } from '../../src/decrypt/rsa-pool.ts';
 import { createBackend } from '../../src/sdk/create-backend.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts';
-import { generateRsaKeyPair, privateKeyToPkcs8Pem } from '../../src/vault/rsa-key.ts';
-import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly } from '../support/archive-harness.ts';
+import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly, wrongKeyPem } from '../support/archive-harness.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { describeEachDialect } from '../support/databases.ts';
 
@@ -21,7 +20,7 @@ describeEachDialect('decrypt: a key replaced while an archive runs', ({ open }) 
     defer(() => sim.close());
     const corpid = sim.corp.corpid;
     await addSimulatorCorp(app, sim, { keyVersions: [] });
-    await app.keys.add(corpid, 1, privateKeyToPkcs8Pem(generateRsaKeyPair().privateKey));
+    await app.keys.add(corpid, 1, wrongKeyPem());
     const backend = createBackend(await app.corps.get(corpid));
     const rsa = new RsaPool();
     defer(

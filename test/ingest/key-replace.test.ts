@@ -8,8 +8,8 @@ import { keysAdd, keysReplace } from '../../src/cli/commands/keys.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { ArchiveError } from '../../src/errors/errors.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
-import { generateRsaKeyPair, parseRsaPrivateKey, privateKeyToPkcs8Pem, publicKeyFingerprint } from '../../src/vault/rsa-key.ts';
-import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly } from '../support/archive-harness.ts';
+import { parseRsaPrivateKey, publicKeyFingerprint } from '../../src/vault/rsa-key.ts';
+import { addSimulatorCorp, appOn, archiveOnce, expectArchivedExactly, wrongKeyPem } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { useSimulators } from '../support/simulators.ts';
 
@@ -46,7 +46,7 @@ describeEachDialect('keys: a wrong key is found and replaced', ({ open }) => {
     expect((await archiveOnce(app))[0]).toMatchObject({ messages: 0, failures: 120 });
 
     // another corp's key stored as version 1: the check says so, and every message fails with it
-    const wrongPem = privateKeyToPkcs8Pem(generateRsaKeyPair().privateKey);
+    const wrongPem = wrongKeyPem();
     const rightPem = sim.privateKeyPems.get(1)!;
     const added = await cli(app, keysAdd, { corp: corpid, version: '1', file: pemFile('wrong', wrongPem) });
     expect(added.error).toBeUndefined();

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'vitest';
 import { createApp, type App } from '../../src/app/app.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';
@@ -12,6 +13,17 @@ import type { Store } from '../../src/store/open-store.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/store/schema.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
+
+/**
+ * A private key (PKCS#8 PEM) that opens none of the simulator's envelopes, every time: 3072 bits
+ * against its 2048-bit ciphertexts, so each one fails on its length (rsa_failed). A wrong key of
+ * the simulator's size fails on the padding instead, except that a block decrypted with it passes
+ * that check by chance about once in 10^5 (it starts 0x00 0x02); its envelope then fails later,
+ * on DecryptData or on the JSON, with another reason.
+ */
+export function wrongKeyPem(): string {
+  return generateKeyPairSync('rsa', { modulusLength: 3072, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+}
 
 /** Fast timings for tests: the same loops, shorter waits. */
 export const FAST_TIMING: Partial<ArchiverTiming> = {
