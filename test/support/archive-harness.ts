@@ -22,8 +22,16 @@ import { corpStatuses } from '../../src/status/corp-status.ts';
  * on DecryptData or on the JSON, with another reason.
  */
 export function wrongKeyPem(): string {
-  return generateKeyPairSync('rsa', { modulusLength: 3072, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+  // one a test process: a 3072-bit key takes about a second to make
+  wrongKey ??= generateKeyPairSync('rsa', {
+    modulusLength: 3072,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  }).privateKey;
+  return wrongKey;
 }
+
+let wrongKey: string | undefined;
 
 /** Fast timings for tests: the same loops, shorter waits. */
 export const FAST_TIMING: Partial<ArchiverTiming> = {
