@@ -274,8 +274,8 @@ export function indexDecides(query: SearchQuery, plan: IndexPlan): boolean {
 }
 
 /** The tokens every matching message's entry holds: the query's, and its filters' facets (which narrow the index's answer as the terms do; their SQL conditions still decide). */
-function searchTokens(plan: IndexPlan, query: SearchQuery, dialect: StoreDialect): RequiredToken[] {
-  return [...requiredTokens(plan), ...filterFacets(query.filters, { time: dialect.search.seeksIdRanges !== true })];
+function searchTokens(plan: IndexPlan, query: SearchQuery, timeFacets: boolean): RequiredToken[] {
+  return [...requiredTokens(plan), ...filterFacets(query.filters, { time: timeFacets })];
 }
 
 /**
@@ -310,11 +310,13 @@ async function planSearch(
 ): Promise<SearchPlan> {
   const plan = planIndexQuery(query);
   const exact = exactIdRange(query.filters.since, query.filters.until);
-  const asked = searchTokens(plan, query, dialect);
+  // a full-text index that seeks ranges of ids is asked for the time by them alone
+  const timeFacets = dialect.search.seeksIdRanges !== true;
+  const asked = searchTokens(plan, query, timeFacets);
   const estimate = paged ? dialect.search.estimateHolders : undefined;
   const holdersEstimate = estimate === undefined ? Number.POSITIVE_INFINITY : await estimate.call(dialect.search, db, asked, query.filters.corpid);
   const range = exact ?? idRangeOf(query.filters.since, query.filters.until);
-  const timeInTokens = dialect.search.seeksIdRanges !== true && timeFacetsFitRange(query.filters);
+  const timeInTokens = timeFacets && timeFacetsFitRange(query.filters);
   const walksConversation = paged && (await conversationWorthWalking(db, dialect, asked, query.filters, tuning));
   const sample = walksConversation ? { walks: false, tokens: asked } : await sampled(db, dialect, asked, requiredTokens(plan).length, query.filters.corpid, range, tuning);
   const { walks, tokens } = sample;
@@ -717,10 +719,11 @@ async function* examineSortedIds(
   // decides, twice that where the text decides: a phrase whose holders match one time in seven read
   // a second slice, one more pass over the full-text index, 6–7 ms on PostgreSQL). Where the index
   // decides a count of no more holders than its cap, the list of them all is the count
-  // (countListed): one slice, and no second pass over the index to count them (PostgreSQL: the rare term's 2,948 holders, a slice in 3 ms and
-  // the count in 6, against 7 for them all; the common word's 431 in one conversation, the page
-  // and its count 9.9 ms at p50 against 5.5). One slice (so too without an estimate) is the whole
-  // range: the corp's span, which only cuts slices, is not asked.
+  // (countListed): one slice, and no second pass over the index to count them (PostgreSQL: the
+  // rare term's 2,948 holders, a slice in 3 ms and the count in 6, against 7 for them all; the
+  // common word's 431 in one conversation, the page and its count 9.9 ms at p50 against 5.5). One
+  // slice (so too without an estimate) is the whole range: the corp's span, which only cuts
+  // slices, is not asked.
   const countsList = listing !== undefined && plan.decided && plan.holdersEstimate <= listing.cap;
   const span = countsList || !Number.isFinite(plan.holdersEstimate) ? range : await entrySpan(db, dialect, f.corpid, range);
   if (span === undefined) {

@@ -14,6 +14,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../src/store/schema.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 
+let wrongKey: string | undefined;
+
 /**
  * A private key (PKCS#8 PEM) that opens none of the simulator's envelopes, every time: 3072 bits
  * against its 2048-bit ciphertexts, so each one fails on its length (rsa_failed). A wrong key of
@@ -30,8 +32,6 @@ export function wrongKeyPem(): string {
   }).privateKey;
   return wrongKey;
 }
-
-let wrongKey: string | undefined;
 
 /** Fast timings for tests: the same loops, shorter waits. */
 export const FAST_TIMING: Partial<ArchiverTiming> = {
