@@ -14,6 +14,32 @@ export interface MessageToIndex {
   readonly raw: Uint8Array;
 }
 
+/**
+ * The stored messages of one corp's queue rows. Where the dialect reads them by time
+ * (StoreDialect.readsQueuedByTime), within the rows' range of msgtime: a queue row's msgtime is its
+ * message's (both written in one transaction, and a stored message's time never changes). Without
+ * the range, PostgreSQL without statistics of the messages read every message of the corp for each
+ * batch (300,000 loaded at once: 58 ms a batch of 200, 87 of the 118 s the stage took; with it,
+ * 1.7 s of 40). A msgid not found in the range is looked for again by its key alone, so no message
+ * is left unindexed whatever the times say.
+ */
+async function queuedMessages(
+  trx: Transaction<Database>,
+  dialect: StoreDialect,
+  corpid: string,
+  msgids: readonly string[],
+  oldest: number,
+  newest: number,
+): Promise<MessageToIndex[]> {
+  const read = (ids: readonly string[]) =>
+    trx.selectFrom('messages').select(['corpid', 'msgid', 'conversation_key', 'from_id', 'msgtime', 'raw']).where('corpid', '=', corpid).where('msgid', 'in', ids);
+  if (!dialect.readsQueuedByTime) return read(msgids).execute();
+  const inRange = await read(msgids).where('msgtime', '>=', oldest).where('msgtime', '<=', newest).execute();
+  if (inRange.length === msgids.length) return inRange;
+  const found = new Set(inRange.map((m) => m.msgid));
+  return [...inRange, ...(await read(msgids.filter((id) => !found.has(id))).execute())];
+}
+
 /** Messages waiting for the index, by corp. */
 export interface IndexBacklog {
   readonly corpid: string;
@@ -56,12 +82,7 @@ export class IndexRepository {
         // the corp's rows are in msgtime order: their key range, narrowed to their ids
         const oldest = Number(rows[0]!.msgtime);
         const newest = Number(rows.at(-1)!.msgtime);
-        const messages = await trx
-          .selectFrom('messages')
-          .select(['corpid', 'msgid', 'conversation_key', 'from_id', 'msgtime', 'raw'])
-          .where('corpid', '=', corpid)
-          .where('msgid', 'in', msgids)
-          .execute();
+        const messages = await queuedMessages(trx, this.dialect, corpid, msgids, oldest, newest);
         await this.dialect.search.writeDocs(trx, docsOf(messages));
         await trx.deleteFrom('search_pending').where('corpid', '=', corpid).where('msgtime', '>=', oldest).where('msgtime', '<=', newest).where('msgid', 'in', msgids).execute();
       }

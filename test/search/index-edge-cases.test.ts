@@ -1,7 +1,8 @@
 /**
  * The index stage's edge cases on every dialect: a rebuild queuing messages while the decrypt stage
- * queues the same ones, messages that hold no searchable text or no JSON at all, and a message whose
- * distinct tokens exceed what one full-text entry may hold.
+ * queues the same ones, a queue row naming another time than its message's, messages that hold no
+ * searchable text or no JSON at all, and a message whose distinct tokens exceed what one full-text
+ * entry may hold.
  */
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
@@ -88,6 +89,23 @@ describeEachDialect('index stage edge cases', ({ open }) => {
     expect(queued).toBe(3);
     await drain(store);
     expect(await indexedIds(store)).toEqual(['m1', 'm2', 'm3']);
+  });
+
+  it('indexes a message whose queue row names another time than the message’s, beside one whose row names its own', async () => {
+    const store = await open();
+    // stored at 1_800_000_000_000 and 1_800_000_000_001 (insertMessages)
+    await insertMessages(store, [
+      ['t1', textMessage('t1', '合同')],
+      ['t2', textMessage('t2', '合同 发票')],
+    ]);
+    // t2's row says a time before t1's (the batch's range then ends before t2's own time)
+    await store.db.transaction().execute(async (trx) => {
+      await queueForIndex(trx, store.dialect, CORP, [{ msgid: 't1', msgtime: 1_800_000_000_000 }], 1);
+      await queueForIndex(trx, store.dialect, CORP, [{ msgid: 't2', msgtime: 1_799_999_999_000 }], 1);
+    });
+    await drain(store);
+    expect(await indexedIds(store)).toEqual(['t1', 't2']);
+    expect(await found(store, '发票')).toEqual(['t2']);
   });
 
   it('indexes messages without JSON or without searchable text as nothing, and the queue goes on past them', async () => {

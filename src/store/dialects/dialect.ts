@@ -58,6 +58,14 @@ export interface StoreDialect {
    * client asks for found rows, which mysql.ts does.
    */
   readonly updateCounts: 'matched rows';
+  /**
+   * True when a batch of queued messages is best read with its range of msgtime beside its msgids
+   * (PostgreSQL): before its planner has statistics of the messages (autovacuum not yet run, or
+   * off), it read the corp's every message through another index for each batch. MariaDB, given
+   * the range, read the corp's every message through its primary key's prefix; SQLite plans
+   * either well.
+   */
+  readonly readsQueuedByTime: boolean;
   /** A deadlock or serialization failure: the transaction can be run again as it is. */
   isLockConflict(err: unknown): boolean;
   /**

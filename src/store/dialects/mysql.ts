@@ -48,6 +48,7 @@ export function mysqlDialect(url: string): StoreDialect {
       return insertInChunks(this, trx, table, rows, keyColumns);
     },
     updateCounts: 'matched rows',
+    readsQueuedByTime: false,
     isLockConflict(err) {
       // 1213 deadlock, 1205 lock wait timeout
       const { code, errno } = errorCodes(err);

@@ -32,6 +32,7 @@ export function postgresDialect(url: string): StoreDialect {
       return insertInChunks(this, trx, table, rows, keyColumns);
     },
     updateCounts: 'matched rows',
+    readsQueuedByTime: true,
     isLockConflict(err) {
       // 40P01 deadlock detected, 40001 serialization failure
       const { code } = errorCodes(err);

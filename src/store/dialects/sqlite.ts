@@ -55,6 +55,7 @@ export function sqliteDialect(path: string): StoreDialect {
     },
     // better-sqlite3 reports changes(), which counts every row the WHERE matched
     updateCounts: 'matched rows',
+    readsQueuedByTime: false,
     // SQLITE_BUSY_SNAPSHOT: a transaction that read, then found another process had written since
     isLockConflict: (err) => {
       const { code } = errorCodes(err);
