@@ -573,8 +573,11 @@ describeEachDialect('search plans', ({ open }) => {
     // the comparison is not between empty answers, and caps are reached
     expect(nonEmpty).toBeGreaterThan(QUERIES / 3);
     expect(capped).toBeGreaterThan(QUERIES / 8);
-    expect(stopped).toBeGreaterThan(QUERIES / 50);
-    expect(listedStopped).toBeGreaterThan(QUERIES / 50);
+    // counts stopped by their checks: 7–14 of the 100 queries for seeds 1–11, but 2 for
+    // SEARCH_PLAN_SEED=240327737, which a floor of QUERIES / 50 failed on every dialect. Each
+    // query that its index does not decide is stopped one check short below in any case
+    expect(stopped).toBeGreaterThan(0);
+    expect(listedStopped).toBeGreaterThan(0);
     if (store.dialect.search.holdsAllByText !== undefined) expect(walkedShort).toBeGreaterThan(QUERIES / 4);
   }, 180_000);
 });
