@@ -76,12 +76,17 @@ const WALKS_FROM = 0.01;
 /**
  * Where the search does not walk, a term's token that at least COMMON_FROM times as many of the
  * sample hold as the query's rarest token, and at least COMMON_SHARE of the sample, is checked on
- * the entries the other tokens find, not asked of the full-text index (RequiredToken.common):
- * FULLTEXT costs about 3 µs for every holder of each token it is asked for, a check about 5 µs a
- * candidate. A facet is always asked: the sample lies in the filters' range, which its time facet
- * covers whole.
+ * the entries the other tokens find, not asked of the full-text index (RequiredToken.common). The
+ * tokens asked go to it rarest first (`sampled`): InnoDB's FULLTEXT takes a boolean query's tokens
+ * in the order given, and the first costs the most. Each holder of the first it hands back costs
+ * a row read and the check of the common tokens, about 7 µs; a token after it costs about 0.2 µs a
+ * holder, and leaves fewer rows to read. MariaDB, a million entries (median of 9): a conversation's
+ * count asked as `+conversation +word` (5,000 and 86,000 holders, 431 both) took 22 ms, as
+ * `+word +conversation` 46, and as `+conversation` with the word checked 41; `张伟合同` asked as
+ * its rarest bigram with the two common ones checked took 2 ms, as all three rarest first 32. A
+ * facet is always asked: the sample lies in the filters' range, which its time facet covers whole.
  */
-const COMMON_FROM = 4;
+const COMMON_FROM = 32;
 const COMMON_SHARE = 0.01;
 
 /**
@@ -367,7 +372,10 @@ async function sampled(
   const rarest = holders.indexOf(Math.min(...holders));
   const from = tuning.commonFrom ?? COMMON_FROM;
   const common = (k: number) => k < terms && k !== rarest && holders[k]! >= COMMON_SHARE * sample.entries && holders[k]! >= from * holders[rarest]!;
-  return { walks, tokens: tokens.map((t, k) => (common(k) ? { ...t, common: true } : t)) };
+  const marked = tokens.map((t, k) => (common(k) ? { ...t, common: true } : t));
+  // rarest first (COMMON_FROM); the sort keeps the order of tokens the sample holds alike
+  const rarestFirst = marked.map((_, k) => k).sort((a, b) => holders[a]! - holders[b]!);
+  return { walks, tokens: rarestFirst.map((k) => marked[k]!) };
 }
 
 /**
