@@ -48,7 +48,11 @@ describe('readSimulatorConfig', () => {
   });
 
   it('checks the whole file first and names every bad field by its path', () => {
-    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const small = generateKeyPairSync('rsa', {
+      modulusLength: 1024,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    }).privateKey;
     const text = file([
       { ...corp, keys: [{ version: 1, privateKeyPem: 'not a key' }] },
       {

@@ -64,7 +64,11 @@ const EVERYTHING = { corps: 2, cursors: 2, key_versions: 3, corp_api_settings: 2
 
 describeEachDialect('corp import', ({ open }) => {
   const pems = [newPem(), newPem(), newPem()];
-  const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const weak = generateKeyPairSync('rsa', {
+    modulusLength: 1024,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  }).privateKey;
   const cases: Array<[string, (doc: ReturnType<typeof config>) => void, RegExp]> = [
     [
       'a bad key',

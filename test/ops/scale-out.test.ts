@@ -80,8 +80,13 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)('scale-out [postgres]', () => {
     const logs = () => processes.map((p, i) => `--- process ${i}\n${p.log().slice(-2000)}`).join('\n');
     try {
       // one key pair for every corp: 30 RSA key generations would cost more than the test
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      const keys = new Map([[1, privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()]]);
+      // as PEM straight away: a key object of the generation would share its job's lock (src/vault/rsa-key.ts)
+      const { privateKey } = generateKeyPairSync('rsa', {
+        modulusLength: 2048,
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+        privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+      });
+      const keys = new Map([[1, privateKey]]);
       const sims: RunningSimulator[] = [];
       for (let i = 0; i < CORPS; i++) sims.push(await startSimulator({ seed: `scale-out-${i}`, messages: 30 + rng.int(50), keys, rate: RATE }));
       // registered as `corp import` registers a simulator's file: one transaction for all of them

@@ -175,10 +175,13 @@ describe('wecom-archive simulator', () => {
   });
 
   it('uses given keys: a public key keeps its private half out of the config, a private key is handed on', async () => {
-    const pub = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const priv = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    await writeFile(join(dir, 'pub.pem'), pub.publicKey.export({ type: 'spki', format: 'pem' }));
-    await writeFile(join(dir, 'priv.pem'), priv.privateKey.export({ type: 'pkcs1', format: 'pem' }));
+    // as PEM straight away: a key object of the generation would share its job's lock (src/vault/rsa-key.ts)
+    const pemPair = () =>
+      generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
+    const pub = pemPair();
+    const priv = pemPair();
+    await writeFile(join(dir, 'pub.pem'), pub.publicKey);
+    await writeFile(join(dir, 'priv.pem'), priv.privateKey);
     const configFile = join(dir, 'keys.json');
     const run = await runUntilReady(
       [
