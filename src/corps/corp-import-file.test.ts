@@ -1,6 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateRsaKeyPair, privateKeyToPkcs8Pem } from '../vault/rsa-key.ts';
+import { rsaPemPair } from '../../test/support/rsa-pem.ts';
 import { readSimulatorConfig } from './corp-import-file.ts';
 
 const pem = privateKeyToPkcs8Pem(generateRsaKeyPair().privateKey);
@@ -48,11 +48,7 @@ describe('readSimulatorConfig', () => {
   });
 
   it('checks the whole file first and names every bad field by its path', () => {
-    const small = generateKeyPairSync('rsa', {
-      modulusLength: 1024,
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    }).privateKey;
+    const small = rsaPemPair(1024).privateKey;
     const text = file([
       { ...corp, keys: [{ version: 1, privateKeyPem: 'not a key' }] },
       {

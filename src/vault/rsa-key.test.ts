@@ -158,7 +158,12 @@ describe('parseRsaPrivateKey rejects with a message that says what to do', () =>
 
   it('rejects Ed25519 and RSA-PSS keys and names the type', () => {
     expectRejected(openssl(['genpkey', '-algorithm', 'ed25519'], 'ed.pem'), 'RSA_KEY_NOT_RSA', /an Ed25519 private key/);
-    const pss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    // as PEM, not as key objects that share the generation job's lock (test/support/rsa-pem.ts)
+    const pss = generateKeyPairSync('rsa-pss', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    }).privateKey;
     expectRejected(pss, 'RSA_KEY_NOT_RSA', /RSA-PSS/);
   });
 

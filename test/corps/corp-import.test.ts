@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { generateRsaKeyPair, privateKeyToPkcs8Pem } from '../../src/vault/rsa-ke
 import { appOn } from '../support/archive-harness.ts';
 import { corpRowCounts, NO_CORP_ROWS } from '../support/corp-rows.ts';
 import { describeEachDialect } from '../support/databases.ts';
+import { rsaPemPair } from '../support/rsa-pem.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wa-import-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,11 +64,7 @@ const EVERYTHING = { corps: 2, cursors: 2, key_versions: 3, corp_api_settings: 2
 
 describeEachDialect('corp import', ({ open }) => {
   const pems = [newPem(), newPem(), newPem()];
-  const weak = generateKeyPairSync('rsa', {
-    modulusLength: 1024,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  }).privateKey;
+  const weak = rsaPemPair(1024).privateKey;
   const cases: Array<[string, (doc: ReturnType<typeof config>) => void, RegExp]> = [
     [
       'a bad key',

@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { exportJsonl } from '../../src/export/export-jsonl.ts';
 import type { SdkBackend } from '../../src/sdk/backend.ts';
@@ -6,7 +5,7 @@ import { createBackend } from '../../src/sdk/create-backend.ts';
 import type { RunningSimulator } from '../../src/simulator/server.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
 import { rsaPkcs1v15Encrypt } from '../../src/vault/rsa-pkcs1.ts';
-import { addSimulatorCorp, appOn, archiveOnce } from '../support/archive-harness.ts';
+import { addSimulatorCorp, appOn, archiveOnce, wrongKeyPem } from '../support/archive-harness.ts';
 import { describeEachDialect } from '../support/databases.ts';
 import { useSimulators } from '../support/simulators.ts';
 
@@ -37,15 +36,9 @@ const FIXTURES: Array<Buffer | string> = [
 
 /** A WeCom that sends damaged envelopes for some messages: the archive must keep them, not die. */
 function damaging(inner: SdkBackend, sim: RunningSimulator): SdkBackend {
-  // 3072 bits against the corp's 2048: its block fails on its length every time. One of the corp's
-  // size would fail on the padding, except about once in 10^5 (test/support/archive-harness.ts).
-  // As PEM, so that no key object shares the generation job's lock (src/vault/rsa-key.ts): a CI
-  // worker hung for good here, reading the key's details while a collection freed the job
-  const stranger = generateKeyPairSync('rsa', {
-    modulusLength: 3072,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  });
+  // a key that opens none of the corp's envelopes: 3072 bits against its 2048, so its block fails on
+  // its length every time (wrongKeyPem)
+  const stranger = wrongKeyPem();
   const damage: Record<string, (e: Record<string, unknown>) => void> = {
     'bad-b64': (e) => {
       e.encrypt_random_key = 'this is *not* base64!';
@@ -54,7 +47,7 @@ function damaging(inner: SdkBackend, sim: RunningSimulator): SdkBackend {
       e.encrypt_random_key = (e.encrypt_random_key as string).slice(0, 200);
     },
     'wrong-key': (e) => {
-      e.encrypt_random_key = rsaPkcs1v15Encrypt(stranger.publicKey, Buffer.alloc(32, 65)).toString('base64');
+      e.encrypt_random_key = rsaPkcs1v15Encrypt(stranger, Buffer.alloc(32, 65)).toString('base64');
     },
     'cut-msg': (e) => {
       e.encrypt_chat_msg = (e.encrypt_chat_msg as string).slice(0, 24);

@@ -12,7 +12,6 @@
  * take-over at once on the holder's own host).
  * PostgreSQL only, as the design names it the engine for scale-out; skipped without TEST_POSTGRES_URL.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +23,7 @@ import { decodeSeq } from '../../src/store/seq-codec.ts';
 import { appOn } from '../support/archive-harness.ts';
 import { type ArchiveProcess, archiveEnv, spawnArchive } from '../support/archive-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
+import { rsaPemPair } from '../support/rsa-pem.ts';
 import { useSimulators } from '../support/simulators.ts';
 import { seededRng, testSeed } from '../support/test-seed.ts';
 
@@ -80,13 +80,7 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)('scale-out [postgres]', () => {
     const logs = () => processes.map((p, i) => `--- process ${i}\n${p.log().slice(-2000)}`).join('\n');
     try {
       // one key pair for every corp: 30 RSA key generations would cost more than the test
-      // as PEM straight away: a key object of the generation would share its job's lock (src/vault/rsa-key.ts)
-      const { privateKey } = generateKeyPairSync('rsa', {
-        modulusLength: 2048,
-        publicKeyEncoding: { type: 'spki', format: 'pem' },
-        privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-      });
-      const keys = new Map([[1, privateKey]]);
+      const keys = new Map([[1, rsaPemPair(2048, 'pkcs1').privateKey]]);
       const sims: RunningSimulator[] = [];
       for (let i = 0; i < CORPS; i++) sims.push(await startSimulator({ seed: `scale-out-${i}`, messages: 30 + rng.int(50), keys, rate: RATE }));
       // registered as `corp import` registers a simulator's file: one transaction for all of them

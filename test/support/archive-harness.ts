@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'vitest';
 import { createApp, type App } from '../../src/app/app.ts';
 import { decodeSeq } from '../../src/store/seq-codec.ts';
@@ -13,6 +12,7 @@ import type { Store } from '../../src/store/open-store.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/store/schema.ts';
 import { corpStatuses } from '../../src/status/corp-status.ts';
+import { rsaPemPair } from './rsa-pem.ts';
 
 let wrongKey: string | undefined;
 
@@ -25,11 +25,7 @@ let wrongKey: string | undefined;
  */
 export function wrongKeyPem(): string {
   // one a test process: a 3072-bit key takes about a second to make
-  wrongKey ??= generateKeyPairSync('rsa', {
-    modulusLength: 3072,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  }).privateKey;
+  wrongKey ??= rsaPemPair(3072).privateKey;
   return wrongKey;
 }
 

@@ -1,4 +1,4 @@
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEnvelope, parseChatData } from '../../../test/support/chat-data.ts';
+import { rsaPemPair } from '../../../test/support/rsa-pem.ts';
 import { readSimulatorConfig } from '../../corps/corp-import-file.ts';
 import { createSimulatorBackend } from '../../sdk/simulator-backend.ts';
 import { startSimulator } from '../server.ts';
@@ -175,13 +176,8 @@ describe('wecom-archive simulator', () => {
   });
 
   it('uses given keys: a public key keeps its private half out of the config, a private key is handed on', async () => {
-    // as PEM straight away: a key object of the generation would share its job's lock (src/vault/rsa-key.ts)
-    const pemPair = () =>
-      generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
-    const pub = pemPair();
-    const priv = pemPair();
-    await writeFile(join(dir, 'pub.pem'), pub.publicKey);
-    await writeFile(join(dir, 'priv.pem'), priv.privateKey);
+    await writeFile(join(dir, 'pub.pem'), rsaPemPair(2048).publicKey);
+    await writeFile(join(dir, 'priv.pem'), rsaPemPair(2048, 'pkcs1').privateKey);
     const configFile = join(dir, 'keys.json');
     const run = await runUntilReady(
       [
