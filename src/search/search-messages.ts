@@ -364,9 +364,17 @@ async function sampled(
   const share = tuning.walksFrom ?? WALKS_FROM;
   if (byText === undefined || corpid === undefined) return { walks: false, tokens };
   if (share <= 0) return { walks: true, tokens };
-  const each = tokens.length > 1 ? tokens.map((t) => byText.call(dialect.search, [t])) : [];
-  const sample = await newestOfCorp(db, dialect, corpid, range, WALK_SAMPLE, [byText.call(dialect.search, tokens), ...each]);
-  const [all = 0, ...holders] = sample.holders;
+  // each token checked once an entry: how many hold them all is counted from those checks
+  const sample = await newestOfCorp(
+    db,
+    dialect,
+    corpid,
+    range,
+    WALK_SAMPLE,
+    tokens.map((t) => byText.call(dialect.search, [t])),
+  );
+  const all = sample.holdingAll;
+  const holders = tokens.length > 1 ? sample.holders : [];
   const walks = share <= 1 && sample.entries > 0 && all >= share * sample.entries;
   if (walks || holders.length === 0) return { walks, tokens };
   const rarest = holders.indexOf(Math.min(...holders));
@@ -432,7 +440,8 @@ async function newestEntries(db: Kysely<Database>, dialect: StoreDialect, corpid
 
 /**
  * The corp's newest `most` entries in `range`, read from the id index: how many there are, the id of
- * the oldest of them, and how many satisfy each of `holds` (conditions on `d`).
+ * the oldest of them, how many satisfy each of `holds` (conditions on `d`), and how many satisfy
+ * them all.
  */
 async function newestOfCorp(
   db: Kysely<Database>,
@@ -441,7 +450,7 @@ async function newestOfCorp(
   range: IdRange,
   most: number,
   holds: readonly RawBuilder<SqlBool>[],
-): Promise<{ entries: number; oldest: number | undefined; holders: number[] }> {
+): Promise<{ entries: number; oldest: number | undefined; holders: number[]; holdingAll: number }> {
   const held = holds.map((h, k) => sql<number>`CASE WHEN ${h} THEN 1 ELSE 0 END`.as(`h${k}`));
   const newest = withinIds(
     db
@@ -459,10 +468,18 @@ async function newestOfCorp(
       eb.fn.countAll<number | string>().as('entries'),
       eb.fn.min<number | string | null>('x.id').as('oldest'),
       ...holds.map((_, k) => eb.fn.sum<number | string | null>(sql.ref(`x.h${k}`)).as(`h${k}`)),
+      // each h is 0 or 1, so their product is 1 where all hold
+      ...(holds.length > 0 ? [eb.fn.sum<number | string | null>(sql.join(holds.map((_, k) => sql.ref(`x.h${k}`)), sql` * `)).as('all_held')] : []),
     ])
     .executeTakeFirst();
   const oldest = row?.oldest ?? null;
-  return { entries: Number(row?.entries ?? 0), oldest: oldest === null ? undefined : Number(oldest), holders: holds.map((_, k) => Number(row?.[`h${k}`] ?? 0)) };
+  const entries = Number(row?.entries ?? 0);
+  return {
+    entries,
+    oldest: oldest === null ? undefined : Number(oldest),
+    holders: holds.map((_, k) => Number(row?.[`h${k}`] ?? 0)),
+    holdingAll: holds.length > 0 ? Number(row?.all_held ?? 0) : entries,
+  };
 }
 
 /**

@@ -118,11 +118,15 @@ function holdsAll(tokens: readonly RequiredToken[]) {
  * ` token ` (a prefix as ` prefix`). Tokens hold only [a-z0-9] (token-codec.ts), so nothing in one
  * is special to LOCATE, and a space never falls inside one. CONCAT's value is two characters longer
  * than the column's, which writeDocs already sends whole in one statement, under max_allowed_packet
- * (past it, CONCAT would give NULL and the entry would not be found).
+ * (past it, CONCAT would give NULL and the entry would not be found). Compared as bytes: in the
+ * column's utf8mb4, LOCATE steps through the text a character at a time, and as bytes it took a
+ * quarter of the time (500 entries, three tokens: 2.2 ms against 4.9 in all, 1.4 of it reading the
+ * entries). The same answer: an ASCII needle never matches within a character of more bytes, whose
+ * bytes are all above 0x7f.
  */
 function holdsAllByText(tokens: readonly RequiredToken[]) {
-  const padded = sql`CONCAT(' ', d.tokens, ' ')`;
-  const has = (token: string, prefix: boolean) => sql<SqlBool>`LOCATE(${prefix ? ` ${token}` : ` ${token} `}, ${padded}) > 0`;
+  const padded = sql`CONCAT(_binary' ', CAST(d.tokens AS BINARY), _binary' ')`;
+  const has = (token: string, prefix: boolean) => sql<SqlBool>`LOCATE(CAST(${prefix ? ` ${token}` : ` ${token} `} AS BINARY), ${padded}) > 0`;
   const each = tokens.map((t) =>
     'anyOf' in t
       ? sql<SqlBool>`(${sql.join(
