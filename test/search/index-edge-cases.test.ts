@@ -197,9 +197,10 @@ describeEachDialect('index stage edge cases', ({ open }) => {
       ['small', [`${head} and ${middle}`]],
     ]);
     const scan = (text: string) => [...fields].filter(([, f]) => matchesQuery(f, parseSearchQuery(text, { corpid: CORP }))).map(([id]) => id);
-    // terms whose tokens sit at the start, the middle and the end of the message's token list
+    // terms whose tokens sit at the start, the middle and the end of the message's token list (the
+    // last two characters: one token, which a count asks of the index alone, past the first part)
     const absent = [...'一二三四五六七八九十'].flatMap((a) => [...'甲乙丙丁戊己庚辛壬癸'].map((b) => a + b)).find((pair) => !items.some((item) => item.includes(pair)))!;
-    const queries = [head, tail, middle, `${head} ${tail}`, `${head} -${tail}`, `${tail} ${absent}`, 'huge record'];
+    const queries = [head, tail, tail.slice(2), middle, `${head} ${tail}`, `${head} -${tail}`, `${tail} ${absent}`, 'huge record'];
     for (const text of queries) expect(await found(store, text), text).toEqual(scan(text).sort());
     expect(await found(store, `${head} ${tail}`)).toEqual(['huge']);
     expect(await found(store, head)).toEqual(['huge', 'small']);

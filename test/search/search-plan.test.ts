@@ -391,8 +391,9 @@ describeEachDialect('search plans', ({ open }) => {
       // PostgreSQL and SQLite ask for the scope as the list of its conversations, for the page and the count alike
       expect(asked.filter((q) => q.startsWith('SELECT c.conversation_key FROM conversations c'))).toHaveLength(store.dialect.search.scopeAsList === undefined ? 0 : 1);
       // the scope is a condition on the index entries, which name their conversations: the count,
-      // which the index decides, is the index's own (countHolders), and reads no message
-      const counts = asked.filter((q) => q.startsWith('SELECT count(*) AS n FROM (SELECT 1 FROM search_'));
+      // which the index decides, is the index's own (countHolders), and reads no message (PostgreSQL
+      // counts the entries with parts and those without apart, in one statement)
+      const counts = asked.filter((q) => /^SELECT (LEAST\(\(SELECT )?count\(\*\) AS n FROM \(SELECT 1 FROM search_/.test(q));
       expect(counts).toHaveLength(1);
       expect(counts[0]).not.toMatch(/messages/);
     } finally {

@@ -17,6 +17,11 @@ export function plannerHolders(
     holdsAllByText?: (tokens: readonly RequiredToken[]) => RawBuilder<SqlBool>;
     /** a count, and holders listed in no order (a count's candidates), check a range that does not narrow the index (`rangeNarrows`) on each holder, and do not ask the id indexes for it */
     checksWideRangeOnEachHolder?: boolean;
+    /**
+     * `holdsAll` as two conditions that no entry meets both of, whose holders a count counts apart:
+     * each then the full-text index's own condition, which it need not check again on each row
+     */
+    countsApart?: readonly [(tokens: readonly RequiredToken[]) => RawBuilder<SqlBool>, (tokens: readonly RequiredToken[]) => RawBuilder<SqlBool>];
   } = {},
 ): Pick<SearchIndexSql, 'entryId' | 'holders' | 'countHolders'> {
   const { holdsAllByText } = options;
@@ -41,11 +46,16 @@ export function plannerHolders(
     async countHolders(db, tokens, corpid, cap, range, walks, rangeNarrows, where) {
       const ofCorp = corpid === undefined ? sql`` : sql` AND d.corpid = ${corpid}`;
       const meeting = where === undefined ? sql`` : sql` AND ${where}`;
-      const r = await sql<{
-        n: number | string;
-      }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs d WHERE ${holding(tokens, walks)} AND ${inRange(range, idsOf(walks, rangeNarrows))}${ofCorp}${meeting} LIMIT ${cap}) x`.execute(
-        db,
-      );
+      const counted = (holds: RawBuilder<SqlBool>) =>
+        sql<{
+          n: number | string;
+        }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs d WHERE ${holds} AND ${inRange(range, idsOf(walks, rangeNarrows))}${ofCorp}${meeting} LIMIT ${cap}) x`;
+      const apart = walks === true ? undefined : options.countsApart;
+      const statement =
+        apart === undefined
+          ? counted(holding(tokens, walks))
+          : sql<{ n: number | string }>`SELECT LEAST((${counted(apart[0](tokens))}) + (${counted(apart[1](tokens))}), ${cap}) AS n`;
+      const r = await statement.execute(db);
       return Number(r.rows[0]?.n ?? 0);
     },
   };
