@@ -29,13 +29,13 @@
  * out of scope is never read, matched, counted or named, and a page of hits holds only what the
  * caller may read.
  */
-import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql, type SqlBool } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type RawBuilder, type SelectQueryBuilder, sql, type SqlBool } from 'kysely';
 import type { ReadScope } from '../access/read-scope.ts';
 import { conversationScope, entryScope } from '../access/scope-sql.ts';
 import { ValidationError } from '../errors/errors.ts';
 import { BoundedMemo } from '../runtime/bounded-memo.ts';
 import { readCursor, writeCursor } from '../runtime/opaque-cursor.ts';
-import type { ConversationList, IdRange, RequiredToken, SearchTables, StoreDialect } from '../store/dialects/dialect.ts';
+import type { ConversationList, IdRange, RequiredToken, SearchJoin, SearchTables, StoreDialect } from '../store/dialects/dialect.ts';
 import { entrySecond, exactIdRange, firstIdOf, idRangeOf, LAST_SECOND, secondOfId } from '../store/dialects/time-ids.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeSeq } from '../store/seq-codec.ts';
@@ -801,7 +801,7 @@ interface Holder {
   readonly entry_id: number;
 }
 
-/** The messages `m` of `holders` (with their entries `d`) that pass the scope, the filters and the cursor. */
+/** The messages `m` of `holders` (joined with their entries `d` where those are asked) that pass the scope, the filters and the cursor. */
 function holdersMessages(db: Kysely<Database>, f: SearchFilters, plan: SearchPlan, holders: readonly Holder[], after: OrderKey | undefined) {
   // by corp, each corp's msgids one list: PostgreSQL plans a list of (corpid, msgid) pairs as
   // as many OR'ed conditions, which took it 7 ms for a batch of 100
@@ -811,10 +811,21 @@ function holdersMessages(db: Kysely<Database>, f: SearchFilters, plan: SearchPla
     if (msgids === undefined) msgidsOf.set(h.corpid, [h.msgid]);
     else msgids.push(h.msgid);
   }
-  const inBatch = db
-    .selectFrom('search_docs as d')
-    .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
-    .where((eb) => eb.or([...msgidsOf].map(([corpid, msgids]) => eb.and([eb('d.corpid', '=', corpid), eb('d.msgid', 'in', msgids)]))));
+  const byKey = (table: 'd' | 'm') => (eb: ExpressionBuilder<SearchTables, 'd' | 'm'>) =>
+    eb.or([...msgidsOf].map(([corpid, msgids]) => eb.and([eb(`${table}.corpid`, '=', corpid), eb(`${table}.msgid`, 'in', msgids)])));
+  // with nothing to ask of the entries (entryFilters: a reader of everything, no conversation),
+  // the holders' messages are read by their own key alone, each holder's entry already read in
+  // this search's snapshot: a lookup of the entry less for each (PostgreSQL, a phrase's 350
+  // candidates of a page: 7.8–8.2 ms to 5.6–6.0 at the median; MariaDB, `张伟合同`'s page and
+  // count 27.9–29.0 ms to 24.2–24.9). The query selects and filters on `m` only (withFilters
+  // asks nothing of `d` without entryFilters, pastCursor nothing at all), so it is typed as the join
+  const inBatch =
+    entryFilters(f, plan) === undefined
+      ? (db.selectFrom('messages as m') as unknown as SearchJoin).where(byKey('m'))
+      : db
+          .selectFrom('search_docs as d')
+          .innerJoin('messages as m', (join) => join.onRef('m.corpid', '=', 'd.corpid').onRef('m.msgid', '=', 'd.msgid'))
+          .where(byKey('d'));
   return pastCursor(withFilters(inBatch, f, plan), after);
 }
 
