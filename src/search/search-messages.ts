@@ -132,6 +132,8 @@ export interface SearchTuning {
   readonly countWalk?: number;
   /** how many times its cap a count's estimated holders must be for it to count by days (COUNT_DAYS_FROM): tests make it 0 (always) */
   readonly countDaysFrom?: number;
+  /** the holders a first page's first slice is sized for where it lists them for a count the text decides (the count's checks and one): tests make it small */
+  readonly countSlice?: number;
 }
 
 function firstBatchOf(wanted: number, tuning: SearchTuning): number {
@@ -758,8 +760,12 @@ async function* examineSortedIds(
   // rare term's 2,948 holders, a slice in 3 ms and the count in 6, against 7 for them all; the
   // common word's 431 in one conversation, the page and its count 9.9 ms at p50 against 5.5). One
   // slice (so too without an estimate) is the whole range: the corp's span, which only cuts
-  // slices, is not asked.
+  // slices, is not asked. Where the text decides a count, the first slice holds about as many
+  // holders as the count checks, and the count goes on through it (countListed), asking the index
+  // again only for what lies below it (PostgreSQL, the phrase's page and count, median of 31: 39.8
+  // and 41.2 ms to 36.8 and 37.5; the slice costs 4.4 ms more, the count 6.5 less)
   const countsList = listing !== undefined && plan.decided && plan.holdersEstimate <= listing.cap;
+  const checksList = listing !== undefined && !plan.decided;
   const span = countsList || !Number.isFinite(plan.holdersEstimate) ? range : await entrySpan(db, dialect, f.corpid, range);
   if (span === undefined) {
     listing?.keep([]);
@@ -768,14 +774,17 @@ async function* examineSortedIds(
   let batch = pace.first;
   // the holders read so far: the share of them that matched sizes the next batch and slice
   let found = 0;
-  const slices = newestSlices(span, plan.holdersEstimate, countsList ? Number.POSITIVE_INFINITY : pace.first * 4);
+  const slices = newestSlices(span, plan.holdersEstimate, countsList ? Number.POSITIVE_INFINITY : checksList ? Math.max(pace.first * 4, listing.slice) : pace.first * 4);
   for (let slice = slices.next(); !slice.done; slice = slices.next({ found, needed: pace.lacking(found) })) {
     // listed for a count, the holders are those the count takes (countListed): within the scope and
     // the conversation. A page alone leaves that to its reads of the messages, which look at a
     // page's worth (bench:api on PostgreSQL, a department viewer's rare term: 30.7–38.3 ms at p50
     // in four runs with every listed holder checked, 25.7–29.4 in four without)
     const holders = await holderIds(db, dialect, plan, f, slice.value, listing !== undefined);
-    if (found === 0 && slice.value.atLeast === span.atLeast && slice.value.below === span.below) listing?.keep(holders);
+    if (found === 0 && slice.value.below === span.below) {
+      const whole = slice.value.atLeast === span.atLeast;
+      if (whole || checksList) listing?.keep(holders, whole ? undefined : slice.value.atLeast);
+    }
     for (let at = 0; at < holders.length;) {
       let end = Math.min(at + batch, holders.length);
       const second = secondOfId(holders[end - 1]!.entry_id);
@@ -789,12 +798,14 @@ async function* examineSortedIds(
   }
 }
 
-/** What a first page asked with its count wants of the holders it lists (examineSortedIds). */
+/** What a first page asked with its count wants of the holders it lists (examineSortedIds): all of them, or where the text decides, its first slice of them. */
 interface Listing {
   /** the count's cap */
   readonly cap: number;
-  /** takes every holder in the filters' range, when the page listed them all at once */
-  keep(holders: readonly Holder[]): void;
+  /** the holders the first slice is sized for, where the text decides: the count's checks and one */
+  readonly slice: number;
+  /** takes every holder in the filters' range from `lowest` up (undefined: all of them) */
+  keep(holders: readonly Holder[], lowest?: number): void;
 }
 
 /** An index entry that holds a query's tokens: its message and its id. */
@@ -839,13 +850,17 @@ function holdersMessages(db: Kysely<Database>, f: SearchFilters, plan: SearchPla
  * are the count; otherwise their messages are read by key, newest first, COUNT_READ at a time,
  * with the scope and the filters in SQL, and each one counted. Where the text decides, the count
  * goes on from the page's last candidate as countOnward does, through the list: the holders from
- * that candidate's second on, the messages past it.
+ * that candidate's second on, the messages past it. A list of the newest holders only (from
+ * `lowest` up: the page's first slice) is gone through so too, and countOnward then checks what
+ * checks are left below it; where the page itself read past it, countOnward goes on past the page.
  */
 async function countListed(
   db: Kysely<Database>,
+  dialect: StoreDialect,
   query: SearchQuery,
   plan: SearchPlan,
   holders: readonly Holder[],
+  lowest: number | undefined,
   cap: number,
   checks: number,
   from: OrderKey | undefined,
@@ -864,6 +879,8 @@ async function countListed(
     return cappedCount(count, cap, false);
   }
   if (from === undefined || seen.examined > checks) return cappedCount(seen.matched, cap, seen.examined > checks);
+  // the page read past the list (its first slice), so the rest lies below the list as well
+  if (lowest !== undefined && entrySecond(from[0]) < secondOfId(lowest)) return countOnward(db, dialect, query, plan, from, seen, cap, checks);
   const beyond = firstIdBeyond(plan.range, from);
   const rest = beyond === undefined ? holders : holders.filter((h) => h.entry_id < beyond);
   const tally = new TextTally(seen.matched, checks - seen.examined, cap);
@@ -880,7 +897,9 @@ async function countListed(
     if (decided !== undefined) return decided;
     at = end;
   }
-  return tally.done();
+  if (lowest === undefined) return tally.done();
+  // the list held the newest holders only, and had checks to spare: the rest from below it
+  return countOnward(db, dialect, query, plan, from, tally.seen(checks), cap, checks, lowest);
 }
 
 /**
@@ -908,6 +927,11 @@ class TextTally {
       if (this.count >= this.cap) return cappedCount(this.count, this.cap, true);
     }
     return undefined;
+  }
+
+  /** what it has checked so far, as a page's candidates are counted (PageSeen) */
+  seen(checks: number): PageSeen {
+    return { examined: checks - this.left, matched: this.count };
   }
 
   /** the count when no candidate is left unchecked (`more`: or entries were left unread) */
@@ -939,13 +963,17 @@ async function countOnward(
   seen: PageSeen,
   cap: number,
   checks: number,
+  below?: number,
 ): Promise<MatchCount> {
   const { examined, matched } = seen;
   if (from === undefined || examined > checks) return cappedCount(matched, cap, examined > checks);
   const f = query.filters;
-  const range = { atLeast: plan.range.atLeast, below: firstIdBeyond(plan.range, from) };
+  const range = { atLeast: plan.range.atLeast, below: below ?? firstIdBeyond(plan.range, from) };
   const tally = new TextTally(matched, checks - examined, cap);
-  const rest = await pastCursor(withFilters(dialect.search.holders(db, plan.tokens, f.corpid, range, false, false, plan.rangeNarrows), f, plan), from)
+  const rest = await pastCursor(
+    withFilters(dialect.search.holders(db, plan.tokens, f.corpid, range, false, false, plan.rangeNarrows), f, plan),
+    below === undefined ? from : undefined,
+  )
     .select('m.raw')
     .limit(tally.wanted)
     .execute();
@@ -1054,7 +1082,8 @@ function hitOf(row: CandidateRow, fields: readonly AnalysedField[], query: Searc
  * - where the page listed every holder of the query's tokens at once (examineSortedIds: MariaDB
  *   whenever it does not walk, PostgreSQL when its estimate fits one slice), from that list
  *   (countListed), without asking the full-text index again (a phrase's two common tokens cost
- *   MariaDB's FULLTEXT 45–110 ms);
+ *   MariaDB's FULLTEXT 45–110 ms); where the text decides and the page listed only the newest
+ *   holders (PostgreSQL), through them, and then the index below them;
  * - where the text decides and the page read the index's candidates, past the page's last one
  *   (countOnward; countListed through the list), so none is read twice;
  * - where the page walked the corp's entries, with the page's plan (countPlanned): no second sample;
@@ -1086,9 +1115,12 @@ async function searchPage(
   const tuning = options.tuning ?? {};
   const scopeSql = scopeSqlOf(db, scope, query.filters.corpid);
   const plan = await planSearch(db, dialect, scope, query, tuning, true, scopeSql);
-  let listed: readonly Holder[] | undefined;
-  const listing = options.count !== undefined && after === undefined ? { cap: options.count, keep: (holders: readonly Holder[]) => (listed = holders) } : undefined;
+  let listed: { holders: readonly Holder[]; lowest: number | undefined } | undefined;
   const checks = tuning.countChecks ?? SEARCH_LIMITS.countChecks;
+  const listing =
+    options.count !== undefined && after === undefined
+      ? { cap: options.count, slice: tuning.countSlice ?? checks + 1, keep: (holders: readonly Holder[], lowest?: number) => (listed = { holders, lowest }) }
+      : undefined;
   const seen = { examined: 0, matched: 0 } satisfies PageSeen;
   // where the index decides, every candidate matches: the first read asks for the page (and the
   // one past it), not twice the page (bench:search on SQLite, the common word in one conversation:
@@ -1108,7 +1140,7 @@ async function searchPage(
   let count: MatchCount | undefined;
   if (options.count !== undefined) {
     const cap = options.count;
-    if (listed !== undefined) count = await countListed(db, query, plan, listed, cap, checks, exhausted ? undefined : next, seen);
+    if (listed !== undefined) count = await countListed(db, dialect, query, plan, listed.holders, listed.lowest, cap, checks, exhausted ? undefined : next, seen);
     else if (after === undefined && !plan.decided && !plan.walks && !plan.walksConversation)
       count = await countOnward(db, dialect, query, plan, exhausted ? undefined : next, seen, cap, checks);
     // a walk's plan is the count's too (no estimate, no conversation walked, no ids sorted): its sample is not taken again

@@ -322,6 +322,49 @@ describeEachDialect('search plans', ({ open }) => {
     }
   });
 
+  it('counts from a first slice of holders the page listed, then below it, or past the page where the page read past it (PostgreSQL)', async () => {
+    // the first slice of a page with its count is sized for the count's checks (countSlice, here a
+    // few holders where the checks are 1,000): where the text decides, the count goes on through
+    // the slice and then asks the index for the rest below it; a page that read past the slice
+    // goes on past the page, as without a list
+    const asked: string[] = [];
+    const db = new Kysely<Database>({ dialect: store.dialect.createKyselyDialect(), log: (e) => void asked.push(e.query.sql) });
+    const rawRead = (fromIndex: boolean) => asked.filter((q) => /select "m"\."raw"/.test(q) && /@@|AGAINST|search_fts MATCH/.test(q) === fromIndex).length;
+    // on PostgreSQL, which lists holders a slice at a time: counts that read the slice's messages
+    // by key and then asked the index below it, and counts that only asked the index (the page
+    // read to the slice's end or past it)
+    let throughSlice = 0;
+    let pastSlice = 0;
+    try {
+      for (const text of ['"同 deploy"', '合 -同', '"合同 v2"', '"报价" -单', '会议 -v2']) {
+        for (const countSlice of [1, 6, 12]) {
+          for (const limit of [1, 3]) {
+            const query = parseSearchQuery(text, { corpid: CORPS[0] });
+            const expected = bruteForce(corpus, query);
+            const what = `${text}, a slice for ${countSlice}, a page of ${limit}`;
+            asked.length = 0;
+            const page = await searchMessages(db, store.dialect, EVERYTHING, query, { limit, count: 10_000, tuning: { sortsUpTo: 1e9, walksFrom: 2, firstBatch: 1, countSlice } });
+            expect(
+              page.hits.map((h) => h.msgid),
+              what,
+            ).toEqual(expected.slice(0, limit));
+            expect(page.count, what).toEqual({ count: expected.length, atLeast: false });
+            if (rawRead(true) === 1) {
+              if (rawRead(false) > 0) throughSlice++;
+              else pastSlice++;
+            }
+          }
+        }
+      }
+    } finally {
+      await db.destroy();
+    }
+    if (store.dialect.name === 'postgres') {
+      expect(throughSlice).toBeGreaterThan(0);
+      expect(pastSlice).toBeGreaterThan(0);
+    }
+  });
+
   it('reads a page’s worth of candidates first where the index decides, twice that where the text decides', async () => {
     // candidates read newest first from the index on every dialect: no list of holders, no walk
     const reads: SearchTuning = { sortsUpTo: -1, walksFrom: 2 };
