@@ -952,7 +952,9 @@ interface PageSeen {
  * on past its last one (`from`: undefined when the page read them all), so none is read twice. The
  * rest are read at once, up to the checks left, in no particular order, as countMatches reads its
  * own; "at least" when more are left. Where the page listed every holder, countListed goes on so
- * through the list instead.
+ * through the list instead; where it listed its first slice of them, countListed goes through that
+ * and then asks for the rest `below` the slice's lowest id (every candidate above it seen, so no
+ * cursor).
  */
 async function countOnward(
   db: Kysely<Database>,
