@@ -774,7 +774,8 @@ async function* examineSortedIds(
   let batch = pace.first;
   // the holders read so far: the share of them that matched sizes the next batch and slice
   let found = 0;
-  const slices = newestSlices(span, plan.holdersEstimate, countsList ? Number.POSITIVE_INFINITY : checksList ? Math.max(pace.first * 4, listing.slice) : pace.first * 4);
+  const firstSlice = countsList ? Number.POSITIVE_INFINITY : Math.max(pace.first * 4, checksList ? listing.slice : 0);
+  const slices = newestSlices(span, plan.holdersEstimate, firstSlice);
   for (let slice = slices.next(); !slice.done; slice = slices.next({ found, needed: pace.lacking(found) })) {
     // listed for a count, the holders are those the count takes (countListed): within the scope and
     // the conversation. A page alone leaves that to its reads of the messages, which look at a
