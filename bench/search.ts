@@ -4,14 +4,15 @@
  * empty database, 10,000 a transaction with the dialect's multi-row inserts, each with its row in
  * the index stage's queue as the decrypt stage leaves them; indexes them with the index stage; then
  * times each query class. Prints one JSON line:
- *   {messages, db, load_s, index_msgs_per_s, index_bytes_per_msg, classes: {CLASS: {p50_ms, p95_ms, p99_ms, like_p95_ms, hits, count}}}
+ *   {messages, db, load_s, index_msgs_per_s, index_bytes_per_msg, classes: {CLASS: {p50_ms, p95_ms, p99_ms, like_p95_ms, hits, count, like_hits, like_count}}}
  * and on SQLite also cpu_p95_ms and like_cpu_p95_ms: the CPU time of this process, which a shared
  * machine does not inflate as it does wall time; on MariaDB/MySQL also buffer_pool_mb, the server's
  * innodb_buffer_pool_size, which decides whether the index and the messages are read from memory.
  * A query's time is the first page of 50 plus the count (capped at 10,000), asked together as the
  * web UI asks for them (searchMessages with `count`: where the page lists every holder of the
  * query's tokens, the count is taken from that list); like_p95_ms is the same page and count as
- * `raw LIKE '%…%'` over the stored messages, in the same run.
+ * `raw LIKE '%…%'` over the stored messages, in the same run, and like_hits and like_count what
+ * it found. A LIKE that finds nothing where the search finds hits is no baseline: the run stops.
  *
  *   npm run bench:search -- --messages 100000 [--db URL] [--rounds 30]
  * With --db the database should be empty (a fresh database or schema). `--reuse --classes a,b
@@ -104,19 +105,27 @@ async function timed(work: () => Promise<unknown>, times: number): Promise<{ wal
   return { wall: wall.sort((a, b) => a - b), cpu: cpu.sort((a, b) => a - b) };
 }
 
-/** The same first page and count by LIKE over the stored JSON. */
-async function likeQuery(store: Store, needle: string, filters: SearchFilters): Promise<void> {
+/**
+ * The same first page and count by LIKE over the stored JSON: its page's size and its count.
+ * SQLite keeps `raw` as a BLOB, and its LIKE finds nothing in a BLOB (it compares no bytes), so
+ * there the column is read as text; PostgreSQL's bytea takes a bytea pattern; MariaDB compares
+ * a BLOB's bytes with the pattern's.
+ */
+async function likeQuery(store: Store, needle: string, filters: SearchFilters): Promise<{ hits: number; count: number }> {
   const pattern = `%${needle}%`;
-  const param = store.dialect.name === 'postgres' ? Buffer.from(pattern) : pattern;
-  let q = store.db
-    .selectFrom('messages')
-    .where('corpid', '=', CORP)
-    .where(sql<boolean>`raw LIKE ${param}`);
+  const like =
+    store.dialect.name === 'postgres'
+      ? sql<boolean>`raw LIKE ${Buffer.from(pattern)}`
+      : store.dialect.name === 'sqlite'
+        ? sql<boolean>`CAST(raw AS TEXT) LIKE ${pattern}`
+        : sql<boolean>`raw LIKE ${pattern}`;
+  let q = store.db.selectFrom('messages').where('corpid', '=', CORP).where(like);
   if (filters.conversationKey) q = q.where('conversation_key', '=', filters.conversationKey);
   if (filters.since !== undefined) q = q.where('msgtime', '>=', filters.since);
   if (filters.until !== undefined) q = q.where('msgtime', '<', filters.until);
-  await q.select(['msgid']).orderBy('msgtime', 'desc').limit(50).execute();
-  await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+  const page = await q.select(['msgid']).orderBy('msgtime', 'desc').limit(50).execute();
+  const counted = await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+  return { hits: page.length, count: Number(counted?.n ?? 0) };
 }
 
 const store = await openStore(url);
@@ -152,6 +161,11 @@ try {
     const counted = page.count;
     if (counted === undefined) throw new Error('searchMessages gave no count');
     const ms = await timed(firstPage, rounds);
+    let likeFound: { hits: number; count: number } | undefined;
+    if (!values['no-like']) {
+      likeFound = await likeQuery(store, needle, { corpid: CORP, ...filters });
+      if (likeFound.hits === 0 && page.hits.length > 0) throw new Error(`LIKE '%${needle}%' found nothing where the search found ${page.hits.length} hits: not a baseline`);
+    }
     const like = values['no-like'] ? undefined : await timed(() => likeQuery(store, needle, { corpid: CORP, ...filters }), Math.max(3, Math.floor(rounds / 6)));
     const inProcess = store.dialect.name === 'sqlite';
     results[name] = {
@@ -162,6 +176,7 @@ try {
       ...(inProcess ? { cpu_p95_ms: percentile(ms.cpu, 0.95), like_cpu_p95_ms: like ? percentile(like.cpu, 0.95) : null } : {}),
       hits: page.hits.length,
       count: counted.atLeast ? `>=${counted.count}` : counted.count,
+      ...(likeFound ? { like_hits: likeFound.hits, like_count: likeFound.count } : {}),
     };
   }
   console.log(
