@@ -107,8 +107,8 @@ async function timed(work: () => Promise<unknown>, times: number): Promise<{ wal
 
 /**
  * The same first page and count by LIKE over the stored JSON: its page's size and its count.
- * SQLite keeps `raw` as a BLOB, and its LIKE finds nothing in a BLOB (it compares no bytes), so
- * there the column is read as text; PostgreSQL's bytea takes a bytea pattern; MariaDB compares
+ * SQLite keeps `raw` as a BLOB, and better-sqlite3's SQLite is built with
+ * SQLITE_LIKE_DOESNT_MATCH_BLOBS (LIKE matches no BLOB), so there the column is read as text; PostgreSQL's bytea takes a bytea pattern; MariaDB compares
  * a BLOB's bytes with the pattern's.
  */
 async function likeQuery(store: Store, needle: string, filters: SearchFilters): Promise<{ hits: number; count: number }> {
