@@ -14,18 +14,6 @@ export interface ExportOptions {
 }
 
 /**
- * Whether the archive knows `corpid`: configured now, or archived before (a removed corp keeps its
- * cursor, envelopes and messages, and can still be exported).
- */
-export async function corpIsArchived(db: Kysely<Database>, corpid: string): Promise<boolean> {
-  for (const table of ['corps', 'cursors', 'envelopes', 'messages'] as const) {
-    const row = await db.selectFrom(table).select('corpid').where('corpid', '=', corpid).limit(1).executeTakeFirst();
-    if (row) return true;
-  }
-  return false;
-}
-
-/**
  * The archive of one corp as JSONL lines, in seq order: each line is the decrypted message JSON with
  * all its keys and values exactly as WeCom sent them (big integers included: the raw text is
  * extended, never re-serialized), plus `seq` as a decimal string and archive fields under `_archive`.

@@ -200,6 +200,16 @@ describeEachDialect('search', ({ open, url }) => {
       expect(refused.code, bad.join(' ')).toBe(2);
       expect(refused.stderr).not.toMatch(/\n\s+at /);
     }
+    // a mistyped corp is named, not answered with nothing found: by search and by reindex alike
+    for (const command of [
+      ['search', '--corp', 'wwNOPE', '的'],
+      ['reindex', '--corp', 'wwNOPE'],
+    ]) {
+      const unknown = await runCli(['--db', dbUrl, ...command], { cwd: tmpdir(), env });
+      expect(unknown.code, command.join(' ')).toBe(3);
+      expect(unknown.stderr).toContain('corp wwNOPE is unknown: it is not configured and nothing of it is archived');
+      expect(unknown.stdout).toBe('');
+    }
   });
 
   it('caps a count and refuses a cursor it did not give', async () => {

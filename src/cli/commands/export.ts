@@ -2,8 +2,9 @@ import { createWriteStream, openSync, renameSync, rmSync, statSync } from 'node:
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { dirname } from 'node:path';
-import { ArchiveError, NotFoundError, ValidationError } from '../../errors/errors.ts';
-import { corpIsArchived, exportJsonl } from '../../export/export-jsonl.ts';
+import { ArchiveError, ValidationError } from '../../errors/errors.ts';
+import { requireArchivedCorp } from '../../corps/archived-corp.ts';
+import { exportJsonl } from '../../export/export-jsonl.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 import { parseTimeRange, TIME_FORMS } from '../time-option.ts';
 
@@ -84,9 +85,7 @@ export const exportCommand: Command = {
     const out = optionalString(values, 'out');
     if (out === '') throw new ValidationError('OUT_INVALID', '--out is empty; give the path of a file to write');
     const db = needApp(app).store.db;
-    if (!(await corpIsArchived(db, corpid))) {
-      throw new NotFoundError('CORP_NOT_FOUND', `corp ${corpid} is unknown: it is not configured and nothing of it is archived (see \`wecom-archive corp list\`)`);
-    }
+    await requireArchivedCorp(db, corpid);
     // Into a side file first: a reader of FILE never sees half an export, and an export that fails
     // leaves no FILE at all.
     const file = out === undefined ? undefined : openOutputFile(out);

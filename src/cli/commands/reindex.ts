@@ -1,5 +1,6 @@
 import { createLogger } from '../../app/logger.ts';
 import { reindexSearch } from '../../app/search-reindex.ts';
+import { requireArchivedCorp } from '../../corps/archived-corp.ts';
 import { type Command, needApp, optionalString } from '../command.ts';
 
 /** A progress line: a bar of 20 cells, the count and the share. */
@@ -16,8 +17,10 @@ export const reindex: Command = {
   options: { corp: { type: 'string' } },
   async run({ app, config, values, io }) {
     const corpid = optionalString(values, 'corp');
+    const archive = needApp(app);
+    if (corpid !== undefined) await requireArchivedCorp(archive.store.db, corpid);
     let shown = -1;
-    const total = await reindexSearch(needApp(app), createLogger(config.logLevel), corpid, io.signal, (done, all) => {
+    const total = await reindexSearch(archive, createLogger(config.logLevel), corpid, io.signal, (done, all) => {
       const percent = all === 0 ? 100 : Math.floor((done / all) * 100);
       if (percent === shown) return;
       shown = percent;

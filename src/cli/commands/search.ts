@@ -1,4 +1,5 @@
 import { EVERYTHING } from '../../access/read-scope.ts';
+import { requireArchivedCorp } from '../../corps/archived-corp.ts';
 import { senderIdsFor } from '../../directory/people-lookup.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { indexBacklog } from '../../search/index-repository.ts';
@@ -88,6 +89,7 @@ export const search: Command = {
     const { since, until } = parseTimeRange(optionalString(values, 'since'), optionalString(values, 'until'));
     const types = optionalString(values, 'type');
     const { db, dialect } = needApp(app).store;
+    await requireArchivedCorp(db, corpid);
     const { rest, senders } = takeSenderTerms(positionals.join(' '));
     const from = optionalString(values, 'from');
     const fromIds = new Set<string>();

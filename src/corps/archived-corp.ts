@@ -1,0 +1,25 @@
+import type { Kysely } from 'kysely';
+import { NotFoundError } from '../errors/errors.ts';
+import type { Database } from '../store/schema.ts';
+
+/**
+ * Whether the archive knows `corpid`: configured now, or archived before (a removed corp keeps its
+ * cursor, envelopes and messages, and can still be exported and searched).
+ */
+export async function corpIsArchived(db: Kysely<Database>, corpid: string): Promise<boolean> {
+  for (const table of ['corps', 'cursors', 'envelopes', 'messages'] as const) {
+    const row = await db.selectFrom(table).select('corpid').where('corpid', '=', corpid).limit(1).executeTakeFirst();
+    if (row) return true;
+  }
+  return false;
+}
+
+/**
+ * Refuses a corp the archive does not know (CORP_NOT_FOUND), so that an operator's mistyped
+ * `--corp` is told so, not answered with nothing found.
+ */
+export async function requireArchivedCorp(db: Kysely<Database>, corpid: string): Promise<void> {
+  if (!(await corpIsArchived(db, corpid))) {
+    throw new NotFoundError('CORP_NOT_FOUND', `corp ${corpid} is unknown: it is not configured and nothing of it is archived (see \`wecom-archive corp list\`)`);
+  }
+}
