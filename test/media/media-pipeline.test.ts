@@ -283,6 +283,14 @@ describeEachDialect('media', ({ open, url }) => {
     expect(retried).toMatchObject([{ corpid: sim.corp.corpid, items: 1, request_id: 'cli' }]);
     expect(JSON.parse(retried[0]!.query!)).toEqual({ state: 'expired' });
     expect(await main(['media', 'retry', '--state', 'done', '--db', dbUrl], io)).toBe(2);
+    // a mistyped corp is named, not answered with "0 … queued again"
+    for (const command of [
+      ['media', 'retry', '--corp', 'wwNOPE'],
+      ['media', 'scan', '--corp', 'wwNOPE'],
+    ]) {
+      expect(await main([...command, '--db', dbUrl], io), command.join(' ')).toBe(3);
+      expect(out.at(-1)).toContain('corp wwNOPE is unknown: it is not configured and nothing of it is archived');
+    }
     await archiveWithMedia(app);
     const again = await store.db.selectFrom('media').selectAll().where('msgid', '=', 'f-gone').executeTakeFirstOrThrow();
     expect(again).toMatchObject({ state: 'done', sha256: sha256(blobBytes(sim, gone)), error_code: null, error: null });

@@ -1,3 +1,4 @@
+import { requireArchivedCorp } from '../../corps/archived-corp.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { REQUEUE_STATES, requeueMedia, scanMessagesForMedia } from '../../media/jobs/media-job-repository.ts';
 import type { MediaState } from '../../store/schema.ts';
@@ -14,6 +15,7 @@ export const mediaRetry: Command = {
     if (!REQUEUE_STATES.includes(state)) throw new ValidationError('STATE_INVALID', `--state must be one of ${REQUEUE_STATES.join(', ')}, got ${JSON.stringify(state)}`);
     const corpid = optionalString(values, 'corp');
     const a = needApp(app);
+    if (corpid !== undefined) await requireArchivedCorp(a.store.db, corpid);
     const n = await requeueMedia(a.store.db, { corpid, state }, Date.now());
     await auditCliChange(a, io.env, { action: 'media.retry', corpid, query: { state }, items: n });
     io.out(`${n} ${state} media job${n === 1 ? '' : 's'}${corpid ? ` of ${corpid}` : ''} queued again; \`wecom-archive run\` downloads them`);
@@ -29,6 +31,7 @@ export const mediaScan: Command = {
     const corpid = optionalString(values, 'corp');
     if (!corpid) throw new ValidationError('OPTION_MISSING', '--corp is required: the corp whose messages to scan');
     const a = needApp(app);
+    await requireArchivedCorp(a.store.db, corpid);
     const n = await scanMessagesForMedia(a.store.db, a.store.dialect, corpid, Date.now());
     io.out(`${n} media job${n === 1 ? '' : 's'} added for ${corpid}`);
   },
