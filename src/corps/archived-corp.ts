@@ -6,7 +6,7 @@ import type { Database } from '../store/schema.ts';
  * Whether the archive knows `corpid`: configured now, or archived before (a removed corp keeps its
  * cursor, envelopes and messages, and can still be exported and searched).
  */
-export async function corpIsArchived(db: Kysely<Database>, corpid: string): Promise<boolean> {
+async function corpIsArchived(db: Kysely<Database>, corpid: string): Promise<boolean> {
   for (const table of ['corps', 'cursors', 'envelopes', 'messages'] as const) {
     const row = await db.selectFrom(table).select('corpid').where('corpid', '=', corpid).limit(1).executeTakeFirst();
     if (row) return true;
