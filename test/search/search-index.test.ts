@@ -210,6 +210,19 @@ describeEachDialect('search', ({ open, url }) => {
       expect(unknown.stderr).toContain('corp wwNOPE is unknown: it is not configured and nothing of it is archived');
       expect(unknown.stdout).toBe('');
     }
+    // so is a mistyped conversation or msgtype; a type WeCom sends that the corp has none of is an answer
+    const noConversation = await cli(['--conversation', 'room:nosuch', '的']);
+    expect(noConversation.code).toBe(2);
+    expect(noConversation.stderr).toContain(`no message of ${sim.corp.corpid} is in the conversation "room:nosuch"`);
+    const noType = await cli(['--count', '--type', 'text,txt', '的']);
+    expect(noType.code).toBe(2);
+    expect(noType.stderr).toContain(`"txt": no message of ${sim.corp.corpid} has that msgtype, and WeCom sends none`);
+    expect(noType.stdout).toBe('');
+    const conversation = corpus.find((m) => m.conversation_key.startsWith('room:'))!.conversation_key;
+    const inConversation = await cli(['--count', '--conversation', conversation, '--type', 'text,recall', '的']);
+    expect(inConversation.code, inConversation.stderr).toBe(0);
+    const expectedThere = bruteForce(corpus, parseSearchQuery('的', { corpid: sim.corp.corpid, conversationKey: conversation, msgtypes: ['text', 'recall'] }));
+    expect(inConversation.stdout.trim()).toBe(String(expectedThere.length));
   });
 
   it('caps a count and refuses a cursor it did not give', async () => {

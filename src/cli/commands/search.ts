@@ -2,6 +2,7 @@ import { EVERYTHING } from '../../access/read-scope.ts';
 import { requireArchivedCorp } from '../../corps/archived-corp.ts';
 import { senderIdsFor } from '../../directory/people-lookup.ts';
 import { ValidationError } from '../../errors/errors.ts';
+import { requireConversationOf, requireMsgtypesOf } from '../../search/filter-names.ts';
 import { indexBacklog } from '../../search/index-repository.ts';
 import { parseSearchQuery } from '../../search/query.ts';
 import { countMatches, type MatchCount, SEARCH_LIMITS, type SearchHit, searchMessages } from '../../search/search-messages.ts';
@@ -108,6 +109,9 @@ export const search: Command = {
       until,
     };
     const query = parseSearchQuery(rest, filters);
+    // a mistyped conversation or msgtype is named, not answered with nothing found
+    if (filters.conversationKey !== undefined) await requireConversationOf(db, corpid, filters.conversationKey);
+    if (filters.msgtypes !== undefined) await requireMsgtypesOf(db, corpid, filters.msgtypes);
     const limit = parseLimit(optionalString(values, 'limit'));
     if (values.count === true) {
       const { count, atLeast } = await countMatches(db, dialect, EVERYTHING, query);
