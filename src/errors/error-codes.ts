@@ -187,7 +187,6 @@ export const ERROR_CODES = Object.freeze({
   SEARCH_SECOND_FULL: 'the search index holds as many messages of one second as its ids allow',
   SEARCH_FROM_UNKNOWN: 'a search sender matches no member, customer or sender id of the corp',
   SEARCH_FROM_AMBIGUOUS: 'a search sender matches too many members and customers',
-  SEARCH_CONVERSATION_UNKNOWN: 'a search conversation holds no message of the corp',
   SEARCH_TYPE_UNKNOWN: 'a search msgtype is not one WeCom sends, and no message of the corp has it',
   PEOPLE_QUERY_INVALID: 'a people lookup has no usable text or kinds',
   PEOPLE_LIMIT_INVALID: 'a people lookup page size is outside 1–200',

@@ -79,6 +79,9 @@ export function conversationKeyOf(roomid: string, from: string, tolist: readonly
   return from <= other ? `pair:${from}|${other}` : `pair:${other}|${from}`;
 }
 
+/** The msgtypes the archive gives a message that names none: a recall, and anything else. */
+export const ARCHIVE_MSGTYPES = Object.freeze({ recall: 'recall', unknown: 'unknown' } as const);
+
 /**
  * Reads the normalized columns of a decrypted message. `msgid` is the envelope's (the key the
  * archive was given); a message whose own msgid differs is still stored under the envelope's.
@@ -94,7 +97,7 @@ export function normalizeMessage(message: Record<string, unknown>, envelopeMsgid
     fromId = fromId || str(message.user);
     msgtime = msgtime || timeOf(message.time);
   }
-  if (!msgtype) msgtype = action === 'recall' ? 'recall' : 'unknown';
+  if (!msgtype) msgtype = action === 'recall' ? ARCHIVE_MSGTYPES.recall : ARCHIVE_MSGTYPES.unknown;
   const tolist = Array.isArray(message.tolist) ? message.tolist.filter((t): t is string => typeof t === 'string') : [];
   const roomid = clip(str(message.roomid), 191);
   fromId = clip(fromId, 191);

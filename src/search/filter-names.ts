@@ -1,32 +1,21 @@
 /**
- * The command line's checks of the filters it is given by name. A conversation or a msgtype that
- * no message of the corp has is most likely mistyped, and `search` refuses it with a sentence
- * rather than answering "0 messages", as it does a mistyped corp (corps/archived-corp.ts) or
- * sender (directory/people-lookup.ts). The command line is the operator's, who may read every
- * conversation; the API does not ask, since there a conversation a reader may not see must look
- * like one that does not exist.
+ * The command line's check of the msgtypes it is given by name. A msgtype that WeCom does not send
+ * and no message of the corp has is most likely mistyped, and `search` refuses it with a sentence
+ * rather than answering "0 messages", as it does a mistyped corp (corps/archived-corp.ts), sender
+ * (directory/people-lookup.ts) or conversation.
  */
 import type { Kysely } from 'kysely';
 import { ValidationError } from '../errors/errors.ts';
 import { MESSAGE_TYPES } from '../messages/message-types.ts';
+import { ARCHIVE_MSGTYPES } from '../messages/normalize-message.ts';
 import type { Database } from '../store/schema.ts';
 
 /**
- * The msgtypes a filter may name though the corp has no message of them: WeCom's own, and the two
- * the archive gives a message without one (normalize-message.ts). No message of such a type is a
- * true answer: the corp has none archived.
+ * The msgtypes a filter may name though the corp has no message of them: WeCom's own, and those the
+ * archive gives a message without one. No message of such a type is a true answer: the corp has
+ * none archived.
  */
-const NAMEABLE_MSGTYPES: ReadonlySet<string> = new Set([...MESSAGE_TYPES, 'recall', 'unknown']);
-
-/** Refuses a conversation that no message of the corp is in (SEARCH_CONVERSATION_UNKNOWN). */
-export async function requireConversationOf(db: Kysely<Database>, corpid: string, conversationKey: string): Promise<void> {
-  const held = await db.selectFrom('messages').select('msgid').where('corpid', '=', corpid).where('conversation_key', '=', conversationKey).limit(1).executeTakeFirst();
-  if (held) return;
-  throw new ValidationError(
-    'SEARCH_CONVERSATION_UNKNOWN',
-    `no message of ${corpid} is in the conversation "${conversationKey}": a conversation is room:ROOMID for a group, or pair:ID1|ID2 for two people, the smaller id first (as the conversation column of a hit shows it)`,
-  );
-}
+const NAMEABLE_MSGTYPES: ReadonlySet<string> = new Set([...MESSAGE_TYPES, ...Object.values(ARCHIVE_MSGTYPES)]);
 
 /** Refuses a msgtype that WeCom does not send and no message of the corp has (SEARCH_TYPE_UNKNOWN). */
 export async function requireMsgtypesOf(db: Kysely<Database>, corpid: string, msgtypes: readonly string[]): Promise<void> {

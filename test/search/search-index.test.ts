@@ -212,8 +212,8 @@ describeEachDialect('search', ({ open, url }) => {
     }
     // so is a mistyped conversation or msgtype; a type WeCom sends that the corp has none of is an answer
     const noConversation = await cli(['--conversation', 'room:nosuch', '的']);
-    expect(noConversation.code).toBe(2);
-    expect(noConversation.stderr).toContain(`no message of ${sim.corp.corpid} is in the conversation "room:nosuch"`);
+    expect(noConversation.code).toBe(3);
+    expect(noConversation.stderr).toContain(`${sim.corp.corpid} has no conversation "room:nosuch": a conversation is room:ROOMID`);
     const noType = await cli(['--count', '--type', 'text,txt', '的']);
     expect(noType.code).toBe(2);
     expect(noType.stderr).toContain(`"txt": no message of ${sim.corp.corpid} has that msgtype, and WeCom sends none`);

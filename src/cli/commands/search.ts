@@ -1,14 +1,17 @@
+import type { Kysely } from 'kysely';
 import { EVERYTHING } from '../../access/read-scope.ts';
 import { requireArchivedCorp } from '../../corps/archived-corp.ts';
 import { senderIdsFor } from '../../directory/people-lookup.ts';
-import { ValidationError } from '../../errors/errors.ts';
-import { requireConversationOf, requireMsgtypesOf } from '../../search/filter-names.ts';
+import { ArchiveError, NotFoundError, ValidationError } from '../../errors/errors.ts';
+import { visibleConversation } from '../../reading/message-pages.ts';
+import { requireMsgtypesOf } from '../../search/filter-names.ts';
 import { indexBacklog } from '../../search/index-repository.ts';
 import { parseSearchQuery } from '../../search/query.ts';
 import { countMatches, type MatchCount, SEARCH_LIMITS, type SearchHit, searchMessages } from '../../search/search-messages.ts';
 import { withSenderNames } from '../../search/sender-names.ts';
 import { takeSenderTerms } from '../../search/sender-terms.ts';
 import type { Snippet } from '../../search/snippet.ts';
+import type { Database } from '../../store/schema.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 import { parseTimeRange, TIME_FORMS } from '../time-option.ts';
 
@@ -22,6 +25,18 @@ function parseLimit(text: string | undefined): number {
 }
 
 /** The snippet with its matched stretches between 【 and 】, for a terminal. */
+/** Refuses a conversation the corp does not have, saying what a conversation key looks like. */
+async function requireConversation(db: Kysely<Database>, corpid: string, conversationKey: string): Promise<void> {
+  // the command line is the operator's: every conversation of the corp is visible to it
+  await visibleConversation(db, EVERYTHING, corpid, conversationKey).catch((err: unknown) => {
+    if (!(err instanceof ArchiveError) || err.code !== 'CONVERSATION_NOT_FOUND') throw err;
+    throw new NotFoundError(
+      'CONVERSATION_NOT_FOUND',
+      `${corpid} has no conversation "${conversationKey}": a conversation is room:ROOMID for a group, or pair:ID1|ID2 for two people, the smaller id first (as the conversation column of a hit shows it)`,
+    );
+  });
+}
+
 function marked(snippet: Snippet | undefined): string {
   if (!snippet) return '';
   let out = '';
@@ -110,7 +125,7 @@ export const search: Command = {
     };
     const query = parseSearchQuery(rest, filters);
     // a mistyped conversation or msgtype is named, not answered with nothing found
-    if (filters.conversationKey !== undefined) await requireConversationOf(db, corpid, filters.conversationKey);
+    if (filters.conversationKey !== undefined) await requireConversation(db, corpid, filters.conversationKey);
     if (filters.msgtypes !== undefined) await requireMsgtypesOf(db, corpid, filters.msgtypes);
     const limit = parseLimit(optionalString(values, 'limit'));
     if (values.count === true) {
