@@ -107,5 +107,15 @@ describe('command line, end to end on SQLite', () => {
     await fail(['export', '--corp', 'ww1', '--format', 'csv'], /--format csv is not supported/);
     await fail(['run', '--db', 'oracle://x'], /--db must be sqlite:PATH/);
     await fail(['nonsense'], /unknown command/);
+    // a listing narrowed to a corp the archive does not know says so, not "none"
+    for (const list of [
+      ['keys', 'list'],
+      ['sinks', 'list'],
+      ['corp', 'callback', 'list'],
+      ['callback', 'events'],
+      ['callback', 'replay'],
+    ]) {
+      await fail([...list, '--corp', 'wwNOPE'], /corp wwNOPE is unknown: it is not configured and nothing of it is archived/, 3);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { validateAppName } from '../../callbacks/callback-apps.ts';
 import { CallbackInbox, type InboxState } from '../../callbacks/callback-inbox.ts';
+import { requireArchivedCorp } from '../../corps/archived-corp.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 import { readSecretFlags, secretOptions } from '../secret-input.ts';
@@ -40,7 +41,9 @@ export const corpCallbackAdd: Command = {
       return;
     }
     if (action === 'list') {
-      const apps = await a.callbackApps.list(optionalString(values, 'corp'));
+      const corpid = optionalString(values, 'corp');
+      const apps = await a.callbackApps.list(corpid);
+      if (apps.length === 0 && corpid !== undefined) await requireArchivedCorp(a.store.db, corpid);
       if (values.json) io.out(JSON.stringify(apps));
       else if (apps.length === 0) io.out('no callback configurations; add one with `corp callback add`');
       else for (const c of apps) io.out(`${c.corpid}  ${c.app}  path /callback/${c.corpid}/${c.app}  receiveid ${c.receiveId === '' ? '(empty)' : c.receiveId}`);
@@ -106,12 +109,10 @@ export const callbackEvents: Command = {
     if (state !== undefined && !STATES.includes(state as InboxState)) throw new ValidationError('OPTION_INVALID', `--state must be one of ${STATES.join(', ')}`);
     const limitText = optionalString(values, 'limit') ?? '50';
     if (!/^\d{1,5}$/.test(limitText)) throw new ValidationError('OPTION_INVALID', '--limit must be a number');
-    const inbox = new CallbackInbox(needApp(app).store.db);
-    const rows = await inbox.list({
-      ...(optionalString(values, 'corp') ? { corpid: optionalString(values, 'corp')! } : {}),
-      ...(state ? { state: state as InboxState } : {}),
-      limit: Number(limitText),
-    });
+    const { db } = needApp(app).store;
+    const corpid = optionalString(values, 'corp');
+    const rows = await new CallbackInbox(db).list({ ...(corpid ? { corpid } : {}), ...(state ? { state: state as InboxState } : {}), limit: Number(limitText) });
+    if (rows.length === 0 && corpid) await requireArchivedCorp(db, corpid);
     if (values.json) {
       io.out(JSON.stringify(rows));
       return;
@@ -140,6 +141,7 @@ export const callbackReplay: Command = {
     const inbox = new CallbackInbox(a.store.db);
     const which = { ...(idText !== undefined ? { id: Number(idText) } : {}), ...(corpid !== undefined ? { corpid } : {}) };
     const n = await inbox.replay(which);
+    if (n === 0 && corpid !== undefined) await requireArchivedCorp(a.store.db, corpid);
     await auditCliChange(a, io.env, { action: 'callbacks.replay', corpid, query: idText !== undefined ? { id: Number(idText) } : { all: true }, items: n });
     io.out(n === 0 ? 'no failed events matched' : `${n} event(s) queued again`);
   },

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { App } from '../../app/app.ts';
 import { createLogger } from '../../app/logger.ts';
 import { decryptWaiting } from '../../app/decrypt-waiting.ts';
+import { requireArchivedCorp } from '../../corps/archived-corp.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import type { KeyCheck } from '../../vault/key-vault.ts';
 import { type Command, type CommandIo, needApp, optionalString, requireString } from '../command.ts';
@@ -121,7 +122,10 @@ export const keysList: Command = {
   summary: 'list key versions and fingerprints (never key material)',
   options: { corp: { type: 'string' }, json: { type: 'boolean' } },
   async run({ app, values, io }) {
-    const keys = await needApp(app).keys.list(optionalString(values, 'corp'));
+    const a = needApp(app);
+    const corpid = optionalString(values, 'corp');
+    const keys = await a.keys.list(corpid);
+    if (keys.length === 0 && corpid !== undefined) await requireArchivedCorp(a.store.db, corpid);
     if (values.json) {
       io.out(JSON.stringify(keys));
       return;

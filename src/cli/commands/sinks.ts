@@ -1,3 +1,4 @@
+import { requireArchivedCorp } from '../../corps/archived-corp.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 import { readSecretFlags, secretOptions } from '../secret-input.ts';
@@ -41,7 +42,9 @@ export const sinks: Command = {
       return;
     }
     if (action === 'list') {
-      const list = await a.sinks.list(optionalString(values, 'corp'));
+      const corpid = optionalString(values, 'corp');
+      const list = await a.sinks.list(corpid);
+      if (list.length === 0 && corpid !== undefined) await requireArchivedCorp(a.store.db, corpid);
       if (values.json) {
         io.out(JSON.stringify(list));
         return;
