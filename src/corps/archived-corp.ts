@@ -23,3 +23,13 @@ export async function requireArchivedCorp(db: Kysely<Database>, corpid: string):
     throw new NotFoundError('CORP_NOT_FOUND', `corp ${corpid} is unknown: it is not configured and nothing of it is archived (see \`wecom-archive corp list\`)`);
   }
 }
+
+/**
+ * For a listing narrowed by `--corp` that found `listed` rows: when it found none, refuses a corp
+ * the archive does not know. Only then, since keys, sinks, callback apps and callback events
+ * outlive the corp's removal: a corp configured, never pulled and removed has none of the rows
+ * requireArchivedCorp looks at, yet its rows still list.
+ */
+export async function requireArchivedCorpOfNone(db: Kysely<Database>, corpid: string | undefined, listed: number): Promise<void> {
+  if (listed === 0 && corpid !== undefined) await requireArchivedCorp(db, corpid);
+}

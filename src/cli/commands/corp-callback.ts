@@ -1,6 +1,6 @@
 import { validateAppName } from '../../callbacks/callback-apps.ts';
 import { CallbackInbox, type InboxState } from '../../callbacks/callback-inbox.ts';
-import { requireArchivedCorp } from '../../corps/archived-corp.ts';
+import { requireArchivedCorpOfNone } from '../../corps/archived-corp.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 import { readSecretFlags, secretOptions } from '../secret-input.ts';
@@ -43,7 +43,7 @@ export const corpCallbackAdd: Command = {
     if (action === 'list') {
       const corpid = optionalString(values, 'corp');
       const apps = await a.callbackApps.list(corpid);
-      if (apps.length === 0 && corpid !== undefined) await requireArchivedCorp(a.store.db, corpid);
+      await requireArchivedCorpOfNone(a.store.db, corpid, apps.length);
       if (values.json) io.out(JSON.stringify(apps));
       else if (apps.length === 0) io.out('no callback configurations; add one with `corp callback add`');
       else for (const c of apps) io.out(`${c.corpid}  ${c.app}  path /callback/${c.corpid}/${c.app}  receiveid ${c.receiveId === '' ? '(empty)' : c.receiveId}`);
@@ -112,7 +112,7 @@ export const callbackEvents: Command = {
     const { db } = needApp(app).store;
     const corpid = optionalString(values, 'corp');
     const rows = await new CallbackInbox(db).list({ ...(corpid ? { corpid } : {}), ...(state ? { state: state as InboxState } : {}), limit: Number(limitText) });
-    if (rows.length === 0 && corpid) await requireArchivedCorp(db, corpid);
+    await requireArchivedCorpOfNone(db, corpid, rows.length);
     if (values.json) {
       io.out(JSON.stringify(rows));
       return;
@@ -141,7 +141,7 @@ export const callbackReplay: Command = {
     const inbox = new CallbackInbox(a.store.db);
     const which = { ...(idText !== undefined ? { id: Number(idText) } : {}), ...(corpid !== undefined ? { corpid } : {}) };
     const n = await inbox.replay(which);
-    if (n === 0 && corpid !== undefined) await requireArchivedCorp(a.store.db, corpid);
+    await requireArchivedCorpOfNone(a.store.db, corpid, n);
     await auditCliChange(a, io.env, { action: 'callbacks.replay', corpid, query: idText !== undefined ? { id: Number(idText) } : { all: true }, items: n });
     io.out(n === 0 ? 'no failed events matched' : `${n} event(s) queued again`);
   },

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { App } from '../../app/app.ts';
 import { createLogger } from '../../app/logger.ts';
 import { decryptWaiting } from '../../app/decrypt-waiting.ts';
-import { requireArchivedCorp } from '../../corps/archived-corp.ts';
+import { requireArchivedCorpOfNone } from '../../corps/archived-corp.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import type { KeyCheck } from '../../vault/key-vault.ts';
 import { type Command, type CommandIo, needApp, optionalString, requireString } from '../command.ts';
@@ -125,7 +125,7 @@ export const keysList: Command = {
     const a = needApp(app);
     const corpid = optionalString(values, 'corp');
     const keys = await a.keys.list(corpid);
-    if (keys.length === 0 && corpid !== undefined) await requireArchivedCorp(a.store.db, corpid);
+    await requireArchivedCorpOfNone(a.store.db, corpid, keys.length);
     if (values.json) {
       io.out(JSON.stringify(keys));
       return;

@@ -24,7 +24,6 @@ function parseLimit(text: string | undefined): number {
   return limit;
 }
 
-/** The snippet with its matched stretches between 【 and 】, for a terminal. */
 /** Refuses a conversation the corp does not have, saying what a conversation key looks like. */
 async function requireConversation(db: Kysely<Database>, corpid: string, conversationKey: string): Promise<void> {
   // the command line is the operator's: every conversation of the corp is visible to it
@@ -37,6 +36,7 @@ async function requireConversation(db: Kysely<Database>, corpid: string, convers
   });
 }
 
+/** The snippet with its matched stretches between 【 and 】, for a terminal. */
 function marked(snippet: Snippet | undefined): string {
   if (!snippet) return '';
   let out = '';

@@ -1,4 +1,4 @@
-import { requireArchivedCorp } from '../../corps/archived-corp.ts';
+import { requireArchivedCorpOfNone } from '../../corps/archived-corp.ts';
 import { ValidationError } from '../../errors/errors.ts';
 import { type Command, needApp, optionalString, requireString } from '../command.ts';
 import { readSecretFlags, secretOptions } from '../secret-input.ts';
@@ -44,7 +44,7 @@ export const sinks: Command = {
     if (action === 'list') {
       const corpid = optionalString(values, 'corp');
       const list = await a.sinks.list(corpid);
-      if (list.length === 0 && corpid !== undefined) await requireArchivedCorp(a.store.db, corpid);
+      await requireArchivedCorpOfNone(a.store.db, corpid, list.length);
       if (values.json) {
         io.out(JSON.stringify(list));
         return;
